@@ -1,0 +1,103 @@
+package event_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/webhookkit/webhookkit/event"
+)
+
+func TestParsePattern(t *testing.T) {
+	valid := []string{"*", "ping", "patient.ehi_export_success", "patient.*", "a.b.*", "medical-encounters.*", "A_1.*"}
+	for _, s := range valid {
+		p, err := event.ParsePattern(s)
+		require.NoError(t, err, s)
+		require.Equal(t, event.Pattern(s), p)
+	}
+	invalid := []string{"", "pat*", "*.x", "a..b", "a.*.b", ".*", "**", "*.*", "a.**", "a*", "patient.", ".patient", "a b", "patient.* ", "PATIENT.é", strings.Repeat("a", event.MaxTypeLength+1)}
+	for _, s := range invalid {
+		p, err := event.ParsePattern(s)
+		require.ErrorIs(t, err, event.ErrInvalidPattern, "%q", s)
+		require.Empty(t, p)
+		require.True(t, strings.HasPrefix(err.Error(), "event: invalid pattern"))
+	}
+}
+
+func TestPatternMatch(t *testing.T) {
+	types := []string{
+		"ping",
+		"patient",
+		"patient.ehi_export_success",
+		"patient.ehi_export_failed",
+		"patient.connection.success",
+		"patients.x",
+		"webhook.test",
+		"Patient.x",
+		"",         // invalid types never match
+		"a..b",     // ...
+		"patient.", // ...
+	}
+	// want lists the types (by index in types) each pattern matches.
+	matrix := []struct {
+		pattern string
+		want    []int
+	}{
+		{"*", []int{0, 1, 2, 3, 4, 5, 6, 7}},
+		{"ping", []int{0}},
+		{"patient", []int{1}},
+		{"patient.ehi_export_success", []int{2}},
+		{"patient.*", []int{2, 3, 4}},
+		{"patient.connection.*", []int{4}},
+		{"patient.ehi_export_success.*", nil},
+		{"webhook.*", []int{6}},
+		{"Patient.*", []int{7}},
+		// Invalid patterns match nothing, even themselves.
+		{"", nil},
+		{"pat*", nil},
+		{"patient*", nil},
+		{"*.x", nil},
+		{".*", nil},
+		{"a..b", []int{}},
+		{"patient.", nil},
+	}
+	for _, row := range matrix {
+		want := map[int]bool{}
+		for _, i := range row.want {
+			want[i] = true
+		}
+		for i, typ := range types {
+			require.Equal(t, want[i], event.Pattern(row.pattern).Match(typ), "pattern %q type %q", row.pattern, typ)
+		}
+	}
+}
+
+func TestMatchAny(t *testing.T) {
+	tests := []struct {
+		patterns []string
+		typ      string
+		want     bool
+	}{
+		{nil, "ping", false},
+		{[]string{}, "ping", false},
+		{[]string{"ping"}, "ping", true},
+		{[]string{"webhook.test", "patient.*"}, "patient.ehi_export_failed", true},
+		{[]string{"webhook.test", "patient.*"}, "ping", false},
+		{[]string{"bad*", "*"}, "ping", true},
+		{[]string{"bad*", "pin*"}, "ping", false},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, event.MatchAny(tt.patterns, tt.typ), "%v %q", tt.patterns, tt.typ)
+	}
+}
+
+func TestPatternMatchAllocs(t *testing.T) {
+	p := event.Pattern("patient.*")
+	allocs := testing.AllocsPerRun(100, func() {
+		_ = p.Match("patient.ehi_export_success")
+		_ = p.Match("bad type")
+		_ = event.MatchAny([]string{"a.b", "*"}, "x..y")
+	})
+	require.Zero(t, allocs)
+}
