@@ -1,0 +1,347 @@
+package signature
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/hmac"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// DefaultMaxBodyBytes is the body limit [Verifier.VerifyRequest] applies when
+// given a limit of zero or less (1 MiB, the receiver's default).
+const DefaultMaxBodyBytes = 1 << 20
+
+// VerifyOptions configures a [Verifier]. The zero value (or a nil pointer)
+// gives the defaults.
+type VerifyOptions struct {
+	// Tolerance is how far webhook-timestamp may lie in the past or in the
+	// future of Now, inclusive. Zero means DefaultTolerance; negative is an
+	// error.
+	Tolerance time.Duration
+
+	// Now returns the current time. Nil means time.Now. Tests inject a fixed
+	// clock here.
+	Now func() time.Time
+}
+
+// Verifier checks Standard Webhooks signatures. A message is accepted when its
+// headers are well formed, its timestamp is within the tolerance, and any of
+// the first [MaxSignatures] entries of webhook-signature matches any of the
+// Verifier's secrets (v1) or public keys (v1a). v1 signatures are compared in
+// constant time with [hmac.Equal]; the MAC is computed once per secret,
+// whatever the number of entries.
+//
+// A Verifier is immutable after construction and safe for concurrent use. The
+// zero Verifier is not usable; create one with [NewVerifier].
+type Verifier struct {
+	secrets   []*macKey
+	keys      []ed25519.PublicKey
+	tolerance time.Duration
+	now       func() time.Time
+	b64       *base64.Encoding // standard, padded, strict
+	msgs      msgPool
+}
+
+// NewVerifier returns a Verifier accepting signatures by any of secrets (v1)
+// and keys (v1a). The slices are not retained. opts may be nil.
+//
+// It fails closed: it returns an error wrapping [ErrNoKeys] when both secrets
+// and keys are empty, [ErrInvalidSecret] or [ErrInvalidKey] for a zero Secret
+// or PublicKey, and an error naming the field for a negative
+// VerifyOptions.Tolerance.
+func NewVerifier(secrets []Secret, keys []PublicKey, opts *VerifyOptions) (*Verifier, error) {
+	if len(secrets) == 0 && len(keys) == 0 {
+		return nil, fmt.Errorf("%w: NewVerifier needs at least one secret or public key", ErrNoKeys)
+	}
+	var o VerifyOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Tolerance < 0 {
+		return nil, fmt.Errorf("signature: VerifyOptions.Tolerance is negative (%v)", o.Tolerance)
+	}
+	if o.Tolerance == 0 {
+		o.Tolerance = DefaultTolerance
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	v := &Verifier{
+		tolerance: o.Tolerance,
+		now:       o.Now,
+		b64:       base64.StdEncoding.Strict(),
+	}
+	for i, sec := range secrets {
+		if !sec.valid() {
+			return nil, fmt.Errorf("%w: secrets[%d] is the zero Secret", ErrInvalidSecret, i)
+		}
+		v.secrets = append(v.secrets, newMacKey(sec.key()))
+	}
+	for i, k := range keys {
+		if !k.valid() {
+			return nil, fmt.Errorf("%w: keys[%d] is the zero PublicKey", ErrInvalidKey, i)
+		}
+		v.keys = append(v.keys, append(ed25519.PublicKey(nil), k.key...))
+	}
+	return v, nil
+}
+
+// Verify checks the signature of body against the webhook-id,
+// webhook-timestamp and webhook-signature headers of h. Header names are
+// matched case-insensitively, including keys not in canonical form; each
+// header must occur exactly once. Verify reads nothing but h and body.
+//
+// It returns nil when the message is authentic and fresh. Otherwise, checked
+// in this order, it returns an error wrapping [ErrMissingHeader] (a header
+// absent or empty), [ErrMalformedHeader] (repeated, bad id, non-canonical
+// timestamp), [ErrTimestampTooOld] or [ErrTimestampTooNew], or [ErrNoMatch].
+func (v *Verifier) Verify(h http.Header, body []byte) error {
+	var vals [3]string
+	var counts [3]int
+	for k, vs := range h {
+		var i int
+		switch len(k) {
+		case len(HeaderID):
+			if !strings.EqualFold(k, HeaderID) {
+				continue
+			}
+			i = 0
+		case len(HeaderTimestamp): // == len(HeaderSignature)
+			switch {
+			case strings.EqualFold(k, HeaderTimestamp):
+				i = 1
+			case strings.EqualFold(k, HeaderSignature):
+				i = 2
+			default:
+				continue
+			}
+		default:
+			continue
+		}
+		counts[i] += len(vs)
+		if len(vs) > 0 {
+			vals[i] = vs[0]
+		}
+	}
+	for i, name := range [3]string{HeaderID, HeaderTimestamp, HeaderSignature} {
+		if counts[i] > 1 {
+			return fmt.Errorf("%w: %s appears %d times", ErrMalformedHeader, name, counts[i])
+		}
+	}
+	return v.VerifyValues(vals[0], vals[1], vals[2], body)
+}
+
+// VerifyValues is [Verifier.Verify] for header values obtained some other way.
+// The values are used exactly as given (no trimming): the signed content is
+// id + "." + timestamp + "." + body over these very bytes.
+//
+// The id must pass [ValidateID]. The timestamp must be canonical decimal Unix
+// seconds: digits only, no sign, no leading zeros, fitting an int64. The
+// signatures value is a space-separated list of "version,base64" entries;
+// entries with an unknown version, a missing comma, bad or non-canonical
+// base64 or the wrong length, and v1a entries when the Verifier has no public
+// key, do not match. Only the first [MaxSignatures] non-empty entries are
+// examined. A signatures value containing no entry at all returns
+// [ErrNoMatch].
+//
+// Errors are as for [Verifier.Verify]; an empty value is [ErrMissingHeader].
+func (v *Verifier) VerifyValues(id, timestamp, signatures string, body []byte) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("%w: %s", ErrMissingHeader, HeaderID)
+	case timestamp == "":
+		return fmt.Errorf("%w: %s", ErrMissingHeader, HeaderTimestamp)
+	case signatures == "":
+		return fmt.Errorf("%w: %s", ErrMissingHeader, HeaderSignature)
+	}
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	sec, ok := parseTimestamp(timestamp)
+	if !ok {
+		return fmt.Errorf("%w: %s is not a canonical decimal Unix time", ErrMalformedHeader, HeaderTimestamp)
+	}
+	if err := v.checkTime(sec); err != nil {
+		return err
+	}
+
+	// Decode the candidate entries once, into stack buffers.
+	var (
+		macs    [MaxSignatures][hmacSize]byte
+		sigs    [MaxAsymmetricSignatures][ed25519.SignatureSize]byte
+		nMacs   int
+		nSigs   int
+		scratch [ed25519B64Len]byte // a copy of the entry's base64, so no conversion allocates
+		decoded [ed25519B64Len / 4 * 3]byte
+	)
+	rest := signatures
+	for examined := 0; rest != "" && examined < MaxSignatures; {
+		var entry string
+		entry, rest, _ = strings.Cut(rest, " ")
+		if entry == "" {
+			continue
+		}
+		examined++
+		version, b64, ok := strings.Cut(entry, ",")
+		if !ok {
+			continue
+		}
+		switch version {
+		case versionHMAC:
+			if len(v.secrets) == 0 || len(b64) != hmacB64Len {
+				continue
+			}
+			n := copy(scratch[:], b64)
+			if m, err := v.b64.Decode(decoded[:], scratch[:n]); err != nil || m != hmacSize {
+				continue
+			}
+			copy(macs[nMacs][:], decoded[:hmacSize])
+			nMacs++
+		case versionEd25519:
+			if len(v.keys) == 0 || len(b64) != ed25519B64Len || nSigs == MaxAsymmetricSignatures {
+				continue
+			}
+			n := copy(scratch[:], b64)
+			if m, err := v.b64.Decode(decoded[:], scratch[:n]); err != nil || m != ed25519.SignatureSize {
+				continue
+			}
+			copy(sigs[nSigs][:], decoded[:ed25519.SignatureSize])
+			nSigs++
+		}
+	}
+
+	if nMacs > 0 {
+		for _, mk := range v.secrets {
+			st := mk.get()
+			st.buf = appendPrefix(st.buf[:0], id, timestamp)
+			sum := st.sumOver(body)
+			matched := false
+			for i := range nMacs {
+				if hmac.Equal(sum, macs[i][:]) {
+					matched = true
+				}
+			}
+			mk.put(st)
+			if matched {
+				return nil
+			}
+		}
+	}
+	if nSigs > 0 {
+		msg := v.msgs.get(len(id) + len(timestamp) + 2 + len(body))
+		*msg = appendPrefix((*msg)[:0], id, timestamp)
+		*msg = append(*msg, body...)
+		matched := false
+		for _, k := range v.keys {
+			for i := range nSigs {
+				if ed25519.Verify(k, *msg, sigs[i][:]) {
+					matched = true
+					break
+				}
+			}
+			if matched {
+				break
+			}
+		}
+		v.msgs.put(msg)
+		if matched {
+			return nil
+		}
+	}
+	return ErrNoMatch
+}
+
+// checkTime applies the tolerance to a timestamp of sec Unix seconds.
+func (v *Verifier) checkTime(sec int64) error {
+	now := v.now()
+	nowSec := now.Unix()
+	// Settle far-off timestamps with integer arithmetic, which cannot
+	// overflow here (sec >= 0), before time.Unix could overflow.
+	slack := int64(v.tolerance/time.Second) + 2
+	switch {
+	case nowSec < 0 && sec > math.MaxInt64+nowSec-slack, nowSec >= 0 && sec-nowSec > slack:
+		return fmt.Errorf("%w: %s is %ds ahead, tolerance %v", ErrTimestampTooNew, HeaderTimestamp, sec-nowSec, v.tolerance)
+	case nowSec >= 0 && nowSec-sec > slack:
+		return fmt.Errorf("%w: %s is %ds behind, tolerance %v", ErrTimestampTooOld, HeaderTimestamp, nowSec-sec, v.tolerance)
+	}
+	ts := time.Unix(sec, 0)
+	if d := now.Sub(ts); d > v.tolerance {
+		return fmt.Errorf("%w: %s is %v behind, tolerance %v", ErrTimestampTooOld, HeaderTimestamp, d, v.tolerance)
+	}
+	if d := ts.Sub(now); d > v.tolerance {
+		return fmt.Errorf("%w: %s is %v ahead, tolerance %v", ErrTimestampTooNew, HeaderTimestamp, d, v.tolerance)
+	}
+	return nil
+}
+
+// VerifyRequest reads r's body, at most maxBytes of it (zero or less means
+// [DefaultMaxBodyBytes]), verifies it with [Verifier.Verify] against
+// r.Header, and returns it.
+//
+// Once the body has been read, r.Body is replaced by a fresh reader over the
+// same bytes (and r.GetBody set to return another), whether or not the
+// signature verifies, so the caller can still read it. The original body is
+// closed.
+//
+// Errors: a Content-Length or body over the limit returns an error wrapping an
+// [*http.MaxBytesError] (the body is then not replaced); a failed read
+// returns the read error wrapped; otherwise the errors of Verify. On any error
+// the returned slice is nil.
+func (v *Verifier) VerifyRequest(r *http.Request, maxBytes int64) ([]byte, error) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBodyBytes
+	}
+	if r.ContentLength > maxBytes {
+		return nil, fmt.Errorf("signature: reading body: %w", &http.MaxBytesError{Limit: maxBytes})
+	}
+	var body []byte
+	if r.Body != nil && r.Body != http.NoBody {
+		var err error
+		body, err = readLimited(r.Body, maxBytes, r.ContentLength)
+		_ = r.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("signature: reading body: %w", err)
+		}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	if err := v.Verify(r.Header, body); err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+// readLimited reads all of rd, failing with *http.MaxBytesError once more
+// than limit bytes arrive. sizeHint (a Content-Length, or -1) sizes the
+// buffer.
+func readLimited(rd io.Reader, limit, sizeHint int64) ([]byte, error) {
+	capacity := int64(512)
+	if sizeHint >= 0 {
+		capacity = sizeHint + 1 // room to observe EOF without growing
+	}
+	capacity = min(capacity, limit+1)
+	buf := make([]byte, 0, capacity)
+	lr := io.LimitReader(rd, limit+1)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := lr.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, &http.MaxBytesError{Limit: limit}
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
