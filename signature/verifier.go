@@ -263,11 +263,14 @@ func (v *Verifier) checkTime(sec int64) error {
 	nowSec := now.Unix()
 	// Settle far-off timestamps with integer arithmetic, which cannot
 	// overflow here (sec >= 0), before time.Unix could overflow.
+	// sec-nowSec overflows only for a clock before 1970; nowSec-sec cannot.
 	slack := int64(v.tolerance/time.Second) + 2
 	switch {
-	case nowSec < 0 && sec > math.MaxInt64+nowSec-slack, nowSec >= 0 && sec-nowSec > slack:
+	case nowSec < 0 && sec > math.MaxInt64+nowSec:
+		return fmt.Errorf("%w: %s is far ahead, tolerance %v", ErrTimestampTooNew, HeaderTimestamp, v.tolerance)
+	case sec-nowSec > slack:
 		return fmt.Errorf("%w: %s is %ds ahead, tolerance %v", ErrTimestampTooNew, HeaderTimestamp, sec-nowSec, v.tolerance)
-	case nowSec >= 0 && nowSec-sec > slack:
+	case nowSec-sec > slack:
 		return fmt.Errorf("%w: %s is %ds behind, tolerance %v", ErrTimestampTooOld, HeaderTimestamp, nowSec-sec, v.tolerance)
 	}
 	ts := time.Unix(sec, 0)
