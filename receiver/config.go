@@ -1,0 +1,299 @@
+package receiver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/retry"
+	"github.com/webhookkit/webhookkit/signature"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// Defaults used for the zero values of [Config] fields.
+const (
+	// DefaultMaxBodyBytes is the largest request body accepted: 1 MiB,
+	// four times the sender's largest payload.
+	DefaultMaxBodyBytes = 1 << 20
+
+	// DefaultTolerance is how far a webhook-timestamp may be from the
+	// receiver's clock, in either direction: 5 minutes.
+	DefaultTolerance = signature.DefaultTolerance
+
+	// DefaultDedupWindow is how long an accepted event id is remembered:
+	// 7 days, longer than common senders keep retrying.
+	DefaultDedupWindow = store.DefaultDedupWindow
+
+	// DefaultQueueSize is the capacity of the queue between the HTTP
+	// handler and the workers.
+	DefaultQueueSize = 1024
+
+	// DefaultWorkers is the number of goroutines calling the [Handler].
+	DefaultWorkers = 4
+
+	// DefaultCallbackTimeout bounds one call of the [Handler].
+	DefaultCallbackTimeout = 30 * time.Second
+
+	// DefaultRetryAfter is the Retry-After sent with every 503: 5 seconds.
+	DefaultRetryAfter = 5 * time.Second
+
+	// DefaultLease is how long a durable inbox entry stays with the
+	// receiver that claimed it before another recovery pass may take it
+	// over. It should exceed the time an event can spend queued plus all its
+	// callback attempts and retry delays (with the default retry policy,
+	// well under a minute).
+	DefaultLease = 5 * time.Minute
+
+	// DefaultRecoveryInterval is how often a receiver with a durable inbox
+	// looks for accepted events whose lease ended without being handled.
+	DefaultRecoveryInterval = 30 * time.Second
+
+	// DefaultPruneInterval is how often the receiver asks its inbox to
+	// forget entries whose de-duplication window has ended.
+	DefaultPruneInterval = time.Hour
+
+	// DefaultRetryAttempts, DefaultRetryBase and DefaultRetryMax shape the
+	// policy [DefaultRetry] returns: 5 callback attempts in all, with full
+	// jitter exponential backoff whose bound starts at 1 s and is capped at
+	// 30 s (in total at most about 15 s of waiting).
+	DefaultRetryAttempts = 5
+	DefaultRetryBase     = time.Second
+	DefaultRetryMax      = 30 * time.Second
+
+	// MaxRecoveryBatch caps the entries one recovery pass leases.
+	MaxRecoveryBatch = 256
+
+	// storeTimeout bounds the receiver's own inbox calls made outside a
+	// request (mark handled, mark dead, release, recovery).
+	storeTimeout = 10 * time.Second
+)
+
+// DefaultRetry returns the callback retry policy used when [Config.Retry] is
+// nil: [retry.Exponential] with [DefaultRetryAttempts], [DefaultRetryBase]
+// and [DefaultRetryMax]. Callback failures are usually bugs or an
+// unavailable dependency of the application; a few quick retries absorb
+// blips, and the event then goes to the dead-letter hook instead of sitting
+// in memory for hours. Each call returns a new value.
+func DefaultRetry() retry.Policy {
+	return retry.Exponential{
+		Base:        DefaultRetryBase,
+		Max:         DefaultRetryMax,
+		MaxAttempts: DefaultRetryAttempts,
+	}
+}
+
+// Key is one secret or public key the receiver verifies signatures with.
+// Configure several during a rotation: a request is accepted when any of its
+// signatures matches any key.
+type Key struct {
+	// Secret is the key's text: "whsec_..." for a symmetric secret (v1
+	// signatures) or "whpk_..." for an Ed25519 public key (v1a). A private
+	// key ("whsk_...") is refused: it signs, and does not belong on the
+	// receiving side.
+	Secret string
+
+	// Mode restricts the key to events of one api_mode. Empty: the key
+	// verifies events of any mode. Set, an event of the other mode whose
+	// signature only this key (or other keys of that mode) verifies is
+	// refused with 400, so a widely shared test secret cannot sign a live
+	// event.
+	Mode event.Mode
+}
+
+// Config configures a [Receiver]. The zero value of every field except Keys
+// selects a documented default; Keys is required. [New] copies the Config:
+// changing it afterwards has no effect.
+type Config struct {
+	// Keys verify the requests. At least one is required: New fails with
+	// [ErrNoKeys] without any, and with [ErrInvalidConfig] if any is
+	// malformed (a typo in a rotated secret is never silently ignored).
+	Keys []Key
+
+	// MaxBodyBytes is the largest request body accepted; larger bodies are
+	// answered 413, before reading when Content-Length declares it. Zero:
+	// [DefaultMaxBodyBytes].
+	MaxBodyBytes int64
+
+	// Tolerance is how far the webhook-timestamp may be from Now, in the past
+	// or the future. Zero: [DefaultTolerance].
+	Tolerance time.Duration
+
+	// DedupWindow is how long an accepted event id is remembered; a request
+	// with the same id within the window is answered 200 and not handled
+	// again. Zero: [DefaultDedupWindow].
+	DedupWindow time.Duration
+
+	// DedupByHeader de-duplicates on the signed webhook-id header instead of
+	// the envelope's id. Both are set to the same value by webhookkit's
+	// sender; choose the header for senders that reuse envelope ids.
+	DedupByHeader bool
+
+	// Inbox remembers accepted event ids (and, if it implements
+	// [store.InboxRecovery], keeps the accepted events themselves so they
+	// survive a crash). Nil: a new in-memory inbox (store/memory) owned by
+	// this receiver.
+	Inbox store.Inbox
+
+	// QueueSize is the capacity of the queue of accepted events waiting for
+	// a worker; when it is full, requests are answered 503 with Retry-After
+	// and the sender retries later. Zero: [DefaultQueueSize].
+	QueueSize int
+
+	// Workers is the number of goroutines calling the handler. Zero:
+	// [DefaultWorkers].
+	Workers int
+
+	// CallbackTimeout bounds each call of the handler, on a context of its
+	// own (the request's has ended by then). Zero: [DefaultCallbackTimeout].
+	CallbackTimeout time.Duration
+
+	// Retry decides whether and when a failed callback is tried again. A
+	// callback error marked with [retry.Permanent] is never retried; the
+	// policies of the retry package also honour [retry.After]. Nil:
+	// [DefaultRetry].
+	Retry retry.Policy
+
+	// OnDead, if set, is called once for an event whose callback failed for
+	// good (after the event is marked dead in the inbox), with the last
+	// error. It runs on a worker, with a context bounded by CallbackTimeout;
+	// a panic in it is recovered and logged.
+	OnDead func(ctx context.Context, ev event.Event, err error)
+
+	// RetryAfter is the delay announced in the Retry-After header of 503
+	// answers, rounded up to whole seconds. Zero: [DefaultRetryAfter].
+	RetryAfter time.Duration
+
+	// Lease is how long a receiver holds an event it claimed in a durable
+	// inbox before a recovery pass (of this or another receiver sharing the
+	// inbox) may re-drive it. Zero: [DefaultLease]. Unused without
+	// [store.InboxRecovery].
+	Lease time.Duration
+
+	// RecoveryInterval is how often a receiver with a durable inbox re-drives
+	// claimed events whose lease ended (events accepted by a process that
+	// died, or replayed dead events). Zero: [DefaultRecoveryInterval].
+	// Unused without [store.InboxRecovery].
+	RecoveryInterval time.Duration
+
+	// PruneInterval is how often the receiver calls the inbox's PruneInbox.
+	// Zero: [DefaultPruneInterval]. Negative: never (prune elsewhere).
+	PruneInterval time.Duration
+
+	// Hooks observe requests and callback attempts, for metrics and
+	// tracing. Nil functions are skipped.
+	Hooks Hooks
+
+	// Logger receives the receiver's logs (never bodies or secrets).
+	// Rejected requests are logged at debug level, unavailability and failed
+	// attempts at warn, dead events and store failures at error. Nil:
+	// [slog.Default].
+	Logger *slog.Logger
+
+	// Now is the clock for timestamps, tolerance checks and inbox calls.
+	// Nil: [time.Now].
+	Now func() time.Time
+}
+
+// settings is a Config with defaults filled in and keys parsed.
+type settings struct {
+	Config
+	secrets    []signature.Secret
+	publicKeys []signature.PublicKey
+	modes      []event.Mode // per parsed key, secrets first then public keys
+	anyModal   bool
+	retryAfter string
+}
+
+func (c *Config) settings() (*settings, error) {
+	s := &settings{}
+	if c != nil {
+		s.Config = *c
+	}
+	s.Keys = append([]Key(nil), s.Keys...)
+	if len(s.Keys) == 0 {
+		return nil, ErrNoKeys
+	}
+	var secretModes, keyModes []event.Mode
+	for i, k := range s.Keys {
+		if k.Mode != "" && !k.Mode.Valid() {
+			return nil, fmt.Errorf("%w: Keys[%d].Mode %q: want %q, %q or empty", ErrInvalidConfig, i, k.Mode, event.ModeTest, event.ModeLive)
+		}
+		if k.Mode != "" {
+			s.anyModal = true
+		}
+		switch {
+		case len(k.Secret) >= len(signature.PublicKeyPrefix) && k.Secret[:len(signature.PublicKeyPrefix)] == signature.PublicKeyPrefix:
+			pk, err := signature.ParsePublicKey(k.Secret)
+			if err != nil {
+				return nil, fmt.Errorf("%w: Keys[%d]: %w", ErrInvalidConfig, i, err)
+			}
+			s.publicKeys = append(s.publicKeys, pk)
+			keyModes = append(keyModes, k.Mode)
+		case len(k.Secret) >= len(signature.PrivateKeyPrefix) && k.Secret[:len(signature.PrivateKeyPrefix)] == signature.PrivateKeyPrefix:
+			return nil, fmt.Errorf("%w: Keys[%d]: a private key (whsk_) signs; give the receiver its public key (whpk_)", ErrInvalidConfig, i)
+		default:
+			sec, err := signature.ParseSecret(k.Secret)
+			if err != nil {
+				return nil, fmt.Errorf("%w: Keys[%d]: %w", ErrInvalidConfig, i, err)
+			}
+			s.secrets = append(s.secrets, sec)
+			secretModes = append(secretModes, k.Mode)
+		}
+	}
+	s.modes = append(secretModes, keyModes...)
+
+	if err := defaultPositive(&s.MaxBodyBytes, DefaultMaxBodyBytes, "MaxBodyBytes"); err != nil {
+		return nil, err
+	}
+	for _, d := range []struct {
+		p    *time.Duration
+		def  time.Duration
+		name string
+	}{
+		{&s.Tolerance, DefaultTolerance, "Tolerance"},
+		{&s.DedupWindow, DefaultDedupWindow, "DedupWindow"},
+		{&s.CallbackTimeout, DefaultCallbackTimeout, "CallbackTimeout"},
+		{&s.RetryAfter, DefaultRetryAfter, "RetryAfter"},
+		{&s.Lease, DefaultLease, "Lease"},
+		{&s.RecoveryInterval, DefaultRecoveryInterval, "RecoveryInterval"},
+	} {
+		if err := defaultPositive(d.p, d.def, d.name); err != nil {
+			return nil, err
+		}
+	}
+	if s.PruneInterval == 0 {
+		s.PruneInterval = DefaultPruneInterval
+	}
+	qs, w := int64(s.QueueSize), int64(s.Workers)
+	if err := defaultPositive(&qs, DefaultQueueSize, "QueueSize"); err != nil {
+		return nil, err
+	}
+	if err := defaultPositive(&w, DefaultWorkers, "Workers"); err != nil {
+		return nil, err
+	}
+	s.QueueSize, s.Workers = int(qs), int(w)
+	if s.Retry == nil {
+		s.Retry = DefaultRetry()
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	secs := (s.RetryAfter + time.Second - 1) / time.Second
+	s.retryAfter = fmt.Sprint(int64(secs))
+	return s, nil
+}
+
+func defaultPositive[T int64 | time.Duration](p *T, def T, name string) error {
+	switch {
+	case *p < 0:
+		return fmt.Errorf("%w: %s must not be negative", ErrInvalidConfig, name)
+	case *p == 0:
+		*p = def
+	}
+	return nil
+}

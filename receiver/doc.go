@@ -1,0 +1,110 @@
+// Package receiver is the consuming side of webhookkit: an [http.Handler]
+// that verifies Standard Webhooks signatures, de-duplicates events by id,
+// answers at once, and hands the events to your [Handler] on a bounded pool
+// of workers, with retries and a dead-letter hook.
+//
+//	mux := receiver.NewMux()
+//	mux.HandleFunc("patient.*", onPatient)
+//	r, err := receiver.New(mux, &receiver.Config{
+//		Keys: []receiver.Key{{Secret: os.Getenv("WEBHOOK_SECRET")}},
+//	})
+//	...
+//	http.Handle("POST /webhooks", r)
+//	r.Start(ctx)
+//	defer r.Shutdown(ctx)
+//
+// # Answers
+//
+// Each request is checked in this order; the first failing check decides
+// the answer, whose body is a short fixed [Reason] (never anything from the
+// request, a secret or an expected signature):
+//
+//	check                                                   status
+//	method is not POST                                      405, Allow: POST (body not read)
+//	Content-Type not JSON, or Content-Encoding not identity 415
+//	Content-Length over MaxBodyBytes (before reading),
+//	  or the body runs over while reading                   413
+//	body unreadable: read deadline / other error            408 / 400
+//	webhook-id, -timestamp, -signature missing, empty,
+//	  repeated or malformed (non-canonical timestamp)       400
+//	timestamp outside Tolerance                             401
+//	no signature matches any key                            401
+//	signed, but the envelope is invalid (strict decoding)   400
+//	signed only by keys restricted to another api_mode      400
+//	duplicate id                                            200, not handled again
+//	not started, shutting down, inbox failing, queue full   503, Retry-After
+//	accepted                                                200
+//
+// A 2xx is never sent for a request that was not verified, nor for an event
+// the receiver does not hold. 410 (which Standard Webhooks senders take as
+// "disable this endpoint") and redirects are never sent, and neither is a
+// 5xx for a malformed request. Content-Type may be application/json or any
+// application/*+json type, with parameters and in any case.
+//
+// The signature is verified over the raw bytes before any JSON parsing, so
+// unauthenticated requests cost a bounded read and one HMAC per key (see
+// the signature package for the bounds). Then the envelope is decoded once,
+// strictly ([event.Decode]: duplicate or case-variant keys, invalid UTF-8
+// and deep nesting are refused). Only verified ids ever reach the inbox.
+//
+// # De-duplication
+//
+// Events are de-duplicated by the envelope id (or, with
+// [Config].DedupByHeader, the signed webhook-id header), never by a hash of
+// the body, whose date changes on every retry. The [store.Inbox] claims each
+// id atomically, so among any number of concurrent deliveries of one event
+// exactly one is handed to the callback, and later ones within
+// [Config].DedupWindow (7 days by default, longer than senders retry) are
+// answered 200 and dropped.
+//
+// Claimed is not done: when a claimed event cannot be queued (queue full,
+// shutdown), the claim is released and the request answered 503 with
+// Retry-After, so the sender retries and nothing is lost.
+//
+// # Processing
+//
+// Accepted events wait in a bounded queue ([Config].QueueSize) for one of
+// [Config].Workers workers, which call the [Handler] on a context of its own
+// (the request's has ended by then) bounded by [Config].CallbackTimeout. A
+// [Mux] routes by event type and typed handlers decode the data ([Typed]).
+//
+// A callback error, a timeout or a panic fails the attempt. Failed
+// attempts are retried after the delays of [Config].Retry ([DefaultRetry]:
+// a few quick attempts); [retry.Permanent] skips the retries and
+// [retry.After] sets the next delay. After the last attempt the event is
+// marked dead in the inbox and [Config].OnDead is called once. Success
+// marks the event handled.
+//
+// # Durability
+//
+// The default inbox is in memory (store/memory): fast, bounded, and lost
+// with the process. An event accepted (answered 200) but not yet handled
+// when the process dies is lost, and its sender will not retry it; a
+// graceful [Receiver.Shutdown] drains the queue first to avoid that.
+//
+// An inbox that implements [store.InboxRecovery] (store/sqlite,
+// store/postgres) is durable: the raw body is stored with the claim before
+// the 200, and claimed events whose lease ([Config].Lease) ended without
+// their being handled, because a process died or an operator replayed a
+// dead event, are re-driven by [Receiver.Start] and then every
+// [Config].RecoveryInterval, by whichever receiver sharing the inbox gets
+// there first. Delivery to the callback is then at-least-once: a callback
+// may run again for an event whose success was not recorded, so make it
+// idempotent.
+//
+// # Lifecycle
+//
+// [New] starts nothing; the receiver answers 503 until [Receiver.Start].
+// [Receiver.Shutdown] stops accepting at once (503), drains the queue and
+// pending retries until its context ends, and reports how many events were
+// left. [Receiver.Close] stops immediately. Either is final: further
+// lifecycle calls return [ErrClosed].
+//
+// # Observability
+//
+// [Hooks] report every answered request (status and [Reason]) and every
+// callback attempt (with its [Result]), for metrics and tracing without
+// imports; [Receiver.Stats] returns counters. Logs go to [Config].Logger
+// through log/slog, with the keys event_id, event_type and attempt; request
+// bodies and secrets are never logged.
+package receiver

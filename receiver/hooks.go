@@ -1,0 +1,118 @@
+package receiver
+
+import (
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+)
+
+// Reason says why a request got its answer. Its values are short, stable
+// and few, fit for a metrics label; they are also the plain-text body of
+// error answers (never anything from the request).
+type Reason string
+
+// Reasons, in the order the receiver checks them.
+const (
+	ReasonMethod       Reason = "method not allowed"      // 405
+	ReasonMediaType    Reason = "unsupported media type"  // 415
+	ReasonTooLarge     Reason = "body too large"          // 413
+	ReasonReadTimeout  Reason = "body read timed out"     // 408
+	ReasonUnreadable   Reason = "body unreadable"         // 400
+	ReasonHeaders      Reason = "invalid webhook headers" // 400
+	ReasonTimestamp    Reason = "timestamp out of range"  // 401
+	ReasonSignature    Reason = "invalid signature"       // 401
+	ReasonInvalidEvent Reason = "invalid event"           // 400
+	ReasonMode         Reason = "api mode not allowed"    // 400
+	ReasonDuplicate    Reason = "duplicate"               // 200
+	ReasonUnavailable  Reason = "not accepting events"    // 503: before Start, after Shutdown
+	ReasonInbox        Reason = "inbox unavailable"       // 503
+	ReasonQueueFull    Reason = "queue full"              // 503
+	ReasonAccepted     Reason = "accepted"                // 200
+)
+
+// ResponseInfo describes one answered request, for [Hooks].Response.
+type ResponseInfo struct {
+	// Status is the HTTP status code sent.
+	Status int
+	// Reason says why.
+	Reason Reason
+	// EventID and EventType are set once the request was verified and its
+	// envelope decoded; empty otherwise (never taken from unverified input).
+	EventID, EventType string
+	// Duration is the time spent in ServeHTTP.
+	Duration time.Duration
+}
+
+// Result is what became of one callback attempt.
+type Result string
+
+// Results of a callback attempt.
+const (
+	ResultHandled     Result = "handled"     // the callback succeeded
+	ResultDropped     Result = "dropped"     // no route for the type ([ErrNoRoute]): acknowledged
+	ResultRetry       Result = "retry"       // failed; another attempt is scheduled
+	ResultDead        Result = "dead"        // failed for good; dead-lettered
+	ResultInterrupted Result = "interrupted" // cut short by Close or a Shutdown deadline
+)
+
+// AttemptInfo describes one callback attempt, for [Hooks].Attempt.
+type AttemptInfo struct {
+	// Event is the event handled. Its Data must not be modified.
+	Event event.Event
+	// Key is the de-duplication key of the event.
+	Key string
+	// Attempt is the 1-based attempt number.
+	Attempt int
+	// Err is the callback's error (a panic becomes an error); nil on success.
+	Err error
+	// Result is what became of the attempt.
+	Result Result
+	// Retry is the delay before the next attempt when Result is ResultRetry.
+	Retry time.Duration
+	// Duration is how long the callback ran.
+	Duration time.Duration
+}
+
+// Hooks observe a [Receiver] for metrics and tracing without the core
+// importing a metrics library. Every field is optional. Hooks are called
+// synchronously (Response on the request's goroutine, the others on a
+// worker), concurrently with each other: they must be safe for concurrent
+// use and quick. The zero value observes nothing.
+type Hooks struct {
+	// Response is called once per request, after the answer was written.
+	Response func(ResponseInfo)
+	// Attempt is called after every callback attempt.
+	Attempt func(AttemptInfo)
+	// Dropped is called for an event acknowledged without a handler: the
+	// callback returned an error matching [ErrNoRoute] (as [Mux] does for
+	// types nothing subscribes to).
+	Dropped func(ev event.Event)
+}
+
+// Stats is a snapshot of a receiver's counters since [New]. Counters only
+// grow; Queued and Pending are current values.
+type Stats struct {
+	// Requests answered, by outcome.
+	Accepted    uint64 // 200, event queued
+	Duplicates  uint64 // 200, already claimed
+	Rejected    uint64 // 4xx
+	Unavailable uint64 // 503
+
+	// Events, by what became of them.
+	Handled     uint64 // callback succeeded
+	Dropped     uint64 // no route for the type
+	Dead        uint64 // failed for good
+	Interrupted uint64 // left unhandled by Close or a Shutdown deadline
+	Recovered   uint64 // re-driven from a durable inbox
+
+	// Attempts counts callback calls; Retries those that failed and were
+	// scheduled again.
+	Attempts uint64
+	Retries  uint64
+
+	// Queued is the number of events waiting in the queue; Pending the
+	// number accepted and not finished (queued, running or waiting for a
+	// retry).
+	Queued  int
+	Pending int
+}

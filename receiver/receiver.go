@@ -1,0 +1,599 @@
+package receiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/signature"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// Lifecycle states.
+const (
+	stateNew int32 = iota
+	stateRunning
+	stateDraining
+	stateClosed
+)
+
+// Canonical header keys, for allocation-free map lookups.
+const (
+	hdrID              = "Webhook-Id"
+	hdrContentType     = "Content-Type"
+	hdrContentEncoding = "Content-Encoding"
+)
+
+// Receiver is an [http.Handler] that verifies, de-duplicates and queues
+// webhook events, answers at once, and hands the events to a [Handler] on a
+// pool of workers. See the package documentation for the status codes and
+// the guarantees.
+//
+// Build one with [New], mount it on any mux, call [Receiver.Start], and stop
+// it with [Receiver.Shutdown] or [Receiver.Close]. All methods are safe for
+// concurrent use.
+type Receiver struct {
+	h        Handler
+	cfg      *settings
+	log      *slog.Logger
+	now      func() time.Time
+	inbox    store.Inbox
+	recovery store.InboxRecovery // nil unless the inbox is durable
+
+	verifier *signature.Verifier
+	// byMode is nil unless some key is restricted to a mode; then it maps
+	// each mode to the verifier of the keys allowed to sign it (nil: none).
+	byMode map[event.Mode]*signature.Verifier
+
+	// mu orders lifecycle transitions against enqueueing: enqueuers hold it
+	// for reading, transitions for writing, so nothing is queued after the
+	// state leaves running.
+	mu    sync.RWMutex
+	state atomic.Int32
+
+	queue   chan *job
+	wake    chan struct{} // retries became ready
+	drained chan struct{} // pending dropped to zero
+	quit    chan struct{} // closed when Shutdown or Close begins
+	stop    chan struct{} // closed when the workers must exit
+	base    context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup // workers and maintenance
+	timers  sync.WaitGroup // retry timers not yet stopped or fired
+
+	// sched holds retry timers and ready retries, and the keys of events
+	// this process holds (durable inboxes only).
+	sched struct {
+		sync.Mutex
+		closed   bool
+		ready    []*job
+		timers   map[*job]*time.Timer
+		inflight map[string]struct{}
+	}
+
+	pending atomic.Int64
+	stats   counters
+	bufs    sync.Pool
+}
+
+type counters struct {
+	accepted, duplicates, rejected, unavailable atomic.Uint64
+	handled, dropped, dead, interrupted         atomic.Uint64
+	recovered, attempts, retries                atomic.Uint64
+}
+
+// job is one accepted event on its way through the workers.
+type job struct {
+	ev      event.Event
+	key     string
+	attempt int       // attempts made so far
+	first   time.Time // start of the first attempt
+}
+
+// New returns a Receiver that hands verified events to h. It validates and
+// copies cfg (nil means all defaults, which fails for want of keys) and
+// starts no goroutines: the receiver answers 503 until [Receiver.Start].
+//
+// It returns [ErrNoKeys] without keys and an error wrapping
+// [ErrInvalidConfig] (naming the field) for an invalid configuration.
+func New(h Handler, cfg *Config) (*Receiver, error) {
+	if h == nil {
+		return nil, fmt.Errorf("%w: nil Handler", ErrInvalidConfig)
+	}
+	s, err := cfg.settings()
+	if err != nil {
+		return nil, err
+	}
+	r := &Receiver{
+		h:       h,
+		cfg:     s,
+		log:     s.Logger,
+		now:     s.Now,
+		inbox:   s.Inbox,
+		queue:   make(chan *job, s.QueueSize),
+		wake:    make(chan struct{}, s.Workers),
+		drained: make(chan struct{}, 1),
+		quit:    make(chan struct{}),
+		stop:    make(chan struct{}),
+	}
+	if r.inbox == nil {
+		r.inbox = newDefaultInbox()
+	}
+	r.recovery, _ = r.inbox.(store.InboxRecovery)
+	r.sched.timers = make(map[*job]*time.Timer)
+	if r.recovery != nil {
+		r.sched.inflight = make(map[string]struct{})
+	}
+	r.bufs.New = func() any { b := make([]byte, 0, initialBuf); return &b }
+
+	opts := &signature.VerifyOptions{Tolerance: s.Tolerance, Now: s.Now}
+	r.verifier, err = signature.NewVerifier(s.secrets, s.publicKeys, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: Keys: %w", ErrInvalidConfig, err)
+	}
+	if s.anyModal {
+		r.byMode = make(map[event.Mode]*signature.Verifier, 2)
+		for _, m := range []event.Mode{event.ModeTest, event.ModeLive} {
+			var secs []signature.Secret
+			var pks []signature.PublicKey
+			for i, km := range s.modes {
+				if km != "" && km != m {
+					continue
+				}
+				if i < len(s.secrets) {
+					secs = append(secs, s.secrets[i])
+				} else {
+					pks = append(pks, s.publicKeys[i-len(s.secrets)])
+				}
+			}
+			switch {
+			case len(secs)+len(pks) == 0:
+				r.byMode[m] = nil
+			case len(secs) == len(s.secrets) && len(pks) == len(s.publicKeys):
+				r.byMode[m] = r.verifier
+			default:
+				if r.byMode[m], err = signature.NewVerifier(secs, pks, opts); err != nil {
+					return nil, fmt.Errorf("%w: Keys: %w", ErrInvalidConfig, err)
+				}
+			}
+		}
+	}
+	return r, nil
+}
+
+// Start starts the workers and the background maintenance (pruning the
+// inbox and, with a durable inbox, re-driving events whose lease ended,
+// at once and every [Config].RecoveryInterval), and the receiver starts
+// accepting events. The receiver runs until [Receiver.Shutdown] or
+// [Receiver.Close], not until ctx ends; callbacks run on contexts that keep
+// ctx's values but not its cancellation.
+//
+// It returns ctx's error if ctx is already done, [ErrClosed] after Shutdown
+// or Close, and an error if the receiver was already started.
+func (r *Receiver) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch r.state.Load() {
+	case stateRunning:
+		return errors.New("receiver: already started")
+	case stateDraining, stateClosed:
+		return ErrClosed
+	}
+	r.base, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	r.wg.Add(r.cfg.Workers + 1)
+	for range r.cfg.Workers {
+		go r.worker()
+	}
+	go r.maintain()
+	r.state.Store(stateRunning)
+	return nil
+}
+
+// Shutdown gracefully stops the receiver: it stops accepting events at once
+// (requests are answered 503 with Retry-After), then waits until every
+// accepted event is handled or dead-lettered, including events waiting for
+// a retry, or until ctx ends. Then it stops the workers: running callbacks
+// get their context cancelled and Shutdown waits for them to return.
+//
+// It returns nil when everything was handled, and otherwise an error that
+// says how many events were left unhandled and wraps ctx's error. Those
+// events stay claimed in a durable inbox and are re-driven by the next
+// receiver; with a non-durable inbox their claims are released so the
+// sender (or a manual resend) can deliver them again. Shutdown returns
+// [ErrClosed] when the receiver is already shut down or closed; a receiver
+// never started is just closed.
+func (r *Receiver) Shutdown(ctx context.Context) error {
+	prev, err := r.transition(stateDraining)
+	if err != nil {
+		return err
+	}
+	if prev == stateNew {
+		r.state.Store(stateClosed)
+		return nil
+	}
+	for r.pending.Load() > 0 && ctx.Err() == nil {
+		select {
+		case <-r.drained:
+		case <-ctx.Done():
+		}
+	}
+	left := r.closeNow()
+	if left > 0 {
+		return fmt.Errorf("receiver: shutdown: %d events left unhandled: %w", left, context.Cause(ctx))
+	}
+	return nil
+}
+
+// Close stops the receiver immediately: it stops accepting events, cancels
+// running callbacks and waits for them to return, and leaves queued events
+// and pending retries unhandled (kept claimed in a durable inbox for the
+// next receiver to re-drive, released in a non-durable one). It returns
+// [ErrClosed] if the receiver was already shut down or closed.
+func (r *Receiver) Close() error {
+	if _, err := r.transition(stateClosed); err != nil {
+		return err
+	}
+	r.closeNow()
+	return nil
+}
+
+// transition leaves the running (or new) state for to, under the lock that
+// excludes enqueuers.
+func (r *Receiver) transition(to int32) (int32, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	prev := r.state.Load()
+	if prev == stateDraining || prev == stateClosed {
+		return prev, ErrClosed
+	}
+	r.state.Store(to)
+	close(r.quit)
+	return prev, nil
+}
+
+// closeNow stops the workers and timers and abandons whatever was not
+// handled, returning how many events that was.
+func (r *Receiver) closeNow() int {
+	r.state.Store(stateClosed)
+	before := r.stats.interrupted.Load()
+	if r.cancel != nil {
+		r.cancel()
+	}
+	close(r.stop)
+	r.wg.Wait()
+
+	r.sched.Lock()
+	r.sched.closed = true
+	left := r.sched.ready
+	r.sched.ready = nil
+	for j, t := range r.sched.timers {
+		if t.Stop() {
+			left = append(left, j)
+			r.timers.Done()
+		}
+		// A timer that already fired appends to ready, sees closed and
+		// abandons its job itself.
+		delete(r.sched.timers, j)
+	}
+	r.sched.Unlock()
+	r.timers.Wait()
+	for {
+		select {
+		case j := <-r.queue:
+			left = append(left, j)
+			continue
+		default:
+		}
+		break
+	}
+	for _, j := range left {
+		r.abandon(j)
+	}
+	return int(r.stats.interrupted.Load() - before)
+}
+
+// Stats returns a snapshot of the receiver's counters. It is cheap and safe
+// to call at any time.
+func (r *Receiver) Stats() Stats {
+	c := &r.stats
+	return Stats{
+		Accepted:    c.accepted.Load(),
+		Duplicates:  c.duplicates.Load(),
+		Rejected:    c.rejected.Load(),
+		Unavailable: c.unavailable.Load(),
+		Handled:     c.handled.Load(),
+		Dropped:     c.dropped.Load(),
+		Dead:        c.dead.Load(),
+		Interrupted: c.interrupted.Load(),
+		Recovered:   c.recovered.Load(),
+		Attempts:    c.attempts.Load(),
+		Retries:     c.retries.Load(),
+		Queued:      len(r.queue),
+		Pending:     int(r.pending.Load()),
+	}
+}
+
+// Body buffers: pooled, starting at initialBuf, not returned to the pool
+// once grown beyond maxPooledBuf.
+const (
+	initialBuf   = 4 << 10
+	maxPooledBuf = 256 << 10
+)
+
+// ServeHTTP answers a webhook request; see the package documentation for
+// the checks and status codes. It never answers 2xx for a request it did
+// not verify, and answers 200 only for an event it holds (queued) or has
+// already accepted (duplicate).
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	var start time.Time
+	if r.cfg.Hooks.Response != nil {
+		start = time.Now()
+	}
+	status, reason, ev := r.serve(w, req)
+	switch {
+	case status == http.StatusOK:
+		w.WriteHeader(http.StatusOK)
+	default:
+		if status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", r.cfg.retryAfter)
+		}
+		if status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", http.MethodPost)
+		}
+		h := w.Header()
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, string(reason)+"\n")
+	}
+	switch {
+	case reason == ReasonAccepted:
+		r.stats.accepted.Add(1)
+	case reason == ReasonDuplicate:
+		r.stats.duplicates.Add(1)
+	case status == http.StatusServiceUnavailable:
+		r.stats.unavailable.Add(1)
+	default:
+		r.stats.rejected.Add(1)
+	}
+	if status != http.StatusOK && r.log.Enabled(req.Context(), slog.LevelDebug) {
+		r.log.LogAttrs(req.Context(), slog.LevelDebug, "receiver: request refused",
+			slog.Int("status", status), slog.String("reason", string(reason)),
+			slog.String("remote_addr", req.RemoteAddr), slog.String("event_id", ev.ID))
+	}
+	if r.cfg.Hooks.Response != nil {
+		r.cfg.Hooks.Response(ResponseInfo{
+			Status: status, Reason: reason, EventID: ev.ID, EventType: ev.Type,
+			Duration: time.Since(start),
+		})
+	}
+}
+
+// serve does the checks in order and returns the answer; ev is set once
+// the request is verified and decoded.
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) (int, Reason, event.Event) {
+	var ev event.Event
+	if req.Method != http.MethodPost {
+		return http.StatusMethodNotAllowed, ReasonMethod, ev
+	}
+	if !isJSON(req.Header[hdrContentType]) || !isIdentity(req.Header[hdrContentEncoding]) {
+		return http.StatusUnsupportedMediaType, ReasonMediaType, ev
+	}
+	if req.ContentLength > r.cfg.MaxBodyBytes {
+		return http.StatusRequestEntityTooLarge, ReasonTooLarge, ev
+	}
+
+	bp := r.bufs.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= maxPooledBuf {
+			r.bufs.Put(bp)
+		}
+	}()
+	body, err := r.readBody(w, req, bp)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		var ne net.Error
+		switch {
+		case errors.As(err, &tooLarge):
+			return http.StatusRequestEntityTooLarge, ReasonTooLarge, ev
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+			return http.StatusRequestTimeout, ReasonReadTimeout, ev
+		}
+		return http.StatusBadRequest, ReasonUnreadable, ev
+	}
+
+	if err := r.verifier.Verify(req.Header, body); err != nil {
+		switch {
+		case errors.Is(err, signature.ErrMissingHeader), errors.Is(err, signature.ErrMalformedHeader):
+			return http.StatusBadRequest, ReasonHeaders, ev
+		case errors.Is(err, signature.ErrTimestampTooOld), errors.Is(err, signature.ErrTimestampTooNew):
+			return http.StatusUnauthorized, ReasonTimestamp, ev
+		}
+		return http.StatusUnauthorized, ReasonSignature, ev
+	}
+
+	ev, err = event.Decode(body)
+	if err != nil {
+		return http.StatusBadRequest, ReasonInvalidEvent, event.Event{}
+	}
+	if r.byMode != nil {
+		v := r.byMode[ev.APIMode]
+		if v == nil || (v != r.verifier && v.Verify(req.Header, body) != nil) {
+			return http.StatusBadRequest, ReasonMode, ev
+		}
+	}
+	key := ev.ID
+	if r.cfg.DedupByHeader {
+		key = headerValue(req.Header, hdrID) // verified: present exactly once
+	}
+	status, reason := r.accept(req.Context(), ev, key, body)
+	return status, reason, ev
+}
+
+// readBody reads the whole body into the pooled buffer *bp, at most
+// MaxBodyBytes of it.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, bp *[]byte) ([]byte, error) {
+	limit := r.cfg.MaxBodyBytes
+	var src io.Reader = req.Body
+	if req.ContentLength < 0 {
+		// Unknown length: let net/http close the connection if the body
+		// runs over, instead of draining it.
+		src = http.MaxBytesReader(w, req.Body, limit)
+	}
+	b := (*bp)[:0]
+	if n := req.ContentLength; n > int64(cap(b)) {
+		b = make([]byte, 0, n+1) // n <= limit: checked by the caller
+	}
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := src.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		*bp = b
+		if int64(len(b)) > limit {
+			return nil, &http.MaxBytesError{Limit: limit}
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// accept claims the event and queues it.
+func (r *Receiver) accept(ctx context.Context, ev event.Event, key string, body []byte) (int, Reason) {
+	if r.state.Load() != stateRunning {
+		return http.StatusServiceUnavailable, ReasonUnavailable
+	}
+	c := store.Claim{Key: key, Now: r.now(), TTL: r.cfg.DedupWindow, Lease: r.cfg.Lease}
+	if r.recovery != nil {
+		c.Body = append([]byte(nil), body...)
+	}
+	won, err := r.inbox.Claim(ctx, c)
+	if err != nil {
+		r.log.LogAttrs(ctx, slog.LevelWarn, "receiver: inbox claim failed; answering 503",
+			slog.String("event_id", ev.ID), slog.Any("error", err))
+		return http.StatusServiceUnavailable, ReasonInbox
+	}
+	if !won {
+		return http.StatusOK, ReasonDuplicate
+	}
+	if reason, ok := r.enqueue(&job{ev: ev, key: key}); !ok {
+		r.release(ctx, key)
+		return http.StatusServiceUnavailable, reason
+	}
+	return http.StatusOK, ReasonAccepted
+}
+
+// enqueue puts j on the queue unless the receiver is not running or the
+// queue is full.
+func (r *Receiver) enqueue(j *job) (Reason, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.state.Load() != stateRunning {
+		return ReasonUnavailable, false
+	}
+	if r.recovery != nil {
+		r.sched.Lock()
+		r.sched.inflight[j.key] = struct{}{}
+		r.sched.Unlock()
+	}
+	r.pending.Add(1)
+	select {
+	case r.queue <- j:
+		return "", true
+	default:
+		r.pending.Add(-1)
+		r.forget(j.key)
+		return ReasonQueueFull, false
+	}
+}
+
+// release forgets a claim whose event was not queued, so a retry of it is
+// accepted later.
+func (r *Receiver) release(ctx context.Context, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := r.inbox.Release(ctx, key); err != nil {
+		// The sender retries; until the claim expires it will be answered
+		// as a duplicate. Nothing else can be done here.
+		r.log.LogAttrs(ctx, slog.LevelError, "receiver: releasing claim failed; retries of this event will be taken for duplicates",
+			slog.String("key", key), slog.Any("error", err))
+	}
+}
+
+// forget removes key from the in-flight set of a durable receiver.
+func (r *Receiver) forget(key string) {
+	if r.recovery == nil {
+		return
+	}
+	r.sched.Lock()
+	delete(r.sched.inflight, key)
+	r.sched.Unlock()
+}
+
+// isJSON reports whether the Content-Type values name JSON: exactly one
+// value whose media type, ignoring case and parameters, is application/json
+// or application/*+json.
+func isJSON(v []string) bool {
+	if len(v) != 1 {
+		return false
+	}
+	mt := v[0]
+	if i := strings.IndexByte(mt, ';'); i >= 0 {
+		mt = mt[:i]
+	}
+	mt = strings.TrimSpace(mt)
+	const app = "application/"
+	if len(mt) <= len(app) || !strings.EqualFold(mt[:len(app)], app) {
+		return false
+	}
+	sub := mt[len(app):]
+	if strings.EqualFold(sub, "json") {
+		return true
+	}
+	return len(sub) > 5 && strings.EqualFold(sub[len(sub)-5:], "+json") && !strings.ContainsAny(sub, " \t/")
+}
+
+// isIdentity reports whether the Content-Encoding values are absent or all
+// "identity".
+func isIdentity(v []string) bool {
+	for _, s := range v {
+		for part := range strings.SplitSeq(s, ",") {
+			if p := strings.TrimSpace(part); p != "" && !strings.EqualFold(p, "identity") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// headerValue returns the first value of the header named by canonical key,
+// also found under a non-canonical spelling (as the verifier does).
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	for k, v := range h {
+		if len(v) > 0 && strings.EqualFold(k, key) {
+			return v[0]
+		}
+	}
+	return ""
+}
