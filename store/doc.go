@@ -1,0 +1,44 @@
+// Package store defines the storage roles webhookkit needs, as small
+// interfaces a user can implement or mix: [Endpoints] and [Outbox] (with
+// [Deliveries] and [Attempts]) on the sending side, [Inbox] on the receiving
+// side. A single type may implement all of them; each driver in a
+// sub-package does.
+//
+// # Drivers
+//
+//   - store/memory: the default; fast, bounded, safe for concurrent use, and
+//     gone when the process exits.
+//   - store/sqlite: a single file, durable, for one machine.
+//   - store/postgres: durable and shared, for many sender and receiver
+//     instances working the same outbox and inbox.
+//
+// Every driver passes the same conformance suite, store/storetest.
+//
+// # Time
+//
+// Methods that depend on the current time take it as an argument (now, at)
+// instead of reading a clock, so the sender and receiver can be driven by a
+// fake clock in tests and every instance agrees on what "due" means.
+//
+// # Deliveries and leases
+//
+// A delivery is one event for one endpoint; there is at most one per
+// (event id, endpoint id). Its life:
+//
+//	pending --Lease--> leased --Complete--> succeeded
+//	                     |------Retry-----> pending (due later)
+//	                     |------Fail------> failed (dead; Requeue makes it pending)
+//	                     |------Release---> pending (attempt not counted)
+//	                     '--lease expires-> due again (the attempt counts)
+//	pending/leased --endpoint disabled--> paused --endpoint enabled--> pending
+//
+// Leasing hands out a token. [Outbox.Complete], [Outbox.Retry],
+// [Outbox.Fail] and [Outbox.Release] must present it and return
+// [ErrLeaseLost] when the lease has expired and moved on, so two workers never
+// settle the same attempt.
+//
+// # Errors
+//
+// Drivers return [ErrNotFound], [ErrConflict] and [ErrLeaseLost] (wrapped or
+// not) for the conditions documented on each method; test with [errors.Is].
+package store

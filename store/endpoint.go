@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+)
+
+// Endpoint is a URL subscribed to event types, owned by a tenant. The sender
+// delivers matching events to it, signed with its secrets.
+type Endpoint struct {
+	// ID identifies the endpoint. CreateEndpoint assigns a UUID when empty.
+	ID string
+	// Tenant is the owner (an organization or an account). Events are
+	// published to a tenant's endpoints; the dashboard scopes by it. Empty is
+	// a valid tenant of its own, not a wildcard.
+	Tenant string
+	// Mode is the API mode the endpoint receives: [event.ModeTest] or
+	// [event.ModeLive]. A sender delivers only its own mode's deliveries.
+	Mode event.Mode
+	// URL is where deliveries are POSTed: absolute http or https.
+	URL string
+	// Description is free text for people.
+	Description string
+	// EventTypes are the [event.Pattern]s the endpoint subscribes to, such as
+	// "patient.ehi_export_success", "patient.*" or "*". At least one is
+	// required: there is no implicit "everything".
+	EventTypes []string
+	// Secrets sign every delivery; during a rotation there are several and
+	// each request carries a signature per secret. At least one is required.
+	Secrets []Secret
+	// Headers are extra request headers sent with every delivery. They cannot
+	// override Content-Type, User-Agent or the webhook-* headers.
+	Headers map[string]string
+	// RateLimit caps deliveries per second to this endpoint; zero means the
+	// sender's default (unlimited unless configured).
+	RateLimit float64
+	// Burst is the rate limiter's burst; zero means 1 when RateLimit is set.
+	Burst int
+	// MaxInFlight caps concurrent requests to this endpoint; zero means the
+	// sender's default.
+	MaxInFlight int
+	// Metadata is free-form key/value data for the application.
+	Metadata map[string]string
+
+	// Disabled stops deliveries: publishing skips the endpoint and its queued
+	// deliveries wait (paused) until it is enabled again.
+	Disabled bool
+	// DisabledReason says why, for people ("20 consecutive failures", "410 Gone").
+	DisabledReason string
+	// DisabledAt is when it was disabled; zero while enabled.
+	DisabledAt time.Time
+
+	// Health, maintained by RecordResult.
+	Health Health
+
+	// CreatedAt and UpdatedAt are maintained by the store.
+	CreatedAt, UpdatedAt time.Time
+}
+
+// Health is an endpoint's recent delivery record.
+type Health struct {
+	// ConsecutiveFailures counts failed attempts since the last success.
+	ConsecutiveFailures int
+	// FailingSince is the time of the first failure of the current run of
+	// failures; zero when the last attempt succeeded.
+	FailingSince time.Time
+	// LastSuccessAt and LastFailureAt are the times of the latest attempts
+	// with those outcomes; zero when there has been none.
+	LastSuccessAt, LastFailureAt time.Time
+}
+
+// Secret is one signing secret of an endpoint, in its textual form
+// ("whsec_..." or "whsk_..."), with the window in which it signs.
+type Secret struct {
+	// Key is the secret's text. Stores keep it as given; it must never be
+	// logged.
+	Key string
+	// CreatedAt is when the secret was added.
+	CreatedAt time.Time
+	// ExpiresAt is when the secret stops signing (the end of a rotation's
+	// overlap); zero means it does not expire.
+	ExpiresAt time.Time
+}
+
+// Active reports whether the secret signs at time t.
+func (s Secret) Active(t time.Time) bool { return s.ExpiresAt.IsZero() || t.Before(s.ExpiresAt) }
+
+// String keeps the key out of formatted output; read Key explicitly.
+func (s Secret) String() string { return "whsec_(redacted)" }
+
+// LogValue keeps the key out of logs.
+func (s Secret) LogValue() slog.Value { return slog.StringValue("(redacted)") }
+
+// GoString keeps the key out of %#v output.
+func (s Secret) GoString() string { return "store.Secret{redacted}" }
+
+// Validate checks the fields a store requires: mode, an absolute http(s)
+// URL, at least one valid event-type pattern and one secret. Errors wrap
+// [ErrInvalid] and name the field.
+func (e *Endpoint) Validate() error {
+	if !e.Mode.Valid() {
+		return fmt.Errorf("%w: endpoint mode %q", ErrInvalid, e.Mode)
+	}
+	u, err := url.Parse(e.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%w: endpoint url %q: want an absolute http or https URL", ErrInvalid, e.URL)
+	}
+	if len(e.EventTypes) == 0 {
+		return fmt.Errorf("%w: endpoint event types: at least one pattern is required (\"*\" for all)", ErrInvalid)
+	}
+	for _, p := range e.EventTypes {
+		if _, err := event.ParsePattern(p); err != nil {
+			return fmt.Errorf("%w: endpoint event types: %w", ErrInvalid, err)
+		}
+	}
+	if len(e.Secrets) == 0 {
+		return fmt.Errorf("%w: endpoint secrets: at least one is required", ErrInvalid)
+	}
+	for _, s := range e.Secrets {
+		if s.Key == "" {
+			return fmt.Errorf("%w: endpoint secrets: empty key", ErrInvalid)
+		}
+	}
+	if e.RateLimit < 0 || e.Burst < 0 || e.MaxInFlight < 0 {
+		return fmt.Errorf("%w: endpoint limits must not be negative", ErrInvalid)
+	}
+	return nil
+}
+
+// Clone returns a deep copy, so callers and stores never share slices or maps.
+func (e *Endpoint) Clone() *Endpoint {
+	if e == nil {
+		return nil
+	}
+	c := *e
+	c.EventTypes = append([]string(nil), e.EventTypes...)
+	c.Secrets = append([]Secret(nil), e.Secrets...)
+	c.Headers = cloneMap(e.Headers)
+	c.Metadata = cloneMap(e.Metadata)
+	return &c
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// EndpointFilter selects endpoints to list. Zero fields do not filter.
+type EndpointFilter struct {
+	// Tenant selects one tenant's endpoints; AllTenants must be set to list
+	// across tenants (an empty Tenant alone means the empty tenant).
+	Tenant     string
+	AllTenants bool
+	// Mode selects one API mode; empty means both.
+	Mode event.Mode
+	// ActiveOnly skips disabled endpoints.
+	ActiveOnly bool
+	// Page is the cursor and page size.
+	Page Page
+}
+
+// Endpoints stores endpoints. Implementations must be safe for concurrent use.
+type Endpoints interface {
+	// CreateEndpoint validates and stores ep, assigning ep.ID (a UUID) when
+	// empty and setting CreatedAt and UpdatedAt. An existing ID is
+	// [ErrConflict].
+	CreateEndpoint(ctx context.Context, ep *Endpoint) error
+	// GetEndpoint returns a copy of the endpoint, or [ErrNotFound].
+	GetEndpoint(ctx context.Context, id string) (*Endpoint, error)
+	// UpdateEndpoint replaces the user-editable fields of the stored endpoint
+	// (everything but ID, Tenant, Disabled*, Health and CreatedAt) and sets
+	// UpdatedAt; [ErrNotFound] when missing.
+	UpdateEndpoint(ctx context.Context, ep *Endpoint) error
+	// DeleteEndpoint removes the endpoint and its pending and paused
+	// deliveries; its attempt log stays until pruned. [ErrNotFound] when
+	// missing.
+	DeleteEndpoint(ctx context.Context, id string) error
+	// ListEndpoints returns endpoints ordered by ID, one page at a time.
+	ListEndpoints(ctx context.Context, f EndpointFilter) ([]*Endpoint, string, error)
+	// RecordResult atomically updates the endpoint's health after an
+	// attempt at time at: success resets ConsecutiveFailures and
+	// FailingSince and sets LastSuccessAt; failure increments
+	// ConsecutiveFailures, sets LastFailureAt and, when zero, FailingSince.
+	// It returns the updated endpoint, or [ErrNotFound].
+	RecordResult(ctx context.Context, id string, success bool, at time.Time) (*Endpoint, error)
+	// SetDisabled atomically disables the endpoint (disabled true, with a
+	// reason) or enables it again (health reset). A store that also holds the
+	// outbox pauses the endpoint's pending deliveries on disable and makes
+	// paused ones due at time at on enable, in the same transaction. It
+	// returns the updated endpoint, or [ErrNotFound].
+	SetDisabled(ctx context.Context, id string, disabled bool, reason string, at time.Time) (*Endpoint, error)
+}

@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+)
+
+// DeliveryState is where a delivery is in its life (see the package doc).
+type DeliveryState string
+
+// Delivery states.
+const (
+	// StatePending: waiting until NextAttemptAt.
+	StatePending DeliveryState = "pending"
+	// StateLeased: a worker holds it until LeasedUntil.
+	StateLeased DeliveryState = "leased"
+	// StatePaused: its endpoint is disabled; it waits for re-enabling.
+	StatePaused DeliveryState = "paused"
+	// StateSucceeded: an attempt got a 2xx answer.
+	StateSucceeded DeliveryState = "succeeded"
+	// StateFailed: given up (dead). Requeue makes it pending again.
+	StateFailed DeliveryState = "failed"
+)
+
+// Valid reports whether s is one of the states above.
+func (s DeliveryState) Valid() bool {
+	switch s {
+	case StatePending, StateLeased, StatePaused, StateSucceeded, StateFailed:
+		return true
+	}
+	return false
+}
+
+// Target is one endpoint an event is enqueued for, with the endpoint's
+// tenant (copied onto the delivery so lists can be scoped without a join).
+type Target struct {
+	EndpointID string
+	Tenant     string
+}
+
+// Delivery is one event for one endpoint.
+type Delivery struct {
+	// ID is assigned by the store.
+	ID         string
+	EndpointID string
+	Tenant     string
+	// Event is the event as published; Event.Data bytes are kept verbatim.
+	Event event.Event
+	State DeliveryState
+	// Attempts counts the attempts started: leasing increments it, Release
+	// takes it back. An expired lease counts as an attempt.
+	Attempts int
+	// CreatedAt is when the delivery was enqueued.
+	CreatedAt time.Time
+	// FirstAttemptAt is when it was first leased; zero before.
+	FirstAttemptAt time.Time
+	// NextAttemptAt is when a pending delivery is due (for a leased one, when
+	// its lease expires).
+	NextAttemptAt time.Time
+	// LastAttemptAt is when it was last leased; zero before.
+	LastAttemptAt time.Time
+	// LastError is the last failure, for people ("503 Service Unavailable",
+	// "dial tcp: connection refused").
+	LastError string
+	// FinishedAt is when it succeeded or failed; zero otherwise.
+	FinishedAt time.Time
+	// LeaseToken identifies the current lease; set only on deliveries
+	// returned by Lease.
+	LeaseToken string
+	// LeasedBy names the worker holding the lease (diagnostics only).
+	LeasedBy string
+}
+
+// Clone returns a deep copy.
+func (d *Delivery) Clone() *Delivery {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	c.Event.Data = append([]byte(nil), d.Event.Data...)
+	return &c
+}
+
+// Ref returns the lease reference to settle a leased delivery with.
+func (d *Delivery) Ref() LeaseRef { return LeaseRef{DeliveryID: d.ID, Token: d.LeaseToken} }
+
+// LeaseRef names a leased delivery and the token of its lease.
+type LeaseRef struct {
+	DeliveryID string
+	Token      string
+}
+
+// LeaseRequest asks for due deliveries.
+type LeaseRequest struct {
+	// Now is the current time: deliveries with NextAttemptAt <= Now are due.
+	Now time.Time
+	// Limit is the most deliveries to lease; it must be positive.
+	Limit int
+	// Duration is how long the lease holds; after Now+Duration the delivery
+	// is due again and the next Lease may hand it to another worker.
+	Duration time.Duration
+	// Mode restricts leasing to one API mode; empty means both.
+	Mode event.Mode
+	// Worker names the caller, stored as LeasedBy.
+	Worker string
+	// SkipEndpoints are endpoints the caller cannot serve right now (at their
+	// concurrency or rate limit); their deliveries are left for later.
+	SkipEndpoints []string
+}
+
+// Outbox is the sender's queue. Implementations must be safe for concurrent
+// use, and a durable one by several processes at once.
+type Outbox interface {
+	// Enqueue records ev (as published: ev.Date is the publish time; the
+	// sender stamps each attempt with its own date) and creates one pending
+	// delivery, due at ev.Date, for each target endpoint that does not have a
+	// delivery for ev.ID yet. It is idempotent: existing pairs are left alone and
+	// not counted. It returns how many deliveries it created. If the event id
+	// is already stored with a different type, mode or data it returns
+	// [ErrConflict] and creates nothing. All or nothing.
+	Enqueue(ctx context.Context, ev event.Event, targets []Target) (int, error)
+	// Lease atomically takes up to req.Limit due deliveries, oldest due
+	// first, marks them leased until req.Now+req.Duration with a fresh token,
+	// increments Attempts and sets FirstAttemptAt (if zero) and
+	// LastAttemptAt. While a lease holds, no other Lease returns the same
+	// delivery. Its cost must grow with what it leases, not with the number
+	// of deliveries that are not yet due.
+	Lease(ctx context.Context, req LeaseRequest) ([]*Delivery, error)
+	// Complete marks a leased delivery succeeded at time at.
+	// [ErrLeaseLost] if the token no longer holds it.
+	Complete(ctx context.Context, ref LeaseRef, at time.Time) error
+	// Retry makes a leased delivery pending again, due at next, recording
+	// lastError. If its endpoint has been disabled meanwhile, a store that
+	// holds endpoints too makes it paused instead. [ErrLeaseLost] if the token
+	// no longer holds it.
+	Retry(ctx context.Context, ref LeaseRef, next time.Time, lastError string) error
+	// Fail marks a leased delivery failed (given up) at time at, recording
+	// reason. [ErrLeaseLost] if the token no longer holds it.
+	Fail(ctx context.Context, ref LeaseRef, at time.Time, reason string) error
+	// Release gives a leased delivery back, due at next, without counting the
+	// attempt (Attempts is decremented): for work a worker took but did not
+	// start, such as at shutdown or when the endpoint is at its limit.
+	// [ErrLeaseLost] if the token no longer holds it.
+	Release(ctx context.Context, ref LeaseRef, next time.Time) error
+}
+
+// DeliveryFilter selects deliveries to list. Zero fields do not filter.
+type DeliveryFilter struct {
+	// Tenant and AllTenants work as in [EndpointFilter].
+	Tenant     string
+	AllTenants bool
+	EndpointID string
+	EventID    string
+	// EventType is an exact type or an [event.Pattern].
+	EventType string
+	State     DeliveryState
+	// Since and Until bound CreatedAt: Since <= CreatedAt < Until.
+	Since, Until time.Time
+	Page         Page
+}
+
+// Deliveries reads and repairs deliveries: the delivery-logs view and manual
+// replay. Implementations must be safe for concurrent use.
+type Deliveries interface {
+	// GetDelivery returns a copy of the delivery, or [ErrNotFound].
+	GetDelivery(ctx context.Context, id string) (*Delivery, error)
+	// ListDeliveries returns deliveries newest first (by CreatedAt, then ID),
+	// one page at a time.
+	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, string, error)
+	// Requeue makes a failed or succeeded delivery pending again, due at
+	// time at, with Attempts and FirstAttemptAt reset (a replay). A pending,
+	// leased or paused delivery is left alone and returns [ErrConflict];
+	// [ErrNotFound] when missing.
+	Requeue(ctx context.Context, id string, at time.Time) error
+	// RequeueFailed requeues, as Requeue, every failed delivery of the
+	// endpoint that finished at or after since, and returns how many.
+	RequeueFailed(ctx context.Context, endpointID string, since, at time.Time) (int, error)
+}
