@@ -1,0 +1,335 @@
+package sender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/retry"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// Defaults used for the zero fields of a [Config] (see decisions.md, "Defaults").
+const (
+	// DefaultWorkers is how many deliveries a sender makes at once.
+	DefaultWorkers = 32
+	// DefaultRequestTimeout bounds one attempt: connecting, sending, and
+	// reading the response headers and the kept part of the body.
+	DefaultRequestTimeout = 15 * time.Second
+	// DefaultLeaseDuration is how long a leased delivery belongs to this
+	// sender before another may take it. It exceeds the request timeout.
+	DefaultLeaseDuration = 60 * time.Second
+	// DefaultPollInterval is how often an idle sender asks the store for due
+	// deliveries. Publish, SendTo, Simulate, Retry, ReplayFailed and
+	// EnableEndpoint wake it at once, so this only bounds how late a
+	// delivery scheduled for later (a retry) or enqueued by another process
+	// starts.
+	DefaultPollInterval = time.Second
+	// DefaultMaxPayload is the largest envelope Publish accepts, 256 KiB:
+	// well under the receiver's default 1 MiB limit.
+	DefaultMaxPayload = 256 << 10
+	// DefaultMaxResponseBody is how much of each response body the attempt
+	// log keeps.
+	DefaultMaxResponseBody = store.DefaultMaxResponseBody
+	// DefaultRetention is how long the attempt log keeps attempts.
+	DefaultRetention = store.DefaultRetention
+	// DefaultPruneInterval is how often a started sender prunes the attempt
+	// log.
+	DefaultPruneInterval = time.Hour
+	// DefaultDisableAfterFailures and DefaultDisableAfterDuration: an
+	// endpoint is disabled after this many consecutive failed attempts once
+	// it has also been failing for at least this long. The warning hook
+	// fires at half the failures.
+	DefaultDisableAfterFailures = 20
+	DefaultDisableAfterDuration = 24 * time.Hour
+	// DefaultMaxInFlight is the per-endpoint cap on concurrent requests when
+	// neither the endpoint nor the Config sets one: a quarter of
+	// DefaultWorkers, so one slow endpoint cannot occupy every worker.
+	DefaultMaxInFlight = 8
+	// DefaultRotationOverlap is how long the old secrets keep signing after
+	// RotateSecret, so receivers have time to install the new one.
+	DefaultRotationOverlap = 24 * time.Hour
+)
+
+// Config configures a [Sender]. The zero value (or a nil *Config) is ready to
+// use: every zero field takes the default documented on it. New copies the
+// Config; changing it afterwards has no effect.
+type Config struct {
+	// Mode is the API mode this sender stamps on events without one and the
+	// only mode whose deliveries it processes. Zero: [event.ModeTest].
+	Mode event.Mode
+
+	// Workers is how many deliveries run at once. Zero: [DefaultWorkers].
+	Workers int
+
+	// RequestTimeout bounds each attempt. Zero: [DefaultRequestTimeout].
+	RequestTimeout time.Duration
+
+	// LeaseDuration is how long a delivery stays leased to this sender; if
+	// the process dies, another sender may take it after this. It must
+	// exceed RequestTimeout. Zero: [DefaultLeaseDuration], or, when that is
+	// not longer than RequestTimeout, twice RequestTimeout.
+	LeaseDuration time.Duration
+
+	// PollInterval is how often an idle started sender looks for due
+	// deliveries. Zero: [DefaultPollInterval].
+	PollInterval time.Duration
+
+	// Retry decides whether and when a failed delivery is tried again.
+	// Nil: [retry.Default]: 10 attempts over about 75 hours, jittered,
+	// giving up at 4 days.
+	Retry retry.Policy
+
+	// Classifier classifies each attempt's result (success, retry,
+	// permanent failure, gone). Zero: the default rules of
+	// [retry.Classifier.Classify].
+	Classifier retry.Classifier
+
+	// MaxPayload is the largest envelope, in bytes, Publish, SendTo and
+	// Simulate accept; larger events are refused with [ErrPayloadTooLarge].
+	// Zero: [DefaultMaxPayload].
+	MaxPayload int
+
+	// MaxResponseBody is how many bytes of each response body the attempt
+	// log keeps (the rest is read and discarded, up to as much again, so
+	// the connection can be reused). Zero: [DefaultMaxResponseBody].
+	MaxResponseBody int
+
+	// Retention is how long the attempt log keeps attempts; a started sender
+	// prunes older ones every PruneInterval. Zero: [DefaultRetention].
+	// Negative: never prune.
+	Retention time.Duration
+
+	// PruneInterval is how often a started sender prunes the attempt log.
+	// Zero: [DefaultPruneInterval].
+	PruneInterval time.Duration
+
+	// DisableAfterFailures and DisableAfterDuration decide when an endpoint
+	// is disabled automatically: after DisableAfterFailures consecutive
+	// failed attempts AND at least DisableAfterDuration since the first of
+	// them. Hooks.OnEndpointWarning fires once when the failures reach half
+	// of DisableAfterFailures. Zero: [DefaultDisableAfterFailures] and
+	// [DefaultDisableAfterDuration]. A negative DisableAfterFailures never
+	// disables (and never warns).
+	DisableAfterFailures int
+	DisableAfterDuration time.Duration
+
+	// DefaultRateLimit is the per-endpoint rate limit, in requests per
+	// second, for endpoints whose RateLimit is zero. Zero: unlimited.
+	DefaultRateLimit float64
+	// DefaultBurst is the rate limiter's burst for endpoints whose Burst is
+	// zero. Zero: 1.
+	DefaultBurst int
+	// DefaultMaxInFlight caps concurrent requests to one endpoint whose
+	// MaxInFlight is zero. Zero: [DefaultMaxInFlight]. Negative: no cap
+	// (only Workers bounds it).
+	DefaultMaxInFlight int
+
+	// AllowPrivateNetworks lets the sender connect to loopback, private,
+	// link-local, CGNAT, unique-local, multicast and unspecified addresses.
+	// Leave it false in production: the check runs when each connection is
+	// dialled, on the resolved address, so DNS tricks cannot bypass it.
+	// Errors are reported as attempts failing with [ErrPrivateAddress].
+	AllowPrivateNetworks bool
+
+	// RequireHTTPSInLive refuses to deliver live-mode events over plain
+	// http: such attempts fail with [ErrInsecureURL] without a request.
+	RequireHTTPSInLive bool
+
+	// Transport is the HTTP transport. Nil: a transport tuned for the
+	// sender (keep-alive pool sized to Workers, no proxy). An
+	// *http.Transport is cloned and the private-address guard installed in
+	// its dialer (Dial and DialTLS functions are wrapped to check the
+	// connected address). Any other RoundTripper cannot be guarded: New
+	// refuses it unless AllowPrivateNetworks is set; to add middleware
+	// (tracing, metrics) to a guarded transport use WrapTransport.
+	// At most one of Transport and HTTPClient may be set.
+	Transport http.RoundTripper
+
+	// HTTPClient is a client whose Transport, Jar and Timeout are used (its
+	// Transport under the same rules as the Transport field). The sender
+	// works on a copy whose CheckRedirect never follows a redirect: a 3xx
+	// is a failed attempt.
+	HTTPClient *http.Client
+
+	// WrapTransport, when set, wraps the final (guarded) transport, for
+	// middleware such as tracing or metrics.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
+
+	// UserAgent is the User-Agent header. Zero: "webhookkit/<version>".
+	UserAgent string
+
+	// OmitBodies keeps request and response bodies out of the attempt log
+	// (status, headers and timings are still kept).
+	OmitBodies bool
+
+	// Logger receives the sender's logs, with the attributes event_id,
+	// endpoint_id, delivery_id and attempt; bodies and secrets are never
+	// logged. Nil: [slog.Default].
+	Logger *slog.Logger
+
+	// Hooks observe deliveries and endpoint health.
+	Hooks Hooks
+
+	// Now is the clock. Nil: [time.Now]. With a fake clock, drive the
+	// sender with ProcessDue; rate limits, due times, attempt dates and
+	// signature timestamps all follow it, while request timeouts and
+	// attempt durations use real time.
+	Now func() time.Time
+
+	// WorkerID names this sender in leases (Delivery.LeasedBy). Zero: the
+	// host name, process id and a random suffix.
+	WorkerID string
+}
+
+// Hooks are optional callbacks for metrics, tracing and alerting. They are
+// called synchronously from the goroutine that made the attempt, possibly
+// from several goroutines at once, so they must be safe for concurrent use
+// and must not block for long. Values passed to them are copies the hook
+// may keep.
+type Hooks struct {
+	// OnAttempt is called after every attempt has been logged.
+	OnAttempt func(ctx context.Context, a *store.Attempt)
+	// OnDeliveryExhausted is called when a delivery is given up: the retry
+	// policy said stop, the failure was permanent, or the endpoint answered
+	// 410 Gone. reason says which.
+	OnDeliveryExhausted func(ctx context.Context, d *store.Delivery, reason string)
+	// OnEndpointWarning is called once per run of failures, when the
+	// endpoint's consecutive failures reach half of DisableAfterFailures:
+	// the "yellow banner" before it is disabled.
+	OnEndpointWarning func(ctx context.Context, ep *store.Endpoint)
+	// OnEndpointDisabled is called when the sender disables an endpoint,
+	// automatically (failures, 410 Gone) or through DisableEndpoint.
+	OnEndpointDisabled func(ctx context.Context, ep *store.Endpoint)
+	// OnEndpointRecovered is called when an endpoint that had reached the
+	// warning succeeds again, and when EnableEndpoint re-enables a disabled
+	// endpoint.
+	OnEndpointRecovered func(ctx context.Context, ep *store.Endpoint)
+}
+
+// settings is a Config with defaults filled in and checked.
+type settings struct {
+	Config
+	warnAt int // failures at which OnEndpointWarning fires; 0: never
+}
+
+func (c *Config) settings() (*settings, error) {
+	s := &settings{}
+	if c != nil {
+		s.Config = *c
+	}
+	cf := &s.Config
+	if cf.Mode == "" {
+		cf.Mode = event.ModeTest
+	}
+	if !cf.Mode.Valid() {
+		return nil, fmt.Errorf("sender: Config.Mode %q: want %q or %q", cf.Mode, event.ModeTest, event.ModeLive)
+	}
+	nonNeg := []struct {
+		name string
+		bad  bool
+	}{
+		{"Workers", cf.Workers < 0},
+		{"RequestTimeout", cf.RequestTimeout < 0},
+		{"LeaseDuration", cf.LeaseDuration < 0},
+		{"PollInterval", cf.PollInterval < 0},
+		{"MaxPayload", cf.MaxPayload < 0},
+		{"MaxResponseBody", cf.MaxResponseBody < 0},
+		{"PruneInterval", cf.PruneInterval < 0},
+		{"DisableAfterDuration", cf.DisableAfterDuration < 0},
+		{"DefaultRateLimit", cf.DefaultRateLimit < 0},
+		{"DefaultBurst", cf.DefaultBurst < 0},
+	}
+	for _, f := range nonNeg {
+		if f.bad {
+			return nil, fmt.Errorf("sender: Config.%s must not be negative", f.name)
+		}
+	}
+	if cf.Workers == 0 {
+		cf.Workers = DefaultWorkers
+	}
+	if cf.RequestTimeout == 0 {
+		cf.RequestTimeout = DefaultRequestTimeout
+	}
+	if cf.LeaseDuration == 0 {
+		cf.LeaseDuration = DefaultLeaseDuration
+		if cf.LeaseDuration <= cf.RequestTimeout {
+			cf.LeaseDuration = 2 * cf.RequestTimeout
+		}
+	}
+	if cf.LeaseDuration <= cf.RequestTimeout {
+		return nil, fmt.Errorf("sender: Config.LeaseDuration (%v) must exceed RequestTimeout (%v)", cf.LeaseDuration, cf.RequestTimeout)
+	}
+	if cf.PollInterval == 0 {
+		cf.PollInterval = DefaultPollInterval
+	}
+	if cf.Retry == nil {
+		cf.Retry = retry.Default()
+	}
+	if cf.MaxPayload == 0 {
+		cf.MaxPayload = DefaultMaxPayload
+	}
+	if cf.MaxResponseBody == 0 {
+		cf.MaxResponseBody = DefaultMaxResponseBody
+	}
+	if cf.Retention == 0 {
+		cf.Retention = DefaultRetention
+	}
+	if cf.PruneInterval == 0 {
+		cf.PruneInterval = DefaultPruneInterval
+	}
+	if cf.DisableAfterFailures == 0 {
+		cf.DisableAfterFailures = DefaultDisableAfterFailures
+	}
+	if cf.DisableAfterDuration == 0 {
+		cf.DisableAfterDuration = DefaultDisableAfterDuration
+	}
+	if cf.DisableAfterFailures > 0 {
+		s.warnAt = max((cf.DisableAfterFailures+1)/2, 1)
+	}
+	if cf.DefaultMaxInFlight == 0 {
+		cf.DefaultMaxInFlight = DefaultMaxInFlight
+	}
+	if cf.Transport != nil && cf.HTTPClient != nil {
+		return nil, errors.New("sender: Config.Transport and Config.HTTPClient: set at most one")
+	}
+	if cf.UserAgent == "" {
+		cf.UserAgent = "webhookkit/" + moduleVersion()
+	}
+	if cf.Logger == nil {
+		cf.Logger = slog.Default()
+	}
+	if cf.Now == nil {
+		cf.Now = time.Now
+	}
+	if cf.WorkerID == "" {
+		host, _ := os.Hostname()
+		cf.WorkerID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), uuid.NewString()[:8])
+	}
+	return s, nil
+}
+
+// moduleVersion returns the webhookkit module's version from the build
+// information, or "dev" when it is not known (tests, a replaced module).
+func moduleVersion() string {
+	const path = "github.com/webhookkit/webhookkit"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "dev"
+	}
+	mods := append([]*debug.Module{&bi.Main}, bi.Deps...)
+	for _, m := range mods {
+		if m.Path == path && m.Version != "" && m.Version != "(devel)" {
+			return m.Version
+		}
+	}
+	return "dev"
+}

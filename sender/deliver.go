@@ -1,0 +1,382 @@
+package sender
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/retry"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+const (
+	classSuccess = retry.ClassSuccess
+	// settleTimeout bounds the store calls that record an attempt's outcome;
+	// they run even when the delivery's context was cancelled.
+	settleTimeout = 10 * time.Second
+)
+
+// reserved are the request headers an endpoint's extra Headers cannot set:
+// ours, and those net/http manages itself.
+var reserved = map[string]bool{
+	"Content-Type":      true,
+	"User-Agent":        true,
+	"Webhook-Id":        true,
+	"Webhook-Timestamp": true,
+	"Webhook-Signature": true,
+	"Host":              true,
+	"Content-Length":    true,
+	"Content-Encoding":  true,
+	"Transfer-Encoding": true,
+	"Connection":        true,
+	"Keep-Alive":        true,
+	"Te":                true,
+	"Trailer":           true,
+	"Upgrade":           true,
+	"Expect":            true,
+}
+
+// result is one attempt: the log entry and what the classifier and the
+// retry policy need.
+type result struct {
+	a      *store.Attempt
+	header http.Header // response headers, nil without a response
+	err    error       // transport error or why no request was made
+	// interrupted: the caller's context ended before a response arrived,
+	// so the attempt says nothing about the endpoint.
+	interrupted bool
+}
+
+func errSecret(i int, err error) error {
+	return fmt.Errorf("sender: endpoint secret %d: %w", i, err)
+}
+
+// attempt makes one signed POST of ev to ep, numbered n. It never returns a
+// nil result.a.
+func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Event, n int) result {
+	now := s.now()
+	a := &store.Attempt{
+		EndpointID: ep.ID,
+		Tenant:     ep.Tenant,
+		EventID:    ev.ID,
+		EventType:  ev.Type,
+		Mode:       ev.APIMode,
+		Number:     n,
+		At:         now,
+		URL:        ep.URL,
+	}
+	fail := func(err error) result {
+		a.Error = err.Error()
+		return result{a: a, err: err}
+	}
+	if s.cfg.RequireHTTPSInLive && ev.APIMode == event.ModeLive && !strings.HasPrefix(strings.ToLower(ep.URL), "https://") {
+		return fail(ErrInsecureURL)
+	}
+	sg, err := s.lim.signer(ep, now)
+	if err != nil {
+		return fail(err)
+	}
+
+	bb := s.newBody()
+	defer bb.release()
+	*bb.buf = ev.AppendJSON((*bb.buf)[:0], now)
+	body := *bb.buf
+	if len(body) > s.cfg.MaxPayload {
+		return fail(retry.Permanent(fmt.Errorf("%w: %d bytes, the limit is %d", ErrPayloadTooLarge, len(body), s.cfg.MaxPayload)))
+	}
+
+	rctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, ep.URL, nil)
+	if err != nil {
+		return fail(retry.Permanent(fmt.Errorf("sender: endpoint url: %w", err)))
+	}
+	req.Body = bb.reader()
+	req.GetBody = func() (io.ReadCloser, error) { return bb.reader(), nil }
+	req.ContentLength = int64(len(body))
+	h := req.Header
+	for k, v := range ep.Headers {
+		if ck := http.CanonicalHeaderKey(k); !reserved[ck] {
+			h[ck] = []string{v}
+		}
+	}
+	h["Content-Type"] = []string{"application/json"}
+	h["User-Agent"] = []string{s.cfg.UserAgent}
+	sg.SignHeader(h, ev.ID, now, body)
+	a.RequestHeaders = h.Clone()
+	if !s.cfg.OmitBodies {
+		a.RequestBody = bytes.Clone(body)
+	}
+
+	start := time.Now()
+	resp, err := s.client.Do(req)
+	if err != nil {
+		a.Duration = time.Since(start)
+		a.Error = err.Error()
+		return result{a: a, err: err, interrupted: ctx.Err() != nil}
+	}
+	a.StatusCode = resp.StatusCode
+	a.ResponseHeaders = resp.Header.Clone()
+	// Keep up to MaxResponseBody bytes, read as much again to let the
+	// connection be reused, then close.
+	limit := int64(s.cfg.MaxResponseBody)
+	var rerr error
+	if s.cfg.OmitBodies {
+		_, rerr = io.CopyN(io.Discard, resp.Body, 2*limit)
+	} else {
+		var kept []byte
+		kept, rerr = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+		if int64(len(kept)) > limit {
+			a.ResponseTruncated = true
+			kept = kept[:limit]
+			_, rerr = io.CopyN(io.Discard, resp.Body, limit)
+		}
+		a.ResponseBody = kept
+	}
+	if rerr == io.EOF {
+		rerr = nil
+	}
+	resp.Body.Close()
+	a.Duration = time.Since(start)
+	a.Success = s.cfg.Classifier.Classify(resp.StatusCode, nil) == classSuccess
+	if !a.Success {
+		a.Error = statusText(resp.StatusCode)
+		if rerr != nil {
+			a.Error += ": reading response: " + rerr.Error()
+		}
+	}
+	return result{a: a, header: resp.Header}
+}
+
+func statusText(code int) string {
+	if t := http.StatusText(code); t != "" {
+		return strconv.Itoa(code) + " " + t
+	}
+	return strconv.Itoa(code)
+}
+
+// deliver makes one attempt of a leased delivery and settles it. It reports
+// whether an attempt was made and counted.
+func (s *Sender) deliver(ctx context.Context, d *store.Delivery, ep *store.Endpoint) bool {
+	defer func() { s.lim.done(ep.ID, s.now()) }()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	ref := d.Ref()
+
+	if ep.Disabled {
+		// Disabled after the lease: Retry lets a store that holds the
+		// endpoints pause the delivery until the endpoint is enabled.
+		s.settle(sctx, d, "retry", s.st.Retry(sctx, ref, s.now(), "endpoint disabled"))
+		return false
+	}
+
+	res := s.attempt(ctx, ep, &d.Event, d.Attempts)
+	now := s.now()
+	if res.interrupted {
+		s.settle(sctx, d, "release", s.st.Release(sctx, ref, now))
+		return false
+	}
+	a := res.a
+	a.DeliveryID = d.ID
+	s.logAttempt(sctx, a)
+
+	class := s.cfg.Classifier.Classify(a.StatusCode, res.err)
+	lastErr := a.Error
+	switch class {
+	case retry.ClassSuccess:
+		s.settle(sctx, d, "complete", s.st.Complete(sctx, ref, now))
+		s.recordSuccess(sctx, ep, now)
+		return true
+	case retry.ClassGone:
+		reason := "410 Gone"
+		s.recordFailure(sctx, ep, now, false)
+		if _, err := s.disable(sctx, ep.ID, reason); err != nil {
+			s.log.LogAttrs(sctx, slog.LevelError, "sender: disabling endpoint failed", attrs(d, slog.Any("error", err))...)
+		}
+		s.giveUp(sctx, d, now, reason)
+		return true
+	case retry.ClassPermanent:
+		s.giveUp(sctx, d, now, "permanent failure: "+lastErr)
+		s.recordFailure(sctx, ep, now, true)
+		return true
+	}
+	delay, ok := s.cfg.Retry.Next(retry.Attempt{
+		Number:     d.Attempts,
+		StatusCode: a.StatusCode,
+		Header:     res.header,
+		Err:        res.err,
+		Age:        now.Sub(d.FirstAttemptAt),
+		Time:       now,
+	})
+	if ok {
+		s.settle(sctx, d, "retry", s.st.Retry(sctx, ref, now.Add(delay), lastErr))
+	} else {
+		s.giveUp(sctx, d, now, fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, lastErr))
+	}
+	s.recordFailure(sctx, ep, now, true)
+	return true
+}
+
+// giveUp fails the delivery and calls OnDeliveryExhausted.
+func (s *Sender) giveUp(ctx context.Context, d *store.Delivery, now time.Time, reason string) {
+	err := s.st.Fail(ctx, d.Ref(), now, reason)
+	s.settle(ctx, d, "fail", err)
+	if err != nil {
+		return
+	}
+	s.log.LogAttrs(ctx, slog.LevelWarn, "sender: delivery given up", attrs(d, slog.String("reason", reason))...)
+	if h := s.cfg.Hooks.OnDeliveryExhausted; h != nil {
+		c := d.Clone()
+		c.State, c.FinishedAt, c.LastError, c.LeaseToken = store.StateFailed, now, reason, ""
+		h(ctx, c, reason)
+	}
+}
+
+// settle logs a failed settlement; a lost lease means another worker took
+// the delivery after this lease expired (the attempt may be duplicated).
+func (s *Sender) settle(ctx context.Context, d *store.Delivery, op string, err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrLeaseLost):
+		s.log.LogAttrs(ctx, slog.LevelWarn, "sender: lease lost before "+op+"; the delivery was taken by another worker", attrs(d)...)
+	default:
+		s.log.LogAttrs(ctx, slog.LevelError, "sender: "+op+" failed", attrs(d, slog.Any("error", err))...)
+	}
+}
+
+// release gives a leased delivery back, due at next, without counting it.
+func (s *Sender) release(ctx context.Context, d *store.Delivery, next time.Time) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	s.settle(sctx, d, "release", s.st.Release(sctx, d.Ref(), next))
+}
+
+// settleOrphan fails a delivery whose endpoint was deleted.
+func (s *Sender) settleOrphan(ctx context.Context, d *store.Delivery, now time.Time) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	s.giveUp(sctx, d, now, "endpoint deleted")
+}
+
+func (s *Sender) recordSuccess(ctx context.Context, before *store.Endpoint, now time.Time) {
+	ep, err := s.st.RecordResult(ctx, before.ID, true, now)
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "sender: recording endpoint health failed", slog.String("endpoint_id", before.ID), slog.Any("error", err))
+		return
+	}
+	if s.cfg.warnAt > 0 && before.Health.ConsecutiveFailures >= s.cfg.warnAt {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "sender: endpoint recovered", slog.String("endpoint_id", ep.ID))
+		if h := s.cfg.Hooks.OnEndpointRecovered; h != nil {
+			h(ctx, ep)
+		}
+	}
+}
+
+// recordFailure counts a failed attempt against the endpoint, warns at half
+// the threshold and disables it once both thresholds are met (when
+// mayDisable).
+func (s *Sender) recordFailure(ctx context.Context, before *store.Endpoint, now time.Time, mayDisable bool) {
+	ep, err := s.st.RecordResult(ctx, before.ID, false, now)
+	if err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "sender: recording endpoint health failed", slog.String("endpoint_id", before.ID), slog.Any("error", err))
+		return
+	}
+	if ep.Disabled || s.cfg.warnAt == 0 {
+		return
+	}
+	n := ep.Health.ConsecutiveFailures
+	if n == s.cfg.warnAt {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "sender: endpoint failing, will be disabled if it goes on",
+			slog.String("endpoint_id", ep.ID), slog.Int("consecutive_failures", n))
+		if h := s.cfg.Hooks.OnEndpointWarning; h != nil {
+			h(ctx, ep)
+		}
+	}
+	if mayDisable && n >= s.cfg.DisableAfterFailures && now.Sub(ep.Health.FailingSince) >= s.cfg.DisableAfterDuration {
+		reason := fmt.Sprintf("%d consecutive failed attempts since %s", n, ep.Health.FailingSince.UTC().Format(time.RFC3339))
+		if _, err := s.disable(ctx, ep.ID, reason); err != nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "sender: disabling endpoint failed", slog.String("endpoint_id", ep.ID), slog.Any("error", err))
+		}
+	}
+}
+
+// logAttempt stores the attempt and calls OnAttempt.
+func (s *Sender) logAttempt(ctx context.Context, a *store.Attempt) {
+	if err := s.st.AddAttempt(ctx, a); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "sender: storing attempt failed",
+			slog.String("event_id", a.EventID), slog.String("endpoint_id", a.EndpointID), slog.Any("error", err))
+	}
+	lvl := slog.LevelDebug
+	if !a.Success {
+		lvl = slog.LevelInfo
+	}
+	if s.log.Enabled(ctx, lvl) {
+		s.log.LogAttrs(ctx, lvl, "sender: attempt",
+			slog.String("event_id", a.EventID), slog.String("endpoint_id", a.EndpointID),
+			slog.String("delivery_id", a.DeliveryID), slog.Int("attempt", a.Number),
+			slog.Int("status", a.StatusCode), slog.Duration("duration", a.Duration),
+			slog.String("error", a.Error))
+	}
+	if h := s.cfg.Hooks.OnAttempt; h != nil {
+		h(ctx, a.Clone())
+	}
+}
+
+func attrs(d *store.Delivery, extra ...slog.Attr) []slog.Attr {
+	return append([]slog.Attr{
+		slog.String("event_id", d.Event.ID),
+		slog.String("endpoint_id", d.EndpointID),
+		slog.String("delivery_id", d.ID),
+		slog.Int("attempt", d.Attempts),
+	}, extra...)
+}
+
+// bodyBuf is a pooled envelope buffer shared by the request body readers
+// the transport may open (GetBody). It returns to the pool when the last
+// reader is closed and the attempt is done with it: a transport may close
+// the request body after RoundTrip returns.
+type bodyBuf struct {
+	s    *Sender
+	buf  *[]byte
+	refs atomic.Int32
+}
+
+func (s *Sender) newBody() *bodyBuf {
+	bb := &bodyBuf{s: s, buf: s.getBuf()}
+	bb.refs.Store(1)
+	return bb
+}
+
+func (bb *bodyBuf) release() {
+	if bb.refs.Add(-1) == 0 {
+		bb.s.putBuf(bb.buf)
+	}
+}
+
+func (bb *bodyBuf) reader() io.ReadCloser {
+	bb.refs.Add(1)
+	r := &bodyReader{bb: bb}
+	r.Reset(*bb.buf)
+	return r
+}
+
+type bodyReader struct {
+	bytes.Reader
+	bb   *bodyBuf
+	once sync.Once
+}
+
+func (r *bodyReader) Close() error {
+	r.once.Do(r.bb.release)
+	return nil
+}

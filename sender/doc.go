@@ -1,0 +1,87 @@
+// Package sender delivers webhook events: durable fan-out to subscribed
+// endpoints, Standard Webhooks signatures, retries with backoff, per-endpoint
+// rate and concurrency limits, an attempt log, and endpoint health with
+// automatic disabling.
+//
+// # Publishing
+//
+// [Sender.Publish] enqueues an event for every active endpoint of an
+// audience whose patterns match its type, in the store (durably when the
+// store is durable), wakes the workers and returns. Publishing an event id
+// again is idempotent per (event id, endpoint). [Sender.SendTo] enqueues for
+// one endpoint; [Sender.Simulate] (test mode only) does so with a payload of
+// the caller's choosing; [Sender.Ping] sends a "ping" event synchronously
+// and returns the attempt.
+//
+// # Delivering
+//
+// [Sender.Start] runs up to Config.Workers deliveries at once in the
+// background; [Sender.ProcessDue] does one pass synchronously, for tests
+// with a fake clock and for cron-style use. Each attempt POSTs the envelope
+// with Content-Type application/json, a User-Agent, the endpoint's extra
+// headers (which cannot override ours), and webhook-id, webhook-timestamp and
+// webhook-signature, signed with every secret of the endpoint that is active
+// at the attempt's time. The envelope's id is the same on every attempt, its
+// date is the attempt's time (the same instant as webhook-timestamp), and the
+// data bytes are sent exactly as published, never re-encoded.
+//
+// The response is classified by Config.Classifier (see
+// [retry.Classifier.Classify]): 2xx succeeds; 410 Gone fails the delivery and
+// disables the endpoint; a retryable failure (network errors, timeouts, 3xx
+// since redirects are never followed, 4xx, 5xx) is scheduled again by
+// Config.Retry, which honours Retry-After on 429 and 503, until it gives up.
+// Every attempt is written to the attempt log (request and response headers
+// and bodies, cut to Config.MaxResponseBody, or without bodies under
+// Config.OmitBodies) and passed to Hooks.OnAttempt. An attempt cut short by
+// the sender's own shutdown is neither logged nor counted: the delivery is
+// released, due again.
+//
+// # Fairness and limits
+//
+// Each endpoint has a token-bucket rate limit (Endpoint.RateLimit and Burst,
+// or Config.DefaultRateLimit) and a cap on requests in flight
+// (Endpoint.MaxInFlight, or Config.DefaultMaxInFlight, 8 by default). A
+// delivery whose endpoint is at a limit is released untouched, due when the
+// limiter allows, and the endpoint is left out of leasing until then, so a
+// slow or limited endpoint never holds workers that others could use. The
+// limits are per Sender: several processes sharing a store each apply them.
+//
+// # Endpoint health
+//
+// Failed attempts are counted per endpoint and a success resets the count.
+// When the count reaches half of Config.DisableAfterFailures,
+// Hooks.OnEndpointWarning fires once; when it reaches DisableAfterFailures
+// and the endpoint has been failing for at least DisableAfterDuration, the
+// endpoint is disabled (Hooks.OnEndpointDisabled). Its queued deliveries
+// wait, paused, and resume when [Sender.EnableEndpoint] re-enables it, or
+// give up at the retry policy's age limit. [Sender.Retry] and
+// [Sender.ReplayFailed] replay given-up deliveries.
+//
+// # Safety
+//
+// By default the sender refuses to connect to loopback, private, link-local,
+// CGNAT, unique-local, multicast, unspecified and documentation addresses.
+// The check runs when the connection is dialled, on the resolved address, so
+// DNS rebinding cannot bypass it; IPv4-mapped, NAT64 and 6to4 IPv6 forms are
+// judged by the IPv4 address inside. Config.AllowPrivateNetworks turns it off
+// for development and tests. Redirects are never followed. Envelopes larger
+// than Config.MaxPayload are refused. Config.RequireHTTPSInLive refuses
+// plain http in live mode. Secrets never appear in logs or in the attempt
+// log; logs never contain bodies.
+//
+// # Lifecycle
+//
+// [New] starts nothing. [Sender.Start] starts the workers and the
+// attempt-log pruner; [Sender.Shutdown] stops leasing, lets attempts in
+// flight finish until its context ends, then cancels and releases the rest;
+// [Sender.Close] does that at once. Afterwards every method returns
+// [ErrClosed]. Leases outlive a crash: a delivery whose worker died is due
+// again when its lease (Config.LeaseDuration) expires, and that attempt
+// counts, so a delivery that kills its worker still gives up eventually.
+//
+// # Test and live
+//
+// A sender works in one API mode (Config.Mode, test by default): it stamps
+// events that have none, refuses events and endpoints of the other mode, and
+// leases only its own mode's deliveries.
+package sender

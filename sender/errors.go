@@ -1,0 +1,67 @@
+package sender
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/webhookkit/webhookkit/internal/netguard"
+)
+
+var (
+	// ErrClosed is returned by every method of a Sender after Close or
+	// Shutdown has begun.
+	ErrClosed = errors.New("sender: closed")
+
+	// ErrStarted is returned by Start when the sender is already started.
+	ErrStarted = errors.New("sender: already started")
+
+	// ErrPayloadTooLarge is returned (wrapped, with the sizes) when an
+	// event's envelope exceeds Config.MaxPayload.
+	ErrPayloadTooLarge = errors.New("sender: payload too large")
+
+	// ErrModeMismatch is returned when an event's api_mode, or an
+	// endpoint's mode, is not the sender's mode.
+	ErrModeMismatch = errors.New("sender: api mode does not match the sender's")
+
+	// ErrLiveMode is returned by Simulate on a live-mode sender: simulated
+	// events exist in test mode only.
+	ErrLiveMode = errors.New("sender: simulate is available in test mode only")
+
+	// ErrEndpointDisabled is returned by SendTo and Simulate for a disabled
+	// endpoint.
+	ErrEndpointDisabled = errors.New("sender: endpoint is disabled")
+
+	// ErrNoActiveSecret is the error of an attempt (and of Ping) when the
+	// endpoint has no secret that signs at the attempt's time: nothing is
+	// sent unsigned.
+	ErrNoActiveSecret = errors.New("sender: endpoint has no active secret")
+
+	// ErrInsecureURL is the error of an attempt to a plain-http URL in live
+	// mode when Config.RequireHTTPSInLive is set; no request is made.
+	ErrInsecureURL = errors.New("sender: live mode requires an https endpoint URL")
+
+	// ErrPrivateAddress is the error of an attempt whose endpoint resolved
+	// to a loopback, private, link-local or other non-public address, when
+	// Config.AllowPrivateNetworks is false. Ping returns it wrapped; in the
+	// attempt log it appears as text.
+	ErrPrivateAddress = netguard.ErrPrivateAddress
+
+	// ErrUnguardedTransport is returned by New for a Config.Transport (or
+	// HTTPClient.Transport) that is not an *http.Transport while
+	// AllowPrivateNetworks is false: the private-address guard cannot be
+	// installed in it. Use Config.WrapTransport to add middleware instead.
+	ErrUnguardedTransport = errors.New("sender: cannot install the private-address guard in this transport")
+)
+
+// StatusError is the error Ping returns when the endpoint answered with a
+// status that is not 2xx.
+type StatusError struct {
+	// StatusCode is the HTTP status of the response.
+	StatusCode int
+}
+
+// Error returns "sender: endpoint answered <code> <text>".
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("sender: endpoint answered %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+}

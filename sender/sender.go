@@ -1,0 +1,669 @@
+package sender
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/signature"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// Sender delivers events to endpoints: see the package documentation. Create
+// one with [New]; all its methods are safe for concurrent use.
+type Sender struct {
+	st     store.SenderStore
+	cfg    *settings
+	client *http.Client
+	log    *slog.Logger
+	lim    *limits
+	bufs   sync.Pool // *[]byte envelope buffers
+
+	wake chan struct{} // capacity 1: "look for due deliveries now"
+
+	hard       context.Context // cancelled by Close, or when Shutdown's ctx ends
+	cancelHard context.CancelFunc
+
+	disableMu sync.Mutex // one disable (and one hook) at a time in this process
+
+	mu      sync.Mutex
+	started bool
+	closed  bool
+	stop    chan struct{}  // closed when Shutdown or Close begins
+	wg      sync.WaitGroup // background goroutines, deliveries and ProcessDue calls
+}
+
+// New returns a Sender working on st, configured by cfg (nil: every default;
+// see [Config]). It validates cfg and builds the HTTP client, and starts no
+// goroutines: call [Sender.Start] to deliver in the background, or
+// [Sender.ProcessDue] to deliver synchronously. Errors name the Config field
+// at fault.
+func New(st store.SenderStore, cfg *Config) (*Sender, error) {
+	if st == nil {
+		return nil, errors.New("sender: New: nil store")
+	}
+	set, err := cfg.settings()
+	if err != nil {
+		return nil, err
+	}
+	client, err := newClient(set)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sender{
+		st:     st,
+		cfg:    set,
+		client: client,
+		log:    set.Logger,
+		wake:   make(chan struct{}, 1),
+		stop:   make(chan struct{}),
+	}
+	s.hard, s.cancelHard = context.WithCancel(context.Background())
+	s.lim = newLimits(set, s.signal)
+	return s, nil
+}
+
+// Mode returns the API mode the sender stamps and delivers.
+func (s *Sender) Mode() event.Mode { return s.cfg.Mode }
+
+// signal wakes the dispatcher without blocking.
+func (s *Sender) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Sender) now() time.Time { return s.cfg.Now() }
+
+// enter registers a synchronous call that Shutdown and Close must wait for;
+// the caller must call s.wg.Done.
+func (s *Sender) enter() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.wg.Add(1)
+	return nil
+}
+
+func (s *Sender) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Start starts the background workers and the attempt-log pruner, and
+// returns. Deliveries run until Shutdown or Close, or until ctx is
+// cancelled, which stops the sender as Close does (Shutdown or Close must
+// still be called to wait for it). Values of ctx reach the hooks and the
+// store calls. It returns [ErrStarted] if already started and [ErrClosed]
+// after Shutdown or Close.
+func (s *Sender) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.closed:
+		return ErrClosed
+	case s.started:
+		return ErrStarted
+	}
+	s.started = true
+	ctx, cancel := context.WithCancel(ctx)
+	context.AfterFunc(s.hard, cancel)
+	s.wg.Add(1)
+	go s.loop(ctx)
+	if s.cfg.Retention > 0 {
+		s.wg.Add(1)
+		go s.pruner(ctx)
+	}
+	return nil
+}
+
+// Shutdown stops the sender gracefully: it stops leasing new deliveries at
+// once, lets the attempts in flight finish, and returns nil when they have.
+// If ctx ends first, the attempts still running are cancelled, their
+// deliveries are released (due again, the attempt not counted), and
+// Shutdown returns ctx's error once they are. Methods called afterwards
+// return [ErrClosed]; calling Shutdown or Close again returns nil at once.
+func (s *Sender) Shutdown(ctx context.Context) error {
+	if !s.beginClose() {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		s.cancelHard()
+		return nil
+	case <-ctx.Done():
+		s.cancelHard()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close stops the sender immediately: attempts in flight are cancelled and
+// their deliveries released, due again, without counting the attempt. It
+// waits only for that bookkeeping. Methods called afterwards return
+// [ErrClosed]; calling Close or Shutdown again returns nil.
+func (s *Sender) Close() error {
+	if !s.beginClose() {
+		return nil
+	}
+	s.cancelHard()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Sender) beginClose() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.closed = true
+	close(s.stop)
+	return true
+}
+
+// loop leases due deliveries as workers free up and runs each on its own
+// goroutine, at most Config.Workers at once.
+func (s *Sender) loop(ctx context.Context) {
+	defer s.wg.Done()
+	slots := make(chan struct{}, s.cfg.Workers)
+	timer := time.NewTimer(s.cfg.PollInterval)
+	defer timer.Stop()
+	for {
+		select {
+		case slots <- struct{}{}:
+		case <-s.stop:
+			return
+		case <-ctx.Done():
+			return
+		}
+		n := 1
+	fill:
+		for n < s.cfg.Workers {
+			select {
+			case slots <- struct{}{}:
+				n++
+			default:
+				break fill
+			}
+		}
+		ran := 0
+		leased, next, err := s.round(ctx, n, nil, func(d *store.Delivery, ep *store.Endpoint) {
+			ran++
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer func() { <-slots }()
+				s.deliver(ctx, d, ep)
+			}()
+		})
+		for range n - ran {
+			<-slots
+		}
+		if leased > 0 && err == nil {
+			continue
+		}
+		wait := s.cfg.PollInterval
+		if !next.IsZero() {
+			wait = min(wait, max(next.Sub(s.now()), time.Millisecond))
+		}
+		timer.Reset(wait)
+		select {
+		case <-s.wake:
+		case <-timer.C:
+		case <-s.stop:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// round leases up to limit due deliveries and hands each one its endpoint
+// admits to run; the others are released for later. skip, when not nil,
+// rejects deliveries the caller has seen already (released due now). It
+// returns how many deliveries it leased and the earliest time a
+// rate-limited endpoint frees up.
+func (s *Sender) round(ctx context.Context, limit int, skip func(*store.Delivery) bool, run func(*store.Delivery, *store.Endpoint)) (int, time.Time, error) {
+	now := s.now()
+	skipEps, next := s.lim.skipList(now)
+	ds, err := s.st.Lease(ctx, store.LeaseRequest{
+		Now:           now,
+		Limit:         limit,
+		Duration:      s.cfg.LeaseDuration,
+		Mode:          s.cfg.Mode,
+		Worker:        s.cfg.WorkerID,
+		SkipEndpoints: skipEps,
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "sender: leasing deliveries failed", slog.Any("error", err))
+		}
+		return 0, next, err
+	}
+	eps := make(map[string]*store.Endpoint, len(ds))
+	for _, d := range ds {
+		if skip != nil && skip(d) {
+			s.release(ctx, d, now)
+			continue
+		}
+		ep, ok := eps[d.EndpointID]
+		if !ok {
+			ep, err = s.st.GetEndpoint(ctx, d.EndpointID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				s.settleOrphan(ctx, d, now)
+				continue
+			case err != nil:
+				s.log.LogAttrs(ctx, slog.LevelError, "sender: loading endpoint failed", attrs(d, slog.Any("error", err))...)
+				s.release(ctx, d, now.Add(s.cfg.PollInterval))
+				continue
+			}
+			eps[d.EndpointID] = ep
+		}
+		ok, at := s.lim.admit(ep, now)
+		if !ok {
+			s.release(ctx, d, at)
+			if next.IsZero() || (at.After(now) && at.Before(next)) {
+				next = at
+			}
+			continue
+		}
+		run(d, ep)
+	}
+	return len(ds), next, nil
+}
+
+// ProcessDue synchronously leases and delivers every delivery due at the
+// sender's current time (Config.Now), up to Config.Workers at once, and
+// returns how many attempts it made. Each delivery is attempted at most once
+// per call, so a retry scheduled with no delay waits for the next call.
+// Deliveries whose endpoint is at its rate or concurrency limit are left for
+// later. It is meant for tests driven by a fake clock and for cron-style
+// use without Start; it may run beside a started sender. Cancelling ctx
+// cancels the attempts in flight (their deliveries are released) and
+// returns ctx's error.
+func (s *Sender) ProcessDue(ctx context.Context) (int, error) {
+	if err := s.enter(); err != nil {
+		return 0, err
+	}
+	defer s.wg.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.hard, cancel)()
+
+	seen := make(map[string]bool)
+	total := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		var (
+			wg       sync.WaitGroup
+			mu       sync.Mutex
+			fresh    int
+			attempts int
+		)
+		leased, _, err := s.round(ctx, s.cfg.Workers, func(d *store.Delivery) bool { return seen[d.ID] }, func(d *store.Delivery, ep *store.Endpoint) {
+			seen[d.ID] = true
+			fresh++
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if s.deliver(ctx, d, ep) {
+					mu.Lock()
+					attempts++
+					mu.Unlock()
+				}
+			}()
+		})
+		wg.Wait()
+		total += attempts
+		if err != nil {
+			return total, err
+		}
+		if leased == 0 || fresh == 0 {
+			return total, ctx.Err()
+		}
+	}
+}
+
+// pruner deletes attempts older than the retention period, at start and
+// every PruneInterval.
+func (s *Sender) pruner(ctx context.Context) {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.PruneInterval)
+	defer t.Stop()
+	for {
+		n, err := s.st.PruneAttempts(ctx, s.now().Add(-s.cfg.Retention))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.LogAttrs(ctx, slog.LevelError, "sender: pruning the attempt log failed", slog.Any("error", err))
+		case n > 0:
+			s.log.LogAttrs(ctx, slog.LevelDebug, "sender: pruned the attempt log", slog.Int("attempts", n))
+		}
+		select {
+		case <-t.C:
+		case <-s.stop:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Publish enqueues ev for every active endpoint of the audience whose mode
+// is the event's and whose event-type patterns match ev.Type (see
+// [store.Publish]), wakes the workers, and returns how many deliveries it
+// created. An empty ev.APIMode is stamped with the sender's mode; another
+// mode is [ErrModeMismatch]. A zero ev.Date is set to the current time;
+// deliveries are due at ev.Date. Publishing an event id again creates
+// deliveries only for endpoints that have none yet; the same id with a
+// different type or data is [store.ErrConflict]. An envelope larger than
+// Config.MaxPayload is [ErrPayloadTooLarge]; an invalid event wraps the
+// event package's errors; an audience naming no one is
+// [store.ErrNoAudience].
+func (s *Sender) Publish(ctx context.Context, ev event.Event, aud store.Audience) (int, error) {
+	if s.isClosed() {
+		return 0, ErrClosed
+	}
+	ev, err := s.prepare(ev)
+	if err != nil {
+		return 0, err
+	}
+	n, err := store.Publish(ctx, s.st, s.st, ev, aud)
+	if err != nil {
+		return n, fmt.Errorf("sender: publish: %w", err)
+	}
+	if n > 0 {
+		s.signal()
+	}
+	return n, nil
+}
+
+// prepare stamps mode and date and checks the size of ev.
+func (s *Sender) prepare(ev event.Event) (event.Event, error) {
+	switch ev.APIMode {
+	case "":
+		ev.APIMode = s.cfg.Mode
+	case s.cfg.Mode:
+	default:
+		return ev, fmt.Errorf("%w: event %q is %q, sender is %q", ErrModeMismatch, ev.ID, ev.APIMode, s.cfg.Mode)
+	}
+	if ev.Date.IsZero() {
+		ev.Date = s.now().UTC()
+	}
+	if err := ev.Validate(); err != nil {
+		return ev, fmt.Errorf("sender: %w", err)
+	}
+	bp := s.getBuf()
+	size := len(ev.AppendJSON((*bp)[:0], ev.Date))
+	s.putBuf(bp)
+	if size > s.cfg.MaxPayload {
+		return ev, fmt.Errorf("%w: event %q is %d bytes, the limit is %d", ErrPayloadTooLarge, ev.ID, size, s.cfg.MaxPayload)
+	}
+	return ev, nil
+}
+
+// SendTo enqueues ev for one endpoint, whatever its event-type patterns,
+// and wakes the workers. The endpoint must exist ([store.ErrNotFound]), be
+// enabled ([ErrEndpointDisabled]) and be of the sender's mode
+// ([ErrModeMismatch]); ev is stamped and checked as in Publish. Sending an
+// event id the endpoint already has a delivery for does nothing and
+// returns nil.
+func (s *Sender) SendTo(ctx context.Context, endpointID string, ev event.Event) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	ev, err := s.prepare(ev)
+	if err != nil {
+		return err
+	}
+	ep, err := s.endpoint(ctx, endpointID)
+	if err != nil {
+		return err
+	}
+	if ep.Disabled {
+		return fmt.Errorf("%w: %s", ErrEndpointDisabled, ep.ID)
+	}
+	n, err := s.st.Enqueue(ctx, ev, []store.Target{{EndpointID: ep.ID, Tenant: ep.Tenant}})
+	if err != nil {
+		return fmt.Errorf("sender: send to %s: %w", ep.ID, err)
+	}
+	if n > 0 {
+		s.signal()
+	}
+	return nil
+}
+
+// endpoint loads an endpoint of the sender's mode.
+func (s *Sender) endpoint(ctx context.Context, id string) (*store.Endpoint, error) {
+	ep, err := s.st.GetEndpoint(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("sender: endpoint %q: %w", id, err)
+	}
+	if ep.Mode != s.cfg.Mode {
+		return nil, fmt.Errorf("%w: endpoint %s is %q, sender is %q", ErrModeMismatch, ep.ID, ep.Mode, s.cfg.Mode)
+	}
+	return ep, nil
+}
+
+// Simulate sends an event of type typ with the given data (nil: {}) to one
+// endpoint as a real delivery: it is enqueued, signed, logged and retried
+// like any other, so it shows in the delivery logs. It works in test mode
+// only: a live-mode sender returns [ErrLiveMode]. It returns the event
+// enqueued, or the errors of [event.New] and [Sender.SendTo].
+func (s *Sender) Simulate(ctx context.Context, endpointID, typ string, data json.RawMessage) (event.Event, error) {
+	if s.cfg.Mode == event.ModeLive {
+		return event.Event{}, ErrLiveMode
+	}
+	if s.isClosed() {
+		return event.Event{}, ErrClosed
+	}
+	if len(data) == 0 {
+		data = json.RawMessage(`{}`)
+	}
+	ev, err := event.New(event.ModeTest, typ, data)
+	if err != nil {
+		return event.Event{}, fmt.Errorf("sender: simulate: %w", err)
+	}
+	ev.Date = s.now().UTC()
+	if err := s.SendTo(ctx, endpointID, ev); err != nil {
+		return event.Event{}, err
+	}
+	return ev, nil
+}
+
+// Ping sends a "ping" event to the endpoint synchronously, outside the
+// queue: no retries, no rate limit, no effect on the endpoint's health, and
+// it works on a disabled endpoint too. The attempt is logged (with an empty
+// DeliveryID) and returned. The error is nil when the endpoint answered 2xx;
+// otherwise a *[StatusError] for another status, or the transport error
+// (errors.Is works: [ErrPrivateAddress], context.DeadlineExceeded, ...).
+// Errors loading the endpoint return a nil attempt.
+func (s *Sender) Ping(ctx context.Context, endpointID string) (*store.Attempt, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.wg.Done()
+	ep, err := s.endpoint(ctx, endpointID)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := event.New(ep.Mode, event.TypePing, json.RawMessage(`{}`))
+	if err != nil {
+		return nil, fmt.Errorf("sender: ping: %w", err)
+	}
+	ev.Date = s.now().UTC()
+	res := s.attempt(ctx, ep, &ev, 1)
+	a := res.a
+	s.logAttempt(ctx, a)
+	switch {
+	case res.err != nil:
+		return a.Clone(), fmt.Errorf("sender: ping %s: %w", ep.ID, res.err)
+	case s.cfg.Classifier.Classify(a.StatusCode, nil) != classSuccess:
+		return a.Clone(), &StatusError{StatusCode: a.StatusCode}
+	}
+	return a.Clone(), nil
+}
+
+// Retry replays a delivery now: a failed (or succeeded) delivery becomes
+// pending with its attempts reset, and the workers are woken. A delivery
+// still pending, leased or paused is [store.ErrConflict]; an unknown id
+// [store.ErrNotFound].
+func (s *Sender) Retry(ctx context.Context, deliveryID string) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	if err := s.st.Requeue(ctx, deliveryID, s.now()); err != nil {
+		return fmt.Errorf("sender: retry delivery %q: %w", deliveryID, err)
+	}
+	s.signal()
+	return nil
+}
+
+// ReplayFailed re-queues every failed delivery of the endpoint that gave up
+// at or after since, due now, and returns how many.
+func (s *Sender) ReplayFailed(ctx context.Context, endpointID string, since time.Time) (int, error) {
+	if s.isClosed() {
+		return 0, ErrClosed
+	}
+	n, err := s.st.RequeueFailed(ctx, endpointID, since, s.now())
+	if err != nil {
+		return n, fmt.Errorf("sender: replay failed deliveries of %q: %w", endpointID, err)
+	}
+	if n > 0 {
+		s.signal()
+	}
+	return n, nil
+}
+
+// EnableEndpoint re-enables an endpoint: its health is reset, its paused
+// deliveries become due now and the workers are woken. If it was disabled,
+// Hooks.OnEndpointRecovered is called. [store.ErrNotFound] for an unknown id.
+func (s *Sender) EnableEndpoint(ctx context.Context, id string) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	before, err := s.st.GetEndpoint(ctx, id)
+	if err != nil {
+		return fmt.Errorf("sender: enable endpoint %q: %w", id, err)
+	}
+	ep, err := s.st.SetDisabled(ctx, id, false, "", s.now())
+	if err != nil {
+		return fmt.Errorf("sender: enable endpoint %q: %w", id, err)
+	}
+	if before.Disabled {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "sender: endpoint enabled", slog.String("endpoint_id", id))
+		if h := s.cfg.Hooks.OnEndpointRecovered; h != nil {
+			h(ctx, ep)
+		}
+	}
+	s.signal()
+	return nil
+}
+
+// DisableEndpoint disables an endpoint with a reason for people (empty:
+// "disabled manually"): publishing skips it and its queued deliveries wait
+// until it is enabled. If it was enabled, Hooks.OnEndpointDisabled is
+// called. [store.ErrNotFound] for an unknown id.
+func (s *Sender) DisableEndpoint(ctx context.Context, id, reason string) error {
+	if s.isClosed() {
+		return ErrClosed
+	}
+	if reason == "" {
+		reason = "disabled manually"
+	}
+	_, err := s.disable(ctx, id, reason)
+	return err
+}
+
+func (s *Sender) disable(ctx context.Context, id, reason string) (*store.Endpoint, error) {
+	s.disableMu.Lock()
+	defer s.disableMu.Unlock()
+	before, err := s.st.GetEndpoint(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("sender: disable endpoint %q: %w", id, err)
+	}
+	ep, err := s.st.SetDisabled(ctx, id, true, reason, s.now())
+	if err != nil {
+		return nil, fmt.Errorf("sender: disable endpoint %q: %w", id, err)
+	}
+	if !before.Disabled {
+		s.log.LogAttrs(ctx, slog.LevelWarn, "sender: endpoint disabled", slog.String("endpoint_id", id), slog.String("reason", reason))
+		if h := s.cfg.Hooks.OnEndpointDisabled; h != nil {
+			h(ctx, ep)
+		}
+	}
+	return ep, nil
+}
+
+// RotateSecret adds a fresh signing secret to the endpoint and returns it
+// (show it to the endpoint's owner once: [signature.Secret.String] is its
+// text). The old secrets keep signing for overlap (zero:
+// [DefaultRotationOverlap]; negative: they stop at once), so during the
+// overlap every request carries a signature per secret and receivers can
+// switch at their pace; secrets that had expired already are removed. The
+// endpoint is read, changed and written back: concurrent edits of the same
+// endpoint may be lost. [store.ErrNotFound] for an unknown id.
+func (s *Sender) RotateSecret(ctx context.Context, endpointID string, overlap time.Duration) (signature.Secret, error) {
+	if s.isClosed() {
+		return signature.Secret{}, ErrClosed
+	}
+	if overlap == 0 {
+		overlap = DefaultRotationOverlap
+	}
+	sec, err := signature.NewSecret()
+	if err != nil {
+		return signature.Secret{}, fmt.Errorf("sender: rotate secret: %w", err)
+	}
+	ep, err := s.st.GetEndpoint(ctx, endpointID)
+	if err != nil {
+		return signature.Secret{}, fmt.Errorf("sender: rotate secret of %q: %w", endpointID, err)
+	}
+	now := s.now()
+	until := now.Add(max(overlap, 0))
+	kept := ep.Secrets[:0:0]
+	for _, old := range ep.Secrets {
+		if !old.Active(now) || overlap < 0 {
+			continue
+		}
+		if old.ExpiresAt.IsZero() || old.ExpiresAt.After(until) {
+			old.ExpiresAt = until
+		}
+		kept = append(kept, old)
+	}
+	ep.Secrets = append(kept, store.Secret{Key: sec.String(), CreatedAt: now})
+	if err := s.st.UpdateEndpoint(ctx, ep); err != nil {
+		return signature.Secret{}, fmt.Errorf("sender: rotate secret of %q: %w", endpointID, err)
+	}
+	return sec, nil
+}
+
+func (s *Sender) getBuf() *[]byte {
+	if b, ok := s.bufs.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 4096)
+	return &b
+}
+
+func (s *Sender) putBuf(b *[]byte) {
+	if cap(*b) > 1<<20 {
+		return // don't keep rare huge buffers alive
+	}
+	*b = (*b)[:0]
+	s.bufs.Put(b)
+}
