@@ -3,10 +3,14 @@ package receiver_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -269,4 +273,16 @@ func (b *testInbox) entry(key string) *store.InboxEntry {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.entries[key].Clone()
+}
+
+// rawHMAC is base64(HMAC-SHA256(secret, content)), computed independently of
+// the signature package's Signer.
+func rawHMAC(sec signature.Secret, content string) string {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(sec.String(), signature.SecretPrefix))
+	if err != nil {
+		panic(err)
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(content))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
