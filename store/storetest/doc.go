@@ -1,0 +1,61 @@
+// Package storetest is the conformance suite every webhookkit store must
+// pass, in the manner of testing/fstest and testing/slogtest: a driver's test
+// calls [Run] with a [Factory] that makes a fresh, empty store, and the suite
+// runs each case as a subtest on a store of its own.
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) storetest.Store {
+//			return memory.New(nil)
+//		})
+//	}
+//
+// # What it checks
+//
+//   - Endpoints: create, get, update, delete, list with paging and filters,
+//     validation ([store.ErrInvalid]), [store.ErrNotFound] and
+//     [store.ErrConflict], copies at the boundary, health (RecordResult) and
+//     disabling, which pauses queued deliveries and resumes them.
+//   - Outbox: idempotent, all-or-nothing Enqueue per (event id, endpoint id);
+//     Lease (due only, oldest due first, limit, mode, skipped endpoints,
+//     exclusivity under concurrency, expiry); Complete, Retry, Fail and
+//     Release with their lease tokens and [store.ErrLeaseLost].
+//   - Deliveries: listing newest first with every filter and paging that
+//     returns each row exactly once when creation times tie; Requeue and
+//     RequeueFailed.
+//   - Attempts: add, get, list newest first with filters and paging, prune.
+//   - Inbox: claim atomicity under concurrency, the de-duplication window,
+//     release, handled and dead marks, pruning; and, for stores implementing
+//     [store.InboxRecovery], kept bodies, re-drive of claims whose lease
+//     ended, listing and replay of dead entries.
+//
+// # Time
+//
+// Every case passes explicit times (a fixed base in 2030, whole
+// milliseconds, so stores with microsecond precision round-trip them); no case
+// reads the wall clock to decide what is due, and no case sleeps. Times are
+// compared with [time.Time.Equal], so a store may return them in any
+// location.
+//
+// # Conventions the suite settles
+//
+// The store contracts leave a few details open; the suite expects:
+//
+//   - A delivery's CreatedAt is its event's Date (the publish time), so lists
+//     are ordered by publish time and a clock-driven test controls them.
+//   - Enqueue for an endpoint that is disabled creates the delivery paused,
+//     so no pending delivery ever belongs to a disabled endpoint.
+//   - A lease that expired but was not leased again still holds: its token
+//     can settle the delivery until another Lease takes it.
+//   - Complete, Retry, Fail and Release return [store.ErrLeaseLost] for an
+//     unknown delivery id too.
+//   - A leased delivery whose endpoint is disabled is not leased again when
+//     its lease expires; its worker may still settle it (Retry and Release
+//     then make it paused).
+//   - Lease rejects a Limit or Duration that is not positive with
+//     [store.ErrInvalid].
+//   - An inbox implementing [store.InboxRecovery] keeps claimed and dead
+//     entries through PruneInbox.
+//   - The inbox's Release is called ReleaseClaim (see [Store]): as the
+//     contracts stand, [store.Inbox] and [store.Outbox] both name a method
+//     Release with different signatures, so no single type implements both.
+package storetest

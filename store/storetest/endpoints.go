@@ -1,0 +1,359 @@
+package storetest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+var endpointCases = []testCase{
+	{"CreateGet", testEndpointCreateGet},
+	{"Invalid", testEndpointInvalid},
+	{"Copies", testEndpointCopies},
+	{"Update", testEndpointUpdate},
+	{"Delete", testEndpointDelete},
+	{"List", testEndpointList},
+	{"RecordResult", testEndpointRecordResult},
+	{"SetDisabled", testEndpointSetDisabled},
+}
+
+// requireSameEndpoint compares the user-set fields of two endpoints.
+func requireSameEndpoint(t *fixture, want, got *store.Endpoint) {
+	t.Helper()
+	require.Equal(t, want.ID, got.ID)
+	require.Equal(t, want.Tenant, got.Tenant)
+	require.Equal(t, want.Mode, got.Mode)
+	require.Equal(t, want.URL, got.URL)
+	require.Equal(t, want.Description, got.Description)
+	require.Equal(t, want.EventTypes, got.EventTypes)
+	require.Len(t, got.Secrets, len(want.Secrets))
+	for i := range want.Secrets {
+		require.Equal(t, want.Secrets[i].Key, got.Secrets[i].Key, "secret %d key", i)
+		sameTime(t, want.Secrets[i].CreatedAt, got.Secrets[i].CreatedAt, "secret created at")
+		sameTime(t, want.Secrets[i].ExpiresAt, got.Secrets[i].ExpiresAt, "secret expires at")
+	}
+	require.Equal(t, len(want.Headers), len(got.Headers))
+	for k, v := range want.Headers {
+		require.Equal(t, v, got.Headers[k], "header %s", k)
+	}
+	require.Equal(t, len(want.Metadata), len(got.Metadata))
+	for k, v := range want.Metadata {
+		require.Equal(t, v, got.Metadata[k], "metadata %s", k)
+	}
+	require.Equal(t, want.RateLimit, got.RateLimit)
+	require.Equal(t, want.Burst, got.Burst)
+	require.Equal(t, want.MaxInFlight, got.MaxInFlight)
+	require.Equal(t, want.Disabled, got.Disabled)
+}
+
+func testEndpointCreateGet(f *fixture) {
+	ep := validEndpoint()
+	ep.Secrets = append(ep.Secrets, store.Secret{Key: "whsec_second", CreatedAt: at(0), ExpiresAt: at(24 * time.Hour)})
+	require.NoError(f, f.s.CreateEndpoint(f.ctx, ep))
+	_, err := uuid.Parse(ep.ID)
+	require.NoError(f, err, "CreateEndpoint must assign a UUID when ID is empty, got %q", ep.ID)
+	require.False(f, ep.CreatedAt.IsZero(), "CreatedAt set on the argument")
+	require.False(f, ep.UpdatedAt.IsZero(), "UpdatedAt set on the argument")
+
+	got, err := f.s.GetEndpoint(f.ctx, ep.ID)
+	require.NoError(f, err)
+	requireSameEndpoint(f, ep, got)
+	require.False(f, got.CreatedAt.IsZero())
+	require.False(f, got.UpdatedAt.Before(got.CreatedAt), "UpdatedAt before CreatedAt")
+	require.Zero(f, got.Health.ConsecutiveFailures)
+
+	explicit := f.endpoint(withID("ep-explicit"))
+	require.Equal(f, "ep-explicit", explicit.ID)
+	got, err = f.s.GetEndpoint(f.ctx, "ep-explicit")
+	require.NoError(f, err)
+	requireSameEndpoint(f, explicit, got)
+
+	dup := validEndpoint()
+	dup.ID = "ep-explicit"
+	dup.URL = "https://other.example.com/"
+	require.ErrorIs(f, f.s.CreateEndpoint(f.ctx, dup), store.ErrConflict)
+	got, err = f.s.GetEndpoint(f.ctx, "ep-explicit")
+	require.NoError(f, err)
+	require.Equal(f, explicit.URL, got.URL, "a conflicting create must not change the stored endpoint")
+
+	_, err = f.s.GetEndpoint(f.ctx, "missing")
+	require.ErrorIs(f, err, store.ErrNotFound)
+}
+
+func testEndpointInvalid(f *fixture) {
+	stored := f.endpoint()
+	for _, tc := range []struct {
+		name string
+		edit func(*store.Endpoint)
+	}{
+		{"mode", func(ep *store.Endpoint) { ep.Mode = "prod" }},
+		{"no mode", func(ep *store.Endpoint) { ep.Mode = "" }},
+		{"url", func(ep *store.Endpoint) { ep.URL = "" }},
+		{"relative url", func(ep *store.Endpoint) { ep.URL = "/hooks" }},
+		{"scheme", func(ep *store.Endpoint) { ep.URL = "ftp://example.com/x" }},
+		{"no event types", func(ep *store.Endpoint) { ep.EventTypes = nil }},
+		{"bad pattern", func(ep *store.Endpoint) { ep.EventTypes = []string{"not a type!"} }},
+		{"no secrets", func(ep *store.Endpoint) { ep.Secrets = nil }},
+		{"empty secret", func(ep *store.Endpoint) { ep.Secrets = []store.Secret{{}} }},
+		{"negative rate", func(ep *store.Endpoint) { ep.RateLimit = -1 }},
+		{"negative in flight", func(ep *store.Endpoint) { ep.MaxInFlight = -1 }},
+	} {
+		f.Run(tc.name, func(t *testing.T) {
+			ep := validEndpoint()
+			tc.edit(ep)
+			require.ErrorIs(t, f.s.CreateEndpoint(f.ctx, ep), store.ErrInvalid)
+
+			upd := stored.Clone()
+			tc.edit(upd)
+			require.ErrorIs(t, f.s.UpdateEndpoint(f.ctx, upd), store.ErrInvalid)
+			got, err := f.s.GetEndpoint(f.ctx, stored.ID)
+			require.NoError(t, err)
+			require.Equal(t, stored.URL, got.URL)
+			require.Equal(t, stored.Mode, got.Mode)
+			require.Equal(t, stored.EventTypes, got.EventTypes)
+		})
+	}
+	eps, _, err := f.s.ListEndpoints(f.ctx, store.EndpointFilter{AllTenants: true})
+	require.NoError(f, err)
+	require.Len(f, eps, 1, "invalid endpoints must not be stored")
+}
+
+func testEndpointCopies(f *fixture) {
+	in := validEndpoint()
+	require.NoError(f, f.s.CreateEndpoint(f.ctx, in))
+	want := in.Clone()
+
+	// Mutating the argument after the call must not reach the store.
+	in.EventTypes[0] = "changed"
+	in.Secrets[0].Key = "changed"
+	in.Headers["X-Team"] = "changed"
+	in.Metadata["owner"] = "changed"
+
+	got, err := f.s.GetEndpoint(f.ctx, want.ID)
+	require.NoError(f, err)
+	requireSameEndpoint(f, want, got)
+
+	// Neither must mutating what Get and List return.
+	got.EventTypes[0] = "changed"
+	got.Secrets[0].Key = "changed"
+	got.Headers["X-Team"] = "changed"
+	got.Metadata["owner"] = "changed"
+	list, _, err := f.s.ListEndpoints(f.ctx, store.EndpointFilter{Tenant: want.Tenant})
+	require.NoError(f, err)
+	require.Len(f, list, 1)
+	requireSameEndpoint(f, want, list[0])
+	list[0].EventTypes[0] = "changed"
+	list[0].Headers["X-Team"] = "changed"
+	rec, err := f.s.RecordResult(f.ctx, want.ID, true, at(0))
+	require.NoError(f, err)
+	rec.EventTypes[0] = "changed"
+
+	got, err = f.s.GetEndpoint(f.ctx, want.ID)
+	require.NoError(f, err)
+	requireSameEndpoint(f, want, got)
+}
+
+func testEndpointUpdate(f *fixture) {
+	ep := f.endpoint()
+	_, err := f.s.SetDisabled(f.ctx, ep.ID, true, "manual", at(0))
+	require.NoError(f, err)
+	_, err = f.s.RecordResult(f.ctx, ep.ID, false, at(time.Second))
+	require.NoError(f, err)
+	before, err := f.s.GetEndpoint(f.ctx, ep.ID)
+	require.NoError(f, err)
+
+	upd := before.Clone()
+	upd.URL = "http://new.example.com:8080/hook"
+	upd.Description = "new"
+	upd.EventTypes = []string{"*"}
+	upd.Secrets = append(upd.Secrets, store.Secret{Key: "whsec_rotated", CreatedAt: at(time.Hour)})
+	upd.Headers = map[string]string{"X-New": "1"}
+	upd.Metadata = nil
+	upd.RateLimit, upd.Burst, upd.MaxInFlight = 0, 0, 0
+	upd.Mode = event.ModeLive
+	// Fields the update must not touch.
+	upd.Tenant = "someone-else"
+	upd.Disabled = false
+	upd.DisabledReason = ""
+	upd.DisabledAt = time.Time{}
+	upd.Health = store.Health{}
+	upd.CreatedAt = at(-1000 * time.Hour)
+	require.NoError(f, f.s.UpdateEndpoint(f.ctx, upd))
+
+	got, err := f.s.GetEndpoint(f.ctx, ep.ID)
+	require.NoError(f, err)
+	want := upd.Clone()
+	want.Tenant = before.Tenant
+	want.Disabled = true
+	requireSameEndpoint(f, want, got)
+	require.Equal(f, "manual", got.DisabledReason)
+	sameTime(f, at(0), got.DisabledAt, "DisabledAt")
+	require.Equal(f, 1, got.Health.ConsecutiveFailures, "Update must keep Health")
+	sameTime(f, before.CreatedAt, got.CreatedAt, "CreatedAt")
+	require.False(f, got.UpdatedAt.Before(before.UpdatedAt), "UpdatedAt went back")
+
+	missing := validEndpoint()
+	missing.ID = "missing"
+	require.ErrorIs(f, f.s.UpdateEndpoint(f.ctx, missing), store.ErrNotFound)
+}
+
+func testEndpointDelete(f *fixture) {
+	ep := f.endpoint()
+	other := f.endpoint()
+	require.NoError(f, f.s.DeleteEndpoint(f.ctx, ep.ID))
+	_, err := f.s.GetEndpoint(f.ctx, ep.ID)
+	require.ErrorIs(f, err, store.ErrNotFound)
+	require.ErrorIs(f, f.s.DeleteEndpoint(f.ctx, ep.ID), store.ErrNotFound)
+	_, err = f.s.GetEndpoint(f.ctx, other.ID)
+	require.NoError(f, err)
+	_, err = f.s.RecordResult(f.ctx, ep.ID, true, at(0))
+	require.ErrorIs(f, err, store.ErrNotFound)
+	_, err = f.s.SetDisabled(f.ctx, ep.ID, true, "x", at(0))
+	require.ErrorIs(f, err, store.ErrNotFound)
+}
+
+func testEndpointList(f *fixture) {
+	type spec struct {
+		id       string
+		tenant   string
+		mode     event.Mode
+		disabled bool
+	}
+	specs := []spec{
+		{"ep-01", "acme", event.ModeTest, false},
+		{"ep-02", "acme", event.ModeLive, false},
+		{"ep-03", "acme", event.ModeLive, true},
+		{"ep-04", "globex", event.ModeTest, false},
+		{"ep-05", "", event.ModeTest, false},
+		{"ep-06", "acme", event.ModeTest, true},
+		{"ep-07", "", event.ModeLive, false},
+		{"ep-08", "globex", event.ModeLive, false},
+		{"ep-09", "acme", event.ModeTest, false},
+	}
+	// Create out of order: lists are ordered by ID, not by creation.
+	for _, i := range []int{4, 0, 8, 2, 6, 1, 3, 7, 5} {
+		s := specs[i]
+		f.endpoint(withID(s.id), withTenant(s.tenant), withMode(s.mode))
+		if s.disabled {
+			_, err := f.s.SetDisabled(f.ctx, s.id, true, "test", at(0))
+			require.NoError(f, err)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		filter store.EndpointFilter
+		want   []string
+	}{
+		{"all tenants", store.EndpointFilter{AllTenants: true},
+			[]string{"ep-01", "ep-02", "ep-03", "ep-04", "ep-05", "ep-06", "ep-07", "ep-08", "ep-09"}},
+		{"tenant", store.EndpointFilter{Tenant: "acme"}, []string{"ep-01", "ep-02", "ep-03", "ep-06", "ep-09"}},
+		{"empty tenant is a tenant", store.EndpointFilter{}, []string{"ep-05", "ep-07"}},
+		{"mode", store.EndpointFilter{AllTenants: true, Mode: event.ModeLive}, []string{"ep-02", "ep-03", "ep-07", "ep-08"}},
+		{"tenant and mode", store.EndpointFilter{Tenant: "acme", Mode: event.ModeTest}, []string{"ep-01", "ep-06", "ep-09"}},
+		{"active only", store.EndpointFilter{Tenant: "acme", ActiveOnly: true}, []string{"ep-01", "ep-02", "ep-09"}},
+		{"active live", store.EndpointFilter{AllTenants: true, Mode: event.ModeLive, ActiveOnly: true}, []string{"ep-02", "ep-07", "ep-08"}},
+		{"no such tenant", store.EndpointFilter{Tenant: "initech"}, nil},
+	} {
+		f.Run(tc.name, func(t *testing.T) {
+			for _, size := range []int{1, 2, 4, 100} {
+				flt := tc.filter
+				flt.Page.Limit = size
+				got := collect(t, size, func(cursor string) ([]*store.Endpoint, string, error) {
+					flt.Page.Cursor = cursor
+					return f.s.ListEndpoints(f.ctx, flt)
+				})
+				gotIDs := ids(got, func(ep *store.Endpoint) string { return ep.ID })
+				if tc.want == nil {
+					require.Empty(t, gotIDs, "page size %d", size)
+					continue
+				}
+				require.Equal(t, tc.want, gotIDs, "page size %d", size)
+			}
+			// The default page size holds these few in one page.
+			flt := tc.filter
+			page, next, err := f.s.ListEndpoints(f.ctx, flt)
+			require.NoError(t, err)
+			require.Empty(t, next)
+			require.Len(t, page, len(tc.want))
+		})
+	}
+}
+
+func testEndpointRecordResult(f *fixture) {
+	ep := f.endpoint()
+	type step struct {
+		success   bool
+		at        time.Time
+		failures  int
+		since     time.Time
+		lastOK    time.Time
+		lastError time.Time
+	}
+	for i, s := range []step{
+		{false, at(1 * time.Minute), 1, at(1 * time.Minute), time.Time{}, at(1 * time.Minute)},
+		{false, at(2 * time.Minute), 2, at(1 * time.Minute), time.Time{}, at(2 * time.Minute)},
+		{false, at(3 * time.Minute), 3, at(1 * time.Minute), time.Time{}, at(3 * time.Minute)},
+		{true, at(4 * time.Minute), 0, time.Time{}, at(4 * time.Minute), at(3 * time.Minute)},
+		{false, at(5 * time.Minute), 1, at(5 * time.Minute), at(4 * time.Minute), at(5 * time.Minute)},
+		{true, at(6 * time.Minute), 0, time.Time{}, at(6 * time.Minute), at(5 * time.Minute)},
+		{true, at(7 * time.Minute), 0, time.Time{}, at(7 * time.Minute), at(5 * time.Minute)},
+	} {
+		what := fmt.Sprintf("step %d", i)
+		got, err := f.s.RecordResult(f.ctx, ep.ID, s.success, s.at)
+		require.NoError(f, err, what)
+		stored, err := f.s.GetEndpoint(f.ctx, ep.ID)
+		require.NoError(f, err, what)
+		for _, h := range []store.Health{got.Health, stored.Health} {
+			require.Equal(f, s.failures, h.ConsecutiveFailures, what)
+			sameTime(f, s.since, h.FailingSince, what+" FailingSince")
+			sameTime(f, s.lastOK, h.LastSuccessAt, what+" LastSuccessAt")
+			sameTime(f, s.lastError, h.LastFailureAt, what+" LastFailureAt")
+		}
+	}
+	_, err := f.s.RecordResult(f.ctx, "missing", false, at(0))
+	require.ErrorIs(f, err, store.ErrNotFound)
+}
+
+func testEndpointSetDisabled(f *fixture) {
+	ep := f.endpoint()
+	for i := range 3 {
+		_, err := f.s.RecordResult(f.ctx, ep.ID, false, at(time.Duration(i)*time.Minute))
+		require.NoError(f, err)
+	}
+	got, err := f.s.SetDisabled(f.ctx, ep.ID, true, "20 consecutive failures", at(time.Hour))
+	require.NoError(f, err)
+	stored, err := f.s.GetEndpoint(f.ctx, ep.ID)
+	require.NoError(f, err)
+	for _, e := range []*store.Endpoint{got, stored} {
+		require.True(f, e.Disabled)
+		require.Equal(f, "20 consecutive failures", e.DisabledReason)
+		sameTime(f, at(time.Hour), e.DisabledAt, "DisabledAt")
+	}
+	active, _, err := f.s.ListEndpoints(f.ctx, store.EndpointFilter{AllTenants: true, ActiveOnly: true})
+	require.NoError(f, err)
+	require.Empty(f, active)
+
+	got, err = f.s.SetDisabled(f.ctx, ep.ID, false, "", at(2*time.Hour))
+	require.NoError(f, err)
+	stored, err = f.s.GetEndpoint(f.ctx, ep.ID)
+	require.NoError(f, err)
+	for _, e := range []*store.Endpoint{got, stored} {
+		require.False(f, e.Disabled)
+		require.Empty(f, e.DisabledReason)
+		require.True(f, e.DisabledAt.IsZero(), "DisabledAt after enabling")
+		require.Zero(f, e.Health.ConsecutiveFailures, "enabling resets health")
+		require.True(f, e.Health.FailingSince.IsZero(), "enabling resets FailingSince")
+	}
+	active, _, err = f.s.ListEndpoints(f.ctx, store.EndpointFilter{AllTenants: true, ActiveOnly: true})
+	require.NoError(f, err)
+	require.Len(f, active, 1)
+
+	_, err = f.s.SetDisabled(f.ctx, "missing", true, "x", at(0))
+	require.ErrorIs(f, err, store.ErrNotFound)
+}

@@ -1,0 +1,501 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+var outboxCases = []testCase{
+	{"EnqueueIdempotent", testEnqueueIdempotent},
+	{"EnqueueConflict", testEnqueueConflict},
+	{"LeaseDue", testLeaseDue},
+	{"LeaseOrder", testLeaseOrder},
+	{"LeaseInvalid", testLeaseInvalid},
+	{"LeaseMode", testLeaseMode},
+	{"LeaseSkipEndpoints", testLeaseSkipEndpoints},
+	{"LeaseConcurrent", testLeaseConcurrent},
+	{"LeaseExpiry", testLeaseExpiry},
+	{"Settle", testSettle},
+	{"RetryOrder", testRetryOrder},
+	{"DisablePauses", testDisablePauses},
+}
+
+func testEnqueueIdempotent(f *fixture) {
+	a := f.endpoint()
+	b := f.endpoint(withTenant("globex"))
+	ev := newEvent("patient.created", at(time.Second))
+	f.enqueue(ev, 2, a, b)
+	f.enqueue(ev, 0, a, b)
+	f.enqueue(ev, 0, b)
+
+	seen := map[string]bool{}
+	for _, ep := range []*store.Endpoint{a, b} {
+		d := f.deliveryOf(ev.ID, ep.ID)
+		require.NotEmpty(f, d.ID)
+		require.False(f, seen[d.ID], "two deliveries share an id")
+		seen[d.ID] = true
+		require.Equal(f, ep.ID, d.EndpointID)
+		require.Equal(f, ep.Tenant, d.Tenant, "the delivery carries the target's tenant")
+		require.Equal(f, store.StatePending, d.State)
+		require.Zero(f, d.Attempts)
+		require.Empty(f, d.LeaseToken)
+		sameTime(f, ev.Date, d.NextAttemptAt, "a new delivery is due at the event's date")
+		sameTime(f, ev.Date, d.CreatedAt, "CreatedAt is the event's date")
+		require.True(f, d.FirstAttemptAt.IsZero())
+		require.True(f, d.FinishedAt.IsZero())
+		require.Equal(f, ev.ID, d.Event.ID)
+		require.Equal(f, ev.Type, d.Event.Type)
+		require.Equal(f, ev.APIMode, d.Event.APIMode)
+		sameTime(f, ev.Date, d.Event.Date, "event date")
+		require.Equal(f, string(ev.Data), string(d.Event.Data), "event data must be kept byte for byte")
+
+		// Returned deliveries are copies.
+		d.Event.Data[0] = 'X'
+		require.Equal(f, string(ev.Data), string(f.get(d.ID).Event.Data))
+	}
+
+	// A new endpoint later gets only its own delivery.
+	c := f.endpoint()
+	f.enqueue(ev, 1, a, b, c)
+	require.Equal(f, store.StatePending, f.deliveryOf(ev.ID, c.ID).State)
+	all, _, err := f.s.ListDeliveries(f.ctx, store.DeliveryFilter{AllTenants: true, EventID: ev.ID})
+	require.NoError(f, err)
+	require.Len(f, all, 3)
+
+	// A target named twice in one call is one delivery.
+	ev2 := newEvent("ping", at(2*time.Second))
+	f.enqueue(ev2, 2, a, a, b)
+	f.enqueue(ev2, 0, a, b, a)
+	all, _, err = f.s.ListDeliveries(f.ctx, store.DeliveryFilter{AllTenants: true, EventID: ev2.ID})
+	require.NoError(f, err)
+	require.Len(f, all, 2)
+}
+
+func testEnqueueConflict(f *fixture) {
+	a := f.endpoint()
+	b := f.endpoint()
+	ev := f.publish("patient.created", at(0), a)
+	for _, tc := range []struct {
+		name string
+		edit func(*event.Event)
+	}{
+		{"data", func(e *event.Event) { e.Data = []byte(`{"patient_id":"p_2"}`) }},
+		{"data bytes", func(e *event.Event) {
+			e.Data = append([]byte(nil), e.Data[:len(e.Data)-1]...)
+			e.Data = append(e.Data, ' ', '}')
+		}},
+		{"type", func(e *event.Event) { e.Type = "patient.deleted" }},
+		{"mode", func(e *event.Event) { e.APIMode = event.ModeLive }},
+	} {
+		f.Run(tc.name, func(t *testing.T) {
+			changed := ev
+			changed.Data = append([]byte(nil), ev.Data...)
+			tc.edit(&changed)
+			n, err := f.s.Enqueue(f.ctx, changed, targets(b, a))
+			require.ErrorIs(t, err, store.ErrConflict)
+			require.Zero(t, n)
+			ds, _, err := f.s.ListDeliveries(f.ctx, store.DeliveryFilter{AllTenants: true, EventID: ev.ID})
+			require.NoError(t, err)
+			require.Len(t, ds, 1, "a conflicting Enqueue must create nothing")
+			require.Equal(t, a.ID, ds[0].EndpointID)
+			require.Equal(t, string(ev.Data), string(ds[0].Event.Data))
+			require.Equal(t, ev.Type, ds[0].Event.Type)
+		})
+	}
+}
+
+func testLeaseDue(f *fixture) {
+	a := f.endpoint()
+	e1 := f.publish("patient.created", at(3*time.Second), a)
+	e2 := f.publish("patient.created", at(1*time.Second), a)
+	e3 := f.publish("patient.created", at(2*time.Second), a)
+	f.publish("patient.created", at(time.Hour), a)
+
+	require.Empty(f, f.lease(at(0), 10), "nothing is due yet")
+
+	// Due means NextAttemptAt <= Now.
+	got := f.lease(at(time.Second), 10, func(r *store.LeaseRequest) { r.Worker = "worker-7" })
+	require.Len(f, got, 1)
+	d := got[0]
+	require.Equal(f, e2.ID, d.Event.ID)
+	require.Equal(f, string(e2.Data), string(d.Event.Data))
+	require.Equal(f, 1, d.Attempts)
+	require.Equal(f, "worker-7", d.LeasedBy)
+	sameTime(f, at(time.Second), d.FirstAttemptAt, "FirstAttemptAt")
+	sameTime(f, at(time.Second), d.LastAttemptAt, "LastAttemptAt")
+	sameTime(f, at(time.Second+time.Minute), d.NextAttemptAt, "NextAttemptAt is the lease's end")
+
+	stored := f.get(d.ID)
+	require.Equal(f, store.StateLeased, stored.State)
+	require.Equal(f, 1, stored.Attempts)
+	require.Empty(f, stored.LeaseToken, "the token is only on deliveries returned by Lease")
+	sameTime(f, at(time.Second+time.Minute), stored.NextAttemptAt, "stored NextAttemptAt")
+
+	// Limit, and oldest due first.
+	got = f.lease(at(10*time.Second), 1)
+	require.Len(f, got, 1)
+	require.Equal(f, e3.ID, got[0].Event.ID)
+	got2 := f.lease(at(10*time.Second), 10)
+	require.Len(f, got2, 1, "leased deliveries and not-yet-due ones are not leased")
+	require.Equal(f, e1.ID, got2[0].Event.ID)
+	require.NotEqual(f, got[0].LeaseToken, got2[0].LeaseToken)
+	require.NotEqual(f, d.LeaseToken, got2[0].LeaseToken)
+	require.Empty(f, f.lease(at(10*time.Second), 10))
+}
+
+func testLeaseOrder(f *fixture) {
+	eps := []*store.Endpoint{f.endpoint(), f.endpoint(), f.endpoint()}
+	offsets := []int{7, 3, 9, 1, 4, 8, 2, 6, 5, 0}
+	var want []string // event ids by due time
+	byOffset := map[int]string{}
+	for i, off := range offsets {
+		ev := f.publish("patient.created", at(time.Duration(off)*time.Second), eps[i%len(eps)])
+		byOffset[off] = ev.ID
+	}
+	for off := range len(offsets) {
+		want = append(want, byOffset[off])
+	}
+	got := f.lease(at(time.Minute), 4)
+	got = append(got, f.lease(at(time.Minute), 100)...)
+	require.Equal(f, want, ids(got, func(d *store.Delivery) string { return d.Event.ID }), "oldest due first")
+}
+
+func testLeaseInvalid(f *fixture) {
+	a := f.endpoint()
+	f.publish("ping", at(0), a)
+	for _, req := range []store.LeaseRequest{
+		{Now: at(0), Limit: 0, Duration: time.Minute},
+		{Now: at(0), Limit: -1, Duration: time.Minute},
+		{Now: at(0), Limit: 1, Duration: 0},
+		{Now: at(0), Limit: 1, Duration: -time.Second},
+	} {
+		ds, err := f.s.Lease(f.ctx, req)
+		require.ErrorIs(f, err, store.ErrInvalid, "limit %d duration %v", req.Limit, req.Duration)
+		require.Empty(f, ds)
+	}
+	require.Len(f, f.lease(at(0), 1), 1, "invalid requests must not lease anything")
+}
+
+func testLeaseMode(f *fixture) {
+	test := f.endpoint()
+	live := f.endpoint(withMode(event.ModeLive))
+	evTest := f.publish("ping", at(0), test)
+	evLive := newEvent("ping", at(time.Second))
+	evLive.APIMode = event.ModeLive
+	f.enqueue(evLive, 1, live)
+
+	got := f.lease(at(time.Minute), 10, func(r *store.LeaseRequest) { r.Mode = event.ModeLive })
+	require.Len(f, got, 1)
+	require.Equal(f, evLive.ID, got[0].Event.ID)
+	require.Equal(f, event.ModeLive, got[0].Event.APIMode)
+	require.Empty(f, f.lease(at(time.Minute), 10, func(r *store.LeaseRequest) { r.Mode = event.ModeLive }))
+
+	got = f.lease(at(time.Minute), 10) // both modes
+	require.Len(f, got, 1)
+	require.Equal(f, evTest.ID, got[0].Event.ID)
+}
+
+func testLeaseSkipEndpoints(f *fixture) {
+	a, b, c := f.endpoint(), f.endpoint(), f.endpoint()
+	// a's deliveries are the oldest: a store that takes the oldest due and
+	// then drops skipped ones would return too few.
+	for i := range 5 {
+		f.publish("ping", at(time.Duration(i)*time.Millisecond), a)
+	}
+	eb := f.publish("ping", at(time.Second), b)
+	ec := f.publish("ping", at(2*time.Second), c)
+
+	skip := func(r *store.LeaseRequest) { r.SkipEndpoints = []string{a.ID, "no-such-endpoint"} }
+	got := f.lease(at(time.Minute), 2, skip)
+	require.Equal(f, []string{eb.ID, ec.ID}, ids(got, func(d *store.Delivery) string { return d.Event.ID }))
+	require.Empty(f, f.lease(at(time.Minute), 2, skip))
+
+	got = f.lease(at(time.Minute), 10)
+	require.Len(f, got, 5)
+	for _, d := range got {
+		require.Equal(f, a.ID, d.EndpointID)
+	}
+}
+
+func testLeaseConcurrent(f *fixture) {
+	const (
+		perEndpoint = 100
+		workers     = 16
+		batch       = 7
+	)
+	eps := []*store.Endpoint{f.endpoint(), f.endpoint(), f.endpoint(), f.endpoint(), f.endpoint()}
+	for i := range perEndpoint {
+		f.publish("patient.created", at(time.Duration(i)*time.Millisecond), eps...)
+	}
+	total := perEndpoint * len(eps)
+
+	var (
+		mu     sync.Mutex
+		leased = map[string][]string{} // delivery id -> workers
+		tokens = map[string]string{}
+		errs   []error
+		wg     sync.WaitGroup
+	)
+	for w := range workers {
+		worker := fmt.Sprintf("w%d", w)
+		wg.Go(func() {
+			for {
+				ds, err := f.s.Lease(f.ctx, store.LeaseRequest{Now: at(time.Minute), Limit: batch, Duration: time.Hour, Worker: worker})
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err)
+				}
+				for _, d := range ds {
+					leased[d.ID] = append(leased[d.ID], worker)
+					tokens[d.ID] = d.LeaseToken
+				}
+				mu.Unlock()
+				if err != nil || len(ds) == 0 {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.Empty(f, errs)
+	require.Len(f, leased, total, "every due delivery is leased")
+	for id, by := range leased {
+		require.Len(f, by, 1, "delivery %s leased by %v while its lease held", id, by)
+	}
+
+	// Settle them concurrently too; each settles exactly once.
+	work := make(chan string, total)
+	for id := range tokens {
+		work <- id
+	}
+	close(work)
+	for range workers {
+		wg.Go(func() {
+			for id := range work {
+				err := f.s.Complete(f.ctx, store.LeaseRef{DeliveryID: id, Token: tokens[id]}, at(2*time.Minute))
+				if err == nil {
+					err = f.s.Complete(f.ctx, store.LeaseRef{DeliveryID: id, Token: tokens[id]}, at(2*time.Minute))
+					if errors.Is(err, store.ErrLeaseLost) {
+						err = nil
+					} else {
+						err = fmt.Errorf("second Complete of %s: %v, want ErrLeaseLost", id, err)
+					}
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.Empty(f, errs)
+	require.Empty(f, f.lease(at(48*time.Hour), 10), "succeeded deliveries are never leased")
+	done, _, err := f.s.ListDeliveries(f.ctx, store.DeliveryFilter{AllTenants: true, State: store.StateSucceeded, Page: store.Page{Limit: store.MaxPageSize}})
+	require.NoError(f, err)
+	require.Len(f, done, total)
+}
+
+// settleOps are the four ways to settle a lease, for ErrLeaseLost checks.
+func (f *fixture) settleOps() map[string]func(ref store.LeaseRef) error {
+	return map[string]func(ref store.LeaseRef) error{
+		"Complete": func(ref store.LeaseRef) error { return f.s.Complete(f.ctx, ref, at(time.Hour)) },
+		"Retry":    func(ref store.LeaseRef) error { return f.s.Retry(f.ctx, ref, at(time.Hour), "x") },
+		"Fail":     func(ref store.LeaseRef) error { return f.s.Fail(f.ctx, ref, at(time.Hour), "x") },
+		"Release":  func(ref store.LeaseRef) error { return f.s.Release(f.ctx, ref, at(time.Hour)) },
+	}
+}
+
+// requireLeaseLost requires every settle op to fail with ErrLeaseLost for ref.
+func (f *fixture) requireLeaseLost(ref store.LeaseRef, what string) {
+	f.Helper()
+	for name, op := range f.settleOps() {
+		require.ErrorIs(f, op(ref), store.ErrLeaseLost, "%s with %s", name, what)
+	}
+}
+
+func testLeaseExpiry(f *fixture) {
+	a := f.endpoint()
+	ev := f.publish("ping", at(0), a)
+	first := f.leaseOne(at(0))
+	require.Empty(f, f.lease(at(time.Minute-time.Millisecond), 10), "the lease still holds")
+
+	second := f.lease(at(time.Minute), 10, func(r *store.LeaseRequest) { r.Worker = "w2" })
+	require.Len(f, second, 1, "an expired lease makes the delivery due again")
+	d := second[0]
+	require.Equal(f, first.ID, d.ID)
+	require.Equal(f, ev.ID, d.Event.ID)
+	require.NotEqual(f, first.LeaseToken, d.LeaseToken, "a new lease gets a new token")
+	require.Equal(f, 2, d.Attempts, "an expired lease counts as an attempt")
+	require.Equal(f, "w2", d.LeasedBy)
+	sameTime(f, at(0), d.FirstAttemptAt, "FirstAttemptAt stays")
+	sameTime(f, at(time.Minute), d.LastAttemptAt, "LastAttemptAt")
+
+	f.requireLeaseLost(first.Ref(), "the expired token")
+	stored := f.get(d.ID)
+	require.Equal(f, store.StateLeased, stored.State)
+	require.Equal(f, 2, stored.Attempts)
+
+	require.NoError(f, f.s.Complete(f.ctx, d.Ref(), at(90*time.Second)))
+	require.Equal(f, store.StateSucceeded, f.get(d.ID).State)
+
+	// A lease that expired but was not taken again still holds.
+	ev2 := f.publish("ping", at(time.Hour), a)
+	late := f.leaseOne(at(time.Hour))
+	require.Equal(f, ev2.ID, late.Event.ID)
+	require.NoError(f, f.s.Complete(f.ctx, late.Ref(), at(3*time.Hour)))
+	require.Equal(f, store.StateSucceeded, f.get(late.ID).State)
+}
+
+func testSettle(f *fixture) {
+	for _, tc := range []struct {
+		name   string
+		settle func(f *fixture, ref store.LeaseRef) error
+		check  func(f *fixture, d *store.Delivery)
+	}{
+		{
+			"Complete",
+			func(f *fixture, ref store.LeaseRef) error { return f.s.Complete(f.ctx, ref, at(5*time.Minute)) },
+			func(f *fixture, d *store.Delivery) {
+				require.Equal(f, store.StateSucceeded, d.State)
+				sameTime(f, at(5*time.Minute), d.FinishedAt, "FinishedAt")
+				require.Equal(f, 1, d.Attempts)
+				require.Empty(f, f.lease(at(100*time.Hour), 10))
+			},
+		},
+		{
+			"Retry",
+			func(f *fixture, ref store.LeaseRef) error {
+				return f.s.Retry(f.ctx, ref, at(10*time.Minute), "503 Service Unavailable")
+			},
+			func(f *fixture, d *store.Delivery) {
+				require.Equal(f, store.StatePending, d.State)
+				sameTime(f, at(10*time.Minute), d.NextAttemptAt, "NextAttemptAt")
+				require.Equal(f, "503 Service Unavailable", d.LastError)
+				require.Equal(f, 1, d.Attempts)
+				require.True(f, d.FinishedAt.IsZero())
+				require.Empty(f, f.lease(at(10*time.Minute-time.Millisecond), 10))
+				again := f.leaseOne(at(10 * time.Minute))
+				require.Equal(f, d.ID, again.ID)
+				require.Equal(f, 2, again.Attempts)
+			},
+		},
+		{
+			"Fail",
+			func(f *fixture, ref store.LeaseRef) error { return f.s.Fail(f.ctx, ref, at(5*time.Minute), "410 Gone") },
+			func(f *fixture, d *store.Delivery) {
+				require.Equal(f, store.StateFailed, d.State)
+				sameTime(f, at(5*time.Minute), d.FinishedAt, "FinishedAt")
+				require.Equal(f, "410 Gone", d.LastError)
+				require.Equal(f, 1, d.Attempts)
+				require.Empty(f, f.lease(at(100*time.Hour), 10))
+			},
+		},
+		{
+			"Release",
+			func(f *fixture, ref store.LeaseRef) error { return f.s.Release(f.ctx, ref, at(7*time.Minute)) },
+			func(f *fixture, d *store.Delivery) {
+				require.Equal(f, store.StatePending, d.State)
+				sameTime(f, at(7*time.Minute), d.NextAttemptAt, "NextAttemptAt")
+				require.Zero(f, d.Attempts, "Release takes the attempt back")
+				require.Empty(f, f.lease(at(7*time.Minute-time.Millisecond), 10))
+				again := f.leaseOne(at(7 * time.Minute))
+				require.Equal(f, d.ID, again.ID)
+				require.Equal(f, 1, again.Attempts)
+			},
+		},
+	} {
+		f.Run(tc.name, func(t *testing.T) {
+			f := f.fresh(t)
+			a := f.endpoint()
+			f.publish("ping", at(0), a)
+			d := f.leaseOne(at(0))
+
+			f.requireLeaseLost(store.LeaseRef{DeliveryID: d.ID, Token: d.LeaseToken + "x"}, "a wrong token")
+			f.requireLeaseLost(store.LeaseRef{DeliveryID: d.ID}, "an empty token")
+			f.requireLeaseLost(store.LeaseRef{DeliveryID: "no-such-delivery", Token: d.LeaseToken}, "an unknown delivery")
+			require.Equal(f, store.StateLeased, f.get(d.ID).State, "failed settles must not change the delivery")
+
+			require.NoError(f, tc.settle(f, d.Ref()))
+			f.requireLeaseLost(d.Ref(), "a settled lease's token")
+			tc.check(f, f.get(d.ID))
+		})
+	}
+}
+
+func testRetryOrder(f *fixture) {
+	a := f.endpoint()
+	for range 3 {
+		f.publish("ping", at(0), a)
+	}
+	ds := f.lease(at(0), 10, func(r *store.LeaseRequest) { r.Duration = time.Hour })
+	require.Len(f, ds, 3)
+	require.NoError(f, f.s.Retry(f.ctx, ds[0].Ref(), at(30*time.Minute), "e0"))
+	require.NoError(f, f.s.Retry(f.ctx, ds[1].Ref(), at(10*time.Minute), "e1"))
+	require.NoError(f, f.s.Retry(f.ctx, ds[2].Ref(), at(20*time.Minute), "e2"))
+
+	got := f.lease(at(15*time.Minute), 10, func(r *store.LeaseRequest) { r.Duration = 24 * time.Hour })
+	require.Equal(f, []string{ds[1].ID}, deliveryIDs(got))
+	got = f.lease(at(40*time.Minute), 10)
+	require.Equal(f, []string{ds[2].ID, ds[0].ID}, deliveryIDs(got), "due order after Retry")
+}
+
+func testDisablePauses(f *fixture) {
+	a := f.endpoint()
+	b := f.endpoint()
+	// Two of a's deliveries are leased when a is disabled.
+	f.publish("ping", at(-2*time.Minute), a)
+	f.publish("ping", at(-time.Minute), a)
+	held := f.lease(at(-time.Minute), 2)
+	require.Len(f, held, 2)
+	e1 := f.publish("patient.created", at(0), a, b)
+	e2 := f.publish("patient.updated", at(time.Minute), a)
+
+	_, err := f.s.SetDisabled(f.ctx, a.ID, true, "manual", at(2*time.Minute))
+	require.NoError(f, err)
+	require.Equal(f, store.StatePaused, f.deliveryOf(e1.ID, a.ID).State)
+	require.Equal(f, store.StatePaused, f.deliveryOf(e2.ID, a.ID).State)
+	require.Equal(f, store.StatePending, f.deliveryOf(e1.ID, b.ID).State)
+	for _, d := range held {
+		require.Equal(f, store.StateLeased, f.get(d.ID).State, "a held lease survives disabling")
+	}
+
+	// Enqueue for a disabled endpoint creates a paused delivery.
+	e3 := f.publish("ping", at(3*time.Minute), a)
+	require.Equal(f, store.StatePaused, f.deliveryOf(e3.ID, a.ID).State)
+
+	// Only b's delivery is leased, long after the held leases expired.
+	got := f.lease(at(time.Hour), 10, func(r *store.LeaseRequest) { r.Duration = 24 * time.Hour })
+	require.Len(f, got, 1)
+	require.Equal(f, b.ID, got[0].EndpointID)
+	require.Empty(f, f.lease(at(2*time.Hour), 10))
+
+	// The held leases settle; Retry and Release make them paused.
+	require.NoError(f, f.s.Retry(f.ctx, held[0].Ref(), at(2*time.Hour), "503"))
+	require.NoError(f, f.s.Release(f.ctx, held[1].Ref(), at(2*time.Hour)))
+	require.Equal(f, store.StatePaused, f.get(held[0].ID).State)
+	require.Equal(f, store.StatePaused, f.get(held[1].ID).State)
+	require.Empty(f, f.lease(at(3*time.Hour), 10))
+
+	// Enabling makes every paused delivery due at the given time.
+	_, err = f.s.SetDisabled(f.ctx, a.ID, false, "", at(4*time.Hour))
+	require.NoError(f, err)
+	want := []string{held[0].ID, held[1].ID, f.deliveryOf(e1.ID, a.ID).ID, f.deliveryOf(e2.ID, a.ID).ID, f.deliveryOf(e3.ID, a.ID).ID}
+	for _, id := range want {
+		d := f.get(id)
+		require.Equal(f, store.StatePending, d.State)
+		sameTime(f, at(4*time.Hour), d.NextAttemptAt, "NextAttemptAt after enabling")
+	}
+	require.Empty(f, f.lease(at(4*time.Hour-time.Millisecond), 10))
+	got = f.lease(at(4*time.Hour), 10)
+	require.ElementsMatch(f, want, deliveryIDs(got))
+}
