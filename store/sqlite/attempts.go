@@ -1,0 +1,171 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+const attemptCols = `id, delivery_id, endpoint_id, tenant, event_id, event_type, mode, number, at, duration,
+	url, request_headers, request_body, status_code, response_headers, response_body,
+	response_truncated, error, success`
+
+func scanAttempt(sc scanner) (*store.Attempt, error) {
+	var (
+		a                  store.Attempt
+		mode               string
+		at, dur            int64
+		reqH, respH        sql.NullString
+		truncated, success int
+	)
+	err := sc.Scan(&a.ID, &a.DeliveryID, &a.EndpointID, &a.Tenant, &a.EventID, &a.EventType, &mode, &a.Number,
+		&at, &dur, &a.URL, &reqH, &a.RequestBody, &a.StatusCode, &respH, &a.ResponseBody,
+		&truncated, &a.Error, &success)
+	if err != nil {
+		return nil, err
+	}
+	a.Mode = event.Mode(mode)
+	a.At = fromNanos(at)
+	a.Duration = time.Duration(dur)
+	a.ResponseTruncated = truncated != 0
+	a.Success = success != 0
+	if reqH.Valid {
+		if err := json.Unmarshal([]byte(reqH.String), &a.RequestHeaders); err != nil {
+			return nil, fmt.Errorf("attempt %s: request_headers: %w", a.ID, err)
+		}
+	}
+	if respH.Valid {
+		if err := json.Unmarshal([]byte(respH.String), &a.ResponseHeaders); err != nil {
+			return nil, fmt.Errorf("attempt %s: response_headers: %w", a.ID, err)
+		}
+	}
+	return &a, nil
+}
+
+func headerJSON(h http.Header) (any, error) { return jsonOrNull(h) }
+
+// AddAttempt stores a copy of a, assigning a.ID (a UUID) when empty. An
+// existing ID is [store.ErrConflict].
+func (s *Store) AddAttempt(ctx context.Context, a *store.Attempt) error {
+	reqH, err := headerJSON(a.RequestHeaders)
+	if err != nil {
+		return fmt.Errorf("sqlite: add attempt: %w", err)
+	}
+	respH, err := headerJSON(a.ResponseHeaders)
+	if err != nil {
+		return fmt.Errorf("sqlite: add attempt: %w", err)
+	}
+	id := a.ID
+	if id == "" {
+		id = newID()
+	}
+	err = s.write(ctx, func(q dbtx) error {
+		res, err := q.ExecContext(ctx, `INSERT INTO webhookkit_attempts (`+attemptCols+`)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			id, a.DeliveryID, a.EndpointID, a.Tenant, a.EventID, a.EventType, string(a.Mode), a.Number,
+			nanos(a.At), int64(a.Duration), a.URL, reqH, a.RequestBody, a.StatusCode, respH, a.ResponseBody,
+			boolInt(a.ResponseTruncated), a.Error, boolInt(a.Success))
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, fmt.Errorf("attempt %q exists: %w", id, store.ErrConflict))
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: add attempt: %w", err)
+	}
+	a.ID = id
+	return nil
+}
+
+// GetAttempt returns the attempt, or [store.ErrNotFound].
+func (s *Store) GetAttempt(ctx context.Context, id string) (*store.Attempt, error) {
+	a, err := scanAttempt(s.reader().QueryRowContext(ctx, `SELECT `+attemptCols+` FROM webhookkit_attempts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: attempt %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get attempt: %w", err)
+	}
+	return a, nil
+}
+
+// ListAttempts returns attempts newest first (by At, then ID), one page at a
+// time, and the next page's cursor ("" on the last). A malformed cursor is
+// [store.ErrInvalid].
+func (s *Store) ListAttempts(ctx context.Context, f store.AttemptFilter) ([]*store.Attempt, string, error) {
+	var w where
+	if !f.AllTenants {
+		w.add("tenant = ?", f.Tenant)
+	}
+	if f.EndpointID != "" {
+		w.add("endpoint_id = ?", f.EndpointID)
+	}
+	if f.EventID != "" {
+		w.add("event_id = ?", f.EventID)
+	}
+	if f.DeliveryID != "" {
+		w.add("delivery_id = ?", f.DeliveryID)
+	}
+	if !f.Since.IsZero() {
+		w.add("at >= ?", nanos(f.Since))
+	}
+	if !f.Until.IsZero() {
+		w.add("at < ?", nanos(f.Until))
+	}
+	if f.Page.Cursor != "" {
+		n, id, err := decodeTimeCursor(f.Page.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		w.add("(at, id) < (?, ?)", n, id)
+	}
+	size := f.Page.Size()
+	rows, err := s.reader().QueryContext(ctx, `SELECT `+attemptCols+` FROM webhookkit_attempts`+w.String()+
+		` ORDER BY at DESC, id DESC LIMIT ?`, append(w.args, size+1)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlite: list attempts: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.Attempt
+	for rows.Next() {
+		a, err := scanAttempt(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("sqlite: list attempts: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("sqlite: list attempts: %w", err)
+	}
+	if len(out) > size {
+		out = out[:size]
+		l := out[size-1]
+		return out, encodeTimeCursor(nanos(l.At), l.ID), nil
+	}
+	return out, "", nil
+}
+
+// PruneAttempts deletes attempts that started before the given time and
+// returns how many.
+func (s *Store) PruneAttempts(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, func(q dbtx) error {
+		res, err := q.ExecContext(ctx, `DELETE FROM webhookkit_attempts WHERE at < ?`, nanos(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: prune attempts: %w", err)
+	}
+	return int(n), nil
+}

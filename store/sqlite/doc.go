@@ -1,0 +1,79 @@
+// Package sqlite is a durable webhookkit store in a single SQLite file, for
+// one machine: the sender's endpoints, outbox, delivery log and attempt log,
+// and the receiver's inbox, which keeps each accepted event until its
+// callback has handled it. It uses modernc.org/sqlite (pure Go, no cgo).
+//
+// # When to use it
+//
+// Use it when webhooks must survive a restart or a crash and the sender and
+// receiver run on one machine, in one process or a few. Use store/memory
+// for tests and for events you can afford to lose, and store/postgres when
+// several machines work the same outbox or inbox.
+//
+// # Setup
+//
+//	s, err := sqlite.Open("webhooks.db", nil)
+//	...
+//	defer s.Close()
+//	if err := s.Migrate(ctx); err != nil { ... }
+//
+// [Open] never changes the schema; [Store.Migrate] does, explicitly and
+// idempotently, in one transaction (the SQL is [Schema], from the embedded
+// schema.sql; every table is named webhookkit_*, so the schema can live in
+// the application's own database file).
+//
+// # Durability
+//
+// The database runs in WAL mode. With the default synchronous=NORMAL
+// ([DefaultSynchronous]) a committed transaction survives a crash of the
+// process, but a power loss or operating-system crash may lose the last
+// transactions committed before it; the database is never corrupted. With
+// [Config].Synchronous "FULL" every commit is on disk when it returns, at the
+// cost of an fsync per commit. What a lost transaction means here: an
+// enqueue or a claim that was acknowledged may be missing (a sender then
+// never delivers that event; a receiver may accept the redelivered event
+// again), or a completed delivery may be delivered once more. Choose FULL
+// when that matters more than write throughput.
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use by any number of goroutines, and
+// several processes may share the file. SQLite allows one writer at a time,
+// so [Open] gives writes a pool of a single connection: writers queue in
+// database/sql and take the connection as soon as it is free instead of
+// polling SQLite's lock under the busy timeout. Every write transaction
+// begins IMMEDIATE (it takes the write lock first, so it never fails half
+// way when it turns from reading to writing). Reads use a separate pool of
+// read-only connections and, in WAL mode, are not blocked by the writer.
+// Across processes the busy timeout ([DefaultBusyTimeout]) is what waits.
+//
+// Leasing is one short write transaction: the due deliveries are read from a
+// partial index on the due time, oldest first, and updated with fresh random
+// tokens, so no delivery is handed to two workers while its lease holds and
+// the cost grows with the number leased, not with the backlog due later.
+// Inbox claims are a single upsert that only overwrites an entry whose window
+// ended, so exactly one of any number of concurrent claims of a key wins.
+//
+// # Transactional outbox
+//
+// [Store.PublishTx] publishes an event inside the caller's *sql.Tx: the
+// subscribed endpoints are read and the deliveries written in that
+// transaction, so the event is enqueued if and only if the caller's own
+// writes commit. Begin the transaction on [Store.DB] (or any *sql.DB on the
+// same file).
+//
+// # Times and data
+//
+// Times are stored as integer Unix nanoseconds, so they order exactly and
+// round-trip exactly; they come back in UTC. Times before 1678 or after 2262
+// are clamped to that range. An event's data and request and response bodies
+// are stored byte for byte. Endpoint secrets are stored as given: protect the
+// file as you would any credential store.
+//
+// # Contract note
+//
+// [store.Inbox] and [store.Outbox] both name a method Release, with different
+// signatures, so one type cannot implement both as written. The Store
+// implements the outbox's Release and offers the inbox's as
+// [Store.ReleaseClaim], the name store/storetest expects of every driver.
+package sqlite

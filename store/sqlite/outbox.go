@@ -1,0 +1,452 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+const deliveryCols = `d.id, d.endpoint_id, d.tenant, e.id, e.type, e.mode, e.date, e.data,
+	d.state, d.attempts, d.created_at, d.first_attempt_at, d.next_attempt_at, d.last_attempt_at,
+	d.last_error, d.finished_at, d.leased_by`
+
+const deliveryFrom = ` FROM webhookkit_deliveries AS d JOIN webhookkit_events AS e ON e.id = d.event_id`
+
+func scanDelivery(sc scanner) (*store.Delivery, error) {
+	var (
+		d                           store.Delivery
+		mode, state                 string
+		date, createdAt, nextAt     int64
+		data                        []byte
+		firstAt, lastAt, finishedAt sql.NullInt64
+	)
+	err := sc.Scan(&d.ID, &d.EndpointID, &d.Tenant, &d.Event.ID, &d.Event.Type, &mode, &date, &data,
+		&state, &d.Attempts, &createdAt, &firstAt, &nextAt, &lastAt, &d.LastError, &finishedAt, &d.LeasedBy)
+	if err != nil {
+		return nil, err
+	}
+	d.Event.APIMode = event.Mode(mode)
+	d.Event.Date = fromNanos(date)
+	d.Event.Data = json.RawMessage(data)
+	d.State = store.DeliveryState(state)
+	d.CreatedAt = fromNanos(createdAt)
+	d.FirstAttemptAt = fromNull(firstAt)
+	d.NextAttemptAt = fromNanos(nextAt)
+	d.LastAttemptAt = fromNull(lastAt)
+	d.FinishedAt = fromNull(finishedAt)
+	return &d, nil
+}
+
+// enqueueTarget is one row of the JSON array Enqueue inserts from.
+type enqueueTarget struct {
+	ID, EndpointID, Tenant string
+}
+
+func (t enqueueTarget) MarshalJSON() ([]byte, error) {
+	return json.Marshal([3]string{t.ID, t.EndpointID, t.Tenant})
+}
+
+// Enqueue records ev once and creates a pending delivery, due at ev.Date, for
+// each target endpoint that has none for ev.ID, all in one transaction. The
+// delivery's CreatedAt is ev.Date (the publish time). A target endpoint that
+// is disabled gets its delivery paused, so no pending delivery belongs to a
+// disabled endpoint; a target unknown to this store gets a pending one. It
+// returns how many deliveries it created (existing pairs and repeated targets
+// are not counted). An event id already stored with a different type, mode
+// or data is [store.ErrConflict] and nothing is written; an invalid event is
+// [store.ErrInvalid]. Data is stored byte for byte.
+func (s *Store) Enqueue(ctx context.Context, ev event.Event, targets []store.Target) (int, error) {
+	if err := ev.Validate(); err != nil {
+		return 0, fmt.Errorf("sqlite: enqueue: %w: %w", store.ErrInvalid, err)
+	}
+	if len(targets) == 0 {
+		return 0, nil
+	}
+	ts := make([]enqueueTarget, len(targets))
+	for i, t := range targets {
+		ts[i] = enqueueTarget{ID: newID(), EndpointID: t.EndpointID, Tenant: t.Tenant}
+	}
+	tsJSON, err := json.Marshal(ts)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: enqueue: %w", err)
+	}
+	data := []byte(ev.Data)
+	if data == nil {
+		data = []byte{}
+	}
+	var n int64
+	err = s.write(ctx, func(q dbtx) error {
+		res, err := q.ExecContext(ctx, `INSERT INTO webhookkit_events (id, type, mode, date, data)
+VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			ev.ID, ev.Type, string(ev.APIMode), nanos(ev.Date), data)
+		if err != nil {
+			return err
+		}
+		if inserted, err := res.RowsAffected(); err != nil {
+			return err
+		} else if inserted == 0 {
+			var typ, mode string
+			var stored []byte
+			if err := q.QueryRowContext(ctx, `SELECT type, mode, data FROM webhookkit_events WHERE id = ?`,
+				ev.ID).Scan(&typ, &mode, &stored); err != nil {
+				return err
+			}
+			if typ != ev.Type || mode != string(ev.APIMode) || !bytes.Equal(stored, data) {
+				return fmt.Errorf("event %q is stored with a different type, mode or data: %w", ev.ID, store.ErrConflict)
+			}
+		}
+		res, err = q.ExecContext(ctx, `INSERT INTO webhookkit_deliveries
+    (id, event_id, endpoint_id, tenant, mode, event_type, state, attempts, created_at, next_attempt_at)
+SELECT t.value ->> 0, ?1, t.value ->> 1, t.value ->> 2, ?2, ?3,
+    CASE WHEN EXISTS (SELECT 1 FROM webhookkit_endpoints AS ep
+                      WHERE ep.id = t.value ->> 1 AND ep.disabled = 1)
+         THEN 'paused' ELSE 'pending' END,
+    0, ?4, ?4
+FROM json_each(?5) AS t WHERE true
+ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
+			ev.ID, string(ev.APIMode), ev.Type, nanos(ev.Date), string(tsJSON))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: enqueue: %w", err)
+	}
+	return int(n), nil
+}
+
+// Lease takes up to req.Limit due deliveries (NextAttemptAt <= req.Now,
+// pending or with an ended lease), oldest due first, in one write
+// transaction: each gets a fresh random token, state leased until
+// req.Now+req.Duration, Attempts+1, LastAttemptAt (and FirstAttemptAt when
+// unset) req.Now. The due rows are read through a partial index on the due
+// time, so the cost grows with what is leased (plus due rows skipped by
+// req.Mode and req.SkipEndpoints), not with the rows due later. A
+// non-positive Limit or Duration is [store.ErrInvalid].
+func (s *Store) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Delivery, error) {
+	if req.Limit <= 0 || req.Duration <= 0 {
+		return nil, fmt.Errorf("sqlite: lease: %w: Limit and Duration must be positive", store.ErrInvalid)
+	}
+	now := nanos(req.Now)
+	var w where
+	w.add("state IN ('pending', 'leased')")
+	w.add("next_attempt_at <= ?", now)
+	// An ended lease of a disabled endpoint's delivery is not handed out
+	// again (its worker may still settle it). Pending rows never belong to a
+	// disabled endpoint, so only leased rows pay for the lookup.
+	w.add(`(state = 'pending' OR NOT EXISTS (SELECT 1 FROM webhookkit_endpoints AS ep
+    WHERE ep.id = endpoint_id AND ep.disabled = 1))`)
+	if req.Mode != "" {
+		w.add("mode = ?", string(req.Mode))
+	}
+	if len(req.SkipEndpoints) > 0 {
+		skip, err := json.Marshal(req.SkipEndpoints)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: lease: %w", err)
+		}
+		w.add("endpoint_id NOT IN (SELECT value FROM json_each(?))", string(skip))
+	}
+	var out []*store.Delivery
+	err := s.write(ctx, func(q dbtx) error {
+		rows, err := q.QueryContext(ctx, `SELECT id FROM webhookkit_deliveries`+w.String()+
+			` ORDER BY next_attempt_at LIMIT ?`, append(w.args, req.Limit)...)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		idsJSON, err := json.Marshal(ids)
+		if err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE webhookkit_deliveries SET
+    state = 'leased', lease_token = lower(hex(randomblob(16))), leased_by = ?1,
+    attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, ?2),
+    last_attempt_at = ?2, next_attempt_at = ?3
+WHERE id IN (SELECT value FROM json_each(?4))`,
+			req.Worker, now, addDur(req.Now, req.Duration), string(idsJSON)); err != nil {
+			return err
+		}
+		rows, err = q.QueryContext(ctx, `SELECT `+deliveryCols+`, d.lease_token`+deliveryFrom+
+			` WHERE d.id IN (SELECT value FROM json_each(?))`, string(idsJSON))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		byID := make(map[string]*store.Delivery, len(ids))
+		for rows.Next() {
+			var token string
+			d, err := scanDelivery(scanTail{rows, &token})
+			if err != nil {
+				return err
+			}
+			d.LeaseToken = token
+			byID[d.ID] = d
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		out = make([]*store.Delivery, 0, len(ids))
+		for _, id := range ids {
+			out = append(out, byID[id])
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: lease: %w", err)
+	}
+	return out, nil
+}
+
+// scanTail scans extra columns after the ones a scan function knows.
+type scanTail struct {
+	sc   scanner
+	tail *string
+}
+
+func (s scanTail) Scan(dest ...any) error { return s.sc.Scan(append(dest, s.tail)...) }
+
+// pendingOrPaused sets a delivery pending, or paused when its endpoint is
+// disabled.
+const pendingOrPaused = `state = CASE WHEN EXISTS (
+        SELECT 1 FROM webhookkit_endpoints AS ep WHERE ep.id = endpoint_id AND ep.disabled = 1)
+        THEN 'paused' ELSE 'pending' END`
+
+// settle applies set to the delivery held by ref, or returns
+// store.ErrLeaseLost.
+func (s *Store) settle(ctx context.Context, op string, ref store.LeaseRef, set string, args ...any) error {
+	err := s.write(ctx, func(q dbtx) error {
+		res, err := q.ExecContext(ctx, `UPDATE webhookkit_deliveries SET `+set+`, lease_token = NULL
+WHERE id = ? AND lease_token = ? AND state = 'leased'`, append(args, ref.DeliveryID, ref.Token)...)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res, fmt.Errorf("delivery %q: %w", ref.DeliveryID, store.ErrLeaseLost))
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: %s: %w", op, err)
+	}
+	return nil
+}
+
+// Complete marks the leased delivery succeeded at time at.
+// [store.ErrLeaseLost] if ref's token no longer holds it.
+func (s *Store) Complete(ctx context.Context, ref store.LeaseRef, at time.Time) error {
+	return s.settle(ctx, "complete", ref, `state = 'succeeded', finished_at = ?`, nanos(at))
+}
+
+// Retry makes the leased delivery pending again, due at next, recording
+// lastError; paused instead when its endpoint is disabled.
+// [store.ErrLeaseLost] if ref's token no longer holds it.
+func (s *Store) Retry(ctx context.Context, ref store.LeaseRef, next time.Time, lastError string) error {
+	return s.settle(ctx, "retry", ref, pendingOrPaused+`,
+    next_attempt_at = ?, last_error = ?`, nanos(next), lastError)
+}
+
+// Fail marks the leased delivery failed (dead) at time at, recording reason.
+// [store.ErrLeaseLost] if ref's token no longer holds it.
+func (s *Store) Fail(ctx context.Context, ref store.LeaseRef, at time.Time, reason string) error {
+	return s.settle(ctx, "fail", ref, `state = 'failed', finished_at = ?, last_error = ?`, nanos(at), reason)
+}
+
+// Release gives the leased delivery back, pending (paused when its endpoint
+// is disabled) and due at next, with Attempts decremented. [store.ErrLeaseLost] if ref's token no longer holds
+// it.
+func (s *Store) Release(ctx context.Context, ref store.LeaseRef, next time.Time) error {
+	return s.settle(ctx, "release", ref, pendingOrPaused+`,
+    next_attempt_at = ?, attempts = MAX(attempts - 1, 0)`, nanos(next))
+}
+
+// GetDelivery returns the delivery (without its lease token), or
+// [store.ErrNotFound].
+func (s *Store) GetDelivery(ctx context.Context, id string) (*store.Delivery, error) {
+	d, err := scanDelivery(s.reader().QueryRowContext(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE d.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("sqlite: delivery %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: get delivery: %w", err)
+	}
+	return d, nil
+}
+
+// ListDeliveries returns deliveries newest first (by CreatedAt, then ID),
+// one page at a time, and the next page's cursor ("" on the last). An
+// EventType with a '*' is an [event.Pattern]; without one, an exact type. A
+// malformed cursor or pattern is [store.ErrInvalid].
+func (s *Store) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]*store.Delivery, string, error) {
+	var w where
+	if !f.AllTenants {
+		w.add("d.tenant = ?", f.Tenant)
+	}
+	if f.EndpointID != "" {
+		w.add("d.endpoint_id = ?", f.EndpointID)
+	}
+	if f.EventID != "" {
+		w.add("d.event_id = ?", f.EventID)
+	}
+	var pattern event.Pattern
+	if f.EventType != "" {
+		if !strings.Contains(f.EventType, "*") {
+			w.add("d.event_type = ?", f.EventType)
+		} else {
+			p, err := event.ParsePattern(f.EventType)
+			if err != nil {
+				return nil, "", fmt.Errorf("sqlite: list deliveries: %w: %w", store.ErrInvalid, err)
+			}
+			pattern = p
+			// Narrow by the literal prefix in SQL (LIKE is case-insensitive
+			// for ASCII, so the pattern itself decides below).
+			if prefix, _, _ := strings.Cut(f.EventType, "*"); prefix != "" {
+				w.add(`d.event_type LIKE ? ESCAPE '\'`, likePrefix(prefix))
+			}
+		}
+	}
+	if f.State != "" {
+		w.add("d.state = ?", string(f.State))
+	}
+	if !f.Since.IsZero() {
+		w.add("d.created_at >= ?", nanos(f.Since))
+	}
+	if !f.Until.IsZero() {
+		w.add("d.created_at < ?", nanos(f.Until))
+	}
+	size := f.Page.Size()
+	cursor := f.Page.Cursor
+	var out []*store.Delivery
+	// A pattern that SQL cannot express exactly is applied here; the loop
+	// reads on until the page is full or the rows run out.
+	for {
+		ww := where{conds: append([]string(nil), w.conds...), args: append([]any(nil), w.args...)}
+		if cursor != "" {
+			n, id, err := decodeTimeCursor(cursor)
+			if err != nil {
+				return nil, "", err
+			}
+			ww.add("(d.created_at, d.id) < (?, ?)", n, id)
+		}
+		batch, last, more, err := s.listDeliveries(ctx, ww, size+1-len(out))
+		if err != nil {
+			return nil, "", fmt.Errorf("sqlite: list deliveries: %w", err)
+		}
+		for _, d := range batch {
+			if pattern == "" || pattern.Match(d.Event.Type) {
+				out = append(out, d)
+			}
+		}
+		if len(out) > size {
+			out = out[:size]
+			l := out[size-1]
+			return out, encodeTimeCursor(nanos(l.CreatedAt), l.ID), nil
+		}
+		if !more {
+			return out, "", nil
+		}
+		cursor = encodeTimeCursor(nanos(last.CreatedAt), last.ID)
+	}
+}
+
+// listDeliveries reads up to n rows and reports whether it got n (more may
+// follow after last).
+func (s *Store) listDeliveries(ctx context.Context, w where, n int) (ds []*store.Delivery, last *store.Delivery, more bool, err error) {
+	rows, err := s.reader().QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+w.String()+
+		` ORDER BY d.created_at DESC, d.id DESC LIMIT ?`, append(w.args, n)...)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		d, err := scanDelivery(rows)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		ds = append(ds, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, false, err
+	}
+	if len(ds) > 0 {
+		last = ds[len(ds)-1]
+	}
+	return ds, last, len(ds) == n, nil
+}
+
+// requeueSet is the replay update shared by Requeue and RequeueFailed; ?1 is
+// the due time. A delivery of a disabled endpoint is requeued paused.
+const requeueSet = `UPDATE webhookkit_deliveries SET ` + pendingOrPaused + `,
+    next_attempt_at = ?1, attempts = 0, first_attempt_at = NULL, last_attempt_at = NULL,
+    finished_at = NULL, lease_token = NULL`
+
+// Requeue makes a failed or succeeded delivery pending again (paused if its
+// endpoint is disabled), due at at, with Attempts, FirstAttemptAt and
+// LastAttemptAt reset; LastError is kept for reference until the next
+// attempt settles. [store.ErrConflict] for a pending, leased or paused
+// delivery, [store.ErrNotFound] when missing.
+func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
+	err := s.write(ctx, func(q dbtx) error {
+		res, err := q.ExecContext(ctx, requeueSet+` WHERE id = ?2 AND state IN ('failed', 'succeeded')`, nanos(at), id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		var state string
+		err = q.QueryRowContext(ctx, `SELECT state FROM webhookkit_deliveries WHERE id = ?`, id).Scan(&state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("delivery %q: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("delivery %q is %s: %w", id, state, store.ErrConflict)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: requeue: %w", err)
+	}
+	return nil
+}
+
+// RequeueFailed requeues, as [Store.Requeue], every failed delivery of the
+// endpoint that finished at or after since, in one transaction, and returns
+// how many.
+func (s *Store) RequeueFailed(ctx context.Context, endpointID string, since, at time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, func(q dbtx) error {
+		res, err := q.ExecContext(ctx, requeueSet+`
+WHERE endpoint_id = ?2 AND state = 'failed' AND finished_at >= ?3`, nanos(at), endpointID, nanos(since))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: requeue failed: %w", err)
+	}
+	return int(n), nil
+}

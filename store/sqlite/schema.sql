@@ -1,0 +1,155 @@
+-- webhookkit SQLite schema, version 1.
+--
+-- Applied by (*Store).Migrate inside one BEGIN IMMEDIATE transaction and
+-- recorded in webhookkit_migrations, so running it again is a no-op. Every
+-- table is prefixed with webhookkit_ so the schema can share a database file
+-- with the application's own tables (the transactional outbox needs that).
+--
+-- Conventions:
+--   * Times are INTEGER Unix nanoseconds (UTC): exact ordering and an exact
+--     round trip of time.Time. NULL is the zero time.Time.
+--   * Lists (event types, secrets) and maps (headers, metadata) are JSON text;
+--     NULL is a nil map.
+--   * Bodies and event data are BLOBs, kept byte for byte.
+
+-- Endpoints: one row per endpoint. Secrets are stored as given (plain text):
+-- protect the database file like any other credential store.
+CREATE TABLE IF NOT EXISTS webhookkit_endpoints (
+    id                   TEXT    NOT NULL PRIMARY KEY,
+    tenant               TEXT    NOT NULL,
+    mode                 TEXT    NOT NULL,
+    url                  TEXT    NOT NULL,
+    description          TEXT    NOT NULL DEFAULT '',
+    event_types          TEXT    NOT NULL,            -- JSON array of patterns
+    secrets              TEXT    NOT NULL,            -- JSON array of {key, created_at, expires_at}
+    headers              TEXT,                        -- JSON object or NULL
+    rate_limit           REAL    NOT NULL DEFAULT 0,
+    burst                INTEGER NOT NULL DEFAULT 0,
+    max_in_flight        INTEGER NOT NULL DEFAULT 0,
+    metadata             TEXT,                        -- JSON object or NULL
+    disabled             INTEGER NOT NULL DEFAULT 0,  -- 0 or 1
+    disabled_reason      TEXT    NOT NULL DEFAULT '',
+    disabled_at          INTEGER,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    failing_since        INTEGER,
+    last_success_at      INTEGER,
+    last_failure_at      INTEGER,
+    created_at           INTEGER NOT NULL,
+    updated_at           INTEGER NOT NULL
+);
+
+-- Listing one tenant's endpoints in id order (publish fan-out, dashboard).
+CREATE INDEX IF NOT EXISTS webhookkit_endpoints_tenant
+    ON webhookkit_endpoints (tenant, id);
+
+-- Events: each published event once, whatever its number of deliveries.
+-- data is the event's "data" JSON exactly as published.
+CREATE TABLE IF NOT EXISTS webhookkit_events (
+    id   TEXT    NOT NULL PRIMARY KEY,
+    type TEXT    NOT NULL,
+    mode TEXT    NOT NULL,
+    date INTEGER NOT NULL,
+    data BLOB    NOT NULL
+);
+
+-- Deliveries: one event for one endpoint. endpoint_id has no foreign key on
+-- purpose: deleting an endpoint keeps its finished and in-flight deliveries
+-- for the logs. tenant, mode and event_type are copied from the endpoint and
+-- the event so lists and leasing need no join.
+CREATE TABLE IF NOT EXISTS webhookkit_deliveries (
+    id               TEXT    NOT NULL PRIMARY KEY,
+    event_id         TEXT    NOT NULL REFERENCES webhookkit_events (id),
+    endpoint_id      TEXT    NOT NULL,
+    tenant           TEXT    NOT NULL,
+    mode             TEXT    NOT NULL,
+    event_type       TEXT    NOT NULL,
+    state            TEXT    NOT NULL,  -- pending, leased, paused, succeeded, failed
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    created_at       INTEGER NOT NULL,
+    first_attempt_at INTEGER,
+    next_attempt_at  INTEGER NOT NULL,  -- due time; for a leased row, lease end
+    last_attempt_at  INTEGER,
+    last_error       TEXT    NOT NULL DEFAULT '',
+    finished_at      INTEGER,
+    lease_token      TEXT,              -- NULL unless leased
+    leased_by        TEXT    NOT NULL DEFAULT '',
+    UNIQUE (event_id, endpoint_id)      -- idempotent enqueue
+);
+
+-- The leasing index. Partial: only rows that can become due are in it, so
+-- finished and paused deliveries cost nothing, and a lease walks it from the
+-- oldest due time and stops after LIMIT rows: its cost grows with what it
+-- leases, not with the backlog of rows due later. A leased row whose lease
+-- ended (next_attempt_at <= now) is simply due again.
+CREATE INDEX IF NOT EXISTS webhookkit_deliveries_due
+    ON webhookkit_deliveries (next_attempt_at)
+    WHERE state IN ('pending', 'leased');
+
+-- Delivery logs, newest first, across tenants and per tenant.
+CREATE INDEX IF NOT EXISTS webhookkit_deliveries_created
+    ON webhookkit_deliveries (created_at, id);
+CREATE INDEX IF NOT EXISTS webhookkit_deliveries_tenant_created
+    ON webhookkit_deliveries (tenant, created_at, id);
+
+-- Per-endpoint work: pausing, resuming, deleting and bulk replay.
+CREATE INDEX IF NOT EXISTS webhookkit_deliveries_endpoint
+    ON webhookkit_deliveries (endpoint_id, state, finished_at);
+
+-- Attempt log: one row per HTTP request.
+CREATE TABLE IF NOT EXISTS webhookkit_attempts (
+    id                 TEXT    NOT NULL PRIMARY KEY,
+    delivery_id        TEXT    NOT NULL,
+    endpoint_id        TEXT    NOT NULL,
+    tenant             TEXT    NOT NULL,
+    event_id           TEXT    NOT NULL,
+    event_type         TEXT    NOT NULL,
+    mode               TEXT    NOT NULL,
+    number             INTEGER NOT NULL,
+    at                 INTEGER NOT NULL,
+    duration           INTEGER NOT NULL,  -- nanoseconds
+    url                TEXT    NOT NULL,
+    request_headers    TEXT,              -- JSON object or NULL
+    request_body       BLOB,
+    status_code        INTEGER NOT NULL,
+    response_headers   TEXT,              -- JSON object or NULL
+    response_body      BLOB,
+    response_truncated INTEGER NOT NULL,
+    error              TEXT    NOT NULL,
+    success            INTEGER NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS webhookkit_attempts_at
+    ON webhookkit_attempts (at, id);
+CREATE INDEX IF NOT EXISTS webhookkit_attempts_delivery
+    ON webhookkit_attempts (delivery_id, at, id);
+CREATE INDEX IF NOT EXISTS webhookkit_attempts_endpoint
+    ON webhookkit_attempts (endpoint_id, at, id);
+CREATE INDEX IF NOT EXISTS webhookkit_attempts_event
+    ON webhookkit_attempts (event_id, at, id);
+
+-- Inbox: the receiver's de-duplication keys and, until handled, the accepted
+-- request bodies. A claim wins when the key is absent or its window
+-- (expires_at) has ended; handled rows drop the body, dead rows keep it.
+CREATE TABLE IF NOT EXISTS webhookkit_inbox (
+    key          TEXT    NOT NULL PRIMARY KEY,
+    state        TEXT    NOT NULL,  -- claimed, handled, dead
+    body         BLOB,
+    claimed_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    leased_until INTEGER NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    last_error   TEXT    NOT NULL DEFAULT '',
+    finished_at  INTEGER
+);
+
+-- Re-driving claimed entries whose processing lease ended.
+CREATE INDEX IF NOT EXISTS webhookkit_inbox_lease
+    ON webhookkit_inbox (leased_until)
+    WHERE state = 'claimed';
+-- Listing by state, newest claim first.
+CREATE INDEX IF NOT EXISTS webhookkit_inbox_state
+    ON webhookkit_inbox (state, claimed_at, key);
+-- Pruning handled entries whose window ended.
+CREATE INDEX IF NOT EXISTS webhookkit_inbox_expires
+    ON webhookkit_inbox (expires_at)
+    WHERE state = 'handled';

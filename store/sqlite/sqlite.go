@@ -1,0 +1,405 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	_ "embed"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/webhookkit/webhookkit/store"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Defaults used when the matching [Config] field is zero.
+const (
+	// DefaultBusyTimeout is how long a connection waits for another
+	// connection's (or process's) write lock before failing with SQLITE_BUSY.
+	DefaultBusyTimeout = 5 * time.Second
+	// DefaultSynchronous is the synchronous pragma: NORMAL. In WAL mode it
+	// never corrupts the database, but a power loss or OS crash (not a crash
+	// of the process) may lose the transactions committed in the last moments
+	// before it. Use "FULL" to make every commit durable on return.
+	DefaultSynchronous = "NORMAL"
+	// DefaultMaxReadConns is the size of the read pool. Writes always use one
+	// connection.
+	DefaultMaxReadConns = 4
+)
+
+// SchemaVersion is the schema version this package's [Store.Migrate]
+// installs.
+const SchemaVersion = 1
+
+//go:embed schema.sql
+var schemaSQL string
+
+// Schema returns the SQL of the schema [Store.Migrate] applies: the tables,
+// indexes and the comments documenting them. It is for reading and for
+// tools; Migrate is the supported way to apply it.
+func Schema() string { return schemaSQL }
+
+// Config configures a [Store]. The zero value (or a nil *Config) uses the
+// defaults. Fields marked "Open only" are ignored by [New], whose caller
+// configures its own *sql.DB.
+type Config struct {
+	// Synchronous is the synchronous pragma: "NORMAL" (the default, see
+	// [DefaultSynchronous]), "FULL" (every commit survives a power loss) or
+	// "EXTRA". Case-insensitive. Open only.
+	Synchronous string
+	// BusyTimeout is how long to wait for a lock held by another connection
+	// or process; zero means [DefaultBusyTimeout]. It is rounded down to
+	// milliseconds. Open only.
+	BusyTimeout time.Duration
+	// MaxReadConns is the size of the read-only connection pool; zero means
+	// [DefaultMaxReadConns]. Open only.
+	MaxReadConns int
+	// Now is the clock for the times the store stamps itself: an endpoint's
+	// CreatedAt and UpdatedAt. Nil means time.Now. Everything else takes the
+	// time as an argument (a delivery's CreatedAt is its event's Date).
+	Now func() time.Time
+}
+
+// Store is a SQLite implementation of [store.SenderStore], [store.Inbox] and
+// [store.InboxRecovery] in one database file. Create it with [Open] or [New],
+// then call [Store.Migrate] once before use.
+//
+// A Store is safe for concurrent use by many goroutines. Write transactions
+// are serialized (see the package documentation); reads run in parallel.
+// The zero value is not usable.
+type Store struct {
+	db  *sql.DB // writes; also reads when rdb == db
+	rdb *sql.DB // reads
+	own bool    // Close closes db and rdb
+	now func() time.Time
+
+	// tx is set on a view bound to a caller's transaction (PublishTx): every
+	// read and write then runs on it, writes inside savepoints.
+	tx dbtx
+}
+
+// dbtx is what every query is written against: *sql.DB, *sql.Conn and
+// *sql.Tx all satisfy it.
+type dbtx interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+var (
+	_ store.SenderStore = (*Store)(nil)
+	// store.Inbox's Release clashes with store.Outbox's; see ReleaseClaim.
+	_ store.InboxRecovery = (*Store)(nil)
+)
+
+// Open opens (creating it when missing) the SQLite database file at path and
+// returns a Store over two connection pools: one connection for writes and up
+// to cfg.MaxReadConns read-only connections. Every connection is configured
+// through the DSN: WAL journal, busy timeout, foreign keys on, synchronous as
+// configured, and write transactions that begin IMMEDIATE.
+//
+// Open does not create the schema: call [Store.Migrate]. path must name a
+// file (":memory:" and URIs are not supported: each pooled connection would
+// see its own database). Errors wrap [store.ErrInvalid] for a bad path or
+// Config, or come from SQLite (an unreadable file, a file system without the
+// shared memory WAL needs).
+func Open(path string, cfg *Config) (*Store, error) {
+	c := fillConfig(cfg)
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("sqlite: open %q: %w: want a plain file path without '?'", path, store.ErrInvalid)
+	}
+	sync := strings.ToUpper(c.Synchronous)
+	switch sync {
+	case "NORMAL", "FULL", "EXTRA":
+	default:
+		return nil, fmt.Errorf("sqlite: config Synchronous %q: %w: want NORMAL, FULL or EXTRA", c.Synchronous, store.ErrInvalid)
+	}
+	if c.BusyTimeout < 0 || c.MaxReadConns < 0 {
+		return nil, fmt.Errorf("sqlite: config BusyTimeout and MaxReadConns: %w: must not be negative", store.ErrInvalid)
+	}
+
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", c.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "foreign_keys(1)")
+	// Statement journals and temporary tables in memory, not temp files: a
+	// multi-row statement that can fail half way (Enqueue's INSERT ...
+	// SELECT) otherwise writes every page it touches to a temp file.
+	q.Add("_pragma", "temp_store(MEMORY)")
+	rq := cloneValues(q)
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous("+sync+")")
+	q.Set("_txlock", "immediate")
+	rq.Add("_pragma", "query_only(1)")
+
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	// One writer: SQLite has a single write lock per file, so more write
+	// connections would only wait for it inside SQLite's busy handler (which
+	// sleeps and polls). Queueing in database/sql hands the connection over
+	// as soon as it is free.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+
+	// The write connection is opened first so the file exists and is in WAL
+	// mode before any read-only connection looks at it.
+	var mode string
+	if err := db.QueryRowContext(context.Background(), "PRAGMA journal_mode").Scan(&mode); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	if !strings.EqualFold(mode, "wal") {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %q: journal mode is %q, not WAL", path, mode)
+	}
+
+	rdb, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(c.MaxReadConns)
+	rdb.SetMaxIdleConns(c.MaxReadConns)
+	rdb.SetConnMaxLifetime(0)
+	rdb.SetConnMaxIdleTime(0)
+	if err := rdb.PingContext(context.Background()); err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	return &Store{db: db, rdb: rdb, own: true, now: c.Now}, nil
+}
+
+// New returns a Store over a *sql.DB the caller opened with the "sqlite"
+// driver (modernc.org/sqlite) and keeps owning: [Store.Close] does not close
+// it. Reads and writes share its pool. Write transactions begin IMMEDIATE
+// whatever the DSN says; for the rest, configure it as [Open] does: WAL
+// journal, a busy timeout, and ideally one open connection
+// (db.SetMaxOpenConns(1)) unless the caller opens a separate read pool. Only
+// cfg.Now is used from cfg.
+func New(db *sql.DB, cfg *Config) *Store {
+	c := fillConfig(cfg)
+	return &Store{db: db, rdb: db, now: c.Now}
+}
+
+func fillConfig(cfg *Config) Config {
+	var c Config
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.Synchronous == "" {
+		c.Synchronous = DefaultSynchronous
+	}
+	if c.BusyTimeout == 0 {
+		c.BusyTimeout = DefaultBusyTimeout
+	}
+	if c.MaxReadConns == 0 {
+		c.MaxReadConns = max(DefaultMaxReadConns, runtime.GOMAXPROCS(0))
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+func cloneValues(v url.Values) url.Values {
+	c := make(url.Values, len(v))
+	for k, vs := range v {
+		c[k] = append([]string(nil), vs...)
+	}
+	return c
+}
+
+// DB returns the pool writes go through. Transactions begun on it for
+// [Store.PublishTx] are BEGIN IMMEDIATE when the Store came from [Open]. With
+// [Open] that pool has one connection: while a transaction holds it, a write
+// through the Store (not through the transaction) waits for it to end, so
+// never call the Store's own write methods while holding such a transaction.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Close closes the connection pools opened by [Open], waiting for queries in
+// progress to finish; other methods then fail ("sql: database is closed").
+// For a Store from [New] it does nothing: the caller owns the *sql.DB.
+func (s *Store) Close() error {
+	if !s.own {
+		return nil
+	}
+	err := s.db.Close()
+	if s.rdb != s.db {
+		err = errors.Join(err, s.rdb.Close())
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+// Migrate creates or upgrades the schema (see [Schema]) in one transaction.
+// It is idempotent: running it on an up-to-date database changes nothing.
+// Several processes may call it at once; they serialize on the write lock.
+// A database whose schema is newer than this package knows is an error.
+func (s *Store) Migrate(ctx context.Context) error {
+	err := s.write(ctx, func(q dbtx) error {
+		if _, err := q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS webhookkit_migrations (
+    version    INTEGER NOT NULL PRIMARY KEY,
+    applied_at INTEGER NOT NULL
+)`); err != nil {
+			return err
+		}
+		var v int
+		if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM webhookkit_migrations`).Scan(&v); err != nil {
+			return err
+		}
+		switch {
+		case v == SchemaVersion:
+			return nil
+		case v > SchemaVersion:
+			return fmt.Errorf("database schema version %d is newer than this package's %d", v, SchemaVersion)
+		}
+		if _, err := q.ExecContext(ctx, schemaSQL); err != nil {
+			return err
+		}
+		_, err := q.ExecContext(ctx, `INSERT INTO webhookkit_migrations (version, applied_at) VALUES (?, ?)`,
+			SchemaVersion, nanos(s.now()))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return nil
+}
+
+// reader is where reads go: the read pool, or the caller's transaction.
+func (s *Store) reader() dbtx {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.rdb
+}
+
+// write runs fn atomically: in a BEGIN IMMEDIATE transaction on one
+// connection of the write pool, or, on a view bound to a caller's
+// transaction, inside a savepoint of it. fn's error is returned as is.
+func (s *Store) write(ctx context.Context, fn func(q dbtx) error) error {
+	if s.tx != nil {
+		return savepoint(ctx, s.tx, fn)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// BEGIN IMMEDIATE takes the write lock now, so the transaction never has
+	// to upgrade a read lock later (which fails at once with SQLITE_BUSY in
+	// WAL mode instead of waiting).
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return err
+	}
+	if err := fn(conn); err != nil {
+		rollback(conn)
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		rollback(conn)
+		return err
+	}
+	return nil
+}
+
+// rollback ends the connection's transaction; if that fails the connection
+// is discarded so it never returns to the pool mid-transaction.
+func rollback(conn *sql.Conn) {
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil &&
+		!strings.Contains(err.Error(), "no transaction is active") {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+}
+
+func savepoint(ctx context.Context, q dbtx, fn func(q dbtx) error) error {
+	if _, err := q.ExecContext(ctx, "SAVEPOINT webhookkit"); err != nil {
+		return err
+	}
+	if err := fn(q); err != nil {
+		bg := context.Background()
+		_, _ = q.ExecContext(bg, "ROLLBACK TO webhookkit")
+		_, _ = q.ExecContext(bg, "RELEASE webhookkit")
+		return err
+	}
+	_, err := q.ExecContext(ctx, "RELEASE webhookkit")
+	return err
+}
+
+// Times are stored as Unix nanoseconds. Times outside what an int64 of
+// nanoseconds holds (before 1678 or after 2262) are clamped to its range.
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+func nanos(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return math.MinInt64
+	case t.After(maxTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// nullNanos stores the zero time as NULL.
+func nullNanos(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return nanos(t)
+}
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func fromNull(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromNanos(n.Int64)
+}
+
+// addDur returns t+d in nanoseconds, saturating instead of overflowing.
+func addDur(t time.Time, d time.Duration) int64 {
+	n := nanos(t)
+	switch {
+	case d > 0 && n > math.MaxInt64-int64(d):
+		return math.MaxInt64
+	case d < 0 && n < math.MinInt64-int64(d):
+		return math.MinInt64
+	}
+	return n + int64(d)
+}
+
+// newID returns a delivery or attempt id: a UUIDv7, whose time-ordered
+// prefix makes inserts append to the primary-key index instead of touching
+// random pages (fewer pages written per commit).
+func newID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
