@@ -1,0 +1,42 @@
+// Command webhook is webhookkit's tool for developing with webhooks locally,
+// in the spirit of "stripe listen" and "stripe trigger", without a hosted
+// service. It is built on the library itself: signing and verifying come from
+// package signature, receiving from package receiver, delivering and retrying
+// from package sender.
+//
+// Usage:
+//
+//	webhook secret [--asymmetric]
+//	webhook sign --secret S [--id ID] [--timestamp UNIX] [FILE]
+//	webhook verify --secret S (--id ID --timestamp UNIX --signature SIG | --headers FILE) [--tolerance D] [FILE]
+//	webhook listen --addr HOST:PORT --secret S [--path P] [--store DSN] [--forward-to URL]
+//	webhook send --url URL --secret S --type T [--data JSON | --data @FILE] [--id ID] [--mode test|live]
+//	             [--max-attempts N] [--min-backoff D] [--timeout D]
+//	webhook simulate --url URL --secret S --type T | --list
+//	webhook logs --store DSN [--endpoint ID] [--event ID] [--limit N]
+//	webhook dashboard --store DSN [--addr 127.0.0.1:8080]
+//
+// Every command prints its flags and an example with -h. Flags follow the
+// standard flag package: -flag and --flag are the same, and flags come before
+// the positional FILE argument. Where --secret is required, $WEBHOOK_SECRET
+// is used when it is absent (keeping the secret out of shell history).
+//
+// # Output and exit codes
+//
+// Output meant for programs goes to stdout, one compact JSON object per line:
+// listen prints each received event's envelope, send and simulate one object
+// per attempt ({"attempt":1,"status":200,"error":"","duration_ms":3}), logs
+// one object per recorded attempt, simulate --list one per known event type;
+// sign prints three "name: value" header lines and verify "valid". Logs,
+// progress and errors go to stderr.
+//
+// The exit code is 0 on success (or a valid signature), 1 for an invalid
+// signature, a delivery given up or any other failure, and 2 for a usage
+// error (bad flags or arguments).
+//
+// # Stores
+//
+// --store takes a DSN: "memory" (the default: nothing survives the process),
+// "sqlite:PATH" (a SQLite file, created and migrated as needed) or
+// "postgres://..." (a PostgreSQL database; the schema is migrated at start).
+package main
