@@ -74,9 +74,9 @@ type Inbox interface {
 	// the key was absent or its window had expired. Among any number of
 	// concurrent claims of one key exactly one wins.
 	Claim(ctx context.Context, c Claim) (bool, error)
-	// Release forgets a claim that could not be queued, so a retry of the
+	// ReleaseClaim forgets a claim that could not be queued, so a retry of the
 	// event is accepted later. Releasing an absent key is not an error.
-	Release(ctx context.Context, key string) error
+	ReleaseClaim(ctx context.Context, key string) error
 	// MarkHandled records that the callback succeeded at time at; the key is
 	// still remembered until its window ends. [ErrNotFound] when missing.
 	MarkHandled(ctx context.Context, key string, at time.Time) error
