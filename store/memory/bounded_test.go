@@ -1,0 +1,248 @@
+package memory
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+var t0 = time.Date(2030, time.January, 1, 0, 0, 0, 0, time.UTC)
+
+// checkInvariants requires that every index agrees with the maps.
+func checkInvariants(t *testing.T, s *Store) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.Equal(t, len(s.inbox), s.inboxAge.Len(), "every inbox entry is in the age heap")
+	handled, claimed, dead := 0, 0, 0
+	for _, e := range s.inbox {
+		switch e.State {
+		case store.InboxHandled:
+			handled++
+		case store.InboxClaimed:
+			claimed++
+		case store.InboxDead:
+			dead++
+		}
+	}
+	require.Equal(t, handled, s.inboxExp.Len())
+	require.Equal(t, claimed, s.inboxLease.Len())
+	require.Equal(t, dead, s.nDead)
+	require.Equal(t, len(s.attempts), s.attemptAge.Len())
+
+	scheduled, paused, fin := 0, 0, 0
+	for _, d := range s.deliveries {
+		switch {
+		case d.grp != nil:
+			scheduled++
+			require.Same(t, d, d.grp.h.items[d.hidx])
+		case d.State == store.StatePaused:
+			paused++
+		case finished(d.State):
+			fin++
+		}
+	}
+	inHeaps := 0
+	for _, g := range s.groups {
+		require.Positive(t, g.h.Len(), "empty groups are dropped")
+		inHeaps += g.h.Len()
+	}
+	require.Equal(t, scheduled, inHeaps)
+	require.Equal(t, paused, s.nPaused)
+	require.Equal(t, fin, s.nFinished)
+	require.LessOrEqual(t, len(s.finished)-s.finHead, 2*s.nFinished+1024, "the finished queue is compacted")
+	events := map[string]bool{}
+	for _, d := range s.deliveries {
+		events[d.Event.ID] = true
+	}
+	require.Len(t, s.events, len(events), "events without deliveries are forgotten")
+}
+
+// A long run of short-window claims, handled and pruned as a receiver
+// does, keeps the inbox at the size of one window.
+func TestInboxBoundedOverLongRun(t *testing.T) {
+	ctx := context.Background()
+	s := New(nil)
+	const (
+		claims = 200_000
+		step   = 10 * time.Millisecond
+		ttl    = time.Second // 100 claims per window
+		prune  = 1000        // prune every 1000 claims
+	)
+	most := 0
+	for i := range claims {
+		now := t0.Add(time.Duration(i) * step)
+		key := uuid.NewString()
+		won, err := s.Claim(ctx, store.Claim{Key: key, Body: []byte(`{"n":1}`), Now: now, TTL: ttl, Lease: time.Minute})
+		require.NoError(t, err)
+		require.True(t, won)
+		if i%7 == 0 {
+			require.NoError(t, s.MarkDead(ctx, key, now, "boom"))
+			require.NoError(t, s.Replay(ctx, key, now))
+		}
+		require.NoError(t, s.MarkHandled(ctx, key, now))
+		if i%prune == 0 {
+			_, err := s.PruneInbox(ctx, now)
+			require.NoError(t, err)
+			most = max(most, s.Stats().InboxEntries)
+		}
+	}
+	st := s.Stats()
+	require.LessOrEqual(t, most, prune+int(ttl/step)+1, "entries beyond one window and one prune interval")
+	require.Zero(t, st.InboxEvicted, "pruning, not the cap, bounded the run")
+	checkInvariants(t, s)
+	// After the last window everything goes.
+	n, err := s.PruneInbox(ctx, t0.Add(claims*step+ttl))
+	require.NoError(t, err)
+	require.Equal(t, st.InboxEntries, n)
+	require.Zero(t, s.Stats().InboxEntries)
+	checkInvariants(t, s)
+}
+
+func TestInboxCapEvictsOldestClaims(t *testing.T) {
+	ctx := context.Background()
+	var logs bytes.Buffer
+	s := New(&Config{MaxInboxEntries: 100, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	for i := range 1000 {
+		won, err := s.Claim(ctx, store.Claim{Key: fmt.Sprint("k", i), Now: t0.Add(time.Duration(i) * time.Second), TTL: time.Hour, Lease: time.Minute})
+		require.NoError(t, err)
+		require.True(t, won, "a full inbox never refuses a claim")
+	}
+	st := s.Stats()
+	require.Equal(t, 100, st.InboxEntries)
+	require.Equal(t, uint64(900), st.InboxEvicted)
+	for i := range 1000 {
+		_, err := s.GetInboxEntry(ctx, fmt.Sprint("k", i))
+		if i < 900 {
+			require.ErrorIs(t, err, store.ErrNotFound, "k%d was claimed earliest and evicted", i)
+		} else {
+			require.NoError(t, err, "k%d is among the latest claims", i)
+		}
+	}
+	// Evictions are logged at 1, 2, 4, ..., 512.
+	require.Equal(t, 10, strings.Count(logs.String(), "evicting oldest"), logs.String())
+	checkInvariants(t, s)
+}
+
+func TestAttemptsCapAndPrune(t *testing.T) {
+	ctx := context.Background()
+	s := New(&Config{MaxAttempts: 1000, Logger: slog.New(slog.DiscardHandler)})
+	const total = 200_000
+	for i := range total {
+		a := &store.Attempt{DeliveryID: "d", Number: i, At: t0.Add(time.Duration(i) * time.Millisecond), RequestBody: make([]byte, 64)}
+		require.NoError(t, s.AddAttempt(ctx, a))
+		if i%5000 == 4999 {
+			// Retention: prune what started more than 2 s ago.
+			_, err := s.PruneAttempts(ctx, a.At.Add(-2*time.Second))
+			require.NoError(t, err)
+		}
+		require.LessOrEqual(t, len(s.attempts), 1000)
+	}
+	st := s.Stats()
+	require.Equal(t, 1000, st.Attempts)
+	require.Positive(t, st.AttemptsEvicted)
+	// The kept ones are the latest.
+	list, _, err := s.ListAttempts(ctx, store.AttemptFilter{AllTenants: true, Page: store.Page{Limit: store.MaxPageSize}})
+	require.NoError(t, err)
+	require.Len(t, list, 1000)
+	require.Equal(t, total-1, list[0].Number)
+	require.Equal(t, total-1000, list[999].Number)
+	checkInvariants(t, s)
+}
+
+func TestFinishedDeliveriesCap(t *testing.T) {
+	ctx := context.Background()
+	s := New(&Config{MaxFinishedDeliveries: 50, Logger: slog.New(slog.DiscardHandler)})
+	ep := &store.Endpoint{Mode: event.ModeTest, URL: "https://example.com/", EventTypes: []string{"*"}, Secrets: []store.Secret{{Key: "whsec_x"}}}
+	require.NoError(t, s.CreateEndpoint(ctx, ep))
+	target := []store.Target{{EndpointID: ep.ID}}
+	var first event.Event
+	for i := range 2000 {
+		now := t0.Add(time.Duration(i) * time.Second)
+		ev := event.Event{APIMode: event.ModeTest, Date: now, ID: uuid.NewString(), Type: "ping", Data: json.RawMessage(`{}`)}
+		if i == 0 {
+			first = ev
+		}
+		n, err := s.Enqueue(ctx, ev, target)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		ds, err := s.Lease(ctx, store.LeaseRequest{Now: now, Limit: 1, Duration: time.Minute})
+		require.NoError(t, err)
+		require.Len(t, ds, 1)
+		if i%2 == 0 {
+			require.NoError(t, s.Complete(ctx, ds[0].Ref(), now))
+		} else {
+			require.NoError(t, s.Fail(ctx, ds[0].Ref(), now, "gone"))
+			// Requeue and fail again: stale entries in the finished queue
+			// must not pile up.
+			require.NoError(t, s.Requeue(ctx, ds[0].ID, now))
+			ds, err = s.Lease(ctx, store.LeaseRequest{Now: now, Limit: 1, Duration: time.Minute})
+			require.NoError(t, err)
+			require.NoError(t, s.Fail(ctx, ds[0].Ref(), now, "gone"))
+		}
+	}
+	st := s.Stats()
+	require.Equal(t, 50, st.Finished)
+	require.Equal(t, 50, st.Deliveries)
+	require.Equal(t, 50, st.Events, "an event is forgotten with its last delivery")
+	require.Equal(t, uint64(1950), st.DeliveriesEvicted)
+	checkInvariants(t, s)
+
+	// The first event was forgotten: enqueueing it again creates a delivery.
+	n, err := s.Enqueue(ctx, first, target)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	checkInvariants(t, s)
+}
+
+// A disable/enable cycle with leased, pending and paused deliveries keeps
+// the lease heaps consistent.
+func TestDisableEnableKeepsHeapsConsistent(t *testing.T) {
+	ctx := context.Background()
+	s := New(nil)
+	var eps []*store.Endpoint
+	for range 3 {
+		ep := &store.Endpoint{Mode: event.ModeTest, URL: "https://example.com/", EventTypes: []string{"*"}, Secrets: []store.Secret{{Key: "whsec_x"}}}
+		require.NoError(t, s.CreateEndpoint(ctx, ep))
+		eps = append(eps, ep)
+	}
+	var targets []store.Target
+	for _, ep := range eps {
+		targets = append(targets, store.Target{EndpointID: ep.ID})
+	}
+	for i := range 100 {
+		ev := event.Event{APIMode: event.ModeTest, Date: t0.Add(time.Duration(i) * time.Second), ID: uuid.NewString(), Type: "ping", Data: json.RawMessage(`{}`)}
+		_, err := s.Enqueue(ctx, ev, targets)
+		require.NoError(t, err)
+	}
+	leased, err := s.Lease(ctx, store.LeaseRequest{Now: t0.Add(time.Minute), Limit: 40, Duration: time.Hour})
+	require.NoError(t, err)
+	require.Len(t, leased, 40)
+	for round := range 4 {
+		at := t0.Add(time.Duration(round) * time.Hour)
+		_, err := s.SetDisabled(ctx, eps[round%3].ID, true, "x", at)
+		require.NoError(t, err)
+		checkInvariants(t, s)
+		_, err = s.SetDisabled(ctx, eps[round%3].ID, false, "", at)
+		require.NoError(t, err)
+		checkInvariants(t, s)
+	}
+	for _, d := range leased[:20] {
+		require.NoError(t, s.Retry(ctx, d.Ref(), t0, "x"))
+	}
+	require.NoError(t, s.DeleteEndpoint(ctx, eps[0].ID))
+	checkInvariants(t, s)
+	st := s.Stats()
+	require.Equal(t, st.Deliveries, st.Scheduled+st.Paused+st.Finished)
+}

@@ -1,0 +1,67 @@
+// Package memory is webhookkit's default store: endpoints, the outbox, the
+// delivery and attempt logs, and the receiver's inbox, all in process
+// memory. It passes the conformance suite in store/storetest, including the
+// optional [store.InboxRecovery].
+//
+//	s := memory.New(nil) // defaults; safe for concurrent use
+//
+// # What a crash loses
+//
+// Everything. The store lives in the process's memory and writes nothing
+// anywhere: when the process exits or crashes, every endpoint (with its
+// secrets), every queued, leased, paused or finished delivery, the attempt
+// log and every inbox entry are gone. A sender restarted on an empty memory
+// store has nothing to deliver and no endpoints; a receiver has forgotten
+// which event ids it accepted, so retries of events it already handled are
+// accepted again, and events it had accepted (answered 2xx) but not yet
+// handled are lost, because the sender will not send them again. Use
+// store/sqlite or store/postgres when any of that matters.
+//
+// # Bounded growth
+//
+// Three caps, each an exported default overridable in [Config], keep memory
+// bounded however long the process runs; each eviction is counted in
+// [Stats] and logged at powers of two:
+//
+//   - Inbox entries ([DefaultMaxInboxEntries], 1,000,000): beyond it Claim
+//     evicts the entries claimed earliest, whatever their state, and never
+//     refuses a claim. PruneInbox forgets handled entries whose window ended;
+//     claimed and dead ones stay until handled, replayed, released or
+//     evicted.
+//   - Attempts ([DefaultMaxAttempts], 100,000): beyond it the attempts that
+//     started earliest are evicted. PruneAttempts removes what it prunes.
+//   - Finished deliveries ([DefaultMaxFinishedDeliveries], 100,000): beyond
+//     it the succeeded and failed deliveries that finished earliest are
+//     evicted, and an event id is forgotten with its last delivery (so
+//     enqueueing it again creates new deliveries). Pending, leased and
+//     paused deliveries are work, never evicted.
+//
+// # Cost
+//
+// One mutex guards the store; no method blocks on anything else or does
+// I/O, so the context arguments are not consulted. Lease keeps pending and
+// leased deliveries in heaps (one per endpoint and mode, ordered by due
+// time, under one heap per mode ordered by each endpoint's earliest): it
+// costs O(k log n) for k deliveries leased, never visiting deliveries that
+// are not due. Settling, Enqueue, Claim, PruneAttempts, PruneInbox and
+// LeaseClaimed are O(log n) per item. Lists scan: ListDeliveries scans the
+// event's, else the endpoint's, else every delivery; ListEndpoints,
+// ListAttempts and ListInbox scan everything; each sorts its matches. That
+// is fine for dashboards over the capped sizes above, not for hot paths.
+// SetDisabled and RequeueFailed visit every delivery of the endpoint.
+//
+// # Time
+//
+// Every time that matters is an argument (see package store), so a fake
+// clock drives the store completely. The one exception is endpoints'
+// CreatedAt and UpdatedAt, stamped from [Config].Now. A delivery's CreatedAt
+// is its event's Date.
+//
+// # The inbox's Release
+//
+// [store.Inbox] and [store.Outbox] both name a method Release, with
+// different signatures, so one type cannot implement both as the contracts
+// stand. The Store implements the outbox's Release and offers the inbox's as
+// [Store.ReleaseClaim], the name the other drivers use; it satisfies
+// [store.Inbox] once the contract gives that method its own name.
+package memory

@@ -1,0 +1,68 @@
+package memory_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/memory"
+)
+
+// A sender's life of one delivery: an endpoint subscribes, an event is
+// published to its tenant, a worker leases the delivery and completes it.
+func ExampleNew() {
+	ctx := context.Background()
+	s := memory.New(nil)
+
+	ep := &store.Endpoint{
+		Tenant:     "acme",
+		Mode:       event.ModeTest,
+		URL:        "https://hooks.example.com/in",
+		EventTypes: []string{"patient.*"},
+		Secrets:    []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+	}
+	if err := s.CreateEndpoint(ctx, ep); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	now := time.Date(2030, time.January, 1, 12, 0, 0, 0, time.UTC)
+	ev := event.Event{
+		APIMode: event.ModeTest,
+		Date:    now,
+		ID:      "2f1c0f3e-8a7b-4c55-9d2e-6f4b1a0c9e11",
+		Type:    "patient.created",
+		Data:    json.RawMessage(`{"patient_id":"p_1"}`),
+	}
+	n, err := store.Publish(ctx, s, s, ev, store.ToTenant("acme"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("deliveries created:", n)
+
+	leased, err := s.Lease(ctx, store.LeaseRequest{Now: now, Limit: 10, Duration: time.Minute, Worker: "example"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	d := leased[0]
+	fmt.Println("leased:", d.Event.Type, "attempt", d.Attempts)
+
+	// ... POST the event to d's endpoint; it answered 2xx.
+	if err := s.Complete(ctx, d.Ref(), now.Add(time.Second)); err != nil {
+		fmt.Println(err)
+		return
+	}
+	got, _ := s.GetDelivery(ctx, d.ID)
+	fmt.Println("state:", got.State)
+	fmt.Println("completed twice:", s.Complete(ctx, d.Ref(), now.Add(2*time.Second)))
+	// Output:
+	// deliveries created: 1
+	// leased: patient.created attempt 1
+	// state: succeeded
+	// completed twice: memory: the lease token does not hold the delivery: store: lease lost
+}

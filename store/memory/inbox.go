@@ -1,0 +1,232 @@
+package memory
+
+import (
+	"bytes"
+	"container/heap"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// inboxRec is a stored inbox entry with its positions in the inbox heaps.
+type inboxRec struct {
+	store.InboxEntry
+	seq      uint64 // claim order, breaks ties
+	ageIdx   int    // in inboxAge: every entry
+	expIdx   int    // in inboxExp: handled entries
+	leaseIdx int    // in inboxLease: claimed entries
+}
+
+// Claim implements [store.Inbox]. A TTL that is not positive means
+// [store.DefaultDedupWindow]; a negative Lease means zero. The key's window
+// has expired when Now is at or after its ExpiresAt. When the inbox holds
+// more than [Config].MaxInboxEntries, the entries claimed earliest are
+// evicted; Claim never refuses because the inbox is full. An empty Key is
+// [store.ErrInvalid].
+func (s *Store) Claim(_ context.Context, c store.Claim) (bool, error) {
+	if c.Key == "" {
+		return false, fmt.Errorf("memory: claim: empty key: %w", store.ErrInvalid)
+	}
+	ttl := c.TTL
+	if ttl <= 0 {
+		ttl = store.DefaultDedupWindow
+	}
+	lease := max(c.Lease, 0)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.inbox[c.Key]
+	if e != nil && c.Now.Before(e.ExpiresAt) {
+		return false, nil
+	}
+	if e == nil {
+		e = &inboxRec{ageIdx: -1, expIdx: -1, leaseIdx: -1}
+		s.inbox[c.Key] = e
+	}
+	if e.State == store.InboxDead {
+		s.nDead--
+	}
+	s.enqueueSeq++
+	e.seq = s.enqueueSeq
+	e.InboxEntry = store.InboxEntry{
+		Key:         c.Key,
+		State:       store.InboxClaimed,
+		Body:        bytes.Clone(c.Body),
+		ClaimedAt:   c.Now,
+		ExpiresAt:   c.Now.Add(ttl),
+		LeasedUntil: c.Now.Add(lease),
+	}
+	s.inboxExp.remove(e.expIdx)
+	s.inboxAge.put(e, e.ageIdx)
+	s.inboxLease.put(e, e.leaseIdx)
+	for len(s.inbox) > s.cfg.MaxInboxEntries {
+		s.dropInbox(s.inboxAge.items[0])
+		s.inboxEvicted++
+		s.logEviction("inbox entries", s.inboxEvicted, s.cfg.MaxInboxEntries)
+	}
+	return true, nil
+}
+
+// dropInbox forgets e.
+func (s *Store) dropInbox(e *inboxRec) {
+	s.inboxAge.remove(e.ageIdx)
+	s.inboxExp.remove(e.expIdx)
+	s.inboxLease.remove(e.leaseIdx)
+	if e.State == store.InboxDead {
+		s.nDead--
+	}
+	delete(s.inbox, e.Key)
+}
+
+// ReleaseClaim is [store.Inbox]'s Release (see the package doc for the
+// name): it forgets a claimed entry so the event is accepted again. A key
+// that is absent, handled or dead is left alone and is not an error.
+func (s *Store) ReleaseClaim(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.inbox[key]; e != nil && e.State == store.InboxClaimed {
+		s.dropInbox(e)
+	}
+	return nil
+}
+
+// MarkHandled implements [store.Inbox]. The body is dropped; the key stays
+// until its window ends and PruneInbox runs.
+func (s *Store) MarkHandled(_ context.Context, key string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.inbox[key]
+	if e == nil {
+		return notFound("inbox entry", key)
+	}
+	if e.State == store.InboxDead {
+		s.nDead--
+	}
+	e.State = store.InboxHandled
+	e.FinishedAt = at
+	e.Body = nil
+	s.inboxLease.remove(e.leaseIdx)
+	s.inboxExp.put(e, e.expIdx)
+	return nil
+}
+
+// MarkDead implements [store.Inbox]. The entry keeps its body, stays
+// through PruneInbox and can be replayed.
+func (s *Store) MarkDead(_ context.Context, key string, at time.Time, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.inbox[key]
+	if e == nil {
+		return notFound("inbox entry", key)
+	}
+	if e.State != store.InboxDead {
+		s.nDead++
+	}
+	e.State = store.InboxDead
+	e.FinishedAt = at
+	e.LastError = reason
+	s.inboxLease.remove(e.leaseIdx)
+	s.inboxExp.remove(e.expIdx)
+	return nil
+}
+
+// PruneInbox implements [store.Inbox]: it forgets handled entries whose
+// window ended at or before now, in O(k log n) for k pruned. Claimed and
+// dead entries stay (only the cap evicts them).
+func (s *Store) PruneInbox(_ context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for s.inboxExp.Len() > 0 && !s.inboxExp.items[0].ExpiresAt.After(now) {
+		s.dropInbox(s.inboxExp.items[0])
+		n++
+	}
+	return n, nil
+}
+
+// LeaseClaimed implements [store.InboxRecovery]: it takes claimed entries
+// whose LeasedUntil is at or before now, earliest first, in O(k log n).
+// limit and lease must be positive ([store.ErrInvalid]).
+func (s *Store) LeaseClaimed(_ context.Context, now time.Time, lease time.Duration, limit int) ([]*store.InboxEntry, error) {
+	if limit <= 0 || lease <= 0 {
+		return nil, fmt.Errorf("memory: lease claimed: limit and lease must be positive: %w", store.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*store.InboxEntry
+	for len(out) < limit && s.inboxLease.Len() > 0 {
+		e := s.inboxLease.items[0]
+		if e.LeasedUntil.After(now) {
+			break
+		}
+		e.Attempts++
+		e.LeasedUntil = now.Add(lease)
+		heap.Fix(&s.inboxLease, 0)
+		out = append(out, e.Clone())
+	}
+	return out, nil
+}
+
+// GetInboxEntry implements [store.InboxRecovery].
+func (s *Store) GetInboxEntry(_ context.Context, key string) (*store.InboxEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.inbox[key]
+	if e == nil {
+		return nil, notFound("inbox entry", key)
+	}
+	return e.Clone(), nil
+}
+
+// ListInbox implements [store.InboxRecovery]; an empty state lists every
+// entry. It scans the inbox and sorts the matches. A bad cursor is
+// [store.ErrInvalid].
+func (s *Store) ListInbox(_ context.Context, state store.InboxState, p store.Page) ([]*store.InboxEntry, string, error) {
+	after, err := decodeTimeCursor(p.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	s.mu.Lock()
+	var matches []*inboxRec
+	for _, e := range s.inbox {
+		if (state == "" || e.State == state) && (after == nil || after.before(e.ClaimedAt, e.Key)) {
+			matches = append(matches, e)
+		}
+	}
+	slices.SortFunc(matches, func(a, b *inboxRec) int { return newestFirst(a.ClaimedAt, a.Key, b.ClaimedAt, b.Key) })
+	size := p.Size()
+	next := ""
+	if len(matches) > size {
+		matches = matches[:size]
+		next = encodeTimeCursor(matches[size-1].ClaimedAt, matches[size-1].Key)
+	}
+	out := make([]*store.InboxEntry, len(matches))
+	for i, e := range matches {
+		out[i] = e.Clone()
+	}
+	s.mu.Unlock()
+	return out, next, nil
+}
+
+// Replay implements [store.InboxRecovery]: the dead entry becomes claimed
+// with its lease ending at at, so LeaseClaimed hands it out from then.
+func (s *Store) Replay(_ context.Context, key string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.inbox[key]
+	if e == nil {
+		return notFound("inbox entry", key)
+	}
+	if e.State != store.InboxDead {
+		return fmt.Errorf("memory: inbox entry %q is %s, not dead: %w", key, e.State, store.ErrConflict)
+	}
+	s.nDead--
+	e.State = store.InboxClaimed
+	e.FinishedAt = time.Time{}
+	e.LeasedUntil = at
+	s.inboxLease.put(e, e.leaseIdx)
+	return nil
+}

@@ -1,0 +1,525 @@
+package memory
+
+import (
+	"bytes"
+	"cmp"
+	"container/heap"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// eventRec is an enqueued event and its deliveries by endpoint id. The
+// deliveries share ev (and its Data); nothing mutates it.
+type eventRec struct {
+	ev event.Event
+	ds map[string]*delivery
+}
+
+// delivery is a stored delivery. Its embedded Delivery never carries the
+// lease token, which lives in token.
+type delivery struct {
+	store.Delivery
+	token string
+	seq   uint64 // enqueue order, breaks ties between equal due times
+	grp   *group // the group whose heap holds it; nil when not scheduled
+	hidx  int    // index in grp.h
+	fin   uint64 // its entry in the finished queue; 0 when not finished
+}
+
+type groupKey struct {
+	endpoint string
+	mode     event.Mode
+}
+
+// group holds one endpoint's scheduled deliveries of one mode.
+type group struct {
+	key groupKey
+	h   heapq[*delivery]
+	idx int // in s.ready[key.mode]
+}
+
+type finRef struct {
+	d   *delivery
+	fin uint64
+}
+
+func dueBefore(a, b *delivery) bool {
+	if !a.NextAttemptAt.Equal(b.NextAttemptAt) {
+		return a.NextAttemptAt.Before(b.NextAttemptAt)
+	}
+	return a.seq < b.seq
+}
+
+// schedule puts d in its group's heap at d.NextAttemptAt (or fixes its
+// position there).
+func (s *Store) schedule(d *delivery) {
+	g := d.grp
+	if g == nil {
+		key := groupKey{d.EndpointID, d.Event.APIMode}
+		g = s.groups[key]
+		if g == nil {
+			g = &group{key: key, idx: -1, h: heapq[*delivery]{
+				less:   dueBefore,
+				setIdx: func(d *delivery, i int) { d.hidx = i },
+			}}
+			s.groups[key] = g
+		}
+		d.grp = g
+		d.hidx = -1
+	}
+	g.h.put(d, d.hidx)
+	rh := s.ready[g.key.mode]
+	if rh == nil {
+		rh = &heapq[*group]{
+			less:   func(a, b *group) bool { return dueBefore(a.h.items[0], b.h.items[0]) },
+			setIdx: func(g *group, i int) { g.idx = i },
+		}
+		s.ready[g.key.mode] = rh
+	}
+	rh.put(g, g.idx)
+}
+
+// unschedule takes d out of the lease queue, if it is there.
+func (s *Store) unschedule(d *delivery) {
+	g := d.grp
+	if g == nil {
+		return
+	}
+	g.h.remove(d.hidx)
+	d.grp = nil
+	rh := s.ready[g.key.mode]
+	if g.h.Len() == 0 {
+		rh.remove(g.idx)
+		delete(s.groups, g.key)
+		return
+	}
+	heap.Fix(rh, g.idx)
+}
+
+// setState moves d to state st, keeping the paused and finished counts and
+// the finished queue.
+func (s *Store) setState(d *delivery, st store.DeliveryState) {
+	was := d.State
+	d.State = st
+	if was == store.StatePaused {
+		s.nPaused--
+	}
+	if st == store.StatePaused {
+		s.nPaused++
+	}
+	if finished(was) && !finished(st) {
+		s.nFinished--
+		d.fin = 0
+	}
+	if finished(st) && !finished(was) {
+		s.nFinished++
+		s.finSeq++
+		d.fin = s.finSeq
+		s.finished = append(s.finished, finRef{d, d.fin})
+		s.evictFinished()
+	}
+}
+
+func finished(st store.DeliveryState) bool {
+	return st == store.StateSucceeded || st == store.StateFailed
+}
+
+// evictFinished drops the earliest-finished deliveries beyond the cap and
+// compacts the finished queue when stale entries pile up.
+func (s *Store) evictFinished() {
+	for s.nFinished > s.cfg.MaxFinishedDeliveries && s.finHead < len(s.finished) {
+		r := s.finished[s.finHead]
+		s.finished[s.finHead] = finRef{}
+		s.finHead++
+		if r.d.fin != r.fin {
+			continue // requeued or removed since
+		}
+		s.removeDelivery(r.d)
+		s.deliveriesEvicted++
+		s.logEviction("finished deliveries", s.deliveriesEvicted, s.cfg.MaxFinishedDeliveries)
+	}
+	if live := len(s.finished) - s.finHead; s.finHead > 1024 && s.finHead > live || live > 2*s.nFinished+1024 {
+		kept := make([]finRef, 0, s.nFinished+s.nFinished/4+16)
+		for _, r := range s.finished[s.finHead:] {
+			if r.d.fin == r.fin {
+				kept = append(kept, r)
+			}
+		}
+		s.finished, s.finHead = kept, 0
+	}
+}
+
+// removeDelivery forgets d entirely.
+func (s *Store) removeDelivery(d *delivery) {
+	s.unschedule(d)
+	s.setState(d, "")
+	delete(s.deliveries, d.ID)
+	if m := s.byEndpoint[d.EndpointID]; m != nil {
+		delete(m, d.ID)
+		if len(m) == 0 {
+			delete(s.byEndpoint, d.EndpointID)
+		}
+	}
+	if rec := s.events[d.Event.ID]; rec != nil && rec.ds[d.EndpointID] == d {
+		delete(rec.ds, d.EndpointID)
+		if len(rec.ds) == 0 {
+			delete(s.events, d.Event.ID)
+		}
+	}
+}
+
+func (s *Store) endpointDisabled(id string) bool {
+	ep := s.endpoints[id]
+	return ep != nil && ep.Disabled
+}
+
+// makeDue makes d pending at next, or paused when its endpoint is disabled.
+func (s *Store) makeDue(d *delivery, next time.Time) {
+	d.NextAttemptAt = next
+	if s.endpointDisabled(d.EndpointID) {
+		s.unschedule(d)
+		s.setState(d, store.StatePaused)
+		return
+	}
+	s.setState(d, store.StatePending)
+	s.schedule(d)
+}
+
+// Enqueue implements [store.Outbox]. The event needs an id, a valid mode
+// and a type ([store.ErrInvalid] otherwise); every target must name a stored
+// endpoint ([store.ErrNotFound] otherwise). A delivery is created paused when
+// its endpoint is disabled. Each delivery's CreatedAt is the event's Date.
+func (s *Store) Enqueue(_ context.Context, ev event.Event, targets []store.Target) (int, error) {
+	if ev.ID == "" || ev.Type == "" || !ev.APIMode.Valid() {
+		return 0, fmt.Errorf("memory: enqueue: the event needs an id, a type and a valid mode: %w", store.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := s.events[ev.ID]
+	if rec != nil && (rec.ev.Type != ev.Type || rec.ev.APIMode != ev.APIMode || !bytes.Equal(rec.ev.Data, ev.Data)) {
+		return 0, fmt.Errorf("memory: event %s was enqueued with a different type, mode or data: %w", ev.ID, store.ErrConflict)
+	}
+	for _, t := range targets {
+		if s.endpoints[t.EndpointID] == nil {
+			return 0, fmt.Errorf("memory: enqueue: endpoint %q: %w", t.EndpointID, store.ErrNotFound)
+		}
+	}
+	n := 0
+	for _, t := range targets {
+		if rec != nil && rec.ds[t.EndpointID] != nil {
+			continue
+		}
+		if rec == nil {
+			stored := ev
+			stored.Data = bytes.Clone(ev.Data)
+			rec = &eventRec{ev: stored, ds: make(map[string]*delivery, len(targets))}
+			s.events[ev.ID] = rec
+		}
+		s.enqueueSeq++
+		d := &delivery{seq: s.enqueueSeq, hidx: -1}
+		d.ID = uuid.NewString()
+		d.EndpointID = t.EndpointID
+		d.Tenant = t.Tenant
+		d.Event = rec.ev
+		d.CreatedAt = rec.ev.Date
+		rec.ds[t.EndpointID] = d
+		s.deliveries[d.ID] = d
+		m := s.byEndpoint[t.EndpointID]
+		if m == nil {
+			m = make(map[string]*delivery)
+			s.byEndpoint[t.EndpointID] = m
+		}
+		m[d.ID] = d
+		s.makeDue(d, rec.ev.Date)
+		n++
+	}
+	return n, nil
+}
+
+// Lease implements [store.Outbox]. It costs O(k log n) for k deliveries
+// leased out of n scheduled, plus O(log n) for each endpoint in
+// SkipEndpoints that has due deliveries; deliveries that are not due are
+// never visited. Limit and Duration must be positive and Mode empty or
+// valid ([store.ErrInvalid]).
+func (s *Store) Lease(_ context.Context, req store.LeaseRequest) ([]*store.Delivery, error) {
+	if req.Limit <= 0 || req.Duration <= 0 {
+		return nil, fmt.Errorf("memory: lease: Limit and Duration must be positive: %w", store.ErrInvalid)
+	}
+	if req.Mode != "" && !req.Mode.Valid() {
+		return nil, fmt.Errorf("memory: lease: mode %q: %w", req.Mode, store.ErrInvalid)
+	}
+	var skip map[string]bool
+	if len(req.SkipEndpoints) > 0 {
+		skip = make(map[string]bool, len(req.SkipEndpoints))
+		for _, id := range req.SkipEndpoints {
+			skip[id] = true
+		}
+	}
+	until := req.Now.Add(req.Duration)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var (
+		out     = make([]*store.Delivery, 0, min(req.Limit, 64))
+		skipped []*group
+	)
+	for len(out) < req.Limit {
+		rh := s.earliest(req.Mode)
+		if rh == nil {
+			break
+		}
+		g := rh.items[0]
+		d := g.h.items[0]
+		if d.NextAttemptAt.After(req.Now) {
+			break
+		}
+		if skip[g.key.endpoint] {
+			heap.Pop(rh)
+			skipped = append(skipped, g)
+			continue
+		}
+		s.tokenSeq++
+		d.token = s.tokenPrefix + strconv.FormatUint(s.tokenSeq, 36)
+		d.State = store.StateLeased
+		d.Attempts++
+		if d.FirstAttemptAt.IsZero() {
+			d.FirstAttemptAt = req.Now
+		}
+		d.LastAttemptAt = req.Now
+		d.NextAttemptAt = until
+		d.LeasedBy = req.Worker
+		heap.Fix(&g.h, 0)
+		heap.Fix(rh, g.idx)
+		c := d.Delivery.Clone()
+		c.LeaseToken = d.token
+		out = append(out, c)
+	}
+	for _, g := range skipped {
+		heap.Push(s.ready[g.key.mode], g)
+	}
+	return out, nil
+}
+
+// earliest returns the ready heap (of mode, or of any mode when mode is
+// empty) whose first group has the earliest delivery; nil when none has one.
+func (s *Store) earliest(mode event.Mode) *heapq[*group] {
+	if mode != "" {
+		if rh := s.ready[mode]; rh != nil && rh.Len() > 0 {
+			return rh
+		}
+		return nil
+	}
+	var best *heapq[*group]
+	for _, rh := range s.ready {
+		if rh.Len() > 0 && (best == nil || dueBefore(rh.items[0].h.items[0], best.items[0].h.items[0])) {
+			best = rh
+		}
+	}
+	return best
+}
+
+var errLeaseLost = fmt.Errorf("memory: the lease token does not hold the delivery: %w", store.ErrLeaseLost)
+
+// held returns the delivery ref's token holds.
+func (s *Store) held(ref store.LeaseRef) (*delivery, error) {
+	d := s.deliveries[ref.DeliveryID]
+	if d == nil || d.State != store.StateLeased || ref.Token == "" || d.token != ref.Token {
+		return nil, errLeaseLost
+	}
+	return d, nil
+}
+
+// Complete implements [store.Outbox].
+func (s *Store) Complete(_ context.Context, ref store.LeaseRef, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.held(ref)
+	if err != nil {
+		return err
+	}
+	s.unschedule(d)
+	d.token = ""
+	d.FinishedAt = at
+	s.setState(d, store.StateSucceeded)
+	return nil
+}
+
+// Retry implements [store.Outbox].
+func (s *Store) Retry(_ context.Context, ref store.LeaseRef, next time.Time, lastError string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.held(ref)
+	if err != nil {
+		return err
+	}
+	d.token = ""
+	d.LastError = lastError
+	s.makeDue(d, next)
+	return nil
+}
+
+// Fail implements [store.Outbox].
+func (s *Store) Fail(_ context.Context, ref store.LeaseRef, at time.Time, reason string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.held(ref)
+	if err != nil {
+		return err
+	}
+	s.unschedule(d)
+	d.token = ""
+	d.LastError = reason
+	d.FinishedAt = at
+	s.setState(d, store.StateFailed)
+	return nil
+}
+
+// Release implements [store.Outbox]. When Attempts drops back to zero,
+// FirstAttemptAt is cleared too.
+func (s *Store) Release(_ context.Context, ref store.LeaseRef, next time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.held(ref)
+	if err != nil {
+		return err
+	}
+	d.token = ""
+	if d.Attempts > 0 {
+		d.Attempts--
+	}
+	if d.Attempts == 0 {
+		d.FirstAttemptAt = time.Time{}
+	}
+	s.makeDue(d, next)
+	return nil
+}
+
+// GetDelivery implements [store.Deliveries].
+func (s *Store) GetDelivery(_ context.Context, id string) (*store.Delivery, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.deliveries[id]
+	if d == nil {
+		return nil, fmt.Errorf("memory: delivery %q: %w", id, store.ErrNotFound)
+	}
+	return d.Delivery.Clone(), nil
+}
+
+// ListDeliveries implements [store.Deliveries]. It scans the deliveries of
+// the event when EventID is set, else of the endpoint when EndpointID is
+// set, else all of them, and sorts the matches: O(n log n) per page.
+// A bad cursor or EventType pattern is [store.ErrInvalid].
+func (s *Store) ListDeliveries(_ context.Context, f store.DeliveryFilter) ([]*store.Delivery, string, error) {
+	after, err := decodeTimeCursor(f.Page.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	var typ event.Pattern
+	if f.EventType != "" {
+		if typ, err = event.ParsePattern(f.EventType); err != nil {
+			return nil, "", fmt.Errorf("memory: delivery filter: %w: %w", err, store.ErrInvalid)
+		}
+	}
+	keep := func(d *delivery) bool {
+		return (f.AllTenants || d.Tenant == f.Tenant) &&
+			(f.EndpointID == "" || d.EndpointID == f.EndpointID) &&
+			(f.EventID == "" || d.Event.ID == f.EventID) &&
+			(typ == "" || typ.Match(d.Event.Type)) &&
+			(f.State == "" || d.State == f.State) &&
+			(f.Since.IsZero() || !d.CreatedAt.Before(f.Since)) &&
+			(f.Until.IsZero() || d.CreatedAt.Before(f.Until)) &&
+			(after == nil || after.before(d.CreatedAt, d.ID))
+	}
+
+	s.mu.Lock()
+	var matches []*delivery
+	add := func(d *delivery) {
+		if keep(d) {
+			matches = append(matches, d)
+		}
+	}
+	switch {
+	case f.EventID != "":
+		if rec := s.events[f.EventID]; rec != nil {
+			for _, d := range rec.ds {
+				add(d)
+			}
+		}
+	case f.EndpointID != "":
+		for _, d := range s.byEndpoint[f.EndpointID] {
+			add(d)
+		}
+	default:
+		for _, d := range s.deliveries {
+			add(d)
+		}
+	}
+	slices.SortFunc(matches, func(a, b *delivery) int { return newestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID) })
+	size := f.Page.Size()
+	next := ""
+	if len(matches) > size {
+		matches = matches[:size]
+		last := matches[size-1]
+		next = encodeTimeCursor(last.CreatedAt, last.ID)
+	}
+	out := make([]*store.Delivery, len(matches))
+	for i, d := range matches {
+		out[i] = d.Delivery.Clone()
+	}
+	s.mu.Unlock()
+	return out, next, nil
+}
+
+// newestFirst orders by time descending, then id descending.
+func newestFirst(at time.Time, id string, bt time.Time, bid string) int {
+	if c := bt.Compare(at); c != 0 {
+		return c
+	}
+	return cmp.Compare(bid, id)
+}
+
+// Requeue implements [store.Deliveries]. A delivery whose endpoint is
+// disabled is requeued paused.
+func (s *Store) Requeue(_ context.Context, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.deliveries[id]
+	if d == nil {
+		return fmt.Errorf("memory: delivery %q: %w", id, store.ErrNotFound)
+	}
+	if !finished(d.State) {
+		return fmt.Errorf("memory: delivery %q is %s, not finished: %w", id, d.State, store.ErrConflict)
+	}
+	s.requeue(d, at)
+	return nil
+}
+
+func (s *Store) requeue(d *delivery, at time.Time) {
+	d.Attempts = 0
+	d.FirstAttemptAt = time.Time{}
+	d.FinishedAt = time.Time{}
+	s.makeDue(d, at)
+}
+
+// RequeueFailed implements [store.Deliveries]; it scans the endpoint's
+// deliveries.
+func (s *Store) RequeueFailed(_ context.Context, endpointID string, since, at time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, d := range s.byEndpoint[endpointID] {
+		if d.State == store.StateFailed && !d.FinishedAt.Before(since) {
+			s.requeue(d, at)
+			n++
+		}
+	}
+	return n, nil
+}
