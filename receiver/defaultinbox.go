@@ -2,65 +2,37 @@ package receiver
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/memory"
 )
 
-// TEMPORARY: replaced by store/memory once it lands.
-func newDefaultInbox() store.Inbox { return &mapInbox{m: make(map[string]*store.InboxEntry)} }
+// memoryInbox is the inbox of a receiver configured without one: a
+// store/memory Store of its own, with the default caps. It deliberately
+// exposes only [store.Inbox], not [store.InboxRecovery]: nothing outside
+// the process can re-drive its entries, so the receiver treats it as
+// non-durable (no bodies kept, claims released on Close).
+type memoryInbox struct{ s *memory.Store }
 
-type mapInbox struct {
-	mu sync.Mutex
-	m  map[string]*store.InboxEntry
+func newDefaultInbox() store.Inbox { return memoryInbox{memory.New(nil)} }
+
+func (m memoryInbox) Claim(ctx context.Context, c store.Claim) (bool, error) {
+	return m.s.Claim(ctx, c)
 }
 
-func (b *mapInbox) Claim(_ context.Context, c store.Claim) (bool, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if e, ok := b.m[c.Key]; ok && c.Now.Before(e.ExpiresAt) {
-		return false, nil
-	}
-	b.m[c.Key] = &store.InboxEntry{Key: c.Key, State: store.InboxClaimed, ClaimedAt: c.Now, ExpiresAt: c.Now.Add(c.TTL)}
-	return true, nil
+func (m memoryInbox) ReleaseClaim(ctx context.Context, key string) error {
+	return m.s.ReleaseClaim(ctx, key)
 }
 
-func (b *mapInbox) Release(_ context.Context, key string) error {
-	b.mu.Lock()
-	delete(b.m, key)
-	b.mu.Unlock()
-	return nil
+func (m memoryInbox) MarkHandled(ctx context.Context, key string, at time.Time) error {
+	return m.s.MarkHandled(ctx, key, at)
 }
 
-func (b *mapInbox) MarkHandled(_ context.Context, key string, at time.Time) error {
-	return b.set(key, store.InboxHandled, at, "")
+func (m memoryInbox) MarkDead(ctx context.Context, key string, at time.Time, reason string) error {
+	return m.s.MarkDead(ctx, key, at, reason)
 }
 
-func (b *mapInbox) MarkDead(_ context.Context, key string, at time.Time, reason string) error {
-	return b.set(key, store.InboxDead, at, reason)
-}
-
-func (b *mapInbox) set(key string, s store.InboxState, at time.Time, reason string) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	e, ok := b.m[key]
-	if !ok {
-		return store.ErrNotFound
-	}
-	e.State, e.FinishedAt, e.LastError = s, at, reason
-	return nil
-}
-
-func (b *mapInbox) PruneInbox(_ context.Context, now time.Time) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := 0
-	for k, e := range b.m {
-		if !now.Before(e.ExpiresAt) {
-			delete(b.m, k)
-			n++
-		}
-	}
-	return n, nil
+func (m memoryInbox) PruneInbox(ctx context.Context, now time.Time) (int, error) {
+	return m.s.PruneInbox(ctx, now)
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/receiver"
+	"github.com/webhookkit/webhookkit/retry"
 	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
@@ -191,7 +192,7 @@ func (b *testInbox) Claim(_ context.Context, c store.Claim) (bool, error) {
 	return true, nil
 }
 
-func (b *testInbox) Release(_ context.Context, key string) error {
+func (b *testInbox) ReleaseClaim(_ context.Context, key string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.released = append(b.released, key)
@@ -285,4 +286,9 @@ func rawHMAC(sec signature.Secret, content string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(content))
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// retryFast is a policy of n attempts in all, a millisecond apart at most.
+func retryFast(n int) retry.Policy {
+	return retry.Exponential{Base: time.Millisecond, Max: time.Millisecond, MaxAttempts: n}
 }

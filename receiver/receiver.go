@@ -61,15 +61,17 @@ type Receiver struct {
 	mu    sync.RWMutex
 	state atomic.Int32
 
-	queue   chan *job
-	wake    chan struct{} // retries became ready
-	drained chan struct{} // pending dropped to zero
-	quit    chan struct{} // closed when Shutdown or Close begins
-	stop    chan struct{} // closed when the workers must exit
-	base    context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup // workers and maintenance
-	timers  sync.WaitGroup // retry timers not yet stopped or fired
+	queue     chan *job
+	wake      chan struct{} // retries became ready
+	drained   chan struct{} // pending dropped to zero
+	quit      chan struct{} // closed when Shutdown or Close begins
+	stop      chan struct{} // closed when the workers must exit
+	base      context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup // workers and maintenance
+	closeOnce sync.Once
+	left      int            // events abandoned by closeNow
+	timers    sync.WaitGroup // retry timers not yet stopped or fired
 
 	// sched holds retry timers and ready retries, and the keys of events
 	// this process holds (durable inboxes only).
@@ -216,23 +218,32 @@ func (r *Receiver) Start(ctx context.Context) error {
 // [ErrClosed] when the receiver is already shut down or closed; a receiver
 // never started is just closed.
 func (r *Receiver) Shutdown(ctx context.Context) error {
-	prev, err := r.transition(stateDraining)
-	if err != nil {
-		return err
+	r.mu.Lock()
+	prev := r.state.Load()
+	if prev == stateDraining || prev == stateClosed {
+		r.mu.Unlock()
+		return ErrClosed
 	}
-	if prev == stateNew {
-		r.state.Store(stateClosed)
-		return nil
-	}
-	for r.pending.Load() > 0 && ctx.Err() == nil {
-		select {
-		case <-r.drained:
-		case <-ctx.Done():
+	r.state.Store(stateDraining)
+	close(r.quit)
+	r.mu.Unlock()
+
+	if prev == stateRunning {
+		for r.pending.Load() > 0 && ctx.Err() == nil {
+			select {
+			case <-r.drained:
+			case <-ctx.Done():
+			case <-r.stop: // Close was called meanwhile
+			}
 		}
 	}
 	left := r.closeNow()
 	if left > 0 {
-		return fmt.Errorf("receiver: shutdown: %d events left unhandled: %w", left, context.Cause(ctx))
+		cause := context.Cause(ctx)
+		if cause == nil {
+			cause = ErrClosed
+		}
+		return fmt.Errorf("receiver: shutdown: %d events left unhandled: %w", left, cause)
 	}
 	return nil
 }
@@ -240,34 +251,36 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 // Close stops the receiver immediately: it stops accepting events, cancels
 // running callbacks and waits for them to return, and leaves queued events
 // and pending retries unhandled (kept claimed in a durable inbox for the
-// next receiver to re-drive, released in a non-durable one). It returns
-// [ErrClosed] if the receiver was already shut down or closed.
+// next receiver to re-drive, released in a non-durable one). Called during
+// a [Receiver.Shutdown], it cuts the drain short. It returns [ErrClosed] if
+// the receiver was already closed, or shut down.
 func (r *Receiver) Close() error {
-	if _, err := r.transition(stateClosed); err != nil {
-		return err
+	r.mu.Lock()
+	prev := r.state.Load()
+	if prev == stateClosed {
+		r.mu.Unlock()
+		return ErrClosed
 	}
+	if prev != stateDraining {
+		close(r.quit)
+	}
+	r.state.Store(stateClosed)
+	r.mu.Unlock()
 	r.closeNow()
 	return nil
 }
 
-// transition leaves the running (or new) state for to, under the lock that
-// excludes enqueuers.
-func (r *Receiver) transition(to int32) (int32, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	prev := r.state.Load()
-	if prev == stateDraining || prev == stateClosed {
-		return prev, ErrClosed
-	}
-	r.state.Store(to)
-	close(r.quit)
-	return prev, nil
+// closeNow stops the workers and timers and abandons whatever was not
+// handled, once, returning how many events that was.
+func (r *Receiver) closeNow() int {
+	r.closeOnce.Do(func() { r.left = r.stopAll() })
+	return r.left
 }
 
-// closeNow stops the workers and timers and abandons whatever was not
-// handled, returning how many events that was.
-func (r *Receiver) closeNow() int {
+func (r *Receiver) stopAll() int {
+	r.mu.Lock()
 	r.state.Store(stateClosed)
+	r.mu.Unlock()
 	before := r.stats.interrupted.Load()
 	if r.cancel != nil {
 		r.cancel()
@@ -447,6 +460,9 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) (int, Reason,
 // MaxBodyBytes of it.
 func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, bp *[]byte) ([]byte, error) {
 	limit := r.cfg.MaxBodyBytes
+	if req.Body == nil {
+		return (*bp)[:0], nil
+	}
 	var src io.Reader = req.Body
 	if req.ContentLength < 0 {
 		// Unknown length: let net/http close the connection if the body
@@ -530,7 +546,7 @@ func (r *Receiver) enqueue(j *job) (Reason, bool) {
 func (r *Receiver) release(ctx context.Context, key string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
-	if err := r.inbox.Release(ctx, key); err != nil {
+	if err := r.inbox.ReleaseClaim(ctx, key); err != nil {
 		// The sender retries; until the claim expires it will be answered
 		// as a duplicate. Nothing else can be done here.
 		r.log.LogAttrs(ctx, slog.LevelError, "receiver: releasing claim failed; retries of this event will be taken for duplicates",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -868,4 +869,69 @@ func TestTyped(t *testing.T) {
 	err := hw.HandleEvent(context.Background(), ev)
 	require.ErrorIs(t, err, event.ErrInvalidData)
 	require.True(t, retry.IsPermanent(err), "a decode failure is permanent")
+}
+
+func TestCloseDuringShutdown(t *testing.T) {
+	k := newKeyPair(t)
+	started := make(chan struct{}, 1)
+	rc := newRecorder()
+	rc.fn = func(ctx context.Context, _ event.Event, _ int64) error {
+		started <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Workers: 1})
+	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code)
+	<-started
+	done := make(chan error, 1)
+	go func() { done <- r.Shutdown(context.Background()) }() // would wait forever
+	accepted := 1
+	require.Eventually(t, func() bool {
+		code := serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code
+		if code == http.StatusOK {
+			accepted++ // before Shutdown began
+		}
+		return code == http.StatusServiceUnavailable
+	}, waitTimeout, time.Millisecond)
+	require.NoError(t, r.Close())
+	err := <-done
+	require.ErrorIs(t, err, receiver.ErrClosed)
+	require.ErrorContains(t, err, fmt.Sprintf("%d events left unhandled", accepted))
+}
+
+func TestNilBody(t *testing.T) {
+	k := newKeyPair(t)
+	r := newReceiver(t, newRecorder(), receiver.Config{Keys: []receiver.Key{{Secret: k.text}}})
+	req := signedRequest(k.signer, "msg_1", testNow, nil)
+	req.Body = nil
+	req.ContentLength = 0
+	w := serve(r, req)
+	require.Equal(t, http.StatusBadRequest, w.Code)
+	require.Equal(t, string(receiver.ReasonInvalidEvent)+"\n", w.Body.String())
+}
+
+type pruneCounter struct {
+	*testInbox
+	prunes chan time.Time
+}
+
+func (p pruneCounter) PruneInbox(_ context.Context, now time.Time) (int, error) {
+	select {
+	case p.prunes <- now:
+	default:
+	}
+	return 0, nil
+}
+
+func TestPeriodicPrune(t *testing.T) {
+	k := newKeyPair(t)
+	ib := pruneCounter{newTestInbox(), make(chan time.Time, 1)}
+	r := newReceiver(t, newRecorder(), receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: plain{ib}, PruneInterval: time.Millisecond})
+	select {
+	case now := <-ib.prunes:
+		require.Equal(t, testNow, now, "pruned with the configured clock")
+	case <-time.After(waitTimeout):
+		t.Fatal("PruneInbox never called")
+	}
+	drain(t, r)
 }

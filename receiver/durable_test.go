@@ -1,0 +1,131 @@
+package receiver_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/receiver"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// clock is a settable clock for Config.Now.
+type clock struct{ ns atomic.Int64 }
+
+func newClock(t time.Time) *clock { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
+func (c *clock) Now() time.Time   { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *clock) Add(d time.Duration) {
+	c.ns.Add(int64(d))
+}
+
+// TestCrashRedrive: a receiver accepts an event into a durable inbox and
+// dies (Close) before handling it; the next receiver on the same inbox
+// handles it once the lease has ended.
+func TestCrashRedrive(t *testing.T) {
+	k := newKeyPair(t)
+	ib := newTestInbox()
+	clk := newClock(testNow)
+	started := make(chan struct{}, 1)
+	first := newRecorder()
+	first.fn = func(ctx context.Context, _ event.Event, _ int64) error {
+		started <- struct{}{}
+		<-ctx.Done() // the process "dies" mid-callback
+		return ctx.Err()
+	}
+	cfg := receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: ib, Now: clk.Now, Lease: time.Minute, RecoveryInterval: time.Millisecond}
+	a := newReceiver(t, first, cfg)
+	ev := newEvent(t, event.ModeTest, "patient.ehi_export_success")
+	require.Equal(t, 200, serve(a, eventRequest(t, k.signer, ev)).Code)
+	<-started
+	require.NoError(t, a.Close())
+	require.Equal(t, store.InboxClaimed, ib.state(ev.ID))
+
+	second := newRecorder()
+	b := newReceiver(t, second, cfg)
+	// While the dead process's lease holds, nothing is re-driven; the
+	// sender's retry is a duplicate (the event is held by the inbox).
+	require.Equal(t, 200, serve(b, eventRequest(t, k.signer, ev)).Code)
+	require.Equal(t, uint64(1), b.Stats().Duplicates)
+	clk.Add(2 * time.Minute) // the lease ends; the periodic pass picks it up
+	got := second.next(t)
+	require.Equal(t, ev.ID, got.ID)
+	drain(t, b)
+	require.Equal(t, store.InboxHandled, ib.state(ev.ID))
+	require.EqualValues(t, 1, second.calls.Load())
+	require.Equal(t, uint64(1), b.Stats().Recovered)
+}
+
+// TestRecoverySkipsEventsHeldHere: a lease that ends while this receiver
+// still runs the event does not make it run twice here.
+func TestRecoverySkipsEventsHeldHere(t *testing.T) {
+	k := newKeyPair(t)
+	ib := newTestInbox()
+	clk := newClock(testNow)
+	started := make(chan struct{}, 1)
+	gate := make(chan struct{})
+	rc := newRecorder()
+	rc.fn = func(context.Context, event.Event, int64) error {
+		started <- struct{}{}
+		<-gate
+		return nil
+	}
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: ib, Now: clk.Now,
+		Lease: time.Minute, RecoveryInterval: time.Millisecond})
+	ev := newEvent(t, event.ModeTest, "ping")
+	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
+	<-started
+	clk.Add(2 * time.Minute)
+	// A recovery pass leases the entry (its lease ended) and must skip it.
+	require.Eventually(t, func() bool { return ib.entry(ev.ID).Attempts >= 1 }, waitTimeout, time.Millisecond)
+	close(gate)
+	drain(t, r)
+	require.EqualValues(t, 1, rc.calls.Load())
+	require.Zero(t, r.Stats().Recovered)
+	require.Equal(t, store.InboxHandled, ib.state(ev.ID))
+}
+
+// TestRecoveredPoisonEventGivesUp: an event re-driven after several leases
+// continues its attempt count, so a crash loop still ends in the dead state.
+func TestRecoveredPoisonEventGivesUp(t *testing.T) {
+	k := newKeyPair(t)
+	ib := newTestInbox()
+	ev := newEvent(t, event.ModeTest, "ping")
+	_, err := ib.Claim(context.Background(), store.Claim{Key: ev.ID, Body: eventBody(t, ev), Now: testNow.Add(-time.Hour), TTL: time.Hour * 24, Lease: time.Minute})
+	require.NoError(t, err)
+	ib.mu.Lock()
+	ib.entries[ev.ID].Attempts = 2 // two earlier leases died
+	ib.mu.Unlock()
+
+	rc := newRecorder()
+	rc.fn = func(context.Context, event.Event, int64) error { return context.DeadlineExceeded }
+	var attempts []int
+	dead := make(chan struct{}, 1)
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: ib,
+		Retry:  retryFast(4),
+		Hooks:  receiver.Hooks{Attempt: func(i receiver.AttemptInfo) { attempts = append(attempts, i.Attempt) }},
+		OnDead: func(context.Context, event.Event, error) { dead <- struct{}{} },
+	})
+	<-dead
+	drain(t, r)
+	require.Equal(t, []int{3, 4}, attempts, "attempt numbers continue from the leases")
+	require.Equal(t, store.InboxDead, ib.state(ev.ID))
+}
+
+// TestCorruptStoredBodyIsDead: a stored body that no longer decodes is
+// marked dead rather than retried forever.
+func TestCorruptStoredBodyIsDead(t *testing.T) {
+	k := newKeyPair(t)
+	ib := newTestInbox()
+	_, err := ib.Claim(context.Background(), store.Claim{Key: "k1", Body: []byte("{not json"), Now: testNow.Add(-time.Hour), TTL: time.Hour * 24, Lease: time.Minute})
+	require.NoError(t, err)
+	rc := newRecorder()
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: ib})
+	require.Eventually(t, func() bool { return ib.state("k1") == store.InboxDead }, waitTimeout, time.Millisecond)
+	drain(t, r)
+	require.Zero(t, rc.calls.Load())
+	require.Contains(t, ib.entry("k1").LastError, "does not decode")
+}
