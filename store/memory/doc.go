@@ -56,12 +56,4 @@
 // clock drives the store completely. The one exception is endpoints'
 // CreatedAt and UpdatedAt, stamped from [Config].Now. A delivery's CreatedAt
 // is its event's Date.
-//
-// # The inbox's Release
-//
-// [store.Inbox] and [store.Outbox] both name a method Release, with
-// different signatures, so one type cannot implement both as the contracts
-// stand. The Store implements the outbox's Release and offers the inbox's as
-// [Store.ReleaseClaim], the name the other drivers use; it satisfies
-// [store.Inbox] once the contract gives that method its own name.
 package memory

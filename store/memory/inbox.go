@@ -81,9 +81,9 @@ func (s *Store) dropInbox(e *inboxRec) {
 	delete(s.inbox, e.Key)
 }
 
-// ReleaseClaim is [store.Inbox]'s Release (see the package doc for the
-// name): it forgets a claimed entry so the event is accepted again. A key
-// that is absent, handled or dead is left alone and is not an error.
+// ReleaseClaim implements [store.Inbox]: it forgets a claimed entry so the
+// event is accepted again. A key that is absent, handled or dead is left
+// alone and is not an error.
 func (s *Store) ReleaseClaim(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

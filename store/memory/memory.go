@@ -74,7 +74,7 @@ type Stats struct {
 	DeliveriesEvicted, AttemptsEvicted, InboxEvicted uint64
 }
 
-// Store is an in-memory [store.SenderStore] and inbox with
+// Store is an in-memory [store.SenderStore] and [store.Inbox] with
 // [store.InboxRecovery]. Create it with [New]; the zero value is not usable.
 // It is safe for concurrent use: one mutex guards everything, and no method
 // blocks on anything else.
@@ -117,10 +117,9 @@ type Store struct {
 	deliveriesEvicted, attemptsEvicted, inboxEvicted uint64
 }
 
-// Compile-time checks. The inbox's Release is ReleaseClaim here: see the
-// package doc.
 var (
 	_ store.SenderStore   = (*Store)(nil)
+	_ store.Inbox         = (*Store)(nil)
 	_ store.InboxRecovery = (*Store)(nil)
 )
 

@@ -55,7 +55,4 @@
 //     [store.ErrInvalid].
 //   - An inbox implementing [store.InboxRecovery] keeps claimed and dead
 //     entries through PruneInbox.
-//   - The inbox's Release is called ReleaseClaim (see [Store]): as the
-//     contracts stand, [store.Inbox] and [store.Outbox] both name a method
-//     Release with different signatures, so no single type implements both.
 package storetest

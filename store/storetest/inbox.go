@@ -15,7 +15,7 @@ var inboxCases = []testCase{
 	{"ClaimOnce", testClaimOnce},
 	{"ClaimConcurrent", testClaimConcurrent},
 	{"ClaimExpiry", testClaimExpiry},
-	{"Release", testInboxRelease},
+	{"ReleaseClaim", testInboxRelease},
 	{"MarkMissing", testInboxMarkMissing},
 	{"Prune", testInboxPrune},
 }
@@ -101,8 +101,8 @@ func testInboxMarkMissing(f *fixture) {
 	require.ErrorIs(f, f.s.MarkDead(f.ctx, "missing", at(0), "x"), store.ErrNotFound)
 	require.True(f, f.claim("k", at(0), time.Hour))
 	require.NoError(f, f.s.ReleaseClaim(f.ctx, "k"))
-	require.ErrorIs(f, f.s.MarkHandled(f.ctx, "k", at(0)), store.ErrNotFound, "after Release")
-	require.ErrorIs(f, f.s.MarkDead(f.ctx, "k", at(0), "x"), store.ErrNotFound, "after Release")
+	require.ErrorIs(f, f.s.MarkHandled(f.ctx, "k", at(0)), store.ErrNotFound, "after ReleaseClaim")
+	require.ErrorIs(f, f.s.MarkDead(f.ctx, "k", at(0), "x"), store.ErrNotFound, "after ReleaseClaim")
 }
 
 func testInboxPrune(f *fixture) {

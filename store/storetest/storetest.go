@@ -17,21 +17,9 @@ import (
 // Store is what the suite tests: the sender's roles and the inbox in one
 // value. The optional [store.InboxRecovery] is tested when the store
 // implements it.
-//
-// The inbox's methods are listed one by one because [store.Inbox] and
-// [store.Outbox] both name a method Release, with different signatures, so
-// no type can implement both as the contracts stand; the inbox's Release is
-// expected here as ReleaseClaim, the name every driver gives it.
 type Store interface {
 	store.SenderStore
-
-	// Claim, ReleaseClaim, MarkHandled, MarkDead and PruneInbox are
-	// [store.Inbox]'s methods, ReleaseClaim being its Release.
-	Claim(ctx context.Context, c store.Claim) (bool, error)
-	ReleaseClaim(ctx context.Context, key string) error
-	MarkHandled(ctx context.Context, key string, at time.Time) error
-	MarkDead(ctx context.Context, key string, at time.Time, reason string) error
-	PruneInbox(ctx context.Context, now time.Time) (int, error)
+	store.Inbox
 }
 
 // Factory returns a fresh, empty store for one test. It registers with
