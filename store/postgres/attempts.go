@@ -1,0 +1,150 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+const attemptCols = `id, delivery_id, endpoint_id, tenant, event_id, event_type, mode, number, at, duration_ns,
+	url, request_headers, request_body, status_code, response_headers, response_body, response_truncated,
+	error, success`
+
+func scanAttempt(row pgx.Row) (*store.Attempt, error) {
+	var (
+		a           store.Attempt
+		mode        string
+		durNS       int64
+		reqH, respH []byte
+		reqB, respB []byte
+	)
+	err := row.Scan(&a.ID, &a.DeliveryID, &a.EndpointID, &a.Tenant, &a.EventID, &a.EventType, &mode, &a.Number,
+		nullTime{&a.At}, &durNS, &a.URL, &reqH, &reqB, &a.StatusCode, &respH, &respB, &a.ResponseTruncated,
+		&a.Error, &a.Success)
+	if err != nil {
+		return nil, err
+	}
+	a.Mode = event.Mode(mode)
+	a.Duration = time.Duration(durNS)
+	a.RequestBody, a.ResponseBody = reqB, respB
+	if err := json.Unmarshal(reqH, &a.RequestHeaders); err != nil {
+		return nil, fmt.Errorf("attempt %s request headers: %w", a.ID, err)
+	}
+	if err := json.Unmarshal(respH, &a.ResponseHeaders); err != nil {
+		return nil, fmt.Errorf("attempt %s response headers: %w", a.ID, err)
+	}
+	return &a, nil
+}
+
+// AddAttempt stores a copy of a, assigning a.ID (a UUID) when empty. An
+// existing id is an error wrapping [store.ErrConflict].
+func (h handle) AddAttempt(ctx context.Context, a *store.Attempt) error {
+	if a == nil {
+		return fmt.Errorf("postgres: add attempt: %w: nil attempt", store.ErrInvalid)
+	}
+	reqH, err := json.Marshal(http.Header(a.RequestHeaders))
+	if err != nil {
+		return fmt.Errorf("postgres: add attempt: %w", err)
+	}
+	respH, err := json.Marshal(http.Header(a.ResponseHeaders))
+	if err != nil {
+		return fmt.Errorf("postgres: add attempt: %w", err)
+	}
+	id := a.ID
+	if id == "" {
+		id = uuid.NewString()
+	}
+	_, err = h.db.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.attempts (`+attemptCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`),
+		id, a.DeliveryID, a.EndpointID, a.Tenant, a.EventID, a.EventType, string(a.Mode), a.Number, a.At,
+		int64(a.Duration), a.URL, reqH, a.RequestBody, a.StatusCode, respH, a.ResponseBody, a.ResponseTruncated,
+		a.Error, a.Success)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("postgres: add attempt %q: %w", id, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: add attempt %q: %w", id, err)
+	}
+	a.ID = id
+	return nil
+}
+
+// GetAttempt returns the attempt, or an error wrapping [store.ErrNotFound].
+func (h handle) GetAttempt(ctx context.Context, id string) (*store.Attempt, error) {
+	a, err := scanAttempt(h.db.QueryRow(ctx, h.n.q(`SELECT `+attemptCols+` FROM {{schema}}.attempts WHERE id = $1`), id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: get attempt %q: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: get attempt %q: %w", id, err)
+	}
+	return a, nil
+}
+
+// ListAttempts returns attempts newest first (by At, then ID), one page at a
+// time, with the cursor of the next page (empty on the last). A bad cursor
+// is an error wrapping [store.ErrInvalid].
+func (h handle) ListAttempts(ctx context.Context, f store.AttemptFilter) ([]*store.Attempt, string, error) {
+	var w where
+	if !f.AllTenants {
+		w.add("tenant = ?", f.Tenant)
+	}
+	if f.EndpointID != "" {
+		w.add("endpoint_id = ?", f.EndpointID)
+	}
+	if f.EventID != "" {
+		w.add("event_id = ?", f.EventID)
+	}
+	if f.DeliveryID != "" {
+		w.add("delivery_id = ?", f.DeliveryID)
+	}
+	if !f.Since.IsZero() {
+		w.add("at >= ?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		w.add("at < ?", f.Until)
+	}
+	if f.Page.Cursor != "" {
+		t, id, err := decodeTimeCursor("at", f.Page.Cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("postgres: list attempts: %w", err)
+		}
+		w.add("(at, id) < (?, ?)", t, id)
+	}
+	size := f.Page.Size()
+	sql := `SELECT ` + attemptCols + ` FROM {{schema}}.attempts` + w.String() +
+		` ORDER BY at DESC, id DESC LIMIT ` + w.arg(size+1)
+	rows, err := h.db.Query(ctx, h.n.q(sql), w.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: list attempts: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Attempt, error) { return scanAttempt(r) })
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: list attempts: %w", err)
+	}
+	if len(out) > size {
+		out = out[:size]
+		last := out[size-1]
+		return out, encodeTimeCursor("at", last.At, last.ID), nil
+	}
+	return out, "", nil
+}
+
+// PruneAttempts deletes attempts that started before the given time and
+// returns how many.
+func (h handle) PruneAttempts(ctx context.Context, before time.Time) (int, error) {
+	tag, err := h.db.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.attempts WHERE at < $1`), before)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune attempts: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -1,0 +1,84 @@
+// Package postgres is webhookkit's PostgreSQL store: durable and shared, for
+// many sender and receiver instances working one outbox and one inbox. A
+// [Store] implements [store.SenderStore] (endpoints, outbox, deliveries,
+// attempt log), [store.Inbox] and [store.InboxRecovery]. It uses github.com/jackc/pgx/v5 through a *pgxpool.Pool
+// that the caller owns.
+//
+//	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
+//	...
+//	s, err := postgres.New(pool, nil) // tables in the schema "webhookkit"
+//	...
+//	if err := s.Migrate(ctx); err != nil { ... }
+//
+// # Schema
+//
+// [Store.Migrate] creates, in one schema ([Config.Schema]), the tables
+// endpoints, events, deliveries, attempts, inbox and schema_version, and
+// their indexes. The SQL is schema.sql in this package's source, with a
+// comment on every table and index saying why it is there. Migrate is
+// explicit (New never touches the database), idempotent, and safe to run
+// from every instance at start-up: it holds a transaction-scoped advisory
+// lock while it works.
+//
+// An event is stored once, in events, however many endpoints it is fanned
+// out to; each delivery references it. Event data is bytea, never jsonb, so
+// the bytes signed and sent are exactly the bytes published. Times are
+// timestamptz, which keeps microseconds: nanoseconds are dropped.
+//
+// # Leasing and scaling to many instances
+//
+// Lease is a single statement: a SELECT of the oldest due deliveries with
+// FOR UPDATE SKIP LOCKED feeding an UPDATE that marks them leased with a
+// fresh random token. Concurrent leases, in any number of processes, skip
+// each other's rows instead of waiting, and never hand out one delivery
+// twice while its lease holds. A leased delivery's due time is its lease's
+// end, so a worker that dies leaves deliveries that simply come due again.
+// The partial index deliveries_due_idx holds only pending and leased
+// deliveries, by mode and due time: a lease reads the rows it takes and
+// stops, whatever the number of deliveries not yet due, finished or paused.
+// The statement is planned with its actual arguments on every call (a
+// generic plan could not know that the due range is small).
+//
+// Settling (Complete, Retry, Fail, Release) updates one row by id and lease
+// token and returns [store.ErrLeaseLost] when the token no longer holds it.
+// Enqueue is idempotent through the unique (event_id, endpoint_id)
+// constraint and INSERT ... ON CONFLICT DO NOTHING; an event id reused with
+// a different type, mode or data is [store.ErrConflict], checked in the same
+// transaction. Inbox claims are one INSERT ... ON CONFLICT DO UPDATE that
+// wins only when the key is absent or its window has ended, so exactly one
+// of any number of concurrent claims wins; the claimed event's body is
+// stored with the claim and kept until it is handled (or, for dead events,
+// until it is replayed and handled).
+//
+// Disabling an endpoint pauses its pending deliveries in the same
+// transaction; deliveries leased at that moment are not leased again when
+// their lease expires, and their worker's Retry or Release pauses them.
+// Enqueue creates paused deliveries for endpoints already disabled. An
+// enqueue that commits concurrently with the disabling of its endpoint may
+// still create a pending delivery; the sender, which reads the endpoint
+// before sending, pauses it with Retry.
+//
+// Every instance should use the same [Config.Schema]; different schemas in
+// one database are independent stores. Size the pool for the sender's and
+// receiver's concurrency: a lease, a settle or a claim holds a connection
+// for one round trip.
+//
+// # Transactional publish
+//
+// [Store.PublishTx] publishes an event inside the caller's own transaction,
+// next to the business write it announces (the transactional outbox). It
+// reads the audience's subscribed endpoints and enqueues the deliveries
+// through that transaction, with the fan-out rule the sender uses
+// ([store.Publish]). The guarantee: the deliveries exist if and only if the
+// transaction commits. A rollback, a failed commit or a crash before the
+// commit leaves no delivery behind; once the commit returns, every
+// subscribed endpoint has its delivery, durably, and any sender instance may
+// lease it. Nothing is sent before the commit, since senders cannot see
+// uncommitted rows. Delivery itself is at least once, as always with
+// webhooks: receivers de-duplicate by event id.
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use by any number of goroutines, and any
+// number of Stores (in any number of processes) may share one schema.
+package postgres

@@ -1,0 +1,304 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+const endpointCols = `id, tenant, mode, url, description, event_types, secrets, headers,
+	rate_limit, burst, max_in_flight, metadata, disabled, disabled_reason, disabled_at,
+	consecutive_failures, failing_since, last_success_at, last_failure_at, created_at, updated_at`
+
+// secretJSON is a secret as stored in endpoints.secrets.
+type secretJSON struct {
+	Key       string     `json:"key"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+func encodeSecrets(ss []store.Secret) ([]byte, error) {
+	out := make([]secretJSON, len(ss))
+	for i, s := range ss {
+		out[i] = secretJSON{Key: s.Key, CreatedAt: s.CreatedAt.UTC()}
+		if !s.ExpiresAt.IsZero() {
+			t := s.ExpiresAt.UTC()
+			out[i].ExpiresAt = &t
+		}
+	}
+	return json.Marshal(out)
+}
+
+func decodeSecrets(b []byte) ([]store.Secret, error) {
+	var in []secretJSON
+	if err := json.Unmarshal(b, &in); err != nil {
+		return nil, err
+	}
+	out := make([]store.Secret, len(in))
+	for i, s := range in {
+		out[i] = store.Secret{Key: s.Key, CreatedAt: s.CreatedAt.UTC()}
+		if s.ExpiresAt != nil {
+			out[i].ExpiresAt = s.ExpiresAt.UTC()
+		}
+	}
+	return out, nil
+}
+
+// endpointArgs encodes the JSON columns of ep.
+func endpointArgs(ep *store.Endpoint) (secrets, headers, metadata []byte, err error) {
+	if secrets, err = encodeSecrets(ep.Secrets); err != nil {
+		return nil, nil, nil, err
+	}
+	if headers, err = json.Marshal(ep.Headers); err != nil {
+		return nil, nil, nil, err
+	}
+	if metadata, err = json.Marshal(ep.Metadata); err != nil {
+		return nil, nil, nil, err
+	}
+	return secrets, headers, metadata, nil
+}
+
+func scanEndpoint(row pgx.Row) (*store.Endpoint, error) {
+	var (
+		ep                         store.Endpoint
+		mode                       string
+		secrets, headers, metadata []byte
+	)
+	err := row.Scan(&ep.ID, &ep.Tenant, &mode, &ep.URL, &ep.Description, &ep.EventTypes, &secrets, &headers,
+		&ep.RateLimit, &ep.Burst, &ep.MaxInFlight, &metadata, &ep.Disabled, &ep.DisabledReason, nullTime{&ep.DisabledAt},
+		&ep.Health.ConsecutiveFailures, nullTime{&ep.Health.FailingSince}, nullTime{&ep.Health.LastSuccessAt},
+		nullTime{&ep.Health.LastFailureAt}, nullTime{&ep.CreatedAt}, nullTime{&ep.UpdatedAt})
+	if err != nil {
+		return nil, err
+	}
+	ep.Mode = event.Mode(mode)
+	if ep.Secrets, err = decodeSecrets(secrets); err != nil {
+		return nil, fmt.Errorf("endpoint %s secrets: %w", ep.ID, err)
+	}
+	if err := json.Unmarshal(headers, &ep.Headers); err != nil {
+		return nil, fmt.Errorf("endpoint %s headers: %w", ep.ID, err)
+	}
+	if err := json.Unmarshal(metadata, &ep.Metadata); err != nil {
+		return nil, fmt.Errorf("endpoint %s metadata: %w", ep.ID, err)
+	}
+	return &ep, nil
+}
+
+// oneEndpoint runs a query returning at most one endpoint row; no row is
+// [store.ErrNotFound].
+func (h handle) oneEndpoint(ctx context.Context, op, id, sql string, args ...any) (*store.Endpoint, error) {
+	ep, err := scanEndpoint(h.db.QueryRow(ctx, h.n.q(sql), args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: %s %q: %w", op, id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %s %q: %w", op, id, err)
+	}
+	return ep, nil
+}
+
+// CreateEndpoint validates and stores a copy of ep, assigning ep.ID (a
+// UUID) when empty and setting ep.CreatedAt and ep.UpdatedAt. Disabled and
+// Health fields are stored as given. It returns an error wrapping
+// [store.ErrInvalid] for an invalid endpoint and [store.ErrConflict] when
+// the id exists.
+func (h handle) CreateEndpoint(ctx context.Context, ep *store.Endpoint) error {
+	if ep == nil {
+		return fmt.Errorf("postgres: create endpoint: %w: nil endpoint", store.ErrInvalid)
+	}
+	if err := ep.Validate(); err != nil {
+		return fmt.Errorf("postgres: create endpoint: %w", err)
+	}
+	secrets, headers, metadata, err := endpointArgs(ep)
+	if err != nil {
+		return fmt.Errorf("postgres: create endpoint: %w", err)
+	}
+	id := ep.ID
+	if id == "" {
+		id = uuid.NewString()
+	}
+	now := h.n.now().UTC().Truncate(time.Microsecond)
+	types := append([]string{}, ep.EventTypes...)
+	_, err = h.db.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.endpoints (`+endpointCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)`),
+		id, ep.Tenant, string(ep.Mode), ep.URL, ep.Description, types, secrets, headers,
+		ep.RateLimit, ep.Burst, ep.MaxInFlight, metadata, ep.Disabled, ep.DisabledReason, ts(ep.DisabledAt),
+		ep.Health.ConsecutiveFailures, ts(ep.Health.FailingSince), ts(ep.Health.LastSuccessAt),
+		ts(ep.Health.LastFailureAt), now)
+	if isUniqueViolation(err) {
+		return fmt.Errorf("postgres: create endpoint %q: %w", id, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: create endpoint %q: %w", id, err)
+	}
+	ep.ID, ep.CreatedAt, ep.UpdatedAt = id, now, now
+	return nil
+}
+
+// GetEndpoint returns the endpoint, or an error wrapping [store.ErrNotFound].
+func (h handle) GetEndpoint(ctx context.Context, id string) (*store.Endpoint, error) {
+	return h.oneEndpoint(ctx, "get endpoint", id, `SELECT `+endpointCols+` FROM {{schema}}.endpoints WHERE id = $1`, id)
+}
+
+// UpdateEndpoint validates ep and replaces the stored endpoint's
+// user-editable fields (everything but ID, Tenant, Disabled*, Health and
+// CreatedAt), setting UpdatedAt. On success ep's other fields are refreshed
+// from the stored row. It returns an error wrapping [store.ErrInvalid] or
+// [store.ErrNotFound].
+func (h handle) UpdateEndpoint(ctx context.Context, ep *store.Endpoint) error {
+	if ep == nil {
+		return fmt.Errorf("postgres: update endpoint: %w: nil endpoint", store.ErrInvalid)
+	}
+	if err := ep.Validate(); err != nil {
+		return fmt.Errorf("postgres: update endpoint: %w", err)
+	}
+	secrets, headers, metadata, err := endpointArgs(ep)
+	if err != nil {
+		return fmt.Errorf("postgres: update endpoint: %w", err)
+	}
+	got, err := h.oneEndpoint(ctx, "update endpoint", ep.ID, `UPDATE {{schema}}.endpoints SET
+			mode = $2, url = $3, description = $4, event_types = $5, secrets = $6, headers = $7,
+			rate_limit = $8, burst = $9, max_in_flight = $10, metadata = $11, updated_at = $12
+		WHERE id = $1 RETURNING `+endpointCols,
+		ep.ID, string(ep.Mode), ep.URL, ep.Description, append([]string{}, ep.EventTypes...), secrets, headers,
+		ep.RateLimit, ep.Burst, ep.MaxInFlight, metadata, h.n.now().UTC())
+	if err != nil {
+		return err
+	}
+	*ep = *got
+	return nil
+}
+
+// DeleteEndpoint removes the endpoint and, in the same transaction, its
+// pending and paused deliveries; leased, succeeded and failed deliveries and
+// the attempt log stay. It returns an error wrapping [store.ErrNotFound]
+// when the endpoint does not exist.
+func (h handle) DeleteEndpoint(ctx context.Context, id string) error {
+	err := h.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.endpoints WHERE id = $1`), id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrNotFound
+		}
+		_, err = tx.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.deliveries
+			WHERE endpoint_id = $1 AND state IN ('pending', 'paused')`), id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: delete endpoint %q: %w", id, err)
+	}
+	return nil
+}
+
+// ListEndpoints returns endpoints ordered by ID, one page at a time, and the
+// cursor of the next page (empty on the last). A cursor from another list
+// is an error wrapping [store.ErrInvalid].
+func (h handle) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*store.Endpoint, string, error) {
+	var w where
+	if !f.AllTenants {
+		w.add("tenant = ?", f.Tenant)
+	}
+	if f.Mode != "" {
+		w.add("mode = ?", string(f.Mode))
+	}
+	if f.ActiveOnly {
+		w.add("NOT disabled")
+	}
+	if f.Page.Cursor != "" {
+		after, err := decodeIDCursor("ep", f.Page.Cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("postgres: list endpoints: %w", err)
+		}
+		w.add("id > ?", after)
+	}
+	size := f.Page.Size()
+	sql := `SELECT ` + endpointCols + ` FROM {{schema}}.endpoints` + w.String() +
+		` ORDER BY id LIMIT ` + w.arg(size+1)
+	rows, err := h.db.Query(ctx, h.n.q(sql), w.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: list endpoints: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.Endpoint
+	for rows.Next() {
+		ep, err := scanEndpoint(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("postgres: list endpoints: %w", err)
+		}
+		out = append(out, ep)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("postgres: list endpoints: %w", err)
+	}
+	if len(out) > size {
+		out = out[:size]
+		return out, encodeIDCursor("ep", out[size-1].ID), nil
+	}
+	return out, "", nil
+}
+
+// RecordResult atomically updates the endpoint's health after an attempt at
+// time at (one UPDATE) and returns the updated endpoint, or an error
+// wrapping [store.ErrNotFound].
+func (h handle) RecordResult(ctx context.Context, id string, success bool, at time.Time) (*store.Endpoint, error) {
+	return h.oneEndpoint(ctx, "record result", id, `UPDATE {{schema}}.endpoints SET
+			consecutive_failures = CASE WHEN $2::boolean THEN 0 ELSE consecutive_failures + 1 END,
+			failing_since = CASE WHEN $2 THEN NULL ELSE coalesce(failing_since, $3::timestamptz) END,
+			last_success_at = CASE WHEN $2 THEN $3 ELSE last_success_at END,
+			last_failure_at = CASE WHEN $2 THEN last_failure_at ELSE $3 END
+		WHERE id = $1 RETURNING `+endpointCols, id, success, at)
+}
+
+// SetDisabled disables the endpoint (with reason, at time at) or enables it
+// again (clearing the reason and resetting ConsecutiveFailures and
+// FailingSince). In the same transaction, disabling pauses the endpoint's
+// pending deliveries and keeps its leased ones from being leased again when
+// their lease expires (their workers may still settle them; Retry and
+// Release then pause them); enabling makes its paused deliveries pending,
+// due at at, and lets leased ones expire normally again. It returns the updated endpoint, or an error wrapping
+// [store.ErrNotFound].
+func (h handle) SetDisabled(ctx context.Context, id string, disabled bool, reason string, at time.Time) (*store.Endpoint, error) {
+	var ep *store.Endpoint
+	err := h.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		ep, err = scanEndpoint(tx.QueryRow(ctx, h.n.q(`UPDATE {{schema}}.endpoints SET
+				disabled = $2::boolean,
+				disabled_reason = CASE WHEN $2 THEN $3::text ELSE '' END,
+				disabled_at = CASE WHEN $2 THEN $4::timestamptz ELSE NULL END,
+				consecutive_failures = CASE WHEN $2 THEN consecutive_failures ELSE 0 END,
+				failing_since = CASE WHEN $2 THEN failing_since ELSE NULL END,
+				updated_at = $5
+			WHERE id = $1 RETURNING `+endpointCols), id, disabled, reason, at, h.n.now().UTC()))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if disabled {
+			_, err = tx.Exec(ctx, h.n.q(`UPDATE {{schema}}.deliveries
+				SET state = CASE state WHEN 'pending' THEN 'paused' ELSE 'leased_paused' END
+				WHERE endpoint_id = $1 AND state IN ('pending', 'leased')`), id)
+		} else {
+			_, err = tx.Exec(ctx, h.n.q(`UPDATE {{schema}}.deliveries
+				SET state = CASE state WHEN 'paused' THEN 'pending' ELSE 'leased' END,
+					next_attempt_at = CASE state WHEN 'paused' THEN $2 ELSE next_attempt_at END
+				WHERE endpoint_id = $1 AND state IN ('paused', 'leased_paused')`), id, at)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: set disabled %q: %w", id, err)
+	}
+	return ep, nil
+}

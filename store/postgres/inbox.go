@@ -1,0 +1,208 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/webhookkit/webhookkit/store"
+)
+
+const inboxCols = `key, state, body, claimed_at, expires_at, leased_until, attempts, last_error, finished_at`
+
+func scanInbox(row pgx.Row) (*store.InboxEntry, error) {
+	var e store.InboxEntry
+	err := row.Scan(&e.Key, (*string)(&e.State), &e.Body, nullTime{&e.ClaimedAt}, nullTime{&e.ExpiresAt},
+		nullTime{&e.LeasedUntil}, &e.Attempts, &e.LastError, nullTime{&e.FinishedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// Claim records c.Key with its body in one INSERT ... ON CONFLICT DO UPDATE
+// that overwrites an existing row only when its window has ended
+// (expires_at <= c.Now). It returns true when this call won: the key was
+// absent or expired. Among concurrent claims of one key, from any number of
+// processes, exactly one wins. The entry is claimed, holds its lease until
+// c.Now+c.Lease and its de-duplication window until c.Now+c.TTL (a
+// non-positive TTL means [store.DefaultDedupWindow]).
+func (h handle) Claim(ctx context.Context, c store.Claim) (bool, error) {
+	ttl := c.TTL
+	if ttl <= 0 {
+		ttl = store.DefaultDedupWindow
+	}
+	body := c.Body
+	if body == nil {
+		body = []byte{}
+	}
+	var key string
+	err := h.db.QueryRow(ctx, h.n.q(`INSERT INTO {{schema}}.inbox AS i
+			(key, state, body, claimed_at, expires_at, leased_until, attempts, last_error, finished_at)
+		VALUES ($1, 'claimed', $2, $3, $4, $5, 0, '', NULL)
+		ON CONFLICT (key) DO UPDATE SET
+			state = 'claimed', body = excluded.body, claimed_at = excluded.claimed_at,
+			expires_at = excluded.expires_at, leased_until = excluded.leased_until,
+			attempts = 0, last_error = '', finished_at = NULL
+		WHERE i.expires_at <= $3
+		RETURNING key`), c.Key, body, c.Now, c.Now.Add(ttl), c.Now.Add(c.Lease)).Scan(&key)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("postgres: claim %q: %w", c.Key, err)
+	}
+	return true, nil
+}
+
+// ReleaseClaim forgets a claim (an entry still in the claimed state), so a retry
+// of the event is accepted later. Releasing an absent key, or one already
+// handled or dead, does nothing and is not an error.
+func (h handle) ReleaseClaim(ctx context.Context, key string) error {
+	if _, err := h.db.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.inbox WHERE key = $1 AND state = 'claimed'`), key); err != nil {
+		return fmt.Errorf("postgres: release %q: %w", key, err)
+	}
+	return nil
+}
+
+// inboxUpdate runs an UPDATE of one inbox entry ($1 is the key) and maps
+// zero rows to [store.ErrNotFound].
+func (h handle) inboxUpdate(ctx context.Context, op, key, sql string, args ...any) error {
+	tag, err := h.db.Exec(ctx, h.n.q(sql), append([]any{key}, args...)...)
+	if err != nil {
+		return fmt.Errorf("postgres: %s %q: %w", op, key, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: %s %q: %w", op, key, store.ErrNotFound)
+	}
+	return nil
+}
+
+// MarkHandled records that the callback succeeded at time at and drops the
+// body; the key is remembered until its window ends. It returns an error
+// wrapping [store.ErrNotFound] when the key is missing.
+func (h handle) MarkHandled(ctx context.Context, key string, at time.Time) error {
+	return h.inboxUpdate(ctx, "mark handled", key, `UPDATE {{schema}}.inbox SET
+		state = 'handled', body = NULL, finished_at = $2, leased_until = NULL WHERE key = $1`, at)
+}
+
+// MarkDead records that the callback failed for good at time at, with the
+// reason; the body is kept for replay. It returns an error wrapping
+// [store.ErrNotFound] when the key is missing.
+func (h handle) MarkDead(ctx context.Context, key string, at time.Time, reason string) error {
+	return h.inboxUpdate(ctx, "mark dead", key, `UPDATE {{schema}}.inbox SET
+		state = 'dead', finished_at = $2, last_error = $3, leased_until = NULL WHERE key = $1`, at, reason)
+}
+
+// PruneInbox deletes handled entries whose window ended before now
+// (expires_at < now) and returns how many. Claimed and dead entries stay:
+// they hold events not yet handled.
+func (h handle) PruneInbox(ctx context.Context, now time.Time) (int, error) {
+	tag, err := h.db.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.inbox WHERE state = 'handled' AND expires_at < $1`), now)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune inbox: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// LeaseClaimed takes up to limit claimed entries whose lease ended
+// (leased_until <= now), oldest lease first, in one statement using FOR
+// UPDATE SKIP LOCKED, so concurrent callers never take the same entry. It
+// extends their lease to now+lease, increments Attempts and returns them
+// with their bodies. A non-positive limit is an error wrapping
+// [store.ErrInvalid].
+func (h handle) LeaseClaimed(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.InboxEntry, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("postgres: lease claimed: %w: limit must be positive", store.ErrInvalid)
+	}
+	rows, err := h.db.Query(ctx, h.n.q(`UPDATE {{schema}}.inbox SET leased_until = $2, attempts = attempts + 1
+		WHERE key IN (
+			SELECT key FROM {{schema}}.inbox
+			WHERE state = 'claimed' AND leased_until <= $1
+			ORDER BY leased_until LIMIT $3
+			FOR UPDATE SKIP LOCKED
+		)
+		RETURNING `+inboxCols), pgx.QueryExecModeExec, now, now.Add(lease), limit) // a custom plan each time, as Lease
+	if err != nil {
+		return nil, fmt.Errorf("postgres: lease claimed: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.InboxEntry, error) { return scanInbox(r) })
+	if err != nil {
+		return nil, fmt.Errorf("postgres: lease claimed: %w", err)
+	}
+	return out, nil
+}
+
+// GetInboxEntry returns the entry, or an error wrapping [store.ErrNotFound].
+func (h handle) GetInboxEntry(ctx context.Context, key string) (*store.InboxEntry, error) {
+	e, err := scanInbox(h.db.QueryRow(ctx, h.n.q(`SELECT `+inboxCols+` FROM {{schema}}.inbox WHERE key = $1`), key))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("postgres: get inbox entry %q: %w", key, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: get inbox entry %q: %w", key, err)
+	}
+	return e, nil
+}
+
+// ListInbox returns entries in the given state (every state when empty),
+// newest claim first (by ClaimedAt, then Key), one page at a time, with the
+// cursor of the next page (empty on the last). A bad cursor is an error
+// wrapping [store.ErrInvalid].
+func (h handle) ListInbox(ctx context.Context, state store.InboxState, p store.Page) ([]*store.InboxEntry, string, error) {
+	var w where
+	if state != "" {
+		w.add("state = ?", string(state))
+	}
+	if p.Cursor != "" {
+		t, key, err := decodeTimeCursor("in", p.Cursor)
+		if err != nil {
+			return nil, "", fmt.Errorf("postgres: list inbox: %w", err)
+		}
+		w.add("(claimed_at, key) < (?, ?)", t, key)
+	}
+	size := p.Size()
+	sql := `SELECT ` + inboxCols + ` FROM {{schema}}.inbox` + w.String() +
+		` ORDER BY claimed_at DESC, key DESC LIMIT ` + w.arg(size+1)
+	rows, err := h.db.Query(ctx, h.n.q(sql), w.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: list inbox: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.InboxEntry, error) { return scanInbox(r) })
+	if err != nil {
+		return nil, "", fmt.Errorf("postgres: list inbox: %w", err)
+	}
+	if len(out) > size {
+		out = out[:size]
+		last := out[size-1]
+		return out, encodeTimeCursor("in", last.ClaimedAt, last.Key), nil
+	}
+	return out, "", nil
+}
+
+// Replay makes a dead entry claimed again and due for re-drive at time at
+// (its lease ends then, so LeaseClaimed takes it from at on). It returns an
+// error wrapping [store.ErrNotFound] when the key is missing and
+// [store.ErrConflict] when the entry is not dead.
+func (h handle) Replay(ctx context.Context, key string, at time.Time) error {
+	var state string
+	err := h.db.QueryRow(ctx, h.n.q(`WITH upd AS (
+			UPDATE {{schema}}.inbox SET state = 'claimed', leased_until = $2, finished_at = NULL
+			WHERE key = $1 AND state = 'dead'
+			RETURNING state
+		)
+		SELECT coalesce((SELECT 'replayed' FROM upd), (SELECT state FROM {{schema}}.inbox WHERE key = $1), '')`),
+		key, at).Scan(&state)
+	switch {
+	case err != nil:
+		return fmt.Errorf("postgres: replay %q: %w", key, err)
+	case state == "":
+		return fmt.Errorf("postgres: replay %q: %w", key, store.ErrNotFound)
+	case state != "replayed":
+		return fmt.Errorf("postgres: replay %q: %w: it is %s", key, store.ErrConflict, state)
+	}
+	return nil
+}

@@ -1,0 +1,274 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// errEventConflict is returned inside Enqueue's transaction to roll it back.
+var errEventConflict = errors.New("event conflict")
+
+// Enqueue records ev once in the events table and creates a pending
+// delivery, due at and created at ev.Date, for each target that has none for ev.ID yet
+// (INSERT ... ON CONFLICT DO NOTHING on the unique (event_id, endpoint_id)),
+// all in one transaction. A target whose endpoint is disabled in this store
+// gets a paused delivery instead. It returns how many deliveries it created.
+// It returns an error wrapping [store.ErrConflict], and creates nothing,
+// when ev.ID is stored with a different type, mode or data bytes, and
+// [store.ErrInvalid] for an event without id or type or with an invalid mode.
+// Data is stored as bytes, verbatim; times are kept to the microsecond.
+func (h handle) Enqueue(ctx context.Context, ev event.Event, targets []store.Target) (int, error) {
+	if ev.ID == "" || ev.Type == "" || !ev.APIMode.Valid() {
+		return 0, fmt.Errorf("postgres: enqueue: %w: event needs an id, a type and a valid mode", store.ErrInvalid)
+	}
+	data := []byte(ev.Data)
+	if data == nil {
+		data = []byte{}
+	}
+	ids := make([]string, len(targets))
+	tenants := make([]string, len(targets))
+	for i, t := range targets {
+		ids[i], tenants[i] = t.EndpointID, t.Tenant
+	}
+	now := h.n.now().UTC()
+	var created int64
+	err := h.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.events (id, type, mode, data, date, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`),
+			ev.ID, ev.Type, string(ev.APIMode), data, ev.Date, now)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			var typ, mode string
+			var stored []byte
+			err := tx.QueryRow(ctx, h.n.q(`SELECT type, mode, data FROM {{schema}}.events WHERE id = $1`), ev.ID).
+				Scan(&typ, &mode, &stored)
+			if err != nil {
+				return err
+			}
+			if typ != ev.Type || mode != string(ev.APIMode) || !bytes.Equal(stored, data) {
+				return errEventConflict
+			}
+		}
+		if len(targets) == 0 {
+			return nil
+		}
+		tag, err = tx.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.deliveries
+				(id, event_id, endpoint_id, tenant, mode, event_type, state, next_attempt_at, created_at)
+			SELECT gen_random_uuid()::text, $1, t.endpoint_id, t.tenant, $2, $3,
+				CASE WHEN EXISTS (SELECT 1 FROM {{schema}}.endpoints e WHERE e.id = t.endpoint_id AND e.disabled)
+					THEN 'paused' ELSE 'pending' END,
+				$4, $5
+			FROM unnest($6::text[], $7::text[]) AS t (endpoint_id, tenant)
+			ON CONFLICT (event_id, endpoint_id) DO NOTHING`),
+			ev.ID, string(ev.APIMode), ev.Type, ev.Date, ev.Date, ids, tenants)
+		if err != nil {
+			return err
+		}
+		created = tag.RowsAffected()
+		return nil
+	})
+	if errors.Is(err, errEventConflict) {
+		return 0, fmt.Errorf("postgres: enqueue event %q: %w: stored with a different type, mode or data", ev.ID, store.ErrConflict)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: enqueue event %q: %w", ev.ID, err)
+	}
+	return int(created), nil
+}
+
+// leaseModes are the modes a Lease without a mode draws from, one index
+// range each.
+var leaseModes = []event.Mode{event.ModeLive, event.ModeTest}
+
+// Lease takes up to req.Limit due deliveries, oldest due first, in one
+// statement: a SELECT ... ORDER BY next_attempt_at LIMIT n FOR UPDATE SKIP
+// LOCKED over the partial index of pending and leased deliveries, feeding an
+// UPDATE that marks them leased until req.Now+req.Duration with a fresh
+// random token, increments Attempts and sets FirstAttemptAt (if zero) and
+// LastAttemptAt. A leased delivery's next_attempt_at is its lease's end, so
+// an expired lease is simply due again. Concurrent leases, from any number
+// of processes, skip each other's rows and never return the same delivery.
+// The cost is one index range read of the rows taken: it does not grow with
+// the number of deliveries that are not yet due. Without req.Mode it reads
+// one range per mode and keeps the oldest. Deliveries of req.SkipEndpoints
+// are filtered out of the range, so their due ones are read (not taken) by
+// every lease that skips them. It returns an error wrapping
+// [store.ErrInvalid] for a non-positive Limit or Duration or an invalid
+// Mode.
+func (h handle) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Delivery, error) {
+	if req.Limit <= 0 || req.Duration <= 0 {
+		return nil, fmt.Errorf("postgres: lease: %w: limit and duration must be positive", store.ErrInvalid)
+	}
+	if req.Mode != "" && !req.Mode.Valid() {
+		return nil, fmt.Errorf("postgres: lease: %w: mode %q", store.ErrInvalid, req.Mode)
+	}
+	skip := req.SkipEndpoints
+	if skip == nil {
+		skip = []string{}
+	}
+	modes := leaseModes
+	if req.Mode != "" {
+		modes = []event.Mode{req.Mode}
+	}
+	// QueryExecModeExec plans the statement with the actual arguments every
+	// time. A cached prepared statement would switch to a generic plan after
+	// a few runs, and a generic plan cannot know that next_attempt_at <= $1
+	// selects a sliver of the index: it may scan the whole backlog.
+	args := append([]any{pgx.QueryExecModeExec}, leaseArgs(req, skip, modes)...)
+	rows, err := h.db.Query(ctx, h.n.q(leaseSQL(len(modes))), args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: lease: %w", err)
+	}
+	defer rows.Close()
+	type leased struct {
+		d   *store.Delivery
+		due time.Time
+	}
+	var got []leased
+	for rows.Next() {
+		var l leased
+		l.d = new(store.Delivery)
+		if err := rows.Scan(append(deliveryDest(l.d), &l.d.LeaseToken, nullTime{&l.due})...); err != nil {
+			return nil, fmt.Errorf("postgres: lease: %w", err)
+		}
+		got = append(got, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: lease: %w", err)
+	}
+	// RETURNING has no order: restore oldest due first.
+	slices.SortFunc(got, func(a, b leased) int {
+		if c := a.due.Compare(b.due); c != 0 {
+			return c
+		}
+		return strings.Compare(a.d.ID, b.d.ID)
+	})
+	out := make([]*store.Delivery, len(got))
+	for i, l := range got {
+		out[i] = l.d
+	}
+	return out, nil
+}
+
+// leaseSQL builds the lease statement for n modes: $1 now, $2 limit,
+// $3 lease end, $4 worker, $5 skipped endpoints, $6... the modes.
+//
+// Each due_i CTE locks up to $2 due rows of one mode with FOR UPDATE SKIP
+// LOCKED, reading one ordered range of deliveries_due_idx; pick keeps the
+// oldest $2 of them; the UPDATE leases exactly those. With several modes,
+// rows locked but not picked are unlocked when the statement ends.
+func leaseSQL(n int) string {
+	var ctes, arms []string
+	for i := range n {
+		ctes = append(ctes, fmt.Sprintf(`due_%d AS (
+		SELECT id, next_attempt_at FROM {{schema}}.deliveries
+		WHERE state IN ('pending', 'leased') AND mode = $%d AND next_attempt_at <= $1
+			AND endpoint_id <> ALL($5::text[])
+		ORDER BY next_attempt_at LIMIT $2
+		FOR UPDATE SKIP LOCKED
+	)`, i, 6+i))
+		arms = append(arms, fmt.Sprintf("SELECT id, next_attempt_at FROM due_%d", i))
+	}
+	pick := arms[0]
+	if n > 1 {
+		pick = strings.Join(arms, " UNION ALL ") + " ORDER BY next_attempt_at, id LIMIT $2"
+	}
+	return `WITH ` + strings.Join(ctes, ",\n\t") + `,
+	pick AS (` + pick + `)
+UPDATE {{schema}}.deliveries d SET
+	state = 'leased',
+	lease_token = gen_random_uuid()::text,
+	leased_by = $4,
+	attempts = d.attempts + 1,
+	first_attempt_at = coalesce(d.first_attempt_at, $1),
+	last_attempt_at = $1,
+	next_attempt_at = $3
+FROM pick, {{schema}}.events e
+WHERE d.id = pick.id AND e.id = d.event_id
+RETURNING ` + deliveryColsD + `, d.lease_token, pick.next_attempt_at`
+}
+
+func leaseArgs(req store.LeaseRequest, skip []string, modes []event.Mode) []any {
+	args := []any{req.Now, req.Limit, req.Now.Add(req.Duration), req.Worker, skip}
+	for _, m := range modes {
+		args = append(args, string(m))
+	}
+	return args
+}
+
+// settle runs a settle statement on a leased delivery and maps zero rows to
+// [store.ErrLeaseLost]. sql's $1 is the delivery id and $2 the token.
+func (h handle) settle(ctx context.Context, op string, ref store.LeaseRef, sql string, args ...any) error {
+	tag, err := h.db.Exec(ctx, h.n.q(sql), append([]any{ref.DeliveryID, ref.Token}, args...)...)
+	if err != nil {
+		return fmt.Errorf("postgres: %s delivery %q: %w", op, ref.DeliveryID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: %s delivery %q: %w", op, ref.DeliveryID, store.ErrLeaseLost)
+	}
+	return nil
+}
+
+// leaseHeld selects the delivery $1 while the lease with token $2 holds it.
+const leaseHeld = ` WHERE id = $1 AND lease_token = $2 AND state IN ('leased', 'leased_paused')`
+
+// epDisabled is a CTE reading whether the endpoint of delivery $1 is
+// disabled, share-locking the endpoint row so a concurrent SetDisabled
+// either runs first (and is seen) or waits and then pauses the settled
+// delivery itself.
+const epDisabled = `WITH ep AS (
+		SELECT e.disabled FROM {{schema}}.endpoints e
+		WHERE e.id = (SELECT endpoint_id FROM {{schema}}.deliveries WHERE id = $1)
+		FOR SHARE
+	)
+	`
+
+// pendingOrPaused is the state a delivery given back takes.
+const pendingOrPaused = `CASE WHEN coalesce((SELECT disabled FROM ep), false) THEN 'paused' ELSE 'pending' END`
+
+// Complete marks a leased delivery succeeded at time at. It returns an error
+// wrapping [store.ErrLeaseLost] unless ref's token still holds the delivery.
+func (h handle) Complete(ctx context.Context, ref store.LeaseRef, at time.Time) error {
+	return h.settle(ctx, "complete", ref, `UPDATE {{schema}}.deliveries SET
+		state = 'succeeded', finished_at = $3, lease_token = NULL, last_error = ''`+leaseHeld, at)
+}
+
+// Retry makes a leased delivery pending again, due at next, recording
+// lastError; paused instead when its endpoint is disabled in this store (the
+// endpoint row is share-locked, so a concurrent SetDisabled either sees the
+// pending delivery or is seen by Retry). It returns an error wrapping
+// [store.ErrLeaseLost] unless ref's token still holds the delivery.
+func (h handle) Retry(ctx context.Context, ref store.LeaseRef, next time.Time, lastError string) error {
+	return h.settle(ctx, "retry", ref, epDisabled+`UPDATE {{schema}}.deliveries SET
+		state = `+pendingOrPaused+`, next_attempt_at = $3, last_error = $4, lease_token = NULL`+leaseHeld, next, lastError)
+}
+
+// Fail marks a leased delivery failed (given up) at time at, recording
+// reason. It returns an error wrapping [store.ErrLeaseLost] unless ref's
+// token still holds the delivery.
+func (h handle) Fail(ctx context.Context, ref store.LeaseRef, at time.Time, reason string) error {
+	return h.settle(ctx, "fail", ref, `UPDATE {{schema}}.deliveries SET
+		state = 'failed', finished_at = $3, last_error = $4, lease_token = NULL`+leaseHeld, at, reason)
+}
+
+// Release gives a leased delivery back, pending and due at next (paused
+// when its endpoint is disabled in this store), and takes back the attempt
+// the lease counted. It returns an error wrapping
+// [store.ErrLeaseLost] unless ref's token still holds the delivery.
+func (h handle) Release(ctx context.Context, ref store.LeaseRef, next time.Time) error {
+	return h.settle(ctx, "release", ref, epDisabled+`UPDATE {{schema}}.deliveries SET
+		state = `+pendingOrPaused+`, next_attempt_at = $3, attempts = greatest(attempts - 1, 0), lease_token = NULL,
+		first_attempt_at = CASE WHEN attempts <= 1 THEN NULL ELSE first_attempt_at END`+leaseHeld, next)
+}

@@ -1,0 +1,229 @@
+package postgres
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// DefaultSchema is the PostgreSQL schema the store's tables live in when
+// [Config.Schema] is empty.
+const DefaultSchema = "webhookkit"
+
+// SchemaVersion is the schema version this driver creates and expects.
+// [Store.Migrate] records it in the schema_version table.
+const SchemaVersion = 1
+
+// ErrInvalidConfig is returned by [New] for a nil pool or a schema name that
+// is not a plain identifier.
+var ErrInvalidConfig = errors.New("postgres: invalid config")
+
+// ErrSchemaTooNew is returned by [Store.Migrate] when the database schema was
+// migrated by a newer version of this driver than the running one.
+var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this driver")
+
+//go:embed schema.sql
+var schemaSQL string
+
+// Config configures a [Store]. The zero value (or a nil *Config) works.
+type Config struct {
+	// Schema is the PostgreSQL schema holding the store's tables; empty
+	// means [DefaultSchema]. It must be a plain identifier: a letter or
+	// underscore, then letters, digits or underscores, at most 63 bytes.
+	// It is always quoted, so it is case-sensitive. Different schemas hold
+	// independent stores in one database.
+	Schema string
+	// Logger receives the store's few log lines (migrations); nil means
+	// [slog.Default].
+	Logger *slog.Logger
+	// Now is the clock for the times the store sets itself (CreatedAt and
+	// UpdatedAt of endpoints, CreatedAt of deliveries and events); nil means
+	// [time.Now]. Times that decide what is due always come from the caller.
+	Now func() time.Time
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// Store is a PostgreSQL-backed [store.SenderStore], [store.Inbox] and
+// [store.InboxRecovery]. Its methods run one statement or one transaction
+// each. Any number of Store values, in any number of
+// processes, may share one schema: leasing and claiming are atomic in the
+// database. A Store is safe for concurrent use. It does not own the pool:
+// close the pool when done.
+//
+// Call [Store.Migrate] before first use; the methods return errors wrapping
+// the database's "relation does not exist" error otherwise.
+type Store struct {
+	handle
+	pool   *pgxpool.Pool
+	logger *slog.Logger
+}
+
+var (
+	_ store.SenderStore   = (*Store)(nil)
+	_ store.Inbox         = (*Store)(nil)
+	_ store.InboxRecovery = (*Store)(nil)
+)
+
+// New returns a Store using pool and cfg (nil means defaults). It does not
+// touch the database; call [Store.Migrate] to create the schema. It returns
+// an error wrapping [ErrInvalidConfig] for a nil pool or a bad schema name.
+func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
+	if pool == nil {
+		return nil, fmt.Errorf("%w: nil pool", ErrInvalidConfig)
+	}
+	var c Config
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.Schema == "" {
+		c.Schema = DefaultSchema
+	}
+	if !identRE.MatchString(c.Schema) {
+		return nil, fmt.Errorf("%w: schema %q: want a letter or underscore, then letters, digits or underscores, at most 63 bytes", ErrInvalidConfig, c.Schema)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	n := &names{
+		schema: c.Schema,
+		quoted: pgx.Identifier{c.Schema}.Sanitize(),
+		now:    c.Now,
+	}
+	return &Store{handle: handle{db: pool, n: n}, pool: pool, logger: c.Logger}, nil
+}
+
+// Schema returns the schema name the store uses.
+func (s *Store) Schema() string { return s.n.schema }
+
+// Migrate creates the schema, its tables and indexes if they do not exist
+// and records [SchemaVersion] in the schema_version table. It is idempotent
+// and safe to run from several instances at once: it works in one
+// transaction holding an advisory lock derived from the schema name. It
+// returns [ErrSchemaTooNew] when a newer driver migrated the schema. The SQL
+// is schema.sql in this package's source.
+func (s *Store) Migrate(ctx context.Context) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+
+	h := fnv.New64a()
+	h.Write([]byte("webhookkit migrate " + s.n.schema))
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64())); err != nil {
+		return fmt.Errorf("postgres: migrate: lock: %w", err)
+	}
+	setup := s.n.q(`CREATE SCHEMA IF NOT EXISTS {{schema}};
+CREATE TABLE IF NOT EXISTS {{schema}}.schema_version (
+	version    integer PRIMARY KEY,
+	applied_at timestamptz NOT NULL DEFAULT now()
+);`)
+	if _, err := tx.Exec(ctx, setup); err != nil {
+		return fmt.Errorf("postgres: migrate: schema_version: %w", err)
+	}
+	var have int
+	if err := tx.QueryRow(ctx, s.n.q(`SELECT coalesce(max(version), 0) FROM {{schema}}.schema_version`)).Scan(&have); err != nil {
+		return fmt.Errorf("postgres: migrate: read version: %w", err)
+	}
+	switch {
+	case have > SchemaVersion:
+		return fmt.Errorf("%w: schema %q is at version %d, this driver knows %d", ErrSchemaTooNew, s.n.schema, have, SchemaVersion)
+	case have == SchemaVersion:
+		return nil
+	}
+	if _, err := tx.Exec(ctx, s.n.q(schemaSQL)); err != nil {
+		return fmt.Errorf("postgres: migrate: version 1: %w", err)
+	}
+	if _, err := tx.Exec(ctx, s.n.q(`INSERT INTO {{schema}}.schema_version (version) VALUES ($1)`), SchemaVersion); err != nil {
+		return fmt.Errorf("postgres: migrate: record version: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: migrate: commit: %w", err)
+	}
+	s.logger.LogAttrs(ctx, slog.LevelInfo, "postgres: migrated", slog.String("schema", s.n.schema), slog.Int("version", SchemaVersion))
+	return nil
+}
+
+// dbtx is what every query runs on: *pgxpool.Pool, or a pgx.Tx for the
+// transactional publish. Begin on a pgx.Tx opens a savepoint.
+type dbtx interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// names holds what the queries need besides a connection.
+type names struct {
+	schema string
+	quoted string
+	now    func() time.Time
+}
+
+// q returns sql with {{schema}} replaced by the quoted schema name.
+func (n *names) q(sql string) string { return strings.ReplaceAll(sql, "{{schema}}", n.quoted) }
+
+// handle implements every store method over a dbtx. Store embeds one bound
+// to the pool; PublishTx builds one bound to the caller's transaction.
+type handle struct {
+	db dbtx
+	n  *names
+}
+
+// inTx runs fn in a transaction (a savepoint when h is bound to a
+// transaction) and commits when fn returns nil.
+func (h handle) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	tx, err := h.db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback(ctx) // the error from fn is the one that matters
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// ts turns a zero time into SQL NULL.
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// nullTime scans a nullable timestamptz into a time.Time (zero for NULL),
+// in UTC.
+type nullTime struct{ p *time.Time }
+
+func (n nullTime) ScanTimestamptz(v pgtype.Timestamptz) error {
+	if v.Valid {
+		*n.p = v.Time.UTC()
+	} else {
+		*n.p = time.Time{}
+	}
+	return nil
+}
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}

@@ -1,0 +1,175 @@
+-- webhookkit PostgreSQL schema, version 1.
+--
+-- (*postgres.Store).Migrate runs this file once per schema, inside a
+-- transaction holding a transaction-scoped advisory lock, and records it in
+-- schema_version. Every statement is idempotent (IF NOT EXISTS), so running
+-- it again, or from several instances at once, is harmless.
+--
+-- {{schema}} is replaced by the quoted schema name (Config.Schema, by
+-- default "webhookkit"). Times are timestamptz (microsecond precision); a
+-- NULL time means "zero" in Go. Event data is bytea, never jsonb: jsonb would
+-- re-encode the JSON, and signatures are computed over the exact bytes the
+-- publisher gave.
+
+-- endpoints: the URLs subscribed to event types, one row per endpoint.
+-- Secrets, headers and metadata are small JSON documents read and written
+-- whole; health is kept in columns so RecordResult is one atomic UPDATE.
+CREATE TABLE IF NOT EXISTS {{schema}}.endpoints (
+	id                   text PRIMARY KEY,
+	tenant               text NOT NULL,
+	mode                 text NOT NULL,
+	url                  text NOT NULL,
+	description          text NOT NULL DEFAULT '',
+	event_types          text[] NOT NULL,
+	secrets              jsonb NOT NULL,
+	headers              jsonb,
+	rate_limit           double precision NOT NULL DEFAULT 0,
+	burst                integer NOT NULL DEFAULT 0,
+	max_in_flight        integer NOT NULL DEFAULT 0,
+	metadata             jsonb,
+	disabled             boolean NOT NULL DEFAULT false,
+	disabled_reason      text NOT NULL DEFAULT '',
+	disabled_at          timestamptz,
+	consecutive_failures integer NOT NULL DEFAULT 0,
+	failing_since        timestamptz,
+	last_success_at      timestamptz,
+	last_failure_at      timestamptz,
+	created_at           timestamptz NOT NULL,
+	updated_at           timestamptz NOT NULL
+);
+
+-- endpoints_tenant_idx: a tenant's endpoints in id order, for the fan-out of
+-- every publish (store.Subscribers) and the dashboard's per-tenant list.
+CREATE INDEX IF NOT EXISTS endpoints_tenant_idx ON {{schema}}.endpoints (tenant, id);
+
+-- events: each published event once, keyed by its id, so an event fanned out
+-- to many endpoints stores its data once. Enqueue compares type, mode and
+-- data with the stored row to detect an id reused for different content.
+CREATE TABLE IF NOT EXISTS {{schema}}.events (
+	id         text PRIMARY KEY,
+	type       text NOT NULL,
+	mode       text NOT NULL,
+	data       bytea NOT NULL,
+	date       timestamptz NOT NULL,
+	created_at timestamptz NOT NULL
+);
+
+-- deliveries: one event for one endpoint. mode, event_type and tenant are
+-- copied from the event and endpoint so leasing and listing need no join.
+-- state is a store.DeliveryState, or 'leased_paused': a leased delivery
+-- whose endpoint was disabled during the lease. It reads as 'leased' (its
+-- worker may still settle it) but is not in the lease index, so it is not
+-- leased again when the lease expires; enabling the endpoint makes it
+-- 'leased' again. A leased delivery's next_attempt_at is its lease's end.
+-- The UNIQUE (event_id, endpoint_id) constraint makes Enqueue idempotent
+-- (INSERT ... ON CONFLICT DO NOTHING) and serves lookups by event id.
+CREATE TABLE IF NOT EXISTS {{schema}}.deliveries (
+	id               text PRIMARY KEY,
+	event_id         text NOT NULL REFERENCES {{schema}}.events (id),
+	endpoint_id      text NOT NULL,
+	tenant           text NOT NULL,
+	mode             text NOT NULL,
+	event_type       text NOT NULL,
+	state            text NOT NULL
+		CHECK (state IN ('pending', 'leased', 'leased_paused', 'paused', 'succeeded', 'failed')),
+	attempts         integer NOT NULL DEFAULT 0,
+	created_at       timestamptz NOT NULL,
+	first_attempt_at timestamptz,
+	next_attempt_at  timestamptz NOT NULL,
+	last_attempt_at  timestamptz,
+	last_error       text NOT NULL DEFAULT '',
+	finished_at      timestamptz,
+	lease_token      text,
+	leased_by        text NOT NULL DEFAULT '',
+	UNIQUE (event_id, endpoint_id)
+);
+
+-- deliveries_due_idx: the lease index. It holds only deliveries that can
+-- become due (pending, or leased with a lease that may expire), ordered by
+-- mode then due time, so a Lease reads exactly the due rows it takes, oldest
+-- first, and stops: its cost does not grow with the number of deliveries
+-- that are not yet due, nor with finished or paused ones, which are not in
+-- the index at all.
+CREATE INDEX IF NOT EXISTS deliveries_due_idx ON {{schema}}.deliveries (mode, next_attempt_at)
+	WHERE state IN ('pending', 'leased');
+
+-- deliveries_endpoint_idx: an endpoint's deliveries newest first, for the
+-- delivery log filtered by endpoint, and for pausing, resuming, deleting and
+-- bulk-requeueing one endpoint's deliveries.
+CREATE INDEX IF NOT EXISTS deliveries_endpoint_idx ON {{schema}}.deliveries (endpoint_id, created_at, id);
+
+-- deliveries_tenant_idx: a tenant's deliveries newest first (the dashboard).
+CREATE INDEX IF NOT EXISTS deliveries_tenant_idx ON {{schema}}.deliveries (tenant, created_at, id);
+
+-- deliveries_created_idx: all deliveries newest first (the operator's view
+-- across tenants).
+CREATE INDEX IF NOT EXISTS deliveries_created_idx ON {{schema}}.deliveries (created_at, id);
+
+-- attempts: the attempt log, one row per HTTP request. Headers are JSON,
+-- bodies bytea (kept verbatim). Rows are pruned by age (PruneAttempts).
+CREATE TABLE IF NOT EXISTS {{schema}}.attempts (
+	id                 text PRIMARY KEY,
+	delivery_id        text NOT NULL,
+	endpoint_id        text NOT NULL,
+	tenant             text NOT NULL,
+	event_id           text NOT NULL,
+	event_type         text NOT NULL,
+	mode               text NOT NULL,
+	number             integer NOT NULL,
+	at                 timestamptz NOT NULL,
+	duration_ns        bigint NOT NULL,
+	url                text NOT NULL,
+	request_headers    jsonb,
+	request_body       bytea,
+	status_code        integer NOT NULL,
+	response_headers   jsonb,
+	response_body      bytea,
+	response_truncated boolean NOT NULL,
+	error              text NOT NULL,
+	success            boolean NOT NULL
+);
+
+-- attempts_at_idx: all attempts newest first, and PruneAttempts' range
+-- delete of everything older than the retention.
+CREATE INDEX IF NOT EXISTS attempts_at_idx ON {{schema}}.attempts (at, id);
+
+-- attempts_delivery_idx: one delivery's attempts (the delivery detail view).
+CREATE INDEX IF NOT EXISTS attempts_delivery_idx ON {{schema}}.attempts (delivery_id, at, id);
+
+-- attempts_endpoint_idx: one endpoint's attempts newest first.
+CREATE INDEX IF NOT EXISTS attempts_endpoint_idx ON {{schema}}.attempts (endpoint_id, at, id);
+
+-- attempts_event_idx: one event's attempts across its endpoints.
+CREATE INDEX IF NOT EXISTS attempts_event_idx ON {{schema}}.attempts (event_id, at, id);
+
+-- attempts_tenant_idx: a tenant's attempts newest first (the dashboard).
+CREATE INDEX IF NOT EXISTS attempts_tenant_idx ON {{schema}}.attempts (tenant, at, id);
+
+-- inbox: the receiver's durable de-duplication and accepted-event store. The
+-- primary key on key makes Claim one atomic INSERT ... ON CONFLICT DO UPDATE
+-- that wins only when the key is absent or its window has ended. The body is
+-- kept while the entry is claimed (so an accepted event survives a crash)
+-- and when it is dead (so it can be replayed); handling drops it.
+CREATE TABLE IF NOT EXISTS {{schema}}.inbox (
+	key          text PRIMARY KEY,
+	state        text NOT NULL CHECK (state IN ('claimed', 'handled', 'dead')),
+	body         bytea,
+	claimed_at   timestamptz NOT NULL,
+	expires_at   timestamptz NOT NULL,
+	leased_until timestamptz,
+	attempts     integer NOT NULL DEFAULT 0,
+	last_error   text NOT NULL DEFAULT '',
+	finished_at  timestamptz
+);
+
+-- inbox_lease_idx: claimed entries by lease end, so LeaseClaimed (the
+-- re-drive after a crash) reads only the entries whose lease has ended.
+CREATE INDEX IF NOT EXISTS inbox_lease_idx ON {{schema}}.inbox (leased_until)
+	WHERE state = 'claimed';
+
+-- inbox_expires_idx: handled entries by window end, for PruneInbox.
+CREATE INDEX IF NOT EXISTS inbox_expires_idx ON {{schema}}.inbox (expires_at)
+	WHERE state = 'handled';
+
+-- inbox_list_idx: entries of one state newest claim first (ListInbox).
+CREATE INDEX IF NOT EXISTS inbox_list_idx ON {{schema}}.inbox (state, claimed_at, key);
