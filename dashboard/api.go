@@ -1,0 +1,552 @@
+package dashboard
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/sender"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// apiRoutes registers the JSON API under /api/.
+func (h *handler) apiRoutes() {
+	m := h.mux
+	m.HandleFunc("GET /api/endpoints", h.apiListEndpoints)
+	m.HandleFunc("POST /api/endpoints", h.api(h.apiCreateEndpoint))
+	m.HandleFunc("GET /api/endpoints/{id}", h.apiGetEndpoint)
+	m.HandleFunc("PATCH /api/endpoints/{id}", h.api(h.apiUpdateEndpoint))
+	m.HandleFunc("DELETE /api/endpoints/{id}", h.api(h.apiDeleteEndpoint))
+	m.HandleFunc("POST /api/endpoints/{id}/rotate", h.api(h.apiRotate))
+	m.HandleFunc("POST /api/endpoints/{id}/enable", h.api(h.apiEnable))
+	m.HandleFunc("POST /api/endpoints/{id}/disable", h.api(h.apiDisable))
+	m.HandleFunc("POST /api/endpoints/{id}/ping", h.api(h.apiPing))
+	m.HandleFunc("POST /api/endpoints/{id}/replay", h.api(h.apiReplay))
+	m.HandleFunc("POST /api/endpoints/{id}/simulate", h.api(h.apiSimulate))
+	m.HandleFunc("GET /api/endpoints/{id}/deliveries", h.apiListDeliveries)
+	m.HandleFunc("GET /api/endpoints/{id}/deliveries/{did}", h.apiGetDelivery)
+	m.HandleFunc("GET /api/endpoints/{id}/deliveries/{did}/attempts", h.apiListDeliveryAttempts)
+	m.HandleFunc("POST /api/endpoints/{id}/deliveries/{did}/retry", h.api(h.apiRetry))
+	m.HandleFunc("GET /api/endpoints/{id}/attempts", h.apiListAttempts)
+	m.HandleFunc("GET /api/endpoints/{id}/attempts/{aid}", h.apiGetAttempt)
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSONError(w, http.StatusNotFound, "not_found", "no such API route")
+	})
+}
+
+// listResponse is a page of a list.
+type listResponse[T any] struct {
+	Data []T `json:"data"`
+	// NextCursor is the cursor query parameter of the next page, empty on
+	// the last page.
+	NextCursor string `json:"next_cursor"`
+}
+
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func codeFor(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "bad_request"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusConflict:
+		return "conflict"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusUnprocessableEntity:
+		return "invalid"
+	case http.StatusNotImplemented:
+		return "read_only"
+	}
+	return "internal"
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	_ = enc.Encode(v)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
+	var e apiError
+	e.Error.Code, e.Error.Message = code, msg
+	writeJSON(w, status, e)
+}
+
+// apiFail answers an error: not found (or out of scope) is 404, a conflict
+// 409, an invalid argument 422; anything else is logged and answered 500.
+func (h *handler) apiFail(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeJSONError(w, http.StatusNotFound, "not_found", "not found")
+	case errors.Is(err, store.ErrConflict):
+		writeJSONError(w, http.StatusConflict, "conflict", "the request conflicts with the current state")
+	case errors.Is(err, store.ErrInvalid):
+		writeJSONError(w, http.StatusUnprocessableEntity, "invalid", strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": "))
+	default:
+		h.log.LogAttrs(r.Context(), slog.LevelError, "dashboard: api", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		writeJSONError(w, http.StatusInternalServerError, "internal", "internal error")
+	}
+}
+
+// api wraps a state-changing API handler: the body must be JSON (which no
+// HTML form can send, so no CSRF token is needed), a browser request must be
+// same-origin, and the body is bounded.
+func (h *handler) api(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !jsonRequest(r) {
+			writeJSONError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "state-changing API requests must have Content-Type: application/json")
+			return
+		}
+		if !sameOrigin(r) {
+			writeJSONError(w, http.StatusForbidden, "forbidden", "cross-origin request refused")
+			return
+		}
+		if h.sender == nil {
+			writeJSONError(w, http.StatusNotImplemented, "read_only", "read-only dashboard: no sender is configured")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+		next(w, r)
+	}
+}
+
+// decode reads a JSON body into v; an empty body leaves v as is. It answers
+// 400 itself and returns false on failure.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeJSONError(w, http.StatusRequestEntityTooLarge, "too_large", "request body too large")
+			return false
+		}
+		writeJSONError(w, http.StatusBadRequest, "bad_request", "invalid JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (h *handler) apiListEndpoints(w http.ResponseWriter, r *http.Request) {
+	s := scopeOf(r)
+	eps, next, err := h.st.ListEndpoints(r.Context(), store.EndpointFilter{Tenant: s.Tenant, AllTenants: s.All, Mode: h.mode, Page: h.pageOf(r.URL.Query())})
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	resp := listResponse[endpointView]{Data: []endpointView{}, NextCursor: next}
+	for _, ep := range eps {
+		if s.allows(ep.Tenant) && ep.Mode == h.mode {
+			resp.Data = append(resp.Data, h.endpointView(ep))
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// endpointInput is the body of POST and PATCH /api/endpoints. Absent fields
+// are left unchanged by PATCH.
+type endpointInput struct {
+	URL         *string           `json:"url"`
+	Description *string           `json:"description"`
+	EventTypes  []string          `json:"event_types"`
+	Tenant      *string           `json:"tenant"`
+	Headers     map[string]string `json:"headers"`
+	Metadata    map[string]string `json:"metadata"`
+}
+
+// endpointCreated is an endpoint with its secret, returned once.
+type endpointCreated struct {
+	endpointView
+	Secret string `json:"secret"`
+}
+
+func (h *handler) apiCreateEndpoint(w http.ResponseWriter, r *http.Request) {
+	var in endpointInput
+	if !decode(w, r, &in) {
+		return
+	}
+	s := scopeOf(r)
+	tenant := s.Tenant
+	if in.Tenant != nil {
+		if !s.All && *in.Tenant != s.Tenant {
+			writeJSONError(w, http.StatusForbidden, "forbidden", "tenant outside the request's scope")
+			return
+		}
+		tenant = *in.Tenant
+	}
+	var u, desc string
+	if in.URL != nil {
+		u = *in.URL
+	}
+	if in.Description != nil {
+		desc = *in.Description
+	}
+	ep, secret, err := h.newEndpoint(r.Context(), Scope{Tenant: tenant, All: s.All}, tenant, u, desc, in.EventTypes, in.Headers, in.Metadata)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, endpointCreated{h.endpointView(ep), secret})
+}
+
+func (h *handler) apiGetEndpoint(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.endpointView(ep))
+}
+
+func (h *handler) apiUpdateEndpoint(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	var in endpointInput
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.Tenant != nil && *in.Tenant != ep.Tenant {
+		writeJSONError(w, http.StatusUnprocessableEntity, "invalid", "an endpoint's tenant cannot be changed")
+		return
+	}
+	upd := ep.Clone()
+	if in.URL != nil {
+		upd.URL = *in.URL
+	}
+	if in.Description != nil {
+		upd.Description = *in.Description
+	}
+	if in.EventTypes != nil {
+		upd.EventTypes = in.EventTypes
+	}
+	if in.Headers != nil {
+		upd.Headers = in.Headers
+	}
+	if in.Metadata != nil {
+		upd.Metadata = in.Metadata
+	}
+	if err := h.st.UpdateEndpoint(r.Context(), upd); err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	if ep, err = h.st.GetEndpoint(r.Context(), ep.ID); err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.endpointView(ep))
+}
+
+func (h *handler) apiDeleteEndpoint(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err == nil {
+		err = h.st.DeleteEndpoint(r.Context(), ep.ID)
+	}
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) apiRotate(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	var in struct {
+		// OverlapSeconds is how long the old secrets keep signing; absent:
+		// the dashboard's RotationOverlap; 0 or negative: they stop now.
+		OverlapSeconds *int64 `json:"overlap_seconds"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	overlap := h.overlap
+	if in.OverlapSeconds != nil {
+		overlap = time.Duration(*in.OverlapSeconds) * time.Second
+		if overlap <= 0 {
+			overlap = -1
+		}
+	}
+	sec, err := h.sender.RotateSecret(r.Context(), ep.ID, overlap)
+	if err == nil {
+		ep, err = h.st.GetEndpoint(r.Context(), ep.ID)
+	}
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, endpointCreated{h.endpointView(ep), sec.String()})
+}
+
+func (h *handler) apiEnable(w http.ResponseWriter, r *http.Request) {
+	h.apiSetDisabled(w, r, false)
+}
+
+func (h *handler) apiDisable(w http.ResponseWriter, r *http.Request) {
+	h.apiSetDisabled(w, r, true)
+}
+
+func (h *handler) apiSetDisabled(w http.ResponseWriter, r *http.Request, disable bool) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if disable {
+		err = h.sender.DisableEndpoint(r.Context(), ep.ID, in.Reason)
+	} else {
+		err = h.sender.EnableEndpoint(r.Context(), ep.ID)
+	}
+	if err == nil {
+		ep, err = h.st.GetEndpoint(r.Context(), ep.ID)
+	}
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.endpointView(ep))
+}
+
+// pingResponse is the result of POST /api/endpoints/{id}/ping.
+type pingResponse struct {
+	OK      bool         `json:"ok"`
+	Error   string       `json:"error,omitempty"`
+	Attempt *attemptView `json:"attempt,omitempty"`
+}
+
+func (h *handler) apiPing(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	a, perr := h.sender.Ping(r.Context(), ep.ID)
+	if a == nil && perr != nil {
+		h.apiFail(w, r, perr)
+		return
+	}
+	resp := pingResponse{OK: perr == nil}
+	if perr != nil {
+		resp.Error = perr.Error()
+	}
+	if a != nil {
+		resp.Attempt = attemptViewOf(a)
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *handler) apiReplay(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	var in struct {
+		Since time.Time `json:"since"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	if in.Since.IsZero() {
+		writeJSONError(w, http.StatusUnprocessableEntity, "invalid", `"since" (an RFC 3339 time) is required`)
+		return
+	}
+	n, err := h.sender.ReplayFailed(r.Context(), ep.ID, in.Since)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"requeued": n})
+}
+
+func (h *handler) apiSimulate(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	if h.mode == event.ModeLive {
+		writeJSONError(w, http.StatusConflict, "live_mode", liveRefusal)
+		return
+	}
+	var in struct {
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
+	}
+	if !decode(w, r, &in) {
+		return
+	}
+	ev, err := h.sender.Simulate(r.Context(), ep.ID, in.Type, in.Data)
+	if err != nil {
+		status, msg := simulateError(err)
+		if status >= 500 {
+			h.apiFail(w, r, err)
+			return
+		}
+		code := codeFor(status)
+		if errors.Is(err, sender.ErrLiveMode) {
+			code = "live_mode"
+		}
+		writeJSONError(w, status, code, msg)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, ev)
+}
+
+func (h *handler) apiListDeliveries(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	f := store.DeliveryFilter{Tenant: ep.Tenant, EndpointID: ep.ID, Page: h.pageOf(q)}
+	if s := q.Get("state"); s != "" {
+		if !store.DeliveryState(s).Valid() {
+			writeJSONError(w, http.StatusBadRequest, "bad_request", "unknown state "+s)
+			return
+		}
+		f.State = store.DeliveryState(s)
+	}
+	if t := q.Get("type"); t != "" {
+		if _, err := event.ParsePattern(t); err != nil {
+			writeJSONError(w, http.StatusBadRequest, "bad_request", err.Error())
+			return
+		}
+		f.EventType = t
+	}
+	ds, next, err := h.st.ListDeliveries(r.Context(), f)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	resp := listResponse[deliveryView]{Data: []deliveryView{}, NextCursor: next}
+	for _, d := range ds {
+		if d.EndpointID == ep.ID && d.Tenant == ep.Tenant {
+			resp.Data = append(resp.Data, deliveryViewOf(d))
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *handler) apiGetDelivery(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	d, err := h.loadDelivery(r, ep)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, deliveryViewOf(d))
+}
+
+func (h *handler) apiListDeliveryAttempts(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	d, err := h.loadDelivery(r, ep)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	h.writeAttempts(w, r, store.AttemptFilter{Tenant: ep.Tenant, EndpointID: ep.ID, DeliveryID: d.ID})
+}
+
+func (h *handler) apiListAttempts(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	h.writeAttempts(w, r, store.AttemptFilter{Tenant: ep.Tenant, EndpointID: ep.ID})
+}
+
+func (h *handler) writeAttempts(w http.ResponseWriter, r *http.Request, f store.AttemptFilter) {
+	f.Page = h.pageOf(r.URL.Query())
+	as, next, err := h.st.ListAttempts(r.Context(), f)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	resp := listResponse[*attemptView]{Data: []*attemptView{}, NextCursor: next}
+	for _, a := range as {
+		if a.EndpointID == f.EndpointID && a.Tenant == f.Tenant && (f.DeliveryID == "" || a.DeliveryID == f.DeliveryID) {
+			resp.Data = append(resp.Data, attemptViewOf(a))
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (h *handler) apiGetAttempt(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	a, err := h.st.GetAttempt(r.Context(), r.PathValue("aid"))
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	if a.EndpointID != ep.ID || a.Tenant != ep.Tenant {
+		h.apiFail(w, r, store.ErrNotFound)
+		return
+	}
+	writeJSON(w, http.StatusOK, attemptViewOf(a))
+}
+
+func (h *handler) apiRetry(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	d, err := h.loadDelivery(r, ep)
+	if err == nil {
+		err = h.sender.Retry(r.Context(), d.ID)
+	}
+	if err == nil {
+		d, err = h.st.GetDelivery(r.Context(), d.ID)
+	}
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, deliveryViewOf(d))
+}

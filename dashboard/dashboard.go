@@ -1,0 +1,286 @@
+package dashboard
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/sender"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// Defaults used for the zero fields of a [Config].
+const (
+	// DefaultBasePath is the mount prefix when Config.BasePath is empty.
+	DefaultBasePath = "/"
+	// DefaultWarnAt is the number of consecutive failed attempts at which
+	// an endpoint shows the yellow warning banner: half of the sender's
+	// default auto-disable threshold ([sender.DefaultDisableAfterFailures]).
+	DefaultWarnAt = sender.DefaultDisableAfterFailures / 2
+	// DefaultPageSize is how many rows a page of endpoints, deliveries or
+	// attempts shows.
+	DefaultPageSize = 50
+	// MaxPageSize is the largest page a "limit" query parameter may ask for.
+	MaxPageSize = 200
+	// DefaultRotationOverlap is how long the previous secrets keep signing
+	// after a rotation from the dashboard.
+	DefaultRotationOverlap = sender.DefaultRotationOverlap
+	// MaxFormBytes bounds the body of an HTML form or JSON API request.
+	MaxFormBytes = 1 << 20
+)
+
+var (
+	// ErrNoAuthorize is returned by [New] when Config.Authorize is nil: the
+	// dashboard refuses to mount rather than expose every tenant's data.
+	ErrNoAuthorize = errors.New("dashboard: Config.Authorize is required")
+	// ErrNoStore is returned by [New] when Config.Store is nil.
+	ErrNoStore = errors.New("dashboard: Config.Store is required")
+	// ErrInvalidConfig is returned by [New], wrapped with the field's name,
+	// for a configuration it cannot use (a bad Mode, BasePath or WarnAt).
+	ErrInvalidConfig = errors.New("dashboard: invalid config")
+	// ErrForbidden may be returned (wrapped or not) by an [AuthorizeFunc]
+	// to answer 403 Forbidden instead of 401 Unauthorized: the caller is
+	// known but may not use the dashboard.
+	ErrForbidden = errors.New("dashboard: forbidden")
+)
+
+// Scope is what one request may see and change: the endpoints, deliveries
+// and attempts of one tenant, or, with All set, of every tenant (operators).
+// The zero Scope is the empty tenant "", which is a tenant of its own (for
+// single-tenant applications), not a wildcard.
+type Scope struct {
+	// Tenant is the one tenant visible when All is false.
+	Tenant string
+	// All makes every tenant visible; Tenant is then ignored.
+	All bool
+}
+
+// allows reports whether the scope covers the tenant.
+func (s Scope) allows(tenant string) bool { return s.All || s.Tenant == tenant }
+
+// AuthorizeFunc authenticates a request and returns its [Scope]. It is
+// called for every request, including static assets, possibly from many
+// goroutines at once, so it must be safe for concurrent use. A non-nil error
+// rejects the request: with 403 Forbidden when the error matches
+// [ErrForbidden], otherwise with 401 Unauthorized. The error text is logged,
+// never shown.
+type AuthorizeFunc func(r *http.Request) (Scope, error)
+
+// Config configures the dashboard handler. Authorize and Store are
+// required; every other zero field takes the default documented on it. New
+// copies the Config; changing it afterwards has no effect.
+type Config struct {
+	// Authorize decides who may use the dashboard and what they see.
+	// Required: New returns [ErrNoAuthorize] without it.
+	Authorize AuthorizeFunc
+
+	// Sender performs every action that sends or changes delivery state:
+	// retry, replay, ping, simulate, enable, disable and secret rotation.
+	// Nil makes the dashboard read-only: action forms are hidden and their
+	// requests answer 501 Not Implemented; endpoint creation, editing and
+	// deletion (which go to Store) are refused too.
+	Sender *sender.Sender
+
+	// Store serves the paged lists and endpoint creation, editing and
+	// deletion. It is normally the store the Sender works on. Required: New
+	// returns [ErrNoStore] without it.
+	Store store.SenderStore
+
+	// Mode is the API mode the dashboard shows and manages: endpoints of the
+	// other mode are invisible (404), new endpoints get this mode, and the
+	// simulator is refused in live mode. It must be the Sender's mode.
+	// Zero: the Sender's mode, or [event.ModeTest] without a Sender.
+	Mode event.Mode
+
+	// BasePath is the path prefix the handler is mounted at, such as
+	// "/webhooks/"; every link the pages contain starts with it. A missing
+	// leading or trailing slash is added. Zero: [DefaultBasePath].
+	BasePath string
+
+	// CSRFKey is the HMAC key of CSRF tokens. Set the same key on every
+	// instance behind a load balancer. Nil: 32 random bytes per process
+	// (tokens then stop working when the process restarts; the form just
+	// needs reloading).
+	CSRFKey []byte
+
+	// WarnAt is the number of consecutive failed attempts at which an
+	// endpoint shows the yellow "about to be disabled" banner. Set it to
+	// half of the sender's Config.DisableAfterFailures when that is not the
+	// default. Zero: [DefaultWarnAt].
+	WarnAt int
+
+	// PageSize is how many rows a page shows when the request does not ask
+	// for a "limit" (at most [MaxPageSize]). Zero: [DefaultPageSize].
+	PageSize int
+
+	// RotationOverlap is how long old secrets keep signing after a rotation
+	// started from the dashboard (the JSON API may ask for another
+	// overlap). Zero: [DefaultRotationOverlap].
+	RotationOverlap time.Duration
+
+	// Logger receives errors the pages cannot show (store failures). Nil:
+	// [slog.Default].
+	Logger *slog.Logger
+
+	// Now is the clock for displayed ages and replay windows. Nil: [time.Now].
+	Now func() time.Time
+}
+
+// handler is the http.Handler New returns. It is immutable after New and
+// safe for concurrent use.
+type handler struct {
+	authorize AuthorizeFunc
+	sender    *sender.Sender
+	st        store.SenderStore
+	mode      event.Mode
+	base      string // with leading and trailing slash
+	csrfKey   []byte
+	warnAt    int
+	pageSize  int
+	overlap   time.Duration
+	log       *slog.Logger
+	now       func() time.Time
+
+	mux   *http.ServeMux
+	pages map[string]*template.Template
+}
+
+// New returns an [http.Handler] serving the dashboard pages, their assets
+// and the JSON API under cfg.BasePath (see the package doc for the routes).
+// Mount it at the same prefix, for example with
+// mux.Handle("/webhooks/", h) and BasePath "/webhooks/".
+//
+// New returns [ErrNoAuthorize] without cfg.Authorize, [ErrNoStore] without
+// cfg.Store, and an error wrapping [ErrInvalidConfig] for a bad field. A nil
+// cfg is ErrNoAuthorize. The handler is safe for concurrent use and starts
+// no goroutines.
+func New(cfg *Config) (http.Handler, error) {
+	if cfg == nil || cfg.Authorize == nil {
+		return nil, ErrNoAuthorize
+	}
+	if cfg.Store == nil {
+		return nil, ErrNoStore
+	}
+	h := &handler{
+		authorize: cfg.Authorize,
+		sender:    cfg.Sender,
+		st:        cfg.Store,
+		mode:      cfg.Mode,
+		base:      cfg.BasePath,
+		warnAt:    cfg.WarnAt,
+		pageSize:  cfg.PageSize,
+		overlap:   cfg.RotationOverlap,
+		log:       cfg.Logger,
+		now:       cfg.Now,
+	}
+	if h.mode == "" {
+		h.mode = event.ModeTest
+		if h.sender != nil {
+			h.mode = h.sender.Mode()
+		}
+	}
+	if !h.mode.Valid() {
+		return nil, fmt.Errorf("%w: Mode %q: want %q or %q", ErrInvalidConfig, h.mode, event.ModeTest, event.ModeLive)
+	}
+	if h.sender != nil && h.sender.Mode() != h.mode {
+		return nil, fmt.Errorf("%w: Mode %q differs from the Sender's mode %q", ErrInvalidConfig, h.mode, h.sender.Mode())
+	}
+	if h.base == "" {
+		h.base = DefaultBasePath
+	}
+	if strings.ContainsAny(h.base, "?#\"'<> \t\r\n") {
+		return nil, fmt.Errorf("%w: BasePath %q: want a plain path such as /webhooks/", ErrInvalidConfig, h.base)
+	}
+	if !strings.HasPrefix(h.base, "/") {
+		h.base = "/" + h.base
+	}
+	if !strings.HasSuffix(h.base, "/") {
+		h.base += "/"
+	}
+	if h.warnAt < 0 || h.pageSize < 0 || h.overlap < 0 {
+		return nil, fmt.Errorf("%w: WarnAt, PageSize and RotationOverlap must not be negative", ErrInvalidConfig)
+	}
+	if h.warnAt == 0 {
+		h.warnAt = DefaultWarnAt
+	}
+	if h.pageSize == 0 {
+		h.pageSize = DefaultPageSize
+	}
+	h.pageSize = min(h.pageSize, MaxPageSize)
+	if h.overlap == 0 {
+		h.overlap = DefaultRotationOverlap
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if len(cfg.CSRFKey) > 0 {
+		h.csrfKey = append([]byte(nil), cfg.CSRFKey...)
+	} else {
+		h.csrfKey = make([]byte, 32)
+		if _, err := rand.Read(h.csrfKey); err != nil {
+			return nil, fmt.Errorf("dashboard: generating CSRF key: %w", err)
+		}
+	}
+	pages, err := parsePages(h.funcs())
+	if err != nil {
+		return nil, fmt.Errorf("dashboard: parsing templates: %w", err)
+	}
+	h.pages = pages
+	h.mux = http.NewServeMux()
+	h.routes()
+	return h, nil
+}
+
+// ServeHTTP authorizes the request, sets the security headers and serves it.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setSecurityHeaders(w.Header())
+	rest, ok := strings.CutPrefix(r.URL.Path, h.base)
+	if !ok {
+		if r.URL.Path+"/" == h.base {
+			http.Redirect(w, r, h.base, http.StatusMovedPermanently)
+			return
+		}
+		http.NotFound(w, r)
+		return
+	}
+	scope, err := h.authorize(r)
+	if err != nil {
+		status := http.StatusUnauthorized
+		if errors.Is(err, ErrForbidden) {
+			status = http.StatusForbidden
+		}
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "dashboard: request not authorized",
+			slog.String("path", r.URL.Path), slog.Int("status", status), slog.String("error", err.Error()))
+		if isAPI(rest) {
+			writeJSONError(w, status, codeFor(status), http.StatusText(status))
+			return
+		}
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+	r2 := r.Clone(withScope(r.Context(), scope))
+	r2.URL.Path = "/" + rest
+	r2.URL.RawPath = ""
+	h.mux.ServeHTTP(w, r2)
+}
+
+func isAPI(rest string) bool { return rest == "api" || strings.HasPrefix(rest, "api/") }
+
+// setSecurityHeaders applies to every response: no inline script, no
+// framing, no sniffing, no referrer, no caching of tenant data.
+func setSecurityHeaders(hd http.Header) {
+	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Cache-Control", "no-store")
+}

@@ -1,0 +1,98 @@
+// Package dashboard is an embeddable web dashboard for a webhookkit sender:
+// the endpoints of a tenant with their health, the delivery logs with every
+// attempt's request and response, and a webhook simulator, plus the same
+// operations as a small JSON API. Mount the [http.Handler] that [New]
+// returns in the producer's application, once for operators or once per
+// customer: an [AuthorizeFunc] supplied by the application decides who may
+// see what.
+//
+// # Pages
+//
+// Paths are relative to Config.BasePath.
+//
+//	GET  /                                   endpoints, their health and warnings; add an endpoint
+//	POST /endpoints                          add an endpoint (its secret is shown once)
+//	GET  /endpoints/{id}                     one endpoint and its delivery log (?state=&type=&cursor=)
+//	POST /endpoints/{id}/edit                change URL, description and event types
+//	POST /endpoints/{id}/rotate              add a new secret; the old one signs for the overlap
+//	POST /endpoints/{id}/enable, /disable    re-enable (paused deliveries resume) or disable
+//	POST /endpoints/{id}/delete              delete the endpoint
+//	POST /endpoints/{id}/ping                send a ping now and show the result
+//	POST /endpoints/{id}/replay              re-queue the failed deliveries of a recent window
+//	GET  /endpoints/{id}/deliveries/{did}    one delivery and all its attempts
+//	POST /endpoints/{id}/deliveries/{did}/retry  retry a failed delivery now
+//	GET  /endpoints/{id}/simulate            the simulator (test mode only)
+//	POST /endpoints/{id}/simulate            send a simulated event, then show the log
+//
+// The pages are rendered on the server with html/template (all output
+// escaped); the stylesheet and an optional five-line script are embedded.
+// Everything works without JavaScript: attempts expand with <details>.
+// Every list is read one page at a time from the store ([store.Page]), with
+// a "next page" cursor link, so a log of any size costs one page of rows
+// plus one indexed lookup of the latest attempt per delivery row.
+//
+// # Tenancy
+//
+// Every request is first passed to Config.Authorize, which returns the
+// [Scope] it may see: one tenant, or all tenants for operators. Lists are
+// filtered by the scope in the store query, and every page or action that
+// names an endpoint, delivery or attempt by id checks that it belongs to the
+// scope. An id outside the scope is answered exactly like an unknown id, 404
+// Not Found, so a tenant cannot even learn that another tenant's id exists.
+// The dashboard shows only endpoints of its mode (Config.Mode); the other
+// mode's endpoints are invisible too.
+//
+// # Request forgery and other browser attacks
+//
+// GET requests never change anything. State-changing pages are POST forms
+// carrying a CSRF token: an HMAC, keyed with Config.CSRFKey, of a random
+// value kept in an HttpOnly, SameSite=Strict cookie and of the scope
+// (double-submit, signed). A missing or wrong token answers 403 and changes
+// nothing. When the browser sends Origin or Sec-Fetch-Site, a cross-site
+// value is refused as well.
+//
+// Every response carries a Content-Security-Policy without inline script
+// and with frame-ancestors 'none', X-Frame-Options DENY,
+// X-Content-Type-Options nosniff, Referrer-Policy no-referrer and
+// Cache-Control no-store. Secrets are shown once, at creation and rotation,
+// and never again; request headers that usually hold credentials
+// (Authorization, Cookie, X-Api-Key) are shown redacted. Signature headers
+// are shown: they are not secrets.
+//
+// # JSON API
+//
+// The same operations are served as JSON under api/, with the same scope:
+//
+//	GET    api/endpoints                              {"data":[...],"next_cursor":""}
+//	POST   api/endpoints                              {"url","description","event_types","tenant"?,"headers"?,"metadata"?} => 201, with "secret" (once)
+//	GET    api/endpoints/{id}
+//	PATCH  api/endpoints/{id}                         any of url, description, event_types, headers, metadata
+//	DELETE api/endpoints/{id}                         => 204
+//	POST   api/endpoints/{id}/rotate                  {"overlap_seconds"?} => the endpoint with the new "secret"
+//	POST   api/endpoints/{id}/enable, /disable        {"reason"?}
+//	POST   api/endpoints/{id}/ping                    => {"ok","error","attempt"}
+//	POST   api/endpoints/{id}/replay                  {"since":"RFC 3339"} => {"requeued":n}
+//	POST   api/endpoints/{id}/simulate                {"type","data"} => 202, the event (409 in live mode)
+//	GET    api/endpoints/{id}/deliveries              ?state=&type=&cursor=&limit=
+//	GET    api/endpoints/{id}/deliveries/{did}
+//	GET    api/endpoints/{id}/deliveries/{did}/attempts
+//	POST   api/endpoints/{id}/deliveries/{did}/retry  => 202, the delivery
+//	GET    api/endpoints/{id}/attempts                ?cursor=&limit=
+//	GET    api/endpoints/{id}/attempts/{aid}
+//
+// Errors are {"error":{"code","message"}} with the HTTP status: 401/403 from
+// Authorize, 404 for anything unknown or outside the scope, 409 for a state
+// conflict, 415 for a missing JSON content type, 422 for invalid input.
+//
+// The API needs no CSRF token: every state-changing API request must have
+// Content-Type: application/json, which an HTML form cannot send and a
+// cross-site script cannot send without a CORS preflight the handler never
+// grants; a cross-site Origin or Sec-Fetch-Site is refused as for forms.
+// Authenticate API clients in Authorize (a bearer token, say) rather than
+// with ambient cookies where possible.
+//
+// # Read-only mode
+//
+// Without a Config.Sender the dashboard is read-only: lists and logs work,
+// and every state-changing request answers 501 Not Implemented.
+package dashboard

@@ -1,0 +1,810 @@
+package dashboard
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/event/fasten"
+	"github.com/webhookkit/webhookkit/sender"
+	"github.com/webhookkit/webhookkit/signature"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// routes registers the pages, the assets and the JSON API on h.mux, with
+// paths relative to the base path.
+func (h *handler) routes() {
+	m := h.mux
+	m.Handle("GET /static/{file}", h.staticHandler())
+
+	m.HandleFunc("GET /{$}", h.pageEndpoints)
+	m.HandleFunc("POST /endpoints", h.form(h.postCreate))
+	m.HandleFunc("GET /endpoints/{id}", h.pageEndpoint)
+	m.HandleFunc("POST /endpoints/{id}/edit", h.form(h.postEdit))
+	m.HandleFunc("POST /endpoints/{id}/rotate", h.form(h.postRotate))
+	m.HandleFunc("POST /endpoints/{id}/enable", h.form(h.postEnable))
+	m.HandleFunc("POST /endpoints/{id}/disable", h.form(h.postDisable))
+	m.HandleFunc("POST /endpoints/{id}/delete", h.form(h.postDelete))
+	m.HandleFunc("POST /endpoints/{id}/ping", h.form(h.postPing))
+	m.HandleFunc("POST /endpoints/{id}/replay", h.form(h.postReplay))
+	m.HandleFunc("GET /endpoints/{id}/deliveries/{did}", h.pageDelivery)
+	m.HandleFunc("POST /endpoints/{id}/deliveries/{did}/retry", h.form(h.postRetry))
+	m.HandleFunc("GET /endpoints/{id}/simulate", h.pageSimulate)
+	m.HandleFunc("POST /endpoints/{id}/simulate", h.form(h.postSimulate))
+
+	h.apiRoutes()
+}
+
+func (h *handler) staticHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("file")
+		if name != "style.css" && name != "app.js" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "private, max-age=3600")
+		http.ServeFileFS(w, r, assets, "static/"+name)
+	})
+}
+
+// pageData is everything a page template may show. Common fields are
+// filled by render; the rest by each handler.
+type pageData struct {
+	Title    string
+	Mode     string
+	Live     bool
+	Scope    Scope
+	CSRF     string
+	ReadOnly bool
+	Flash    string
+	Error    string
+	WarnAt   int
+
+	// Endpoints list.
+	Endpoints  []endpointView
+	KnownTypes []typeOption
+	Form       endpointForm
+	NextURL    string
+	FirstURL   string
+
+	// One endpoint and its logs.
+	Endpoint   *endpointView
+	NewSecret  string
+	Ping       *pingResult
+	Deliveries []deliveryView
+	States     []string
+	Filter     logFilter
+
+	// One delivery.
+	Delivery *deliveryView
+	Attempts []*attemptView
+
+	// Simulator.
+	SimType    string
+	SimPayload string
+}
+
+type typeOption struct{ Type, Label string }
+
+type endpointForm struct {
+	URL, Description, Tenant, Patterns string
+	Types                              []string
+}
+
+type logFilter struct{ State, Type string }
+
+type pingResult struct {
+	OK      bool
+	Message string
+	Attempt *attemptView
+}
+
+func (h *handler) knownTypes() []typeOption {
+	var out []typeOption
+	for _, t := range fasten.Types() {
+		out = append(out, typeOption{Type: t, Label: fasten.Describe(t)})
+	}
+	return out
+}
+
+// render executes a page into a buffer (so a template error never sends
+// half a page) and writes it with the given status.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, name string, d *pageData) {
+	d.Mode = string(h.mode)
+	d.Live = h.mode == event.ModeLive
+	d.Scope = scopeOf(r)
+	d.CSRF = h.csrfToken(w, r)
+	d.ReadOnly = h.sender == nil
+	d.WarnAt = h.warnAt
+	var buf bytes.Buffer
+	if err := h.pages[name].ExecuteTemplate(&buf, "layout", d); err != nil {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "dashboard: rendering page", slog.String("page", name), slog.String("error", err.Error()))
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// fail renders a short error page. 5xx causes are logged, never shown.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string, err error) {
+	if status >= 500 && err != nil {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "dashboard: "+msg, slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+	}
+	h.render(w, r, status, "error", &pageData{Title: http.StatusText(status), Error: msg})
+}
+
+// form wraps a state-changing form handler: it bounds and parses the body
+// and checks the CSRF token and origin before anything else happens.
+func (h *handler) form(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
+		if h.sender == nil {
+			h.fail(w, r, http.StatusNotImplemented, "This dashboard is read-only: no sender is configured.", nil)
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			h.fail(w, r, http.StatusBadRequest, "The form could not be read.", nil)
+			return
+		}
+		if !h.checkCSRF(r) {
+			h.fail(w, r, http.StatusForbidden, "The form's security token is missing or invalid, or the request came from another site. Reload the page and try again.", nil)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// errHidden is returned by loadEndpoint for an endpoint the scope may not
+// see; it is reported exactly as a missing one.
+var errHidden = errors.New("dashboard: endpoint not in scope")
+
+// loadEndpoint returns the endpoint named in the path if it exists, has the
+// dashboard's mode and belongs to the request's scope. Otherwise it returns
+// an error matching store.ErrNotFound: a tenant cannot learn whether another
+// tenant's id exists.
+func (h *handler) loadEndpoint(r *http.Request) (*store.Endpoint, error) {
+	id := r.PathValue("id")
+	ep, err := h.st.GetEndpoint(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if ep.ID != id || ep.Mode != h.mode || !scopeOf(r).allows(ep.Tenant) {
+		return nil, fmt.Errorf("%w: %w", store.ErrNotFound, errHidden)
+	}
+	return ep, nil
+}
+
+// loadDelivery returns the delivery named in the path if it belongs to the
+// (already scoped) endpoint ep; otherwise an error matching ErrNotFound.
+func (h *handler) loadDelivery(r *http.Request, ep *store.Endpoint) (*store.Delivery, error) {
+	d, err := h.st.GetDelivery(r.Context(), r.PathValue("did"))
+	if err != nil {
+		return nil, err
+	}
+	if d.EndpointID != ep.ID || d.Tenant != ep.Tenant || !scopeOf(r).allows(d.Tenant) {
+		return nil, fmt.Errorf("%w: %w", store.ErrNotFound, errHidden)
+	}
+	return d, nil
+}
+
+// loadFailed answers a load error: 404 for anything not found or hidden.
+func (h *handler) loadFailed(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		h.fail(w, r, http.StatusNotFound, "No such "+what+".", nil)
+		return
+	}
+	h.fail(w, r, http.StatusInternalServerError, "Could not load the "+what+".", err)
+}
+
+// pageOf reads the cursor and limit query parameters.
+func (h *handler) pageOf(q url.Values) store.Page {
+	p := store.Page{Cursor: q.Get("cursor"), Limit: h.pageSize}
+	if n, err := strconv.Atoi(q.Get("limit")); err == nil && n > 0 {
+		p.Limit = min(n, MaxPageSize)
+	}
+	return p
+}
+
+// pageLinks returns the "next page" and "first page" links: path plus the
+// given query with the cursor replaced.
+func pageLinks(path string, q url.Values, cur, next string) (nextURL, firstURL string) {
+	q = maps(q)
+	if next != "" {
+		q.Set("cursor", next)
+		nextURL = path + "?" + q.Encode()
+	}
+	if cur != "" {
+		q.Del("cursor")
+		firstURL = path
+		if enc := q.Encode(); enc != "" {
+			firstURL += "?" + enc
+		}
+	}
+	return nextURL, firstURL
+}
+
+func maps(q url.Values) url.Values {
+	c := url.Values{}
+	for k, v := range q {
+		if len(v) > 0 && v[0] != "" {
+			c.Set(k, v[0])
+		}
+	}
+	return c
+}
+
+// flashes are the fixed messages a redirect may ask a page to show (by
+// code, so a link cannot inject text).
+var flashes = map[string]string{
+	"updated":   "Endpoint updated.",
+	"enabled":   "Endpoint enabled. Paused deliveries resume now.",
+	"disabled":  "Endpoint disabled. Its deliveries wait until it is enabled again.",
+	"deleted":   "Endpoint deleted.",
+	"retried":   "Delivery queued for another attempt now.",
+	"simulated": "Simulated event sent. It appears in the delivery log below (refresh if it is still pending).",
+}
+
+func flashOf(q url.Values) string {
+	if n, err := strconv.Atoi(q.Get("replayed")); err == nil && n >= 0 {
+		return fmt.Sprintf("%d failed deliveries queued again.", n)
+	}
+	return flashes[q.Get("done")]
+}
+
+func (h *handler) redirect(w http.ResponseWriter, r *http.Request, path, done string) {
+	if done != "" {
+		path += "?done=" + url.QueryEscape(done)
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+// pageEndpoints lists the scope's endpoints, one page at a time.
+func (h *handler) pageEndpoints(w http.ResponseWriter, r *http.Request) {
+	d := &pageData{Title: "Webhook endpoints", KnownTypes: h.knownTypes(), Flash: flashOf(r.URL.Query())}
+	if err := h.listEndpointsInto(w, r, d); err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "Could not list endpoints.", err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "endpoints", d)
+}
+
+func (h *handler) listEndpointsInto(_ http.ResponseWriter, r *http.Request, d *pageData) error {
+	s := scopeOf(r)
+	q := r.URL.Query()
+	p := h.pageOf(q)
+	eps, next, err := h.st.ListEndpoints(r.Context(), store.EndpointFilter{Tenant: s.Tenant, AllTenants: s.All, Mode: h.mode, Page: p})
+	if err != nil {
+		return err
+	}
+	d.Endpoints = d.Endpoints[:0]
+	for _, ep := range eps {
+		if s.allows(ep.Tenant) && ep.Mode == h.mode { // the filter did this; stay safe with any store
+			d.Endpoints = append(d.Endpoints, h.endpointView(ep))
+		}
+	}
+	d.NextURL, d.FirstURL = pageLinks(h.base, q, p.Cursor, next)
+	return nil
+}
+
+// parseTypes reads the event-type checkboxes and the free-text patterns.
+func parseTypes(r *http.Request) (types []string, f endpointForm, err error) {
+	f.Types = r.PostForm["event_type"]
+	f.Patterns = r.PostFormValue("patterns")
+	all := slices.Clone(f.Types)
+	all = append(all, strings.FieldsFunc(f.Patterns, func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' })...)
+	for _, t := range all {
+		if _, perr := event.ParsePattern(t); perr != nil {
+			return nil, f, fmt.Errorf("%q is not an event type or pattern (use names such as patient.ehi_export_success, patient.* or *)", t)
+		}
+		if !slices.Contains(types, t) {
+			types = append(types, t)
+		}
+	}
+	if len(types) == 0 {
+		return nil, f, errors.New("choose at least one event type (or * for all)")
+	}
+	return types, f, nil
+}
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return errors.New("the URL must be an absolute http:// or https:// address")
+	}
+	return nil
+}
+
+// newEndpoint builds and stores an endpoint with a fresh secret and returns
+// it with the secret's text (shown once).
+func (h *handler) newEndpoint(ctx context.Context, s Scope, tenant, rawURL, desc string, types []string, headers, meta map[string]string) (*store.Endpoint, string, error) {
+	if !s.All {
+		tenant = s.Tenant
+	}
+	sec, err := signature.NewSecret()
+	if err != nil {
+		return nil, "", err
+	}
+	now := h.now()
+	ep := &store.Endpoint{
+		Tenant:      tenant,
+		Mode:        h.mode,
+		URL:         rawURL,
+		Description: desc,
+		EventTypes:  types,
+		Secrets:     []store.Secret{{Key: sec.String(), CreatedAt: now}},
+		Headers:     headers,
+		Metadata:    meta,
+	}
+	if err := h.st.CreateEndpoint(ctx, ep); err != nil {
+		return nil, "", err
+	}
+	return ep, sec.String(), nil
+}
+
+// postCreate adds an endpoint and shows its secret once.
+func (h *handler) postCreate(w http.ResponseWriter, r *http.Request) {
+	d := &pageData{Title: "Webhook endpoints", KnownTypes: h.knownTypes()}
+	types, f, err := parseTypes(r)
+	f.URL = strings.TrimSpace(r.PostFormValue("url"))
+	f.Description = r.PostFormValue("description")
+	f.Tenant = r.PostFormValue("tenant")
+	d.Form = f
+	if err == nil {
+		err = checkURL(f.URL)
+	}
+	if err != nil {
+		d.Error = "Endpoint not added: " + err.Error() + "."
+		if lerr := h.listEndpointsInto(w, r, d); lerr != nil {
+			h.fail(w, r, http.StatusInternalServerError, "Could not list endpoints.", lerr)
+			return
+		}
+		h.render(w, r, http.StatusUnprocessableEntity, "endpoints", d)
+		return
+	}
+	ep, secret, err := h.newEndpoint(r.Context(), scopeOf(r), f.Tenant, f.URL, f.Description, types, nil, nil)
+	if err != nil {
+		if errors.Is(err, store.ErrInvalid) {
+			d.Error = "Endpoint not added: " + strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": ") + "."
+			_ = h.listEndpointsInto(w, r, d)
+			h.render(w, r, http.StatusUnprocessableEntity, "endpoints", d)
+			return
+		}
+		h.fail(w, r, http.StatusInternalServerError, "Could not add the endpoint.", err)
+		return
+	}
+	h.showEndpoint(w, r, ep, http.StatusCreated, func(d *pageData) {
+		d.NewSecret = secret
+		d.Flash = "Endpoint added. Copy its signing secret now: it is shown only once."
+	})
+}
+
+// pageEndpoint shows one endpoint, its settings and its delivery log.
+func (h *handler) pageEndpoint(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.loadFailed(w, r, "endpoint", err)
+		return
+	}
+	h.showEndpoint(w, r, ep, http.StatusOK, func(d *pageData) { d.Flash = flashOf(r.URL.Query()) })
+}
+
+// showEndpoint renders the endpoint page with its delivery log, filtered by
+// the query's state and type, one page at a time.
+func (h *handler) showEndpoint(w http.ResponseWriter, r *http.Request, ep *store.Endpoint, status int, extra func(*pageData)) {
+	v := h.endpointView(ep)
+	d := &pageData{Title: ep.URL, Endpoint: &v, KnownTypes: h.knownTypes(), States: []string{
+		string(store.StatePending), string(store.StateLeased), string(store.StatePaused), string(store.StateSucceeded), string(store.StateFailed),
+	}}
+	d.Form = editForm(ep, d.KnownTypes)
+	q := r.URL.Query()
+	if r.Method != http.MethodGet {
+		q = url.Values{} // after an action, show the first page unfiltered
+	}
+	f := store.DeliveryFilter{Tenant: ep.Tenant, EndpointID: ep.ID, Page: h.pageOf(q)}
+	d.Filter = logFilter{State: q.Get("state"), Type: strings.TrimSpace(q.Get("type"))}
+	if st := store.DeliveryState(d.Filter.State); st.Valid() {
+		f.State = st
+	} else {
+		d.Filter.State = ""
+	}
+	if d.Filter.Type != "" {
+		if _, err := event.ParsePattern(d.Filter.Type); err != nil {
+			d.Error = fmt.Sprintf("%q is not an event type or pattern; showing all types.", d.Filter.Type)
+		} else {
+			f.EventType = d.Filter.Type
+		}
+	}
+	if extra != nil {
+		extra(d)
+	}
+	ds, next, err := h.st.ListDeliveries(r.Context(), f)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "Could not list deliveries.", err)
+		return
+	}
+	for _, dl := range ds {
+		if dl.EndpointID != ep.ID || dl.Tenant != ep.Tenant {
+			continue
+		}
+		dv := deliveryViewOf(dl)
+		if dl.Attempts > 0 {
+			// The latest attempt, by the delivery index: one small query per row.
+			as, _, err := h.st.ListAttempts(r.Context(), store.AttemptFilter{Tenant: ep.Tenant, DeliveryID: dl.ID, Page: store.Page{Limit: 1}})
+			if err != nil {
+				h.fail(w, r, http.StatusInternalServerError, "Could not list attempts.", err)
+				return
+			}
+			if len(as) == 1 && as[0].DeliveryID == dl.ID {
+				dv.Latest = attemptViewOf(as[0])
+			}
+		}
+		d.Deliveries = append(d.Deliveries, dv)
+	}
+	d.NextURL, d.FirstURL = pageLinks(h.link("endpoints", ep.ID), q, f.Page.Cursor, next)
+	h.render(w, r, status, "endpoint", d)
+}
+
+func editForm(ep *store.Endpoint, known []typeOption) endpointForm {
+	f := endpointForm{URL: ep.URL, Description: ep.Description, Tenant: ep.Tenant}
+	var other []string
+	for _, t := range ep.EventTypes {
+		if slices.ContainsFunc(known, func(o typeOption) bool { return o.Type == t }) {
+			f.Types = append(f.Types, t)
+		} else {
+			other = append(other, t)
+		}
+	}
+	f.Patterns = strings.Join(other, ", ")
+	return f
+}
+
+// postEdit changes an endpoint's URL, description and event types.
+func (h *handler) postEdit(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.loadFailed(w, r, "endpoint", err)
+		return
+	}
+	types, f, err := parseTypes(r)
+	f.URL = strings.TrimSpace(r.PostFormValue("url"))
+	f.Description = r.PostFormValue("description")
+	if err == nil {
+		err = checkURL(f.URL)
+	}
+	if err == nil {
+		upd := ep.Clone()
+		upd.URL, upd.Description, upd.EventTypes = f.URL, f.Description, types
+		err = h.st.UpdateEndpoint(r.Context(), upd)
+		if err != nil && !errors.Is(err, store.ErrInvalid) {
+			h.loadFailed(w, r, "endpoint", err)
+			return
+		}
+	}
+	if err != nil {
+		h.showEndpoint(w, r, ep, http.StatusUnprocessableEntity, func(d *pageData) {
+			d.Form = f
+			d.Error = "Endpoint not updated: " + strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": ") + "."
+		})
+		return
+	}
+	h.redirect(w, r, h.link("endpoints", ep.ID), "updated")
+}
+
+// postRotate adds a new secret; the old ones keep signing for the overlap.
+func (h *handler) postRotate(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.loadFailed(w, r, "endpoint", err)
+		return
+	}
+	sec, err := h.sender.RotateSecret(r.Context(), ep.ID, h.overlap)
+	if err != nil {
+		h.loadFailed(w, r, "endpoint", err)
+		return
+	}
+	if ep, err = h.st.GetEndpoint(r.Context(), ep.ID); err != nil {
+		h.loadFailed(w, r, "endpoint", err)
+		return
+	}
+	h.showEndpoint(w, r, ep, http.StatusOK, func(d *pageData) {
+		d.NewSecret = sec.String()
+		d.Flash = fmt.Sprintf("Secret rotated. Copy the new secret now: it is shown only once. The previous secret keeps signing until %s.", fmtTime(h.now().Add(h.overlap)))
+	})
+}
+
+func (h *handler) postEnable(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err == nil {
+		err = h.sender.EnableEndpoint(r.Context(), ep.ID)
+	}
+	if err != nil {
+		h.loadFailed(w, r, "endpoint", err)
+		return
+	}
+	h.redirect(w, r, h.link("endpoints", ep.ID), "enabled")
+}
+
+func (h *handler) postDisable(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err == nil {
+		err = h.sender.DisableEndpoint(r.Context(), ep.ID, "disabled from the dashboard")
+	}
+	if err != nil {
+		h.loadFailed(w, r, "endpoint", err)
+		return
+	}
+	h.redirect(w, r, h.link("endpoints", ep.ID), "disabled")
+}
+
+func (h *handler) postDelete(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err == nil {
+		err = h.st.DeleteEndpoint(r.Context(), ep.ID)
+	}
+	if err != nil {
+		h.loadFailed(w, r, "endpoint", err)
+		return
+	}
+	h.redirect(w, r, h.base, "deleted")
+}
+
+// postPing sends a ping synchronously and shows the result.
+func (h *handler) postPing(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.loadFailed(w, r, "endpoint", err)
+		return
+	}
+	a, perr := h.sender.Ping(r.Context(), ep.ID)
+	if errors.Is(perr, store.ErrNotFound) {
+		h.loadFailed(w, r, "endpoint", perr)
+		return
+	}
+	res := &pingResult{OK: perr == nil}
+	if a != nil {
+		res.Attempt = attemptViewOf(a)
+	}
+	switch {
+	case perr == nil:
+		res.Message = "Ping delivered"
+		if a != nil {
+			res.Message += fmt.Sprintf(": %s in %s.", statusText(a.StatusCode), fmtDuration(a.Duration))
+		}
+	default:
+		res.Message = "Ping failed: " + perr.Error() + "."
+	}
+	if ep2, err := h.st.GetEndpoint(r.Context(), ep.ID); err == nil {
+		ep = ep2 // health changed
+	}
+	h.showEndpoint(w, r, ep, http.StatusOK, func(d *pageData) { d.Ping = res })
+}
+
+// replayWindows are the "replay failed deliveries since" choices.
+var replayWindows = map[string]time.Duration{"1h": time.Hour, "24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "15d": store.DefaultRetention}
+
+func (h *handler) postReplay(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.loadFailed(w, r, "endpoint", err)
+		return
+	}
+	win, ok := replayWindows[r.PostFormValue("since")]
+	if !ok {
+		h.fail(w, r, http.StatusBadRequest, "Choose how far back to replay.", nil)
+		return
+	}
+	n, err := h.sender.ReplayFailed(r.Context(), ep.ID, h.now().Add(-win))
+	if err != nil {
+		h.loadFailed(w, r, "endpoint", err)
+		return
+	}
+	http.Redirect(w, r, h.link("endpoints", ep.ID)+"?replayed="+strconv.Itoa(n), http.StatusSeeOther)
+}
+
+// pageDelivery shows one delivery and its attempts, newest first, paged.
+func (h *handler) pageDelivery(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.loadFailed(w, r, "endpoint", err)
+		return
+	}
+	dl, err := h.loadDelivery(r, ep)
+	if err != nil {
+		h.loadFailed(w, r, "delivery", err)
+		return
+	}
+	q := r.URL.Query()
+	p := h.pageOf(q)
+	as, next, err := h.st.ListAttempts(r.Context(), store.AttemptFilter{Tenant: ep.Tenant, DeliveryID: dl.ID, Page: p})
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "Could not list attempts.", err)
+		return
+	}
+	ev, dv := h.endpointView(ep), deliveryViewOf(dl)
+	d := &pageData{Title: dl.Event.Type + " " + dl.Event.ID, Endpoint: &ev, Delivery: &dv, Flash: flashOf(q)}
+	for _, a := range as {
+		if a.DeliveryID == dl.ID {
+			d.Attempts = append(d.Attempts, attemptViewOf(a))
+		}
+	}
+	d.NextURL, d.FirstURL = pageLinks(h.link("endpoints", ep.ID, "deliveries", dl.ID), q, p.Cursor, next)
+	h.render(w, r, http.StatusOK, "delivery", d)
+}
+
+// postRetry queues a delivery for an attempt now.
+func (h *handler) postRetry(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.loadFailed(w, r, "endpoint", err)
+		return
+	}
+	dl, err := h.loadDelivery(r, ep)
+	if err == nil {
+		err = h.sender.Retry(r.Context(), dl.ID)
+	}
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		h.fail(w, r, http.StatusConflict, "This delivery cannot be retried now: it is already queued or in flight.", nil)
+		return
+	case err != nil:
+		h.loadFailed(w, r, "delivery", err)
+		return
+	}
+	if r.PostFormValue("return") == "delivery" {
+		h.redirect(w, r, h.link("endpoints", ep.ID, "deliveries", dl.ID), "retried")
+		return
+	}
+	h.redirect(w, r, h.link("endpoints", ep.ID), "retried")
+}
+
+// samplePayload returns the pretty-printed sample of a known type.
+func samplePayload(typ string) string {
+	raw, ok := fasten.Sample(typ)
+	if !ok {
+		return "{}"
+	}
+	return prettyJSON(string(raw))
+}
+
+const liveRefusal = "The webhook simulator is only available in test mode. This dashboard manages live-mode endpoints, where simulated events are refused."
+
+// pageSimulate shows the simulator form, pre-filled with the chosen type's
+// sample, or a refusal in live mode.
+func (h *handler) pageSimulate(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.loadFailed(w, r, "endpoint", err)
+		return
+	}
+	v := h.endpointView(ep)
+	d := &pageData{Title: "Simulate webhook", Endpoint: &v, KnownTypes: h.knownTypes()}
+	if h.mode == event.ModeLive {
+		d.Error = liveRefusal
+		h.render(w, r, http.StatusOK, "simulate", d)
+		return
+	}
+	d.SimType = r.URL.Query().Get("type")
+	if !slices.ContainsFunc(d.KnownTypes, func(o typeOption) bool { return o.Type == d.SimType }) {
+		d.SimType = ""
+		for _, o := range d.KnownTypes {
+			if o.Type != event.TypePing && event.MatchAny(ep.EventTypes, o.Type) {
+				d.SimType = o.Type
+				break
+			}
+		}
+		if d.SimType == "" && len(d.KnownTypes) > 0 {
+			d.SimType = d.KnownTypes[0].Type
+		}
+	}
+	d.SimPayload = samplePayload(d.SimType)
+	h.render(w, r, http.StatusOK, "simulate", d)
+}
+
+// simulateError turns a Simulate failure into a status and a message for
+// people.
+func simulateError(err error) (int, string) {
+	switch {
+	case errors.Is(err, sender.ErrLiveMode):
+		return http.StatusConflict, liveRefusal
+	case errors.Is(err, sender.ErrEndpointDisabled):
+		return http.StatusConflict, "This endpoint is disabled; enable it before simulating events."
+	case errors.Is(err, sender.ErrPayloadTooLarge):
+		return http.StatusRequestEntityTooLarge, "The payload is too large: " + err.Error() + "."
+	case errors.Is(err, event.ErrInvalidJSON), errors.Is(err, event.ErrInvalidData), errors.Is(err, event.ErrInvalidType):
+		return http.StatusUnprocessableEntity, "Nothing was sent: " + err.Error() + "."
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, "No such endpoint."
+	}
+	return http.StatusInternalServerError, "The simulated event could not be sent."
+}
+
+// checkPayload explains why text is not a JSON object, with the position.
+func checkPayload(text string) error {
+	var v any
+	dec := json.NewDecoder(strings.NewReader(text))
+	if err := dec.Decode(&v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line, col := position(text, se.Offset)
+			return fmt.Errorf("invalid JSON at line %d, column %d: %s", line, col, se.Error())
+		}
+		if errors.Is(err, io.EOF) {
+			return errors.New("the payload is empty; enter a JSON object")
+		}
+		return fmt.Errorf("invalid JSON: %s", err.Error())
+	}
+	if dec.More() {
+		return errors.New("invalid JSON: unexpected text after the object")
+	}
+	if _, ok := v.(map[string]any); !ok {
+		return errors.New("the payload must be a JSON object ({...})")
+	}
+	return nil
+}
+
+func position(text string, off int64) (line, col int) {
+	line, col = 1, 1
+	for i, c := range text {
+		if int64(i) >= off-1 {
+			break
+		}
+		if c == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// postSimulate validates the edited payload and sends it as a test event;
+// on success it redirects to the delivery log.
+func (h *handler) postSimulate(w http.ResponseWriter, r *http.Request) {
+	ep, err := h.loadEndpoint(r)
+	if err != nil {
+		h.loadFailed(w, r, "endpoint", err)
+		return
+	}
+	v := h.endpointView(ep)
+	d := &pageData{Title: "Simulate webhook", Endpoint: &v, KnownTypes: h.knownTypes(),
+		SimType: r.PostFormValue("type"), SimPayload: r.PostFormValue("payload")}
+	if h.mode == event.ModeLive {
+		d.Error = liveRefusal
+		d.SimPayload = ""
+		h.render(w, r, http.StatusConflict, "simulate", d)
+		return
+	}
+	if err := event.ValidType(d.SimType); err != nil {
+		d.Error = "Nothing was sent: choose a valid event type."
+		h.render(w, r, http.StatusUnprocessableEntity, "simulate", d)
+		return
+	}
+	if err := checkPayload(d.SimPayload); err != nil {
+		d.Error = "Nothing was sent: " + err.Error() + "."
+		h.render(w, r, http.StatusUnprocessableEntity, "simulate", d)
+		return
+	}
+	if _, err := h.sender.Simulate(r.Context(), ep.ID, d.SimType, json.RawMessage(d.SimPayload)); err != nil {
+		status, msg := simulateError(err)
+		if status >= 500 {
+			h.log.LogAttrs(r.Context(), slog.LevelError, "dashboard: simulate", slog.String("endpoint_id", ep.ID), slog.String("error", err.Error()))
+		}
+		d.Error = msg
+		h.render(w, r, status, "simulate", d)
+		return
+	}
+	h.redirect(w, r, h.link("endpoints", ep.ID), "simulated")
+}

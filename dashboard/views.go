@@ -1,0 +1,292 @@
+package dashboard
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// endpointView is what pages and the JSON API show of an endpoint: never a
+// secret's key.
+type endpointView struct {
+	ID             string            `json:"id"`
+	Tenant         string            `json:"tenant"`
+	Mode           string            `json:"mode"`
+	URL            string            `json:"url"`
+	Description    string            `json:"description"`
+	EventTypes     []string          `json:"event_types"`
+	Disabled       bool              `json:"disabled"`
+	DisabledReason string            `json:"disabled_reason,omitempty"`
+	DisabledAt     *time.Time        `json:"disabled_at,omitempty"`
+	Health         healthView        `json:"health"`
+	Warning        bool              `json:"warning"`
+	Secrets        []secretView      `json:"secrets"`
+	Metadata       map[string]string `json:"metadata,omitempty"`
+	CreatedAt      time.Time         `json:"created_at"`
+	UpdatedAt      time.Time         `json:"updated_at"`
+}
+
+type healthView struct {
+	ConsecutiveFailures int        `json:"consecutive_failures"`
+	FailingSince        *time.Time `json:"failing_since,omitempty"`
+	LastSuccessAt       *time.Time `json:"last_success_at,omitempty"`
+	LastFailureAt       *time.Time `json:"last_failure_at,omitempty"`
+}
+
+// secretView describes a secret without its key.
+type secretView struct {
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Active    bool       `json:"active"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+func (h *handler) endpointView(ep *store.Endpoint) endpointView {
+	now := h.now()
+	v := endpointView{
+		ID:             ep.ID,
+		Tenant:         ep.Tenant,
+		Mode:           string(ep.Mode),
+		URL:            ep.URL,
+		Description:    ep.Description,
+		EventTypes:     slices.Clone(ep.EventTypes),
+		Disabled:       ep.Disabled,
+		DisabledReason: ep.DisabledReason,
+		DisabledAt:     timePtr(ep.DisabledAt),
+		Health: healthView{
+			ConsecutiveFailures: ep.Health.ConsecutiveFailures,
+			FailingSince:        timePtr(ep.Health.FailingSince),
+			LastSuccessAt:       timePtr(ep.Health.LastSuccessAt),
+			LastFailureAt:       timePtr(ep.Health.LastFailureAt),
+		},
+		Warning:   ep.Disabled || ep.Health.ConsecutiveFailures >= h.warnAt,
+		Metadata:  ep.Metadata,
+		CreatedAt: ep.CreatedAt.UTC(),
+		UpdatedAt: ep.UpdatedAt.UTC(),
+	}
+	for _, s := range ep.Secrets {
+		v.Secrets = append(v.Secrets, secretView{CreatedAt: s.CreatedAt.UTC(), ExpiresAt: timePtr(s.ExpiresAt), Active: s.Active(now)})
+	}
+	return v
+}
+
+// deliveryView is a row of the delivery log.
+type deliveryView struct {
+	ID            string          `json:"id"`
+	EndpointID    string          `json:"endpoint_id"`
+	Tenant        string          `json:"tenant"`
+	EventID       string          `json:"event_id"`
+	EventType     string          `json:"event_type"`
+	Mode          string          `json:"mode"`
+	State         string          `json:"state"`
+	Attempts      int             `json:"attempts"`
+	CreatedAt     time.Time       `json:"created_at"`
+	NextAttemptAt *time.Time      `json:"next_attempt_at,omitempty"`
+	LastAttemptAt *time.Time      `json:"last_attempt_at,omitempty"`
+	FinishedAt    *time.Time      `json:"finished_at,omitempty"`
+	LastError     string          `json:"last_error,omitempty"`
+	Data          json.RawMessage `json:"data"`
+	// Latest is the most recent attempt (pages only).
+	Latest *attemptView `json:"-"`
+}
+
+func deliveryViewOf(d *store.Delivery) deliveryView {
+	v := deliveryView{
+		ID:            d.ID,
+		EndpointID:    d.EndpointID,
+		Tenant:        d.Tenant,
+		EventID:       d.Event.ID,
+		EventType:     d.Event.Type,
+		Mode:          string(d.Event.APIMode),
+		State:         string(d.State),
+		Attempts:      d.Attempts,
+		CreatedAt:     d.CreatedAt.UTC(),
+		LastAttemptAt: timePtr(d.LastAttemptAt),
+		FinishedAt:    timePtr(d.FinishedAt),
+		LastError:     d.LastError,
+		Data:          json.RawMessage(slices.Clone(d.Event.Data)),
+	}
+	if d.State == store.StatePending || d.State == store.StateLeased {
+		v.NextAttemptAt = timePtr(d.NextAttemptAt)
+	}
+	return v
+}
+
+// Retryable reports whether the page offers "retry now" (failed) or
+// "resend" (succeeded): the states [sender.Sender.Retry] accepts.
+func (d deliveryView) Retryable() bool {
+	return d.State == string(store.StateFailed) || d.State == string(store.StateSucceeded)
+}
+
+// attemptView is one attempt with its request and response.
+type attemptView struct {
+	ID                string      `json:"id"`
+	DeliveryID        string      `json:"delivery_id"`
+	EndpointID        string      `json:"endpoint_id"`
+	EventID           string      `json:"event_id"`
+	EventType         string      `json:"event_type"`
+	Number            int         `json:"number"`
+	At                time.Time   `json:"at"`
+	DurationMS        float64     `json:"duration_ms"`
+	URL               string      `json:"url"`
+	RequestHeaders    http.Header `json:"request_headers"`
+	RequestBody       string      `json:"request_body"`
+	StatusCode        int         `json:"status"`
+	ResponseHeaders   http.Header `json:"response_headers"`
+	ResponseBody      string      `json:"response_body"`
+	ResponseTruncated bool        `json:"response_truncated,omitempty"`
+	Error             string      `json:"error,omitempty"`
+	Success           bool        `json:"success"`
+	duration          time.Duration
+}
+
+func attemptViewOf(a *store.Attempt) *attemptView {
+	return &attemptView{
+		ID:                a.ID,
+		DeliveryID:        a.DeliveryID,
+		EndpointID:        a.EndpointID,
+		EventID:           a.EventID,
+		EventType:         a.EventType,
+		Number:            a.Number,
+		At:                a.At.UTC(),
+		DurationMS:        float64(a.Duration.Microseconds()) / 1000,
+		URL:               a.URL,
+		RequestHeaders:    redactHeaders(a.RequestHeaders),
+		RequestBody:       string(a.RequestBody),
+		StatusCode:        a.StatusCode,
+		ResponseHeaders:   a.ResponseHeaders.Clone(),
+		ResponseBody:      string(a.ResponseBody),
+		ResponseTruncated: a.ResponseTruncated,
+		Error:             a.Error,
+		Success:           a.Success,
+		duration:          a.Duration,
+	}
+}
+
+// Duration is the attempt's duration for people.
+func (a *attemptView) Duration() string { return fmtDuration(a.duration) }
+
+// redactHeaders copies request headers, hiding the values of headers that
+// usually carry credentials (an endpoint's extra headers may hold an API
+// key). Signature headers are kept: they are not secrets.
+func redactHeaders(hd http.Header) http.Header {
+	c := hd.Clone()
+	for k := range c {
+		switch strings.ToLower(k) {
+		case "authorization", "proxy-authorization", "cookie", "x-api-key", "api-key":
+			c[k] = []string{"(redacted)"}
+		}
+	}
+	return c
+}
+
+// headerLine is one "Name: value" pair for display.
+type headerLine struct{ Name, Value string }
+
+func headerLines(hd http.Header) []headerLine {
+	keys := make([]string, 0, len(hd))
+	for k := range hd {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var out []headerLine
+	for _, k := range keys {
+		for _, v := range hd[k] {
+			out = append(out, headerLine{k, v})
+		}
+	}
+	return out
+}
+
+// prettyJSON indents a JSON body for display; anything else is shown as is.
+func prettyJSON(s string) string {
+	var buf bytes.Buffer
+	if json.Indent(&buf, []byte(s), "", "  ") == nil {
+		return buf.String()
+	}
+	return s
+}
+
+func fmtTime(v any) string {
+	var t time.Time
+	switch x := v.(type) {
+	case time.Time:
+		t = x
+	case *time.Time:
+		if x == nil {
+			return "—"
+		}
+		t = *x
+	default:
+		return ""
+	}
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0 ms"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%d µs", d.Microseconds())
+	case d < 10*time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	}
+	return d.Round(100 * time.Millisecond).String()
+}
+
+func statusText(code int) string {
+	if code == 0 {
+		return "no response"
+	}
+	return fmt.Sprintf("%d %s", code, http.StatusText(code))
+}
+
+// link returns the path of a page under the base path, from path segments,
+// each escaped.
+func (h *handler) link(segs ...string) string {
+	var b strings.Builder
+	b.WriteString(h.base)
+	for i, s := range segs {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		b.WriteString(url.PathEscape(s))
+	}
+	return b.String()
+}
+
+// funcs are the template functions; url builds links under the base path
+// from path segments, each escaped.
+func (h *handler) funcs() template.FuncMap {
+	return template.FuncMap{
+		"url":        h.link,
+		"time":       fmtTime,
+		"status":     statusText,
+		"pretty":     prettyJSON,
+		"headers":    headerLines,
+		"join":       strings.Join,
+		"contains":   slices.Contains[[]string, string],
+		"okStatus":   func(code int) bool { return code >= 200 && code < 300 },
+		"sub":        func(a, b int) int { return a - b },
+		"stateClass": func(s string) string { return "state-" + s },
+	}
+}
