@@ -47,7 +47,7 @@ func scanAttempt(row pgx.Row) (*store.Attempt, error) {
 
 // AddAttempt stores a copy of a, assigning a.ID (a UUID) when empty. An
 // existing id is an error wrapping [store.ErrConflict].
-func (h handle) AddAttempt(ctx context.Context, a *store.Attempt) error {
+func (h *handle) AddAttempt(ctx context.Context, a *store.Attempt) error {
 	if a == nil {
 		return fmt.Errorf("postgres: add attempt: %w: nil attempt", store.ErrInvalid)
 	}
@@ -79,7 +79,7 @@ func (h handle) AddAttempt(ctx context.Context, a *store.Attempt) error {
 }
 
 // GetAttempt returns the attempt, or an error wrapping [store.ErrNotFound].
-func (h handle) GetAttempt(ctx context.Context, id string) (*store.Attempt, error) {
+func (h *handle) GetAttempt(ctx context.Context, id string) (*store.Attempt, error) {
 	a, err := scanAttempt(h.db.QueryRow(ctx, h.n.q(`SELECT `+attemptCols+` FROM {{schema}}.attempts WHERE id = $1`), id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("postgres: get attempt %q: %w", id, store.ErrNotFound)
@@ -93,7 +93,7 @@ func (h handle) GetAttempt(ctx context.Context, id string) (*store.Attempt, erro
 // ListAttempts returns attempts newest first (by At, then ID), one page at a
 // time, with the cursor of the next page (empty on the last). A bad cursor
 // is an error wrapping [store.ErrInvalid].
-func (h handle) ListAttempts(ctx context.Context, f store.AttemptFilter) ([]*store.Attempt, string, error) {
+func (h *handle) ListAttempts(ctx context.Context, f store.AttemptFilter) ([]*store.Attempt, string, error) {
 	var w where
 	if !f.AllTenants {
 		w.add("tenant = ?", f.Tenant)
@@ -141,7 +141,7 @@ func (h handle) ListAttempts(ctx context.Context, f store.AttemptFilter) ([]*sto
 
 // PruneAttempts deletes attempts that started before the given time and
 // returns how many.
-func (h handle) PruneAttempts(ctx context.Context, before time.Time) (int, error) {
+func (h *handle) PruneAttempts(ctx context.Context, before time.Time) (int, error) {
 	tag, err := h.db.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.attempts WHERE at < $1`), before)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: prune attempts: %w", err)

@@ -29,7 +29,7 @@ func deliveryDest(d *store.Delivery) []any {
 
 // GetDelivery returns the delivery with its event, or an error wrapping
 // [store.ErrNotFound]. LeaseToken is never set: only Lease hands it out.
-func (h handle) GetDelivery(ctx context.Context, id string) (*store.Delivery, error) {
+func (h *handle) GetDelivery(ctx context.Context, id string) (*store.Delivery, error) {
 	d := new(store.Delivery)
 	err := h.db.QueryRow(ctx, h.n.q(`SELECT `+deliveryColsD+`
 		FROM {{schema}}.deliveries d JOIN {{schema}}.events e ON e.id = d.event_id
@@ -65,7 +65,7 @@ func typeFilter(w *where, col, pattern string) error {
 // one page at a time, with the cursor of the next page (empty on the last).
 // f.EventType may be an exact type or a pattern ("patient.*", "*"). A bad
 // cursor or pattern is an error wrapping [store.ErrInvalid].
-func (h handle) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]*store.Delivery, string, error) {
+func (h *handle) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]*store.Delivery, string, error) {
 	var w where
 	if !f.AllTenants {
 		w.add("d.tenant = ?", f.Tenant)
@@ -135,7 +135,7 @@ const requeueSet = `SET
 // endpoint is disabled in this store. It returns an error wrapping
 // [store.ErrConflict] for a pending, leased or paused delivery and
 // [store.ErrNotFound] for a missing one.
-func (h handle) Requeue(ctx context.Context, id string, at time.Time) error {
+func (h *handle) Requeue(ctx context.Context, id string, at time.Time) error {
 	var state string
 	err := h.db.QueryRow(ctx, h.n.q(`WITH upd AS (
 			UPDATE {{schema}}.deliveries `+requeueSet+`
@@ -157,7 +157,7 @@ func (h handle) Requeue(ctx context.Context, id string, at time.Time) error {
 
 // RequeueFailed requeues, as Requeue, every failed delivery of the endpoint
 // that finished at or after since, in one statement, and returns how many.
-func (h handle) RequeueFailed(ctx context.Context, endpointID string, since, at time.Time) (int, error) {
+func (h *handle) RequeueFailed(ctx context.Context, endpointID string, since, at time.Time) (int, error) {
 	tag, err := h.db.Exec(ctx, h.n.q(`UPDATE {{schema}}.deliveries `+requeueSet+`
 		WHERE endpoint_id = $1 AND state = 'failed' AND finished_at >= $3`), endpointID, at, since)
 	if err != nil {

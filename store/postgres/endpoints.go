@@ -94,7 +94,7 @@ func scanEndpoint(row pgx.Row) (*store.Endpoint, error) {
 
 // oneEndpoint runs a query returning at most one endpoint row; no row is
 // [store.ErrNotFound].
-func (h handle) oneEndpoint(ctx context.Context, op, id, sql string, args ...any) (*store.Endpoint, error) {
+func (h *handle) oneEndpoint(ctx context.Context, op, id, sql string, args ...any) (*store.Endpoint, error) {
 	ep, err := scanEndpoint(h.db.QueryRow(ctx, h.n.q(sql), args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("postgres: %s %q: %w", op, id, store.ErrNotFound)
@@ -110,7 +110,7 @@ func (h handle) oneEndpoint(ctx context.Context, op, id, sql string, args ...any
 // Health fields are stored as given. It returns an error wrapping
 // [store.ErrInvalid] for an invalid endpoint and [store.ErrConflict] when
 // the id exists.
-func (h handle) CreateEndpoint(ctx context.Context, ep *store.Endpoint) error {
+func (h *handle) CreateEndpoint(ctx context.Context, ep *store.Endpoint) error {
 	if ep == nil {
 		return fmt.Errorf("postgres: create endpoint: %w: nil endpoint", store.ErrInvalid)
 	}
@@ -144,7 +144,7 @@ func (h handle) CreateEndpoint(ctx context.Context, ep *store.Endpoint) error {
 }
 
 // GetEndpoint returns the endpoint, or an error wrapping [store.ErrNotFound].
-func (h handle) GetEndpoint(ctx context.Context, id string) (*store.Endpoint, error) {
+func (h *handle) GetEndpoint(ctx context.Context, id string) (*store.Endpoint, error) {
 	return h.oneEndpoint(ctx, "get endpoint", id, `SELECT `+endpointCols+` FROM {{schema}}.endpoints WHERE id = $1`, id)
 }
 
@@ -153,7 +153,7 @@ func (h handle) GetEndpoint(ctx context.Context, id string) (*store.Endpoint, er
 // CreatedAt), setting UpdatedAt. On success ep's other fields are refreshed
 // from the stored row. It returns an error wrapping [store.ErrInvalid] or
 // [store.ErrNotFound].
-func (h handle) UpdateEndpoint(ctx context.Context, ep *store.Endpoint) error {
+func (h *handle) UpdateEndpoint(ctx context.Context, ep *store.Endpoint) error {
 	if ep == nil {
 		return fmt.Errorf("postgres: update endpoint: %w: nil endpoint", store.ErrInvalid)
 	}
@@ -181,7 +181,7 @@ func (h handle) UpdateEndpoint(ctx context.Context, ep *store.Endpoint) error {
 // pending and paused deliveries; leased, succeeded and failed deliveries and
 // the attempt log stay. It returns an error wrapping [store.ErrNotFound]
 // when the endpoint does not exist.
-func (h handle) DeleteEndpoint(ctx context.Context, id string) error {
+func (h *handle) DeleteEndpoint(ctx context.Context, id string) error {
 	err := h.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.endpoints WHERE id = $1`), id)
 		if err != nil {
@@ -203,7 +203,7 @@ func (h handle) DeleteEndpoint(ctx context.Context, id string) error {
 // ListEndpoints returns endpoints ordered by ID, one page at a time, and the
 // cursor of the next page (empty on the last). A cursor from another list
 // is an error wrapping [store.ErrInvalid].
-func (h handle) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*store.Endpoint, string, error) {
+func (h *handle) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*store.Endpoint, string, error) {
 	var w where
 	if !f.AllTenants {
 		w.add("tenant = ?", f.Tenant)
@@ -250,7 +250,7 @@ func (h handle) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*s
 // RecordResult atomically updates the endpoint's health after an attempt at
 // time at (one UPDATE) and returns the updated endpoint, or an error
 // wrapping [store.ErrNotFound].
-func (h handle) RecordResult(ctx context.Context, id string, success bool, at time.Time) (*store.Endpoint, error) {
+func (h *handle) RecordResult(ctx context.Context, id string, success bool, at time.Time) (*store.Endpoint, error) {
 	return h.oneEndpoint(ctx, "record result", id, `UPDATE {{schema}}.endpoints SET
 			consecutive_failures = CASE WHEN $2::boolean THEN 0 ELSE consecutive_failures + 1 END,
 			failing_since = CASE WHEN $2 THEN NULL ELSE coalesce(failing_since, $3::timestamptz) END,
@@ -267,7 +267,7 @@ func (h handle) RecordResult(ctx context.Context, id string, success bool, at ti
 // Release then pause them); enabling makes its paused deliveries pending,
 // due at at, and lets leased ones expire normally again. It returns the updated endpoint, or an error wrapping
 // [store.ErrNotFound].
-func (h handle) SetDisabled(ctx context.Context, id string, disabled bool, reason string, at time.Time) (*store.Endpoint, error) {
+func (h *handle) SetDisabled(ctx context.Context, id string, disabled bool, reason string, at time.Time) (*store.Endpoint, error) {
 	var ep *store.Endpoint
 	err := h.inTx(ctx, func(tx pgx.Tx) error {
 		var err error

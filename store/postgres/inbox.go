@@ -30,7 +30,7 @@ func scanInbox(row pgx.Row) (*store.InboxEntry, error) {
 // processes, exactly one wins. The entry is claimed, holds its lease until
 // c.Now+c.Lease and its de-duplication window until c.Now+c.TTL (a
 // non-positive TTL means [store.DefaultDedupWindow]).
-func (h handle) Claim(ctx context.Context, c store.Claim) (bool, error) {
+func (h *handle) Claim(ctx context.Context, c store.Claim) (bool, error) {
 	ttl := c.TTL
 	if ttl <= 0 {
 		ttl = store.DefaultDedupWindow
@@ -61,7 +61,7 @@ func (h handle) Claim(ctx context.Context, c store.Claim) (bool, error) {
 // ReleaseClaim forgets a claim (an entry still in the claimed state), so a retry
 // of the event is accepted later. Releasing an absent key, or one already
 // handled or dead, does nothing and is not an error.
-func (h handle) ReleaseClaim(ctx context.Context, key string) error {
+func (h *handle) ReleaseClaim(ctx context.Context, key string) error {
 	if _, err := h.db.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.inbox WHERE key = $1 AND state = 'claimed'`), key); err != nil {
 		return fmt.Errorf("postgres: release %q: %w", key, err)
 	}
@@ -70,7 +70,7 @@ func (h handle) ReleaseClaim(ctx context.Context, key string) error {
 
 // inboxUpdate runs an UPDATE of one inbox entry ($1 is the key) and maps
 // zero rows to [store.ErrNotFound].
-func (h handle) inboxUpdate(ctx context.Context, op, key, sql string, args ...any) error {
+func (h *handle) inboxUpdate(ctx context.Context, op, key, sql string, args ...any) error {
 	tag, err := h.db.Exec(ctx, h.n.q(sql), append([]any{key}, args...)...)
 	if err != nil {
 		return fmt.Errorf("postgres: %s %q: %w", op, key, err)
@@ -84,7 +84,7 @@ func (h handle) inboxUpdate(ctx context.Context, op, key, sql string, args ...an
 // MarkHandled records that the callback succeeded at time at and drops the
 // body; the key is remembered until its window ends. It returns an error
 // wrapping [store.ErrNotFound] when the key is missing.
-func (h handle) MarkHandled(ctx context.Context, key string, at time.Time) error {
+func (h *handle) MarkHandled(ctx context.Context, key string, at time.Time) error {
 	return h.inboxUpdate(ctx, "mark handled", key, `UPDATE {{schema}}.inbox SET
 		state = 'handled', body = NULL, finished_at = $2, leased_until = NULL WHERE key = $1`, at)
 }
@@ -92,7 +92,7 @@ func (h handle) MarkHandled(ctx context.Context, key string, at time.Time) error
 // MarkDead records that the callback failed for good at time at, with the
 // reason; the body is kept for replay. It returns an error wrapping
 // [store.ErrNotFound] when the key is missing.
-func (h handle) MarkDead(ctx context.Context, key string, at time.Time, reason string) error {
+func (h *handle) MarkDead(ctx context.Context, key string, at time.Time, reason string) error {
 	return h.inboxUpdate(ctx, "mark dead", key, `UPDATE {{schema}}.inbox SET
 		state = 'dead', finished_at = $2, last_error = $3, leased_until = NULL WHERE key = $1`, at, reason)
 }
@@ -100,7 +100,7 @@ func (h handle) MarkDead(ctx context.Context, key string, at time.Time, reason s
 // PruneInbox deletes handled entries whose window ended before now
 // (expires_at < now) and returns how many. Claimed and dead entries stay:
 // they hold events not yet handled.
-func (h handle) PruneInbox(ctx context.Context, now time.Time) (int, error) {
+func (h *handle) PruneInbox(ctx context.Context, now time.Time) (int, error) {
 	tag, err := h.db.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.inbox WHERE state = 'handled' AND expires_at < $1`), now)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: prune inbox: %w", err)
@@ -114,7 +114,7 @@ func (h handle) PruneInbox(ctx context.Context, now time.Time) (int, error) {
 // extends their lease to now+lease, increments Attempts and returns them
 // with their bodies. A non-positive limit is an error wrapping
 // [store.ErrInvalid].
-func (h handle) LeaseClaimed(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.InboxEntry, error) {
+func (h *handle) LeaseClaimed(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.InboxEntry, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("postgres: lease claimed: %w: limit must be positive", store.ErrInvalid)
 	}
@@ -137,7 +137,7 @@ func (h handle) LeaseClaimed(ctx context.Context, now time.Time, lease time.Dura
 }
 
 // GetInboxEntry returns the entry, or an error wrapping [store.ErrNotFound].
-func (h handle) GetInboxEntry(ctx context.Context, key string) (*store.InboxEntry, error) {
+func (h *handle) GetInboxEntry(ctx context.Context, key string) (*store.InboxEntry, error) {
 	e, err := scanInbox(h.db.QueryRow(ctx, h.n.q(`SELECT `+inboxCols+` FROM {{schema}}.inbox WHERE key = $1`), key))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("postgres: get inbox entry %q: %w", key, store.ErrNotFound)
@@ -152,7 +152,7 @@ func (h handle) GetInboxEntry(ctx context.Context, key string) (*store.InboxEntr
 // newest claim first (by ClaimedAt, then Key), one page at a time, with the
 // cursor of the next page (empty on the last). A bad cursor is an error
 // wrapping [store.ErrInvalid].
-func (h handle) ListInbox(ctx context.Context, state store.InboxState, p store.Page) ([]*store.InboxEntry, string, error) {
+func (h *handle) ListInbox(ctx context.Context, state store.InboxState, p store.Page) ([]*store.InboxEntry, string, error) {
 	var w where
 	if state != "" {
 		w.add("state = ?", string(state))
@@ -187,7 +187,7 @@ func (h handle) ListInbox(ctx context.Context, state store.InboxState, p store.P
 // (its lease ends then, so LeaseClaimed takes it from at on). It returns an
 // error wrapping [store.ErrNotFound] when the key is missing and
 // [store.ErrConflict] when the entry is not dead.
-func (h handle) Replay(ctx context.Context, key string, at time.Time) error {
+func (h *handle) Replay(ctx context.Context, key string, at time.Time) error {
 	var state string
 	err := h.db.QueryRow(ctx, h.n.q(`WITH upd AS (
 			UPDATE {{schema}}.inbox SET state = 'claimed', leased_until = $2, finished_at = NULL

@@ -27,7 +27,7 @@ var errEventConflict = errors.New("event conflict")
 // when ev.ID is stored with a different type, mode or data bytes, and
 // [store.ErrInvalid] for an event without id or type or with an invalid mode.
 // Data is stored as bytes, verbatim; times are kept to the microsecond.
-func (h handle) Enqueue(ctx context.Context, ev event.Event, targets []store.Target) (int, error) {
+func (h *handle) Enqueue(ctx context.Context, ev event.Event, targets []store.Target) (int, error) {
 	if ev.ID == "" || ev.Type == "" || !ev.APIMode.Valid() {
 		return 0, fmt.Errorf("postgres: enqueue: %w: event needs an id, a type and a valid mode", store.ErrInvalid)
 	}
@@ -107,7 +107,7 @@ var leaseModes = []event.Mode{event.ModeLive, event.ModeTest}
 // every lease that skips them. It returns an error wrapping
 // [store.ErrInvalid] for a non-positive Limit or Duration or an invalid
 // Mode.
-func (h handle) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Delivery, error) {
+func (h *handle) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Delivery, error) {
 	if req.Limit <= 0 || req.Duration <= 0 {
 		return nil, fmt.Errorf("postgres: lease: %w: limit and duration must be positive", store.ErrInvalid)
 	}
@@ -210,7 +210,7 @@ func leaseArgs(req store.LeaseRequest, skip []string, modes []event.Mode) []any 
 
 // settle runs a settle statement on a leased delivery and maps zero rows to
 // [store.ErrLeaseLost]. sql's $1 is the delivery id and $2 the token.
-func (h handle) settle(ctx context.Context, op string, ref store.LeaseRef, sql string, args ...any) error {
+func (h *handle) settle(ctx context.Context, op string, ref store.LeaseRef, sql string, args ...any) error {
 	tag, err := h.db.Exec(ctx, h.n.q(sql), append([]any{ref.DeliveryID, ref.Token}, args...)...)
 	if err != nil {
 		return fmt.Errorf("postgres: %s delivery %q: %w", op, ref.DeliveryID, err)
@@ -240,7 +240,7 @@ const pendingOrPaused = `CASE WHEN coalesce((SELECT disabled FROM ep), false) TH
 
 // Complete marks a leased delivery succeeded at time at. It returns an error
 // wrapping [store.ErrLeaseLost] unless ref's token still holds the delivery.
-func (h handle) Complete(ctx context.Context, ref store.LeaseRef, at time.Time) error {
+func (h *handle) Complete(ctx context.Context, ref store.LeaseRef, at time.Time) error {
 	return h.settle(ctx, "complete", ref, `UPDATE {{schema}}.deliveries SET
 		state = 'succeeded', finished_at = $3, lease_token = NULL, last_error = ''`+leaseHeld, at)
 }
@@ -250,7 +250,7 @@ func (h handle) Complete(ctx context.Context, ref store.LeaseRef, at time.Time) 
 // endpoint row is share-locked, so a concurrent SetDisabled either sees the
 // pending delivery or is seen by Retry). It returns an error wrapping
 // [store.ErrLeaseLost] unless ref's token still holds the delivery.
-func (h handle) Retry(ctx context.Context, ref store.LeaseRef, next time.Time, lastError string) error {
+func (h *handle) Retry(ctx context.Context, ref store.LeaseRef, next time.Time, lastError string) error {
 	return h.settle(ctx, "retry", ref, epDisabled+`UPDATE {{schema}}.deliveries SET
 		state = `+pendingOrPaused+`, next_attempt_at = $3, last_error = $4, lease_token = NULL`+leaseHeld, next, lastError)
 }
@@ -258,7 +258,7 @@ func (h handle) Retry(ctx context.Context, ref store.LeaseRef, next time.Time, l
 // Fail marks a leased delivery failed (given up) at time at, recording
 // reason. It returns an error wrapping [store.ErrLeaseLost] unless ref's
 // token still holds the delivery.
-func (h handle) Fail(ctx context.Context, ref store.LeaseRef, at time.Time, reason string) error {
+func (h *handle) Fail(ctx context.Context, ref store.LeaseRef, at time.Time, reason string) error {
 	return h.settle(ctx, "fail", ref, `UPDATE {{schema}}.deliveries SET
 		state = 'failed', finished_at = $3, last_error = $4, lease_token = NULL`+leaseHeld, at, reason)
 }
@@ -267,7 +267,7 @@ func (h handle) Fail(ctx context.Context, ref store.LeaseRef, at time.Time, reas
 // when its endpoint is disabled in this store), and takes back the attempt
 // the lease counted. It returns an error wrapping
 // [store.ErrLeaseLost] unless ref's token still holds the delivery.
-func (h handle) Release(ctx context.Context, ref store.LeaseRef, next time.Time) error {
+func (h *handle) Release(ctx context.Context, ref store.LeaseRef, next time.Time) error {
 	return h.settle(ctx, "release", ref, epDisabled+`UPDATE {{schema}}.deliveries SET
 		state = `+pendingOrPaused+`, next_attempt_at = $3, attempts = greatest(attempts - 1, 0), lease_token = NULL,
 		first_attempt_at = CASE WHEN attempts <= 1 THEN NULL ELSE first_attempt_at END`+leaseHeld, next)

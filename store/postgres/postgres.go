@@ -189,7 +189,7 @@ type handle struct {
 
 // inTx runs fn in a transaction (a savepoint when h is bound to a
 // transaction) and commits when fn returns nil.
-func (h handle) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+func (h *handle) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	tx, err := h.db.Begin(ctx)
 	if err != nil {
 		return err

@@ -30,6 +30,6 @@ func (s *Store) PublishTx(ctx context.Context, tx pgx.Tx, ev event.Event, aud st
 	if tx == nil {
 		return 0, fmt.Errorf("postgres: publish: %w: nil transaction", store.ErrInvalid)
 	}
-	h := handle{db: tx, n: s.n}
+	h := &handle{db: tx, n: s.n}
 	return store.Publish(ctx, h, h, ev, aud)
 }
