@@ -314,3 +314,43 @@ func TestSlowClient(t *testing.T) {
 	require.Zero(t, rc.calls.Load())
 	require.Zero(t, r.Stats().Accepted)
 }
+
+// TestOversizedOverHTTP: over a real connection, a declared oversized body
+// is refused before it is read, and an undeclared (chunked) one while
+// reading; neither reaches the callback.
+func TestOversizedOverHTTP(t *testing.T) {
+	k := newKeyPair(t)
+	rc := newRecorder()
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, MaxBodyBytes: 1 << 10})
+	declared := make(chan int64, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		declared <- req.ContentLength
+		r.ServeHTTP(w, req)
+	}))
+	defer srv.Close()
+
+	ev := newEvent(t, event.ModeTest, "ping")
+	ev.Data = []byte(`{"pad":"` + strings.Repeat("x", 2<<10) + `"}`)
+	body := eventBody(t, ev)
+	for _, chunked := range []bool{false, true} {
+		var rd io.Reader = bytes.NewReader(body)
+		if chunked {
+			rd = io.MultiReader(rd) // hides the length: sent chunked
+		}
+		req, err := http.NewRequest(http.MethodPost, srv.URL, rd)
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		k.signer.SignHeader(req.Header, ev.ID, testNow, body)
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, "chunked=%v", chunked)
+		if chunked {
+			require.Equal(t, int64(-1), <-declared, "sent without a length")
+		} else {
+			require.Equal(t, int64(len(body)), <-declared)
+		}
+	}
+	drain(t, r)
+	require.Zero(t, rc.calls.Load())
+}

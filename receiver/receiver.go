@@ -49,6 +49,7 @@ type Receiver struct {
 	now      func() time.Time
 	inbox    store.Inbox
 	recovery store.InboxRecovery // nil unless the inbox is durable
+	owned    bool                // the inbox is the default in-memory one
 
 	verifier *signature.Verifier
 	// byMode is nil unless some key is restricted to a mode; then it maps
@@ -61,17 +62,20 @@ type Receiver struct {
 	mu    sync.RWMutex
 	state atomic.Int32
 
-	queue     chan *job
-	wake      chan struct{} // retries became ready
-	drained   chan struct{} // pending dropped to zero
-	quit      chan struct{} // closed when Shutdown or Close begins
-	stop      chan struct{} // closed when the workers must exit
-	base      context.Context
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup // workers and maintenance
-	closeOnce sync.Once
-	left      int            // events abandoned by closeNow
-	timers    sync.WaitGroup // retry timers not yet stopped or fired
+	queue   chan *job
+	wake    chan struct{} // retries became ready
+	drained chan struct{} // pending dropped to zero
+	quit    chan struct{} // closed when Shutdown or Close begins
+	stop    chan struct{} // closed when the workers must exit
+	// base is the parent of callback contexts: Start's context without its
+	// cancellation, cancelled by Close. storeBase is the same, never
+	// cancelled, for recording outcomes reached while closing.
+	base, storeBase context.Context
+	cancel          context.CancelFunc
+	wg              sync.WaitGroup // workers and maintenance
+	closeOnce       sync.Once
+	left            int            // events abandoned by closeNow
+	timers          sync.WaitGroup // retry timers not yet stopped or fired
 
 	// sched holds retry timers and ready retries, and the keys of events
 	// this process holds (durable inboxes only).
@@ -129,7 +133,7 @@ func New(h Handler, cfg *Config) (*Receiver, error) {
 		stop:    make(chan struct{}),
 	}
 	if r.inbox == nil {
-		r.inbox = newDefaultInbox()
+		r.inbox, r.owned = newDefaultInbox(), true
 	}
 	r.recovery, _ = r.inbox.(store.InboxRecovery)
 	r.sched.timers = make(map[*job]*time.Timer)
@@ -194,7 +198,8 @@ func (r *Receiver) Start(ctx context.Context) error {
 	case stateDraining, stateClosed:
 		return ErrClosed
 	}
-	r.base, r.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	r.storeBase = context.WithoutCancel(ctx)
+	r.base, r.cancel = context.WithCancel(r.storeBase)
 	r.wg.Add(r.cfg.Workers + 1)
 	for range r.cfg.Workers {
 		go r.worker()

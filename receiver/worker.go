@@ -167,7 +167,10 @@ func (r *Receiver) signal() {
 // storeCtx returns a context for the receiver's own inbox calls: bounded,
 // and not cancelled by Close, so that outcomes reached are recorded.
 func (r *Receiver) storeCtx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(r.base), storeTimeout)
+	if r.owned {
+		return r.storeBase, func() {} // the in-memory inbox never blocks
+	}
+	return context.WithTimeout(r.storeBase, storeTimeout)
 }
 
 func (r *Receiver) markHandled(j *job) {
