@@ -9,9 +9,9 @@
 //		Keys: []receiver.Key{{Secret: os.Getenv("WEBHOOK_SECRET")}},
 //	})
 //	...
-//	http.Handle("POST /webhooks", r)
-//	r.Start(ctx)
-//	defer r.Shutdown(ctx)
+//	http.Handle("/webhooks", r) // the receiver answers other methods itself (405)
+//	if err := r.Start(ctx); err != nil { ... }
+//	defer r.Shutdown(shutdownCtx)
 //
 // # Answers
 //
@@ -90,7 +90,9 @@
 // [Config].RecoveryInterval, by whichever receiver sharing the inbox gets
 // there first. Delivery to the callback is then at-least-once: a callback
 // may run again for an event whose success was not recorded, so make it
-// idempotent.
+// idempotent. (A store/memory Store given as [Config].Inbox implements
+// InboxRecovery too: its events outlive a receiver, for the next one in the
+// same process, but not the process.)
 //
 // # Lifecycle
 //

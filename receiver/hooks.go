@@ -81,7 +81,8 @@ type AttemptInfo struct {
 type Hooks struct {
 	// Response is called once per request, after the answer was written.
 	Response func(ResponseInfo)
-	// Attempt is called after every callback attempt.
+	// Attempt is called after every callback attempt, before its outcome
+	// is recorded (so a graceful Shutdown waits for it).
 	Attempt func(AttemptInfo)
 	// Dropped is called for an event acknowledged without a handler: the
 	// callback returned an error matching [ErrNoRoute] (as [Mux] does for

@@ -58,7 +58,7 @@ func Typed[T any](fn func(ctx context.Context, ev event.Event, data T) error) Ha
 // [Hooks].Dropped), logs at debug level and does not retry. Subscribe the
 // sender's endpoint to the types you route, so such events are rare.
 //
-// The zero Mux is not usable; call [NewMux]. A Mux is safe for concurrent
+// The zero Mux is an empty Mux ready to use. A Mux is safe for concurrent
 // use: handlers may be registered while events are routed.
 type Mux struct {
 	mu       sync.RWMutex
@@ -74,9 +74,7 @@ type prefixRoute struct {
 }
 
 // NewMux returns an empty Mux.
-func NewMux() *Mux {
-	return &Mux{exact: make(map[string]Handler)}
-}
+func NewMux() *Mux { return new(Mux) }
 
 // Handle registers h for pattern. It returns an error wrapping
 // [event.ErrInvalidPattern] for an invalid pattern, and an error for a nil
@@ -109,6 +107,9 @@ func (m *Mux) Handle(pattern string, h Handler) error {
 	default:
 		if _, ok := m.exact[s]; ok {
 			return fmt.Errorf("receiver: mux: pattern %q registered twice", s)
+		}
+		if m.exact == nil {
+			m.exact = make(map[string]Handler)
 		}
 		m.exact[s] = h
 	}

@@ -256,9 +256,10 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 // Close stops the receiver immediately: it stops accepting events, cancels
 // running callbacks and waits for them to return, and leaves queued events
 // and pending retries unhandled (kept claimed in a durable inbox for the
-// next receiver to re-drive, released in a non-durable one). Called during
-// a [Receiver.Shutdown], it cuts the drain short. It returns [ErrClosed] if
-// the receiver was already closed, or shut down.
+// next receiver to re-drive, released in a non-durable one). A callback
+// that ignores its context delays Close until it returns. Called during a
+// [Receiver.Shutdown], Close cuts the drain short. It returns [ErrClosed] if
+// the receiver was already closed or shut down.
 func (r *Receiver) Close() error {
 	r.mu.Lock()
 	prev := r.state.Load()

@@ -935,3 +935,12 @@ func TestPeriodicPrune(t *testing.T) {
 	}
 	drain(t, r)
 }
+
+func TestZeroMux(t *testing.T) {
+	var m receiver.Mux
+	require.ErrorIs(t, m.HandleEvent(context.Background(), event.Event{Type: "ping"}), receiver.ErrNoRoute)
+	called := false
+	require.NoError(t, m.HandleFunc("ping", func(context.Context, event.Event) error { called = true; return nil }))
+	require.NoError(t, m.HandleEvent(context.Background(), event.Event{Type: "ping"}))
+	require.True(t, called)
+}
