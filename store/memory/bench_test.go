@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"fmt"
+	"log/slog"
 	"testing"
 
 	"github.com/webhookkit/webhookkit/store/memory"
@@ -14,7 +15,9 @@ import (
 func BenchmarkLease(b *testing.B) {
 	for _, backlog := range []int{1_000, 1_000_000} {
 		b.Run(fmt.Sprintf("backlog=%d", backlog), func(b *testing.B) {
-			storetest.BenchmarkLease(b, func(testing.TB) storetest.Store { return memory.New(nil) }, backlog)
+			storetest.BenchmarkLease(b, func(testing.TB) storetest.Store {
+				return memory.New(&memory.Config{Logger: slog.New(slog.DiscardHandler)})
+			}, backlog)
 		})
 	}
 }
