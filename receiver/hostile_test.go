@@ -257,7 +257,7 @@ func TestSlowClient(t *testing.T) {
 		Response: func(i receiver.ResponseInfo) { infos <- i },
 	}})
 	srv := httptest.NewUnstartedServer(r)
-	srv.Config.ReadTimeout = 50 * time.Millisecond
+	srv.Config.ReadTimeout = 500 * time.Millisecond // long enough for the headers on a loaded machine
 	srv.Start()
 	defer srv.Close()
 
@@ -280,7 +280,7 @@ func TestSlowClient(t *testing.T) {
 	// Trickle the body until the server gives up on it.
 	stop := make(chan struct{})
 	go func() {
-		tick := time.NewTicker(10 * time.Millisecond)
+		tick := time.NewTicker(20 * time.Millisecond) // the body would take seconds
 		defer tick.Stop()
 		for i := 0; i < len(body); i++ {
 			select {
