@@ -77,7 +77,9 @@ type AttemptInfo struct {
 // importing a metrics library. Every field is optional. Hooks are called
 // synchronously (Response on the request's goroutine, the others on a
 // worker), concurrently with each other: they must be safe for concurrent
-// use and quick. The zero value observes nothing.
+// use and quick. A panic in Attempt or Dropped is recovered and logged; one
+// in Response is left to net/http, as for any handler. The zero value
+// observes nothing.
 type Hooks struct {
 	// Response is called once per request, after the answer was written.
 	Response func(ResponseInfo)

@@ -944,3 +944,22 @@ func TestZeroMux(t *testing.T) {
 	require.NoError(t, m.HandleEvent(context.Background(), event.Event{Type: "ping"}))
 	require.True(t, called)
 }
+
+func TestPanickingHooks(t *testing.T) {
+	k := newKeyPair(t)
+	m := receiver.NewMux()
+	dead := make(chan struct{}, 1)
+	r := newReceiver(t, m, receiver.Config{
+		Keys:   []receiver.Key{{Secret: k.text}},
+		Hooks:  receiver.Hooks{Attempt: func(receiver.AttemptInfo) { panic("hook bug") }, Dropped: func(event.Event) { panic("hook bug") }},
+		OnDead: func(context.Context, event.Event, error) { dead <- struct{}{}; panic("hook bug") },
+	})
+	require.NoError(t, m.HandleFunc("fail", func(context.Context, event.Event) error { return retry.Permanent(errors.New("no")) }))
+	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "unrouted"))).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "fail"))).Code)
+	<-dead
+	drain(t, r)
+	st := r.Stats()
+	require.Equal(t, uint64(1), st.Dropped)
+	require.Equal(t, uint64(1), st.Dead)
+}

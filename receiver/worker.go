@@ -83,7 +83,7 @@ func (r *Receiver) run(j *job) {
 		}
 	}
 	if h := r.cfg.Hooks.Attempt; h != nil {
-		h(info)
+		r.safely("Hooks.Attempt", j.ev.ID, func() { h(info) })
 	}
 
 	switch info.Result {
@@ -97,7 +97,7 @@ func (r *Receiver) run(j *job) {
 		r.markHandled(j)
 		r.stats.dropped.Add(1)
 		if h := r.cfg.Hooks.Dropped; h != nil {
-			h(j.ev)
+			r.safely("Hooks.Dropped", j.ev.ID, func() { h(j.ev) })
 		}
 		r.finish(j)
 	case ResultInterrupted:
@@ -209,13 +209,18 @@ func (r *Receiver) kill(j *job, cause error) {
 	}
 	ctx, cancel = context.WithTimeout(r.base, r.cfg.CallbackTimeout)
 	defer cancel()
+	r.safely("OnDead", j.ev.ID, func() { r.cfg.OnDead(ctx, j.ev, cause) })
+}
+
+// safely runs a user hook on a worker, turning a panic into a log entry.
+func (r *Receiver) safely(name, eventID string, fn func()) {
 	defer func() {
 		if p := recover(); p != nil {
-			r.log.LogAttrs(r.base, slog.LevelError, "receiver: OnDead panicked",
-				slog.String("event_id", j.ev.ID), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			r.log.LogAttrs(r.base, slog.LevelError, "receiver: "+name+" panicked",
+				slog.String("event_id", eventID), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
 		}
 	}()
-	r.cfg.OnDead(ctx, j.ev, cause)
+	fn()
 }
 
 // abandon gives up on j without an outcome (Close, Shutdown deadline): a
