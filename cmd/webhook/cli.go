@@ -129,8 +129,16 @@ func readInput(e *env, path string) ([]byte, error) {
 // jsonLines writes one compact JSON object per line, safely from several
 // goroutines.
 type jsonLines struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu     sync.Mutex
+	w      io.Writer
+	failed error // the first write error
+}
+
+// err returns the first write error.
+func (j *jsonLines) err() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.failed
 }
 
 // write encodes v as one line. Errors (a closed pipe) are returned.
@@ -149,6 +157,9 @@ func (j *jsonLines) writeRaw(b []byte) error {
 	line := make([]byte, 0, len(b)+1)
 	line = append(append(line, b...), '\n')
 	_, err := j.w.Write(line)
+	if err != nil && j.failed == nil {
+		j.failed = err
+	}
 	return err
 }
 

@@ -24,6 +24,8 @@ func commands() []command {
 		{"secret", "print a new signing secret (or an Ed25519 key pair)", runSecret},
 		{"sign", "sign a body and print the Standard Webhooks headers", runSign},
 		{"verify", "verify a signed body; exit 0 if valid, 1 if not", runVerify},
+		{"listen", "receive webhooks locally and print each event as a JSON line", runListen},
+		{"send", "deliver one event with retries, one JSON line per attempt", runSend},
 		{"simulate", "deliver a realistic sample event of a known type", runSimulate},
 	}
 }

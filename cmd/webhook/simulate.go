@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 
+	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/event/fasten"
+	"github.com/webhookkit/webhookkit/sender"
 )
 
 // typeInfo is one line of 'webhook simulate --list'.
@@ -34,6 +36,8 @@ provider's webhook simulator does: the data comes from the sample registry
 	$ webhook simulate --list
 	$ webhook simulate --url http://127.0.0.1:8000/webhooks --secret "$S" --type patient.ehi_export_success`)
 	list := fs.Bool("list", false, "list the known event types and exit")
+	d := addDeliveryFlags(fs)
+	typ := fs.String("type", "", "event `type` from --list")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -43,5 +47,18 @@ provider's webhook simulator does: the data comes from the sample registry
 	if *list {
 		return listTypes(e)
 	}
-	return usagef("delivering needs the sender; only --list is available in this build")
+	if *typ == "" {
+		return usagef("--type is required (see --list)")
+	}
+	data, ok := fasten.Sample(*typ)
+	if !ok {
+		return usagef("unknown event type %q (see --list)", *typ)
+	}
+	ep, err := d.endpoint(e, event.ModeTest)
+	if err != nil {
+		return err
+	}
+	return deliver(ctx, e, "simulate", d, ep, func(ctx context.Context, s *sender.Sender, epID string) (event.Event, error) {
+		return s.Simulate(ctx, epID, *typ, data)
+	})
 }

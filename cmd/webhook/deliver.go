@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/retry"
+	"github.com/webhookkit/webhookkit/sender"
+	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/memory"
+)
+
+// Defaults of send and simulate (decisions.md, "Events and CLI").
+const (
+	defaultMaxAttempts = 5
+	defaultMinBackoff  = time.Second
+	defaultMaxBackoff  = 30 * time.Second
+	defaultTimeout     = sender.DefaultRequestTimeout
+)
+
+// deliveryFlags are the flags send and simulate share.
+type deliveryFlags struct {
+	url         *string
+	secrets     listFlag
+	headers     listFlag
+	maxAttempts *int
+	minBackoff  *time.Duration
+	maxBackoff  *time.Duration
+	timeout     *time.Duration
+	verbose     *bool
+}
+
+func addDeliveryFlags(fs *flag.FlagSet) *deliveryFlags {
+	d := &deliveryFlags{}
+	d.url = fs.String("url", "", "endpoint `URL` to POST to (loopback and private addresses allowed)")
+	fs.Var(&d.secrets, "secret", "signing `key`: whsec_... or whsk_... (repeatable; default $WEBHOOK_SECRET)")
+	fs.Var(&d.headers, "header", "extra request header `\"Name: value\"` (repeatable)")
+	d.maxAttempts = fs.Int("max-attempts", defaultMaxAttempts, "give up after `N` attempts in all")
+	d.minBackoff = fs.Duration("min-backoff", defaultMinBackoff, "least wait between the end of an attempt and the next one")
+	d.maxBackoff = fs.Duration("max-backoff", defaultMaxBackoff, "cap on the random part of a wait above --min-backoff (it starts at --min-backoff and doubles)")
+	d.timeout = fs.Duration("timeout", defaultTimeout, "time limit of each attempt")
+	d.verbose = fs.Bool("v", false, "log the sender's details on stderr")
+	return d
+}
+
+// endpoint validates the flags and returns the one-off endpoint they
+// describe.
+func (d *deliveryFlags) endpoint(e *env, mode event.Mode) (*store.Endpoint, error) {
+	if *d.url == "" {
+		return nil, usagef("--url is required")
+	}
+	if u, err := url.Parse(*d.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usagef("--url must be an absolute http or https URL")
+	}
+	texts, err := secretsOrEnv(e, d.secrets)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := parseSigningKeys(texts); err != nil {
+		return nil, err
+	}
+	switch {
+	case *d.maxAttempts < 1:
+		return nil, usagef("--max-attempts must be 1 or more")
+	case *d.minBackoff < 0:
+		return nil, usagef("--min-backoff must not be negative")
+	case *d.maxBackoff <= 0:
+		return nil, usagef("--max-backoff must be positive")
+	case *d.timeout <= 0:
+		return nil, usagef("--timeout must be positive")
+	}
+	ep := &store.Endpoint{
+		Mode:        mode,
+		URL:         *d.url,
+		Description: "webhook CLI",
+		EventTypes:  []string{string(event.PatternAll)},
+	}
+	now := time.Now()
+	for _, t := range texts {
+		ep.Secrets = append(ep.Secrets, store.Secret{Key: t, CreatedAt: now})
+	}
+	for _, h := range d.headers {
+		name, value, ok := strings.Cut(h, ":")
+		name = strings.TrimSpace(name)
+		if !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return nil, usagef("--header %q is not \"Name: value\"", h)
+		}
+		if ep.Headers == nil {
+			ep.Headers = make(map[string]string)
+		}
+		ep.Headers[name] = strings.TrimSpace(value)
+	}
+	return ep, nil
+}
+
+// policy is the retry policy of the flags: exponential backoff with full
+// jitter whose floor is --min-backoff, so no retry starts sooner than that
+// after the previous attempt ended (the sender schedules from the end of an
+// attempt, and Retry-After only lengthens a wait).
+func (d *deliveryFlags) policy() retry.Policy {
+	base := *d.minBackoff
+	if base <= 0 {
+		base = time.Millisecond
+	}
+	return retry.Exponential{
+		Base:        base,
+		Max:         *d.maxBackoff,
+		MinDelay:    *d.minBackoff,
+		MaxAttempts: *d.maxAttempts,
+		MaxAge:      -1, // --max-attempts alone decides
+	}
+}
+
+// attemptLine is the JSON line printed per attempt.
+type attemptLine struct {
+	Attempt    int    `json:"attempt"`
+	Status     int    `json:"status"`
+	Error      string `json:"error"`
+	DurationMS int64  `json:"duration_ms"`
+}
+
+// enqueueFunc puts the event to deliver on the sender's queue for the
+// endpoint and returns it.
+type enqueueFunc func(ctx context.Context, s *sender.Sender, endpointID string) (event.Event, error)
+
+// deliver delivers one event to the endpoint of the flags with the library's
+// sender over a memory store, printing a JSON line per attempt, until it is
+// delivered (nil) or given up (an exitError with code 1).
+func deliver(ctx context.Context, e *env, name string, d *deliveryFlags, ep *store.Endpoint, enqueue enqueueFunc) error {
+	st := memory.New(nil)
+	if err := st.CreateEndpoint(ctx, ep); err != nil {
+		if errors.Is(err, store.ErrInvalid) {
+			return usagef("%v", err)
+		}
+		return err
+	}
+	lvl := slog.LevelError // attempts and giving up are reported already
+	if *d.verbose {
+		lvl = slog.LevelDebug
+	}
+	out := &jsonLines{w: e.stdout}
+	snd, err := sender.New(st, &sender.Config{
+		Mode:                 ep.Mode,
+		Workers:              1,
+		RequestTimeout:       *d.timeout,
+		Retry:                d.policy(),
+		DisableAfterFailures: -1,
+		AllowPrivateNetworks: true, // the CLI delivers where its user points
+		Logger:               slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl})),
+		Hooks: sender.Hooks{
+			OnAttempt: func(_ context.Context, a *store.Attempt) {
+				// A write error is kept by out and ends the loop below.
+				_ = out.write(attemptLine{
+					Attempt: a.Number, Status: a.StatusCode, Error: a.Error, DurationMS: a.Duration.Milliseconds(),
+				})
+			},
+		},
+	})
+	if err != nil {
+		return usagef("%v", err)
+	}
+	defer snd.Close()
+
+	ev, err := enqueue(ctx, snd, ep.ID)
+	if err != nil {
+		if errors.Is(err, sender.ErrPayloadTooLarge) || errors.Is(err, event.ErrInvalidData) ||
+			errors.Is(err, event.ErrInvalidType) || errors.Is(err, event.ErrInvalidID) {
+			return usagef("%v", err)
+		}
+		return err
+	}
+	fmt.Fprintf(e.stderr, "webhook %s: delivering event %s (%s, %s mode) to %s\n", name, ev.ID, ev.Type, ev.APIMode, ep.URL)
+
+	for {
+		if _, err := snd.ProcessDue(ctx); err != nil {
+			if ctx.Err() != nil {
+				return &exitError{code: exitFailure, msg: "interrupted before the event was delivered"}
+			}
+			return err
+		}
+		if err := out.err(); err != nil {
+			return err
+		}
+		dl, err := deliveryOf(ctx, st, ev.ID, ep.ID)
+		if err != nil {
+			return err
+		}
+		wait := 5 * time.Millisecond
+		switch dl.State {
+		case store.StateSucceeded:
+			fmt.Fprintf(e.stderr, "webhook %s: delivered after %d attempt(s)\n", name, dl.Attempts)
+			return nil
+		case store.StateFailed:
+			return &exitError{code: exitFailure, msg: dl.LastError}
+		case store.StatePending:
+			wait = max(time.Until(dl.NextAttemptAt), time.Millisecond)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return &exitError{code: exitFailure, msg: "interrupted before the event was delivered"}
+		case <-t.C:
+		}
+	}
+}
+
+// deliveryOf returns the delivery of event eventID to endpoint endpointID.
+func deliveryOf(ctx context.Context, st store.Deliveries, eventID, endpointID string) (*store.Delivery, error) {
+	ds, _, err := st.ListDeliveries(ctx, store.DeliveryFilter{AllTenants: true, EventID: eventID, EndpointID: endpointID})
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) != 1 {
+		return nil, fmt.Errorf("expected one delivery of event %s, found %d", eventID, len(ds))
+	}
+	return ds[0], nil
+}

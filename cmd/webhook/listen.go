@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/receiver"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// Listen's server and shutdown bounds (decisions.md, "Receiver": the CLI's
+// http.Server sets ReadHeaderTimeout and ReadTimeout).
+const (
+	listenReadTimeout  = 10 * time.Second
+	listenDrainTimeout = 30 * time.Second
+	defaultListenAddr  = "127.0.0.1:4242"
+)
+
+func runListen(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "listen", "--secret S [--addr HOST:PORT] [--path P] [--store DSN] [--forward-to URL]", `
+Receive webhooks locally with the library's receiver: each request is
+verified, de-duplicated by event id and answered as the receiver answers
+(401 for a bad signature, 400 for bad headers or a bad envelope, 200 for a
+duplicate, which is not printed again). Each accepted event is printed on
+stdout as one compact JSON envelope per line, as received. Requests and
+everything else are logged on stderr.
+
+--secret may repeat (during a rotation any one matching is enough) and
+accepts whsec_ secrets and whpk_ Ed25519 public keys; without it,
+$WEBHOOK_SECRET is used. --forward-to re-posts each accepted event, with its
+original body and headers (so its signatures still verify), to a URL such as
+your application's local webhook route, like "stripe listen --forward-to";
+a failed forward is retried a few times. --store keeps the de-duplication
+inbox in a SQLite or PostgreSQL store instead of memory.
+
+Once ready it prints "listening on http://HOST:PORT/PATH" on stderr (with
+--addr 127.0.0.1:0 the port is chosen by the system). SIGINT or SIGTERM stops
+accepting, drains the events accepted so far and exits 0; a second signal
+exits at once.`, `
+	$ webhook listen --secret "$S" --path /webhooks --forward-to http://localhost:3000/webhooks > events.jsonl
+	webhook listen: listening on http://127.0.0.1:4242/webhooks`)
+	var secrets listFlag
+	fs.Var(&secrets, "secret", "verifying `key`: whsec_... or whpk_... (repeatable; default $WEBHOOK_SECRET)")
+	addr := fs.String("addr", defaultListenAddr, "`HOST:PORT` to listen on (port 0: any free port)")
+	path := fs.String("path", "/", "URL `path` webhooks are POSTed to")
+	dsn := fs.String("store", "memory", dsnHelp)
+	forwardTo := fs.String("forward-to", "", "re-post each accepted event to `URL`")
+	mode := fs.String("mode", "", "accept only events of this api_mode, `test` or live (default: both)")
+	tolerance := fs.Duration("tolerance", receiver.DefaultTolerance, "accepted distance between webhook-timestamp and now")
+	verbose := fs.Bool("v", false, "log debug details on stderr")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := maxArgs(fs, 0); err != nil {
+		return err
+	}
+	texts, err := secretsOrEnv(e, secrets)
+	if err != nil {
+		return err
+	}
+	if _, _, err := parseVerifyingKeys(texts); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(*path, "/") {
+		return usagef("--path must start with /")
+	}
+	if *mode != "" && !event.Mode(*mode).Valid() {
+		return usagef("--mode must be test or live")
+	}
+	if *tolerance <= 0 {
+		return usagef("--tolerance must be positive")
+	}
+	if *forwardTo != "" {
+		u, err := url.Parse(*forwardTo)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usagef("--forward-to must be an absolute http or https URL")
+		}
+	}
+	log := newLogger(e, *verbose)
+
+	st, err := openStore(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+
+	keys := make([]receiver.Key, len(texts))
+	for i, t := range texts {
+		keys[i] = receiver.Key{Secret: t, Mode: event.Mode(*mode)}
+	}
+	l := &listener{out: &jsonLines{w: e.stdout}, log: log}
+	cfg := &receiver.Config{
+		Keys:      keys,
+		Tolerance: *tolerance,
+		Inbox:     inboxOf(st),
+		Logger:    log,
+		Hooks:     receiver.Hooks{Response: l.logResponse},
+	}
+	if *forwardTo != "" {
+		l.fwd = newForwarder(*forwardTo, receiver.DefaultMaxBodyBytes, log)
+		cfg.Inbox = observeInbox(st.st, l.fwd, st.durable())
+		cfg.OnDead = func(_ context.Context, ev event.Event, err error) {
+			l.fwd.forget(ev.ID)
+			log.Error("webhook listen: gave up forwarding", "event_id", ev.ID, "error", err)
+		}
+	}
+	rcv, err := receiver.New(l, cfg)
+	if err != nil {
+		return usagef("%v", err)
+	}
+
+	var h http.Handler = rcv
+	if l.fwd != nil {
+		h = l.fwd.wrap(rcv)
+	}
+	mux := http.NewServeMux()
+	pattern := *path
+	if pattern == "/" {
+		pattern = "/{$}"
+	}
+	mux.Handle(pattern, h)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		log.Warn("webhook listen: no webhook route here", "method", r.Method, "path", r.URL.Path, "route", *path)
+		http.NotFound(w, r)
+	})
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: listenReadTimeout,
+		ReadTimeout:       listenReadTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if err := rcv.Start(context.WithoutCancel(ctx)); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(e.stderr, "webhook listen: listening on http://%s%s (store: %s)\n", ln.Addr(), *path, st.kind)
+	if l.fwd != nil {
+		fmt.Fprintf(e.stderr, "webhook listen: forwarding accepted events to %s\n", *forwardTo)
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	log.Info("webhook listen: shutting down; draining accepted events")
+	dctx, cancel := context.WithTimeout(context.Background(), listenDrainTimeout)
+	defer cancel()
+	if err := srv.Shutdown(dctx); err != nil {
+		log.Warn("webhook listen: closing connections", "error", err)
+	}
+	if err := rcv.Shutdown(dctx); err != nil {
+		return err
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	log.Info("webhook listen: stopped")
+	return nil
+}
+
+// listener is listen's receiver callback.
+type listener struct {
+	out *jsonLines
+	log *slog.Logger
+	fwd *forwarder // nil without --forward-to
+
+	mu      sync.Mutex
+	printed map[string]bool // events printed but not yet forwarded
+}
+
+// HandleEvent prints ev once and, with --forward-to, forwards it; a failed
+// forward is returned so the receiver retries it (without printing again).
+func (l *listener) HandleEvent(ctx context.Context, ev event.Event) error {
+	if l.fwd == nil {
+		return l.print(ev)
+	}
+	l.mu.Lock()
+	if l.printed == nil {
+		l.printed = make(map[string]bool)
+	}
+	first := !l.printed[ev.ID]
+	l.printed[ev.ID] = true
+	l.mu.Unlock()
+	if first {
+		if err := l.print(ev); err != nil {
+			return err
+		}
+	}
+	err := l.fwd.forward(ctx, ev)
+	if err == nil {
+		l.mu.Lock()
+		delete(l.printed, ev.ID)
+		l.mu.Unlock()
+	}
+	return err
+}
+
+// print writes ev's envelope as one compact JSON line.
+func (l *listener) print(ev event.Event) error {
+	b, err := ev.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return err
+	}
+	return l.out.writeRaw(buf.Bytes())
+}
+
+// logResponse logs every answered request on stderr.
+func (l *listener) logResponse(ri receiver.ResponseInfo) {
+	lvl := slog.LevelInfo
+	if ri.Status >= 400 {
+		lvl = slog.LevelWarn
+	}
+	attrs := []slog.Attr{slog.Int("status", ri.Status), slog.String("reason", string(ri.Reason))}
+	if ri.EventID != "" {
+		attrs = append(attrs, slog.String("event_id", ri.EventID), slog.String("event_type", ri.EventType))
+	}
+	l.log.LogAttrs(context.Background(), lvl, "webhook listen: request", attrs...)
+}
+
+// inboxOf returns the receiver's inbox for st: nil for memory (the
+// receiver's own default, not durable), else the store.
+func inboxOf(st *openedStore) store.Inbox {
+	if !st.durable() {
+		return nil
+	}
+	return st.st
+}
+
+// newLogger returns a text logger on stderr.
+func newLogger(e *env, verbose bool) *slog.Logger {
+	lvl := slog.LevelInfo
+	if verbose {
+		lvl = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+}
