@@ -89,7 +89,7 @@ func runHTTP(b *testing.B, url string, reqs []benchRequest) {
 // of the two sub-benchmarks; run with -count to alternate them.
 func BenchmarkHTTP(b *testing.B) {
 	k := newKeyPair(b)
-	reqs := benchRequests(b, k, 1<<15)
+	reqs := benchRequests(b, k, 1<<17) // distinct ids: every request is a new event
 
 	b.Run("bare", func(b *testing.B) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
