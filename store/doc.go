@@ -37,6 +37,13 @@
 // [ErrLeaseLost] when the lease has expired and moved on, so two workers never
 // settle the same attempt.
 //
+// # Retention
+//
+// Finished deliveries and their events stay until pruned. A store that can
+// forget them implements the optional [DeliveryPruner], found by type
+// assertion; the attempt log has [Attempts.PruneAttempts] and the inbox
+// [Inbox.PruneInbox].
+//
 // # Errors
 //
 // Drivers return [ErrNotFound], [ErrConflict] and [ErrLeaseLost] (wrapped or

@@ -61,9 +61,11 @@ type Claim struct {
 	Body []byte
 	// Now is the current time; the window is Now to Now+TTL.
 	Now time.Time
+	// TTL is the de-duplication window; zero or negative means
+	// [DefaultDedupWindow].
 	TTL time.Duration
 	// Lease is how long the claiming worker holds the entry before
-	// [InboxRecovery.LeaseClaimed] may re-drive it.
+	// [InboxRecovery.LeaseClaimed] may re-drive it; negative means zero.
 	Lease time.Duration
 }
 
@@ -71,11 +73,15 @@ type Claim struct {
 // concurrent use, and a durable one by several processes at once.
 type Inbox interface {
 	// Claim atomically records c.Key. It returns true when this call won:
-	// the key was absent or its window had expired. Among any number of
-	// concurrent claims of one key exactly one wins.
+	// the key was absent or its window had expired (c.Now at or after its
+	// ExpiresAt). Among any number of concurrent claims of one key exactly
+	// one wins. An empty key is [ErrInvalid].
 	Claim(ctx context.Context, c Claim) (bool, error)
 	// ReleaseClaim forgets a claim that could not be queued, so a retry of the
-	// event is accepted later. Releasing an absent key is not an error.
+	// event is accepted later. Only an entry still in the claimed state is
+	// forgotten: releasing a handled or dead entry is a no-op, so a release
+	// that comes late (after the event was handled) never lets a duplicate
+	// through. Releasing an absent key is not an error.
 	ReleaseClaim(ctx context.Context, key string) error
 	// MarkHandled records that the callback succeeded at time at; the key is
 	// still remembered until its window ends. [ErrNotFound] when missing.
@@ -83,8 +89,9 @@ type Inbox interface {
 	// MarkDead records that the callback failed for good, with the reason.
 	// [ErrNotFound] when missing.
 	MarkDead(ctx context.Context, key string, at time.Time, reason string) error
-	// PruneInbox forgets entries whose window ended before now, except
-	// claimed and dead ones in a durable store, and returns how many.
+	// PruneInbox forgets entries whose window ended at or before now
+	// (ExpiresAt <= now, the same boundary as Claim), except claimed and
+	// dead ones in a durable store, and returns how many.
 	PruneInbox(ctx context.Context, now time.Time) (int, error)
 }
 
@@ -92,13 +99,15 @@ type Inbox interface {
 // receiver can re-drive what a crash interrupted and replay dead events.
 type InboxRecovery interface {
 	// LeaseClaimed takes up to limit claimed entries whose lease ended
-	// before now, extends their lease to now+lease, increments Attempts and
-	// returns them with their bodies.
+	// at or before now, extends their lease to now+lease, increments Attempts
+	// and returns them with their bodies. A limit or lease that is not
+	// positive is [ErrInvalid].
 	LeaseClaimed(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*InboxEntry, error)
 	// GetInboxEntry returns a copy of the entry, or [ErrNotFound].
 	GetInboxEntry(ctx context.Context, key string) (*InboxEntry, error)
-	// ListInbox returns entries in the given state, newest claim first, one
-	// page at a time.
+	// ListInbox returns entries in the given state (every state when state
+	// is empty), newest claim first (by ClaimedAt, then Key), one page at a
+	// time.
 	ListInbox(ctx context.Context, state InboxState, p Page) ([]*InboxEntry, string, error)
 	// Replay makes a dead entry claimed again and due for re-drive at time
 	// at. [ErrNotFound] when missing, [ErrConflict] when it is not dead.

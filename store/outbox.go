@@ -119,7 +119,9 @@ type Outbox interface {
 	// delivery for ev.ID yet. It is idempotent: existing pairs are left alone and
 	// not counted. It returns how many deliveries it created. If the event id
 	// is already stored with a different type, mode or data it returns
-	// [ErrConflict] and creates nothing. All or nothing.
+	// [ErrConflict] and creates nothing. A store that holds endpoints too
+	// returns [ErrNotFound] for a target endpoint it does not hold, and
+	// creates nothing. All or nothing.
 	Enqueue(ctx context.Context, ev event.Event, targets []Target) (int, error)
 	// Lease atomically takes up to req.Limit due deliveries, oldest due
 	// first, marks them leased until req.Now+req.Duration with a fresh token,
@@ -177,4 +179,35 @@ type Deliveries interface {
 	// RequeueFailed requeues, as Requeue, every failed delivery of the
 	// endpoint that finished at or after since, and returns how many.
 	RequeueFailed(ctx context.Context, endpointID string, since, at time.Time) (int, error)
+}
+
+// DeliveryPruner is implemented by outboxes that can forget finished
+// deliveries, so a durable store does not grow forever. It is an optional
+// capability: find it with a type assertion on the store, as the sender's
+// background pruner does:
+//
+//	if p, ok := st.(store.DeliveryPruner); ok {
+//		n, err := p.PruneDeliveries(ctx, now.Add(-retention))
+//		...
+//	}
+//
+// Implementations must be safe for concurrent use with every other method.
+type DeliveryPruner interface {
+	// PruneDeliveries deletes the succeeded and failed deliveries that
+	// finished before the given time (FinishedAt < before), and then every
+	// event left with no delivery, and returns how many deliveries it
+	// deleted. Pending, leased and paused deliveries are never deleted,
+	// whatever their age, and neither is a finished one that was requeued.
+	// An event is kept while any delivery still refers to it.
+	//
+	// Pruning ends the outbox's memory of an event id: Enqueue of a pruned
+	// event id (the whole event, or one endpoint's delivery of it) creates
+	// fresh deliveries, as for a new event. So keep deliveries at least as
+	// long as publishers may re-publish an id, and as long as the attempt
+	// log ([DefaultRetention]), whose attempts name their delivery.
+	//
+	// Durable stores delete in batches of bounded size, each in its own
+	// short transaction; if ctx ends or a batch fails, the batches already
+	// done stay deleted and their count is returned with the error.
+	PruneDeliveries(ctx context.Context, before time.Time) (int, error)
 }

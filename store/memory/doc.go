@@ -1,7 +1,7 @@
 // Package memory is webhookkit's default store: endpoints, the outbox, the
 // delivery and attempt logs, and the receiver's inbox, all in process
 // memory. It passes the conformance suite in store/storetest, including the
-// optional [store.InboxRecovery].
+// optional [store.InboxRecovery] and [store.DeliveryPruner].
 //
 //	s := memory.New(nil) // defaults; safe for concurrent use
 //
@@ -34,7 +34,9 @@
 //     it the succeeded and failed deliveries that finished earliest are
 //     evicted, and an event id is forgotten with its last delivery (so
 //     enqueueing it again creates new deliveries). Pending, leased and
-//     paused deliveries are work, never evicted.
+//     paused deliveries are work, never evicted. PruneDeliveries forgets
+//     the finished deliveries older than a cutoff the same way, so a
+//     retention by age can apply before the cap does.
 //
 // # Cost
 //
@@ -48,7 +50,8 @@
 // event's, else the endpoint's, else every delivery; ListEndpoints,
 // ListAttempts and ListInbox scan everything; each sorts its matches. That
 // is fine for dashboards over the capped sizes above, not for hot paths.
-// SetDisabled and RequeueFailed visit every delivery of the endpoint.
+// SetDisabled and RequeueFailed visit every delivery of the endpoint;
+// PruneDeliveries visits every finished delivery.
 //
 // # Time
 //

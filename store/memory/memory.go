@@ -75,7 +75,7 @@ type Stats struct {
 }
 
 // Store is an in-memory [store.SenderStore] and [store.Inbox] with
-// [store.InboxRecovery]. Create it with [New]; the zero value is not usable.
+// [store.InboxRecovery] and [store.DeliveryPruner]. Create it with [New]; the zero value is not usable.
 // It is safe for concurrent use: one mutex guards everything, and no method
 // blocks on anything else.
 type Store struct {
@@ -118,9 +118,10 @@ type Store struct {
 }
 
 var (
-	_ store.SenderStore   = (*Store)(nil)
-	_ store.Inbox         = (*Store)(nil)
-	_ store.InboxRecovery = (*Store)(nil)
+	_ store.SenderStore    = (*Store)(nil)
+	_ store.Inbox          = (*Store)(nil)
+	_ store.InboxRecovery  = (*Store)(nil)
+	_ store.DeliveryPruner = (*Store)(nil)
 )
 
 // New returns an empty store configured by cfg (nil means the defaults).

@@ -523,3 +523,29 @@ func (s *Store) RequeueFailed(_ context.Context, endpointID string, since, at ti
 	}
 	return n, nil
 }
+
+// PruneDeliveries implements [store.DeliveryPruner]: it forgets the
+// succeeded and failed deliveries that finished before before, and the ids
+// of events left without deliveries, and returns how many deliveries it
+// forgot. It scans the finished deliveries (at most
+// [Config].MaxFinishedDeliveries) under the store's lock. It never fails.
+func (s *Store) PruneDeliveries(_ context.Context, before time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	kept := s.finished[:0]
+	for _, r := range s.finished[s.finHead:] {
+		switch {
+		case r.d.fin != r.fin:
+			// requeued or removed since: drop the stale entry
+		case r.d.FinishedAt.Before(before):
+			s.removeDelivery(r.d)
+			n++
+		default:
+			kept = append(kept, r)
+		}
+	}
+	clear(s.finished[len(kept):])
+	s.finished, s.finHead = kept, 0
+	return n, nil
+}
