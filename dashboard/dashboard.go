@@ -276,11 +276,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func isAPI(rest string) bool { return rest == "api" || strings.HasPrefix(rest, "api/") }
 
 // setSecurityHeaders applies to every response: no inline script, no
-// framing, no sniffing, no referrer, no caching of tenant data.
+// framing, no sniffing, no referrer to other sites, no caching of tenant
+// data.
 func setSecurityHeaders(hd http.Header) {
 	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("X-Frame-Options", "DENY")
-	hd.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer browsers send
+	// "Origin: null" with form posts, which the origin check must refuse.
+	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("Cache-Control", "no-store")
 }

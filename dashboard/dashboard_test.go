@@ -100,7 +100,7 @@ func TestSecurityHeadersAndAssets(t *testing.T) {
 		require.Contains(t, csp, "script-src 'self'", path)
 		require.NotContains(t, csp, "unsafe-inline", path)
 		require.Equal(t, "nosniff", r.header.Get("X-Content-Type-Options"), path)
-		require.Equal(t, "no-referrer", r.header.Get("Referrer-Policy"), path)
+		require.Equal(t, "same-origin", r.header.Get("Referrer-Policy"), path)
 		require.Equal(t, "DENY", r.header.Get("X-Frame-Options"), path)
 	}
 	css := c.get("static/style.css")

@@ -53,7 +53,7 @@
 //
 // Every response carries a Content-Security-Policy without inline script
 // and with frame-ancestors 'none', X-Frame-Options DENY,
-// X-Content-Type-Options nosniff, Referrer-Policy no-referrer and
+// X-Content-Type-Options nosniff, Referrer-Policy same-origin and
 // Cache-Control no-store. Secrets are shown once, at creation and rotation,
 // and never again; request headers that usually hold credentials
 // (Authorization, Cookie, X-Api-Key) are shown redacted. Signature headers

@@ -744,6 +744,9 @@ func checkPayload(text string) error {
 		if errors.Is(err, io.EOF) {
 			return errors.New("the payload is empty; enter a JSON object")
 		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return errors.New("invalid JSON: the text ends before the object is complete")
+		}
 		return fmt.Errorf("invalid JSON: %s", err.Error())
 	}
 	if dec.More() {
