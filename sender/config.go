@@ -104,8 +104,9 @@ type Config struct {
 	MaxResponseBody int
 
 	// Retention is how long the attempt log keeps attempts; a started sender
-	// prunes older ones every PruneInterval. Zero: [DefaultRetention].
-	// Negative: never prune.
+	// prunes older ones every PruneInterval, and, when the store implements
+	// [store.DeliveryPruner], deliveries that finished longer ago. Zero:
+	// [DefaultRetention]. Negative: never prune.
 	Retention time.Duration
 
 	// PruneInterval is how often a started sender prunes the attempt log.

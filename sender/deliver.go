@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
@@ -55,6 +53,20 @@ type result struct {
 	// interrupted: the caller's context ended before a response arrived,
 	// so the attempt says nothing about the endpoint.
 	interrupted bool
+
+	// respBuf is the pooled buffer a.ResponseBody points into; free returns
+	// it once the attempt has been logged (the store copies).
+	respBuf *[]byte
+}
+
+// free returns the result's pooled buffers and clears the bodies that
+// pointed into them.
+func (r *result) free(s *Sender) {
+	if r.respBuf != nil {
+		r.a.ResponseBody = nil
+		s.putBuf(r.respBuf)
+		r.respBuf = nil
+	}
 }
 
 func errSecret(i int, err error) error {
@@ -62,8 +74,8 @@ func errSecret(i int, err error) error {
 }
 
 // attempt makes one signed POST of ev to ep, numbered n. It never returns a
-// nil result.a.
-func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Event, n int) result {
+// nil result.a; the caller must call result.free once it has logged it.
+func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Event, n int) (res result) {
 	now := s.now()
 	a := &store.Attempt{
 		EndpointID: ep.ID,
@@ -75,9 +87,11 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 		At:         now,
 		URL:        ep.URL,
 	}
+	res.a = a
 	fail := func(err error) result {
 		a.Error = err.Error()
-		return result{a: a, err: err}
+		res.err = err
+		return res
 	}
 	if s.cfg.RequireHTTPSInLive && ev.APIMode == event.ModeLive && !strings.HasPrefix(strings.ToLower(ep.URL), "https://") {
 		return fail(ErrInsecureURL)
@@ -87,23 +101,20 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 		return fail(err)
 	}
 
-	bb := s.newBody()
-	defer bb.release()
-	*bb.buf = ev.AppendJSON((*bb.buf)[:0], now)
-	body := *bb.buf
+	// The request body gets its own buffer: a transport may still be
+	// writing it after Do returns, and net/http sends a *bytes.Reader
+	// body together with the headers, in one write.
+	body := ev.AppendJSON(make([]byte, 0, len(ev.Data)+len(ev.ID)+len(ev.Type)+96), now)
 	if len(body) > s.cfg.MaxPayload {
 		return fail(retry.Permanent(fmt.Errorf("%w: %d bytes, the limit is %d", ErrPayloadTooLarge, len(body), s.cfg.MaxPayload)))
 	}
 
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, ep.URL, nil)
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, ep.URL, bytes.NewReader(body))
 	if err != nil {
 		return fail(retry.Permanent(fmt.Errorf("sender: endpoint url: %w", err)))
 	}
-	req.Body = bb.reader()
-	req.GetBody = func() (io.ReadCloser, error) { return bb.reader(), nil }
-	req.ContentLength = int64(len(body))
 	h := req.Header
 	for k, v := range ep.Headers {
 		if ck := http.CanonicalHeaderKey(k); !reserved[ck] {
@@ -113,9 +124,11 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	h["Content-Type"] = []string{"application/json"}
 	h["User-Agent"] = []string{s.cfg.UserAgent}
 	sg.SignHeader(h, ev.ID, now, body)
-	a.RequestHeaders = h.Clone()
+	// The store copies what it keeps: no clones here. The transport does not
+	// touch the header once Do has returned.
+	a.RequestHeaders = h
 	if !s.cfg.OmitBodies {
-		a.RequestBody = bytes.Clone(body)
+		a.RequestBody = body
 	}
 
 	start := time.Now()
@@ -123,10 +136,11 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	if err != nil {
 		a.Duration = time.Since(start)
 		a.Error = err.Error()
-		return result{a: a, err: err, interrupted: ctx.Err() != nil}
+		res.err, res.interrupted = err, ctx.Err() != nil
+		return res
 	}
 	a.StatusCode = resp.StatusCode
-	a.ResponseHeaders = resp.Header.Clone()
+	a.ResponseHeaders = resp.Header
 	// Keep up to MaxResponseBody bytes, read as much again to let the
 	// connection be reused, then close.
 	limit := int64(s.cfg.MaxResponseBody)
@@ -134,8 +148,10 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	if s.cfg.OmitBodies {
 		_, rerr = io.CopyN(io.Discard, resp.Body, 2*limit)
 	} else {
+		res.respBuf = s.getBuf()
 		var kept []byte
-		kept, rerr = io.ReadAll(io.LimitReader(resp.Body, limit+1))
+		kept, rerr = readUpTo(resp.Body, (*res.respBuf)[:0], limit+1)
+		*res.respBuf = kept[:0]
 		if int64(len(kept)) > limit {
 			a.ResponseTruncated = true
 			kept = kept[:limit]
@@ -155,7 +171,23 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 			a.Error += ": reading response: " + rerr.Error()
 		}
 	}
-	return result{a: a, header: resp.Header}
+	res.header = resp.Header
+	return res
+}
+
+// readUpTo appends up to max bytes of r to buf.
+func readUpTo(r io.Reader, buf []byte, max int64) ([]byte, error) {
+	for int64(len(buf)) < max {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):min(int64(cap(buf)), max)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 func statusText(code int) string {
@@ -183,12 +215,14 @@ func (s *Sender) deliver(ctx context.Context, d *store.Delivery, ep *store.Endpo
 	res := s.attempt(ctx, ep, &d.Event, d.Attempts)
 	now := s.now()
 	if res.interrupted {
+		res.free(s)
 		s.settle(sctx, d, "release", s.st.Release(sctx, ref, now))
 		return false
 	}
 	a := res.a
 	a.DeliveryID = d.ID
 	s.logAttempt(sctx, a)
+	res.free(s)
 
 	class := s.cfg.Classifier.Classify(a.StatusCode, res.err)
 	lastErr := a.Error
@@ -339,44 +373,4 @@ func attrs(d *store.Delivery, extra ...slog.Attr) []slog.Attr {
 		slog.String("delivery_id", d.ID),
 		slog.Int("attempt", d.Attempts),
 	}, extra...)
-}
-
-// bodyBuf is a pooled envelope buffer shared by the request body readers
-// the transport may open (GetBody). It returns to the pool when the last
-// reader is closed and the attempt is done with it: a transport may close
-// the request body after RoundTrip returns.
-type bodyBuf struct {
-	s    *Sender
-	buf  *[]byte
-	refs atomic.Int32
-}
-
-func (s *Sender) newBody() *bodyBuf {
-	bb := &bodyBuf{s: s, buf: s.getBuf()}
-	bb.refs.Store(1)
-	return bb
-}
-
-func (bb *bodyBuf) release() {
-	if bb.refs.Add(-1) == 0 {
-		bb.s.putBuf(bb.buf)
-	}
-}
-
-func (bb *bodyBuf) reader() io.ReadCloser {
-	bb.refs.Add(1)
-	r := &bodyReader{bb: bb}
-	r.Reset(*bb.buf)
-	return r
-}
-
-type bodyReader struct {
-	bytes.Reader
-	bb   *bodyBuf
-	once sync.Once
-}
-
-func (r *bodyReader) Close() error {
-	r.once.Do(r.bb.release)
-	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/memory"
 )
 
 func TestMain(m *testing.M) {
@@ -24,7 +25,7 @@ func TestMain(m *testing.M) {
 }
 
 // newStore returns the store the tests run against.
-func newStore() *fakeStore { return newFakeStore() }
+func newStore() store.SenderStore { return memory.New(nil) }
 
 // clock is a fake clock safe for concurrent use.
 type clock struct {
@@ -151,7 +152,7 @@ func verify(t testing.TB, r request, now time.Time, secrets ...signature.Secret)
 	return v.Verify(r.Header, r.Body)
 }
 
-func delivery(t testing.TB, st *fakeStore, eventID string) *store.Delivery {
+func delivery(t testing.TB, st store.SenderStore, eventID string) *store.Delivery {
 	t.Helper()
 	ds, _, err := st.ListDeliveries(context.Background(), store.DeliveryFilter{EventID: eventID, AllTenants: true})
 	require.NoError(t, err)
@@ -159,7 +160,7 @@ func delivery(t testing.TB, st *fakeStore, eventID string) *store.Delivery {
 	return ds[0]
 }
 
-func attemptsOf(t testing.TB, st *fakeStore, eventID string) []*store.Attempt {
+func attemptsOf(t testing.TB, st store.SenderStore, eventID string) []*store.Attempt {
 	t.Helper()
 	as, _, err := st.ListAttempts(context.Background(), store.AttemptFilter{EventID: eventID, AllTenants: true})
 	require.NoError(t, err)

@@ -340,19 +340,31 @@ func (s *Sender) ProcessDue(ctx context.Context) (int, error) {
 	}
 }
 
-// pruner deletes attempts older than the retention period, at start and
-// every PruneInterval.
+// pruner deletes attempts older than the retention period, and finished
+// deliveries older than it when the store is a [store.DeliveryPruner], at
+// start and every PruneInterval.
 func (s *Sender) pruner(ctx context.Context) {
 	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.PruneInterval)
 	defer t.Stop()
+	dp, _ := s.st.(store.DeliveryPruner)
 	for {
-		n, err := s.st.PruneAttempts(ctx, s.now().Add(-s.cfg.Retention))
+		before := s.now().Add(-s.cfg.Retention)
+		n, err := s.st.PruneAttempts(ctx, before)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.log.LogAttrs(ctx, slog.LevelError, "sender: pruning the attempt log failed", slog.Any("error", err))
 		case n > 0:
 			s.log.LogAttrs(ctx, slog.LevelDebug, "sender: pruned the attempt log", slog.Int("attempts", n))
+		}
+		if dp != nil {
+			n, err := dp.PruneDeliveries(ctx, before)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				s.log.LogAttrs(ctx, slog.LevelError, "sender: pruning finished deliveries failed", slog.Any("error", err))
+			case n > 0:
+				s.log.LogAttrs(ctx, slog.LevelDebug, "sender: pruned finished deliveries", slog.Int("deliveries", n))
+			}
 		}
 		select {
 		case <-t.C:
@@ -508,15 +520,16 @@ func (s *Sender) Ping(ctx context.Context, endpointID string) (*store.Attempt, e
 	}
 	ev.Date = s.now().UTC()
 	res := s.attempt(ctx, ep, &ev, 1)
-	a := res.a
-	s.logAttempt(ctx, a)
+	s.logAttempt(ctx, res.a)
+	a := res.a.Clone()
+	res.free(s)
 	switch {
 	case res.err != nil:
-		return a.Clone(), fmt.Errorf("sender: ping %s: %w", ep.ID, res.err)
+		return a, fmt.Errorf("sender: ping %s: %w", ep.ID, res.err)
 	case s.cfg.Classifier.Classify(a.StatusCode, nil) != classSuccess:
-		return a.Clone(), &StatusError{StatusCode: a.StatusCode}
+		return a, &StatusError{StatusCode: a.StatusCode}
 	}
-	return a.Clone(), nil
+	return a, nil
 }
 
 // Retry replays a delivery now: a failed (or succeeded) delivery becomes
