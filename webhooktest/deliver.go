@@ -1,0 +1,131 @@
+package webhooktest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/sender"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// MaxRounds bounds the rounds of [DeliverAll]: each round either makes
+// attempts or advances the clock to the next due delivery, so only a retry
+// policy that never gives up against an endpoint that always fails reaches it.
+const MaxRounds = 10_000
+
+// ErrStalled is returned (wrapped) by [DeliverAll] when deliveries are due
+// but the sender attempts none of them, or when MaxRounds is reached.
+// Deliveries due but not attempted usually belong to another sender, or to
+// this sender's own background workers (Sender.Start), which DeliverAll must
+// not run beside.
+var ErrStalled = errors.New("webhooktest: deliveries are due but none was attempted")
+
+// DeliverAll delivers everything s has to deliver, synchronously and without
+// sleeping: it calls s.ProcessDue until no attempt is made, then advances c
+// to the earliest time a delivery of s's mode is due again (a retry, or a
+// lease that ran out) and repeats, until no delivery is pending or leased.
+// It returns the number of attempts made.
+//
+// s must read c (sender.Config.Now = c.Now, as [NewSender] does), and st must
+// be the store s works on: the sender does not expose when its next delivery
+// is due, so DeliverAll reads it from st's pending and leased deliveries.
+// Paused deliveries (of disabled endpoints) are left waiting. The clock only
+// moves forward, to due times; a retry policy's jitter is harmless.
+//
+// Errors: those of s.ProcessDue (ctx's error when it is cancelled) and of
+// st.ListDeliveries, wrapped; ErrStalled, wrapped, when deliveries are due
+// and none was attempted, or after MaxRounds rounds.
+func DeliverAll(ctx context.Context, s *sender.Sender, st store.Deliveries, c *Clock) (int, error) {
+	total := 0
+	for range MaxRounds {
+		n, err := s.ProcessDue(ctx)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("webhooktest: deliver: %w", err)
+		}
+		if n > 0 {
+			continue
+		}
+		next, ok, err := nextDue(ctx, st, s.Mode())
+		if err != nil {
+			return total, err
+		}
+		if !ok {
+			return total, nil
+		}
+		now := c.Now()
+		if !next.After(now) {
+			return total, fmt.Errorf("%w (a delivery was due at %s, the clock says %s)",
+				ErrStalled, next.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
+		}
+		c.Set(next)
+	}
+	return total, fmt.Errorf("%w: still delivering after %d rounds", ErrStalled, MaxRounds)
+}
+
+// nextDue returns the earliest NextAttemptAt of the pending and leased
+// deliveries of mode.
+func nextDue(ctx context.Context, st store.Deliveries, mode event.Mode) (time.Time, bool, error) {
+	var (
+		next  time.Time
+		found bool
+	)
+	for _, state := range []store.DeliveryState{store.StatePending, store.StateLeased} {
+		f := store.DeliveryFilter{AllTenants: true, State: state, Page: store.Page{Limit: store.MaxPageSize}}
+		for {
+			ds, cursor, err := st.ListDeliveries(ctx, f)
+			if err != nil {
+				return time.Time{}, false, fmt.Errorf("webhooktest: list deliveries: %w", err)
+			}
+			for _, d := range ds {
+				if d.Event.APIMode != mode {
+					continue
+				}
+				if !found || d.NextAttemptAt.Before(next) {
+					next, found = d.NextAttemptAt, true
+				}
+			}
+			if cursor == "" {
+				break
+			}
+			f.Page.Cursor = cursor
+		}
+	}
+	return next, found, nil
+}
+
+// NewSender returns a sender for tests on st, reading the clock c, for use with
+// [DeliverAll], and closes it when the test ends (tb.Cleanup). cfg may be nil;
+// it is copied, and NewSender sets Now to c.Now (when Now is nil and c is
+// not; with neither, the sender reads the real clock), turns
+// AllowPrivateNetworks on (test endpoints listen on loopback) and, when Logger is
+// nil, logs to the test's output. An invalid cfg fails the test (tb.Fatal).
+func NewSender(tb testing.TB, st store.SenderStore, c *Clock, cfg *sender.Config) *sender.Sender {
+	tb.Helper()
+	var conf sender.Config
+	if cfg != nil {
+		conf = *cfg
+	}
+	if conf.Now == nil && c != nil {
+		conf.Now = c.Now
+	}
+	conf.AllowPrivateNetworks = true
+	if conf.Logger == nil {
+		conf.Logger = slog.New(slog.NewTextHandler(tb.Output(), nil))
+	}
+	s, err := sender.New(st, &conf)
+	if err != nil {
+		tb.Fatalf("webhooktest: new sender: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil && !errors.Is(err, sender.ErrClosed) {
+			tb.Errorf("webhooktest: close sender: %v", err)
+		}
+	})
+	return s
+}

@@ -1,0 +1,52 @@
+// Package webhooktest provides helpers for testing code that sends or
+// receives webhooks with webhookkit, in the spirit of net/http/httptest.
+//
+// # A recording endpoint
+//
+// [NewEndpoint] (or [NewServer], outside a test) starts an httptest server
+// running a real [receiver.Receiver]: it verifies signatures with its own
+// secret, de-duplicates by event id and records every event it hands to the
+// callback. [Endpoint.StoreEndpoint] describes it for a sender's store;
+// [Endpoint.Events] and [Endpoint.WaitFor] return what it received;
+// [Endpoint.FailNext] makes it answer the next requests with an error status
+// before they reach the receiver, to exercise a sender's retries.
+//
+// By default the endpoint answers an accepted event only once its callback
+// has returned, so when a sender's attempt is over the event is already in
+// [Endpoint.Events]. With a driver that delivers synchronously, a test then
+// needs neither sleeps nor waits.
+//
+// # Synchronous delivery with a fake clock
+//
+// A [Clock] is a settable clock, safe for concurrent use. Plug its Now method
+// into sender.Config.Now (and give it to the endpoint with [WithClock]), and
+// [DeliverAll] drives the sender with sender.Sender.ProcessDue: it delivers
+// everything due, then advances the clock to the next retry and delivers
+// again, until nothing is left. Retries become deterministic and instant:
+//
+//	clock := webhooktest.NewClock(time.Time{})
+//	ep := webhooktest.NewEndpoint(t, webhooktest.WithClock(clock))
+//	st := memory.New(nil)
+//	s := webhooktest.NewSender(t, st, clock, nil)
+//	_ = st.CreateEndpoint(ctx, ep.StoreEndpoint("patient.*"))
+//
+//	ep.FailNext(1, http.StatusServiceUnavailable)
+//	_, _ = s.Publish(ctx, webhooktest.NewEvent(t, "patient.ehi_export_success", nil), store.ToTenant(""))
+//	n, err := webhooktest.DeliverAll(ctx, s, st, clock) // 2 attempts: a 503, then the retry
+//	require.Len(t, ep.Events(), 1)
+//
+// Events published with a zero Date are stamped with the sender's clock,
+// which is what [NewEvent] returns. An event dated by the real clock still
+// works: DeliverAll advances the fake clock to its date.
+//
+// # Signed requests for a handler under test
+//
+// [SignedRequest] builds an *http.Request signed like a webhookkit sender's,
+// for calling a receiver's ServeHTTP with an httptest.ResponseRecorder.
+//
+// # Concurrency
+//
+// Clock and Endpoint are safe for concurrent use. DeliverAll must not run
+// beside a started sender (Sender.Start) of the same store, whose workers
+// would take the deliveries it waits for.
+package webhooktest

@@ -1,0 +1,450 @@
+package webhooktest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/receiver"
+	"github.com/webhookkit/webhookkit/signature"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// DefaultCallbackWait is how long an Endpoint holds the answer to an accepted
+// event while it waits for the callback to return (see [WithCallbackWait]).
+const DefaultCallbackWait = 10 * time.Second
+
+// Option configures an Endpoint built by [NewEndpoint] or [NewServer].
+type Option func(*options)
+
+type options struct {
+	clock   *Clock
+	handler receiver.Handler
+	secret  string
+	cfg     receiver.Config
+	wait    time.Duration
+}
+
+// WithClock makes the endpoint's receiver read c (for the signature
+// tolerance, the de-duplication window and the inbox) and stamps
+// [Request.At] with it. Give the sender the same clock: with a fake clock
+// and no WithClock, the receiver refuses the sender's timestamps as too old
+// or too new.
+func WithClock(c *Clock) Option {
+	return func(o *options) { o.clock = c }
+}
+
+// WithHandler sets a callback the endpoint calls for every event after
+// recording it, such as the application's own receiver.Mux. Its error fails the
+// callback attempt as in a receiver (retried by the receiver's retry policy,
+// then dead-lettered). Without it, every event is handled successfully.
+func WithHandler(h receiver.Handler) Option {
+	return func(o *options) { o.handler = h }
+}
+
+// WithSecret sets the endpoint's signing secret ("whsec_..."). Without it
+// the endpoint generates a fresh one. A malformed secret makes NewServer fail.
+func WithSecret(secret string) Option {
+	return func(o *options) { o.secret = secret }
+}
+
+// WithReceiverConfig sets the base configuration of the endpoint's receiver.
+// The endpoint's secret is added to cfg.Keys; cfg.Now defaults to the
+// [WithClock] clock; cfg.Hooks are kept. The other fields take effect as
+// in a receiver.Config.
+func WithReceiverConfig(cfg receiver.Config) Option {
+	return func(o *options) { o.cfg = cfg }
+}
+
+// WithCallbackWait sets how long the endpoint holds the 200 answer to an
+// accepted event while the callback runs (zero or negative: it answers as
+// soon as the receiver does, like a production receiver). Holding it makes
+// delivery synchronous: when a sender's attempt ends, the event is already in
+// [Endpoint.Events]. The default is [DefaultCallbackWait]. Retries of a
+// failed callback are not waited for.
+func WithCallbackWait(d time.Duration) Option {
+	return func(o *options) { o.wait = d }
+}
+
+// Request is one HTTP request an Endpoint answered.
+type Request struct {
+	// At is when the request arrived, by the endpoint's clock (the real
+	// clock without [WithClock]).
+	At time.Time
+	// Method, Header and Body are the request as received.
+	Method string
+	Header http.Header
+	Body   []byte
+	// ID is the webhook-id header, as sent (verified only when Status is
+	// 200).
+	ID string
+	// Status is the status the endpoint answered.
+	Status int
+	// Injected reports that the answer came from [Endpoint.FailNext] and
+	// the request never reached the receiver.
+	Injected bool
+}
+
+// Endpoint is a webhook endpoint for tests: an httptest server running a
+// real receiver with its own secret, recording the events it receives.
+// Create one with [NewEndpoint] or [NewServer]; all its methods are safe for
+// concurrent use.
+type Endpoint struct {
+	srv     *httptest.Server
+	rcv     *receiver.Receiver
+	tb      testing.TB // nil for NewServer
+	secret  string
+	clock   *Clock
+	user    receiver.Handler
+	wait    time.Duration
+	maxBody int64
+
+	mu       sync.Mutex
+	events   []event.Event
+	requests []Request
+	failures []int                    // statuses of the next requests, FailNext
+	done     map[string]chan struct{} // by event id: closed when a callback returned
+	changed  chan struct{}            // closed and replaced when events grows
+	closed   bool
+}
+
+// NewEndpoint starts an Endpoint for the test tb and closes it when the test
+// ends (tb.Cleanup). A failure to start fails the test at once (tb.Fatal).
+// The receiver logs to the test's output.
+func NewEndpoint(tb testing.TB, opts ...Option) *Endpoint {
+	tb.Helper()
+	o := collect(opts)
+	if o.cfg.Logger == nil {
+		o.cfg.Logger = slog.New(slog.NewTextHandler(tb.Output(), nil))
+	}
+	e, err := start(tb, o)
+	if err != nil {
+		tb.Fatalf("webhooktest: %v", err)
+	}
+	tb.Cleanup(e.Close)
+	return e
+}
+
+// NewServer starts an Endpoint outside a test (in an Example, say). The
+// caller must call [Endpoint.Close]. It returns an error for an invalid
+// option (a malformed secret or receiver configuration).
+func NewServer(opts ...Option) (*Endpoint, error) {
+	return start(nil, collect(opts))
+}
+
+func collect(opts []Option) *options {
+	o := &options{wait: DefaultCallbackWait}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+func start(tb testing.TB, o *options) (*Endpoint, error) {
+	secret := o.secret
+	if secret == "" {
+		s, err := signature.NewSecret()
+		if err != nil {
+			return nil, fmt.Errorf("webhooktest: new secret: %w", err)
+		}
+		secret = s.String()
+	}
+	e := &Endpoint{
+		tb:      tb,
+		secret:  secret,
+		clock:   o.clock,
+		user:    o.handler,
+		wait:    o.wait,
+		maxBody: o.cfg.MaxBodyBytes,
+		done:    make(map[string]chan struct{}),
+		changed: make(chan struct{}),
+	}
+	if e.maxBody <= 0 {
+		e.maxBody = receiver.DefaultMaxBodyBytes
+	}
+	cfg := o.cfg
+	cfg.Keys = append(slices.Clone(cfg.Keys), receiver.Key{Secret: secret})
+	if cfg.Now == nil && o.clock != nil {
+		cfg.Now = o.clock.Now
+	}
+	rcv, err := receiver.New(recorder{e}, &cfg)
+	if err != nil {
+		return nil, fmt.Errorf("webhooktest: %w", err)
+	}
+	if err := rcv.Start(context.Background()); err != nil {
+		return nil, fmt.Errorf("webhooktest: %w", err)
+	}
+	e.rcv = rcv
+	e.srv = httptest.NewServer(http.HandlerFunc(e.serve))
+	return e, nil
+}
+
+// URL returns the endpoint's URL, http://127.0.0.1:port/.
+func (e *Endpoint) URL() string { return e.srv.URL + "/" }
+
+// Secret returns the endpoint's signing secret, "whsec_...".
+func (e *Endpoint) Secret() string { return e.secret }
+
+// Receiver returns the endpoint's receiver, for its Stats.
+func (e *Endpoint) Receiver() *receiver.Receiver { return e.rcv }
+
+// StoreEndpoint returns a store.Endpoint for this endpoint, ready for a
+// store's CreateEndpoint: its URL and secret, test mode, subscribed to
+// eventTypes (none: every type, "*"). Each call returns a new value with an
+// empty ID, which CreateEndpoint fills in.
+func (e *Endpoint) StoreEndpoint(eventTypes ...string) *store.Endpoint {
+	if len(eventTypes) == 0 {
+		eventTypes = []string{string(event.PatternAll)}
+	}
+	return &store.Endpoint{
+		Mode:        event.ModeTest,
+		URL:         e.URL(),
+		Description: "webhooktest endpoint",
+		EventTypes:  slices.Clone(eventTypes),
+		Secrets:     []store.Secret{{Key: e.secret}},
+	}
+}
+
+// FailNext makes the endpoint answer its next n requests with status (and
+// the status text as body), before they reach the receiver: nothing is
+// verified, recorded as an event or de-duplicated. Calls queue up: FailNext(2,
+// 503) then FailNext(1, 500) fails three requests in that order. A status
+// of 410 makes a webhookkit sender disable the endpoint. n <= 0 does nothing.
+// It panics for a status outside 100-999, which net/http cannot send.
+func (e *Endpoint) FailNext(n, status int) {
+	if status < 100 || status > 999 {
+		panic(fmt.Sprintf("webhooktest: FailNext: invalid status %d", status))
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for range max(n, 0) {
+		e.failures = append(e.failures, status)
+	}
+}
+
+// Events returns the events handed to the callback so far, in the order
+// the callback returned, one entry per callback call: an event the receiver
+// de-duplicated appears once; an event whose callback failed and was
+// retried appears once per attempt.
+func (e *Endpoint) Events() []event.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.events)
+}
+
+// Requests returns every request the endpoint answered so far, in order.
+func (e *Endpoint) Requests() []Request {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]Request, len(e.requests))
+	for i, r := range e.requests {
+		r.Header = r.Header.Clone()
+		r.Body = slices.Clone(r.Body)
+		out[i] = r
+	}
+	return out
+}
+
+// WaitFor waits until at least n events were handed to the callback, or
+// timeout (real time) passes, and returns the events, as Events does. It
+// waits on a condition, not by polling. On timeout, an endpoint from
+// NewEndpoint fails the test (tb.Fatalf, so call WaitFor from the test's
+// goroutine); one from NewServer returns the fewer events it has.
+func (e *Endpoint) WaitFor(n int, timeout time.Duration) []event.Event {
+	if e.tb != nil {
+		e.tb.Helper()
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		e.mu.Lock()
+		if len(e.events) >= n {
+			out := slices.Clone(e.events)
+			e.mu.Unlock()
+			return out
+		}
+		changed := e.changed
+		e.mu.Unlock()
+		select {
+		case <-changed:
+		case <-timer.C:
+			got := e.Events()
+			if len(got) >= n {
+				return got
+			}
+			if e.tb != nil {
+				e.tb.Fatalf("webhooktest: got %d events after %v, want %d", len(got), timeout, n)
+			}
+			return got
+		}
+	}
+}
+
+// Close shuts the server down (waiting for requests in progress) and closes
+// the receiver, cancelling callbacks still running. NewEndpoint registers it
+// with tb.Cleanup. Calling it again does nothing.
+func (e *Endpoint) Close() {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
+	e.closed = true
+	e.mu.Unlock()
+	e.srv.Close()
+	if err := e.rcv.Close(); err != nil && !errors.Is(err, receiver.ErrClosed) && e.tb != nil {
+		e.tb.Errorf("webhooktest: close receiver: %v", err)
+	}
+}
+
+// serve answers one request: an injected failure, or the receiver's answer,
+// held until the accepted event's callback has returned.
+func (e *Endpoint) serve(w http.ResponseWriter, req *http.Request) {
+	rec := Request{At: e.now(), Method: req.Method, Header: req.Header.Clone(), ID: req.Header.Get(signature.HeaderID)}
+	// Read the body here (one byte over the receiver's limit is enough
+	// for it to answer 413) so it can be recorded and the accepted event's
+	// id read from it.
+	body, err := io.ReadAll(io.LimitReader(req.Body, e.maxBody+1))
+	if err != nil {
+		rec.Status = http.StatusBadRequest
+		e.addRequest(rec)
+		http.Error(w, "body unreadable", rec.Status)
+		return
+	}
+	rec.Body = body
+	req.Body = io.NopCloser(bytes.NewReader(body))
+
+	if status, ok := e.takeFailure(); ok {
+		rec.Status, rec.Injected = status, true
+		e.addRequest(rec)
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
+
+	hw := &heldWriter{header: w.Header()}
+	e.rcv.ServeHTTP(hw, req)
+	if hw.status == 0 {
+		hw.status = http.StatusOK
+	}
+	if hw.status == http.StatusOK && e.wait > 0 && req.Method == http.MethodPost {
+		// 200: the body was verified and decoded by the receiver.
+		if ev, err := event.Decode(body); err == nil {
+			e.awaitCallback(req.Context(), ev.ID)
+		}
+	}
+	rec.Status = hw.status
+	e.addRequest(rec)
+	w.WriteHeader(hw.status)
+	_, _ = w.Write(hw.body.Bytes())
+}
+
+func (e *Endpoint) now() time.Time {
+	if e.clock != nil {
+		return e.clock.Now()
+	}
+	return time.Now()
+}
+
+func (e *Endpoint) takeFailure() (int, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.failures) == 0 {
+		return 0, false
+	}
+	status := e.failures[0]
+	e.failures = e.failures[1:]
+	return status, true
+}
+
+func (e *Endpoint) addRequest(r Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.requests = append(e.requests, r)
+}
+
+// doneChan returns the channel closed once a callback for id returned;
+// e.mu must be held.
+func (e *Endpoint) doneChan(id string) chan struct{} {
+	ch, ok := e.done[id]
+	if !ok {
+		ch = make(chan struct{})
+		e.done[id] = ch
+	}
+	return ch
+}
+
+// awaitCallback waits until a callback for id returned, the request ends
+// or the wait bound passes. A duplicate finds the channel closed already
+// (or waits for the first delivery's callback still running).
+func (e *Endpoint) awaitCallback(ctx context.Context, id string) {
+	e.mu.Lock()
+	ch := e.doneChan(id)
+	e.mu.Unlock()
+	timer := time.NewTimer(e.wait)
+	defer timer.Stop()
+	select {
+	case <-ch:
+	case <-ctx.Done():
+	case <-timer.C:
+	}
+}
+
+// recorded stores ev and wakes the waiters.
+func (e *Endpoint) recorded(ev event.Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.events = append(e.events, ev)
+	close(e.changed)
+	e.changed = make(chan struct{})
+	ch := e.doneChan(ev.ID)
+	select {
+	case <-ch:
+	default:
+		close(ch)
+	}
+}
+
+// recorder is the receiver's handler: the user's handler, then a record.
+type recorder struct{ e *Endpoint }
+
+func (r recorder) HandleEvent(ctx context.Context, ev event.Event) (err error) {
+	defer r.e.recorded(ev) // also after a panic, which the receiver recovers
+	if r.e.user != nil {
+		return r.e.user.HandleEvent(ctx, ev)
+	}
+	return nil
+}
+
+// heldWriter keeps the receiver's answer until the endpoint sends it.
+// Headers go straight to the real writer's map, which is not sent before
+// its WriteHeader.
+type heldWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *heldWriter) Header() http.Header { return w.header }
+
+func (w *heldWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *heldWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.body.Write(b)
+}

@@ -1,0 +1,83 @@
+package webhooktest_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/event/fasten"
+	"github.com/webhookkit/webhookkit/retry"
+	"github.com/webhookkit/webhookkit/sender"
+	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/memory"
+	"github.com/webhookkit/webhookkit/webhooktest"
+)
+
+// A delivery that fails once, then succeeds on the retry, with no sleep: the
+// fake clock jumps to the retry. In a test, NewEndpoint(t) and NewSender(t,
+// ...) replace the setup and the Close calls.
+func Example() {
+	ctx := context.Background()
+	clock := webhooktest.NewClock(time.Date(2024, 6, 13, 0, 0, 0, 0, time.UTC))
+
+	ep, err := webhooktest.NewServer(webhooktest.WithClock(clock))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ep.Close()
+
+	st := memory.New(&memory.Config{Now: clock.Now})
+	s, err := sender.New(st, &sender.Config{
+		Now:                  clock.Now,
+		AllowPrivateNetworks: true, // the endpoint listens on 127.0.0.1
+		Retry:                retry.Schedule{Delays: []time.Duration{time.Minute}},
+		Logger:               slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	if err := st.CreateEndpoint(ctx, ep.StoreEndpoint("patient.*")); err != nil {
+		log.Fatal(err)
+	}
+
+	ep.FailNext(1, http.StatusServiceUnavailable)
+	data, _ := fasten.Sample(fasten.TypeEHIExportSuccess)
+	ev, err := event.New(event.ModeTest, fasten.TypeEHIExportSuccess, data)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ev.Date = time.Time{} // the sender stamps it with the fake clock
+	if _, err := s.Publish(ctx, ev, store.ToTenant("")); err != nil {
+		log.Fatal(err)
+	}
+
+	attempts, err := webhooktest.DeliverAll(ctx, s, st, clock)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, r := range ep.Requests() {
+		fmt.Println("answered", r.Status, "at", r.At.Format(time.TimeOnly))
+	}
+	fmt.Println("attempts:", attempts)
+	fmt.Println("received:", len(ep.Events()), ep.Events()[0].Type)
+	// Output:
+	// answered 503 at 00:00:00
+	// answered 200 at 00:01:00
+	// attempts: 2
+	// received: 1 patient.ehi_export_success
+}
+
+func ExampleClock() {
+	clock := webhooktest.NewClock(time.Date(2024, 6, 13, 9, 0, 0, 0, time.UTC))
+	fmt.Println(clock.Now().Format(time.Kitchen))
+	clock.Advance(90 * time.Minute)
+	fmt.Println(clock.Now().Format(time.Kitchen))
+	// Output:
+	// 9:00AM
+	// 10:30AM
+}

@@ -1,0 +1,507 @@
+package webhooktest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/event/fasten"
+	"github.com/webhookkit/webhookkit/receiver"
+	"github.com/webhookkit/webhookkit/retry"
+	"github.com/webhookkit/webhookkit/sender"
+	"github.com/webhookkit/webhookkit/signature"
+	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/memory"
+	"github.com/webhookkit/webhookkit/webhooktest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// fixedSchedule retries after each delay, without jitter.
+func fixedSchedule(delays ...time.Duration) retry.Policy {
+	return retry.Schedule{Delays: delays}
+}
+
+type rig struct {
+	ctx   context.Context
+	clock *webhooktest.Clock
+	st    *memory.Store
+	s     *sender.Sender
+	ep    *webhooktest.Endpoint
+	epID  string
+}
+
+func newRig(t *testing.T, cfg *sender.Config, opts ...webhooktest.Option) *rig {
+	t.Helper()
+	r := &rig{ctx: t.Context(), clock: webhooktest.NewClock(time.Time{})}
+	r.st = memory.New(&memory.Config{Now: r.clock.Now})
+	r.ep = webhooktest.NewEndpoint(t, append([]webhooktest.Option{webhooktest.WithClock(r.clock)}, opts...)...)
+	r.s = webhooktest.NewSender(t, r.st, r.clock, cfg)
+	sep := r.ep.StoreEndpoint("patient.*")
+	require.NoError(t, r.st.CreateEndpoint(r.ctx, sep))
+	r.epID = sep.ID
+	return r
+}
+
+func (r *rig) publish(t *testing.T, typ string) event.Event {
+	t.Helper()
+	ev := webhooktest.NewEvent(t, typ, nil)
+	n, err := r.s.Publish(r.ctx, ev, store.ToTenant(""))
+	require.NoError(t, err)
+	require.Positive(t, n)
+	return ev
+}
+
+func (r *rig) attempts(t *testing.T) []*store.Attempt {
+	t.Helper()
+	as, _, err := r.st.ListAttempts(r.ctx, store.AttemptFilter{AllTenants: true, Page: store.Page{Limit: store.MaxPageSize}})
+	require.NoError(t, err)
+	return as
+}
+
+func TestDeliverAllRetries(t *testing.T) {
+	tests := []struct {
+		name       string
+		failures   []int // FailNext(1, status) for each
+		delays     []time.Duration
+		wantTries  int
+		wantEvents int
+		wantState  store.DeliveryState
+		wantClock  time.Duration // how far DeliverAll moved the clock
+		disabled   bool
+	}{
+		{name: "healthy", wantTries: 1, wantEvents: 1, wantState: store.StateSucceeded},
+		{name: "fails once", failures: []int{503}, delays: []time.Duration{time.Minute},
+			wantTries: 2, wantEvents: 1, wantState: store.StateSucceeded, wantClock: time.Minute},
+		{name: "fails twice", failures: []int{503, 500}, delays: []time.Duration{time.Minute, time.Hour},
+			wantTries: 3, wantEvents: 1, wantState: store.StateSucceeded, wantClock: time.Hour + time.Minute},
+		{name: "gives up", failures: []int{500, 500, 500}, delays: []time.Duration{time.Second, time.Second},
+			wantTries: 3, wantEvents: 0, wantState: store.StateFailed, wantClock: 2 * time.Second},
+		{name: "gone disables", failures: []int{410}, delays: []time.Duration{time.Second},
+			wantTries: 1, wantEvents: 0, wantState: store.StateFailed, disabled: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, &sender.Config{Retry: fixedSchedule(tt.delays...)})
+			for _, status := range tt.failures {
+				r.ep.FailNext(1, status)
+			}
+			start := r.clock.Now()
+			ev := r.publish(t, fasten.TypeEHIExportSuccess)
+
+			n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+			require.NoError(t, err)
+			require.Equal(t, tt.wantTries, n)
+			require.Equal(t, tt.wantClock, r.clock.Now().Sub(start))
+
+			got := r.ep.Events() // no wait: the endpoint answered after the callback
+			require.Len(t, got, tt.wantEvents)
+			for _, g := range got {
+				require.Equal(t, ev.ID, g.ID)
+				require.JSONEq(t, string(ev.Data), string(g.Data))
+			}
+
+			reqs := r.ep.Requests()
+			require.Len(t, reqs, tt.wantTries)
+			for i, status := range tt.failures {
+				if i < len(reqs) {
+					require.Equal(t, status, reqs[i].Status)
+					require.True(t, reqs[i].Injected)
+					require.Equal(t, ev.ID, reqs[i].ID)
+				}
+			}
+
+			ds, _, err := r.st.ListDeliveries(r.ctx, store.DeliveryFilter{AllTenants: true})
+			require.NoError(t, err)
+			require.Len(t, ds, 1)
+			require.Equal(t, tt.wantState, ds[0].State)
+			require.Equal(t, tt.wantTries, ds[0].Attempts)
+			require.Len(t, r.attempts(t), tt.wantTries)
+
+			ep, err := r.st.GetEndpoint(r.ctx, r.epID)
+			require.NoError(t, err)
+			require.Equal(t, tt.disabled, ep.Disabled)
+		})
+	}
+}
+
+func TestDuplicateHandledOnce(t *testing.T) {
+	// Two subscriptions to one URL: the event arrives twice, with one id.
+	r := newRig(t, nil)
+	require.NoError(t, r.st.CreateEndpoint(r.ctx, r.ep.StoreEndpoint("*")))
+	ev := r.publish(t, fasten.TypeEHIExportFailed)
+
+	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+
+	got := r.ep.Events()
+	require.Len(t, got, 1)
+	require.Equal(t, ev.ID, got[0].ID)
+	reqs := r.ep.Requests()
+	require.Len(t, reqs, 2)
+	for _, req := range reqs {
+		require.Equal(t, http.StatusOK, req.Status)
+		require.False(t, req.Injected)
+	}
+	stats := r.ep.Receiver().Stats()
+	require.Equal(t, uint64(1), stats.Accepted)
+	require.Equal(t, uint64(1), stats.Duplicates)
+}
+
+func TestEventDatedByRealClock(t *testing.T) {
+	// An event from event.New carries the real time, years after the fake
+	// clock's start: DeliverAll moves the clock to it.
+	r := newRig(t, nil)
+	ev, err := event.New(event.ModeTest, fasten.TypeEHIExportSuccess, json.RawMessage(`{"download_links":[]}`))
+	require.NoError(t, err)
+	_, err = r.s.Publish(r.ctx, ev, store.ToTenant(""))
+	require.NoError(t, err)
+
+	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.True(t, r.clock.Now().Equal(ev.Date), "clock %v, event %v", r.clock.Now(), ev.Date)
+	require.Len(t, r.ep.Events(), 1)
+}
+
+func TestDeliverAllExpiredLease(t *testing.T) {
+	// A worker that leased the delivery and died: DeliverAll waits out the
+	// lease on the fake clock and delivers.
+	r := newRig(t, nil)
+	r.publish(t, fasten.TypeEHIExportSuccess)
+	leased, err := r.st.Lease(r.ctx, store.LeaseRequest{Now: r.clock.Now(), Limit: 10, Duration: time.Minute, Worker: "crashed"})
+	require.NoError(t, err)
+	require.Len(t, leased, 1)
+	start := r.clock.Now()
+
+	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Equal(t, time.Minute, r.clock.Now().Sub(start))
+	require.Len(t, r.ep.Events(), 1)
+}
+
+func TestDeliverAllNothingToDo(t *testing.T) {
+	r := newRig(t, nil)
+	start := r.clock.Now()
+	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Equal(t, start, r.clock.Now())
+}
+
+// phantom reports a pending delivery the sender's store does not have.
+type phantom struct {
+	store.Deliveries
+	due func() time.Time
+}
+
+func (p phantom) ListDeliveries(_ context.Context, f store.DeliveryFilter) ([]*store.Delivery, string, error) {
+	if f.State != store.StatePending {
+		return nil, "", nil
+	}
+	ev := event.Event{APIMode: event.ModeTest}
+	return []*store.Delivery{{ID: "d", State: store.StatePending, Event: ev, NextAttemptAt: p.due()}}, "", nil
+}
+
+func TestDeliverAllStalled(t *testing.T) {
+	tests := []struct {
+		name string
+		due  func(c *webhooktest.Clock) time.Time
+		want string
+	}{
+		{name: "due now, not attempted", due: func(c *webhooktest.Clock) time.Time { return c.Now() }, want: "was due"},
+		{name: "always due later", due: func(c *webhooktest.Clock) time.Time { return c.Now().Add(time.Second) }, want: "rounds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, nil)
+			n, err := webhooktest.DeliverAll(r.ctx, r.s, phantom{due: func() time.Time { return tt.due(r.clock) }}, r.clock)
+			require.ErrorIs(t, err, webhooktest.ErrStalled)
+			require.ErrorContains(t, err, tt.want)
+			require.Zero(t, n)
+		})
+	}
+}
+
+func TestDeliverAllCancelled(t *testing.T) {
+	r := newRig(t, nil)
+	r.publish(t, fasten.TypeEHIExportSuccess)
+	ctx, cancel := context.WithCancel(r.ctx)
+	cancel()
+	_, err := webhooktest.DeliverAll(ctx, r.s, r.st, r.clock)
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestWaitForBackgroundSender(t *testing.T) {
+	// Real time, a started sender: WaitFor waits on the endpoint.
+	ctx := t.Context()
+	st := memory.New(nil)
+	ep := webhooktest.NewEndpoint(t)
+	s := webhooktest.NewSender(t, st, nil, &sender.Config{Now: time.Now, PollInterval: 5 * time.Millisecond, Retry: fixedSchedule(time.Millisecond)})
+	require.NoError(t, st.CreateEndpoint(ctx, ep.StoreEndpoint()))
+	ep.FailNext(2, http.StatusTooManyRequests)
+	require.NoError(t, s.Start(ctx))
+
+	want := map[string]bool{}
+	for _, typ := range []string{fasten.TypeEHIExportSuccess, fasten.TypeEHIExportFailed, fasten.TypeConnectionSuccess} {
+		ev, err := event.New(event.ModeTest, typ, mustSample(t, typ))
+		require.NoError(t, err)
+		_, err = s.Publish(ctx, ev, store.ToTenant(""))
+		require.NoError(t, err)
+		want[ev.ID] = true
+	}
+	got := ep.WaitFor(3, 10*time.Second)
+	require.Len(t, got, 3)
+	for _, ev := range got {
+		require.True(t, want[ev.ID], "unexpected event %s", ev.ID)
+		delete(want, ev.ID)
+	}
+	require.NoError(t, s.Shutdown(ctx))
+	injected := 0
+	for _, r := range ep.Requests() {
+		if r.Injected {
+			injected++
+			require.Equal(t, http.StatusTooManyRequests, r.Status)
+		}
+	}
+	require.Equal(t, 2, injected)
+}
+
+func mustSample(t *testing.T, typ string) json.RawMessage {
+	t.Helper()
+	d, ok := fasten.Sample(typ)
+	require.True(t, ok, typ)
+	return d
+}
+
+func TestWaitForTimeoutWithoutTest(t *testing.T) {
+	ep, err := webhooktest.NewServer()
+	require.NoError(t, err)
+	defer ep.Close()
+	require.Empty(t, ep.WaitFor(1, 10*time.Millisecond))
+	require.Empty(t, ep.WaitFor(0, time.Second)) // already satisfied
+}
+
+func TestCallbackFailureRetriedByReceiver(t *testing.T) {
+	var calls atomic.Int32
+	handler := receiver.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		if calls.Add(1) == 1 {
+			return errors.New("database unavailable")
+		}
+		return nil
+	})
+	r := newRig(t, nil,
+		webhooktest.WithHandler(handler),
+		webhooktest.WithReceiverConfig(receiver.Config{Retry: retry.Exponential{Base: time.Millisecond, Max: time.Millisecond, MaxAttempts: 3}}),
+	)
+	ev := r.publish(t, fasten.TypeEHIExportSuccess)
+	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+	require.NoError(t, err)
+	require.Equal(t, 1, n) // the sender's attempt succeeded: the receiver holds the event
+
+	got := r.ep.WaitFor(2, 10*time.Second) // one entry per callback call
+	require.Len(t, got, 2)
+	require.Equal(t, ev.ID, got[0].ID)
+	require.Equal(t, ev.ID, got[1].ID)
+	require.Equal(t, int32(2), calls.Load())
+}
+
+func TestUserHandlerSeesTypedData(t *testing.T) {
+	links := make(chan []fasten.DownloadLink, 1)
+	mux := receiver.NewMux()
+	require.NoError(t, mux.Handle(fasten.TypeEHIExportSuccess, receiver.Typed(
+		func(ctx context.Context, ev event.Event, d fasten.EHIExportSuccess) error {
+			links <- d.Links()
+			return nil
+		})))
+	r := newRig(t, nil, webhooktest.WithHandler(mux))
+	r.publish(t, fasten.TypeEHIExportSuccess)
+	_, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+	require.NoError(t, err)
+	select {
+	case got := <-links:
+		require.Len(t, got, 1)
+		require.Equal(t, "jsonl", got[0].ExportType)
+	default:
+		t.Fatal("the handler had not run when the attempt ended")
+	}
+}
+
+func TestEndpointRejectsBadSignatures(t *testing.T) {
+	ep := webhooktest.NewEndpoint(t)
+	other, err := signature.NewSecret()
+	require.NoError(t, err)
+	ev, err := event.New(event.ModeTest, fasten.TypeWebhookTest, mustSample(t, fasten.TypeWebhookTest))
+	require.NoError(t, err)
+
+	tests := []struct {
+		name   string
+		secret string
+		tamper bool
+		want   int
+	}{
+		{name: "wrong secret", secret: other.String(), want: http.StatusUnauthorized},
+		{name: "tampered body", secret: ep.Secret(), tamper: true, want: http.StatusUnauthorized},
+		{name: "valid", secret: ep.Secret(), want: http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := webhooktest.SignedRequest(t, tt.secret, ev)
+			body := new(bytes.Buffer)
+			_, err := body.ReadFrom(in.Body)
+			require.NoError(t, err)
+			b := body.Bytes()
+			if tt.tamper {
+				b = bytes.Replace(b, []byte("world"), []byte("World"), 1)
+			}
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, ep.URL(), bytes.NewReader(b))
+			require.NoError(t, err)
+			req.Header = in.Header.Clone()
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			require.NoError(t, resp.Body.Close())
+			require.Equal(t, tt.want, resp.StatusCode)
+		})
+	}
+	got := ep.Events()
+	require.Len(t, got, 1)
+	require.Equal(t, ev.ID, got[0].ID)
+	require.Len(t, ep.Requests(), 3)
+}
+
+func TestSignedRequest(t *testing.T) {
+	secret, err := signature.NewSecret()
+	require.NoError(t, err)
+	handled := make(chan event.Event, 1)
+	rcv, err := receiver.New(receiver.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		handled <- ev
+		return nil
+	}), &receiver.Config{Keys: []receiver.Key{{Secret: secret.String()}}})
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(t.Context()))
+	defer rcv.Close()
+
+	ev := webhooktest.NewEvent(t, fasten.TypeEHIExportSuccess, nil)
+	req := webhooktest.SignedRequest(t, secret.String(), ev)
+	require.Equal(t, ev.ID, req.Header.Get(signature.HeaderID))
+	v, err := signature.NewVerifier([]signature.Secret{secret}, nil, nil)
+	require.NoError(t, err)
+	body, err := v.VerifyRequest(req, 0)
+	require.NoError(t, err)
+	decoded, err := event.Decode(body)
+	require.NoError(t, err)
+	require.Equal(t, ev.ID, decoded.ID)
+
+	w := httptest.NewRecorder()
+	rcv.ServeHTTP(w, req)
+	require.Equal(t, http.StatusOK, w.Code)
+	select {
+	case got := <-handled:
+		require.Equal(t, ev.ID, got.ID)
+		require.JSONEq(t, string(ev.Data), string(got.Data))
+	case <-time.After(10 * time.Second):
+		t.Fatal("event not handled")
+	}
+}
+
+func TestNewEvent(t *testing.T) {
+	tests := []struct {
+		typ  string
+		data any
+		want string
+	}{
+		{typ: fasten.TypeWebhookTest, want: `{"hello":"world","random":"txpsdf923jksdfl93"}`},
+		{typ: "order.created", want: `{}`},
+		{typ: "order.created", data: map[string]int{"n": 1}, want: `{"n":1}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ, func(t *testing.T) {
+			ev := webhooktest.NewEvent(t, tt.typ, tt.data)
+			require.Equal(t, event.ModeTest, ev.APIMode)
+			require.Equal(t, tt.typ, ev.Type)
+			require.True(t, ev.Date.IsZero())
+			require.JSONEq(t, tt.want, string(ev.Data))
+		})
+	}
+}
+
+func TestFailNextQueues(t *testing.T) {
+	ep := webhooktest.NewEndpoint(t)
+	ep.FailNext(2, 503)
+	ep.FailNext(1, 500)
+	ep.FailNext(0, 400) // nothing
+	var got []int
+	for range 4 {
+		resp, err := http.Post(ep.URL(), "application/json", bytes.NewReader([]byte(`{}`)))
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		got = append(got, resp.StatusCode)
+	}
+	// The fourth reaches the receiver, which refuses the unsigned request.
+	require.Equal(t, []int{503, 503, 500, 400}, got)
+	require.Panics(t, func() { ep.FailNext(1, 42) })
+}
+
+func TestWithSecret(t *testing.T) {
+	secret, err := signature.NewSecret()
+	require.NoError(t, err)
+	ep := webhooktest.NewEndpoint(t, webhooktest.WithSecret(secret.String()))
+	require.Equal(t, secret.String(), ep.Secret())
+	require.Equal(t, secret.String(), ep.StoreEndpoint().Secrets[0].Key)
+
+	_, err = webhooktest.NewServer(webhooktest.WithSecret("whsec_short"))
+	require.ErrorIs(t, err, receiver.ErrInvalidConfig)
+}
+
+func TestStoreEndpoint(t *testing.T) {
+	ep := webhooktest.NewEndpoint(t)
+	sep := ep.StoreEndpoint()
+	require.NoError(t, sep.Validate())
+	require.Equal(t, []string{"*"}, sep.EventTypes)
+	require.Equal(t, ep.URL(), sep.URL)
+	require.Equal(t, event.ModeTest, sep.Mode)
+	require.Equal(t, []string{"a.b", "c.*"}, ep.StoreEndpoint("a.b", "c.*").EventTypes)
+}
+
+func TestClock(t *testing.T) {
+	var zero webhooktest.Clock
+	require.Equal(t, webhooktest.DefaultStart(), zero.Now())
+	require.Equal(t, webhooktest.DefaultStart().Add(time.Second), zero.Advance(time.Second))
+
+	start := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	c := webhooktest.NewClock(start)
+	require.Equal(t, start, c.Now())
+	c.Set(start.Add(time.Hour))
+	require.Equal(t, start.Add(time.Hour), c.Now())
+	c.Set(time.Time{})
+	require.Equal(t, webhooktest.DefaultStart(), c.Now())
+
+	// Concurrent advances all count.
+	c = webhooktest.NewClock(start)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 100 {
+				c.Advance(time.Millisecond)
+				_ = c.Now()
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, start.Add(800*time.Millisecond), c.Now())
+}
