@@ -70,10 +70,11 @@
 // are stored byte for byte. Endpoint secrets are stored as given: protect the
 // file as you would any credential store.
 //
-// # Contract note
+// # Retention
 //
-// [store.Inbox] and [store.Outbox] both name a method Release, with different
-// signatures, so one type cannot implement both as written. The Store
-// implements the outbox's Release and offers the inbox's as
-// [Store.ReleaseClaim], the name store/storetest expects of every driver.
+// Finished deliveries, their events, attempts and handled inbox entries stay
+// in the file until pruned: call [Store.PruneDeliveries],
+// [Store.PruneAttempts] and [Store.PruneInbox] periodically (the sender and
+// receiver do). PruneDeliveries deletes in batches of a thousand rows, one
+// short write transaction each, so writers are never held up for long.
 package sqlite

@@ -232,8 +232,10 @@ func mustAffect(res sql.Result, notFound error) error {
 }
 
 // DeleteEndpoint removes the endpoint and, in the same transaction, its
-// pending and paused deliveries. Leased, succeeded and failed deliveries and
-// the attempt log stay. [store.ErrNotFound] when missing.
+// pending and paused deliveries, and the events left without deliveries
+// (their ids are forgotten, as after [Store.PruneDeliveries]). Leased,
+// succeeded and failed deliveries and the attempt log stay.
+// [store.ErrNotFound] when missing.
 func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 	err := s.write(ctx, func(q dbtx) error {
 		res, err := q.ExecContext(ctx, `DELETE FROM webhookkit_endpoints WHERE id = ?`, id)
@@ -243,9 +245,12 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id string) error {
 		if err := mustAffect(res, fmt.Errorf("endpoint %q: %w", id, store.ErrNotFound)); err != nil {
 			return err
 		}
-		_, err = q.ExecContext(ctx, `DELETE FROM webhookkit_deliveries
-WHERE endpoint_id = ? AND state IN ('pending', 'paused')`, id)
-		return err
+		evs, err := deleteReturningEvents(ctx, q, `DELETE FROM webhookkit_deliveries
+WHERE endpoint_id = ? AND state IN ('pending', 'paused') RETURNING event_id`, id)
+		if err != nil {
+			return err
+		}
+		return deleteOrphanEvents(ctx, q, evs)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: delete endpoint: %w", err)

@@ -32,19 +32,21 @@ func scanInbox(sc scanner) (*store.InboxEntry, error) {
 }
 
 // Claim records c.Key with its body, claimed at c.Now, remembered until
-// c.Now+c.TTL ([store.DefaultDedupWindow] when zero) and leased to the caller
-// until c.Now+c.Lease. It is one statement (an upsert that only overwrites an
-// entry whose window ended by c.Now), so among concurrent claims of a key,
-// from any number of goroutines or processes, exactly one wins. An empty key
-// or negative TTL or Lease is [store.ErrInvalid].
+// c.Now+c.TTL ([store.DefaultDedupWindow] when c.TTL is not positive) and
+// leased to the caller until c.Now+c.Lease (c.Now when c.Lease is negative).
+// It is one statement (an upsert that only overwrites an entry whose window
+// ended by c.Now), so among concurrent claims of a key, from any number of
+// goroutines or processes, exactly one wins. An empty key is
+// [store.ErrInvalid].
 func (s *Store) Claim(ctx context.Context, c store.Claim) (bool, error) {
-	if c.Key == "" || c.TTL < 0 || c.Lease < 0 {
-		return false, fmt.Errorf("sqlite: claim: %w: want a key and non-negative TTL and Lease", store.ErrInvalid)
+	if c.Key == "" {
+		return false, fmt.Errorf("sqlite: claim: %w: empty key", store.ErrInvalid)
 	}
 	ttl := c.TTL
-	if ttl == 0 {
+	if ttl <= 0 {
 		ttl = store.DefaultDedupWindow
 	}
+	lease := max(c.Lease, 0)
 	body := c.Body
 	if body == nil {
 		body = []byte{}
@@ -58,7 +60,7 @@ ON CONFLICT (key) DO UPDATE SET
     expires_at = excluded.expires_at, leased_until = excluded.leased_until,
     attempts = 0, last_error = '', finished_at = NULL
 WHERE webhookkit_inbox.expires_at <= excluded.claimed_at`,
-			c.Key, body, nanos(c.Now), addDur(c.Now, ttl), addDur(c.Now, c.Lease))
+			c.Key, body, nanos(c.Now), addDur(c.Now, ttl), addDur(c.Now, lease))
 		if err != nil {
 			return err
 		}
@@ -72,12 +74,12 @@ WHERE webhookkit_inbox.expires_at <= excluded.claimed_at`,
 	return won, nil
 }
 
-// ReleaseClaim forgets key whatever its state, so the event is accepted
-// again. Releasing an absent key is not an error. It is the inbox's Release;
-// see the package documentation for why it has another name.
+// ReleaseClaim forgets key while it is claimed, so the event is accepted
+// again. A handled or dead entry is left alone (a late release never lets a
+// duplicate through), and releasing an absent key is not an error.
 func (s *Store) ReleaseClaim(ctx context.Context, key string) error {
 	err := s.write(ctx, func(q dbtx) error {
-		_, err := q.ExecContext(ctx, `DELETE FROM webhookkit_inbox WHERE key = ?`, key)
+		_, err := q.ExecContext(ctx, `DELETE FROM webhookkit_inbox WHERE key = ? AND state = 'claimed'`, key)
 		return err
 	})
 	if err != nil {

@@ -58,11 +58,12 @@ func (t enqueueTarget) MarshalJSON() ([]byte, error) {
 // each target endpoint that has none for ev.ID, all in one transaction. The
 // delivery's CreatedAt is ev.Date (the publish time). A target endpoint that
 // is disabled gets its delivery paused, so no pending delivery belongs to a
-// disabled endpoint; a target unknown to this store gets a pending one. It
-// returns how many deliveries it created (existing pairs and repeated targets
-// are not counted). An event id already stored with a different type, mode
-// or data is [store.ErrConflict] and nothing is written; an invalid event is
-// [store.ErrInvalid]. Data is stored byte for byte.
+// disabled endpoint. It returns how many deliveries it created (existing
+// pairs and repeated targets are not counted). A target endpoint this store
+// does not hold is [store.ErrNotFound], an event id already stored with a
+// different type, mode or data is [store.ErrConflict], and in both cases
+// nothing is written; an invalid event is [store.ErrInvalid]. Data is stored
+// byte for byte.
 func (s *Store) Enqueue(ctx context.Context, ev event.Event, targets []store.Target) (int, error) {
 	if err := ev.Validate(); err != nil {
 		return 0, fmt.Errorf("sqlite: enqueue: %w: %w", store.ErrInvalid, err)
@@ -84,6 +85,16 @@ func (s *Store) Enqueue(ctx context.Context, ev event.Event, targets []store.Tar
 	}
 	var n int64
 	err = s.write(ctx, func(q dbtx) error {
+		var missing string
+		err := q.QueryRowContext(ctx, `SELECT t.value ->> 1 FROM json_each(?) AS t
+WHERE NOT EXISTS (SELECT 1 FROM webhookkit_endpoints AS ep WHERE ep.id = t.value ->> 1) LIMIT 1`,
+			string(tsJSON)).Scan(&missing)
+		switch {
+		case err == nil:
+			return fmt.Errorf("endpoint %q: %w", missing, store.ErrNotFound)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
 		res, err := q.ExecContext(ctx, `INSERT INTO webhookkit_events (id, type, mode, date, data)
 VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			ev.ID, ev.Type, string(ev.APIMode), nanos(ev.Date), data)
@@ -132,10 +143,14 @@ ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
 // unset) req.Now. The due rows are read through a partial index on the due
 // time, so the cost grows with what is leased (plus due rows skipped by
 // req.Mode and req.SkipEndpoints), not with the rows due later. A
-// non-positive Limit or Duration is [store.ErrInvalid].
+// non-positive Limit or Duration, or a Mode neither empty nor valid, is
+// [store.ErrInvalid].
 func (s *Store) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Delivery, error) {
 	if req.Limit <= 0 || req.Duration <= 0 {
 		return nil, fmt.Errorf("sqlite: lease: %w: Limit and Duration must be positive", store.ErrInvalid)
+	}
+	if req.Mode != "" && !req.Mode.Valid() {
+		return nil, fmt.Errorf("sqlite: lease: %w: mode %q", store.ErrInvalid, req.Mode)
 	}
 	now := nanos(req.Now)
 	var w where
@@ -274,11 +289,13 @@ func (s *Store) Fail(ctx context.Context, ref store.LeaseRef, at time.Time, reas
 }
 
 // Release gives the leased delivery back, pending (paused when its endpoint
-// is disabled) and due at next, with Attempts decremented. [store.ErrLeaseLost] if ref's token no longer holds
-// it.
+// is disabled) and due at next, with Attempts decremented; FirstAttemptAt is
+// cleared when Attempts drops back to zero. [store.ErrLeaseLost] if ref's
+// token no longer holds it.
 func (s *Store) Release(ctx context.Context, ref store.LeaseRef, next time.Time) error {
 	return s.settle(ctx, "release", ref, pendingOrPaused+`,
-    next_attempt_at = ?, attempts = MAX(attempts - 1, 0)`, nanos(next))
+    next_attempt_at = ?, attempts = MAX(attempts - 1, 0),
+    first_attempt_at = CASE WHEN attempts <= 1 THEN NULL ELSE first_attempt_at END`, nanos(next))
 }
 
 // GetDelivery returns the delivery (without its lease token), or
@@ -398,13 +415,12 @@ func (s *Store) listDeliveries(ctx context.Context, w where, n int) (ds []*store
 // requeueSet is the replay update shared by Requeue and RequeueFailed; ?1 is
 // the due time. A delivery of a disabled endpoint is requeued paused.
 const requeueSet = `UPDATE webhookkit_deliveries SET ` + pendingOrPaused + `,
-    next_attempt_at = ?1, attempts = 0, first_attempt_at = NULL, last_attempt_at = NULL,
+    next_attempt_at = ?1, attempts = 0, first_attempt_at = NULL,
     finished_at = NULL, lease_token = NULL`
 
 // Requeue makes a failed or succeeded delivery pending again (paused if its
-// endpoint is disabled), due at at, with Attempts, FirstAttemptAt and
-// LastAttemptAt reset; LastError is kept for reference until the next
-// attempt settles. [store.ErrConflict] for a pending, leased or paused
+// endpoint is disabled), due at at, with Attempts and FirstAttemptAt reset;
+// LastAttemptAt and LastError are kept for reference until the next attempt. [store.ErrConflict] for a pending, leased or paused
 // delivery, [store.ErrNotFound] when missing.
 func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
 	err := s.write(ctx, func(q dbtx) error {

@@ -95,6 +95,12 @@ CREATE INDEX IF NOT EXISTS webhookkit_deliveries_tenant_created
 CREATE INDEX IF NOT EXISTS webhookkit_deliveries_endpoint
     ON webhookkit_deliveries (endpoint_id, state, finished_at);
 
+-- Pruning: finished deliveries by when they finished, oldest first. Partial,
+-- so pending, leased and paused rows are not in it.
+CREATE INDEX IF NOT EXISTS webhookkit_deliveries_finished
+    ON webhookkit_deliveries (finished_at)
+    WHERE state IN ('succeeded', 'failed');
+
 -- Attempt log: one row per HTTP request.
 CREATE TABLE IF NOT EXISTS webhookkit_attempts (
     id                 TEXT    NOT NULL PRIMARY KEY,

@@ -68,8 +68,8 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Store is a SQLite implementation of [store.SenderStore], [store.Inbox] and
-// [store.InboxRecovery] in one database file. Create it with [Open] or [New],
+// Store is a SQLite implementation of [store.SenderStore], [store.Inbox],
+// [store.InboxRecovery] and [store.DeliveryPruner] in one database file. Create it with [Open] or [New],
 // then call [Store.Migrate] once before use.
 //
 // A Store is safe for concurrent use by many goroutines. Write transactions
@@ -84,6 +84,10 @@ type Store struct {
 	// tx is set on a view bound to a caller's transaction (PublishTx): every
 	// read and write then runs on it, writes inside savepoints.
 	tx dbtx
+
+	// pruneBatch is how many deliveries one PruneDeliveries transaction
+	// deletes; zero means pruneBatchSize. Tests lower it.
+	pruneBatch int
 }
 
 // dbtx is what every query is written against: *sql.DB, *sql.Conn and
@@ -95,9 +99,10 @@ type dbtx interface {
 }
 
 var (
-	_ store.SenderStore = (*Store)(nil)
-	// store.Inbox's Release clashes with store.Outbox's; see ReleaseClaim.
-	_ store.InboxRecovery = (*Store)(nil)
+	_ store.SenderStore    = (*Store)(nil)
+	_ store.Inbox          = (*Store)(nil)
+	_ store.InboxRecovery  = (*Store)(nil)
+	_ store.DeliveryPruner = (*Store)(nil)
 )
 
 // Open opens (creating it when missing) the SQLite database file at path and

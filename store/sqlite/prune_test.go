@@ -1,0 +1,89 @@
+package sqlite_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/sqlite"
+)
+
+// TestPruneDeliveriesBatches prunes more deliveries than one batch holds,
+// with a batch boundary landing exactly on the last row, and checks that
+// the events went with them and that unfinished rows stay.
+func TestPruneDeliveriesBatches(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		batch    int
+		finished int
+	}{
+		{"several batches", 3, 10},
+		{"exact multiple", 5, 10},
+		{"one batch", 100, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := open(t)
+			ctx := context.Background()
+			sqlite.SetPruneBatch(s, tc.batch)
+			a, b := newEndpoint(t, s, "acme"), newEndpoint(t, s, "acme")
+			for i := range tc.finished {
+				_, err := s.Enqueue(ctx, newEvent("ping", at(time.Duration(i)*time.Second)), targets(a))
+				require.NoError(t, err)
+			}
+			ds, err := s.Lease(ctx, store.LeaseRequest{Now: at(time.Hour), Limit: 100, Duration: time.Hour})
+			require.NoError(t, err)
+			require.Len(t, ds, tc.finished)
+			for i, d := range ds {
+				if i%2 == 0 {
+					require.NoError(t, s.Complete(ctx, d.Ref(), at(time.Hour)))
+				} else {
+					require.NoError(t, s.Fail(ctx, d.Ref(), at(time.Hour), "x"))
+				}
+			}
+			pending := newEvent("ping", at(0))
+			_, err = s.Enqueue(ctx, pending, targets(b))
+			require.NoError(t, err)
+
+			n, err := s.PruneDeliveries(ctx, at(2*time.Hour))
+			require.NoError(t, err)
+			require.Equal(t, tc.finished, n)
+			var deliveries, events int
+			require.NoError(t, s.DB().QueryRow(`SELECT count(*) FROM webhookkit_deliveries`).Scan(&deliveries))
+			require.NoError(t, s.DB().QueryRow(`SELECT count(*) FROM webhookkit_events`).Scan(&events))
+			require.Equal(t, 1, deliveries, "only the pending delivery stays")
+			require.Equal(t, 1, events, "only the pending delivery's event stays")
+		})
+	}
+}
+
+func TestPruneDeliveriesCanceled(t *testing.T) {
+	s, _ := open(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	n, err := s.PruneDeliveries(ctx, at(time.Hour))
+	require.ErrorIs(t, err, context.Canceled)
+	require.Zero(t, n)
+}
+
+func TestPruneUsesFinishedIndex(t *testing.T) {
+	s, _ := open(t)
+	rows, err := s.DB().Query(`EXPLAIN QUERY PLAN SELECT id FROM webhookkit_deliveries
+WHERE state IN ('succeeded', 'failed') AND finished_at < ? ORDER BY finished_at LIMIT ?`, 0, 10)
+	require.NoError(t, err)
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+		plan = append(plan, detail)
+	}
+	require.NoError(t, rows.Err())
+	joined := strings.Join(plan, "\n")
+	require.Contains(t, joined, "USING INDEX webhookkit_deliveries_finished", joined)
+	require.NotContains(t, joined, "TEMP B-TREE", joined)
+}
