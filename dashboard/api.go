@@ -248,6 +248,10 @@ func (h *handler) apiUpdateEndpoint(w http.ResponseWriter, r *http.Request) {
 	if in.Metadata != nil {
 		upd.Metadata = in.Metadata
 	}
+	if err := upd.Validate(); err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
 	if err := h.st.UpdateEndpoint(r.Context(), upd); err != nil {
 		h.apiFail(w, r, err)
 		return

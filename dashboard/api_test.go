@@ -57,6 +57,13 @@ func TestAPI(t *testing.T) {
 	require.Equal(t, []any{"*"}, got["event_types"])
 	r, _ = c.api(http.MethodPatch, "endpoints/"+id, map[string]any{"tenant": "globex"})
 	require.Equal(t, http.StatusUnprocessableEntity, r.status)
+	for _, bad := range []map[string]any{{"event_types": []string{"no spaces!"}}, {"event_types": []string{}}, {"url": "ftp://x"}} {
+		r, _ = c.api(http.MethodPatch, "endpoints/"+id, bad)
+		require.Equal(t, http.StatusUnprocessableEntity, r.status, "%v", bad)
+	}
+	stored, err = e.st.GetEndpoint(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, []string{"*"}, stored.EventTypes, "invalid patches change nothing")
 
 	// Ping, with the endpoint's credential header redacted in the log.
 	r, ping := c.api(http.MethodPost, "endpoints/"+id+"/ping", nil)

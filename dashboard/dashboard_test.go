@@ -2,7 +2,6 @@ package dashboard_test
 
 import (
 	"context"
-	"encoding/json"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -557,11 +556,4 @@ func TestRouting(t *testing.T) {
 	r, body := c.api(http.MethodGet, "nope", nil)
 	require.Equal(t, http.StatusNotFound, r.status)
 	require.Equal(t, "not_found", body["error"].(map[string]any)["code"])
-}
-
-func mustJSON(t *testing.T, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	require.NoError(t, err)
-	return string(b)
 }

@@ -28,8 +28,10 @@
 // escaped); the stylesheet and an optional five-line script are embedded.
 // Everything works without JavaScript: attempts expand with <details>.
 // Every list is read one page at a time from the store ([store.Page]), with
-// a "next page" cursor link, so a log of any size costs one page of rows
-// plus one indexed lookup of the latest attempt per delivery row.
+// a "next page" cursor link, so a log of any size costs one page of rows.
+// The latest attempt of each delivery row comes from one bounded query of
+// the endpoint's newest attempts, plus, for rows it misses (on later pages),
+// one lookup per row by delivery id.
 //
 // # Tenancy
 //

@@ -435,26 +435,73 @@ func (h *handler) showEndpoint(w http.ResponseWriter, r *http.Request, ep *store
 		h.fail(w, r, http.StatusInternalServerError, "Could not list deliveries.", err)
 		return
 	}
+	latest, err := h.latestAttempts(r.Context(), ep, ds)
+	if err != nil {
+		h.fail(w, r, http.StatusInternalServerError, "Could not list attempts.", err)
+		return
+	}
 	for _, dl := range ds {
 		if dl.EndpointID != ep.ID || dl.Tenant != ep.Tenant {
 			continue
 		}
 		dv := deliveryViewOf(dl)
-		if dl.Attempts > 0 {
-			// The latest attempt, by the delivery index: one small query per row.
-			as, _, err := h.st.ListAttempts(r.Context(), store.AttemptFilter{Tenant: ep.Tenant, DeliveryID: dl.ID, Page: store.Page{Limit: 1}})
-			if err != nil {
-				h.fail(w, r, http.StatusInternalServerError, "Could not list attempts.", err)
-				return
-			}
-			if len(as) == 1 && as[0].DeliveryID == dl.ID {
-				dv.Latest = attemptViewOf(as[0])
-			}
+		if a := latest[dl.ID]; a != nil {
+			dv.Latest = attemptViewOf(a)
 		}
 		d.Deliveries = append(d.Deliveries, dv)
 	}
 	d.NextURL, d.FirstURL = pageLinks(h.link("endpoints", ep.ID), q, f.Page.Cursor, next)
 	h.render(w, r, status, "endpoint", d)
+}
+
+// latestBatch is how many of the endpoint's newest attempts, per delivery
+// row, latestAttempts reads in its first query.
+const latestBatch = 5
+
+// latestAttempts returns the latest attempt of each delivery of a page, by
+// delivery id. It reads the endpoint's newest attempts since the oldest
+// delivery of the page in one bounded query, which usually holds the latest
+// attempt of every row on the first pages, and looks up the rows it missed
+// one by one (by the attempts' delivery index). A delivery never attempted
+// has no entry.
+func (h *handler) latestAttempts(ctx context.Context, ep *store.Endpoint, ds []*store.Delivery) (map[string]*store.Attempt, error) {
+	latest := make(map[string]*store.Attempt, len(ds))
+	if len(ds) == 0 {
+		return latest, nil
+	}
+	want := make(map[string]bool, len(ds))
+	since := ds[0].CreatedAt
+	for _, d := range ds {
+		want[d.ID] = true
+		if d.CreatedAt.Before(since) {
+			since = d.CreatedAt
+		}
+	}
+	as, _, err := h.st.ListAttempts(ctx, store.AttemptFilter{
+		Tenant: ep.Tenant, EndpointID: ep.ID, Since: since,
+		Page: store.Page{Limit: min(latestBatch*len(ds), store.MaxPageSize)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range as { // newest first: the first seen is the latest
+		if want[a.DeliveryID] && latest[a.DeliveryID] == nil && a.EndpointID == ep.ID && a.Tenant == ep.Tenant {
+			latest[a.DeliveryID] = a
+		}
+	}
+	for _, d := range ds {
+		if latest[d.ID] != nil {
+			continue
+		}
+		as, _, err := h.st.ListAttempts(ctx, store.AttemptFilter{Tenant: ep.Tenant, DeliveryID: d.ID, Page: store.Page{Limit: 1}})
+		if err != nil {
+			return nil, err
+		}
+		if len(as) == 1 && as[0].DeliveryID == d.ID {
+			latest[d.ID] = as[0]
+		}
+	}
+	return latest, nil
 }
 
 func editForm(ep *store.Endpoint, known []typeOption) endpointForm {
