@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/retry"
 	"github.com/webhookkit/webhookkit/store"
@@ -22,6 +24,11 @@ const (
 	// settleTimeout bounds the store calls that record an attempt's outcome;
 	// they run even when the delivery's context was cancelled.
 	settleTimeout = 10 * time.Second
+	// healthResolution: a success to an endpoint that is healthy and had
+	// a success recorded less than this long ago is not recorded again, so
+	// a busy endpoint costs one health write a second, not one per
+	// delivery. Failures are always recorded.
+	healthResolution = time.Second
 )
 
 // reserved are the request headers an endpoint's extra Headers cannot set:
@@ -303,6 +310,11 @@ func (s *Sender) settleOrphan(ctx context.Context, d *store.Delivery, now time.T
 }
 
 func (s *Sender) recordSuccess(ctx context.Context, before *store.Endpoint, now time.Time) {
+	if h := before.Health; h.ConsecutiveFailures == 0 && h.FailingSince.IsZero() &&
+		!h.LastSuccessAt.IsZero() && now.Sub(h.LastSuccessAt) < healthResolution && !now.Before(h.LastSuccessAt) {
+		// Healthy and recorded recently: spare the store a write per success.
+		return
+	}
 	ep, err := s.st.RecordResult(ctx, before.ID, true, now)
 	if err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "sender: recording endpoint health failed", slog.String("endpoint_id", before.ID), slog.Any("error", err))
@@ -346,6 +358,9 @@ func (s *Sender) recordFailure(ctx context.Context, before *store.Endpoint, now 
 
 // logAttempt stores the attempt and calls OnAttempt.
 func (s *Sender) logAttempt(ctx context.Context, a *store.Attempt) {
+	if a.ID == "" {
+		a.ID = uuid.NewString() // here rather than under the store's lock
+	}
 	if err := s.st.AddAttempt(ctx, a); err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "sender: storing attempt failed",
 			slog.String("event_id", a.EventID), slog.String("endpoint_id", a.EndpointID), slog.Any("error", err))

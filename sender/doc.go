@@ -49,6 +49,9 @@
 // # Endpoint health
 //
 // Failed attempts are counted per endpoint and a success resets the count.
+// (A success to an endpoint that is healthy and had a success recorded in
+// the last second is not written again: Health.LastSuccessAt of a busy
+// endpoint is accurate to a second.)
 // When the count reaches half of Config.DisableAfterFailures,
 // Hooks.OnEndpointWarning fires once; when it reaches DisableAfterFailures
 // and the endpoint has been failing for at least DisableAfterDuration, the

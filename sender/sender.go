@@ -174,11 +174,31 @@ func (s *Sender) beginClose() bool {
 	return true
 }
 
-// loop leases due deliveries as workers free up and runs each on its own
-// goroutine, at most Config.Workers at once.
+// job is a leased, admitted delivery handed to a worker.
+type job struct {
+	d  *store.Delivery
+	ep *store.Endpoint
+}
+
+// loop leases due deliveries as workers free up and hands them to
+// Config.Workers long-lived workers (whose stacks stay grown, unlike a
+// goroutine per delivery). A slot is taken per job and given back by the
+// worker when the delivery is settled.
 func (s *Sender) loop(ctx context.Context) {
 	defer s.wg.Done()
 	slots := make(chan struct{}, s.cfg.Workers)
+	jobs := make(chan job, s.cfg.Workers)
+	defer close(jobs) // workers finish what they hold, then exit
+	for range s.cfg.Workers {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			for j := range jobs {
+				s.deliver(ctx, j.d, j.ep)
+				<-slots
+			}
+		}()
+	}
 	timer := time.NewTimer(s.cfg.PollInterval)
 	defer timer.Stop()
 	for {
@@ -202,12 +222,7 @@ func (s *Sender) loop(ctx context.Context) {
 		ran := 0
 		leased, next, err := s.round(ctx, n, nil, func(d *store.Delivery, ep *store.Endpoint) {
 			ran++
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer func() { <-slots }()
-				s.deliver(ctx, d, ep)
-			}()
+			jobs <- job{d, ep}
 		})
 		for range n - ran {
 			<-slots
@@ -395,7 +410,15 @@ func (s *Sender) Publish(ctx context.Context, ev event.Event, aud store.Audience
 	if err != nil {
 		return 0, err
 	}
-	n, err := store.Publish(ctx, s.st, s.st, ev, aud)
+	// store.Publish, without validating the event a second time.
+	targets, err := store.Subscribers(ctx, s.st, ev, aud)
+	if err != nil {
+		return 0, fmt.Errorf("sender: publish: %w", err)
+	}
+	if len(targets) == 0 {
+		return 0, nil
+	}
+	n, err := s.st.Enqueue(ctx, ev, targets)
 	if err != nil {
 		return n, fmt.Errorf("sender: publish: %w", err)
 	}
