@@ -195,7 +195,8 @@ type Config struct {
 // called synchronously from the goroutine that made the attempt, possibly
 // from several goroutines at once, so they must be safe for concurrent use
 // and must not block for long. Values passed to them are copies the hook
-// may keep.
+// may keep. A panicking hook is recovered and logged; the delivery is
+// settled as if the hook had returned.
 type Hooks struct {
 	// OnAttempt is called after every attempt has been logged.
 	OnAttempt func(ctx context.Context, a *store.Attempt)

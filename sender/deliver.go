@@ -279,7 +279,7 @@ func (s *Sender) giveUp(ctx context.Context, d *store.Delivery, now time.Time, r
 	if h := s.cfg.Hooks.OnDeliveryExhausted; h != nil {
 		c := d.Clone()
 		c.State, c.FinishedAt, c.LastError, c.LeaseToken = store.StateFailed, now, reason, ""
-		h(ctx, c, reason)
+		s.safeHook(ctx, "OnDeliveryExhausted", func() { h(ctx, c, reason) })
 	}
 }
 
@@ -323,7 +323,7 @@ func (s *Sender) recordSuccess(ctx context.Context, before *store.Endpoint, now 
 	if s.cfg.warnAt > 0 && before.Health.ConsecutiveFailures >= s.cfg.warnAt {
 		s.log.LogAttrs(ctx, slog.LevelInfo, "sender: endpoint recovered", slog.String("endpoint_id", ep.ID))
 		if h := s.cfg.Hooks.OnEndpointRecovered; h != nil {
-			h(ctx, ep)
+			s.safeHook(ctx, "OnEndpointRecovered", func() { h(ctx, ep) })
 		}
 	}
 }
@@ -345,7 +345,7 @@ func (s *Sender) recordFailure(ctx context.Context, before *store.Endpoint, now 
 		s.log.LogAttrs(ctx, slog.LevelWarn, "sender: endpoint failing, will be disabled if it goes on",
 			slog.String("endpoint_id", ep.ID), slog.Int("consecutive_failures", n))
 		if h := s.cfg.Hooks.OnEndpointWarning; h != nil {
-			h(ctx, ep)
+			s.safeHook(ctx, "OnEndpointWarning", func() { h(ctx, ep) })
 		}
 	}
 	if mayDisable && n >= s.cfg.DisableAfterFailures && now.Sub(ep.Health.FailingSince) >= s.cfg.DisableAfterDuration {
@@ -377,7 +377,8 @@ func (s *Sender) logAttempt(ctx context.Context, a *store.Attempt) {
 			slog.String("error", a.Error))
 	}
 	if h := s.cfg.Hooks.OnAttempt; h != nil {
-		h(ctx, a.Clone())
+		c := a.Clone()
+		s.safeHook(ctx, "OnAttempt", func() { h(ctx, c) })
 	}
 }
 
@@ -388,4 +389,15 @@ func attrs(d *store.Delivery, extra ...slog.Attr) []slog.Attr {
 		slog.String("delivery_id", d.ID),
 		slog.Int("attempt", d.Attempts),
 	}, extra...)
+}
+
+// safeHook runs a user hook; a panic in it is logged, not allowed to take
+// down the worker (and the process) or leave a delivery unsettled.
+func (s *Sender) safeHook(ctx context.Context, name string, call func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.LogAttrs(ctx, slog.LevelError, "sender: hook panicked", slog.String("hook", name), slog.Any("panic", r))
+		}
+	}()
+	call()
 }

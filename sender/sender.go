@@ -142,10 +142,12 @@ func (s *Sender) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 		s.cancelHard()
+		s.client.CloseIdleConnections()
 		return nil
 	case <-ctx.Done():
 		s.cancelHard()
 		<-done
+		s.client.CloseIdleConnections()
 		return ctx.Err()
 	}
 }
@@ -160,6 +162,7 @@ func (s *Sender) Close() error {
 	}
 	s.cancelHard()
 	s.wg.Wait()
+	s.client.CloseIdleConnections()
 	return nil
 }
 
@@ -604,7 +607,7 @@ func (s *Sender) EnableEndpoint(ctx context.Context, id string) error {
 	if before.Disabled {
 		s.log.LogAttrs(ctx, slog.LevelInfo, "sender: endpoint enabled", slog.String("endpoint_id", id))
 		if h := s.cfg.Hooks.OnEndpointRecovered; h != nil {
-			h(ctx, ep)
+			s.safeHook(ctx, "OnEndpointRecovered", func() { h(ctx, ep) })
 		}
 	}
 	s.signal()
@@ -640,7 +643,7 @@ func (s *Sender) disable(ctx context.Context, id, reason string) (*store.Endpoin
 	if !before.Disabled {
 		s.log.LogAttrs(ctx, slog.LevelWarn, "sender: endpoint disabled", slog.String("endpoint_id", id), slog.String("reason", reason))
 		if h := s.cfg.Hooks.OnEndpointDisabled; h != nil {
-			h(ctx, ep)
+			s.safeHook(ctx, "OnEndpointDisabled", func() { h(ctx, ep) })
 		}
 	}
 	return ep, nil

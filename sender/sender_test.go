@@ -857,3 +857,18 @@ func TestConfigValidation(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestPanickingHookDoesNotBreakDelivery(t *testing.T) {
+	clk := newClock()
+	st := newStore()
+	srv := newServer(t, nil)
+	addEndpoint(t, st, srv.URL, nil)
+	s := newSender(t, st, clk, func(c *sender.Config) {
+		c.Hooks.OnAttempt = func(context.Context, *store.Attempt) { panic("boom") }
+	})
+	ev := newEvent(t, clk, "a.b", `{}`)
+	_, err := s.Publish(context.Background(), ev, store.ToTenant(""))
+	require.NoError(t, err)
+	require.Equal(t, 1, processDue(t, s))
+	require.Equal(t, store.StateSucceeded, delivery(t, st, ev.ID).State)
+}
