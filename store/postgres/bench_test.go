@@ -73,6 +73,7 @@ func TestLeasePlanUsesDueIndex(t *testing.T) {
 	ctx := t.Context()
 	s := newStore(t)
 	seed(ctx, t, s, []store.Target{{EndpointID: "a", Tenant: "t"}, {EndpointID: "b", Tenant: "t"}}, 20000, base.Add(24*time.Hour))
+	createEndpoints(t, s, "t", "c")
 	for i := range 5 {
 		_, err := s.Enqueue(ctx, testEvent(fmt.Sprint("due-", i), "order.created", `{}`), []store.Target{{EndpointID: "c", Tenant: "t"}})
 		require.NoError(t, err)
@@ -109,6 +110,7 @@ func BenchmarkLease(b *testing.B) {
 			ctx := b.Context()
 			s := newStore(b)
 			seed(ctx, b, s, []store.Target{{EndpointID: "a", Tenant: "t"}, {EndpointID: "b", Tenant: "t"}}, n, base.Add(1000*time.Hour))
+			createEndpoints(b, s, "t", "c")
 			for i := range 100 {
 				_, err := s.Enqueue(ctx, testEvent(fmt.Sprint("due-", i), "order.created", `{}`), []store.Target{{EndpointID: "c", Tenant: "t"}})
 				require.NoError(b, err)

@@ -1,8 +1,9 @@
 // Package postgres is webhookkit's PostgreSQL store: durable and shared, for
 // many sender and receiver instances working one outbox and one inbox. A
 // [Store] implements [store.SenderStore] (endpoints, outbox, deliveries,
-// attempt log), [store.Inbox] and [store.InboxRecovery]. It uses github.com/jackc/pgx/v5 through a *pgxpool.Pool
-// that the caller owns.
+// attempt log), [store.Inbox], [store.InboxRecovery] and
+// [store.DeliveryPruner]. It uses github.com/jackc/pgx/v5 through a
+// *pgxpool.Pool that the caller owns.
 //
 //	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
 //	...
@@ -76,6 +77,14 @@
 // lease it. Nothing is sent before the commit, since senders cannot see
 // uncommitted rows. Delivery itself is at least once, as always with
 // webhooks: receivers de-duplicate by event id.
+//
+// # Retention
+//
+// Finished deliveries, their events, attempts and handled inbox entries stay
+// until pruned: call [Store.PruneDeliveries], [Store.PruneAttempts] and
+// [Store.PruneInbox] periodically. PruneDeliveries deletes in batches of a
+// thousand rows, one short transaction each, skipping rows other
+// transactions hold, so it can run beside senders and on several instances.
 //
 // # Concurrency
 //

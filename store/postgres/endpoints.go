@@ -178,8 +178,9 @@ func (h *handle) UpdateEndpoint(ctx context.Context, ep *store.Endpoint) error {
 }
 
 // DeleteEndpoint removes the endpoint and, in the same transaction, its
-// pending and paused deliveries; leased, succeeded and failed deliveries and
-// the attempt log stay. It returns an error wrapping [store.ErrNotFound]
+// pending and paused deliveries and the events left without deliveries
+// (their ids are forgotten, as after [Store.PruneDeliveries]); leased,
+// succeeded and failed deliveries and the attempt log stay. It returns an error wrapping [store.ErrNotFound]
 // when the endpoint does not exist.
 func (h *handle) DeleteEndpoint(ctx context.Context, id string) error {
 	err := h.inTx(ctx, func(tx pgx.Tx) error {
@@ -190,9 +191,12 @@ func (h *handle) DeleteEndpoint(ctx context.Context, id string) error {
 		if tag.RowsAffected() == 0 {
 			return store.ErrNotFound
 		}
-		_, err = tx.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.deliveries
-			WHERE endpoint_id = $1 AND state IN ('pending', 'paused')`), id)
-		return err
+		evs, err := deleteReturningEvents(ctx, tx, h.n.q(`DELETE FROM {{schema}}.deliveries
+			WHERE endpoint_id = $1 AND state IN ('pending', 'paused') RETURNING event_id`), id)
+		if err != nil {
+			return err
+		}
+		return h.deleteOrphanEvents(ctx, tx, evs)
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: delete endpoint %q: %w", id, err)

@@ -18,3 +18,7 @@ func LeaseStatement(s *Store, req store.LeaseRequest) (string, []any) {
 	}
 	return s.n.q(leaseSQL(len(modes))), leaseArgs(req, skip, modes)
 }
+
+// SetPruneBatch sets how many deliveries one PruneDeliveries transaction
+// deletes, so tests can cross batch boundaries with few rows.
+func SetPruneBatch(s *Store, n int) { s.n.pruneBatch = n }

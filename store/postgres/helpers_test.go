@@ -82,3 +82,14 @@ func newStore(tb testing.TB) *postgres.Store {
 	require.NoError(tb, s.Migrate(context.Background()))
 	return s
 }
+
+// createEndpoints stores endpoints with the given ids, of tenant, so tests
+// can enqueue for them ([store.Outbox.Enqueue] refuses unknown endpoints).
+func createEndpoints(tb testing.TB, s *postgres.Store, tenant string, ids ...string) {
+	tb.Helper()
+	for _, id := range ids {
+		ep := testEndpoint(tenant, "*")
+		ep.ID = id
+		require.NoError(tb, s.CreateEndpoint(context.Background(), ep))
+	}
+}

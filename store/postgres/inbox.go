@@ -28,13 +28,18 @@ func scanInbox(row pgx.Row) (*store.InboxEntry, error) {
 // (expires_at <= c.Now). It returns true when this call won: the key was
 // absent or expired. Among concurrent claims of one key, from any number of
 // processes, exactly one wins. The entry is claimed, holds its lease until
-// c.Now+c.Lease and its de-duplication window until c.Now+c.TTL (a
-// non-positive TTL means [store.DefaultDedupWindow]).
+// c.Now+c.Lease (c.Now for a negative Lease) and its de-duplication window
+// until c.Now+c.TTL (a non-positive TTL means [store.DefaultDedupWindow]).
+// An empty key is an error wrapping [store.ErrInvalid].
 func (h *handle) Claim(ctx context.Context, c store.Claim) (bool, error) {
+	if c.Key == "" {
+		return false, fmt.Errorf("postgres: claim: %w: empty key", store.ErrInvalid)
+	}
 	ttl := c.TTL
 	if ttl <= 0 {
 		ttl = store.DefaultDedupWindow
 	}
+	lease := max(c.Lease, 0)
 	body := c.Body
 	if body == nil {
 		body = []byte{}
@@ -48,7 +53,7 @@ func (h *handle) Claim(ctx context.Context, c store.Claim) (bool, error) {
 			expires_at = excluded.expires_at, leased_until = excluded.leased_until,
 			attempts = 0, last_error = '', finished_at = NULL
 		WHERE i.expires_at <= $3
-		RETURNING key`), c.Key, body, c.Now, c.Now.Add(ttl), c.Now.Add(c.Lease)).Scan(&key)
+		RETURNING key`), c.Key, body, c.Now, c.Now.Add(ttl), c.Now.Add(lease)).Scan(&key)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -58,9 +63,10 @@ func (h *handle) Claim(ctx context.Context, c store.Claim) (bool, error) {
 	return true, nil
 }
 
-// ReleaseClaim forgets a claim (an entry still in the claimed state), so a retry
-// of the event is accepted later. Releasing an absent key, or one already
-// handled or dead, does nothing and is not an error.
+// ReleaseClaim forgets a claim (an entry still in the claimed state), so a
+// retry of the event is accepted later. Releasing an absent key, or one
+// already handled or dead, does nothing and is not an error: a late release
+// never lets a duplicate through.
 func (h *handle) ReleaseClaim(ctx context.Context, key string) error {
 	if _, err := h.db.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.inbox WHERE key = $1 AND state = 'claimed'`), key); err != nil {
 		return fmt.Errorf("postgres: release %q: %w", key, err)
@@ -97,11 +103,11 @@ func (h *handle) MarkDead(ctx context.Context, key string, at time.Time, reason 
 		state = 'dead', finished_at = $2, last_error = $3, leased_until = NULL WHERE key = $1`, at, reason)
 }
 
-// PruneInbox deletes handled entries whose window ended before now
-// (expires_at < now) and returns how many. Claimed and dead entries stay:
-// they hold events not yet handled.
+// PruneInbox deletes handled entries whose window ended by now
+// (expires_at <= now, the boundary at which Claim wins again) and returns
+// how many. Claimed and dead entries stay: they hold events not yet handled.
 func (h *handle) PruneInbox(ctx context.Context, now time.Time) (int, error) {
-	tag, err := h.db.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.inbox WHERE state = 'handled' AND expires_at < $1`), now)
+	tag, err := h.db.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.inbox WHERE state = 'handled' AND expires_at <= $1`), now)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: prune inbox: %w", err)
 	}
@@ -112,11 +118,11 @@ func (h *handle) PruneInbox(ctx context.Context, now time.Time) (int, error) {
 // (leased_until <= now), oldest lease first, in one statement using FOR
 // UPDATE SKIP LOCKED, so concurrent callers never take the same entry. It
 // extends their lease to now+lease, increments Attempts and returns them
-// with their bodies. A non-positive limit is an error wrapping
+// with their bodies. A non-positive limit or lease is an error wrapping
 // [store.ErrInvalid].
 func (h *handle) LeaseClaimed(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.InboxEntry, error) {
-	if limit <= 0 {
-		return nil, fmt.Errorf("postgres: lease claimed: %w: limit must be positive", store.ErrInvalid)
+	if limit <= 0 || lease <= 0 {
+		return nil, fmt.Errorf("postgres: lease claimed: %w: limit and lease must be positive", store.ErrInvalid)
 	}
 	rows, err := h.db.Query(ctx, h.n.q(`UPDATE {{schema}}.inbox SET leased_until = $2, attempts = attempts + 1
 		WHERE key IN (

@@ -18,18 +18,33 @@ import (
 // errEventConflict is returned inside Enqueue's transaction to roll it back.
 var errEventConflict = errors.New("event conflict")
 
+// missingEndpointError is returned inside Enqueue's transaction for a target
+// endpoint the store does not hold.
+type missingEndpointError struct{ id string }
+
+func (e missingEndpointError) Error() string { return fmt.Sprintf("endpoint %q", e.id) }
+
 // Enqueue records ev once in the events table and creates a pending
 // delivery, due at and created at ev.Date, for each target that has none for ev.ID yet
 // (INSERT ... ON CONFLICT DO NOTHING on the unique (event_id, endpoint_id)),
 // all in one transaction. A target whose endpoint is disabled in this store
 // gets a paused delivery instead. It returns how many deliveries it created.
-// It returns an error wrapping [store.ErrConflict], and creates nothing,
-// when ev.ID is stored with a different type, mode or data bytes, and
-// [store.ErrInvalid] for an event without id or type or with an invalid mode.
-// Data is stored as bytes, verbatim; times are kept to the microsecond.
+// It returns an error wrapping [store.ErrNotFound], and creates nothing, when
+// a target endpoint is not in this store (the endpoint rows are key-share
+// locked, so none can be deleted until the deliveries commit);
+// [store.ErrConflict], and creates nothing, when ev.ID is stored with a
+// different type, mode or data bytes; and [store.ErrInvalid] for an event
+// without id or type or with an invalid mode. With no targets it does
+// nothing. The stored event row is locked for the transaction, so a
+// concurrent [Store.PruneDeliveries] never deletes an event an Enqueue is
+// adding deliveries to. Data is stored as bytes, verbatim; times are kept to
+// the microsecond.
 func (h *handle) Enqueue(ctx context.Context, ev event.Event, targets []store.Target) (int, error) {
 	if ev.ID == "" || ev.Type == "" || !ev.APIMode.Valid() {
 		return 0, fmt.Errorf("postgres: enqueue: %w: event needs an id, a type and a valid mode", store.ErrInvalid)
+	}
+	if len(targets) == 0 {
+		return 0, nil
 	}
 	data := []byte(ev.Data)
 	if data == nil {
@@ -43,8 +58,21 @@ func (h *handle) Enqueue(ctx context.Context, ev event.Event, targets []store.Ta
 	now := h.n.now().UTC()
 	var created int64
 	err := h.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.events (id, type, mode, data, date, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`),
+		var missing string
+		err := tx.QueryRow(ctx, h.n.q(`SELECT t.id FROM unnest($1::text[]) AS t (id)
+			WHERE t.id NOT IN (SELECT e.id FROM {{schema}}.endpoints e WHERE e.id = ANY($1::text[]) FOR KEY SHARE)
+			LIMIT 1`), ids).Scan(&missing)
+		switch {
+		case err == nil:
+			return missingEndpointError{missing}
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		// DO UPDATE ... WHERE false changes nothing but locks an existing
+		// row (DO NOTHING would not), so PruneDeliveries skips the event
+		// while this transaction adds deliveries to it.
+		tag, err := tx.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.events AS ev (id, type, mode, data, date, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET id = ev.id WHERE false`),
 			ev.ID, ev.Type, string(ev.APIMode), data, ev.Date, now)
 		if err != nil {
 			return err
@@ -61,9 +89,6 @@ func (h *handle) Enqueue(ctx context.Context, ev event.Event, targets []store.Ta
 				return errEventConflict
 			}
 		}
-		if len(targets) == 0 {
-			return nil
-		}
 		tag, err = tx.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.deliveries
 				(id, event_id, endpoint_id, tenant, mode, event_type, state, next_attempt_at, created_at)
 			SELECT gen_random_uuid()::text, $1, t.endpoint_id, t.tenant, $2, $3,
@@ -79,6 +104,10 @@ func (h *handle) Enqueue(ctx context.Context, ev event.Event, targets []store.Ta
 		created = tag.RowsAffected()
 		return nil
 	})
+	var me missingEndpointError
+	if errors.As(err, &me) {
+		return 0, fmt.Errorf("postgres: enqueue event %q: %w: %w", ev.ID, me, store.ErrNotFound)
+	}
 	if errors.Is(err, errEventConflict) {
 		return 0, fmt.Errorf("postgres: enqueue event %q: %w: stored with a different type, mode or data", ev.ID, store.ErrConflict)
 	}
@@ -242,7 +271,7 @@ const pendingOrPaused = `CASE WHEN coalesce((SELECT disabled FROM ep), false) TH
 // wrapping [store.ErrLeaseLost] unless ref's token still holds the delivery.
 func (h *handle) Complete(ctx context.Context, ref store.LeaseRef, at time.Time) error {
 	return h.settle(ctx, "complete", ref, `UPDATE {{schema}}.deliveries SET
-		state = 'succeeded', finished_at = $3, lease_token = NULL, last_error = ''`+leaseHeld, at)
+		state = 'succeeded', finished_at = $3, lease_token = NULL`+leaseHeld, at)
 }
 
 // Retry makes a leased delivery pending again, due at next, recording

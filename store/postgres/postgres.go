@@ -57,8 +57,8 @@ type Config struct {
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
-// Store is a PostgreSQL-backed [store.SenderStore], [store.Inbox] and
-// [store.InboxRecovery]. Its methods run one statement or one transaction
+// Store is a PostgreSQL-backed [store.SenderStore], [store.Inbox],
+// [store.InboxRecovery] and [store.DeliveryPruner]. Its methods run one statement or one transaction
 // each. Any number of Store values, in any number of
 // processes, may share one schema: leasing and claiming are atomic in the
 // database. A Store is safe for concurrent use. It does not own the pool:
@@ -73,9 +73,10 @@ type Store struct {
 }
 
 var (
-	_ store.SenderStore   = (*Store)(nil)
-	_ store.Inbox         = (*Store)(nil)
-	_ store.InboxRecovery = (*Store)(nil)
+	_ store.SenderStore    = (*Store)(nil)
+	_ store.Inbox          = (*Store)(nil)
+	_ store.InboxRecovery  = (*Store)(nil)
+	_ store.DeliveryPruner = (*Store)(nil)
 )
 
 // New returns a Store using pool and cfg (nil means defaults). It does not
@@ -175,6 +176,9 @@ type names struct {
 	schema string
 	quoted string
 	now    func() time.Time
+	// pruneBatch is how many deliveries one PruneDeliveries transaction
+	// deletes; zero means pruneBatchSize. Tests lower it.
+	pruneBatch int
 }
 
 // q returns sql with {{schema}} replaced by the quoted schema name.

@@ -127,6 +127,7 @@ func TestEnqueueKeepsDataVerbatimAndDetectsConflicts(t *testing.T) {
 	// Whitespace, key order and escapes that jsonb would normalize.
 	data := `{ "b" : 1,  "a":"\u00e9", "n": 1.0e2 }`
 	ev := testEvent("9f1c1b2e-8c1e-4d0b-9a53-1f4f6f2d9e01", "patient.created", data)
+	createEndpoints(t, s, "acme", "ep1", "ep2", "ep3", "ep9")
 	targets := []store.Target{{EndpointID: "ep1", Tenant: "acme"}, {EndpointID: "ep2", Tenant: "acme"}, {EndpointID: "ep1", Tenant: "acme"}}
 
 	n, err := s.Enqueue(ctx, ev, targets)
@@ -241,6 +242,7 @@ func TestLeaseTwoStoresConcurrently(t *testing.T) {
 	require.NoError(t, b.Migrate(ctx))
 
 	const events, endpoints = 100, 5
+	createEndpoints(t, a, "acme", "ep0", "ep1", "ep2", "ep3", "ep4")
 	for i := range events {
 		var ts []store.Target
 		for j := range endpoints {
@@ -350,6 +352,7 @@ func TestListDeliveriesEventTypePattern(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	s := newStore(t)
+	createEndpoints(t, s, "t", "ep")
 	types := []string{"patient.created", "patient.ehi.ready", "patient", "patients.x", "pat_ent.x", "patXent.x", "pat%ent.x"}
 	for i, typ := range types {
 		if _, err := event.ParsePattern(typ); err != nil {

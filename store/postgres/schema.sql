@@ -105,6 +105,12 @@ CREATE INDEX IF NOT EXISTS deliveries_tenant_idx ON {{schema}}.deliveries (tenan
 -- across tenants).
 CREATE INDEX IF NOT EXISTS deliveries_created_idx ON {{schema}}.deliveries (created_at, id);
 
+-- deliveries_finished_idx: finished deliveries by when they finished, for
+-- PruneDeliveries' batches (oldest first). Partial: pending, leased and
+-- paused rows are not in it.
+CREATE INDEX IF NOT EXISTS deliveries_finished_idx ON {{schema}}.deliveries (finished_at)
+	WHERE state IN ('succeeded', 'failed');
+
 -- attempts: the attempt log, one row per HTTP request. Headers are JSON,
 -- bodies bytea (kept verbatim). Rows are pruned by age (PruneAttempts).
 CREATE TABLE IF NOT EXISTS {{schema}}.attempts (
