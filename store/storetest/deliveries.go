@@ -17,6 +17,7 @@ var deliveryCases = []testCase{
 	{"List", testDeliveryList},
 	{"Requeue", testRequeue},
 	{"RequeueFailed", testRequeueFailed},
+	{"RequeueDisabled", testRequeueDisabled},
 	{"DeleteEndpoint", testDeliveryDeleteEndpoint},
 }
 
@@ -156,6 +157,7 @@ func testRequeue(f *fixture) {
 		require.Equal(f, store.StatePending, got.State)
 		require.Zero(f, got.Attempts, "Requeue resets Attempts")
 		require.True(f, got.FirstAttemptAt.IsZero(), "Requeue resets FirstAttemptAt")
+		sameTime(f, at(0), got.LastAttemptAt, "Requeue keeps LastAttemptAt")
 		require.True(f, got.FinishedAt.IsZero(), "a requeued delivery is not finished")
 		sameTime(f, at(30*time.Minute), got.NextAttemptAt, "NextAttemptAt")
 	}
@@ -241,4 +243,49 @@ func testDeliveryDeleteEndpoint(f *fixture) {
 	require.Equal(f, store.StatePending, f.get(keepB).State)
 	got := f.lease(at(2*time.Hour), 10)
 	require.Equal(f, []string{keepB}, deliveryIDs(got))
+
+	// e2 had no other delivery: its id is forgotten with them, as after
+	// PruneDeliveries, so other content under it is no conflict.
+	changed := e2
+	changed.Data = []byte(`{"other":true}`)
+	f.enqueue(changed, 1, b)
+	require.Equal(f, string(changed.Data), string(f.deliveryOf(e2.ID, b.ID).Event.Data))
+	// e1 still has b's delivery: its id is remembered.
+	changed = e1
+	changed.Data = []byte(`{"other":true}`)
+	_, err := f.s.Enqueue(f.ctx, changed, targets(b))
+	require.ErrorIs(f, err, store.ErrConflict)
+}
+
+// testRequeueDisabled: a replay of a delivery whose endpoint is disabled
+// waits paused, so no pending delivery ever belongs to a disabled endpoint.
+func testRequeueDisabled(f *fixture) {
+	a := f.endpoint()
+	for range 3 {
+		f.publish("ping", at(0), a)
+	}
+	ds := f.lease(at(0), 3, func(r *store.LeaseRequest) { r.Duration = time.Hour })
+	require.Len(f, ds, 3)
+	require.NoError(f, f.s.Complete(f.ctx, ds[0].Ref(), at(time.Minute)))
+	require.NoError(f, f.s.Fail(f.ctx, ds[1].Ref(), at(time.Minute), "x"))
+	require.NoError(f, f.s.Fail(f.ctx, ds[2].Ref(), at(time.Minute), "x"))
+	_, err := f.s.SetDisabled(f.ctx, a.ID, true, "manual", at(2*time.Minute))
+	require.NoError(f, err)
+
+	require.NoError(f, f.s.Requeue(f.ctx, ds[0].ID, at(3*time.Minute)))
+	n, err := f.s.RequeueFailed(f.ctx, a.ID, at(0), at(3*time.Minute))
+	require.NoError(f, err)
+	require.Equal(f, 2, n)
+	for _, d := range ds {
+		got := f.get(d.ID)
+		require.Equal(f, store.StatePaused, got.State, "requeued while the endpoint is disabled")
+		require.Zero(f, got.Attempts)
+		require.True(f, got.FinishedAt.IsZero())
+	}
+	require.Empty(f, f.lease(at(time.Hour), 10), "paused deliveries are not leased")
+
+	_, err = f.s.SetDisabled(f.ctx, a.ID, false, "", at(2*time.Hour))
+	require.NoError(f, err)
+	got := f.lease(at(2*time.Hour), 10)
+	require.ElementsMatch(f, deliveryIDs(ds), deliveryIDs(got), "enabling makes them due")
 }

@@ -23,10 +23,16 @@
 //     returns each row exactly once when creation times tie; Requeue and
 //     RequeueFailed.
 //   - Attempts: add, get, list newest first with filters and paging, prune.
-//   - Inbox: claim atomicity under concurrency, the de-duplication window,
-//     release, handled and dead marks, pruning; and, for stores implementing
-//     [store.InboxRecovery], kept bodies, re-drive of claims whose lease
-//     ended, listing and replay of dead entries.
+//   - Inbox: claim atomicity under concurrency, the de-duplication window
+//     and its defaults, release (of claimed entries only), handled and dead
+//     marks, pruning; and, for stores implementing [store.InboxRecovery],
+//     kept bodies, re-drive of claims whose lease ended, listing (by state
+//     and of every state) and replay of dead entries.
+//   - For stores implementing [store.DeliveryPruner]: pruning deletes only
+//     deliveries finished before the cutoff (never pending, leased, paused
+//     or requeued ones), returns how many, keeps an event while a delivery
+//     refers to it and forgets it after, so enqueueing its id again creates
+//     fresh deliveries.
 //
 // # Time
 //
@@ -55,4 +61,22 @@
 //     [store.ErrInvalid].
 //   - An inbox implementing [store.InboxRecovery] keeps claimed and dead
 //     entries through PruneInbox.
+//   - Enqueue to an endpoint id the store does not hold is
+//     [store.ErrNotFound] and creates nothing, not even the event, as a
+//     foreign key would refuse it.
+//   - Lease rejects an invalid Mode with [store.ErrInvalid] too.
+//   - Requeue and RequeueFailed of a delivery whose endpoint is disabled
+//     make it paused.
+//   - DeleteEndpoint forgets an event id left without deliveries, as
+//     PruneDeliveries does.
+//   - Claim with a TTL that is not positive uses [store.DefaultDedupWindow];
+//     a negative Lease means zero; an empty Key is [store.ErrInvalid].
+//   - A de-duplication window ends at its ExpiresAt for Claim and PruneInbox
+//     alike: at that instant the key can be claimed again and is pruned.
+//   - ReleaseClaim of a handled or dead entry changes nothing.
+//   - Complete keeps LastError (the last failure); Requeue resets Attempts
+//     and FirstAttemptAt but keeps LastAttemptAt; Release of a delivery's
+//     only attempt clears FirstAttemptAt.
+//   - ListInbox with an empty state lists every state; LeaseClaimed rejects
+//     a limit or lease that is not positive with [store.ErrInvalid].
 package storetest

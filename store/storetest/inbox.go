@@ -15,9 +15,13 @@ var inboxCases = []testCase{
 	{"ClaimOnce", testClaimOnce},
 	{"ClaimConcurrent", testClaimConcurrent},
 	{"ClaimExpiry", testClaimExpiry},
+	{"ClaimDefaults", testClaimDefaults},
+	{"ClaimInvalid", testClaimInvalid},
 	{"ReleaseClaim", testInboxRelease},
+	{"ReleaseFinished", testInboxReleaseFinished},
 	{"MarkMissing", testInboxMarkMissing},
 	{"Prune", testInboxPrune},
+	{"PruneBoundary", testInboxPruneBoundary},
 }
 
 var recoveryCases = []testCase{
@@ -26,6 +30,10 @@ var recoveryCases = []testCase{
 	{"Dead", testRecoveryDead},
 	{"Replay", testRecoveryReplay},
 	{"PruneKeeps", testRecoveryPruneKeeps},
+	{"ListAll", testRecoveryListAll},
+	{"LeaseClaimedInvalid", testRecoveryLeaseClaimedInvalid},
+	{"ReleaseFinished", testRecoveryReleaseFinished},
+	{"ClaimDefaults", testRecoveryClaimDefaults},
 }
 
 // claim claims key at now for window ttl and a one-minute lease.
@@ -96,6 +104,41 @@ func testInboxRelease(f *fixture) {
 	require.NoError(f, f.s.ReleaseClaim(f.ctx, "k"))
 }
 
+func testClaimDefaults(f *fixture) {
+	for _, ttl := range []time.Duration{0, -time.Hour} {
+		key := fmt.Sprintf("ttl%d", ttl)
+		won, err := f.s.Claim(f.ctx, store.Claim{Key: key, Body: []byte("b"), Now: at(0), TTL: ttl, Lease: -time.Minute})
+		require.NoError(f, err, "TTL %v and a negative Lease are accepted", ttl)
+		require.True(f, won)
+		require.False(f, f.claim(key, at(store.DefaultDedupWindow-time.Millisecond), time.Hour),
+			"TTL %v means DefaultDedupWindow", ttl)
+		require.True(f, f.claim(key, at(store.DefaultDedupWindow), time.Hour),
+			"the window of TTL %v ends at Now+DefaultDedupWindow", ttl)
+	}
+}
+
+func testClaimInvalid(f *fixture) {
+	won, err := f.s.Claim(f.ctx, store.Claim{Key: "", Body: []byte("b"), Now: at(0), TTL: time.Hour})
+	require.ErrorIs(f, err, store.ErrInvalid, "an empty key")
+	require.False(f, won)
+}
+
+// testInboxReleaseFinished: a late ReleaseClaim (after the event was handled
+// or declared dead) must not let a duplicate through.
+func testInboxReleaseFinished(f *fixture) {
+	require.True(f, f.claim("handled", at(0), time.Hour))
+	require.NoError(f, f.s.MarkHandled(f.ctx, "handled", at(time.Second)))
+	require.True(f, f.claim("dead", at(0), time.Hour))
+	require.NoError(f, f.s.MarkDead(f.ctx, "dead", at(time.Second), "boom"))
+
+	for _, key := range []string{"handled", "dead"} {
+		require.NoError(f, f.s.ReleaseClaim(f.ctx, key), "releasing a %s entry is not an error", key)
+		require.False(f, f.claim(key, at(time.Minute), time.Hour), "releasing a %s entry is a no-op: a duplicate loses", key)
+	}
+	require.NoError(f, f.s.MarkHandled(f.ctx, "handled", at(2*time.Minute)), "the handled entry is still there")
+	require.NoError(f, f.s.MarkDead(f.ctx, "dead", at(2*time.Minute), "boom"), "the dead entry is still there")
+}
+
 func testInboxMarkMissing(f *fixture) {
 	require.ErrorIs(f, f.s.MarkHandled(f.ctx, "missing", at(0)), store.ErrNotFound)
 	require.ErrorIs(f, f.s.MarkDead(f.ctx, "missing", at(0), "x"), store.ErrNotFound)
@@ -125,6 +168,20 @@ func testInboxPrune(f *fixture) {
 	n, err = f.s.PruneInbox(f.ctx, at(2*time.Hour))
 	require.NoError(f, err)
 	require.Zero(f, n)
+}
+
+// testInboxPruneBoundary: a window ends at its ExpiresAt, for Claim and
+// PruneInbox alike.
+func testInboxPruneBoundary(f *fixture) {
+	require.True(f, f.claim("k", at(0), time.Hour))
+	require.NoError(f, f.s.MarkHandled(f.ctx, "k", at(time.Minute)))
+	n, err := f.s.PruneInbox(f.ctx, at(time.Hour-time.Millisecond))
+	require.NoError(f, err)
+	require.Zero(f, n, "the window has not ended")
+	n, err = f.s.PruneInbox(f.ctx, at(time.Hour))
+	require.NoError(f, err)
+	require.Equal(f, 1, n, "the window ends at ExpiresAt")
+	require.ErrorIs(f, f.s.MarkHandled(f.ctx, "k", at(time.Hour)), store.ErrNotFound)
 }
 
 // recovery returns the store's InboxRecovery or skips the test.
@@ -307,4 +364,75 @@ func testRecoveryPruneKeeps(f *fixture) {
 	require.ErrorIs(f, err, store.ErrNotFound)
 	require.Equal(f, store.InboxDead, f.entry(r, "dead").State, "dead entries are kept for replay")
 	require.Equal(f, store.InboxClaimed, f.entry(r, "claimed").State, "claimed entries are kept for re-drive")
+}
+
+// testRecoveryListAll: an empty state lists entries of every state.
+func testRecoveryListAll(f *fixture) {
+	r := f.recovery()
+	keys := []string{"c1", "h1", "d1", "c2", "h2"}
+	for i, key := range keys {
+		require.True(f, f.claim(key, at(time.Duration(i)*time.Second), 24*time.Hour))
+	}
+	require.NoError(f, f.s.MarkHandled(f.ctx, "h1", at(time.Minute)))
+	require.NoError(f, f.s.MarkHandled(f.ctx, "h2", at(time.Minute)))
+	require.NoError(f, f.s.MarkDead(f.ctx, "d1", at(time.Minute), "boom"))
+
+	want := []string{"h2", "c2", "d1", "h1", "c1"} // newest claim first
+	for _, size := range []int{1, 2, 100} {
+		got := collect(f, size, func(cursor string) ([]*store.InboxEntry, string, error) {
+			return r.ListInbox(f.ctx, "", store.Page{Cursor: cursor, Limit: size})
+		})
+		require.Equal(f, want, entryKeys(got), "every state, newest claim first (page size %d)", size)
+		states := map[string]store.InboxState{}
+		for _, e := range got {
+			states[e.Key] = e.State
+		}
+		require.Equal(f, map[string]store.InboxState{
+			"c1": store.InboxClaimed, "c2": store.InboxClaimed,
+			"h1": store.InboxHandled, "h2": store.InboxHandled, "d1": store.InboxDead,
+		}, states)
+	}
+}
+
+func testRecoveryLeaseClaimedInvalid(f *fixture) {
+	r := f.recovery()
+	require.True(f, f.claim("k", at(0), time.Hour))
+	for _, c := range []struct {
+		lease time.Duration
+		limit int
+	}{{time.Minute, 0}, {time.Minute, -1}, {0, 1}, {-time.Minute, 1}} {
+		es, err := r.LeaseClaimed(f.ctx, at(time.Hour), c.lease, c.limit)
+		require.ErrorIs(f, err, store.ErrInvalid, "lease %v limit %d", c.lease, c.limit)
+		require.Empty(f, es)
+	}
+	require.Zero(f, f.entry(r, "k").Attempts, "invalid calls lease nothing")
+}
+
+func testRecoveryReleaseFinished(f *fixture) {
+	r := f.recovery()
+	require.True(f, f.claim("handled", at(0), time.Hour))
+	require.NoError(f, f.s.MarkHandled(f.ctx, "handled", at(time.Second)))
+	require.True(f, f.claim("dead", at(0), time.Hour))
+	require.NoError(f, f.s.MarkDead(f.ctx, "dead", at(time.Second), "boom"))
+	require.NoError(f, f.s.ReleaseClaim(f.ctx, "handled"))
+	require.NoError(f, f.s.ReleaseClaim(f.ctx, "dead"))
+	require.Equal(f, store.InboxHandled, f.entry(r, "handled").State)
+	e := f.entry(r, "dead")
+	require.Equal(f, store.InboxDead, e.State)
+	require.Equal(f, "body of dead", string(e.Body), "a dead entry keeps its body through ReleaseClaim")
+}
+
+// testRecoveryClaimDefaults: the stored window and lease of a claim with a
+// TTL that is not positive and a negative Lease.
+func testRecoveryClaimDefaults(f *fixture) {
+	r := f.recovery()
+	won, err := f.s.Claim(f.ctx, store.Claim{Key: "k", Body: []byte("b"), Now: at(0), TTL: -time.Second, Lease: -time.Minute})
+	require.NoError(f, err)
+	require.True(f, won)
+	e := f.entry(r, "k")
+	sameTime(f, at(store.DefaultDedupWindow), e.ExpiresAt, "ExpiresAt with the default window")
+	sameTime(f, at(0), e.LeasedUntil, "a negative Lease means zero")
+	es, err := r.LeaseClaimed(f.ctx, at(0), time.Minute, 10)
+	require.NoError(f, err)
+	require.Equal(f, []string{"k"}, entryKeys(es), "a zero lease ends at once")
 }

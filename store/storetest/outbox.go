@@ -16,6 +16,7 @@ import (
 var outboxCases = []testCase{
 	{"EnqueueIdempotent", testEnqueueIdempotent},
 	{"EnqueueConflict", testEnqueueConflict},
+	{"EnqueueUnknownEndpoint", testEnqueueUnknownEndpoint},
 	{"LeaseDue", testLeaseDue},
 	{"LeaseOrder", testLeaseOrder},
 	{"LeaseInvalid", testLeaseInvalid},
@@ -112,6 +113,31 @@ func testEnqueueConflict(f *fixture) {
 	}
 }
 
+// testEnqueueUnknownEndpoint: a store holding the endpoints refuses a
+// target it does not hold, all or nothing, as a foreign key would.
+func testEnqueueUnknownEndpoint(f *fixture) {
+	a := f.endpoint()
+	ev := newEvent("ping", at(0))
+	for _, ts := range [][]store.Target{
+		{{EndpointID: "no-such-endpoint", Tenant: a.Tenant}},
+		{targets(a)[0], {EndpointID: "no-such-endpoint", Tenant: a.Tenant}},
+		{{EndpointID: "no-such-endpoint", Tenant: a.Tenant}, targets(a)[0]},
+	} {
+		n, err := f.s.Enqueue(f.ctx, ev, ts)
+		require.ErrorIs(f, err, store.ErrNotFound)
+		require.Zero(f, n)
+	}
+	ds, _, err := f.s.ListDeliveries(f.ctx, store.DeliveryFilter{AllTenants: true, EventID: ev.ID})
+	require.NoError(f, err)
+	require.Empty(f, ds, "a refused Enqueue creates nothing")
+
+	// Nor does it store the event: other content under the id is accepted.
+	changed := ev
+	changed.Data = []byte(`{"other":true}`)
+	f.enqueue(changed, 1, a)
+	require.Equal(f, string(changed.Data), string(f.deliveryOf(ev.ID, a.ID).Event.Data))
+}
+
 func testLeaseDue(f *fixture) {
 	a := f.endpoint()
 	e1 := f.publish("patient.created", at(3*time.Second), a)
@@ -176,9 +202,10 @@ func testLeaseInvalid(f *fixture) {
 		{Now: at(0), Limit: -1, Duration: time.Minute},
 		{Now: at(0), Limit: 1, Duration: 0},
 		{Now: at(0), Limit: 1, Duration: -time.Second},
+		{Now: at(0), Limit: 1, Duration: time.Minute, Mode: "staging"},
 	} {
 		ds, err := f.s.Lease(f.ctx, req)
-		require.ErrorIs(f, err, store.ErrInvalid, "limit %d duration %v", req.Limit, req.Duration)
+		require.ErrorIs(f, err, store.ErrInvalid, "limit %d duration %v mode %q", req.Limit, req.Duration, req.Mode)
 		require.Empty(f, ds)
 	}
 	require.Len(f, f.lease(at(0), 1), 1, "invalid requests must not lease anything")
@@ -387,6 +414,8 @@ func testSettle(f *fixture) {
 				again := f.leaseOne(at(10 * time.Minute))
 				require.Equal(f, d.ID, again.ID)
 				require.Equal(f, 2, again.Attempts)
+				require.NoError(f, f.s.Complete(f.ctx, again.Ref(), at(11*time.Minute)))
+				require.Equal(f, "503 Service Unavailable", f.get(d.ID).LastError, "Complete keeps the last failure")
 			},
 		},
 		{
@@ -407,6 +436,7 @@ func testSettle(f *fixture) {
 				require.Equal(f, store.StatePending, d.State)
 				sameTime(f, at(7*time.Minute), d.NextAttemptAt, "NextAttemptAt")
 				require.Zero(f, d.Attempts, "Release takes the attempt back")
+				require.True(f, d.FirstAttemptAt.IsZero(), "Release of the only attempt clears FirstAttemptAt")
 				require.Empty(f, f.lease(at(7*time.Minute-time.Millisecond), 10))
 				again := f.leaseOne(at(7 * time.Minute))
 				require.Equal(f, d.ID, again.ID)

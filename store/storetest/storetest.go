@@ -15,8 +15,8 @@ import (
 )
 
 // Store is what the suite tests: the sender's roles and the inbox in one
-// value. The optional [store.InboxRecovery] is tested when the store
-// implements it.
+// value. The optional [store.InboxRecovery] and [store.DeliveryPruner] are
+// tested when the store implements them.
 type Store interface {
 	store.SenderStore
 	store.Inbox
@@ -42,6 +42,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Attempts", attemptCases},
 		{"Inbox", inboxCases},
 		{"InboxRecovery", recoveryCases},
+		{"DeliveryPruner", prunerCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
