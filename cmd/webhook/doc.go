@@ -9,12 +9,12 @@
 //	webhook secret [--asymmetric]
 //	webhook sign --secret S [--id ID] [--timestamp UNIX] [FILE]
 //	webhook verify --secret S (--id ID --timestamp UNIX --signature SIG | --headers FILE) [--tolerance D] [FILE]
-//	webhook listen --addr HOST:PORT --secret S [--path P] [--store DSN] [--forward-to URL]
+//	webhook listen --secret S [--addr HOST:PORT] [--path P] [--store DSN] [--forward-to URL] [--mode M]
 //	webhook send --url URL --secret S --type T [--data JSON | --data @FILE] [--id ID] [--mode test|live]
-//	             [--max-attempts N] [--min-backoff D] [--timeout D]
-//	webhook simulate --url URL --secret S --type T | --list
-//	webhook logs --store DSN [--endpoint ID] [--event ID] [--limit N]
-//	webhook dashboard --store DSN [--addr 127.0.0.1:8080]
+//	             [--max-attempts N] [--min-backoff D] [--max-backoff D] [--timeout D] [--header H]
+//	webhook simulate --url URL --secret S --type T [delivery flags as for send] | --list
+//	webhook logs --store DSN [--endpoint ID] [--event ID] [--limit N] [--bodies]
+//	webhook dashboard [--store DSN] [--addr 127.0.0.1:8080] [--mode M] [--read-only]
 //
 // Every command prints its flags and an example with -h. Flags follow the
 // standard flag package: -flag and --flag are the same, and flags come before
@@ -38,5 +38,8 @@
 //
 // --store takes a DSN: "memory" (the default: nothing survives the process),
 // "sqlite:PATH" (a SQLite file, created and migrated as needed) or
-// "postgres://..." (a PostgreSQL database; the schema is migrated at start).
+// "postgres://...[?schema=NAME]" (a PostgreSQL database; the store's schema,
+// default "webhookkit", is migrated at start).
+//
+// See README.md in this directory for a walk-through.
 package main

@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
-	
+
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/memory"
@@ -13,7 +14,7 @@ import (
 )
 
 // dsnHelp describes the --store values, for flag usage.
-const dsnHelp = "store `DSN`: memory, sqlite:PATH or postgres://..."
+const dsnHelp = "store `DSN`: memory, sqlite:PATH or postgres://...[?schema=NAME]"
 
 // driver is what every store driver is: a sender store and a recoverable
 // inbox.
@@ -41,9 +42,9 @@ func (o *openedStore) durable() bool { return o.kind != "memory" }
 
 // openStore opens the store a DSN names and migrates its schema:
 // "memory", "sqlite:PATH" (the file is created if missing) or
-// "postgres://..." / "postgresql://..." (a pgx connection string; the tables
-// live in the schema postgres.DefaultSchema). An unknown form is a usage
-// error.
+// "postgres://..." / "postgresql://..." (a pgx connection string; the
+// tables live in the schema named by an optional "schema" query parameter,
+// default postgres.DefaultSchema). An unknown form is a usage error.
 func openStore(ctx context.Context, dsn string) (*openedStore, error) {
 	switch {
 	case dsn == "memory":
@@ -65,15 +66,23 @@ func openStore(ctx context.Context, dsn string) (*openedStore, error) {
 		return &openedStore{kind: "sqlite", st: s, close: func() { _ = s.Close() }}, nil
 
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		pool, err := pgxpool.New(ctx, dsn)
+		u, err := url.Parse(dsn)
 		if err != nil {
-			// pgx errors may quote the connection string, password included.
-			return nil, fmt.Errorf("connecting to PostgreSQL: invalid connection string")
+			// Errors may quote the connection string, password included.
+			return nil, usagef("--store: invalid PostgreSQL connection string")
 		}
-		s, err := postgres.New(pool, nil)
+		q := u.Query()
+		schema := q.Get("schema")
+		q.Del("schema")
+		u.RawQuery = q.Encode()
+		pool, err := pgxpool.New(ctx, u.String())
+		if err != nil {
+			return nil, usagef("--store: invalid PostgreSQL connection string")
+		}
+		s, err := postgres.New(pool, &postgres.Config{Schema: schema})
 		if err != nil {
 			pool.Close()
-			return nil, err
+			return nil, usagef("--store: %v", err)
 		}
 		if err := s.Migrate(ctx); err != nil {
 			pool.Close()

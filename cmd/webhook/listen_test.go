@@ -39,7 +39,8 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// bgListen is a 'webhook listen' running in the background.
+// bgListen is a 'webhook listen' (or another long-running command) running
+// in the background.
 type bgListen struct {
 	cmd    *exec.Cmd
 	url    string // http://HOST:PORT/PATH, parsed from stderr
@@ -51,14 +52,21 @@ type bgListen struct {
 var listeningRe = regexp.MustCompile(`listening on (http://\S+)`)
 
 // startListen starts 'webhook listen --addr 127.0.0.1:0 args...' and waits
-// for the address it prints on stderr. It is stopped (SIGINT) at cleanup if
-// the test did not stop it.
+// for the address it prints on stderr.
 func startListen(t *testing.T, args ...string) *bgListen {
+	t.Helper()
+	return startBackground(t, listeningRe, append([]string{"listen", "--addr", "127.0.0.1:0"}, args...)...)
+}
+
+// startBackground starts the binary with args and waits for a stderr line
+// matching re, whose first group becomes url. The process is stopped
+// (SIGINT) at cleanup if the test did not stop it.
+func startBackground(t *testing.T, re *regexp.Regexp, args ...string) *bgListen {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	cmd := exec.CommandContext(ctx, binary, append([]string{"listen", "--addr", "127.0.0.1:0"}, args...)...)
-	cmd.Env = append(os.Environ(), secretEnv+"=")
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = childEnv()
 	l := &bgListen{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout = l.stdout
 	pr, pw := io.Pipe()
@@ -70,7 +78,7 @@ func startListen(t *testing.T, args ...string) *bgListen {
 		for sc.Scan() {
 			line := sc.Text()
 			_, _ = l.stderr.Write([]byte(line + "\n"))
-			if m := listeningRe.FindStringSubmatch(line); m != nil {
+			if m := re.FindStringSubmatch(line); m != nil {
 				select {
 				case found <- m[1]:
 				default:
@@ -86,9 +94,9 @@ func startListen(t *testing.T, args ...string) *bgListen {
 	select {
 	case l.url = <-found:
 	case err := <-l.done:
-		t.Fatalf("listen exited early: %v\n%s", err, l.stderr.String())
+		t.Fatalf("%v exited early: %v\n%s", args, err, l.stderr.String())
 	case <-time.After(30 * time.Second):
-		t.Fatalf("listen printed no address; stderr:\n%s", l.stderr.String())
+		t.Fatalf("%v printed no address; stderr:\n%s", args, l.stderr.String())
 	}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
@@ -104,9 +112,10 @@ func (l *bgListen) stop(t *testing.T, sig os.Signal) {
 	require.NoError(t, l.cmd.Process.Signal(sig))
 	select {
 	case err := <-l.done:
-		require.NoError(t, err, "listen must exit 0 on %v; stderr:\n%s", sig, l.stderr.String())
+		require.NoError(t, err, "must exit 0 on %v; stderr:\n%s", sig, l.stderr.String())
+		require.NotContains(t, l.stderr.String(), "DATA RACE")
 	case <-time.After(30 * time.Second):
-		t.Fatalf("listen did not stop on %v; stderr:\n%s", sig, l.stderr.String())
+		t.Fatalf("did not stop on %v; stderr:\n%s", sig, l.stderr.String())
 	}
 }
 

@@ -27,6 +27,8 @@ func commands() []command {
 		{"listen", "receive webhooks locally and print each event as a JSON line", runListen},
 		{"send", "deliver one event with retries, one JSON line per attempt", runSend},
 		{"simulate", "deliver a realistic sample event of a known type", runSimulate},
+		{"logs", "print delivery attempts recorded in a store", runLogs},
+		{"dashboard", "serve the webhook dashboard on loopback", runDashboard},
 	}
 }
 

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/webhookkit/webhookkit/dashboard"
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/sender"
+)
+
+const (
+	defaultDashboardAddr = "127.0.0.1:8080"
+	// tokenCookie carries the access token once the browser has presented
+	// it in the URL.
+	tokenCookie = "webhook_dashboard_token"
+)
+
+func runDashboard(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "dashboard", "[--store DSN] [--addr 127.0.0.1:8080] [--mode test|live] [--read-only]", `
+Serve the webhook dashboard (endpoints and their health, delivery logs with
+every attempt, retries, replays, pings and the simulator, plus its JSON API)
+over a store, for operators: every tenant is visible.
+
+It binds to loopback by default and requires an access token, random for
+each run and printed on stderr at start as part of the URL to open
+("http://127.0.0.1:8080/?token=..."). The browser trades the token in the URL
+for an HttpOnly cookie; API clients send "Authorization: Bearer TOKEN".
+
+Unless --read-only, it runs the library's sender over the store (for the
+--mode endpoints), so retries, replays, pings and simulated events are
+delivered while it runs, to private and loopback addresses too. Stop it with
+SIGINT or SIGTERM.`, `
+	$ webhook dashboard --store sqlite:webhooks.db
+	webhook dashboard: open http://127.0.0.1:8080/?token=...`)
+	dsn := fs.String("store", "memory", dsnHelp)
+	addr := fs.String("addr", defaultDashboardAddr, "`HOST:PORT` to listen on (keep it on loopback)")
+	mode := fs.String("mode", string(event.ModeTest), "api_mode of the endpoints shown and managed: `test` or live")
+	readOnly := fs.Bool("read-only", false, "show only: no sender, no actions")
+	verbose := fs.Bool("v", false, "log debug details on stderr")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := maxArgs(fs, 0); err != nil {
+		return err
+	}
+	if !event.Mode(*mode).Valid() {
+		return usagef("--mode must be test or live")
+	}
+	host, _, err := net.SplitHostPort(*addr)
+	if err != nil {
+		return usagef("--addr: %v", err)
+	}
+	log := newLogger(e, *verbose)
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		log.Warn("webhook dashboard: listening beyond loopback; anyone who can reach it and learns the token can manage your endpoints", "addr", *addr)
+	}
+
+	st, err := openStore(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+
+	token, err := newToken()
+	if err != nil {
+		return err
+	}
+	cfg := &dashboard.Config{
+		Store:  st.st,
+		Mode:   event.Mode(*mode),
+		Logger: log,
+	}
+	var snd *sender.Sender
+	if !*readOnly {
+		snd, err = sender.New(st.st, &sender.Config{
+			Mode:                 event.Mode(*mode),
+			AllowPrivateNetworks: true, // a local tool delivers where its user points
+			Logger:               log,
+		})
+		if err != nil {
+			return err
+		}
+		cfg.Sender = snd
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	auth := newTokenAuth(token, ln.Addr())
+	cfg.Authorize = auth.authorize
+	h, err := dashboard.New(cfg)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           auth.cookieHandoff(h),
+		ReadHeaderTimeout: listenReadTimeout,
+		ReadTimeout:       listenReadTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if snd != nil {
+		if err := snd.Start(context.WithoutCancel(ctx)); err != nil {
+			_ = ln.Close()
+			return err
+		}
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(e.stderr, "webhook dashboard: open http://%s/?token=%s (store: %s, mode: %s)\n", ln.Addr(), token, st.kind, *mode)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	log.Info("webhook dashboard: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), listenDrainTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("webhook dashboard: closing connections", "error", err)
+	}
+	if snd != nil {
+		if err := snd.Shutdown(sctx); err != nil {
+			return err
+		}
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// newToken returns 32 random bytes, base64url without padding.
+func newToken() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// tokenAuth checks the dashboard's access token. Cookies ignore ports, so
+// the cookie's name carries the port: dashboards on several ports do not
+// overwrite each other's.
+type tokenAuth struct {
+	token  string
+	cookie string
+}
+
+func newTokenAuth(token string, addr net.Addr) *tokenAuth {
+	name := tokenCookie
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		name = fmt.Sprintf("%s_%d", tokenCookie, ta.Port)
+	}
+	return &tokenAuth{token: token, cookie: name}
+}
+
+func (a *tokenAuth) match(t string) bool {
+	return t != "" && subtle.ConstantTimeCompare([]byte(t), []byte(a.token)) == 1
+}
+
+// authorize admits a request carrying the token in the cookie, a bearer
+// Authorization header or the token query parameter, with every tenant in
+// scope.
+func (a *tokenAuth) authorize(r *http.Request) (dashboard.Scope, error) {
+	if c, err := r.Cookie(a.cookie); err == nil && a.match(c.Value) {
+		return dashboard.Scope{All: true}, nil
+	}
+	if v, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && a.match(strings.TrimSpace(v)) {
+		return dashboard.Scope{All: true}, nil
+	}
+	if a.match(r.URL.Query().Get("token")) {
+		return dashboard.Scope{All: true}, nil
+	}
+	return dashboard.Scope{}, errors.New("webhook dashboard: missing or wrong access token")
+}
+
+// cookieHandoff turns a GET with the right ?token= into a cookie and a
+// redirect to the same URL without it, so the token leaves the address bar
+// and the history. Everything else goes to next, which authorizes.
+func (a *tokenAuth) cookieHandoff(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if r.Method != http.MethodGet || !a.match(q.Get("token")) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		// A session cookie: the token changes with every run anyway.
+		http.SetCookie(w, &http.Cookie{
+			Name: a.cookie, Value: a.token, Path: "/",
+			HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		})
+		q.Del("token")
+		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+		w.Header().Set("Cache-Control", "no-store")
+		http.Redirect(w, r, u.String(), http.StatusSeeOther)
+	})
+}

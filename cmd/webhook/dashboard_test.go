@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"github.com/webhookkit/webhookkit/store/sqlite"
+)
+
+var dashboardRe = regexp.MustCompile(`open (http://\S+/\?token=\S+)`)
+
+func TestDashboard(t *testing.T) {
+	t.Parallel()
+	path := t.TempDir() + "/webhooks.db"
+	st, err := sqlite.Open(path, nil)
+	require.NoError(t, err)
+	require.NoError(t, st.Migrate(context.Background()))
+	epID, _ := fillStore(t, st)
+	require.NoError(t, st.Close())
+
+	d := startBackground(t, dashboardRe, "dashboard", "--store", "sqlite:"+path, "--addr", "127.0.0.1:0")
+	u, err := url.Parse(d.url)
+	require.NoError(t, err)
+	token := u.Query().Get("token")
+	require.Len(t, token, 43, "32 random bytes, base64url")
+	base := "http://" + u.Host
+
+	get := func(c *http.Client, target string, h http.Header) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, target, nil)
+		require.NoError(t, err)
+		for k, v := range h {
+			req.Header[k] = v
+		}
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		return resp, string(b)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	// Without the token, or with a wrong one: refused.
+	resp, _ := get(noRedirect, base+"/", nil)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	resp, _ = get(noRedirect, base+"/?token=wrong", nil)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	resp, _ = get(noRedirect, base+"/api/endpoints", http.Header{"Authorization": {"Bearer wrong"}})
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	// The printed URL: the token becomes an HttpOnly cookie and leaves the URL.
+	resp, _ = get(noRedirect, d.url, nil)
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, "/", resp.Header.Get("Location"))
+	cookies := resp.Cookies()
+	require.Len(t, cookies, 1)
+	require.True(t, cookies[0].HttpOnly)
+	require.Equal(t, http.SameSiteStrictMode, cookies[0].SameSite)
+
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	browser := &http.Client{Jar: jar}
+	resp, page := get(browser, d.url, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "/", resp.Request.URL.Path)
+	require.Empty(t, resp.Request.URL.RawQuery)
+	require.Contains(t, page, epID, "the store's endpoint is listed")
+
+	// API clients use a bearer token; scope is every tenant.
+	resp, body := get(noRedirect, base+"/api/endpoints", http.Header{"Authorization": {"Bearer " + token}})
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &list), body)
+	require.Len(t, list.Data, 1)
+	require.Equal(t, epID, list.Data[0].ID)
+
+	d.stop(t, os.Interrupt)
+	require.NotContains(t, strings.ReplaceAll(d.stderr.String(), d.url, ""), token,
+		"the token is printed once, in the URL to open")
+}
+
+func TestDashboardUsage(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"dashboard", "--mode", "prod"},
+		{"dashboard", "--addr", "nonsense"},
+		{"dashboard", "--store", "ftp://x"},
+	} {
+		r := cli(t, "", args...)
+		require.Equal(t, 2, r.code, "%v: %s", args, r.stderr)
+	}
+}
