@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/internal/loadtest"
+	"github.com/webhookkit/webhookkit/receiver"
+)
+
+// Targets.
+const (
+	targetBare     = "bare"
+	targetReceiver = "receiver"
+)
+
+// serverStats is what "serve" prints when it exits.
+type serverStats struct {
+	Target string         `json:"target"`
+	Stats  receiver.Stats `json:"stats"` // zero for the bare handler
+	// Handled counts callback calls (receiver only).
+	Handled int64 `json:"handled"`
+	// CPU is the process's CPU time, in seconds.
+	CPU float64 `json:"cpu_s"`
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("recvload serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	target := fs.String("target", targetReceiver, "bare or receiver")
+	addr := fs.String("addr", "127.0.0.1:0", "loopback address to listen on")
+	secret := fs.String("secret", "", "whsec_ secret the receiver verifies with")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	ctx, cancel := loadtest.StopOnStdinEOF(ctx)
+	defer cancel()
+
+	var h http.Handler
+	var rcv *receiver.Receiver
+	var handled atomic.Int64
+	switch *target {
+	case targetBare:
+		h = loadtest.Bare()
+	case targetReceiver:
+		var err error
+		rcv, err = receiver.New(receiver.HandlerFunc(func(context.Context, event.Event) error {
+			handled.Add(1)
+			return nil
+		}), &receiver.Config{Keys: []receiver.Key{{Secret: *secret}}, Logger: loadtest.Discard()})
+		if err != nil {
+			return err
+		}
+		if err := rcv.Start(ctx); err != nil {
+			return err
+		}
+		defer rcv.Close() //nolint:errcheck // after Shutdown it reports ErrClosed
+		h = rcv
+	default:
+		return usageError{fmt.Errorf("unknown -target %q", *target)}
+	}
+
+	ln, err := loadtest.Listen(ctx, *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "addr %s\n", ln.Addr())
+	if err := loadtest.Serve(ctx, ln, h); err != nil {
+		return err
+	}
+	st := serverStats{Target: *target}
+	if rcv != nil {
+		sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer scancel()
+		if err := rcv.Shutdown(sctx); err != nil {
+			return fmt.Errorf("receiver shutdown: %w", err)
+		}
+		st.Stats, st.Handled = rcv.Stats(), handled.Load()
+	}
+	st.CPU = loadtest.CPUTime().Seconds()
+	b, _ := json.Marshal(st)
+	fmt.Fprintf(stdout, "stats %s\n", b)
+	return nil
+}
