@@ -42,8 +42,8 @@ type Child struct {
 	Pinned bool   // whether taskset pins it
 	CPU    int    // the CPU it is pinned to, when Pinned
 
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
 	lines  chan string
 	done   chan struct{} // closed when stdout ends
 	waited bool
