@@ -148,6 +148,5 @@ func (f *forwarder) forward(ctx context.Context, ev event.Event) error {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return fmt.Errorf("forwarding to %s: answered %s", f.url, resp.Status)
 	}
-	f.forget(ev.ID)
 	return nil
 }

@@ -111,7 +111,7 @@ exits at once.`, `
 		l.fwd = newForwarder(*forwardTo, receiver.DefaultMaxBodyBytes, log)
 		cfg.Inbox = observeInbox(st.st, l.fwd, st.durable())
 		cfg.OnDead = func(_ context.Context, ev event.Event, err error) {
-			l.fwd.forget(ev.ID)
+			l.done(ev.ID)
 			log.Error("webhook listen: gave up forwarding", "event_id", ev.ID, "error", err)
 		}
 	}
@@ -207,11 +207,17 @@ func (l *listener) HandleEvent(ctx context.Context, ev event.Event) error {
 	}
 	err := l.fwd.forward(ctx, ev)
 	if err == nil {
-		l.mu.Lock()
-		delete(l.printed, ev.ID)
-		l.mu.Unlock()
+		l.done(ev.ID)
 	}
 	return err
+}
+
+// done forgets an event that was forwarded or given up.
+func (l *listener) done(id string) {
+	l.fwd.forget(id)
+	l.mu.Lock()
+	delete(l.printed, id)
+	l.mu.Unlock()
 }
 
 // print writes ev's envelope as one compact JSON line.

@@ -249,3 +249,45 @@ func mustSecret(t *testing.T, s string) signature.Secret {
 	require.NoError(t, err)
 	return sec
 }
+
+func TestListenDurableStoreRemembersAcrossRestarts(t *testing.T) {
+	t.Parallel()
+	dsn := "sqlite:" + t.TempDir() + "/inbox.db"
+	id := uuid.NewString()
+	for run := range 2 {
+		l := startListen(t, "--secret", vecSecret, "--store", dsn)
+		require.Contains(t, l.stderr.String(), "store: sqlite")
+		r := cli(t, "", "send", "--url", l.url, "--secret", vecSecret, "--type", "ping", "--id", id)
+		require.Equal(t, 0, r.code, r.stderr)
+		l.stop(t, syscall.SIGTERM)
+		if run == 0 {
+			require.Len(t, l.events(t), 1)
+		} else {
+			require.Empty(t, l.events(t), "a restarted listener still knows the event id")
+			require.Contains(t, l.stderr.String(), "reason=duplicate")
+		}
+	}
+}
+
+func TestListenRetriesFailedForward(t *testing.T) {
+	t.Parallel()
+	app := newEndpoint(t, http.StatusInternalServerError, http.StatusOK)
+	l := startListen(t, "--secret", vecSecret, "--forward-to", app.URL+"/hooks")
+	r := cli(t, "", "send", "--url", l.url, "--secret", vecSecret, "--type", "ping", "--data", `{"n": 1}`)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Eventually(t, func() bool { return len(app.requests()) == 2 }, 20*time.Second, 10*time.Millisecond,
+		"stderr:\n%s", l.stderr.String())
+	l.stop(t, os.Interrupt)
+
+	require.Len(t, l.events(t), 1, "printed once, however often it is forwarded")
+	got := app.requests()
+	require.Len(t, got, 2)
+	v, err := signature.NewVerifier([]signature.Secret{mustSecret(t, vecSecret)}, nil, &signature.VerifyOptions{Tolerance: time.Hour})
+	require.NoError(t, err)
+	for _, req := range got {
+		require.Equal(t, got[0].body, req.body)
+		require.NoError(t, v.Verify(req.header, req.body), "the original signature is forwarded")
+		require.Equal(t, "application/json", req.header.Get("Content-Type"))
+	}
+	require.Contains(t, string(got[0].body), `"data":{"n": 1}`, "the body is forwarded byte for byte")
+}
