@@ -291,6 +291,15 @@ func (r *Receiver) recoverClaimed() {
 	if limit <= 0 {
 		return
 	}
+	// Snapshot what this process holds before leasing: a job that finishes
+	// (and leaves inflight) while LeaseClaimed runs may still come back from
+	// it as claimed, and must not be queued a second time here.
+	r.sched.Lock()
+	heldBefore := make(map[string]struct{}, len(r.sched.inflight))
+	for k := range r.sched.inflight {
+		heldBefore[k] = struct{}{}
+	}
+	r.sched.Unlock()
 	ctx, cancel := context.WithTimeout(r.base, storeTimeout)
 	defer cancel()
 	entries, err := r.recovery.LeaseClaimed(ctx, r.now(), r.cfg.Lease, limit)
@@ -302,8 +311,8 @@ func (r *Receiver) recoverClaimed() {
 		r.sched.Lock()
 		_, held := r.sched.inflight[e.Key]
 		r.sched.Unlock()
-		if held {
-			continue // still queued or running here
+		if _, before := heldBefore[e.Key]; held || before {
+			continue // queued or running here, now or when the lease was taken
 		}
 		ev, err := event.Decode(e.Body)
 		if err != nil {
