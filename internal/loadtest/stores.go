@@ -1,0 +1,147 @@
+package loadtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/memory"
+	"github.com/webhookkit/webhookkit/store/postgres"
+	"github.com/webhookkit/webhookkit/store/sqlite"
+)
+
+// Store kinds.
+const (
+	Memory   = "memory"
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// EnvDSN names the PostgreSQL DSN variable (decisions.md).
+const EnvDSN = "WEBHOOKKIT_TEST_POSTGRES_DSN"
+
+// ErrNoDSN is returned by OpenStore for PostgreSQL when EnvDSN is unset.
+var ErrNoDSN = errors.New("loadtest: " + EnvDSN + " is not set")
+
+// Store is a fresh, empty store of one kind, with what it takes to remove it.
+type Store struct {
+	Kind string
+	// Sender is the store as a sender sees it; Inbox the same store as a
+	// receiver's inbox.
+	Sender store.SenderStore
+	Inbox  store.Inbox
+	// Memory is set for the memory kind, for its Stats.
+	Memory *memory.Store
+
+	close func() error
+}
+
+// StoreOptions tune OpenStore; the zero value takes every default.
+type StoreOptions struct {
+	// Memory configures the memory store (its caps); nil: defaults, with a
+	// discarding logger.
+	Memory *memory.Config
+	// MaxConns caps the PostgreSQL pool; zero: 8.
+	MaxConns int32
+}
+
+// OpenStore creates an empty store of the given kind: memory; SQLite in a
+// new temporary file; PostgreSQL in a new schema of the database EnvDSN
+// names, which must be on a loopback address or a Unix socket. Close
+// removes the file or drops the schema.
+func OpenStore(ctx context.Context, kind string, opts StoreOptions) (*Store, error) {
+	switch kind {
+	case Memory:
+		cfg := opts.Memory
+		if cfg == nil {
+			cfg = &memory.Config{}
+		}
+		if cfg.Logger == nil {
+			c := *cfg
+			c.Logger = Discard()
+			cfg = &c
+		}
+		m := memory.New(cfg)
+		return &Store{Kind: kind, Sender: m, Inbox: m, Memory: m, close: func() error { return nil }}, nil
+	case SQLite:
+		dir, err := os.MkdirTemp("", "webhookkit-loadtest-*")
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: %w", err)
+		}
+		s, err := sqlite.Open(filepath.Join(dir, "store.db"), nil)
+		if err == nil {
+			err = s.Migrate(ctx)
+		}
+		if err != nil {
+			if s != nil {
+				_ = s.Close()
+			}
+			_ = os.RemoveAll(dir)
+			return nil, fmt.Errorf("loadtest: sqlite: %w", err)
+		}
+		return &Store{Kind: kind, Sender: s, Inbox: s, close: func() error {
+			return errors.Join(s.Close(), os.RemoveAll(dir))
+		}}, nil
+	case Postgres:
+		return openPostgres(ctx, opts)
+	default:
+		return nil, fmt.Errorf("loadtest: unknown store %q (memory, sqlite or postgres)", kind)
+	}
+}
+
+// Close releases the store and removes what OpenStore created.
+func (s *Store) Close() error { return s.close() }
+
+func openPostgres(ctx context.Context, opts StoreOptions) (*Store, error) {
+	dsn := os.Getenv(EnvDSN)
+	if dsn == "" {
+		return nil, ErrNoDSN
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: %s: %w", EnvDSN, err)
+	}
+	hosts := []string{cfg.ConnConfig.Host}
+	for _, f := range cfg.ConnConfig.Fallbacks {
+		hosts = append(hosts, f.Host)
+	}
+	for _, h := range hosts {
+		if ip, err := netip.ParseAddr(h); !strings.HasPrefix(h, "/") && h != "localhost" && (err != nil || !ip.Unmap().IsLoopback()) {
+			return nil, fmt.Errorf("%w: PostgreSQL host %q", ErrNotLoopback, h)
+		}
+	}
+	cfg.MaxConns = 8
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: postgres: %w", err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "loadtest_" + hex.EncodeToString(b[:])
+	drop := func() error {
+		_, err := pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		pool.Close()
+		return err
+	}
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: Discard()})
+	if err == nil {
+		err = s.Migrate(ctx)
+	}
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("loadtest: postgres: %w", err), drop())
+	}
+	return &Store{Kind: Postgres, Sender: s, Inbox: s, close: drop}, nil
+}
