@@ -19,6 +19,15 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 )
 
+// RedactedValue replaces the value of every extra request header of an
+// endpoint (store.Endpoint.Headers, which often carry credentials such as
+// Authorization or X-Api-Key) in the attempt log and everything derived from
+// it (Hooks.OnAttempt, Ping's result, the dashboard). The request itself
+// carries the real values. The sender's own headers (Content-Type,
+// User-Agent, webhook-id, webhook-timestamp, webhook-signature) are logged
+// as sent: signatures are not secrets.
+const RedactedValue = "(redacted)"
+
 const (
 	classSuccess = retry.ClassSuccess
 	// settleTimeout bounds the store calls that record an attempt's outcome;
@@ -123,17 +132,24 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 		return fail(retry.Permanent(fmt.Errorf("sender: endpoint url: %w", err)))
 	}
 	h := req.Header
+	var extra []string // canonical names of the endpoint's headers sent
 	for k, v := range ep.Headers {
 		if ck := http.CanonicalHeaderKey(k); !reserved[ck] {
 			h[ck] = []string{v}
+			extra = append(extra, ck)
 		}
 	}
 	h["Content-Type"] = []string{"application/json"}
 	h["User-Agent"] = []string{s.cfg.UserAgent}
 	sg.SignHeader(h, ev.ID, now, body)
-	// The store copies what it keeps: no clones here. The transport does not
-	// touch the header once Do has returned.
+	// The store copies what it keeps: no clones here when the endpoint has
+	// no extra headers (the transport does not touch the header once Do has
+	// returned). Extra headers often carry credentials, so the log gets a
+	// copy with their values redacted.
 	a.RequestHeaders = h
+	if len(extra) > 0 {
+		a.RequestHeaders = redact(h, extra)
+	}
 	if !s.cfg.OmitBodies {
 		a.RequestBody = body
 	}
@@ -180,6 +196,19 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	}
 	res.header = resp.Header
 	return res
+}
+
+// redact returns a copy of h in which the values of the named headers are
+// [RedactedValue].
+func redact(h http.Header, names []string) http.Header {
+	c := make(http.Header, len(h))
+	for k, vs := range h {
+		c[k] = vs
+	}
+	for _, k := range names {
+		c[k] = []string{RedactedValue}
+	}
+	return c
 }
 
 // readUpTo appends up to max bytes of r to buf.

@@ -32,7 +32,8 @@
 // Config.Retry, which honours Retry-After on 429 and 503, until it gives up.
 // Every attempt is written to the attempt log (request and response headers
 // and bodies, cut to Config.MaxResponseBody, or without bodies under
-// Config.OmitBodies) and passed to Hooks.OnAttempt. An attempt cut short by
+// Config.OmitBodies; the values of the endpoint's extra headers are
+// replaced by [RedactedValue]) and passed to Hooks.OnAttempt. An attempt cut short by
 // the sender's own shutdown is neither logged nor counted: the delivery is
 // released, due again.
 //
@@ -70,7 +71,9 @@
 // for development and tests. Redirects are never followed. Envelopes larger
 // than Config.MaxPayload are refused. Config.RequireHTTPSInLive refuses
 // plain http in live mode. Secrets never appear in logs or in the attempt
-// log; logs never contain bodies.
+// log: neither signing secrets nor the values of the endpoint's extra
+// headers, which often carry credentials (they are logged as
+// [RedactedValue]); logs never contain bodies or headers.
 //
 // # Lifecycle
 //
