@@ -110,9 +110,10 @@ type Config struct {
 	CSRFKey []byte
 
 	// WarnAt is the number of consecutive failed attempts at which an
-	// endpoint shows the yellow "about to be disabled" banner. Set it to
-	// half of the sender's Config.DisableAfterFailures when that is not the
-	// default. Zero: [DefaultWarnAt].
+	// endpoint shows the yellow "about to be disabled" banner. Zero: the
+	// Sender's warning threshold (see [sender.Sender.Thresholds]), so the
+	// banner appears when Hooks.OnEndpointWarning fires; [DefaultWarnAt]
+	// without a Sender or when the Sender never warns.
 	WarnAt int
 
 	// PageSize is how many rows a page shows when the request does not ask
@@ -205,6 +206,9 @@ func New(cfg *Config) (http.Handler, error) {
 	}
 	if h.warnAt < 0 || h.pageSize < 0 || h.overlap < 0 {
 		return nil, fmt.Errorf("%w: WarnAt, PageSize and RotationOverlap must not be negative", ErrInvalidConfig)
+	}
+	if h.warnAt == 0 && h.sender != nil {
+		h.warnAt, _ = h.sender.Thresholds()
 	}
 	if h.warnAt == 0 {
 		h.warnAt = DefaultWarnAt

@@ -72,6 +72,22 @@ func New(st store.SenderStore, cfg *Config) (*Sender, error) {
 // Mode returns the API mode the sender stamps and delivers.
 func (s *Sender) Mode() event.Mode { return s.cfg.Mode }
 
+// Thresholds returns the sender's effective endpoint-health thresholds, with
+// Config's defaults applied: warnAt is the number of consecutive failed
+// attempts at which Hooks.OnEndpointWarning fires (half of disableAt,
+// rounded up), and disableAt is Config.DisableAfterFailures, the number at
+// which an endpoint that has also been failing for Config.DisableAfterDuration
+// is disabled. Both are 0 when Config.DisableAfterFailures is negative: the
+// sender then never warns and never disables. A dashboard uses warnAt to
+// show the same warning the hook reports. It is safe for concurrent use and
+// works after Close.
+func (s *Sender) Thresholds() (warnAt, disableAt int) {
+	if s.cfg.warnAt == 0 {
+		return 0, 0
+	}
+	return s.cfg.warnAt, s.cfg.DisableAfterFailures
+}
+
 // signal wakes the dispatcher without blocking.
 func (s *Sender) signal() {
 	select {
