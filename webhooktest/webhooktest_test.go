@@ -505,3 +505,26 @@ func TestClock(t *testing.T) {
 	wg.Wait()
 	require.Equal(t, start.Add(800*time.Millisecond), c.Now())
 }
+
+func TestWithoutCallbackWait(t *testing.T) {
+	// With no wait the endpoint answers as a production receiver does, at
+	// once: the attempt is over while the callback still runs.
+	release := make(chan struct{})
+	blocked := receiver.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	})
+	r := newRig(t, nil, webhooktest.WithHandler(blocked), webhooktest.WithCallbackWait(0))
+	ev := r.publish(t, fasten.TypeEHIExportSuccess)
+
+	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Empty(t, r.ep.Events()) // the callback has not returned
+	close(release)
+	got := r.ep.WaitFor(1, 10*time.Second)
+	require.Equal(t, ev.ID, got[0].ID)
+}
