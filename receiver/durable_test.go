@@ -2,6 +2,7 @@ package receiver_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/receiver"
 	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/memory"
 )
 
 // clock is a settable clock for Config.Now.
@@ -128,4 +130,89 @@ func TestCorruptStoredBodyIsDead(t *testing.T) {
 	drain(t, r)
 	require.Zero(t, rc.calls.Load())
 	require.Contains(t, ib.entry("k1").LastError, "does not decode")
+}
+
+// finishRaceInbox is a durable store/memory inbox whose LeaseClaimed, once
+// it has leased key, holds its answer until finished is closed: the entry
+// comes back as claimed although the job holding it has finished meanwhile.
+type finishRaceInbox struct {
+	*memory.Store
+	key      string
+	leased   chan struct{} // closed when LeaseClaimed has leased key
+	finished chan struct{} // closed by the test once the job has finished
+	once     sync.Once
+	// passed is closed by the first LeaseClaimed call after the one that
+	// returned key: the recovery pass that got key has ended (passes run
+	// one after another on one goroutine).
+	passed chan struct{}
+	after  atomic.Bool
+}
+
+func (b *finishRaceInbox) LeaseClaimed(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.InboxEntry, error) {
+	if b.after.CompareAndSwap(true, false) {
+		close(b.passed)
+	}
+	out, err := b.Store.LeaseClaimed(ctx, now, lease, limit)
+	for _, e := range out {
+		if e.Key != b.key {
+			continue
+		}
+		b.once.Do(func() {
+			close(b.leased)
+			select {
+			case <-b.finished:
+			case <-ctx.Done(): // the receiver is closing: the test failed
+			}
+			b.after.Store(true)
+		})
+	}
+	return out, err
+}
+
+// TestRecoverySkipsEventsFinishedWhileLeasing: an event this receiver holds
+// when a recovery pass leases it, and that finishes (leaving the receiver)
+// before LeaseClaimed returns it as claimed, is not queued a second time.
+// Regression test for a double callback in one process.
+func TestRecoverySkipsEventsFinishedWhileLeasing(t *testing.T) {
+	k := newKeyPair(t)
+	clk := newClock(testNow)
+	ev := newEvent(t, event.ModeTest, "ping")
+	ib := &finishRaceInbox{Store: memory.New(nil), key: ev.ID,
+		leased: make(chan struct{}), finished: make(chan struct{}), passed: make(chan struct{})}
+	started := make(chan struct{})
+	gate := make(chan struct{})
+	rc := newRecorder()
+	rc.fn = func(_ context.Context, _ event.Event, n int64) error {
+		if n == 1 {
+			close(started)
+			<-gate
+		}
+		return nil
+	}
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: ib, Now: clk.Now,
+		Lease: time.Minute, RecoveryInterval: time.Millisecond})
+	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
+	<-started
+	clk.Add(2 * time.Minute) // the lease ends while the callback runs
+
+	select {
+	case <-ib.leased: // a recovery pass took the entry, still claimed
+	case <-time.After(waitTimeout):
+		t.Fatal("timed out waiting for a recovery pass to lease the entry")
+	}
+	close(gate) // the callback returns; the job is marked handled and finishes
+	require.Eventually(t, func() bool { return r.Stats().Pending == 0 }, waitTimeout, time.Millisecond)
+	close(ib.finished) // only now does LeaseClaimed return the entry
+	select {
+	case <-ib.passed: // that pass queued the entry again, or skipped it
+	case <-time.After(waitTimeout):
+		t.Fatal("timed out waiting for the recovery pass to end")
+	}
+
+	drain(t, r)
+	require.EqualValues(t, 1, rc.calls.Load(), "callback ran once")
+	require.Zero(t, r.Stats().Recovered)
+	e, err := ib.GetInboxEntry(context.Background(), ev.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.InboxHandled, e.State)
 }
