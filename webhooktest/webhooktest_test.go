@@ -528,3 +528,23 @@ func TestWithoutCallbackWait(t *testing.T) {
 	got := r.ep.WaitFor(1, 10*time.Second)
 	require.Equal(t, ev.ID, got[0].ID)
 }
+
+// TestExportWebhook is the README's testing example, kept compiling here.
+func TestExportWebhook(t *testing.T) {
+	ctx := t.Context()
+	clock := webhooktest.NewClock(time.Time{})                     // a fake clock, shared below
+	ep := webhooktest.NewEndpoint(t, webhooktest.WithClock(clock)) // httptest server + real receiver
+	st := memory.New(nil)
+	s := webhooktest.NewSender(t, st, clock, nil) // Now: clock.Now; loopback allowed
+	require.NoError(t, st.CreateEndpoint(ctx, ep.StoreEndpoint("patient.*")))
+
+	ep.FailNext(1, http.StatusServiceUnavailable)                   // the first attempt fails
+	ev := webhooktest.NewEvent(t, fasten.TypeEHIExportSuccess, nil) // sample payload, dated by the sender
+	_, err := s.Publish(ctx, ev, store.ToTenant(""))
+	require.NoError(t, err)
+
+	n, err := webhooktest.DeliverAll(ctx, s, st, clock) // delivers, jumps the clock to the retry, delivers
+	require.NoError(t, err)
+	require.Equal(t, 2, n)         // 503, then 200
+	require.Len(t, ep.Events(), 1) // received once
+}
