@@ -106,7 +106,9 @@
 //
 // [Hooks] report every answered request (status and [Reason]) and every
 // callback attempt (with its [Result]), for metrics and tracing without
-// imports; [Receiver.Stats] returns counters. Logs go to [Config].Logger
+// imports; [Receiver.Stats] returns counters. [Hooks].Accepted hands over
+// each accepted request's raw body and headers with its key and event, for
+// tools that relay or archive the original request. Logs go to [Config].Logger
 // through log/slog, with the keys event_id, event_type and attempt; request
 // bodies and secrets are never logged.
 package receiver

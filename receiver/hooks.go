@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"net/http"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
@@ -73,14 +74,42 @@ type AttemptInfo struct {
 	Duration time.Duration
 }
 
+// AcceptedInfo describes one accepted request, for [Hooks].Accepted: the
+// verified event with the request that carried it, for tools that relay or
+// archive the original (such as a "listen --forward-to" that re-posts it
+// with its signatures intact).
+type AcceptedInfo struct {
+	// Key is the de-duplication key the event was claimed under: the
+	// envelope id, or the webhook-id header with [Config].DedupByHeader.
+	// It is the Key of the event's [AttemptInfo].
+	Key string
+	// Event is the decoded event handed to the callback. Its Data must not
+	// be modified.
+	Event event.Event
+	// Body is the raw request body as received and verified: a copy of its
+	// own, which the hook may keep and modify.
+	Body []byte
+	// Header is the request's header, webhook-* signature headers
+	// included: a copy of its own, which the hook may keep and modify.
+	Header http.Header
+}
+
 // Hooks observe a [Receiver] for metrics and tracing without the core
 // importing a metrics library. Every field is optional. Hooks are called
-// synchronously (Response on the request's goroutine, the others on a
-// worker), concurrently with each other: they must be safe for concurrent
-// use and quick. A panic in Attempt or Dropped is recovered and logged; one
-// in Response is left to net/http, as for any handler. The zero value
-// observes nothing.
+// synchronously (Accepted and Response on the request's goroutine, the
+// others on a worker), concurrently with each other: they must be safe for
+// concurrent use and quick. A panic in Accepted, Attempt or Dropped is
+// recovered and logged; one in Response is left to net/http, as for any
+// handler. The zero value observes nothing.
 type Hooks struct {
+	// Accepted, if set, is called once for each request whose event was
+	// accepted: verified, decoded, newly claimed and queued (not for
+	// duplicates, refusals, or events re-driven from a durable inbox). It
+	// runs before the 200 is written and before the first callback attempt
+	// for the event starts: a worker that picks the event up waits for
+	// Accepted to return. Setting it costs a copy of the body and of the
+	// header per accepted request.
+	Accepted func(AcceptedInfo)
 	// Response is called once per request, after the answer was written.
 	Response func(ResponseInfo)
 	// Attempt is called after every callback attempt, before its outcome

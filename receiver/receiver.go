@@ -104,6 +104,9 @@ type job struct {
 	key     string
 	attempt int       // attempts made so far
 	first   time.Time // start of the first attempt
+	// hooked is held by the request while Hooks.Accepted runs; a worker
+	// takes it before the first attempt, so the hook happens before it.
+	hooked sync.Mutex
 }
 
 // New returns a Receiver that hands verified events to h. It validates and
@@ -458,7 +461,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) (int, Reason,
 	if r.cfg.DedupByHeader {
 		key = headerValue(req.Header, hdrID) // verified: present exactly once
 	}
-	status, reason := r.accept(req.Context(), ev, key, body)
+	status, reason := r.accept(req, ev, key, body)
 	return status, reason, ev
 }
 
@@ -499,7 +502,8 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, bp *[]byte
 }
 
 // accept claims the event and queues it.
-func (r *Receiver) accept(ctx context.Context, ev event.Event, key string, body []byte) (int, Reason) {
+func (r *Receiver) accept(req *http.Request, ev event.Event, key string, body []byte) (int, Reason) {
+	ctx := req.Context()
 	if r.state.Load() != stateRunning {
 		return http.StatusServiceUnavailable, ReasonUnavailable
 	}
@@ -516,9 +520,21 @@ func (r *Receiver) accept(ctx context.Context, ev event.Event, key string, body 
 	if !won {
 		return http.StatusOK, ReasonDuplicate
 	}
-	if reason, ok := r.enqueue(&job{ev: ev, key: key}); !ok {
+	j := &job{ev: ev, key: key}
+	hook := r.cfg.Hooks.Accepted
+	if hook != nil {
+		j.hooked.Lock() // before enqueue: a worker may take j at once
+	}
+	if reason, ok := r.enqueue(j); !ok {
 		r.release(ctx, key)
 		return http.StatusServiceUnavailable, reason
+	}
+	if hook != nil {
+		info := AcceptedInfo{Key: key, Event: ev, Body: append([]byte(nil), body...), Header: req.Header.Clone()}
+		func() {
+			defer j.hooked.Unlock()
+			r.safely("Hooks.Accepted", ev.ID, func() { hook(info) })
+		}()
 	}
 	return http.StatusOK, ReasonAccepted
 }

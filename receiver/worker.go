@@ -54,6 +54,10 @@ func (r *Receiver) popReady() *job {
 
 // run makes one callback attempt and settles its outcome.
 func (r *Receiver) run(j *job) {
+	if r.cfg.Hooks.Accepted != nil {
+		j.hooked.Lock() // wait for the request's Hooks.Accepted to return
+		j.hooked.Unlock()
+	}
 	j.attempt++
 	if j.first.IsZero() {
 		j.first = r.now()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/receiver"
 )
 
 // forwardTimeout bounds one forwarded request, like the sender's request
@@ -28,45 +29,20 @@ type original struct {
 	header http.Header
 }
 
-// capture is the request being served, reachable from the inbox's Claim
-// through the request context.
-type capture struct {
-	header http.Header
-	body   bytes.Buffer
-	limit  int64
-}
-
-type captureKey struct{}
-
-// teeBody copies what the receiver reads into the capture, up to its limit.
-type teeBody struct {
-	io.ReadCloser
-	c *capture
-}
-
-func (t teeBody) Read(p []byte) (int, error) {
-	n, err := t.ReadCloser.Read(p)
-	if room := t.c.limit - int64(t.c.body.Len()); room > 0 {
-		t.c.body.Write(p[:min(int64(n), room)])
-	}
-	return n, err
-}
-
 // forwarder re-posts each accepted event, with its original body and
 // headers (so the original signatures still verify), to a local URL, as
 // "stripe listen --forward-to" does. A failed forward is an error of the
 // receiver's callback, which retries it with its policy.
 type forwarder struct {
-	url     string
-	client  *http.Client
-	maxBody int64
-	log     *slog.Logger
+	url    string
+	client *http.Client
+	log    *slog.Logger
 
 	mu      sync.Mutex
-	pending map[string]*original // by inbox key, from a won claim until forwarded
+	pending map[string]*original // by inbox key, from acceptance until forwarded or given up
 }
 
-func newForwarder(url string, maxBody int64, log *slog.Logger) *forwarder {
+func newForwarder(url string, log *slog.Logger) *forwarder {
 	return &forwarder{
 		url: url,
 		client: &http.Client{
@@ -74,36 +50,19 @@ func newForwarder(url string, maxBody int64, log *slog.Logger) *forwarder {
 			// A redirect is a failed forward, as it is a failed delivery.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		maxBody: maxBody,
 		log:     log,
 		pending: make(map[string]*original),
 	}
 }
 
-// wrap captures each request's headers and body for claimed.
-func (f *forwarder) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &capture{header: r.Header.Clone(), limit: f.maxBody}
-		r.Body = teeBody{ReadCloser: r.Body, c: c}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), captureKey{}, c)))
-	})
-}
-
-// claimed records the request that won the claim of key. The receiver has
-// read and verified the whole body by then.
-func (f *forwarder) claimed(ctx context.Context, key string) {
-	c, ok := ctx.Value(captureKey{}).(*capture)
-	if !ok {
-		return
-	}
-	o := &original{body: bytes.Clone(c.body.Bytes()), header: c.header}
+// accepted records the original request of an accepted event; it is the
+// receiver's Hooks.Accepted, which runs before the event's first callback
+// attempt and hands over copies of the body and headers.
+func (f *forwarder) accepted(ai receiver.AcceptedInfo) {
 	f.mu.Lock()
-	f.pending[key] = o
+	f.pending[ai.Key] = &original{body: ai.Body, header: ai.Header}
 	f.mu.Unlock()
 }
-
-// released forgets a claim the receiver could not queue.
-func (f *forwarder) released(key string) { f.forget(key) }
 
 func (f *forwarder) forget(key string) {
 	f.mu.Lock()

@@ -108,8 +108,8 @@ exits at once.`, `
 		Hooks:     receiver.Hooks{Response: l.logResponse},
 	}
 	if *forwardTo != "" {
-		l.fwd = newForwarder(*forwardTo, receiver.DefaultMaxBodyBytes, log)
-		cfg.Inbox = observeInbox(st.st, l.fwd, st.durable())
+		l.fwd = newForwarder(*forwardTo, log)
+		cfg.Hooks.Accepted = l.fwd.accepted
 		cfg.OnDead = func(_ context.Context, ev event.Event, err error) {
 			l.done(ev.ID)
 			log.Error("webhook listen: gave up forwarding", "event_id", ev.ID, "error", err)
@@ -120,16 +120,12 @@ exits at once.`, `
 		return usagef("%v", err)
 	}
 
-	var h http.Handler = rcv
-	if l.fwd != nil {
-		h = l.fwd.wrap(rcv)
-	}
 	mux := http.NewServeMux()
 	pattern := *path
 	if pattern == "/" {
 		pattern = "/{$}"
 	}
-	mux.Handle(pattern, h)
+	mux.Handle(pattern, rcv)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		log.Warn("webhook listen: no webhook route here", "method", r.Method, "path", r.URL.Path, "route", *path)
 		http.NotFound(w, r)
