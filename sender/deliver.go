@@ -8,11 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/retry"
@@ -30,8 +30,10 @@ const RedactedValue = "(redacted)"
 
 const (
 	classSuccess = retry.ClassSuccess
-	// settleTimeout bounds the store calls that record an attempt's outcome;
-	// they run even when the delivery's context was cancelled.
+	// settleTimeout is how long the store calls that record an attempt's
+	// outcome (or release a leased delivery) may still run once the
+	// delivery's context has been cancelled: they are not cancelled with
+	// it, so a shutdown does not leave an attempt made but unrecorded.
 	settleTimeout = 10 * time.Second
 	// healthResolution: a success to an endpoint that is healthy and had
 	// a success recorded less than this long ago is not recorded again, so
@@ -40,14 +42,22 @@ const (
 	healthResolution = time.Second
 )
 
+// The canonical names of the Standard Webhooks headers (signature.HeaderID
+// and the others), as http.Header.Set would store them.
+const (
+	headerID        = "Webhook-Id"
+	headerTimestamp = "Webhook-Timestamp"
+	headerSignature = "Webhook-Signature"
+)
+
 // reserved are the request headers an endpoint's extra Headers cannot set:
 // ours, and those net/http manages itself.
 var reserved = map[string]bool{
 	"Content-Type":      true,
 	"User-Agent":        true,
-	"Webhook-Id":        true,
-	"Webhook-Timestamp": true,
-	"Webhook-Signature": true,
+	headerID:            true,
+	headerTimestamp:     true,
+	headerSignature:     true,
 	"Host":              true,
 	"Content-Length":    true,
 	"Content-Encoding":  true,
@@ -103,6 +113,11 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 		At:         now,
 		URL:        ep.URL,
 	}
+	if strings.IndexByte(ep.URL, '@') >= 0 {
+		if u, err := url.Parse(ep.URL); err == nil && u.User != nil {
+			a.URL = u.Redacted() // no password in the log
+		}
+	}
 	res.a = a
 	fail := func(err error) result {
 		a.Error = err.Error()
@@ -132,20 +147,40 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 		return fail(retry.Permanent(fmt.Errorf("sender: endpoint url: %w", err)))
 	}
 	h := req.Header
-	var extra []string // canonical names of the endpoint's headers sent
+	var extra []string // canonical names of the headers to redact
 	for k, v := range ep.Headers {
 		if ck := http.CanonicalHeaderKey(k); !reserved[ck] {
 			h[ck] = []string{v}
 			extra = append(extra, ck)
 		}
 	}
-	h["Content-Type"] = []string{"application/json"}
-	h["User-Agent"] = []string{s.cfg.UserAgent}
-	sg.SignHeader(h, ev.ID, now, body)
+	if u := req.URL.User; u != nil && h["Authorization"] == nil {
+		// What http.Client does for credentials in the URL, here so that
+		// it is redacted too.
+		pw, _ := u.Password()
+		req.SetBasicAuth(u.Username(), pw)
+		extra = append(extra, "Authorization")
+	}
+	// Our headers, under their canonical names, in one allocation: the
+	// signature headers as signature.Signer.SignHeader sets them.
+	var sig [256]byte
+	vals := [...]string{
+		"application/json",
+		s.cfg.UserAgent,
+		ev.ID,
+		strconv.FormatInt(now.Unix(), 10),
+		string(sg.AppendSign(sig[:0], ev.ID, now, body)),
+	}
+	vs := vals[:]
+	h["Content-Type"] = vs[0:1:1]
+	h["User-Agent"] = vs[1:2:2]
+	h[headerID] = vs[2:3:3]
+	h[headerTimestamp] = vs[3:4:4]
+	h[headerSignature] = vs[4:5:5]
 	// The store copies what it keeps: no clones here when the endpoint has
-	// no extra headers (the transport does not touch the header once Do has
-	// returned). Extra headers often carry credentials, so the log gets a
-	// copy with their values redacted.
+	// no extra headers (the transport does not touch the header once the
+	// request is done). Extra headers often carry credentials, so the log
+	// gets a copy with their values redacted.
 	a.RequestHeaders = h
 	if len(extra) > 0 {
 		a.RequestHeaders = redact(h, extra)
@@ -155,7 +190,7 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	}
 
 	start := time.Now()
-	resp, err := s.client.Do(req)
+	resp, err := s.do(req)
 	if err != nil {
 		a.Duration = time.Since(start)
 		a.Error = err.Error()
@@ -198,6 +233,21 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	return res
 }
 
+// do sends req. When the client has no cookie jar and no timeout, it
+// calls the transport directly: http.Client would only add a copy of the
+// headers per request for redirects, which the sender never follows. Errors
+// are *url.Error either way.
+func (s *Sender) do(req *http.Request) (*http.Response, error) {
+	if s.direct == nil {
+		return s.client.Do(req)
+	}
+	resp, err := s.direct.RoundTrip(req)
+	if err != nil {
+		return nil, &url.Error{Op: "Post", URL: req.URL.Redacted(), Err: err}
+	}
+	return resp, nil
+}
+
 // redact returns a copy of h in which the values of the named headers are
 // [RedactedValue].
 func redact(h http.Header, names []string) http.Header {
@@ -235,10 +285,10 @@ func statusText(code int) string {
 
 // deliver makes one attempt of a leased delivery and settles it. It reports
 // whether an attempt was made and counted.
-func (s *Sender) deliver(ctx context.Context, d *store.Delivery, ep *store.Endpoint) bool {
+// ctx bounds the attempt; sctx, from [settleContext], the store calls.
+// ep is the endpoint admitted by limits.admit, whose slot it gives back.
+func (s *Sender) deliver(ctx, sctx context.Context, d *store.Delivery, ep *store.Endpoint) bool {
 	defer func() { s.lim.done(ep.ID, s.now()) }()
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
-	defer cancel()
 	ref := d.Ref()
 
 	if ep.Disabled {
@@ -325,34 +375,65 @@ func (s *Sender) settle(ctx context.Context, d *store.Delivery, op string, err e
 }
 
 // release gives a leased delivery back, due at next, without counting it.
-func (s *Sender) release(ctx context.Context, d *store.Delivery, next time.Time) {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
-	defer cancel()
+// sctx is from [settleContext].
+func (s *Sender) release(sctx context.Context, d *store.Delivery, next time.Time) {
 	s.settle(sctx, d, "release", s.st.Release(sctx, d.Ref(), next))
 }
 
-// settleOrphan fails a delivery whose endpoint was deleted.
-func (s *Sender) settleOrphan(ctx context.Context, d *store.Delivery, now time.Time) {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
-	defer cancel()
-	s.giveUp(sctx, d, now, "endpoint deleted")
+// settleContext returns a context for the store calls that settle
+// deliveries made under ctx: it carries ctx's values and is cancelled
+// [settleTimeout] after ctx ends (or by the returned function), so a
+// settlement in progress at shutdown can finish. One serves many
+// deliveries: the dispatcher's workers share one, not a timer each.
+func settleContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var (
+		mu    sync.Mutex
+		timer *time.Timer
+		done  bool
+	)
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			timer = time.AfterFunc(settleTimeout, cancel)
+		}
+	})
+	return sctx, func() {
+		stop()
+		mu.Lock()
+		done = true
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
 }
 
-func (s *Sender) recordSuccess(ctx context.Context, before *store.Endpoint, now time.Time) {
+// recordSuccess resets the endpoint's failure count and reports a recovery
+// from the warning. It judges by the freshest copy of the endpoint this
+// sender has seen (a failure recorded by another worker since ep was
+// loaded counts), not by ep.
+func (s *Sender) recordSuccess(ctx context.Context, ep *store.Endpoint, now time.Time) {
+	before := s.lim.latest(ep)
 	if h := before.Health; h.ConsecutiveFailures == 0 && h.FailingSince.IsZero() &&
 		!h.LastSuccessAt.IsZero() && now.Sub(h.LastSuccessAt) < healthResolution && !now.Before(h.LastSuccessAt) {
 		// Healthy and recorded recently: spare the store a write per success.
 		return
 	}
-	ep, err := s.st.RecordResult(ctx, before.ID, true, now)
+	seq := s.lim.seq()
+	after, err := s.st.RecordResult(ctx, ep.ID, true, now)
 	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelError, "sender: recording endpoint health failed", slog.String("endpoint_id", before.ID), slog.Any("error", err))
+		s.log.LogAttrs(ctx, slog.LevelError, "sender: recording endpoint health failed", slog.String("endpoint_id", ep.ID), slog.Any("error", err))
 		return
 	}
+	s.lim.observe(seq, after)
 	if s.cfg.warnAt > 0 && before.Health.ConsecutiveFailures >= s.cfg.warnAt {
 		s.log.LogAttrs(ctx, slog.LevelInfo, "sender: endpoint recovered", slog.String("endpoint_id", ep.ID))
 		if h := s.cfg.Hooks.OnEndpointRecovered; h != nil {
-			s.safeHook(ctx, "OnEndpointRecovered", func() { h(ctx, ep) })
+			c := after.Clone()
+			s.safeHook(ctx, "OnEndpointRecovered", func() { h(ctx, c) })
 		}
 	}
 }
@@ -361,11 +442,13 @@ func (s *Sender) recordSuccess(ctx context.Context, before *store.Endpoint, now 
 // the threshold and disables it once both thresholds are met (when
 // mayDisable).
 func (s *Sender) recordFailure(ctx context.Context, before *store.Endpoint, now time.Time, mayDisable bool) {
+	seq := s.lim.seq()
 	ep, err := s.st.RecordResult(ctx, before.ID, false, now)
 	if err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "sender: recording endpoint health failed", slog.String("endpoint_id", before.ID), slog.Any("error", err))
 		return
 	}
+	s.lim.observe(seq, ep)
 	if ep.Disabled || s.cfg.warnAt == 0 {
 		return
 	}
@@ -374,7 +457,8 @@ func (s *Sender) recordFailure(ctx context.Context, before *store.Endpoint, now 
 		s.log.LogAttrs(ctx, slog.LevelWarn, "sender: endpoint failing, will be disabled if it goes on",
 			slog.String("endpoint_id", ep.ID), slog.Int("consecutive_failures", n))
 		if h := s.cfg.Hooks.OnEndpointWarning; h != nil {
-			s.safeHook(ctx, "OnEndpointWarning", func() { h(ctx, ep) })
+			c := ep.Clone()
+			s.safeHook(ctx, "OnEndpointWarning", func() { h(ctx, c) })
 		}
 	}
 	if mayDisable && n >= s.cfg.DisableAfterFailures && now.Sub(ep.Health.FailingSince) >= s.cfg.DisableAfterDuration {
@@ -388,7 +472,7 @@ func (s *Sender) recordFailure(ctx context.Context, before *store.Endpoint, now 
 // logAttempt stores the attempt and calls OnAttempt.
 func (s *Sender) logAttempt(ctx context.Context, a *store.Attempt) {
 	if a.ID == "" {
-		a.ID = uuid.NewString() // here rather than under the store's lock
+		a.ID = s.ids.newString() // here rather than under the store's lock
 	}
 	if err := s.st.AddAttempt(ctx, a); err != nil {
 		s.log.LogAttrs(ctx, slog.LevelError, "sender: storing attempt failed",

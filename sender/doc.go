@@ -17,7 +17,13 @@
 //
 // [Sender.Start] runs up to Config.Workers deliveries at once in the
 // background; [Sender.ProcessDue] does one pass synchronously, for tests
-// with a fake clock and for cron-style use. Each attempt POSTs the envelope
+// with a fake clock and for cron-style use. A started sender leases in
+// batches and keeps up to Config.Workers more deliveries leased in a queue
+// beside those in flight; a queued delivery whose lease would run out before
+// its attempt could finish, or that is still queued at shutdown, is
+// released unattempted. Endpoints are loaded once per batch, and a change
+// this sender makes (disabling an endpoint, recording its health) is seen
+// at once by the deliveries queued. Each attempt POSTs the envelope
 // with Content-Type application/json, a User-Agent, the endpoint's extra
 // headers (which cannot override ours), and webhook-id, webhook-timestamp and
 // webhook-signature, signed with every secret of the endpoint that is active

@@ -3,6 +3,7 @@ package sender
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -11,9 +12,18 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 )
 
-// endpointState is what a sender keeps per endpoint: its limiter, the
-// requests in flight, and the signer built from its active secrets.
+// endpointState is what a sender keeps per endpoint: the freshest copy of
+// it the sender has seen, its limiter, the requests in flight, and the
+// signer built from its active secrets.
 type endpointState struct {
+	// ep is the copy read or returned by the store call that started
+	// last (epSeq) among those that answered: each lease round reloads it,
+	// and health and disable results replace it, so queued deliveries see
+	// an endpoint disabled by this sender, and health decisions see the
+	// failures other workers recorded. It is shared: never modified.
+	ep    *store.Endpoint
+	epSeq uint64
+
 	limiter      *rate.Limiter // nil: no rate limit
 	maxInFlight  int           // 0: no cap
 	inFlight     int
@@ -33,9 +43,37 @@ type limits struct {
 	cfg  *settings
 	wake func()
 
+	calls atomic.Uint64 // numbers the store calls that return endpoints
+
 	mu      sync.Mutex
 	eps     map[string]*endpointState
 	skipped map[string]struct{}
+}
+
+// seq numbers a store call that will return an endpoint; call it before
+// the call, and pass the number to observe with the result.
+func (l *limits) seq() uint64 { return l.calls.Add(1) }
+
+// observe records ep, returned by the store call numbered seq, as the
+// endpoint's freshest copy unless a later call's answer is recorded
+// already. ep must not be modified afterwards.
+func (l *limits) observe(seq uint64, ep *store.Endpoint) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	es := l.state(ep.ID)
+	if es.ep == nil || seq > es.epSeq {
+		es.ep, es.epSeq = ep, seq
+	}
+}
+
+// latest returns the freshest copy of ep this sender has seen.
+func (l *limits) latest(ep *store.Endpoint) *store.Endpoint {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if es := l.eps[ep.ID]; es != nil && es.ep != nil {
+		return es.ep
+	}
+	return ep
 }
 
 func newLimits(cfg *settings, wake func()) *limits {
@@ -52,17 +90,22 @@ func (l *limits) state(id string) *endpointState {
 	return es
 }
 
-// admit reserves a request slot and a rate-limit token for ep at now. When
-// the endpoint is at a limit it returns false and the time the delivery
-// should be due again, and the endpoint is skipped until then.
-func (l *limits) admit(ep *store.Endpoint, now time.Time) (bool, time.Time) {
+// admit reserves a request slot and a rate-limit token at now for the
+// endpoint, which must have been observed, and returns its freshest copy.
+// When the endpoint is at a limit it returns false and the time the
+// delivery should be due again, and the endpoint is skipped until then.
+func (l *limits) admit(id string, now time.Time) (*store.Endpoint, bool, time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	es := l.state(ep.ID)
+	es := l.state(id)
+	ep := es.ep
+	if ep == nil {
+		return nil, false, now // not observed: a bug, but do no harm
+	}
 	l.configure(es, ep, now)
 	if es.maxInFlight > 0 && es.inFlight >= es.maxInFlight {
 		l.skipped[ep.ID] = struct{}{}
-		return false, now
+		return ep, false, now
 	}
 	if es.limiter != nil {
 		r := es.limiter.ReserveN(now, 1)
@@ -70,14 +113,14 @@ func (l *limits) admit(ep *store.Endpoint, now time.Time) (bool, time.Time) {
 			r.CancelAt(now)
 			es.blockedUntil = now.Add(d)
 			l.skipped[ep.ID] = struct{}{}
-			return false, es.blockedUntil
+			return ep, false, es.blockedUntil
 		}
 	}
 	es.inFlight++
 	if es.maxInFlight > 0 && es.inFlight >= es.maxInFlight {
 		l.skipped[ep.ID] = struct{}{}
 	}
-	return true, time.Time{}
+	return ep, true, time.Time{}
 }
 
 // configure applies the endpoint's (or the defaults') limits to es.

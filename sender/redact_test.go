@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -128,5 +129,33 @@ func TestExtraHeadersRedacted(t *testing.T) {
 			require.Contains(t, out, `"msg":"sender: attempt"`, "the attempt was logged at debug or info level")
 			require.NotContains(t, out, "s3cret")
 		})
+	}
+}
+
+// TestURLCredentialsRedacted checks that credentials in an endpoint's URL
+// are sent as basic authentication, as http.Client does, and appear neither
+// in the attempt's URL nor in its headers.
+func TestURLCredentialsRedacted(t *testing.T) {
+	ctx := context.Background()
+	srv := newServer(t, nil)
+	st := newStore()
+	ep, _ := addEndpoint(t, st, strings.Replace(srv.URL, "http://", "http://user:pa55w0rd@", 1), nil)
+	s := newSender(t, st, nil, nil)
+
+	a, err := s.Ping(ctx, ep.ID)
+	require.NoError(t, err)
+	reqs := srv.requests()
+	require.Len(t, reqs, 1)
+	user, pass, ok := (&http.Request{Header: reqs[0].Header}).BasicAuth()
+	require.True(t, ok)
+	require.Equal(t, "user", user)
+	require.Equal(t, "pa55w0rd", pass)
+
+	logged, err := st.GetAttempt(ctx, a.ID)
+	require.NoError(t, err)
+	for _, a := range []*store.Attempt{a, logged} {
+		require.NotContains(t, a.URL, "pa55w0rd")
+		require.Contains(t, a.URL, "user:")
+		require.Equal(t, []string{sender.RedactedValue}, a.RequestHeaders["Authorization"])
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,9 +22,11 @@ type Sender struct {
 	st     store.SenderStore
 	cfg    *settings
 	client *http.Client
+	direct http.RoundTripper // client.Transport when Client.Do adds nothing; else nil
 	log    *slog.Logger
 	lim    *limits
 	bufs   sync.Pool // *[]byte envelope buffers
+	ids    *idSource // attempt ids
 
 	wake chan struct{} // capacity 1: "look for due deliveries now"
 
@@ -61,8 +64,12 @@ func New(st store.SenderStore, cfg *Config) (*Sender, error) {
 		cfg:    set,
 		client: client,
 		log:    set.Logger,
+		ids:    newIDSource(),
 		wake:   make(chan struct{}, 1),
 		stop:   make(chan struct{}),
+	}
+	if client.Jar == nil && client.Timeout == 0 {
+		s.direct = client.Transport
 	}
 	s.hard, s.cancelHard = context.WithCancel(context.Background())
 	s.lim = newLimits(set, s.signal)
@@ -193,33 +200,42 @@ func (s *Sender) beginClose() bool {
 	return true
 }
 
-// job is a leased, admitted delivery handed to a worker.
+// job is a leased delivery handed to a worker, with the time its lease
+// ends.
 type job struct {
-	d  *store.Delivery
-	ep *store.Endpoint
+	d        *store.Delivery
+	leaseEnd time.Time
 }
 
-// loop leases due deliveries as workers free up and hands them to
-// Config.Workers long-lived workers (whose stacks stay grown, unlike a
-// goroutine per delivery). A slot is taken per job and given back by the
-// worker when the delivery is settled.
+// loop leases due deliveries in batches and hands them to Config.Workers
+// long-lived workers (whose stacks stay grown, unlike a goroutine per
+// delivery). Up to Workers deliveries wait leased in a queue beside the
+// ones in flight, so that a busy loop leases at least half of Workers at a
+// time rather than one delivery per freed worker; a worker admits each job
+// against its endpoint's limits when it starts it. A slot is taken per job
+// and given back by the worker when the delivery is settled or released.
 func (s *Sender) loop(ctx context.Context) {
 	defer s.wg.Done()
-	slots := make(chan struct{}, s.cfg.Workers)
-	jobs := make(chan job, s.cfg.Workers)
-	defer close(jobs) // workers finish what they hold, then exit
+	sctx, cancelSettle := settleContext(ctx)
+	defer cancelSettle()
+	queue := s.cfg.Workers
+	batch := max(s.cfg.Workers/2, 1)
+	slots := make(chan struct{}, s.cfg.Workers+queue)
+	jobs := make(chan job, s.cfg.Workers+queue)
+	defer close(jobs) // workers settle what is queued, then exit
 	for range s.cfg.Workers {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			for j := range jobs {
-				s.deliver(ctx, j.d, j.ep)
+				s.work(ctx, sctx, j)
 				<-slots
 			}
 		}()
 	}
 	timer := time.NewTimer(s.cfg.PollInterval)
 	defer timer.Stop()
+	busy := false // the last round leased all it asked for: more are due
 	for {
 		select {
 		case slots <- struct{}{}:
@@ -229,23 +245,37 @@ func (s *Sender) loop(ctx context.Context) {
 			return
 		}
 		n := 1
-	fill:
-		for n < s.cfg.Workers {
+		for n < cap(slots) {
+			if busy && n < batch {
+				// Wait for a batch's worth of free slots: the queue
+				// keeps the workers busy meanwhile.
+				select {
+				case slots <- struct{}{}:
+					n++
+					continue
+				case <-s.stop:
+					return
+				case <-ctx.Done():
+					return
+				}
+			}
 			select {
 			case slots <- struct{}{}:
 				n++
+				continue
 			default:
-				break fill
 			}
+			break
 		}
 		ran := 0
-		leased, next, err := s.round(ctx, n, nil, func(d *store.Delivery, ep *store.Endpoint) {
+		leased, next, err := s.round(ctx, sctx, n, nil, false, func(d *store.Delivery, _ *store.Endpoint, leaseEnd time.Time) {
 			ran++
-			jobs <- job{d, ep}
+			jobs <- job{d, leaseEnd}
 		})
 		for range n - ran {
 			<-slots
 		}
+		busy = err == nil && leased == n
 		if leased > 0 && err == nil {
 			continue
 		}
@@ -265,12 +295,41 @@ func (s *Sender) loop(ctx context.Context) {
 	}
 }
 
-// round leases up to limit due deliveries and hands each one its endpoint
-// admits to run; the others are released for later. skip, when not nil,
-// rejects deliveries the caller has seen already (released due now). It
-// returns how many deliveries it leased and the earliest time a
-// rate-limited endpoint frees up.
-func (s *Sender) round(ctx context.Context, limit int, skip func(*store.Delivery) bool, run func(*store.Delivery, *store.Endpoint)) (int, time.Time, error) {
+// work starts a queued job: it is released, due now, when the sender is
+// stopping or its lease would run out before the attempt could finish, and
+// due when its endpoint allows when the endpoint is at a limit; otherwise
+// it is delivered.
+func (s *Sender) work(ctx, sctx context.Context, j job) {
+	now := s.now()
+	select {
+	case <-s.stop:
+		s.release(sctx, j.d, now)
+		return
+	default:
+	}
+	if ctx.Err() != nil || now.Add(s.cfg.RequestTimeout).After(j.leaseEnd) {
+		s.release(sctx, j.d, now)
+		return
+	}
+	ep, ok, at := s.lim.admit(j.d.EndpointID, now)
+	if !ok {
+		s.release(sctx, j.d, at)
+		s.signal() // the dispatcher skips the endpoint from now on
+		return
+	}
+	s.deliver(ctx, sctx, j.d, ep)
+}
+
+// round leases up to limit due deliveries and loads their endpoints (once
+// per endpoint per round, remembered as the freshest copy this sender has
+// seen) and hands each to run with the time its lease ends. With admit,
+// only deliveries their endpoint admits are run and the others are
+// released for later; without, the caller must call limits.admit. skip,
+// when not nil, rejects deliveries the caller has seen already (released
+// due now). It returns how many deliveries it leased and the earliest time
+// a rate-limited endpoint frees up.
+func (s *Sender) round(ctx, sctx context.Context, limit int, skip func(*store.Delivery) bool, admit bool,
+	run func(*store.Delivery, *store.Endpoint, time.Time)) (int, time.Time, error) {
 	now := s.now()
 	skipEps, next := s.lim.skipList(now)
 	ds, err := s.st.Lease(ctx, store.LeaseRequest{
@@ -287,35 +346,42 @@ func (s *Sender) round(ctx context.Context, limit int, skip func(*store.Delivery
 		}
 		return 0, next, err
 	}
-	eps := make(map[string]*store.Endpoint, len(ds))
+	leaseEnd := now.Add(s.cfg.LeaseDuration)
+	// Most batches go to one or a few endpoints: a short list beats a map.
+	var loaded []string
 	for _, d := range ds {
 		if skip != nil && skip(d) {
-			s.release(ctx, d, now)
+			s.release(sctx, d, now)
 			continue
 		}
-		ep, ok := eps[d.EndpointID]
-		if !ok {
-			ep, err = s.st.GetEndpoint(ctx, d.EndpointID)
+		if !slices.Contains(loaded, d.EndpointID) {
+			seq := s.lim.seq()
+			ep, err := s.st.GetEndpoint(ctx, d.EndpointID)
 			switch {
 			case errors.Is(err, store.ErrNotFound):
-				s.settleOrphan(ctx, d, now)
+				s.giveUp(sctx, d, now, "endpoint deleted")
 				continue
 			case err != nil:
 				s.log.LogAttrs(ctx, slog.LevelError, "sender: loading endpoint failed", attrs(d, slog.Any("error", err))...)
-				s.release(ctx, d, now.Add(s.cfg.PollInterval))
+				s.release(sctx, d, now.Add(s.cfg.PollInterval))
 				continue
 			}
-			eps[d.EndpointID] = ep
+			s.lim.observe(seq, ep)
+			loaded = append(loaded, d.EndpointID)
 		}
-		ok, at := s.lim.admit(ep, now)
+		if !admit {
+			run(d, nil, leaseEnd)
+			continue
+		}
+		ep, ok, at := s.lim.admit(d.EndpointID, now)
 		if !ok {
-			s.release(ctx, d, at)
+			s.release(sctx, d, at)
 			if next.IsZero() || (at.After(now) && at.Before(next)) {
 				next = at
 			}
 			continue
 		}
-		run(d, ep)
+		run(d, ep, leaseEnd)
 	}
 	return len(ds), next, nil
 }
@@ -337,6 +403,8 @@ func (s *Sender) ProcessDue(ctx context.Context) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(s.hard, cancel)()
+	sctx, cancelSettle := settleContext(ctx)
+	defer cancelSettle()
 
 	seen := make(map[string]bool)
 	total := 0
@@ -350,13 +418,13 @@ func (s *Sender) ProcessDue(ctx context.Context) (int, error) {
 			fresh    int
 			attempts int
 		)
-		leased, _, err := s.round(ctx, s.cfg.Workers, func(d *store.Delivery) bool { return seen[d.ID] }, func(d *store.Delivery, ep *store.Endpoint) {
+		leased, _, err := s.round(ctx, sctx, s.cfg.Workers, func(d *store.Delivery) bool { return seen[d.ID] }, true, func(d *store.Delivery, ep *store.Endpoint, _ time.Time) {
 			seen[d.ID] = true
 			fresh++
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if s.deliver(ctx, d, ep) {
+				if s.deliver(ctx, sctx, d, ep) {
 					mu.Lock()
 					attempts++
 					mu.Unlock()
@@ -616,10 +684,13 @@ func (s *Sender) EnableEndpoint(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("sender: enable endpoint %q: %w", id, err)
 	}
+	seq := s.lim.seq()
 	ep, err := s.st.SetDisabled(ctx, id, false, "", s.now())
 	if err != nil {
 		return fmt.Errorf("sender: enable endpoint %q: %w", id, err)
 	}
+	s.lim.observe(seq, ep)
+	ep = ep.Clone()
 	if before.Disabled {
 		s.log.LogAttrs(ctx, slog.LevelInfo, "sender: endpoint enabled", slog.String("endpoint_id", id))
 		if h := s.cfg.Hooks.OnEndpointRecovered; h != nil {
@@ -652,10 +723,14 @@ func (s *Sender) disable(ctx context.Context, id, reason string) (*store.Endpoin
 	if err != nil {
 		return nil, fmt.Errorf("sender: disable endpoint %q: %w", id, err)
 	}
+	seq := s.lim.seq()
 	ep, err := s.st.SetDisabled(ctx, id, true, reason, s.now())
 	if err != nil {
 		return nil, fmt.Errorf("sender: disable endpoint %q: %w", id, err)
 	}
+	// Deliveries leased before, still queued, see it disabled.
+	s.lim.observe(seq, ep)
+	ep = ep.Clone()
 	if !before.Disabled {
 		s.log.LogAttrs(ctx, slog.LevelWarn, "sender: endpoint disabled", slog.String("endpoint_id", id), slog.String("reason", reason))
 		if h := s.cfg.Hooks.OnEndpointDisabled; h != nil {
