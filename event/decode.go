@@ -63,6 +63,11 @@ func Decode(b []byte) (Event, error) {
 	if e.Date.IsZero() {
 		return Event{}, fieldErr("date", ErrInvalidDate, "zero time")
 	}
+	if y := e.Date.Year(); y < 0 || y > 9999 {
+		// "0000-01-01T00:00:00+01:00" is year -1 in UTC: it could not be
+		// encoded again, so it is refused here as Validate refuses it.
+		return Event{}, fieldErr("date", ErrInvalidDate, fmt.Sprintf("year %d outside 0000-9999 in UTC", y))
+	}
 	// id
 	id, err := stringField(b, fields[fID], fID, ErrInvalidID)
 	if err != nil {
