@@ -33,8 +33,10 @@ type Attempt struct {
 	At       time.Time
 	Duration time.Duration
 
-	// Request: the URL, headers and body as sent. Signature headers are
-	// kept (they are not secrets); nothing else secret is ever sent.
+	// Request: the URL, headers and body as sent, except that the sender
+	// stores the values of an endpoint's extra headers (which often carry
+	// credentials) and any password in the URL as "(redacted)". Signature
+	// headers are kept: they are not secrets.
 	URL            string
 	RequestHeaders http.Header
 	RequestBody    []byte
