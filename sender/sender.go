@@ -95,6 +95,13 @@ func (s *Sender) Thresholds() (warnAt, disableAt int) {
 	return s.cfg.warnAt, s.cfg.DisableAfterFailures
 }
 
+// Notify tells a started sender that deliveries may have become due, so it
+// looks for them now instead of at its next poll. Call it after committing a
+// transaction in which the store's PublishTx enqueued deliveries, or after
+// writing to the outbox by other means. It never blocks, is safe for
+// concurrent use, and does nothing on a sender that is not started.
+func (s *Sender) Notify() { s.signal() }
+
 // signal wakes the dispatcher without blocking.
 func (s *Sender) signal() {
 	select {

@@ -166,6 +166,9 @@ func (a *api) finish(w http.ResponseWriter, r *http.Request, status string, newE
 		a.fail(w, err)
 		return
 	}
+	// The transaction has committed: wake the sender rather than let the
+	// deliveries wait for its next poll.
+	a.s.Notify()
 	a.log.Info("producer: published", "event_id", ev.ID, "event_type", ev.Type, "deliveries", n)
 	writeJSON(w, http.StatusOK, map[string]any{"event_id": ev.ID, "event_type": ev.Type, "deliveries": n})
 }

@@ -76,8 +76,9 @@ func run(addr, dsn string, allowPrivate bool, logger *slog.Logger) error {
 		// webhooks at your internal network (SSRF).
 		AllowPrivateNetworks: allowPrivate,
 		Logger:               logger,
-		// Deliveries enqueued by PublishTx in a transaction are picked
-		// up within PollInterval (1 s by default).
+		// Deliveries enqueued by PublishTx go out when the API calls
+		// Notify after the commit, or at the latest within PollInterval
+		// (1 s by default).
 	})
 	if err != nil {
 		return err
