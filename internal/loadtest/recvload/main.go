@@ -4,8 +4,8 @@
 //
 // Usage:
 //
-//	recvload [-ab | -target bare|receiver] [-rounds 4] [-c 32] [-d 10s] [-warmup 1s] [-pin=true]
-//	recvload serve -target bare|receiver -secret whsec_... [-addr 127.0.0.1:0]
+//	recvload [-ab | -target bare|receiver] [-rounds 4] [-c 32] [-d 10s] [-warmup 1s] [-pin=true] [-cpuprofile-dir DIR]
+//	recvload serve -target bare|receiver -secret whsec_... [-addr 127.0.0.1:0] [-cpuprofile FILE]
 //	recvload load -url http://127.0.0.1:PORT/ -secret whsec_... [-c 32] [-d 10s] [-warmup 1s] [-json]
 //
 // Without a subcommand it runs rounds of A/B: in each round, for each target

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,7 @@ func orchestrate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	d := fs.Duration("d", 10*time.Second, "measured duration of each run")
 	warmup := fs.Duration("warmup", time.Second, "unmeasured warm-up of each run")
 	pin := fs.Bool("pin", true, "pin the server to CPU 0 and the load to CPU 1 with taskset")
+	profDir := fs.String("cpuprofile-dir", "", "write each server's CPU profile to DIR/TARGET-ROUND.pprof")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
@@ -73,7 +75,11 @@ func orchestrate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var runs []run
 	for r := 1; r <= *rounds; r++ {
 		for _, t := range targets {
-			res, err := pair(ctx, r, t, sec, *c, *d, *warmup, serverCPU, loadCPU, stderr)
+			prof := ""
+			if *profDir != "" {
+				prof = filepath.Join(*profDir, fmt.Sprintf("%s-%d.pprof", t, r))
+			}
+			res, err := pair(ctx, r, t, sec, *c, *d, *warmup, serverCPU, loadCPU, prof, stderr)
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", r, t, err)
 			}
@@ -84,9 +90,9 @@ func orchestrate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 // pair runs one server process and one load process against it.
-func pair(ctx context.Context, round int, target string, sec signature.Secret, conns int, d, warmup time.Duration, serverCPU, loadCPU int, stderr io.Writer) (run, error) {
+func pair(ctx context.Context, round int, target string, sec signature.Secret, conns int, d, warmup time.Duration, serverCPU, loadCPU int, prof string, stderr io.Writer) (run, error) {
 	res := run{round: round, target: target}
-	srv, err := loadtest.StartChild("server", serverCPU, stderr, "serve", "-target", target, "-secret", sec.String())
+	srv, err := loadtest.StartChild("server", serverCPU, stderr, "serve", "-target", target, "-secret", sec.String(), "-cpuprofile", prof)
 	if err != nil {
 		return res, err
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 
@@ -37,8 +39,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	target := fs.String("target", targetReceiver, "bare or receiver")
 	addr := fs.String("addr", "127.0.0.1:0", "loopback address to listen on")
 	secret := fs.String("secret", "", "whsec_ secret the receiver verifies with")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the server's whole life to this file")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, cancel := loadtest.StopOnStdinEOF(ctx)
 	defer cancel()
