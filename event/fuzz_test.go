@@ -64,6 +64,20 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeLongString decodes an envelope whose data is mostly one
+// long ASCII string, the shape of the receiver's HTTP benchmark bodies.
+func BenchmarkDecodeLongString(b *testing.B) {
+	body := []byte(`{"api_mode":"live","date":"2024-06-13T00:08:31Z","id":"c0ac7bc4-c6ef-4f0b-bba3-93506774eb74","type":"patient.ehi_export_success","data":{` +
+		`"download_links":["` + strings.Repeat("x", 850) + `"],"n":1,"org_connection_id":"3f0e0d4a-2f51-4c9b-9f7e-4f0a1d8c2b11"}}`)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := event.Decode(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkDecodeStdlib is encoding/json unmarshalling the same body into a
 // plain struct, for comparison; it performs none of Decode's checks.
 func BenchmarkDecodeStdlib(b *testing.B) {

@@ -2,6 +2,7 @@ package event
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"unicode"
 	"unicode/utf8"
@@ -16,6 +17,10 @@ const MaxDepth = 128
 // smallObject is how many keys an object may have before duplicate checks
 // switch from comparing against every earlier key to a map.
 const smallObject = 16
+
+// stackedKeys is how many keys of the objects being scanned the scanner
+// holds in itself before it spills to the heap.
+const stackedKeys = 24
 
 // envelope field indexes, in wire order.
 const (
@@ -32,31 +37,88 @@ var fieldNames = [nFields]string{"api_mode", "date", "id", "type", "data"}
 // span is the byte range [start, end) of one top-level value.
 type span struct{ start, end int }
 
-// keyRef is one object key: its raw bytes between the quotes, or its
-// unescaped bytes when it contained escapes; ascii reports whether those
-// bytes are all ASCII.
+// keyRef is one object key: where its bytes are (see scanner.keyBytes),
+// and for an all-ASCII key its signature (see asciiSig); sig is 0 for a
+// key with non-ASCII bytes. It holds no pointers, so the scanner stores
+// keys without write barriers.
 type keyRef struct {
-	b     []byte
-	ascii bool
+	// off >= 0: the key had no escapes and is data[off:off+n], its raw
+	// bytes between the quotes. off < 0: it is esc[-off-1:][:n], unescaped.
+	off, n int
+	sig    uint64
+}
+
+// asciiSig summarizes an ASCII key so that two ASCII keys that are equal,
+// or equal under case folding, always have equal signatures: a marker bit
+// (so that it is never 0), its length, and its first and last bytes with
+// the ASCII case bit set (which maps both cases of a letter to one byte;
+// the few other bytes it merges, such as '@' and '`', only cost a full
+// comparison). Different signatures prove two keys different.
+func asciiSig(b []byte) uint64 {
+	sig := uint64(1)<<63 | uint64(len(b))<<16
+	if len(b) > 0 {
+		sig |= uint64(b[0]|0x20)<<8 | uint64(b[len(b)-1]|0x20)
+	}
+	return sig
 }
 
 // scanner is a single-pass strict JSON validator. It checks RFC 8259
 // syntax, UTF-8 validity (including lone surrogate escapes), nesting depth,
 // and rejects duplicate keys and keys differing only in case within one
-// object. It allocates only for keys that contain escapes and for objects
-// with more than smallObject keys.
+// object. It allocates only for keys that contain escapes, for objects
+// with more than smallObject keys, and when the objects being scanned hold
+// more than stackedKeys keys at once.
 type scanner struct {
 	data  []byte
 	pos   int
 	field int // index of the top-level field being scanned, or -1
+	// The keys seen so far in the objects being scanned form one stack,
+	// innermost object last: each object pushes its keys (up to
+	// smallObject of them) and pops back to its base when it ends. The
+	// first stackedKeys live in stack, the rest in spill: the scanner
+	// keeps no pointer into itself, so it can stay off the heap.
+	nkeys int
+	stack [stackedKeys]keyRef
+	spill []keyRef
+	esc   []byte // unescaped keys that contained escapes
 }
 
-// objKeys holds the keys seen so far in one object. It lives in the stack
-// frame of the function scanning that object.
+// keyBytes returns the bytes of the key k.
+func (s *scanner) keyBytes(k keyRef) []byte {
+	if k.off >= 0 {
+		return s.data[k.off : k.off+k.n]
+	}
+	o := -k.off - 1
+	return s.esc[o : o+k.n]
+}
+
+// keyAt returns the i-th key of the key stack.
+func (s *scanner) keyAt(i int) *keyRef {
+	if i < stackedKeys {
+		return &s.stack[i]
+	}
+	return &s.spill[i-stackedKeys]
+}
+
+// pushKey pushes k onto the key stack.
+func (s *scanner) pushKey(k keyRef) {
+	if s.nkeys < stackedKeys {
+		s.stack[s.nkeys] = k
+	} else {
+		if s.spill == nil {
+			s.spill = make([]keyRef, 0, 4*stackedKeys)
+		}
+		s.spill = append(s.spill[:s.nkeys-stackedKeys], k)
+	}
+	s.nkeys++
+}
+
+// objKeys is the key bookkeeping of one object: where its keys start on
+// the scanner's key stack, and, once it has more than smallObject keys, a
+// map of them instead.
 type objKeys struct {
-	small [smallObject]keyRef
-	n     int
-	set   map[string]string // folded key -> key, once n reaches smallObject
+	base int
+	set  map[string]string // folded key -> key
 }
 
 // syntaxErr builds an ErrInvalidJSON error naming the current top-level
@@ -89,7 +151,11 @@ func describeByte(c byte) string {
 
 func (s *scanner) skipWS() {
 	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
+		c := s.data[s.pos]
+		if c > ' ' {
+			return // the common case in compact JSON: one compare
+		}
+		switch c {
 		case ' ', '\t', '\n', '\r':
 			s.pos++
 		default:
@@ -110,7 +176,7 @@ func (s *scanner) envelope() (fields [nFields]span, err error) {
 		return fields, s.syntaxErr("not a JSON object (starts with %s)", describeByte(s.data[s.pos]))
 	}
 	s.pos++
-	var keys objKeys
+	keys := objKeys{base: s.nkeys}
 	first := true
 	for {
 		s.skipWS()
@@ -129,16 +195,16 @@ func (s *scanner) envelope() (fields [nFields]span, err error) {
 		if err != nil {
 			return fields, err
 		}
+		kb := s.keyBytes(k)
 		s.field = -1
 		for i, name := range fieldNames {
-			if string(k.b) == name {
+			if string(kb) == name {
 				s.field = i
 				break
 			}
-			if k.ascii && len(k.b) == len(name) && bytes.EqualFold(k.b, []byte(name)) ||
-				!k.ascii && bytes.EqualFold(k.b, []byte(name)) {
+			if (k.sig == 0 || len(kb) == len(name)) && bytes.EqualFold(kb, []byte(name)) {
 				s.field = i
-				return fields, s.syntaxErr("key %.64q at offset %d differs only in case from %q", k.b, keyAt, name)
+				return fields, s.syntaxErr("key %.64q at offset %d differs only in case from %q", kb, keyAt, name)
 			}
 		}
 		if err := s.addKey(&keys, k, keyAt); err != nil {
@@ -318,7 +384,7 @@ func (s *scanner) object(depth int) error {
 		s.pos++
 		return nil
 	}
-	var keys objKeys
+	keys := objKeys{base: s.nkeys}
 	for {
 		s.skipWS()
 		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
@@ -348,6 +414,7 @@ func (s *scanner) object(depth int) error {
 			s.pos++
 		case '}':
 			s.pos++
+			s.nkeys = keys.base // pop this object's keys
 			return nil
 		default:
 			return s.unexpected()
@@ -361,50 +428,61 @@ func (s *scanner) key() (keyRef, error) {
 	if err != nil {
 		return keyRef{}, err
 	}
-	if !escaped {
-		return keyRef{b: raw, ascii: ascii}, nil
+	k := keyRef{off: s.pos - 1 - len(raw), n: len(raw)}
+	if escaped {
+		o := len(s.esc)
+		s.esc = appendUnescaped(s.esc, raw)
+		raw = s.esc[o:]
+		k.off, k.n = -o-1, len(raw)
+		ascii = isASCII(raw)
 	}
-	u := unescape(raw)
-	return keyRef{b: u, ascii: isASCII(u)}, nil
+	if ascii {
+		k.sig = asciiSig(raw)
+	}
+	return k, nil
 }
 
 // addKey records k as a key of the object o and reports a duplicate or a
 // key differing only in case. Small objects compare against every earlier
-// key; from smallObject keys on, a map of case-folded keys is used instead.
+// key on the key stack, skipping ASCII keys of other signatures; from
+// smallObject keys on, a map of case-folded keys is used instead.
 func (s *scanner) addKey(o *objKeys, k keyRef, at int) error {
+	kb := s.keyBytes(k)
 	if o.set == nil {
-		prev := o.small[:o.n]
-		for _, p := range prev {
-			if p.ascii && k.ascii && len(p.b) != len(k.b) {
-				continue
+		for i := o.base; i < s.nkeys; i++ {
+			p := s.keyAt(i)
+			if p.sig != k.sig && p.sig != 0 && k.sig != 0 {
+				continue // two ASCII keys, neither equal nor equal under folding
 			}
-			if bytes.Equal(p.b, k.b) {
-				return s.syntaxErr("duplicate key %.64q at offset %d", k.b, at)
+			pb := s.keyBytes(*p)
+			if bytes.Equal(pb, kb) {
+				return s.syntaxErr("duplicate key %.64q at offset %d", kb, at)
 			}
-			if bytes.EqualFold(p.b, k.b) {
-				return s.syntaxErr("keys %.64q and %.64q differ only in case (offset %d)", p.b, k.b, at)
+			if bytes.EqualFold(pb, kb) {
+				return s.syntaxErr("keys %.64q and %.64q differ only in case (offset %d)", pb, kb, at)
 			}
 		}
-		if o.n < smallObject {
-			o.small[o.n] = k
-			o.n++
+		if s.nkeys-o.base < smallObject {
+			s.pushKey(k)
 			return nil
 		}
 		o.set = make(map[string]string, 2*smallObject)
-		for _, p := range prev {
-			o.set[foldKey(p.b)] = string(p.b)
+		for i := o.base; i < s.nkeys; i++ {
+			p := s.keyBytes(*s.keyAt(i))
+			o.set[foldKey(p)] = string(p)
 		}
-		o.set[foldKey(k.b)] = string(k.b)
+		o.set[foldKey(kb)] = string(kb)
+		s.nkeys = o.base // from now on the map holds this object's keys
 		return nil
 	}
-	f := foldKey(k.b)
+	f := foldKey(kb)
 	if p, ok := o.set[f]; ok {
-		if p == string(k.b) {
-			return s.syntaxErr("duplicate key %.64q at offset %d", k.b, at)
+		if p == string(kb) {
+			return s.syntaxErr("duplicate key %.64q at offset %d", kb, at)
 		}
-		return s.syntaxErr("keys %.64q and %.64q differ only in case (offset %d)", p, k.b, at)
+		return s.syntaxErr("keys %.64q and %.64q differ only in case (offset %d)", p, kb, at)
 	}
-	o.set[f] = string(k.b)
+	o.set[f] = string(kb)
 	return nil
 }
 
@@ -452,15 +530,37 @@ var strSafe = func() (t [256]bool) {
 	return t
 }()
 
+// Byte-lane constants for scanning eight string bytes at a time.
+const (
+	lanes01 = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+)
+
+// plainWord reports whether all eight bytes of x (little-endian, any order
+// would do) are safe in a string without a closer look: printable ASCII
+// other than '"' and '\\'. Each term is non-zero in a lane's top bit
+// exactly when some lane holds a byte below 0x20 (the classic "has less
+// than" test, exact as a yes/no answer for bounds up to 0x80), a '"' or a
+// backslash ("has zero" of x xor the byte), or a byte >= 0x80 (x itself).
+func plainWord(x uint64) bool {
+	q := x ^ (lanes01 * '"')
+	bs := x ^ (lanes01 * '\\')
+	return ((x-lanes01*0x20)&^x|(q-lanes01)&^q|(bs-lanes01)&^bs|x)&lanes80 == 0
+}
+
 // str scans a string starting at the opening quote and returns the raw
 // bytes between the quotes, whether they contain escapes, and whether they
-// are all ASCII.
+// are all ASCII. Runs of plain ASCII are skipped eight bytes at a time;
+// only bytes >= 0x80 are decoded as UTF-8.
 func (s *scanner) str() (raw []byte, escaped, ascii bool, err error) {
 	d := s.data
 	start := s.pos
 	p := s.pos + 1
 	ascii = true
 	for {
+		for p+8 <= len(d) && plainWord(binary.LittleEndian.Uint64(d[p:])) {
+			p += 8
+		}
 		for p < len(d) && strSafe[d[p]] {
 			p++
 		}
@@ -548,7 +648,12 @@ func hex4(b []byte) (rune, bool) {
 // unescape decodes the body of a JSON string the scanner has already
 // validated.
 func unescape(raw []byte) []byte {
-	out := make([]byte, 0, len(raw))
+	return appendUnescaped(make([]byte, 0, len(raw)), raw)
+}
+
+// appendUnescaped appends the decoded body of a JSON string the scanner has
+// already validated to out.
+func appendUnescaped(out, raw []byte) []byte {
 	for i := 0; i < len(raw); {
 		c := raw[i]
 		if c != '\\' {
