@@ -22,8 +22,8 @@ var t0 = time.Date(2030, time.January, 1, 0, 0, 0, 0, time.UTC)
 // checkInvariants requires that every index agrees with the maps.
 func checkInvariants(t *testing.T, s *Store) {
 	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	require.Equal(t, len(s.inbox), s.inboxAge.Len(), "every inbox entry is in the age heap")
 	handled, claimed, dead := 0, 0, 0
 	for _, e := range s.inbox {
@@ -39,7 +39,8 @@ func checkInvariants(t *testing.T, s *Store) {
 	require.Equal(t, handled, s.inboxExp.Len())
 	require.Equal(t, claimed, s.inboxLease.Len())
 	require.Equal(t, dead, s.nDead)
-	require.Equal(t, len(s.attempts), s.attemptAge.Len())
+	checkAttemptIndexes(t, s)
+	checkDeliveryIndexes(t, s)
 
 	scheduled, paused, fin := 0, 0, 0
 	for _, d := range s.deliveries {
@@ -140,7 +141,10 @@ func TestAttemptsCapAndPrune(t *testing.T) {
 	s := New(&Config{MaxAttempts: 1000, Logger: slog.New(slog.DiscardHandler)})
 	const total = 200_000
 	for i := range total {
-		a := &store.Attempt{DeliveryID: "d", Number: i, At: t0.Add(time.Duration(i) * time.Millisecond), RequestBody: make([]byte, 64)}
+		a := &store.Attempt{
+			DeliveryID: fmt.Sprint("d", i/3), EndpointID: fmt.Sprint("e", i%7), EventID: fmt.Sprint("ev", i/3),
+			Number: i, At: t0.Add(time.Duration(i) * time.Millisecond), RequestBody: make([]byte, 64),
+		}
 		require.NoError(t, s.AddAttempt(ctx, a))
 		if i%5000 == 4999 {
 			// Retention: prune what started more than 2 s ago.
@@ -148,6 +152,14 @@ func TestAttemptsCapAndPrune(t *testing.T) {
 			require.NoError(t, err)
 		}
 		require.LessOrEqual(t, len(s.attempts), 1000)
+		if i%20_000 == 0 || i%5000 == 4999 {
+			// The indexes shrink with eviction and pruning: one list per
+			// delivery, event and endpoint still in the log.
+			require.LessOrEqual(t, len(s.attemptsByDelivery), 1000/3+2)
+			require.LessOrEqual(t, len(s.attemptsByEvent), 1000/3+2)
+			require.LessOrEqual(t, len(s.attemptsByEndpoint), 7)
+			checkAttemptIndexes(t, s)
+		}
 	}
 	st := s.Stats()
 	require.Equal(t, 1000, st.Attempts)
@@ -245,4 +257,83 @@ func TestDisableEnableKeepsHeapsConsistent(t *testing.T) {
 	checkInvariants(t, s)
 	st := s.Stats()
 	require.Equal(t, st.Deliveries, st.Scheduled+st.Paused+st.Finished)
+}
+
+// checkList requires that l is sorted, holds n items, and that its chunks
+// are not sparse: its memory is proportional to its length.
+func checkList[T comparable](t *testing.T, l *sortedList[T], n int, keyOf func(T) key, what string) {
+	t.Helper()
+	require.Equal(t, n, l.Len(), what)
+	got := 0
+	var prev *key
+	l.keys(func(k key, v T) bool {
+		// require only on failure: this runs for every row, often.
+		if keyOf(v) != k {
+			require.Equal(t, keyOf(v), k, "%s: the entry's key is its row's", what)
+		}
+		if prev != nil && prev.cmp(k) >= 0 {
+			require.Negative(t, prev.cmp(k), "%s is in ascending order", what)
+		}
+		prev = &k
+		got++
+		return true
+	})
+	require.Equal(t, n, got, what)
+	chunks, slots := l.footprint()
+	require.LessOrEqual(t, chunks, 4*n/chunkMax+1, "%s: chunks are merged as they empty", what)
+	require.LessOrEqual(t, slots, 5*n+2*chunkMax, "%s: slots are bounded by the length", what)
+}
+
+// checkAttemptIndexes requires that the attempt log and each index hold
+// exactly the stored attempts, with no empty lists left behind.
+func checkAttemptIndexes(t *testing.T, s *Store) {
+	t.Helper()
+	checkList(t, &s.attemptLog, len(s.attempts), (*attempt).key, "attempt log")
+	for _, ix := range []struct {
+		name string
+		m    attemptIndex
+		key  func(a *attempt) string
+	}{
+		{"by delivery", s.attemptsByDelivery, func(a *attempt) string { return a.DeliveryID }},
+		{"by endpoint", s.attemptsByEndpoint, func(a *attempt) string { return a.EndpointID }},
+		{"by event", s.attemptsByEvent, func(a *attempt) string { return a.EventID }},
+	} {
+		want := map[string]int{}
+		for _, a := range s.attempts {
+			if k := ix.key(a); k != "" {
+				want[k]++
+			}
+		}
+		require.Len(t, ix.m, len(want), "attempts %s: one list per key, none empty", ix.name)
+		for k, l := range ix.m {
+			checkList(t, l, want[k], (*attempt).key, "attempts "+ix.name+" "+k)
+			l.all(func(a *attempt) bool {
+				if s.attempts[a.ID] != a || ix.key(a) != k {
+					require.Failf(t, "attempt index", "%s %s lists %s (%s), not stored there", ix.name, k, a.ID, ix.key(a))
+				}
+				return true
+			})
+		}
+	}
+}
+
+// checkDeliveryIndexes requires that the delivery log and the per-endpoint
+// lists hold exactly the stored deliveries.
+func checkDeliveryIndexes(t *testing.T, s *Store) {
+	t.Helper()
+	checkList(t, &s.deliveryLog, len(s.deliveries), (*delivery).key, "delivery log")
+	want := map[string]int{}
+	for _, d := range s.deliveries {
+		want[d.EndpointID]++
+	}
+	require.Len(t, s.byEndpoint, len(want), "deliveries by endpoint: one list per endpoint, none empty")
+	for k, l := range s.byEndpoint {
+		checkList(t, l, want[k], (*delivery).key, "deliveries of "+k)
+		l.all(func(d *delivery) bool {
+			if s.deliveries[d.ID] != d || d.EndpointID != k {
+				require.Failf(t, "delivery index", "deliveries of %s list %s, not stored there", k, d.ID)
+			}
+			return true
+		})
+	}
 }

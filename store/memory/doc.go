@@ -40,16 +40,33 @@
 //
 // # Cost
 //
-// One mutex guards the store; no method blocks on anything else or does
-// I/O, so the context arguments are not consulted. Lease keeps pending and
-// leased deliveries in heaps (one per endpoint and mode, ordered by due
-// time, under one heap per mode ordered by each endpoint's earliest): it
-// costs O(k log n) for k deliveries leased, never visiting deliveries that
-// are not due. Settling, Enqueue, Claim, PruneAttempts, PruneInbox and
-// LeaseClaimed are O(log n) per item. Lists scan: ListDeliveries scans the
-// event's, else the endpoint's, else every delivery; ListEndpoints,
-// ListAttempts and ListInbox scan everything; each sorts its matches. That
-// is fine for dashboards over the capped sizes above, not for hot paths.
+// One sync.RWMutex guards the store: reads (Get*, List*, Stats) share it,
+// writes hold it alone. No method blocks on anything else or does I/O, so
+// the context arguments are not consulted. The deep copies a store makes of
+// what goes in and comes out are made outside the lock: values are copied
+// before it is taken, and what is stored is never changed in place (an
+// endpoint change stores a new snapshot; attempts, event data and inbox
+// bodies are never written after they are stored), so results are copied
+// after it is let go.
+//
+// Lease keeps pending and leased deliveries in heaps (one per endpoint and
+// mode, ordered by due time, under one heap per mode ordered by each
+// endpoint's earliest): it costs O(k log n) for k deliveries leased, never
+// visiting deliveries that are not due. Settling, Enqueue, Claim,
+// AddAttempt, PruneAttempts, PruneInbox and LeaseClaimed are O(log n) per
+// item.
+//
+// ListAttempts walks an ordered index of the attempts of the delivery,
+// event or endpoint it filters by (the smallest, when several), else of all
+// attempts; ListDeliveries one of the endpoint's deliveries, else of all
+// deliveries (with an EventID it sorts that event's few deliveries). A walk
+// starts at the cursor by binary search and stops with a full page, so a
+// page costs O(log n) plus the rows that the other filters (tenant, state,
+// type, times) skip. The indexes shrink with eviction and pruning, and their
+// memory stays proportional to what they hold. Cursors name the last row's
+// (time, id), so pages stay exact while rows are added or evicted between
+// them. ListEndpoints and ListInbox scan everything and sort the matches:
+// fine for dashboards over the capped sizes above, not for hot paths.
 // SetDisabled and RequeueFailed visit every delivery of the endpoint;
 // PruneDeliveries visits every finished delivery.
 //

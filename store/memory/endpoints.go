@@ -12,30 +12,39 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 )
 
+// Stored endpoints are immutable snapshots: every change stores a new one
+// (sharing the slices and maps, which nothing changes), so readers copy a
+// snapshot after letting go of the lock.
+
 // CreateEndpoint implements [store.Endpoints]. CreatedAt and UpdatedAt come
-// from [Config].Now.
+// from [Config].Now. On [store.ErrConflict], ep is left unchanged.
 func (s *Store) CreateEndpoint(_ context.Context, ep *store.Endpoint) error {
 	if err := ep.Validate(); err != nil {
 		return fmt.Errorf("memory: create endpoint: %w", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ep.ID == "" {
-		ep.ID = uuid.NewString()
-	} else if s.endpoints[ep.ID] != nil {
-		return fmt.Errorf("memory: endpoint %q exists: %w", ep.ID, store.ErrConflict)
+	c := ep.Clone()
+	if c.ID == "" {
+		c.ID = uuid.NewString()
 	}
 	now := s.cfg.Now()
-	ep.CreatedAt, ep.UpdatedAt = now, now
-	s.endpoints[ep.ID] = ep.Clone()
+	c.CreatedAt, c.UpdatedAt = now, now
+
+	s.mu.Lock()
+	if s.endpoints[c.ID] != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("memory: endpoint %q exists: %w", c.ID, store.ErrConflict)
+	}
+	s.endpoints[c.ID] = c
+	s.mu.Unlock()
+	ep.ID, ep.CreatedAt, ep.UpdatedAt = c.ID, now, now
 	return nil
 }
 
 // GetEndpoint implements [store.Endpoints].
 func (s *Store) GetEndpoint(_ context.Context, id string) (*store.Endpoint, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
 	ep := s.endpoints[id]
+	s.mu.RUnlock()
 	if ep == nil {
 		return nil, notFound("endpoint", id)
 	}
@@ -52,20 +61,22 @@ func (s *Store) UpdateEndpoint(_ context.Context, ep *store.Endpoint) error {
 	if err := ep.Validate(); err != nil {
 		return fmt.Errorf("memory: update endpoint: %w", err)
 	}
+	c := ep.Clone()
+	c.UpdatedAt = s.cfg.Now()
+
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	old := s.endpoints[ep.ID]
 	if old == nil {
+		s.mu.Unlock()
 		return notFound("endpoint", ep.ID)
 	}
-	c := ep.Clone()
 	c.Tenant = old.Tenant
 	c.Disabled, c.DisabledReason, c.DisabledAt = old.Disabled, old.DisabledReason, old.DisabledAt
 	c.Health = old.Health
 	c.CreatedAt = old.CreatedAt
-	c.UpdatedAt = s.cfg.Now()
-	ep.UpdatedAt = c.UpdatedAt
 	s.endpoints[ep.ID] = c
+	s.mu.Unlock()
+	ep.UpdatedAt = c.UpdatedAt
 	return nil
 }
 
@@ -79,10 +90,17 @@ func (s *Store) DeleteEndpoint(_ context.Context, id string) error {
 		return notFound("endpoint", id)
 	}
 	delete(s.endpoints, id)
-	for _, d := range s.byEndpoint[id] {
-		if d.State == store.StatePending || d.State == store.StatePaused {
-			s.removeDelivery(d)
-		}
+	var drop []*delivery
+	if l := s.byEndpoint[id]; l != nil {
+		l.all(func(d *delivery) bool {
+			if d.State == store.StatePending || d.State == store.StatePaused {
+				drop = append(drop, d)
+			}
+			return true
+		})
+	}
+	for _, d := range drop {
+		s.removeDelivery(d)
 	}
 	return nil
 }
@@ -94,8 +112,8 @@ func (s *Store) ListEndpoints(_ context.Context, f store.EndpointFilter) ([]*sto
 	if err != nil {
 		return nil, "", err
 	}
-	s.mu.Lock()
 	var matches []*store.Endpoint
+	s.mu.RLock()
 	for _, ep := range s.endpoints {
 		if (f.AllTenants || ep.Tenant == f.Tenant) &&
 			(f.Mode == "" || ep.Mode == f.Mode) &&
@@ -104,6 +122,8 @@ func (s *Store) ListEndpoints(_ context.Context, f store.EndpointFilter) ([]*sto
 			matches = append(matches, ep)
 		}
 	}
+	s.mu.RUnlock()
+	// The snapshots do not change: sort and copy them without the lock.
 	slices.SortFunc(matches, func(a, b *store.Endpoint) int { return strings.Compare(a.ID, b.ID) })
 	size := f.Page.Size()
 	next := ""
@@ -115,18 +135,18 @@ func (s *Store) ListEndpoints(_ context.Context, f store.EndpointFilter) ([]*sto
 	for i, ep := range matches {
 		out[i] = ep.Clone()
 	}
-	s.mu.Unlock()
 	return out, next, nil
 }
 
 // RecordResult implements [store.Endpoints].
 func (s *Store) RecordResult(_ context.Context, id string, success bool, at time.Time) (*store.Endpoint, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	ep := s.endpoints[id]
-	if ep == nil {
+	old := s.endpoints[id]
+	if old == nil {
+		s.mu.Unlock()
 		return nil, notFound("endpoint", id)
 	}
+	ep := s.update(old)
 	h := &ep.Health
 	if success {
 		h.ConsecutiveFailures = 0
@@ -139,6 +159,7 @@ func (s *Store) RecordResult(_ context.Context, id string, success bool, at time
 			h.FailingSince = at
 		}
 	}
+	s.mu.Unlock()
 	return ep.Clone(), nil
 }
 
@@ -149,14 +170,20 @@ func (s *Store) RecordResult(_ context.Context, id string, success bool, at time
 // delivery of the endpoint.
 func (s *Store) SetDisabled(_ context.Context, id string, disabled bool, reason string, at time.Time) (*store.Endpoint, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	ep := s.endpoints[id]
-	if ep == nil {
+	old := s.endpoints[id]
+	if old == nil {
+		s.mu.Unlock()
 		return nil, notFound("endpoint", id)
+	}
+	ep := s.update(old)
+	// Pausing and resuming never remove a delivery, so the walks are safe.
+	ds := s.byEndpoint[id]
+	if ds == nil {
+		ds = new(sortedList[*delivery])
 	}
 	if disabled {
 		ep.Disabled, ep.DisabledReason, ep.DisabledAt = true, reason, at
-		for _, d := range s.byEndpoint[id] {
+		ds.all(func(d *delivery) bool {
 			switch d.State {
 			case store.StatePending:
 				s.unschedule(d)
@@ -164,19 +191,31 @@ func (s *Store) SetDisabled(_ context.Context, id string, disabled bool, reason 
 			case store.StateLeased:
 				s.unschedule(d)
 			}
-		}
-		return ep.Clone(), nil
+			return true
+		})
+	} else {
+		ep.Disabled, ep.DisabledReason, ep.DisabledAt = false, "", time.Time{}
+		ep.Health.ConsecutiveFailures = 0
+		ep.Health.FailingSince = time.Time{}
+		ds.all(func(d *delivery) bool {
+			switch d.State {
+			case store.StatePaused:
+				s.makeDue(d, at)
+			case store.StateLeased:
+				s.schedule(d)
+			}
+			return true
+		})
 	}
-	ep.Disabled, ep.DisabledReason, ep.DisabledAt = false, "", time.Time{}
-	ep.Health.ConsecutiveFailures = 0
-	ep.Health.FailingSince = time.Time{}
-	for _, d := range s.byEndpoint[id] {
-		switch d.State {
-		case store.StatePaused:
-			s.makeDue(d, at)
-		case store.StateLeased:
-			s.schedule(d)
-		}
-	}
+	s.mu.Unlock()
 	return ep.Clone(), nil
+}
+
+// update stores and returns a new snapshot of old for the caller to change
+// while it holds the lock. The snapshot shares old's slices and maps, which
+// must not be changed.
+func (s *Store) update(old *store.Endpoint) *store.Endpoint {
+	ep := *old
+	s.endpoints[ep.ID] = &ep
+	return &ep
 }

@@ -12,6 +12,8 @@ import (
 )
 
 // inboxRec is a stored inbox entry with its positions in the inbox heaps.
+// Its Body is never changed in place (only replaced), so readers copy the
+// entry's fields under the lock and its body after letting go of it.
 type inboxRec struct {
 	store.InboxEntry
 	seq      uint64 // claim order, breaks ties
@@ -35,6 +37,7 @@ func (s *Store) Claim(_ context.Context, c store.Claim) (bool, error) {
 		ttl = store.DefaultDedupWindow
 	}
 	lease := max(c.Lease, 0)
+	body := bytes.Clone(c.Body)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -54,7 +57,7 @@ func (s *Store) Claim(_ context.Context, c store.Claim) (bool, error) {
 	e.InboxEntry = store.InboxEntry{
 		Key:         c.Key,
 		State:       store.InboxClaimed,
-		Body:        bytes.Clone(c.Body),
+		Body:        body,
 		ClaimedAt:   c.Now,
 		ExpiresAt:   c.Now.Add(ttl),
 		LeasedUntil: c.Now.Add(lease),
@@ -154,10 +157,9 @@ func (s *Store) LeaseClaimed(_ context.Context, now time.Time, lease time.Durati
 	if limit <= 0 || lease <= 0 {
 		return nil, fmt.Errorf("memory: lease claimed: limit and lease must be positive: %w", store.ErrInvalid)
 	}
+	var vals []store.InboxEntry
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*store.InboxEntry
-	for len(out) < limit && s.inboxLease.Len() > 0 {
+	for len(vals) < limit && s.inboxLease.Len() > 0 {
 		e := s.inboxLease.items[0]
 		if e.LeasedUntil.After(now) {
 			break
@@ -165,20 +167,39 @@ func (s *Store) LeaseClaimed(_ context.Context, now time.Time, lease time.Durati
 		e.Attempts++
 		e.LeasedUntil = now.Add(lease)
 		heap.Fix(&s.inboxLease, 0)
-		out = append(out, e.Clone())
+		vals = append(vals, e.InboxEntry)
 	}
-	return out, nil
+	s.mu.Unlock()
+	return finishEntries(vals), nil
+}
+
+// finishEntries turns entries copied under the lock into deep copies,
+// copying their bodies outside it.
+func finishEntries(vals []store.InboxEntry) []*store.InboxEntry {
+	if vals == nil {
+		return nil
+	}
+	out := make([]*store.InboxEntry, len(vals))
+	for i := range vals {
+		vals[i].Body = bytes.Clone(vals[i].Body)
+		out[i] = &vals[i]
+	}
+	return out
 }
 
 // GetInboxEntry implements [store.InboxRecovery].
 func (s *Store) GetInboxEntry(_ context.Context, key string) (*store.InboxEntry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
 	e := s.inbox[key]
+	var v store.InboxEntry
+	if e != nil {
+		v = e.InboxEntry
+	}
+	s.mu.RUnlock()
 	if e == nil {
 		return nil, notFound("inbox entry", key)
 	}
-	return e.Clone(), nil
+	return v.Clone(), nil
 }
 
 // ListInbox implements [store.InboxRecovery]; an empty state lists every
@@ -189,7 +210,7 @@ func (s *Store) ListInbox(_ context.Context, state store.InboxState, p store.Pag
 	if err != nil {
 		return nil, "", err
 	}
-	s.mu.Lock()
+	s.mu.RLock()
 	var matches []*inboxRec
 	for _, e := range s.inbox {
 		if (state == "" || e.State == state) && (after == nil || after.before(e.ClaimedAt, e.Key)) {
@@ -203,16 +224,21 @@ func (s *Store) ListInbox(_ context.Context, state store.InboxState, p store.Pag
 		matches = matches[:size]
 		next = encodeTimeCursor(matches[size-1].ClaimedAt, matches[size-1].Key)
 	}
-	out := make([]*store.InboxEntry, len(matches))
+	vals := make([]store.InboxEntry, len(matches))
 	for i, e := range matches {
-		out[i] = e.Clone()
+		vals[i] = e.InboxEntry
 	}
-	s.mu.Unlock()
+	s.mu.RUnlock()
+	out := finishEntries(vals)
+	if out == nil {
+		out = []*store.InboxEntry{}
+	}
 	return out, next, nil
 }
 
-// Replay implements [store.InboxRecovery]: the dead entry becomes claimed
-// with its lease ending at at, so LeaseClaimed hands it out from then.
+// Replay implements [store.InboxRecovery]: the dead entry becomes claimed,
+// with Attempts reset to 0, LastError and FinishedAt cleared and its lease
+// ending at at, so LeaseClaimed hands it out from then.
 func (s *Store) Replay(_ context.Context, key string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -225,6 +251,8 @@ func (s *Store) Replay(_ context.Context, key string, at time.Time) error {
 	}
 	s.nDead--
 	e.State = store.InboxClaimed
+	e.Attempts = 0
+	e.LastError = ""
 	e.FinishedAt = time.Time{}
 	e.LeasedUntil = at
 	s.inboxLease.put(e, e.leaseIdx)

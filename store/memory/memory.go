@@ -75,18 +75,23 @@ type Stats struct {
 }
 
 // Store is an in-memory [store.SenderStore] and [store.Inbox] with
-// [store.InboxRecovery] and [store.DeliveryPruner]. Create it with [New]; the zero value is not usable.
-// It is safe for concurrent use: one mutex guards everything, and no method
-// blocks on anything else.
+// [store.InboxRecovery] and [store.DeliveryPruner]. Create it with [New]; the
+// zero value is not usable. It is safe for concurrent use: one
+// sync.RWMutex guards everything (reads share it), no method blocks on
+// anything else, and copies in and out are made outside it.
 type Store struct {
-	mu  sync.Mutex
+	mu  sync.RWMutex
 	cfg Config
 	log *slog.Logger
 
+	// endpoints holds immutable snapshots: a change stores a new one.
 	endpoints  map[string]*store.Endpoint
 	events     map[string]*eventRec
 	deliveries map[string]*delivery
-	byEndpoint map[string]map[string]*delivery
+	// deliveryLog is every delivery by (CreatedAt, ID); byEndpoint the
+	// same per endpoint.
+	deliveryLog sortedList[*delivery]
+	byEndpoint  map[string]*sortedList[*delivery]
 
 	// Scheduled (pending and leased) deliveries, in one heap per endpoint
 	// and mode, ordered by NextAttemptAt; the groups sit in one heap per
@@ -105,8 +110,14 @@ type Store struct {
 	tokenSeq    uint64
 	tokenPrefix string
 
-	attempts   map[string]*store.Attempt
-	attemptAge heapq[*store.Attempt]
+	// attempts by id; attemptLog is all of them by (At, ID), oldest (the
+	// next evicted) first; the indexes are the same per delivery, endpoint
+	// and event id.
+	attempts           map[string]*attempt
+	attemptLog         sortedList[*attempt]
+	attemptsByDelivery attemptIndex
+	attemptsByEndpoint attemptIndex
+	attemptsByEvent    attemptIndex
 
 	inbox      map[string]*inboxRec
 	inboxAge   heapq[*inboxRec] // every entry, by ClaimedAt
@@ -153,22 +164,17 @@ func New(cfg *Config) *Store {
 		endpoints:  make(map[string]*store.Endpoint),
 		events:     make(map[string]*eventRec),
 		deliveries: make(map[string]*delivery),
-		byEndpoint: make(map[string]map[string]*delivery),
+		byEndpoint: make(map[string]*sortedList[*delivery]),
 		groups:     make(map[groupKey]*group),
 		ready:      make(map[event.Mode]*heapq[*group]),
-		attempts:   make(map[string]*store.Attempt),
+		attempts:   make(map[string]*attempt),
 		inbox:      make(map[string]*inboxRec),
+
+		attemptsByDelivery: make(attemptIndex),
+		attemptsByEndpoint: make(attemptIndex),
+		attemptsByEvent:    make(attemptIndex),
 	}
 	s.tokenPrefix = strconv.FormatInt(c.Now().UnixNano(), 36) + "."
-	s.attemptAge = heapq[*store.Attempt]{
-		less: func(a, b *store.Attempt) bool {
-			if !a.At.Equal(b.At) {
-				return a.At.Before(b.At)
-			}
-			return a.ID < b.ID
-		},
-		setIdx: func(*store.Attempt, int) {},
-	}
 	s.inboxAge = heapq[*inboxRec]{
 		less: func(a, b *inboxRec) bool {
 			if !a.ClaimedAt.Equal(b.ClaimedAt) {
@@ -196,8 +202,8 @@ func New(cfg *Config) *Store {
 
 // Stats returns the store's current sizes and eviction counters.
 func (s *Store) Stats() Stats {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	scheduled := 0
 	for _, g := range s.groups {
 		scheduled += g.h.Len()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -24,14 +25,62 @@ type eventRec struct {
 }
 
 // delivery is a stored delivery. Its embedded Delivery never carries the
-// lease token, which lives in token.
+// lease token, whose number lives in tok. Its Event (and Event.Data) is
+// shared with its eventRec and never changes.
 type delivery struct {
 	store.Delivery
-	token string
-	seq   uint64 // enqueue order, breaks ties between equal due times
-	grp   *group // the group whose heap holds it; nil when not scheduled
-	hidx  int    // index in grp.h
-	fin   uint64 // its entry in the finished queue; 0 when not finished
+	tok  uint64 // the lease token's number; 0 when not leased
+	seq  uint64 // enqueue order, breaks ties between equal due times
+	grp  *group // the group whose heap holds it; nil when not scheduled
+	hidx int    // index in grp.h
+	fin  uint64 // its entry in the finished queue; 0 when not finished
+}
+
+func (d *delivery) key() key { return keyOf(d.CreatedAt, d.ID) }
+
+// out returns a copy of the delivery's fields, to be finished by
+// [finishCopies] once the store's lock is let go.
+func (d *delivery) out() store.Delivery { return d.Delivery }
+
+// finishCopies turns values copied under the lock into the deep copies a
+// caller gets: the event data, shared and immutable in the store, is copied
+// here, outside the lock, into one buffer for the whole batch.
+func finishCopies(vals []store.Delivery) []*store.Delivery {
+	n := 0
+	for i := range vals {
+		n += len(vals[i].Event.Data)
+	}
+	buf := make([]byte, 0, n)
+	out := make([]*store.Delivery, len(vals))
+	for i := range vals {
+		v := &vals[i]
+		if data := v.Event.Data; data != nil {
+			start := len(buf)
+			buf = append(buf, data...)
+			v.Event.Data = buf[start:len(buf):len(buf)]
+		}
+		out[i] = v
+	}
+	return out
+}
+
+// Lease tokens are the store's prefix (unique per store) and a sequence
+// number in base 36; only the number is kept, and a token is parsed before
+// the lock is taken.
+func (s *Store) formatToken(n uint64) string {
+	return s.tokenPrefix + strconv.FormatUint(n, 36)
+}
+
+func (s *Store) parseToken(t string) uint64 {
+	rest, ok := strings.CutPrefix(t, s.tokenPrefix)
+	if !ok {
+		return 0
+	}
+	n, err := strconv.ParseUint(rest, 36, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 type groupKey struct {
@@ -162,9 +211,11 @@ func (s *Store) removeDelivery(d *delivery) {
 	s.unschedule(d)
 	s.setState(d, "")
 	delete(s.deliveries, d.ID)
-	if m := s.byEndpoint[d.EndpointID]; m != nil {
-		delete(m, d.ID)
-		if len(m) == 0 {
+	k := d.key()
+	s.deliveryLog.remove(k)
+	if l := s.byEndpoint[d.EndpointID]; l != nil {
+		l.remove(k)
+		if l.Len() == 0 {
 			delete(s.byEndpoint, d.EndpointID)
 		}
 	}
@@ -201,6 +252,14 @@ func (s *Store) Enqueue(_ context.Context, ev event.Event, targets []store.Targe
 	if ev.ID == "" || ev.Type == "" || !ev.APIMode.Valid() {
 		return 0, fmt.Errorf("memory: enqueue: the event needs an id, a type and a valid mode: %w", store.ErrInvalid)
 	}
+	// Copies and ids are made before the lock is taken.
+	stored := ev
+	stored.Data = bytes.Clone(ev.Data)
+	ids := make([]string, len(targets))
+	for i := range ids {
+		ids[i] = uuid.NewString()
+	}
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec := s.events[ev.ID]
@@ -213,31 +272,31 @@ func (s *Store) Enqueue(_ context.Context, ev event.Event, targets []store.Targe
 		}
 	}
 	n := 0
-	for _, t := range targets {
+	for i, t := range targets {
 		if rec != nil && rec.ds[t.EndpointID] != nil {
 			continue
 		}
 		if rec == nil {
-			stored := ev
-			stored.Data = bytes.Clone(ev.Data)
 			rec = &eventRec{ev: stored, ds: make(map[string]*delivery, len(targets))}
 			s.events[ev.ID] = rec
 		}
 		s.enqueueSeq++
 		d := &delivery{seq: s.enqueueSeq, hidx: -1}
-		d.ID = uuid.NewString()
+		d.ID = ids[i]
 		d.EndpointID = t.EndpointID
 		d.Tenant = t.Tenant
 		d.Event = rec.ev
 		d.CreatedAt = rec.ev.Date
 		rec.ds[t.EndpointID] = d
 		s.deliveries[d.ID] = d
-		m := s.byEndpoint[t.EndpointID]
-		if m == nil {
-			m = make(map[string]*delivery)
-			s.byEndpoint[t.EndpointID] = m
+		k := d.key()
+		s.deliveryLog.insert(k, d)
+		l := s.byEndpoint[t.EndpointID]
+		if l == nil {
+			l = new(sortedList[*delivery])
+			s.byEndpoint[t.EndpointID] = l
 		}
-		m[d.ID] = d
+		l.insert(k, d)
 		s.makeDue(d, rec.ev.Date)
 		n++
 	}
@@ -265,13 +324,13 @@ func (s *Store) Lease(_ context.Context, req store.LeaseRequest) ([]*store.Deliv
 	}
 	until := req.Now.Add(req.Duration)
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var (
-		out     = make([]*store.Delivery, 0, min(req.Limit, 64))
+		vals    []store.Delivery // allocated at the first due delivery
+		toks    []uint64
 		skipped []*group
 	)
-	for len(out) < req.Limit {
+	s.mu.Lock()
+	for len(vals) < req.Limit {
 		rh := s.earliest(req.Mode)
 		if rh == nil {
 			break
@@ -287,7 +346,7 @@ func (s *Store) Lease(_ context.Context, req store.LeaseRequest) ([]*store.Deliv
 			continue
 		}
 		s.tokenSeq++
-		d.token = s.tokenPrefix + strconv.FormatUint(s.tokenSeq, 36)
+		d.tok = s.tokenSeq
 		d.State = store.StateLeased
 		d.Attempts++
 		if d.FirstAttemptAt.IsZero() {
@@ -298,12 +357,21 @@ func (s *Store) Lease(_ context.Context, req store.LeaseRequest) ([]*store.Deliv
 		d.LeasedBy = req.Worker
 		heap.Fix(&g.h, 0)
 		heap.Fix(rh, g.idx)
-		c := d.Delivery.Clone()
-		c.LeaseToken = d.token
-		out = append(out, c)
+		if vals == nil {
+			vals = make([]store.Delivery, 0, min(req.Limit, 64))
+			toks = make([]uint64, 0, cap(vals))
+		}
+		vals = append(vals, d.out())
+		toks = append(toks, d.tok)
 	}
 	for _, g := range skipped {
 		heap.Push(s.ready[g.key.mode], g)
+	}
+	s.mu.Unlock()
+
+	out := finishCopies(vals)
+	for i, d := range out {
+		d.LeaseToken = s.formatToken(toks[i])
 	}
 	return out, nil
 }
@@ -328,10 +396,11 @@ func (s *Store) earliest(mode event.Mode) *heapq[*group] {
 
 var errLeaseLost = fmt.Errorf("memory: the lease token does not hold the delivery: %w", store.ErrLeaseLost)
 
-// held returns the delivery ref's token holds.
-func (s *Store) held(ref store.LeaseRef) (*delivery, error) {
+// held returns the delivery ref's token holds; tok is the token's number
+// (0 for a token this store did not make).
+func (s *Store) held(ref store.LeaseRef, tok uint64) (*delivery, error) {
 	d := s.deliveries[ref.DeliveryID]
-	if d == nil || d.State != store.StateLeased || ref.Token == "" || d.token != ref.Token {
+	if d == nil || d.State != store.StateLeased || tok == 0 || d.tok != tok {
 		return nil, errLeaseLost
 	}
 	return d, nil
@@ -339,14 +408,15 @@ func (s *Store) held(ref store.LeaseRef) (*delivery, error) {
 
 // Complete implements [store.Outbox].
 func (s *Store) Complete(_ context.Context, ref store.LeaseRef, at time.Time) error {
+	tok := s.parseToken(ref.Token)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, err := s.held(ref)
+	d, err := s.held(ref, tok)
 	if err != nil {
 		return err
 	}
 	s.unschedule(d)
-	d.token = ""
+	d.tok = 0
 	d.FinishedAt = at
 	s.setState(d, store.StateSucceeded)
 	return nil
@@ -354,13 +424,14 @@ func (s *Store) Complete(_ context.Context, ref store.LeaseRef, at time.Time) er
 
 // Retry implements [store.Outbox].
 func (s *Store) Retry(_ context.Context, ref store.LeaseRef, next time.Time, lastError string) error {
+	tok := s.parseToken(ref.Token)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, err := s.held(ref)
+	d, err := s.held(ref, tok)
 	if err != nil {
 		return err
 	}
-	d.token = ""
+	d.tok = 0
 	d.LastError = lastError
 	s.makeDue(d, next)
 	return nil
@@ -368,14 +439,15 @@ func (s *Store) Retry(_ context.Context, ref store.LeaseRef, next time.Time, las
 
 // Fail implements [store.Outbox].
 func (s *Store) Fail(_ context.Context, ref store.LeaseRef, at time.Time, reason string) error {
+	tok := s.parseToken(ref.Token)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, err := s.held(ref)
+	d, err := s.held(ref, tok)
 	if err != nil {
 		return err
 	}
 	s.unschedule(d)
-	d.token = ""
+	d.tok = 0
 	d.LastError = reason
 	d.FinishedAt = at
 	s.setState(d, store.StateFailed)
@@ -385,13 +457,14 @@ func (s *Store) Fail(_ context.Context, ref store.LeaseRef, at time.Time, reason
 // Release implements [store.Outbox]. When Attempts drops back to zero,
 // FirstAttemptAt is cleared too.
 func (s *Store) Release(_ context.Context, ref store.LeaseRef, next time.Time) error {
+	tok := s.parseToken(ref.Token)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	d, err := s.held(ref)
+	d, err := s.held(ref, tok)
 	if err != nil {
 		return err
 	}
-	d.token = ""
+	d.tok = 0
 	if d.Attempts > 0 {
 		d.Attempts--
 	}
@@ -404,19 +477,27 @@ func (s *Store) Release(_ context.Context, ref store.LeaseRef, next time.Time) e
 
 // GetDelivery implements [store.Deliveries].
 func (s *Store) GetDelivery(_ context.Context, id string) (*store.Delivery, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
 	d := s.deliveries[id]
+	var v store.Delivery
+	if d != nil {
+		v = d.out()
+	}
+	s.mu.RUnlock()
 	if d == nil {
 		return nil, fmt.Errorf("memory: delivery %q: %w", id, store.ErrNotFound)
 	}
-	return d.Delivery.Clone(), nil
+	return v.Clone(), nil
 }
 
-// ListDeliveries implements [store.Deliveries]. It scans the deliveries of
-// the event when EventID is set, else of the endpoint when EndpointID is
-// set, else all of them, and sorts the matches: O(n log n) per page.
-// A bad cursor or EventType pattern is [store.ErrInvalid].
+// ListDeliveries implements [store.Deliveries]. With EventID set it sorts
+// that event's deliveries (one per endpoint); otherwise it walks the
+// endpoint's deliveries when EndpointID is set, else all of them, newest
+// first from the cursor (and Until) on, and stops once it has a page: a page
+// costs O(log n) plus the rows it skips over for the other filters. Because
+// the cursor is the last row's (CreatedAt, ID), pages stay exact while
+// deliveries are enqueued or evicted between them. A bad cursor or
+// EventType pattern is [store.ErrInvalid].
 func (s *Store) ListDeliveries(_ context.Context, f store.DeliveryFilter) ([]*store.Delivery, string, error) {
 	after, err := decodeTimeCursor(f.Page.Cursor)
 	if err != nil {
@@ -428,6 +509,7 @@ func (s *Store) ListDeliveries(_ context.Context, f store.DeliveryFilter) ([]*st
 			return nil, "", fmt.Errorf("memory: delivery filter: %w: %w", err, store.ErrInvalid)
 		}
 	}
+	bound := upperBound(after, f.Until)
 	keep := func(d *delivery) bool {
 		return (f.AllTenants || d.Tenant == f.Tenant) &&
 			(f.EndpointID == "" || d.EndpointID == f.EndpointID) &&
@@ -435,47 +517,51 @@ func (s *Store) ListDeliveries(_ context.Context, f store.DeliveryFilter) ([]*st
 			(typ == "" || typ.Match(d.Event.Type)) &&
 			(f.State == "" || d.State == f.State) &&
 			(f.Since.IsZero() || !d.CreatedAt.Before(f.Since)) &&
-			(f.Until.IsZero() || d.CreatedAt.Before(f.Until)) &&
-			(after == nil || after.before(d.CreatedAt, d.ID))
+			(bound == nil || d.key().cmp(*bound) < 0)
 	}
+	size := f.Page.Size()
+	vals := make([]store.Delivery, 0, min(size+1, 16))
 
-	s.mu.Lock()
-	var matches []*delivery
-	add := func(d *delivery) {
-		if keep(d) {
-			matches = append(matches, d)
-		}
-	}
+	s.mu.RLock()
 	switch {
 	case f.EventID != "":
+		var ms []*delivery
 		if rec := s.events[f.EventID]; rec != nil {
 			for _, d := range rec.ds {
-				add(d)
+				if keep(d) {
+					ms = append(ms, d)
+				}
 			}
 		}
-	case f.EndpointID != "":
-		for _, d := range s.byEndpoint[f.EndpointID] {
-			add(d)
+		slices.SortFunc(ms, func(a, b *delivery) int { return b.key().cmp(a.key()) })
+		for _, d := range ms[:min(len(ms), size+1)] {
+			vals = append(vals, d.out())
 		}
 	default:
-		for _, d := range s.deliveries {
-			add(d)
+		l := &s.deliveryLog
+		if f.EndpointID != "" {
+			l = s.byEndpoint[f.EndpointID]
+		}
+		if l != nil {
+			l.descend(bound, func(d *delivery) bool {
+				if !f.Since.IsZero() && d.CreatedAt.Before(f.Since) {
+					return false
+				}
+				if keep(d) {
+					vals = append(vals, d.out())
+				}
+				return len(vals) <= size
+			})
 		}
 	}
-	slices.SortFunc(matches, func(a, b *delivery) int { return newestFirst(a.CreatedAt, a.ID, b.CreatedAt, b.ID) })
-	size := f.Page.Size()
+	s.mu.RUnlock()
+
 	next := ""
-	if len(matches) > size {
-		matches = matches[:size]
-		last := matches[size-1]
-		next = encodeTimeCursor(last.CreatedAt, last.ID)
+	if len(vals) > size {
+		vals = vals[:size]
+		next = encodeTimeCursor(vals[size-1].CreatedAt, vals[size-1].ID)
 	}
-	out := make([]*store.Delivery, len(matches))
-	for i, d := range matches {
-		out[i] = d.Delivery.Clone()
-	}
-	s.mu.Unlock()
-	return out, next, nil
+	return finishCopies(vals), next, nil
 }
 
 // newestFirst orders by time descending, then id descending.
@@ -515,11 +601,15 @@ func (s *Store) RequeueFailed(_ context.Context, endpointID string, since, at ti
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
-	for _, d := range s.byEndpoint[endpointID] {
-		if d.State == store.StateFailed && !d.FinishedAt.Before(since) {
-			s.requeue(d, at)
-			n++
-		}
+	if l := s.byEndpoint[endpointID]; l != nil {
+		// requeue never removes a delivery, so the walk is safe.
+		l.all(func(d *delivery) bool {
+			if d.State == store.StateFailed && !d.FinishedAt.Before(since) {
+				s.requeue(d, at)
+				n++
+			}
+			return true
+		})
 	}
 	return n, nil
 }

@@ -18,6 +18,7 @@ var attemptCases = []testCase{
 	{"AddGet", testAttemptAddGet},
 	{"List", testAttemptList},
 	{"Prune", testAttemptPrune},
+	{"ListWhileAdding", testAttemptListWhileAdding},
 }
 
 func sampleAttempt() *store.Attempt {
@@ -155,6 +156,14 @@ func testAttemptList(f *fixture) {
 			return !a.At.Before(at(time.Minute)) && a.At.Before(at(3*time.Minute))
 		}},
 		{"no match", store.AttemptFilter{AllTenants: true, DeliveryID: "none"}, func(*store.Attempt) bool { return false }},
+		{"endpoint since until", store.AttemptFilter{AllTenants: true, EndpointID: "e1", Since: at(time.Minute), Until: at(3 * time.Minute)}, func(a *store.Attempt) bool {
+			return a.EndpointID == "e1" && !a.At.Before(at(time.Minute)) && a.At.Before(at(3*time.Minute))
+		}},
+		{"event and endpoint", store.AttemptFilter{AllTenants: true, EventID: "ev1", EndpointID: "e2"}, func(a *store.Attempt) bool {
+			return a.EventID == "ev1" && a.EndpointID == "e2"
+		}},
+		{"delivery of another endpoint", store.AttemptFilter{AllTenants: true, DeliveryID: "d3", EndpointID: "e1"}, func(*store.Attempt) bool { return false }},
+		{"delivery of another tenant", store.AttemptFilter{Tenant: "acme", DeliveryID: "d3"}, func(*store.Attempt) bool { return false }},
 	} {
 		f.Run(tc.name, func(t *testing.T) {
 			var want []string
@@ -216,4 +225,48 @@ func testAttemptPrune(f *fixture) {
 	left, _, err = f.s.ListAttempts(f.ctx, store.AttemptFilter{AllTenants: true})
 	require.NoError(f, err)
 	require.Empty(f, left)
+}
+
+// Paging a delivery's attempts while attempts are added between pages (newer
+// than the first page, older than the cursor, and for other deliveries)
+// lists every attempt that was there from the start exactly once, newest
+// first: cursors are positions in the order, not offsets.
+func testAttemptListWhileAdding(f *fixture) {
+	add := func(delivery string, d time.Duration) *store.Attempt {
+		a := sampleAttempt()
+		a.DeliveryID, a.At = delivery, at(d)
+		require.NoError(f, f.s.AddAttempt(f.ctx, a))
+		return a
+	}
+	var want []string
+	for i := range 10 {
+		want = append(want, add("d1", time.Duration(i)*time.Minute).ID)
+		add("d2", time.Duration(i)*time.Minute)
+	}
+	slices.Reverse(want)
+
+	flt := store.AttemptFilter{Tenant: "acme", DeliveryID: "d1", Page: store.Page{Limit: 3}}
+	var got []string
+	older := map[string]bool{}
+	for page := 0; ; page++ {
+		as, next, err := f.s.ListAttempts(f.ctx, flt)
+		require.NoError(f, err)
+		for _, a := range as {
+			if !older[a.ID] {
+				got = append(got, a.ID)
+			}
+		}
+		if next == "" {
+			break
+		}
+		require.Less(f, page, 10, "paging does not end")
+		flt.Page.Cursor = next
+		// Between pages: a newer attempt (before the cursor in the order,
+		// so not listed), an older one (after it, so listed later) and one
+		// for another delivery.
+		add("d1", time.Hour+time.Duration(page)*time.Minute)
+		older[add("d1", -time.Duration(page+1)*time.Hour).ID] = true
+		add("d2", time.Duration(page)*time.Second)
+	}
+	require.Equal(f, want, got, "the attempts there from the start, each once, newest first")
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -103,5 +104,64 @@ func BenchmarkLease(b *testing.B, newStore func(testing.TB) Store, backlog int) 
 			b.Fatal(err)
 		}
 		held = held[1:]
+	}
+}
+
+// Attempt-list benchmark shape: each delivery has benchAttemptsPerDelivery
+// attempts, and the deliveries are spread over benchAttemptEndpoints
+// endpoints.
+const (
+	benchAttemptsPerDelivery = 5
+	benchAttemptEndpoints    = 10
+)
+
+// BenchmarkListAttempts measures what the delivery-logs view costs when the
+// attempt log is large: one op is one ListAttempts of one delivery's
+// attempts (a delivery's detail page, or a log page asking for each row's
+// latest attempt) while the store holds n attempts, five per delivery, over
+// ten endpoints. The attempts are added through AddAttempt before timing
+// starts. A store that indexes attempts by delivery shows about the same
+// ns/op whatever n is.
+//
+// newStore makes the store, as a [Factory] does; BenchmarkListAttempts
+// fails b if any call fails or a list comes back wrong.
+func BenchmarkListAttempts(b *testing.B, newStore func(testing.TB) Store, n int) {
+	ctx := b.Context()
+	s := newStore(b)
+	deliveries := max(n/benchAttemptsPerDelivery, 1)
+	body := []byte(`{"type":"patient.ehi_export_success","data":{"patient_id":"p_1"}}`)
+	hdr := map[string][]string{"Content-Type": {"application/json"}, "Webhook-Id": {"msg_1"}}
+	for i := range n {
+		d := i % deliveries
+		a := &store.Attempt{
+			DeliveryID:     fmt.Sprintf("d-%07d", d),
+			EndpointID:     fmt.Sprintf("ep-%02d", d%benchAttemptEndpoints),
+			Tenant:         "acme",
+			EventID:        fmt.Sprintf("ev-%07d", d),
+			EventType:      "patient.ehi_export_success",
+			Mode:           event.ModeTest,
+			Number:         i/deliveries + 1,
+			At:             at(time.Duration(i) * time.Millisecond),
+			URL:            "https://hooks.example.com/in",
+			RequestHeaders: hdr,
+			RequestBody:    body,
+			StatusCode:     503,
+		}
+		if err := s.AddAttempt(ctx, a); err != nil {
+			b.Fatal(err)
+		}
+	}
+	want := min(benchAttemptsPerDelivery, n)
+	i := 0
+	for b.Loop() {
+		id := fmt.Sprintf("d-%07d", i%deliveries)
+		i += 7919 // a prime: visit deliveries out of order
+		as, _, err := s.ListAttempts(ctx, store.AttemptFilter{Tenant: "acme", DeliveryID: id})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(as) != want || as[0].DeliveryID != id {
+			b.Fatalf("storetest: listed %d attempts of %s, want %d", len(as), id, want)
+		}
 	}
 }
