@@ -110,6 +110,8 @@ type InboxRecovery interface {
 	// time.
 	ListInbox(ctx context.Context, state InboxState, p Page) ([]*InboxEntry, string, error)
 	// Replay makes a dead entry claimed again and due for re-drive at time
-	// at. [ErrNotFound] when missing, [ErrConflict] when it is not dead.
+	// at, and resets Attempts to 0 and clears LastError (and FinishedAt), so
+	// the re-drive gets the callback's full retry policy again.
+	// [ErrNotFound] when missing, [ErrConflict] when it is not dead.
 	Replay(ctx context.Context, key string, at time.Time) error
 }

@@ -190,13 +190,15 @@ func (h *handle) ListInbox(ctx context.Context, state store.InboxState, p store.
 }
 
 // Replay makes a dead entry claimed again and due for re-drive at time at
-// (its lease ends then, so LeaseClaimed takes it from at on). It returns an
+// (its lease ends then, so LeaseClaimed takes it from at on), with Attempts
+// reset to 0 and LastError and FinishedAt cleared. It returns an
 // error wrapping [store.ErrNotFound] when the key is missing and
 // [store.ErrConflict] when the entry is not dead.
 func (h *handle) Replay(ctx context.Context, key string, at time.Time) error {
 	var state string
 	err := h.db.QueryRow(ctx, h.n.q(`WITH upd AS (
-			UPDATE {{schema}}.inbox SET state = 'claimed', leased_until = $2, finished_at = NULL
+			UPDATE {{schema}}.inbox SET state = 'claimed', leased_until = $2, finished_at = NULL,
+				attempts = 0, last_error = ''
 			WHERE key = $1 AND state = 'dead'
 			RETURNING state
 		)

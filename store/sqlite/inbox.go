@@ -252,9 +252,9 @@ func (s *Store) ListInbox(ctx context.Context, state store.InboxState, p store.P
 }
 
 // Replay makes a dead entry claimed again, with its body, due for re-drive
-// (by [Store.LeaseClaimed]) at time at; FinishedAt is cleared, Attempts and
-// LastError are kept. [store.ErrNotFound] when missing, [store.ErrConflict]
-// when it is not dead.
+// (by [Store.LeaseClaimed]) at time at; Attempts is reset to 0 and
+// LastError and FinishedAt are cleared. [store.ErrNotFound] when missing,
+// [store.ErrConflict] when it is not dead.
 func (s *Store) Replay(ctx context.Context, key string, at time.Time) error {
 	err := s.write(ctx, func(q dbtx) error {
 		var state string
@@ -268,7 +268,8 @@ func (s *Store) Replay(ctx context.Context, key string, at time.Time) error {
 		if state != string(store.InboxDead) {
 			return fmt.Errorf("inbox key %q is %s, not dead: %w", key, state, store.ErrConflict)
 		}
-		_, err = q.ExecContext(ctx, `UPDATE webhookkit_inbox SET state = 'claimed', leased_until = ?, finished_at = NULL
+		_, err = q.ExecContext(ctx, `UPDATE webhookkit_inbox SET state = 'claimed', leased_until = ?, finished_at = NULL,
+	attempts = 0, last_error = ''
 WHERE key = ?`, nanos(at), key)
 		return err
 	})

@@ -22,17 +22,26 @@
 //   - Deliveries: listing newest first with every filter and paging that
 //     returns each row exactly once when creation times tie; Requeue and
 //     RequeueFailed.
-//   - Attempts: add, get, list newest first with filters and paging, prune.
+//   - Attempts: add, get, list newest first with filters (alone and
+//     combined) and paging, paging that stays exact while attempts are added
+//     between pages, prune.
 //   - Inbox: claim atomicity under concurrency, the de-duplication window
 //     and its defaults, release (of claimed entries only), handled and dead
 //     marks, pruning; and, for stores implementing [store.InboxRecovery],
 //     kept bodies, re-drive of claims whose lease ended, listing (by state
-//     and of every state) and replay of dead entries.
+//     and of every state) and replay of dead entries, which resets Attempts
+//     and clears LastError.
 //   - For stores implementing [store.DeliveryPruner]: pruning deletes only
 //     deliveries finished before the cutoff (never pending, leased, paused
 //     or requeued ones), returns how many, keeps an event while a delivery
 //     refers to it and forgets it after, so enqueueing its id again creates
 //     fresh deliveries.
+//
+// # Benchmarks
+//
+// [BenchmarkLease] and [BenchmarkListAttempts] measure the two costs that
+// must not grow with the store's size: leasing beside a backlog that is not
+// due, and listing one delivery's attempts out of a large log.
 //
 // # Time
 //

@@ -29,6 +29,7 @@ var recoveryCases = []testCase{
 	{"LeaseClaimed", testRecoveryLeaseClaimed},
 	{"Dead", testRecoveryDead},
 	{"Replay", testRecoveryReplay},
+	{"ReplayResetsAttempts", testRecoveryReplayResets},
 	{"PruneKeeps", testRecoveryPruneKeeps},
 	{"ListAll", testRecoveryListAll},
 	{"LeaseClaimedInvalid", testRecoveryLeaseClaimedInvalid},
@@ -347,6 +348,37 @@ func testRecoveryReplay(f *fixture) {
 	require.ErrorIs(f, r.Replay(f.ctx, "claimed", at(6*time.Hour)), store.ErrConflict)
 	require.ErrorIs(f, r.Replay(f.ctx, "dead", at(6*time.Hour)), store.ErrConflict, "no longer dead")
 	require.ErrorIs(f, r.Replay(f.ctx, "missing", at(6*time.Hour)), store.ErrNotFound)
+}
+
+// A replay starts the callback's attempts over: a dead entry that used up
+// its attempts gets them all again, and its old error is cleared.
+func testRecoveryReplayResets(f *fixture) {
+	r := f.recovery()
+	require.True(f, f.claim("k", at(0), 24*time.Hour))
+	for i := range 5 {
+		es, err := r.LeaseClaimed(f.ctx, at(time.Duration(i+1)*time.Hour), time.Minute, 10)
+		require.NoError(f, err)
+		require.Len(f, es, 1)
+		require.Equal(f, i+1, es[0].Attempts)
+	}
+	require.NoError(f, f.s.MarkDead(f.ctx, "k", at(6*time.Hour), "503 after 5 attempts"))
+	e := f.entry(r, "k")
+	require.Equal(f, 5, e.Attempts)
+	require.Equal(f, "503 after 5 attempts", e.LastError)
+
+	require.NoError(f, r.Replay(f.ctx, "k", at(7*time.Hour)))
+	e = f.entry(r, "k")
+	require.Equal(f, store.InboxClaimed, e.State)
+	require.Zero(f, e.Attempts, "a replay resets Attempts")
+	require.Empty(f, e.LastError, "a replay clears LastError")
+	require.True(f, e.FinishedAt.IsZero())
+	require.Equal(f, "body of k", string(e.Body))
+
+	es, err := r.LeaseClaimed(f.ctx, at(7*time.Hour), time.Minute, 10)
+	require.NoError(f, err)
+	require.Len(f, es, 1)
+	require.Equal(f, 1, es[0].Attempts, "the re-drive after a replay is its first attempt")
+	require.Empty(f, es[0].LastError)
 }
 
 func testRecoveryPruneKeeps(f *fixture) {
