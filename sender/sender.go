@@ -224,16 +224,23 @@ type job struct {
 func (s *Sender) loop(ctx context.Context) {
 	defer s.wg.Done()
 	sctx, cancelSettle := settleContext(ctx)
-	defer cancelSettle()
 	queue := s.cfg.Workers
 	batch := max(s.cfg.Workers/2, 1)
 	slots := make(chan struct{}, s.cfg.Workers+queue)
 	jobs := make(chan job, s.cfg.Workers+queue)
-	defer close(jobs) // workers settle what is queued, then exit
+	var workers sync.WaitGroup
+	defer func() {
+		// Workers settle what is queued, then exit; only then may the
+		// settle context end, or their last Complete or Retry calls would
+		// fail and leave deliveries leased until their leases expire.
+		close(jobs)
+		workers.Wait()
+		cancelSettle()
+	}()
 	for range s.cfg.Workers {
-		s.wg.Add(1)
+		workers.Add(1)
 		go func() {
-			defer s.wg.Done()
+			defer workers.Done()
 			for j := range jobs {
 				s.work(ctx, sctx, j)
 				<-slots
