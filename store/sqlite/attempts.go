@@ -127,29 +127,13 @@ func (s *Store) ListAttempts(ctx context.Context, f store.AttemptFilter) ([]*sto
 		w.add("(at, id) < (?, ?)", n, id)
 	}
 	size := f.Page.Size()
-	rows, err := s.reader().QueryContext(ctx, `SELECT `+attemptCols+` FROM webhookkit_attempts`+w.String()+
+	out, err := queryAll(ctx, s.reader(), scanAttempt, `SELECT `+attemptCols+` FROM webhookkit_attempts`+w.String()+
 		` ORDER BY at DESC, id DESC LIMIT ?`, append(w.args, size+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: list attempts: %w", err)
 	}
-	defer rows.Close()
-	var out []*store.Attempt
-	for rows.Next() {
-		a, err := scanAttempt(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("sqlite: list attempts: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("sqlite: list attempts: %w", err)
-	}
-	if len(out) > size {
-		out = out[:size]
-		l := out[size-1]
-		return out, encodeTimeCursor(nanos(l.At), l.ID), nil
-	}
-	return out, "", nil
+	out, next := cutPage(out, size, func(l *store.Attempt) string { return encodeTimeCursor(nanos(l.At), l.ID) })
+	return out, next, nil
 }
 
 // PruneAttempts deletes attempts that started before the given time and

@@ -280,28 +280,13 @@ func (s *Store) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*s
 		w.add("id > ?", after)
 	}
 	size := f.Page.Size()
-	rows, err := s.reader().QueryContext(ctx, `SELECT `+endpointCols+` FROM webhookkit_endpoints`+
+	eps, err := queryAll(ctx, s.reader(), scanEndpoint, `SELECT `+endpointCols+` FROM webhookkit_endpoints`+
 		w.String()+` ORDER BY id LIMIT ?`, append(w.args, size+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: list endpoints: %w", err)
 	}
-	defer rows.Close()
-	var eps []*store.Endpoint
-	for rows.Next() {
-		ep, err := scanEndpoint(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("sqlite: list endpoints: %w", err)
-		}
-		eps = append(eps, ep)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("sqlite: list endpoints: %w", err)
-	}
-	if len(eps) > size {
-		eps = eps[:size]
-		return eps, encodeIDCursor(eps[size-1].ID), nil
-	}
-	return eps, "", nil
+	eps, next := cutPage(eps, size, func(l *store.Endpoint) string { return encodeIDCursor(l.ID) })
+	return eps, next, nil
 }
 
 // RecordResult updates the endpoint's health after an attempt at time at, in

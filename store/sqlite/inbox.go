@@ -147,44 +147,23 @@ func (s *Store) LeaseClaimed(ctx context.Context, now time.Time, lease time.Dura
 	}
 	var out []*store.InboxEntry
 	err := s.write(ctx, func(q dbtx) error {
-		rows, err := q.QueryContext(ctx, `SELECT key FROM webhookkit_inbox
+		keys, err := queryAll(ctx, q, scanString, `SELECT key FROM webhookkit_inbox
 WHERE state = 'claimed' AND leased_until <= ? ORDER BY leased_until LIMIT ?`, nanos(now), limit)
-		if err != nil {
-			return err
-		}
-		var keys []string
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return err
-			}
-			keys = append(keys, k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(keys) == 0 {
+		if err != nil || len(keys) == 0 {
 			return err
 		}
 		keysJSON, err := json.Marshal(keys)
 		if err != nil {
 			return err
 		}
-		rows, err = q.QueryContext(ctx, `UPDATE webhookkit_inbox SET leased_until = ?, attempts = attempts + 1
+		es, err := queryAll(ctx, q, scanInbox, `UPDATE webhookkit_inbox SET leased_until = ?, attempts = attempts + 1
 WHERE key IN (SELECT value FROM json_each(?)) RETURNING `+inboxCols, addDur(now, lease), string(keysJSON))
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		byKey := make(map[string]*store.InboxEntry, len(keys))
-		for rows.Next() {
-			e, err := scanInbox(rows)
-			if err != nil {
-				return err
-			}
+		byKey := make(map[string]*store.InboxEntry, len(es))
+		for _, e := range es {
 			byKey[e.Key] = e
-		}
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		for _, k := range keys {
 			out = append(out, byKey[k])
@@ -226,29 +205,13 @@ func (s *Store) ListInbox(ctx context.Context, state store.InboxState, p store.P
 		w.add("(claimed_at, key) < (?, ?)", n, key)
 	}
 	size := p.Size()
-	rows, err := s.reader().QueryContext(ctx, `SELECT `+inboxCols+` FROM webhookkit_inbox`+w.String()+
+	out, err := queryAll(ctx, s.reader(), scanInbox, `SELECT `+inboxCols+` FROM webhookkit_inbox`+w.String()+
 		` ORDER BY claimed_at DESC, key DESC LIMIT ?`, append(w.args, size+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: list inbox: %w", err)
 	}
-	defer rows.Close()
-	var out []*store.InboxEntry
-	for rows.Next() {
-		e, err := scanInbox(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("sqlite: list inbox: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("sqlite: list inbox: %w", err)
-	}
-	if len(out) > size {
-		out = out[:size]
-		l := out[size-1]
-		return out, encodeTimeCursor(nanos(l.ClaimedAt), l.Key), nil
-	}
-	return out, "", nil
+	out, next := cutPage(out, size, func(l *store.InboxEntry) string { return encodeTimeCursor(nanos(l.ClaimedAt), l.Key) })
+	return out, next, nil
 }
 
 // Replay makes a dead entry claimed again, with its body, due for re-drive

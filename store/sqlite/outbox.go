@@ -173,26 +173,10 @@ func (s *Store) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Del
 	}
 	var out []*store.Delivery
 	err := s.write(ctx, func(q dbtx) error {
-		rows, err := q.QueryContext(ctx, `SELECT id FROM webhookkit_deliveries`+w.String()+
+		ids, err := queryAll(ctx, q, scanString, `SELECT id FROM webhookkit_deliveries`+w.String()+
 			` ORDER BY next_attempt_at LIMIT ?`, append(w.args, req.Limit)...)
-		if err != nil {
+		if err != nil || len(ids) == 0 {
 			return err
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(ids) == 0 {
-			return nil
 		}
 		idsJSON, err := json.Marshal(ids)
 		if err != nil {
@@ -206,24 +190,14 @@ WHERE id IN (SELECT value FROM json_each(?4))`,
 			req.Worker, now, addDur(req.Now, req.Duration), string(idsJSON)); err != nil {
 			return err
 		}
-		rows, err = q.QueryContext(ctx, `SELECT `+deliveryCols+`, d.lease_token`+deliveryFrom+
+		ds, err := queryAll(ctx, q, scanLeased, `SELECT `+deliveryCols+`, d.lease_token`+deliveryFrom+
 			` WHERE d.id IN (SELECT value FROM json_each(?))`, string(idsJSON))
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		byID := make(map[string]*store.Delivery, len(ids))
-		for rows.Next() {
-			var token string
-			d, err := scanDelivery(scanTail{rows, &token})
-			if err != nil {
-				return err
-			}
-			d.LeaseToken = token
+		byID := make(map[string]*store.Delivery, len(ds))
+		for _, d := range ds {
 			byID[d.ID] = d
-		}
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		out = make([]*store.Delivery, 0, len(ids))
 		for _, id := range ids {
@@ -244,6 +218,17 @@ type scanTail struct {
 }
 
 func (s scanTail) Scan(dest ...any) error { return s.sc.Scan(append(dest, s.tail)...) }
+
+// scanLeased reads a delivery followed by its lease token.
+func scanLeased(sc scanner) (*store.Delivery, error) {
+	var token string
+	d, err := scanDelivery(scanTail{sc, &token})
+	if err != nil {
+		return nil, err
+	}
+	d.LeaseToken = token
+	return d, nil
+}
 
 // pendingOrPaused sets a delivery pending, or paused when its endpoint is
 // disabled.
@@ -390,20 +375,9 @@ func (s *Store) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]*
 // listDeliveries reads up to n rows and reports whether it got n (more may
 // follow after last).
 func (s *Store) listDeliveries(ctx context.Context, w where, n int) (ds []*store.Delivery, last *store.Delivery, more bool, err error) {
-	rows, err := s.reader().QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+w.String()+
+	ds, err = queryAll(ctx, s.reader(), scanDelivery, `SELECT `+deliveryCols+deliveryFrom+w.String()+
 		` ORDER BY d.created_at DESC, d.id DESC LIMIT ?`, append(w.args, n)...)
 	if err != nil {
-		return nil, nil, false, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		d, err := scanDelivery(rows)
-		if err != nil {
-			return nil, nil, false, err
-		}
-		ds = append(ds, d)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, nil, false, err
 	}
 	if len(ds) > 0 {

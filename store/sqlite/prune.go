@@ -57,20 +57,7 @@ RETURNING event_id`, nanos(before), batch)
 // deleteReturningEvents runs a DELETE of deliveries that returns their
 // event_id, and returns one id per deleted row.
 func deleteReturningEvents(ctx context.Context, q dbtx, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return queryAll(ctx, q, scanString, query, args...)
 }
 
 // deleteOrphanEvents deletes those of the events ids that no delivery

@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -71,19 +70,8 @@ func TestPruneDeliveriesCanceled(t *testing.T) {
 
 func TestPruneUsesFinishedIndex(t *testing.T) {
 	s, _ := open(t)
-	rows, err := s.DB().Query(`EXPLAIN QUERY PLAN SELECT id FROM webhookkit_deliveries
+	joined := queryPlan(t, s, `SELECT id FROM webhookkit_deliveries
 WHERE state IN ('succeeded', 'failed') AND finished_at < ? ORDER BY finished_at LIMIT ?`, 0, 10)
-	require.NoError(t, err)
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
-		plan = append(plan, detail)
-	}
-	require.NoError(t, rows.Err())
-	joined := strings.Join(plan, "\n")
 	require.Contains(t, joined, "USING INDEX webhookkit_deliveries_finished", joined)
 	require.NotContains(t, joined, "TEMP B-TREE", joined)
 }

@@ -272,24 +272,31 @@ func TestLeaseConcurrent(t *testing.T) {
 	require.Len(t, ds, total)
 }
 
-// TestLeaseUsesDueIndex checks the lease query's plan: it walks the partial
-// due index, without a full scan or a sort.
-func TestLeaseUsesDueIndex(t *testing.T) {
-	s, _ := open(t)
-	rows, err := s.DB().Query(`EXPLAIN QUERY PLAN SELECT id FROM webhookkit_deliveries
-WHERE state IN ('pending', 'leased') AND next_attempt_at <= ? AND mode = ?
-ORDER BY next_attempt_at LIMIT ?`, 0, "test", 10)
-	require.NoError(t, err)
+// queryPlan returns the details of SQLite's EXPLAIN QUERY PLAN for query,
+// one line per step.
+func queryPlan(tb testing.TB, s *sqlite.Store, query string, args ...any) string {
+	tb.Helper()
+	rows, err := s.DB().Query("EXPLAIN QUERY PLAN "+query, args...)
+	require.NoError(tb, err)
 	defer rows.Close()
 	var plan []string
 	for rows.Next() {
 		var id, parent, unused int
 		var detail string
-		require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+		require.NoError(tb, rows.Scan(&id, &parent, &unused, &detail))
 		plan = append(plan, detail)
 	}
-	require.NoError(t, rows.Err())
-	joined := strings.Join(plan, "\n")
+	require.NoError(tb, rows.Err())
+	return strings.Join(plan, "\n")
+}
+
+// TestLeaseUsesDueIndex checks the lease query's plan: it walks the partial
+// due index, without a full scan or a sort.
+func TestLeaseUsesDueIndex(t *testing.T) {
+	s, _ := open(t)
+	joined := queryPlan(t, s, `SELECT id FROM webhookkit_deliveries
+WHERE state IN ('pending', 'leased') AND next_attempt_at <= ? AND mode = ?
+ORDER BY next_attempt_at LIMIT ?`, 0, "test", 10)
 	require.Contains(t, joined, "USING INDEX webhookkit_deliveries_due", joined)
 	require.NotContains(t, joined, "TEMP B-TREE", joined)
 }
