@@ -396,83 +396,64 @@ func (s *Store) earliest(mode event.Mode) *heapq[*group] {
 
 var errLeaseLost = fmt.Errorf("memory: the lease token does not hold the delivery: %w", store.ErrLeaseLost)
 
-// held returns the delivery ref's token holds; tok is the token's number
-// (0 for a token this store did not make).
-func (s *Store) held(ref store.LeaseRef, tok uint64) (*delivery, error) {
+// settle runs fn, under the lock, on the delivery ref's token holds, after
+// taking the lease from it; errLeaseLost when the token does not hold it (a
+// token this store did not make holds nothing).
+func (s *Store) settle(ref store.LeaseRef, fn func(d *delivery)) error {
+	tok := s.parseToken(ref.Token)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	d := s.deliveries[ref.DeliveryID]
 	if d == nil || d.State != store.StateLeased || tok == 0 || d.tok != tok {
-		return nil, errLeaseLost
+		return errLeaseLost
 	}
-	return d, nil
+	d.tok = 0
+	fn(d)
+	return nil
+}
+
+// finish ends d in a final state at time at.
+func (s *Store) finish(d *delivery, state store.DeliveryState, at time.Time) {
+	s.unschedule(d)
+	d.FinishedAt = at
+	s.setState(d, state)
 }
 
 // Complete implements [store.Outbox].
 func (s *Store) Complete(_ context.Context, ref store.LeaseRef, at time.Time) error {
-	tok := s.parseToken(ref.Token)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, err := s.held(ref, tok)
-	if err != nil {
-		return err
-	}
-	s.unschedule(d)
-	d.tok = 0
-	d.FinishedAt = at
-	s.setState(d, store.StateSucceeded)
-	return nil
+	return s.settle(ref, func(d *delivery) {
+		s.finish(d, store.StateSucceeded, at)
+	})
 }
 
 // Retry implements [store.Outbox].
 func (s *Store) Retry(_ context.Context, ref store.LeaseRef, next time.Time, lastError string) error {
-	tok := s.parseToken(ref.Token)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, err := s.held(ref, tok)
-	if err != nil {
-		return err
-	}
-	d.tok = 0
-	d.LastError = lastError
-	s.makeDue(d, next)
-	return nil
+	return s.settle(ref, func(d *delivery) {
+		d.LastError = lastError
+		s.makeDue(d, next)
+	})
 }
 
 // Fail implements [store.Outbox].
 func (s *Store) Fail(_ context.Context, ref store.LeaseRef, at time.Time, reason string) error {
-	tok := s.parseToken(ref.Token)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, err := s.held(ref, tok)
-	if err != nil {
-		return err
-	}
-	s.unschedule(d)
-	d.tok = 0
-	d.LastError = reason
-	d.FinishedAt = at
-	s.setState(d, store.StateFailed)
-	return nil
+	return s.settle(ref, func(d *delivery) {
+		d.LastError = reason
+		s.finish(d, store.StateFailed, at)
+	})
 }
 
 // Release implements [store.Outbox]. When Attempts drops back to zero,
 // FirstAttemptAt is cleared too.
 func (s *Store) Release(_ context.Context, ref store.LeaseRef, next time.Time) error {
-	tok := s.parseToken(ref.Token)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, err := s.held(ref, tok)
-	if err != nil {
-		return err
-	}
-	d.tok = 0
-	if d.Attempts > 0 {
-		d.Attempts--
-	}
-	if d.Attempts == 0 {
-		d.FirstAttemptAt = time.Time{}
-	}
-	s.makeDue(d, next)
-	return nil
+	return s.settle(ref, func(d *delivery) {
+		if d.Attempts > 0 {
+			d.Attempts--
+		}
+		if d.Attempts == 0 {
+			d.FirstAttemptAt = time.Time{}
+		}
+		s.makeDue(d, next)
+	})
 }
 
 // GetDelivery implements [store.Deliveries].
