@@ -115,30 +115,12 @@ SIGINT or SIGTERM.`, `
 			return err
 		}
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(e.stderr, "webhook dashboard: open http://%s/?token=%s (store: %s, mode: %s)\n", ln.Addr(), token, st.kind, *mode)
-
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-served:
-	}
-	log.Info("webhook dashboard: shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), listenDrainTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("webhook dashboard: closing connections", "error", err)
-	}
+	var stop func(context.Context) error
 	if snd != nil {
-		if err := snd.Shutdown(sctx); err != nil {
-			return err
-		}
+		stop = snd.Shutdown
 	}
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
-	}
-	return nil
+	return serve(ctx, log, "webhook dashboard", "", srv, ln, stop)
 }
 
 // newToken returns 32 random bytes, base64url without padding.

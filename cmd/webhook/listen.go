@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -145,32 +144,11 @@ exits at once.`, `
 		_ = ln.Close()
 		return err
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(e.stderr, "webhook listen: listening on http://%s%s (store: %s)\n", ln.Addr(), *path, st.kind)
 	if l.fwd != nil {
 		fmt.Fprintf(e.stderr, "webhook listen: forwarding accepted events to %s\n", *forwardTo)
 	}
-
-	var serveErr error
-	select {
-	case <-ctx.Done():
-	case serveErr = <-served:
-	}
-	log.Info("webhook listen: shutting down; draining accepted events")
-	dctx, cancel := context.WithTimeout(context.Background(), listenDrainTimeout)
-	defer cancel()
-	if err := srv.Shutdown(dctx); err != nil {
-		log.Warn("webhook listen: closing connections", "error", err)
-	}
-	if err := rcv.Shutdown(dctx); err != nil {
-		return err
-	}
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
-	}
-	log.Info("webhook listen: stopped")
-	return nil
+	return serve(ctx, log, "webhook listen", "; draining accepted events", srv, ln, rcv.Shutdown)
 }
 
 // listener is listen's receiver callback.
