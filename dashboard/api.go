@@ -19,21 +19,21 @@ func (h *handler) apiRoutes() {
 	m := h.mux
 	m.HandleFunc("GET /api/endpoints", h.apiListEndpoints)
 	m.HandleFunc("POST /api/endpoints", h.api(h.apiCreateEndpoint))
-	m.HandleFunc("GET /api/endpoints/{id}", h.apiGetEndpoint)
-	m.HandleFunc("PATCH /api/endpoints/{id}", h.api(h.apiUpdateEndpoint))
-	m.HandleFunc("DELETE /api/endpoints/{id}", h.api(h.apiDeleteEndpoint))
-	m.HandleFunc("POST /api/endpoints/{id}/rotate", h.api(h.apiRotate))
-	m.HandleFunc("POST /api/endpoints/{id}/enable", h.api(h.apiEnable))
-	m.HandleFunc("POST /api/endpoints/{id}/disable", h.api(h.apiDisable))
-	m.HandleFunc("POST /api/endpoints/{id}/ping", h.api(h.apiPing))
-	m.HandleFunc("POST /api/endpoints/{id}/replay", h.api(h.apiReplay))
-	m.HandleFunc("POST /api/endpoints/{id}/simulate", h.api(h.apiSimulate))
-	m.HandleFunc("GET /api/endpoints/{id}/deliveries", h.apiListDeliveries)
-	m.HandleFunc("GET /api/endpoints/{id}/deliveries/{did}", h.apiGetDelivery)
-	m.HandleFunc("GET /api/endpoints/{id}/deliveries/{did}/attempts", h.apiListDeliveryAttempts)
-	m.HandleFunc("POST /api/endpoints/{id}/deliveries/{did}/retry", h.api(h.apiRetry))
-	m.HandleFunc("GET /api/endpoints/{id}/attempts", h.apiListAttempts)
-	m.HandleFunc("GET /api/endpoints/{id}/attempts/{aid}", h.apiGetAttempt)
+	m.HandleFunc("GET /api/endpoints/{id}", h.endpointAPI(h.apiGetEndpoint))
+	m.HandleFunc("PATCH /api/endpoints/{id}", h.api(h.endpointAPI(h.apiUpdateEndpoint)))
+	m.HandleFunc("DELETE /api/endpoints/{id}", h.api(h.endpointAPI(h.apiDeleteEndpoint)))
+	m.HandleFunc("POST /api/endpoints/{id}/rotate", h.api(h.endpointAPI(h.apiRotate)))
+	m.HandleFunc("POST /api/endpoints/{id}/enable", h.api(h.endpointAPI(h.apiEnable)))
+	m.HandleFunc("POST /api/endpoints/{id}/disable", h.api(h.endpointAPI(h.apiDisable)))
+	m.HandleFunc("POST /api/endpoints/{id}/ping", h.api(h.endpointAPI(h.apiPing)))
+	m.HandleFunc("POST /api/endpoints/{id}/replay", h.api(h.endpointAPI(h.apiReplay)))
+	m.HandleFunc("POST /api/endpoints/{id}/simulate", h.api(h.endpointAPI(h.apiSimulate)))
+	m.HandleFunc("GET /api/endpoints/{id}/deliveries", h.endpointAPI(h.apiListDeliveries))
+	m.HandleFunc("GET /api/endpoints/{id}/deliveries/{did}", h.endpointAPI(h.apiGetDelivery))
+	m.HandleFunc("GET /api/endpoints/{id}/deliveries/{did}/attempts", h.endpointAPI(h.apiListDeliveryAttempts))
+	m.HandleFunc("POST /api/endpoints/{id}/deliveries/{did}/retry", h.api(h.endpointAPI(h.apiRetry)))
+	m.HandleFunc("GET /api/endpoints/{id}/attempts", h.endpointAPI(h.apiListAttempts))
+	m.HandleFunc("GET /api/endpoints/{id}/attempts/{aid}", h.endpointAPI(h.apiGetAttempt))
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such API route")
 	})
@@ -130,6 +130,21 @@ func (h *handler) api(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// endpointAPI wraps an API handler of one endpoint: the endpoint named in
+// the path, when it exists and is in the request's scope, is passed to next;
+// otherwise the request is answered by apiFail (404 for a missing or hidden
+// endpoint).
+func (h *handler) endpointAPI(next func(http.ResponseWriter, *http.Request, *store.Endpoint)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ep, err := h.loadEndpoint(r)
+		if err != nil {
+			h.apiFail(w, r, err)
+			return
+		}
+		next(w, r, ep)
+	}
+}
+
 // decode reads a JSON body into v; an empty body leaves v as is. It answers
 // 400 itself and returns false on failure.
 func decode(w http.ResponseWriter, r *http.Request, v any) bool {
@@ -209,21 +224,11 @@ func (h *handler) apiCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, endpointCreated{h.endpointView(ep), secret})
 }
 
-func (h *handler) apiGetEndpoint(w http.ResponseWriter, r *http.Request) {
-	ep, err := h.loadEndpoint(r)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *handler) apiGetEndpoint(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
 	writeJSON(w, http.StatusOK, h.endpointView(ep))
 }
 
-func (h *handler) apiUpdateEndpoint(w http.ResponseWriter, r *http.Request) {
-	ep, err := h.loadEndpoint(r)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *handler) apiUpdateEndpoint(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
 	var in endpointInput
 	if !decode(w, r, &in) {
 		return
@@ -256,31 +261,23 @@ func (h *handler) apiUpdateEndpoint(w http.ResponseWriter, r *http.Request) {
 		h.apiFail(w, r, err)
 		return
 	}
-	if ep, err = h.st.GetEndpoint(r.Context(), ep.ID); err != nil {
+	ep, err := h.st.GetEndpoint(r.Context(), ep.ID)
+	if err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, h.endpointView(ep))
 }
 
-func (h *handler) apiDeleteEndpoint(w http.ResponseWriter, r *http.Request) {
-	ep, err := h.loadEndpoint(r)
-	if err == nil {
-		err = h.st.DeleteEndpoint(r.Context(), ep.ID)
-	}
-	if err != nil {
+func (h *handler) apiDeleteEndpoint(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
+	if err := h.st.DeleteEndpoint(r.Context(), ep.ID); err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (h *handler) apiRotate(w http.ResponseWriter, r *http.Request) {
-	ep, err := h.loadEndpoint(r)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *handler) apiRotate(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
 	var in struct {
 		// OverlapSeconds is how long the old secrets keep signing; absent:
 		// the dashboard's RotationOverlap; 0 or negative: they stop now.
@@ -307,26 +304,22 @@ func (h *handler) apiRotate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, endpointCreated{h.endpointView(ep), sec.String()})
 }
 
-func (h *handler) apiEnable(w http.ResponseWriter, r *http.Request) {
-	h.apiSetDisabled(w, r, false)
+func (h *handler) apiEnable(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
+	h.apiSetDisabled(w, r, ep, false)
 }
 
-func (h *handler) apiDisable(w http.ResponseWriter, r *http.Request) {
-	h.apiSetDisabled(w, r, true)
+func (h *handler) apiDisable(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
+	h.apiSetDisabled(w, r, ep, true)
 }
 
-func (h *handler) apiSetDisabled(w http.ResponseWriter, r *http.Request, disable bool) {
-	ep, err := h.loadEndpoint(r)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *handler) apiSetDisabled(w http.ResponseWriter, r *http.Request, ep *store.Endpoint, disable bool) {
 	var in struct {
 		Reason string `json:"reason"`
 	}
 	if !decode(w, r, &in) {
 		return
 	}
+	var err error
 	if disable {
 		err = h.sender.DisableEndpoint(r.Context(), ep.ID, in.Reason)
 	} else {
@@ -349,12 +342,7 @@ type pingResponse struct {
 	Attempt *attemptView `json:"attempt,omitempty"`
 }
 
-func (h *handler) apiPing(w http.ResponseWriter, r *http.Request) {
-	ep, err := h.loadEndpoint(r)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *handler) apiPing(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
 	a, perr := h.sender.Ping(r.Context(), ep.ID)
 	if a == nil && perr != nil {
 		h.apiFail(w, r, perr)
@@ -370,12 +358,7 @@ func (h *handler) apiPing(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (h *handler) apiReplay(w http.ResponseWriter, r *http.Request) {
-	ep, err := h.loadEndpoint(r)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *handler) apiReplay(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
 	var in struct {
 		Since time.Time `json:"since"`
 	}
@@ -394,12 +377,7 @@ func (h *handler) apiReplay(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]int{"requeued": n})
 }
 
-func (h *handler) apiSimulate(w http.ResponseWriter, r *http.Request) {
-	ep, err := h.loadEndpoint(r)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *handler) apiSimulate(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
 	if h.mode == event.ModeLive {
 		writeJSONError(w, http.StatusConflict, "live_mode", liveRefusal)
 		return
@@ -428,12 +406,7 @@ func (h *handler) apiSimulate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, ev)
 }
 
-func (h *handler) apiListDeliveries(w http.ResponseWriter, r *http.Request) {
-	ep, err := h.loadEndpoint(r)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *handler) apiListDeliveries(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
 	q := r.URL.Query()
 	f := store.DeliveryFilter{Tenant: ep.Tenant, EndpointID: ep.ID, Page: h.pageOf(q)}
 	if s := q.Get("state"); s != "" {
@@ -464,12 +437,7 @@ func (h *handler) apiListDeliveries(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (h *handler) apiGetDelivery(w http.ResponseWriter, r *http.Request) {
-	ep, err := h.loadEndpoint(r)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *handler) apiGetDelivery(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
 	d, err := h.loadDelivery(r, ep)
 	if err != nil {
 		h.apiFail(w, r, err)
@@ -478,12 +446,7 @@ func (h *handler) apiGetDelivery(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, deliveryViewOf(d))
 }
 
-func (h *handler) apiListDeliveryAttempts(w http.ResponseWriter, r *http.Request) {
-	ep, err := h.loadEndpoint(r)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *handler) apiListDeliveryAttempts(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
 	d, err := h.loadDelivery(r, ep)
 	if err != nil {
 		h.apiFail(w, r, err)
@@ -492,12 +455,7 @@ func (h *handler) apiListDeliveryAttempts(w http.ResponseWriter, r *http.Request
 	h.writeAttempts(w, r, store.AttemptFilter{Tenant: ep.Tenant, EndpointID: ep.ID, DeliveryID: d.ID})
 }
 
-func (h *handler) apiListAttempts(w http.ResponseWriter, r *http.Request) {
-	ep, err := h.loadEndpoint(r)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *handler) apiListAttempts(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
 	h.writeAttempts(w, r, store.AttemptFilter{Tenant: ep.Tenant, EndpointID: ep.ID})
 }
 
@@ -517,12 +475,7 @@ func (h *handler) writeAttempts(w http.ResponseWriter, r *http.Request, f store.
 	writeJSON(w, http.StatusOK, resp)
 }
 
-func (h *handler) apiGetAttempt(w http.ResponseWriter, r *http.Request) {
-	ep, err := h.loadEndpoint(r)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *handler) apiGetAttempt(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
 	a, err := h.st.GetAttempt(r.Context(), r.PathValue("aid"))
 	if err != nil {
 		h.apiFail(w, r, err)
@@ -535,12 +488,7 @@ func (h *handler) apiGetAttempt(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, attemptViewOf(a))
 }
 
-func (h *handler) apiRetry(w http.ResponseWriter, r *http.Request) {
-	ep, err := h.loadEndpoint(r)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
+func (h *handler) apiRetry(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
 	d, err := h.loadDelivery(r, ep)
 	if err == nil {
 		err = h.sender.Retry(r.Context(), d.ID)
