@@ -175,19 +175,14 @@ func (s *scanner) envelope() (fields [nFields]span, err error) {
 	if s.data[s.pos] != '{' {
 		return fields, s.syntaxErr("not a JSON object (starts with %s)", describeByte(s.data[s.pos]))
 	}
-	s.pos++
+	empty, err := s.open(0, '}')
+	if err != nil {
+		return fields, err
+	}
 	keys := objKeys{base: s.nkeys}
-	first := true
-	for {
+	for more := !empty; more; {
 		s.skipWS()
-		if s.pos >= len(s.data) {
-			return fields, s.unexpected()
-		}
-		if s.data[s.pos] == '}' && first {
-			s.pos++
-			break
-		}
-		if s.data[s.pos] != '"' {
+		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
 			return fields, s.unexpected()
 		}
 		keyAt := s.pos
@@ -222,20 +217,9 @@ func (s *scanner) envelope() (fields [nFields]span, err error) {
 			fields[s.field] = span{start, s.pos}
 		}
 		s.field = -1
-		s.skipWS()
-		if s.pos >= len(s.data) {
-			return fields, s.unexpected()
+		if more, err = s.next('}'); err != nil {
+			return fields, err
 		}
-		c := s.data[s.pos]
-		s.pos++
-		if c == '}' {
-			break
-		}
-		if c != ',' {
-			s.pos--
-			return fields, s.unexpected()
-		}
-		first = false
 	}
 	s.skipWS()
 	if s.pos != len(s.data) {
@@ -343,49 +327,62 @@ func (s *scanner) number() error {
 	return nil
 }
 
-func (s *scanner) array(depth int) error {
+// open enters the array or object whose opening byte is at s.pos, depth
+// containers deep, and reports whether it is empty (closer consumed).
+func (s *scanner) open(depth int, closer byte) (empty bool, err error) {
 	if depth > MaxDepth {
-		return s.syntaxErr("nesting deeper than %d at offset %d", MaxDepth, s.pos)
+		return false, s.syntaxErr("nesting deeper than %d at offset %d", MaxDepth, s.pos)
 	}
-	s.pos++ // '['
+	s.pos++ // '[' or '{'
 	s.skipWS()
-	if s.pos < len(s.data) && s.data[s.pos] == ']' {
+	if s.pos < len(s.data) && s.data[s.pos] == closer {
 		s.pos++
-		return nil
+		return true, nil
 	}
-	for {
+	return false, nil
+}
+
+// next consumes what follows an element or member: true after a ',', false
+// after closer; anything else is unexpected.
+func (s *scanner) next(closer byte) (more bool, err error) {
+	s.skipWS()
+	if s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ',':
+			s.pos++
+			return true, nil
+		case closer:
+			s.pos++
+			return false, nil
+		}
+	}
+	return false, s.unexpected()
+}
+
+func (s *scanner) array(depth int) error {
+	empty, err := s.open(depth, ']')
+	if err != nil || empty {
+		return err
+	}
+	for more := true; more; {
 		s.skipWS()
 		if err := s.value(depth); err != nil {
 			return err
 		}
-		s.skipWS()
-		if s.pos >= len(s.data) {
-			return s.unexpected()
-		}
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-		case ']':
-			s.pos++
-			return nil
-		default:
-			return s.unexpected()
+		if more, err = s.next(']'); err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 func (s *scanner) object(depth int) error {
-	if depth > MaxDepth {
-		return s.syntaxErr("nesting deeper than %d at offset %d", MaxDepth, s.pos)
-	}
-	s.pos++ // '{'
-	s.skipWS()
-	if s.pos < len(s.data) && s.data[s.pos] == '}' {
-		s.pos++
-		return nil
+	empty, err := s.open(depth, '}')
+	if err != nil || empty {
+		return err
 	}
 	keys := objKeys{base: s.nkeys}
-	for {
+	for more := true; more; {
 		s.skipWS()
 		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
 			return s.unexpected()
@@ -405,21 +402,12 @@ func (s *scanner) object(depth int) error {
 		if err := s.value(depth); err != nil {
 			return err
 		}
-		s.skipWS()
-		if s.pos >= len(s.data) {
-			return s.unexpected()
-		}
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-		case '}':
-			s.pos++
-			s.nkeys = keys.base // pop this object's keys
-			return nil
-		default:
-			return s.unexpected()
+		if more, err = s.next('}'); err != nil {
+			return err
 		}
 	}
+	s.nkeys = keys.base // pop this object's keys
+	return nil
 }
 
 // key scans an object key and returns it unescaped.
