@@ -239,7 +239,7 @@ func (h *handler) apiUpdateEndpoint(w http.ResponseWriter, r *http.Request, ep *
 	}
 	upd := ep.Clone()
 	if in.URL != nil {
-		upd.URL = *in.URL
+		upd.URL = submittedURL(ep.URL, *in.URL)
 	}
 	if in.Description != nil {
 		upd.Description = *in.Description

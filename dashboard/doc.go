@@ -58,8 +58,10 @@
 // X-Content-Type-Options nosniff, Referrer-Policy same-origin and
 // Cache-Control no-store. Secrets are shown once, at creation and rotation,
 // and never again; request headers that usually hold credentials
-// (Authorization, Cookie, X-Api-Key) are shown redacted. Signature headers
-// are shown: they are not secrets.
+// (Authorization, Cookie, X-Api-Key) are shown redacted, and so is the
+// password of an endpoint URL (https://user:xxxxx@host/...); saving that
+// redacted URL back keeps the stored password. Signature headers are shown:
+// they are not secrets.
 //
 // # JSON API
 //

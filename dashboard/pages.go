@@ -405,7 +405,7 @@ func (h *handler) pageEndpoint(w http.ResponseWriter, r *http.Request) {
 // the query's state and type, one page at a time.
 func (h *handler) showEndpoint(w http.ResponseWriter, r *http.Request, ep *store.Endpoint, status int, extra func(*pageData)) {
 	v := h.endpointView(ep)
-	d := &pageData{Title: ep.URL, Endpoint: &v, KnownTypes: h.knownTypes(), States: []string{
+	d := &pageData{Title: v.URL, Endpoint: &v, KnownTypes: h.knownTypes(), States: []string{
 		string(store.StatePending), string(store.StateLeased), string(store.StatePaused), string(store.StateSucceeded), string(store.StateFailed),
 	}}
 	d.Form = editForm(ep, d.KnownTypes)
@@ -505,7 +505,7 @@ func (h *handler) latestAttempts(ctx context.Context, ep *store.Endpoint, ds []*
 }
 
 func editForm(ep *store.Endpoint, known []typeOption) endpointForm {
-	f := endpointForm{URL: ep.URL, Description: ep.Description, Tenant: ep.Tenant}
+	f := endpointForm{URL: shownURL(ep.URL), Description: ep.Description, Tenant: ep.Tenant}
 	var other []string
 	for _, t := range ep.EventTypes {
 		if slices.ContainsFunc(known, func(o typeOption) bool { return o.Type == t }) {
@@ -533,7 +533,7 @@ func (h *handler) postEdit(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		upd := ep.Clone()
-		upd.URL, upd.Description, upd.EventTypes = f.URL, f.Description, types
+		upd.URL, upd.Description, upd.EventTypes = submittedURL(ep.URL, f.URL), f.Description, types
 		err = h.st.UpdateEndpoint(r.Context(), upd)
 		if err != nil && !errors.Is(err, store.ErrInvalid) {
 			h.loadFailed(w, r, "endpoint", err)

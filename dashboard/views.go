@@ -62,7 +62,7 @@ func (h *handler) endpointView(ep *store.Endpoint) endpointView {
 		ID:             ep.ID,
 		Tenant:         ep.Tenant,
 		Mode:           string(ep.Mode),
-		URL:            ep.URL,
+		URL:            shownURL(ep.URL),
 		Description:    ep.Description,
 		EventTypes:     slices.Clone(ep.EventTypes),
 		Disabled:       ep.Disabled,
@@ -83,6 +83,30 @@ func (h *handler) endpointView(ep *store.Endpoint) endpointView {
 		v.Secrets = append(v.Secrets, secretView{CreatedAt: s.CreatedAt.UTC(), ExpiresAt: timePtr(s.ExpiresAt), Active: s.Active(now)})
 	}
 	return v
+}
+
+// shownURL is an endpoint URL as the dashboard shows it: a password in it
+// is a credential (the sender sends it as basic auth and redacts it from the
+// attempt log), so it is replaced by "xxxxx" as [url.URL.Redacted] does.
+func shownURL(raw string) string {
+	if strings.IndexByte(raw, '@') < 0 {
+		return raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
+// submittedURL is the URL an update stores: the current one when the
+// submitted URL is the current one as shown (its password redacted), so
+// saving an edit form does not replace the password with "xxxxx".
+func submittedURL(current, submitted string) string {
+	if submitted != current && submitted == shownURL(current) {
+		return current
+	}
+	return submitted
 }
 
 // deliveryView is a row of the delivery log.
