@@ -184,7 +184,9 @@ func (a *tokenAuth) cookieHandoff(next http.Handler) http.Handler {
 			HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		})
 		q.Del("token")
-		u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+		// One leading slash: "//host/..." would be a scheme-relative
+		// Location, a redirect off the dashboard.
+		u := url.URL{Path: "/" + strings.TrimLeft(r.URL.Path, "/"), RawQuery: q.Encode()}
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, u.String(), http.StatusSeeOther)
 	})
