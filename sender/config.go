@@ -149,8 +149,10 @@ type Config struct {
 	// sender (keep-alive pool sized to Workers, no proxy). An
 	// *http.Transport is cloned and the private-address guard installed in
 	// its dialer (Dial and DialTLS functions are wrapped to check the
-	// connected address). Any other RoundTripper cannot be guarded: New
-	// refuses it unless AllowPrivateNetworks is set; to add middleware
+	// connected address). One with a Proxy (as http.DefaultTransport
+	// has) cannot be guarded, since the guard would see the proxy's
+	// address, and neither can any other RoundTripper: New refuses them
+	// with [ErrUnguardedTransport] unless AllowPrivateNetworks is set; to add middleware
 	// (tracing, metrics) to a guarded transport use WrapTransport.
 	// At most one of Transport and HTTPClient may be set.
 	Transport http.RoundTripper

@@ -459,6 +459,17 @@ func TestPrivateAddressesRefused(t *testing.T) {
 	// A transport the guard cannot enter is refused.
 	_, err = sender.New(st, &sender.Config{Transport: roundTripFunc(nil)})
 	require.ErrorIs(t, err, sender.ErrUnguardedTransport)
+
+	// So is one with a proxy (the guard would check the proxy's address),
+	// as http.DefaultTransport.Clone() has; allowed when the guard is off.
+	proxied := http.DefaultTransport.(*http.Transport).Clone()
+	require.NotNil(t, proxied.Proxy)
+	_, err = sender.New(st, &sender.Config{Transport: proxied})
+	require.ErrorIs(t, err, sender.ErrUnguardedTransport)
+	_, err = sender.New(st, &sender.Config{HTTPClient: &http.Client{Transport: proxied}})
+	require.ErrorIs(t, err, sender.ErrUnguardedTransport)
+	_, err = sender.New(st, &sender.Config{Transport: proxied, AllowPrivateNetworks: true})
+	require.NoError(t, err)
 }
 
 func TestSimulate(t *testing.T) {

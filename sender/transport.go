@@ -31,6 +31,11 @@ func newClient(cfg *settings) (*http.Client, error) {
 	case nil:
 		rt = defaultTransport(cfg)
 	case *http.Transport:
+		if !cfg.AllowPrivateNetworks && t.Proxy != nil {
+			// Through a proxy the guard would check the proxy's address,
+			// not the endpoint's: refuse rather than guard the wrong thing.
+			return nil, fmt.Errorf("%w: Config.%s has a Proxy, so the private-address guard would check the proxy instead of the endpoint; clear Proxy (http.DefaultTransport.Clone() sets it) or set AllowPrivateNetworks", ErrUnguardedTransport, field)
+		}
 		c := t.Clone()
 		if !cfg.AllowPrivateNetworks {
 			guardTransport(c)
