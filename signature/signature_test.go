@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -582,4 +583,32 @@ func TestConcurrentUse(t *testing.T) {
 			t.Fatal("timed out")
 		}
 	}
+}
+
+// TestVerifyRequestDoesNotTrustDeclaredLength: a request that declares a
+// body of the whole limit and then sends a few bytes must not cost the
+// declared size in memory.
+func TestVerifyRequestDoesNotTrustDeclaredLength(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures allocations")
+	}
+	sec := newSecret(t)
+	v := newVerifier(t, []signature.Secret{sec}, nil, 1_700_000_000)
+	const limit = 1 << 20
+	const rounds = 50
+	run := func() {
+		r := httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(`{"a":1}`))
+		r.ContentLength = limit // declared, never sent
+		_, err := v.VerifyRequest(r, limit)
+		require.Error(t, err) // unsigned, and the body ends early
+	}
+	run()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range rounds {
+		run()
+	}
+	runtime.ReadMemStats(&after)
+	perCall := (after.TotalAlloc - before.TotalAlloc) / rounds
+	require.Less(t, perCall, uint64(limit/4), "allocated %d bytes per request for a %d-byte declared body", perCall, limit)
 }

@@ -320,6 +320,9 @@ func (v *Verifier) VerifyRequest(r *http.Request, maxBytes int64) ([]byte, error
 	return body, nil
 }
 
+// initialBuffer caps the buffer allocated before any body bytes arrive.
+const initialBuffer = 64 << 10
+
 // readLimited reads all of rd, failing with *http.MaxBytesError once more
 // than limit bytes arrive. sizeHint (a Content-Length, or -1) sizes the
 // buffer.
@@ -328,7 +331,10 @@ func readLimited(rd io.Reader, limit, sizeHint int64) ([]byte, error) {
 	if sizeHint >= 0 {
 		capacity = sizeHint + 1 // room to observe EOF without growing
 	}
-	capacity = min(capacity, limit+1)
+	// Trust a declared length only up to initialBuffer: a client that
+	// declares a large body and then sends nothing must not make us
+	// allocate it in advance. Larger bodies grow the buffer as they arrive.
+	capacity = min(capacity, limit+1, initialBuffer)
 	buf := make([]byte, 0, capacity)
 	lr := io.LimitReader(rd, limit+1)
 	for {
