@@ -126,6 +126,7 @@ func run(ctx context.Context, chosen []string, rounds int, benchtime string, pin
 	fmt.Fprintf(stdout, "machine: %s\n", loadtest.ThisMachine())
 	fmt.Fprintf(stdout, "benchtable: %d rounds, -benchtime %s, pinned to CPU 1: %v, WEBHOOKKIT_FULL=%q\n",
 		rounds, benchtime, pinned, os.Getenv("WEBHOOKKIT_FULL"))
+	var failed []string
 	for _, s := range chosen {
 		res := results{}
 		var skipped []string
@@ -143,7 +144,10 @@ func run(ctx context.Context, chosen []string, rounds int, benchtime string, pin
 			for r := 1; r <= rounds; r++ {
 				fmt.Fprintf(stderr, "benchtable: %s round %d/%d\n", b.pkg, r, rounds)
 				if err := runBinary(ctx, bin, filepath.Join(root, b.pkg), b, benchtime, pinned, res, stderr); err != nil {
-					return err
+					// Report what the other packages measured; say what failed.
+					fmt.Fprintln(stderr, "benchtable:", err)
+					failed = append(failed, b.pkg)
+					break
 				}
 			}
 		}
@@ -159,6 +163,10 @@ func run(ctx context.Context, chosen []string, rounds int, benchtime string, pin
 		for _, sk := range skipped {
 			fmt.Fprintf(stdout, "\nskipped: %s\n", sk)
 		}
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(stdout, "\nFAILED (see stderr): %s\n", strings.Join(failed, ", "))
+		return fmt.Errorf("benchmarks failed in %s", strings.Join(failed, ", "))
 	}
 	return nil
 }

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	sendload [-stores memory,sqlite,postgres] [-n 5000] [-rounds 4] [-c 32] [-pin=true]
+//	sendload [-stores memory,sqlite,postgres] [-n 5000] [-rounds 4] [-c 32] [-pin=true] [-cpuprofile PREFIX]
 //	sendload serve [-addr 127.0.0.1:0]
 //	sendload run -url http://127.0.0.1:PORT/ [-stores ...] [-n ...] [-rounds ...] [-c ...]
 //

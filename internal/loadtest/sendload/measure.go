@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +33,7 @@ type measureFlags struct {
 	stores        *string
 	n, rounds, c  *int
 	requirePGFlag *bool
+	cpuprofile    *string
 }
 
 func addMeasureFlags(fs *flag.FlagSet) measureFlags {
@@ -40,6 +43,7 @@ func addMeasureFlags(fs *flag.FlagSet) measureFlags {
 		rounds:        fs.Int("rounds", 4, "A/B rounds per store"),
 		c:             fs.Int("c", 32, "concurrency: sender workers and plain-loop goroutines"),
 		requirePGFlag: fs.Bool("require-postgres", false, "fail instead of skipping postgres when "+loadtest.EnvDSN+" is unset"),
+		cpuprofile:    fs.String("cpuprofile", "", "after the rounds, profile one more plain batch and one sender batch per store into PREFIX-plain.pprof and PREFIX-STORE.pprof"),
 	}
 }
 
@@ -59,7 +63,7 @@ func (f measureFlags) list() []string { return strings.Split(*f.stores, ",") }
 
 func (f measureFlags) args() []string {
 	return []string{"-stores", *f.stores, "-n", strconv.Itoa(*f.n), "-rounds", strconv.Itoa(*f.rounds),
-		"-c", strconv.Itoa(*f.c), "-require-postgres=" + strconv.FormatBool(*f.requirePGFlag)}
+		"-c", strconv.Itoa(*f.c), "-require-postgres=" + strconv.FormatBool(*f.requirePGFlag), "-cpuprofile", *f.cpuprofile}
 }
 
 // batch is one timed batch.
@@ -161,6 +165,18 @@ func measure(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		out("| %s | %.0f | %.0f | %.2f | %.1f | %.1f |", s.store, get(s.plain, rate), get(s.sender, rate), ratio,
 			get(s.sender, allocs), get(s.plain, allocs))
 	}
+	if *f.cpuprofile != "" {
+		if _, err := plain.runProfiled(ctx, src, n, *f.cpuprofile+"-plain.pprof"); err != nil {
+			return err
+		}
+		for _, s := range sums {
+			if _, err := runSenderProfiled(ctx, s.store, *url, sec, src, n, c, *f.cpuprofile+"-"+s.store+".pprof"); err != nil {
+				return err
+			}
+		}
+		out("")
+		out("CPU profiles: %s-plain.pprof and %s-STORE.pprof (one batch each)", *f.cpuprofile, *f.cpuprofile)
+	}
 	for _, s := range sums {
 		if s.store == loadtest.Memory {
 			ratio := loadtest.Ratio(get(s.sender, rate), get(s.plain, rate))
@@ -208,6 +224,12 @@ func newEvents(src *loadtest.EventSource, n int) ([]event.Event, error) {
 }
 
 func (p *plainLoop) run(ctx context.Context, src *loadtest.EventSource, n int) (batch, error) {
+	return p.runProfiled(ctx, src, n, "")
+}
+
+// runProfiled is run with the timed part under the CPU profiler when prof
+// names a file.
+func (p *plainLoop) runProfiled(ctx context.Context, src *loadtest.EventSource, n int, prof string) (batch, error) {
 	evs, err := newEvents(src, n)
 	if err != nil {
 		return batch{}, err
@@ -223,6 +245,10 @@ func (p *plainLoop) run(ctx context.Context, src *loadtest.EventSource, n int) (
 		}
 	}
 	var wg sync.WaitGroup
+	stopProf, err := startProfile(prof)
+	if err != nil {
+		return batch{}, err
+	}
 	before := memStats()
 	start := time.Now()
 	for range p.c {
@@ -259,6 +285,7 @@ func (p *plainLoop) run(ctx context.Context, src *loadtest.EventSource, n int) (
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	stopProf()
 	after := memStats()
 	if firstErr != nil {
 		return batch{}, firstErr
@@ -269,6 +296,12 @@ func (p *plainLoop) run(ctx context.Context, src *loadtest.EventSource, n int) (
 // runSender publishes n events to one endpoint in a fresh store (untimed),
 // then times a started sender delivering them all.
 func runSender(ctx context.Context, kind, url string, sec signature.Secret, src *loadtest.EventSource, n, c int) (batch, error) {
+	return runSenderProfiled(ctx, kind, url, sec, src, n, c, "")
+}
+
+// runSenderProfiled is runSender with the timed part under the CPU
+// profiler when prof names a file.
+func runSenderProfiled(ctx context.Context, kind, url string, sec signature.Secret, src *loadtest.EventSource, n, c int, prof string) (batch, error) {
 	st, err := loadtest.OpenStore(ctx, kind, loadtest.StoreOptions{MaxConns: int32(c)})
 	if err != nil {
 		return batch{}, err
@@ -308,6 +341,11 @@ func runSender(ctx context.Context, kind, url string, sec signature.Secret, src 
 			return batch{}, err
 		}
 	}
+	stopProf, err := startProfile(prof)
+	if err != nil {
+		return batch{}, err
+	}
+	defer stopProf()
 	before := memStats()
 	start := time.Now()
 	if err := s.Start(ctx); err != nil {
@@ -324,6 +362,7 @@ func runSender(ctx context.Context, kind, url string, sec signature.Secret, src 
 		return batch{}, err
 	}
 	elapsed := time.Since(start)
+	stopProf()
 	after := memStats()
 	if f := failed.Load(); f > 0 {
 		return batch{}, fmt.Errorf("%d failed attempts against a bare endpoint", f)
@@ -343,4 +382,27 @@ func perDelivery(before, after runtime.MemStats, elapsed time.Duration, n int) b
 		allocs: float64(after.Mallocs-before.Mallocs) / float64(n),
 		bytes:  float64(after.TotalAlloc-before.TotalAlloc) / float64(n),
 	}
+}
+
+// startProfile starts the CPU profiler writing to path, unless path is
+// empty, and returns the function that stops it (safe to call twice).
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		})
+	}, nil
 }
