@@ -155,6 +155,16 @@ type Config struct {
 	// [DefaultRetry].
 	Retry retry.Policy
 
+	// ManualRetries turns off the receiver's retry timers, for tests that
+	// drive it with a fake clock (Now). A failed callback attempt that Retry
+	// schedules again, after any delay (zero included), then waits, due at
+	// Now plus the delay, until [Receiver.RunRetries] finds it due and runs
+	// it on the caller's goroutine; nothing else runs it. [Receiver.Shutdown]
+	// does not wait for such retries (see there). Accepted events still get
+	// their first attempt from the workers. False: retries run by themselves
+	// on real timers, whatever Now says.
+	ManualRetries bool
+
 	// OnDead, if set, is called once for an event whose callback failed for
 	// good (after the event is marked dead in the inbox), with the last
 	// error. It runs on a worker, with a context bounded by CallbackTimeout;
@@ -191,8 +201,9 @@ type Config struct {
 	// [slog.Default].
 	Logger *slog.Logger
 
-	// Now is the clock for timestamps, tolerance checks and inbox calls.
-	// Nil: [time.Now].
+	// Now is the clock for timestamps, tolerance checks, inbox calls, the
+	// retry policy's attempt times and, with ManualRetries, the due times of
+	// retries. Nil: [time.Now].
 	Now func() time.Time
 }
 

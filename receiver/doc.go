@@ -75,6 +75,20 @@
 // marked dead in the inbox and [Config].OnDead is called once. Success
 // marks the event handled.
 //
+// # Retries under a fake clock
+//
+// Retries normally run on real timers, whatever [Config].Now says. A test
+// that drives the receiver with a fake clock sets [Config].ManualRetries:
+// a failed attempt's retry then waits, due at Now plus its delay, and
+// [Receiver.RunRetries] runs the due ones synchronously, so the test needs
+// no sleeps:
+//
+//	r.RunRetries(ctx)               // settles the first attempt: it failed, its retry waits
+//	clock.Advance(time.Second)      // past the retry's delay
+//	n, err := r.RunRetries(ctx)     // runs the retry before returning
+//
+// The webhooktest package's Endpoint works this way when given a clock.
+//
 // # Durability
 //
 // The default inbox is in memory (store/memory): fast, bounded, and lost

@@ -15,7 +15,9 @@ var (
 
 	// ErrInvalidConfig is returned by [New], wrapped with the name of the
 	// field, for a configuration it cannot use: a malformed key, a negative
-	// size or duration, a key mode other than test or live.
+	// size or duration, a key mode other than test or live. It is also
+	// returned, wrapped, by [Receiver.RunRetries] on a receiver without
+	// [Config].ManualRetries.
 	ErrInvalidConfig = errors.New("receiver: invalid config")
 
 	// ErrNoRoute is returned by [Mux.HandleEvent], wrapped with the event

@@ -76,15 +76,22 @@ type Receiver struct {
 	closeOnce       sync.Once
 	left            int            // events abandoned by closeNow
 	timers          sync.WaitGroup // retry timers not yet stopped or fired
+	runners         sync.WaitGroup // RunRetries calls in progress
 
-	// sched holds retry timers and ready retries, and the keys of events
-	// this process holds (durable inboxes only).
+	// sched holds retry timers and ready retries, the retries waiting for
+	// RunRetries (ManualRetries only), and the keys of events this process
+	// holds (durable inboxes only).
 	sched struct {
 		sync.Mutex
 		closed   bool
 		ready    []*job
 		timers   map[*job]*time.Timer
 		inflight map[string]struct{}
+		// waiting holds the retries of ManualRetries in the order they
+		// were scheduled; quiet is closed and replaced each time every
+		// pending event is found among them (see waitQuiet).
+		waiting []*job
+		quiet   chan struct{}
 	}
 
 	pending atomic.Int64
@@ -104,6 +111,7 @@ type job struct {
 	key     string
 	attempt int       // attempts made so far
 	first   time.Time // start of the first attempt
+	due     time.Time // when a retry waiting for RunRetries is due
 	// hooked is held by the request while Hooks.Accepted runs; a worker
 	// takes it before the first attempt, so the hook happens before it.
 	hooked sync.Mutex
@@ -140,6 +148,7 @@ func New(h Handler, cfg *Config) (*Receiver, error) {
 	}
 	r.recovery, _ = r.inbox.(store.InboxRecovery)
 	r.sched.timers = make(map[*job]*time.Timer)
+	r.sched.quiet = make(chan struct{})
 	if r.recovery != nil {
 		r.sched.inflight = make(map[string]struct{})
 	}
@@ -218,8 +227,16 @@ func (r *Receiver) Start(ctx context.Context) error {
 // a retry, or until ctx ends. Then it stops the workers: running callbacks
 // get their context cancelled and Shutdown waits for them to return.
 //
+// With [Config].ManualRetries, Shutdown waits for the queue and the running
+// callbacks (a [Receiver.RunRetries] call included), but not for retries,
+// which nothing would run: events waiting for a retry are left unhandled at
+// once, as at a deadline. Call RunRetries until nothing is pending first to
+// drain them.
+//
 // It returns nil when everything was handled, and otherwise an error that
-// says how many events were left unhandled and wraps ctx's error. Those
+// says how many events were left unhandled and wraps ctx's error, or
+// [ErrClosed] when ctx had not ended (Close cut the drain short, or retries
+// were left waiting for RunRetries). Those
 // events stay claimed in a durable inbox and are re-driven by the next
 // receiver; with a non-durable inbox their claims are released so the
 // sender (or a manual resend) can deliver them again. Shutdown returns
@@ -236,7 +253,12 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 	close(r.quit)
 	r.mu.Unlock()
 
-	if prev == stateRunning {
+	waiting := false // the drain ended with only manual retries left
+	switch {
+	case prev != stateRunning:
+	case r.cfg.ManualRetries:
+		waiting = r.waitQuiet(ctx) == nil
+	default:
 		for r.pending.Load() > 0 && ctx.Err() == nil {
 			select {
 			case <-r.drained:
@@ -246,14 +268,16 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 		}
 	}
 	left := r.closeNow()
-	if left > 0 {
-		cause := context.Cause(ctx)
-		if cause == nil {
-			cause = ErrClosed
-		}
+	if left == 0 {
+		return nil
+	}
+	if cause := context.Cause(ctx); cause != nil {
 		return fmt.Errorf("receiver: shutdown: %d events left unhandled: %w", left, cause)
 	}
-	return nil
+	if waiting {
+		return fmt.Errorf("receiver: shutdown: %d events left unhandled (waiting for RunRetries): %w", left, ErrClosed)
+	}
+	return fmt.Errorf("receiver: shutdown: %d events left unhandled: %w", left, ErrClosed)
 }
 
 // Close stops the receiver immediately: it stops accepting events, cancels
@@ -296,11 +320,12 @@ func (r *Receiver) stopAll() int {
 	}
 	close(r.stop)
 	r.wg.Wait()
+	r.runners.Wait()
 
 	r.sched.Lock()
 	r.sched.closed = true
-	left := r.sched.ready
-	r.sched.ready = nil
+	left := append(r.sched.ready, r.sched.waiting...)
+	r.sched.ready, r.sched.waiting = nil, nil
 	for j, t := range r.sched.timers {
 		if t.Stop() {
 			left = append(left, j)
@@ -557,7 +582,7 @@ func (r *Receiver) enqueue(j *job) (Reason, bool) {
 	case r.queue <- j:
 		return "", true
 	default:
-		r.pending.Add(-1)
+		r.unpend()
 		r.forget(j.key)
 		return ReasonQueueFull, false
 	}

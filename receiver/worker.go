@@ -67,6 +67,7 @@ func (r *Receiver) run(j *job) {
 	info := AttemptInfo{Event: j.ev, Key: j.key, Attempt: j.attempt, Err: err, Duration: time.Since(t0)}
 	r.stats.attempts.Add(1)
 
+	var now time.Time // when a retry was decided
 	switch {
 	case err == nil:
 		info.Result = ResultHandled
@@ -76,7 +77,7 @@ func (r *Receiver) run(j *job) {
 		// Cut short by Close or a Shutdown deadline: not the event's fault.
 		info.Result = ResultInterrupted
 	default:
-		now := r.now()
+		now = r.now()
 		if !retry.IsPermanent(err) {
 			if d, ok := r.cfg.Retry.Next(retry.Attempt{Number: j.attempt, Err: err, Age: now.Sub(j.first), Time: now}); ok {
 				info.Result, info.Retry = ResultRetry, max(d, 0)
@@ -111,7 +112,7 @@ func (r *Receiver) run(j *job) {
 			slog.String("event_id", j.ev.ID), slog.String("event_type", j.ev.Type),
 			slog.Int("attempt", j.attempt), slog.Duration("retry_in", info.Retry), slog.Any("error", err))
 		r.stats.retries.Add(1)
-		r.schedule(j, info.Retry)
+		r.schedule(j, info.Retry, now)
 	case ResultDead:
 		r.kill(j, err)
 	}
@@ -132,8 +133,13 @@ func (r *Receiver) call(ev event.Event) (err error) {
 	return r.h.HandleEvent(ctx, ev)
 }
 
-// schedule makes j ready again after delay.
-func (r *Receiver) schedule(j *job, delay time.Duration) {
+// schedule makes j ready again after delay; with ManualRetries, it leaves
+// j waiting for RunRetries, due at now+delay.
+func (r *Receiver) schedule(j *job, delay time.Duration, now time.Time) {
+	if r.cfg.ManualRetries {
+		r.park(j, now.Add(delay))
+		return
+	}
 	r.sched.Lock()
 	defer r.sched.Unlock()
 	if delay <= 0 {
@@ -241,7 +247,20 @@ func (r *Receiver) abandon(j *job) {
 // finish ends j's life in this receiver.
 func (r *Receiver) finish(j *job) {
 	r.forget(j.key)
-	if r.pending.Add(-1) == 0 {
+	r.unpend()
+}
+
+// unpend counts one pending event less and wakes whoever waits for that:
+// Shutdown when none is left; with ManualRetries, the waiters of waitQuiet.
+func (r *Receiver) unpend() {
+	n := r.pending.Add(-1)
+	if r.cfg.ManualRetries {
+		r.sched.Lock()
+		r.wakeQuietLocked()
+		r.sched.Unlock()
+		return
+	}
+	if n == 0 {
 		select {
 		case r.drained <- struct{}{}:
 		default:
