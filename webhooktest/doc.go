@@ -12,7 +12,8 @@
 // before they reach the receiver, to exercise a sender's retries.
 //
 // By default the endpoint answers an accepted event only once its callback
-// has returned, so when a sender's attempt is over the event is already in
+// has returned (and the receiver has decided what follows, such as a
+// retry), so when a sender's attempt is over the event is already in
 // [Endpoint.Events]. With a driver that delivers synchronously, a test then
 // needs neither sleeps nor waits.
 //
@@ -39,6 +40,26 @@
 // which is what [NewEvent] returns. An event dated by the real clock still
 // works: DeliverAll advances the fake clock to its date.
 //
+// # Callback retries with a fake clock
+//
+// With [WithClock], the receiver's own retries of a failing callback follow
+// the clock as well: they wait until the clock has passed their delay and
+// [Endpoint.RunRetries] runs them, synchronously, never on a real timer.
+//
+//	var calls atomic.Int32
+//	ep := webhooktest.NewEndpoint(t, webhooktest.WithClock(clock),
+//		webhooktest.WithHandler(receiver.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+//			if calls.Add(1) == 1 {
+//				return errors.New("database unavailable") // the first callback fails
+//			}
+//			return nil
+//		})),
+//		webhooktest.WithReceiverConfig(receiver.Config{Retry: retry.Schedule{Delays: []time.Duration{time.Second}}}))
+//	...
+//	_, err := webhooktest.DeliverAll(ctx, s, st, clock) // 200: the receiver holds the event
+//	clock.Advance(time.Second)                          // past the receiver's retry delay
+//	n, err := ep.RunRetries(ctx)                        // 1: the retry ran, and succeeded
+//
 // # Signed requests for a handler under test
 //
 // [SignedRequest] builds an *http.Request signed like a webhookkit sender's,
@@ -46,7 +67,9 @@
 //
 // # Concurrency
 //
-// Clock and Endpoint are safe for concurrent use. DeliverAll must not run
+// Clock and Endpoint are safe for concurrent use. Callbacks run on the
+// receiver's workers and, for retries, on the goroutine calling
+// [Endpoint.RunRetries]. DeliverAll must not run
 // beside a started sender (Sender.Start) of the same store, whose workers
 // would take the deliveries it waits for.
 package webhooktest

@@ -36,10 +36,16 @@ type options struct {
 }
 
 // WithClock makes the endpoint's receiver read c (for the signature
-// tolerance, the de-duplication window and the inbox) and stamps
-// [Request.At] with it. Give the sender the same clock: with a fake clock
-// and no WithClock, the receiver refuses the sender's timestamps as too old
-// or too new.
+// tolerance, the de-duplication window, the inbox and its callback retries)
+// and stamps [Request.At] with it. Give the sender the same clock: with a
+// fake clock and no WithClock, the receiver refuses the sender's timestamps
+// as too old or too new.
+//
+// The receiver's callback retries then follow c too (it is built with
+// receiver.Config.ManualRetries): a callback that fails is retried only by
+// [Endpoint.RunRetries], once c has passed the retry's delay, and never by a
+// real timer. To keep real-time retries beside a fake clock, leave
+// WithClock out and set Now in [WithReceiverConfig].
 func WithClock(c *Clock) Option {
 	return func(o *options) { o.clock = c }
 }
@@ -60,8 +66,10 @@ func WithSecret(secret string) Option {
 
 // WithReceiverConfig sets the base configuration of the endpoint's receiver.
 // The endpoint's secret is added to cfg.Keys; cfg.Now defaults to the
-// [WithClock] clock; cfg.Hooks are kept. The other fields take effect as
-// in a receiver.Config.
+// [WithClock] clock, which also turns cfg.ManualRetries on; cfg.Hooks are
+// kept (the endpoint adds its own after them). The other fields take effect
+// as in a receiver.Config: cfg.Retry sets the delays [Endpoint.RunRetries]
+// waits for.
 func WithReceiverConfig(cfg receiver.Config) Option {
 	return func(o *options) { o.cfg = cfg }
 }
@@ -70,8 +78,11 @@ func WithReceiverConfig(cfg receiver.Config) Option {
 // accepted event while the callback runs (zero or negative: it answers as
 // soon as the receiver does, like a production receiver). Holding it makes
 // delivery synchronous: when a sender's attempt ends, the event is already in
-// [Endpoint.Events]. The default is [DefaultCallbackWait]. Retries of a
-// failed callback are not waited for.
+// [Endpoint.Events]. The default is [DefaultCallbackWait]. The answer is
+// held until the attempt's outcome is decided (including when a retry is
+// due), so a clock moved after it does not shift the retry. Retries of a
+// failed callback are not waited for; with [WithClock] they run in
+// [Endpoint.RunRetries].
 func WithCallbackWait(d time.Duration) Option {
 	return func(o *options) { o.wait = d }
 }
@@ -174,8 +185,20 @@ func start(tb testing.TB, o *options) (*Endpoint, error) {
 	}
 	cfg := o.cfg
 	cfg.Keys = append(slices.Clone(cfg.Keys), receiver.Key{Secret: secret})
-	if cfg.Now == nil && o.clock != nil {
-		cfg.Now = o.clock.Now
+	if o.clock != nil {
+		if cfg.Now == nil {
+			cfg.Now = o.clock.Now
+		}
+		cfg.ManualRetries = true
+	}
+	// The answer to an accepted event is held until this hook: after the
+	// callback, and after the receiver read its clock to schedule a retry.
+	userAttempt := cfg.Hooks.Attempt
+	cfg.Hooks.Attempt = func(info receiver.AttemptInfo) {
+		defer e.attempted(info.Event.ID) // also if the user's hook panics
+		if userAttempt != nil {
+			userAttempt(info)
+		}
 	}
 	rcv, err := receiver.New(recorder{e}, &cfg)
 	if err != nil {
@@ -197,6 +220,27 @@ func (e *Endpoint) Secret() string { return e.secret }
 
 // Receiver returns the endpoint's receiver, for its Stats.
 func (e *Endpoint) Receiver() *receiver.Receiver { return e.rcv }
+
+// RunRetries runs the callback retries of the endpoint's receiver that are
+// due by the [WithClock] clock, synchronously (see
+// receiver.Receiver.RunRetries): a test makes the callback fail, moves the
+// clock past the receiver's retry delay (receiver.Config.Retry, set with
+// [WithReceiverConfig]; by default jittered and at most 1 s before the
+// first retry), calls RunRetries, and finds the retried event in
+// [Endpoint.Events] when it returns. It first waits for callbacks in
+// progress, so an attempt that has just failed is waiting for its retry by
+// then. It returns the number of callback attempts made.
+//
+// Errors, wrapped: receiver.ErrInvalidConfig for an endpoint without
+// WithClock, whose retries run on real timers; receiver.ErrClosed after
+// [Endpoint.Close]; ctx's error when ctx ends first.
+func (e *Endpoint) RunRetries(ctx context.Context) (int, error) {
+	n, err := e.rcv.RunRetries(ctx)
+	if err != nil {
+		return n, fmt.Errorf("webhooktest: run retries: %w", err)
+	}
+	return n, nil
+}
 
 // StoreEndpoint returns a store.Endpoint for this endpoint, ready for a
 // store's CreateEndpoint: its URL and secret, test mode, subscribed to
@@ -372,8 +416,8 @@ func (e *Endpoint) addRequest(r Request) {
 	e.requests = append(e.requests, r)
 }
 
-// doneChan returns the channel closed once a callback for id returned;
-// e.mu must be held.
+// doneChan returns the channel closed once an attempt for id ended (its
+// callback returned and its outcome was decided); e.mu must be held.
 func (e *Endpoint) doneChan(id string) chan struct{} {
 	ch, ok := e.done[id]
 	if !ok {
@@ -383,8 +427,8 @@ func (e *Endpoint) doneChan(id string) chan struct{} {
 	return ch
 }
 
-// awaitCallback waits until a callback for id returned, the request ends
-// or the wait bound passes. A duplicate finds the channel closed already
+// awaitCallback waits until an attempt for id ended, the request ends or
+// the wait bound passes. A duplicate finds the channel closed already
 // (or waits for the first delivery's callback still running).
 func (e *Endpoint) awaitCallback(ctx context.Context, id string) {
 	e.mu.Lock()
@@ -399,14 +443,20 @@ func (e *Endpoint) awaitCallback(ctx context.Context, id string) {
 	}
 }
 
-// recorded stores ev and wakes the waiters.
+// recorded stores ev and wakes the waiters of WaitFor.
 func (e *Endpoint) recorded(ev event.Event) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.events = append(e.events, ev)
 	close(e.changed)
 	e.changed = make(chan struct{})
-	ch := e.doneChan(ev.ID)
+}
+
+// attempted releases the answers held for the event id.
+func (e *Endpoint) attempted(id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ch := e.doneChan(id)
 	select {
 	case <-ch:
 	default:

@@ -2,14 +2,17 @@ package webhooktest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/event/fasten"
+	"github.com/webhookkit/webhookkit/receiver"
 	"github.com/webhookkit/webhookkit/retry"
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
@@ -80,4 +83,64 @@ func ExampleClock() {
 	// Output:
 	// 9:00AM
 	// 10:30AM
+}
+
+// The receiver's retry of a failing callback follows the fake clock too: it
+// runs in RunRetries once the clock has passed the retry delay.
+func ExampleEndpoint_RunRetries() {
+	ctx := context.Background()
+	clock := webhooktest.NewClock(time.Date(2024, 6, 13, 0, 0, 0, 0, time.UTC))
+
+	var calls atomic.Int32
+	ep, err := webhooktest.NewServer(
+		webhooktest.WithClock(clock),
+		webhooktest.WithHandler(receiver.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+			if calls.Add(1) == 1 {
+				return errors.New("database unavailable") // the first callback fails
+			}
+			return nil
+		})),
+		webhooktest.WithReceiverConfig(receiver.Config{
+			Retry:  retry.Schedule{Delays: []time.Duration{time.Second}},
+			Logger: slog.New(slog.DiscardHandler),
+		}),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ep.Close()
+
+	st := memory.New(&memory.Config{Now: clock.Now})
+	s, err := sender.New(st, &sender.Config{Now: clock.Now, AllowPrivateNetworks: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	if err := st.CreateEndpoint(ctx, ep.StoreEndpoint()); err != nil {
+		log.Fatal(err)
+	}
+	ev, err := event.New(event.ModeTest, "ping", map[string]string{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ev.Date = time.Time{} // the sender stamps it with the fake clock
+	if _, err := s.Publish(ctx, ev, store.ToTenant("")); err != nil {
+		log.Fatal(err)
+	}
+
+	attempts, err := webhooktest.DeliverAll(ctx, s, st, clock)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("sender attempts:", attempts, "callback calls:", len(ep.Events()))
+
+	clock.Advance(time.Second) // past the receiver's retry delay
+	retried, err := ep.RunRetries(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("retries run:", retried, "callback calls:", len(ep.Events()), "handled:", ep.Receiver().Stats().Handled)
+	// Output:
+	// sender attempts: 1 callback calls: 1
+	// retries run: 1 callback calls: 2 handled: 1
 }

@@ -297,7 +297,84 @@ func TestWaitForTimeoutWithoutTest(t *testing.T) {
 	require.Empty(t, ep.WaitFor(0, time.Second)) // already satisfied
 }
 
-func TestCallbackFailureRetriedByReceiver(t *testing.T) {
+func TestCallbackRetriesFollowTheClock(t *testing.T) {
+	// The receiver retries a failing callback after 1 s, then 1 min, on
+	// the endpoint's clock: each retry runs in RunRetries once the clock
+	// has passed its delay, not before, and without a sleep.
+	tests := []struct {
+		name      string
+		failures  int32
+		steps     []time.Duration // clock moves; RunRetries after each
+		wantRuns  []int           // RunRetries' attempts after each step
+		wantCalls int
+		want      []receiver.Result
+	}{
+		{name: "moved straight past the delay", failures: 1,
+			steps: []time.Duration{time.Second, time.Hour}, wantRuns: []int{1, 0}, wantCalls: 2,
+			want: []receiver.Result{receiver.ResultRetry, receiver.ResultHandled}},
+		{name: "not before the delay", failures: 1,
+			steps:    []time.Duration{0, 999 * time.Millisecond, time.Millisecond},
+			wantRuns: []int{0, 0, 1}, wantCalls: 2,
+			want: []receiver.Result{receiver.ResultRetry, receiver.ResultHandled}},
+		{name: "dead-lettered after the last attempt", failures: 100,
+			steps:    []time.Duration{time.Second, time.Minute - time.Millisecond, time.Millisecond, time.Hour},
+			wantRuns: []int{1, 0, 1, 0}, wantCalls: 3,
+			want: []receiver.Result{receiver.ResultRetry, receiver.ResultRetry, receiver.ResultDead}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			handler := receiver.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+				if calls.Add(1) <= tt.failures {
+					return errors.New("database unavailable")
+				}
+				return nil
+			})
+			var mu sync.Mutex
+			var results []receiver.Result
+			var dead int
+			r := newRig(t, nil,
+				webhooktest.WithHandler(handler),
+				webhooktest.WithReceiverConfig(receiver.Config{
+					Retry:  fixedSchedule(time.Second, time.Minute),
+					OnDead: func(context.Context, event.Event, error) { mu.Lock(); dead++; mu.Unlock() },
+					Hooks: receiver.Hooks{Attempt: func(i receiver.AttemptInfo) { // kept beside the endpoint's
+						mu.Lock()
+						results = append(results, i.Result)
+						mu.Unlock()
+					}},
+				}),
+			)
+			ev := r.publish(t, fasten.TypeEHIExportSuccess)
+			n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+			require.NoError(t, err)
+			require.Equal(t, 1, n) // the sender's attempt succeeded: the receiver holds the event
+			require.Len(t, r.ep.Events(), 1, "the first callback call, which failed")
+
+			for i, step := range tt.steps {
+				r.clock.Advance(step)
+				n, err := r.ep.RunRetries(r.ctx)
+				require.NoError(t, err)
+				require.Equal(t, tt.wantRuns[i], n, "step %d", i)
+			}
+			got := r.ep.Events() // no wait: RunRetries returned after the callbacks
+			require.Len(t, got, tt.wantCalls)
+			for _, g := range got {
+				require.Equal(t, ev.ID, g.ID)
+			}
+			require.Equal(t, int32(tt.wantCalls), calls.Load())
+			mu.Lock()
+			require.Equal(t, tt.want, results)
+			require.Equal(t, map[bool]int{true: 1}[tt.want[len(tt.want)-1] == receiver.ResultDead], dead)
+			mu.Unlock()
+			st := r.ep.Receiver().Stats()
+			require.Zero(t, st.Pending)
+			require.Equal(t, uint64(1), st.Accepted)
+		})
+	}
+}
+
+func TestCallbackRetriesOnRealTimersWithoutClock(t *testing.T) {
 	var calls atomic.Int32
 	handler := receiver.HandlerFunc(func(ctx context.Context, ev event.Event) error {
 		if calls.Add(1) == 1 {
@@ -305,20 +382,33 @@ func TestCallbackFailureRetriedByReceiver(t *testing.T) {
 		}
 		return nil
 	})
-	r := newRig(t, nil,
-		webhooktest.WithHandler(handler),
-		webhooktest.WithReceiverConfig(receiver.Config{Retry: retry.Exponential{Base: time.Millisecond, Max: time.Millisecond, MaxAttempts: 3}}),
-	)
-	ev := r.publish(t, fasten.TypeEHIExportSuccess)
-	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+	ep := webhooktest.NewEndpoint(t, webhooktest.WithHandler(handler),
+		webhooktest.WithReceiverConfig(receiver.Config{Retry: fixedSchedule(time.Millisecond)}))
+	ev := webhooktest.NewEvent(t, fasten.TypeEHIExportSuccess, nil)
+	in := webhooktest.SignedRequest(t, ep.Secret(), ev) // dated by the real clock
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, ep.URL(), in.Body)
 	require.NoError(t, err)
-	require.Equal(t, 1, n) // the sender's attempt succeeded: the receiver holds the event
+	req.Header = in.Header.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
 
-	got := r.ep.WaitFor(2, 10*time.Second) // one entry per callback call
-	require.Len(t, got, 2)
-	require.Equal(t, ev.ID, got[0].ID)
+	got := ep.WaitFor(2, 10*time.Second) // the retry runs on its own
 	require.Equal(t, ev.ID, got[1].ID)
-	require.Equal(t, int32(2), calls.Load())
+	_, err = ep.RunRetries(t.Context())
+	require.ErrorIs(t, err, receiver.ErrInvalidConfig)
+}
+
+func TestRunRetriesAfterClose(t *testing.T) {
+	ep := webhooktest.NewEndpoint(t, webhooktest.WithClock(webhooktest.NewClock(time.Time{})))
+	n, err := ep.RunRetries(t.Context())
+	require.NoError(t, err)
+	require.Zero(t, n)
+	ep.Close()
+	_, err = ep.RunRetries(t.Context())
+	require.ErrorIs(t, err, receiver.ErrClosed)
+	require.ErrorContains(t, err, "webhooktest: run retries: ")
 }
 
 func TestUserHandlerSeesTypedData(t *testing.T) {
