@@ -132,9 +132,10 @@ const requeueSet = `SET
 
 // Requeue makes a failed or succeeded delivery pending again, due at at,
 // with Attempts and FirstAttemptAt reset (a replay); paused instead when its
-// endpoint is disabled in this store. It returns an error wrapping
-// [store.ErrConflict] for a pending, leased or paused delivery and
-// [store.ErrNotFound] for a missing one.
+// endpoint is disabled in this store. It notifies [Store.NotifyChannel]
+// when it requeues. It returns an error wrapping [store.ErrConflict] for a
+// pending, leased or paused delivery and [store.ErrNotFound] for a missing
+// one.
 func (h *handle) Requeue(ctx context.Context, id string, at time.Time) error {
 	var state string
 	err := h.db.QueryRow(ctx, h.n.q(`WITH upd AS (
@@ -142,8 +143,9 @@ func (h *handle) Requeue(ctx context.Context, id string, at time.Time) error {
 			WHERE id = $1 AND state IN ('failed', 'succeeded')
 			RETURNING state
 		)
-		SELECT coalesce((SELECT 'requeued' FROM upd), (SELECT state FROM {{schema}}.deliveries WHERE id = $1), '')`),
-		id, at).Scan(&state)
+		SELECT coalesce((SELECT 'requeued' FROM upd), (SELECT state FROM {{schema}}.deliveries WHERE id = $1), ''),
+			CASE WHEN $3::text IS NOT NULL AND EXISTS (SELECT 1 FROM upd) THEN pg_notify($3, '')::text END`),
+		id, at, h.n.notifyArg()).Scan(&state, nil)
 	switch {
 	case err != nil:
 		return fmt.Errorf("postgres: requeue delivery %q: %w", id, err)
@@ -156,12 +158,15 @@ func (h *handle) Requeue(ctx context.Context, id string, at time.Time) error {
 }
 
 // RequeueFailed requeues, as Requeue, every failed delivery of the endpoint
-// that finished at or after since, in one statement, and returns how many.
+// that finished at or after since, in one statement, and returns how many;
+// it notifies [Store.NotifyChannel] when that is not zero.
 func (h *handle) RequeueFailed(ctx context.Context, endpointID string, since, at time.Time) (int, error) {
-	tag, err := h.db.Exec(ctx, h.n.q(`UPDATE {{schema}}.deliveries `+requeueSet+`
-		WHERE endpoint_id = $1 AND state = 'failed' AND finished_at >= $3`), endpointID, at, since)
+	var n int
+	err := h.db.QueryRow(ctx, h.n.q(notifyCount(`UPDATE {{schema}}.deliveries `+requeueSet+`
+		WHERE endpoint_id = $1 AND state = 'failed' AND finished_at >= $3 RETURNING 1`, 4)),
+		endpointID, at, since, h.n.notifyArg()).Scan(&n, nil)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: requeue failed deliveries of endpoint %q: %w", endpointID, err)
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }

@@ -269,8 +269,9 @@ func (h *handle) RecordResult(ctx context.Context, id string, success bool, at t
 // pending deliveries and keeps its leased ones from being leased again when
 // their lease expires (their workers may still settle them; Retry and
 // Release then pause them); enabling makes its paused deliveries pending,
-// due at at, and lets leased ones expire normally again. It returns the updated endpoint, or an error wrapping
-// [store.ErrNotFound].
+// due at at, and lets leased ones expire normally again (and notifies
+// [Store.NotifyChannel] when there were any). It returns the updated
+// endpoint, or an error wrapping [store.ErrNotFound].
 func (h *handle) SetDisabled(ctx context.Context, id string, disabled bool, reason string, at time.Time) (*store.Endpoint, error) {
 	var ep *store.Endpoint
 	err := h.inTx(ctx, func(tx pgx.Tx) error {
@@ -294,10 +295,11 @@ func (h *handle) SetDisabled(ctx context.Context, id string, disabled bool, reas
 				SET state = CASE state WHEN 'pending' THEN 'paused' ELSE 'leased_paused' END
 				WHERE endpoint_id = $1 AND state IN ('pending', 'leased')`), id)
 		} else {
-			_, err = tx.Exec(ctx, h.n.q(`UPDATE {{schema}}.deliveries
+			err = tx.QueryRow(ctx, h.n.q(notifyCount(`UPDATE {{schema}}.deliveries
 				SET state = CASE state WHEN 'paused' THEN 'pending' ELSE 'leased' END,
 					next_attempt_at = CASE state WHEN 'paused' THEN $2 ELSE next_attempt_at END
-				WHERE endpoint_id = $1 AND state IN ('paused', 'leased_paused')`), id, at)
+				WHERE endpoint_id = $1 AND state IN ('paused', 'leased_paused') RETURNING 1`, 3)),
+				id, at, h.n.notifyArg()).Scan(nil, nil)
 		}
 		return err
 	})

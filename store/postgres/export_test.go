@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"time"
+
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/store"
 )
@@ -22,3 +24,7 @@ func LeaseStatement(s *Store, req store.LeaseRequest) (string, []any) {
 // SetPruneBatch sets how many deliveries one PruneDeliveries transaction
 // deletes, so tests can cross batch boundaries with few rows.
 func SetPruneBatch(s *Store, n int) { s.n.pruneBatch = n }
+
+// SetListenPing sets how long a listening connection may stay silent before
+// Subscribe pings it, so tests can exercise the ping without waiting.
+func SetListenPing(s *Store, d time.Duration) { s.listenPing = d }

@@ -38,7 +38,9 @@ func (e missingEndpointError) Error() string { return fmt.Sprintf("endpoint %q",
 // nothing. The stored event row is locked for the transaction, so a
 // concurrent [Store.PruneDeliveries] never deletes an event an Enqueue is
 // adding deliveries to. Data is stored as bytes, verbatim; times are kept to
-// the microsecond.
+// the microsecond. When it creates deliveries, the transaction notifies
+// [Store.NotifyChannel], so subscribed senders look for them as soon as it
+// commits (see [Store.Subscribe]).
 func (h *handle) Enqueue(ctx context.Context, ev event.Event, targets []store.Target) (int, error) {
 	if ev.ID == "" || ev.Type == "" || !ev.APIMode.Valid() {
 		return 0, fmt.Errorf("postgres: enqueue: %w: event needs an id, a type and a valid mode", store.ErrInvalid)
@@ -89,20 +91,18 @@ func (h *handle) Enqueue(ctx context.Context, ev event.Event, targets []store.Ta
 				return errEventConflict
 			}
 		}
-		tag, err = tx.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.deliveries
+		// Inserts the deliveries and, if it created any, notifies the
+		// listening senders when the transaction commits.
+		return tx.QueryRow(ctx, h.n.q(notifyCount(`INSERT INTO {{schema}}.deliveries
 				(id, event_id, endpoint_id, tenant, mode, event_type, state, next_attempt_at, created_at)
 			SELECT gen_random_uuid()::text, $1, t.endpoint_id, t.tenant, $2, $3,
 				CASE WHEN EXISTS (SELECT 1 FROM {{schema}}.endpoints e WHERE e.id = t.endpoint_id AND e.disabled)
 					THEN 'paused' ELSE 'pending' END,
 				$4, $5
 			FROM unnest($6::text[], $7::text[]) AS t (endpoint_id, tenant)
-			ON CONFLICT (event_id, endpoint_id) DO NOTHING`),
-			ev.ID, string(ev.APIMode), ev.Type, ev.Date, ev.Date, ids, tenants)
-		if err != nil {
-			return err
-		}
-		created = tag.RowsAffected()
-		return nil
+			ON CONFLICT (event_id, endpoint_id) DO NOTHING
+			RETURNING 1`, 8)),
+			ev.ID, string(ev.APIMode), ev.Type, ev.Date, ev.Date, ids, tenants, h.n.notifyArg()).Scan(&created, nil)
 	})
 	var me missingEndpointError
 	if errors.As(err, &me) {

@@ -49,6 +49,16 @@ type Config struct {
 	// Logger receives the store's few log lines (migrations); nil means
 	// [slog.Default].
 	Logger *slog.Logger
+	// DisableNotify stops the store from notifying subscribed senders
+	// (see [Store.Subscribe]) when it creates or requeues deliveries: they
+	// find them at their next poll instead. PostgreSQL commits the
+	// transactions that notify one at a time (each holds a database-wide
+	// lock while it commits), so with many concurrent publishing
+	// transactions notifying costs publish throughput; set it if you
+	// measured that cost and latency of up to a poll interval is fine.
+	// False (the zero value) notifies. Subscribe works either way, and
+	// hears the instances that do notify.
+	DisableNotify bool
 	// Now is the clock for the times the store sets itself (CreatedAt and
 	// UpdatedAt of endpoints, CreatedAt of deliveries and events); nil means
 	// [time.Now]. Times that decide what is due always come from the caller.
@@ -70,6 +80,9 @@ type Store struct {
 	handle
 	pool   *pgxpool.Pool
 	logger *slog.Logger
+	// listenPing is how long a listening connection may stay silent before
+	// it is pinged; listenPing unless a test changes it.
+	listenPing time.Duration
 }
 
 var (
@@ -103,11 +116,13 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
 		c.Now = time.Now
 	}
 	n := &names{
-		schema: c.Schema,
-		quoted: pgx.Identifier{c.Schema}.Sanitize(),
-		now:    c.Now,
+		schema:   c.Schema,
+		quoted:   pgx.Identifier{c.Schema}.Sanitize(),
+		channel:  channelName(c.Schema),
+		noNotify: c.DisableNotify,
+		now:      c.Now,
 	}
-	return &Store{handle: handle{db: pool, n: n}, pool: pool, logger: c.Logger}, nil
+	return &Store{handle: handle{db: pool, n: n}, pool: pool, logger: c.Logger, listenPing: listenPing}, nil
 }
 
 // Schema returns the schema name the store uses.
@@ -175,7 +190,11 @@ type dbtx interface {
 type names struct {
 	schema string
 	quoted string
-	now    func() time.Time
+	// channel is the notification channel (see channelName).
+	channel string
+	// noNotify is Config.DisableNotify.
+	noNotify bool
+	now      func() time.Time
 	// pruneBatch is how many deliveries one PruneDeliveries transaction
 	// deletes; zero means pruneBatchSize. Tests lower it.
 	pruneBatch int
