@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -351,6 +352,39 @@ func TestOversizedOverHTTP(t *testing.T) {
 			require.Equal(t, int64(len(body)), <-declared)
 		}
 	}
+	drain(t, r)
+	require.Zero(t, rc.calls.Load())
+}
+
+// TestDeclaredLengthNotAllocatedInAdvance: a request that declares a body
+// of the whole limit and sends a few bytes must not cost the declared size
+// in memory (many slow clients doing so would otherwise pin the limit each).
+func TestDeclaredLengthNotAllocatedInAdvance(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures allocations")
+	}
+	k := newKeyPair(t)
+	rc := newRecorder()
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}})
+	const limit = receiver.DefaultMaxBodyBytes
+	const rounds = 50
+	run := func() {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"a":1}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.ContentLength = limit // declared, never sent
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		require.Equal(t, http.StatusBadRequest, w.Code)
+	}
+	run()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range rounds {
+		run()
+	}
+	runtime.ReadMemStats(&after)
+	perCall := (after.TotalAlloc - before.TotalAlloc) / rounds
+	require.Less(t, perCall, uint64(limit/4), "allocated %d bytes per request for a %d-byte declared body", perCall, limit)
 	drain(t, r)
 	require.Zero(t, rc.calls.Load())
 }

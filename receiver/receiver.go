@@ -492,6 +492,9 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) (int, Reason,
 
 // readBody reads the whole body into the pooled buffer *bp, at most
 // MaxBodyBytes of it.
+// initialBuffer caps the body buffer allocated before the bytes arrive.
+const initialBuffer = 64 << 10
+
 func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, bp *[]byte) ([]byte, error) {
 	limit := r.cfg.MaxBodyBytes
 	if req.Body == nil {
@@ -505,7 +508,10 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, bp *[]byte
 	}
 	b := (*bp)[:0]
 	if n := req.ContentLength; n > int64(cap(b)) {
-		b = make([]byte, 0, n+1) // n <= limit: checked by the caller
+		// n <= limit: checked by the caller. Trust it only up to
+		// initialBuffer, so a client that declares a large body and
+		// sends nothing does not make us allocate it in advance.
+		b = make([]byte, 0, min(n+1, initialBuffer))
 	}
 	for {
 		if len(b) == cap(b) {
