@@ -98,8 +98,11 @@ func (s *Sender) Thresholds() (warnAt, disableAt int) {
 // Notify tells a started sender that deliveries may have become due, so it
 // looks for them now instead of at its next poll. Call it after committing a
 // transaction in which the store's PublishTx enqueued deliveries, or after
-// writing to the outbox by other means. It never blocks, is safe for
-// concurrent use, and does nothing on a sender that is not started.
+// writing to the outbox by other means. A sender whose store is a
+// [store.Notifier] (store/postgres is) hears such commits by itself, from
+// any process; Notify then only saves this process the notification's trip
+// through the database. It never blocks, is safe for concurrent use, and
+// does nothing on a sender that is not started.
 func (s *Sender) Notify() { s.signal() }
 
 // signal wakes the dispatcher without blocking.
@@ -131,7 +134,10 @@ func (s *Sender) isClosed() bool {
 }
 
 // Start starts the background workers and the attempt-log pruner, and
-// returns. Deliveries run until Shutdown or Close, or until ctx is
+// returns. When the store is a [store.Notifier], Start also subscribes to
+// it, so that deliveries enqueued elsewhere (by another process, or in the
+// application's own transaction) wake the workers at once instead of at the
+// next poll; if subscribing fails, that is logged and polling carries on. Deliveries run until Shutdown or Close, or until ctx is
 // cancelled, which stops the sender as Close does (Shutdown or Close must
 // still be called to wait for it). Values of ctx reach the hooks and the
 // store calls. It returns [ErrStarted] if already started and [ErrClosed]
@@ -150,6 +156,10 @@ func (s *Sender) Start(ctx context.Context) error {
 	context.AfterFunc(s.hard, cancel)
 	s.wg.Add(1)
 	go s.loop(ctx)
+	if n, ok := s.st.(store.Notifier); ok {
+		s.wg.Add(1)
+		go s.listen(ctx, n)
+	}
 	if s.cfg.Retention > 0 {
 		s.wg.Add(1)
 		go s.pruner(ctx)

@@ -1,0 +1,132 @@
+package sender_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/webhookkit/webhookkit/sender"
+	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/postgres"
+)
+
+// postgresDSN returns the test database's DSN from
+// WEBHOOKKIT_TEST_POSTGRES_DSN, skipping tb when it is unset (failing it in
+// CI, which must provide one).
+func postgresDSN(tb testing.TB) string {
+	tb.Helper()
+	const env = "WEBHOOKKIT_TEST_POSTGRES_DSN"
+	dsn := os.Getenv(env)
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("%s is not set; CI must provide a PostgreSQL database", env)
+		}
+		tb.Skipf("%s is not set: skipping PostgreSQL tests", env)
+	}
+	return dsn
+}
+
+// postgresSchema returns a fresh schema name, dropped in tb.Cleanup (which
+// runs after the cleanups registered later, such as the pools' Close).
+func postgresSchema(tb testing.TB, dsn string) string {
+	tb.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "whk_sender_test_" + hex.EncodeToString(b)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			tb.Errorf("drop schema %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+// postgresInstance returns a store on schema with a pool of its own, as a
+// separate process would have.
+func postgresInstance(tb testing.TB, dsn, schema string) (*postgres.Store, *pgxpool.Pool) {
+	tb.Helper()
+	pool, err := pgxpool.New(context.Background(), dsn)
+	require.NoError(tb, err)
+	tb.Cleanup(pool.Close)
+	st, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(tb, err)
+	return st, pool
+}
+
+// TestPostgresWakesOtherInstance runs two instances on one schema: A only
+// publishes (its sender is never started), B delivers and polls once an
+// hour. B delivers what A publishes, and what the application commits with
+// PublishTx, at once: PostgreSQL's notification wakes it.
+func TestPostgresWakesOtherInstance(t *testing.T) {
+	ctx := context.Background()
+	dsn := postgresDSN(t)
+	schema := postgresSchema(t, dsn)
+	stA, appPool := postgresInstance(t, dsn, schema)
+	require.NoError(t, stA.Migrate(ctx))
+	stB, admin := postgresInstance(t, dsn, schema)
+
+	srv := newServer(t, nil)
+	ep, _ := addEndpoint(t, stA, srv.URL, nil)
+	a := newSender(t, stA, nil, nil) // never started
+	watched := &watchedStore{SenderStore: stB}
+	b := newSender(t, notifyingStore{watched, stB}, nil, func(c *sender.Config) { c.PollInterval = time.Hour })
+	require.NoError(t, b.Start(ctx))
+
+	// B's listening session is up; once B is idle, only a notification
+	// can wake it within the hour.
+	listen := "LISTEN " + pgx.Identifier{stB.NotifyChannel()}.Sanitize()
+	var pid int32
+	require.Eventually(t, func() bool {
+		err := admin.QueryRow(ctx, "SELECT pid FROM pg_stat_activity WHERE query = $1 AND state = 'idle'", listen).Scan(&pid)
+		return err == nil
+	}, wakeWait, 10*time.Millisecond, "B listens")
+
+	t.Run("publish through instance A", func(t *testing.T) {
+		watched.waitIdle(t)
+		n, err := a.Publish(ctx, newEvent(t, nil, "order.created", `{"via":"A"}`), store.ToTenant(ep.Tenant))
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		require.Eventually(t, func() bool { return srv.count() == 1 }, wakeWait, time.Millisecond, "B delivers")
+	})
+
+	t.Run("publish in the application's transaction", func(t *testing.T) {
+		watched.waitIdle(t)
+		tx, err := appPool.Begin(ctx)
+		require.NoError(t, err)
+		defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+		n, err := stA.PublishTx(ctx, tx, newEvent(t, nil, "order.created", `{"via":"tx"}`), store.ToTenant(ep.Tenant))
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		require.NoError(t, tx.Commit(ctx))
+		require.Eventually(t, func() bool { return srv.count() == 2 }, wakeWait, time.Millisecond, "B delivers")
+	})
+
+	got := srv.requests()
+	require.JSONEq(t, `{"via":"A"}`, string(got[0].Event.Data))
+	require.JSONEq(t, `{"via":"tx"}`, string(got[1].Event.Data))
+
+	require.NoError(t, b.Shutdown(ctx))
+	// The session was closed before Shutdown returned; the server notices
+	// the closed connection a moment later.
+	require.Eventually(t, func() bool {
+		var alive bool
+		require.NoError(t, admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)", pid).Scan(&alive))
+		return !alive
+	}, wakeWait, 10*time.Millisecond, "Shutdown ends B's listening session")
+}
