@@ -13,6 +13,26 @@
 // the caller's choosing; [Sender.Ping] sends a "ping" event synchronously
 // and returns the attempt.
 //
+// # Several instances, and publishing from elsewhere
+//
+// Any number of senders, in any number of processes, may work one durable
+// store: leasing hands each delivery to one of them at a time. A started
+// sender that has nothing to do looks for due deliveries every
+// Config.PollInterval (a second by default), and at once when this sender
+// publishes, replays or enables something itself. Deliveries written
+// elsewhere (by another instance, or by the store's transactional publish,
+// such as store/postgres's PublishTx, in the application's transaction)
+// wake it at once only if the store says so: when the store implements
+// [store.Notifier], as store/postgres does with LISTEN/NOTIFY, [Sender.Start]
+// subscribes for the sender's lifetime and every notification (sent when
+// the writing transaction commits) wakes the workers. Notifications are
+// hints; polling goes on, so one that is lost (while the store reconnects,
+// say) costs at most a poll interval, and a failure to subscribe is logged
+// and leaves polling alone. Shutdown and Close end the subscription before
+// they return. With a store that does not notify (store/memory,
+// store/sqlite), call [Sender.Notify] after committing a transactional
+// publish, or rely on the poll.
+//
 // # Delivering
 //
 // [Sender.Start] runs up to Config.Workers deliveries at once in the
@@ -83,8 +103,8 @@
 //
 // # Lifecycle
 //
-// [New] starts nothing. [Sender.Start] starts the workers and the
-// attempt-log pruner; [Sender.Shutdown] stops leasing, lets attempts in
+// [New] starts nothing. [Sender.Start] starts the workers, the
+// attempt-log pruner and, for a [store.Notifier] store, the subscription; [Sender.Shutdown] stops leasing, lets attempts in
 // flight finish until its context ends, then cancels and releases the rest;
 // [Sender.Close] does that at once. Afterwards every method returns
 // [ErrClosed]. Leases outlive a crash: a delivery whose worker died is due

@@ -1,9 +1,9 @@
 // Package postgres is webhookkit's PostgreSQL store: durable and shared, for
 // many sender and receiver instances working one outbox and one inbox. A
 // [Store] implements [store.SenderStore] (endpoints, outbox, deliveries,
-// attempt log), [store.Inbox], [store.InboxRecovery] and
-// [store.DeliveryPruner]. It uses github.com/jackc/pgx/v5 through a
-// *pgxpool.Pool that the caller owns.
+// attempt log), [store.Inbox], [store.InboxRecovery],
+// [store.DeliveryPruner] and [store.Notifier]. It uses
+// github.com/jackc/pgx/v5 through a *pgxpool.Pool that the caller owns.
 //
 //	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
 //	...
@@ -64,6 +64,37 @@
 // receiver's concurrency: a lease, a settle or a claim holds a connection
 // for one round trip.
 //
+// # Waking other instances
+//
+// A sender that is idle looks for due deliveries once per poll interval.
+// So that a delivery enqueued by one instance, or in the application's own
+// transaction, is picked up at once by whichever instance is idle, the store
+// uses PostgreSQL's LISTEN/NOTIFY. Enqueue (and so PublishTx and every
+// publish), Requeue, RequeueFailed and the enabling of an endpoint call
+// pg_notify on [Store.NotifyChannel] in their own transaction, when they
+// make deliveries due: PostgreSQL sends the notification when that
+// transaction commits and drops it on rollback, so a wakeup never announces
+// a delivery that does not exist, and a PublishTx wakes the senders exactly
+// when its deliveries become visible. [Store.Subscribe] (the
+// [store.Notifier] capability) listens; a started sender subscribes by
+// itself and holds one extra connection for it, taken from the pool and
+// never given back (the pool may open another in its place), so allow for
+// one more connection per sender. The listening connection is pinged after
+// 15 s of silence and replaced, with backoff, when it fails; each new start
+// of listening wakes the sender once, for what it may have missed. A
+// notification is only a hint: polling still runs, so a lost notification
+// delays a delivery by at most a poll interval, as without notifications.
+// LISTEN needs a session of its own, so it does not work through a pooler
+// in transaction mode (PgBouncer's pool_mode=transaction) nor on a read
+// replica: subscribe through a direct connection to the primary, or rely on
+// polling.
+//
+// Notifying has a cost: PostgreSQL commits the transactions that notify one
+// at a time, so with many concurrent publishing transactions it lowers
+// publish throughput (BenchmarkEnqueueParallel in this package measures
+// it). [Config.DisableNotify] turns notifying off for a store that publishes
+// more than it needs prompt delivery.
+//
 // # Transactional publish
 //
 // [Store.PublishTx] publishes an event inside the caller's own transaction,
@@ -74,8 +105,9 @@
 // transaction commits. A rollback, a failed commit or a crash before the
 // commit leaves no delivery behind; once the commit returns, every
 // subscribed endpoint has its delivery, durably, and any sender instance may
-// lease it. Nothing is sent before the commit, since senders cannot see
-// uncommitted rows. Delivery itself is at least once, as always with
+// lease it; idle senders are woken by the commit's notification (see Waking
+// other instances). Nothing is sent before the commit, since senders cannot
+// see uncommitted rows. Delivery itself is at least once, as always with
 // webhooks: receivers de-duplicate by event id.
 //
 // # Retention

@@ -78,3 +78,22 @@ func ExampleStore_PublishTx() {
 	}
 	fmt.Printf("queued for %d endpoints\n", n)
 }
+
+// Stores on one schema notify, and listen on, one channel: a started sender
+// subscribes to it by itself. The name helps to watch the wakeups in psql
+// (LISTEN "webhookkit_due:webhooks";).
+func ExampleStore_NotifyChannel() {
+	pool, err := pgxpool.New(context.Background(), "postgres://app@127.0.0.1:5432/app")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+
+	s, err := postgres.New(pool, &postgres.Config{Schema: "webhooks"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s.NotifyChannel())
+	// Output:
+	// webhookkit_due:webhooks
+}

@@ -2,6 +2,8 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -71,25 +73,35 @@ func peer(tb testing.TB, s *postgres.Store) *postgres.Store {
 	return p
 }
 
-// listening returns the pids of the sessions whose last statement was a
-// LISTEN on s's channel.
-func listening(ctx context.Context, tb testing.TB, pool *pgxpool.Pool, s *postgres.Store) []int32 {
+// listener returns a store on s's schema whose pool is tagged with an
+// application_name of its own and serves only the store's subscriptions, so
+// that pg_stat_activity shows which session listens, whatever it ran last.
+func listener(tb testing.TB, s *postgres.Store) (*postgres.Store, string) {
 	tb.Helper()
-	rows, err := pool.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE query = $1`,
-		"LISTEN "+pgx.Identifier{s.NotifyChannel()}.Sanitize())
+	cfg, err := pgxpool.ParseConfig(testDSN(tb))
 	require.NoError(tb, err)
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	app := "whk_listener_" + hex.EncodeToString(b)
+	cfg.ConnConfig.RuntimeParams["application_name"] = app
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	require.NoError(tb, err)
-	return pids
+	tb.Cleanup(pool.Close)
+	l, err := postgres.New(pool, &postgres.Config{Schema: s.Schema(), Logger: quiet})
+	require.NoError(tb, err)
+	return l, app
 }
 
-// listenerPID waits until exactly one session is listening on s's channel
-// and returns its pid.
-func listenerPID(ctx context.Context, tb testing.TB, pool *pgxpool.Pool, s *postgres.Store) int32 {
+// listenerPID waits until exactly one session of application app exists,
+// other than the session not, and returns its pid.
+func listenerPID(ctx context.Context, tb testing.TB, pool *pgxpool.Pool, app string, not int32) int32 {
 	tb.Helper()
 	var pids []int32
 	require.Eventually(tb, func() bool {
-		pids = listening(ctx, tb, pool, s)
+		rows, err := pool.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND pid <> $2`, app, not)
+		require.NoError(tb, err)
+		pids, err = pgx.CollectRows(rows, pgx.RowTo[int32])
+		require.NoError(tb, err)
 		return len(pids) == 1
 	}, signalWait, 10*time.Millisecond)
 	return pids[0]
@@ -321,23 +333,22 @@ func TestSubscribeReconnects(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	s := newStore(t)
+	l, app := listener(t, s)
 	admin := newPool(t)
 	createEndpoints(t, s, "acme", "ep1")
 	ctxSub, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sub, err := s.Subscribe(ctxSub)
+	sub, err := l.Subscribe(ctxSub)
 	require.NoError(t, err)
 	expectSignal(t, sub, "listening began")
-	pid := listenerPID(ctx, t, admin, s)
+	pid := listenerPID(ctx, t, admin, app, 0)
 
 	for round := range 2 {
 		var killed bool
 		require.NoError(t, admin.QueryRow(ctx, "SELECT pg_terminate_backend($1)", pid).Scan(&killed))
 		require.True(t, killed)
 		expectSignal(t, sub, "listening began again")
-		next := listenerPID(ctx, t, admin, s)
-		require.NotEqual(t, pid, next)
-		pid = next
+		pid = listenerPID(ctx, t, admin, app, pid)
 
 		ev := testEvent("5d4c3b2a-1f0e-4d9c-8b7a-69584736251"+string(rune('0'+round)), "order.created", `{}`)
 		n, err := s.Enqueue(ctx, ev, []store.Target{{EndpointID: "ep1", Tenant: "acme"}})
@@ -358,13 +369,14 @@ func TestSubscribePingsWhenSilent(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	s := newStore(t)
+	l, app := listener(t, s)
 	admin := newPool(t)
 	createEndpoints(t, s, "acme", "ep1")
-	postgres.SetListenPing(s, 20*time.Millisecond)
-	sub, err := s.Subscribe(ctx)
+	postgres.SetListenPing(l, 20*time.Millisecond)
+	sub, err := l.Subscribe(ctx)
 	require.NoError(t, err)
 	expectSignal(t, sub, "listening began")
-	pid := listenerPID(ctx, t, admin, s)
+	pid := listenerPID(ctx, t, admin, app, 0)
 	require.Eventually(t, func() bool {
 		var q string
 		require.NoError(t, admin.QueryRow(ctx, "SELECT query FROM pg_stat_activity WHERE pid = $1", pid).Scan(&q))

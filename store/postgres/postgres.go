@@ -68,8 +68,8 @@ type Config struct {
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // Store is a PostgreSQL-backed [store.SenderStore], [store.Inbox],
-// [store.InboxRecovery] and [store.DeliveryPruner]. Its methods run one statement or one transaction
-// each. Any number of Store values, in any number of
+// [store.InboxRecovery], [store.DeliveryPruner] and [store.Notifier]. Its
+// methods run one statement or one transaction each. Any number of Store values, in any number of
 // processes, may share one schema: leasing and claiming are atomic in the
 // database. A Store is safe for concurrent use. It does not own the pool:
 // close the pool when done.
