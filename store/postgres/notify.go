@@ -99,7 +99,10 @@ func (n *names) notifyArg() any {
 // failure is logged at level Warn. When ctx ends, the connection is closed
 // (waiting at most 5 s for the server) and then the channel is closed. It
 // returns an error only when ctx is already done. Each call listens on a
-// connection of its own; a sender needs one.
+// connection of its own; a sender needs one. Connections come from the
+// pool, so end the subscriptions (stop the senders) before closing it: a
+// subscription on a closed pool keeps failing, and logging, until its ctx
+// ends.
 func (s *Store) Subscribe(ctx context.Context) (<-chan struct{}, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: subscribe: %w", err)
