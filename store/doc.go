@@ -4,6 +4,15 @@
 // side. A single type may implement all of them; each driver in a
 // sub-package does.
 //
+// # Optional capabilities
+//
+// Besides the roles, a store may offer capabilities that callers find by
+// type assertion: [DeliveryPruner] (the sender prunes finished deliveries
+// and their events after the retention period) and [Notifier] (the sender
+// wakes at once when another process makes deliveries due, instead of at
+// its next poll; store/postgres does this with LISTEN/NOTIFY). A store
+// built by embedding one value per role hides them unless it forwards them.
+//
 // # Drivers
 //
 //   - store/memory: the default; fast, bounded, safe for concurrent use, and
