@@ -2,10 +2,7 @@ package sender_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -13,49 +10,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/webhookkit/webhookkit/internal/pgtest"
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/postgres"
 )
-
-// postgresDSN returns the test database's DSN from
-// WEBHOOKKIT_TEST_POSTGRES_DSN, skipping tb when it is unset (failing it in
-// CI, which must provide one).
-func postgresDSN(tb testing.TB) string {
-	tb.Helper()
-	const env = "WEBHOOKKIT_TEST_POSTGRES_DSN"
-	dsn := os.Getenv(env)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("%s is not set; CI must provide a PostgreSQL database", env)
-		}
-		tb.Skipf("%s is not set: skipping PostgreSQL tests", env)
-	}
-	return dsn
-}
-
-// postgresSchema returns a fresh schema name, dropped in tb.Cleanup (which
-// runs after the cleanups registered later, such as the pools' Close).
-func postgresSchema(tb testing.TB, dsn string) string {
-	tb.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "whk_sender_test_" + hex.EncodeToString(b)
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			tb.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", name, err)
-		}
-	})
-	return name
-}
 
 // postgresInstance returns a store on schema with a pool of its own, as a
 // separate process would have.
@@ -75,8 +34,8 @@ func postgresInstance(tb testing.TB, dsn, schema string) (*postgres.Store, *pgxp
 // PublishTx, at once: PostgreSQL's notification wakes it.
 func TestPostgresWakesOtherInstance(t *testing.T) {
 	ctx := context.Background()
-	dsn := postgresDSN(t)
-	schema := postgresSchema(t, dsn)
+	dsn := pgtest.DSN(t)
+	schema := pgtest.Schema(t, dsn, "whk_sender_test_")
 	stA, appPool := postgresInstance(t, dsn, schema)
 	require.NoError(t, stA.Migrate(ctx))
 	stB, admin := postgresInstance(t, dsn, schema)

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,10 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/webhookkit/webhookkit/internal/pgtest"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/postgres"
 	"github.com/webhookkit/webhookkit/store/sqlite"
@@ -30,7 +28,7 @@ import (
 // Environment variables: the ones the team decided on, and the ones this
 // package uses to talk to its child processes.
 const (
-	envDSN  = "WEBHOOKKIT_TEST_POSTGRES_DSN"
+	envDSN  = pgtest.EnvDSN
 	envFull = "WEBHOOKKIT_FULL"
 
 	envRole     = "WEBHOOKKIT_CRASHTEST_ROLE"     // "sender" or "receiver"
@@ -180,42 +178,13 @@ func newSpec(tb testing.TB, kind string) spec {
 	return newPGSpec(tb)
 }
 
-// pgDSN returns the test DSN, skipping tb when it is unset, or failing tb
-// when it is unset in CI.
-func pgDSN(tb testing.TB) string {
-	tb.Helper()
-	dsn := os.Getenv(envDSN)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("%s is not set; CI must provide a PostgreSQL database (see .ci/run)", envDSN)
-		}
-		tb.Skipf("%s is not set: skipping the PostgreSQL test (example: postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", envDSN)
-	}
-	return dsn
-}
-
 // newPGSpec returns a fresh PostgreSQL schema, dropped with everything in it
 // in tb.Cleanup. Register it before opening pools on it: cleanups run last
 // registered first, so the pools close before the drop.
 func newPGSpec(tb testing.TB) spec {
 	tb.Helper()
-	dsn := pgDSN(tb)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "whk_crash_" + hex.EncodeToString(b)
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			tb.Errorf("drop schema %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", name, err)
-		}
-	})
+	dsn := pgtest.DSN(tb)
+	name := pgtest.Schema(tb, dsn, "whk_crash_")
 	return spec{kind: "postgres", dsn: dsn, schema: name}
 }
 
