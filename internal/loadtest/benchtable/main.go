@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	benchtable [-suites signature,event,lease] [-rounds 5] [-benchtime 1s] [-pin=true]
+//	benchtable [-suites signature,event,lease] [-rounds 5] [-benchtime 1s] [-pin=true] [-raw]
 //
 // Each suite's test binary is built once (go test -c), then run -rounds
 // times; every run executes all of the suite's benchmarks once, so the
@@ -90,6 +90,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	rounds := fs.Int("rounds", 5, "rounds (each runs every benchmark of a suite once)")
 	benchtime := fs.String("benchtime", "1s", "-test.benchtime of each benchmark")
 	pin := fs.Bool("pin", true, "pin the benchmark process to CPU 1 with taskset")
+	raw := fs.Bool("raw", false, "also print every round's ns/op")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -105,14 +106,14 @@ func cli(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "benchtable: -rounds must be positive")
 		return 2
 	}
-	if err := run(ctx, chosen, *rounds, *benchtime, *pin, stdout, stderr); err != nil {
+	if err := run(ctx, chosen, *rounds, *benchtime, *pin, *raw, stdout, stderr); err != nil {
 		fmt.Fprintln(stderr, "benchtable:", err)
 		return 1
 	}
 	return 0
 }
 
-func run(ctx context.Context, chosen []string, rounds int, benchtime string, pin bool, stdout, stderr io.Writer) error {
+func run(ctx context.Context, chosen []string, rounds int, benchtime string, pin, raw bool, stdout, stderr io.Writer) error {
 	root, err := moduleRoot(ctx)
 	if err != nil {
 		return err
@@ -159,6 +160,17 @@ func run(ctx context.Context, chosen []string, rounds int, benchtime string, pin
 			reportEvent(stdout, res)
 		case "lease":
 			reportLease(stdout, res)
+		}
+		if raw {
+			keys := make([]string, 0, len(res))
+			for k := range res {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			fmt.Fprintln(stdout, "every round, ns/op:")
+			for _, k := range keys {
+				fmt.Fprintf(stdout, "  %s: %.0f\n", k, res[k].ns)
+			}
 		}
 		for _, sk := range skipped {
 			fmt.Fprintf(stdout, "\nskipped: %s\n", sk)
