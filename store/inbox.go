@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -67,6 +68,21 @@ type Claim struct {
 	// Lease is how long the claiming worker holds the entry before
 	// [InboxRecovery.LeaseClaimed] may re-drive it; negative means zero.
 	Lease time.Duration
+}
+
+// Normalize applies the rules every inbox follows for a claim's arguments:
+// an empty Key is an error wrapping [ErrInvalid]; a TTL that is not positive
+// becomes [DefaultDedupWindow]; a negative Lease becomes zero. Drivers call
+// it first, so they agree.
+func (c Claim) Normalize() (Claim, error) {
+	if c.Key == "" {
+		return c, fmt.Errorf("%w: claim: empty key", ErrInvalid)
+	}
+	if c.TTL <= 0 {
+		c.TTL = DefaultDedupWindow
+	}
+	c.Lease = max(c.Lease, 0)
+	return c, nil
 }
 
 // Inbox de-duplicates received events. Implementations must be safe for

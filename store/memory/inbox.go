@@ -29,14 +29,11 @@ type inboxRec struct {
 // evicted; Claim never refuses because the inbox is full. An empty Key is
 // [store.ErrInvalid].
 func (s *Store) Claim(_ context.Context, c store.Claim) (bool, error) {
-	if c.Key == "" {
-		return false, fmt.Errorf("memory: claim: empty key: %w", store.ErrInvalid)
+	c, err := c.Normalize()
+	if err != nil {
+		return false, fmt.Errorf("memory: %w", err)
 	}
-	ttl := c.TTL
-	if ttl <= 0 {
-		ttl = store.DefaultDedupWindow
-	}
-	lease := max(c.Lease, 0)
+	ttl, lease := c.TTL, c.Lease
 	body := bytes.Clone(c.Body)
 
 	s.mu.Lock()

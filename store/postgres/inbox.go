@@ -32,20 +32,17 @@ func scanInbox(row pgx.Row) (*store.InboxEntry, error) {
 // until c.Now+c.TTL (a non-positive TTL means [store.DefaultDedupWindow]).
 // An empty key is an error wrapping [store.ErrInvalid].
 func (h *handle) Claim(ctx context.Context, c store.Claim) (bool, error) {
-	if c.Key == "" {
-		return false, fmt.Errorf("postgres: claim: %w: empty key", store.ErrInvalid)
+	c, err := c.Normalize()
+	if err != nil {
+		return false, fmt.Errorf("postgres: %w", err)
 	}
-	ttl := c.TTL
-	if ttl <= 0 {
-		ttl = store.DefaultDedupWindow
-	}
-	lease := max(c.Lease, 0)
+	ttl, lease := c.TTL, c.Lease
 	body := c.Body
 	if body == nil {
 		body = []byte{}
 	}
 	var key string
-	err := h.db.QueryRow(ctx, h.n.q(`INSERT INTO {{schema}}.inbox AS i
+	err = h.db.QueryRow(ctx, h.n.q(`INSERT INTO {{schema}}.inbox AS i
 			(key, state, body, claimed_at, expires_at, leased_until, attempts, last_error, finished_at)
 		VALUES ($1, 'claimed', $2, $3, $4, $5, 0, '', NULL)
 		ON CONFLICT (key) DO UPDATE SET

@@ -39,20 +39,17 @@ func scanInbox(sc scanner) (*store.InboxEntry, error) {
 // goroutines or processes, exactly one wins. An empty key is
 // [store.ErrInvalid].
 func (s *Store) Claim(ctx context.Context, c store.Claim) (bool, error) {
-	if c.Key == "" {
-		return false, fmt.Errorf("sqlite: claim: %w: empty key", store.ErrInvalid)
+	c, err := c.Normalize()
+	if err != nil {
+		return false, fmt.Errorf("sqlite: %w", err)
 	}
-	ttl := c.TTL
-	if ttl <= 0 {
-		ttl = store.DefaultDedupWindow
-	}
-	lease := max(c.Lease, 0)
+	ttl, lease := c.TTL, c.Lease
 	body := c.Body
 	if body == nil {
 		body = []byte{}
 	}
 	var won bool
-	err := s.write(ctx, func(q dbtx) error {
+	err = s.write(ctx, func(q dbtx) error {
 		res, err := q.ExecContext(ctx, `INSERT INTO webhookkit_inbox (`+inboxCols+`)
 VALUES (?1, 'claimed', ?2, ?3, ?4, ?5, 0, '', NULL)
 ON CONFLICT (key) DO UPDATE SET
