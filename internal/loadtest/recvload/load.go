@@ -55,14 +55,14 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	warmup := fs.Duration("warmup", time.Second, "unmeasured warm-up before -d")
 	asJSON := fs.Bool("json", false, "print the result as one line: result {json}")
 	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+		return usageError{Err: err}
 	}
 	sec, err := signature.ParseSecret(*secret)
 	if err != nil {
-		return usageError{fmt.Errorf("-secret: %w", err)}
+		return usageError{Err: fmt.Errorf("-secret: %w", err)}
 	}
 	if *c < 1 || *d <= 0 || *warmup < 0 {
-		return usageError{errors.New("-c must be positive, -d positive and -warmup not negative")}
+		return usageError{Err: errors.New("-c must be positive, -d positive and -warmup not negative")}
 	}
 	ctx, cancel := loadtest.StopOnStdinEOF(ctx)
 	defer cancel()

@@ -44,19 +44,19 @@ func orchestrate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	pin := fs.Bool("pin", true, "pin the server to CPU 0 and the load to CPU 1 with taskset")
 	profDir := fs.String("cpuprofile-dir", "", "write each server's CPU profile to DIR/TARGET-ROUND.pprof")
 	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+		return usageError{Err: err}
 	}
 	targets := []string{targetBare, targetReceiver}
 	switch {
 	case *ab && *target != "":
-		return usageError{errors.New("-ab and -target exclude each other")}
+		return usageError{Err: errors.New("-ab and -target exclude each other")}
 	case *target == targetBare || *target == targetReceiver:
 		targets = []string{*target}
 	case *target != "":
-		return usageError{fmt.Errorf("unknown -target %q", *target)}
+		return usageError{Err: fmt.Errorf("unknown -target %q", *target)}
 	}
 	if *rounds < 1 || *c < 1 || *d <= 0 {
-		return usageError{errors.New("-rounds, -c and -d must be positive")}
+		return usageError{Err: errors.New("-rounds, -c and -d must be positive")}
 	}
 	sec, err := signature.NewSecret()
 	if err != nil {

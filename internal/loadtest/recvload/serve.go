@@ -41,7 +41,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	secret := fs.String("secret", "", "whsec_ secret the receiver verifies with")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the server's whole life to this file")
 	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+		return usageError{Err: err}
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -78,7 +78,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer rcv.Close() //nolint:errcheck // after Shutdown it reports ErrClosed
 		h = rcv
 	default:
-		return usageError{fmt.Errorf("unknown -target %q", *target)}
+		return usageError{Err: fmt.Errorf("unknown -target %q", *target)}
 	}
 
 	ln, err := loadtest.Listen(ctx, *addr)

@@ -31,41 +31,22 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/webhookkit/webhookkit/internal/loadtest"
 )
 
 func main() {
 	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// cli runs the program and returns the exit code: 0 success, 1 failure,
-// 2 usage error.
+// cli runs the program with args and returns the exit code (see
+// [loadtest.Main]).
 func cli(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var err error
-	switch {
-	case len(args) > 0 && args[0] == "serve":
-		err = serve(ctx, args[1:], stdout, stderr)
-	case len(args) > 0 && args[0] == "run":
-		err = measure(ctx, args[1:], stdout, stderr)
-	default:
-		err = orchestrate(ctx, args, stdout, stderr)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "sendload:", err)
-		if _, ok := err.(usageError); ok {
-			return 2
-		}
-		return 1
-	}
-	return 0
+	return loadtest.Main("sendload", args, stdout, stderr,
+		map[string]loadtest.Command{"serve": serve, "run": measure}, orchestrate)
 }
 
-// usageError marks an error in the command line.
-type usageError struct{ error }
+// usageError marks an error in the command line (exit code 2).
+type usageError = loadtest.UsageError

@@ -49,11 +49,11 @@ func addMeasureFlags(fs *flag.FlagSet) measureFlags {
 
 func (f measureFlags) validate() error {
 	if *f.n < 1 || *f.rounds < 1 || *f.c < 1 {
-		return usageError{errors.New("-n, -rounds and -c must be positive")}
+		return usageError{Err: errors.New("-n, -rounds and -c must be positive")}
 	}
 	for _, s := range f.list() {
 		if s != loadtest.Memory && s != loadtest.SQLite && s != loadtest.Postgres {
-			return usageError{fmt.Errorf("unknown store %q in -stores", s)}
+			return usageError{Err: fmt.Errorf("unknown store %q in -stores", s)}
 		}
 	}
 	return nil
@@ -80,7 +80,7 @@ func measure(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	url := fs.String("url", "", "endpoint URL (loopback only)")
 	f := addMeasureFlags(fs)
 	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+		return usageError{Err: err}
 	}
 	if err := f.validate(); err != nil {
 		return err

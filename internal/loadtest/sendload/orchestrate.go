@@ -16,7 +16,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:0", "loopback address to listen on")
 	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+		return usageError{Err: err}
 	}
 	ctx, cancel := loadtest.StopOnStdinEOF(ctx)
 	defer cancel()
@@ -36,7 +36,7 @@ func orchestrate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	f := addMeasureFlags(fs)
 	pin := fs.Bool("pin", true, "pin the endpoint to CPU 0 and the sender to CPU 1 with taskset")
 	if err := fs.Parse(args); err != nil {
-		return usageError{err}
+		return usageError{Err: err}
 	}
 	if err := f.validate(); err != nil {
 		return err
