@@ -34,9 +34,13 @@ func (h *handler) apiRoutes() {
 	m.HandleFunc("POST /api/endpoints/{id}/deliveries/{did}/retry", h.api(h.endpointAPI(h.apiRetry)))
 	m.HandleFunc("GET /api/endpoints/{id}/attempts", h.endpointAPI(h.apiListAttempts))
 	m.HandleFunc("GET /api/endpoints/{id}/attempts/{aid}", h.endpointAPI(h.apiGetAttempt))
-	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	noRoute := func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such API route")
-	})
+	}
+	// "/api" too: otherwise the mux would redirect it to "/api/", outside
+	// the base path.
+	m.HandleFunc("/api", noRoute)
+	m.HandleFunc("/api/", noRoute)
 }
 
 // listResponse is a page of a list.
