@@ -44,7 +44,8 @@ a failed forward is retried a few times. --store keeps the de-duplication
 inbox in a SQLite or PostgreSQL store instead of memory.
 
 Once ready it prints "listening on http://HOST:PORT/PATH" on stderr (with
---addr 127.0.0.1:0 the port is chosen by the system). SIGINT or SIGTERM stops
+--addr 127.0.0.1:0 the port is chosen by the system) and the store it uses,
+with the PostgreSQL schema. SIGINT or SIGTERM stops
 accepting, drains the events accepted so far and exits 0; a second signal
 exits at once.`, `
 	$ webhook listen --secret "$S" --path /webhooks --forward-to http://localhost:3000/webhooks > events.jsonl
@@ -88,7 +89,7 @@ exits at once.`, `
 	}
 	log := newLogger(e, *verbose)
 
-	st, err := openStore(ctx, *dsn)
+	st, err := openStore(ctx, *dsn, migrate)
 	if err != nil {
 		return err
 	}
@@ -144,7 +145,7 @@ exits at once.`, `
 		_ = ln.Close()
 		return err
 	}
-	fmt.Fprintf(e.stderr, "webhook listen: listening on http://%s%s (store: %s)\n", ln.Addr(), *path, st.kind)
+	fmt.Fprintf(e.stderr, "webhook listen: listening on http://%s%s (store: %s)\n", ln.Addr(), *path, st.where)
 	if l.fwd != nil {
 		fmt.Fprintf(e.stderr, "webhook listen: forwarding accepted events to %s\n", *forwardTo)
 	}
