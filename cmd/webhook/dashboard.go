@@ -121,7 +121,8 @@ Stop it with SIGINT or SIGTERM.`, `
 			return err
 		}
 	}
-	fmt.Fprintf(e.stderr, "webhook dashboard: open http://%s/?token=%s (store: %s; mode: %s)\n", ln.Addr(), token, st.where, *mode)
+	where, note := browseAddr(ln.Addr())
+	fmt.Fprintf(e.stderr, "webhook dashboard: open http://%s/?token=%s (store: %s; mode: %s%s)\n", where, token, st.where, *mode, note)
 	var stop func(context.Context) error
 	if snd != nil {
 		stop = snd.Shutdown

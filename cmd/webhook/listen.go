@@ -44,8 +44,9 @@ a failed forward is retried a few times. --store keeps the de-duplication
 inbox in a SQLite or PostgreSQL store instead of memory.
 
 Once ready it prints "listening on http://HOST:PORT/PATH" on stderr (with
---addr 127.0.0.1:0 the port is chosen by the system) and the store it uses,
-with the PostgreSQL schema. SIGINT or SIGTERM stops
+--addr 127.0.0.1:0 the port is chosen by the system; listening on all
+interfaces, it prints 127.0.0.1) and the store it uses, with the PostgreSQL
+schema. SIGINT or SIGTERM stops
 accepting, drains the events accepted so far and exits 0; a second signal
 exits at once.`, `
 	$ webhook listen --secret "$S" --path /webhooks --forward-to http://localhost:3000/webhooks > events.jsonl
@@ -145,7 +146,8 @@ exits at once.`, `
 		_ = ln.Close()
 		return err
 	}
-	fmt.Fprintf(e.stderr, "webhook listen: listening on http://%s%s (store: %s)\n", ln.Addr(), *path, st.where)
+	where, note := browseAddr(ln.Addr())
+	fmt.Fprintf(e.stderr, "webhook listen: listening on http://%s%s (store: %s%s)\n", where, *path, st.where, note)
 	if l.fwd != nil {
 		fmt.Fprintf(e.stderr, "webhook listen: forwarding accepted events to %s\n", *forwardTo)
 	}
