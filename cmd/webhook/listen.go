@@ -18,8 +18,9 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 )
 
-// Listen's server and shutdown bounds (decisions.md, "Receiver": the CLI's
-// http.Server sets ReadHeaderTimeout and ReadTimeout).
+// Listen's server and shutdown bounds. The http.Server sets
+// ReadHeaderTimeout and ReadTimeout, so a client that sends its request
+// slowly cannot hold a connection open forever.
 const (
 	listenReadTimeout  = 10 * time.Second
 	listenDrainTimeout = 30 * time.Second
