@@ -34,9 +34,13 @@ func (h *handler) apiRoutes() {
 	m.HandleFunc("POST /api/endpoints/{id}/deliveries/{did}/retry", h.api(h.endpointAPI(h.apiRetry)))
 	m.HandleFunc("GET /api/endpoints/{id}/attempts", h.endpointAPI(h.apiListAttempts))
 	m.HandleFunc("GET /api/endpoints/{id}/attempts/{aid}", h.endpointAPI(h.apiGetAttempt))
-	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	noRoute := func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such API route")
-	})
+	}
+	// "/api" too: otherwise the mux would redirect it to "/api/", outside
+	// the base path.
+	m.HandleFunc("/api", noRoute)
+	m.HandleFunc("/api/", noRoute)
 }
 
 // listResponse is a page of a list.
@@ -86,14 +90,60 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
+// writeJSONError answers {"error":{"code","message"}} with status. The
+// message loses the package names that error texts put before their parts
+// ("event: invalid pattern ..." reads "invalid pattern ..."): they name the
+// code that failed, which is no business of an API client.
 func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
 	var e apiError
-	e.Error.Code, e.Error.Message = code, msg
+	e.Error.Code, e.Error.Message = code, clientMessage(msg)
 	writeJSON(w, status, e)
 }
 
+// packageNames are the prefixes error texts of this module and of
+// encoding/json start their parts with.
+var packageNames = map[string]bool{
+	"dashboard": true, "event": true, "json": true, "memory": true, "postgres": true, "receiver": true,
+	"retry": true, "sender": true, "signature": true, "sqlite": true, "store": true,
+}
+
+// clientMessage returns msg without the parts (separated by ": ") that are
+// only a package name.
+func clientMessage(msg string) string {
+	parts := strings.Split(msg, ": ")
+	kept := parts[:0]
+	for _, p := range parts {
+		if !packageNames[p] {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, ": ")
+}
+
+// invalidMessage is what an API client is told about an error wrapping
+// [store.ErrInvalid]: the detail after the sentinel, without the operation
+// and package that failed before it ("memory: create endpoint: store:
+// invalid argument: endpoint url ..." is "endpoint url ..."), or, when
+// nothing follows the sentinel, "invalid argument: " and what precedes it.
+func invalidMessage(err error) string {
+	s := err.Error()
+	marker := store.ErrInvalid.Error()
+	i := strings.LastIndex(s, marker)
+	if i < 0 {
+		return s
+	}
+	if detail := strings.TrimPrefix(s[i+len(marker):], ": "); detail != "" {
+		return detail
+	}
+	if before := strings.TrimSuffix(s[:i], ": "); before != "" {
+		return "invalid argument: " + before
+	}
+	return "invalid argument"
+}
+
 // apiFail answers an error: not found (or out of scope) is 404, a conflict
-// 409, an invalid argument 422; anything else is logged and answered 500.
+// 409, an invalid argument 422 (saying what is invalid); anything else is
+// logged and answered 500 with a generic message.
 func (h *handler) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -101,7 +151,7 @@ func (h *handler) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrConflict):
 		writeJSONError(w, http.StatusConflict, "conflict", "the request conflicts with the current state")
 	case errors.Is(err, store.ErrInvalid):
-		writeJSONError(w, http.StatusUnprocessableEntity, "invalid", strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": "))
+		writeJSONError(w, http.StatusUnprocessableEntity, "invalid", invalidMessage(err))
 	default:
 		h.log.LogAttrs(r.Context(), slog.LevelError, "dashboard: api", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 		writeJSONError(w, http.StatusInternalServerError, "internal", "internal error")

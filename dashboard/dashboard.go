@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -99,8 +101,11 @@ type Config struct {
 	Mode event.Mode
 
 	// BasePath is the path prefix the handler is mounted at, such as
-	// "/webhooks/"; every link the pages contain starts with it. A missing
-	// leading or trailing slash is added. Zero: [DefaultBasePath].
+	// "/webhooks/"; every link the pages contain, and every redirect the
+	// handler answers, starts with it. A missing leading or trailing slash
+	// is added; empty, "." and ".." segments are refused. The handler
+	// needs the full request path: mount it without http.StripPrefix.
+	// Zero: [DefaultBasePath].
 	BasePath string
 
 	// CSRFKey is the HMAC key of CSRF tokens. Set the same key on every
@@ -204,6 +209,9 @@ func New(cfg *Config) (http.Handler, error) {
 	if !strings.HasSuffix(h.base, "/") {
 		h.base += "/"
 	}
+	if cleanPath(h.base) != h.base {
+		return nil, fmt.Errorf("%w: BasePath %q: want a clean path, without empty, \".\" or \"..\" segments", ErrInvalidConfig, cfg.BasePath)
+	}
 	if h.warnAt < 0 || h.pageSize < 0 || h.overlap < 0 {
 		return nil, fmt.Errorf("%w: WarnAt, PageSize and RotationOverlap must not be negative", ErrInvalidConfig)
 	}
@@ -247,6 +255,23 @@ func New(cfg *Config) (http.Handler, error) {
 // ServeHTTP authorizes the request, sets the security headers and serves it.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
+	// The mux below sees paths without the base path, so its own redirects
+	// (to a cleaned path, or to a subtree's trailing slash) would leave the
+	// base path. Unclean paths are redirected here instead, to the cleaned
+	// path when it stays under the base path (else they are not found), and
+	// no route needs a trailing-slash redirect.
+	if p := r.URL.Path; strings.HasPrefix(p, "/") {
+		if clean := cleanPath(p); clean != p {
+			if !strings.HasPrefix(clean, h.base) && clean+"/" != h.base {
+				http.NotFound(w, r)
+				return
+			}
+			// 307 keeps the method and body, as the ServeMux's redirect does.
+			u := url.URL{Path: clean, RawQuery: r.URL.RawQuery}
+			http.Redirect(w, r, u.String(), http.StatusTemporaryRedirect)
+			return
+		}
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, h.base)
 	if !ok {
 		if r.URL.Path+"/" == h.base {
@@ -275,6 +300,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r2.URL.Path = "/" + rest
 	r2.URL.RawPath = ""
 	h.mux.ServeHTTP(w, r2)
+}
+
+// cleanPath is p with "//", "." and ".." segments resolved and a trailing
+// slash kept, as http.ServeMux cleans paths.
+func cleanPath(p string) string {
+	np := path.Clean(p)
+	if strings.HasSuffix(p, "/") && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 func isAPI(rest string) bool { return rest == "api" || strings.HasPrefix(rest, "api/") }

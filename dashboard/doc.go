@@ -87,6 +87,9 @@
 // Errors are {"error":{"code","message"}} with the HTTP status: 401/403 from
 // Authorize, 404 for anything unknown or outside the scope, 409 for a state
 // conflict, 415 for a missing JSON content type, 422 for invalid input.
+// Messages say what is wrong in the request, without the names of the
+// packages or store drivers behind it; an internal failure (500) is
+// answered "internal error" and logged to Config.Logger.
 //
 // The API needs no CSRF token: every state-changing API request must have
 // Content-Type: application/json, which an HTML form cannot send and a

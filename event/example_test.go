@@ -72,7 +72,7 @@ func ExamplePattern_Match() {
 	// patient.connection_success true
 	// patient false
 	// webhook.test false
-	// event: invalid pattern "patient*": characters other than letters, digits, '_', '-' and '.'
+	// event: invalid pattern "patient*": '*' is allowed only as the whole last segment, as in "order.*", or as the whole pattern "*"
 }
 
 func ExampleDataAs() {

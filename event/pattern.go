@@ -34,6 +34,10 @@ func ParsePattern(s string) (Pattern, error) {
 	return Pattern(s), nil
 }
 
+// wildcardMisplaced is the reason given for a '*' anywhere but where a
+// Pattern allows it.
+const wildcardMisplaced = `'*' is allowed only as the whole last segment, as in "order.*", or as the whole pattern "*"`
+
 func patternSyntax(s string) string {
 	if s == "" {
 		return "empty"
@@ -43,6 +47,9 @@ func patternSyntax(s string) string {
 	}
 	if prefix, ok := strings.CutSuffix(s, ".*"); ok {
 		s = prefix
+	}
+	if strings.Contains(s, "*") {
+		return wildcardMisplaced
 	}
 	if len(s) > MaxTypeLength {
 		return fmt.Sprintf("longer than %d bytes", MaxTypeLength)

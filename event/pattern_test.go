@@ -25,6 +25,21 @@ func TestParsePattern(t *testing.T) {
 	}
 }
 
+// TestParsePatternWildcardReason checks that a misplaced '*' is explained as
+// misplaced, not as a character patterns may not contain.
+func TestParsePatternWildcardReason(t *testing.T) {
+	const want = `'*' is allowed only as the whole last segment, as in "order.*", or as the whole pattern "*"`
+	for _, s := range []string{"order.*.x", "pat*", "*.x", "a.*.b", "**", "*.*", "a.**", "a*", "a.b*", "a.*.*"} {
+		_, err := event.ParsePattern(s)
+		require.ErrorIs(t, err, event.ErrInvalidPattern, "%q", s)
+		require.True(t, strings.HasSuffix(err.Error(), ": "+want), "%q: %v", s, err)
+	}
+	// Other characters keep their own reason.
+	_, err := event.ParsePattern("a b.*")
+	require.ErrorContains(t, err, "characters other than letters, digits, '_', '-' and '.'")
+	require.NotContains(t, err.Error(), "'*'")
+}
+
 func TestPatternMatch(t *testing.T) {
 	types := []string{
 		"ping",

@@ -17,7 +17,7 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 )
 
-// Defaults used for the zero fields of a [Config] (see decisions.md, "Defaults").
+// Defaults used for the zero fields of a [Config].
 const (
 	// DefaultWorkers is how many deliveries a sender makes at once.
 	DefaultWorkers = 32

@@ -17,7 +17,8 @@ import (
 
 // Benchmarks compare this package with raw crypto/hmac on the same bytes: one
 // keyed hash.Hash reused with Reset per operation over id.timestamp.body
-// (decisions.md's baseline), and with the reference library. Read the ratio
+// (the cheapest correct HMAC, the baseline the package's overhead is
+// measured against), and with the reference library. Read the ratio
 // between the sub-benchmarks of one size, e.g.
 //
 //	go test -run '^$' -bench 'Sign|Verify|RawHMAC' -benchtime=200ms ./signature

@@ -13,7 +13,8 @@ import (
 	"github.com/webhookkit/webhookkit/signature"
 )
 
-// The Standard Webhooks test vector (spec libraries and decisions.md).
+// The Standard Webhooks test vector: the signature the specification's
+// reference libraries compute for this secret, id, timestamp and body.
 const (
 	vecSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	vecID     = "msg_p5jXN8AQM9LWM0D4loKWxJek"

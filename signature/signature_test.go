@@ -25,7 +25,7 @@ func TestVectors(t *testing.T) {
 		unix             int64
 		body, want       string
 	}{
-		{"decisions.md and every reference library", vecSecret, vecID, vecUnix, vecBody, vecSig},
+		{"the specification's vector, which every reference library signs", vecSecret, vecID, vecUnix, vecBody, vecSig},
 		{"reference Rust library", "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD", "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk",
 			1649367553, `{"email":"test@example.com","username":"test_user"}`, "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw="},
 	}

@@ -18,6 +18,20 @@ import (
 // policy that never gives up against an endpoint that always fails reaches it.
 const MaxRounds = 10_000
 
+// LogLevel is the lowest level the loggers [NewSender] and [NewEndpoint]
+// give a sender or receiver configured without one write to the test's
+// output: warnings and errors (a delivery given up, a failing callback) are
+// shown, routine lines (every attempt, every retry) are dropped, so "go test
+// -v" stays readable. Set Logger in the config to see more.
+const LogLevel = slog.LevelWarn
+
+// testLogger is the logger of a sender or receiver configured without one:
+// lines of LogLevel and above, written to tb's output (shown for a failed
+// test, or with go test -v).
+func testLogger(tb testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: LogLevel}))
+}
+
 // ErrStalled is returned (wrapped) by [DeliverAll] when deliveries are due
 // but the sender attempts none of them, or when MaxRounds is reached.
 // Deliveries due but not attempted usually belong to another sender, or to
@@ -104,7 +118,8 @@ func nextDue(ctx context.Context, st store.Deliveries, mode event.Mode) (time.Ti
 // it is copied, and NewSender sets Now to c.Now (when Now is nil and c is
 // not; with neither, the sender reads the real clock), turns
 // AllowPrivateNetworks on (test endpoints listen on loopback) and, when Logger is
-// nil, logs to the test's output. An invalid cfg fails the test (tb.Fatal).
+// nil, logs warnings and errors to the test's output (see [LogLevel]). An
+// invalid cfg fails the test (tb.Fatal).
 func NewSender(tb testing.TB, st store.SenderStore, c *Clock, cfg *sender.Config) *sender.Sender {
 	tb.Helper()
 	var conf sender.Config
@@ -116,7 +131,7 @@ func NewSender(tb testing.TB, st store.SenderStore, c *Clock, cfg *sender.Config
 	}
 	conf.AllowPrivateNetworks = true
 	if conf.Logger == nil {
-		conf.Logger = slog.New(slog.NewTextHandler(tb.Output(), nil))
+		conf.Logger = testLogger(tb)
 	}
 	s, err := sender.New(st, &conf)
 	if err != nil {

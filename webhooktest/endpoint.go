@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -131,12 +130,13 @@ type Endpoint struct {
 
 // NewEndpoint starts an Endpoint for the test tb and closes it when the test
 // ends (tb.Cleanup). A failure to start fails the test at once (tb.Fatal).
-// The receiver logs to the test's output.
+// Unless the receiver's config has a Logger, the receiver logs warnings and
+// errors to the test's output (see [LogLevel]).
 func NewEndpoint(tb testing.TB, opts ...Option) *Endpoint {
 	tb.Helper()
 	o := collect(opts)
 	if o.cfg.Logger == nil {
-		o.cfg.Logger = slog.New(slog.NewTextHandler(tb.Output(), nil))
+		o.cfg.Logger = testLogger(tb)
 	}
 	e, err := start(tb, o)
 	if err != nil {

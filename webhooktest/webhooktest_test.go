@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -637,4 +638,57 @@ func TestExportWebhook(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, n)         // 503, then 200
 	require.Len(t, ep.Events(), 1) // received once
+}
+
+// outputTB is a testing.TB whose Output is a buffer, to see what a helper
+// writes to the test's output.
+type outputTB struct {
+	testing.TB
+	out *lockedBuffer
+}
+
+func (o outputTB) Output() io.Writer { return o.out }
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestNewSenderLogsWarningsOnly checks that the default logger of NewSender
+// and NewEndpoint drops routine lines (each failed attempt is logged at
+// INFO) and keeps warnings (a delivery given up).
+func TestNewSenderLogsWarningsOnly(t *testing.T) {
+	ctx := t.Context()
+	clock := webhooktest.NewClock(time.Time{})
+	st := memory.New(&memory.Config{Now: clock.Now})
+	out := &lockedBuffer{}
+	tb := outputTB{TB: t, out: out}
+	ep := webhooktest.NewEndpoint(tb, webhooktest.WithClock(clock))
+	s := webhooktest.NewSender(tb, st, clock, &sender.Config{Retry: retry.Exponential{MaxAttempts: 2, Base: time.Second, MaxAge: -1}})
+	require.NoError(t, st.CreateEndpoint(ctx, ep.StoreEndpoint()))
+
+	ep.FailNext(2, http.StatusServiceUnavailable)
+	_, err := s.Publish(ctx, webhooktest.NewEvent(t, fasten.TypeEHIExportSuccess, nil), store.ToTenant(""))
+	require.NoError(t, err)
+	n, err := webhooktest.DeliverAll(ctx, s, st, clock)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+
+	logged := out.String()
+	require.Contains(t, logged, "level=WARN", "warnings reach the test's output")
+	require.Contains(t, logged, "sender: delivery given up")
+	require.NotContains(t, logged, "level=INFO", "routine lines are dropped")
+	require.NotContains(t, logged, "sender: attempt")
 }

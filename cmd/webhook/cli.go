@@ -11,7 +11,8 @@ import (
 	"sync"
 )
 
-// Exit codes (decisions.md, "Events and CLI").
+// Exit codes, the same for every command, so scripts can tell a failure
+// from a mistake in the command line.
 const (
 	exitOK      = 0 // success, or a valid signature
 	exitFailure = 1 // invalid signature, delivery given up, other failures

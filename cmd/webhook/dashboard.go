@@ -38,8 +38,10 @@ for an HttpOnly cookie; API clients send "Authorization: Bearer TOKEN".
 
 Unless --read-only, it runs the library's sender over the store (for the
 --mode endpoints), so retries, replays, pings and simulated events are
-delivered while it runs, to private and loopback addresses too. Stop it with
-SIGINT or SIGTERM.`, `
+delivered while it runs, to private and loopback addresses too; a missing
+SQLite file or PostgreSQL schema is created. With --read-only it only reads:
+the store must exist already, else it says so and exits 1, creating nothing.
+Stop it with SIGINT or SIGTERM.`, `
 	$ webhook dashboard --store sqlite:webhooks.db
 	webhook dashboard: open http://127.0.0.1:8080/?token=...`)
 	dsn := fs.String("store", "memory", dsnHelp)
@@ -65,7 +67,11 @@ SIGINT or SIGTERM.`, `
 		log.Warn("webhook dashboard: listening beyond loopback; anyone who can reach it and learns the token can manage your endpoints", "addr", *addr)
 	}
 
-	st, err := openStore(ctx, *dsn)
+	open := migrate
+	if *readOnly {
+		open = existing
+	}
+	st, err := openStore(ctx, *dsn, open)
 	if err != nil {
 		return err
 	}
@@ -115,7 +121,8 @@ SIGINT or SIGTERM.`, `
 			return err
 		}
 	}
-	fmt.Fprintf(e.stderr, "webhook dashboard: open http://%s/?token=%s (store: %s, mode: %s)\n", ln.Addr(), token, st.kind, *mode)
+	where, note := browseAddr(ln.Addr())
+	fmt.Fprintf(e.stderr, "webhook dashboard: open http://%s/?token=%s (store: %s; mode: %s%s)\n", where, token, st.where, *mode, note)
 	var stop func(context.Context) error
 	if snd != nil {
 		stop = snd.Shutdown

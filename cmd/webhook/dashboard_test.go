@@ -93,6 +93,24 @@ func TestDashboard(t *testing.T) {
 		"the token is printed once, in the URL to open")
 }
 
+// TestDashboardAllInterfaces checks that a dashboard listening on every
+// interface prints a URL a person can open.
+func TestDashboardAllInterfaces(t *testing.T) {
+	t.Parallel()
+	d := startBackground(t, dashboardRe, "dashboard", "--addr", "0.0.0.0:0")
+	u, err := url.Parse(d.url)
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1", u.Hostname(), d.url)
+	require.Contains(t, d.stderr.String(), "listening on all interfaces")
+
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(d.url)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode, "the printed URL opens the dashboard")
+	d.stop(t, os.Interrupt)
+}
+
 func TestDashboardUsage(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{

@@ -17,7 +17,9 @@ import (
 	"github.com/webhookkit/webhookkit/store/memory"
 )
 
-// Defaults of send and simulate (decisions.md, "Events and CLI").
+// Defaults of send and simulate: a few retries with waits of seconds, so a
+// command run by hand finishes while its user watches (the library's own
+// schedule spans days), and the library's request timeout.
 const (
 	defaultMaxAttempts = 5
 	defaultMinBackoff  = time.Second

@@ -39,7 +39,11 @@
 // --store takes a DSN: "memory" (the default: nothing survives the process),
 // "sqlite:PATH" (a SQLite file, created and migrated as needed) or
 // "postgres://...[?schema=NAME]" (a PostgreSQL database; the store's schema,
-// default "webhookkit", is migrated at start).
+// default "webhookkit", is migrated at start). The read-only commands, logs
+// and dashboard --read-only, open only a store that exists and never write:
+// a missing SQLite file, or a PostgreSQL schema that does not exist or holds
+// no store's tables, is an error (exit 1), and nothing is created. listen and
+// dashboard print the store they use, with the PostgreSQL schema.
 //
 // See README.md in this directory for a walk-through.
 package main

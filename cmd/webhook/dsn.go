@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -30,9 +34,10 @@ var (
 	_ driver = (*postgres.Store)(nil)
 )
 
-// openedStore is a store opened from a DSN, with its schema migrated.
+// openedStore is a store opened from a DSN.
 type openedStore struct {
 	kind  string // "memory", "sqlite" or "postgres"
+	where string // for messages: "memory", "sqlite PATH" or `postgres, schema "NAME"`
 	st    driver
 	close func()
 }
@@ -40,20 +45,40 @@ type openedStore struct {
 // durable reports whether the store outlives the process.
 func (o *openedStore) durable() bool { return o.kind != "memory" }
 
-// openStore opens the store a DSN names and migrates its schema:
-// "memory", "sqlite:PATH" (the file is created if missing) or
+// openMode says whether openStore may create a store.
+type openMode int
+
+const (
+	// migrate creates the store when it is missing and migrates its schema.
+	migrate openMode = iota
+	// existing opens a store that exists already, only reading: it fails
+	// when there is none, creating nothing (read-only commands).
+	existing
+)
+
+// openStore opens the store a DSN names: "memory", "sqlite:PATH" or
 // "postgres://..." / "postgresql://..." (a pgx connection string; the
 // tables live in the schema named by an optional "schema" query parameter,
-// default postgres.DefaultSchema). An unknown form is a usage error.
-func openStore(ctx context.Context, dsn string) (*openedStore, error) {
+// default postgres.DefaultSchema). With migrate, a missing SQLite file is
+// created and the schema migrated. With existing, the SQLite file or
+// PostgreSQL schema must hold a store already: nothing is created or
+// written, and its absence is an error (exit 1); memory, never existing
+// before the process, is a usage error. An unknown form is a usage error.
+func openStore(ctx context.Context, dsn string, mode openMode) (*openedStore, error) {
 	switch {
 	case dsn == "memory":
-		return &openedStore{kind: "memory", st: memory.New(nil), close: func() {}}, nil
+		if mode == existing {
+			return nil, usagef("--store memory is empty in a new process; give sqlite:PATH or postgres://...")
+		}
+		return &openedStore{kind: "memory", where: "memory", st: memory.New(nil), close: func() {}}, nil
 
 	case strings.HasPrefix(dsn, "sqlite:"):
 		path := strings.TrimPrefix(dsn, "sqlite:")
 		if path == "" {
 			return nil, usagef("--store sqlite:PATH needs a file path")
+		}
+		if mode == existing {
+			return openSQLiteReadOnly(ctx, path)
 		}
 		s, err := sqlite.Open(path, nil)
 		if err != nil {
@@ -63,7 +88,7 @@ func openStore(ctx context.Context, dsn string) (*openedStore, error) {
 			_ = s.Close()
 			return nil, fmt.Errorf("migrating %s: %w", path, err)
 		}
-		return &openedStore{kind: "sqlite", st: s, close: func() { _ = s.Close() }}, nil
+		return &openedStore{kind: "sqlite", where: "sqlite " + path, st: s, close: func() { _ = s.Close() }}, nil
 
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		u, err := url.Parse(dsn)
@@ -84,13 +109,64 @@ func openStore(ctx context.Context, dsn string) (*openedStore, error) {
 			pool.Close()
 			return nil, usagef("--store: %v", err)
 		}
-		if err := s.Migrate(ctx); err != nil {
-			pool.Close()
-			return nil, fmt.Errorf("migrating PostgreSQL: %w", err)
+		where := fmt.Sprintf("postgres, schema %q", s.Schema())
+		if mode == existing {
+			err = checkInstalled(ctx, s, postgres.SchemaVersion, fmt.Sprintf("PostgreSQL schema %q", s.Schema()),
+				"the schema does not exist or holds no webhookkit tables")
+		} else if err = s.Migrate(ctx); err != nil {
+			err = fmt.Errorf("migrating PostgreSQL: %w", err)
 		}
-		return &openedStore{kind: "postgres", st: s, close: pool.Close}, nil
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		return &openedStore{kind: "postgres", where: where, st: s, close: pool.Close}, nil
 	}
 	return nil, usagef("unknown store %q: want memory, sqlite:PATH or postgres://...", redactDSN(dsn))
+}
+
+// openSQLiteReadOnly opens the store in the SQLite file at path without
+// creating or changing anything: the file must exist (sqlite.Open would
+// create it and switch it to WAL) and its connections only read.
+func openSQLiteReadOnly(ctx context.Context, path string) (*openedStore, error) {
+	if path == ":memory:" || strings.HasPrefix(path, "file:") || strings.ContainsRune(path, '?') {
+		return nil, usagef("--store sqlite:PATH needs a plain file path without '?'")
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no store in %s: the file does not exist (a read-only command creates none)", path)
+	} else if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", sqlite.DefaultBusyTimeout.Milliseconds()))
+	q.Add("_pragma", "query_only(1)")
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	s := sqlite.New(db, nil)
+	if err := checkInstalled(ctx, s, sqlite.SchemaVersion, path, "the file holds no webhookkit tables"); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &openedStore{kind: "sqlite", where: "sqlite " + path, st: s, close: func() { _ = db.Close() }}, nil
+}
+
+// checkInstalled fails unless st holds a store of a schema version this
+// build knows: where names the store and missing says why there is none.
+func checkInstalled(ctx context.Context, st interface {
+	InstalledVersion(context.Context) (int, error)
+}, known int, where, missing string) error {
+	v, err := st.InstalledVersion(ctx)
+	switch {
+	case err != nil:
+		return fmt.Errorf("reading %s: %w", where, err)
+	case v == 0:
+		return fmt.Errorf("no store in %s: %s (a read-only command creates none)", where, missing)
+	case v > known:
+		return fmt.Errorf("%s holds a store of schema version %d, newer than this build's %d: use a newer webhook", where, v, known)
+	}
+	return nil
 }
 
 // redactDSN hides a password in a URL-shaped DSN.

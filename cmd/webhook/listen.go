@@ -18,8 +18,9 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 )
 
-// Listen's server and shutdown bounds (decisions.md, "Receiver": the CLI's
-// http.Server sets ReadHeaderTimeout and ReadTimeout).
+// Listen's server and shutdown bounds. The http.Server sets
+// ReadHeaderTimeout and ReadTimeout, so a client that sends its request
+// slowly cannot hold a connection open forever.
 const (
 	listenReadTimeout  = 10 * time.Second
 	listenDrainTimeout = 30 * time.Second
@@ -44,7 +45,9 @@ a failed forward is retried a few times. --store keeps the de-duplication
 inbox in a SQLite or PostgreSQL store instead of memory.
 
 Once ready it prints "listening on http://HOST:PORT/PATH" on stderr (with
---addr 127.0.0.1:0 the port is chosen by the system). SIGINT or SIGTERM stops
+--addr 127.0.0.1:0 the port is chosen by the system; listening on all
+interfaces, it prints 127.0.0.1) and the store it uses, with the PostgreSQL
+schema. SIGINT or SIGTERM stops
 accepting, drains the events accepted so far and exits 0; a second signal
 exits at once.`, `
 	$ webhook listen --secret "$S" --path /webhooks --forward-to http://localhost:3000/webhooks > events.jsonl
@@ -88,7 +91,7 @@ exits at once.`, `
 	}
 	log := newLogger(e, *verbose)
 
-	st, err := openStore(ctx, *dsn)
+	st, err := openStore(ctx, *dsn, migrate)
 	if err != nil {
 		return err
 	}
@@ -144,7 +147,8 @@ exits at once.`, `
 		_ = ln.Close()
 		return err
 	}
-	fmt.Fprintf(e.stderr, "webhook listen: listening on http://%s%s (store: %s)\n", ln.Addr(), *path, st.kind)
+	where, note := browseAddr(ln.Addr())
+	fmt.Fprintf(e.stderr, "webhook listen: listening on http://%s%s (store: %s%s)\n", where, *path, st.where, note)
 	if l.fwd != nil {
 		fmt.Fprintf(e.stderr, "webhook listen: forwarding accepted events to %s\n", *forwardTo)
 	}

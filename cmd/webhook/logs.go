@@ -41,7 +41,9 @@ your application's sender writes to), newest first, one JSON object per line:
 	 "success":false,"duration_ms":12}
 
 (one line each). --bodies adds the request and response bodies as kept by
-the store. The store's schema is created if it does not exist yet.`, `
+the store. logs only reads: the SQLite file or PostgreSQL schema must hold a
+store already; when it does not (a mistyped path or schema name), logs says
+so and exits 1, creating nothing.`, `
 	$ webhook logs --store sqlite:webhooks.db --endpoint 3f0c... --limit 20
 	$ webhook logs --store postgres://localhost/app --event 9f1c2a3b-4d5e-4f60-8a7b-8c9d0e1f2a3b`)
 	dsn := fs.String("store", "", dsnHelp)
@@ -58,12 +60,10 @@ the store. The store's schema is created if it does not exist yet.`, `
 	switch {
 	case *dsn == "":
 		return usagef("--store is required")
-	case *dsn == "memory":
-		return usagef("--store memory is empty in a new process; give sqlite:PATH or postgres://...")
 	case *limit < 0:
 		return usagef("--limit must not be negative")
 	}
-	st, err := openStore(ctx, *dsn)
+	st, err := openStore(ctx, *dsn, existing)
 	if err != nil {
 		return err
 	}

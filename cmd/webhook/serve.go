@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 )
 
 // serve serves srv on ln until ctx ends or serving fails, then shuts srv
@@ -40,4 +41,17 @@ func serve(ctx context.Context, log *slog.Logger, name, stopping string, srv *ht
 	}
 	log.Info(name + ": stopped")
 	return nil
+}
+
+// browseAddr returns the HOST:PORT to print in a URL a person can open, and
+// a note to print after it. That is the listener's address and no note, or,
+// when it listens on every interface (--addr 0.0.0.0:8080 and :8080 listen
+// on [::]:8080, which is no address to browse to), 127.0.0.1 and its port,
+// with a note saying that it listens on all interfaces.
+func browseAddr(a net.Addr) (addr, note string) {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String(), ""
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port)), "; listening on all interfaces"
 }

@@ -21,7 +21,9 @@ func Bare() http.Handler {
 
 // Serve serves h on ln until ctx ends, then shuts the server down (waiting
 // up to 5 s for requests in flight). The server sets the timeouts the CLI
-// and examples use (decisions.md: ReadHeaderTimeout and ReadTimeout 10 s).
+// and examples use, ReadHeaderTimeout and ReadTimeout 10 s, so the
+// benchmarks measure a server configured as users are told to configure
+// theirs.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	srv := &http.Server{
 		Handler:           h,

@@ -27,7 +27,8 @@ const (
 	Postgres = "postgres"
 )
 
-// EnvDSN names the PostgreSQL DSN variable (decisions.md).
+// EnvDSN names the PostgreSQL DSN variable: the one the PostgreSQL tests
+// read, so one setting serves tests and benchmarks.
 const EnvDSN = "WEBHOOKKIT_TEST_POSTGRES_DSN"
 
 // ErrNoDSN is returned by OpenStore for PostgreSQL when EnvDSN is unset.

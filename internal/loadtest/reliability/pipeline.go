@@ -22,9 +22,9 @@ import (
 	"github.com/webhookkit/webhookkit/store/memory"
 )
 
-// Sender settings for the runs through the faulty endpoint (decisions.md:
-// short request timeouts, millisecond backoff, enough attempts that giving
-// up cannot happen by chance).
+// Sender settings for the runs through the faulty endpoint: short request
+// timeouts and millisecond backoff, so a run takes seconds, and enough
+// attempts that giving up cannot happen by chance.
 const (
 	requestTimeout = 200 * time.Millisecond
 	leaseDuration  = 2 * time.Second
