@@ -60,8 +60,9 @@ type Config struct {
 	// hears the instances that do notify.
 	DisableNotify bool
 	// Now is the clock for the times the store sets itself (CreatedAt and
-	// UpdatedAt of endpoints, CreatedAt of deliveries and events); nil means
-	// [time.Now]. Times that decide what is due always come from the caller.
+	// UpdatedAt of endpoints, CreatedAt of secrets stored without one, of
+	// deliveries and of events); nil means [time.Now]. Times that decide
+	// what is due always come from the caller.
 	Now func() time.Time
 }
 

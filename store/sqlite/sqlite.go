@@ -63,8 +63,9 @@ type Config struct {
 	// [DefaultMaxReadConns]. Open only.
 	MaxReadConns int
 	// Now is the clock for the times the store stamps itself: an endpoint's
-	// CreatedAt and UpdatedAt. Nil means time.Now. Everything else takes the
-	// time as an argument (a delivery's CreatedAt is its event's Date).
+	// CreatedAt and UpdatedAt, and the CreatedAt of secrets stored without
+	// one. Nil means time.Now. Everything else takes the time as an
+	// argument (a delivery's CreatedAt is its event's Date).
 	Now func() time.Time
 }
 
