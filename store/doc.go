@@ -60,5 +60,6 @@
 // arguments they refuse; test with [errors.Is]. Every driver checks an
 // endpoint with [Endpoint.Validate] (through [Endpoint.Prepare]) when it
 // creates or updates it, so a malformed URL or secret is refused there, not
-// at each delivery.
+// at each delivery. The SQL drivers' Migrate returns [ErrSchemaMismatch] when
+// a table with one of their names belongs to something else.
 package store
