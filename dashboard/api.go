@@ -101,11 +101,23 @@ func (h *handler) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, store.ErrConflict):
 		writeJSONError(w, http.StatusConflict, "conflict", "the request conflicts with the current state")
 	case errors.Is(err, store.ErrInvalid):
-		writeJSONError(w, http.StatusUnprocessableEntity, "invalid", strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": "))
+		writeJSONError(w, http.StatusUnprocessableEntity, "invalid", invalidMessage(err))
 	default:
 		h.log.LogAttrs(r.Context(), slog.LevelError, "dashboard: api", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 		writeJSONError(w, http.StatusInternalServerError, "internal", "internal error")
 	}
+}
+
+// invalidMessage returns the part of an error wrapping store.ErrInvalid that
+// is meant for people: what follows the sentinel's text, without the
+// prefixes the stores and the sender put before it ("memory: create
+// endpoint: store: invalid argument: ").
+func invalidMessage(err error) string {
+	msg := err.Error()
+	if _, after, ok := strings.Cut(msg, store.ErrInvalid.Error()+": "); ok {
+		return after
+	}
+	return msg
 }
 
 // api wraps a state-changing API handler: the body must be JSON (which no
