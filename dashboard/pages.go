@@ -377,7 +377,7 @@ func (h *handler) postCreate(w http.ResponseWriter, r *http.Request) {
 	ep, secret, err := h.newEndpoint(r.Context(), scopeOf(r), f.Tenant, f.URL, f.Description, types, nil, nil)
 	if err != nil {
 		if errors.Is(err, store.ErrInvalid) {
-			d.Error = "Endpoint not added: " + strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": ") + "."
+			d.Error = "Endpoint not added: " + invalidMessage(err) + "."
 			_ = h.listEndpointsInto(w, r, d)
 			h.render(w, r, http.StatusUnprocessableEntity, "endpoints", d)
 			return
@@ -543,7 +543,7 @@ func (h *handler) postEdit(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.showEndpoint(w, r, ep, http.StatusUnprocessableEntity, func(d *pageData) {
 			d.Form = f
-			d.Error = "Endpoint not updated: " + strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": ") + "."
+			d.Error = "Endpoint not updated: " + invalidMessage(err) + "."
 		})
 		return
 	}

@@ -23,8 +23,9 @@
 // to 64 random bytes, [PrivateKey] is "whsk_" + base64 of the 64-byte Ed25519
 // private key, [PublicKey] is "whpk_" + base64 of the 32-byte public key. The
 // Parse functions reject anything else with [ErrInvalidSecret] or
-// [ErrInvalidKey], without echoing the input. [NewSecret] and [GenerateKey]
-// create fresh ones.
+// [ErrInvalidKey], without echoing the input; [ParseSigningKey] takes either
+// key that signs (whsec_ or whsk_) and refuses a public key. [NewSecret] and
+// [GenerateKey] create fresh ones.
 //
 // Secrets and private keys redact themselves: fmt (every verb, also nested in
 // structs) and log/slog print "whsec_…(redacted)" or "whsk_…(redacted)", and

@@ -295,6 +295,29 @@ func (k PublicKey) valid() bool {
 	return len(k.key) == ed25519.PublicKeySize
 }
 
+// ParseSigningKey parses the text of a key that signs: a "whsec_" [Secret]
+// (v1 signatures) or a "whsk_" [PrivateKey] (v1a). On success exactly one of
+// the two results is non-zero. A "whpk_" [PublicKey] is refused: it verifies
+// and cannot sign. Use it where a producer accepts keys to sign with, such
+// as an endpoint's secrets.
+//
+// On failure it returns an error wrapping [ErrInvalidKey] (a whsk_ or whpk_
+// key) or [ErrInvalidSecret] (anything else) that says what is wrong without
+// repeating the input.
+func ParseSigningKey(s string) (Secret, PrivateKey, error) {
+	switch {
+	case strings.HasPrefix(s, PrivateKeyPrefix):
+		k, err := ParsePrivateKey(s)
+		return Secret{}, k, err
+	case strings.HasPrefix(s, PublicKeyPrefix):
+		return Secret{}, PrivateKey{}, fmt.Errorf("%w: a public key (%s) verifies and cannot sign; use its private key (%s)", ErrInvalidKey, PublicKeyPrefix, PrivateKeyPrefix)
+	case s != "" && !strings.HasPrefix(s, SecretPrefix):
+		return Secret{}, PrivateKey{}, fmt.Errorf("%w: want %q and base64 (a secret) or %q and base64 (an Ed25519 private key)", ErrInvalidSecret, SecretPrefix, PrivateKeyPrefix)
+	}
+	sec, err := ParseSecret(s)
+	return sec, PrivateKey{}, err
+}
+
 // decodeKeyText decodes the base64 part of a key's text form: standard
 // alphabet, padded or unpadded, with canonical trailing bits. Line breaks
 // (which encoding/base64 would silently skip) are rejected.

@@ -129,6 +129,42 @@ func TestParseKeys(t *testing.T) {
 	require.Empty(t, signature.PrivateKey{}.Public().String())
 }
 
+// TestParseSigningKey checks that the keys that sign parse to the right
+// kind and that a public key and malformed text are refused without echoing
+// the input.
+func TestParseSigningKey(t *testing.T) {
+	key := newKey(t)
+	sec, k, err := signature.ParseSigningKey(vecSecret)
+	require.NoError(t, err)
+	require.Equal(t, vecSecret, sec.String())
+	require.Empty(t, k.String(), "a secret yields the zero private key")
+
+	sec, k, err = signature.ParseSigningKey(key.String())
+	require.NoError(t, err)
+	require.Equal(t, key.String(), k.String())
+	require.Empty(t, sec.String(), "a private key yields the zero secret")
+
+	for name, tc := range map[string]struct {
+		in   string
+		want error
+	}{
+		"empty":           {"", signature.ErrInvalidSecret},
+		"no prefix":       {"abc", signature.ErrInvalidSecret},
+		"short secret":    {"whsec_abc", signature.ErrInvalidSecret},
+		"public key":      {key.Public().String(), signature.ErrInvalidKey},
+		"bad private key": {"whsk_" + base64.StdEncoding.EncodeToString(make([]byte, 32)), signature.ErrInvalidKey},
+	} {
+		sec, k, err := signature.ParseSigningKey(tc.in)
+		require.ErrorIs(t, err, tc.want, name)
+		require.Empty(t, sec.String()+k.String(), name)
+		if len(tc.in) > 6 {
+			require.NotContains(t, err.Error(), tc.in[5:], "%s: errors never echo the input", name)
+		}
+	}
+	_, _, err = signature.ParseSigningKey(key.Public().String())
+	require.ErrorContains(t, err, "cannot sign")
+}
+
 // TestRedaction checks that no default fmt, slog or JSON output reveals a
 // secret or private key, directly or nested in a struct.
 func TestRedaction(t *testing.T) {

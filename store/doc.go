@@ -56,5 +56,10 @@
 // # Errors
 //
 // Drivers return [ErrNotFound], [ErrConflict] and [ErrLeaseLost] (wrapped or
-// not) for the conditions documented on each method; test with [errors.Is].
+// not) for the conditions documented on each method, and [ErrInvalid] for
+// arguments they refuse; test with [errors.Is]. Every driver checks an
+// endpoint with [Endpoint.Validate] (through [Endpoint.Prepare]) when it
+// creates or updates it, so a malformed URL or secret is refused there, not
+// at each delivery. The SQL drivers' Migrate returns [ErrSchemaMismatch] when
+// a table with one of their names belongs to something else.
 package store

@@ -2,12 +2,16 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/signature"
 )
 
 // Endpoint is a URL subscribed to event types, owned by a tenant. The sender
@@ -22,7 +26,8 @@ type Endpoint struct {
 	// Mode is the API mode the endpoint receives: [event.ModeTest] or
 	// [event.ModeLive]. A sender delivers only its own mode's deliveries.
 	Mode event.Mode
-	// URL is where deliveries are POSTed: absolute http or https.
+	// URL is where deliveries are POSTed: an absolute http or https URL with
+	// a host name (see [Endpoint.Validate]).
 	URL string
 	// Description is free text for people.
 	Description string
@@ -31,7 +36,8 @@ type Endpoint struct {
 	// required: there is no implicit "everything".
 	EventTypes []string
 	// Secrets sign every delivery; during a rotation there are several and
-	// each request carries a signature per secret. At least one is required.
+	// each request carries a signature per secret. At least one is required,
+	// and each must be a key that signs (see [Secret.Key]).
 	Secrets []Secret
 	// Headers are extra request headers sent with every delivery. They cannot
 	// override Content-Type, User-Agent or the webhook-* headers.
@@ -77,10 +83,15 @@ type Health struct {
 // Secret is one signing secret of an endpoint, in its textual form
 // ("whsec_..." or "whsk_..."), with the window in which it signs.
 type Secret struct {
-	// Key is the secret's text. Stores keep it as given; it must never be
+	// Key is the secret's text: "whsec_" and the base64 of 24 to 64 random
+	// bytes, or "whsk_" and the base64 of a 64-byte Ed25519 private key (see
+	// [signature.ParseSigningKey]). A public key ("whpk_") cannot sign and
+	// is refused. Stores check it and keep it as given; it must never be
 	// logged.
 	Key string
-	// CreatedAt is when the secret was added.
+	// CreatedAt is when the secret was added. A store that stores a secret
+	// without one (zero) sets it to its clock's time, the time it stamps on
+	// the endpoint (see [Endpoint.Prepare]); a CreatedAt that is set is kept.
 	CreatedAt time.Time
 	// ExpiresAt is when the secret stops signing (the end of a rotation's
 	// overlap); zero means it does not expire.
@@ -100,36 +111,100 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue("(redacted)") }
 func (s Secret) GoString() string { return "store.Secret{redacted}" }
 
 // Validate checks the fields a store requires: mode, an absolute http(s)
-// URL, at least one valid event-type pattern and one secret. Errors wrap
-// [ErrInvalid] and name the field.
+// URL with a host name (a port, if any, from 1 to 65535, and no spaces; a
+// password in it is never shown in the error), at least one valid
+// event-type pattern, and at least one secret, each a key that signs (a
+// "whsec_" secret or a "whsk_" private key, parsed by
+// [signature.ParseSigningKey]; a "whpk_" public key is refused). Errors wrap
+// [ErrInvalid], name the field (and the index of a secret or pattern) and
+// never repeat a secret's text. A nil endpoint is invalid. Every store
+// applies this rule, through [Endpoint.Prepare], when it creates or updates
+// an endpoint.
 func (e *Endpoint) Validate() error {
+	if e == nil {
+		return fmt.Errorf("%w: nil endpoint", ErrInvalid)
+	}
 	if !e.Mode.Valid() {
 		return fmt.Errorf("%w: endpoint mode %q", ErrInvalid, e.Mode)
 	}
-	u, err := url.Parse(e.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%w: endpoint url %q: want an absolute http or https URL", ErrInvalid, e.URL)
+	if shown, err := checkURL(e.URL); err != nil {
+		if shown == "" {
+			return fmt.Errorf("%w: endpoint url: %v", ErrInvalid, err)
+		}
+		return fmt.Errorf("%w: endpoint url %q: %v", ErrInvalid, shown, err)
 	}
 	if len(e.EventTypes) == 0 {
 		return fmt.Errorf("%w: endpoint event types: at least one pattern is required (\"*\" for all)", ErrInvalid)
 	}
-	for _, p := range e.EventTypes {
+	for i, p := range e.EventTypes {
 		if _, err := event.ParsePattern(p); err != nil {
-			return fmt.Errorf("%w: endpoint event types: %w", ErrInvalid, err)
+			return fmt.Errorf("%w: endpoint event types[%d]: %w", ErrInvalid, i, err)
 		}
 	}
 	if len(e.Secrets) == 0 {
 		return fmt.Errorf("%w: endpoint secrets: at least one is required", ErrInvalid)
 	}
-	for _, s := range e.Secrets {
-		if s.Key == "" {
-			return fmt.Errorf("%w: endpoint secrets: empty key", ErrInvalid)
+	for i, s := range e.Secrets {
+		if _, _, err := signature.ParseSigningKey(s.Key); err != nil {
+			return fmt.Errorf("%w: endpoint secrets[%d]: %w", ErrInvalid, i, err)
 		}
 	}
 	if e.RateLimit < 0 || e.Burst < 0 || e.MaxInFlight < 0 {
 		return fmt.Errorf("%w: endpoint limits must not be negative", ErrInvalid)
 	}
 	return nil
+}
+
+// checkURL says what is wrong with an endpoint URL, or returns nil for an
+// absolute http or https URL with a host name, a valid port if any, and no
+// spaces (which HTTP request lines cannot carry). With an error it returns
+// the URL to show, its password redacted, or "" for one that does not parse
+// (it may hold a password that cannot be found).
+func checkURL(raw string) (shown string, err error) {
+	if raw == "" {
+		return "", errors.New("empty")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL
+		}
+		return "", fmt.Errorf("not a URL: %w", err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return u.Redacted(), errors.New("want an absolute http or https URL")
+	case u.Hostname() == "":
+		return u.Redacted(), errors.New("want an absolute http or https URL with a host name")
+	case strings.ContainsRune(raw, ' '):
+		return u.Redacted(), errors.New("spaces must be escaped (%20)")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return u.Redacted(), fmt.Errorf("port %s is out of range", p)
+		}
+	}
+	return "", nil
+}
+
+// Prepare returns the copy of e that a store keeps when it creates or
+// updates e at time now: e is checked with [Endpoint.Validate], and each
+// secret without a CreatedAt gets now (a set CreatedAt is kept). It does not
+// change e. Drivers call it first, with the time they stamp on the
+// endpoint, so they all refuse and stamp alike. An invalid endpoint returns
+// nil and an error wrapping [ErrInvalid].
+func (e *Endpoint) Prepare(now time.Time) (*Endpoint, error) {
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	c := e.Clone()
+	for i := range c.Secrets {
+		if c.Secrets[i].CreatedAt.IsZero() {
+			c.Secrets[i].CreatedAt = now
+		}
+	}
+	return c, nil
 }
 
 // Clone returns a deep copy, so callers and stores never share slices or maps.
@@ -172,15 +247,19 @@ type EndpointFilter struct {
 
 // Endpoints stores endpoints. Implementations must be safe for concurrent use.
 type Endpoints interface {
-	// CreateEndpoint validates and stores ep, assigning ep.ID (a UUID) when
-	// empty and setting CreatedAt and UpdatedAt. An existing ID is
-	// [ErrConflict].
+	// CreateEndpoint validates and stores ep (see [Endpoint.Prepare]),
+	// assigning ep.ID (a UUID) when empty and setting CreatedAt and
+	// UpdatedAt, and the CreatedAt of secrets that have none to the same
+	// time, also on ep. An invalid endpoint is [ErrInvalid] and an existing
+	// ID [ErrConflict].
 	CreateEndpoint(ctx context.Context, ep *Endpoint) error
 	// GetEndpoint returns a copy of the endpoint, or [ErrNotFound].
 	GetEndpoint(ctx context.Context, id string) (*Endpoint, error)
-	// UpdateEndpoint replaces the user-editable fields of the stored endpoint
-	// (everything but ID, Tenant, Disabled*, Health and CreatedAt) and sets
-	// UpdatedAt; [ErrNotFound] when missing.
+	// UpdateEndpoint validates ep (see [Endpoint.Prepare]) and replaces the
+	// user-editable fields of the stored endpoint (everything but ID, Tenant,
+	// Disabled*, Health and CreatedAt), setting UpdatedAt, and the CreatedAt
+	// of secrets that have none to the same time, also on ep. An invalid
+	// endpoint is [ErrInvalid]; a missing one [ErrNotFound].
 	UpdateEndpoint(ctx context.Context, ep *Endpoint) error
 	// DeleteEndpoint removes the endpoint and its pending and paused
 	// deliveries; its attempt log stays until pruned. [ErrNotFound] when

@@ -20,4 +20,13 @@ var (
 	// ErrInvalid is returned for arguments a store cannot accept, such as an
 	// endpoint without a URL. The wrapping error names the field.
 	ErrInvalid = errors.New("store: invalid argument")
+
+	// ErrSchemaMismatch is returned by the Migrate method of a SQL store
+	// (store/sqlite, store/postgres) when a table with one of the store's
+	// names exists but is not the store's: a column the store needs is
+	// missing or has another type. Migrate then changes nothing and records
+	// no schema version. The wrapping error names the table and the
+	// difference; give the store a schema or database of its own, or rename
+	// the other table. See [CheckColumns].
+	ErrSchemaMismatch = errors.New("store: schema mismatch")
 )

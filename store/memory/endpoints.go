@@ -16,17 +16,18 @@ import (
 // (sharing the slices and maps, which nothing changes), so readers copy a
 // snapshot after letting go of the lock.
 
-// CreateEndpoint implements [store.Endpoints]. CreatedAt and UpdatedAt come
-// from [Config].Now. On [store.ErrConflict], ep is left unchanged.
+// CreateEndpoint implements [store.Endpoints]. CreatedAt and UpdatedAt,
+// and the CreatedAt of secrets without one, come from [Config].Now. On
+// [store.ErrConflict], ep is left unchanged.
 func (s *Store) CreateEndpoint(_ context.Context, ep *store.Endpoint) error {
-	if err := ep.Validate(); err != nil {
+	now := s.cfg.Now()
+	c, err := ep.Prepare(now)
+	if err != nil {
 		return fmt.Errorf("memory: create endpoint: %w", err)
 	}
-	c := ep.Clone()
 	if c.ID == "" {
 		c.ID = uuid.NewString()
 	}
-	now := s.cfg.Now()
 	c.CreatedAt, c.UpdatedAt = now, now
 
 	s.mu.Lock()
@@ -37,6 +38,7 @@ func (s *Store) CreateEndpoint(_ context.Context, ep *store.Endpoint) error {
 	s.endpoints[c.ID] = c
 	s.mu.Unlock()
 	ep.ID, ep.CreatedAt, ep.UpdatedAt = c.ID, now, now
+	ep.Secrets = slices.Clone(c.Secrets)
 	return nil
 }
 
@@ -55,14 +57,16 @@ func notFound(what, id string) error {
 	return fmt.Errorf("memory: %s %q: %w", what, id, store.ErrNotFound)
 }
 
-// UpdateEndpoint implements [store.Endpoints]. UpdatedAt comes from
-// [Config].Now and is set on ep too.
+// UpdateEndpoint implements [store.Endpoints]. UpdatedAt, and the
+// CreatedAt of secrets without one, come from [Config].Now and are set on ep
+// too.
 func (s *Store) UpdateEndpoint(_ context.Context, ep *store.Endpoint) error {
-	if err := ep.Validate(); err != nil {
+	now := s.cfg.Now()
+	c, err := ep.Prepare(now)
+	if err != nil {
 		return fmt.Errorf("memory: update endpoint: %w", err)
 	}
-	c := ep.Clone()
-	c.UpdatedAt = s.cfg.Now()
+	c.UpdatedAt = now
 
 	s.mu.Lock()
 	old := s.endpoints[ep.ID]
@@ -76,7 +80,8 @@ func (s *Store) UpdateEndpoint(_ context.Context, ep *store.Endpoint) error {
 	c.CreatedAt = old.CreatedAt
 	s.endpoints[ep.ID] = c
 	s.mu.Unlock()
-	ep.UpdatedAt = c.UpdatedAt
+	ep.UpdatedAt = now
+	ep.Secrets = slices.Clone(c.Secrets)
 	return nil
 }
 

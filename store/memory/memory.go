@@ -48,9 +48,9 @@ type Config struct {
 	// Logger receives a warning when evictions start and at every power of
 	// two evictions after; nil means slog.Default().
 	Logger *slog.Logger
-	// Now stamps endpoints' CreatedAt and UpdatedAt, the only times the
-	// store reads itself (every other time is an argument); nil means
-	// time.Now.
+	// Now stamps endpoints' CreatedAt and UpdatedAt, and the CreatedAt of
+	// secrets stored without one, the only times the store reads itself
+	// (every other time is an argument); nil means time.Now.
 	Now func() time.Time
 }
 

@@ -19,7 +19,10 @@
 // comment on every table and index saying why it is there. Migrate is
 // explicit (New never touches the database), idempotent, and safe to run
 // from every instance at start-up: it holds a transaction-scoped advisory
-// lock while it works.
+// lock while it works. A relation of the schema with one of those names that
+// lacks the store's columns (another application's endpoints table in a
+// shared schema such as "public") is refused with [store.ErrSchemaMismatch],
+// not adopted.
 //
 // An event is stored once, in events, however many endpoints it is fanned
 // out to; each delivery references it. Event data is bytea, never jsonb, so

@@ -106,15 +106,15 @@ func (h *handle) oneEndpoint(ctx context.Context, op, id, sql string, args ...an
 }
 
 // CreateEndpoint validates and stores a copy of ep, assigning ep.ID (a
-// UUID) when empty and setting ep.CreatedAt and ep.UpdatedAt. Disabled and
+// UUID) when empty and setting ep.CreatedAt and ep.UpdatedAt, and the
+// CreatedAt of secrets without one, to the store's clock. Disabled and
 // Health fields are stored as given. It returns an error wrapping
-// [store.ErrInvalid] for an invalid endpoint and [store.ErrConflict] when
-// the id exists.
-func (h *handle) CreateEndpoint(ctx context.Context, ep *store.Endpoint) error {
-	if ep == nil {
-		return fmt.Errorf("postgres: create endpoint: %w: nil endpoint", store.ErrInvalid)
-	}
-	if err := ep.Validate(); err != nil {
+// [store.ErrInvalid] for an invalid endpoint (see [store.Endpoint.Prepare])
+// and [store.ErrConflict] when the id exists.
+func (h *handle) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
+	now := h.n.now().UTC().Truncate(time.Microsecond)
+	ep, err := in.Prepare(now)
+	if err != nil {
 		return fmt.Errorf("postgres: create endpoint: %w", err)
 	}
 	secrets, headers, metadata, err := endpointArgs(ep)
@@ -125,7 +125,6 @@ func (h *handle) CreateEndpoint(ctx context.Context, ep *store.Endpoint) error {
 	if id == "" {
 		id = uuid.NewString()
 	}
-	now := h.n.now().UTC().Truncate(time.Microsecond)
 	types := append([]string{}, ep.EventTypes...)
 	_, err = h.db.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.endpoints (`+endpointCols+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)`),
@@ -139,7 +138,7 @@ func (h *handle) CreateEndpoint(ctx context.Context, ep *store.Endpoint) error {
 	if err != nil {
 		return fmt.Errorf("postgres: create endpoint %q: %w", id, err)
 	}
-	ep.ID, ep.CreatedAt, ep.UpdatedAt = id, now, now
+	in.ID, in.CreatedAt, in.UpdatedAt, in.Secrets = id, now, now, ep.Secrets
 	return nil
 }
 
@@ -150,14 +149,14 @@ func (h *handle) GetEndpoint(ctx context.Context, id string) (*store.Endpoint, e
 
 // UpdateEndpoint validates ep and replaces the stored endpoint's
 // user-editable fields (everything but ID, Tenant, Disabled*, Health and
-// CreatedAt), setting UpdatedAt. On success ep's other fields are refreshed
-// from the stored row. It returns an error wrapping [store.ErrInvalid] or
-// [store.ErrNotFound].
-func (h *handle) UpdateEndpoint(ctx context.Context, ep *store.Endpoint) error {
-	if ep == nil {
-		return fmt.Errorf("postgres: update endpoint: %w: nil endpoint", store.ErrInvalid)
-	}
-	if err := ep.Validate(); err != nil {
+// CreatedAt), setting UpdatedAt, and the CreatedAt of secrets without one,
+// to the store's clock. On success ep's other fields are refreshed from the
+// stored row. It returns an error wrapping [store.ErrInvalid] (see
+// [store.Endpoint.Prepare]) or [store.ErrNotFound].
+func (h *handle) UpdateEndpoint(ctx context.Context, in *store.Endpoint) error {
+	now := h.n.now().UTC().Truncate(time.Microsecond)
+	ep, err := in.Prepare(now)
+	if err != nil {
 		return fmt.Errorf("postgres: update endpoint: %w", err)
 	}
 	secrets, headers, metadata, err := endpointArgs(ep)
@@ -169,11 +168,11 @@ func (h *handle) UpdateEndpoint(ctx context.Context, ep *store.Endpoint) error {
 			rate_limit = $8, burst = $9, max_in_flight = $10, metadata = $11, updated_at = $12
 		WHERE id = $1 RETURNING `+endpointCols,
 		ep.ID, string(ep.Mode), ep.URL, ep.Description, append([]string{}, ep.EventTypes...), secrets, headers,
-		ep.RateLimit, ep.Burst, ep.MaxInFlight, metadata, h.n.now().UTC())
+		ep.RateLimit, ep.Burst, ep.MaxInFlight, metadata, now)
 	if err != nil {
 		return err
 	}
-	*ep = *got
+	*in = *got
 	return nil
 }
 

@@ -1,7 +1,10 @@
 package postgres
 
 import (
+	"maps"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/store"
@@ -28,3 +31,17 @@ func SetPruneBatch(s *Store, n int) { s.n.pruneBatch = n }
 // SetListenPing sets how long a listening connection may stay silent before
 // Subscribe pings it, so tests can exercise the ping without waiting.
 func SetListenPing(s *Store, d time.Duration) { s.listenPing = d }
+
+// SchemaColumns returns the columns Migrate requires of every table, for the
+// test that holds them to schema.sql.
+func SchemaColumns() map[string]map[string]string {
+	all := maps.Clone(schemaColumns)
+	maps.Copy(all, versionColumns)
+	return all
+}
+
+// SchemaSQL returns the SQL Migrate applies, for the named schema, so tests
+// can apply it by hand.
+func SchemaSQL(schema string) string {
+	return (&names{quoted: pgx.Identifier{schema}.Sanitize()}).q(schemaSQL)
+}

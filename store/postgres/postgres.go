@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -60,8 +62,9 @@ type Config struct {
 	// hears the instances that do notify.
 	DisableNotify bool
 	// Now is the clock for the times the store sets itself (CreatedAt and
-	// UpdatedAt of endpoints, CreatedAt of deliveries and events); nil means
-	// [time.Now]. Times that decide what is due always come from the caller.
+	// UpdatedAt of endpoints, CreatedAt of secrets stored without one, of
+	// deliveries and of events); nil means [time.Now]. Times that decide
+	// what is due always come from the caller.
 	Now func() time.Time
 }
 
@@ -134,6 +137,13 @@ func (s *Store) Schema() string { return s.n.schema }
 // transaction holding an advisory lock derived from the schema name. It
 // returns [ErrSchemaTooNew] when a newer driver migrated the schema. The SQL
 // is schema.sql in this package's source.
+//
+// Before creating anything it checks every table of the schema that exists
+// already: one that lacks a column the store needs, or has it with another
+// type, is not the store's (another application's table of the same name,
+// as in a shared schema such as "public"), and Migrate returns an error
+// wrapping [store.ErrSchemaMismatch] that names the table and the
+// difference, instead of adopting it. Extra columns are allowed.
 func (s *Store) Migrate(ctx context.Context) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -154,14 +164,20 @@ CREATE TABLE IF NOT EXISTS {{schema}}.schema_version (
 	if _, err := tx.Exec(ctx, setup); err != nil {
 		return fmt.Errorf("postgres: migrate: schema_version: %w", err)
 	}
+	if err := s.checkTables(ctx, tx, versionColumns); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
 	var have int
 	if err := tx.QueryRow(ctx, s.n.q(`SELECT coalesce(max(version), 0) FROM {{schema}}.schema_version`)).Scan(&have); err != nil {
 		return fmt.Errorf("postgres: migrate: read version: %w", err)
 	}
-	switch {
-	case have > SchemaVersion:
+	if have > SchemaVersion {
 		return fmt.Errorf("%w: schema %q is at version %d, this driver knows %d", ErrSchemaTooNew, s.n.schema, have, SchemaVersion)
-	case have == SchemaVersion:
+	}
+	if err := s.checkTables(ctx, tx, schemaColumns); err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	if have == SchemaVersion {
 		return nil
 	}
 	if _, err := tx.Exec(ctx, s.n.q(schemaSQL)); err != nil {
@@ -174,6 +190,84 @@ CREATE TABLE IF NOT EXISTS {{schema}}.schema_version (
 		return fmt.Errorf("postgres: migrate: commit: %w", err)
 	}
 	s.logger.LogAttrs(ctx, slog.LevelInfo, "postgres: migrated", slog.String("schema", s.n.schema), slog.Int("version", SchemaVersion))
+	return nil
+}
+
+// versionColumns and schemaColumns are the columns of the version table
+// and of every other table at [SchemaVersion], with their types as
+// format_type spells them: what Migrate requires of a table it finds under
+// one of these names (see [store.CheckColumns]). A test holds them to
+// schema.sql.
+var (
+	versionColumns = map[string]map[string]string{
+		"schema_version": {"version": "integer", "applied_at": "timestamp with time zone"},
+	}
+	schemaColumns = map[string]map[string]string{
+		"endpoints": {"id": "text", "tenant": "text", "mode": "text", "url": "text", "description": "text",
+			"event_types": "text[]", "secrets": "jsonb", "headers": "jsonb", "rate_limit": "double precision",
+			"burst": "integer", "max_in_flight": "integer", "metadata": "jsonb", "disabled": "boolean",
+			"disabled_reason": "text", "disabled_at": "timestamp with time zone", "consecutive_failures": "integer",
+			"failing_since": "timestamp with time zone", "last_success_at": "timestamp with time zone",
+			"last_failure_at": "timestamp with time zone", "created_at": "timestamp with time zone",
+			"updated_at": "timestamp with time zone"},
+		"events": {"id": "text", "type": "text", "mode": "text", "data": "bytea", "date": "timestamp with time zone",
+			"created_at": "timestamp with time zone"},
+		"deliveries": {"id": "text", "event_id": "text", "endpoint_id": "text", "tenant": "text", "mode": "text",
+			"event_type": "text", "state": "text", "attempts": "integer", "created_at": "timestamp with time zone",
+			"first_attempt_at": "timestamp with time zone", "next_attempt_at": "timestamp with time zone",
+			"last_attempt_at": "timestamp with time zone", "last_error": "text",
+			"finished_at": "timestamp with time zone", "lease_token": "text", "leased_by": "text"},
+		"attempts": {"id": "text", "delivery_id": "text", "endpoint_id": "text", "tenant": "text", "event_id": "text",
+			"event_type": "text", "mode": "text", "number": "integer", "at": "timestamp with time zone",
+			"duration_ns": "bigint", "url": "text", "request_headers": "jsonb", "request_body": "bytea",
+			"status_code": "integer", "response_headers": "jsonb", "response_body": "bytea",
+			"response_truncated": "boolean", "error": "text", "success": "boolean"},
+		"inbox": {"key": "text", "state": "text", "body": "bytea", "claimed_at": "timestamp with time zone",
+			"expires_at": "timestamp with time zone", "leased_until": "timestamp with time zone", "attempts": "integer",
+			"last_error": "text", "finished_at": "timestamp with time zone"},
+	}
+)
+
+// checkTables returns an error wrapping [store.ErrSchemaMismatch] for the
+// first relation of the store's schema named in want (a table, or a view,
+// sequence or anything else pg_class holds) that exists without the columns
+// want gives it. A relation that does not exist passes.
+func (s *Store) checkTables(ctx context.Context, tx pgx.Tx, want map[string]map[string]string) error {
+	tables := slices.Sorted(maps.Keys(want))
+	rows, err := tx.Query(ctx, `SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+		FROM pg_catalog.pg_class c
+		JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+		WHERE n.nspname = $1 AND c.relname = ANY($2)`, s.n.schema, tables)
+	if err != nil {
+		return fmt.Errorf("read columns: %w", err)
+	}
+	found := make(map[string]map[string]string)
+	for rows.Next() {
+		var table string
+		var col, typ *string // NULL for a relation without columns
+		if err := rows.Scan(&table, &col, &typ); err != nil {
+			rows.Close()
+			return fmt.Errorf("read columns: %w", err)
+		}
+		if found[table] == nil {
+			found[table] = make(map[string]string)
+		}
+		if col != nil && typ != nil {
+			found[table][*col] = *typ
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read columns: %w", err)
+	}
+	for _, table := range tables {
+		if have, ok := found[table]; ok {
+			if err := store.CheckColumns(s.n.schema+"."+table, want[table], have); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

@@ -20,7 +20,9 @@
 // [Open] never changes the schema; [Store.Migrate] does, explicitly and
 // idempotently, in one transaction (the SQL is [Schema], from the embedded
 // schema.sql; every table is named webhookkit_*, so the schema can live in
-// the application's own database file).
+// the application's own database file). A table with one of those names
+// that lacks the store's columns is refused with [store.ErrSchemaMismatch],
+// not adopted.
 //
 // # Durability
 //

@@ -130,11 +130,13 @@ func scanEndpoint(sc scanner) (*store.Endpoint, error) {
 
 // CreateEndpoint validates and stores a copy of ep (as given, including a
 // Disabled state and Health), assigning ep.ID (a UUID) when empty and setting
-// ep.CreatedAt and ep.UpdatedAt to the store's clock.
-// Errors: [store.ErrInvalid] (from [store.Endpoint.Validate]),
-// [store.ErrConflict] when the id exists.
-func (s *Store) CreateEndpoint(ctx context.Context, ep *store.Endpoint) error {
-	if err := ep.Validate(); err != nil {
+// ep.CreatedAt and ep.UpdatedAt, and the CreatedAt of secrets without one,
+// to the store's clock. Errors: [store.ErrInvalid] (from
+// [store.Endpoint.Prepare]), [store.ErrConflict] when the id exists.
+func (s *Store) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
+	now := fromNanos(nanos(s.now()))
+	ep, err := in.Prepare(now)
+	if err != nil {
 		return fmt.Errorf("sqlite: create endpoint: %w", err)
 	}
 	a, err := encodeEndpoint(ep)
@@ -145,7 +147,6 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep *store.Endpoint) error {
 	if id == "" {
 		id = uuid.NewString()
 	}
-	now := s.now()
 	err = s.write(ctx, func(q dbtx) error {
 		res, err := q.ExecContext(ctx, `INSERT INTO webhookkit_endpoints (`+endpointCols+`)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -169,8 +170,7 @@ ON CONFLICT (id) DO NOTHING`,
 	if err != nil {
 		return fmt.Errorf("sqlite: create endpoint: %w", err)
 	}
-	ep.ID = id
-	ep.CreatedAt, ep.UpdatedAt = fromNanos(nanos(now)), fromNanos(nanos(now))
+	in.ID, in.CreatedAt, in.UpdatedAt, in.Secrets = id, now, now, ep.Secrets
 	return nil
 }
 
@@ -189,17 +189,19 @@ func (s *Store) GetEndpoint(ctx context.Context, id string) (*store.Endpoint, er
 
 // UpdateEndpoint validates ep and replaces the stored endpoint's editable
 // fields (everything but ID, Tenant, Disabled*, Health and CreatedAt),
-// setting UpdatedAt to the store's clock, also on ep. Errors:
-// [store.ErrInvalid], [store.ErrNotFound].
-func (s *Store) UpdateEndpoint(ctx context.Context, ep *store.Endpoint) error {
-	if err := ep.Validate(); err != nil {
+// setting UpdatedAt, and the CreatedAt of secrets without one, to the
+// store's clock, also on ep. Errors: [store.ErrInvalid], [store.ErrNotFound].
+func (s *Store) UpdateEndpoint(ctx context.Context, in *store.Endpoint) error {
+	at := fromNanos(nanos(s.now()))
+	ep, err := in.Prepare(at)
+	if err != nil {
 		return fmt.Errorf("sqlite: update endpoint: %w", err)
 	}
 	a, err := encodeEndpoint(ep)
 	if err != nil {
 		return fmt.Errorf("sqlite: update endpoint: %w", err)
 	}
-	now := nanos(s.now())
+	now := nanos(at)
 	err = s.write(ctx, func(q dbtx) error {
 		res, err := q.ExecContext(ctx, `UPDATE webhookkit_endpoints SET
     mode = ?, url = ?, description = ?, event_types = ?, secrets = ?, headers = ?,
@@ -215,7 +217,7 @@ WHERE id = ?`,
 	if err != nil {
 		return fmt.Errorf("sqlite: update endpoint: %w", err)
 	}
-	ep.UpdatedAt = fromNanos(now)
+	in.UpdatedAt, in.Secrets = at, ep.Secrets
 	return nil
 }
 

@@ -1,5 +1,15 @@
 package sqlite
 
+import "maps"
+
 // SetPruneBatch sets how many deliveries one PruneDeliveries transaction
 // deletes, so tests can cross batch boundaries with few rows.
 func SetPruneBatch(s *Store, n int) { s.pruneBatch = n }
+
+// SchemaColumns returns the columns Migrate requires of every table, for the
+// test that holds them to schema.sql.
+func SchemaColumns() map[string]map[string]string {
+	all := maps.Clone(schemaColumns)
+	maps.Copy(all, migrationsColumns)
+	return all
+}

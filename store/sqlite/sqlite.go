@@ -7,9 +7,11 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,8 +65,9 @@ type Config struct {
 	// [DefaultMaxReadConns]. Open only.
 	MaxReadConns int
 	// Now is the clock for the times the store stamps itself: an endpoint's
-	// CreatedAt and UpdatedAt. Nil means time.Now. Everything else takes the
-	// time as an argument (a delivery's CreatedAt is its event's Date).
+	// CreatedAt and UpdatedAt, and the CreatedAt of secrets stored without
+	// one. Nil means time.Now. Everything else takes the time as an
+	// argument (a delivery's CreatedAt is its event's Date).
 	Now func() time.Time
 }
 
@@ -254,28 +257,41 @@ func (s *Store) Close() error {
 // It is idempotent: running it on an up-to-date database changes nothing.
 // Several processes may call it at once; they serialize on the write lock.
 // A database whose schema is newer than this package knows is an error.
+//
+// Before changing anything it checks every table of the schema that exists
+// already: one that lacks a column the store needs, or has it with another
+// declared type, is not the store's (another application's table of the same
+// name), and Migrate returns an error wrapping [store.ErrSchemaMismatch]
+// that names the table and the difference, instead of adopting it. Extra
+// columns are allowed.
 func (s *Store) Migrate(ctx context.Context) error {
 	err := s.write(ctx, func(q dbtx) error {
-		if _, err := q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS webhookkit_migrations (
+		if _, err := q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+migrationsTable+` (
     version    INTEGER NOT NULL PRIMARY KEY,
     applied_at INTEGER NOT NULL
 )`); err != nil {
 			return err
 		}
-		var v int
-		if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM webhookkit_migrations`).Scan(&v); err != nil {
+		if err := checkTables(ctx, q, migrationsColumns); err != nil {
 			return err
 		}
-		switch {
-		case v == SchemaVersion:
-			return nil
-		case v > SchemaVersion:
+		var v int
+		if err := q.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+migrationsTable).Scan(&v); err != nil {
+			return err
+		}
+		if v > SchemaVersion {
 			return fmt.Errorf("database schema version %d is newer than this package's %d", v, SchemaVersion)
+		}
+		if err := checkTables(ctx, q, schemaColumns); err != nil {
+			return err
+		}
+		if v == SchemaVersion {
+			return nil
 		}
 		if _, err := q.ExecContext(ctx, schemaSQL); err != nil {
 			return err
 		}
-		_, err := q.ExecContext(ctx, `INSERT INTO webhookkit_migrations (version, applied_at) VALUES (?, ?)`,
+		_, err := q.ExecContext(ctx, `INSERT INTO `+migrationsTable+` (version, applied_at) VALUES (?, ?)`,
 			SchemaVersion, nanos(s.now()))
 		return err
 	})
@@ -283,6 +299,77 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	return nil
+}
+
+// migrationsTable records the schema versions Migrate applied.
+const migrationsTable = "webhookkit_migrations"
+
+// migrationsColumns and schemaColumns are the columns of the migrations
+// table and of every other table at [SchemaVersion], with their declared
+// types: what Migrate requires of a table it finds under one of these names
+// (see [store.CheckColumns]). A test holds them to schema.sql.
+var (
+	migrationsColumns = map[string]map[string]string{
+		migrationsTable: {"version": "INTEGER", "applied_at": "INTEGER"},
+	}
+	schemaColumns = map[string]map[string]string{
+		"webhookkit_endpoints": {"id": "TEXT", "tenant": "TEXT", "mode": "TEXT", "url": "TEXT", "description": "TEXT",
+			"event_types": "TEXT", "secrets": "TEXT", "headers": "TEXT", "rate_limit": "REAL", "burst": "INTEGER",
+			"max_in_flight": "INTEGER", "metadata": "TEXT", "disabled": "INTEGER", "disabled_reason": "TEXT",
+			"disabled_at": "INTEGER", "consecutive_failures": "INTEGER", "failing_since": "INTEGER",
+			"last_success_at": "INTEGER", "last_failure_at": "INTEGER", "created_at": "INTEGER", "updated_at": "INTEGER"},
+		"webhookkit_events": {"id": "TEXT", "type": "TEXT", "mode": "TEXT", "date": "INTEGER", "data": "BLOB"},
+		"webhookkit_deliveries": {"id": "TEXT", "event_id": "TEXT", "endpoint_id": "TEXT", "tenant": "TEXT",
+			"mode": "TEXT", "event_type": "TEXT", "state": "TEXT", "attempts": "INTEGER", "created_at": "INTEGER",
+			"first_attempt_at": "INTEGER", "next_attempt_at": "INTEGER", "last_attempt_at": "INTEGER",
+			"last_error": "TEXT", "finished_at": "INTEGER", "lease_token": "TEXT", "leased_by": "TEXT"},
+		"webhookkit_attempts": {"id": "TEXT", "delivery_id": "TEXT", "endpoint_id": "TEXT", "tenant": "TEXT",
+			"event_id": "TEXT", "event_type": "TEXT", "mode": "TEXT", "number": "INTEGER", "at": "INTEGER",
+			"duration": "INTEGER", "url": "TEXT", "request_headers": "TEXT", "request_body": "BLOB",
+			"status_code": "INTEGER", "response_headers": "TEXT", "response_body": "BLOB",
+			"response_truncated": "INTEGER", "error": "TEXT", "success": "INTEGER"},
+		"webhookkit_inbox": {"key": "TEXT", "state": "TEXT", "body": "BLOB", "claimed_at": "INTEGER",
+			"expires_at": "INTEGER", "leased_until": "INTEGER", "attempts": "INTEGER", "last_error": "TEXT",
+			"finished_at": "INTEGER"},
+	}
+)
+
+// checkTables returns an error wrapping [store.ErrSchemaMismatch] for the
+// first table named in want that exists without the columns want gives it.
+// A table that does not exist passes.
+func checkTables(ctx context.Context, q dbtx, want map[string]map[string]string) error {
+	for _, table := range slices.Sorted(maps.Keys(want)) {
+		have, err := tableColumns(ctx, q, table)
+		if err != nil {
+			return err
+		}
+		if len(have) == 0 {
+			continue
+		}
+		if err := store.CheckColumns(table, want[table], have); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tableColumns returns the declared type of each column of table, or an
+// empty map when there is no such table.
+func tableColumns(ctx context.Context, q dbtx, table string) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, type FROM pragma_table_info(?)`, table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols := make(map[string]string)
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			return nil, err
+		}
+		cols[name] = typ
+	}
+	return cols, rows.Err()
 }
 
 // reader is where reads go: the read pool, or the caller's transaction.

@@ -12,9 +12,12 @@
 // # What it checks
 //
 //   - Endpoints: create, get, update, delete, list with paging and filters,
-//     validation ([store.ErrInvalid]), [store.ErrNotFound] and
-//     [store.ErrConflict], copies at the boundary, health (RecordResult) and
-//     disabling, which pauses queued deliveries and resumes them.
+//     validation ([store.ErrInvalid]: malformed URLs and secrets, public
+//     keys, each error naming the field and never the secret), both kinds of
+//     signing keys, the CreatedAt stamped on secrets stored without one,
+//     [store.ErrNotFound] and [store.ErrConflict], copies at the boundary,
+//     health (RecordResult) and disabling, which pauses queued deliveries and
+//     resumes them.
 //   - Outbox: idempotent, all-or-nothing Enqueue per (event id, endpoint id);
 //     Lease (due only, oldest due first, limit, mode, skipped endpoints,
 //     exclusivity under concurrency, expiry); Complete, Retry, Fail and

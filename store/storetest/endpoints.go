@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"encoding/base64"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,12 +11,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
 
 var endpointCases = []testCase{
 	{"CreateGet", testEndpointCreateGet},
 	{"Invalid", testEndpointInvalid},
+	{"SigningKeys", testEndpointSigningKeys},
+	{"SecretCreatedAt", testEndpointSecretCreatedAt},
 	{"Copies", testEndpointCopies},
 	{"Update", testEndpointUpdate},
 	{"Delete", testEndpointDelete},
@@ -54,7 +59,7 @@ func requireSameEndpoint(t *fixture, want, got *store.Endpoint) {
 
 func testEndpointCreateGet(f *fixture) {
 	ep := validEndpoint()
-	ep.Secrets = append(ep.Secrets, store.Secret{Key: "whsec_second", CreatedAt: at(0), ExpiresAt: at(24 * time.Hour)})
+	ep.Secrets = append(ep.Secrets, store.Secret{Key: secondSecret, CreatedAt: at(0), ExpiresAt: at(24 * time.Hour)})
 	require.NoError(f, f.s.CreateEndpoint(f.ctx, ep))
 	_, err := uuid.Parse(ep.ID)
 	require.NoError(f, err, "CreateEndpoint must assign a UUID when ID is empty, got %q", ep.ID)
@@ -88,40 +93,141 @@ func testEndpointCreateGet(f *fixture) {
 
 func testEndpointInvalid(f *fixture) {
 	stored := f.endpoint()
+	key, err := signature.GenerateKey()
+	require.NoError(f, err)
+	publicKey := key.Public().String()
+	badPrivateKey := signature.PrivateKeyPrefix + base64.StdEncoding.EncodeToString(make([]byte, 32))
+	secrets := func(keys ...string) func(*store.Endpoint) {
+		return func(ep *store.Endpoint) {
+			ep.Secrets = nil
+			for _, k := range keys {
+				ep.Secrets = append(ep.Secrets, store.Secret{Key: k})
+			}
+		}
+	}
+	url := func(u string) func(*store.Endpoint) { return func(ep *store.Endpoint) { ep.URL = u } }
 	for _, tc := range []struct {
 		name string
 		edit func(*store.Endpoint)
+		// field is what the error must name.
+		field string
 	}{
-		{"mode", func(ep *store.Endpoint) { ep.Mode = "prod" }},
-		{"no mode", func(ep *store.Endpoint) { ep.Mode = "" }},
-		{"url", func(ep *store.Endpoint) { ep.URL = "" }},
-		{"relative url", func(ep *store.Endpoint) { ep.URL = "/hooks" }},
-		{"scheme", func(ep *store.Endpoint) { ep.URL = "ftp://example.com/x" }},
-		{"no event types", func(ep *store.Endpoint) { ep.EventTypes = nil }},
-		{"bad pattern", func(ep *store.Endpoint) { ep.EventTypes = []string{"not a type!"} }},
-		{"no secrets", func(ep *store.Endpoint) { ep.Secrets = nil }},
-		{"empty secret", func(ep *store.Endpoint) { ep.Secrets = []store.Secret{{}} }},
-		{"negative rate", func(ep *store.Endpoint) { ep.RateLimit = -1 }},
-		{"negative in flight", func(ep *store.Endpoint) { ep.MaxInFlight = -1 }},
+		{"mode", func(ep *store.Endpoint) { ep.Mode = "prod" }, "mode"},
+		{"no mode", func(ep *store.Endpoint) { ep.Mode = "" }, "mode"},
+		{"url", url(""), "url"},
+		{"relative url", url("/hooks"), "url"},
+		{"relative url without slash", url("hooks.example.com/in"), "url"},
+		{"scheme", url("ftp://example.com/x"), "url"},
+		{"ftp", url("ftp://x"), "url"},
+		{"no host", url("http:///path"), "url"},
+		{"scheme only", url("https://"), "url"},
+		{"opaque", url("https:hooks.example.com"), "url"},
+		{"port without host", url("https://:8443/in"), "url"},
+		{"port out of range", url("https://hooks.example.com:70000/in"), "url"},
+		{"space in host", url("https://hooks example.com/in"), "url"},
+		{"space in path", url("https://hooks.example.com/in put"), "url"},
+		{"space in query", url("https://hooks.example.com/in?a=b c"), "url"},
+		{"leading space", url(" https://hooks.example.com/in"), "url"},
+		{"no event types", func(ep *store.Endpoint) { ep.EventTypes = nil }, "event types"},
+		{"bad pattern", func(ep *store.Endpoint) { ep.EventTypes = []string{"ping", "not a type!"} }, "event types[1]"},
+		{"no secrets", func(ep *store.Endpoint) { ep.Secrets = nil }, "secrets"},
+		{"empty secret", func(ep *store.Endpoint) { ep.Secrets = []store.Secret{{}} }, "secrets[0]"},
+		{"secret without prefix", secrets("abc"), "secrets[0]"},
+		{"short secret", secrets("whsec_abc"), "secrets[0]"},
+		{"secret of 23 bytes", secrets("whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 23))), "secrets[0]"},
+		{"secret not base64", secrets("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa!!"), "secrets[0]"},
+		{"public key", secrets(publicKey), "secrets[0]"},
+		{"bad private key", secrets(badPrivateKey), "secrets[0]"},
+		{"second secret", secrets(testSecret, "whsec_abc"), "secrets[1]"},
+		{"public key after a private key", secrets(key.String(), publicKey), "secrets[1]"},
+		{"negative rate", func(ep *store.Endpoint) { ep.RateLimit = -1 }, "limits"},
+		{"negative in flight", func(ep *store.Endpoint) { ep.MaxInFlight = -1 }, "limits"},
 	} {
 		f.Run(tc.name, func(t *testing.T) {
 			ep := validEndpoint()
 			tc.edit(ep)
-			require.ErrorIs(t, f.s.CreateEndpoint(f.ctx, ep), store.ErrInvalid)
+			keys := ep.Secrets
+			requireInvalid(t, f.s.CreateEndpoint(f.ctx, ep), tc.field, keys)
 
 			upd := stored.Clone()
 			tc.edit(upd)
-			require.ErrorIs(t, f.s.UpdateEndpoint(f.ctx, upd), store.ErrInvalid)
+			requireInvalid(t, f.s.UpdateEndpoint(f.ctx, upd), tc.field, keys)
 			got, err := f.s.GetEndpoint(f.ctx, stored.ID)
 			require.NoError(t, err)
-			require.Equal(t, stored.URL, got.URL)
-			require.Equal(t, stored.Mode, got.Mode)
-			require.Equal(t, stored.EventTypes, got.EventTypes)
+			requireSameEndpoint(f, stored, got)
 		})
 	}
 	eps, _, err := f.s.ListEndpoints(f.ctx, store.EndpointFilter{AllTenants: true})
 	require.NoError(f, err)
 	require.Len(f, eps, 1, "invalid endpoints must not be stored")
+}
+
+// requireInvalid requires that err wraps store.ErrInvalid, names the
+// endpoint's field and does not repeat the text of any of the secrets.
+func requireInvalid(t *testing.T, err error, field string, secrets []store.Secret) {
+	t.Helper()
+	require.ErrorIs(t, err, store.ErrInvalid)
+	require.Contains(t, err.Error(), "endpoint "+field, "the error names the field")
+	for _, s := range secrets {
+		// The part after the prefix, when long enough to be telling.
+		if _, rest, ok := strings.Cut(s.Key, "_"); ok && len(rest) >= 3 {
+			require.NotContains(t, err.Error(), rest, "the error repeats a secret")
+		}
+	}
+}
+
+// testEndpointSigningKeys checks that both kinds of keys that sign, a whsec_
+// secret and a whsk_ Ed25519 private key, are stored.
+func testEndpointSigningKeys(f *fixture) {
+	key, err := signature.GenerateKey()
+	require.NoError(f, err)
+	ep := f.endpoint(func(ep *store.Endpoint) {
+		ep.Secrets = append(ep.Secrets, store.Secret{Key: key.String(), CreatedAt: at(0)})
+	})
+	got, err := f.s.GetEndpoint(f.ctx, ep.ID)
+	require.NoError(f, err)
+	requireSameEndpoint(f, ep, got)
+
+	upd := got.Clone()
+	upd.Secrets = upd.Secrets[1:]
+	require.NoError(f, f.s.UpdateEndpoint(f.ctx, upd))
+	got, err = f.s.GetEndpoint(f.ctx, ep.ID)
+	require.NoError(f, err)
+	require.Len(f, got.Secrets, 1)
+	require.Equal(f, key.String(), got.Secrets[0].Key)
+}
+
+// testEndpointSecretCreatedAt checks that a secret stored without a
+// CreatedAt gets the time the store stamps on the endpoint, on create and on
+// update, in what the store returns and on the argument, and that a set
+// CreatedAt is kept.
+func testEndpointSecretCreatedAt(f *fixture) {
+	ep := validEndpoint()
+	given := ep.Secrets[0].CreatedAt
+	ep.Secrets = append(ep.Secrets, store.Secret{Key: secondSecret, ExpiresAt: at(24 * time.Hour)})
+	require.NoError(f, f.s.CreateEndpoint(f.ctx, ep))
+	created, err := f.s.GetEndpoint(f.ctx, ep.ID)
+	require.NoError(f, err)
+	require.False(f, created.CreatedAt.IsZero())
+	for what, e := range map[string]*store.Endpoint{"argument": ep, "stored": created} {
+		require.Len(f, e.Secrets, 2, what)
+		sameTime(f, given, e.Secrets[0].CreatedAt, what+": a set CreatedAt is kept")
+		sameTime(f, created.CreatedAt, e.Secrets[1].CreatedAt, what+": an unset secret CreatedAt is the endpoint's CreatedAt")
+		sameTime(f, at(24*time.Hour), e.Secrets[1].ExpiresAt, what+": ExpiresAt")
+	}
+
+	upd := created.Clone()
+	upd.Secrets = append(upd.Secrets, store.Secret{Key: rotatedSecret})
+	require.NoError(f, f.s.UpdateEndpoint(f.ctx, upd))
+	updated, err := f.s.GetEndpoint(f.ctx, ep.ID)
+	require.NoError(f, err)
+	for what, e := range map[string]*store.Endpoint{"argument": upd, "stored": updated} {
+		require.Len(f, e.Secrets, 3, what)
+		sameTime(f, given, e.Secrets[0].CreatedAt, what+": a set CreatedAt is kept")
+		sameTime(f, created.CreatedAt, e.Secrets[1].CreatedAt, what+": the CreatedAt stamped on create is kept")
+		require.False(f, e.Secrets[2].CreatedAt.IsZero(), what+": an added secret without CreatedAt is stamped")
+		sameTime(f, updated.UpdatedAt, e.Secrets[2].CreatedAt, what+": an unset secret CreatedAt is the endpoint's UpdatedAt")
+	}
 }
 
 func testEndpointCopies(f *fixture) {
@@ -172,7 +278,7 @@ func testEndpointUpdate(f *fixture) {
 	upd.URL = "http://new.example.com:8080/hook"
 	upd.Description = "new"
 	upd.EventTypes = []string{"*"}
-	upd.Secrets = append(upd.Secrets, store.Secret{Key: "whsec_rotated", CreatedAt: at(time.Hour)})
+	upd.Secrets = append(upd.Secrets, store.Secret{Key: rotatedSecret, CreatedAt: at(time.Hour)})
 	upd.Headers = map[string]string{"X-New": "1"}
 	upd.Metadata = nil
 	upd.RateLimit, upd.Burst, upd.MaxInFlight = 0, 0, 0

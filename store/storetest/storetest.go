@@ -87,6 +87,14 @@ func (f *fixture) fresh(t *testing.T) *fixture {
 	return newFixture(t, f.factory)
 }
 
+// Signing secrets the suite stores. Stores parse secrets, so these are real
+// ones: "whsec_" and the base64 of 24 random bytes.
+const (
+	testSecret    = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	secondSecret  = "whsec_VxA8RHeKJzhjqcjNdqEXNlb9kkFV1bWW"
+	rotatedSecret = "whsec_aqS13Y7d29Ij70oF9YxsCYv7YX0AF7dY"
+)
+
 // validEndpoint returns an endpoint that passes Validate, not yet stored.
 func validEndpoint() *store.Endpoint {
 	return &store.Endpoint{
@@ -96,7 +104,7 @@ func validEndpoint() *store.Endpoint {
 		Description: "orders",
 		EventTypes:  []string{"patient.*", "ping"},
 		Secrets: []store.Secret{
-			{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", CreatedAt: at(-time.Hour)},
+			{Key: testSecret, CreatedAt: at(-time.Hour)},
 		},
 		Headers:     map[string]string{"X-Team": "billing"},
 		RateLimit:   5,
