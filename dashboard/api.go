@@ -158,18 +158,6 @@ func (h *handler) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// invalidMessage returns the part of an error wrapping store.ErrInvalid that
-// is meant for people: what follows the sentinel's text, without the
-// prefixes the stores and the sender put before it ("memory: create
-// endpoint: store: invalid argument: ").
-func invalidMessage(err error) string {
-	msg := err.Error()
-	if _, after, ok := strings.Cut(msg, store.ErrInvalid.Error()+": "); ok {
-		return after
-	}
-	return msg
-}
-
 // api wraps a state-changing API handler: the body must be JSON (which no
 // HTML form can send, so no CSRF token is needed), a browser request must be
 // same-origin, and the body is bounded.
