@@ -39,6 +39,14 @@ const (
 	// DefaultMaxResponseBody is how much of each response body the attempt
 	// log keeps.
 	DefaultMaxResponseBody = store.DefaultMaxResponseBody
+	// DefaultMaxResponseHeaders is how many bytes of each response's
+	// headers the attempt log keeps, 64 KiB.
+	DefaultMaxResponseHeaders = store.DefaultMaxResponseHeaders
+	// DefaultMaxResponseHeaderBytes, 256 KiB, is the MaxResponseHeaderBytes
+	// of the sender's own transport, and of a Config.Transport (or
+	// HTTPClient.Transport) that leaves it zero: a response whose header
+	// section is larger fails the attempt (net/http's own default is 10 MB).
+	DefaultMaxResponseHeaderBytes = 256 << 10
 	// DefaultRetention is how long the attempt log keeps attempts.
 	DefaultRetention = store.DefaultRetention
 	// DefaultPruneInterval is how often a started sender prunes the attempt
@@ -102,6 +110,16 @@ type Config struct {
 	// log keeps (the rest is read and discarded, up to as much again, so
 	// the connection can be reused). Zero: [DefaultMaxResponseBody].
 	MaxResponseBody int
+
+	// MaxResponseHeaders is how many bytes of each response's headers the
+	// attempt log keeps, counted as on the wire (name, ": ", value and
+	// CRLF per value). When they are larger, the log keeps the values that
+	// fit, in header-name order, and records the cut under
+	// [store.TruncatedHeaderKey] (see [store.Attempt]). The retry policy
+	// still sees every header (Retry-After). The transport's limit
+	// ([DefaultMaxResponseHeaderBytes]) bounds what is read at all. Zero:
+	// [DefaultMaxResponseHeaders].
+	MaxResponseHeaders int
 
 	// Retention is how long the attempt log keeps attempts; a started sender
 	// prunes older ones every PruneInterval, and, when the store implements
@@ -247,6 +265,7 @@ func (c *Config) settings() (*settings, error) {
 		{"PollInterval", cf.PollInterval < 0},
 		{"MaxPayload", cf.MaxPayload < 0},
 		{"MaxResponseBody", cf.MaxResponseBody < 0},
+		{"MaxResponseHeaders", cf.MaxResponseHeaders < 0},
 		{"PruneInterval", cf.PruneInterval < 0},
 		{"DisableAfterDuration", cf.DisableAfterDuration < 0},
 		{"DefaultRateLimit", cf.DefaultRateLimit < 0},
@@ -283,6 +302,9 @@ func (c *Config) settings() (*settings, error) {
 	}
 	if cf.MaxResponseBody == 0 {
 		cf.MaxResponseBody = DefaultMaxResponseBody
+	}
+	if cf.MaxResponseHeaders == 0 {
+		cf.MaxResponseHeaders = DefaultMaxResponseHeaders
 	}
 	if cf.Retention == 0 {
 		cf.Retention = DefaultRetention

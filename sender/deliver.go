@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,7 +200,7 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 		return res
 	}
 	a.StatusCode = resp.StatusCode
-	a.ResponseHeaders = resp.Header
+	a.ResponseHeaders = keepHeaders(resp.Header, s.cfg.MaxResponseHeaders)
 	// Keep up to MaxResponseBody bytes, read as much again to let the
 	// connection be reused, then close.
 	limit := int64(s.cfg.MaxResponseBody)
@@ -259,6 +261,40 @@ func redact(h http.Header, names []string) http.Header {
 		c[k] = []string{RedactedValue}
 	}
 	return c
+}
+
+// headerSize is the size of a header field as sent: name, ": ", value, CRLF.
+func headerSize(name, value string) int { return len(name) + len(value) + 4 }
+
+// keepHeaders returns the response headers the attempt log keeps: h itself
+// when it is at most limit bytes (as sent), else a copy of the values that
+// fit, taken in name order (a value too large is skipped, later ones may
+// still fit), with the cut recorded under store.TruncatedHeaderKey.
+func keepHeaders(h http.Header, limit int) http.Header {
+	total := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			total += headerSize(k, v)
+		}
+	}
+	if total <= limit {
+		return h
+	}
+	// Leave room for the marker, whose value is at most this long.
+	const marker = len(store.TruncatedHeaderKey) + len("9223372036854775807 of 9223372036854775807 bytes kept") + 4
+	budget := limit - marker
+	kept := make(http.Header)
+	n := 0
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[k] {
+			if sz := headerSize(k, v); n+sz <= budget {
+				kept[k] = append(kept[k], v)
+				n += sz
+			}
+		}
+	}
+	kept[store.TruncatedHeaderKey] = []string{fmt.Sprintf("%d of %d bytes kept", n, total)}
+	return kept
 }
 
 // readUpTo appends up to max bytes of r to buf.

@@ -12,8 +12,8 @@ import (
 )
 
 // newClient builds the HTTP client the sender uses: the user's client or
-// transport (cloned), the private-address guard installed at dial time, and
-// redirects never followed.
+// transport (cloned), the private-address guard installed at dial time, the
+// response headers bounded, and redirects never followed.
 func newClient(cfg *settings) (*http.Client, error) {
 	client := &http.Client{}
 	var base http.RoundTripper
@@ -37,6 +37,9 @@ func newClient(cfg *settings) (*http.Client, error) {
 			return nil, fmt.Errorf("%w: Config.%s has a Proxy, so the private-address guard would check the proxy instead of the endpoint; clear Proxy (http.DefaultTransport.Clone() sets it) or set AllowPrivateNetworks", ErrUnguardedTransport, field)
 		}
 		c := t.Clone()
+		if c.MaxResponseHeaderBytes == 0 {
+			c.MaxResponseHeaderBytes = DefaultMaxResponseHeaderBytes
+		}
 		if !cfg.AllowPrivateNetworks {
 			guardTransport(c)
 		}
@@ -57,20 +60,22 @@ func newClient(cfg *settings) (*http.Client, error) {
 
 // defaultTransport is http.DefaultTransport's settings with a keep-alive pool
 // large enough for every worker, no proxy (an environment proxy would make
-// the guard check the proxy instead of the endpoint), and the guard.
+// the guard check the proxy instead of the endpoint), bounded response
+// headers, and the guard.
 func defaultTransport(cfg *settings) *http.Transport {
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	if !cfg.AllowPrivateNetworks {
 		d.Control = netguard.Control
 	}
 	return &http.Transport{
-		DialContext:           d.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          max(100, 4*cfg.Workers),
-		MaxIdleConnsPerHost:   cfg.Workers,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
+		DialContext:            d.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           max(100, 4*cfg.Workers),
+		MaxIdleConnsPerHost:    cfg.Workers,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: DefaultMaxResponseHeaderBytes,
 	}
 }
 
