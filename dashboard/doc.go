@@ -59,9 +59,10 @@
 // Cache-Control no-store. Secrets are shown once, at creation and rotation,
 // and never again; request headers that usually hold credentials
 // (Authorization, Cookie, X-Api-Key) are shown redacted, and so is the
-// password of an endpoint URL (https://user:xxxxx@host/...); saving that
-// redacted URL back keeps the stored password. Signature headers are shown:
-// they are not secrets.
+// whole userinfo of an endpoint URL, user name and password
+// (https://(redacted)@host/..., as [sender.RedactURL] writes it); saving
+// that redacted URL back unchanged keeps the stored credentials. Signature
+// headers are shown: they are not secrets.
 //
 // # JSON API
 //

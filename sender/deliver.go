@@ -27,7 +27,10 @@ import (
 // it (Hooks.OnAttempt, Ping's result, the dashboard). The request itself
 // carries the real values. The sender's own headers (Content-Type,
 // User-Agent, webhook-id, webhook-timestamp, webhook-signature) are logged
-// as sent: signatures are not secrets.
+// as sent: signatures are not secrets. It also replaces the whole userinfo
+// of an endpoint URL (see [RedactURL]): https://(redacted)@example.com/hook,
+// in the attempt's URL, its Error, the delivery's LastError, the logs and
+// the dashboard.
 const RedactedValue = "(redacted)"
 
 const (
@@ -113,16 +116,11 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 		Mode:       ev.APIMode,
 		Number:     n,
 		At:         now,
-		URL:        ep.URL,
-	}
-	if strings.IndexByte(ep.URL, '@') >= 0 {
-		if u, err := url.Parse(ep.URL); err == nil && u.User != nil {
-			a.URL = u.Redacted() // no password in the log
-		}
+		URL:        RedactURL(ep.URL), // no user name or password in the log
 	}
 	res.a = a
 	fail := func(err error) result {
-		a.Error = err.Error()
+		a.Error = redactError(err, ep.URL, a.URL)
 		res.err = err
 		return res
 	}
@@ -146,6 +144,7 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, ep.URL, bytes.NewReader(body))
 	if err != nil {
+		redactError(err, ep.URL, a.URL) // before wrapping: net/url quotes the whole URL
 		return fail(retry.Permanent(fmt.Errorf("sender: endpoint url: %w", err)))
 	}
 	h := req.Header
@@ -192,10 +191,10 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	}
 
 	start := time.Now()
-	resp, err := s.do(req)
+	resp, err := s.do(req, a.URL)
 	if err != nil {
 		a.Duration = time.Since(start)
-		a.Error = err.Error()
+		a.Error = redactError(err, ep.URL, a.URL)
 		res.err, res.interrupted = err, ctx.Err() != nil
 		return res
 	}
@@ -228,7 +227,7 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	if !a.Success {
 		a.Error = statusText(resp.StatusCode)
 		if rerr != nil {
-			a.Error += ": reading response: " + rerr.Error()
+			a.Error += ": reading response: " + redactError(rerr, ep.URL, a.URL)
 		}
 	}
 	res.header = resp.Header
@@ -238,14 +237,16 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 // do sends req. When the client has no cookie jar and no timeout, it
 // calls the transport directly: http.Client would only add a copy of the
 // headers per request for redirects, which the sender never follows. Errors
-// are *url.Error either way.
-func (s *Sender) do(req *http.Request) (*http.Response, error) {
+// are *url.Error either way. The direct path's name shown, the URL with its
+// userinfo redacted; http.Client's name the URL with its user name, which
+// redactError then replaces.
+func (s *Sender) do(req *http.Request, shown string) (*http.Response, error) {
 	if s.direct == nil {
 		return s.client.Do(req)
 	}
 	resp, err := s.direct.RoundTrip(req)
 	if err != nil {
-		return nil, &url.Error{Op: "Post", URL: req.URL.Redacted(), Err: err}
+		return nil, &url.Error{Op: "Post", URL: shown, Err: err}
 	}
 	return resp, nil
 }

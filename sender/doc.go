@@ -57,9 +57,11 @@
 // since redirects are never followed, 4xx, 5xx) is scheduled again by
 // Config.Retry, which honours Retry-After on 429 and 503, until it gives up.
 // Every attempt is written to the attempt log (request and response headers
-// and bodies, cut to Config.MaxResponseBody, or without bodies under
-// Config.OmitBodies; the values of the endpoint's extra headers are
-// replaced by [RedactedValue]) and passed to Hooks.OnAttempt. An attempt cut short by
+// and bodies, the response's headers cut to Config.MaxResponseHeaders bytes
+// and its body to Config.MaxResponseBody, or without bodies under
+// Config.OmitBodies; the values of the endpoint's extra headers and the
+// userinfo of its URL are replaced by [RedactedValue]) and passed to
+// Hooks.OnAttempt. An attempt cut short by
 // the sender's own shutdown is neither logged nor counted: the delivery is
 // released, due again.
 //
