@@ -164,10 +164,21 @@ type Config struct {
 	RequireHTTPSInLive bool
 
 	// Transport is the HTTP transport. Nil: a transport tuned for the
-	// sender (keep-alive pool sized to Workers, no proxy). An
-	// *http.Transport is cloned and the private-address guard installed in
-	// its dialer (Dial and DialTLS functions are wrapped to check the
-	// connected address). One with a Proxy (as http.DefaultTransport
+	// sender (keep-alive pool sized to Workers, no proxy, response headers
+	// capped at [DefaultMaxResponseHeaderBytes]). An *http.Transport is
+	// cloned, its MaxResponseHeaderBytes set to
+	// [DefaultMaxResponseHeaderBytes] when zero, and the private-address
+	// guard installed in its dialer. Without a dial function it gets a
+	// dialer that checks each address before connecting. A DialContext (or
+	// Dial) function is called with checked IP addresses, not host names:
+	// the guard resolves the host with [net.DefaultResolver] and dials its
+	// public addresses in turn, so the function never connects to a
+	// private one. A DialTLSContext (or DialTLS) function needs the host
+	// name for TLS, so it is called with it after the guard has resolved
+	// the name and found every address public; the address it connected
+	// to is checked again, and the connection closed unused if it is not
+	// public. An IP-literal host that is not public is refused before any
+	// function is called. One with a Proxy (as http.DefaultTransport
 	// has) cannot be guarded, since the guard would see the proxy's
 	// address, and neither can any other RoundTripper: New refuses them
 	// with [ErrUnguardedTransport] unless AllowPrivateNetworks is set; to add middleware
