@@ -154,9 +154,13 @@ type Config struct {
 
 	// AllowPrivateNetworks lets the sender connect to loopback, private,
 	// link-local, CGNAT, unique-local, multicast and unspecified addresses.
-	// Leave it false in production: the check runs when each connection is
-	// dialled, on the resolved address, so DNS tricks cannot bypass it.
-	// Errors are reported as attempts failing with [ErrPrivateAddress].
+	// Leave it false in production: the check runs before each connection
+	// is dialled, on the resolved address, so DNS tricks cannot bypass it.
+	// Errors are reported as attempts failing with [ErrPrivateAddress],
+	// whose text names no resolved address and is the same whether the
+	// refused port is open, closed or filtered (the debug log has the
+	// address). [Sender.CheckURL] applies the same setting to URLs as
+	// endpoints are created.
 	AllowPrivateNetworks bool
 
 	// RequireHTTPSInLive refuses to deliver live-mode events over plain
