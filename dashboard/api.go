@@ -307,6 +307,10 @@ func (h *handler) apiUpdateEndpoint(w http.ResponseWriter, r *http.Request, ep *
 		h.apiFail(w, r, err)
 		return
 	}
+	if err := h.checkEndpointURL(upd.URL, ep.URL); err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
 	if err := h.st.UpdateEndpoint(r.Context(), upd); err != nil {
 		h.apiFail(w, r, err)
 		return

@@ -59,9 +59,16 @@
 // Cache-Control no-store. Secrets are shown once, at creation and rotation,
 // and never again; request headers that usually hold credentials
 // (Authorization, Cookie, X-Api-Key) are shown redacted, and so is the
-// password of an endpoint URL (https://user:xxxxx@host/...); saving that
-// redacted URL back keeps the stored password. Signature headers are shown:
-// they are not secrets.
+// whole userinfo of an endpoint URL, user name and password
+// (https://(redacted)@host/..., as [sender.RedactURL] writes it); saving
+// that redacted URL back unchanged keeps the stored credentials. Signature
+// headers are shown: they are not secrets.
+//
+// Creating an endpoint, or changing its URL, first checks the URL with
+// [sender.Sender.CheckURL]: unless the sender allows private networks, a
+// URL whose host is a loopback, private or other non-public IP address, or
+// localhost, is refused at once (422 in the API, the form's error on the
+// page) rather than failing every delivery later.
 //
 // # JSON API
 //

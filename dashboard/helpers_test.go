@@ -100,6 +100,7 @@ type envOptions struct {
 	pageSize int
 	noSender bool
 	start    bool // start the sender (browser tests); otherwise use ProcessDue
+	guarded  bool // the sender refuses private networks (and so loopback)
 	// wrap, when set, wraps the store the dashboard reads (not the sender's).
 	wrap func(store.SenderStore) store.SenderStore
 }
@@ -112,7 +113,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	st := memory.New(&memory.Config{Logger: quiet})
 	snd, err := sender.New(st, &sender.Config{
 		Mode:                 o.mode,
-		AllowPrivateNetworks: true,
+		AllowPrivateNetworks: !o.guarded,
 		Retry:                retry.Never{},
 		RequestTimeout:       5 * time.Second,
 		PollInterval:         20 * time.Millisecond,

@@ -327,6 +327,18 @@ func checkURL(s string) error {
 	return nil
 }
 
+// checkEndpointURL refuses, with an error wrapping store.ErrInvalid, an endpoint URL
+// the sender would refuse to deliver to: [sender.Sender.CheckURL] with the
+// sender's AllowPrivateNetworks. An unchanged URL (current) is not checked
+// again, so an endpoint stored before the check existed can still be
+// edited. Without a sender (read-only) there is nothing to check.
+func (h *handler) checkEndpointURL(rawURL, current string) error {
+	if h.sender == nil || (current != "" && rawURL == current) {
+		return nil
+	}
+	return h.sender.CheckURL(rawURL)
+}
+
 // newEndpoint builds and stores an endpoint with a fresh secret and returns
 // it with the secret's text (shown once).
 func (h *handler) newEndpoint(ctx context.Context, s Scope, tenant, rawURL, desc string, types []string, headers, meta map[string]string) (*store.Endpoint, string, error) {
@@ -347,6 +359,9 @@ func (h *handler) newEndpoint(ctx context.Context, s Scope, tenant, rawURL, desc
 		Secrets:     []store.Secret{{Key: sec.String(), CreatedAt: now}},
 		Headers:     headers,
 		Metadata:    meta,
+	}
+	if err := h.checkEndpointURL(ep.URL, ""); err != nil {
+		return nil, "", err
 	}
 	if err := h.st.CreateEndpoint(ctx, ep); err != nil {
 		return nil, "", err
@@ -530,6 +545,9 @@ func (h *handler) postEdit(w http.ResponseWriter, r *http.Request) {
 	f.Description = r.PostFormValue("description")
 	if err == nil {
 		err = checkURL(f.URL)
+	}
+	if err == nil {
+		err = h.checkEndpointURL(submittedURL(ep.URL, f.URL), ep.URL)
 	}
 	if err == nil {
 		upd := ep.Clone()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -85,23 +86,17 @@ func (h *handler) endpointView(ep *store.Endpoint) endpointView {
 	return v
 }
 
-// shownURL is an endpoint URL as the dashboard shows it: a password in it
-// is a credential (the sender sends it as basic auth and redacts it from the
-// attempt log), so it is replaced by "xxxxx" as [url.URL.Redacted] does.
-func shownURL(raw string) string {
-	if strings.IndexByte(raw, '@') < 0 {
-		return raw
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	return u.Redacted()
-}
+// shownURL is an endpoint URL as the dashboard shows it: its userinfo (user
+// name and password) is a credential the sender sends as basic auth and
+// redacts from the attempt log, so it is redacted the same way
+// ([sender.RedactURL]: https://(redacted)@host/...).
+func shownURL(raw string) string { return sender.RedactURL(raw) }
 
 // submittedURL is the URL an update stores: the current one when the
-// submitted URL is the current one as shown (its password redacted), so
-// saving an edit form does not replace the password with "xxxxx".
+// submitted URL is the current one as shown (its userinfo redacted), so
+// saving an edit form does not replace the credentials with "(redacted)".
+// Only the exact URL as shown keeps them: a changed host must not inherit
+// credentials meant for another.
 func submittedURL(current, submitted string) string {
 	if submitted != current && submitted == shownURL(current) {
 		return current
@@ -189,7 +184,7 @@ func attemptViewOf(a *store.Attempt) *attemptView {
 		Number:            a.Number,
 		At:                a.At.UTC(),
 		DurationMS:        float64(a.Duration.Microseconds()) / 1000,
-		URL:               a.URL,
+		URL:               shownURL(a.URL), // attempts logged before the whole userinfo was redacted
 		RequestHeaders:    redactHeaders(a.RequestHeaders),
 		RequestBody:       string(a.RequestBody),
 		StatusCode:        a.StatusCode,

@@ -39,6 +39,14 @@ const (
 	// DefaultMaxResponseBody is how much of each response body the attempt
 	// log keeps.
 	DefaultMaxResponseBody = store.DefaultMaxResponseBody
+	// DefaultMaxResponseHeaders is how many bytes of each response's
+	// headers the attempt log keeps, 64 KiB.
+	DefaultMaxResponseHeaders = store.DefaultMaxResponseHeaders
+	// DefaultMaxResponseHeaderBytes, 256 KiB, is the MaxResponseHeaderBytes
+	// of the sender's own transport, and of a Config.Transport (or
+	// HTTPClient.Transport) that leaves it zero: a response whose header
+	// section is larger fails the attempt (net/http's own default is 10 MB).
+	DefaultMaxResponseHeaderBytes = 256 << 10
 	// DefaultRetention is how long the attempt log keeps attempts.
 	DefaultRetention = store.DefaultRetention
 	// DefaultPruneInterval is how often a started sender prunes the attempt
@@ -103,6 +111,16 @@ type Config struct {
 	// the connection can be reused). Zero: [DefaultMaxResponseBody].
 	MaxResponseBody int
 
+	// MaxResponseHeaders is how many bytes of each response's headers the
+	// attempt log keeps, counted as on the wire (name, ": ", value and
+	// CRLF per value). When they are larger, the log keeps the values that
+	// fit, in header-name order, and records the cut under
+	// [store.TruncatedHeaderKey] (see [store.Attempt]). The retry policy
+	// still sees every header (Retry-After). The transport's limit
+	// ([DefaultMaxResponseHeaderBytes]) bounds what is read at all. Zero:
+	// [DefaultMaxResponseHeaders].
+	MaxResponseHeaders int
+
 	// Retention is how long the attempt log keeps attempts; a started sender
 	// prunes older ones every PruneInterval, and, when the store implements
 	// [store.DeliveryPruner], deliveries that finished longer ago. Zero:
@@ -136,9 +154,13 @@ type Config struct {
 
 	// AllowPrivateNetworks lets the sender connect to loopback, private,
 	// link-local, CGNAT, unique-local, multicast and unspecified addresses.
-	// Leave it false in production: the check runs when each connection is
-	// dialled, on the resolved address, so DNS tricks cannot bypass it.
-	// Errors are reported as attempts failing with [ErrPrivateAddress].
+	// Leave it false in production: the check runs before each connection
+	// is dialled, on the resolved address, so DNS tricks cannot bypass it.
+	// Errors are reported as attempts failing with [ErrPrivateAddress],
+	// whose text names no resolved address and is the same whether the
+	// refused port is open, closed or filtered (the debug log has the
+	// address). [Sender.CheckURL] applies the same setting to URLs as
+	// endpoints are created.
 	AllowPrivateNetworks bool
 
 	// RequireHTTPSInLive refuses to deliver live-mode events over plain
@@ -146,10 +168,21 @@ type Config struct {
 	RequireHTTPSInLive bool
 
 	// Transport is the HTTP transport. Nil: a transport tuned for the
-	// sender (keep-alive pool sized to Workers, no proxy). An
-	// *http.Transport is cloned and the private-address guard installed in
-	// its dialer (Dial and DialTLS functions are wrapped to check the
-	// connected address). One with a Proxy (as http.DefaultTransport
+	// sender (keep-alive pool sized to Workers, no proxy, response headers
+	// capped at [DefaultMaxResponseHeaderBytes]). An *http.Transport is
+	// cloned, its MaxResponseHeaderBytes set to
+	// [DefaultMaxResponseHeaderBytes] when zero, and the private-address
+	// guard installed in its dialer. Without a dial function it gets a
+	// dialer that checks each address before connecting. A DialContext (or
+	// Dial) function is called with checked IP addresses, not host names:
+	// the guard resolves the host with [net.DefaultResolver] and dials its
+	// public addresses in turn, so the function never connects to a
+	// private one. A DialTLSContext (or DialTLS) function needs the host
+	// name for TLS, so it is called with it after the guard has resolved
+	// the name and found every address public; the address it connected
+	// to is checked again, and the connection closed unused if it is not
+	// public. An IP-literal host that is not public is refused before any
+	// function is called. One with a Proxy (as http.DefaultTransport
 	// has) cannot be guarded, since the guard would see the proxy's
 	// address, and neither can any other RoundTripper: New refuses them
 	// with [ErrUnguardedTransport] unless AllowPrivateNetworks is set; to add middleware
@@ -247,6 +280,7 @@ func (c *Config) settings() (*settings, error) {
 		{"PollInterval", cf.PollInterval < 0},
 		{"MaxPayload", cf.MaxPayload < 0},
 		{"MaxResponseBody", cf.MaxResponseBody < 0},
+		{"MaxResponseHeaders", cf.MaxResponseHeaders < 0},
 		{"PruneInterval", cf.PruneInterval < 0},
 		{"DisableAfterDuration", cf.DisableAfterDuration < 0},
 		{"DefaultRateLimit", cf.DefaultRateLimit < 0},
@@ -283,6 +317,9 @@ func (c *Config) settings() (*settings, error) {
 	}
 	if cf.MaxResponseBody == 0 {
 		cf.MaxResponseBody = DefaultMaxResponseBody
+	}
+	if cf.MaxResponseHeaders == 0 {
+		cf.MaxResponseHeaders = DefaultMaxResponseHeaders
 	}
 	if cf.Retention == 0 {
 		cf.Retention = DefaultRetention

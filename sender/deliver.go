@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,7 +27,10 @@ import (
 // it (Hooks.OnAttempt, Ping's result, the dashboard). The request itself
 // carries the real values. The sender's own headers (Content-Type,
 // User-Agent, webhook-id, webhook-timestamp, webhook-signature) are logged
-// as sent: signatures are not secrets.
+// as sent: signatures are not secrets. It also replaces the whole userinfo
+// of an endpoint URL (see [RedactURL]): https://(redacted)@example.com/hook,
+// in the attempt's URL, its Error, the delivery's LastError, the logs and
+// the dashboard.
 const RedactedValue = "(redacted)"
 
 const (
@@ -111,16 +116,11 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 		Mode:       ev.APIMode,
 		Number:     n,
 		At:         now,
-		URL:        ep.URL,
-	}
-	if strings.IndexByte(ep.URL, '@') >= 0 {
-		if u, err := url.Parse(ep.URL); err == nil && u.User != nil {
-			a.URL = u.Redacted() // no password in the log
-		}
+		URL:        RedactURL(ep.URL), // no user name or password in the log
 	}
 	res.a = a
 	fail := func(err error) result {
-		a.Error = err.Error()
+		a.Error = redactError(err, ep.URL, a.URL)
 		res.err = err
 		return res
 	}
@@ -144,6 +144,7 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, ep.URL, bytes.NewReader(body))
 	if err != nil {
+		redactError(err, ep.URL, a.URL) // before wrapping: net/url quotes the whole URL
 		return fail(retry.Permanent(fmt.Errorf("sender: endpoint url: %w", err)))
 	}
 	h := req.Header
@@ -190,15 +191,15 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	}
 
 	start := time.Now()
-	resp, err := s.do(req)
+	resp, err := s.do(req, a.URL)
 	if err != nil {
 		a.Duration = time.Since(start)
-		a.Error = err.Error()
+		a.Error = redactError(err, ep.URL, a.URL)
 		res.err, res.interrupted = err, ctx.Err() != nil
 		return res
 	}
 	a.StatusCode = resp.StatusCode
-	a.ResponseHeaders = resp.Header
+	a.ResponseHeaders = keepHeaders(resp.Header, s.cfg.MaxResponseHeaders)
 	// Keep up to MaxResponseBody bytes, read as much again to let the
 	// connection be reused, then close.
 	limit := int64(s.cfg.MaxResponseBody)
@@ -226,7 +227,7 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	if !a.Success {
 		a.Error = statusText(resp.StatusCode)
 		if rerr != nil {
-			a.Error += ": reading response: " + rerr.Error()
+			a.Error += ": reading response: " + redactError(rerr, ep.URL, a.URL)
 		}
 	}
 	res.header = resp.Header
@@ -236,14 +237,16 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 // do sends req. When the client has no cookie jar and no timeout, it
 // calls the transport directly: http.Client would only add a copy of the
 // headers per request for redirects, which the sender never follows. Errors
-// are *url.Error either way.
-func (s *Sender) do(req *http.Request) (*http.Response, error) {
+// are *url.Error either way. The direct path's name shown, the URL with its
+// userinfo redacted; http.Client's name the URL with its user name, which
+// redactError then replaces.
+func (s *Sender) do(req *http.Request, shown string) (*http.Response, error) {
 	if s.direct == nil {
 		return s.client.Do(req)
 	}
 	resp, err := s.direct.RoundTrip(req)
 	if err != nil {
-		return nil, &url.Error{Op: "Post", URL: req.URL.Redacted(), Err: err}
+		return nil, &url.Error{Op: "Post", URL: shown, Err: err}
 	}
 	return resp, nil
 }
@@ -259,6 +262,40 @@ func redact(h http.Header, names []string) http.Header {
 		c[k] = []string{RedactedValue}
 	}
 	return c
+}
+
+// headerSize is the size of a header field as sent: name, ": ", value, CRLF.
+func headerSize(name, value string) int { return len(name) + len(value) + 4 }
+
+// keepHeaders returns the response headers the attempt log keeps: h itself
+// when it is at most limit bytes (as sent), else a copy of the values that
+// fit, taken in name order (a value too large is skipped, later ones may
+// still fit), with the cut recorded under store.TruncatedHeaderKey.
+func keepHeaders(h http.Header, limit int) http.Header {
+	total := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			total += headerSize(k, v)
+		}
+	}
+	if total <= limit {
+		return h
+	}
+	// Leave room for the marker, whose value is at most this long.
+	const marker = len(store.TruncatedHeaderKey) + len("9223372036854775807 of 9223372036854775807 bytes kept") + 4
+	budget := limit - marker
+	kept := make(http.Header)
+	n := 0
+	for _, k := range slices.Sorted(maps.Keys(h)) {
+		for _, v := range h[k] {
+			if sz := headerSize(k, v); n+sz <= budget {
+				kept[k] = append(kept[k], v)
+				n += sz
+			}
+		}
+	}
+	kept[store.TruncatedHeaderKey] = []string{fmt.Sprintf("%d of %d bytes kept", n, total)}
+	return kept
 }
 
 // readUpTo appends up to max bytes of r to buf.

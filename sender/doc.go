@@ -57,9 +57,11 @@
 // since redirects are never followed, 4xx, 5xx) is scheduled again by
 // Config.Retry, which honours Retry-After on 429 and 503, until it gives up.
 // Every attempt is written to the attempt log (request and response headers
-// and bodies, cut to Config.MaxResponseBody, or without bodies under
-// Config.OmitBodies; the values of the endpoint's extra headers are
-// replaced by [RedactedValue]) and passed to Hooks.OnAttempt. An attempt cut short by
+// and bodies, the response's headers cut to Config.MaxResponseHeaders bytes
+// and its body to Config.MaxResponseBody, or without bodies under
+// Config.OmitBodies; the values of the endpoint's extra headers and the
+// userinfo of its URL are replaced by [RedactedValue]) and passed to
+// Hooks.OnAttempt. An attempt cut short by
 // the sender's own shutdown is neither logged nor counted: the delivery is
 // released, due again.
 //
@@ -91,15 +93,25 @@
 //
 // By default the sender refuses to connect to loopback, private, link-local,
 // CGNAT, unique-local, multicast, unspecified and documentation addresses.
-// The check runs when the connection is dialled, on the resolved address, so
-// DNS rebinding cannot bypass it; IPv4-mapped, NAT64 and 6to4 IPv6 forms are
-// judged by the IPv4 address inside. Config.AllowPrivateNetworks turns it off
-// for development and tests. Redirects are never followed. Envelopes larger
-// than Config.MaxPayload are refused. Config.RequireHTTPSInLive refuses
+// The check runs before each connection is dialled, on the resolved address,
+// so DNS rebinding cannot bypass it, and no connection is ever opened to a
+// refused address, not even through a user's dial function (see
+// Config.Transport); IPv4-mapped, NAT64 and 6to4 IPv6 forms are judged by
+// the IPv4 address inside. A refusal reads the same whatever the port's
+// state and names no resolved address, so the attempt log cannot be used to
+// map the private network (the debug log has the address).
+// [CheckURL] and [Sender.CheckURL] apply the same rules to a URL, without
+// resolving it, when an endpoint is created. Config.AllowPrivateNetworks
+// turns both off for development and tests. Redirects are never followed.
+// Envelopes larger than Config.MaxPayload are refused. Config.RequireHTTPSInLive refuses
 // plain http in live mode. Secrets never appear in logs or in the attempt
-// log: neither signing secrets nor the values of the endpoint's extra
+// log: neither signing secrets, nor the values of the endpoint's extra
 // headers, which often carry credentials (they are logged as
-// [RedactedValue]); logs never contain bodies or headers.
+// [RedactedValue]), nor the userinfo of its URL (see [RedactURL]), in the
+// attempt's URL and error and the delivery's LastError alike; logs never
+// contain bodies or headers. What a response may cost is bounded too: its
+// headers by [DefaultMaxResponseHeaderBytes] (read) and
+// Config.MaxResponseHeaders (kept), its body by Config.MaxResponseBody.
 //
 // # Lifecycle
 //

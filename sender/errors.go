@@ -44,7 +44,9 @@ var (
 	// ErrPrivateAddress is the error of an attempt whose endpoint resolved
 	// to a loopback, private, link-local or other non-public address, when
 	// Config.AllowPrivateNetworks is false. Ping returns it wrapped; in the
-	// attempt log it appears as text.
+	// attempt log it appears as text, the same for every refusal (no
+	// resolved address, nothing about the port). [CheckURL] wraps it for
+	// a URL whose host is such an address or localhost.
 	ErrPrivateAddress = netguard.ErrPrivateAddress
 
 	// ErrUnguardedTransport is returned by New for a Config.Transport (or

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/webhookkit/webhookkit/retry"
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
@@ -132,30 +135,132 @@ func TestExtraHeadersRedacted(t *testing.T) {
 	}
 }
 
-// TestURLCredentialsRedacted checks that credentials in an endpoint's URL
-// are sent as basic authentication, as http.Client does, and appear neither
-// in the attempt's URL nor in its headers.
+// TestURLCredentialsRedacted checks that the userinfo of an endpoint's URL
+// (user name and password, or a bare token as user name) is sent as basic
+// authentication, as http.Client does, and appears nowhere else: not in the
+// attempt's URL, headers or error (net/http's *url.Error names the URL with
+// its user name), the delivery's LastError, the hooks, Ping's error or the
+// logs. Both ways the sender sends a request are covered: straight to the
+// transport, and through http.Client when the client has a Timeout.
 func TestURLCredentialsRedacted(t *testing.T) {
-	ctx := context.Background()
-	srv := newServer(t, nil)
-	st := newStore()
-	ep, _ := addEndpoint(t, st, strings.Replace(srv.URL, "http://", "http://user:pa55w0rd@", 1), nil)
-	s := newSender(t, st, nil, nil)
+	users := []struct {
+		name     string
+		userinfo string
+		user     string
+		pass     string
+	}{
+		{"user and password", "user:pa55w0rd", "user", "pa55w0rd"},
+		{"token as user name", "t0k3n-s3cret", "t0k3n-s3cret", ""},
+	}
+	clients := []struct {
+		name   string
+		client *http.Client
+	}{
+		{"transport", nil},
+		{"http.Client", &http.Client{Timeout: time.Minute}},
+	}
+	for _, u := range users {
+		for _, cl := range clients {
+			t.Run(u.name+", "+cl.name, func(t *testing.T) {
+				ctx := context.Background()
+				clk := newClock()
+				srv := newServer(t, nil)
+				st := newStore()
+				withCreds := func(raw string) string { return strings.Replace(raw, "http://", "http://"+u.userinfo+"@", 1) }
+				ep, _ := addEndpoint(t, st, withCreds(srv.URL)+"/hook", nil)
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				require.NoError(t, err)
+				closedURL := withCreds("http://"+l.Addr().String()) + "/hook"
+				require.NoError(t, l.Close())
+				down, _ := addEndpoint(t, st, closedURL, nil)
 
-	a, err := s.Ping(ctx, ep.ID)
-	require.NoError(t, err)
-	reqs := srv.requests()
-	require.Len(t, reqs, 1)
-	user, pass, ok := (&http.Request{Header: reqs[0].Header}).BasicAuth()
-	require.True(t, ok)
-	require.Equal(t, "user", user)
-	require.Equal(t, "pa55w0rd", pass)
+				var (
+					mu        sync.Mutex
+					hooked    []*store.Attempt
+					exhausted []string
+					logs      syncBuffer
+				)
+				s := newSender(t, st, clk, func(c *sender.Config) {
+					c.HTTPClient = cl.client
+					c.Retry = retry.Never{}
+					c.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+					c.Hooks.OnAttempt = func(_ context.Context, a *store.Attempt) {
+						mu.Lock()
+						hooked = append(hooked, a)
+						mu.Unlock()
+					}
+					c.Hooks.OnDeliveryExhausted = func(_ context.Context, _ *store.Delivery, reason string) {
+						mu.Lock()
+						exhausted = append(exhausted, reason)
+						mu.Unlock()
+					}
+				})
 
-	logged, err := st.GetAttempt(ctx, a.ID)
-	require.NoError(t, err)
-	for _, a := range []*store.Attempt{a, logged} {
-		require.NotContains(t, a.URL, "pa55w0rd")
-		require.Contains(t, a.URL, "user:")
-		require.Equal(t, []string{sender.RedactedValue}, a.RequestHeaders["Authorization"])
+				// Delivered: the receiver gets the credentials.
+				a, err := s.Ping(ctx, ep.ID)
+				require.NoError(t, err)
+				reqs := srv.requests()
+				require.Len(t, reqs, 1)
+				user, pass, ok := (&http.Request{Header: reqs[0].Header}).BasicAuth()
+				require.True(t, ok)
+				require.Equal(t, u.user, user)
+				require.Equal(t, u.pass, pass)
+				require.Equal(t, strings.Replace(srv.URL, "http://", "http://(redacted)@", 1)+"/hook", a.URL)
+				require.Equal(t, []string{sender.RedactedValue}, a.RequestHeaders["Authorization"])
+
+				// Failed: a transport error that names the URL.
+				_, perr := s.Ping(ctx, down.ID)
+				require.Error(t, perr)
+				ev := newEvent(t, clk, "a.b", `{}`)
+				_, err = s.Publish(ctx, ev, store.ToTenant(""))
+				require.NoError(t, err)
+				require.Equal(t, 2, processDue(t, s))
+				ds, _, err := st.ListDeliveries(ctx, store.DeliveryFilter{EndpointID: down.ID})
+				require.NoError(t, err)
+				require.Len(t, ds, 1)
+				require.Equal(t, store.StateFailed, ds[0].State)
+				require.Contains(t, ds[0].LastError, "(redacted)@127.0.0.1", "the error still says where")
+
+				as, _, err := st.ListAttempts(ctx, store.AttemptFilter{})
+				require.NoError(t, err)
+				require.Len(t, as, 4) // two pings, two deliveries
+				texts := []string{perr.Error(), ds[0].LastError, logs.String()}
+				mu.Lock()
+				texts = append(texts, exhausted...)
+				for _, a := range append(as, hooked...) {
+					texts = append(texts, a.URL, a.Error)
+				}
+				mu.Unlock()
+				for _, text := range texts {
+					require.NotContains(t, text, u.userinfo)
+					require.NotContains(t, text, u.user+"@")
+					require.NotContains(t, text, u.user+":")
+					if u.pass != "" {
+						require.NotContains(t, text, u.pass)
+					}
+				}
+				require.Contains(t, logs.String(), `"msg":"sender: attempt"`, "the failed attempts were logged")
+			})
+		}
+	}
+}
+
+// TestRedactURL checks the one form every redaction uses, on URLs and on
+// strings that do not parse.
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://example.com/hook", "https://example.com/hook"},
+		{"https://TOKEN@example.com/hook", "https://(redacted)@example.com/hook"},
+		{"https://user:pass@example.com:8443/a/b?q=1#f", "https://(redacted)@example.com:8443/a/b?q=1#f"},
+		{"https://us%40er:p@ss@example.com/", "https://(redacted)@example.com/"},
+		{"https://example.com/path@with-at?x=a@b", "https://example.com/path@with-at?x=a@b"},
+		{"https://example.com?x=a@b", "https://example.com?x=a@b"},
+		{"http://TOKEN@host:badport/x", "http://(redacted)@host:badport/x"},
+		{"http://TO KEN@exa mple.com/%zz", "http://(redacted)@exa mple.com/%zz"},
+		{"mailto:someone@example.com", "mailto:someone@example.com"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, sender.RedactURL(tt.in), tt.in)
 	}
 }

@@ -16,6 +16,20 @@ const DefaultRetention = 15 * 24 * time.Hour
 // 64 KiB. Longer bodies are cut and ResponseTruncated is set.
 const DefaultMaxResponseBody = 64 << 10
 
+// DefaultMaxResponseHeaders is how many bytes of response headers an
+// attempt keeps: 64 KiB, counted as on the wire (name, ": ", value and CRLF
+// per value). When a response's headers are larger, the sender keeps the
+// values that fit and records the cut under [TruncatedHeaderKey].
+const DefaultMaxResponseHeaders = 64 << 10
+
+// TruncatedHeaderKey is the key under which an attempt's ResponseHeaders
+// record that headers were left out, with one value such as
+// "65502 of 9612345 bytes kept". It is not a valid HTTP field name (field
+// names cannot contain parentheses), so no response can send it, and every
+// store keeps it as it keeps any header: marking the cut this way needs no
+// column of its own. See [Attempt.ResponseHeadersTruncated].
+const TruncatedHeaderKey = "(truncated)"
+
 // Attempt is one HTTP request of a delivery and what came back.
 type Attempt struct {
 	// ID is assigned by the store when empty.
@@ -35,24 +49,34 @@ type Attempt struct {
 
 	// Request: the URL, headers and body as sent, except that the sender
 	// stores the values of an endpoint's extra headers (which often carry
-	// credentials) and any password in the URL as "(redacted)". Signature
-	// headers are kept: they are not secrets.
+	// credentials) as "(redacted)", and the URL's whole userinfo (user name
+	// and password, sent as basic auth) too:
+	// https://(redacted)@example.com/hook. Signature headers are kept: they
+	// are not secrets.
 	URL            string
 	RequestHeaders http.Header
 	RequestBody    []byte
 
 	// Response: status 0 when no response arrived. The body is cut to the
-	// sender's limit (DefaultMaxResponseBody).
+	// sender's limit (DefaultMaxResponseBody), and the headers to theirs
+	// (DefaultMaxResponseHeaders), which [TruncatedHeaderKey] then marks.
 	StatusCode        int
 	ResponseHeaders   http.Header
 	ResponseBody      []byte
 	ResponseTruncated bool
 
 	// Error is the transport error or the reason the attempt failed, empty on
-	// success.
+	// success. The sender redacts the URL's userinfo in it as in URL.
 	Error string
 	// Success reports whether the attempt delivered the event.
 	Success bool
+}
+
+// ResponseHeadersTruncated reports whether ResponseHeaders were cut to the
+// sender's limit: whether they hold [TruncatedHeaderKey].
+func (a *Attempt) ResponseHeadersTruncated() bool {
+	_, ok := a.ResponseHeaders[TruncatedHeaderKey]
+	return ok
 }
 
 // Clone returns a deep copy.

@@ -3,6 +3,7 @@ package memory
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -12,7 +13,10 @@ import (
 
 // attempt is a stored attempt. Nothing changes it once stored, so readers
 // copy it after letting go of the lock.
-type attempt struct{ store.Attempt }
+type attempt struct {
+	store.Attempt
+	size int // as Config.MaxAttemptBytes counts it
+}
 
 func (a *attempt) key() key { return keyOf(a.At, a.ID) }
 
@@ -37,13 +41,31 @@ func copyAttempt(a *store.Attempt) *attempt {
 			c.ResponseBody = buf[m:n:n]
 		}
 	}
+	c.size = attemptSize(a)
 	return c
 }
 
+// attemptSize is a's size as Config.MaxAttemptBytes counts it.
+func attemptSize(a *store.Attempt) int {
+	n := len(a.ID) + len(a.DeliveryID) + len(a.EndpointID) + len(a.Tenant) + len(a.EventID) +
+		len(a.EventType) + len(a.Mode) + len(a.URL) + len(a.Error) + len(a.RequestBody) + len(a.ResponseBody)
+	for _, h := range []http.Header{a.RequestHeaders, a.ResponseHeaders} {
+		for k, vs := range h {
+			for _, v := range vs {
+				n += len(k) + len(v) + 4
+			}
+		}
+	}
+	return n
+}
+
 // AddAttempt implements [store.Attempts]. An ID already stored is
-// [store.ErrConflict]. When the log holds more than [Config].MaxAttempts, the
-// attempts that started earliest are evicted. The copy is made before the
-// store's lock is taken.
+// [store.ErrConflict]. When the log holds more than [Config].MaxAttempts
+// attempts or [Config].MaxAttemptBytes bytes, the attempts that started
+// earliest are evicted until it is under both caps, but the last attempt
+// left is never evicted (one attempt larger than MaxAttemptBytes stays
+// until the next is added). The copy is made before the store's lock is
+// taken.
 func (s *Store) AddAttempt(_ context.Context, a *store.Attempt) error {
 	if a.ID == "" {
 		a.ID = uuid.NewString()
@@ -61,11 +83,19 @@ func (s *Store) AddAttempt(_ context.Context, a *store.Attempt) error {
 	indexAttempt(s.attemptsByDelivery, c.DeliveryID, k, c)
 	indexAttempt(s.attemptsByEndpoint, c.EndpointID, k, c)
 	indexAttempt(s.attemptsByEvent, c.EventID, k, c)
-	for len(s.attempts) > s.cfg.MaxAttempts {
+	s.attemptBytes += c.size
+	for len(s.attempts) > 1 {
+		what, limit := "attempts", s.cfg.MaxAttempts
+		if len(s.attempts) <= s.cfg.MaxAttempts {
+			if s.attemptBytes <= s.cfg.MaxAttemptBytes {
+				break
+			}
+			what, limit = "attempt bytes", s.cfg.MaxAttemptBytes
+		}
 		old, _ := s.attemptLog.first()
 		s.dropAttempt(old)
 		s.attemptsEvicted++
-		s.logEviction("attempts", s.attemptsEvicted, s.cfg.MaxAttempts)
+		s.logEviction(what, s.attemptsEvicted, limit)
 	}
 	return nil
 }
@@ -106,6 +136,7 @@ func unindexAttempt(ix attemptIndex, id string, k key) {
 // dropAttempt forgets a and takes it out of every index.
 func (s *Store) dropAttempt(a *attempt) {
 	delete(s.attempts, a.ID)
+	s.attemptBytes -= a.size
 	k := a.key()
 	s.attemptLog.remove(k)
 	unindexAttempt(s.attemptsByDelivery, a.DeliveryID, k)

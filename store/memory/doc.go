@@ -19,7 +19,7 @@
 //
 // # Bounded growth
 //
-// Three caps, each an exported default overridable in [Config], keep memory
+// Four caps, each an exported default overridable in [Config], keep memory
 // bounded however long the process runs; each eviction is counted in
 // [Stats] and logged at powers of two:
 //
@@ -28,8 +28,13 @@
 //     refuses a claim. PruneInbox forgets handled entries whose window ended;
 //     claimed and dead ones stay until handled, replayed, released or
 //     evicted.
-//   - Attempts ([DefaultMaxAttempts], 100,000): beyond it the attempts that
-//     started earliest are evicted. PruneAttempts removes what it prunes.
+//   - Attempts ([DefaultMaxAttempts], 100,000) and their bytes
+//     ([DefaultMaxAttemptBytes], 256 MiB, counting bodies, headers, URL,
+//     error and ids; [Stats].AttemptBytes is the current total): beyond
+//     either, the attempts that started earliest are evicted until the log
+//     is under both (the last attempt left stays, however large), so a few
+//     attempts with huge headers or bodies cannot hold the memory that
+//     100,000 small ones would. PruneAttempts removes what it prunes.
 //   - Finished deliveries ([DefaultMaxFinishedDeliveries], 100,000): beyond
 //     it the succeeded and failed deliveries that finished earliest are
 //     evicted, and an event id is forgotten with its last delivery (so

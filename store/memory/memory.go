@@ -20,6 +20,10 @@ const (
 	// DefaultMaxAttempts is how many attempts the attempt log holds before
 	// it evicts the oldest.
 	DefaultMaxAttempts = 100_000
+	// DefaultMaxAttemptBytes is how many bytes of attempts (see
+	// [Config].MaxAttemptBytes) the attempt log holds before it evicts the
+	// oldest: 256 MiB.
+	DefaultMaxAttemptBytes = 256 << 20
 	// DefaultMaxFinishedDeliveries is how many succeeded and failed
 	// deliveries the store keeps before it evicts the oldest finished.
 	DefaultMaxFinishedDeliveries = 100_000
@@ -38,6 +42,14 @@ type Config struct {
 	// earliest are evicted and counted in [Stats].AttemptsEvicted. Zero or
 	// negative means [DefaultMaxAttempts].
 	MaxAttempts int
+	// MaxAttemptBytes caps the attempt log's size in bytes, counting each
+	// attempt's bodies, header names and values (4 bytes more per value,
+	// as on the wire), URL, error and ids (the Go overhead per attempt is
+	// bounded by MaxAttempts instead). Beyond it the attempts that started
+	// earliest are evicted, as for MaxAttempts, until the log is under
+	// both caps; the last attempt left is never evicted. Zero or negative
+	// means [DefaultMaxAttemptBytes].
+	MaxAttemptBytes int
 	// MaxFinishedDeliveries caps the succeeded and failed deliveries kept
 	// for listing and Requeue; beyond it the ones that finished earliest are
 	// evicted and counted in [Stats].DeliveriesEvicted. Pending, leased and
@@ -64,13 +76,15 @@ type Stats struct {
 	// are pending or leased (in the lease queue), Paused paused, and
 	// Finished succeeded or failed.
 	Deliveries, Scheduled, Paused, Finished int
-	// Attempts is the number of attempts in the log.
-	Attempts int
+	// Attempts is the number of attempts in the log, and AttemptBytes
+	// their size as [Config].MaxAttemptBytes counts it.
+	Attempts, AttemptBytes int
 	// InboxEntries is the number of inbox entries; InboxClaimed of them are
 	// claimed, InboxDead dead, the rest handled.
 	InboxEntries, InboxClaimed, InboxDead int
 	// DeliveriesEvicted, AttemptsEvicted and InboxEvicted count what the
-	// caps in [Config] evicted since New.
+	// caps in [Config] evicted since New (AttemptsEvicted counts the
+	// attempts evicted by either attempt cap).
 	DeliveriesEvicted, AttemptsEvicted, InboxEvicted uint64
 }
 
@@ -118,6 +132,7 @@ type Store struct {
 	attemptsByDelivery attemptIndex
 	attemptsByEndpoint attemptIndex
 	attemptsByEvent    attemptIndex
+	attemptBytes       int // the sum of the attempts' sizes
 
 	inbox      map[string]*inboxRec
 	inboxAge   heapq[*inboxRec] // every entry, by ClaimedAt
@@ -147,6 +162,9 @@ func New(cfg *Config) *Store {
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.MaxAttemptBytes <= 0 {
+		c.MaxAttemptBytes = DefaultMaxAttemptBytes
 	}
 	if c.MaxFinishedDeliveries <= 0 {
 		c.MaxFinishedDeliveries = DefaultMaxFinishedDeliveries
@@ -216,6 +234,7 @@ func (s *Store) Stats() Stats {
 		Paused:            s.nPaused,
 		Finished:          s.nFinished,
 		Attempts:          len(s.attempts),
+		AttemptBytes:      s.attemptBytes,
 		InboxEntries:      len(s.inbox),
 		InboxClaimed:      s.inboxLease.Len(),
 		InboxDead:         s.nDead,

@@ -39,7 +39,7 @@ func sampleAttempt() *store.Attempt {
 		},
 		RequestBody:       []byte(`{"type": "patient.created"}`),
 		StatusCode:        503,
-		ResponseHeaders:   http.Header{"Retry-After": {"5"}, "X-Multi": {"a", "b"}},
+		ResponseHeaders:   http.Header{"Retry-After": {"5"}, "X-Multi": {"a", "b"}, store.TruncatedHeaderKey: {"36 of 9612345 bytes kept"}},
 		ResponseBody:      []byte("busy\x00\xff"),
 		ResponseTruncated: true,
 		Error:             "503 Service Unavailable",
@@ -63,6 +63,7 @@ func requireSameAttempt(t testing.TB, want, got *store.Attempt) {
 	require.Equal(t, want.RequestBody, got.RequestBody)
 	require.Equal(t, want.StatusCode, got.StatusCode)
 	require.Equal(t, want.ResponseHeaders, got.ResponseHeaders)
+	require.Equal(t, want.ResponseHeadersTruncated(), got.ResponseHeadersTruncated())
 	require.Equal(t, want.ResponseBody, got.ResponseBody)
 	require.Equal(t, want.ResponseTruncated, got.ResponseTruncated)
 	require.Equal(t, want.Error, got.Error)
