@@ -319,13 +319,6 @@ func parseTypes(r *http.Request) (types []string, f endpointForm, err error) {
 	return types, f, nil
 }
 
-func checkURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errors.New("the URL must be an absolute http:// or https:// address")
-	}
-	return nil
-}
 
 // checkEndpointURL refuses, with an error wrapping store.ErrInvalid, an endpoint URL
 // the sender would refuse to deliver to: [sender.Sender.CheckURL] with the
@@ -378,10 +371,10 @@ func (h *handler) postCreate(w http.ResponseWriter, r *http.Request) {
 	f.Tenant = r.PostFormValue("tenant")
 	d.Form = f
 	if err == nil {
-		err = checkURL(f.URL)
+		err = store.CheckURL(f.URL)
 	}
 	if err != nil {
-		d.Error = "Endpoint not added: " + err.Error() + "."
+		d.Error = "Endpoint not added: " + invalidMessage(err) + "."
 		if lerr := h.listEndpointsInto(w, r, d); lerr != nil {
 			h.fail(w, r, http.StatusInternalServerError, "Could not list endpoints.", lerr)
 			return
@@ -544,7 +537,7 @@ func (h *handler) postEdit(w http.ResponseWriter, r *http.Request) {
 	f.URL = strings.TrimSpace(r.PostFormValue("url"))
 	f.Description = r.PostFormValue("description")
 	if err == nil {
-		err = checkURL(f.URL)
+		err = store.CheckURL(f.URL)
 	}
 	if err == nil {
 		err = h.checkEndpointURL(submittedURL(ep.URL, f.URL), ep.URL)

@@ -84,9 +84,12 @@ func redactError(err error, rawURL, shown string) string {
 // that resolves to a private address is refused when the sender dials it
 // (DNS can change after the check). Safe for concurrent use.
 func CheckURL(rawURL string, allowPrivate bool) error {
+	if err := store.CheckURL(rawURL); err != nil {
+		return err
+	}
 	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		return fmt.Errorf("%w: endpoint url: want an absolute http:// or https:// URL with a host", store.ErrInvalid)
+	if err != nil {
+		return fmt.Errorf("%w: endpoint url: %v", store.ErrInvalid, err) // store.CheckURL parsed it
 	}
 	if allowPrivate {
 		return nil

@@ -127,11 +127,8 @@ func (e *Endpoint) Validate() error {
 	if !e.Mode.Valid() {
 		return fmt.Errorf("%w: endpoint mode %q", ErrInvalid, e.Mode)
 	}
-	if shown, err := checkURL(e.URL); err != nil {
-		if shown == "" {
-			return fmt.Errorf("%w: endpoint url: %v", ErrInvalid, err)
-		}
-		return fmt.Errorf("%w: endpoint url %q: %v", ErrInvalid, shown, err)
+	if err := CheckURL(e.URL); err != nil {
+		return err
 	}
 	if len(e.EventTypes) == 0 {
 		return fmt.Errorf("%w: endpoint event types: at least one pattern is required (\"*\" for all)", ErrInvalid)
@@ -155,11 +152,23 @@ func (e *Endpoint) Validate() error {
 	return nil
 }
 
-// checkURL says what is wrong with an endpoint URL, or returns nil for an
-// absolute http or https URL with a host name, a valid port if any, and no
-// spaces (which HTTP request lines cannot carry). With an error it returns
-// the URL to show, its password redacted, or "" for one that does not parse
-// (it may hold a password that cannot be found).
+// CheckURL checks the shape of an endpoint URL: absolute http or https with
+// a host name, a port (if any) from 1 to 65535, and no spaces (which HTTP
+// request lines cannot carry). The error wraps [ErrInvalid] and shows the
+// URL with its password redacted, or not at all when it does not parse (it
+// may hold a password that cannot be found). Where the URL may point (public
+// addresses only, say) is the sender's policy, not the store's.
+func CheckURL(raw string) error {
+	if shown, err := checkURL(raw); err != nil {
+		if shown == "" {
+			return fmt.Errorf("%w: endpoint url: %v", ErrInvalid, err)
+		}
+		return fmt.Errorf("%w: endpoint url %q: %v", ErrInvalid, shown, err)
+	}
+	return nil
+}
+
+// checkURL says what is wrong with an endpoint URL and the URL to show.
 func checkURL(raw string) (shown string, err error) {
 	if raw == "" {
 		return "", errors.New("empty")
