@@ -319,7 +319,6 @@ func parseTypes(r *http.Request) (types []string, f endpointForm, err error) {
 	return types, f, nil
 }
 
-
 // checkEndpointURL refuses, with an error wrapping store.ErrInvalid, an endpoint URL
 // the sender would refuse to deliver to: [sender.Sender.CheckURL] with the
 // sender's AllowPrivateNetworks. An unchanged URL (current) is not checked
