@@ -20,4 +20,12 @@ var (
 	// ErrInvalid is returned for arguments a store cannot accept, such as an
 	// endpoint without a URL. The wrapping error names the field.
 	ErrInvalid = errors.New("store: invalid argument")
+
+	// ErrInboxFull is returned, wrapped, by an [Inbox] whose size is
+	// capped when it cannot take a new claim without forgetting an entry
+	// still claimed (accepted, not yet handled): forgetting one would let
+	// a redelivery of its event through as new. A receiver answers such a
+	// request 503 with Retry-After, so the sender retries once entries are
+	// handled, released or pruned.
+	ErrInboxFull = errors.New("store: inbox full")
 )
