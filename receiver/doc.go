@@ -41,9 +41,9 @@
 // A 2xx is never sent for a request that was not verified, nor for an event
 // the receiver does not hold. A duplicate's 200 carries the header
 // [HeaderDuplicate], so a sender, a tool or a test tells it from an
-// accepted event's by the response alone. 410 (which Standard Webhooks senders take as
-// "disable this endpoint") and redirects are never sent, and neither is a
-// 5xx for a malformed request. Content-Type may be application/json or any
+// accepted event's by the response alone. 410 (which Standard Webhooks
+// senders take as "disable this endpoint") and redirects are never sent,
+// and neither is a 5xx for a malformed request. Content-Type may be application/json or any
 // application/*+json type, with parameters and in any case.
 //
 // The signature is verified over the raw bytes before any JSON parsing, so
