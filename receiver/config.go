@@ -132,13 +132,17 @@ type Config struct {
 
 	// Inbox remembers accepted event ids (and, if it implements
 	// [store.InboxRecovery], keeps the accepted events themselves so they
-	// survive a crash). Nil: a new in-memory inbox (store/memory) owned by
-	// this receiver.
+	// survive a crash). A claim it refuses with an error is answered 503
+	// with Retry-After ([ReasonInboxFull] for [store.ErrInboxFull],
+	// [ReasonInbox] otherwise). Nil: a new in-memory inbox (store/memory,
+	// default caps) owned by this receiver.
 	Inbox store.Inbox
 
 	// QueueSize is the capacity of the queue of accepted events waiting for
-	// a worker; when it is full, requests are answered 503 with Retry-After
-	// and the sender retries later. Zero: [DefaultQueueSize].
+	// a worker; a request takes its place before its event is claimed in
+	// the inbox, so when the queue is full requests are answered 503 with
+	// Retry-After (duplicates too, unrecognised) and the sender retries
+	// later. Zero: [DefaultQueueSize].
 	QueueSize int
 
 	// Workers is the number of goroutines calling the handler. Zero:

@@ -16,8 +16,9 @@
 // # Answers
 //
 // Each request is checked in this order; the first failing check decides
-// the answer, whose body is a short fixed [Reason] (never anything from the
-// request, a secret or an expected signature):
+// the answer, whose body is a short fixed [Reason] and a newline (never
+// anything from the request, a secret or an expected signature), except
+// an accepted event's, which is empty:
 //
 //	check                                                   status
 //	method is not POST                                      405, Allow: POST (body not read)
@@ -31,14 +32,18 @@
 //	no signature matches any key                            401
 //	signed, but the envelope is invalid (strict decoding)   400
 //	signed only by keys restricted to another api_mode      400
-//	duplicate id                                            200, not handled again
-//	not started, shutting down, inbox failing, queue full   503, Retry-After
-//	accepted                                                200
+//	not started, shutting down, queue full                  503, Retry-After (inbox not asked)
+//	inbox failing, or full (store.ErrInboxFull)             503, Retry-After
+//	duplicate id                                            200, Webhookkit-Duplicate: true,
+//	                                                          body "duplicate"; not handled again
+//	accepted                                                200, empty body
 //
 // A 2xx is never sent for a request that was not verified, nor for an event
-// the receiver does not hold. 410 (which Standard Webhooks senders take as
-// "disable this endpoint") and redirects are never sent, and neither is a
-// 5xx for a malformed request. Content-Type may be application/json or any
+// the receiver does not hold. A duplicate's 200 carries the header
+// [HeaderDuplicate], so a sender, a tool or a test tells it from an
+// accepted event's by the response alone. 410 (which Standard Webhooks
+// senders take as "disable this endpoint") and redirects are never sent,
+// and neither is a 5xx for a malformed request. Content-Type may be application/json or any
 // application/*+json type, with parameters and in any case.
 //
 // The signature is verified over the raw bytes before any JSON parsing, so
@@ -57,9 +62,22 @@
 // [Config].DedupWindow (7 days by default, longer than senders retry) are
 // answered 200 and dropped.
 //
-// Claimed is not done: when a claimed event cannot be queued (queue full,
-// shutdown), the claim is released and the request answered 503 with
-// Retry-After, so the sender retries and nothing is lost.
+// A duplicate is answered 200 only for an event the receiver holds. A
+// request takes its place in the queue before it claims the event, and
+// refuses with 503 and Retry-After when there is none (queue full) or the
+// receiver is not running; so a claim it wins always finds its place, and
+// is never released after a concurrent copy of the event, which lost the
+// claim to it, was told the event is held. (A copy arriving while the
+// queue is full is refused too, duplicate or not: the sender's retry is
+// answered once there is room.) [Receiver.Shutdown] waits for the events
+// being claimed as for the queued ones. Only [Receiver.Close], or a
+// Shutdown deadline, can fall between a claim and the queue: a durable
+// inbox then keeps the event claimed for re-drive (answered 200), a
+// non-durable one releases the claim and the request is answered 503.
+//
+// A copy of an event that another process sharing a durable inbox claimed
+// is a duplicate: that process holds it, and if it dies the event is
+// re-driven (see Durability).
 //
 // # Processing
 //

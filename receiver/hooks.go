@@ -9,7 +9,8 @@ import (
 
 // Reason says why a request got its answer. Its values are short, stable
 // and few, fit for a metrics label; they are also the plain-text body of
-// error answers (never anything from the request).
+// every answer but an accepted event's, which is empty (never anything
+// from the request).
 type Reason string
 
 // Reasons, in the order the receiver checks them.
@@ -24,12 +25,21 @@ const (
 	ReasonSignature    Reason = "invalid signature"       // 401
 	ReasonInvalidEvent Reason = "invalid event"           // 400
 	ReasonMode         Reason = "api mode not allowed"    // 400
-	ReasonDuplicate    Reason = "duplicate"               // 200
 	ReasonUnavailable  Reason = "not accepting events"    // 503: before Start, after Shutdown
-	ReasonInbox        Reason = "inbox unavailable"       // 503
 	ReasonQueueFull    Reason = "queue full"              // 503
-	ReasonAccepted     Reason = "accepted"                // 200
+	ReasonInbox        Reason = "inbox unavailable"       // 503: the inbox's Claim failed
+	ReasonInboxFull    Reason = "inbox full"              // 503: Claim returned store.ErrInboxFull
+	ReasonDuplicate    Reason = "duplicate"               // 200, with HeaderDuplicate
+	ReasonAccepted     Reason = "accepted"                // 200, empty body
 )
+
+// HeaderDuplicate is the header of the answer to a duplicate: a 200 with
+// "Webhookkit-Duplicate: true" and the body "duplicate\n" says the event
+// was already claimed (and is held or was handled) and will not be handed
+// to the callback again. An accepted event's 200 has neither the header
+// nor a body, so a tool or a test tells the two apart from the response
+// alone.
+const HeaderDuplicate = "Webhookkit-Duplicate"
 
 // ResponseInfo describes one answered request, for [Hooks].Response.
 type ResponseInfo struct {
@@ -128,7 +138,10 @@ type Stats struct {
 	Accepted    uint64 // 200, event queued
 	Duplicates  uint64 // 200, already claimed
 	Rejected    uint64 // 4xx
-	Unavailable uint64 // 503
+	Unavailable uint64 // 503, for any reason
+	// InboxFull counts the 503s of claims the inbox refused with
+	// [store.ErrInboxFull] (ReasonInboxFull), also counted in Unavailable.
+	InboxFull uint64
 
 	// Events, by what became of them.
 	Handled     uint64 // callback succeeded
@@ -144,7 +157,7 @@ type Stats struct {
 
 	// Queued is the number of events waiting in the queue; Pending the
 	// number accepted and not finished (queued, running or waiting for a
-	// retry).
+	// retry), and of requests claiming their event in the inbox.
 	Queued  int
 	Pending int
 }

@@ -56,13 +56,19 @@ type Receiver struct {
 	// each mode to the verifier of the keys allowed to sign it (nil: none).
 	byMode map[event.Mode]*signature.Verifier
 
-	// mu orders lifecycle transitions against enqueueing: enqueuers hold it
-	// for reading, transitions for writing, so nothing is queued after the
-	// state leaves running.
+	// mu orders lifecycle transitions against admitting and queueing
+	// events: requests hold it for reading while they reserve a queue slot
+	// (only while running) and while they queue a claimed event (until
+	// closed), transitions hold it for writing.
 	mu    sync.RWMutex
 	state atomic.Int32
 
-	queue   chan *job
+	queue chan *job
+	// slots counts the queue's places taken: events queued plus slots
+	// reserved by requests still claiming their event. It never exceeds
+	// cap(queue), so a reserved slot guarantees a place in the queue; a
+	// worker frees the slot once it took the event out.
+	slots   atomic.Int64
 	wake    chan struct{} // retries became ready
 	drained chan struct{} // pending dropped to zero
 	quit    chan struct{} // closed when Shutdown or Close begins
@@ -101,6 +107,7 @@ type Receiver struct {
 
 type counters struct {
 	accepted, duplicates, rejected, unavailable atomic.Uint64
+	inboxFull                                   atomic.Uint64
 	handled, dropped, dead, interrupted         atomic.Uint64
 	recovered, attempts, retries                atomic.Uint64
 }
@@ -361,6 +368,7 @@ func (r *Receiver) Stats() Stats {
 		Duplicates:  c.duplicates.Load(),
 		Rejected:    c.rejected.Load(),
 		Unavailable: c.unavailable.Load(),
+		InboxFull:   c.inboxFull.Load(),
 		Handled:     c.handled.Load(),
 		Dropped:     c.dropped.Load(),
 		Dead:        c.dead.Load(),
@@ -382,29 +390,38 @@ const (
 
 // ServeHTTP answers a webhook request; see the package documentation for
 // the checks and status codes. It never answers 2xx for a request it did
-// not verify, and answers 200 only for an event it holds (queued) or has
-// already accepted (duplicate).
+// not verify, and answers 200 only for an event it holds: queued, or
+// already claimed in the inbox (a duplicate, answered with
+// [HeaderDuplicate]).
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var start time.Time
 	if r.cfg.Hooks.Response != nil {
 		start = time.Now()
 	}
 	status, reason, ev := r.serve(w, req)
-	switch {
-	case status == http.StatusOK:
+	if reason == ReasonAccepted {
 		w.WriteHeader(http.StatusOK)
-	default:
-		if status == http.StatusServiceUnavailable {
-			w.Header().Set("Retry-After", r.cfg.retryAfter)
-		}
-		if status == http.StatusMethodNotAllowed {
-			w.Header().Set("Allow", http.MethodPost)
-		}
+	} else {
+		// The header values share one allocation; each header gets a slice
+		// of its own (capped, so appending to it copies). The keys are
+		// canonical.
+		v := []string{"text/plain; charset=utf-8", "nosniff", ""}
 		h := w.Header()
-		h.Set("Content-Type", "text/plain; charset=utf-8")
-		h.Set("X-Content-Type-Options", "nosniff")
+		h["Content-Type"], h["X-Content-Type-Options"] = v[0:1:1], v[1:2:2]
+		switch status {
+		case http.StatusOK:
+			v[2] = "true"
+			h[HeaderDuplicate] = v[2:3:3]
+		case http.StatusServiceUnavailable:
+			v[2] = r.cfg.retryAfter
+			h["Retry-After"] = v[2:3:3]
+		case http.StatusMethodNotAllowed:
+			v[2] = http.MethodPost
+			h["Allow"] = v[2:3:3]
+		}
 		w.WriteHeader(status)
-		_, _ = io.WriteString(w, string(reason)+"\n")
+		_, _ = io.WriteString(w, string(reason)) // two writes, no concatenation to allocate
+		_, _ = io.WriteString(w, "\n")
 	}
 	switch {
 	case reason == ReasonAccepted:
@@ -413,6 +430,9 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.stats.duplicates.Add(1)
 	case status == http.StatusServiceUnavailable:
 		r.stats.unavailable.Add(1)
+		if reason == ReasonInboxFull {
+			r.stats.inboxFull.Add(1)
+		}
 	default:
 		r.stats.rejected.Add(1)
 	}
@@ -533,32 +553,57 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, bp *[]byte
 }
 
 // accept claims the event and queues it.
+//
+// It reserves a queue slot (and counts the event pending, which Shutdown
+// waits for) before it claims, so that a claim it wins always finds room in
+// the queue: a claim is never released because the queue filled up or
+// Shutdown began meanwhile, and a copy of the event that lost the claim to
+// this request, answered 200 as a duplicate, is never left without the
+// event held. Only Close (or a Shutdown deadline) can come between the
+// claim and the queue; then a durable inbox keeps the claim for re-drive,
+// and a non-durable one releases it and the request is answered 503.
 func (r *Receiver) accept(req *http.Request, ev event.Event, key string, body []byte) (int, Reason) {
-	ctx := req.Context()
-	if r.state.Load() != stateRunning {
-		return http.StatusServiceUnavailable, ReasonUnavailable
+	if reason, ok := r.reserve(); !ok {
+		return http.StatusServiceUnavailable, reason
 	}
+	ctx := req.Context()
 	c := store.Claim{Key: key, Now: r.now(), TTL: r.cfg.DedupWindow, Lease: r.cfg.Lease}
 	if r.recovery != nil {
 		c.Body = append([]byte(nil), body...)
 	}
 	won, err := r.inbox.Claim(ctx, c)
-	if err != nil {
+	if err != nil || !won {
+		r.unreserve()
+		switch {
+		case err == nil:
+			return http.StatusOK, ReasonDuplicate
+		case errors.Is(err, store.ErrInboxFull):
+			return http.StatusServiceUnavailable, ReasonInboxFull
+		}
 		r.log.LogAttrs(ctx, slog.LevelWarn, "receiver: inbox claim failed; answering 503",
 			slog.String("event_id", ev.ID), slog.Any("error", err))
 		return http.StatusServiceUnavailable, ReasonInbox
 	}
-	if !won {
-		return http.StatusOK, ReasonDuplicate
-	}
 	j := &job{ev: ev, key: key}
 	hook := r.cfg.Hooks.Accepted
 	if hook != nil {
-		j.hooked.Lock() // before enqueue: a worker may take j at once
+		j.hooked.Lock() // before push: a worker may take j at once
 	}
-	if reason, ok := r.enqueue(j); !ok {
+	if !r.push(j) {
+		// Closed while claiming: the queue is gone.
+		if hook != nil {
+			j.hooked.Unlock()
+		}
+		r.slots.Add(-1)
+		if r.recovery != nil {
+			// Held by the durable inbox, claimed, for the next receiver.
+			r.stats.interrupted.Add(1)
+			r.unpend()
+			return http.StatusOK, ReasonAccepted
+		}
 		r.release(ctx, key)
-		return http.StatusServiceUnavailable, reason
+		r.unpend()
+		return http.StatusServiceUnavailable, ReasonUnavailable
 	}
 	if hook != nil {
 		info := AcceptedInfo{Key: key, Event: ev, Body: append([]byte(nil), body...), Header: req.Header.Clone()}
@@ -570,28 +615,64 @@ func (r *Receiver) accept(req *http.Request, ev event.Event, key string, body []
 	return http.StatusOK, ReasonAccepted
 }
 
-// enqueue puts j on the queue unless the receiver is not running or the
-// queue is full.
-func (r *Receiver) enqueue(j *job) (Reason, bool) {
+// reserve admits a request's event: while the receiver is running, it
+// takes a queue slot and counts the event pending. It returns the reason
+// to refuse the request otherwise.
+func (r *Receiver) reserve() (Reason, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.state.Load() != stateRunning {
 		return ReasonUnavailable, false
 	}
+	if r.takeSlots(1) == 0 {
+		return ReasonQueueFull, false
+	}
+	r.pending.Add(1)
+	return "", true
+}
+
+// unreserve undoes reserve for an event that was not claimed.
+func (r *Receiver) unreserve() {
+	r.slots.Add(-1)
+	r.unpend()
+}
+
+// takeSlots takes up to n free queue slots and returns how many it took.
+func (r *Receiver) takeSlots(n int64) int64 {
+	for {
+		used := r.slots.Load()
+		k := min(n, int64(cap(r.queue))-used)
+		if k <= 0 {
+			return 0
+		}
+		if r.slots.CompareAndSwap(used, used+k) {
+			return k
+		}
+	}
+}
+
+// push queues j, pending already, into the slot reserved for it, unless the
+// receiver is closed (its queue drained or about to be).
+func (r *Receiver) push(j *job) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.state.Load() == stateClosed {
+		return false
+	}
+	r.queueLocked(j)
+	return true
+}
+
+// queueLocked puts j in the queue, in a slot reserved for it, and marks
+// it held by this process for a durable receiver. r.mu must be held for
+// reading, with the receiver not closed.
+func (r *Receiver) queueLocked(j *job) {
 	if r.recovery != nil {
 		r.sched.Lock()
 		r.sched.inflight[j.key] = struct{}{}
 		r.sched.Unlock()
 	}
-	r.pending.Add(1)
-	select {
-	case r.queue <- j:
-		return "", true
-	default:
-		r.unpend()
-		r.forget(j.key)
-		return ReasonQueueFull, false
-	}
+	r.queue <- j // never blocks: len(queue) <= slots <= cap(queue)
 }
 
 // release forgets a claim whose event was not queued, so a retry of it is

@@ -21,6 +21,7 @@ import (
 	"github.com/webhookkit/webhookkit/retry"
 	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/memory"
 )
 
 func TestAcceptedEventIsHandled(t *testing.T) {
@@ -102,6 +103,11 @@ func TestStatusCodes(t *testing.T) {
 			ib.claimErr = errors.New("database down")
 			c.Inbox = ib
 		}, req: post(nil), status: 503, reason: receiver.ReasonInbox},
+		{name: "inbox full", cfg: func(c *receiver.Config) {
+			ib := newTestInbox()
+			ib.claimErr = fmt.Errorf("capped: %w", store.ErrInboxFull)
+			c.Inbox = ib
+		}, req: post(nil), status: 503, reason: receiver.ReasonInboxFull},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -122,11 +128,14 @@ func TestStatusCodes(t *testing.T) {
 			case 200:
 				require.Equal(t, ev.ID, infos[0].EventID)
 				require.Equal(t, "ping", infos[0].EventType)
+				require.Empty(t, w.Body.String(), "an accepted event's 200 has no body")
+				require.Empty(t, w.Header().Get(receiver.HeaderDuplicate))
 			case 405:
 				require.Equal(t, "POST", w.Header().Get("Allow"))
 				require.Equal(t, string(c.reason)+"\n", w.Body.String())
 			case 503:
 				require.Equal(t, "5", w.Header().Get("Retry-After"))
+				require.Equal(t, string(c.reason)+"\n", w.Body.String())
 			default:
 				require.Equal(t, string(c.reason)+"\n", w.Body.String())
 			}
@@ -136,6 +145,12 @@ func TestStatusCodes(t *testing.T) {
 			} else {
 				require.Zero(t, rc.calls.Load(), "callback must not run")
 				require.Zero(t, r.Stats().Accepted)
+			}
+			if c.reason == receiver.ReasonInboxFull {
+				require.Equal(t, uint64(1), r.Stats().InboxFull)
+				require.Equal(t, uint64(1), r.Stats().Unavailable)
+			} else {
+				require.Zero(t, r.Stats().InboxFull)
 			}
 		})
 	}
@@ -175,10 +190,52 @@ func TestDuplicateNotHandledAgain(t *testing.T) {
 	ev2 := ev
 	ev2.Date = testNow.Add(-time.Minute)
 	req := signedRequest(k.signer, ev.ID, testNow.Add(time.Second), eventBody(t, ev2))
-	require.Equal(t, 200, serve(r, req).Code)
+	requireDuplicate(t, serve(r, req))
 	drain(t, r)
 	require.EqualValues(t, 1, rc.calls.Load())
 	require.Equal(t, uint64(1), r.Stats().Duplicates)
+}
+
+// TestInboxFullRefusedUntilHandled: a capped memory inbox whose entries are
+// all claimed refuses a new event (503, Retry-After) instead of evicting a
+// claimed one, whose redelivery stays a duplicate; once events are handled
+// there is room again.
+func TestInboxFullRefusedUntilHandled(t *testing.T) {
+	k := newKeyPair(t)
+	started := make(chan string, 10)
+	gate := make(chan struct{})
+	openGate := sync.OnceFunc(func() { close(gate) })
+	defer openGate()
+	rc := newRecorder()
+	rc.fn = func(_ context.Context, ev event.Event, _ int64) error {
+		started <- ev.ID
+		<-gate
+		return nil
+	}
+	inbox := memory.New(&memory.Config{MaxInboxEntries: 2, Logger: quiet})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Workers: 1, Inbox: inbox})
+	e1, e2, e3 := newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")
+	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e1)).Code)
+	require.Equal(t, e1.ID, <-started)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e2)).Code) // queued
+
+	w := serve(r, eventRequest(t, k.signer, e3))
+	require.Equal(t, http.StatusServiceUnavailable, w.Code)
+	require.Equal(t, "5", w.Header().Get("Retry-After"))
+	require.Equal(t, string(receiver.ReasonInboxFull)+"\n", w.Body.String())
+	requireDuplicate(t, serve(r, eventRequest(t, k.signer, e1)))
+	st := r.Stats()
+	require.Equal(t, uint64(1), st.InboxFull)
+	require.Equal(t, uint64(1), st.Unavailable)
+	require.Equal(t, uint64(1), inbox.Stats().InboxRefused)
+
+	openGate()
+	require.Equal(t, e2.ID, <-started)
+	require.Eventually(t, func() bool { return r.Stats().Handled == 2 }, waitTimeout, time.Millisecond)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e3)).Code, "the sender's retry finds room")
+	require.Equal(t, e3.ID, <-started)
+	drain(t, r)
+	require.EqualValues(t, 3, rc.calls.Load(), "each event handled once")
 }
 
 // TestConcurrentDuplicates posts one event 100 times at once over HTTP.
@@ -270,12 +327,13 @@ func TestQueueFullThenRetryProcessed(t *testing.T) {
 	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e1)).Code)
 	require.Equal(t, e1.ID, <-started) // the worker holds e1
 	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e2)).Code)
+	claims := ib.claims.Load()
 	w := serve(r, eventRequest(t, k.signer, e3)) // queue holds e2: full
 	require.Equal(t, http.StatusServiceUnavailable, w.Code)
 	require.Equal(t, "5", w.Header().Get("Retry-After"))
 	require.Equal(t, string(receiver.ReasonQueueFull)+"\n", w.Body.String())
-	require.Equal(t, store.InboxState(""), ib.state(e3.ID), "the claim is released")
-	require.Contains(t, ib.released, e3.ID)
+	require.Equal(t, store.InboxState(""), ib.state(e3.ID), "nothing is claimed")
+	require.Equal(t, claims, ib.claims.Load(), "a full queue refuses before the inbox is asked")
 
 	close(gate)
 	require.Equal(t, e2.ID, <-started)

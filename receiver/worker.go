@@ -32,6 +32,7 @@ func (r *Receiver) worker() {
 			case <-r.stop:
 				return
 			case j = <-r.queue:
+				r.slots.Add(-1)
 			case <-r.wake:
 				continue
 			}
@@ -308,12 +309,16 @@ func (r *Receiver) prune() {
 }
 
 // recoverClaimed leases claimed entries whose lease ended and queues them,
-// no more than the queue has room for.
+// no more than the queue has free slots for. It reserves the slots before
+// leasing, so that every entry leased (which costs it an attempt) finds its
+// place; requests see them taken until LeaseClaimed returns.
 func (r *Receiver) recoverClaimed() {
-	limit := min(cap(r.queue)-len(r.queue), MaxRecoveryBatch)
-	if limit <= 0 {
+	free := r.takeSlots(MaxRecoveryBatch)
+	if free == 0 {
 		return
 	}
+	defer func() { r.slots.Add(-free) }() // the slots left unused
+	limit := int(free)
 	// Snapshot what this process holds before leasing: a job that finishes
 	// (and leaves inflight) while LeaseClaimed runs may still come back from
 	// it as claimed, and must not be queued a second time here.
@@ -354,11 +359,26 @@ func (r *Receiver) recoverClaimed() {
 		// Attempts counts leases, this one included: the next attempt's
 		// number, so a crash loop still reaches the policy's attempt limit.
 		prior := max(e.Attempts-1, 0)
-		if _, ok := r.enqueue(&job{ev: ev, key: e.Key, attempt: prior}); !ok {
-			return // full or closing: the lease runs out and a later pass retries
+		if !r.requeue(&job{ev: ev, key: e.Key, attempt: prior}) {
+			return // closing: the lease runs out and a later receiver retries
 		}
+		free--
 		r.stats.recovered.Add(1)
 		r.log.LogAttrs(ctx, slog.LevelInfo, "receiver: re-driving accepted event",
 			slog.String("event_id", ev.ID), slog.String("event_type", ev.Type), slog.Int("attempt", prior+1))
 	}
+}
+
+// requeue queues a recovered job into a slot reserved for it, unless the
+// receiver stopped running (recovered events are not taken while Shutdown
+// drains).
+func (r *Receiver) requeue(j *job) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.state.Load() != stateRunning {
+		return false
+	}
+	r.pending.Add(1)
+	r.queueLocked(j)
+	return true
 }

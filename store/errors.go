@@ -29,4 +29,12 @@ var (
 	// difference; give the store a schema or database of its own, or rename
 	// the other table. See [CheckColumns].
 	ErrSchemaMismatch = errors.New("store: schema mismatch")
+
+	// ErrInboxFull is returned, wrapped, by an [Inbox] whose size is
+	// capped when it cannot take a new claim without forgetting an entry
+	// still claimed (accepted, not yet handled): forgetting one would let
+	// a redelivery of its event through as new. A receiver answers such a
+	// request 503 with Retry-After, so the sender retries once entries are
+	// handled, released or pruned.
+	ErrInboxFull = errors.New("store: inbox full")
 )

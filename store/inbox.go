@@ -91,7 +91,10 @@ type Inbox interface {
 	// Claim atomically records c.Key. It returns true when this call won:
 	// the key was absent or its window had expired (c.Now at or after its
 	// ExpiresAt). Among any number of concurrent claims of one key exactly
-	// one wins. An empty key is [ErrInvalid].
+	// one wins. An empty key is [ErrInvalid]. An inbox with a size cap
+	// makes room by forgetting finished (handled or dead) entries, never a
+	// claimed one; with nothing finished left to forget it refuses the
+	// claim with an error wrapping [ErrInboxFull].
 	Claim(ctx context.Context, c Claim) (bool, error)
 	// ReleaseClaim forgets a claim that could not be queued, so a retry of the
 	// event is accepted later. Only an entry still in the claimed state is

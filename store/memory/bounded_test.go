@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -24,21 +25,27 @@ func checkInvariants(t *testing.T, s *Store) {
 	t.Helper()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	require.Equal(t, len(s.inbox), s.inboxAge.Len(), "every inbox entry is in the age heap")
 	handled, claimed, dead := 0, 0, 0
 	for _, e := range s.inbox {
 		switch e.State {
 		case store.InboxHandled:
 			handled++
+			require.Same(t, e, s.inboxExp.items[e.expIdx])
+			require.Equal(t, [2]int{-1, -1}, [2]int{e.leaseIdx, e.deadIdx}, "a handled entry is in the expiry heap alone")
 		case store.InboxClaimed:
 			claimed++
+			require.Same(t, e, s.inboxLease.items[e.leaseIdx])
+			require.Equal(t, [2]int{-1, -1}, [2]int{e.expIdx, e.deadIdx}, "a claimed entry is in the lease heap alone")
 		case store.InboxDead:
 			dead++
+			require.Same(t, e, s.inboxDead.items[e.deadIdx])
+			require.Equal(t, [2]int{-1, -1}, [2]int{e.leaseIdx, e.expIdx}, "a dead entry is in the dead heap alone")
 		}
 	}
 	require.Equal(t, handled, s.inboxExp.Len())
 	require.Equal(t, claimed, s.inboxLease.Len())
-	require.Equal(t, dead, s.nDead)
+	require.Equal(t, dead, s.inboxDead.Len())
+	require.LessOrEqual(t, len(s.inbox), s.cfg.MaxInboxEntries)
 	checkAttemptIndexes(t, s)
 	checkDeliveryIndexes(t, s)
 
@@ -111,28 +118,114 @@ func TestInboxBoundedOverLongRun(t *testing.T) {
 	checkInvariants(t, s)
 }
 
-func TestInboxCapEvictsOldestClaims(t *testing.T) {
+// A full inbox of handled entries evicts the ones whose window ends first
+// and never refuses a claim.
+func TestInboxCapEvictsHandledFirstToExpire(t *testing.T) {
 	ctx := context.Background()
 	var logs bytes.Buffer
 	s := New(&Config{MaxInboxEntries: 100, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	for i := range 1000 {
-		won, err := s.Claim(ctx, store.Claim{Key: fmt.Sprint("k", i), Now: t0.Add(time.Duration(i) * time.Second), TTL: time.Hour, Lease: time.Minute})
+		now := t0.Add(time.Duration(i) * time.Second)
+		key := fmt.Sprint("k", i)
+		won, err := s.Claim(ctx, store.Claim{Key: key, Now: now, TTL: time.Hour, Lease: time.Minute})
 		require.NoError(t, err)
-		require.True(t, won, "a full inbox never refuses a claim")
+		require.True(t, won, "an inbox full of handled entries never refuses a claim")
+		require.NoError(t, s.MarkHandled(ctx, key, now))
 	}
 	st := s.Stats()
 	require.Equal(t, 100, st.InboxEntries)
 	require.Equal(t, uint64(900), st.InboxEvicted)
+	require.Zero(t, st.InboxRefused)
 	for i := range 1000 {
 		_, err := s.GetInboxEntry(ctx, fmt.Sprint("k", i))
 		if i < 900 {
-			require.ErrorIs(t, err, store.ErrNotFound, "k%d was claimed earliest and evicted", i)
+			require.ErrorIs(t, err, store.ErrNotFound, "k%d's window ended first: evicted", i)
 		} else {
-			require.NoError(t, err, "k%d is among the latest claims", i)
+			require.NoError(t, err, "k%d is among the latest windows", i)
 		}
 	}
 	// Evictions are logged at 1, 2, 4, ..., 512.
 	require.Equal(t, 10, strings.Count(logs.String(), "evicting oldest"), logs.String())
+	checkInvariants(t, s)
+}
+
+// At the cap, a new claim evicts handled entries (expired first, then by
+// window end), then dead ones (earliest death first), and never a claimed
+// one: with only claimed entries left it is refused with
+// store.ErrInboxFull, so a redelivery of a claimed event stays a duplicate.
+func TestInboxCapNeverEvictsClaimed(t *testing.T) {
+	ctx := context.Background()
+	var logs bytes.Buffer
+	s := New(&Config{MaxInboxEntries: 6, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	claim := func(key string, now time.Time, ttl time.Duration) (bool, error) {
+		t.Helper()
+		return s.Claim(ctx, store.Claim{Key: key, Now: now, TTL: ttl, Lease: time.Minute})
+	}
+	mustClaim := func(key string, now time.Time, ttl time.Duration) {
+		t.Helper()
+		won, err := claim(key, now, ttl)
+		require.NoError(t, err)
+		require.True(t, won, key)
+	}
+	gone := func(key string) bool {
+		t.Helper()
+		_, err := s.GetInboxEntry(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			return true
+		}
+		require.NoError(t, err)
+		return false
+	}
+
+	// Claimed first, so oldest by claim: the old cap evicted these first.
+	mustClaim("claimed-1", t0, time.Hour)
+	mustClaim("claimed-2", t0, time.Hour)
+	mustClaim("dead-late", t0.Add(time.Second), time.Hour)
+	mustClaim("dead-early", t0.Add(time.Second), time.Hour)
+	mustClaim("handled-long", t0.Add(2*time.Second), 2*time.Hour)
+	mustClaim("handled-expired", t0.Add(2*time.Second), time.Minute)
+	require.NoError(t, s.MarkDead(ctx, "dead-early", t0.Add(3*time.Second), "boom"))
+	require.NoError(t, s.MarkDead(ctx, "dead-late", t0.Add(4*time.Second), "boom"))
+	require.NoError(t, s.MarkHandled(ctx, "handled-long", t0.Add(3*time.Second)))
+	require.NoError(t, s.MarkHandled(ctx, "handled-expired", t0.Add(3*time.Second)))
+	checkInvariants(t, s)
+
+	now := t0.Add(10 * time.Minute) // handled-expired's window has ended
+	for i, victim := range []string{"handled-expired", "handled-long", "dead-early", "dead-late"} {
+		mustClaim(fmt.Sprint("new-", i), now, time.Hour)
+		require.True(t, gone(victim), "%s is evicted by claim %d", victim, i)
+		require.False(t, gone("claimed-1"))
+		require.False(t, gone("claimed-2"))
+		checkInvariants(t, s)
+	}
+	st := s.Stats()
+	require.Equal(t, uint64(4), st.InboxEvicted)
+	require.Equal(t, 6, st.InboxClaimed)
+
+	// Only claimed entries are left: new keys are refused, claimed keys
+	// stay duplicates.
+	for i := range 5 {
+		won, err := claim(fmt.Sprint("refused-", i), now, time.Hour)
+		require.ErrorIs(t, err, store.ErrInboxFull)
+		require.False(t, won)
+	}
+	won, err := claim("claimed-1", now, time.Hour)
+	require.NoError(t, err)
+	require.False(t, won, "a claimed event redelivered at the cap is still a duplicate")
+	st = s.Stats()
+	require.Equal(t, uint64(5), st.InboxRefused)
+	require.Equal(t, uint64(4), st.InboxEvicted)
+	require.Equal(t, 6, st.InboxEntries)
+	// Refusals are logged at 1, 2 and 4.
+	require.Equal(t, 3, strings.Count(logs.String(), "refusing claims"), logs.String())
+
+	// Once one is handled (or released), there is room again.
+	require.NoError(t, s.MarkHandled(ctx, "claimed-1", now))
+	mustClaim("refused-0", now, time.Hour)
+	require.True(t, gone("claimed-1"))
+	require.NoError(t, s.ReleaseClaim(ctx, "claimed-2"))
+	mustClaim("refused-1", now, time.Hour)
+	require.Equal(t, uint64(5), s.Stats().InboxEvicted)
 	checkInvariants(t, s)
 }
 

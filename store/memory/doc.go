@@ -23,11 +23,18 @@
 // bounded however long the process runs; each eviction is counted in
 // [Stats] and logged at powers of two:
 //
-//   - Inbox entries ([DefaultMaxInboxEntries], 1,000,000): beyond it Claim
-//     evicts the entries claimed earliest, whatever their state, and never
-//     refuses a claim. PruneInbox forgets handled entries whose window ended;
-//     claimed and dead ones stay until handled, replayed, released or
-//     evicted.
+//   - Inbox entries ([DefaultMaxInboxEntries], 1,000,000): at it, a claim
+//     of a new key evicts one finished entry: the handled entry whose
+//     window ends first (expired ones first), else the dead entry that died
+//     earliest (dead entries wait for Replay, but they are finished, so they
+//     go after handled ones and before any claimed one). Claimed entries are
+//     accepted events not yet handled and are never evicted, since that
+//     would let a redelivery in as new: with only claimed entries left,
+//     Claim refuses with [store.ErrInboxFull] (a receiver answers 503 with
+//     Retry-After) and counts the refusal in [Stats].InboxRefused, logged
+//     at powers of two like evictions. Eviction and refusal cost O(log n).
+//     PruneInbox forgets handled entries whose window ended; claimed and
+//     dead ones stay until handled, replayed, released or evicted.
 //   - Attempts ([DefaultMaxAttempts], 100,000) and their bytes
 //     ([DefaultMaxAttemptBytes], 256 MiB, counting bodies, headers, URL,
 //     error and ids; [Stats].AttemptBytes is the current total): beyond

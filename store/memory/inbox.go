@@ -5,29 +5,42 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"log/slog"
+	"math/bits"
 	"slices"
 	"time"
 
 	"github.com/webhookkit/webhookkit/store"
 )
 
-// inboxRec is a stored inbox entry with its positions in the inbox heaps.
-// Its Body is never changed in place (only replaced), so readers copy the
-// entry's fields under the lock and its body after letting go of it.
+// inboxRec is a stored inbox entry with its position in the heap of its
+// state. Its Body is never changed in place (only replaced), so readers
+// copy the entry's fields under the lock and its body after letting go of
+// it.
 type inboxRec struct {
 	store.InboxEntry
 	seq      uint64 // claim order, breaks ties
-	ageIdx   int    // in inboxAge: every entry
-	expIdx   int    // in inboxExp: handled entries
 	leaseIdx int    // in inboxLease: claimed entries
+	expIdx   int    // in inboxExp: handled entries
+	deadIdx  int    // in inboxDead: dead entries
 }
+
+// errInboxFull is Claim's error when the cap is reached and every entry is
+// claimed.
+var errInboxFull = fmt.Errorf("memory: claim: every inbox entry is claimed, none can be evicted: %w", store.ErrInboxFull)
 
 // Claim implements [store.Inbox]. A TTL that is not positive means
 // [store.DefaultDedupWindow]; a negative Lease means zero. The key's window
-// has expired when Now is at or after its ExpiresAt. When the inbox holds
-// more than [Config].MaxInboxEntries, the entries claimed earliest are
-// evicted; Claim never refuses because the inbox is full. An empty Key is
+// has expired when Now is at or after its ExpiresAt. An empty Key is
 // [store.ErrInvalid].
+//
+// A new key that finds the inbox at [Config].MaxInboxEntries evicts one
+// finished entry to make room: the handled entry whose window ends first
+// (so expired ones go first), else the dead entry that died earliest. A
+// claimed entry is never evicted (its event is accepted and not handled:
+// forgetting it would let a redelivery in as new), so when every entry is
+// claimed Claim refuses with an error wrapping [store.ErrInboxFull],
+// counted in [Stats].InboxRefused. Either costs O(log n).
 func (s *Store) Claim(_ context.Context, c store.Claim) (bool, error) {
 	c, err := c.Normalize()
 	if err != nil {
@@ -43,11 +56,16 @@ func (s *Store) Claim(_ context.Context, c store.Claim) (bool, error) {
 		return false, nil
 	}
 	if e == nil {
-		e = &inboxRec{ageIdx: -1, expIdx: -1, leaseIdx: -1}
+		if len(s.inbox) >= s.cfg.MaxInboxEntries && !s.evictInbox() {
+			s.inboxRefused++
+			if bits.OnesCount64(s.inboxRefused) == 1 {
+				s.log.Warn("memory store: inbox cap reached and every entry is claimed; refusing claims",
+					slog.Uint64("refused", s.inboxRefused), slog.Int("cap", s.cfg.MaxInboxEntries))
+			}
+			return false, errInboxFull
+		}
+		e = &inboxRec{leaseIdx: -1, expIdx: -1, deadIdx: -1}
 		s.inbox[c.Key] = e
-	}
-	if e.State == store.InboxDead {
-		s.nDead--
 	}
 	s.enqueueSeq++
 	e.seq = s.enqueueSeq
@@ -59,25 +77,56 @@ func (s *Store) Claim(_ context.Context, c store.Claim) (bool, error) {
 		ExpiresAt:   c.Now.Add(ttl),
 		LeasedUntil: c.Now.Add(lease),
 	}
-	s.inboxExp.remove(e.expIdx)
-	s.inboxAge.put(e, e.ageIdx)
-	s.inboxLease.put(e, e.leaseIdx)
-	for len(s.inbox) > s.cfg.MaxInboxEntries {
-		s.dropInbox(s.inboxAge.items[0])
-		s.inboxEvicted++
-		s.logEviction("inbox entries", s.inboxEvicted, s.cfg.MaxInboxEntries)
-	}
+	s.fileInbox(e)
 	return true, nil
+}
+
+// evictInbox forgets one finished entry, handled before dead, and reports
+// whether there was one.
+func (s *Store) evictInbox() bool {
+	var e *inboxRec
+	switch {
+	case s.inboxExp.Len() > 0:
+		e = s.inboxExp.items[0]
+	case s.inboxDead.Len() > 0:
+		e = s.inboxDead.items[0]
+	default:
+		return false
+	}
+	s.dropInbox(e)
+	s.inboxEvicted++
+	s.logEviction("inbox entries", s.inboxEvicted, s.cfg.MaxInboxEntries)
+	return true
+}
+
+// fileInbox puts e in the heap of its state (claimed: by lease end;
+// handled: by window end; dead: by death), or fixes its place there, and
+// takes it out of the others.
+func (s *Store) fileInbox(e *inboxRec) {
+	if e.State != store.InboxClaimed {
+		s.inboxLease.remove(e.leaseIdx)
+	}
+	if e.State != store.InboxHandled {
+		s.inboxExp.remove(e.expIdx)
+	}
+	if e.State != store.InboxDead {
+		s.inboxDead.remove(e.deadIdx)
+	}
+	switch e.State {
+	case store.InboxClaimed:
+		s.inboxLease.put(e, e.leaseIdx)
+	case store.InboxHandled:
+		s.inboxExp.put(e, e.expIdx)
+	case store.InboxDead:
+		s.inboxDead.put(e, e.deadIdx)
+	}
 }
 
 // dropInbox forgets e.
 func (s *Store) dropInbox(e *inboxRec) {
-	s.inboxAge.remove(e.ageIdx)
-	s.inboxExp.remove(e.expIdx)
 	s.inboxLease.remove(e.leaseIdx)
-	if e.State == store.InboxDead {
-		s.nDead--
-	}
+	s.inboxExp.remove(e.expIdx)
+	s.inboxDead.remove(e.deadIdx)
 	delete(s.inbox, e.Key)
 }
 
@@ -102,19 +151,16 @@ func (s *Store) MarkHandled(_ context.Context, key string, at time.Time) error {
 	if e == nil {
 		return notFound("inbox entry", key)
 	}
-	if e.State == store.InboxDead {
-		s.nDead--
-	}
 	e.State = store.InboxHandled
 	e.FinishedAt = at
 	e.Body = nil
-	s.inboxLease.remove(e.leaseIdx)
-	s.inboxExp.put(e, e.expIdx)
+	s.fileInbox(e)
 	return nil
 }
 
 // MarkDead implements [store.Inbox]. The entry keeps its body, stays
-// through PruneInbox and can be replayed.
+// through PruneInbox and can be replayed; only the cap evicts it, after
+// every handled entry.
 func (s *Store) MarkDead(_ context.Context, key string, at time.Time, reason string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -122,20 +168,16 @@ func (s *Store) MarkDead(_ context.Context, key string, at time.Time, reason str
 	if e == nil {
 		return notFound("inbox entry", key)
 	}
-	if e.State != store.InboxDead {
-		s.nDead++
-	}
 	e.State = store.InboxDead
 	e.FinishedAt = at
 	e.LastError = reason
-	s.inboxLease.remove(e.leaseIdx)
-	s.inboxExp.remove(e.expIdx)
+	s.fileInbox(e)
 	return nil
 }
 
 // PruneInbox implements [store.Inbox]: it forgets handled entries whose
 // window ended at or before now, in O(k log n) for k pruned. Claimed and
-// dead entries stay (only the cap evicts them).
+// dead entries stay (the cap evicts dead ones, never claimed ones).
 func (s *Store) PruneInbox(_ context.Context, now time.Time) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -246,12 +288,11 @@ func (s *Store) Replay(_ context.Context, key string, at time.Time) error {
 	if e.State != store.InboxDead {
 		return fmt.Errorf("memory: inbox entry %q is %s, not dead: %w", key, e.State, store.ErrConflict)
 	}
-	s.nDead--
 	e.State = store.InboxClaimed
 	e.Attempts = 0
 	e.LastError = ""
 	e.FinishedAt = time.Time{}
 	e.LeasedUntil = at
-	s.inboxLease.put(e, e.leaseIdx)
+	s.fileInbox(e)
 	return nil
 }

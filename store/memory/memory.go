@@ -15,7 +15,8 @@ import (
 // Defaults for [Config]'s zero fields.
 const (
 	// DefaultMaxInboxEntries is how many de-duplication keys the inbox
-	// holds before it evicts the oldest claims.
+	// holds before it evicts finished entries (handled, then dead) and,
+	// with none left, refuses new claims.
 	DefaultMaxInboxEntries = 1_000_000
 	// DefaultMaxAttempts is how many attempts the attempt log holds before
 	// it evicts the oldest.
@@ -32,11 +33,16 @@ const (
 // Config configures a [Store]. The zero value (or a nil *Config) gives the
 // defaults.
 type Config struct {
-	// MaxInboxEntries caps the inbox. Beyond it, Claim evicts the entries
-	// claimed longest ago, whatever their state, and counts them in
-	// [Stats].InboxEvicted; it never refuses a claim. An evicted key can be
+	// MaxInboxEntries caps the inbox. A claim of a new key at the cap
+	// evicts a finished entry, counted in [Stats].InboxEvicted: the handled
+	// entry whose window ends first, else the dead entry that died first
+	// (dead entries are kept for Replay until then). An evicted key can be
 	// claimed again, so an event redelivered after its eviction is accepted
-	// twice. Zero or negative means [DefaultMaxInboxEntries].
+	// twice. Claimed entries (accepted, not yet handled) are never evicted:
+	// when every entry is claimed, Claim refuses with an error wrapping
+	// [store.ErrInboxFull] (a receiver answers 503, and the sender retries),
+	// counted in [Stats].InboxRefused. Zero or negative means
+	// [DefaultMaxInboxEntries].
 	MaxInboxEntries int
 	// MaxAttempts caps the attempt log; beyond it the attempts that started
 	// earliest are evicted and counted in [Stats].AttemptsEvicted. Zero or
@@ -86,6 +92,9 @@ type Stats struct {
 	// caps in [Config] evicted since New (AttemptsEvicted counts the
 	// attempts evicted by either attempt cap).
 	DeliveriesEvicted, AttemptsEvicted, InboxEvicted uint64
+	// InboxRefused counts the claims refused with [store.ErrInboxFull]
+	// since New: the inbox was at its cap with every entry claimed.
+	InboxRefused uint64
 }
 
 // Store is an in-memory [store.SenderStore] and [store.Inbox] with
@@ -134,13 +143,13 @@ type Store struct {
 	attemptsByEvent    attemptIndex
 	attemptBytes       int // the sum of the attempts' sizes
 
+	// inbox holds every entry, each also in the heap of its state.
 	inbox      map[string]*inboxRec
-	inboxAge   heapq[*inboxRec] // every entry, by ClaimedAt
-	inboxExp   heapq[*inboxRec] // handled entries, by ExpiresAt
 	inboxLease heapq[*inboxRec] // claimed entries, by LeasedUntil
-	nDead      int
+	inboxExp   heapq[*inboxRec] // handled entries, by ExpiresAt
+	inboxDead  heapq[*inboxRec] // dead entries, by FinishedAt
 
-	deliveriesEvicted, attemptsEvicted, inboxEvicted uint64
+	deliveriesEvicted, attemptsEvicted, inboxEvicted, inboxRefused uint64
 }
 
 var (
@@ -193,14 +202,14 @@ func New(cfg *Config) *Store {
 		attemptsByEvent:    make(attemptIndex),
 	}
 	s.tokenPrefix = strconv.FormatInt(c.Now().UnixNano(), 36) + "."
-	s.inboxAge = heapq[*inboxRec]{
+	s.inboxDead = heapq[*inboxRec]{
 		less: func(a, b *inboxRec) bool {
-			if !a.ClaimedAt.Equal(b.ClaimedAt) {
-				return a.ClaimedAt.Before(b.ClaimedAt)
+			if !a.FinishedAt.Equal(b.FinishedAt) {
+				return a.FinishedAt.Before(b.FinishedAt)
 			}
 			return a.seq < b.seq
 		},
-		setIdx: func(e *inboxRec, i int) { e.ageIdx = i },
+		setIdx: func(e *inboxRec, i int) { e.deadIdx = i },
 	}
 	s.inboxExp = heapq[*inboxRec]{
 		less:   func(a, b *inboxRec) bool { return a.ExpiresAt.Before(b.ExpiresAt) },
@@ -237,10 +246,11 @@ func (s *Store) Stats() Stats {
 		AttemptBytes:      s.attemptBytes,
 		InboxEntries:      len(s.inbox),
 		InboxClaimed:      s.inboxLease.Len(),
-		InboxDead:         s.nDead,
+		InboxDead:         s.inboxDead.Len(),
 		DeliveriesEvicted: s.deliveriesEvicted,
 		AttemptsEvicted:   s.attemptsEvicted,
 		InboxEvicted:      s.inboxEvicted,
+		InboxRefused:      s.inboxRefused,
 	}
 }
 
