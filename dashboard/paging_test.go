@@ -66,7 +66,7 @@ func seeder(tb testing.TB, e *env, ep *store.Endpoint) func(i, attempts int) str
 	base := time.Now().Add(-time.Hour)
 	return func(i, attempts int) string {
 		ev := event.Event{APIMode: event.ModeTest, Date: base.Add(time.Duration(i) * time.Millisecond), ID: uuid.NewString(), Type: "bulk.event", Data: []byte(`{"i":1}`)}
-		n, err := e.st.Enqueue(ctx, ev, []store.Target{{EndpointID: ep.ID, Tenant: ep.Tenant}})
+		n, err := e.st.Enqueue(ctx, store.EnqueueRequest{Event: ev, Targets: []store.Target{{EndpointID: ep.ID, Tenant: ep.Tenant}}, Now: ev.Date})
 		require.NoError(tb, err)
 		require.Equal(tb, 1, n)
 		ds, _, err := e.st.ListDeliveries(ctx, store.DeliveryFilter{Tenant: ep.Tenant, EventID: ev.ID})

@@ -136,7 +136,7 @@ func runSender(b *testing.B, srv *benchServer, n int) (wall, cpu time.Duration) 
 	for range n {
 		ev, err := event.New(event.ModeTest, "bench.event", benchData)
 		require.NoError(b, err)
-		_, err = s.Publish(ctx, ev, store.ToTenant(""))
+		_, err = s.Publish(ctx, ev, sender.ToTenant(""), nil)
 		require.NoError(b, err)
 	}
 	done := srv.expect(n)
@@ -213,7 +213,7 @@ func BenchmarkPublishFanout(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		n, err := s.Publish(ctx, ev, store.ToTenant(""))
+		n, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 		if err != nil || n != endpoints {
 			b.Fatalf("published to %d: %v", n, err)
 		}

@@ -164,7 +164,7 @@ func TestChaos(t *testing.T) {
 		ev, err := event.New(event.ModeTest, "chaos.test", map[string]int{"i": i})
 		require.NoError(t, err)
 		ids[i] = ev.ID
-		n, err := s.Publish(ctx, ev, store.ToTenant(""))
+		n, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 	}

@@ -28,7 +28,7 @@ const (
 	// sender before another may take it. It exceeds the request timeout.
 	DefaultLeaseDuration = 60 * time.Second
 	// DefaultPollInterval is how often an idle sender asks the store for due
-	// deliveries. Publish, SendTo, Simulate, Retry, ReplayFailed and
+	// deliveries. Publish, Simulate, Retry, ReplayFailed and
 	// EnableEndpoint wake it at once, so this only bounds how late a
 	// delivery scheduled for later (a retry) or enqueued by another process
 	// starts.
@@ -101,7 +101,7 @@ type Config struct {
 	// [retry.Classifier.Classify].
 	Classifier retry.Classifier
 
-	// MaxPayload is the largest envelope, in bytes, Publish, SendTo and
+	// MaxPayload is the largest envelope, in bytes, Publish, PublishTx and
 	// Simulate accept; larger events are refused with [ErrPayloadTooLarge].
 	// Zero: [DefaultMaxPayload].
 	MaxPayload int

@@ -5,13 +5,17 @@
 //
 // # Publishing
 //
-// [Sender.Publish] enqueues an event for every active endpoint of an
-// audience whose patterns match its type, in the store (durably when the
-// store is durable), wakes the workers and returns. Publishing an event id
-// again is idempotent per (event id, endpoint). [Sender.SendTo] enqueues for
-// one endpoint; [Sender.Simulate] (test mode only) does so with a payload of
-// the caller's choosing; [Sender.Ping] sends a "ping" event synchronously
-// and returns the attempt.
+// [Sender.Publish] enqueues an event for an [Audience]: the active endpoints
+// of a tenant ([ToTenant]) or of all tenants ([ToAllTenants]) whose patterns
+// match its type, or one endpoint ([ToEndpoint]). It writes to the store
+// (durably when the store is durable), wakes the workers and returns;
+// [PublishOptions] schedule the first attempt for later. Publishing an event
+// id again is idempotent per (event id, endpoint). [Sender.PublishTx] does the
+// same in the application's own transaction, through a view of the store
+// bound to it ([store.Tx]): the transactional outbox, with the same checks
+// and errors, since both go through one path. [Sender.Simulate] (test mode
+// only) publishes a payload of the caller's choosing to one endpoint;
+// [Sender.Ping] sends a "ping" event synchronously and returns the attempt.
 //
 // # Several instances, and publishing from elsewhere
 //
@@ -20,18 +24,17 @@
 // sender that has nothing to do looks for due deliveries every
 // Config.PollInterval (a second by default), and at once when this sender
 // publishes, replays or enables something itself. Deliveries written
-// elsewhere (by another instance, or by the store's transactional publish,
-// such as store/postgres's PublishTx, in the application's transaction)
-// wake it at once only if the store says so: when the store implements
-// [store.Notifier], as store/postgres does with LISTEN/NOTIFY, [Sender.Start]
-// subscribes for the sender's lifetime and every notification (sent when
-// the writing transaction commits) wakes the workers. Notifications are
+// elsewhere (by another instance, or by [Sender.PublishTx] in a transaction
+// that commits later) wake it at once when the store says so: when the store
+// implements [store.Notifier], [Sender.Start] subscribes for the sender's
+// lifetime and every notification (sent when the writing transaction
+// commits) wakes the workers. store/postgres notifies every instance with
+// LISTEN/NOTIFY; store/memory notifies in the process. Notifications are
 // hints; polling goes on, so one that is lost (while the store reconnects,
 // say) costs at most a poll interval, and a failure to subscribe is logged
 // and leaves polling alone. Shutdown and Close end the subscription before
-// they return. With a store that does not notify (store/memory,
-// store/sqlite), call [Sender.Notify] after committing a transactional
-// publish, or rely on the poll.
+// they return. With a store that does not notify, call [Sender.Notify] after
+// committing a transactional publish, or rely on the poll.
 //
 // # Delivering
 //

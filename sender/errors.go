@@ -16,6 +16,16 @@ var (
 	// ErrStarted is returned by Start when the sender is already started.
 	ErrStarted = errors.New("sender: already started")
 
+	// ErrNoAudience is returned by Publish and PublishTx for an [Audience]
+	// that names no one (the zero value): publishing must say which tenant
+	// or endpoint it is for, or that it is for all tenants.
+	ErrNoAudience = errors.New("sender: publish needs an audience: a tenant, all tenants or an endpoint")
+
+	// ErrInvalidOptions is returned (wrapped, saying which) by Publish and
+	// PublishTx for [PublishOptions] that contradict each other or make no
+	// sense, and for a nil transaction.
+	ErrInvalidOptions = errors.New("sender: invalid publish options")
+
 	// ErrPayloadTooLarge is returned (wrapped, with the sizes) when an
 	// event's envelope exceeds Config.MaxPayload.
 	ErrPayloadTooLarge = errors.New("sender: payload too large")
@@ -28,7 +38,8 @@ var (
 	// events exist in test mode only.
 	ErrLiveMode = errors.New("sender: simulate is available in test mode only")
 
-	// ErrEndpointDisabled is returned by SendTo and Simulate for a disabled
+	// ErrEndpointDisabled is returned by Publish to [ToEndpoint], and by
+	// Simulate, for a disabled
 	// endpoint.
 	ErrEndpointDisabled = errors.New("sender: endpoint is disabled")
 

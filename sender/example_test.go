@@ -56,7 +56,7 @@ func ExampleSender() {
 	defer s.Close()
 
 	ev, _ := event.New(event.ModeTest, "patient.ehi_export_success", map[string]string{"task_id": "t-1"})
-	n, err := s.Publish(ctx, ev, store.ToTenant("acme"))
+	n, err := s.Publish(ctx, ev, sender.ToTenant("acme"), nil)
 	fmt.Println("deliveries:", n, err)
 
 	attempts, err := s.ProcessDue(ctx)

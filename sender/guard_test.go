@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/webhookkit/webhookkit/sender"
-	"github.com/webhookkit/webhookkit/store"
 )
 
 // acceptLog is a TCP listener on 127.0.0.1 that records the remote address
@@ -170,7 +169,7 @@ func TestGuardRefusesBeforeDialling(t *testing.T) {
 				open := a.Error
 
 				ev := newEvent(t, clk, "a.b", `{}`)
-				_, err = s.Publish(ctx, ev, store.ToTenant(""))
+				_, err = s.Publish(ctx, ev, sender.ToTenant(""), nil)
 				require.NoError(t, err)
 				require.Equal(t, 1, processDue(t, s))
 				require.Zero(t, lst.acceptedSoFar(t), "no connection was made")

@@ -78,7 +78,7 @@ func TestResponseHeadersBounded(t *testing.T) {
 				}
 			})
 			ev := newEvent(t, clk, "a.b", `{}`)
-			_, err := s.Publish(ctx, ev, store.ToTenant(""))
+			_, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 			require.NoError(t, err)
 			require.Equal(t, 1, processDue(t, s))
 

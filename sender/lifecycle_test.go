@@ -13,13 +13,14 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 )
 
-// TestNotifyWakesIdleSender enqueues behind the sender's back, as a store's
-// PublishTx does, with a poll interval so long that only Notify can make the
-// delivery go out within the test.
+// TestNotifyWakesIdleSender enqueues behind the sender's back, as another
+// process would, on a store that does not notify (the memory store hidden
+// behind its roles), with a poll interval so long that only Notify can make
+// the delivery go out within the test.
 func TestNotifyWakesIdleSender(t *testing.T) {
-	st := newStore()
+	st := struct{ store.SenderStore }{newStore()}
 	srv := newServer(t, nil)
-	addEndpoint(t, st, srv.URL, nil)
+	ep, _ := addEndpoint(t, st, srv.URL, nil)
 	s := newSender(t, st, nil, func(c *sender.Config) { c.PollInterval = time.Hour })
 	require.NoError(t, s.Start(context.Background()))
 	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
@@ -27,12 +28,12 @@ func TestNotifyWakesIdleSender(t *testing.T) {
 	// A first event through the sender, so its first polls are behind it
 	// and it is idle until the next poll, an hour away.
 	first := newEvent(t, nil, "patient.ehi_export_success", `{"task_id":"t0"}`)
-	_, err := s.Publish(context.Background(), first, store.ToTenant(""))
+	_, err := s.Publish(context.Background(), first, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return srv.count() == 1 }, 10*time.Second, 5*time.Millisecond)
 
 	ev := newEvent(t, nil, "patient.ehi_export_success", `{"task_id":"t1"}`)
-	n, err := store.Publish(context.Background(), st, st, ev, store.ToTenant(""))
+	n, err := st.Enqueue(context.Background(), store.EnqueueRequest{Event: ev, Targets: []store.Target{{EndpointID: ep.ID}}, Now: time.Now()})
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 
@@ -72,7 +73,7 @@ func TestShutdownSettlesInFlightWithLiveContext(t *testing.T) {
 	var ids []string
 	for range 3 {
 		ev := newEvent(t, nil, "a.b", `{}`)
-		_, err := s.Publish(ctx, ev, store.ToTenant(""))
+		_, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 		require.NoError(t, err)
 		ids = append(ids, ev.ID)
 	}
@@ -82,7 +83,7 @@ func TestShutdownSettlesInFlightWithLiveContext(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Shutdown(ctx) }()
 	require.Eventually(t, func() bool {
-		_, err := s.Publish(ctx, newEvent(t, nil, "a.b", `{}`), store.ToTenant(""))
+		_, err := s.Publish(ctx, newEvent(t, nil, "a.b", `{}`), sender.ToTenant(""), nil)
 		return errors.Is(err, sender.ErrClosed)
 	}, 5*time.Second, time.Millisecond, "shutdown has begun")
 	close(release)

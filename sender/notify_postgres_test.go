@@ -12,7 +12,6 @@ import (
 
 	"github.com/webhookkit/webhookkit/internal/pgtest"
 	"github.com/webhookkit/webhookkit/sender"
-	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/postgres"
 )
 
@@ -58,7 +57,7 @@ func TestPostgresWakesOtherInstance(t *testing.T) {
 
 	t.Run("publish through instance A", func(t *testing.T) {
 		watched.waitIdle(t)
-		n, err := a.Publish(ctx, newEvent(t, nil, "order.created", `{"via":"A"}`), store.ToTenant(ep.Tenant))
+		n, err := a.Publish(ctx, newEvent(t, nil, "order.created", `{"via":"A"}`), sender.ToTenant(ep.Tenant), nil)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		require.Eventually(t, func() bool { return srv.count() == 1 }, wakeWait, time.Millisecond, "B delivers")
@@ -69,7 +68,7 @@ func TestPostgresWakesOtherInstance(t *testing.T) {
 		tx, err := appPool.Begin(ctx)
 		require.NoError(t, err)
 		defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-		n, err := stA.PublishTx(ctx, tx, newEvent(t, nil, "order.created", `{"via":"tx"}`), store.ToTenant(ep.Tenant))
+		n, err := a.PublishTx(ctx, stA.Tx(tx), newEvent(t, nil, "order.created", `{"via":"tx"}`), sender.ToTenant(ep.Tenant), nil)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		require.NoError(t, tx.Commit(ctx))

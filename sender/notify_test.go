@@ -138,7 +138,7 @@ func TestNotifierWakesIdleSender(t *testing.T) {
 
 	for i := range 3 {
 		watched.waitIdle(t)
-		n, err := watched.Enqueue(ctx, newEvent(t, nil, "order.created", `{}`), []store.Target{{EndpointID: ep.ID, Tenant: ep.Tenant}})
+		n, err := watched.Enqueue(ctx, store.EnqueueRequest{Event: newEvent(t, nil, "order.created", `{}`), Targets: []store.Target{{EndpointID: ep.ID, Tenant: ep.Tenant}}, Now: time.Now()})
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		fake.in <- struct{}{}
@@ -189,7 +189,7 @@ func TestNotifierSubscribeFails(t *testing.T) {
 		return contains(logs.String(), `"level":"WARN"`, "polling only", "no listening today")
 	}, wakeWait, time.Millisecond, "the failure is logged: %s", logs.String())
 
-	n, err := s.Publish(ctx, newEvent(t, nil, "order.created", `{}`), store.ToTenant(ep.Tenant))
+	n, err := s.Publish(ctx, newEvent(t, nil, "order.created", `{}`), sender.ToTenant(ep.Tenant), nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.Eventually(t, func() bool { return srv.count() == 1 }, wakeWait, time.Millisecond)

@@ -27,7 +27,7 @@ func TestDisabledEndpointStopsPromptly(t *testing.T) {
 	s := newSender(t, st, nil, func(c *sender.Config) { c.Workers = 1 })
 	const events = 20
 	for range events {
-		_, err := s.Publish(ctx, newEvent(t, nil, "a.b", `{}`), store.ToTenant(""))
+		_, err := s.Publish(ctx, newEvent(t, nil, "a.b", `{}`), sender.ToTenant(""), nil)
 		require.NoError(t, err)
 	}
 	require.NoError(t, s.Start(ctx))

@@ -91,7 +91,7 @@ func TestExtraHeadersRedacted(t *testing.T) {
 				got = a
 			} else {
 				ev := newEvent(t, clk, "a.b", `{}`)
-				_, err := s.Publish(ctx, ev, store.ToTenant(""))
+				_, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 				require.NoError(t, err)
 				require.Equal(t, 1, processDue(t, s))
 			}
@@ -212,7 +212,7 @@ func TestURLCredentialsRedacted(t *testing.T) {
 				_, perr := s.Ping(ctx, down.ID)
 				require.Error(t, perr)
 				ev := newEvent(t, clk, "a.b", `{}`)
-				_, err = s.Publish(ctx, ev, store.ToTenant(""))
+				_, err = s.Publish(ctx, ev, sender.ToTenant(""), nil)
 				require.NoError(t, err)
 				require.Equal(t, 2, processDue(t, s))
 				ds, _, err := st.ListDeliveries(ctx, store.DeliveryFilter{EndpointID: down.ID})

@@ -97,7 +97,7 @@ func (s *Sender) Thresholds() (warnAt, disableAt int) {
 
 // Notify tells a started sender that deliveries may have become due, so it
 // looks for them now instead of at its next poll. Call it after committing a
-// transaction in which the store's PublishTx enqueued deliveries, or after
+// transaction in which [Sender.PublishTx] enqueued deliveries, or after
 // writing to the outbox by other means. A sender whose store is a
 // [store.Notifier] (store/postgres is) hears such commits by itself, from
 // any process; Notify then only saves this process the notification's trip
@@ -502,98 +502,6 @@ func (s *Sender) pruner(ctx context.Context) {
 	}
 }
 
-// Publish enqueues ev for every active endpoint of the audience whose mode
-// is the event's and whose event-type patterns match ev.Type (see
-// [store.Publish]), wakes the workers, and returns how many deliveries it
-// created. An empty ev.APIMode is stamped with the sender's mode; another
-// mode is [ErrModeMismatch]. A zero ev.Date is set to the current time;
-// deliveries are due at ev.Date. Publishing an event id again creates
-// deliveries only for endpoints that have none yet; the same id with a
-// different type or data is [store.ErrConflict]. An envelope larger than
-// Config.MaxPayload is [ErrPayloadTooLarge]; an invalid event wraps the
-// event package's errors; an audience naming no one is
-// [store.ErrNoAudience].
-func (s *Sender) Publish(ctx context.Context, ev event.Event, aud store.Audience) (int, error) {
-	if s.isClosed() {
-		return 0, ErrClosed
-	}
-	ev, err := s.prepare(ev)
-	if err != nil {
-		return 0, err
-	}
-	// store.Publish, without validating the event a second time.
-	targets, err := store.Subscribers(ctx, s.st, ev, aud)
-	if err != nil {
-		return 0, fmt.Errorf("sender: publish: %w", err)
-	}
-	if len(targets) == 0 {
-		return 0, nil
-	}
-	n, err := s.st.Enqueue(ctx, ev, targets)
-	if err != nil {
-		return n, fmt.Errorf("sender: publish: %w", err)
-	}
-	if n > 0 {
-		s.signal()
-	}
-	return n, nil
-}
-
-// prepare stamps mode and date and checks the size of ev.
-func (s *Sender) prepare(ev event.Event) (event.Event, error) {
-	switch ev.APIMode {
-	case "":
-		ev.APIMode = s.cfg.Mode
-	case s.cfg.Mode:
-	default:
-		return ev, fmt.Errorf("%w: event %q is %q, sender is %q", ErrModeMismatch, ev.ID, ev.APIMode, s.cfg.Mode)
-	}
-	if ev.Date.IsZero() {
-		ev.Date = s.now().UTC()
-	}
-	if err := ev.Validate(); err != nil {
-		return ev, fmt.Errorf("sender: %w", err)
-	}
-	bp := s.getBuf()
-	size := len(ev.AppendJSON((*bp)[:0], ev.Date))
-	s.putBuf(bp)
-	if size > s.cfg.MaxPayload {
-		return ev, fmt.Errorf("%w: event %q is %d bytes, the limit is %d", ErrPayloadTooLarge, ev.ID, size, s.cfg.MaxPayload)
-	}
-	return ev, nil
-}
-
-// SendTo enqueues ev for one endpoint, whatever its event-type patterns,
-// and wakes the workers. The endpoint must exist ([store.ErrNotFound]), be
-// enabled ([ErrEndpointDisabled]) and be of the sender's mode
-// ([ErrModeMismatch]); ev is stamped and checked as in Publish. Sending an
-// event id the endpoint already has a delivery for does nothing and
-// returns nil.
-func (s *Sender) SendTo(ctx context.Context, endpointID string, ev event.Event) error {
-	if s.isClosed() {
-		return ErrClosed
-	}
-	ev, err := s.prepare(ev)
-	if err != nil {
-		return err
-	}
-	ep, err := s.endpoint(ctx, endpointID)
-	if err != nil {
-		return err
-	}
-	if ep.Disabled {
-		return fmt.Errorf("%w: %s", ErrEndpointDisabled, ep.ID)
-	}
-	n, err := s.st.Enqueue(ctx, ev, []store.Target{{EndpointID: ep.ID, Tenant: ep.Tenant}})
-	if err != nil {
-		return fmt.Errorf("sender: send to %s: %w", ep.ID, err)
-	}
-	if n > 0 {
-		s.signal()
-	}
-	return nil
-}
-
 // endpoint loads an endpoint of the sender's mode.
 func (s *Sender) endpoint(ctx context.Context, id string) (*store.Endpoint, error) {
 	ep, err := s.st.GetEndpoint(ctx, id)
@@ -607,16 +515,14 @@ func (s *Sender) endpoint(ctx context.Context, id string) (*store.Endpoint, erro
 }
 
 // Simulate sends an event of type typ with the given data (nil: {}) to one
-// endpoint as a real delivery: it is enqueued, signed, logged and retried
-// like any other, so it shows in the delivery logs. It works in test mode
-// only: a live-mode sender returns [ErrLiveMode]. It returns the event
-// enqueued, or the errors of [event.New] and [Sender.SendTo].
+// endpoint as a real delivery: it is published to [ToEndpoint] of the
+// endpoint, so it is signed, logged and retried like any other and shows in
+// the delivery logs. It works in test mode only: a live-mode sender returns
+// [ErrLiveMode]. It returns the event published, or the errors of
+// [event.New] and [Sender.Publish].
 func (s *Sender) Simulate(ctx context.Context, endpointID, typ string, data json.RawMessage) (event.Event, error) {
 	if s.cfg.Mode == event.ModeLive {
 		return event.Event{}, ErrLiveMode
-	}
-	if s.isClosed() {
-		return event.Event{}, ErrClosed
 	}
 	if len(data) == 0 {
 		data = json.RawMessage(`{}`)
@@ -625,8 +531,7 @@ func (s *Sender) Simulate(ctx context.Context, endpointID, typ string, data json
 	if err != nil {
 		return event.Event{}, fmt.Errorf("sender: simulate: %w", err)
 	}
-	ev.Date = s.now().UTC()
-	if err := s.SendTo(ctx, endpointID, ev); err != nil {
+	if _, err := s.Publish(ctx, ev, ToEndpoint(endpointID), nil); err != nil {
 		return event.Event{}, err
 	}
 	return ev, nil

@@ -48,7 +48,7 @@ func TestDeliverSuccess(t *testing.T) {
 	data := `{"task_id": "fedec7b78cf6905872032b426473",  "n":1.50}`
 	ev := newEvent(t, clk, "patient.ehi_export_success", data)
 	ev.Date = clk.Now().Add(-time.Minute) // published a minute ago
-	n, err := s.Publish(ctx, ev, store.ToTenant(""))
+	n, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 
@@ -118,7 +118,7 @@ func TestRetriesKeepIDWithFreshDateAndSignature(t *testing.T) {
 		c.Retry = retry.Schedule{Delays: []time.Duration{time.Minute, time.Minute, time.Minute}}
 	})
 	ev := newEvent(t, clk, "a.b", `{"x":1}`)
-	_, err := s.Publish(context.Background(), ev, store.ToTenant(""))
+	_, err := s.Publish(context.Background(), ev, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 
 	var times []time.Time
@@ -163,7 +163,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 		c.Retry = retry.Schedule{Delays: []time.Duration{time.Second}}
 	})
 	ev := newEvent(t, clk, "a.b", `{}`)
-	_, err := s.Publish(context.Background(), ev, store.ToTenant(""))
+	_, err := s.Publish(context.Background(), ev, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 	start := clk.Now()
 	require.Equal(t, 1, processDue(t, s))
@@ -215,7 +215,7 @@ func TestGoneDisablesEndpoint(t *testing.T) {
 	s := newSender(t, st, clk, func(c *sender.Config) { c.Hooks = hl.hooks() })
 	ev1, ev2 := newEvent(t, clk, "a.b", `{}`), newEvent(t, clk, "a.b", `{}`)
 	for _, ev := range []event.Event{ev1, ev2} {
-		_, err := s.Publish(ctx, ev, store.ToTenant(""))
+		_, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 		require.NoError(t, err)
 	}
 	// One worker: the first 410 disables the endpoint, which pauses the other.
@@ -240,7 +240,7 @@ func TestGoneDisablesEndpoint(t *testing.T) {
 	require.GreaterOrEqual(t, failed, 1)
 
 	// A disabled endpoint gets no new deliveries.
-	n, err = s.Publish(ctx, newEvent(t, clk, "a.b", `{}`), store.ToTenant(""))
+	n, err = s.Publish(ctx, newEvent(t, clk, "a.b", `{}`), sender.ToTenant(""), nil)
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
@@ -264,7 +264,7 @@ func TestWarningThenDisableThenReenableResumes(t *testing.T) {
 		c.Hooks = hl.hooks()
 	})
 	ev := newEvent(t, clk, "a.b", `{}`)
-	_, err := s.Publish(ctx, ev, store.ToTenant(""))
+	_, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 
 	// Attempts at 0, 10, ..., 60 min: warning at the 2nd failure; 4 failures
@@ -313,7 +313,7 @@ func TestRecoveredAfterWarning(t *testing.T) {
 		c.Retry = retry.Schedule{Delays: slicesRepeat(time.Minute, 10)}
 		c.Hooks = hl.hooks()
 	})
-	_, err := s.Publish(context.Background(), newEvent(t, clk, "a.b", `{}`), store.ToTenant(""))
+	_, err := s.Publish(context.Background(), newEvent(t, clk, "a.b", `{}`), sender.ToTenant(""), nil)
 	require.NoError(t, err)
 	for range 4 {
 		require.Equal(t, 1, processDue(t, s))
@@ -340,7 +340,7 @@ func TestRateLimitDoesNotHoldBackOthers(t *testing.T) {
 	addEndpoint(t, st, fast.URL, nil)
 	s := newSender(t, st, clk, func(c *sender.Config) { c.Workers = 4 })
 	for range 10 {
-		_, err := s.Publish(ctx, newEvent(t, clk, "a.b", `{}`), store.ToTenant(""))
+		_, err := s.Publish(ctx, newEvent(t, clk, "a.b", `{}`), sender.ToTenant(""), nil)
 		require.NoError(t, err)
 	}
 	// At t0 the limited endpoint gets its burst of 2; the other all 10.
@@ -383,7 +383,7 @@ func TestMaxInFlightPerEndpoint(t *testing.T) {
 	s := newSender(t, st, nil, func(c *sender.Config) { c.Workers = 4; c.PollInterval = 10 * time.Millisecond })
 	require.NoError(t, s.Start(ctx))
 	for range 6 {
-		_, err := s.Publish(ctx, newEvent(t, nil, "a.b", `{}`), store.ToTenant(""))
+		_, err := s.Publish(ctx, newEvent(t, nil, "a.b", `{}`), sender.ToTenant(""), nil)
 		require.NoError(t, err)
 	}
 	// The blocked endpoint holds only 2 of the 4 workers, so all 6 events
@@ -406,7 +406,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	addEndpoint(t, st, srv.URL, nil)
 	s := newSender(t, st, clk, nil)
 	ev := newEvent(t, clk, "a.b", `{}`)
-	_, err := s.Publish(context.Background(), ev, store.ToTenant(""))
+	_, err := s.Publish(context.Background(), ev, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, processDue(t, s))
 	require.Zero(t, target.count())
@@ -426,7 +426,7 @@ func TestPrivateAddressesRefused(t *testing.T) {
 	ep, _ := addEndpoint(t, st, srv.URL, nil)
 	s := newSender(t, st, clk, func(c *sender.Config) { c.AllowPrivateNetworks = false })
 	ev := newEvent(t, clk, "a.b", `{}`)
-	_, err := s.Publish(ctx, ev, store.ToTenant(""))
+	_, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, processDue(t, s))
 	require.Zero(t, srv.count(), "the connection must not even be made")
@@ -511,13 +511,13 @@ func TestModeMismatch(t *testing.T) {
 
 	ev := newEvent(t, clk, "a.b", `{}`)
 	ev.APIMode = event.ModeLive
-	_, err := s.Publish(ctx, ev, store.ToTenant(""))
+	_, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 	require.ErrorIs(t, err, sender.ErrModeMismatch)
-	require.ErrorIs(t, s.SendTo(ctx, liveEp.ID, newEvent(t, clk, "a.b", `{}`)), sender.ErrModeMismatch)
+	require.ErrorIs(t, send(s, ctx, liveEp.ID, newEvent(t, clk, "a.b", `{}`)), sender.ErrModeMismatch)
 
 	// Empty mode is stamped with the sender's; only the test endpoint gets it.
 	ev.APIMode = ""
-	n, err := s.Publish(ctx, ev, store.ToTenant(""))
+	n, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.Equal(t, 1, processDue(t, s))
@@ -525,8 +525,8 @@ func TestModeMismatch(t *testing.T) {
 
 	// A live sender leaves test deliveries alone.
 	live := newSender(t, st, clk, func(c *sender.Config) { c.Mode = event.ModeLive })
-	require.NoError(t, live.SendTo(ctx, liveEp.ID, event.Event{ID: newEvent(t, clk, "a", `{}`).ID, Type: "a.b", Data: json.RawMessage(`{}`)}))
-	require.NoError(t, s.SendTo(ctx, testEp.ID, newEvent(t, clk, "a.b", `{}`)))
+	require.NoError(t, send(live, ctx, liveEp.ID, event.Event{ID: newEvent(t, clk, "a", `{}`).ID, Type: "a.b", Data: json.RawMessage(`{}`)}))
+	require.NoError(t, send(s, ctx, testEp.ID, newEvent(t, clk, "a.b", `{}`)))
 	require.Equal(t, 1, processDue(t, live))
 	require.Equal(t, 1, processDue(t, s))
 }
@@ -635,12 +635,12 @@ func TestMaxPayload(t *testing.T) {
 	ep, _ := addEndpoint(t, st, srv.URL, nil)
 	s := newSender(t, st, clk, func(c *sender.Config) { c.MaxPayload = 300 })
 	big := newEvent(t, clk, "a.b", `{"pad":"`+strings.Repeat("x", 300)+`"}`)
-	_, err := s.Publish(ctx, big, store.ToTenant(""))
+	_, err := s.Publish(ctx, big, sender.ToTenant(""), nil)
 	require.ErrorIs(t, err, sender.ErrPayloadTooLarge)
-	require.ErrorIs(t, s.SendTo(ctx, ep.ID, big), sender.ErrPayloadTooLarge)
+	require.ErrorIs(t, send(s, ctx, ep.ID, big), sender.ErrPayloadTooLarge)
 	_, err = s.Simulate(ctx, ep.ID, "a.b", big.Data)
 	require.ErrorIs(t, err, sender.ErrPayloadTooLarge)
-	n, err := s.Publish(ctx, newEvent(t, clk, "a.b", `{"pad":"small"}`), store.ToTenant(""))
+	n, err := s.Publish(ctx, newEvent(t, clk, "a.b", `{"pad":"small"}`), sender.ToTenant(""), nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 }
@@ -687,7 +687,7 @@ func TestReplay(t *testing.T) {
 	s := newSender(t, st, clk, func(c *sender.Config) { c.Retry = retry.Never{}; c.Hooks = hl.hooks() })
 	ev1, ev2 := newEvent(t, clk, "a.b", `{}`), newEvent(t, clk, "a.b", `{}`)
 	for _, ev := range []event.Event{ev1, ev2} {
-		_, err := s.Publish(ctx, ev, store.ToTenant(""))
+		_, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 		require.NoError(t, err)
 	}
 	require.Equal(t, 2, processDue(t, s))
@@ -718,10 +718,10 @@ func TestDisableEnableEndpointHooks(t *testing.T) {
 	var hl hookLog
 	s := newSender(t, st, clk, func(c *sender.Config) { c.Hooks = hl.hooks() })
 	ev := newEvent(t, clk, "a.b", `{}`)
-	require.NoError(t, s.SendTo(ctx, ep.ID, ev))
+	require.NoError(t, send(s, ctx, ep.ID, ev))
 	require.NoError(t, s.DisableEndpoint(ctx, ep.ID, ""))
 	require.NoError(t, s.DisableEndpoint(ctx, ep.ID, "again"))
-	require.ErrorIs(t, s.SendTo(ctx, ep.ID, newEvent(t, clk, "a.b", `{}`)), sender.ErrEndpointDisabled)
+	require.ErrorIs(t, send(s, ctx, ep.ID, newEvent(t, clk, "a.b", `{}`)), sender.ErrEndpointDisabled)
 	require.Equal(t, 0, processDue(t, s))
 	require.NoError(t, s.EnableEndpoint(ctx, ep.ID))
 	require.NoError(t, s.EnableEndpoint(ctx, ep.ID))
@@ -738,7 +738,7 @@ func TestEndpointDeletedWhileQueued(t *testing.T) {
 	ep, _ := addEndpoint(t, st, srv.URL, nil)
 	s := newSender(t, st, clk, nil)
 	ev := newEvent(t, clk, "a.b", `{}`)
-	require.NoError(t, s.SendTo(ctx, ep.ID, ev))
+	require.NoError(t, send(s, ctx, ep.ID, ev))
 	// Lease it, then delete the endpoint behind the sender's back: the
 	// store keeps leased deliveries, and the sender must settle it.
 	ds, err := st.Lease(ctx, store.LeaseRequest{Now: clk.Now(), Limit: 1, Duration: time.Second})
@@ -767,14 +767,14 @@ func TestShutdown(t *testing.T) {
 		require.NoError(t, s.Start(ctx))
 		require.ErrorIs(t, s.Start(ctx), sender.ErrStarted)
 		ev := newEvent(t, nil, "a.b", `{}`)
-		_, err := s.Publish(ctx, ev, store.ToTenant(""))
+		_, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 		require.NoError(t, err)
 		<-entered
 
 		done := make(chan error, 1)
 		go func() { done <- s.Shutdown(ctx) }()
 		require.Eventually(t, func() bool {
-			_, err := s.Publish(ctx, newEvent(t, nil, "a.b", `{}`), store.ToTenant(""))
+			_, err := s.Publish(ctx, newEvent(t, nil, "a.b", `{}`), sender.ToTenant(""), nil)
 			return errors.Is(err, sender.ErrClosed)
 		}, 5*time.Second, time.Millisecond)
 		select {
@@ -804,7 +804,7 @@ func TestShutdown(t *testing.T) {
 		})
 		require.NoError(t, s.Start(context.Background()))
 		ev := newEvent(t, nil, "a.b", `{}`)
-		_, err := s.Publish(context.Background(), ev, store.ToTenant(""))
+		_, err := s.Publish(context.Background(), ev, sender.ToTenant(""), nil)
 		require.NoError(t, err)
 		<-entered
 		ctx, cancel := context.WithCancel(context.Background())
@@ -826,7 +826,7 @@ func TestShutdown(t *testing.T) {
 		s := newSender(t, st, nil, nil)
 		require.NoError(t, s.Start(context.Background()))
 		ev := newEvent(t, nil, "a.b", `{}`)
-		_, err := s.Publish(context.Background(), ev, store.ToTenant(""))
+		_, err := s.Publish(context.Background(), ev, sender.ToTenant(""), nil)
 		require.NoError(t, err)
 		<-entered
 		require.NoError(t, s.Close())
@@ -878,8 +878,14 @@ func TestPanickingHookDoesNotBreakDelivery(t *testing.T) {
 		c.Hooks.OnAttempt = func(context.Context, *store.Attempt) { panic("boom") }
 	})
 	ev := newEvent(t, clk, "a.b", `{}`)
-	_, err := s.Publish(context.Background(), ev, store.ToTenant(""))
+	_, err := s.Publish(context.Background(), ev, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, processDue(t, s))
 	require.Equal(t, store.StateSucceeded, delivery(t, st, ev.ID).State)
+}
+
+// send publishes ev to one endpoint, as the removed SendTo did.
+func send(s *sender.Sender, ctx context.Context, endpointID string, ev event.Event) error {
+	_, err := s.Publish(ctx, ev, sender.ToEndpoint(endpointID), nil)
+	return err
 }

@@ -276,6 +276,13 @@ type Endpoints interface {
 	DeleteEndpoint(ctx context.Context, id string) error
 	// ListEndpoints returns endpoints ordered by ID, one page at a time.
 	ListEndpoints(ctx context.Context, f EndpointFilter) ([]*Endpoint, string, error)
+}
+
+// EndpointHealth keeps endpoints' delivery health and their enabled state:
+// the bookkeeping a sender does after attempts, apart from the
+// administration in [Endpoints]. Implementations must be safe for concurrent
+// use.
+type EndpointHealth interface {
 	// RecordResult atomically updates the endpoint's health after an
 	// attempt at time at: success resets ConsecutiveFailures and
 	// FailingSince and sets LastSuccessAt; failure increments

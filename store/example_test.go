@@ -11,51 +11,52 @@ import (
 	"github.com/webhookkit/webhookkit/store/memory"
 )
 
-// Publish fans an event out to the active endpoints of one tenant whose
-// patterns match its type, and is idempotent per (event, endpoint).
-func ExamplePublish() {
+// An outbox queues an event once per (event id, endpoint): enqueueing it
+// again creates deliveries only for endpoints that have none, and Backlog
+// tells what is waiting. (A sender's Publish decides the targets; this is
+// the store underneath.)
+func ExampleOutbox() {
 	ctx := context.Background()
 	st := memory.New(nil)
-	add := func(id, tenant string, patterns ...string) {
+	add := func(id string) store.Target {
 		err := st.CreateEndpoint(ctx, &store.Endpoint{
 			ID:         id,
-			Tenant:     tenant,
+			Tenant:     "acme",
 			Mode:       event.ModeLive,
 			URL:        "https://" + id + ".example/webhooks",
-			EventTypes: patterns,
+			EventTypes: []string{"order.*"},
 			Secrets:    []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
 		})
 		if err != nil {
 			panic(err)
 		}
+		return store.Target{EndpointID: id, Tenant: "acme"}
 	}
-	add("exports", "acme", "patient.ehi_export_success")
-	add("patients", "acme", "patient.*")
-	add("failures", "acme", "patient.ehi_export_failed")
-	add("other-tenant", "globex", "*")
+	billing, shipping := add("billing"), add("shipping")
 
-	ev := event.Event{
-		APIMode: event.ModeLive,
-		Date:    time.Date(2024, 6, 13, 0, 8, 31, 0, time.UTC),
-		ID:      "c0ac7bc4-c6ef-4f0b-bba3-93506774eb74",
-		Type:    "patient.ehi_export_success",
-		Data:    json.RawMessage(`{"task_id":"fedec7b78cf6905872032b426473"}`),
+	now := time.Date(2024, 6, 13, 0, 8, 31, 0, time.UTC)
+	req := store.EnqueueRequest{
+		Event: event.Event{
+			APIMode: event.ModeLive,
+			ID:      "c0ac7bc4-c6ef-4f0b-bba3-93506774eb74",
+			Type:    "order.paid",
+			Data:    json.RawMessage(`{"order_id":"ord_1"}`),
+		},
+		Targets: []store.Target{billing},
+		Now:     now,
 	}
-	n, err := store.Publish(ctx, st, st, ev, store.ToTenant("acme"))
-	fmt.Println("first publish:", n, err)
-	n, err = store.Publish(ctx, st, st, ev, store.ToTenant("acme"))
-	fmt.Println("same event again:", n, err)
+	n, err := st.Enqueue(ctx, req)
+	fmt.Println("first enqueue:", n, err)
 
-	ds, _, _ := st.ListDeliveries(ctx, store.DeliveryFilter{Tenant: "acme", EventID: ev.ID})
-	for _, d := range ds {
-		fmt.Println(d.EndpointID, d.State)
-	}
-	_, err = store.Publish(ctx, st, st, ev, store.Audience{})
-	fmt.Println("no audience:", err)
-	// Unordered output:
-	// first publish: 2 <nil>
-	// same event again: 0 <nil>
-	// exports pending
-	// patients pending
-	// no audience: store: publish needs an audience: a tenant, or all tenants
+	req.Targets = []store.Target{billing, shipping}
+	req.DueAt = now.Add(time.Hour) // shipping's delivery waits an hour
+	n, err = st.Enqueue(ctx, req)
+	fmt.Println("again, with shipping:", n, err)
+
+	b, _ := st.Backlog(ctx, event.ModeLive, now)
+	fmt.Printf("due %d, scheduled %d\n", b.Due, b.Scheduled)
+	// Output:
+	// first enqueue: 1 <nil>
+	// again, with shipping: 1 <nil>
+	// due 1, scheduled 1
 }

@@ -40,6 +40,46 @@ type Target struct {
 	Tenant     string
 }
 
+// EnqueueRequest asks an outbox to queue one event for some endpoints.
+type EnqueueRequest struct {
+	// Event is the event as published. Its Date is not stored: the date on
+	// the wire is each attempt's own time, so an event read back from a
+	// store has a zero Date.
+	Event event.Event
+	// Targets are the endpoints to create deliveries for.
+	Targets []Target
+	// Now is the publish time, each new delivery's CreatedAt.
+	Now time.Time
+	// DueAt is when the first attempt is due. Zero: Now.
+	DueAt time.Time
+}
+
+// Due returns when the first attempt is due: DueAt, or Now when DueAt is
+// zero.
+func (r EnqueueRequest) Due() time.Time {
+	if r.DueAt.IsZero() {
+		return r.Now
+	}
+	return r.DueAt
+}
+
+// Backlog counts an outbox's unfinished deliveries of one mode at one
+// instant, by where they are.
+type Backlog struct {
+	// Due: pending and due (NextAttemptAt at or before the instant).
+	Due int
+	// Scheduled: pending and due later (a retry, or a scheduled publish).
+	Scheduled int
+	// Leased: held by a worker (a leased delivery whose lease ended counts
+	// here too until it is leased again).
+	Leased int
+	// Paused: waiting for their endpoint to be enabled.
+	Paused int
+}
+
+// Pending returns how many deliveries are not finished: all of them.
+func (b Backlog) Pending() int { return b.Due + b.Scheduled + b.Leased + b.Paused }
+
 // Delivery is one event for one endpoint.
 type Delivery struct {
 	// ID is assigned by the store.
@@ -47,12 +87,13 @@ type Delivery struct {
 	EndpointID string
 	Tenant     string
 	// Event is the event as published; Event.Data bytes are kept verbatim.
+	// Its Date is zero: each attempt is dated when it is made.
 	Event event.Event
 	State DeliveryState
 	// Attempts counts the attempts started: leasing increments it, Release
 	// takes it back. An expired lease counts as an attempt.
 	Attempts int
-	// CreatedAt is when the delivery was enqueued.
+	// CreatedAt is when the delivery was enqueued: the publish time.
 	CreatedAt time.Time
 	// FirstAttemptAt is when it was first leased; zero before.
 	FirstAttemptAt time.Time
@@ -113,16 +154,18 @@ type LeaseRequest struct {
 // Outbox is the sender's queue. Implementations must be safe for concurrent
 // use, and a durable one by several processes at once.
 type Outbox interface {
-	// Enqueue records ev (as published: ev.Date is the publish time; the
-	// sender stamps each attempt with its own date) and creates one pending
-	// delivery, due at ev.Date, for each target endpoint that does not have a
-	// delivery for ev.ID yet. It is idempotent: existing pairs are left alone and
-	// not counted. It returns how many deliveries it created. If the event id
-	// is already stored with a different type, mode or data it returns
-	// [ErrConflict] and creates nothing. A store that holds endpoints too
-	// returns [ErrNotFound] for a target endpoint it does not hold, and
-	// creates nothing. All or nothing.
-	Enqueue(ctx context.Context, ev event.Event, targets []Target) (int, error)
+	// Enqueue records req.Event and creates one delivery for each target
+	// endpoint that does not have a delivery for the event id yet, created
+	// at req.Now and due at req.Due(): pending, or paused when a store that
+	// holds endpoints too has the endpoint disabled. It is idempotent:
+	// existing pairs are left alone and not counted. It returns how many
+	// deliveries it created. If the event id is already stored with a
+	// different type, mode or data it returns [ErrConflict] and creates
+	// nothing. A store that holds endpoints too returns [ErrNotFound] for a
+	// target endpoint it does not hold, and creates nothing. An event without
+	// an id or type, or with an invalid mode, is [ErrInvalid]. All or
+	// nothing.
+	Enqueue(ctx context.Context, req EnqueueRequest) (int, error)
 	// Lease atomically takes up to req.Limit due deliveries, oldest due
 	// first, marks them leased until req.Now+req.Duration with a fresh token,
 	// increments Attempts and sets FirstAttemptAt (if zero) and
@@ -179,6 +222,10 @@ type Deliveries interface {
 	// RequeueFailed requeues, as Requeue, every failed delivery of the
 	// endpoint that finished at or after since, and returns how many.
 	RequeueFailed(ctx context.Context, endpointID string, since, at time.Time) (int, error)
+	// Backlog counts the unfinished deliveries of mode (both modes when
+	// mode is empty) as of now. Its cost grows with the unfinished
+	// deliveries, never with the finished ones.
+	Backlog(ctx context.Context, mode event.Mode, now time.Time) (Backlog, error)
 }
 
 // DeliveryPruner is implemented by outboxes that can forget finished

@@ -32,13 +32,13 @@
 //	_ = st.CreateEndpoint(ctx, ep.StoreEndpoint("patient.*"))
 //
 //	ep.FailNext(1, http.StatusServiceUnavailable)
-//	_, _ = s.Publish(ctx, webhooktest.NewEvent(t, "patient.ehi_export_success", nil), store.ToTenant(""))
+//	_, _ = s.Publish(ctx, webhooktest.NewEvent(t, "patient.ehi_export_success", nil), sender.ToTenant(""), nil)
 //	n, err := webhooktest.DeliverAll(ctx, s, st, clock) // 2 attempts: a 503, then the retry
 //	require.Len(t, ep.Events(), 1)
 //
-// Events published with a zero Date are stamped with the sender's clock,
-// which is what [NewEvent] returns. An event dated by the real clock still
-// works: DeliverAll advances the fake clock to its date.
+// A published event is due at the sender's clock (its Date does not
+// matter: every attempt is dated by the clock when it is made), so events
+// from [NewEvent] and from event.New alike go out in the first round.
 //
 // # Callback retries with a fake clock
 //

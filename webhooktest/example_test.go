@@ -15,7 +15,6 @@ import (
 	"github.com/webhookkit/webhookkit/receiver"
 	"github.com/webhookkit/webhookkit/retry"
 	"github.com/webhookkit/webhookkit/sender"
-	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/memory"
 	"github.com/webhookkit/webhookkit/webhooktest"
 )
@@ -55,7 +54,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	ev.Date = time.Time{} // the sender stamps it with the fake clock
-	if _, err := s.Publish(ctx, ev, store.ToTenant("")); err != nil {
+	if _, err := s.Publish(ctx, ev, sender.ToTenant(""), nil); err != nil {
 		log.Fatal(err)
 	}
 
@@ -124,7 +123,7 @@ func ExampleEndpoint_RunRetries() {
 		log.Fatal(err)
 	}
 	ev.Date = time.Time{} // the sender stamps it with the fake clock
-	if _, err := s.Publish(ctx, ev, store.ToTenant("")); err != nil {
+	if _, err := s.Publish(ctx, ev, sender.ToTenant(""), nil); err != nil {
 		log.Fatal(err)
 	}
 

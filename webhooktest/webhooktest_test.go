@@ -60,7 +60,7 @@ func newRig(t *testing.T, cfg *sender.Config, opts ...webhooktest.Option) *rig {
 func (r *rig) publish(t *testing.T, typ string) event.Event {
 	t.Helper()
 	ev := webhooktest.NewEvent(t, typ, nil)
-	n, err := r.s.Publish(r.ctx, ev, store.ToTenant(""))
+	n, err := r.s.Publish(r.ctx, ev, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 	require.Positive(t, n)
 	return ev
@@ -165,18 +165,22 @@ func TestDuplicateHandledOnce(t *testing.T) {
 
 func TestEventDatedByRealClock(t *testing.T) {
 	// An event from event.New carries the real time, years after the fake
-	// clock's start: DeliverAll moves the clock to it.
+	// clock's start: it is due at the clock's now all the same, and its
+	// attempt is dated by the clock.
 	r := newRig(t, nil)
 	ev, err := event.New(event.ModeTest, fasten.TypeEHIExportSuccess, json.RawMessage(`{"download_links":[]}`))
 	require.NoError(t, err)
-	_, err = r.s.Publish(r.ctx, ev, store.ToTenant(""))
+	start := r.clock.Now()
+	_, err = r.s.Publish(r.ctx, ev, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 
 	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
-	require.True(t, r.clock.Now().Equal(ev.Date), "clock %v, event %v", r.clock.Now(), ev.Date)
-	require.Len(t, r.ep.Events(), 1)
+	require.True(t, r.clock.Now().Equal(start), "the clock did not move: clock %v, start %v", r.clock.Now(), start)
+	got := r.ep.Events()
+	require.Len(t, got, 1)
+	require.True(t, got[0].Date.Equal(start), "the wire date is the attempt's time: %v", got[0].Date)
 }
 
 func TestDeliverAllExpiredLease(t *testing.T) {
@@ -262,7 +266,7 @@ func TestWaitForBackgroundSender(t *testing.T) {
 	for _, typ := range []string{fasten.TypeEHIExportSuccess, fasten.TypeEHIExportFailed, fasten.TypeConnectionSuccess} {
 		ev, err := event.New(event.ModeTest, typ, mustSample(t, typ))
 		require.NoError(t, err)
-		_, err = s.Publish(ctx, ev, store.ToTenant(""))
+		_, err = s.Publish(ctx, ev, sender.ToTenant(""), nil)
 		require.NoError(t, err)
 		want[ev.ID] = true
 	}
@@ -631,7 +635,7 @@ func TestExportWebhook(t *testing.T) {
 
 	ep.FailNext(1, http.StatusServiceUnavailable)                   // the first attempt fails
 	ev := webhooktest.NewEvent(t, fasten.TypeEHIExportSuccess, nil) // sample payload, dated by the sender
-	_, err := s.Publish(ctx, ev, store.ToTenant(""))
+	_, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 
 	n, err := webhooktest.DeliverAll(ctx, s, st, clock) // delivers, jumps the clock to the retry, delivers
@@ -680,7 +684,7 @@ func TestNewSenderLogsWarningsOnly(t *testing.T) {
 	require.NoError(t, st.CreateEndpoint(ctx, ep.StoreEndpoint()))
 
 	ep.FailNext(2, http.StatusServiceUnavailable)
-	_, err := s.Publish(ctx, webhooktest.NewEvent(t, fasten.TypeEHIExportSuccess, nil), store.ToTenant(""))
+	_, err := s.Publish(ctx, webhooktest.NewEvent(t, fasten.TypeEHIExportSuccess, nil), sender.ToTenant(""), nil)
 	require.NoError(t, err)
 	n, err := webhooktest.DeliverAll(ctx, s, st, clock)
 	require.NoError(t, err)

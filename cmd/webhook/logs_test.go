@@ -40,7 +40,8 @@ func fillStore(t *testing.T, st store.SenderStore) (string, []string) {
 	for _, typ := range []string{"ping", "patient.ehi_export_failed"} {
 		ev, err := event.New(event.ModeTest, typ, map[string]string{"k": "v"})
 		require.NoError(t, err)
-		require.NoError(t, s.SendTo(ctx, ep.ID, ev))
+		_, err = s.Publish(ctx, ev, sender.ToEndpoint(ep.ID), nil)
+		require.NoError(t, err)
 		ids = append(ids, ev.ID)
 	}
 	require.Eventually(t, func() bool {

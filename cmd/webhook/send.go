@@ -68,6 +68,7 @@ it gives up: after --max-attempts attempts, or at once on 410 Gone.
 		return err
 	}
 	return deliver(ctx, e, "send", d, ep, func(ctx context.Context, s *sender.Sender, epID string) (event.Event, error) {
-		return ev, s.SendTo(ctx, epID, ev)
+		_, err := s.Publish(ctx, ev, sender.ToEndpoint(epID), nil)
+		return ev, err
 	})
 }

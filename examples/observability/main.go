@@ -164,7 +164,7 @@ func run(addr string, serve bool) error {
 		if err != nil {
 			return err
 		}
-		if _, err := s.Publish(ctx, ev, store.ToTenant("")); err != nil {
+		if _, err := s.Publish(ctx, ev, sender.ToTenant(""), nil); err != nil {
 			return err
 		}
 	}

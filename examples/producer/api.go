@@ -157,7 +157,7 @@ func (a *api) failExport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) finish(w http.ResponseWriter, r *http.Request, status string, newEvent func(export) (event.Event, error)) {
-	ev, n, err := a.db.FinishExport(r.Context(), r.PathValue("id"), status, newEvent)
+	ev, n, err := a.db.FinishExport(r.Context(), a.s, r.PathValue("id"), status, newEvent)
 	if errors.Is(err, errNotPending) {
 		httpError(w, http.StatusConflict, err.Error())
 		return
@@ -166,9 +166,8 @@ func (a *api) finish(w http.ResponseWriter, r *http.Request, status string, newE
 		a.fail(w, err)
 		return
 	}
-	// The transaction has committed: wake the sender rather than let the
-	// deliveries wait for its next poll.
-	a.s.Notify()
+	// The transaction has committed: the store's notification has woken
+	// the sender already.
 	a.log.Info("producer: published", "event_id", ev.ID, "event_type", ev.Type, "deliveries", n)
 	writeJSON(w, http.StatusOK, map[string]any{"event_id": ev.ID, "event_type": ev.Type, "deliveries": n})
 }

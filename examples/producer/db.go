@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/postgres"
 	"github.com/webhookkit/webhookkit/store/sqlite"
@@ -39,7 +40,9 @@ type database interface {
 	// FinishExport sets a pending export's status and, in the same
 	// transaction, publishes the event newEvent builds for it. It returns
 	// how many deliveries were enqueued.
-	FinishExport(ctx context.Context, id, status string, newEvent func(export) (event.Event, error)) (event.Event, int, error)
+	// The sender publishes through a view of the store bound to that
+	// transaction (Store.Tx), with the same rules as Sender.Publish.
+	FinishExport(ctx context.Context, s *sender.Sender, id, status string, newEvent func(export) (event.Event, error)) (event.Event, int, error)
 	Close()
 }
 
@@ -108,7 +111,7 @@ func (d *sqliteDB) CreateExport(ctx context.Context, ex export) error {
 	return err
 }
 
-func (d *sqliteDB) FinishExport(ctx context.Context, id, status string, newEvent func(export) (event.Event, error)) (event.Event, int, error) {
+func (d *sqliteDB) FinishExport(ctx context.Context, s *sender.Sender, id, status string, newEvent func(export) (event.Event, error)) (event.Event, int, error) {
 	// Begin on Store.DB: its transactions begin IMMEDIATE (they take the
 	// write lock first), and while one is open, do not call the Store's own
 	// write methods, which would wait for it.
@@ -136,7 +139,7 @@ func (d *sqliteDB) FinishExport(ctx context.Context, id, status string, newEvent
 	if err != nil {
 		return event.Event{}, 0, err
 	}
-	n, err := d.st.PublishTx(ctx, tx, ev, store.ToTenant(ex.Tenant))
+	n, err := s.PublishTx(ctx, d.st.Tx(tx), ev, sender.ToTenant(ex.Tenant), nil)
 	if err != nil {
 		return event.Event{}, 0, err
 	}
@@ -176,7 +179,7 @@ func (d *pgDB) CreateExport(ctx context.Context, ex export) error {
 	return err
 }
 
-func (d *pgDB) FinishExport(ctx context.Context, id, status string, newEvent func(export) (event.Event, error)) (event.Event, int, error) {
+func (d *pgDB) FinishExport(ctx context.Context, s *sender.Sender, id, status string, newEvent func(export) (event.Event, error)) (event.Event, int, error) {
 	tx, err := d.pool.Begin(ctx)
 	if err != nil {
 		return event.Event{}, 0, err
@@ -201,7 +204,7 @@ func (d *pgDB) FinishExport(ctx context.Context, id, status string, newEvent fun
 	if err != nil {
 		return event.Event{}, 0, err
 	}
-	n, err := d.st.PublishTx(ctx, tx, ev, store.ToTenant(ex.Tenant))
+	n, err := s.PublishTx(ctx, d.st.Tx(tx), ev, sender.ToTenant(ex.Tenant), nil)
 	if err != nil {
 		return event.Event{}, 0, err
 	}

@@ -76,9 +76,8 @@ func run(addr, dsn string, allowPrivate bool, logger *slog.Logger) error {
 		// webhooks at your internal network (SSRF).
 		AllowPrivateNetworks: allowPrivate,
 		Logger:               logger,
-		// Deliveries enqueued by PublishTx go out when the API calls
-		// Notify after the commit, or at the latest within PollInterval
-		// (1 s by default).
+		// Deliveries enqueued by PublishTx go out as soon as their
+		// transaction commits: the store notifies the started sender.
 	})
 	if err != nil {
 		return err

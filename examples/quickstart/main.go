@@ -300,7 +300,7 @@ func run(ctx context.Context, start time.Time) error {
 		if err != nil {
 			return err
 		}
-		n, err := s.Publish(ctx, ev, store.ToTenant(tenant))
+		n, err := s.Publish(ctx, ev, sender.ToTenant(tenant), nil)
 		if err != nil {
 			return err
 		}

@@ -140,7 +140,7 @@ func TestMultiInstancePostgres(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				if _, err := senders[i].Publish(ctx, ev, store.ToTenant("")); err != nil {
+				if _, err := senders[i].Publish(ctx, ev, sender.ToTenant(""), nil); err != nil {
 					t.Error(err)
 					return
 				}

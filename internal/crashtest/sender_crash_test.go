@@ -196,7 +196,7 @@ func testSenderCrash(t *testing.T, sp spec) {
 	for i := range n {
 		ev, err := event.New(event.ModeTest, "crash.sender", map[string]int{"n": i})
 		require.NoError(t, err)
-		created, err := store.Publish(ctx, st, st, ev, store.ToTenant(""))
+		created, err := st.Enqueue(ctx, store.EnqueueRequest{Event: ev, Targets: []store.Target{{EndpointID: ep.ID}}, Now: time.Now()})
 		require.NoError(t, err)
 		require.Equal(t, 1, created)
 		ids[ev.ID] = true

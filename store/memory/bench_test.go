@@ -126,7 +126,7 @@ func BenchmarkWorkerCycle(b *testing.B) {
 	enqueue := func(n int) {
 		for range n {
 			ev := event.Event{APIMode: event.ModeTest, Date: now, ID: uuid.NewString(), Type: "ping", Data: data}
-			if _, err := s.Enqueue(ctx, ev, []store.Target{{EndpointID: ep.ID}}); err != nil {
+			if _, err := s.Enqueue(ctx, enqueueAt(ev, []store.Target{{EndpointID: ep.ID}})); err != nil {
 				b.Fatal(err)
 			}
 		}

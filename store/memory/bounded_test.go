@@ -279,7 +279,7 @@ func TestFinishedDeliveriesCap(t *testing.T) {
 		if i == 0 {
 			first = ev
 		}
-		n, err := s.Enqueue(ctx, ev, target)
+		n, err := s.Enqueue(ctx, enqueueAt(ev, target))
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		ds, err := s.Lease(ctx, store.LeaseRequest{Now: now, Limit: 1, Duration: time.Minute})
@@ -305,7 +305,7 @@ func TestFinishedDeliveriesCap(t *testing.T) {
 	checkInvariants(t, s)
 
 	// The first event was forgotten: enqueueing it again creates a delivery.
-	n, err := s.Enqueue(ctx, first, target)
+	n, err := s.Enqueue(ctx, enqueueAt(first, target))
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	checkInvariants(t, s)
@@ -328,7 +328,7 @@ func TestDisableEnableKeepsHeapsConsistent(t *testing.T) {
 	}
 	for i := range 100 {
 		ev := event.Event{APIMode: event.ModeTest, Date: t0.Add(time.Duration(i) * time.Second), ID: uuid.NewString(), Type: "ping", Data: json.RawMessage(`{}`)}
-		_, err := s.Enqueue(ctx, ev, targets)
+		_, err := s.Enqueue(ctx, enqueueAt(ev, targets))
 		require.NoError(t, err)
 	}
 	leased, err := s.Lease(ctx, store.LeaseRequest{Now: t0.Add(time.Minute), Limit: 40, Duration: time.Hour})

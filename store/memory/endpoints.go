@@ -213,6 +213,9 @@ func (s *Store) SetDisabled(_ context.Context, id string, disabled bool, reason 
 		})
 	}
 	s.mu.Unlock()
+	if !disabled {
+		s.notify()
+	}
 	return ep.Clone(), nil
 }
 

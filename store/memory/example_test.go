@@ -32,12 +32,11 @@ func ExampleNew() {
 	now := time.Date(2030, time.January, 1, 12, 0, 0, 0, time.UTC)
 	ev := event.Event{
 		APIMode: event.ModeTest,
-		Date:    now,
 		ID:      "2f1c0f3e-8a7b-4c55-9d2e-6f4b1a0c9e11",
 		Type:    "patient.created",
 		Data:    json.RawMessage(`{"patient_id":"p_1"}`),
 	}
-	n, err := store.Publish(ctx, s, s, ev, store.ToTenant("acme"))
+	n, err := s.Enqueue(ctx, store.EnqueueRequest{Event: ev, Targets: []store.Target{{EndpointID: ep.ID, Tenant: ep.Tenant}}, Now: now})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -103,9 +103,10 @@ type Stats struct {
 // sync.RWMutex guards everything (reads share it), no method blocks on
 // anything else, and copies in and out are made outside it.
 type Store struct {
-	mu  sync.RWMutex
-	cfg Config
-	log *slog.Logger
+	mu   sync.RWMutex
+	cfg  Config
+	subs subscribers // Subscribe's channels; their own lock
+	log  *slog.Logger
 
 	// endpoints holds immutable snapshots: a change stores a new one.
 	endpoints  map[string]*store.Endpoint
@@ -124,14 +125,16 @@ type Store struct {
 
 	// Finished deliveries in the order they finished, for eviction; entries
 	// whose delivery was requeued or removed are skipped (lazy deletion).
-	finished    []finRef
-	finHead     int
-	nFinished   int
-	nPaused     int
-	finSeq      uint64
-	enqueueSeq  uint64
-	tokenSeq    uint64
-	tokenPrefix string
+	finished  []finRef
+	finHead   int
+	nFinished int
+	nPaused   int
+	// pausedByMode counts paused deliveries per mode, for Backlog.
+	pausedByMode map[event.Mode]int
+	finSeq       uint64
+	enqueueSeq   uint64
+	tokenSeq     uint64
+	tokenPrefix  string
 
 	// attempts by id; attemptLog is all of them by (At, ID), oldest (the
 	// next evicted) first; the indexes are the same per delivery, endpoint
@@ -186,16 +189,17 @@ func New(cfg *Config) *Store {
 		log = slog.Default()
 	}
 	s := &Store{
-		cfg:        c,
-		log:        log,
-		endpoints:  make(map[string]*store.Endpoint),
-		events:     make(map[string]*eventRec),
-		deliveries: make(map[string]*delivery),
-		byEndpoint: make(map[string]*sortedList[*delivery]),
-		groups:     make(map[groupKey]*group),
-		ready:      make(map[event.Mode]*heapq[*group]),
-		attempts:   make(map[string]*attempt),
-		inbox:      make(map[string]*inboxRec),
+		cfg:          c,
+		log:          log,
+		endpoints:    make(map[string]*store.Endpoint),
+		events:       make(map[string]*eventRec),
+		deliveries:   make(map[string]*delivery),
+		byEndpoint:   make(map[string]*sortedList[*delivery]),
+		groups:       make(map[groupKey]*group),
+		pausedByMode: make(map[event.Mode]int),
+		ready:        make(map[event.Mode]*heapq[*group]),
+		attempts:     make(map[string]*attempt),
+		inbox:        make(map[string]*inboxRec),
 
 		attemptsByDelivery: make(attemptIndex),
 		attemptsByEndpoint: make(attemptIndex),

@@ -160,9 +160,11 @@ func (s *Store) setState(d *delivery, st store.DeliveryState) {
 	d.State = st
 	if was == store.StatePaused {
 		s.nPaused--
+		s.pausedByMode[d.Event.APIMode]--
 	}
 	if st == store.StatePaused {
 		s.nPaused++
+		s.pausedByMode[d.Event.APIMode]++
 	}
 	if finished(was) && !finished(st) {
 		s.nFinished--
@@ -247,46 +249,88 @@ func (s *Store) makeDue(d *delivery, next time.Time) {
 // Enqueue implements [store.Outbox]. The event needs an id, a valid mode
 // and a type ([store.ErrInvalid] otherwise); every target must name a stored
 // endpoint ([store.ErrNotFound] otherwise). A delivery is created paused when
-// its endpoint is disabled. Each delivery's CreatedAt is the event's Date.
-func (s *Store) Enqueue(_ context.Context, ev event.Event, targets []store.Target) (int, error) {
-	if ev.ID == "" || ev.Type == "" || !ev.APIMode.Valid() {
-		return 0, fmt.Errorf("memory: enqueue: the event needs an id, a type and a valid mode: %w", store.ErrInvalid)
+// its endpoint is disabled.
+func (s *Store) Enqueue(_ context.Context, req store.EnqueueRequest) (int, error) {
+	e, err := prepareEnqueue(req)
+	s.mu.Lock()
+	n, err := s.enqueueLocked(e, err)
+	s.mu.Unlock()
+	if n > 0 {
+		s.notify()
 	}
-	// Copies and ids are made before the lock is taken.
-	stored := ev
-	stored.Data = bytes.Clone(ev.Data)
-	ids := make([]string, len(targets))
+	return n, err
+}
+
+// staged is an enqueue whose copies and ids were made before the lock was
+// taken.
+type staged struct {
+	ev      event.Event // Data copied, Date zero
+	targets []store.Target
+	ids     []string
+	now     time.Time
+	due     time.Time
+}
+
+func prepareEnqueue(req store.EnqueueRequest) (staged, error) {
+	ev := req.Event
+	if ev.ID == "" || ev.Type == "" || !ev.APIMode.Valid() {
+		return staged{}, fmt.Errorf("memory: enqueue: the event needs an id, a type and a valid mode: %w", store.ErrInvalid)
+	}
+	ev.Data = bytes.Clone(ev.Data)
+	ev.Date = time.Time{}
+	ids := make([]string, len(req.Targets))
 	for i := range ids {
 		ids[i] = uuid.NewString()
 	}
+	return staged{ev: ev, targets: slices.Clone(req.Targets), ids: ids, now: req.Now, due: req.Due()}, nil
+}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec := s.events[ev.ID]
-	if rec != nil && (rec.ev.Type != ev.Type || rec.ev.APIMode != ev.APIMode || !bytes.Equal(rec.ev.Data, ev.Data)) {
-		return 0, fmt.Errorf("memory: event %s was enqueued with a different type, mode or data: %w", ev.ID, store.ErrConflict)
+// check reports the error enqueueLocked would return, changing nothing.
+// The caller holds s.mu.
+func (s *Store) checkEnqueue(e staged) error {
+	if rec := s.events[e.ev.ID]; rec != nil && !sameContent(rec.ev, e.ev) {
+		return fmt.Errorf("memory: event %s was enqueued with a different type, mode or data: %w", e.ev.ID, store.ErrConflict)
 	}
-	for _, t := range targets {
+	for _, t := range e.targets {
 		if s.endpoints[t.EndpointID] == nil {
-			return 0, fmt.Errorf("memory: enqueue: endpoint %q: %w", t.EndpointID, store.ErrNotFound)
+			return fmt.Errorf("memory: enqueue: endpoint %q: %w", t.EndpointID, store.ErrNotFound)
 		}
 	}
+	return nil
+}
+
+// sameContent reports whether two events with one id agree on what
+// idempotent publishing compares: type, mode and data bytes.
+func sameContent(a, b event.Event) bool {
+	return a.Type == b.Type && a.APIMode == b.APIMode && bytes.Equal(a.Data, b.Data)
+}
+
+// enqueueLocked applies a prepared enqueue, all or nothing. The caller holds
+// s.mu for writing.
+func (s *Store) enqueueLocked(e staged, err error) (int, error) {
+	if err == nil {
+		err = s.checkEnqueue(e)
+	}
+	if err != nil {
+		return 0, err
+	}
+	rec := s.events[e.ev.ID]
 	n := 0
-	for i, t := range targets {
+	for i, t := range e.targets {
 		if rec != nil && rec.ds[t.EndpointID] != nil {
 			continue
 		}
 		if rec == nil {
-			rec = &eventRec{ev: stored, ds: make(map[string]*delivery, len(targets))}
-			s.events[ev.ID] = rec
+			rec = &eventRec{ev: e.ev, ds: make(map[string]*delivery, len(e.targets))}
+			s.events[e.ev.ID] = rec
 		}
 		s.enqueueSeq++
 		d := &delivery{seq: s.enqueueSeq, hidx: -1}
-		d.ID = ids[i]
+		d.ID = e.ids[i]
 		d.EndpointID = t.EndpointID
 		d.Tenant = t.Tenant
 		d.Event = rec.ev
-		d.CreatedAt = rec.ev.Date
+		d.CreatedAt = e.now
 		rec.ds[t.EndpointID] = d
 		s.deliveries[d.ID] = d
 		k := d.key()
@@ -297,10 +341,43 @@ func (s *Store) Enqueue(_ context.Context, ev event.Event, targets []store.Targe
 			s.byEndpoint[t.EndpointID] = l
 		}
 		l.insert(k, d)
-		s.makeDue(d, rec.ev.Date)
+		s.makeDue(d, e.due)
 		n++
 	}
 	return n, nil
+}
+
+// Backlog implements [store.Deliveries]. It visits every pending and leased
+// delivery of the mode (O(n) in the unfinished deliveries); paused ones are
+// counted as they change.
+func (s *Store) Backlog(_ context.Context, mode event.Mode, now time.Time) (store.Backlog, error) {
+	if mode != "" && !mode.Valid() {
+		return store.Backlog{}, fmt.Errorf("memory: backlog: mode %q: %w", mode, store.ErrInvalid)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var b store.Backlog
+	for k, g := range s.groups {
+		if mode != "" && k.mode != mode {
+			continue
+		}
+		for _, d := range g.h.items {
+			switch {
+			case d.State == store.StateLeased:
+				b.Leased++
+			case d.NextAttemptAt.After(now):
+				b.Scheduled++
+			default:
+				b.Due++
+			}
+		}
+	}
+	for m, n := range s.pausedByMode {
+		if mode == "" || m == mode {
+			b.Paused += n
+		}
+	}
+	return b, nil
 }
 
 // Lease implements [store.Outbox]. It costs O(k log n) for k deliveries
@@ -566,6 +643,7 @@ func (s *Store) Requeue(_ context.Context, id string, at time.Time) error {
 		return fmt.Errorf("memory: delivery %q is %s, not finished: %w", id, d.State, store.ErrConflict)
 	}
 	s.requeue(d, at)
+	s.notify()
 	return nil
 }
 
@@ -591,6 +669,9 @@ func (s *Store) RequeueFailed(_ context.Context, endpointID string, since, at ti
 			}
 			return true
 		})
+	}
+	if n > 0 {
+		s.notify()
 	}
 	return n, nil
 }

@@ -75,7 +75,7 @@ func TestLeasePlanUsesDueIndex(t *testing.T) {
 	seed(ctx, t, s, []store.Target{{EndpointID: "a", Tenant: "t"}, {EndpointID: "b", Tenant: "t"}}, 20000, base.Add(24*time.Hour))
 	createEndpoints(t, s, "t", "c")
 	for i := range 5 {
-		_, err := s.Enqueue(ctx, testEvent(fmt.Sprint("due-", i), "order.created", `{}`), []store.Target{{EndpointID: "c", Tenant: "t"}})
+		_, err := s.Enqueue(ctx, enqueueAt(testEvent(fmt.Sprint("due-", i), "order.created", `{}`), []store.Target{{EndpointID: "c", Tenant: "t"}}))
 		require.NoError(t, err)
 	}
 	for _, mode := range []event.Mode{event.ModeTest, ""} {
@@ -112,7 +112,7 @@ func BenchmarkLease(b *testing.B) {
 			seed(ctx, b, s, []store.Target{{EndpointID: "a", Tenant: "t"}, {EndpointID: "b", Tenant: "t"}}, n, base.Add(1000*time.Hour))
 			createEndpoints(b, s, "t", "c")
 			for i := range 100 {
-				_, err := s.Enqueue(ctx, testEvent(fmt.Sprint("due-", i), "order.created", `{}`), []store.Target{{EndpointID: "c", Tenant: "t"}})
+				_, err := s.Enqueue(ctx, enqueueAt(testEvent(fmt.Sprint("due-", i), "order.created", `{}`), []store.Target{{EndpointID: "c", Tenant: "t"}}))
 				require.NoError(b, err)
 			}
 			b.Logf("lease plan, backlog %d:\n%s", n, explainLease(ctx, b, s,

@@ -72,12 +72,12 @@
 // A sender that is idle looks for due deliveries once per poll interval.
 // So that a delivery enqueued by one instance, or in the application's own
 // transaction, is picked up at once by whichever instance is idle, the store
-// uses PostgreSQL's LISTEN/NOTIFY. Enqueue (and so PublishTx and every
-// publish), Requeue, RequeueFailed and the enabling of an endpoint call
+// uses PostgreSQL's LISTEN/NOTIFY. Enqueue (and so every publish, in the
+// application's transaction or not), Requeue, RequeueFailed and the enabling of an endpoint call
 // pg_notify on [Store.NotifyChannel] in their own transaction, when they
 // make deliveries due: PostgreSQL sends the notification when that
 // transaction commits and drops it on rollback, so a wakeup never announces
-// a delivery that does not exist, and a PublishTx wakes the senders exactly
+// a delivery that does not exist, and a transactional publish wakes the senders exactly
 // when its deliveries become visible. [Store.Subscribe] (the
 // [store.Notifier] capability) listens; a started sender subscribes by
 // itself and holds one extra connection for it, taken from the pool and
@@ -100,11 +100,11 @@
 //
 // # Transactional publish
 //
-// [Store.PublishTx] publishes an event inside the caller's own transaction,
-// next to the business write it announces (the transactional outbox). It
-// reads the audience's subscribed endpoints and enqueues the deliveries
-// through that transaction, with the fan-out rule the sender uses
-// ([store.Publish]). The guarantee: the deliveries exist if and only if the
+// [Store.Tx] binds the store to the caller's own pgx.Tx, and a sender's
+// PublishTx publishes through it, next to the business write it announces
+// (the transactional outbox). The subscribed endpoints are read and the
+// deliveries enqueued through that transaction, with the rules of every
+// publish. The guarantee: the deliveries exist if and only if the
 // transaction commits. A rollback, a failed commit or a crash before the
 // commit leaves no delivery behind; once the commit returns, every
 // subscribed endpoint has its delivery, durably, and any sender instance may

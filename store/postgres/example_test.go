@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/webhookkit/webhookkit/event"
-	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store/postgres"
 )
 
@@ -36,10 +36,11 @@ func ExampleNew() {
 	// true
 }
 
-// PublishTx enqueues an event in the same transaction as the business
-// write it announces: both commit, or neither. This example needs a
+// The transactional outbox: the webhook is enqueued in the same
+// transaction as the business write it announces, through Store.Tx, a view
+// bound to that transaction: both commit, or neither. This example needs a
 // database, so it is compiled but not run.
-func ExampleStore_PublishTx() {
+func ExampleStore_Tx() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
 	if err != nil {
@@ -54,8 +55,12 @@ func ExampleStore_PublishTx() {
 	if err := s.Migrate(ctx); err != nil { // idempotent: run it at every start
 		log.Fatal(err)
 	}
+	snd, err := sender.New(s, nil) // and Start it, to deliver
+	if err != nil {
+		log.Fatal(err)
+	}
 
-	ev, err := event.New(event.ModeLive, "patient.ehi_export_success", map[string]string{"patient_id": "p_123"})
+	ev, err := event.New(event.ModeLive, "order.paid", map[string]string{"order_id": "ord_123"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -66,17 +71,17 @@ func ExampleStore_PublishTx() {
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
 
-	if _, err := tx.Exec(ctx, `UPDATE exports SET state = 'done' WHERE patient_id = $1`, "p_123"); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE orders SET state = 'paid' WHERE id = $1`, "ord_123"); err != nil {
 		log.Fatal(err)
 	}
-	n, err := s.PublishTx(ctx, tx, ev, store.ToTenant("org_42"))
+	n, err := snd.PublishTx(ctx, s.Tx(tx), ev, sender.ToTenant("org_42"), nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		log.Fatal(err) // nothing was enqueued
 	}
-	fmt.Printf("queued for %d endpoints\n", n)
+	fmt.Printf("queued for %d endpoints\n", n) // the senders are notified on commit
 }
 
 // Stores on one schema notify, and listen on, one channel: a started sender

@@ -80,8 +80,8 @@ func (n *names) notifyArg() any {
 
 // Subscribe implements [store.Notifier]: it returns a channel that receives
 // a value after every committed transaction in which, through any Store on
-// the same schema and database in any process, Enqueue (and so
-// [Store.PublishTx] and [store.Publish]) created deliveries, Requeue or
+// the same schema and database in any process, Enqueue (and so a sender's
+// Publish, and its PublishTx through [Store.Tx]) created deliveries, Requeue or
 // RequeueFailed requeued some, or SetDisabled enabled an endpoint. Values
 // coalesce (the channel has a buffer of one) and the channel also receives
 // one each time listening starts or starts again after a lost connection.

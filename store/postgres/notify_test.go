@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/postgres"
 )
@@ -169,21 +170,21 @@ func TestSubscribeNotifiesOnCommit(t *testing.T) {
 	ev1 := testEvent("8f9e0d6c-44b1-4a43-9b61-1f0a3e5c7d01", "order.created", `{"n":1}`)
 
 	t.Run("enqueue", func(t *testing.T) {
-		n, err := a.Enqueue(ctx, ev1, targets)
+		n, err := a.Enqueue(ctx, enqueueAt(ev1, targets))
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		expectSignal(t, sub, "after a committed enqueue")
 	})
 
 	t.Run("enqueue creating nothing", func(t *testing.T) {
-		n, err := a.Enqueue(ctx, ev1, targets)
+		n, err := a.Enqueue(ctx, enqueueAt(ev1, targets))
 		require.NoError(t, err)
 		require.Zero(t, n)
 		expectNoSignal(t, sub, "after an enqueue that created nothing")
 	})
 
 	t.Run("another schema", func(t *testing.T) {
-		n, err := other.Enqueue(ctx, ev1, targets)
+		n, err := other.Enqueue(ctx, enqueueAt(ev1, targets))
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		expectNoSignal(t, sub, "after an enqueue in another schema")
@@ -192,7 +193,7 @@ func TestSubscribeNotifiesOnCommit(t *testing.T) {
 	t.Run("publish tx rolled back", func(t *testing.T) {
 		tx, err := userPool.Begin(ctx)
 		require.NoError(t, err)
-		n, err := a.PublishTx(ctx, tx, testEvent("8f9e0d6c-44b1-4a43-9b61-1f0a3e5c7d02", "order.created", `{}`), store.ToTenant("acme"))
+		n, err := publisher(t, a).PublishTx(ctx, a.Tx(tx), testEvent("8f9e0d6c-44b1-4a43-9b61-1f0a3e5c7d02", "order.created", `{}`), sender.ToTenant("acme"), nil)
 		require.NoError(t, err)
 		require.Equal(t, 2, n)
 		require.NoError(t, tx.Rollback(ctx))
@@ -203,7 +204,7 @@ func TestSubscribeNotifiesOnCommit(t *testing.T) {
 		tx, err := userPool.Begin(ctx)
 		require.NoError(t, err)
 		defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-		n, err := a.PublishTx(ctx, tx, testEvent("8f9e0d6c-44b1-4a43-9b61-1f0a3e5c7d03", "order.created", `{}`), store.ToTenant("acme"))
+		n, err := publisher(t, a).PublishTx(ctx, a.Tx(tx), testEvent("8f9e0d6c-44b1-4a43-9b61-1f0a3e5c7d03", "order.created", `{}`), sender.ToTenant("acme"), nil)
 		require.NoError(t, err)
 		require.Equal(t, 2, n)
 		expectNoSignal(t, sub, "before the commit")
@@ -218,7 +219,7 @@ func TestSubscribeNotifiesOnCommit(t *testing.T) {
 		tx, err := userPool.Begin(ctx)
 		require.NoError(t, err)
 		defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-		_, err = a.PublishTx(ctx, tx, testEvent(ev1.ID, ev1.Type, `{"n":"different"}`), store.ToTenant("acme"))
+		_, err = publisher(t, a).PublishTx(ctx, a.Tx(tx), testEvent(ev1.ID, ev1.Type, `{"n":"different"}`), sender.ToTenant("acme"), nil)
 		require.ErrorIs(t, err, store.ErrConflict)
 		require.NoError(t, tx.Commit(ctx))
 		expectNoSignal(t, sub, "after a commit whose publish failed")
@@ -273,7 +274,7 @@ func TestSubscribeNotifiesOnCommit(t *testing.T) {
 	t.Run("notifications disabled", func(t *testing.T) {
 		silent, err := postgres.New(newPool(t), &postgres.Config{Schema: a.Schema(), Logger: quiet, DisableNotify: true})
 		require.NoError(t, err)
-		n, err := silent.Enqueue(ctx, testEvent("8f9e0d6c-44b1-4a43-9b61-1f0a3e5c7d05", "order.created", `{}`), targets)
+		n, err := silent.Enqueue(ctx, enqueueAt(testEvent("8f9e0d6c-44b1-4a43-9b61-1f0a3e5c7d05", "order.created", `{}`), targets))
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		require.NoError(t, silent.Requeue(ctx, ep1[1], base))
@@ -286,7 +287,7 @@ func TestSubscribeNotifiesOnCommit(t *testing.T) {
 		own, err := silent.Subscribe(ctx)
 		require.NoError(t, err)
 		expectSignal(t, own, "listening began")
-		n, err = a.Enqueue(ctx, testEvent("8f9e0d6c-44b1-4a43-9b61-1f0a3e5c7d06", "order.created", `{}`), targets)
+		n, err = a.Enqueue(ctx, enqueueAt(testEvent("8f9e0d6c-44b1-4a43-9b61-1f0a3e5c7d06", "order.created", `{}`), targets))
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		expectSignal(t, own, "a notifying store's enqueue")
@@ -297,7 +298,7 @@ func TestSubscribeNotifiesOnCommit(t *testing.T) {
 		own, err := a.Subscribe(ctx)
 		require.NoError(t, err)
 		expectSignal(t, own, "listening began")
-		n, err := a.Enqueue(ctx, testEvent("8f9e0d6c-44b1-4a43-9b61-1f0a3e5c7d07", "order.created", `{}`), targets)
+		n, err := a.Enqueue(ctx, enqueueAt(testEvent("8f9e0d6c-44b1-4a43-9b61-1f0a3e5c7d07", "order.created", `{}`), targets))
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		expectSignal(t, own, "the writer hears itself")
@@ -351,7 +352,7 @@ func TestSubscribeReconnects(t *testing.T) {
 		pid = listenerPID(ctx, t, admin, app, pid)
 
 		ev := testEvent("5d4c3b2a-1f0e-4d9c-8b7a-69584736251"+string(rune('0'+round)), "order.created", `{}`)
-		n, err := s.Enqueue(ctx, ev, []store.Target{{EndpointID: "ep1", Tenant: "acme"}})
+		n, err := s.Enqueue(ctx, enqueueAt(ev, []store.Target{{EndpointID: "ep1", Tenant: "acme"}}))
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		expectSignal(t, sub, "a commit after the reconnect")
@@ -383,8 +384,7 @@ func TestSubscribePingsWhenSilent(t *testing.T) {
 		return q == "-- ping"
 	}, signalWait, 10*time.Millisecond, "the listening session is pinged")
 
-	n, err := s.Enqueue(ctx, testEvent("5d4c3b2a-1f0e-4d9c-8b7a-695847362599", "order.created", `{}`),
-		[]store.Target{{EndpointID: "ep1", Tenant: "acme"}})
+	n, err := s.Enqueue(ctx, enqueueAt(testEvent("5d4c3b2a-1f0e-4d9c-8b7a-695847362599", "order.created", `{}`), []store.Target{{EndpointID: "ep1", Tenant: "acme"}}))
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	expectSignal(t, sub, "a commit after pings")
@@ -451,7 +451,7 @@ func BenchmarkEnqueueParallel(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					id := fmt.Sprintf("bench-%d", next.Add(1))
-					if _, err := s.Enqueue(ctx, testEvent(id, "order.created", `{}`), targets); err != nil {
+					if _, err := s.Enqueue(ctx, enqueueAt(testEvent(id, "order.created", `{}`), targets)); err != nil {
 						b.Error(err)
 						return
 					}

@@ -24,24 +24,25 @@ type missingEndpointError struct{ id string }
 
 func (e missingEndpointError) Error() string { return fmt.Sprintf("endpoint %q", e.id) }
 
-// Enqueue records ev once in the events table and creates a pending
-// delivery, due at and created at ev.Date, for each target that has none for ev.ID yet
-// (INSERT ... ON CONFLICT DO NOTHING on the unique (event_id, endpoint_id)),
-// all in one transaction. A target whose endpoint is disabled in this store
-// gets a paused delivery instead. It returns how many deliveries it created.
-// It returns an error wrapping [store.ErrNotFound], and creates nothing, when
-// a target endpoint is not in this store (the endpoint rows are key-share
-// locked, so none can be deleted until the deliveries commit);
-// [store.ErrConflict], and creates nothing, when ev.ID is stored with a
-// different type, mode or data bytes; and [store.ErrInvalid] for an event
-// without id or type or with an invalid mode. With no targets it does
-// nothing. The stored event row is locked for the transaction, so a
-// concurrent [Store.PruneDeliveries] never deletes an event an Enqueue is
-// adding deliveries to. Data is stored as bytes, verbatim; times are kept to
-// the microsecond. When it creates deliveries, the transaction notifies
-// [Store.NotifyChannel], so subscribed senders look for them as soon as it
-// commits (see [Store.Subscribe]).
-func (h *handle) Enqueue(ctx context.Context, ev event.Event, targets []store.Target) (int, error) {
+// Enqueue records req.Event once in the events table and creates a
+// delivery, created at req.Now and due at req.Due(), for each target that
+// has none for the event id yet (INSERT ... ON CONFLICT DO NOTHING on the
+// unique (event_id, endpoint_id)), all in one transaction. A target whose
+// endpoint is disabled in this store gets a paused delivery instead. It
+// returns how many deliveries it created. It returns an error wrapping
+// [store.ErrNotFound], and creates nothing, when a target endpoint is not in
+// this store (the endpoint rows are key-share locked, so none can be deleted
+// until the deliveries commit); [store.ErrConflict], and creates nothing,
+// when the event id is stored with a different type, mode or data bytes;
+// and [store.ErrInvalid] for an event without id or type or with an invalid
+// mode. With no targets it does nothing. The stored event row is locked for
+// the transaction, so a concurrent [Store.PruneDeliveries] never deletes an
+// event an Enqueue is adding deliveries to. Data is stored as bytes,
+// verbatim; times are kept to the microsecond. When it creates deliveries,
+// the transaction notifies [Store.NotifyChannel], so subscribed senders look
+// for them as soon as it commits (see [Store.Subscribe]).
+func (h *handle) Enqueue(ctx context.Context, req store.EnqueueRequest) (int, error) {
+	ev, targets := req.Event, req.Targets
 	if ev.ID == "" || ev.Type == "" || !ev.APIMode.Valid() {
 		return 0, fmt.Errorf("postgres: enqueue: %w: event needs an id, a type and a valid mode", store.ErrInvalid)
 	}
@@ -75,7 +76,7 @@ func (h *handle) Enqueue(ctx context.Context, ev event.Event, targets []store.Ta
 		// while this transaction adds deliveries to it.
 		tag, err := tx.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.events AS ev (id, type, mode, data, date, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET id = ev.id WHERE false`),
-			ev.ID, ev.Type, string(ev.APIMode), data, ev.Date, now)
+			ev.ID, ev.Type, string(ev.APIMode), data, req.Now, now)
 		if err != nil {
 			return err
 		}
@@ -102,7 +103,7 @@ func (h *handle) Enqueue(ctx context.Context, ev event.Event, targets []store.Ta
 			FROM unnest($6::text[], $7::text[]) AS t (endpoint_id, tenant)
 			ON CONFLICT (event_id, endpoint_id) DO NOTHING
 			RETURNING 1`, 8)),
-			ev.ID, string(ev.APIMode), ev.Type, ev.Date, ev.Date, ids, tenants, h.n.notifyArg()).Scan(&created, nil)
+			ev.ID, string(ev.APIMode), ev.Type, req.Due(), req.Now, ids, tenants, h.n.notifyArg()).Scan(&created, nil)
 	})
 	var me missingEndpointError
 	if errors.As(err, &me) {

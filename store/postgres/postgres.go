@@ -298,7 +298,7 @@ type names struct {
 func (n *names) q(sql string) string { return strings.ReplaceAll(sql, "{{schema}}", n.quoted) }
 
 // handle implements every store method over a dbtx. Store embeds one bound
-// to the pool; PublishTx builds one bound to the caller's transaction.
+// to the pool; [Store.Tx] builds one bound to the caller's transaction.
 type handle struct {
 	db dbtx
 	n  *names

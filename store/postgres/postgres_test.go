@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/postgres"
 )
@@ -130,11 +131,11 @@ func TestEnqueueKeepsDataVerbatimAndDetectsConflicts(t *testing.T) {
 	createEndpoints(t, s, "acme", "ep1", "ep2", "ep3", "ep9")
 	targets := []store.Target{{EndpointID: "ep1", Tenant: "acme"}, {EndpointID: "ep2", Tenant: "acme"}, {EndpointID: "ep1", Tenant: "acme"}}
 
-	n, err := s.Enqueue(ctx, ev, targets)
+	n, err := s.Enqueue(ctx, enqueueAt(ev, targets))
 	require.NoError(t, err)
 	require.Equal(t, 2, n, "one delivery per distinct endpoint")
 
-	n, err = s.Enqueue(ctx, ev, append(targets, store.Target{EndpointID: "ep3", Tenant: "acme"}))
+	n, err = s.Enqueue(ctx, enqueueAt(ev, append(targets, store.Target{EndpointID: "ep3", Tenant: "acme"})))
 	require.NoError(t, err)
 	require.Equal(t, 1, n, "only the new pair is created")
 
@@ -156,7 +157,7 @@ func TestEnqueueKeepsDataVerbatimAndDetectsConflicts(t *testing.T) {
 		{"mode", func() event.Event { e := ev; e.APIMode = event.ModeLive; return e }()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			n, err := s.Enqueue(ctx, tc.ev, []store.Target{{EndpointID: "ep9", Tenant: "acme"}})
+			n, err := s.Enqueue(ctx, enqueueAt(tc.ev, []store.Target{{EndpointID: "ep9", Tenant: "acme"}}))
 			require.ErrorIs(t, err, store.ErrConflict)
 			require.Zero(t, n)
 			ds, _, err := s.ListDeliveries(ctx, store.DeliveryFilter{EndpointID: "ep9", AllTenants: true})
@@ -186,7 +187,7 @@ func TestPublishTx(t *testing.T) {
 		tx, err := pool.Begin(ctx)
 		require.NoError(t, err)
 		ev := testEvent("0b6f7c1e-2a35-4c55-8a0e-4a7b7d1e9c01", "order.created", `{"n":1}`)
-		n, err := s.PublishTx(ctx, tx, ev, store.ToTenant("acme"))
+		n, err := publisher(t, s).PublishTx(ctx, s.Tx(tx), ev, sender.ToTenant("acme"), nil)
 		require.NoError(t, err)
 		require.Equal(t, 2, n, "order.* and * of tenant acme")
 		require.Zero(t, count(ev.ID), "invisible before commit")
@@ -202,13 +203,13 @@ func TestPublishTx(t *testing.T) {
 		_, err = tx.Exec(ctx, fmt.Sprintf(`CREATE TABLE %q.orders (id int)`, s.Schema()))
 		require.NoError(t, err)
 		ev := testEvent("0b6f7c1e-2a35-4c55-8a0e-4a7b7d1e9c02", "order.created", `{"n":2}`)
-		n, err := s.PublishTx(ctx, tx, ev, store.ToAllTenants())
+		n, err := publisher(t, s).PublishTx(ctx, s.Tx(tx), ev, sender.ToAllTenants(), nil)
 		require.NoError(t, err)
 		require.Equal(t, 3, n)
 
 		// A conflicting publish inside the same transaction fails alone:
 		// the savepoint keeps tx usable.
-		_, err = s.PublishTx(ctx, tx, testEvent(ev.ID, ev.Type, `{"n":3}`), store.ToAllTenants())
+		_, err = publisher(t, s).PublishTx(ctx, s.Tx(tx), testEvent(ev.ID, ev.Type, `{"n":3}`), sender.ToAllTenants(), nil)
 		require.ErrorIs(t, err, store.ErrConflict)
 		_, err = tx.Exec(ctx, fmt.Sprintf(`INSERT INTO %q.orders VALUES (1)`, s.Schema()))
 		require.NoError(t, err)
@@ -225,8 +226,8 @@ func TestPublishTx(t *testing.T) {
 		tx, err := pool.Begin(ctx)
 		require.NoError(t, err)
 		defer tx.Rollback(ctx) //nolint:errcheck
-		_, err = s.PublishTx(ctx, tx, testEvent("0b6f7c1e-2a35-4c55-8a0e-4a7b7d1e9c03", "order.created", `{}`), store.Audience{})
-		require.ErrorIs(t, err, store.ErrNoAudience)
+		_, err = publisher(t, s).PublishTx(ctx, s.Tx(tx), testEvent("0b6f7c1e-2a35-4c55-8a0e-4a7b7d1e9c03", "order.created", `{}`), sender.Audience{}, nil)
+		require.ErrorIs(t, err, sender.ErrNoAudience)
 	})
 }
 
@@ -250,7 +251,7 @@ func TestLeaseTwoStoresConcurrently(t *testing.T) {
 		}
 		ev := testEvent(fmt.Sprintf("ev-%03d", i), "order.created", `{}`)
 		ev.Date = base.Add(time.Duration(i) * time.Millisecond)
-		n, err := a.Enqueue(ctx, ev, ts)
+		n, err := a.Enqueue(ctx, enqueueAt(ev, ts))
 		require.NoError(t, err)
 		require.Equal(t, endpoints, n)
 	}
@@ -307,7 +308,7 @@ func TestDisableDuringLease(t *testing.T) {
 	ep := testEndpoint("acme", "*")
 	require.NoError(t, s.CreateEndpoint(ctx, ep))
 	for i := range 3 {
-		_, err := s.Enqueue(ctx, testEvent(fmt.Sprint("ev", i), "order.created", `{}`), []store.Target{{EndpointID: ep.ID, Tenant: "acme"}})
+		_, err := s.Enqueue(ctx, enqueueAt(testEvent(fmt.Sprint("ev", i), "order.created", `{}`), []store.Target{{EndpointID: ep.ID, Tenant: "acme"}}))
 		require.NoError(t, err)
 	}
 	leased, err := s.Lease(ctx, store.LeaseRequest{Now: base, Limit: 2, Duration: time.Minute})
@@ -358,7 +359,7 @@ func TestListDeliveriesEventTypePattern(t *testing.T) {
 		if _, err := event.ParsePattern(typ); err != nil {
 			continue // "pat%ent.x" is no valid type: it cannot be enqueued by Publish
 		}
-		_, err := s.Enqueue(ctx, testEvent(fmt.Sprint("ev", i), typ, `{}`), []store.Target{{EndpointID: "ep", Tenant: "t"}})
+		_, err := s.Enqueue(ctx, enqueueAt(testEvent(fmt.Sprint("ev", i), typ, `{}`), []store.Target{{EndpointID: "ep", Tenant: "t"}}))
 		require.NoError(t, err)
 	}
 	for _, tc := range []struct {
@@ -475,4 +476,12 @@ func TestInboxDurable(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrNotFound)
 	require.ErrorIs(t, s.MarkHandled(ctx, "k1", base), store.ErrNotFound)
 	require.True(t, errors.Is(s.MarkDead(ctx, "k1", base, "x"), store.ErrNotFound))
+}
+
+// publisher returns a sender on s that only publishes (it is never started).
+func publisher(tb testing.TB, s *postgres.Store) *sender.Sender {
+	tb.Helper()
+	snd, err := sender.New(s, nil)
+	require.NoError(tb, err)
+	return snd
 }

@@ -57,13 +57,13 @@ func TestPruneDeliveriesBatches(t *testing.T) {
 			postgres.SetPruneBatch(s, tc.batch)
 			createEndpoints(t, s, "t", "a", "b")
 			for i := range tc.finished {
-				_, err := s.Enqueue(ctx, testEvent(fmt.Sprint("done-", i), "order.created", `{}`), []store.Target{{EndpointID: "a", Tenant: "t"}})
+				_, err := s.Enqueue(ctx, enqueueAt(testEvent(fmt.Sprint("done-", i), "order.created", `{}`), []store.Target{{EndpointID: "a", Tenant: "t"}}))
 				require.NoError(t, err)
 			}
 			require.Equal(t, tc.finished, finishAll(ctx, t, s, base, base.Add(time.Minute)))
 			pending := testEvent("pending", "order.created", `{}`)
 			pending.Date = base.Add(24 * time.Hour)
-			_, err := s.Enqueue(ctx, pending, []store.Target{{EndpointID: "b", Tenant: "t"}})
+			_, err := s.Enqueue(ctx, enqueueAt(pending, []store.Target{{EndpointID: "b", Tenant: "t"}}))
 			require.NoError(t, err)
 
 			n, err := s.PruneDeliveries(ctx, base.Add(time.Hour))
@@ -99,7 +99,7 @@ func TestPruneDeliveriesWhileRepublishing(t *testing.T) {
 	evs := make([]string, events)
 	for i := range events {
 		evs[i] = fmt.Sprintf("ev-%02d", i)
-		_, err := s.Enqueue(ctx, testEvent(evs[i], "order.created", `{}`), []store.Target{{EndpointID: "a", Tenant: "t"}})
+		_, err := s.Enqueue(ctx, enqueueAt(testEvent(evs[i], "order.created", `{}`), []store.Target{{EndpointID: "a", Tenant: "t"}}))
 		require.NoError(t, err)
 	}
 	require.Equal(t, events, finishAll(ctx, t, s, base, base.Add(time.Minute)))
@@ -127,7 +127,7 @@ func TestPruneDeliveriesWhileRepublishing(t *testing.T) {
 			for i := range events {
 				id := evs[(i*7+w*13)%events]
 				ev := testEvent(id, "order.created", `{}`)
-				if _, err := s.Enqueue(ctx, ev, []store.Target{{EndpointID: "a", Tenant: "t"}}); err != nil {
+				if _, err := s.Enqueue(ctx, enqueueAt(ev, []store.Target{{EndpointID: "a", Tenant: "t"}})); err != nil {
 					mu.Lock()
 					errs = append(errs, fmt.Errorf("enqueue %s: %w", id, err))
 					mu.Unlock()

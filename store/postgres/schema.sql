@@ -93,6 +93,12 @@ CREATE TABLE IF NOT EXISTS {{schema}}.deliveries (
 CREATE INDEX IF NOT EXISTS deliveries_due_idx ON {{schema}}.deliveries (mode, next_attempt_at)
 	WHERE state IN ('pending', 'leased');
 
+-- deliveries_paused_idx: deliveries waiting for their endpoint (paused, or
+-- leased when the endpoint was disabled), for Backlog. Partial: other rows
+-- are not in it.
+CREATE INDEX IF NOT EXISTS deliveries_paused_idx ON {{schema}}.deliveries (mode)
+	WHERE state IN ('paused', 'leased_paused');
+
 -- deliveries_endpoint_idx: an endpoint's deliveries newest first, for the
 -- delivery log filtered by endpoint, and for pausing, resuming, deleting and
 -- bulk-requeueing one endpoint's deliveries.

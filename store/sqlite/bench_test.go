@@ -94,7 +94,7 @@ func BenchmarkEnqueue(b *testing.B) {
 			ts := targets(eps...)
 			ctx := context.Background()
 			for b.Loop() {
-				if _, err := s.Enqueue(ctx, newEvent("ping", at(0)), ts); err != nil {
+				if _, err := s.Enqueue(ctx, enqueueAt(newEvent("ping", at(0)), ts)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -130,14 +130,13 @@ func BenchmarkPoolLayout(b *testing.B) {
 				s = sqlite.New(db, nil)
 				require.NoError(b, s.Migrate(context.Background()))
 			}
-			newEndpoint(b, s, "acme")
-			newEndpoint(b, s, "acme")
+			ts := targets(newEndpoint(b, s, "acme"), newEndpoint(b, s, "acme"))
 			ctx := context.Background()
 			b.SetParallelism(4)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					ev := newEvent("ping", at(0))
-					if _, err := store.Publish(ctx, s, s, ev, store.ToTenant("acme")); err != nil {
+					if _, err := s.Enqueue(ctx, enqueueAt(ev, ts)); err != nil {
 						b.Error(err)
 						return
 					}

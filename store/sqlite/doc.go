@@ -58,11 +58,11 @@
 //
 // # Transactional outbox
 //
-// [Store.PublishTx] publishes an event inside the caller's *sql.Tx: the
-// subscribed endpoints are read and the deliveries written in that
-// transaction, so the event is enqueued if and only if the caller's own
-// writes commit. Begin the transaction on [Store.DB] (or any *sql.DB on the
-// same file).
+// [Store.Tx] binds the store to the caller's *sql.Tx, and a sender's
+// PublishTx publishes through it: the subscribed endpoints are read and the
+// deliveries written in that transaction, so the event is enqueued if and
+// only if the caller's own writes commit. Begin the transaction on
+// [Store.DB] (or any *sql.DB on the same file).
 //
 // # Times and data
 //

@@ -7,14 +7,17 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/sqlite"
 )
 
-func Example() {
+// The transactional outbox: the application's own write and the webhook it
+// announces commit together, or neither does. The transaction is begun on
+// Store.DB and the sender publishes through Store.Tx, a view bound to it.
+func ExampleStore_Tx() {
 	dir, err := os.MkdirTemp("", "webhookkit-example")
 	if err != nil {
 		log.Fatal(err)
@@ -22,7 +25,7 @@ func Example() {
 	defer os.RemoveAll(dir)
 
 	ctx := context.Background()
-	s, err := sqlite.Open(filepath.Join(dir, "webhooks.db"), nil)
+	s, err := sqlite.Open(filepath.Join(dir, "app.db"), nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -30,28 +33,41 @@ func Example() {
 	if err := s.Migrate(ctx); err != nil {
 		log.Fatal(err)
 	}
-
-	ep := &store.Endpoint{
+	if _, err := s.DB().ExecContext(ctx, `CREATE TABLE orders (id TEXT PRIMARY KEY, status TEXT NOT NULL)`); err != nil {
+		log.Fatal(err)
+	}
+	if err := s.CreateEndpoint(ctx, &store.Endpoint{
 		Tenant:     "acme",
 		Mode:       event.ModeTest,
 		URL:        "https://hooks.example.com/in",
-		EventTypes: []string{"patient.*"},
+		EventTypes: []string{"order.*"},
 		Secrets:    []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+	}); err != nil {
+		log.Fatal(err)
 	}
-	if err := s.CreateEndpoint(ctx, ep); err != nil {
+	snd, err := sender.New(s, nil) // Start it to deliver; here it only publishes
+	if err != nil {
 		log.Fatal(err)
 	}
 
-	ev := event.Event{
-		APIMode: event.ModeTest,
-		Date:    time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
-		ID:      "6f1c1d1e-8a8e-4b4e-9a57-1f2a3b4c5d6e",
-		Type:    "patient.ehi_export_success",
-		Data:    json.RawMessage(`{"patient_id": "p_1"}`),
-	}
-	n, err := store.Publish(ctx, s, s, ev, store.ToTenant("acme"))
+	ev, err := event.New(event.ModeTest, "order.paid", json.RawMessage(`{"order_id":"ord_1"}`))
 	if err != nil {
 		log.Fatal(err)
+	}
+	tx, err := s.DB().BeginTx(ctx, nil) // IMMEDIATE: it takes the write lock first
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, status) VALUES ('ord_1', 'paid')`); err != nil {
+		log.Fatal(err)
+	}
+	n, err := snd.PublishTx(ctx, s.Tx(tx), ev, sender.ToTenant("acme"), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		log.Fatal(err) // neither the order nor the webhook was written
 	}
 	fmt.Println("deliveries created:", n)
 
@@ -60,9 +76,9 @@ func Example() {
 		log.Fatal(err)
 	}
 	for _, d := range ds {
-		fmt.Println(d.Event.Type, d.State, d.EndpointID == ep.ID, string(d.Event.Data))
+		fmt.Println(d.Event.Type, d.State, string(d.Event.Data))
 	}
 	// Output:
 	// deliveries created: 1
-	// patient.ehi_export_success pending true {"patient_id": "p_1"}
+	// order.paid pending {"order_id":"ord_1"}
 }

@@ -14,7 +14,10 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 )
 
-const deliveryCols = `d.id, d.endpoint_id, d.tenant, e.id, e.type, e.mode, e.date, e.data,
+// deliveryCols are a delivery's columns. The event's date column (its first
+// publish time) is not read: an event read back has a zero Date, each
+// attempt being dated when it is made.
+const deliveryCols = `d.id, d.endpoint_id, d.tenant, e.id, e.type, e.mode, e.data,
 	d.state, d.attempts, d.created_at, d.first_attempt_at, d.next_attempt_at, d.last_attempt_at,
 	d.last_error, d.finished_at, d.leased_by`
 
@@ -24,17 +27,16 @@ func scanDelivery(sc scanner) (*store.Delivery, error) {
 	var (
 		d                           store.Delivery
 		mode, state                 string
-		date, createdAt, nextAt     int64
+		createdAt, nextAt           int64
 		data                        []byte
 		firstAt, lastAt, finishedAt sql.NullInt64
 	)
-	err := sc.Scan(&d.ID, &d.EndpointID, &d.Tenant, &d.Event.ID, &d.Event.Type, &mode, &date, &data,
+	err := sc.Scan(&d.ID, &d.EndpointID, &d.Tenant, &d.Event.ID, &d.Event.Type, &mode, &data,
 		&state, &d.Attempts, &createdAt, &firstAt, &nextAt, &lastAt, &d.LastError, &finishedAt, &d.LeasedBy)
 	if err != nil {
 		return nil, err
 	}
 	d.Event.APIMode = event.Mode(mode)
-	d.Event.Date = fromNanos(date)
 	d.Event.Data = json.RawMessage(data)
 	d.State = store.DeliveryState(state)
 	d.CreatedAt = fromNanos(createdAt)
@@ -54,18 +56,22 @@ func (t enqueueTarget) MarshalJSON() ([]byte, error) {
 	return json.Marshal([3]string{t.ID, t.EndpointID, t.Tenant})
 }
 
-// Enqueue records ev once and creates a pending delivery, due at ev.Date, for
-// each target endpoint that has none for ev.ID, all in one transaction. The
-// delivery's CreatedAt is ev.Date (the publish time). A target endpoint that
-// is disabled gets its delivery paused, so no pending delivery belongs to a
-// disabled endpoint. It returns how many deliveries it created (existing
-// pairs and repeated targets are not counted). A target endpoint this store
-// does not hold is [store.ErrNotFound], an event id already stored with a
-// different type, mode or data is [store.ErrConflict], and in both cases
-// nothing is written; an invalid event is [store.ErrInvalid]. Data is stored
-// byte for byte.
-func (s *Store) Enqueue(ctx context.Context, ev event.Event, targets []store.Target) (int, error) {
-	if err := ev.Validate(); err != nil {
+// Enqueue records req.Event once and creates a delivery, created at req.Now
+// and due at req.Due(), for each target endpoint that has none for the
+// event id, all in one transaction. A target endpoint that is disabled gets
+// its delivery paused, so no pending delivery belongs to a disabled
+// endpoint. It returns how many deliveries it created (existing pairs and
+// repeated targets are not counted). A target endpoint this store does not
+// hold is [store.ErrNotFound], an event id already stored with a different
+// type, mode or data is [store.ErrConflict], and in both cases nothing is
+// written; an invalid event is [store.ErrInvalid]. Data is stored byte for
+// byte.
+func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (int, error) {
+	ev, targets := req.Event, req.Targets
+	if ev.ID == "" || !ev.APIMode.Valid() {
+		return 0, fmt.Errorf("sqlite: enqueue: %w: the event needs an id and a valid mode", store.ErrInvalid)
+	}
+	if err := event.ValidType(ev.Type); err != nil {
 		return 0, fmt.Errorf("sqlite: enqueue: %w: %w", store.ErrInvalid, err)
 	}
 	if len(targets) == 0 {
@@ -97,7 +103,7 @@ WHERE NOT EXISTS (SELECT 1 FROM webhookkit_endpoints AS ep WHERE ep.id = t.value
 		}
 		res, err := q.ExecContext(ctx, `INSERT INTO webhookkit_events (id, type, mode, date, data)
 VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-			ev.ID, ev.Type, string(ev.APIMode), nanos(ev.Date), data)
+			ev.ID, ev.Type, string(ev.APIMode), nanos(req.Now), data)
 		if err != nil {
 			return err
 		}
@@ -120,10 +126,10 @@ SELECT t.value ->> 0, ?1, t.value ->> 1, t.value ->> 2, ?2, ?3,
     CASE WHEN EXISTS (SELECT 1 FROM webhookkit_endpoints AS ep
                       WHERE ep.id = t.value ->> 1 AND ep.disabled = 1)
          THEN 'paused' ELSE 'pending' END,
-    0, ?4, ?4
+    0, ?4, ?6
 FROM json_each(?5) AS t WHERE true
 ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
-			ev.ID, string(ev.APIMode), ev.Type, nanos(ev.Date), string(tsJSON))
+			ev.ID, string(ev.APIMode), ev.Type, nanos(req.Now), string(tsJSON), nanos(req.Due()))
 		if err != nil {
 			return err
 		}

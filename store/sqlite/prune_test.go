@@ -30,7 +30,7 @@ func TestPruneDeliveriesBatches(t *testing.T) {
 			sqlite.SetPruneBatch(s, tc.batch)
 			a, b := newEndpoint(t, s, "acme"), newEndpoint(t, s, "acme")
 			for i := range tc.finished {
-				_, err := s.Enqueue(ctx, newEvent("ping", at(time.Duration(i)*time.Second)), targets(a))
+				_, err := s.Enqueue(ctx, enqueueAt(newEvent("ping", at(time.Duration(i)*time.Second)), targets(a)))
 				require.NoError(t, err)
 			}
 			ds, err := s.Lease(ctx, store.LeaseRequest{Now: at(time.Hour), Limit: 100, Duration: time.Hour})
@@ -44,7 +44,7 @@ func TestPruneDeliveriesBatches(t *testing.T) {
 				}
 			}
 			pending := newEvent("ping", at(0))
-			_, err = s.Enqueue(ctx, pending, targets(b))
+			_, err = s.Enqueue(ctx, enqueueAt(pending, targets(b)))
 			require.NoError(t, err)
 
 			n, err := s.PruneDeliveries(ctx, at(2*time.Hour))

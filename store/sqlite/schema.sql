@@ -85,6 +85,11 @@ CREATE INDEX IF NOT EXISTS webhookkit_deliveries_due
     ON webhookkit_deliveries (next_attempt_at)
     WHERE state IN ('pending', 'leased');
 
+-- Deliveries waiting for their endpoint to be enabled, for Backlog.
+CREATE INDEX IF NOT EXISTS webhookkit_deliveries_paused
+    ON webhookkit_deliveries (mode)
+    WHERE state = 'paused';
+
 -- Delivery logs, newest first, across tenants and per tenant.
 CREATE INDEX IF NOT EXISTS webhookkit_deliveries_created
     ON webhookkit_deliveries (created_at, id);

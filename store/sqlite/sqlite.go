@@ -84,7 +84,7 @@ type Store struct {
 	own bool    // Close closes db and rdb
 	now func() time.Time
 
-	// tx is set on a view bound to a caller's transaction (PublishTx): every
+	// tx is set on a view bound to a caller's transaction ([Store.Tx]): every
 	// read and write then runs on it, writes inside savepoints.
 	tx dbtx
 
@@ -230,7 +230,7 @@ func cloneValues(v url.Values) url.Values {
 }
 
 // DB returns the pool writes go through. Transactions begun on it for
-// [Store.PublishTx] are BEGIN IMMEDIATE when the Store came from [Open]. With
+// publishing through [Store.Tx] are BEGIN IMMEDIATE when the Store came from [Open]. With
 // [Open] that pool has one connection: while a transaction holds it, a write
 // through the Store (not through the transaction) waits for it to end, so
 // never call the Store's own write methods while holding such a transaction.

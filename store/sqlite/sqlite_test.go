@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/sqlite"
 )
@@ -159,7 +160,7 @@ func TestDurable(t *testing.T) {
 	_, err = s.RecordResult(ctx, ep.ID, false, at(time.Second))
 	require.NoError(t, err)
 	ev := newEvent("patient.created", at(0))
-	n, err := s.Enqueue(ctx, ev, targets(ep))
+	n, err := s.Enqueue(ctx, enqueueAt(ev, targets(ep)))
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	leased, err := s.Lease(ctx, store.LeaseRequest{Now: at(0), Limit: 1, Duration: time.Minute, Worker: "w"})
@@ -193,7 +194,7 @@ func TestDurable(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, store.StateLeased, d.State)
 	require.Equal(t, ev.Data, d.Event.Data, "data bytes verbatim")
-	require.Equal(t, ev.Date, d.Event.Date)
+	require.True(t, ev.Date.Equal(d.CreatedAt), "CreatedAt is the publish time")
 	require.Empty(t, d.LeaseToken, "only Lease returns the token")
 	// The lease token survived the restart: the worker can still settle.
 	require.NoError(t, s.Complete(ctx, leased[0].Ref(), at(2*time.Second)))
@@ -221,7 +222,7 @@ func TestLeaseConcurrent(t *testing.T) {
 	eps := []*store.Endpoint{newEndpoint(t, s, "a"), newEndpoint(t, s, "b"), newEndpoint(t, s, "c")}
 	const events = 300
 	for i := range events {
-		_, err := s.Enqueue(ctx, newEvent("ping", at(time.Duration(i)*time.Millisecond)), targets(eps...))
+		_, err := s.Enqueue(ctx, enqueueAt(newEvent("ping", at(time.Duration(i)*time.Millisecond)), targets(eps...)))
 		require.NoError(t, err)
 	}
 	total := events * len(eps)
@@ -306,7 +307,7 @@ func TestEnqueueConflictWritesNothing(t *testing.T) {
 	ctx := context.Background()
 	a, b := newEndpoint(t, s, "acme"), newEndpoint(t, s, "acme")
 	ev := newEvent("ping", at(0))
-	n, err := s.Enqueue(ctx, ev, targets(a))
+	n, err := s.Enqueue(ctx, enqueueAt(ev, targets(a)))
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 
@@ -321,7 +322,7 @@ func TestEnqueueConflictWritesNothing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			other := ev
 			tc.edit(&other)
-			n, err := s.Enqueue(ctx, other, targets(a, b))
+			n, err := s.Enqueue(ctx, enqueueAt(other, targets(a, b)))
 			require.ErrorIs(t, err, store.ErrConflict)
 			require.Zero(t, n)
 			ds, _, err := s.ListDeliveries(ctx, store.DeliveryFilter{AllTenants: true, EventID: ev.ID})
@@ -332,7 +333,7 @@ func TestEnqueueConflictWritesNothing(t *testing.T) {
 	// The same event again, with a later date, only adds b.
 	again := ev
 	again.Date = at(time.Hour)
-	n, err = s.Enqueue(ctx, again, targets(a, b, b))
+	n, err = s.Enqueue(ctx, enqueueAt(again, targets(a, b, b)))
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 }
@@ -353,16 +354,16 @@ func TestPublishTx(t *testing.T) {
 			require.NoError(t, err)
 			_, err = tx.Exec(`INSERT INTO orders (id) VALUES ('o1')`)
 			require.NoError(t, err)
-			n, err := s.PublishTx(ctx, tx, ev, store.ToTenant("acme"))
+			n, err := publisher(t, s).PublishTx(ctx, s.Tx(tx), ev, sender.ToTenant("acme"), nil)
 			require.NoError(t, err)
 			require.Equal(t, 1, n)
 			// A publish error leaves the caller's transaction usable.
 			bad := ev
 			bad.Type = "order.updated"
-			_, err = s.PublishTx(ctx, tx, bad, store.ToTenant("acme"))
+			_, err = publisher(t, s).PublishTx(ctx, s.Tx(tx), bad, sender.ToTenant("acme"), nil)
 			require.ErrorIs(t, err, store.ErrConflict)
-			_, err = s.PublishTx(ctx, tx, ev, store.Audience{})
-			require.ErrorIs(t, err, store.ErrNoAudience)
+			_, err = publisher(t, s).PublishTx(ctx, s.Tx(tx), ev, sender.Audience{}, nil)
+			require.ErrorIs(t, err, sender.ErrNoAudience)
 			if commit {
 				require.NoError(t, tx.Commit())
 			} else {
@@ -398,7 +399,7 @@ func TestPublishTxSeesTxWrites(t *testing.T) {
 	defer tx.Rollback()
 	_, err = tx.Exec(`UPDATE webhookkit_endpoints SET disabled = 1 WHERE id = ?`, a.ID)
 	require.NoError(t, err)
-	n, err := s.PublishTx(ctx, tx, newEvent("ping", at(0)), store.ToTenant("acme"))
+	n, err := publisher(t, s).PublishTx(ctx, s.Tx(tx), newEvent("ping", at(0)), sender.ToTenant("acme"), nil)
 	require.NoError(t, err)
 	require.Zero(t, n, "the endpoint is disabled within the transaction")
 }
@@ -410,7 +411,7 @@ func TestListDeliveriesFilters(t *testing.T) {
 	b := newEndpoint(t, s, "beta")
 	types := []string{"patient.created", "patient.a.b", "Patient.created", "patient", "patientx.y", "ping"}
 	for i, typ := range types {
-		_, err := s.Enqueue(ctx, newEvent(typ, at(time.Duration(i)*time.Second)), targets(a, b))
+		_, err := s.Enqueue(ctx, enqueueAt(newEvent(typ, at(time.Duration(i)*time.Second)), targets(a, b)))
 		require.NoError(t, err)
 	}
 	list := func(f store.DeliveryFilter) []string {
@@ -533,7 +534,7 @@ func TestNew(t *testing.T) {
 	s := sqlite.New(db, nil)
 	require.NoError(t, s.Migrate(ctx))
 	ep := newEndpoint(t, s, "")
-	n, err := store.Publish(ctx, s, s, newEvent("ping", at(0)), store.ToTenant(""))
+	n, err := s.Enqueue(ctx, enqueueAt(newEvent("ping", at(0)), targets(ep)))
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	ds, err := s.Lease(ctx, store.LeaseRequest{Now: at(0), Limit: 5, Duration: time.Minute})
@@ -548,8 +549,16 @@ func TestCanceledContextLeavesNoTransaction(t *testing.T) {
 	s, _ := open(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := s.Enqueue(ctx, newEvent("ping", at(0)), []store.Target{{EndpointID: "x"}})
+	_, err := s.Enqueue(ctx, enqueueAt(newEvent("ping", at(0)), []store.Target{{EndpointID: "x"}}))
 	require.True(t, errors.Is(err, context.Canceled), "got %v", err)
 	// The single write connection is usable afterwards.
 	newEndpoint(t, s, "acme")
+}
+
+// publisher returns a sender on s that only publishes (it is never started).
+func publisher(tb testing.TB, s *sqlite.Store) *sender.Sender {
+	tb.Helper()
+	snd, err := sender.New(s, nil)
+	require.NoError(tb, err)
+	return snd
 }

@@ -64,7 +64,7 @@ func BenchmarkLease(b *testing.B, newStore func(testing.TB) Store, backlog int) 
 	} else {
 		for i := 0; i < backlog; i += len(backlogTargets) {
 			ts := backlogTargets[:min(len(backlogTargets), backlog-i)]
-			if _, err := s.Enqueue(ctx, newEvent("bench.backlog", notYet), ts); err != nil {
+			if _, err := s.Enqueue(ctx, enqueueAt(newEvent("bench.backlog", notYet), ts)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -82,7 +82,7 @@ func BenchmarkLease(b *testing.B, newStore func(testing.TB) Store, backlog int) 
 			if available == 0 {
 				b.StopTimer()
 				for range benchRefill {
-					if _, err := s.Enqueue(ctx, newEvent("bench.due", at(-time.Hour)), dueTarget); err != nil {
+					if _, err := s.Enqueue(ctx, enqueueAt(newEvent("bench.due", at(-time.Hour)), dueTarget)); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -253,7 +253,7 @@ func testDeliveryDeleteEndpoint(f *fixture) {
 	// e1 still has b's delivery: its id is remembered.
 	changed = e1
 	changed.Data = []byte(`{"other":true}`)
-	_, err := f.s.Enqueue(f.ctx, changed, targets(b))
+	_, err := f.s.Enqueue(f.ctx, enqueueAt(changed, targets(b)))
 	require.ErrorIs(f, err, store.ErrConflict)
 }
 

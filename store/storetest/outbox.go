@@ -17,6 +17,8 @@ var outboxCases = []testCase{
 	{"EnqueueIdempotent", testEnqueueIdempotent},
 	{"EnqueueConflict", testEnqueueConflict},
 	{"EnqueueUnknownEndpoint", testEnqueueUnknownEndpoint},
+	{"EnqueueDueAt", testEnqueueDueAt},
+	{"Backlog", testBacklog},
 	{"LeaseDue", testLeaseDue},
 	{"LeaseOrder", testLeaseOrder},
 	{"LeaseInvalid", testLeaseInvalid},
@@ -48,14 +50,14 @@ func testEnqueueIdempotent(f *fixture) {
 		require.Equal(f, store.StatePending, d.State)
 		require.Zero(f, d.Attempts)
 		require.Empty(f, d.LeaseToken)
-		sameTime(f, ev.Date, d.NextAttemptAt, "a new delivery is due at the event's date")
-		sameTime(f, ev.Date, d.CreatedAt, "CreatedAt is the event's date")
+		sameTime(f, ev.Date, d.NextAttemptAt, "a new delivery is due at Now when DueAt is zero")
+		sameTime(f, ev.Date, d.CreatedAt, "CreatedAt is the request's Now")
 		require.True(f, d.FirstAttemptAt.IsZero())
 		require.True(f, d.FinishedAt.IsZero())
 		require.Equal(f, ev.ID, d.Event.ID)
 		require.Equal(f, ev.Type, d.Event.Type)
 		require.Equal(f, ev.APIMode, d.Event.APIMode)
-		sameTime(f, ev.Date, d.Event.Date, "event date")
+		require.True(f, d.Event.Date.IsZero(), "a stored event has no date: each attempt is dated when it is made")
 		require.Equal(f, string(ev.Data), string(d.Event.Data), "event data must be kept byte for byte")
 
 		// Returned deliveries are copies.
@@ -100,7 +102,7 @@ func testEnqueueConflict(f *fixture) {
 			changed := ev
 			changed.Data = append([]byte(nil), ev.Data...)
 			tc.edit(&changed)
-			n, err := f.s.Enqueue(f.ctx, changed, targets(b, a))
+			n, err := f.s.Enqueue(f.ctx, enqueueAt(changed, targets(b, a)))
 			require.ErrorIs(t, err, store.ErrConflict)
 			require.Zero(t, n)
 			ds, _, err := f.s.ListDeliveries(f.ctx, store.DeliveryFilter{AllTenants: true, EventID: ev.ID})
@@ -123,7 +125,7 @@ func testEnqueueUnknownEndpoint(f *fixture) {
 		{targets(a)[0], {EndpointID: "no-such-endpoint", Tenant: a.Tenant}},
 		{{EndpointID: "no-such-endpoint", Tenant: a.Tenant}, targets(a)[0]},
 	} {
-		n, err := f.s.Enqueue(f.ctx, ev, ts)
+		n, err := f.s.Enqueue(f.ctx, enqueueAt(ev, ts))
 		require.ErrorIs(f, err, store.ErrNotFound)
 		require.Zero(f, n)
 	}
@@ -528,4 +530,62 @@ func testDisablePauses(f *fixture) {
 	require.Empty(f, f.lease(at(4*time.Hour-time.Millisecond), 10))
 	got = f.lease(at(4*time.Hour), 10)
 	require.ElementsMatch(f, want, deliveryIDs(got))
+}
+
+// testEnqueueDueAt: a delivery is created at Now and first due at DueAt, and
+// is not leased before.
+func testEnqueueDueAt(f *fixture) {
+	a := f.endpoint()
+	ev := newEvent("order.paid", at(0))
+	n, err := f.s.Enqueue(f.ctx, store.EnqueueRequest{
+		Event:   ev,
+		Targets: targets(a),
+		Now:     at(0),
+		DueAt:   at(time.Hour),
+	})
+	require.NoError(f, err)
+	require.Equal(f, 1, n)
+	d := f.deliveryOf(ev.ID, a.ID)
+	sameTime(f, at(0), d.CreatedAt, "CreatedAt is the publish time")
+	sameTime(f, at(time.Hour), d.NextAttemptAt, "the first attempt is due at DueAt")
+	require.Empty(f, f.lease(at(time.Hour-time.Second), 10), "not leased before it is due")
+	require.Len(f, f.lease(at(time.Hour), 10), 1, "leased once due")
+}
+
+// testBacklog: Backlog counts the unfinished deliveries of a mode by where
+// they are, as of an instant, and ignores finished ones.
+func testBacklog(f *fixture) {
+	a := f.endpoint()
+	b := f.endpoint()
+	live := f.endpoint(withMode(event.ModeLive))
+	backlog := func(mode event.Mode, now time.Time) store.Backlog {
+		f.Helper()
+		bl, err := f.s.Backlog(f.ctx, mode, now)
+		require.NoError(f, err)
+		return bl
+	}
+	require.Equal(f, store.Backlog{}, backlog(event.ModeTest, at(0)), "empty outbox")
+
+	f.publish("order.paid", at(0), a)         // due
+	f.publish("order.paid", at(0), a)         // due, then leased
+	f.publish("order.paid", at(0), a)         // due, then succeeded
+	f.publish("order.paid", at(time.Hour), a) // scheduled
+	f.publish("order.paid", at(0), b)         // due, then paused
+	liveEv := newEvent("order.paid", at(0))   // another mode
+	liveEv.APIMode = event.ModeLive
+	f.enqueue(liveEv, 1, live)
+
+	leased := f.lease(at(0), 2, func(r *store.LeaseRequest) { r.Mode = event.ModeTest; r.SkipEndpoints = []string{b.ID} })
+	require.Len(f, leased, 2)
+	require.NoError(f, f.s.Complete(f.ctx, leased[0].Ref(), at(time.Second)))
+	_, err := f.s.SetDisabled(f.ctx, b.ID, true, "test", at(time.Second))
+	require.NoError(f, err)
+
+	require.Equal(f, store.Backlog{Due: 1, Scheduled: 1, Leased: 1, Paused: 1}, backlog(event.ModeTest, at(time.Second)))
+	require.Equal(f, store.Backlog{Due: 2, Leased: 1, Paused: 1}, backlog(event.ModeTest, at(time.Hour)),
+		"a scheduled delivery is due once its time has come")
+	require.Equal(f, store.Backlog{Due: 1}, backlog(event.ModeLive, at(time.Second)))
+	all := backlog("", at(time.Second))
+	require.Equal(f, store.Backlog{Due: 2, Scheduled: 1, Leased: 1, Paused: 1}, all, "both modes")
+	require.Equal(f, 5, all.Pending())
 }

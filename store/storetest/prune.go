@@ -111,7 +111,7 @@ func testPruneDeliveries(f *fixture) {
 	// and a's pruned delivery is created afresh.
 	changed := e4
 	changed.Data = []byte(`{"other":true}`)
-	_, err = f.s.Enqueue(f.ctx, changed, targets(a, b))
+	_, err = f.s.Enqueue(f.ctx, enqueueAt(changed, targets(a, b)))
 	require.ErrorIs(f, err, store.ErrConflict, "the event of a kept delivery is kept")
 	f.enqueue(e4, 1, a, b)
 	require.Equal(f, d4b.ID, f.deliveryOf(e4.ID, b.ID).ID)

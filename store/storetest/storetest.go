@@ -149,6 +149,13 @@ func newEvent(typ string, date time.Time) event.Event {
 	}
 }
 
+// enqueueAt is the request the suite's enqueues make: ev for ts, published
+// and due at ev.Date (the suite dates its events with the time it wants
+// them due; stores do not keep that date).
+func enqueueAt(ev event.Event, ts []store.Target) store.EnqueueRequest {
+	return store.EnqueueRequest{Event: ev, Targets: ts, Now: ev.Date}
+}
+
 // targets returns the enqueue targets of endpoints.
 func targets(eps ...*store.Endpoint) []store.Target {
 	ts := make([]store.Target, len(eps))
@@ -161,7 +168,7 @@ func targets(eps ...*store.Endpoint) []store.Target {
 // enqueue enqueues ev for eps and requires that want deliveries were created.
 func (f *fixture) enqueue(ev event.Event, want int, eps ...*store.Endpoint) {
 	f.Helper()
-	n, err := f.s.Enqueue(f.ctx, ev, targets(eps...))
+	n, err := f.s.Enqueue(f.ctx, enqueueAt(ev, targets(eps...)))
 	require.NoError(f, err)
 	require.Equal(f, want, n, "deliveries created by Enqueue")
 }

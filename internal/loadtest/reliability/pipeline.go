@@ -210,7 +210,7 @@ func newPipeline(ctx context.Context, pc pipelineConfig) (p *pipeline, err error
 // publish publishes the event with sequence number seq.
 func (p *pipeline) publish(ctx context.Context, seq int) error {
 	ev := event.Event{APIMode: event.ModeTest, ID: p.ids.id(seq), Type: loadtest.EventType, Date: time.Now(), Data: p.data}
-	_, err := p.snd.Publish(ctx, ev, store.ToTenant(""))
+	_, err := p.snd.Publish(ctx, ev, sender.ToTenant(""), nil)
 	return err
 }
 

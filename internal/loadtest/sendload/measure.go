@@ -337,7 +337,7 @@ func runSenderProfiled(ctx context.Context, kind, url string, sec signature.Secr
 		return batch{}, err
 	}
 	for _, ev := range evs {
-		if _, err := s.Publish(ctx, ev, store.ToTenant("")); err != nil {
+		if _, err := s.Publish(ctx, ev, sender.ToTenant(""), nil); err != nil {
 			return batch{}, err
 		}
 	}

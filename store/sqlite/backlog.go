@@ -1,0 +1,33 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// Backlog counts the unfinished deliveries of mode (both when empty) as of
+// now, in one statement over the due index and the paused index: finished
+// deliveries are never read.
+func (s *Store) Backlog(ctx context.Context, mode event.Mode, now time.Time) (store.Backlog, error) {
+	if mode != "" && !mode.Valid() {
+		return store.Backlog{}, fmt.Errorf("sqlite: backlog: mode %q: %w", mode, store.ErrInvalid)
+	}
+	var b store.Backlog
+	err := s.reader().QueryRowContext(ctx, `SELECT
+    coalesce(sum(state = 'pending' AND next_attempt_at <= ?2), 0),
+    coalesce(sum(state = 'pending' AND next_attempt_at > ?2), 0),
+    coalesce(sum(state = 'leased'), 0),
+    (SELECT count(*) FROM webhookkit_deliveries INDEXED BY webhookkit_deliveries_paused
+     WHERE state = 'paused' AND (?1 = '' OR mode = ?1))
+FROM webhookkit_deliveries INDEXED BY webhookkit_deliveries_due
+WHERE state IN ('pending', 'leased') AND (?1 = '' OR mode = ?1)`,
+		string(mode), nanos(now)).Scan(&b.Due, &b.Scheduled, &b.Leased, &b.Paused)
+	if err != nil {
+		return store.Backlog{}, fmt.Errorf("sqlite: backlog: %w", err)
+	}
+	return b, nil
+}
