@@ -15,7 +15,7 @@ import (
 
 // NewEvent returns a test-mode event of type typ with a fresh id, for
 // publishing with a sender driven by a fake clock. data is encoded as by
-// event.New; nil means the sample payload of event/fasten's registry for
+// event.New; nil means the sample payload of event/fasten's catalog for
 // typ, or {} for a type it does not know.
 //
 // The event's Date is zero, so it is not valid as it stands: the sender's
@@ -25,8 +25,8 @@ import (
 func NewEvent(tb testing.TB, typ string, data any) event.Event {
 	tb.Helper()
 	if data == nil {
-		if sample, ok := fasten.Sample(typ); ok {
-			data = sample
+		if info, ok := fasten.Catalog().Lookup(typ); ok {
+			data = info.Sample
 		} else {
 			data = json.RawMessage(`{}`)
 		}

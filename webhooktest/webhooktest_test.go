@@ -285,9 +285,9 @@ func TestWaitForBackgroundSender(t *testing.T) {
 
 func mustSample(t *testing.T, typ string) json.RawMessage {
 	t.Helper()
-	d, ok := fasten.Sample(typ)
+	d, ok := fasten.Catalog().Lookup(typ)
 	require.True(t, ok, typ)
-	return d
+	return d.Sample
 }
 
 func TestWaitForTimeoutWithoutTest(t *testing.T) {

@@ -16,8 +16,8 @@ type typeInfo struct {
 
 func listTypes(e *env) error {
 	out := &jsonLines{w: e.stdout}
-	for _, t := range fasten.Types() {
-		if err := out.write(typeInfo{Type: t, Description: fasten.Describe(t)}); err != nil {
+	for _, t := range fasten.Catalog().Types() {
+		if err := out.write(typeInfo{Type: t.Type, Description: t.Description}); err != nil {
 			return err
 		}
 	}
@@ -27,8 +27,8 @@ func listTypes(e *env) error {
 func runSimulate(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "simulate", "--url URL --secret S --type T [delivery flags] | --list", `
 Deliver a realistic sample event of a known type in test mode, as the
-provider's webhook simulator does: the data comes from the sample registry
-(event/fasten), the envelope gets a fresh id, and it is delivered like
+provider's webhook simulator does: the data comes from the provider's
+catalog (event/fasten), the envelope gets a fresh id, and it is delivered like
 'webhook send' does, printing one JSON line per attempt on stdout.
 
 --list prints the known types instead, one JSON object per line:
@@ -50,10 +50,11 @@ provider's webhook simulator does: the data comes from the sample registry
 	if *typ == "" {
 		return usagef("--type is required (see --list)")
 	}
-	data, ok := fasten.Sample(*typ)
+	info, ok := fasten.Catalog().Lookup(*typ)
 	if !ok {
 		return usagef("unknown event type %q (see --list)", *typ)
 	}
+	data := info.Sample
 	ep, err := d.endpoint(e, event.ModeTest)
 	if err != nil {
 		return err
