@@ -37,8 +37,10 @@
 //	require.Len(t, ep.Events(), 1)
 //
 // Events published with a zero Date are stamped with the sender's clock,
-// which is what [NewEvent] returns. An event dated by the real clock still
-// works: DeliverAll advances the fake clock to its date.
+// which is what [NewEvent] returns (with the data given, or {});
+// [SampleEvent] builds one from the sample an event catalog declares. An
+// event dated by the real clock still works: DeliverAll advances the fake
+// clock to its date.
 //
 // # Callback retries with a fake clock
 //
