@@ -136,8 +136,8 @@ func TestEndpointsPage(t *testing.T) {
 	require.NotContains(t, r.body, b.ID)
 	require.Contains(t, r.body, "enabled")
 	require.Contains(t, r.body, "Add endpoint")
-	for _, typ := range fasten.Types() { // the add form offers every known type
-		require.Contains(t, r.body, `value="`+typ+`"`)
+	for _, info := range fasten.Catalog().Types() { // the add form offers every known type
+		require.Contains(t, r.body, `value="`+info.Type+`"`)
 	}
 
 	r = e.client("operator").get("")
@@ -452,8 +452,8 @@ func TestSimulator(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status)
 	require.Contains(t, r.body, "Send simulated payload")
 	require.Contains(t, r.body, "\n  &#34;download_links&#34;: [", "the sample is pretty-printed")
-	for _, typ := range fasten.Types() {
-		require.Contains(t, r.body, `<option value="`+typ+`"`)
+	for _, info := range fasten.Catalog().Types() {
+		require.Contains(t, r.body, `<option value="`+info.Type+`"`)
 	}
 	// An unknown type falls back to a known one.
 	require.Equal(t, http.StatusOK, c.get("endpoints/"+ep.ID+"/simulate?type=nope").status)

@@ -112,8 +112,8 @@ type pingResult struct {
 
 func (h *handler) knownTypes() []typeOption {
 	var out []typeOption
-	for _, t := range fasten.Types() {
-		out = append(out, typeOption{Type: t, Label: fasten.Describe(t)})
+	for _, t := range fasten.Catalog().Types() {
+		out = append(out, typeOption{Type: t.Type, Label: t.Description})
 	}
 	return out
 }
@@ -729,11 +729,11 @@ func (h *handler) postRetry(w http.ResponseWriter, r *http.Request) {
 
 // samplePayload returns the pretty-printed sample of a known type.
 func samplePayload(typ string) string {
-	raw, ok := fasten.Sample(typ)
-	if !ok {
+	info, ok := fasten.Catalog().Lookup(typ)
+	if !ok || len(info.Sample) == 0 {
 		return "{}"
 	}
-	return prettyJSON(string(raw))
+	return prettyJSON(string(info.Sample))
 }
 
 const liveRefusal = "The webhook simulator is only available in test mode. This dashboard manages live-mode endpoints, where simulated events are refused."

@@ -48,7 +48,9 @@
 // at fault and wrapping one of the sentinels [ErrInvalidJSON],
 // [ErrInvalidMode], [ErrInvalidDate], [ErrInvalidID], [ErrInvalidType] or
 // [ErrInvalidData]. A missing field wraps the sentinel of that field with the
-// reason "missing".
+// reason "missing". [Catalog.Check] returns a *FieldError for "type" too,
+// wrapping [ErrUnknownType] for a type the catalog does not list; building
+// a catalog fails with an error wrapping [ErrInvalidCatalog].
 //
 // # Patterns
 //
@@ -57,6 +59,33 @@
 // prefix) or "*" (every type). The same matcher serves endpoint
 // subscriptions in the sender and handler routing in the receiver.
 //
-// Event types of a particular provider, with typed payloads and sample
-// data, live in sub-packages such as event/fasten.
+// # Catalog
+//
+// A [Catalog] declares the event types an application publishes, each with
+// a description, a sample data object and, optionally, a JSON Schema of its
+// data. It is the one list the rest of the system reads: customers choose
+// their subscriptions from it (and a pattern that selects none of its types,
+// such as "order.payed", is a typo), simulators and dashboards show and
+// send its samples, and a sender configured with it refuses to publish a
+// type it does not list ([Catalog.Check], [ErrUnknownType]). Build one in
+// Go with [NewCatalog], or read one from JSON with [ParseCatalog]:
+//
+//	{"types": [
+//	  {"type": "order.paid", "description": "An order was paid in full",
+//	   "sample": {"order_id": "ord_1042", "amount": 4200, "currency": "EUR"}},
+//	  {"type": "invoice.finalized", "description": "An invoice can no longer change"}
+//	]}
+//
+// [TypePing], the event sent to test an endpoint, is in every catalog so
+// that pings are always allowed: NewCatalog adds it when the list lacks it.
+// A nil *Catalog is open, accepting every valid type, as is a sender with
+// no catalog. Sub-packages such as event/fasten provide the catalog of a
+// particular provider, with typed payloads for its data.
+//
+// Schemas are documentation: nothing in webhookkit validates published data
+// against them. The core packages take no JSON Schema library (they depend
+// only on the standard library, github.com/google/uuid and
+// golang.org/x/time). An application that wants its data checked validates
+// it before Publish, with the JSON Schema library of its choice, compiling
+// each [TypeInfo.Schema] from [Catalog.Types] once at start.
 package event

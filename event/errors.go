@@ -41,7 +41,8 @@ var (
 // errors.Is(err, ErrInvalidID) works on a *FieldError, and Field names the
 // envelope field at fault.
 //
-// Field is "api_mode", "date", "id", "type" or "data"; for [ErrInvalidJSON]
+// Field is "api_mode", "date", "id", "type" or "data" ("type" for
+// [ErrUnknownType], from [Catalog.Check]); for [ErrInvalidJSON]
 // it is the top-level field whose value (or key) was malformed, or "" when
 // the problem is not inside one envelope field (syntax outside the known
 // fields, trailing data, an input that is not an object). Reason is a short

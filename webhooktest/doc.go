@@ -38,7 +38,9 @@
 //
 // A published event is due at the sender's clock (its Date does not
 // matter: every attempt is dated by the clock when it is made), so events
-// from [NewEvent] and from event.New alike go out in the first round.
+// from [NewEvent] (with the data given, or {}), from [SampleEvent] (the
+// sample an event catalog declares) and from event.New alike go out in the
+// first round.
 //
 // # Callback retries with a fake clock
 //

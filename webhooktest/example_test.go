@@ -48,8 +48,8 @@ func Example() {
 	}
 
 	ep.FailNext(1, http.StatusServiceUnavailable)
-	data, _ := fasten.Sample(fasten.TypeEHIExportSuccess)
-	ev, err := event.New(event.ModeTest, fasten.TypeEHIExportSuccess, data)
+	sample, _ := fasten.Catalog().Lookup(fasten.TypeEHIExportSuccess)
+	ev, err := event.New(event.ModeTest, sample.Type, sample.Sample)
 	if err != nil {
 		log.Fatal(err)
 	}

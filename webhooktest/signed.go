@@ -5,18 +5,18 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
-	"github.com/webhookkit/webhookkit/event/fasten"
 	"github.com/webhookkit/webhookkit/signature"
 )
 
 // NewEvent returns a test-mode event of type typ with a fresh id, for
 // publishing with a sender driven by a fake clock. data is encoded as by
-// event.New; nil means the sample payload of event/fasten's registry for
-// typ, or {} for a type it does not know.
+// event.New; nil means the empty object {}. For a realistic payload, see
+// [SampleEvent].
 //
 // The event's Date is zero, so it is not valid as it stands: the sender's
 // Publish stamps it with the sender's clock, which makes it due at once.
@@ -25,11 +25,7 @@ import (
 func NewEvent(tb testing.TB, typ string, data any) event.Event {
 	tb.Helper()
 	if data == nil {
-		if sample, ok := fasten.Sample(typ); ok {
-			data = sample
-		} else {
-			data = json.RawMessage(`{}`)
-		}
+		data = json.RawMessage(`{}`)
 	}
 	ev, err := event.New(event.ModeTest, typ, data)
 	if err != nil {
@@ -37,6 +33,29 @@ func NewEvent(tb testing.TB, typ string, data any) event.Event {
 	}
 	ev.Date = time.Time{}
 	return ev
+}
+
+// SampleEvent returns [NewEvent] of type typ with the sample data that cat
+// declares for it ({} when the entry has no sample), so tests publish what
+// the application's simulator would: for example
+// SampleEvent(t, fasten.Catalog(), fasten.TypeEHIExportSuccess). A type
+// that cat does not list (or a nil cat) fails the test (tb.Fatal), naming
+// the types it lists.
+func SampleEvent(tb testing.TB, cat *event.Catalog, typ string) event.Event {
+	tb.Helper()
+	info, ok := cat.Lookup(typ)
+	if !ok {
+		var known []string
+		for _, t := range cat.Types() {
+			known = append(known, t.Type)
+		}
+		tb.Fatalf("webhooktest: event type %q is not in the catalog (it lists: %s)", typ, strings.Join(known, ", "))
+	}
+	var data any
+	if len(info.Sample) > 0 {
+		data = info.Sample
+	}
+	return NewEvent(tb, typ, data)
 }
 
 // SignedRequest returns a server-side request (built by httptest.NewRequest,

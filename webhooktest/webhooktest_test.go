@@ -59,7 +59,7 @@ func newRig(t *testing.T, cfg *sender.Config, opts ...webhooktest.Option) *rig {
 
 func (r *rig) publish(t *testing.T, typ string) event.Event {
 	t.Helper()
-	ev := webhooktest.NewEvent(t, typ, nil)
+	ev := webhooktest.SampleEvent(t, fasten.Catalog(), typ)
 	n, err := r.s.Publish(r.ctx, ev, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 	require.Positive(t, n)
@@ -289,9 +289,9 @@ func TestWaitForBackgroundSender(t *testing.T) {
 
 func mustSample(t *testing.T, typ string) json.RawMessage {
 	t.Helper()
-	d, ok := fasten.Sample(typ)
+	d, ok := fasten.Catalog().Lookup(typ)
 	require.True(t, ok, typ)
-	return d
+	return d.Sample
 }
 
 func TestWaitForTimeoutWithoutTest(t *testing.T) {
@@ -520,7 +520,7 @@ func TestNewEvent(t *testing.T) {
 		data any
 		want string
 	}{
-		{typ: fasten.TypeWebhookTest, want: `{"hello":"world","random":"txpsdf923jksdfl93"}`},
+		{typ: fasten.TypeWebhookTest, want: `{}`}, // no provider defaults
 		{typ: "order.created", want: `{}`},
 		{typ: "order.created", data: map[string]int{"n": 1}, want: `{"n":1}`},
 	}
@@ -624,17 +624,17 @@ func TestWithoutCallbackWait(t *testing.T) {
 	require.Equal(t, ev.ID, got[0].ID)
 }
 
-// TestExportWebhook is the README's testing example, kept compiling here.
-func TestExportWebhook(t *testing.T) {
+// TestOrderWebhook is the README's testing example, kept compiling here.
+func TestOrderWebhook(t *testing.T) {
 	ctx := t.Context()
 	clock := webhooktest.NewClock(time.Time{})                     // a fake clock, shared below
 	ep := webhooktest.NewEndpoint(t, webhooktest.WithClock(clock)) // httptest server + real receiver
 	st := memory.New(nil)
 	s := webhooktest.NewSender(t, st, clock, nil) // Now: clock.Now; loopback allowed
-	require.NoError(t, st.CreateEndpoint(ctx, ep.StoreEndpoint("patient.*")))
+	require.NoError(t, st.CreateEndpoint(ctx, ep.StoreEndpoint("order.*")))
 
-	ep.FailNext(1, http.StatusServiceUnavailable)                   // the first attempt fails
-	ev := webhooktest.NewEvent(t, fasten.TypeEHIExportSuccess, nil) // sample payload, dated by the sender
+	ep.FailNext(1, http.StatusServiceUnavailable)    // the first attempt fails
+	ev := webhooktest.NewEvent(t, "order.paid", nil) // data {}
 	_, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 

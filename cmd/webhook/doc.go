@@ -12,7 +12,8 @@
 //	webhook listen --secret S [--addr HOST:PORT] [--path P] [--store DSN] [--forward-to URL] [--mode M]
 //	webhook send --url URL --secret S --type T [--data JSON | --data @FILE] [--id ID] [--mode test|live]
 //	             [--max-attempts N] [--min-backoff D] [--max-backoff D] [--timeout D] [--header H]
-//	webhook simulate --url URL --secret S --type T [delivery flags as for send] | --list
+//	webhook simulate [--catalog FILE] --url URL --secret S --type T [--data JSON | --data @FILE]
+//	                 [delivery flags as for send] | [--catalog FILE] --list
 //	webhook logs --store DSN [--endpoint ID] [--event ID] [--limit N] [--bodies]
 //	webhook dashboard [--store DSN] [--addr 127.0.0.1:8080] [--mode M] [--read-only]
 //
@@ -26,13 +27,30 @@
 // Output meant for programs goes to stdout, one compact JSON object per line:
 // listen prints each received event's envelope, send and simulate one object
 // per attempt ({"attempt":1,"status":200,"error":"","duration_ms":3}), logs
-// one object per recorded attempt, simulate --list one per known event type;
+// one object per recorded attempt, simulate --list one per event type of the
+// catalog;
 // sign prints three "name: value" header lines and verify "valid". Logs,
 // progress and errors go to stderr.
 //
 // The exit code is 0 on success (or a valid signature), 1 for an invalid
 // signature, a delivery given up or any other failure, and 2 for a usage
 // error (bad flags or arguments).
+//
+// # Event catalogs
+//
+// simulate sends the sample data an event catalog declares for a type. The
+// catalog comes from --catalog FILE, JSON as read by event.ParseCatalog:
+//
+//	{"types": [
+//	  {"type": "order.paid", "description": "An order was paid in full",
+//	   "sample": {"order_id": "ord_1042", "amount": 4200, "currency": "EUR"}},
+//	  {"type": "invoice.finalized", "description": "An invoice can no longer change"}
+//	]}
+//
+// Without --catalog it is the provider's catalog, the events of Fasten
+// Connect (package event/fasten). "ping" is in every catalog. A type the
+// catalog does not list is a usage error that names the listed types,
+// unless --data gives the data to send.
 //
 // # Stores
 //

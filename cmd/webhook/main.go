@@ -26,7 +26,7 @@ func commands() []command {
 		{"verify", "verify a signed body; exit 0 if valid, 1 if not", runVerify},
 		{"listen", "receive webhooks locally and print each event as a JSON line", runListen},
 		{"send", "deliver one event with retries, one JSON line per attempt", runSend},
-		{"simulate", "deliver a realistic sample event of a known type", runSimulate},
+		{"simulate", "deliver the sample event of a catalog's type (default: the provider's)", runSimulate},
 		{"logs", "print delivery attempts recorded in a store", runLogs},
 		{"dashboard", "serve the webhook dashboard on loopback", runDashboard},
 	}

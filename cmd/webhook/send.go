@@ -45,15 +45,11 @@ it gives up: after --max-attempts attempts, or at once on 410 Gone.
 	if !event.Mode(*mode).Valid() {
 		return usagef("--mode must be test or live")
 	}
-	raw := []byte(*data)
-	if path, ok := strings.CutPrefix(*data, "@"); ok {
-		b, err := readInput(e, path)
-		if err != nil {
-			return usagef("--data: %v", err)
-		}
-		raw = b
+	raw, err := readData(e, *data)
+	if err != nil {
+		return err
 	}
-	ev, err := event.New(event.Mode(*mode), *typ, json.RawMessage(raw))
+	ev, err := event.New(event.Mode(*mode), *typ, raw)
 	if err != nil {
 		return usagef("%v", err)
 	}
@@ -71,4 +67,18 @@ it gives up: after --max-attempts attempts, or at once on 410 Gone.
 		_, err := s.Publish(ctx, ev, sender.ToEndpoint(epID), nil)
 		return ev, err
 	})
+}
+
+// readData returns the value of a --data flag: the JSON text itself, or
+// the contents of FILE for "@FILE" (stdin for "@-").
+func readData(e *env, flagValue string) (json.RawMessage, error) {
+	path, ok := strings.CutPrefix(flagValue, "@")
+	if !ok {
+		return json.RawMessage(flagValue), nil
+	}
+	b, err := readInput(e, path)
+	if err != nil {
+		return nil, usagef("--data: %v", err)
+	}
+	return b, nil
 }

@@ -176,9 +176,9 @@ func TestSimulate(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, typ, ev.Type)
 		require.Equal(t, event.ModeTest, ev.APIMode)
-		sample, ok := fasten.Sample(typ)
+		info, ok := fasten.Catalog().Lookup(typ)
 		require.True(t, ok)
-		require.JSONEq(t, string(sample), string(ev.Data))
+		require.Equal(t, string(info.Sample), string(ev.Data), "the provider's sample, verbatim")
 	}
 }
 
@@ -186,6 +186,7 @@ func TestSendUsage(t *testing.T) {
 	t.Parallel()
 	url := "http://127.0.0.1:9/"
 	base := []string{"--url", url, "--secret", vecSecret}
+	cat := writeFile(t, "events.json", ordersCatalog)
 	tests := []struct {
 		name string
 		args []string
@@ -205,6 +206,21 @@ func TestSendUsage(t *testing.T) {
 		{"bad header", append([]string{"send", "--type", "ping", "--header", "nocolon"}, base...), "--header"},
 		{"simulate unknown type", append([]string{"simulate", "--type", "nope"}, base...), "unknown event type"},
 		{"simulate without type", append([]string{"simulate"}, base...), "--type is required"},
+		{"simulate type outside the catalog", append([]string{"simulate", "--catalog", cat, "--type", "order.payed"}, base...),
+			`unknown event type "order.payed": the catalog lists invoice.finalized, order.paid, ping (give --data to send another type)`},
+		{"simulate provider type outside the user's catalog", append([]string{"simulate", "--catalog", cat, "--type", "patient.ehi_export_success"}, base...),
+			"the catalog lists invoice.finalized, order.paid, ping"},
+		{"simulate user type outside the provider's catalog", append([]string{"simulate", "--type", "order.paid"}, base...),
+			"the catalog lists patient.authorization_revoked, patient.connection_success, patient.ehi_export_failed, patient.ehi_export_success, ping, webhook.test"},
+		{"simulate invalid type with data", append([]string{"simulate", "--catalog", cat, "--type", "order..paid", "--data", "{}"}, base...), "invalid type"},
+		{"simulate data not an object", append([]string{"simulate", "--catalog", cat, "--type", "order.paid", "--data", "[]"}, base...), "data"},
+		{"simulate missing catalog file", append([]string{"simulate", "--catalog", "/nonexistent/events.json", "--type", "order.paid"}, base...), "--catalog: "},
+		{"simulate unknown catalog field", []string{"simulate", "--catalog", writeFile(t, "bad.json", `{"types":[{"type":"order.paid","smaple":{}}]}`), "--list"},
+			`types[0]: unknown field "smaple"`},
+		{"simulate bad sample", []string{"simulate", "--catalog", writeFile(t, "bad.json", `{"types":[{"type":"order.paid","sample":[1]}]}`), "--list"},
+			"event: invalid catalog: types[0].sample: not a JSON object (got array)"},
+		{"simulate duplicate type", []string{"simulate", "--catalog", writeFile(t, "bad.json", `{"types":[{"type":"a"},{"type":"a"}]}`), "--list"},
+			`types[1].type: "a" is already types[0]`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,8 +1,8 @@
 // Package fasten describes the webhook events of Fasten Connect, the health
 // records provider whose documentation webhookkit grew from: the event type
-// names, typed structs for their data, and one registry of realistic sample
-// payloads used by the CLI's simulate command, the dashboard's simulator and
-// tests.
+// names, typed structs for their data, and the provider's [event.Catalog]
+// ([Catalog]) with a description and a realistic sample payload per type,
+// which the CLI's simulate command uses when given no catalog of its own.
 //
 // Decode an event's data with [event.DataAs]:
 //

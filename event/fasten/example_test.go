@@ -8,13 +8,13 @@ import (
 )
 
 func Example() {
-	// Simulate an event from the registry, as `webhook simulate` does...
-	data, _ := fasten.Sample(fasten.TypeEHIExportSuccess)
-	e, err := event.New(event.ModeTest, fasten.TypeEHIExportSuccess, data)
+	// Simulate an event from the catalog, as `webhook simulate` does...
+	info, _ := fasten.Catalog().Lookup(fasten.TypeEHIExportSuccess)
+	e, err := event.New(event.ModeTest, info.Type, info.Sample)
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(fasten.Describe(e.Type))
+	fmt.Println(info.Description)
 
 	// ...and read it on the receiving side.
 	d, err := event.DataAs[fasten.EHIExportSuccess](e)
@@ -34,9 +34,9 @@ func Example() {
 	// 412 resources, 231 observations
 }
 
-func ExampleTypes() {
-	for _, typ := range fasten.Types() {
-		fmt.Printf("%-30s %s\n", typ, fasten.Describe(typ))
+func ExampleCatalog() {
+	for _, t := range fasten.Catalog().Types() {
+		fmt.Printf("%-30s %s\n", t.Type, t.Description)
 	}
 	// Output:
 	// patient.authorization_revoked  Patient Authorization Revoked

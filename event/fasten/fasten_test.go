@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"slices"
 	"testing"
 	"time"
 
@@ -25,17 +24,22 @@ func strict[T any](t *testing.T, data []byte) T {
 	return v
 }
 
-func TestTypes(t *testing.T) {
-	types := fasten.Types()
+func TestCatalog(t *testing.T) {
+	cat := fasten.Catalog()
+	require.Same(t, cat, fasten.Catalog(), "one immutable catalog")
+	var types []string
+	for _, info := range cat.Types() {
+		types = append(types, info.Type)
+	}
 	require.Equal(t, []string{
 		"patient.authorization_revoked", "patient.connection_success", "patient.ehi_export_failed",
 		"patient.ehi_export_success", "ping", "webhook.test",
-	}, slices.Sorted(slices.Values(types)))
-	require.True(t, slices.IsSorted(types))
-	require.Contains(t, types, event.TypePing)
+	}, types)
 
-	types[0] = "changed"
-	require.NotContains(t, fasten.Types(), "changed", "Types returns a copy")
+	require.NoError(t, cat.Check(fasten.TypeEHIExportSuccess))
+	require.ErrorIs(t, cat.Check("patient.ehi_export_succes"), event.ErrUnknownType)
+	require.True(t, cat.Match("patient.*"))
+	require.False(t, cat.Match("order.*"))
 }
 
 func TestSamples(t *testing.T) {
@@ -95,14 +99,13 @@ func TestSamples(t *testing.T) {
 			require.NotEmpty(t, d.OrgConnectionID)
 		}},
 	}
-	require.Len(t, tests, len(fasten.Types()), "every known type is tested")
+	require.Len(t, tests, len(fasten.Catalog().Types()), "every type is tested")
 	for _, tt := range tests {
 		t.Run(tt.typ, func(t *testing.T) {
-			require.Contains(t, fasten.Types(), tt.typ)
-			require.Equal(t, tt.label, fasten.Describe(tt.typ))
-
-			data, ok := fasten.Sample(tt.typ)
+			info, ok := fasten.Catalog().Lookup(tt.typ)
 			require.True(t, ok)
+			require.Equal(t, tt.label, info.Description)
+			data := info.Sample
 			tt.check(t, data)
 
 			// A sample makes a valid event that survives strict decoding.
@@ -116,20 +119,19 @@ func TestSamples(t *testing.T) {
 
 			// Each call returns a fresh copy.
 			data[0] = 'X'
-			again, _ := fasten.Sample(tt.typ)
-			require.Equal(t, byte('{'), again[0])
+			again, _ := fasten.Catalog().Lookup(tt.typ)
+			require.Equal(t, byte('{'), again.Sample[0])
 		})
 	}
 
-	_, ok := fasten.Sample("patient.unknown")
+	_, ok := fasten.Catalog().Lookup("patient.unknown")
 	require.False(t, ok)
-	require.Empty(t, fasten.Describe("patient.unknown"))
 }
 
 func TestTypeConstantsAreValid(t *testing.T) {
-	for _, typ := range fasten.Types() {
-		require.NoError(t, event.ValidType(typ))
-		require.True(t, event.Pattern("*").Match(typ))
+	for _, info := range fasten.Catalog().Types() {
+		require.NoError(t, event.ValidType(info.Type))
+		require.True(t, event.Pattern("*").Match(info.Type))
 	}
 	require.True(t, event.Pattern("patient.*").Match(fasten.TypeEHIExportSuccess))
 	require.False(t, event.Pattern("patient.*").Match(fasten.TypeWebhookTest))

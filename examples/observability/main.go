@@ -159,8 +159,8 @@ func run(addr string, serve bool) error {
 		return err
 	}
 	for _, typ := range []string{fasten.TypeEHIExportSuccess, fasten.TypeEHIExportFailed, fasten.TypeConnectionSuccess} {
-		data, _ := fasten.Sample(typ)
-		ev, err := event.New(event.ModeTest, typ, data)
+		sample, _ := fasten.Catalog().Lookup(typ)
+		ev, err := event.New(event.ModeTest, typ, sample.Sample)
 		if err != nil {
 			return err
 		}

@@ -295,8 +295,8 @@ func run(ctx context.Context, start time.Time) error {
 	fmt.Println()
 	var published []event.Event
 	for _, typ := range []string{fasten.TypeEHIExportSuccess, fasten.TypeEHIExportFailed, fasten.TypeConnectionSuccess} {
-		data, _ := fasten.Sample(typ)
-		ev, err := event.New(event.ModeTest, typ, data)
+		sample, _ := fasten.Catalog().Lookup(typ)
+		ev, err := event.New(event.ModeTest, typ, sample.Sample)
 		if err != nil {
 			return err
 		}
