@@ -40,7 +40,7 @@ type notifier struct {
 }
 
 // Subscribe implements [store.Notifier] within the process: the channel
-// receives a value once at once (listening has begun), then, coalesced,
+// receives a value at once (listening has begun), then, coalesced,
 // after every commit on the write pool ([Store.DB]) of a transaction that
 // created deliveries (Enqueue, a sender's Publish, or a PublishTx through
 // [Store.Tx] in the caller's own transaction), requeued some (Requeue,
