@@ -29,7 +29,7 @@
 // implements [store.Notifier], [Sender.Start] subscribes for the sender's
 // lifetime and every notification (sent when the writing transaction
 // commits) wakes the workers. store/postgres notifies every instance with
-// LISTEN/NOTIFY; store/memory notifies in the process. Notifications are
+// LISTEN/NOTIFY; store/sqlite and store/memory notify in the process. Notifications are
 // hints; polling goes on, so one that is lost (while the store reconnects,
 // say) costs at most a poll interval, and a failure to subscribe is logged
 // and leaves polling alone. Shutdown and Close end the subscription before

@@ -1,6 +1,7 @@
 package memory_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/webhookkit/webhookkit/store/memory"
@@ -8,5 +9,17 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) storetest.Store { return memory.New(nil) })
+	storetest.Run(t, func(testing.TB) storetest.Store { return memory.New(nil) })
+}
+
+// TestConformanceTx runs the transaction cases on Begin's Tx, which is a
+// storetest.Transaction as it is.
+func TestConformanceTx(t *testing.T) {
+	storetest.RunTx(t, func(testing.TB) storetest.TxStore {
+		s := memory.New(nil)
+		return storetest.TxStore{
+			Store: s,
+			Begin: func(context.Context) (storetest.Transaction, error) { return s.Begin(), nil },
+		}
+	})
 }

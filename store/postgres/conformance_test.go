@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/postgres"
 	"github.com/webhookkit/webhookkit/store/storetest"
@@ -14,8 +16,40 @@ import (
 // fresh schema of its own.
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) storetest.Store { return newStore(t) })
+	storetest.Run(t, func(tb testing.TB) storetest.Store { return newStore(tb) })
 }
+
+// TestConformanceTx runs the transaction cases on transactions of the
+// store's pool; the cases read back through the pool, on other
+// connections.
+func TestConformanceTx(t *testing.T) {
+	t.Parallel()
+	storetest.RunTx(t, func(tb testing.TB) storetest.TxStore {
+		pool := newPool(tb)
+		s := newStoreOn(tb, pool)
+		return storetest.TxStore{
+			Store: s,
+			Begin: func(ctx context.Context) (storetest.Transaction, error) {
+				tx, err := pool.Begin(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return pgTx{s.Tx(tx), tx, ctx}, nil
+			},
+		}
+	})
+}
+
+// pgTx is a pgx.Tx with the Store's view of it; it ends with the context
+// it began with.
+type pgTx struct {
+	store.Tx
+	tx  pgx.Tx
+	ctx context.Context
+}
+
+func (t pgTx) Commit() error   { return t.tx.Commit(t.ctx) }
+func (t pgTx) Rollback() error { return t.tx.Rollback(t.ctx) }
 
 // seeder gives the suite's benchmark a bulk backlog seeder without adding
 // one to the driver's API.

@@ -41,8 +41,14 @@ var quiet = slog.New(slog.DiscardHandler)
 // newStore returns a migrated store in a fresh schema of its own.
 func newStore(tb testing.TB) *postgres.Store {
 	tb.Helper()
+	return newStoreOn(tb, newPool(tb))
+}
+
+// newStoreOn returns a migrated store on pool, in a fresh schema of its own.
+func newStoreOn(tb testing.TB, pool *pgxpool.Pool) *postgres.Store {
+	tb.Helper()
 	schema := randomSchema(tb)
-	s, err := postgres.New(newPool(tb), &postgres.Config{Schema: schema, Logger: quiet})
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: quiet})
 	require.NoError(tb, err)
 	require.NoError(tb, s.Migrate(context.Background()))
 	return s

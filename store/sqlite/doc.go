@@ -62,7 +62,23 @@
 // PublishTx publishes through it: the subscribed endpoints are read and the
 // deliveries written in that transaction, so the event is enqueued if and
 // only if the caller's own writes commit. Begin the transaction on
-// [Store.DB] (or any *sql.DB on the same file).
+// [Store.DB]: its commit then wakes the started senders of the process at
+// once (see below). A transaction on another *sql.DB on the same file
+// works too, but its commit wakes no one: senders find its deliveries at
+// their next poll.
+//
+// # Notifications
+//
+// A Store from [Open] is a [store.Notifier] within its process: a started
+// sender subscribes ([Store.Subscribe]) and is woken when a transaction on
+// the write connection commits after creating deliveries, requeueing some
+// or enabling an endpoint, whether the Store ran it or the caller did
+// (PublishTx in a transaction begun on [Store.DB]). A transaction that
+// rolls back wakes no one. The Store learns of commits from SQLite's commit
+// and rollback hooks, installed on every connection of its write pool when
+// the pool opens it (no global registration). Other processes sharing the
+// file are not notified: their senders poll. A Store from [New] does not
+// notify at all, since it cannot hook the caller's pool.
 //
 // # Times and data
 //

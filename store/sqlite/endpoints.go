@@ -350,6 +350,11 @@ WHERE id = ?2 RETURNING `+endpointCols, t, id))
 		}
 		_, err = q.ExecContext(ctx, `UPDATE webhookkit_deliveries SET state = 'pending', next_attempt_at = ?1
 WHERE endpoint_id = ?2 AND state = 'paused'`, t, id)
+		if err == nil {
+			// Its paused deliveries are due now, and so are its leased ones
+			// whose lease ended, which Lease skipped while it was disabled.
+			s.wakeOnCommit()
+		}
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {

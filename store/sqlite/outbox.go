@@ -134,6 +134,9 @@ ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
 			return err
 		}
 		n, err = res.RowsAffected()
+		if n > 0 {
+			s.wakeOnCommit()
+		}
 		return err
 	})
 	if err != nil {
@@ -409,6 +412,9 @@ func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			if n > 0 {
+				s.wakeOnCommit()
+			}
 			return err
 		}
 		var state string
@@ -439,6 +445,9 @@ WHERE endpoint_id = ?2 AND state = 'failed' AND finished_at >= ?3`, nanos(at), e
 			return err
 		}
 		n, err = res.RowsAffected()
+		if n > 0 {
+			s.wakeOnCommit()
+		}
 		return err
 	})
 	if err != nil {

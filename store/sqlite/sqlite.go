@@ -17,9 +17,9 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/webhookkit/webhookkit/store"
+	msqlite "modernc.org/sqlite"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"github.com/webhookkit/webhookkit/store"
 )
 
 // Defaults used when the matching [Config] field is zero.
@@ -72,8 +72,9 @@ type Config struct {
 }
 
 // Store is a SQLite implementation of [store.SenderStore], [store.Inbox],
-// [store.InboxRecovery] and [store.DeliveryPruner] in one database file. Create it with [Open] or [New],
-// then call [Store.Migrate] once before use.
+// [store.InboxRecovery], [store.DeliveryPruner] and [store.Notifier] (within
+// the process, for a Store from [Open]) in one database file. Create it with
+// [Open] or [New], then call [Store.Migrate] once before use.
 //
 // A Store is safe for concurrent use by many goroutines. Write transactions
 // are serialized (see the package documentation); reads run in parallel.
@@ -87,6 +88,10 @@ type Store struct {
 	// tx is set on a view bound to a caller's transaction ([Store.Tx]): every
 	// read and write then runs on it, writes inside savepoints.
 	tx dbtx
+
+	// n wakes the subscribers of [Store.Subscribe] after commits; a Store
+	// and its views share it.
+	n *notifier
 
 	// pruneBatch is how many deliveries one PruneDeliveries transaction
 	// deletes; zero means pruneBatchSize. Tests lower it.
@@ -112,7 +117,9 @@ var (
 // returns a Store over two connection pools: one connection for writes and up
 // to cfg.MaxReadConns read-only connections. Every connection is configured
 // through the DSN: WAL journal, busy timeout, foreign keys on, synchronous as
-// configured, and write transactions that begin IMMEDIATE.
+// configured, and write transactions that begin IMMEDIATE. The write
+// connection carries commit and rollback hooks of this Store's (nothing is
+// registered globally), through which it notifies: see [Store.Subscribe].
 //
 // Open does not create the schema: call [Store.Migrate]. path must name a
 // file (":memory:" and URIs are not supported: each pooled connection would
@@ -147,10 +154,12 @@ func Open(path string, cfg *Config) (*Store, error) {
 	q.Set("_txlock", "immediate")
 	rq.Add("_pragma", "query_only(1)")
 
-	db, err := sql.Open("sqlite", path+"?"+q.Encode())
+	wc, err := msqlite.NewConnector(path + "?" + q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
+	n := &notifier{hooked: true}
+	db := sql.OpenDB(hookConnector{Connector: wc, n: n})
 	// One writer: SQLite has a single write lock per file, so more write
 	// connections would only wait for it inside SQLite's busy handler (which
 	// sleeps and polls). Queueing in database/sql hands the connection over
@@ -172,11 +181,12 @@ func Open(path string, cfg *Config) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %q: journal mode is %q, not WAL", path, mode)
 	}
 
-	rdb, err := sql.Open("sqlite", path+"?"+rq.Encode())
+	rc, err := msqlite.NewConnector(path + "?" + rq.Encode())
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
+	rdb := sql.OpenDB(rc)
 	rdb.SetMaxOpenConns(c.MaxReadConns)
 	rdb.SetMaxIdleConns(c.MaxReadConns)
 	rdb.SetConnMaxLifetime(0)
@@ -186,7 +196,7 @@ func Open(path string, cfg *Config) (*Store, error) {
 		rdb.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
-	return &Store{db: db, rdb: rdb, own: true, now: c.Now}, nil
+	return &Store{db: db, rdb: rdb, own: true, now: c.Now, n: n}, nil
 }
 
 // New returns a Store over a *sql.DB the caller opened with the "sqlite"
@@ -195,10 +205,13 @@ func Open(path string, cfg *Config) (*Store, error) {
 // whatever the DSN says; for the rest, configure it as [Open] does: WAL
 // journal, a busy timeout, and ideally one open connection
 // (db.SetMaxOpenConns(1)) unless the caller opens a separate read pool. Only
-// cfg.Now is used from cfg.
+// cfg.Now is used from cfg. Such a Store cannot hook the commits of the
+// caller's pool, so it does not notify: its [Store.Subscribe] returns an
+// error, and a sender started on it finds new deliveries by polling (or by
+// the sender's Notify after the caller commits a PublishTx).
 func New(db *sql.DB, cfg *Config) *Store {
 	c := fillConfig(cfg)
-	return &Store{db: db, rdb: db, now: c.Now}
+	return &Store{db: db, rdb: db, now: c.Now, n: &notifier{}}
 }
 
 func fillConfig(cfg *Config) Config {
@@ -230,10 +243,13 @@ func cloneValues(v url.Values) url.Values {
 }
 
 // DB returns the pool writes go through. Transactions begun on it for
-// publishing through [Store.Tx] are BEGIN IMMEDIATE when the Store came from [Open]. With
-// [Open] that pool has one connection: while a transaction holds it, a write
-// through the Store (not through the transaction) waits for it to end, so
-// never call the Store's own write methods while holding such a transaction.
+// publishing through [Store.Tx] are BEGIN IMMEDIATE when the Store came from
+// [Open], and their commit wakes the Store's subscribers (see
+// [Store.Subscribe]) when they published. With [Open] that pool has one
+// connection, and must keep it (do not raise its limits): while a
+// transaction holds it, a write through the Store (not through the
+// transaction) waits for it to end, so never call the Store's own write
+// methods while holding such a transaction.
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the connection pools opened by [Open], waiting for queries in
@@ -385,7 +401,7 @@ func (s *Store) reader() dbtx {
 // transaction, inside a savepoint of it. fn's error is returned as is.
 func (s *Store) write(ctx context.Context, fn func(q dbtx) error) error {
 	if s.tx != nil {
-		return savepoint(ctx, s.tx, fn)
+		return s.savepoint(ctx, fn)
 	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -418,14 +434,20 @@ func rollback(conn *sql.Conn) {
 	}
 }
 
-func savepoint(ctx context.Context, q dbtx, fn func(q dbtx) error) error {
+// savepoint runs fn inside a savepoint of the view's transaction. When fn
+// fails, the savepoint is rolled back, and so is the wakeup fn may have
+// asked for: the commit notifies only for writes the transaction keeps.
+func (s *Store) savepoint(ctx context.Context, fn func(q dbtx) error) error {
+	q := s.tx
 	if _, err := q.ExecContext(ctx, "SAVEPOINT webhookkit"); err != nil {
 		return err
 	}
+	due := s.n.due.Load()
 	if err := fn(q); err != nil {
 		bg := context.Background()
 		_, _ = q.ExecContext(bg, "ROLLBACK TO webhookkit")
 		_, _ = q.ExecContext(bg, "RELEASE webhookkit")
+		s.n.due.Store(due)
 		return err
 	}
 	_, err := q.ExecContext(ctx, "RELEASE webhookkit")

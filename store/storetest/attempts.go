@@ -14,7 +14,7 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 )
 
-var attemptCases = []testCase{
+var attemptCases = []testCase[*attemptsFixture]{
 	{"AddGet", testAttemptAddGet},
 	{"List", testAttemptList},
 	{"Prune", testAttemptPrune},
@@ -70,7 +70,7 @@ func requireSameAttempt(t testing.TB, want, got *store.Attempt) {
 	require.Equal(t, want.Success, got.Success)
 }
 
-func testAttemptAddGet(f *fixture) {
+func testAttemptAddGet(f *attemptsFixture) {
 	in := sampleAttempt()
 	require.NoError(f, f.s.AddAttempt(f.ctx, in))
 	require.NotEmpty(f, in.ID, "AddAttempt assigns an ID")
@@ -108,7 +108,7 @@ func testAttemptAddGet(f *fixture) {
 	require.ErrorIs(f, err, store.ErrNotFound)
 }
 
-func testAttemptList(f *fixture) {
+func testAttemptList(f *attemptsFixture) {
 	type spec struct {
 		delivery, endpoint, tenant, event string
 		at                                time.Duration
@@ -192,7 +192,7 @@ func testAttemptList(f *fixture) {
 	}
 }
 
-func testAttemptPrune(f *fixture) {
+func testAttemptPrune(f *attemptsFixture) {
 	var added []string
 	for i := range 10 {
 		a := sampleAttempt()
@@ -232,7 +232,7 @@ func testAttemptPrune(f *fixture) {
 // than the first page, older than the cursor, and for other deliveries)
 // lists every attempt that was there from the start exactly once, newest
 // first: cursors are positions in the order, not offsets.
-func testAttemptListWhileAdding(f *fixture) {
+func testAttemptListWhileAdding(f *attemptsFixture) {
 	add := func(delivery string, d time.Duration) *store.Attempt {
 		a := sampleAttempt()
 		a.DeliveryID, a.At = delivery, at(d)

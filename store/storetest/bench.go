@@ -38,7 +38,7 @@ const (
 //
 // newStore makes the store, as a [Factory] does; BenchmarkLease fails b if
 // any call fails.
-func BenchmarkLease(b *testing.B, newStore func(testing.TB) Store, backlog int) {
+func BenchmarkLease(b *testing.B, newStore Factory[Store], backlog int) {
 	ctx := b.Context()
 	s := newStore(b)
 
@@ -125,7 +125,7 @@ const (
 //
 // newStore makes the store, as a [Factory] does; BenchmarkListAttempts
 // fails b if any call fails or a list comes back wrong.
-func BenchmarkListAttempts(b *testing.B, newStore func(testing.TB) Store, n int) {
+func BenchmarkListAttempts(b *testing.B, newStore Factory[Store], n int) {
 	ctx := b.Context()
 	s := newStore(b)
 	deliveries := max(n/benchAttemptsPerDelivery, 1)

@@ -12,7 +12,7 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 )
 
-var deliveryCases = []testCase{
+var deliveryCases = []testCase[*outboxFixture]{
 	{"GetMissing", testDeliveryGetMissing},
 	{"List", testDeliveryList},
 	{"Requeue", testRequeue},
@@ -21,7 +21,7 @@ var deliveryCases = []testCase{
 	{"DeleteEndpoint", testDeliveryDeleteEndpoint},
 }
 
-func testDeliveryGetMissing(f *fixture) {
+func testDeliveryGetMissing(f *outboxFixture) {
 	_, err := f.s.GetDelivery(f.ctx, "no-such-delivery")
 	require.ErrorIs(f, err, store.ErrNotFound)
 }
@@ -34,7 +34,7 @@ func newestFirst(a, b *store.Delivery) int {
 	return cmp.Compare(b.ID, a.ID)
 }
 
-func testDeliveryList(f *fixture) {
+func testDeliveryList(f *outboxFixture) {
 	a := f.endpoint(withTenant("acme"))
 	b := f.endpoint(withTenant("globex"))
 	c := f.endpoint(withTenant(""))
@@ -133,7 +133,7 @@ func testDeliveryList(f *fixture) {
 	}
 }
 
-func testRequeue(f *fixture) {
+func testRequeue(f *outboxFixture) {
 	a := f.endpoint()
 	off := f.endpoint()
 	for range 4 {
@@ -177,7 +177,7 @@ func testRequeue(f *fixture) {
 	}
 }
 
-func testRequeueFailed(f *fixture) {
+func testRequeueFailed(f *outboxFixture) {
 	a := f.endpoint()
 	b := f.endpoint()
 	for range 5 {
@@ -222,7 +222,7 @@ func testRequeueFailed(f *fixture) {
 	require.Zero(f, n)
 }
 
-func testDeliveryDeleteEndpoint(f *fixture) {
+func testDeliveryDeleteEndpoint(f *outboxFixture) {
 	a := f.endpoint()
 	b := f.endpoint()
 	done := f.publish("ping", at(-time.Hour), a)
@@ -259,7 +259,7 @@ func testDeliveryDeleteEndpoint(f *fixture) {
 
 // testRequeueDisabled: a replay of a delivery whose endpoint is disabled
 // waits paused, so no pending delivery ever belongs to a disabled endpoint.
-func testRequeueDisabled(f *fixture) {
+func testRequeueDisabled(f *outboxFixture) {
 	a := f.endpoint()
 	for range 3 {
 		f.publish("ping", at(0), a)

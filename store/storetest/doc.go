@@ -1,44 +1,98 @@
 // Package storetest is the conformance suite every webhookkit store must
 // pass, in the manner of testing/fstest and testing/slogtest: a driver's test
-// calls [Run] with a [Factory] that makes a fresh, empty store, and the suite
-// runs each case as a subtest on a store of its own.
+// calls a runner with a [Factory] that makes a fresh, empty store, and the
+// runner runs each case as a subtest on a store of its own.
+//
+// There is a runner per role of package store, each taking a factory that
+// returns only what the role needs, so an implementation of one role (an
+// inbox kept apart from the sender's store, say) is tested alone; [Run]
+// runs them all on a store that has every role:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) storetest.Store {
+//		storetest.Run(t, func(testing.TB) storetest.Store {
 //			return memory.New(nil)
 //		})
 //	}
 //
-// # What it checks
+// A driver with transaction views ([store.Tx]) runs [RunTx] too. Cases for
+// optional capabilities ([store.InboxRecovery], [store.DeliveryPruner],
+// [store.Notifier]) run when the value under test has them and are skipped,
+// with a message, when it does not.
 //
-//   - Endpoints: create, get, update, delete, list with paging and filters,
-//     validation ([store.ErrInvalid]: malformed URLs and secrets, public
-//     keys, each error naming the field and never the secret), both kinds of
-//     signing keys, the CreatedAt stamped on secrets stored without one,
-//     [store.ErrNotFound] and [store.ErrConflict], copies at the boundary,
-//     health (RecordResult) and disabling, which pauses queued deliveries and
-//     resumes them.
-//   - Outbox: idempotent, all-or-nothing Enqueue per (event id, endpoint id);
+// # RunEndpoints
+//
+// [RunEndpoints] tests [store.Endpoints]: create, get, update, delete, list
+// with paging and filters, validation ([store.ErrInvalid]: malformed URLs
+// and secrets, public keys, each error naming the field and never the
+// secret), both kinds of signing keys, the CreatedAt stamped on secrets
+// stored without one, [store.ErrNotFound] and [store.ErrConflict], copies at
+// the boundary, and the fields UpdateEndpoint must leave alone.
+//
+// # RunHealth
+//
+// [RunHealth] tests [store.EndpointHealth] on a [HealthStore] (it needs the
+// endpoints too): RecordResult's health bookkeeping, disabling and
+// enabling (which resets health), copies, ListEndpoints with ActiveOnly,
+// UpdateEndpoint keeping the disabled state and health, and
+// [store.ErrNotFound] for endpoints that are missing or deleted.
+//
+// # RunOutbox
+//
+// [RunOutbox] tests [store.Outbox] and [store.Deliveries] on an
+// [OutboxStore], which holds the endpoints and their health as well:
+// deliveries are enqueued for endpoints the store holds, and disabling an
+// endpoint pauses its deliveries.
+//
+//   - Outbox: idempotent, all-or-nothing Enqueue per (event id, endpoint
+//     id), created at the request's Now and due at its DueAt; Backlog;
 //     Lease (due only, oldest due first, limit, mode, skipped endpoints,
 //     exclusivity under concurrency, expiry); Complete, Retry, Fail and
-//     Release with their lease tokens and [store.ErrLeaseLost].
+//     Release with their lease tokens and [store.ErrLeaseLost]; disabling,
+//     which pauses queued deliveries and resumes them.
 //   - Deliveries: listing newest first with every filter and paging that
 //     returns each row exactly once when creation times tie; Requeue and
-//     RequeueFailed.
-//   - Attempts: add, get, list newest first with filters (alone and
-//     combined) and paging, paging that stays exact while attempts are added
-//     between pages, prune.
-//   - Inbox: claim atomicity under concurrency, the de-duplication window
-//     and its defaults, release (of claimed entries only), handled and dead
-//     marks, pruning; and, for stores implementing [store.InboxRecovery],
-//     kept bodies, re-drive of claims whose lease ended, listing (by state
-//     and of every state) and replay of dead entries, which resets Attempts
-//     and clears LastError.
+//     RequeueFailed; DeleteEndpoint's deliveries.
 //   - For stores implementing [store.DeliveryPruner]: pruning deletes only
 //     deliveries finished before the cutoff (never pending, leased, paused
 //     or requeued ones), returns how many, keeps an event while a delivery
 //     refers to it and forgets it after, so enqueueing its id again creates
 //     fresh deliveries.
+//
+// # RunAttempts
+//
+// [RunAttempts] tests [store.Attempts]: add, get, list newest first with
+// filters (alone and combined) and paging, paging that stays exact while
+// attempts are added between pages, prune.
+//
+// # RunInbox
+//
+// [RunInbox] tests [store.Inbox]: claim atomicity under concurrency, the
+// de-duplication window and its defaults, release (of claimed entries
+// only), handled and dead marks, pruning; and, for inboxes implementing
+// [store.InboxRecovery], kept bodies, re-drive of claims whose lease ended,
+// listing (by state and of every state) and replay of dead entries, which
+// resets Attempts and clears LastError.
+//
+// # RunTx
+//
+// [RunTx] tests transaction views ([store.Tx]) through a [TxStore]: the
+// store, and a Begin that starts one of the driver's transactions and
+// returns its [Transaction] (the view bound to it, with Commit and
+// Rollback). What a transaction enqueues is not in the store before the
+// commit (read through the store: another connection, for a database) and
+// is gone after a rollback; a refused enqueue ([store.ErrConflict],
+// [store.ErrNotFound]) leaves the transaction usable and its other writes
+// committable; GetEndpoint and ListEndpoints read through it; and, when the
+// store is a [store.Notifier], a commit that enqueued wakes a subscriber
+// while an open transaction and a rollback do not.
+//
+// # Run
+//
+// [Run] runs [RunEndpoints], [RunHealth], [RunOutbox], [RunAttempts] and
+// [RunInbox] on a [Store], which has every role; the subtests are named
+// after the roles (Endpoints/..., EndpointHealth/..., Outbox/...,
+// Deliveries/..., DeliveryPruner/..., Attempts/..., Inbox/...,
+// InboxRecovery/...), so `go test -run` picks a role or a case.
 //
 // # Benchmarks
 //
@@ -58,8 +112,9 @@
 //
 // The store contracts leave a few details open; the suite expects:
 //
-//   - A delivery's CreatedAt is its event's Date (the publish time), so lists
-//     are ordered by publish time and a clock-driven test controls them.
+//   - A delivery's CreatedAt is the enqueue request's Now (the publish
+//     time), so lists are ordered by publish time and a clock-driven test
+//     controls them.
 //   - Enqueue for an endpoint that is disabled creates the delivery paused,
 //     so no pending delivery ever belongs to a disabled endpoint.
 //   - A lease that expired but was not leased again still holds: its token
@@ -91,4 +146,7 @@
 //     only attempt clears FirstAttemptAt.
 //   - ListInbox with an empty state lists every state; LeaseClaimed rejects
 //     a limit or lease that is not positive with [store.ErrInvalid].
+//   - A [store.Notifier] sends nothing for a transaction that is still open
+//     or was rolled back (the contract allows spurious values; the suite
+//     does not expect them there).
 package storetest

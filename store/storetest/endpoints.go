@@ -1,8 +1,8 @@
 package storetest
 
 import (
+	"context"
 	"encoding/base64"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +15,7 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 )
 
-var endpointCases = []testCase{
+var endpointCases = []testCase[*endpointsFixture]{
 	{"CreateGet", testEndpointCreateGet},
 	{"Invalid", testEndpointInvalid},
 	{"SigningKeys", testEndpointSigningKeys},
@@ -24,12 +24,10 @@ var endpointCases = []testCase{
 	{"Update", testEndpointUpdate},
 	{"Delete", testEndpointDelete},
 	{"List", testEndpointList},
-	{"RecordResult", testEndpointRecordResult},
-	{"SetDisabled", testEndpointSetDisabled},
 }
 
 // requireSameEndpoint compares the user-set fields of two endpoints.
-func requireSameEndpoint(t *fixture, want, got *store.Endpoint) {
+func requireSameEndpoint(t testing.TB, want, got *store.Endpoint) {
 	t.Helper()
 	require.Equal(t, want.ID, got.ID)
 	require.Equal(t, want.Tenant, got.Tenant)
@@ -57,7 +55,7 @@ func requireSameEndpoint(t *fixture, want, got *store.Endpoint) {
 	require.Equal(t, want.Disabled, got.Disabled)
 }
 
-func testEndpointCreateGet(f *fixture) {
+func testEndpointCreateGet(f *endpointsFixture) {
 	ep := validEndpoint()
 	ep.Secrets = append(ep.Secrets, store.Secret{Key: secondSecret, CreatedAt: at(0), ExpiresAt: at(24 * time.Hour)})
 	require.NoError(f, f.s.CreateEndpoint(f.ctx, ep))
@@ -91,7 +89,7 @@ func testEndpointCreateGet(f *fixture) {
 	require.ErrorIs(f, err, store.ErrNotFound)
 }
 
-func testEndpointInvalid(f *fixture) {
+func testEndpointInvalid(f *endpointsFixture) {
 	stored := f.endpoint()
 	key, err := signature.GenerateKey()
 	require.NoError(f, err)
@@ -178,7 +176,7 @@ func requireInvalid(t *testing.T, err error, field string, secrets []store.Secre
 
 // testEndpointSigningKeys checks that both kinds of keys that sign, a whsec_
 // secret and a whsk_ Ed25519 private key, are stored.
-func testEndpointSigningKeys(f *fixture) {
+func testEndpointSigningKeys(f *endpointsFixture) {
 	key, err := signature.GenerateKey()
 	require.NoError(f, err)
 	ep := f.endpoint(func(ep *store.Endpoint) {
@@ -201,7 +199,7 @@ func testEndpointSigningKeys(f *fixture) {
 // CreatedAt gets the time the store stamps on the endpoint, on create and on
 // update, in what the store returns and on the argument, and that a set
 // CreatedAt is kept.
-func testEndpointSecretCreatedAt(f *fixture) {
+func testEndpointSecretCreatedAt(f *endpointsFixture) {
 	ep := validEndpoint()
 	given := ep.Secrets[0].CreatedAt
 	ep.Secrets = append(ep.Secrets, store.Secret{Key: secondSecret, ExpiresAt: at(24 * time.Hour)})
@@ -230,7 +228,7 @@ func testEndpointSecretCreatedAt(f *fixture) {
 	}
 }
 
-func testEndpointCopies(f *fixture) {
+func testEndpointCopies(f *endpointsFixture) {
 	in := validEndpoint()
 	require.NoError(f, f.s.CreateEndpoint(f.ctx, in))
 	want := in.Clone()
@@ -256,39 +254,25 @@ func testEndpointCopies(f *fixture) {
 	requireSameEndpoint(f, want, list[0])
 	list[0].EventTypes[0] = "changed"
 	list[0].Headers["X-Team"] = "changed"
-	rec, err := f.s.RecordResult(f.ctx, want.ID, true, at(0))
-	require.NoError(f, err)
-	rec.EventTypes[0] = "changed"
 
 	got, err = f.s.GetEndpoint(f.ctx, want.ID)
 	require.NoError(f, err)
 	requireSameEndpoint(f, want, got)
 }
 
-func testEndpointUpdate(f *fixture) {
+func testEndpointUpdate(f *endpointsFixture) {
 	ep := f.endpoint()
-	_, err := f.s.SetDisabled(f.ctx, ep.ID, true, "manual", at(0))
-	require.NoError(f, err)
-	_, err = f.s.RecordResult(f.ctx, ep.ID, false, at(time.Second))
-	require.NoError(f, err)
 	before, err := f.s.GetEndpoint(f.ctx, ep.ID)
 	require.NoError(f, err)
 
 	upd := before.Clone()
-	upd.URL = "http://new.example.com:8080/hook"
-	upd.Description = "new"
-	upd.EventTypes = []string{"*"}
-	upd.Secrets = append(upd.Secrets, store.Secret{Key: rotatedSecret, CreatedAt: at(time.Hour)})
-	upd.Headers = map[string]string{"X-New": "1"}
-	upd.Metadata = nil
-	upd.RateLimit, upd.Burst, upd.MaxInFlight = 0, 0, 0
-	upd.Mode = event.ModeLive
+	editUserFields(upd)
 	// Fields the update must not touch.
 	upd.Tenant = "someone-else"
-	upd.Disabled = false
-	upd.DisabledReason = ""
-	upd.DisabledAt = time.Time{}
-	upd.Health = store.Health{}
+	upd.Disabled = true
+	upd.DisabledReason = "manual"
+	upd.DisabledAt = at(time.Hour)
+	upd.Health = store.Health{ConsecutiveFailures: 7, FailingSince: at(time.Hour)}
 	upd.CreatedAt = at(-1000 * time.Hour)
 	require.NoError(f, f.s.UpdateEndpoint(f.ctx, upd))
 
@@ -296,11 +280,12 @@ func testEndpointUpdate(f *fixture) {
 	require.NoError(f, err)
 	want := upd.Clone()
 	want.Tenant = before.Tenant
-	want.Disabled = true
+	want.Disabled = false
 	requireSameEndpoint(f, want, got)
-	require.Equal(f, "manual", got.DisabledReason)
-	sameTime(f, at(0), got.DisabledAt, "DisabledAt")
-	require.Equal(f, 1, got.Health.ConsecutiveFailures, "Update must keep Health")
+	require.Empty(f, got.DisabledReason, "Update must not disable")
+	require.True(f, got.DisabledAt.IsZero(), "Update must not set DisabledAt")
+	require.Zero(f, got.Health.ConsecutiveFailures, "Update must keep Health")
+	require.True(f, got.Health.FailingSince.IsZero(), "Update must keep Health")
 	sameTime(f, before.CreatedAt, got.CreatedAt, "CreatedAt")
 	require.False(f, got.UpdatedAt.Before(before.UpdatedAt), "UpdatedAt went back")
 
@@ -309,7 +294,19 @@ func testEndpointUpdate(f *fixture) {
 	require.ErrorIs(f, f.s.UpdateEndpoint(f.ctx, missing), store.ErrNotFound)
 }
 
-func testEndpointDelete(f *fixture) {
+// editUserFields changes every user-editable field of ep.
+func editUserFields(ep *store.Endpoint) {
+	ep.URL = "http://new.example.com:8080/hook"
+	ep.Description = "new"
+	ep.EventTypes = []string{"*"}
+	ep.Secrets = append(ep.Secrets, store.Secret{Key: rotatedSecret, CreatedAt: at(time.Hour)})
+	ep.Headers = map[string]string{"X-New": "1"}
+	ep.Metadata = nil
+	ep.RateLimit, ep.Burst, ep.MaxInFlight = 0, 0, 0
+	ep.Mode = event.ModeLive
+}
+
+func testEndpointDelete(f *endpointsFixture) {
 	ep := f.endpoint()
 	other := f.endpoint()
 	require.NoError(f, f.s.DeleteEndpoint(f.ctx, ep.ID))
@@ -318,20 +315,42 @@ func testEndpointDelete(f *fixture) {
 	require.ErrorIs(f, f.s.DeleteEndpoint(f.ctx, ep.ID), store.ErrNotFound)
 	_, err = f.s.GetEndpoint(f.ctx, other.ID)
 	require.NoError(f, err)
-	_, err = f.s.RecordResult(f.ctx, ep.ID, true, at(0))
-	require.ErrorIs(f, err, store.ErrNotFound)
-	_, err = f.s.SetDisabled(f.ctx, ep.ID, true, "x", at(0))
-	require.ErrorIs(f, err, store.ErrNotFound)
 }
 
-func testEndpointList(f *fixture) {
-	type spec struct {
-		id       string
-		tenant   string
-		mode     event.Mode
-		disabled bool
-	}
-	specs := []spec{
+func testEndpointList(f *endpointsFixture) {
+	listEndpoints(f.T, f.ctx, f.s, nil, []listCase{
+		{"all tenants", store.EndpointFilter{AllTenants: true},
+			[]string{"ep-01", "ep-02", "ep-03", "ep-04", "ep-05", "ep-06", "ep-07", "ep-08", "ep-09"}},
+		{"tenant", store.EndpointFilter{Tenant: "acme"}, []string{"ep-01", "ep-02", "ep-03", "ep-06", "ep-09"}},
+		{"empty tenant is a tenant", store.EndpointFilter{}, []string{"ep-05", "ep-07"}},
+		{"mode", store.EndpointFilter{AllTenants: true, Mode: event.ModeLive}, []string{"ep-02", "ep-03", "ep-07", "ep-08"}},
+		{"tenant and mode", store.EndpointFilter{Tenant: "acme", Mode: event.ModeTest}, []string{"ep-01", "ep-06", "ep-09"}},
+		{"active only, none disabled", store.EndpointFilter{Tenant: "acme", ActiveOnly: true}, []string{"ep-01", "ep-02", "ep-03", "ep-06", "ep-09"}},
+		{"no such tenant", store.EndpointFilter{Tenant: "initech"}, nil},
+	})
+}
+
+// listSpec is an endpoint the list cases store.
+type listSpec struct {
+	id       string
+	tenant   string
+	mode     event.Mode
+	disabled bool // disabled when the case disables
+}
+
+// listCase is a filter and the endpoint ids it lists, in order.
+type listCase struct {
+	name   string
+	filter store.EndpointFilter
+	want   []string
+}
+
+// listEndpoints stores nine endpoints of various tenants and modes (and,
+// when disable is not nil, disables three of them with it), then lists
+// them with each case's filter, in pages of several sizes.
+func listEndpoints(t *testing.T, ctx context.Context, s store.Endpoints, disable func(id string), cases []listCase) {
+	t.Helper()
+	specs := []listSpec{
 		{"ep-01", "acme", event.ModeTest, false},
 		{"ep-02", "acme", event.ModeLive, false},
 		{"ep-03", "acme", event.ModeLive, true},
@@ -344,35 +363,22 @@ func testEndpointList(f *fixture) {
 	}
 	// Create out of order: lists are ordered by ID, not by creation.
 	for _, i := range []int{4, 0, 8, 2, 6, 1, 3, 7, 5} {
-		s := specs[i]
-		f.endpoint(withID(s.id), withTenant(s.tenant), withMode(s.mode))
-		if s.disabled {
-			_, err := f.s.SetDisabled(f.ctx, s.id, true, "test", at(0))
-			require.NoError(f, err)
+		sp := specs[i]
+		ep := validEndpoint()
+		ep.ID, ep.Tenant, ep.Mode = sp.id, sp.tenant, sp.mode
+		require.NoError(t, s.CreateEndpoint(ctx, ep))
+		if sp.disabled && disable != nil {
+			disable(sp.id)
 		}
 	}
-	for _, tc := range []struct {
-		name   string
-		filter store.EndpointFilter
-		want   []string
-	}{
-		{"all tenants", store.EndpointFilter{AllTenants: true},
-			[]string{"ep-01", "ep-02", "ep-03", "ep-04", "ep-05", "ep-06", "ep-07", "ep-08", "ep-09"}},
-		{"tenant", store.EndpointFilter{Tenant: "acme"}, []string{"ep-01", "ep-02", "ep-03", "ep-06", "ep-09"}},
-		{"empty tenant is a tenant", store.EndpointFilter{}, []string{"ep-05", "ep-07"}},
-		{"mode", store.EndpointFilter{AllTenants: true, Mode: event.ModeLive}, []string{"ep-02", "ep-03", "ep-07", "ep-08"}},
-		{"tenant and mode", store.EndpointFilter{Tenant: "acme", Mode: event.ModeTest}, []string{"ep-01", "ep-06", "ep-09"}},
-		{"active only", store.EndpointFilter{Tenant: "acme", ActiveOnly: true}, []string{"ep-01", "ep-02", "ep-09"}},
-		{"active live", store.EndpointFilter{AllTenants: true, Mode: event.ModeLive, ActiveOnly: true}, []string{"ep-02", "ep-07", "ep-08"}},
-		{"no such tenant", store.EndpointFilter{Tenant: "initech"}, nil},
-	} {
-		f.Run(tc.name, func(t *testing.T) {
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
 			for _, size := range []int{1, 2, 4, 100} {
 				flt := tc.filter
 				flt.Page.Limit = size
 				got := collect(t, size, func(cursor string) ([]*store.Endpoint, string, error) {
 					flt.Page.Cursor = cursor
-					return f.s.ListEndpoints(f.ctx, flt)
+					return s.ListEndpoints(ctx, flt)
 				})
 				gotIDs := ids(got, func(ep *store.Endpoint) string { return ep.ID })
 				if tc.want == nil {
@@ -383,83 +389,10 @@ func testEndpointList(f *fixture) {
 			}
 			// The default page size holds these few in one page.
 			flt := tc.filter
-			page, next, err := f.s.ListEndpoints(f.ctx, flt)
+			page, next, err := s.ListEndpoints(ctx, flt)
 			require.NoError(t, err)
 			require.Empty(t, next)
 			require.Len(t, page, len(tc.want))
 		})
 	}
-}
-
-func testEndpointRecordResult(f *fixture) {
-	ep := f.endpoint()
-	type step struct {
-		success   bool
-		at        time.Time
-		failures  int
-		since     time.Time
-		lastOK    time.Time
-		lastError time.Time
-	}
-	for i, s := range []step{
-		{false, at(1 * time.Minute), 1, at(1 * time.Minute), time.Time{}, at(1 * time.Minute)},
-		{false, at(2 * time.Minute), 2, at(1 * time.Minute), time.Time{}, at(2 * time.Minute)},
-		{false, at(3 * time.Minute), 3, at(1 * time.Minute), time.Time{}, at(3 * time.Minute)},
-		{true, at(4 * time.Minute), 0, time.Time{}, at(4 * time.Minute), at(3 * time.Minute)},
-		{false, at(5 * time.Minute), 1, at(5 * time.Minute), at(4 * time.Minute), at(5 * time.Minute)},
-		{true, at(6 * time.Minute), 0, time.Time{}, at(6 * time.Minute), at(5 * time.Minute)},
-		{true, at(7 * time.Minute), 0, time.Time{}, at(7 * time.Minute), at(5 * time.Minute)},
-	} {
-		what := fmt.Sprintf("step %d", i)
-		got, err := f.s.RecordResult(f.ctx, ep.ID, s.success, s.at)
-		require.NoError(f, err, what)
-		stored, err := f.s.GetEndpoint(f.ctx, ep.ID)
-		require.NoError(f, err, what)
-		for _, h := range []store.Health{got.Health, stored.Health} {
-			require.Equal(f, s.failures, h.ConsecutiveFailures, what)
-			sameTime(f, s.since, h.FailingSince, what+" FailingSince")
-			sameTime(f, s.lastOK, h.LastSuccessAt, what+" LastSuccessAt")
-			sameTime(f, s.lastError, h.LastFailureAt, what+" LastFailureAt")
-		}
-	}
-	_, err := f.s.RecordResult(f.ctx, "missing", false, at(0))
-	require.ErrorIs(f, err, store.ErrNotFound)
-}
-
-func testEndpointSetDisabled(f *fixture) {
-	ep := f.endpoint()
-	for i := range 3 {
-		_, err := f.s.RecordResult(f.ctx, ep.ID, false, at(time.Duration(i)*time.Minute))
-		require.NoError(f, err)
-	}
-	got, err := f.s.SetDisabled(f.ctx, ep.ID, true, "20 consecutive failures", at(time.Hour))
-	require.NoError(f, err)
-	stored, err := f.s.GetEndpoint(f.ctx, ep.ID)
-	require.NoError(f, err)
-	for _, e := range []*store.Endpoint{got, stored} {
-		require.True(f, e.Disabled)
-		require.Equal(f, "20 consecutive failures", e.DisabledReason)
-		sameTime(f, at(time.Hour), e.DisabledAt, "DisabledAt")
-	}
-	active, _, err := f.s.ListEndpoints(f.ctx, store.EndpointFilter{AllTenants: true, ActiveOnly: true})
-	require.NoError(f, err)
-	require.Empty(f, active)
-
-	got, err = f.s.SetDisabled(f.ctx, ep.ID, false, "", at(2*time.Hour))
-	require.NoError(f, err)
-	stored, err = f.s.GetEndpoint(f.ctx, ep.ID)
-	require.NoError(f, err)
-	for _, e := range []*store.Endpoint{got, stored} {
-		require.False(f, e.Disabled)
-		require.Empty(f, e.DisabledReason)
-		require.True(f, e.DisabledAt.IsZero(), "DisabledAt after enabling")
-		require.Zero(f, e.Health.ConsecutiveFailures, "enabling resets health")
-		require.True(f, e.Health.FailingSince.IsZero(), "enabling resets FailingSince")
-	}
-	active, _, err = f.s.ListEndpoints(f.ctx, store.EndpointFilter{AllTenants: true, ActiveOnly: true})
-	require.NoError(f, err)
-	require.Len(f, active, 1)
-
-	_, err = f.s.SetDisabled(f.ctx, "missing", true, "x", at(0))
-	require.ErrorIs(f, err, store.ErrNotFound)
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 )
 
-var inboxCases = []testCase{
+var inboxCases = []testCase[*inboxFixture]{
 	{"ClaimOnce", testClaimOnce},
 	{"ClaimConcurrent", testClaimConcurrent},
 	{"ClaimExpiry", testClaimExpiry},
@@ -24,7 +24,7 @@ var inboxCases = []testCase{
 	{"PruneBoundary", testInboxPruneBoundary},
 }
 
-var recoveryCases = []testCase{
+var recoveryCases = []testCase[*inboxFixture]{
 	{"Entry", testRecoveryEntry},
 	{"LeaseClaimed", testRecoveryLeaseClaimed},
 	{"Dead", testRecoveryDead},
@@ -38,14 +38,14 @@ var recoveryCases = []testCase{
 }
 
 // claim claims key at now for window ttl and a one-minute lease.
-func (f *fixture) claim(key string, now time.Time, ttl time.Duration) bool {
+func (f *inboxFixture) claim(key string, now time.Time, ttl time.Duration) bool {
 	f.Helper()
 	won, err := f.s.Claim(f.ctx, store.Claim{Key: key, Body: []byte("body of " + key), Now: now, TTL: ttl, Lease: time.Minute})
 	require.NoError(f, err)
 	return won
 }
 
-func testClaimOnce(f *fixture) {
+func testClaimOnce(f *inboxFixture) {
 	require.True(f, f.claim("k1", at(0), time.Hour), "the first claim wins")
 	require.False(f, f.claim("k1", at(time.Second), time.Hour), "a second claim in the window loses")
 	require.False(f, f.claim("k1", at(0), time.Hour))
@@ -56,7 +56,7 @@ func testClaimOnce(f *fixture) {
 	require.False(f, f.claim("k2", at(2*time.Minute), time.Hour), "a dead key is remembered for its window")
 }
 
-func testClaimConcurrent(f *fixture) {
+func testClaimConcurrent(f *inboxFixture) {
 	const claimers = 64
 	for k := range 3 {
 		key := fmt.Sprintf("concurrent-%d", k)
@@ -84,7 +84,7 @@ func testClaimConcurrent(f *fixture) {
 	}
 }
 
-func testClaimExpiry(f *fixture) {
+func testClaimExpiry(f *inboxFixture) {
 	require.True(f, f.claim("k", at(0), time.Hour))
 	require.False(f, f.claim("k", at(time.Hour-time.Millisecond), time.Hour))
 	require.True(f, f.claim("k", at(time.Hour+time.Millisecond), time.Hour), "a claim after the window wins again")
@@ -95,7 +95,7 @@ func testClaimExpiry(f *fixture) {
 	require.True(f, f.claim("h", at(2*time.Hour), time.Hour), "a handled key is forgotten after its window")
 }
 
-func testInboxRelease(f *fixture) {
+func testInboxRelease(f *inboxFixture) {
 	require.True(f, f.claim("k", at(0), time.Hour))
 	require.NoError(f, f.s.ReleaseClaim(f.ctx, "k"))
 	require.True(f, f.claim("k", at(time.Second), time.Hour), "a released key can be claimed again")
@@ -105,7 +105,7 @@ func testInboxRelease(f *fixture) {
 	require.NoError(f, f.s.ReleaseClaim(f.ctx, "k"))
 }
 
-func testClaimDefaults(f *fixture) {
+func testClaimDefaults(f *inboxFixture) {
 	for _, ttl := range []time.Duration{0, -time.Hour} {
 		key := fmt.Sprintf("ttl%d", ttl)
 		won, err := f.s.Claim(f.ctx, store.Claim{Key: key, Body: []byte("b"), Now: at(0), TTL: ttl, Lease: -time.Minute})
@@ -118,7 +118,7 @@ func testClaimDefaults(f *fixture) {
 	}
 }
 
-func testClaimInvalid(f *fixture) {
+func testClaimInvalid(f *inboxFixture) {
 	won, err := f.s.Claim(f.ctx, store.Claim{Key: "", Body: []byte("b"), Now: at(0), TTL: time.Hour})
 	require.ErrorIs(f, err, store.ErrInvalid, "an empty key")
 	require.False(f, won)
@@ -126,7 +126,7 @@ func testClaimInvalid(f *fixture) {
 
 // testInboxReleaseFinished: a late ReleaseClaim (after the event was handled
 // or declared dead) must not let a duplicate through.
-func testInboxReleaseFinished(f *fixture) {
+func testInboxReleaseFinished(f *inboxFixture) {
 	require.True(f, f.claim("handled", at(0), time.Hour))
 	require.NoError(f, f.s.MarkHandled(f.ctx, "handled", at(time.Second)))
 	require.True(f, f.claim("dead", at(0), time.Hour))
@@ -140,7 +140,7 @@ func testInboxReleaseFinished(f *fixture) {
 	require.NoError(f, f.s.MarkDead(f.ctx, "dead", at(2*time.Minute), "boom"), "the dead entry is still there")
 }
 
-func testInboxMarkMissing(f *fixture) {
+func testInboxMarkMissing(f *inboxFixture) {
 	require.ErrorIs(f, f.s.MarkHandled(f.ctx, "missing", at(0)), store.ErrNotFound)
 	require.ErrorIs(f, f.s.MarkDead(f.ctx, "missing", at(0), "x"), store.ErrNotFound)
 	require.True(f, f.claim("k", at(0), time.Hour))
@@ -149,7 +149,7 @@ func testInboxMarkMissing(f *fixture) {
 	require.ErrorIs(f, f.s.MarkDead(f.ctx, "k", at(0), "x"), store.ErrNotFound, "after ReleaseClaim")
 }
 
-func testInboxPrune(f *fixture) {
+func testInboxPrune(f *inboxFixture) {
 	for _, c := range []struct {
 		key string
 		ttl time.Duration
@@ -173,7 +173,7 @@ func testInboxPrune(f *fixture) {
 
 // testInboxPruneBoundary: a window ends at its ExpiresAt, for Claim and
 // PruneInbox alike.
-func testInboxPruneBoundary(f *fixture) {
+func testInboxPruneBoundary(f *inboxFixture) {
 	require.True(f, f.claim("k", at(0), time.Hour))
 	require.NoError(f, f.s.MarkHandled(f.ctx, "k", at(time.Minute)))
 	n, err := f.s.PruneInbox(f.ctx, at(time.Hour-time.Millisecond))
@@ -186,7 +186,7 @@ func testInboxPruneBoundary(f *fixture) {
 }
 
 // recovery returns the store's InboxRecovery or skips the test.
-func (f *fixture) recovery() store.InboxRecovery {
+func (f *inboxFixture) recovery() store.InboxRecovery {
 	f.Helper()
 	r, ok := f.s.(store.InboxRecovery)
 	if !ok {
@@ -195,7 +195,7 @@ func (f *fixture) recovery() store.InboxRecovery {
 	return r
 }
 
-func (f *fixture) entry(r store.InboxRecovery, key string) *store.InboxEntry {
+func (f *inboxFixture) entry(r store.InboxRecovery, key string) *store.InboxEntry {
 	f.Helper()
 	e, err := r.GetInboxEntry(f.ctx, key)
 	require.NoError(f, err)
@@ -207,7 +207,7 @@ func entryKeys(es []*store.InboxEntry) []string {
 	return ids(es, func(e *store.InboxEntry) string { return e.Key })
 }
 
-func testRecoveryEntry(f *fixture) {
+func testRecoveryEntry(f *inboxFixture) {
 	r := f.recovery()
 	body := []byte(`{"id":"k","data":{}}` + "\x00\xff")
 	won, err := f.s.Claim(f.ctx, store.Claim{Key: "k", Body: body, Now: at(0), TTL: time.Hour, Lease: 2 * time.Minute})
@@ -234,7 +234,7 @@ func testRecoveryEntry(f *fixture) {
 	require.ErrorIs(f, err, store.ErrNotFound)
 }
 
-func testRecoveryLeaseClaimed(f *fixture) {
+func testRecoveryLeaseClaimed(f *inboxFixture) {
 	r := f.recovery()
 	claim := func(key string, now time.Time, lease time.Duration) {
 		f.Helper()
@@ -281,7 +281,7 @@ func testRecoveryLeaseClaimed(f *fixture) {
 	require.ElementsMatch(f, []string{"k2", "k4"}, entryKeys(got), "a handled entry is never re-driven")
 }
 
-func testRecoveryDead(f *fixture) {
+func testRecoveryDead(f *inboxFixture) {
 	r := f.recovery()
 	for i, key := range []string{"d1", "d2", "d3", "h1", "c1"} {
 		require.True(f, f.claim(key, at(time.Duration(i)*time.Second), 24*time.Hour))
@@ -319,7 +319,7 @@ func testRecoveryDead(f *fixture) {
 	require.Equal(f, []string{"c1"}, entryKeys(es), "dead entries are not re-driven")
 }
 
-func testRecoveryReplay(f *fixture) {
+func testRecoveryReplay(f *inboxFixture) {
 	r := f.recovery()
 	for _, key := range []string{"dead", "handled", "claimed"} {
 		require.True(f, f.claim(key, at(0), 24*time.Hour))
@@ -352,7 +352,7 @@ func testRecoveryReplay(f *fixture) {
 
 // A replay starts the callback's attempts over: a dead entry that used up
 // its attempts gets them all again, and its old error is cleared.
-func testRecoveryReplayResets(f *fixture) {
+func testRecoveryReplayResets(f *inboxFixture) {
 	r := f.recovery()
 	require.True(f, f.claim("k", at(0), 24*time.Hour))
 	for i := range 5 {
@@ -381,7 +381,7 @@ func testRecoveryReplayResets(f *fixture) {
 	require.Empty(f, es[0].LastError)
 }
 
-func testRecoveryPruneKeeps(f *fixture) {
+func testRecoveryPruneKeeps(f *inboxFixture) {
 	r := f.recovery()
 	for _, key := range []string{"dead", "handled", "claimed"} {
 		require.True(f, f.claim(key, at(0), time.Hour))
@@ -399,7 +399,7 @@ func testRecoveryPruneKeeps(f *fixture) {
 }
 
 // testRecoveryListAll: an empty state lists entries of every state.
-func testRecoveryListAll(f *fixture) {
+func testRecoveryListAll(f *inboxFixture) {
 	r := f.recovery()
 	keys := []string{"c1", "h1", "d1", "c2", "h2"}
 	for i, key := range keys {
@@ -426,7 +426,7 @@ func testRecoveryListAll(f *fixture) {
 	}
 }
 
-func testRecoveryLeaseClaimedInvalid(f *fixture) {
+func testRecoveryLeaseClaimedInvalid(f *inboxFixture) {
 	r := f.recovery()
 	require.True(f, f.claim("k", at(0), time.Hour))
 	for _, c := range []struct {
@@ -440,7 +440,7 @@ func testRecoveryLeaseClaimedInvalid(f *fixture) {
 	require.Zero(f, f.entry(r, "k").Attempts, "invalid calls lease nothing")
 }
 
-func testRecoveryReleaseFinished(f *fixture) {
+func testRecoveryReleaseFinished(f *inboxFixture) {
 	r := f.recovery()
 	require.True(f, f.claim("handled", at(0), time.Hour))
 	require.NoError(f, f.s.MarkHandled(f.ctx, "handled", at(time.Second)))
@@ -456,7 +456,7 @@ func testRecoveryReleaseFinished(f *fixture) {
 
 // testRecoveryClaimDefaults: the stored window and lease of a claim with a
 // TTL that is not positive and a negative Lease.
-func testRecoveryClaimDefaults(f *fixture) {
+func testRecoveryClaimDefaults(f *inboxFixture) {
 	r := f.recovery()
 	won, err := f.s.Claim(f.ctx, store.Claim{Key: "k", Body: []byte("b"), Now: at(0), TTL: -time.Second, Lease: -time.Minute})
 	require.NoError(f, err)

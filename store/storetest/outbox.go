@@ -13,7 +13,7 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 )
 
-var outboxCases = []testCase{
+var outboxCases = []testCase[*outboxFixture]{
 	{"EnqueueIdempotent", testEnqueueIdempotent},
 	{"EnqueueConflict", testEnqueueConflict},
 	{"EnqueueUnknownEndpoint", testEnqueueUnknownEndpoint},
@@ -31,7 +31,7 @@ var outboxCases = []testCase{
 	{"DisablePauses", testDisablePauses},
 }
 
-func testEnqueueIdempotent(f *fixture) {
+func testEnqueueIdempotent(f *outboxFixture) {
 	a := f.endpoint()
 	b := f.endpoint(withTenant("globex"))
 	ev := newEvent("patient.created", at(time.Second))
@@ -82,7 +82,7 @@ func testEnqueueIdempotent(f *fixture) {
 	require.Len(f, all, 2)
 }
 
-func testEnqueueConflict(f *fixture) {
+func testEnqueueConflict(f *outboxFixture) {
 	a := f.endpoint()
 	b := f.endpoint()
 	ev := f.publish("patient.created", at(0), a)
@@ -117,7 +117,7 @@ func testEnqueueConflict(f *fixture) {
 
 // testEnqueueUnknownEndpoint: a store holding the endpoints refuses a
 // target it does not hold, all or nothing, as a foreign key would.
-func testEnqueueUnknownEndpoint(f *fixture) {
+func testEnqueueUnknownEndpoint(f *outboxFixture) {
 	a := f.endpoint()
 	ev := newEvent("ping", at(0))
 	for _, ts := range [][]store.Target{
@@ -140,7 +140,7 @@ func testEnqueueUnknownEndpoint(f *fixture) {
 	require.Equal(f, string(changed.Data), string(f.deliveryOf(ev.ID, a.ID).Event.Data))
 }
 
-func testLeaseDue(f *fixture) {
+func testLeaseDue(f *outboxFixture) {
 	a := f.endpoint()
 	e1 := f.publish("patient.created", at(3*time.Second), a)
 	e2 := f.publish("patient.created", at(1*time.Second), a)
@@ -179,7 +179,7 @@ func testLeaseDue(f *fixture) {
 	require.Empty(f, f.lease(at(10*time.Second), 10))
 }
 
-func testLeaseOrder(f *fixture) {
+func testLeaseOrder(f *outboxFixture) {
 	eps := []*store.Endpoint{f.endpoint(), f.endpoint(), f.endpoint()}
 	offsets := []int{7, 3, 9, 1, 4, 8, 2, 6, 5, 0}
 	var want []string // event ids by due time
@@ -196,7 +196,7 @@ func testLeaseOrder(f *fixture) {
 	require.Equal(f, want, ids(got, func(d *store.Delivery) string { return d.Event.ID }), "oldest due first")
 }
 
-func testLeaseInvalid(f *fixture) {
+func testLeaseInvalid(f *outboxFixture) {
 	a := f.endpoint()
 	f.publish("ping", at(0), a)
 	for _, req := range []store.LeaseRequest{
@@ -213,7 +213,7 @@ func testLeaseInvalid(f *fixture) {
 	require.Len(f, f.lease(at(0), 1), 1, "invalid requests must not lease anything")
 }
 
-func testLeaseMode(f *fixture) {
+func testLeaseMode(f *outboxFixture) {
 	test := f.endpoint()
 	live := f.endpoint(withMode(event.ModeLive))
 	evTest := f.publish("ping", at(0), test)
@@ -232,7 +232,7 @@ func testLeaseMode(f *fixture) {
 	require.Equal(f, evTest.ID, got[0].Event.ID)
 }
 
-func testLeaseSkipEndpoints(f *fixture) {
+func testLeaseSkipEndpoints(f *outboxFixture) {
 	a, b, c := f.endpoint(), f.endpoint(), f.endpoint()
 	// a's deliveries are the oldest: a store that takes the oldest due and
 	// then drops skipped ones would return too few.
@@ -254,7 +254,7 @@ func testLeaseSkipEndpoints(f *fixture) {
 	}
 }
 
-func testLeaseConcurrent(f *fixture) {
+func testLeaseConcurrent(f *outboxFixture) {
 	const (
 		perEndpoint = 100
 		workers     = 16
@@ -335,7 +335,7 @@ func testLeaseConcurrent(f *fixture) {
 }
 
 // settleOps are the four ways to settle a lease, for ErrLeaseLost checks.
-func (f *fixture) settleOps() map[string]func(ref store.LeaseRef) error {
+func (f *outboxFixture) settleOps() map[string]func(ref store.LeaseRef) error {
 	return map[string]func(ref store.LeaseRef) error{
 		"Complete": func(ref store.LeaseRef) error { return f.s.Complete(f.ctx, ref, at(time.Hour)) },
 		"Retry":    func(ref store.LeaseRef) error { return f.s.Retry(f.ctx, ref, at(time.Hour), "x") },
@@ -345,14 +345,14 @@ func (f *fixture) settleOps() map[string]func(ref store.LeaseRef) error {
 }
 
 // requireLeaseLost requires every settle op to fail with ErrLeaseLost for ref.
-func (f *fixture) requireLeaseLost(ref store.LeaseRef, what string) {
+func (f *outboxFixture) requireLeaseLost(ref store.LeaseRef, what string) {
 	f.Helper()
 	for name, op := range f.settleOps() {
 		require.ErrorIs(f, op(ref), store.ErrLeaseLost, "%s with %s", name, what)
 	}
 }
 
-func testLeaseExpiry(f *fixture) {
+func testLeaseExpiry(f *outboxFixture) {
 	a := f.endpoint()
 	ev := f.publish("ping", at(0), a)
 	first := f.leaseOne(at(0))
@@ -385,16 +385,16 @@ func testLeaseExpiry(f *fixture) {
 	require.Equal(f, store.StateSucceeded, f.get(late.ID).State)
 }
 
-func testSettle(f *fixture) {
+func testSettle(f *outboxFixture) {
 	for _, tc := range []struct {
 		name   string
-		settle func(f *fixture, ref store.LeaseRef) error
-		check  func(f *fixture, d *store.Delivery)
+		settle func(f *outboxFixture, ref store.LeaseRef) error
+		check  func(f *outboxFixture, d *store.Delivery)
 	}{
 		{
 			"Complete",
-			func(f *fixture, ref store.LeaseRef) error { return f.s.Complete(f.ctx, ref, at(5*time.Minute)) },
-			func(f *fixture, d *store.Delivery) {
+			func(f *outboxFixture, ref store.LeaseRef) error { return f.s.Complete(f.ctx, ref, at(5*time.Minute)) },
+			func(f *outboxFixture, d *store.Delivery) {
 				require.Equal(f, store.StateSucceeded, d.State)
 				sameTime(f, at(5*time.Minute), d.FinishedAt, "FinishedAt")
 				require.Equal(f, 1, d.Attempts)
@@ -403,10 +403,10 @@ func testSettle(f *fixture) {
 		},
 		{
 			"Retry",
-			func(f *fixture, ref store.LeaseRef) error {
+			func(f *outboxFixture, ref store.LeaseRef) error {
 				return f.s.Retry(f.ctx, ref, at(10*time.Minute), "503 Service Unavailable")
 			},
-			func(f *fixture, d *store.Delivery) {
+			func(f *outboxFixture, d *store.Delivery) {
 				require.Equal(f, store.StatePending, d.State)
 				sameTime(f, at(10*time.Minute), d.NextAttemptAt, "NextAttemptAt")
 				require.Equal(f, "503 Service Unavailable", d.LastError)
@@ -422,8 +422,10 @@ func testSettle(f *fixture) {
 		},
 		{
 			"Fail",
-			func(f *fixture, ref store.LeaseRef) error { return f.s.Fail(f.ctx, ref, at(5*time.Minute), "410 Gone") },
-			func(f *fixture, d *store.Delivery) {
+			func(f *outboxFixture, ref store.LeaseRef) error {
+				return f.s.Fail(f.ctx, ref, at(5*time.Minute), "410 Gone")
+			},
+			func(f *outboxFixture, d *store.Delivery) {
 				require.Equal(f, store.StateFailed, d.State)
 				sameTime(f, at(5*time.Minute), d.FinishedAt, "FinishedAt")
 				require.Equal(f, "410 Gone", d.LastError)
@@ -433,8 +435,8 @@ func testSettle(f *fixture) {
 		},
 		{
 			"Release",
-			func(f *fixture, ref store.LeaseRef) error { return f.s.Release(f.ctx, ref, at(7*time.Minute)) },
-			func(f *fixture, d *store.Delivery) {
+			func(f *outboxFixture, ref store.LeaseRef) error { return f.s.Release(f.ctx, ref, at(7*time.Minute)) },
+			func(f *outboxFixture, d *store.Delivery) {
 				require.Equal(f, store.StatePending, d.State)
 				sameTime(f, at(7*time.Minute), d.NextAttemptAt, "NextAttemptAt")
 				require.Zero(f, d.Attempts, "Release takes the attempt back")
@@ -464,7 +466,7 @@ func testSettle(f *fixture) {
 	}
 }
 
-func testRetryOrder(f *fixture) {
+func testRetryOrder(f *outboxFixture) {
 	a := f.endpoint()
 	for range 3 {
 		f.publish("ping", at(0), a)
@@ -481,7 +483,7 @@ func testRetryOrder(f *fixture) {
 	require.Equal(f, []string{ds[2].ID, ds[0].ID}, deliveryIDs(got), "due order after Retry")
 }
 
-func testDisablePauses(f *fixture) {
+func testDisablePauses(f *outboxFixture) {
 	a := f.endpoint()
 	b := f.endpoint()
 	// Two of a's deliveries are leased when a is disabled.
@@ -534,7 +536,7 @@ func testDisablePauses(f *fixture) {
 
 // testEnqueueDueAt: a delivery is created at Now and first due at DueAt, and
 // is not leased before.
-func testEnqueueDueAt(f *fixture) {
+func testEnqueueDueAt(f *outboxFixture) {
 	a := f.endpoint()
 	ev := newEvent("order.paid", at(0))
 	n, err := f.s.Enqueue(f.ctx, store.EnqueueRequest{
@@ -554,7 +556,7 @@ func testEnqueueDueAt(f *fixture) {
 
 // testBacklog: Backlog counts the unfinished deliveries of a mode by where
 // they are, as of an instant, and ignores finished ones.
-func testBacklog(f *fixture) {
+func testBacklog(f *outboxFixture) {
 	a := f.endpoint()
 	b := f.endpoint()
 	live := f.endpoint(withMode(event.ModeLive))

@@ -9,13 +9,13 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 )
 
-var prunerCases = []testCase{
+var prunerCases = []testCase[*outboxFixture]{
 	{"Prune", testPruneDeliveries},
 	{"Empty", testPruneEmpty},
 }
 
 // pruner returns the store's DeliveryPruner or skips the test.
-func (f *fixture) pruner() store.DeliveryPruner {
+func (f *outboxFixture) pruner() store.DeliveryPruner {
 	f.Helper()
 	p, ok := f.s.(store.DeliveryPruner)
 	if !ok {
@@ -24,19 +24,19 @@ func (f *fixture) pruner() store.DeliveryPruner {
 	return p
 }
 
-func (f *fixture) prune(p store.DeliveryPruner, before time.Time) int {
+func (f *outboxFixture) prune(p store.DeliveryPruner, before time.Time) int {
 	f.Helper()
 	n, err := p.PruneDeliveries(f.ctx, before)
 	require.NoError(f, err)
 	return n
 }
 
-func testPruneEmpty(f *fixture) {
+func testPruneEmpty(f *outboxFixture) {
 	p := f.pruner()
 	require.Zero(f, f.prune(p, at(100*time.Hour)))
 }
 
-func testPruneDeliveries(f *fixture) {
+func testPruneDeliveries(f *outboxFixture) {
 	p := f.pruner()
 	a, b, off := f.endpoint(), f.endpoint(), f.endpoint()
 	_, err := f.s.SetDisabled(f.ctx, off.ID, true, "manual", at(0))

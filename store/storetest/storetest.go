@@ -14,50 +14,120 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 )
 
-// Store is what the suite tests: the sender's roles and the inbox in one
-// value. The optional [store.InboxRecovery] and [store.DeliveryPruner] are
-// tested when the store implements them.
+// Store is what [Run] tests: the sender's roles and the inbox in one value.
+// The optional [store.InboxRecovery] and [store.DeliveryPruner] are tested
+// when the store implements them.
 type Store interface {
 	store.SenderStore
 	store.Inbox
 }
 
-// Factory returns a fresh, empty store for one test. It registers with
-// t.Cleanup whatever closing or dropping the store needs, and fails t (with
-// t.Fatal) if it cannot make one.
-type Factory func(t *testing.T) Store
-
-// Run runs every conformance case as a subtest of t, each on a fresh store
-// from newStore. Cases for optional capabilities run only when the store has
-// them; the others are skipped with a message. Run does not call t.Parallel.
-func Run(t *testing.T, newStore Factory) {
-	t.Helper()
-	groups := []struct {
-		name  string
-		cases []testCase
-	}{
-		{"Endpoints", endpointCases},
-		{"Outbox", outboxCases},
-		{"Deliveries", deliveryCases},
-		{"Attempts", attemptCases},
-		{"Inbox", inboxCases},
-		{"InboxRecovery", recoveryCases},
-		{"DeliveryPruner", prunerCases},
-	}
-	for _, g := range groups {
-		t.Run(g.name, func(t *testing.T) {
-			for _, c := range g.cases {
-				t.Run(c.name, func(t *testing.T) {
-					c.run(newFixture(t, newStore))
-				})
-			}
-		})
-	}
+// HealthStore is what [RunHealth] tests: endpoints and their health, which
+// only exists for endpoints the store holds.
+type HealthStore interface {
+	store.Endpoints
+	store.EndpointHealth
 }
 
-type testCase struct {
+// OutboxStore is what [RunOutbox] tests: the outbox and its delivery log,
+// with the endpoints they refer to. The cases create endpoints to enqueue
+// for (Enqueue refuses endpoints the store does not hold), disable and
+// enable them (disabling pauses their deliveries) and read deliveries back.
+// [store.DeliveryPruner] is tested when the store implements it.
+type OutboxStore interface {
+	store.Endpoints
+	store.EndpointHealth
+	store.Outbox
+	store.Deliveries
+}
+
+// Factory returns a fresh, empty store of type S for one test. It registers
+// with tb.Cleanup whatever closing or dropping the store needs, and fails
+// tb (with tb.Fatal) if it cannot make one. The runners call it once per
+// case, with the case's *testing.T; the benchmarks call it once, with
+// their *testing.B.
+type Factory[S any] func(tb testing.TB) S
+
+// Run runs every conformance case of [RunEndpoints], [RunHealth],
+// [RunOutbox], [RunAttempts] and [RunInbox] as subtests of t, each on a
+// fresh store from newStore. Cases for optional capabilities run only when
+// the store has them; the others are skipped with a message. A driver with
+// transaction views runs [RunTx] as well. Run does not call t.Parallel.
+func Run(t *testing.T, newStore Factory[Store]) {
+	t.Helper()
+	RunEndpoints(t, func(tb testing.TB) store.Endpoints { return newStore(tb) })
+	RunHealth(t, func(tb testing.TB) HealthStore { return newStore(tb) })
+	RunOutbox(t, func(tb testing.TB) OutboxStore { return newStore(tb) })
+	RunAttempts(t, func(tb testing.TB) store.Attempts { return newStore(tb) })
+	RunInbox(t, func(tb testing.TB) store.Inbox { return newStore(tb) })
+}
+
+// RunEndpoints runs the [store.Endpoints] cases (the subtests named
+// Endpoints/...) on fresh stores from newStore.
+func RunEndpoints(t *testing.T, newStore Factory[store.Endpoints]) {
+	t.Helper()
+	runCases(t, "Endpoints", endpointCases, func(t *testing.T) *endpointsFixture {
+		return &endpointsFixture{newFixture(t, newStore)}
+	})
+}
+
+// RunHealth runs the [store.EndpointHealth] cases (EndpointHealth/...) on
+// fresh stores from newStore: health after attempts, disabling and
+// enabling, and what the endpoints' administration must leave alone.
+func RunHealth(t *testing.T, newStore Factory[HealthStore]) {
+	t.Helper()
+	runCases(t, "EndpointHealth", healthCases, func(t *testing.T) *healthFixture {
+		return &healthFixture{newFixture(t, newStore)}
+	})
+}
+
+// RunOutbox runs the [store.Outbox] and [store.Deliveries] cases
+// (Outbox/..., Deliveries/...) and, for stores implementing it, the
+// [store.DeliveryPruner] cases (DeliveryPruner/...) on fresh stores from
+// newStore.
+func RunOutbox(t *testing.T, newStore Factory[OutboxStore]) {
+	t.Helper()
+	fx := func(t *testing.T) *outboxFixture { return &outboxFixture{newFixture(t, newStore)} }
+	runCases(t, "Outbox", outboxCases, fx)
+	runCases(t, "Deliveries", deliveryCases, fx)
+	runCases(t, "DeliveryPruner", prunerCases, fx)
+}
+
+// RunAttempts runs the [store.Attempts] cases (Attempts/...) on fresh
+// stores from newStore.
+func RunAttempts(t *testing.T, newStore Factory[store.Attempts]) {
+	t.Helper()
+	runCases(t, "Attempts", attemptCases, func(t *testing.T) *attemptsFixture {
+		return &attemptsFixture{newFixture(t, newStore)}
+	})
+}
+
+// RunInbox runs the [store.Inbox] cases (Inbox/...) and, for inboxes
+// implementing it, the [store.InboxRecovery] cases (InboxRecovery/...) on
+// fresh inboxes from newStore. It needs nothing but the inbox, so a
+// receiver's inbox kept apart from any sender store is tested alone.
+func RunInbox(t *testing.T, newStore Factory[store.Inbox]) {
+	t.Helper()
+	fx := func(t *testing.T) *inboxFixture { return &inboxFixture{newFixture(t, newStore)} }
+	runCases(t, "Inbox", inboxCases, fx)
+	runCases(t, "InboxRecovery", recoveryCases, fx)
+}
+
+// testCase is one case, run on the fixture F of its runner.
+type testCase[F any] struct {
 	name string
-	run  func(f *fixture)
+	run  func(f F)
+}
+
+// runCases runs cases as subtests of a subtest named group, each on a
+// fixture of its own.
+func runCases[F any](t *testing.T, group string, cases []testCase[F], newFixture func(*testing.T) F) {
+	t.Helper()
+	t.Run(group, func(t *testing.T) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) { c.run(newFixture(t)) })
+		}
+	})
 }
 
 // base is the suite's clock: a fixed instant, whole seconds, UTC.
@@ -66,25 +136,36 @@ var base = time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)
 // at returns base plus d.
 func at(d time.Duration) time.Time { return base.Add(d) }
 
-// fixture is one case's store and helpers.
-type fixture struct {
+// fixture is one case's store, of the type S its runner tests, and its
+// subtest and context. Each runner wraps it in a type of its own that adds
+// the helpers its cases use.
+type fixture[S any] struct {
 	*testing.T
-	s       Store
-	ctx     context.Context
-	factory Factory
+	s        S
+	ctx      context.Context
+	newStore Factory[S]
 }
 
-func newFixture(t *testing.T, newStore Factory) *fixture {
+func newFixture[S any](t *testing.T, newStore Factory[S]) fixture[S] {
 	t.Helper()
 	s := newStore(t)
 	require.NotNil(t, s, "storetest: the factory returned a nil store")
-	return &fixture{T: t, s: s, ctx: t.Context(), factory: newStore}
+	return fixture[S]{T: t, s: s, ctx: t.Context(), newStore: newStore}
 }
 
+// The fixtures of the runners.
+type (
+	endpointsFixture struct{ fixture[store.Endpoints] }
+	healthFixture    struct{ fixture[HealthStore] }
+	outboxFixture    struct{ fixture[OutboxStore] }
+	attemptsFixture  struct{ fixture[store.Attempts] }
+	inboxFixture     struct{ fixture[store.Inbox] }
+)
+
 // fresh returns a fixture on a new, empty store for the subtest t.
-func (f *fixture) fresh(t *testing.T) *fixture {
+func (f *outboxFixture) fresh(t *testing.T) *outboxFixture {
 	t.Helper()
-	return newFixture(t, f.factory)
+	return &outboxFixture{newFixture(t, f.newStore)}
 }
 
 // Signing secrets the suite stores. Stores parse secrets, so these are real
@@ -114,8 +195,8 @@ func validEndpoint() *store.Endpoint {
 	}
 }
 
-// endpoint stores a valid endpoint after applying edits to it.
-func (f *fixture) endpoint(edits ...func(*store.Endpoint)) *store.Endpoint {
+// createEndpoint stores a valid endpoint after applying edits to it.
+func createEndpoint[S store.Endpoints](f *fixture[S], edits ...func(*store.Endpoint)) *store.Endpoint {
 	f.Helper()
 	ep := validEndpoint()
 	for _, e := range edits {
@@ -124,6 +205,24 @@ func (f *fixture) endpoint(edits ...func(*store.Endpoint)) *store.Endpoint {
 	require.NoError(f, f.s.CreateEndpoint(f.ctx, ep))
 	require.NotEmpty(f, ep.ID)
 	return ep
+}
+
+// endpoint stores a valid endpoint after applying edits to it.
+func (f *endpointsFixture) endpoint(edits ...func(*store.Endpoint)) *store.Endpoint {
+	f.Helper()
+	return createEndpoint(&f.fixture, edits...)
+}
+
+// endpoint stores a valid endpoint after applying edits to it.
+func (f *healthFixture) endpoint(edits ...func(*store.Endpoint)) *store.Endpoint {
+	f.Helper()
+	return createEndpoint(&f.fixture, edits...)
+}
+
+// endpoint stores a valid endpoint after applying edits to it.
+func (f *outboxFixture) endpoint(edits ...func(*store.Endpoint)) *store.Endpoint {
+	f.Helper()
+	return createEndpoint(&f.fixture, edits...)
 }
 
 func withTenant(tenant string) func(*store.Endpoint) {
@@ -166,7 +265,7 @@ func targets(eps ...*store.Endpoint) []store.Target {
 }
 
 // enqueue enqueues ev for eps and requires that want deliveries were created.
-func (f *fixture) enqueue(ev event.Event, want int, eps ...*store.Endpoint) {
+func (f *outboxFixture) enqueue(ev event.Event, want int, eps ...*store.Endpoint) {
 	f.Helper()
 	n, err := f.s.Enqueue(f.ctx, enqueueAt(ev, targets(eps...)))
 	require.NoError(f, err)
@@ -174,7 +273,7 @@ func (f *fixture) enqueue(ev event.Event, want int, eps ...*store.Endpoint) {
 }
 
 // publish enqueues a new test event of type typ at date for eps and returns it.
-func (f *fixture) publish(typ string, date time.Time, eps ...*store.Endpoint) event.Event {
+func (f *outboxFixture) publish(typ string, date time.Time, eps ...*store.Endpoint) event.Event {
 	f.Helper()
 	ev := newEvent(typ, date)
 	f.enqueue(ev, len(eps), eps...)
@@ -182,7 +281,7 @@ func (f *fixture) publish(typ string, date time.Time, eps ...*store.Endpoint) ev
 }
 
 // deliveryOf returns the delivery of event evID for endpoint epID.
-func (f *fixture) deliveryOf(evID, epID string) *store.Delivery {
+func (f *outboxFixture) deliveryOf(evID, epID string) *store.Delivery {
 	f.Helper()
 	ds, next, err := f.s.ListDeliveries(f.ctx, store.DeliveryFilter{AllTenants: true, EventID: evID, EndpointID: epID})
 	require.NoError(f, err)
@@ -192,7 +291,7 @@ func (f *fixture) deliveryOf(evID, epID string) *store.Delivery {
 }
 
 // get returns the delivery with id.
-func (f *fixture) get(id string) *store.Delivery {
+func (f *outboxFixture) get(id string) *store.Delivery {
 	f.Helper()
 	d, err := f.s.GetDelivery(f.ctx, id)
 	require.NoError(f, err)
@@ -201,7 +300,7 @@ func (f *fixture) get(id string) *store.Delivery {
 }
 
 // lease leases with the usual defaults filled in.
-func (f *fixture) lease(now time.Time, limit int, edits ...func(*store.LeaseRequest)) []*store.Delivery {
+func (f *outboxFixture) lease(now time.Time, limit int, edits ...func(*store.LeaseRequest)) []*store.Delivery {
 	f.Helper()
 	req := store.LeaseRequest{Now: now, Limit: limit, Duration: time.Minute, Worker: "w1"}
 	for _, e := range edits {
@@ -218,7 +317,7 @@ func (f *fixture) lease(now time.Time, limit int, edits ...func(*store.LeaseRequ
 }
 
 // leaseOne leases exactly one delivery at now.
-func (f *fixture) leaseOne(now time.Time) *store.Delivery {
+func (f *outboxFixture) leaseOne(now time.Time) *store.Delivery {
 	f.Helper()
 	ds := f.lease(now, 1)
 	require.Len(f, ds, 1)
