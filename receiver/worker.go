@@ -80,7 +80,7 @@ func (r *Receiver) run(j *job) {
 	default:
 		now = r.now()
 		if !retry.IsPermanent(err) {
-			if d, ok := r.cfg.Retry.Next(retry.Attempt{Number: j.attempt, Err: err, Age: now.Sub(j.first), Time: now}); ok {
+			if d, ok := r.cfg.Retry.Next(retry.Failure{Number: j.attempt, Err: err, Age: now.Sub(j.first), Time: now}); ok {
 				info.Result, info.Retry = ResultRetry, max(d, 0)
 			}
 		}

@@ -367,7 +367,7 @@ func (s *Sender) deliver(ctx, sctx context.Context, d *store.Delivery, ep *store
 		s.recordFailure(sctx, ep, now, true)
 		return true
 	}
-	delay, ok := s.cfg.Retry.Next(retry.Attempt{
+	delay, ok := s.cfg.Retry.Next(retry.Failure{
 		Number:     d.Attempts,
 		StatusCode: a.StatusCode,
 		Header:     res.header,

@@ -25,7 +25,7 @@ const crashKills = 3
 // fastRetry retries every failure 10 ms later, forever: in these tests a
 // failure is a timeout or a killed connection, and giving up would hide a
 // lost event.
-var fastRetry = retry.PolicyFunc(func(retry.Attempt) (time.Duration, bool) {
+var fastRetry = retry.PolicyFunc(func(retry.Failure) (time.Duration, bool) {
 	return 10 * time.Millisecond, true
 })
 
