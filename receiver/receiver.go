@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/internal/bodyread"
 	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
@@ -159,7 +160,7 @@ func New(h Handler, cfg *Config) (*Receiver, error) {
 	if r.recovery != nil {
 		r.sched.inflight = make(map[string]struct{})
 	}
-	r.bufs.New = func() any { b := make([]byte, 0, initialBuf); return &b }
+	r.bufs.New = func() any { b := make([]byte, 0, minPooledBuf); return &b }
 
 	opts := &signature.VerifyOptions{Tolerance: s.Tolerance, Now: s.Now}
 	r.verifier, err = signature.NewVerifier(s.secrets, s.publicKeys, opts)
@@ -381,10 +382,10 @@ func (r *Receiver) Stats() Stats {
 	}
 }
 
-// Body buffers: pooled, starting at initialBuf, not returned to the pool
+// Body buffers: pooled, starting at minPooledBuf, not returned to the pool
 // once grown beyond maxPooledBuf.
 const (
-	initialBuf   = 4 << 10
+	minPooledBuf = 4 << 10
 	maxPooledBuf = 256 << 10
 )
 
@@ -511,45 +512,22 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) (int, Reason,
 }
 
 // readBody reads the whole body into the pooled buffer *bp, at most
-// MaxBodyBytes of it.
-// initialBuffer caps the body buffer allocated before the bytes arrive.
-const initialBuffer = 64 << 10
-
+// MaxBodyBytes of it, and leaves *bp holding the buffer, grown or not, for
+// the pool.
 func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, bp *[]byte) ([]byte, error) {
-	limit := r.cfg.MaxBodyBytes
 	if req.Body == nil {
 		return (*bp)[:0], nil
 	}
+	limit := r.cfg.MaxBodyBytes
 	var src io.Reader = req.Body
 	if req.ContentLength < 0 {
 		// Unknown length: let net/http close the connection if the body
 		// runs over, instead of draining it.
 		src = http.MaxBytesReader(w, req.Body, limit)
 	}
-	b := (*bp)[:0]
-	if n := req.ContentLength; n > int64(cap(b)) {
-		// n <= limit: checked by the caller. Trust it only up to
-		// initialBuffer, so a client that declares a large body and
-		// sends nothing does not make us allocate it in advance.
-		b = make([]byte, 0, min(n+1, initialBuffer))
-	}
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := src.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		*bp = b
-		if int64(len(b)) > limit {
-			return nil, &http.MaxBytesError{Limit: limit}
-		}
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
+	b, err := bodyread.AppendAll((*bp)[:0], src, limit, req.ContentLength)
+	*bp = b[:0]
+	return b, err
 }
 
 // accept claims the event and queues it.

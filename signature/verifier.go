@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/webhookkit/webhookkit/internal/bodyread"
 )
 
 // DefaultMaxBodyBytes is the body limit [Verifier.VerifyRequest] applies when
@@ -306,7 +308,7 @@ func (v *Verifier) VerifyRequest(r *http.Request, maxBytes int64) ([]byte, error
 	var body []byte
 	if r.Body != nil && r.Body != http.NoBody {
 		var err error
-		body, err = readLimited(r.Body, maxBytes, r.ContentLength)
+		body, err = bodyread.AppendAll(nil, r.Body, maxBytes, r.ContentLength)
 		_ = r.Body.Close()
 		if err != nil {
 			return nil, fmt.Errorf("signature: reading body: %w", err)
@@ -318,39 +320,4 @@ func (v *Verifier) VerifyRequest(r *http.Request, maxBytes int64) ([]byte, error
 		return nil, err
 	}
 	return body, nil
-}
-
-// initialBuffer caps the buffer allocated before any body bytes arrive.
-const initialBuffer = 64 << 10
-
-// readLimited reads all of rd, failing with *http.MaxBytesError once more
-// than limit bytes arrive. sizeHint (a Content-Length, or -1) sizes the
-// buffer.
-func readLimited(rd io.Reader, limit, sizeHint int64) ([]byte, error) {
-	capacity := int64(512)
-	if sizeHint >= 0 {
-		capacity = sizeHint + 1 // room to observe EOF without growing
-	}
-	// Trust a declared length only up to initialBuffer: a client that
-	// declares a large body and then sends nothing must not make us
-	// allocate it in advance. Larger bodies grow the buffer as they arrive.
-	capacity = min(capacity, limit+1, initialBuffer)
-	buf := make([]byte, 0, capacity)
-	lr := io.LimitReader(rd, limit+1)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := lr.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if int64(len(buf)) > limit {
-			return nil, &http.MaxBytesError{Limit: limit}
-		}
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
 }
