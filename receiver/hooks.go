@@ -7,39 +7,52 @@ import (
 	"github.com/webhookkit/webhookkit/event"
 )
 
-// Reason says why a request got its answer. Its values are short, stable
-// and few, fit for a metrics label; they are also the plain-text body of
-// every answer but an accepted event's, which is empty (never anything
-// from the request).
-type Reason string
+// Hooks observe a [Receiver] for metrics and tracing without the core
+// importing a metrics library. Every field is optional. Hooks are called
+// synchronously (Accepted and Response on the request's goroutine, the
+// others on a worker), concurrently with each other: they must be safe for
+// concurrent use and quick. A panic in Accepted, Attempt or Dropped is
+// recovered and logged; one in Response is left to net/http, as for any
+// handler. The zero value observes nothing.
+type Hooks struct {
+	// Accepted, if set, is called once for each request whose event was
+	// accepted: verified, decoded, newly claimed and queued (not for
+	// duplicates, refusals, or events re-driven from a durable inbox). It
+	// runs before the 200 is written and before the first callback attempt
+	// for the event starts: a worker that picks the event up waits for
+	// Accepted to return. Setting it costs a copy of the body and of the
+	// header per accepted request.
+	Accepted func(AcceptedInfo)
+	// Response is called once per request, after the answer was written.
+	Response func(ResponseInfo)
+	// Attempt is called after every callback attempt, before its outcome
+	// is recorded (so a graceful Shutdown waits for it).
+	Attempt func(AttemptInfo)
+	// Dropped is called for an event acknowledged without a handler: the
+	// callback returned an error matching [ErrNoRoute] (as [Mux] does for
+	// types nothing subscribes to).
+	Dropped func(ev event.Event)
+}
 
-// Reasons, in the order the receiver checks them.
-const (
-	ReasonMethod       Reason = "method not allowed"      // 405
-	ReasonMediaType    Reason = "unsupported media type"  // 415
-	ReasonTooLarge     Reason = "body too large"          // 413
-	ReasonReadTimeout  Reason = "body read timed out"     // 408
-	ReasonUnreadable   Reason = "body unreadable"         // 400
-	ReasonHeaders      Reason = "invalid webhook headers" // 400
-	ReasonTimestamp    Reason = "timestamp out of range"  // 401
-	ReasonSignature    Reason = "invalid signature"       // 401
-	ReasonInvalidEvent Reason = "invalid event"           // 400
-	ReasonMode         Reason = "api mode not allowed"    // 400
-	ReasonUnavailable  Reason = "not accepting events"    // 503: before Start, after Shutdown
-	ReasonQueueFull    Reason = "queue full"              // 503
-	ReasonInbox        Reason = "inbox unavailable"       // 503: the inbox's Claim failed
-	ReasonInboxFull    Reason = "inbox full"              // 503: Claim returned store.ErrInboxFull
-	ReasonDuplicate    Reason = "duplicate"               // 200, with HeaderDuplicate
-	ReasonAccepted     Reason = "accepted"                // 200, empty body
-)
-
-// HeaderDuplicate is the header of the answer to a duplicate: a 200 with
-// "Webhookkit-Duplicate: true" and the body "duplicate\n" says the event
-// was already claimed (and is held or was handled) and will not be handed
-// to the callback again. An accepted event's 200 has neither the header
-// nor a body, so a tool or a test tells the two apart from the response
-// alone.
-const HeaderDuplicate = "Webhookkit-Duplicate"
+// AcceptedInfo describes one accepted request, for [Hooks].Accepted: the
+// verified event with the request that carried it, for tools that relay or
+// archive the original (such as a "listen --forward-to" that re-posts it
+// with its signatures intact).
+type AcceptedInfo struct {
+	// Key is the de-duplication key the event was claimed under: the
+	// envelope id, or the webhook-id header with [Config].DedupByHeader.
+	// It is the Key of the event's [AttemptInfo].
+	Key string
+	// Event is the decoded event handed to the callback. Its Data must not
+	// be modified.
+	Event event.Event
+	// Body is the raw request body as received and verified: a copy of its
+	// own, which the hook may keep and modify.
+	Body []byte
+	// Header is the request's header, webhook-* signature headers
+	// included: a copy of its own, which the hook may keep and modify.
+	Header http.Header
+}
 
 // ResponseInfo describes one answered request, for [Hooks].Response.
 type ResponseInfo struct {
@@ -82,82 +95,4 @@ type AttemptInfo struct {
 	Retry time.Duration
 	// Duration is how long the callback ran.
 	Duration time.Duration
-}
-
-// AcceptedInfo describes one accepted request, for [Hooks].Accepted: the
-// verified event with the request that carried it, for tools that relay or
-// archive the original (such as a "listen --forward-to" that re-posts it
-// with its signatures intact).
-type AcceptedInfo struct {
-	// Key is the de-duplication key the event was claimed under: the
-	// envelope id, or the webhook-id header with [Config].DedupByHeader.
-	// It is the Key of the event's [AttemptInfo].
-	Key string
-	// Event is the decoded event handed to the callback. Its Data must not
-	// be modified.
-	Event event.Event
-	// Body is the raw request body as received and verified: a copy of its
-	// own, which the hook may keep and modify.
-	Body []byte
-	// Header is the request's header, webhook-* signature headers
-	// included: a copy of its own, which the hook may keep and modify.
-	Header http.Header
-}
-
-// Hooks observe a [Receiver] for metrics and tracing without the core
-// importing a metrics library. Every field is optional. Hooks are called
-// synchronously (Accepted and Response on the request's goroutine, the
-// others on a worker), concurrently with each other: they must be safe for
-// concurrent use and quick. A panic in Accepted, Attempt or Dropped is
-// recovered and logged; one in Response is left to net/http, as for any
-// handler. The zero value observes nothing.
-type Hooks struct {
-	// Accepted, if set, is called once for each request whose event was
-	// accepted: verified, decoded, newly claimed and queued (not for
-	// duplicates, refusals, or events re-driven from a durable inbox). It
-	// runs before the 200 is written and before the first callback attempt
-	// for the event starts: a worker that picks the event up waits for
-	// Accepted to return. Setting it costs a copy of the body and of the
-	// header per accepted request.
-	Accepted func(AcceptedInfo)
-	// Response is called once per request, after the answer was written.
-	Response func(ResponseInfo)
-	// Attempt is called after every callback attempt, before its outcome
-	// is recorded (so a graceful Shutdown waits for it).
-	Attempt func(AttemptInfo)
-	// Dropped is called for an event acknowledged without a handler: the
-	// callback returned an error matching [ErrNoRoute] (as [Mux] does for
-	// types nothing subscribes to).
-	Dropped func(ev event.Event)
-}
-
-// Stats is a snapshot of a receiver's counters since [New]. Counters only
-// grow; Queued and Pending are current values.
-type Stats struct {
-	// Requests answered, by outcome.
-	Accepted    uint64 // 200, event queued
-	Duplicates  uint64 // 200, already claimed
-	Rejected    uint64 // 4xx
-	Unavailable uint64 // 503, for any reason
-	// InboxFull counts the 503s of claims the inbox refused with
-	// [store.ErrInboxFull] (ReasonInboxFull), also counted in Unavailable.
-	InboxFull uint64
-
-	// Events, by what became of them.
-	Handled     uint64 // callback succeeded
-	Dropped     uint64 // no route for the type
-	Dead        uint64 // failed for good
-	Interrupted uint64 // left unhandled by Close or a Shutdown deadline
-	Recovered   uint64 // re-driven from a durable inbox
-
-	// Attempts counts callback calls; Retries those that failed and were
-	// scheduled again.
-	Attempts uint64
-	Retries  uint64
-
-	// Queued is the number of events waiting in the queue; Pending the
-	// number accepted and not finished (queued, running or waiting for a
-	// retry), and of requests claiming their event in the inbox.
-	Queued  int
-	Pending int
 }
