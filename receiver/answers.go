@@ -1,6 +1,5 @@
 package receiver
 
-
 // Reason says why a request got its answer. Its values are short, stable
 // and few, fit for a metrics label; they are also the plain-text body of
 // every answer but an accepted event's, which is empty (never anything

@@ -1,47 +1,57 @@
 package receiver
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
 )
 
-// Hooks observe a [Receiver] for metrics and tracing without the core
-// importing a metrics library. Every field is optional. Hooks are called
-// synchronously (Accepted and Response on the request's goroutine, the
-// others on a worker), concurrently with each other: they must be safe for
-// concurrent use and quick. A panic in Accepted, Attempt or Dropped is
-// recovered and logged; one in Response is left to net/http, as for any
+// Hooks observe a [Receiver] for metrics, tracing and dead-lettering
+// without the core importing a metrics library. Every field is optional
+// and named for the moment it reports; every hook takes a context first.
+// Hooks are called synchronously (OnAccepted and OnResponse on the
+// request's goroutine with the request's context; the others on a worker,
+// or in [Receiver.RunRetries], with a context that carries the values of
+// the context given to [Receiver.Start] and is cancelled by
+// [Receiver.Close]), concurrently with each other: they must be safe for
+// concurrent use and quick. A panic in any hook but OnResponse is
+// recovered and logged; one in OnResponse is left to net/http, as for any
 // handler. The zero value observes nothing.
 type Hooks struct {
-	// Accepted, if set, is called once for each request whose event was
+	// OnAccepted, if set, is called once for each request whose event was
 	// accepted: verified, decoded, newly claimed and queued (not for
 	// duplicates, refusals, or events re-driven from a durable inbox). It
-	// runs before the 200 is written and before the first callback attempt
-	// for the event starts: a worker that picks the event up waits for
-	// Accepted to return. Setting it costs a copy of the body and of the
+	// runs before the 200 is written and before the first callback for
+	// the event starts: a worker that picks the event up waits for
+	// OnAccepted to return. Setting it costs a copy of the body and of the
 	// header per accepted request.
-	Accepted func(AcceptedInfo)
-	// Response is called once per request, after the answer was written.
-	Response func(ResponseInfo)
-	// Attempt is called after every callback attempt, before its outcome
-	// is recorded (so a graceful Shutdown waits for it).
-	Attempt func(AttemptInfo)
-	// Dropped is called for an event acknowledged without a handler: the
+	OnAccepted func(ctx context.Context, info AcceptedInfo)
+	// OnResponse is called once per request, after the answer was written.
+	OnResponse func(ctx context.Context, info ResponseInfo)
+	// OnCallback is called after every call of the [Handler], before its
+	// outcome is recorded (so a graceful Shutdown waits for it).
+	OnCallback func(ctx context.Context, info CallbackInfo)
+	// OnDropped is called for an event acknowledged without a handler: the
 	// callback returned an error matching [ErrNoRoute] (as [Mux] does for
 	// types nothing subscribes to).
-	Dropped func(ev event.Event)
+	OnDropped func(ctx context.Context, ev event.Event)
+	// OnDead is called once for an event whose callback failed for good,
+	// after the event is marked dead in the inbox, with the last error. Its
+	// context is also bounded by [Config].CallbackTimeout, for a hook that
+	// files the event somewhere.
+	OnDead func(ctx context.Context, ev event.Event, err error)
 }
 
-// AcceptedInfo describes one accepted request, for [Hooks].Accepted: the
+// AcceptedInfo describes one accepted request, for [Hooks].OnAccepted: the
 // verified event with the request that carried it, for tools that relay or
 // archive the original (such as a "listen --forward-to" that re-posts it
 // with its signatures intact).
 type AcceptedInfo struct {
 	// Key is the de-duplication key the event was claimed under: the
 	// envelope id, or the webhook-id header with [Config].DedupByHeader.
-	// It is the Key of the event's [AttemptInfo].
+	// It is the Key of the event's [CallbackInfo].
 	Key string
 	// Event is the decoded event handed to the callback. Its Data must not
 	// be modified.
@@ -54,7 +64,7 @@ type AcceptedInfo struct {
 	Header http.Header
 }
 
-// ResponseInfo describes one answered request, for [Hooks].Response.
+// ResponseInfo describes one answered request, for [Hooks].OnResponse.
 type ResponseInfo struct {
 	// Status is the HTTP status code sent.
 	Status int
@@ -67,10 +77,10 @@ type ResponseInfo struct {
 	Duration time.Duration
 }
 
-// Result is what became of one callback attempt.
+// Result is what became of one call of the [Handler].
 type Result string
 
-// Results of a callback attempt.
+// Results of a callback.
 const (
 	ResultHandled     Result = "handled"     // the callback succeeded
 	ResultDropped     Result = "dropped"     // no route for the type ([ErrNoRoute]): acknowledged
@@ -79,19 +89,22 @@ const (
 	ResultInterrupted Result = "interrupted" // cut short by Close or a Shutdown deadline
 )
 
-// AttemptInfo describes one callback attempt, for [Hooks].Attempt.
-type AttemptInfo struct {
+// CallbackInfo describes one call of the [Handler] for an event, for
+// [Hooks].OnCallback.
+type CallbackInfo struct {
 	// Event is the event handled. Its Data must not be modified.
 	Event event.Event
 	// Key is the de-duplication key of the event.
 	Key string
-	// Attempt is the 1-based attempt number.
-	Attempt int
+	// Number is the 1-based number of this call for the event: 1 for the
+	// first, 2 for the first retry, and so on (counting calls made before a
+	// crash, for an event re-driven from a durable inbox).
+	Number int
 	// Err is the callback's error (a panic becomes an error); nil on success.
 	Err error
-	// Result is what became of the attempt.
+	// Result is what became of the call.
 	Result Result
-	// Retry is the delay before the next attempt when Result is ResultRetry.
+	// Retry is the delay before the next call when Result is ResultRetry.
 	Retry time.Duration
 	// Duration is how long the callback ran.
 	Duration time.Duration

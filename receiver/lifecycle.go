@@ -2,7 +2,6 @@ package receiver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
 
@@ -17,12 +16,17 @@ const (
 // Start starts the workers and the background maintenance (pruning the
 // inbox and, with a durable inbox, re-driving events whose lease ended,
 // at once and every [Config].RecoveryInterval), and the receiver starts
-// accepting events. The receiver runs until [Receiver.Shutdown] or
-// [Receiver.Close], not until ctx ends; callbacks run on contexts that keep
-// ctx's values but not its cancellation.
+// accepting events.
 //
-// It returns ctx's error if ctx is already done, [ErrClosed] after Shutdown
-// or Close, and an error if the receiver was already started.
+// The receiver runs until [Receiver.Shutdown] or [Receiver.Close], or
+// until ctx is cancelled, which stops it as Close does: a drain under way
+// is cut short. Shutdown or Close, called then or later, waits for that
+// stop to finish and returns nil. Callbacks and hooks run on contexts
+// that carry ctx's values; they are cancelled when the receiver closes,
+// whatever ended it.
+//
+// It returns ctx's error if ctx is already done, [ErrStarted] if the
+// receiver is already started, and [ErrClosed] after Shutdown or Close.
 func (r *Receiver) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -31,7 +35,7 @@ func (r *Receiver) Start(ctx context.Context) error {
 	defer r.mu.Unlock()
 	switch r.state.Load() {
 	case stateRunning:
-		return errors.New("receiver: already started")
+		return ErrStarted
 	case stateDraining, stateClosed:
 		return ErrClosed
 	}
@@ -43,6 +47,9 @@ func (r *Receiver) Start(ctx context.Context) error {
 	}
 	go r.maintain()
 	r.state.Store(stateRunning)
+	// Runs Close in a goroutine of its own once ctx ends; Close waits for
+	// r.mu, held here until Start returns.
+	r.unwatch = context.AfterFunc(ctx, func() { _ = r.Close() })
 	return nil
 }
 
@@ -60,19 +67,27 @@ func (r *Receiver) Start(ctx context.Context) error {
 //
 // It returns nil when everything was handled, and otherwise an error that
 // says how many events were left unhandled and wraps ctx's error, or
-// [ErrClosed] when ctx had not ended (Close cut the drain short, or retries
-// were left waiting for RunRetries). Those
-// events stay claimed in a durable inbox and are re-driven by the next
-// receiver; with a non-durable inbox their claims are released so the
-// sender (or a manual resend) can deliver them again. Shutdown returns
-// [ErrClosed] when the receiver is already shut down or closed; a receiver
-// never started is just closed.
+// [ErrClosed] when ctx had not ended (Close, or the end of Start's
+// context, cut the drain short, or retries were left waiting for
+// RunRetries). Those events stay claimed in a durable inbox and are
+// re-driven by the next receiver; with a non-durable inbox their claims
+// are released so the sender (or a manual resend) can deliver them again.
+// A receiver never started is just closed.
+//
+// Called again, or after Close, Shutdown waits until the stop under way
+// has finished and returns nil, or ctx's error if ctx ends first (the
+// stop goes on); the first call reports the events left.
 func (r *Receiver) Shutdown(ctx context.Context) error {
 	r.mu.Lock()
 	prev := r.state.Load()
 	if prev == stateDraining || prev == stateClosed {
 		r.mu.Unlock()
-		return ErrClosed
+		select {
+		case <-r.stopped:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	r.state.Store(stateDraining)
 	close(r.quit)
@@ -110,34 +125,43 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 // and pending retries unhandled (kept claimed in a durable inbox for the
 // next receiver to re-drive, released in a non-durable one). A callback
 // that ignores its context delays Close until it returns. Called during a
-// [Receiver.Shutdown], Close cuts the drain short. It returns [ErrClosed] if
-// the receiver was already closed or shut down.
+// [Receiver.Shutdown], Close cuts the drain short.
+//
+// Close returns nil, once the receiver has stopped: called again, after
+// Shutdown, or after Start's context ended, it waits for the stop under
+// way to finish.
 func (r *Receiver) Close() error {
 	r.mu.Lock()
-	prev := r.state.Load()
-	if prev == stateClosed {
-		r.mu.Unlock()
-		return ErrClosed
-	}
-	if prev != stateDraining {
+	switch r.state.Load() {
+	case stateClosed:
+	case stateDraining:
+		r.state.Store(stateClosed) // quit is closed already
+	default:
 		close(r.quit)
+		r.state.Store(stateClosed)
 	}
-	r.state.Store(stateClosed)
 	r.mu.Unlock()
 	r.closeNow()
 	return nil
 }
 
 // closeNow stops the workers and timers and abandons whatever was not
-// handled, once, returning how many events that was.
+// handled, once, returning how many events that was. Concurrent callers
+// wait for the first.
 func (r *Receiver) closeNow() int {
-	r.closeOnce.Do(func() { r.left = r.stopAll() })
+	r.closeOnce.Do(func() {
+		r.left = r.stopAll()
+		close(r.stopped)
+	})
 	return r.left
 }
 
 func (r *Receiver) stopAll() int {
 	r.mu.Lock()
 	r.state.Store(stateClosed)
+	if r.unwatch != nil {
+		r.unwatch() // false if Start's context ended: Close is on its way
+	}
 	r.mu.Unlock()
 	before := r.stats.interrupted.Load()
 	if r.cancel != nil {

@@ -52,6 +52,9 @@ type Receiver struct {
 	drained chan struct{} // pending dropped to zero
 	quit    chan struct{} // closed when Shutdown or Close begins
 	stop    chan struct{} // closed when the workers must exit
+	stopped chan struct{} // closed when closeNow has finished
+	// unwatch stops watching Start's context (see context.AfterFunc).
+	unwatch func() bool
 	// base is the parent of callback contexts: Start's context without its
 	// cancellation, cancelled by Close. storeBase is the same, never
 	// cancelled, for recording outcomes reached while closing.
@@ -91,7 +94,7 @@ type job struct {
 	attempt int       // attempts made so far
 	first   time.Time // start of the first attempt
 	due     time.Time // when a retry waiting for RunRetries is due
-	// hooked is held by the request while Hooks.Accepted runs; a worker
+	// hooked is held by the request while Hooks.OnAccepted runs; a worker
 	// takes it before the first attempt, so the hook happens before it.
 	hooked sync.Mutex
 }
@@ -100,8 +103,8 @@ type job struct {
 // copies cfg (nil means all defaults, which fails for want of keys) and
 // starts no goroutines: the receiver answers 503 until [Receiver.Start].
 //
-// It returns [ErrNoKeys] without keys and an error wrapping
-// [ErrInvalidConfig] (naming the field) for an invalid configuration.
+// Every error wraps [ErrInvalidConfig] and names the field at fault;
+// without keys it also wraps [ErrNoKeys].
 func New(h Handler, cfg *Config) (*Receiver, error) {
 	if h == nil {
 		return nil, fmt.Errorf("%w: nil Handler", ErrInvalidConfig)
@@ -111,16 +114,19 @@ func New(h Handler, cfg *Config) (*Receiver, error) {
 		return nil, err
 	}
 	r := &Receiver{
-		h:       h,
-		cfg:     s,
-		log:     s.Logger,
-		now:     s.Now,
-		inbox:   s.Inbox,
-		queue:   make(chan *job, s.QueueSize),
-		wake:    make(chan struct{}, s.Workers),
-		drained: make(chan struct{}, 1),
-		quit:    make(chan struct{}),
-		stop:    make(chan struct{}),
+		h:        h,
+		cfg:      s,
+		log:      s.Logger,
+		now:      s.Now,
+		inbox:    s.Inbox,
+		verifier: s.verifier,
+		byMode:   s.byMode,
+		queue:    make(chan *job, s.QueueSize),
+		wake:     make(chan struct{}, s.Workers),
+		drained:  make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
 	}
 	if r.inbox == nil {
 		r.inbox, r.owned = newDefaultInbox(), true
@@ -133,37 +139,5 @@ func New(h Handler, cfg *Config) (*Receiver, error) {
 	}
 	r.bufs.New = func() any { b := make([]byte, 0, minPooledBuf); return &b }
 
-	opts := &signature.VerifyOptions{Tolerance: s.Tolerance, Now: s.Now}
-	r.verifier, err = signature.NewVerifier(s.secrets, s.publicKeys, opts)
-	if err != nil {
-		return nil, fmt.Errorf("%w: Keys: %w", ErrInvalidConfig, err)
-	}
-	if s.anyModal {
-		r.byMode = make(map[event.Mode]*signature.Verifier, 2)
-		for _, m := range []event.Mode{event.ModeTest, event.ModeLive} {
-			var secs []signature.Secret
-			var pks []signature.PublicKey
-			for i, km := range s.modes {
-				if km != "" && km != m {
-					continue
-				}
-				if i < len(s.secrets) {
-					secs = append(secs, s.secrets[i])
-				} else {
-					pks = append(pks, s.publicKeys[i-len(s.secrets)])
-				}
-			}
-			switch {
-			case len(secs)+len(pks) == 0:
-				r.byMode[m] = nil
-			case len(secs) == len(s.secrets) && len(pks) == len(s.publicKeys):
-				r.byMode[m] = r.verifier
-			default:
-				if r.byMode[m], err = signature.NewVerifier(secs, pks, opts); err != nil {
-					return nil, fmt.Errorf("%w: Keys: %w", ErrInvalidConfig, err)
-				}
-			}
-		}
-	}
 	return r, nil
 }

@@ -37,7 +37,7 @@ const (
 // [HeaderDuplicate]).
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var start time.Time
-	if r.cfg.Hooks.Response != nil {
+	if r.cfg.Hooks.OnResponse != nil {
 		start = time.Now()
 	}
 	status, reason, ev := r.serve(w, req)
@@ -83,8 +83,8 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			slog.Int("status", status), slog.String("reason", string(reason)),
 			slog.String("remote_addr", req.RemoteAddr), slog.String("event_id", ev.ID))
 	}
-	if r.cfg.Hooks.Response != nil {
-		r.cfg.Hooks.Response(ResponseInfo{
+	if h := r.cfg.Hooks.OnResponse; h != nil {
+		h(req.Context(), ResponseInfo{
 			Status: status, Reason: reason, EventID: ev.ID, EventType: ev.Type,
 			Duration: time.Since(start),
 		})
@@ -204,7 +204,7 @@ func (r *Receiver) accept(req *http.Request, ev event.Event, key string, body []
 		return http.StatusServiceUnavailable, ReasonInbox
 	}
 	j := &job{ev: ev, key: key}
-	hook := r.cfg.Hooks.Accepted
+	hook := r.cfg.Hooks.OnAccepted
 	if hook != nil {
 		j.hooked.Lock() // before push: a worker may take j at once
 	}
@@ -228,7 +228,7 @@ func (r *Receiver) accept(req *http.Request, ev event.Event, key string, body []
 		info := AcceptedInfo{Key: key, Event: ev, Body: append([]byte(nil), body...), Header: req.Header.Clone()}
 		func() {
 			defer j.hooked.Unlock()
-			r.safely("Hooks.Accepted", ev.ID, func() { hook(info) })
+			r.safely("Hooks.OnAccepted", ev.ID, func() { hook(ctx, info) })
 		}()
 	}
 	return http.StatusOK, ReasonAccepted

@@ -34,7 +34,7 @@ func (r *Receiver) markHandled(j *job) {
 	}
 }
 
-// kill dead-letters j: MarkDead, then the OnDead hook.
+// kill dead-letters j: MarkDead, then Hooks.OnDead.
 func (r *Receiver) kill(j *job, cause error) {
 	defer r.finish(j)
 	r.stats.dead.Add(1)
@@ -52,12 +52,13 @@ func (r *Receiver) kill(j *job, cause error) {
 		r.log.LogAttrs(r.base, slog.LevelError, "receiver: marking event dead failed",
 			slog.String("event_id", j.ev.ID), slog.String("key", j.key), slog.Any("error", err))
 	}
-	if r.cfg.OnDead == nil {
+	h := r.cfg.Hooks.OnDead
+	if h == nil {
 		return
 	}
 	ctx, cancel = context.WithTimeout(r.base, r.cfg.CallbackTimeout)
 	defer cancel()
-	r.safely("OnDead", j.ev.ID, func() { r.cfg.OnDead(ctx, j.ev, cause) })
+	r.safely("Hooks.OnDead", j.ev.ID, func() { h(ctx, j.ev, cause) })
 }
 
 // safely runs a user hook on a worker, turning a panic into a log entry.

@@ -21,10 +21,10 @@ type Stats struct {
 	Interrupted uint64 // left unhandled by Close or a Shutdown deadline
 	Recovered   uint64 // re-driven from a durable inbox
 
-	// Attempts counts callback calls; Retries those that failed and were
-	// scheduled again.
-	Attempts uint64
-	Retries  uint64
+	// Callbacks counts calls of the [Handler]; Retries those that failed
+	// and were scheduled again.
+	Callbacks uint64
+	Retries   uint64
 
 	// Queued is the number of events waiting in the queue; Pending the
 	// number accepted and not finished (queued, running or waiting for a
@@ -37,7 +37,7 @@ type counters struct {
 	accepted, duplicates, rejected, unavailable atomic.Uint64
 	inboxFull                                   atomic.Uint64
 	handled, dropped, dead, interrupted         atomic.Uint64
-	recovered, attempts, retries                atomic.Uint64
+	recovered, callbacks, retries               atomic.Uint64
 }
 
 // Stats returns a snapshot of the receiver's counters. It is cheap and safe
@@ -55,7 +55,7 @@ func (r *Receiver) Stats() Stats {
 		Dead:        c.dead.Load(),
 		Interrupted: c.interrupted.Load(),
 		Recovered:   c.recovered.Load(),
-		Attempts:    c.attempts.Load(),
+		Callbacks:   c.callbacks.Load(),
 		Retries:     c.retries.Load(),
 		Queued:      len(r.queue),
 		Pending:     int(r.pending.Load()),

@@ -51,8 +51,8 @@ func (r *Receiver) popReady() *job {
 
 // run makes one callback attempt and settles its outcome.
 func (r *Receiver) run(j *job) {
-	if r.cfg.Hooks.Accepted != nil {
-		j.hooked.Lock() // wait for the request's Hooks.Accepted to return
+	if r.cfg.Hooks.OnAccepted != nil {
+		j.hooked.Lock() // wait for the request's Hooks.OnAccepted to return
 		j.hooked.Unlock()
 	}
 	j.attempt++
@@ -61,8 +61,8 @@ func (r *Receiver) run(j *job) {
 	}
 	t0 := time.Now()
 	err := r.call(j.ev)
-	info := AttemptInfo{Event: j.ev, Key: j.key, Attempt: j.attempt, Err: err, Duration: time.Since(t0)}
-	r.stats.attempts.Add(1)
+	info := CallbackInfo{Event: j.ev, Key: j.key, Number: j.attempt, Err: err, Duration: time.Since(t0)}
+	r.stats.callbacks.Add(1)
 
 	var now time.Time // when a retry was decided
 	switch {
@@ -84,8 +84,8 @@ func (r *Receiver) run(j *job) {
 			info.Result, info.Retry = ResultDead, 0
 		}
 	}
-	if h := r.cfg.Hooks.Attempt; h != nil {
-		r.safely("Hooks.Attempt", j.ev.ID, func() { h(info) })
+	if h := r.cfg.Hooks.OnCallback; h != nil {
+		r.safely("Hooks.OnCallback", j.ev.ID, func() { h(r.base, info) })
 	}
 
 	switch info.Result {
@@ -98,8 +98,8 @@ func (r *Receiver) run(j *job) {
 			slog.String("event_id", j.ev.ID), slog.String("event_type", j.ev.Type))
 		r.markHandled(j)
 		r.stats.dropped.Add(1)
-		if h := r.cfg.Hooks.Dropped; h != nil {
-			r.safely("Hooks.Dropped", j.ev.ID, func() { h(j.ev) })
+		if h := r.cfg.Hooks.OnDropped; h != nil {
+			r.safely("Hooks.OnDropped", j.ev.ID, func() { h(r.base, j.ev) })
 		}
 		r.finish(j)
 	case ResultInterrupted:
