@@ -164,10 +164,10 @@ func testSenderCrash(t *testing.T, sp spec) {
 		mu.Unlock()
 		return nil
 	}), &receiver.Config{
-		Keys:      []receiver.Key{{Secret: secret.String()}},
+		Keys:      []receiver.Key{{Text: secret.String()}},
 		QueueSize: n + 64,
 		Logger:    logger(t, "receiver"),
-		Hooks: receiver.Hooks{Response: func(ri receiver.ResponseInfo) {
+		Hooks: receiver.Hooks{OnResponse: func(_ context.Context, ri receiver.ResponseInfo) {
 			if ri.Status == http.StatusOK {
 				mu.Lock()
 				reached[ri.EventID]++
