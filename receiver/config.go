@@ -90,8 +90,9 @@ func DefaultRetry() retry.Policy {
 // changing it afterwards has no effect.
 type Config struct {
 	// Keys verify the requests. At least one is required: New fails with
-	// [ErrNoKeys] without any, and with [ErrInvalidConfig] if any is
-	// malformed (a typo in a rotated secret is never silently ignored).
+	// an error wrapping [ErrInvalidConfig] and [ErrNoKeys] without any, and
+	// wrapping ErrInvalidConfig, naming the key, if any is malformed (a
+	// typo in a rotated secret is never silently ignored).
 	Keys []Key
 
 	// MaxBodyBytes is the largest request body accepted; larger bodies are

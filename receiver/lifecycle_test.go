@@ -3,6 +3,7 @@ package receiver_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -67,14 +68,7 @@ func TestStartContextCancelStops(t *testing.T) {
 	require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.signer, queued)).Code)
 
 	cancel()
-	left := 2
-	require.Eventually(t, func() bool {
-		code := serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code
-		if code == http.StatusOK {
-			left++ // accepted before the stop began
-		}
-		return code == http.StatusServiceUnavailable
-	}, waitTimeout, time.Millisecond, "requests are refused once Start's context ended")
+	left := 2 + len(untilRefused(t, r, k.signer)) // some accepted before the stop began
 
 	shut := make(chan error, 1)
 	go func() { shut <- r.Shutdown(context.Background()) }()
@@ -91,31 +85,41 @@ func TestStartContextCancelStops(t *testing.T) {
 	require.Equal(t, store.InboxState(""), ib.state(queued.ID))
 }
 
-// TestStartContextCancelDuringShutdown: the end of Start's context cuts a
-// graceful drain short, as Close would.
-func TestStartContextCancelDuringShutdown(t *testing.T) {
-	k := newKeyPair(t)
-	started := make(chan struct{}, 1)
-	rc := newRecorder()
-	rc.fn = func(ctx context.Context, _ event.Event, _ int64) error {
-		started <- struct{}{}
-		<-ctx.Done()
-		return ctx.Err()
+// TestStopDuringShutdown: Close, or the end of Start's context, cuts a
+// graceful drain short; Shutdown reports the events left and wraps
+// ErrClosed.
+func TestStopDuringShutdown(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		stop func(r *receiver.Receiver, cancel context.CancelFunc)
+	}{
+		{"Close", func(r *receiver.Receiver, _ context.CancelFunc) { require.NoError(t, r.Close()) }},
+		{"Start's context ends", func(_ *receiver.Receiver, cancel context.CancelFunc) { cancel() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := newKeyPair(t)
+			started := make(chan struct{}, 1)
+			rc := newRecorder()
+			rc.fn = func(ctx context.Context, _ event.Event, _ int64) error {
+				started <- struct{}{}
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			r := startUnmanaged(t, ctx, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Workers: 1})
+			require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code)
+			<-started
+			shut := make(chan error, 1)
+			go func() { shut <- r.Shutdown(context.Background()) }() // would wait forever
+			left := 1 + len(untilRefused(t, r, k.signer))            // Shutdown has begun
+			tc.stop(r, cancel)
+			err := result(t, shut)
+			require.ErrorIs(t, err, receiver.ErrClosed)
+			require.ErrorContains(t, err, fmt.Sprintf("%d events left unhandled", left))
+			require.NoError(t, r.Close())
+		})
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := startUnmanaged(t, ctx, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Workers: 1})
-	require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code)
-	<-started
-	shut := make(chan error, 1)
-	go func() { shut <- r.Shutdown(context.Background()) }() // would wait forever
-	require.Eventually(t, func() bool {
-		return serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code == http.StatusServiceUnavailable
-	}, waitTimeout, time.Millisecond, "Shutdown has begun")
-	cancel()
-	err := result(t, shut)
-	require.ErrorIs(t, err, receiver.ErrClosed)
-	require.ErrorContains(t, err, "1 events left unhandled")
-	require.NoError(t, r.Close())
 }
 
 // TestSecondShutdownWaits: a Shutdown called while another drains waits for

@@ -321,15 +321,7 @@ func TestShutdownWaitsForRunRetries(t *testing.T) {
 	<-started
 	shut := make(chan error, 1)
 	go func() { shut <- r.Shutdown(context.Background()) }()
-	var late []event.Event // accepted before Shutdown began; drained by it
-	require.Eventually(t, func() bool {
-		ev := newEvent(t, event.ModeTest, "ping")
-		code := serve(r, eventRequest(t, k.signer, ev)).Code
-		if code == http.StatusOK {
-			late = append(late, ev)
-		}
-		return code == http.StatusServiceUnavailable
-	}, waitTimeout, time.Millisecond)
+	late := untilRefused(t, r, k.signer) // accepted before Shutdown began; drained by it
 	select {
 	case err := <-shut:
 		t.Fatalf("Shutdown returned %v while a retry was running", err)
