@@ -14,13 +14,13 @@ import (
 	"github.com/webhookkit/webhookkit/receiver"
 )
 
-// acceptedLog records Hooks.Accepted calls.
+// acceptedLog records Hooks.OnAccepted calls.
 type acceptedLog struct {
 	mu    sync.Mutex
 	infos []receiver.AcceptedInfo
 }
 
-func (l *acceptedLog) hook(ai receiver.AcceptedInfo) {
+func (l *acceptedLog) hook(_ context.Context, ai receiver.AcceptedInfo) {
 	l.mu.Lock()
 	l.infos = append(l.infos, ai)
 	l.mu.Unlock()
@@ -48,8 +48,8 @@ func TestAcceptedHook(t *testing.T) {
 			k := newKeyPair(t)
 			var log acceptedLog
 			rc := newRecorder()
-			r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, DedupByHeader: tt.byHeader,
-				Hooks: receiver.Hooks{Accepted: log.hook}})
+			r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, DedupByHeader: tt.byHeader,
+				Hooks: receiver.Hooks{OnAccepted: log.hook}})
 
 			ev := newEvent(t, event.ModeTest, "ping")
 			body := eventBody(t, ev)
@@ -108,8 +108,8 @@ func TestAcceptedHookNotCalledWhenRefused(t *testing.T) {
 		<-gate
 		return nil
 	}
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, QueueSize: 1, Workers: 1,
-		Hooks: receiver.Hooks{Accepted: log.hook}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, QueueSize: 1, Workers: 1,
+		Hooks: receiver.Hooks{OnAccepted: log.hook}})
 	e1, e2, e3 := newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")
 	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e1)).Code)
 	require.Equal(t, e1.ID, <-started)
@@ -140,8 +140,8 @@ func TestAcceptedHookHappensBeforeCallback(t *testing.T) {
 		sawHook.Store(hookDone.Load())
 		return nil
 	}
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Workers: 1,
-		Hooks: receiver.Hooks{Accepted: func(receiver.AcceptedInfo) {
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Workers: 1,
+		Hooks: receiver.Hooks{OnAccepted: func(context.Context, receiver.AcceptedInfo) {
 			close(inHook)
 			<-gate
 			hookDone.Store(true)
@@ -164,8 +164,8 @@ func TestAcceptedHookHappensBeforeCallback(t *testing.T) {
 func TestPanickingAcceptedHook(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}},
-		Hooks: receiver.Hooks{Accepted: func(receiver.AcceptedInfo) { panic("hook bug") }}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}},
+		Hooks: receiver.Hooks{OnAccepted: func(context.Context, receiver.AcceptedInfo) { panic("hook bug") }}})
 	ev := newEvent(t, event.ModeTest, "ping")
 	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
 	require.Equal(t, ev.ID, rc.next(t).ID)

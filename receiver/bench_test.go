@@ -105,7 +105,7 @@ func BenchmarkHTTP(b *testing.B) {
 		r, err := receiver.New(receiver.HandlerFunc(func(context.Context, event.Event) error {
 			handled.Add(1)
 			return nil
-		}), &receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Logger: quiet})
+		}), &receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Logger: quiet})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -147,7 +147,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 			// A queue as long as the request set: without a network in
 			// between the loop outruns the workers, and 503s are not what
 			// is measured.
-			&receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Logger: quiet, QueueSize: len(reqs)})
+			&receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Logger: quiet, QueueSize: len(reqs)})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -90,7 +90,7 @@ func TestCopyOfRefusedEventIsRefused(t *testing.T) {
 	}
 	ib := newHoldingInbox()
 	defer ib.unhold()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, QueueSize: 1, Workers: 1, Inbox: plain{ib}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, QueueSize: 1, Workers: 1, Inbox: plain{ib}})
 	e1, e2, e3 := newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")
 	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e1)).Code)
 	require.Equal(t, e1.ID, <-started) // the worker holds e1
@@ -157,7 +157,7 @@ func newHeldClaim(t *testing.T, durable bool) *heldClaim {
 	if durable {
 		inbox = h.ib
 	}
-	h.r = newReceiver(t, h.rc, receiver.Config{Keys: []receiver.Key{{Secret: h.k.text}}, Inbox: inbox})
+	h.r = newReceiver(t, h.rc, receiver.Config{Keys: []receiver.Key{{Text: h.k.text}}, Inbox: inbox})
 	t.Cleanup(h.ib.unhold) // before the receiver is closed, should the test fail
 	h.ev = newEvent(t, event.ModeTest, "ping")
 	go func() { h.first <- serve(h.r, h.post(t)) }()
@@ -244,7 +244,7 @@ func TestConcurrentCopiesAgainstFullQueue(t *testing.T) {
 		return nil
 	}
 	inbox := memory.New(&memory.Config{Logger: quiet})
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, QueueSize: 2, Workers: 1, Inbox: plain{inbox}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, QueueSize: 2, Workers: 1, Inbox: plain{inbox}})
 
 	var mu sync.Mutex
 	notHeld := 0 // 200s for an event the inbox did not hold at once

@@ -1,9 +1,10 @@
 package receiver
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
@@ -84,31 +85,14 @@ func DefaultRetry() retry.Policy {
 	}
 }
 
-// Key is one secret or public key the receiver verifies signatures with.
-// Configure several during a rotation: a request is accepted when any of its
-// signatures matches any key.
-type Key struct {
-	// Secret is the key's text: "whsec_..." for a symmetric secret (v1
-	// signatures) or "whpk_..." for an Ed25519 public key (v1a). A private
-	// key ("whsk_...") is refused: it signs, and does not belong on the
-	// receiving side.
-	Secret string
-
-	// Mode restricts the key to events of one api_mode. Empty: the key
-	// verifies events of any mode. Set, an event of the other mode whose
-	// signature only this key (or other keys of that mode) verifies is
-	// refused with 400, so a widely shared test secret cannot sign a live
-	// event.
-	Mode event.Mode
-}
-
 // Config configures a [Receiver]. The zero value of every field except Keys
 // selects a documented default; Keys is required. [New] copies the Config:
 // changing it afterwards has no effect.
 type Config struct {
 	// Keys verify the requests. At least one is required: New fails with
-	// [ErrNoKeys] without any, and with [ErrInvalidConfig] if any is
-	// malformed (a typo in a rotated secret is never silently ignored).
+	// an error wrapping [ErrInvalidConfig] and [ErrNoKeys] without any, and
+	// wrapping ErrInvalidConfig, naming the key, if any is malformed (a
+	// typo in a rotated secret is never silently ignored).
 	Keys []Key
 
 	// MaxBodyBytes is the largest request body accepted; larger bodies are
@@ -169,12 +153,6 @@ type Config struct {
 	// on real timers, whatever Now says.
 	ManualRetries bool
 
-	// OnDead, if set, is called once for an event whose callback failed for
-	// good (after the event is marked dead in the inbox), with the last
-	// error. It runs on a worker, with a context bounded by CallbackTimeout;
-	// a panic in it is recovered and logged.
-	OnDead func(ctx context.Context, ev event.Event, err error)
-
 	// RetryAfter is the delay announced in the Retry-After header of 503
 	// answers, rounded up to whole seconds. Zero: [DefaultRetryAfter].
 	RetryAfter time.Duration
@@ -195,8 +173,8 @@ type Config struct {
 	// Zero: [DefaultPruneInterval]. Negative: never (prune elsewhere).
 	PruneInterval time.Duration
 
-	// Hooks observe requests and callback attempts, for metrics and
-	// tracing. Nil functions are skipped.
+	// Hooks observe requests and callbacks, for metrics and tracing, and
+	// hear of dead events (OnDead). Nil functions are skipped.
 	Hooks Hooks
 
 	// Logger receives the receiver's logs (never bodies or secrets).
@@ -214,54 +192,69 @@ type Config struct {
 // settings is a Config with defaults filled in and keys parsed.
 type settings struct {
 	Config
-	secrets    []signature.Secret
-	publicKeys []signature.PublicKey
-	modes      []event.Mode // per parsed key, secrets first then public keys
-	anyModal   bool
+	// verifier checks signatures by any key; byMode is nil unless some key
+	// is restricted to a mode, and then holds the verifier of the keys
+	// allowed to sign each mode (nil: none).
+	verifier *signature.Verifier
+	byMode   map[event.Mode]*signature.Verifier
+	// retryAfter is the Retry-After header value, RetryAfter in whole
+	// seconds rounded up.
 	retryAfter string
 }
 
+// settings copies c, fills in the defaults and parses the keys. Every error
+// wraps [ErrInvalidConfig] and names the field.
 func (c *Config) settings() (*settings, error) {
 	s := &settings{}
 	if c != nil {
 		s.Config = *c
 	}
-	s.Keys = append([]Key(nil), s.Keys...)
-	if len(s.Keys) == 0 {
-		return nil, ErrNoKeys
-	}
-	var secretModes, keyModes []event.Mode
-	for i, k := range s.Keys {
-		if k.Mode != "" && !k.Mode.Valid() {
-			return nil, fmt.Errorf("%w: Keys[%d].Mode %q: want %q, %q or empty", ErrInvalidConfig, i, k.Mode, event.ModeTest, event.ModeLive)
-		}
-		if k.Mode != "" {
-			s.anyModal = true
-		}
-		switch {
-		case len(k.Secret) >= len(signature.PublicKeyPrefix) && k.Secret[:len(signature.PublicKeyPrefix)] == signature.PublicKeyPrefix:
-			pk, err := signature.ParsePublicKey(k.Secret)
-			if err != nil {
-				return nil, fmt.Errorf("%w: Keys[%d]: %w", ErrInvalidConfig, i, err)
-			}
-			s.publicKeys = append(s.publicKeys, pk)
-			keyModes = append(keyModes, k.Mode)
-		case len(k.Secret) >= len(signature.PrivateKeyPrefix) && k.Secret[:len(signature.PrivateKeyPrefix)] == signature.PrivateKeyPrefix:
-			return nil, fmt.Errorf("%w: Keys[%d]: a private key (whsk_) signs; give the receiver its public key (whpk_)", ErrInvalidConfig, i)
-		default:
-			sec, err := signature.ParseSecret(k.Secret)
-			if err != nil {
-				return nil, fmt.Errorf("%w: Keys[%d]: %w", ErrInvalidConfig, i, err)
-			}
-			s.secrets = append(s.secrets, sec)
-			secretModes = append(secretModes, k.Mode)
-		}
-	}
-	s.modes = append(secretModes, keyModes...)
-
-	if err := defaultPositive(&s.MaxBodyBytes, DefaultMaxBodyBytes, "MaxBodyBytes"); err != nil {
+	s.Keys = slices.Clone(s.Keys)
+	if err := s.fillSizes(); err != nil {
 		return nil, err
 	}
+	if err := s.fillDurations(); err != nil {
+		return nil, err
+	}
+	if s.Retry == nil {
+		s.Retry = DefaultRetry()
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	keys, err := parseKeys(s.Keys)
+	if err != nil {
+		return nil, err
+	}
+	opts := &signature.VerifyOptions{Tolerance: s.Tolerance, Now: s.Now}
+	if s.verifier, s.byMode, err = verifiers(keys, opts); err != nil {
+		return nil, err
+	}
+	secs := s.RetryAfter / time.Second
+	if s.RetryAfter%time.Second != 0 {
+		secs++
+	}
+	s.retryAfter = strconv.FormatInt(int64(secs), 10)
+	return s, nil
+}
+
+// fillSizes defaults MaxBodyBytes, QueueSize and Workers.
+func (s *settings) fillSizes() error {
+	if err := defaultPositive(&s.MaxBodyBytes, DefaultMaxBodyBytes, "MaxBodyBytes"); err != nil {
+		return err
+	}
+	if err := defaultPositive(&s.QueueSize, DefaultQueueSize, "QueueSize"); err != nil {
+		return err
+	}
+	return defaultPositive(&s.Workers, DefaultWorkers, "Workers")
+}
+
+// fillDurations defaults the durations; a negative PruneInterval stays
+// (never prune).
+func (s *settings) fillDurations() error {
 	for _, d := range []struct {
 		p    *time.Duration
 		def  time.Duration
@@ -275,38 +268,21 @@ func (c *Config) settings() (*settings, error) {
 		{&s.RecoveryInterval, DefaultRecoveryInterval, "RecoveryInterval"},
 	} {
 		if err := defaultPositive(d.p, d.def, d.name); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if s.PruneInterval == 0 {
 		s.PruneInterval = DefaultPruneInterval
 	}
-	qs, w := int64(s.QueueSize), int64(s.Workers)
-	if err := defaultPositive(&qs, DefaultQueueSize, "QueueSize"); err != nil {
-		return nil, err
-	}
-	if err := defaultPositive(&w, DefaultWorkers, "Workers"); err != nil {
-		return nil, err
-	}
-	s.QueueSize, s.Workers = int(qs), int(w)
-	if s.Retry == nil {
-		s.Retry = DefaultRetry()
-	}
-	if s.Logger == nil {
-		s.Logger = slog.Default()
-	}
-	if s.Now == nil {
-		s.Now = time.Now
-	}
-	secs := (s.RetryAfter + time.Second - 1) / time.Second
-	s.retryAfter = fmt.Sprint(int64(secs))
-	return s, nil
+	return nil
 }
 
-func defaultPositive[T int64 | time.Duration](p *T, def T, name string) error {
+// defaultPositive sets *p to def when it is zero, and refuses a negative
+// value of the field name.
+func defaultPositive[T int | int64 | time.Duration](p *T, def T, name string) error {
 	switch {
 	case *p < 0:
-		return fmt.Errorf("%w: %s must not be negative", ErrInvalidConfig, name)
+		return fmt.Errorf("%w: Config.%s must not be negative", ErrInvalidConfig, name)
 	case *p == 0:
 		*p = def
 	}

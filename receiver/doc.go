@@ -6,7 +6,7 @@
 //	mux := receiver.NewMux()
 //	mux.HandleFunc("patient.*", onPatient)
 //	r, err := receiver.New(mux, &receiver.Config{
-//		Keys: []receiver.Key{{Secret: os.Getenv("WEBHOOK_SECRET")}},
+//		Keys: []receiver.Key{{Text: os.Getenv("WEBHOOK_SECRET")}},
 //	})
 //	...
 //	http.Handle("/webhooks", r) // the receiver answers other methods itself (405)
@@ -90,7 +90,7 @@
 // attempts are retried after the delays of [Config].Retry ([DefaultRetry]:
 // a few quick attempts); [retry.Permanent] skips the retries and
 // [retry.After] sets the next delay. After the last attempt the event is
-// marked dead in the inbox and [Config].OnDead is called once. Success
+// marked dead in the inbox and [Hooks].OnDead is called once. Success
 // marks the event handled.
 //
 // # Retries under a fake clock
@@ -131,16 +131,20 @@
 // [New] starts nothing; the receiver answers 503 until [Receiver.Start].
 // [Receiver.Shutdown] stops accepting at once (503), drains the queue and
 // pending retries until its context ends, and reports how many events were
-// left. [Receiver.Close] stops immediately. Either is final: further
-// lifecycle calls return [ErrClosed].
+// left. [Receiver.Close] stops immediately, and so does the end of the
+// context given to Start. Any of them is final: Start then returns
+// [ErrClosed] (and a second Start [ErrStarted]); a further Shutdown or
+// Close waits for the stop to finish and returns nil, like the sender's.
 //
 // # Observability
 //
-// [Hooks] report every answered request (status and [Reason]) and every
-// callback attempt (with its [Result]), for metrics and tracing without
-// imports; [Receiver.Stats] returns counters. [Hooks].Accepted hands over
-// each accepted request's raw body and headers with its key and event, for
-// tools that relay or archive the original request. Logs go to [Config].Logger
+// [Hooks] report every answered request (OnResponse: status and
+// [Reason]) and every call of the handler (OnCallback, with its
+// [Result]), for metrics and tracing without imports, and dead events
+// (OnDead); each hook takes a context first. [Receiver.Stats] returns
+// counters. [Hooks].OnAccepted hands over each accepted request's raw body
+// and headers with its key and event, for tools that relay or archive the
+// original request. Logs go to [Config].Logger
 // through log/slog, with the keys event_id, event_type and attempt; request
 // bodies and secrets are never logged.
 package receiver

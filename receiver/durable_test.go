@@ -38,7 +38,7 @@ func TestCrashRedrive(t *testing.T) {
 		<-ctx.Done() // the process "dies" mid-callback
 		return ctx.Err()
 	}
-	cfg := receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: ib, Now: clk.Now, Lease: time.Minute, RecoveryInterval: time.Millisecond}
+	cfg := receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib, Now: clk.Now, Lease: time.Minute, RecoveryInterval: time.Millisecond}
 	a := newReceiver(t, first, cfg)
 	ev := newEvent(t, event.ModeTest, "patient.ehi_export_success")
 	require.Equal(t, 200, serve(a, eventRequest(t, k.signer, ev)).Code)
@@ -75,7 +75,7 @@ func TestRecoverySkipsEventsHeldHere(t *testing.T) {
 		<-gate
 		return nil
 	}
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: ib, Now: clk.Now,
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib, Now: clk.Now,
 		Lease: time.Minute, RecoveryInterval: time.Millisecond})
 	ev := newEvent(t, event.ModeTest, "ping")
 	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
@@ -106,10 +106,12 @@ func TestRecoveredPoisonEventGivesUp(t *testing.T) {
 	rc.fn = func(context.Context, event.Event, int64) error { return context.DeadlineExceeded }
 	var attempts []int
 	dead := make(chan struct{}, 1)
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: ib,
-		Retry:  retryFast(4),
-		Hooks:  receiver.Hooks{Attempt: func(i receiver.AttemptInfo) { attempts = append(attempts, i.Attempt) }},
-		OnDead: func(context.Context, event.Event, error) { dead <- struct{}{} },
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib,
+		Retry: retryFast(4),
+		Hooks: receiver.Hooks{
+			OnCallback: func(_ context.Context, i receiver.CallbackInfo) { attempts = append(attempts, i.Number) },
+			OnDead:     func(context.Context, event.Event, error) { dead <- struct{}{} },
+		},
 	})
 	<-dead
 	drain(t, r)
@@ -125,7 +127,7 @@ func TestCorruptStoredBodyIsDead(t *testing.T) {
 	_, err := ib.Claim(context.Background(), store.Claim{Key: "k1", Body: []byte("{not json"), Now: testNow.Add(-time.Hour), TTL: time.Hour * 24, Lease: time.Minute})
 	require.NoError(t, err)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: ib})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib})
 	require.Eventually(t, func() bool { return ib.state("k1") == store.InboxDead }, waitTimeout, time.Millisecond)
 	drain(t, r)
 	require.Zero(t, rc.calls.Load())
@@ -189,7 +191,7 @@ func TestRecoverySkipsEventsFinishedWhileLeasing(t *testing.T) {
 		}
 		return nil
 	}
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: ib, Now: clk.Now,
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib, Now: clk.Now,
 		Lease: time.Minute, RecoveryInterval: time.Millisecond})
 	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
 	<-started

@@ -35,7 +35,7 @@ func ExampleReceiver() {
 	})
 
 	r, err := receiver.New(events, &receiver.Config{
-		Keys: []receiver.Key{{Secret: secret.String()}},
+		Keys: []receiver.Key{{Text: secret.String()}},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -109,7 +109,7 @@ func ExampleReceiver_RunRetries() {
 		log.Fatal(err)
 	}
 	r, err := receiver.New(handler, &receiver.Config{
-		Keys:          []receiver.Key{{Secret: secret.String()}},
+		Keys:          []receiver.Key{{Text: secret.String()}},
 		Now:           clock,
 		ManualRetries: true,
 		Retry:         retry.Schedule{Delays: []time.Duration{time.Second}},

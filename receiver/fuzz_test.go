@@ -39,7 +39,7 @@ func FuzzHandler(f *testing.F) {
 	rc := newRecorder()
 	rc.got = nil
 	ib := newTestInbox()
-	r := newReceiver(f, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: plain{ib}, MaxBodyBytes: 64 << 10})
+	r := newReceiver(f, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: plain{ib}, MaxBodyBytes: 64 << 10})
 	f.Cleanup(func() {
 		drain(f, r)
 		st := r.Stats()

@@ -153,6 +153,22 @@ func newReceiver(tb testing.TB, h receiver.Handler, cfg receiver.Config) *receiv
 	return r
 }
 
+// untilRefused posts new events to r until one is answered 503, and
+// returns the events accepted meanwhile (before a stop began).
+func untilRefused(tb testing.TB, r *receiver.Receiver, s *signature.Signer) []event.Event {
+	tb.Helper()
+	var accepted []event.Event
+	require.Eventually(tb, func() bool {
+		ev := newEvent(tb, event.ModeTest, "ping")
+		code := serve(r, eventRequest(tb, s, ev)).Code
+		if code == http.StatusOK {
+			accepted = append(accepted, ev)
+		}
+		return code == http.StatusServiceUnavailable
+	}, waitTimeout, time.Millisecond, "requests are refused")
+	return accepted
+}
+
 // drain shuts r down gracefully, requiring success.
 func drain(tb testing.TB, r *receiver.Receiver) {
 	tb.Helper()

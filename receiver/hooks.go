@@ -1,97 +1,57 @@
 package receiver
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
 )
 
-// Reason says why a request got its answer. Its values are short, stable
-// and few, fit for a metrics label; they are also the plain-text body of
-// every answer but an accepted event's, which is empty (never anything
-// from the request).
-type Reason string
-
-// Reasons, in the order the receiver checks them.
-const (
-	ReasonMethod       Reason = "method not allowed"      // 405
-	ReasonMediaType    Reason = "unsupported media type"  // 415
-	ReasonTooLarge     Reason = "body too large"          // 413
-	ReasonReadTimeout  Reason = "body read timed out"     // 408
-	ReasonUnreadable   Reason = "body unreadable"         // 400
-	ReasonHeaders      Reason = "invalid webhook headers" // 400
-	ReasonTimestamp    Reason = "timestamp out of range"  // 401
-	ReasonSignature    Reason = "invalid signature"       // 401
-	ReasonInvalidEvent Reason = "invalid event"           // 400
-	ReasonMode         Reason = "api mode not allowed"    // 400
-	ReasonUnavailable  Reason = "not accepting events"    // 503: before Start, after Shutdown
-	ReasonQueueFull    Reason = "queue full"              // 503
-	ReasonInbox        Reason = "inbox unavailable"       // 503: the inbox's Claim failed
-	ReasonInboxFull    Reason = "inbox full"              // 503: Claim returned store.ErrInboxFull
-	ReasonDuplicate    Reason = "duplicate"               // 200, with HeaderDuplicate
-	ReasonAccepted     Reason = "accepted"                // 200, empty body
-)
-
-// HeaderDuplicate is the header of the answer to a duplicate: a 200 with
-// "Webhookkit-Duplicate: true" and the body "duplicate\n" says the event
-// was already claimed (and is held or was handled) and will not be handed
-// to the callback again. An accepted event's 200 has neither the header
-// nor a body, so a tool or a test tells the two apart from the response
-// alone.
-const HeaderDuplicate = "Webhookkit-Duplicate"
-
-// ResponseInfo describes one answered request, for [Hooks].Response.
-type ResponseInfo struct {
-	// Status is the HTTP status code sent.
-	Status int
-	// Reason says why.
-	Reason Reason
-	// EventID and EventType are set once the request was verified and its
-	// envelope decoded; empty otherwise (never taken from unverified input).
-	EventID, EventType string
-	// Duration is the time spent in ServeHTTP.
-	Duration time.Duration
+// Hooks observe a [Receiver] for metrics, tracing and dead-lettering
+// without the core importing a metrics library. Every field is optional
+// and named for the moment it reports; every hook takes a context first.
+// Hooks are called synchronously (OnAccepted and OnResponse on the
+// request's goroutine with the request's context; the others on a worker,
+// or in [Receiver.RunRetries], with a context that carries the values of
+// the context given to [Receiver.Start] and is cancelled by
+// [Receiver.Close]), concurrently with each other: they must be safe for
+// concurrent use and quick. A panic in any hook but OnResponse is
+// recovered and logged; one in OnResponse is left to net/http, as for any
+// handler. The zero value observes nothing.
+type Hooks struct {
+	// OnAccepted, if set, is called once for each request whose event was
+	// accepted: verified, decoded, newly claimed and queued (not for
+	// duplicates, refusals, or events re-driven from a durable inbox). It
+	// runs before the 200 is written and before the first callback for
+	// the event starts: a worker that picks the event up waits for
+	// OnAccepted to return. Setting it costs a copy of the body and of the
+	// header per accepted request.
+	OnAccepted func(ctx context.Context, info AcceptedInfo)
+	// OnResponse is called once per request, after the answer was written.
+	OnResponse func(ctx context.Context, info ResponseInfo)
+	// OnCallback is called after every call of the [Handler], before its
+	// outcome is recorded (so a graceful Shutdown waits for it).
+	OnCallback func(ctx context.Context, info CallbackInfo)
+	// OnDropped is called for an event acknowledged without a handler: the
+	// callback returned an error matching [ErrNoRoute] (as [Mux] does for
+	// types nothing subscribes to).
+	OnDropped func(ctx context.Context, ev event.Event)
+	// OnDead is called once for an event whose callback failed for good,
+	// after the event is marked dead in the inbox, with the last error. Its
+	// context is also bounded by [Config].CallbackTimeout, for a hook that
+	// files the event somewhere.
+	OnDead func(ctx context.Context, ev event.Event, err error)
 }
 
-// Result is what became of one callback attempt.
-type Result string
-
-// Results of a callback attempt.
-const (
-	ResultHandled     Result = "handled"     // the callback succeeded
-	ResultDropped     Result = "dropped"     // no route for the type ([ErrNoRoute]): acknowledged
-	ResultRetry       Result = "retry"       // failed; another attempt is scheduled
-	ResultDead        Result = "dead"        // failed for good; dead-lettered
-	ResultInterrupted Result = "interrupted" // cut short by Close or a Shutdown deadline
-)
-
-// AttemptInfo describes one callback attempt, for [Hooks].Attempt.
-type AttemptInfo struct {
-	// Event is the event handled. Its Data must not be modified.
-	Event event.Event
-	// Key is the de-duplication key of the event.
-	Key string
-	// Attempt is the 1-based attempt number.
-	Attempt int
-	// Err is the callback's error (a panic becomes an error); nil on success.
-	Err error
-	// Result is what became of the attempt.
-	Result Result
-	// Retry is the delay before the next attempt when Result is ResultRetry.
-	Retry time.Duration
-	// Duration is how long the callback ran.
-	Duration time.Duration
-}
-
-// AcceptedInfo describes one accepted request, for [Hooks].Accepted: the
+// AcceptedInfo describes one accepted request, for [Hooks].OnAccepted: the
 // verified event with the request that carried it, for tools that relay or
 // archive the original (such as a "listen --forward-to" that re-posts it
 // with its signatures intact).
 type AcceptedInfo struct {
 	// Key is the de-duplication key the event was claimed under: the
 	// envelope id, or the webhook-id header with [Config].DedupByHeader.
-	// It is the Key of the event's [AttemptInfo].
+	// It is the Key of the event's [CallbackInfo].
 	Key string
 	// Event is the decoded event handed to the callback. Its Data must not
 	// be modified.
@@ -104,60 +64,48 @@ type AcceptedInfo struct {
 	Header http.Header
 }
 
-// Hooks observe a [Receiver] for metrics and tracing without the core
-// importing a metrics library. Every field is optional. Hooks are called
-// synchronously (Accepted and Response on the request's goroutine, the
-// others on a worker), concurrently with each other: they must be safe for
-// concurrent use and quick. A panic in Accepted, Attempt or Dropped is
-// recovered and logged; one in Response is left to net/http, as for any
-// handler. The zero value observes nothing.
-type Hooks struct {
-	// Accepted, if set, is called once for each request whose event was
-	// accepted: verified, decoded, newly claimed and queued (not for
-	// duplicates, refusals, or events re-driven from a durable inbox). It
-	// runs before the 200 is written and before the first callback attempt
-	// for the event starts: a worker that picks the event up waits for
-	// Accepted to return. Setting it costs a copy of the body and of the
-	// header per accepted request.
-	Accepted func(AcceptedInfo)
-	// Response is called once per request, after the answer was written.
-	Response func(ResponseInfo)
-	// Attempt is called after every callback attempt, before its outcome
-	// is recorded (so a graceful Shutdown waits for it).
-	Attempt func(AttemptInfo)
-	// Dropped is called for an event acknowledged without a handler: the
-	// callback returned an error matching [ErrNoRoute] (as [Mux] does for
-	// types nothing subscribes to).
-	Dropped func(ev event.Event)
+// ResponseInfo describes one answered request, for [Hooks].OnResponse.
+type ResponseInfo struct {
+	// Status is the HTTP status code sent.
+	Status int
+	// Reason says why.
+	Reason Reason
+	// EventID and EventType are set once the request was verified and its
+	// envelope decoded; empty otherwise (never taken from unverified input).
+	EventID, EventType string
+	// Duration is the time spent in ServeHTTP.
+	Duration time.Duration
 }
 
-// Stats is a snapshot of a receiver's counters since [New]. Counters only
-// grow; Queued and Pending are current values.
-type Stats struct {
-	// Requests answered, by outcome.
-	Accepted    uint64 // 200, event queued
-	Duplicates  uint64 // 200, already claimed
-	Rejected    uint64 // 4xx
-	Unavailable uint64 // 503, for any reason
-	// InboxFull counts the 503s of claims the inbox refused with
-	// [store.ErrInboxFull] (ReasonInboxFull), also counted in Unavailable.
-	InboxFull uint64
+// Result is what became of one call of the [Handler].
+type Result string
 
-	// Events, by what became of them.
-	Handled     uint64 // callback succeeded
-	Dropped     uint64 // no route for the type
-	Dead        uint64 // failed for good
-	Interrupted uint64 // left unhandled by Close or a Shutdown deadline
-	Recovered   uint64 // re-driven from a durable inbox
+// Results of a callback.
+const (
+	ResultHandled     Result = "handled"     // the callback succeeded
+	ResultDropped     Result = "dropped"     // no route for the type ([ErrNoRoute]): acknowledged
+	ResultRetry       Result = "retry"       // failed; another attempt is scheduled
+	ResultDead        Result = "dead"        // failed for good; dead-lettered
+	ResultInterrupted Result = "interrupted" // cut short by Close or a Shutdown deadline
+)
 
-	// Attempts counts callback calls; Retries those that failed and were
-	// scheduled again.
-	Attempts uint64
-	Retries  uint64
-
-	// Queued is the number of events waiting in the queue; Pending the
-	// number accepted and not finished (queued, running or waiting for a
-	// retry), and of requests claiming their event in the inbox.
-	Queued  int
-	Pending int
+// CallbackInfo describes one call of the [Handler] for an event, for
+// [Hooks].OnCallback.
+type CallbackInfo struct {
+	// Event is the event handled. Its Data must not be modified.
+	Event event.Event
+	// Key is the de-duplication key of the event.
+	Key string
+	// Number is the 1-based number of this call for the event: 1 for the
+	// first, 2 for the first retry, and so on (counting calls made before a
+	// crash, for an event re-driven from a durable inbox).
+	Number int
+	// Err is the callback's error (a panic becomes an error); nil on success.
+	Err error
+	// Result is what became of the call.
+	Result Result
+	// Retry is the delay before the next call when Result is ResultRetry.
+	Retry time.Duration
+	// Duration is how long the callback ran.
+	Duration time.Duration
 }

@@ -3,6 +3,7 @@ package receiver_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -188,7 +189,7 @@ func TestHostileInputs(t *testing.T) {
 
 	rc := newRecorder()
 	ib := newTestInbox()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: ib})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			w := serve(r, c.req())
@@ -221,8 +222,8 @@ func TestTruncatedBody(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
 	infos := make(chan receiver.ResponseInfo, 1)
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Hooks: receiver.Hooks{
-		Response: func(i receiver.ResponseInfo) { infos <- i },
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Hooks: receiver.Hooks{
+		OnResponse: func(_ context.Context, i receiver.ResponseInfo) { infos <- i },
 	}})
 	srv := httptest.NewServer(r)
 	defer srv.Close()
@@ -254,8 +255,8 @@ func TestSlowClient(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
 	infos := make(chan receiver.ResponseInfo, 1)
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Hooks: receiver.Hooks{
-		Response: func(i receiver.ResponseInfo) { infos <- i },
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Hooks: receiver.Hooks{
+		OnResponse: func(_ context.Context, i receiver.ResponseInfo) { infos <- i },
 	}})
 	srv := httptest.NewUnstartedServer(r)
 	srv.Config.ReadTimeout = 500 * time.Millisecond // long enough for the headers on a loaded machine
@@ -322,7 +323,7 @@ func TestSlowClient(t *testing.T) {
 func TestOversizedOverHTTP(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, MaxBodyBytes: 1 << 10})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, MaxBodyBytes: 1 << 10})
 	declared := make(chan int64, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		declared <- req.ContentLength
@@ -365,7 +366,7 @@ func TestDeclaredLengthNotAllocatedInAdvance(t *testing.T) {
 	}
 	k := newKeyPair(t)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}})
 	const limit = receiver.DefaultMaxBodyBytes
 	const rounds = 50
 	run := func() {

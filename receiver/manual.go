@@ -18,7 +18,7 @@ import (
 // runs, one at a time, every waiting retry whose due time (the Now of the
 // failed attempt plus the delay Retry chose) is not after Now, earliest
 // first, and records each outcome before the next: handled, dead-lettered
-// (with [Config].OnDead), or waiting again for a later retry. A retry
+// (with [Hooks].OnDead), or waiting again for a later retry. A retry
 // scheduled again with no delay is due at once and runs again in the same
 // call. It returns the number of callback attempts made; with nothing due,
 // it returns 0 once the receiver is settled.

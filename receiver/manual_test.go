@@ -26,7 +26,7 @@ type manualRig struct {
 	ib    *testInbox
 	r     *receiver.Receiver
 	mu    sync.Mutex
-	infos []receiver.AttemptInfo
+	infos []receiver.CallbackInfo
 	dead  []error
 }
 
@@ -41,18 +41,18 @@ func newManualRig(t *testing.T, failures int64, cfg receiver.Config) *manualRig 
 		}
 		return nil
 	}
-	cfg.Keys = []receiver.Key{{Secret: m.k.text}}
+	cfg.Keys = []receiver.Key{{Text: m.k.text}}
 	cfg.Now = m.clk.Now
 	cfg.ManualRetries = true
 	if cfg.Inbox == nil {
 		cfg.Inbox = plain{m.ib}
 	}
-	cfg.OnDead = func(_ context.Context, _ event.Event, err error) {
+	cfg.Hooks.OnDead = func(_ context.Context, _ event.Event, err error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		m.dead = append(m.dead, err)
 	}
-	cfg.Hooks.Attempt = func(i receiver.AttemptInfo) {
+	cfg.Hooks.OnCallback = func(_ context.Context, i receiver.CallbackInfo) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		m.infos = append(m.infos, i)
@@ -76,10 +76,10 @@ func (m *manualRig) run(t *testing.T, want int) {
 	require.Equal(t, want, n, "attempts made by RunRetries at %v", m.clk.Now().Sub(testNow))
 }
 
-func (m *manualRig) attempts() []receiver.AttemptInfo {
+func (m *manualRig) attempts() []receiver.CallbackInfo {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]receiver.AttemptInfo(nil), m.infos...)
+	return append([]receiver.CallbackInfo(nil), m.infos...)
 }
 
 func (m *manualRig) deadLetters() []error {
@@ -135,7 +135,7 @@ func TestManualRetriesFollowTheClock(t *testing.T) {
 			require.Len(t, infos, len(tt.want))
 			for i, info := range infos {
 				require.Equal(t, ev.ID, info.Event.ID)
-				require.Equal(t, i+1, info.Attempt)
+				require.Equal(t, i+1, info.Number)
 				require.Equal(t, tt.want[i], info.Result, "attempt %d", i+1)
 				if info.Result == receiver.ResultRetry {
 					require.Equal(t, delays[i], info.Retry)
@@ -178,7 +178,7 @@ func TestManualRetriesEarliestFirst(t *testing.T) {
 		return nil
 	})
 	r := newReceiver(t, h, receiver.Config{
-		Keys: []receiver.Key{{Secret: k.text}}, Now: clk.Now, ManualRetries: true, Workers: 1,
+		Keys: []receiver.Key{{Text: k.text}}, Now: clk.Now, ManualRetries: true, Workers: 1,
 		Retry: retry.Exponential{Base: time.Hour, MaxAttempts: 2},
 	})
 	var evs []event.Event
@@ -297,7 +297,7 @@ func TestShutdownWaitsForRunRetries(t *testing.T) {
 	}
 	ib := newTestInbox()
 	r := newReceiver(t, rc, receiver.Config{
-		Keys: []receiver.Key{{Secret: k.text}}, Now: clk.Now, ManualRetries: true, Inbox: plain{ib}, Workers: 1,
+		Keys: []receiver.Key{{Text: k.text}}, Now: clk.Now, ManualRetries: true, Inbox: plain{ib}, Workers: 1,
 		Retry: retry.Schedule{Delays: []time.Duration{time.Second}},
 	})
 	evs := []event.Event{newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")}
@@ -321,15 +321,7 @@ func TestShutdownWaitsForRunRetries(t *testing.T) {
 	<-started
 	shut := make(chan error, 1)
 	go func() { shut <- r.Shutdown(context.Background()) }()
-	var late []event.Event // accepted before Shutdown began; drained by it
-	require.Eventually(t, func() bool {
-		ev := newEvent(t, event.ModeTest, "ping")
-		code := serve(r, eventRequest(t, k.signer, ev)).Code
-		if code == http.StatusOK {
-			late = append(late, ev)
-		}
-		return code == http.StatusServiceUnavailable
-	}, waitTimeout, time.Millisecond)
+	late := untilRefused(t, r, k.signer) // accepted before Shutdown began; drained by it
 	select {
 	case err := <-shut:
 		t.Fatalf("Shutdown returned %v while a retry was running", err)
@@ -351,7 +343,7 @@ func TestShutdownWaitsForRunRetries(t *testing.T) {
 
 func TestRunRetriesErrors(t *testing.T) {
 	k := newKeyPair(t)
-	keys := []receiver.Key{{Secret: k.text}}
+	keys := []receiver.Key{{Text: k.text}}
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	tests := []struct {
@@ -411,7 +403,7 @@ func TestRunRetriesWaitsForRunningCallbacks(t *testing.T) {
 				<-ctx.Done()
 				return ctx.Err()
 			}
-			r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, ManualRetries: true})
+			r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, ManualRetries: true})
 			require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code)
 			<-started
 			ctx, cancel := context.WithCancel(context.Background())

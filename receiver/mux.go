@@ -55,7 +55,7 @@ func Typed[T any](fn func(ctx context.Context, ev event.Event, data T) error) Ha
 // longest matching prefix, else "*", else the default handler. An event that
 // nothing matches is acknowledged and dropped: HandleEvent returns an error
 // matching [ErrNoRoute], which a [Receiver] counts ([Stats].Dropped,
-// [Hooks].Dropped), logs at debug level and does not retry. Subscribe the
+// [Hooks].OnDropped), logs at debug level and does not retry. Subscribe the
 // sender's endpoint to the types you route, so such events are rare.
 //
 // The zero Mux is an empty Mux ready to use. A Mux is safe for concurrent

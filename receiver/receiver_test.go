@@ -28,7 +28,7 @@ func TestAcceptedEventIsHandled(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
 	ib := newTestInbox()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: plain{ib}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: plain{ib}})
 
 	ev := newEvent(t, event.ModeTest, "patient.ehi_export_success")
 	w := serve(r, eventRequest(t, k.signer, ev))
@@ -47,7 +47,7 @@ func TestAcceptedEventIsHandled(t *testing.T) {
 	st := r.Stats()
 	require.Equal(t, uint64(1), st.Accepted)
 	require.Equal(t, uint64(1), st.Handled)
-	require.Equal(t, uint64(1), st.Attempts)
+	require.Equal(t, uint64(1), st.Callbacks)
 	require.Zero(t, st.Pending)
 }
 
@@ -112,12 +112,12 @@ func TestStatusCodes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rc := newRecorder()
-			cfg := receiver.Config{Keys: []receiver.Key{{Secret: k.text}}}
+			cfg := receiver.Config{Keys: []receiver.Key{{Text: k.text}}}
 			if c.cfg != nil {
 				c.cfg(&cfg)
 			}
 			var infos []receiver.ResponseInfo
-			cfg.Hooks.Response = func(i receiver.ResponseInfo) { infos = append(infos, i) }
+			cfg.Hooks.OnResponse = func(_ context.Context, i receiver.ResponseInfo) { infos = append(infos, i) }
 			r := newReceiver(t, rc, cfg)
 			w := serve(r, c.req())
 			require.Equal(t, c.status, w.Code)
@@ -163,7 +163,7 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 // TestMethodBodyNotRead: a 405 answers without touching the body.
 func TestMethodBodyNotRead(t *testing.T) {
 	k := newKeyPair(t)
-	r := newReceiver(t, newRecorder(), receiver.Config{Keys: []receiver.Key{{Secret: k.text}}})
+	r := newReceiver(t, newRecorder(), receiver.Config{Keys: []receiver.Key{{Text: k.text}}})
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodHead, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
 		req := httptest.NewRequest(m, "/", nil)
 		req.Body = io.NopCloser(errReader{errors.New("body must not be read")})
@@ -182,7 +182,7 @@ func (panicBody) Close() error             { return nil }
 func TestDuplicateNotHandledAgain(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}})
 	ev := newEvent(t, event.ModeTest, "ping")
 	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
 	rc.next(t)
@@ -213,7 +213,7 @@ func TestInboxFullRefusedUntilHandled(t *testing.T) {
 		return nil
 	}
 	inbox := memory.New(&memory.Config{MaxInboxEntries: 2, Logger: quiet})
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Workers: 1, Inbox: inbox})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Workers: 1, Inbox: inbox})
 	e1, e2, e3 := newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")
 	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e1)).Code)
 	require.Equal(t, e1.ID, <-started)
@@ -242,7 +242,7 @@ func TestInboxFullRefusedUntilHandled(t *testing.T) {
 func TestConcurrentDuplicates(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}})
 	srv := httptest.NewServer(r)
 	defer srv.Close()
 	ev := newEvent(t, event.ModeTest, "patient.connection_success")
@@ -288,7 +288,7 @@ func TestDedupByHeader(t *testing.T) {
 		t.Run(map[bool]string{false: "envelope id", true: "header id"}[byHeader], func(t *testing.T) {
 			rc := newRecorder()
 			ib := newTestInbox()
-			r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, DedupByHeader: byHeader, Inbox: plain{ib}})
+			r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, DedupByHeader: byHeader, Inbox: plain{ib}})
 			a := newEvent(t, event.ModeTest, "ping")
 			b := newEvent(t, event.ModeTest, "ping")
 			// Same webhook-id header, different envelope ids.
@@ -321,7 +321,7 @@ func TestQueueFullThenRetryProcessed(t *testing.T) {
 		return nil
 	}
 	ib := newTestInbox()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, QueueSize: 1, Workers: 1, Inbox: plain{ib}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, QueueSize: 1, Workers: 1, Inbox: plain{ib}})
 
 	e1, e2, e3 := newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")
 	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e1)).Code)
@@ -357,22 +357,24 @@ func TestRetriedThenDeadLettered(t *testing.T) {
 	ib := newTestInbox()
 	var mu sync.Mutex
 	var dead []error
-	var attempts []receiver.AttemptInfo
+	var attempts []receiver.CallbackInfo
 	r := newReceiver(t, rc, receiver.Config{
-		Keys:  []receiver.Key{{Secret: k.text}},
+		Keys:  []receiver.Key{{Text: k.text}},
 		Inbox: plain{ib},
 		Retry: retry.Exponential{Base: time.Millisecond, Max: time.Millisecond, MaxAttempts: 4},
-		OnDead: func(ctx context.Context, ev event.Event, err error) {
-			require.NoError(t, ctx.Err())
-			mu.Lock()
-			dead = append(dead, err)
-			mu.Unlock()
+		Hooks: receiver.Hooks{
+			OnDead: func(ctx context.Context, ev event.Event, err error) {
+				require.NoError(t, ctx.Err())
+				mu.Lock()
+				dead = append(dead, err)
+				mu.Unlock()
+			},
+			OnCallback: func(_ context.Context, i receiver.CallbackInfo) {
+				mu.Lock()
+				attempts = append(attempts, i)
+				mu.Unlock()
+			},
 		},
-		Hooks: receiver.Hooks{Attempt: func(i receiver.AttemptInfo) {
-			mu.Lock()
-			attempts = append(attempts, i)
-			mu.Unlock()
-		}},
 	})
 	ev := newEvent(t, event.ModeTest, "ping")
 	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
@@ -385,7 +387,7 @@ func TestRetriedThenDeadLettered(t *testing.T) {
 	require.Equal(t, "boom", ib.entry(ev.ID).LastError)
 	require.Len(t, attempts, 4)
 	for i, a := range attempts {
-		require.Equal(t, i+1, a.Attempt)
+		require.Equal(t, i+1, a.Number)
 		require.ErrorIs(t, a.Err, boom)
 		if i < 3 {
 			require.Equal(t, receiver.ResultRetry, a.Result)
@@ -410,9 +412,9 @@ func TestRetryThenSuccess(t *testing.T) {
 	}
 	ib := newTestInbox()
 	r := newReceiver(t, rc, receiver.Config{
-		Keys: []receiver.Key{{Secret: k.text}}, Inbox: plain{ib},
-		Retry:  retry.Exponential{Base: time.Millisecond, Max: time.Millisecond, MaxAttempts: 5},
-		OnDead: func(context.Context, event.Event, error) { t.Error("OnDead called") },
+		Keys: []receiver.Key{{Text: k.text}}, Inbox: plain{ib},
+		Retry: retry.Exponential{Base: time.Millisecond, Max: time.Millisecond, MaxAttempts: 5},
+		Hooks: receiver.Hooks{OnDead: func(context.Context, event.Event, error) { t.Error("OnDead called") }},
 	})
 	ev := newEvent(t, event.ModeTest, "ping")
 	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
@@ -429,8 +431,8 @@ func TestPermanentAndAfter(t *testing.T) {
 		rc.fn = func(context.Context, event.Event, int64) error { return retry.Permanent(errors.New("bad payload")) }
 		var deadN int
 		r := newReceiver(t, rc, receiver.Config{
-			Keys: []receiver.Key{{Secret: k.text}}, Retry: retry.Exponential{Base: time.Millisecond, MaxAttempts: 10},
-			OnDead: func(context.Context, event.Event, error) { deadN++ },
+			Keys: []receiver.Key{{Text: k.text}}, Retry: retry.Exponential{Base: time.Millisecond, MaxAttempts: 10},
+			Hooks: receiver.Hooks{OnDead: func(context.Context, event.Event, error) { deadN++ }},
 		})
 		require.Equal(t, 200, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code)
 		drain(t, r)
@@ -447,8 +449,8 @@ func TestPermanentAndAfter(t *testing.T) {
 		}
 		var retryIn time.Duration
 		r := newReceiver(t, rc, receiver.Config{
-			Keys: []receiver.Key{{Secret: k.text}}, Retry: retry.Exponential{Base: time.Hour, MaxAttempts: 3},
-			Hooks: receiver.Hooks{Attempt: func(i receiver.AttemptInfo) {
+			Keys: []receiver.Key{{Text: k.text}}, Retry: retry.Exponential{Base: time.Hour, MaxAttempts: 3},
+			Hooks: receiver.Hooks{OnCallback: func(_ context.Context, i receiver.CallbackInfo) {
 				if i.Result == receiver.ResultRetry {
 					retryIn = i.Retry
 				}
@@ -472,9 +474,9 @@ func TestPanickingCallback(t *testing.T) {
 	}
 	var firstErr error
 	r := newReceiver(t, rc, receiver.Config{
-		Keys: []receiver.Key{{Secret: k.text}}, Retry: retry.Exponential{Base: time.Millisecond, MaxAttempts: 3},
-		Hooks: receiver.Hooks{Attempt: func(i receiver.AttemptInfo) {
-			if i.Attempt == 1 {
+		Keys: []receiver.Key{{Text: k.text}}, Retry: retry.Exponential{Base: time.Millisecond, MaxAttempts: 3},
+		Hooks: receiver.Hooks{OnCallback: func(_ context.Context, i receiver.CallbackInfo) {
+			if i.Number == 1 {
 				firstErr = i.Err
 			}
 		}},
@@ -500,7 +502,7 @@ func TestCallbackContext(t *testing.T) {
 		ch <- seen{ctx.Err(), ok}
 		return nil
 	}
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, CallbackTimeout: time.Minute})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, CallbackTimeout: time.Minute})
 	reqCtx, cancel := context.WithCancel(context.Background())
 	req := eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping")).WithContext(reqCtx)
 	require.Equal(t, 200, serve(r, req).Code)
@@ -520,7 +522,7 @@ func TestCallbackTimeoutIsAFailedAttempt(t *testing.T) {
 	}
 	ib := newTestInbox()
 	r := newReceiver(t, rc, receiver.Config{
-		Keys: []receiver.Key{{Secret: k.text}}, Inbox: plain{ib}, CallbackTimeout: 5 * time.Millisecond,
+		Keys: []receiver.Key{{Text: k.text}}, Inbox: plain{ib}, CallbackTimeout: 5 * time.Millisecond,
 		Retry: retry.Exponential{Base: time.Millisecond, MaxAttempts: 2},
 	})
 	ev := newEvent(t, event.ModeTest, "ping")
@@ -542,7 +544,7 @@ func TestShutdownDrains(t *testing.T) {
 		return nil
 	}
 	ib := newTestInbox()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Workers: 2, Inbox: plain{ib}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Workers: 2, Inbox: plain{ib}})
 	var evs []event.Event
 	for range 10 {
 		ev := newEvent(t, event.ModeTest, "ping")
@@ -554,14 +556,10 @@ func TestShutdownDrains(t *testing.T) {
 	go func() { done <- r.Shutdown(context.Background()) }()
 	// Once shutdown has begun, new events are refused with 503. (Events
 	// posted before it began are accepted and must be drained too.)
-	require.Eventually(t, func() bool {
-		ev := newEvent(t, event.ModeTest, "ping")
-		w := serve(r, eventRequest(t, k.signer, ev))
-		if w.Code == http.StatusOK {
-			evs = append(evs, ev)
-		}
-		return w.Code == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "5"
-	}, waitTimeout, time.Millisecond)
+	evs = append(evs, untilRefused(t, r, k.signer)...)
+	w := serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping")))
+	require.Equal(t, http.StatusServiceUnavailable, w.Code)
+	require.Equal(t, "5", w.Header().Get("Retry-After"))
 	select {
 	case err := <-done:
 		t.Fatalf("Shutdown returned %v before the queue drained", err)
@@ -573,8 +571,8 @@ func TestShutdownDrains(t *testing.T) {
 	for _, ev := range evs {
 		require.Equal(t, store.InboxHandled, ib.state(ev.ID))
 	}
-	require.ErrorIs(t, r.Shutdown(context.Background()), receiver.ErrClosed)
-	require.ErrorIs(t, r.Close(), receiver.ErrClosed)
+	require.NoError(t, r.Shutdown(context.Background()), "a second Shutdown returns nil")
+	require.NoError(t, r.Close(), "Close after Shutdown returns nil")
 	require.ErrorIs(t, r.Start(context.Background()), receiver.ErrClosed)
 }
 
@@ -590,8 +588,8 @@ func TestShutdownDeadlineReportsLeftovers(t *testing.T) {
 	ib := newTestInbox()
 	var dead int
 	r := newReceiver(t, rc, receiver.Config{
-		Keys: []receiver.Key{{Secret: k.text}}, Workers: 1, Inbox: plain{ib},
-		OnDead: func(context.Context, event.Event, error) { dead++ },
+		Keys: []receiver.Key{{Text: k.text}}, Workers: 1, Inbox: plain{ib},
+		Hooks: receiver.Hooks{OnDead: func(context.Context, event.Event, error) { dead++ }},
 	})
 	var evs []event.Event
 	for range 3 {
@@ -623,7 +621,7 @@ func TestCloseKeepsDurableClaims(t *testing.T) {
 		return ctx.Err()
 	}
 	ib := newTestInbox()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Workers: 1, Inbox: ib})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Workers: 1, Inbox: ib})
 	ev := newEvent(t, event.ModeTest, "ping")
 	req := eventRequest(t, k.signer, ev)
 	body := eventBody(t, ev)
@@ -632,13 +630,13 @@ func TestCloseKeepsDurableClaims(t *testing.T) {
 	<-started
 	require.NoError(t, r.Close())
 	require.Equal(t, store.InboxClaimed, ib.state(ev.ID), "a durable claim survives Close for re-drive")
-	require.ErrorIs(t, r.Close(), receiver.ErrClosed)
+	require.NoError(t, r.Close(), "a second Close returns nil")
 }
 
 func TestLifecycle(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
-	r, err := receiver.New(rc, &receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Logger: quiet, Now: fixedNow})
+	r, err := receiver.New(rc, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Logger: quiet, Now: fixedNow})
 	require.NoError(t, err)
 	ev := newEvent(t, event.ModeTest, "ping")
 
@@ -652,19 +650,20 @@ func TestLifecycle(t *testing.T) {
 	cancel()
 	require.ErrorIs(t, r.Start(ctx), context.Canceled)
 	require.NoError(t, r.Start(context.Background()))
-	require.Error(t, r.Start(context.Background()))
+	require.ErrorIs(t, r.Start(context.Background()), receiver.ErrStarted)
 	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code, "the claim released on the 503 does not block the retry")
 	rc.next(t)
 	require.NoError(t, r.Close())
 	require.Equal(t, http.StatusServiceUnavailable, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code)
-	require.ErrorIs(t, r.Shutdown(context.Background()), receiver.ErrClosed)
+	require.NoError(t, r.Shutdown(context.Background()), "Shutdown after Close returns nil")
+	require.ErrorIs(t, r.Start(context.Background()), receiver.ErrClosed)
 
 	// Never started: Shutdown and Close just close.
-	r2, err := receiver.New(rc, &receiver.Config{Keys: []receiver.Key{{Secret: k.text}}})
+	r2, err := receiver.New(rc, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}})
 	require.NoError(t, err)
 	require.NoError(t, r2.Shutdown(context.Background()))
 	require.ErrorIs(t, r2.Start(context.Background()), receiver.ErrClosed)
-	r3, err := receiver.New(rc, &receiver.Config{Keys: []receiver.Key{{Secret: k.text}}})
+	r3, err := receiver.New(rc, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}})
 	require.NoError(t, err)
 	require.NoError(t, r3.Close())
 }
@@ -675,31 +674,35 @@ func TestNewValidation(t *testing.T) {
 	require.NoError(t, err)
 	h := newRecorder()
 	cases := []struct {
-		name string
-		h    receiver.Handler
-		cfg  *receiver.Config
-		want error
+		name  string
+		h     receiver.Handler
+		cfg   *receiver.Config
+		want  error
+		field string // named in the error
 	}{
-		{"nil config", h, nil, receiver.ErrNoKeys},
-		{"no keys", h, &receiver.Config{}, receiver.ErrNoKeys},
-		{"empty secret", h, &receiver.Config{Keys: []receiver.Key{{}}}, receiver.ErrInvalidConfig},
-		{"bad secret", h, &receiver.Config{Keys: []receiver.Key{{Secret: "whsec_short"}}}, signature.ErrInvalidSecret},
-		{"one bad among good", h, &receiver.Config{Keys: []receiver.Key{{Secret: k.text}, {Secret: "hunter2"}}}, receiver.ErrInvalidConfig},
-		{"private key", h, &receiver.Config{Keys: []receiver.Key{{Secret: priv.String()}}}, receiver.ErrInvalidConfig},
-		{"bad public key", h, &receiver.Config{Keys: []receiver.Key{{Secret: "whpk_AAAA"}}}, signature.ErrInvalidKey},
-		{"bad mode", h, &receiver.Config{Keys: []receiver.Key{{Secret: k.text, Mode: "prod"}}}, receiver.ErrInvalidConfig},
-		{"negative body", h, &receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, MaxBodyBytes: -1}, receiver.ErrInvalidConfig},
-		{"negative workers", h, &receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Workers: -1}, receiver.ErrInvalidConfig},
-		{"negative queue", h, &receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, QueueSize: -1}, receiver.ErrInvalidConfig},
-		{"negative tolerance", h, &receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Tolerance: -1}, receiver.ErrInvalidConfig},
-		{"nil handler", nil, &receiver.Config{Keys: []receiver.Key{{Secret: k.text}}}, receiver.ErrInvalidConfig},
+		{"nil config", h, nil, receiver.ErrNoKeys, "Config.Keys"},
+		{"no keys", h, &receiver.Config{}, receiver.ErrNoKeys, "Config.Keys"},
+		{"empty key", h, &receiver.Config{Keys: []receiver.Key{{}}}, signature.ErrInvalidSecret, "Config.Keys[0].Text"},
+		{"bad secret", h, &receiver.Config{Keys: []receiver.Key{{Text: "whsec_short"}}}, signature.ErrInvalidSecret, "Config.Keys[0].Text"},
+		{"one bad among good", h, &receiver.Config{Keys: []receiver.Key{{Text: k.text}, {Text: "hunter2"}}}, signature.ErrInvalidSecret, "Config.Keys[1].Text"},
+		{"private key", h, &receiver.Config{Keys: []receiver.Key{{Text: priv.String()}}}, receiver.ErrInvalidConfig, "Config.Keys[0].Text"},
+		{"bad public key", h, &receiver.Config{Keys: []receiver.Key{{Text: "whpk_AAAA"}}}, signature.ErrInvalidKey, "Config.Keys[0].Text"},
+		{"bad mode", h, &receiver.Config{Keys: []receiver.Key{{Text: k.text, Mode: "prod"}}}, receiver.ErrInvalidConfig, "Config.Keys[0].Mode"},
+		{"negative body", h, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}, MaxBodyBytes: -1}, receiver.ErrInvalidConfig, "Config.MaxBodyBytes"},
+		{"negative workers", h, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Workers: -1}, receiver.ErrInvalidConfig, "Config.Workers"},
+		{"negative queue", h, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}, QueueSize: -1}, receiver.ErrInvalidConfig, "Config.QueueSize"},
+		{"negative tolerance", h, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Tolerance: -1}, receiver.ErrInvalidConfig, "Config.Tolerance"},
+		{"negative lease", h, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Lease: -1}, receiver.ErrInvalidConfig, "Config.Lease"},
+		{"nil handler", nil, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}}, receiver.ErrInvalidConfig, "Handler"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r, err := receiver.New(c.h, c.cfg)
 			require.ErrorIs(t, err, c.want)
+			require.ErrorIs(t, err, receiver.ErrInvalidConfig, "every config error wraps ErrInvalidConfig")
 			require.Nil(t, r)
 			require.True(t, strings.HasPrefix(err.Error(), "receiver: "), err.Error())
+			require.Contains(t, err.Error(), c.field)
 			require.NotContains(t, err.Error(), "hunter2", "the key text is not echoed")
 		})
 	}
@@ -709,9 +712,9 @@ func TestModes(t *testing.T) {
 	testKey, liveKey, anyKey := newKeyPair(t), newKeyPair(t), newKeyPair(t)
 	rc := newRecorder()
 	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{
-		{Secret: testKey.text, Mode: event.ModeTest},
-		{Secret: liveKey.text, Mode: event.ModeLive},
-		{Secret: anyKey.text},
+		{Text: testKey.text, Mode: event.ModeTest},
+		{Text: liveKey.text, Mode: event.ModeLive},
+		{Text: anyKey.text},
 	}})
 	for _, c := range []struct {
 		key    keyPair
@@ -735,7 +738,7 @@ func TestModes(t *testing.T) {
 	require.EqualValues(t, 4, rc.calls.Load())
 
 	// Only mode-restricted keys, and none for test: test events are refused.
-	r2 := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: liveKey.text, Mode: event.ModeLive}}})
+	r2 := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: liveKey.text, Mode: event.ModeLive}}})
 	require.Equal(t, 400, serve(r2, eventRequest(t, liveKey.signer, newEvent(t, event.ModeTest, "ping"))).Code)
 }
 
@@ -746,7 +749,7 @@ func TestPublicKeyV1a(t *testing.T) {
 	require.NoError(t, err)
 	hmacKey := newKeyPair(t)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: priv.Public().String()}}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: priv.Public().String()}}})
 
 	ev := newEvent(t, event.ModeLive, "patient.ehi_export_success")
 	require.Equal(t, 200, serve(r, eventRequest(t, signer, ev)).Code)
@@ -768,12 +771,12 @@ func TestRotation(t *testing.T) {
 	both, err := signature.NewSigner([]signature.Secret{oldKey.secret, newKey.secret})
 	require.NoError(t, err)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: oldKey.text}, {Secret: newKey.text}}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: oldKey.text}, {Text: newKey.text}}})
 	for _, s := range []*signature.Signer{oldKey.signer, newKey.signer, both} {
 		require.Equal(t, 200, serve(r, eventRequest(t, s, newEvent(t, event.ModeTest, "ping"))).Code)
 	}
 	// After the rotation only the new secret is configured.
-	r2 := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: newKey.text}}})
+	r2 := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: newKey.text}}})
 	require.Equal(t, 401, serve(r2, eventRequest(t, oldKey.signer, newEvent(t, event.ModeTest, "ping"))).Code)
 	require.Equal(t, 200, serve(r2, eventRequest(t, both, newEvent(t, event.ModeTest, "ping"))).Code)
 	drain(t, r)
@@ -798,7 +801,7 @@ func TestDurableRecovery(t *testing.T) {
 	require.NoError(t, err)
 
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: ib})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib})
 	got := rc.next(t)
 	require.Equal(t, ev.ID, got.ID)
 	require.Equal(t, ev.Type, got.Type)
@@ -885,10 +888,12 @@ func TestUnroutedEventsDropped(t *testing.T) {
 	ib := newTestInbox()
 	dropped := make(chan string, 1)
 	r := newReceiver(t, m, receiver.Config{
-		Keys: []receiver.Key{{Secret: k.text}}, Inbox: plain{ib},
-		Retry:  retry.Exponential{Base: time.Millisecond, MaxAttempts: 5},
-		Hooks:  receiver.Hooks{Dropped: func(ev event.Event) { dropped <- ev.Type }},
-		OnDead: func(context.Context, event.Event, error) { t.Error("dropped events are not dead") },
+		Keys: []receiver.Key{{Text: k.text}}, Inbox: plain{ib},
+		Retry: retry.Exponential{Base: time.Millisecond, MaxAttempts: 5},
+		Hooks: receiver.Hooks{
+			OnDropped: func(_ context.Context, ev event.Event) { dropped <- ev.Type },
+			OnDead:    func(context.Context, event.Event, error) { t.Error("dropped events are not dead") },
+		},
 	})
 	unrouted := newEvent(t, event.ModeTest, "org.created")
 	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, unrouted)).Code)
@@ -899,7 +904,7 @@ func TestUnroutedEventsDropped(t *testing.T) {
 	st := r.Stats()
 	require.Equal(t, uint64(1), st.Dropped)
 	require.Equal(t, uint64(1), st.Handled)
-	require.Equal(t, uint64(2), st.Attempts, "a dropped event is not retried")
+	require.Equal(t, uint64(2), st.Callbacks, "a dropped event is not retried")
 	require.Equal(t, store.InboxHandled, ib.state(unrouted.ID))
 }
 
@@ -929,37 +934,9 @@ func TestTyped(t *testing.T) {
 	require.True(t, retry.IsPermanent(err), "a decode failure is permanent")
 }
 
-func TestCloseDuringShutdown(t *testing.T) {
-	k := newKeyPair(t)
-	started := make(chan struct{}, 1)
-	rc := newRecorder()
-	rc.fn = func(ctx context.Context, _ event.Event, _ int64) error {
-		started <- struct{}{}
-		<-ctx.Done()
-		return ctx.Err()
-	}
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Workers: 1})
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code)
-	<-started
-	done := make(chan error, 1)
-	go func() { done <- r.Shutdown(context.Background()) }() // would wait forever
-	accepted := 1
-	require.Eventually(t, func() bool {
-		code := serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code
-		if code == http.StatusOK {
-			accepted++ // before Shutdown began
-		}
-		return code == http.StatusServiceUnavailable
-	}, waitTimeout, time.Millisecond)
-	require.NoError(t, r.Close())
-	err := <-done
-	require.ErrorIs(t, err, receiver.ErrClosed)
-	require.ErrorContains(t, err, fmt.Sprintf("%d events left unhandled", accepted))
-}
-
 func TestNilBody(t *testing.T) {
 	k := newKeyPair(t)
-	r := newReceiver(t, newRecorder(), receiver.Config{Keys: []receiver.Key{{Secret: k.text}}})
+	r := newReceiver(t, newRecorder(), receiver.Config{Keys: []receiver.Key{{Text: k.text}}})
 	req := signedRequest(k.signer, "msg_1", testNow, nil)
 	req.Body = nil
 	req.ContentLength = 0
@@ -984,7 +961,7 @@ func (p pruneCounter) PruneInbox(_ context.Context, now time.Time) (int, error) 
 func TestPeriodicPrune(t *testing.T) {
 	k := newKeyPair(t)
 	ib := pruneCounter{newTestInbox(), make(chan time.Time, 1)}
-	r := newReceiver(t, newRecorder(), receiver.Config{Keys: []receiver.Key{{Secret: k.text}}, Inbox: plain{ib}, PruneInterval: time.Millisecond})
+	r := newReceiver(t, newRecorder(), receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: plain{ib}, PruneInterval: time.Millisecond})
 	select {
 	case now := <-ib.prunes:
 		require.Equal(t, testNow, now, "pruned with the configured clock")
@@ -1008,9 +985,12 @@ func TestPanickingHooks(t *testing.T) {
 	m := receiver.NewMux()
 	dead := make(chan struct{}, 1)
 	r := newReceiver(t, m, receiver.Config{
-		Keys:   []receiver.Key{{Secret: k.text}},
-		Hooks:  receiver.Hooks{Attempt: func(receiver.AttemptInfo) { panic("hook bug") }, Dropped: func(event.Event) { panic("hook bug") }},
-		OnDead: func(context.Context, event.Event, error) { dead <- struct{}{}; panic("hook bug") },
+		Keys: []receiver.Key{{Text: k.text}},
+		Hooks: receiver.Hooks{
+			OnCallback: func(context.Context, receiver.CallbackInfo) { panic("hook bug") },
+			OnDropped:  func(context.Context, event.Event) { panic("hook bug") },
+			OnDead:     func(context.Context, event.Event, error) { dead <- struct{}{}; panic("hook bug") },
+		},
 	})
 	require.NoError(t, m.HandleFunc("fail", func(context.Context, event.Event) error { return retry.Permanent(errors.New("no")) }))
 	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "unrouted"))).Code)

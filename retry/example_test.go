@@ -14,7 +14,7 @@ func ExampleSchedule() {
 	var p retry.Policy = retry.Schedule{}
 	var age time.Duration
 	for n := 1; ; n++ {
-		delay, ok := p.Next(retry.Attempt{Number: n, StatusCode: 503, Age: age})
+		delay, ok := p.Next(retry.Failure{Number: n, StatusCode: 503, Age: age})
 		if !ok {
 			fmt.Printf("attempt %d fails: give up\n", n)
 			return
@@ -66,7 +66,7 @@ func ExamplePermanent() {
 	fmt.Println(err)
 	fmt.Println(errors.Is(err, errMalformed))
 	fmt.Println(retry.Classify(0, err))
-	_, ok := retry.Default().Next(retry.Attempt{Number: 1, Err: err})
+	_, ok := retry.Default().Next(retry.Failure{Number: 1, Err: err})
 	fmt.Println("retry:", ok)
 	// Output:
 	// order 42: malformed order
@@ -79,7 +79,7 @@ func ExampleAfter() {
 	// A receiver callback knows when its dependency will be back.
 	err := retry.After(2*time.Minute, errors.New("inventory service restarting"))
 
-	delay, ok := retry.Default().Next(retry.Attempt{Number: 1, Err: err})
+	delay, ok := retry.Default().Next(retry.Failure{Number: 1, Err: err})
 	fmt.Println(delay, ok)
 	// Output:
 	// 2m0s true
@@ -93,7 +93,7 @@ func ExampleExponential() {
 		Rand: func() float64 { return 0.5 }, // deterministic for the example
 	}
 	for n := 1; n <= 5; n++ {
-		delay, ok := p.Next(retry.Attempt{Number: n})
+		delay, ok := p.Next(retry.Failure{Number: n})
 		fmt.Println(n, delay, ok)
 	}
 	// Output:

@@ -31,7 +31,7 @@ const (
 // delay is shorter than MinDelay, and retries of many deliveries that failed
 // together spread over the whole band.
 //
-// It gives up after MaxAttempts attempts, once Attempt.Age reaches MaxAge,
+// It gives up after MaxAttempts attempts, once Failure.Age reaches MaxAge,
 // and on errors marked with [Permanent]. The Retry-After of a 429 or 503
 // response lengthens a delay, and an [After] error replaces it, as for
 // [Schedule]; both are capped at MaxRetryAfter and raised to MinDelay.
@@ -51,7 +51,7 @@ type Exponential struct {
 	// MaxAttempts is the total number of attempts, the first included; 1
 	// means no retries. Zero or negative: [DefaultMaxAttempts].
 	MaxAttempts int
-	// MaxAge is the give-up age: Next gives up once Attempt.Age >= MaxAge.
+	// MaxAge is the give-up age: Next gives up once Failure.Age >= MaxAge.
 	// Zero: [DefaultMaxAge]. Negative: no age limit.
 	MaxAge time.Duration
 	// MaxRetryAfter caps delays from Retry-After headers and [After]
@@ -64,7 +64,7 @@ type Exponential struct {
 }
 
 // Next implements [Policy]; see [Exponential] for the rules.
-func (e Exponential) Next(a Attempt) (time.Duration, bool) {
+func (e Exponential) Next(f Failure) (time.Duration, bool) {
 	base, ceiling, attempts := e.Base, e.Max, e.MaxAttempts
 	if base <= 0 {
 		base = DefaultBase
@@ -81,7 +81,7 @@ func (e Exponential) Next(a Attempt) (time.Duration, bool) {
 		maxRetryAfter: retryAfterCap(e.MaxRetryAfter),
 		maxAttempts:   attempts,
 	}
-	return d.next(a, func(n int) time.Duration {
+	return d.next(f, func(n int) time.Duration {
 		bound := ceiling
 		if shift := n - 1; shift < 62 && base <= ceiling>>shift {
 			bound = base << shift

@@ -31,11 +31,11 @@ func TestExponentialValues(t *testing.T) {
 			e := e
 			e.Rand = fixed(tt.rand)
 			for i, b := range bounds {
-				got, ok := e.Next(retry.Attempt{Number: i + 1})
+				got, ok := e.Next(retry.Failure{Number: i + 1})
 				require.True(t, ok, "attempt %d", i+1)
 				require.Equal(t, tt.want(b*time.Second), got, "attempt %d", i+1)
 			}
-			_, ok := e.Next(retry.Attempt{Number: 12})
+			_, ok := e.Next(retry.Failure{Number: 12})
 			require.False(t, ok)
 		})
 	}
@@ -45,36 +45,36 @@ func TestExponentialZeroValue(t *testing.T) {
 	e := retry.Exponential{Rand: fixed(0.999999)}
 	var total time.Duration
 	for n := 1; n < retry.DefaultMaxAttempts; n++ {
-		got, ok := e.Next(retry.Attempt{Number: n})
+		got, ok := e.Next(retry.Failure{Number: n})
 		require.True(t, ok, "attempt %d", n)
 		bound := min(retry.DefaultBase<<(n-1), retry.DefaultMax)
 		require.LessOrEqual(t, got, bound)
 		require.Greater(t, got, bound*99/100)
 		total += got
 	}
-	_, ok := e.Next(retry.Attempt{Number: retry.DefaultMaxAttempts})
+	_, ok := e.Next(retry.Failure{Number: retry.DefaultMaxAttempts})
 	require.False(t, ok)
 	// The documented expectation: the bounds add up to about 141.5 h, so the
 	// mean total under full jitter is about 71 h.
 	require.InDelta(t, 141.5, total.Hours(), 0.1)
 
-	_, ok = retry.Exponential{}.Next(retry.Attempt{Number: 1, Age: retry.DefaultMaxAge})
+	_, ok = retry.Exponential{}.Next(retry.Failure{Number: 1, Age: retry.DefaultMaxAge})
 	require.False(t, ok)
-	_, ok = retry.Exponential{MaxAge: -1}.Next(retry.Attempt{Number: 1, Age: 100 * retry.DefaultMaxAge})
+	_, ok = retry.Exponential{MaxAge: -1}.Next(retry.Failure{Number: 1, Age: 100 * retry.DefaultMaxAge})
 	require.True(t, ok)
 }
 
 func TestExponentialGiveUp(t *testing.T) {
 	e := retry.Exponential{MaxAttempts: 3, MaxAge: time.Hour}
-	_, ok := e.Next(retry.Attempt{Number: 2})
+	_, ok := e.Next(retry.Failure{Number: 2})
 	require.True(t, ok)
-	_, ok = e.Next(retry.Attempt{Number: 3})
+	_, ok = e.Next(retry.Failure{Number: 3})
 	require.False(t, ok)
-	_, ok = e.Next(retry.Attempt{Number: 1, Age: time.Hour})
+	_, ok = e.Next(retry.Failure{Number: 1, Age: time.Hour})
 	require.False(t, ok)
-	_, ok = e.Next(retry.Attempt{Number: 1, Err: retry.Permanent(errBase)})
+	_, ok = e.Next(retry.Failure{Number: 1, Err: retry.Permanent(errBase)})
 	require.False(t, ok)
-	_, ok = retry.Exponential{MaxAttempts: 1}.Next(retry.Attempt{Number: 1})
+	_, ok = retry.Exponential{MaxAttempts: 1}.Next(retry.Failure{Number: 1})
 	require.False(t, ok)
 }
 
@@ -85,13 +85,13 @@ func TestExponentialNoOverflow(t *testing.T) {
 		Rand: fixed(0.999),
 	}
 	for _, n := range []int{1, 2, 3, 62, 63, 64, 1000, math.MaxInt - 1} {
-		got, ok := e.Next(retry.Attempt{Number: n})
+		got, ok := e.Next(retry.Failure{Number: n})
 		require.True(t, ok)
 		require.GreaterOrEqual(t, got, e.MinDelay, "attempt %d", n)
 	}
 	// A huge attempt number with small values stays at the cap.
 	got, ok := retry.Exponential{Base: time.Second, Max: time.Minute, MaxAttempts: math.MaxInt, Rand: fixed(0.5)}.
-		Next(retry.Attempt{Number: math.MaxInt - 1})
+		Next(retry.Failure{Number: math.MaxInt - 1})
 	require.True(t, ok)
 	require.Equal(t, 30*time.Second, got)
 }
@@ -110,7 +110,7 @@ func TestExponentialBoundsProperty(t *testing.T) {
 			Rand:        rng.Float64,
 		}
 		n := 1 + rng.IntN(99)
-		got, ok := e.Next(retry.Attempt{Number: n})
+		got, ok := e.Next(retry.Failure{Number: n})
 		require.True(t, ok)
 		bound := e.Max
 		if n-1 < 62 && e.Base <= e.Max>>(n-1) {

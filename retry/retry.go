@@ -5,12 +5,12 @@ import (
 	"time"
 )
 
-// Attempt describes a finished, failed attempt. It is the input to
+// Failure describes a finished, failed attempt. It is the input to
 // [Policy.Next].
 //
-// The zero value is a valid, if uninformative, attempt: number 1 (a Number
+// The zero value is a valid, if uninformative, failure: attempt 1 (a Number
 // below 1 is read as 1), no response, no error, age zero.
-type Attempt struct {
+type Failure struct {
 	// Number is the 1-based number of the attempt that just finished.
 	Number int
 	// StatusCode is the HTTP status of the response, or 0 when there was no
@@ -41,22 +41,22 @@ type Attempt struct {
 // [Classify]); still, every Policy in this package gives up on an error
 // marked with [Permanent]. Implementations must be safe for concurrent use.
 type Policy interface {
-	Next(a Attempt) (delay time.Duration, ok bool)
+	Next(f Failure) (delay time.Duration, ok bool)
 }
 
 // PolicyFunc adapts an ordinary function to a [Policy]. It is safe for
 // concurrent use when f is.
-type PolicyFunc func(a Attempt) (delay time.Duration, ok bool)
+type PolicyFunc func(f Failure) (delay time.Duration, ok bool)
 
-// Next calls f(a).
-func (f PolicyFunc) Next(a Attempt) (time.Duration, bool) { return f(a) }
+// Next calls fn(f).
+func (fn PolicyFunc) Next(f Failure) (time.Duration, bool) { return fn(f) }
 
 // Never is a [Policy] that never retries: every failure is final. Its zero
 // value is ready to use and it is safe for concurrent use.
 type Never struct{}
 
 // Next always returns 0, false.
-func (Never) Next(Attempt) (time.Duration, bool) { return 0, false }
+func (Never) Next(Failure) (time.Duration, bool) { return 0, false }
 
 // Default returns the documented default policy: a [Schedule] over
 // [DefaultDelays] with [DefaultJitter] and a give-up age of [DefaultMaxAge]
@@ -82,23 +82,23 @@ type decision struct {
 // a permanent error, by attempts, or by age; otherwise an explicit After
 // delay replaces the scheduled one, and a Retry-After header lengthens it.
 // scheduled(n) returns the policy's own (jittered) delay after attempt n.
-func (d decision) next(a Attempt, scheduled func(n int) time.Duration) (time.Duration, bool) {
-	if IsPermanent(a.Err) {
+func (d decision) next(f Failure, scheduled func(n int) time.Duration) (time.Duration, bool) {
+	if IsPermanent(f.Err) {
 		return 0, false
 	}
-	n := max(a.Number, 1)
+	n := max(f.Number, 1)
 	if n >= d.maxAttempts {
 		return 0, false
 	}
-	if d.maxAge > 0 && a.Age >= d.maxAge {
+	if d.maxAge > 0 && f.Age >= d.maxAge {
 		return 0, false
 	}
 	var delay time.Duration
-	if after, ok := RetryAfterOf(a.Err); ok {
+	if after, ok := RetryAfterOf(f.Err); ok {
 		delay = min(after, d.maxRetryAfter)
 	} else {
 		delay = scheduled(n)
-		if ra, ok := retryAfterHeader(a); ok {
+		if ra, ok := retryAfterHeader(f); ok {
 			delay = max(delay, min(ra, d.maxRetryAfter))
 		}
 	}
@@ -108,19 +108,19 @@ func (d decision) next(a Attempt, scheduled func(n int) time.Duration) (time.Dur
 // retryAfterHeader returns the Retry-After of a 429 or 503 response. An
 // HTTP-date is measured against the response's own Date header when it has a
 // valid one (so clock skew between sender and receiver cancels out), else
-// against a.Time, else against the current time.
-func retryAfterHeader(a Attempt) (time.Duration, bool) {
-	if a.Header == nil {
+// against f.Time, else against the current time.
+func retryAfterHeader(f Failure) (time.Duration, bool) {
+	if f.Header == nil {
 		return 0, false
 	}
-	if a.StatusCode != http.StatusTooManyRequests && a.StatusCode != http.StatusServiceUnavailable {
+	if f.StatusCode != http.StatusTooManyRequests && f.StatusCode != http.StatusServiceUnavailable {
 		return 0, false
 	}
-	now := a.Time
-	if date, err := http.ParseTime(a.Header.Get("Date")); err == nil {
+	now := f.Time
+	if date, err := http.ParseTime(f.Header.Get("Date")); err == nil {
 		now = date
 	} else if now.IsZero() {
 		now = time.Now()
 	}
-	return ParseRetryAfter(a.Header, now)
+	return ParseRetryAfter(f.Header, now)
 }

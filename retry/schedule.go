@@ -51,7 +51,7 @@ func DefaultDelays() []time.Duration {
 // Schedule is a [Policy] over a fixed list of delays.
 //
 // Delays[i] is the wait after attempt i+1 fails; after len(Delays)+1
-// attempts it gives up. It also gives up once Attempt.Age reaches MaxAge, and
+// attempts it gives up. It also gives up once Failure.Age reaches MaxAge, and
 // on errors marked with [Permanent].
 //
 // The scheduled delay is jittered, then lengthened to the Retry-After of a
@@ -81,7 +81,7 @@ type Schedule struct {
 	// Retry-After and [After]. Zero: no floor.
 	MinDelay time.Duration
 
-	// MaxAge is the give-up age: Next gives up once Attempt.Age >= MaxAge.
+	// MaxAge is the give-up age: Next gives up once Failure.Age >= MaxAge.
 	// Zero: [DefaultMaxAge]. Negative: no age limit.
 	MaxAge time.Duration
 
@@ -96,7 +96,7 @@ type Schedule struct {
 }
 
 // Next implements [Policy]; see [Schedule] for the rules.
-func (s Schedule) Next(a Attempt) (time.Duration, bool) {
+func (s Schedule) Next(f Failure) (time.Duration, bool) {
 	delays := s.Delays
 	if delays == nil {
 		delays = DefaultDelays()
@@ -107,7 +107,7 @@ func (s Schedule) Next(a Attempt) (time.Duration, bool) {
 		maxRetryAfter: retryAfterCap(s.MaxRetryAfter),
 		maxAttempts:   len(delays) + 1,
 	}
-	return d.next(a, func(n int) time.Duration {
+	return d.next(f, func(n int) time.Duration {
 		base := max(delays[n-1], 0)
 		j := min(s.Jitter, 1)
 		if j <= 0 || base == 0 {

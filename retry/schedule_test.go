@@ -59,7 +59,7 @@ func TestScheduleJitterBand(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := retry.Schedule{Jitter: 0.2, Rand: fixed(tt.rand)}
 			for i, want := range delays {
-				got, ok := s.Next(retry.Attempt{Number: i + 1})
+				got, ok := s.Next(retry.Failure{Number: i + 1})
 				require.True(t, ok, "attempt %d", i+1)
 				require.GreaterOrEqual(t, got, pct(want, tt.lo)-time.Microsecond, "attempt %d", i+1)
 				require.LessOrEqual(t, got, pct(want, tt.hi)+time.Microsecond, "attempt %d", i+1)
@@ -67,11 +67,11 @@ func TestScheduleJitterBand(t *testing.T) {
 		})
 	}
 	t.Run("exact min and mid", func(t *testing.T) {
-		got, _ := retry.Schedule{Jitter: 0.2, Rand: fixed(0)}.Next(retry.Attempt{Number: 1})
+		got, _ := retry.Schedule{Jitter: 0.2, Rand: fixed(0)}.Next(retry.Failure{Number: 1})
 		require.Equal(t, 4*time.Second, got)
-		got, _ = retry.Schedule{Jitter: 0.2, Rand: fixed(0.5)}.Next(retry.Attempt{Number: 2})
+		got, _ = retry.Schedule{Jitter: 0.2, Rand: fixed(0.5)}.Next(retry.Failure{Number: 2})
 		require.Equal(t, 5*time.Minute, got)
-		got, _ = retry.Schedule{Jitter: 0.2, Rand: fixed(0.999)}.Next(retry.Attempt{Number: 9})
+		got, _ = retry.Schedule{Jitter: 0.2, Rand: fixed(0.999)}.Next(retry.Failure{Number: 9})
 		require.Equal(t, time.Duration(float64(24*time.Hour)*(1+0.2*(2*0.999-1))), got)
 	})
 }
@@ -83,15 +83,15 @@ func TestScheduleNoJitter(t *testing.T) {
 		{Jitter: -1, Rand: fixed(0)},
 	} {
 		for i, want := range retry.DefaultDelays() {
-			got, ok := s.Next(retry.Attempt{Number: i + 1})
+			got, ok := s.Next(retry.Failure{Number: i + 1})
 			require.True(t, ok)
 			require.Equal(t, want, got)
 		}
 	}
 	// Jitter above 1 is read as 1: factor in [0, 2).
-	got, _ := retry.Schedule{Jitter: 5, Rand: fixed(0)}.Next(retry.Attempt{Number: 1})
+	got, _ := retry.Schedule{Jitter: 5, Rand: fixed(0)}.Next(retry.Failure{Number: 1})
 	require.Zero(t, got)
-	got, _ = retry.Schedule{Jitter: 5, Rand: fixed(0.75)}.Next(retry.Attempt{Number: 1})
+	got, _ = retry.Schedule{Jitter: 5, Rand: fixed(0.75)}.Next(retry.Failure{Number: 1})
 	require.Equal(t, 7500*time.Millisecond, got)
 }
 
@@ -111,7 +111,7 @@ func TestScheduleBoundsProperty(t *testing.T) {
 			MaxAge:   -1,
 			Rand:     rng.Float64,
 		}
-		got, ok := s.Next(retry.Attempt{Number: 1})
+		got, ok := s.Next(retry.Failure{Number: 1})
 		require.True(t, ok)
 		lo := time.Duration(float64(delay) * (1 - jitter))
 		hi := time.Duration(float64(delay) * (1 + jitter))
@@ -125,68 +125,68 @@ func TestScheduleGiveUp(t *testing.T) {
 	t.Run("by attempts", func(t *testing.T) {
 		s := retry.Schedule{}
 		for n := 1; n <= 9; n++ {
-			_, ok := s.Next(retry.Attempt{Number: n})
+			_, ok := s.Next(retry.Failure{Number: n})
 			require.True(t, ok, "attempt %d", n)
 		}
 		for _, n := range []int{10, 11, 1000} {
-			_, ok := s.Next(retry.Attempt{Number: n})
+			_, ok := s.Next(retry.Failure{Number: n})
 			require.False(t, ok, "attempt %d", n)
 		}
 	})
 	t.Run("custom delays", func(t *testing.T) {
 		s := retry.Schedule{Delays: []time.Duration{time.Millisecond, 2 * time.Millisecond}}
-		d, ok := s.Next(retry.Attempt{Number: 2})
+		d, ok := s.Next(retry.Failure{Number: 2})
 		require.True(t, ok)
 		require.Equal(t, 2*time.Millisecond, d)
-		_, ok = s.Next(retry.Attempt{Number: 3})
+		_, ok = s.Next(retry.Failure{Number: 3})
 		require.False(t, ok)
 	})
 	t.Run("empty delays: one attempt", func(t *testing.T) {
-		_, ok := retry.Schedule{Delays: []time.Duration{}}.Next(retry.Attempt{Number: 1})
+		_, ok := retry.Schedule{Delays: []time.Duration{}}.Next(retry.Failure{Number: 1})
 		require.False(t, ok)
 	})
 	t.Run("number below 1 is attempt 1", func(t *testing.T) {
-		d, ok := retry.Schedule{}.Next(retry.Attempt{})
+		d, ok := retry.Schedule{}.Next(retry.Failure{})
 		require.True(t, ok)
 		require.Equal(t, 5*time.Second, d)
-		d, ok = retry.Schedule{}.Next(retry.Attempt{Number: -4})
+		d, ok = retry.Schedule{}.Next(retry.Failure{Number: -4})
 		require.True(t, ok)
 		require.Equal(t, 5*time.Second, d)
 	})
 	t.Run("negative delay is zero", func(t *testing.T) {
-		d, ok := retry.Schedule{Delays: []time.Duration{-time.Second}, Jitter: 0.2}.Next(retry.Attempt{Number: 1})
+		d, ok := retry.Schedule{Delays: []time.Duration{-time.Second}, Jitter: 0.2}.Next(retry.Failure{Number: 1})
 		require.True(t, ok)
 		require.Zero(t, d)
 	})
 	t.Run("by default age", func(t *testing.T) {
 		s := retry.Schedule{}
-		_, ok := s.Next(retry.Attempt{Number: 2, Age: retry.DefaultMaxAge - time.Nanosecond})
+		_, ok := s.Next(retry.Failure{Number: 2, Age: retry.DefaultMaxAge - time.Nanosecond})
 		require.True(t, ok)
-		_, ok = s.Next(retry.Attempt{Number: 2, Age: retry.DefaultMaxAge})
+		_, ok = s.Next(retry.Failure{Number: 2, Age: retry.DefaultMaxAge})
 		require.False(t, ok)
 	})
 	t.Run("by custom age", func(t *testing.T) {
 		s := retry.Schedule{MaxAge: time.Hour}
-		_, ok := s.Next(retry.Attempt{Number: 1, Age: 59 * time.Minute})
+		_, ok := s.Next(retry.Failure{Number: 1, Age: 59 * time.Minute})
 		require.True(t, ok)
-		_, ok = s.Next(retry.Attempt{Number: 1, Age: time.Hour})
+		_, ok = s.Next(retry.Failure{Number: 1, Age: time.Hour})
 		require.False(t, ok)
 	})
 	t.Run("no age limit", func(t *testing.T) {
-		_, ok := retry.Schedule{MaxAge: -1}.Next(retry.Attempt{Number: 1, Age: 365 * 24 * time.Hour})
+		_, ok := retry.Schedule{MaxAge: -1}.Next(retry.Failure{Number: 1, Age: 365 * 24 * time.Hour})
 		require.True(t, ok)
 	})
 	t.Run("permanent", func(t *testing.T) {
-		_, ok := retry.Schedule{}.Next(retry.Attempt{Number: 1, Err: retry.Permanent(errBase)})
+		_, ok := retry.Schedule{}.Next(retry.Failure{Number: 1, Err: retry.Permanent(errBase)})
 		require.False(t, ok)
 		// Permanent wins over After.
-		_, ok = retry.Schedule{}.Next(retry.Attempt{Number: 1, Err: retry.After(time.Second, retry.Permanent(errBase))})
+		_, ok = retry.Schedule{}.Next(retry.Failure{Number: 1, Err: retry.After(time.Second, retry.Permanent(errBase))})
 		require.False(t, ok)
 	})
 	t.Run("after does not bypass give-up rules", func(t *testing.T) {
-		_, ok := retry.Schedule{}.Next(retry.Attempt{Number: 10, Err: retry.After(time.Second, errBase)})
+		_, ok := retry.Schedule{}.Next(retry.Failure{Number: 10, Err: retry.After(time.Second, errBase)})
 		require.False(t, ok)
-		_, ok = retry.Schedule{}.Next(retry.Attempt{Number: 1, Age: retry.DefaultMaxAge, Err: retry.After(time.Second, errBase)})
+		_, ok = retry.Schedule{}.Next(retry.Failure{Number: 1, Age: retry.DefaultMaxAge, Err: retry.After(time.Second, errBase)})
 		require.False(t, ok)
 	})
 }
@@ -254,7 +254,7 @@ func TestRetryAfterInPolicies(t *testing.T) {
 				if pname == "exponential" && tt.wantExp != 0 {
 					want = tt.wantExp
 				}
-				got, ok := newPolicy(tt.minDelay, tt.maxRA).Next(retry.Attempt{
+				got, ok := newPolicy(tt.minDelay, tt.maxRA).Next(retry.Failure{
 					Number: 1, StatusCode: tt.status, Header: tt.header, Err: tt.err,
 				})
 				require.True(t, ok)
@@ -269,33 +269,33 @@ func TestRetryAfterHTTPDateClock(t *testing.T) {
 	h := retryAfter(at.Add(time.Hour / 2).Format(http.TimeFormat))
 	s := retry.Schedule{}
 
-	// No Date header: measured from Attempt.Time.
-	got, ok := s.Next(retry.Attempt{Number: 1, StatusCode: 503, Header: h, Time: at})
+	// No Date header: measured from Failure.Time.
+	got, ok := s.Next(retry.Failure{Number: 1, StatusCode: 503, Header: h, Time: at})
 	require.True(t, ok)
 	require.Equal(t, 30*time.Minute, got)
 
-	// A Date header takes precedence over Attempt.Time (the server's clock
+	// A Date header takes precedence over Failure.Time (the server's clock
 	// on both sides cancels skew).
 	h2 := h.Clone()
 	h2.Set("Date", at.Add(20*time.Minute).Format(http.TimeFormat))
-	got, _ = s.Next(retry.Attempt{Number: 1, StatusCode: 503, Header: h2, Time: at})
+	got, _ = s.Next(retry.Failure{Number: 1, StatusCode: 503, Header: h2, Time: at})
 	require.Equal(t, 10*time.Minute, got)
 
-	// An invalid Date header falls back to Attempt.Time.
+	// An invalid Date header falls back to Failure.Time.
 	h3 := h.Clone()
 	h3.Set("Date", "yesterday")
-	got, _ = s.Next(retry.Attempt{Number: 1, StatusCode: 503, Header: h3, Time: at})
+	got, _ = s.Next(retry.Failure{Number: 1, StatusCode: 503, Header: h3, Time: at})
 	require.Equal(t, 30*time.Minute, got)
 
 	// No Time either: the current clock. A date a day ahead is capped.
 	h4 := retryAfter(time.Now().Add(24 * time.Hour).Format(http.TimeFormat))
-	got, _ = s.Next(retry.Attempt{Number: 1, StatusCode: 429, Header: h4})
+	got, _ = s.Next(retry.Failure{Number: 1, StatusCode: 429, Header: h4})
 	require.Equal(t, retry.DefaultMaxRetryAfter, got)
 }
 
 func TestMinDelayFloorsSchedule(t *testing.T) {
 	s := retry.Schedule{Delays: []time.Duration{time.Millisecond}, Jitter: 0.2, MinDelay: time.Second, Rand: fixed(0)}
-	got, ok := s.Next(retry.Attempt{Number: 1})
+	got, ok := s.Next(retry.Failure{Number: 1})
 	require.True(t, ok)
 	require.Equal(t, time.Second, got)
 }
@@ -308,7 +308,7 @@ func TestPoliciesConcurrent(t *testing.T) {
 			wg.Go(func() {
 				for n := 1; n <= 200; n++ {
 					h := retryAfter(strconv.Itoa(n))
-					d, ok := p.Next(retry.Attempt{Number: n%9 + 1, StatusCode: 429, Header: h, Err: errors.New(strconv.Itoa(g))})
+					d, ok := p.Next(retry.Failure{Number: n%9 + 1, StatusCode: 429, Header: h, Err: errors.New(strconv.Itoa(g))})
 					if ok && d < 0 {
 						t.Errorf("negative delay %v", d)
 					}
@@ -330,37 +330,37 @@ func TestDefault(t *testing.T) {
 	// Every default delay stays within ±20% over many draws.
 	for range 1000 {
 		for i, want := range retry.DefaultDelays() {
-			got, ok := p.Next(retry.Attempt{Number: i + 1})
+			got, ok := p.Next(retry.Failure{Number: i + 1})
 			require.True(t, ok)
 			require.GreaterOrEqual(t, got, pct(want, 80))
 			require.LessOrEqual(t, got, pct(want, 120))
 		}
 	}
-	_, ok = p.Next(retry.Attempt{Number: 10})
+	_, ok = p.Next(retry.Failure{Number: 10})
 	require.False(t, ok)
 }
 
 func TestNeverAndPolicyFunc(t *testing.T) {
-	_, ok := retry.Never{}.Next(retry.Attempt{Number: 1, StatusCode: 503})
+	_, ok := retry.Never{}.Next(retry.Failure{Number: 1, StatusCode: 503})
 	require.False(t, ok)
 
-	var got retry.Attempt
-	f := retry.PolicyFunc(func(a retry.Attempt) (time.Duration, bool) {
+	var got retry.Failure
+	f := retry.PolicyFunc(func(a retry.Failure) (time.Duration, bool) {
 		got = a
 		return time.Duration(a.Number) * time.Second, a.Number < 3
 	})
 	var p retry.Policy = f
-	d, ok := p.Next(retry.Attempt{Number: 2, StatusCode: 500})
+	d, ok := p.Next(retry.Failure{Number: 2, StatusCode: 500})
 	require.True(t, ok)
 	require.Equal(t, 2*time.Second, d)
 	require.Equal(t, 500, got.StatusCode)
-	_, ok = p.Next(retry.Attempt{Number: 3})
+	_, ok = p.Next(retry.Failure{Number: 3})
 	require.False(t, ok)
 }
 
 func TestScheduleSaturates(t *testing.T) {
 	s := retry.Schedule{Delays: []time.Duration{math.MaxInt64}, Jitter: 0.2, MaxAge: -1, Rand: fixed(0.999)}
-	got, ok := s.Next(retry.Attempt{Number: 1})
+	got, ok := s.Next(retry.Failure{Number: 1})
 	require.True(t, ok)
 	require.Equal(t, time.Duration(math.MaxInt64), got)
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/internal/bodyread"
 	"github.com/webhookkit/webhookkit/retry"
 	"github.com/webhookkit/webhookkit/store"
 )
@@ -209,7 +210,7 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	} else {
 		res.respBuf = s.getBuf()
 		var kept []byte
-		kept, rerr = readUpTo(resp.Body, (*res.respBuf)[:0], limit+1)
+		kept, rerr = bodyread.Append((*res.respBuf)[:0], resp.Body, limit+1, -1)
 		*res.respBuf = kept[:0]
 		if int64(len(kept)) > limit {
 			a.ResponseTruncated = true
@@ -298,21 +299,6 @@ func keepHeaders(h http.Header, limit int) http.Header {
 	return kept
 }
 
-// readUpTo appends up to max bytes of r to buf.
-func readUpTo(r io.Reader, buf []byte, max int64) ([]byte, error) {
-	for int64(len(buf)) < max {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):min(int64(cap(buf)), max)])
-		buf = buf[:len(buf)+n]
-		if err != nil {
-			return buf, err
-		}
-	}
-	return buf, nil
-}
-
 func statusText(code int) string {
 	if t := http.StatusText(code); t != "" {
 		return strconv.Itoa(code) + " " + t
@@ -367,7 +353,7 @@ func (s *Sender) deliver(ctx, sctx context.Context, d *store.Delivery, ep *store
 		s.recordFailure(sctx, ep, now, true)
 		return true
 	}
-	delay, ok := s.cfg.Retry.Next(retry.Attempt{
+	delay, ok := s.cfg.Retry.Next(retry.Failure{
 		Number:     d.Attempts,
 		StatusCode: a.StatusCode,
 		Header:     res.header,

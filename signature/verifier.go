@@ -1,21 +1,14 @@
 package signature
 
 import (
-	"bytes"
 	"crypto/ed25519"
-	"crypto/hmac"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"strings"
 	"time"
 )
-
-// DefaultMaxBodyBytes is the body limit [Verifier.VerifyRequest] applies when
-// given a limit of zero or less (1 MiB, the receiver's default).
-const DefaultMaxBodyBytes = 1 << 20
 
 // VerifyOptions configures a [Verifier]. The zero value (or a nil pointer)
 // gives the defaults.
@@ -170,89 +163,10 @@ func (v *Verifier) VerifyValues(id, timestamp, signatures string, body []byte) e
 	if err := v.checkTime(sec); err != nil {
 		return err
 	}
-
-	// Decode the candidate entries once, into stack buffers.
-	var (
-		macs    [MaxSignatures][hmacSize]byte
-		sigs    [MaxAsymmetricSignatures][ed25519.SignatureSize]byte
-		nMacs   int
-		nSigs   int
-		scratch [ed25519B64Len]byte // a copy of the entry's base64, so no conversion allocates
-		decoded [ed25519B64Len / 4 * 3]byte
-	)
-	rest := signatures
-	for examined := 0; rest != "" && examined < MaxSignatures; {
-		var entry string
-		entry, rest, _ = strings.Cut(rest, " ")
-		if entry == "" {
-			continue
-		}
-		examined++
-		version, b64, ok := strings.Cut(entry, ",")
-		if !ok {
-			continue
-		}
-		switch version {
-		case versionHMAC:
-			if len(v.secrets) == 0 || len(b64) != hmacB64Len {
-				continue
-			}
-			n := copy(scratch[:], b64)
-			if m, err := v.b64.Decode(decoded[:], scratch[:n]); err != nil || m != hmacSize {
-				continue
-			}
-			copy(macs[nMacs][:], decoded[:hmacSize])
-			nMacs++
-		case versionEd25519:
-			if len(v.keys) == 0 || len(b64) != ed25519B64Len || nSigs == MaxAsymmetricSignatures {
-				continue
-			}
-			n := copy(scratch[:], b64)
-			if m, err := v.b64.Decode(decoded[:], scratch[:n]); err != nil || m != ed25519.SignatureSize {
-				continue
-			}
-			copy(sigs[nSigs][:], decoded[:ed25519.SignatureSize])
-			nSigs++
-		}
-	}
-
-	if nMacs > 0 {
-		for _, mk := range v.secrets {
-			st := mk.get()
-			st.buf = appendPrefix(st.buf[:0], id, timestamp)
-			sum := st.sumOver(body)
-			matched := false
-			for i := range nMacs {
-				if hmac.Equal(sum, macs[i][:]) {
-					matched = true
-				}
-			}
-			mk.put(st)
-			if matched {
-				return nil
-			}
-		}
-	}
-	if nSigs > 0 {
-		msg := v.msgs.get(len(id) + len(timestamp) + 2 + len(body))
-		*msg = appendPrefix((*msg)[:0], id, timestamp)
-		*msg = append(*msg, body...)
-		matched := false
-		for _, k := range v.keys {
-			for i := range nSigs {
-				if ed25519.Verify(k, *msg, sigs[i][:]) {
-					matched = true
-					break
-				}
-			}
-			if matched {
-				break
-			}
-		}
-		v.msgs.put(msg)
-		if matched {
-			return nil
-		}
+	var c candidates // on the stack: decoding and matching allocate nothing
+	v.decode(signatures, &c)
+	if v.matchMAC(&c, id, timestamp, body) || v.matchEd25519(&c, id, timestamp, body) {
+		return nil
 	}
 	return ErrNoMatch
 }
@@ -281,76 +195,4 @@ func (v *Verifier) checkTime(sec int64) error {
 		return fmt.Errorf("%w: %s is %v ahead, tolerance %v", ErrTimestampTooNew, HeaderTimestamp, d, v.tolerance)
 	}
 	return nil
-}
-
-// VerifyRequest reads r's body, at most maxBytes of it (zero or less means
-// [DefaultMaxBodyBytes]), verifies it with [Verifier.Verify] against
-// r.Header, and returns it.
-//
-// Once the body has been read, r.Body is replaced by a fresh reader over the
-// same bytes (and r.GetBody set to return another), whether or not the
-// signature verifies, so the caller can still read it. The original body is
-// closed.
-//
-// Errors: a Content-Length or body over the limit returns an error wrapping an
-// [*http.MaxBytesError] (the body is then not replaced); a failed read
-// returns the read error wrapped; otherwise the errors of Verify. On any error
-// the returned slice is nil.
-func (v *Verifier) VerifyRequest(r *http.Request, maxBytes int64) ([]byte, error) {
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBodyBytes
-	}
-	if r.ContentLength > maxBytes {
-		return nil, fmt.Errorf("signature: reading body: %w", &http.MaxBytesError{Limit: maxBytes})
-	}
-	var body []byte
-	if r.Body != nil && r.Body != http.NoBody {
-		var err error
-		body, err = readLimited(r.Body, maxBytes, r.ContentLength)
-		_ = r.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("signature: reading body: %w", err)
-		}
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	if err := v.Verify(r.Header, body); err != nil {
-		return nil, err
-	}
-	return body, nil
-}
-
-// initialBuffer caps the buffer allocated before any body bytes arrive.
-const initialBuffer = 64 << 10
-
-// readLimited reads all of rd, failing with *http.MaxBytesError once more
-// than limit bytes arrive. sizeHint (a Content-Length, or -1) sizes the
-// buffer.
-func readLimited(rd io.Reader, limit, sizeHint int64) ([]byte, error) {
-	capacity := int64(512)
-	if sizeHint >= 0 {
-		capacity = sizeHint + 1 // room to observe EOF without growing
-	}
-	// Trust a declared length only up to initialBuffer: a client that
-	// declares a large body and then sends nothing must not make us
-	// allocate it in advance. Larger bodies grow the buffer as they arrive.
-	capacity = min(capacity, limit+1, initialBuffer)
-	buf := make([]byte, 0, capacity)
-	lr := io.LimitReader(rd, limit+1)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := lr.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if int64(len(buf)) > limit {
-			return nil, &http.MaxBytesError{Limit: limit}
-		}
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
 }

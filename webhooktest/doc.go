@@ -6,7 +6,10 @@
 // [NewEndpoint] (or [NewServer], outside a test) starts an httptest server
 // running a real [receiver.Receiver]: it verifies signatures with its own
 // secret, de-duplicates by event id and records every event it hands to the
-// callback. [Endpoint.StoreEndpoint] describes it for a sender's store;
+// callback. An [EndpointConfig] (nil: defaults) sets its secret, tenant,
+// clock, handler, receiver configuration and callback wait, as a Config
+// does for the sender and the receiver. [Endpoint.StoreEndpoint] describes
+// it for a sender's store;
 // [Endpoint.Events] and [Endpoint.WaitFor] return what it received;
 // [Endpoint.FailNext] makes it answer the next requests with an error status
 // before they reach the receiver, to exercise a sender's retries.
@@ -20,13 +23,14 @@
 // # Synchronous delivery with a fake clock
 //
 // A [Clock] is a settable clock, safe for concurrent use. Plug its Now method
-// into sender.Config.Now (and give it to the endpoint with [WithClock]), and
+// into sender.Config.Now (and give it to the endpoint as
+// [EndpointConfig].Clock), and
 // [DeliverAll] drives the sender with sender.Sender.ProcessDue: it delivers
 // everything due, then advances the clock to the next retry and delivers
 // again, until nothing is left. Retries become deterministic and instant:
 //
 //	clock := webhooktest.NewClock(time.Time{})
-//	ep := webhooktest.NewEndpoint(t, webhooktest.WithClock(clock))
+//	ep := webhooktest.NewEndpoint(t, &webhooktest.EndpointConfig{Clock: clock})
 //	st := memory.New(nil)
 //	s := webhooktest.NewSender(t, st, clock, nil)
 //	_ = st.CreateEndpoint(ctx, ep.StoreEndpoint("patient.*"))
@@ -44,19 +48,21 @@
 //
 // # Callback retries with a fake clock
 //
-// With [WithClock], the receiver's own retries of a failing callback follow
+// With a Clock, the receiver's own retries of a failing callback follow
 // the clock as well: they wait until the clock has passed their delay and
 // [Endpoint.RunRetries] runs them, synchronously, never on a real timer.
 //
 //	var calls atomic.Int32
-//	ep := webhooktest.NewEndpoint(t, webhooktest.WithClock(clock),
-//		webhooktest.WithHandler(receiver.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+//	ep := webhooktest.NewEndpoint(t, &webhooktest.EndpointConfig{
+//		Clock: clock,
+//		Handler: receiver.HandlerFunc(func(ctx context.Context, ev event.Event) error {
 //			if calls.Add(1) == 1 {
 //				return errors.New("database unavailable") // the first callback fails
 //			}
 //			return nil
-//		})),
-//		webhooktest.WithReceiverConfig(receiver.Config{Retry: retry.Schedule{Delays: []time.Duration{time.Second}}}))
+//		}),
+//		Receiver: receiver.Config{Retry: retry.Schedule{Delays: []time.Duration{time.Second}}},
+//	})
 //	...
 //	_, err := webhooktest.DeliverAll(ctx, s, st, clock) // 200: the receiver holds the event
 //	clock.Advance(time.Second)                          // past the receiver's retry delay

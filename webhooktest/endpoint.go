@@ -3,7 +3,6 @@ package webhooktest
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,82 +13,16 @@ import (
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/internal/bodyread"
 	"github.com/webhookkit/webhookkit/receiver"
 	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
 
-// DefaultCallbackWait is how long an Endpoint holds the answer to an accepted
-// event while it waits for the callback to return (see [WithCallbackWait]).
-const DefaultCallbackWait = 10 * time.Second
-
-// Option configures an Endpoint built by [NewEndpoint] or [NewServer].
-type Option func(*options)
-
-type options struct {
-	clock   *Clock
-	handler receiver.Handler
-	secret  string
-	cfg     receiver.Config
-	wait    time.Duration
-}
-
-// WithClock makes the endpoint's receiver read c (for the signature
-// tolerance, the de-duplication window, the inbox and its callback retries)
-// and stamps [Request.At] with it. Give the sender the same clock: with a
-// fake clock and no WithClock, the receiver refuses the sender's timestamps
-// as too old or too new.
-//
-// The receiver's callback retries then follow c too (it is built with
-// receiver.Config.ManualRetries): a callback that fails is retried only by
-// [Endpoint.RunRetries], once c has passed the retry's delay, and never by a
-// real timer. To keep real-time retries beside a fake clock, leave
-// WithClock out and set Now in [WithReceiverConfig].
-func WithClock(c *Clock) Option {
-	return func(o *options) { o.clock = c }
-}
-
-// WithHandler sets a callback the endpoint calls for every event after
-// recording it, such as the application's own receiver.Mux. Its error fails the
-// callback attempt as in a receiver (retried by the receiver's retry policy,
-// then dead-lettered). Without it, every event is handled successfully.
-func WithHandler(h receiver.Handler) Option {
-	return func(o *options) { o.handler = h }
-}
-
-// WithSecret sets the endpoint's signing secret ("whsec_..."). Without it
-// the endpoint generates a fresh one. A malformed secret makes NewServer fail.
-func WithSecret(secret string) Option {
-	return func(o *options) { o.secret = secret }
-}
-
-// WithReceiverConfig sets the base configuration of the endpoint's receiver.
-// The endpoint's secret is added to cfg.Keys; cfg.Now defaults to the
-// [WithClock] clock, which also turns cfg.ManualRetries on; cfg.Hooks are
-// kept (the endpoint adds its own after them). The other fields take effect
-// as in a receiver.Config: cfg.Retry sets the delays [Endpoint.RunRetries]
-// waits for.
-func WithReceiverConfig(cfg receiver.Config) Option {
-	return func(o *options) { o.cfg = cfg }
-}
-
-// WithCallbackWait sets how long the endpoint holds the 200 answer to an
-// accepted event while the callback runs (zero or negative: it answers as
-// soon as the receiver does, like a production receiver). Holding it makes
-// delivery synchronous: when a sender's attempt ends, the event is already in
-// [Endpoint.Events]. The default is [DefaultCallbackWait]. The answer is
-// held until the attempt's outcome is decided (including when a retry is
-// due), so a clock moved after it does not shift the retry. Retries of a
-// failed callback are not waited for; with [WithClock] they run in
-// [Endpoint.RunRetries].
-func WithCallbackWait(d time.Duration) Option {
-	return func(o *options) { o.wait = d }
-}
-
 // Request is one HTTP request an Endpoint answered.
 type Request struct {
 	// At is when the request arrived, by the endpoint's clock (the real
-	// clock without [WithClock]).
+	// clock without [EndpointConfig].Clock).
 	At time.Time
 	// Method, Header and Body are the request as received.
 	Method string
@@ -114,6 +47,7 @@ type Endpoint struct {
 	rcv     *receiver.Receiver
 	tb      testing.TB // nil for NewServer
 	secret  string
+	tenant  string
 	clock   *Clock
 	user    receiver.Handler
 	wait    time.Duration
@@ -128,17 +62,18 @@ type Endpoint struct {
 	closed   bool
 }
 
-// NewEndpoint starts an Endpoint for the test tb and closes it when the test
-// ends (tb.Cleanup). A failure to start fails the test at once (tb.Fatal).
-// Unless the receiver's config has a Logger, the receiver logs warnings and
-// errors to the test's output (see [LogLevel]).
-func NewEndpoint(tb testing.TB, opts ...Option) *Endpoint {
+// NewEndpoint starts an Endpoint for the test tb, configured by cfg (nil:
+// every default), and closes it when the test ends (tb.Cleanup). A failure
+// to start, such as a malformed Secret or receiver configuration, fails the
+// test at once (tb.Fatal). Unless cfg.Receiver has a Logger, the receiver
+// logs warnings and errors to the test's output (see [LogLevel]).
+func NewEndpoint(tb testing.TB, cfg *EndpointConfig) *Endpoint {
 	tb.Helper()
-	o := collect(opts)
-	if o.cfg.Logger == nil {
-		o.cfg.Logger = testLogger(tb)
+	s := cfg.settings()
+	if s.Receiver.Logger == nil {
+		s.Receiver.Logger = testLogger(tb)
 	}
-	e, err := start(tb, o)
+	e, err := start(tb, s)
 	if err != nil {
 		tb.Fatalf("webhooktest: %v", err)
 	}
@@ -146,58 +81,52 @@ func NewEndpoint(tb testing.TB, opts ...Option) *Endpoint {
 	return e
 }
 
-// NewServer starts an Endpoint outside a test (in an Example, say). The
-// caller must call [Endpoint.Close]. It returns an error for an invalid
-// option (a malformed secret or receiver configuration).
-func NewServer(opts ...Option) (*Endpoint, error) {
-	return start(nil, collect(opts))
+// NewServer starts an Endpoint outside a test (in an Example, say),
+// configured by cfg (nil: every default). The caller must call
+// [Endpoint.Close]. It returns an error for a malformed Secret or an
+// invalid receiver configuration (wrapping receiver.ErrInvalidConfig).
+func NewServer(cfg *EndpointConfig) (*Endpoint, error) {
+	return start(nil, cfg.settings())
 }
 
-func collect(opts []Option) *options {
-	o := &options{wait: DefaultCallbackWait}
-	for _, opt := range opts {
-		opt(o)
-	}
-	return o
-}
-
-func start(tb testing.TB, o *options) (*Endpoint, error) {
-	secret := o.secret
+func start(tb testing.TB, s *EndpointConfig) (*Endpoint, error) {
+	secret := s.Secret
 	if secret == "" {
-		s, err := signature.NewSecret()
+		sec, err := signature.NewSecret()
 		if err != nil {
 			return nil, fmt.Errorf("webhooktest: new secret: %w", err)
 		}
-		secret = s.String()
+		secret = sec.String()
 	}
 	e := &Endpoint{
 		tb:      tb,
 		secret:  secret,
-		clock:   o.clock,
-		user:    o.handler,
-		wait:    o.wait,
-		maxBody: o.cfg.MaxBodyBytes,
+		tenant:  s.Tenant,
+		clock:   s.Clock,
+		user:    s.Handler,
+		wait:    s.CallbackWait,
+		maxBody: s.Receiver.MaxBodyBytes,
 		done:    make(map[string]chan struct{}),
 		changed: make(chan struct{}),
 	}
 	if e.maxBody <= 0 {
 		e.maxBody = receiver.DefaultMaxBodyBytes
 	}
-	cfg := o.cfg
-	cfg.Keys = append(slices.Clone(cfg.Keys), receiver.Key{Secret: secret})
-	if o.clock != nil {
+	cfg := s.Receiver
+	cfg.Keys = append(slices.Clone(cfg.Keys), receiver.Key{Text: secret})
+	if s.Clock != nil {
 		if cfg.Now == nil {
-			cfg.Now = o.clock.Now
+			cfg.Now = s.Clock.Now
 		}
 		cfg.ManualRetries = true
 	}
 	// The answer to an accepted event is held until this hook: after the
 	// callback, and after the receiver read its clock to schedule a retry.
-	userAttempt := cfg.Hooks.Attempt
-	cfg.Hooks.Attempt = func(info receiver.AttemptInfo) {
+	userHook := cfg.Hooks.OnCallback
+	cfg.Hooks.OnCallback = func(ctx context.Context, info receiver.CallbackInfo) {
 		defer e.attempted(info.Event.ID) // also if the user's hook panics
-		if userAttempt != nil {
-			userAttempt(info)
+		if userHook != nil {
+			userHook(ctx, info)
 		}
 	}
 	rcv, err := receiver.New(recorder{e}, &cfg)
@@ -222,17 +151,17 @@ func (e *Endpoint) Secret() string { return e.secret }
 func (e *Endpoint) Receiver() *receiver.Receiver { return e.rcv }
 
 // RunRetries runs the callback retries of the endpoint's receiver that are
-// due by the [WithClock] clock, synchronously (see
+// due by the [EndpointConfig].Clock, synchronously (see
 // receiver.Receiver.RunRetries): a test makes the callback fail, moves the
-// clock past the receiver's retry delay (receiver.Config.Retry, set with
-// [WithReceiverConfig]; by default jittered and at most 1 s before the
+// clock past the receiver's retry delay (receiver.Config.Retry, set in
+// [EndpointConfig].Receiver; by default jittered and at most 1 s before the
 // first retry), calls RunRetries, and finds the retried event in
 // [Endpoint.Events] when it returns. It first waits for callbacks in
 // progress, so an attempt that has just failed is waiting for its retry by
 // then. It returns the number of callback attempts made.
 //
-// Errors, wrapped: receiver.ErrInvalidConfig for an endpoint without
-// WithClock, whose retries run on real timers; receiver.ErrClosed after
+// Errors, wrapped: receiver.ErrInvalidConfig for an endpoint without a
+// Clock, whose retries run on real timers; receiver.ErrClosed after
 // [Endpoint.Close]; ctx's error when ctx ends first.
 func (e *Endpoint) RunRetries(ctx context.Context) (int, error) {
 	n, err := e.rcv.RunRetries(ctx)
@@ -243,14 +172,15 @@ func (e *Endpoint) RunRetries(ctx context.Context) (int, error) {
 }
 
 // StoreEndpoint returns a store.Endpoint for this endpoint, ready for a
-// store's CreateEndpoint: its URL and secret, test mode, subscribed to
-// eventTypes (none: every type, "*"). Each call returns a new value with an
-// empty ID, which CreateEndpoint fills in.
+// store's CreateEndpoint: its URL and secret, [EndpointConfig].Tenant, test
+// mode, subscribed to eventTypes (none: every type, "*"). Each call returns
+// a new value with an empty ID, which CreateEndpoint fills in.
 func (e *Endpoint) StoreEndpoint(eventTypes ...string) *store.Endpoint {
 	if len(eventTypes) == 0 {
 		eventTypes = []string{string(event.PatternAll)}
 	}
 	return &store.Endpoint{
+		Tenant:      e.tenant,
 		Mode:        event.ModeTest,
 		URL:         e.URL(),
 		Description: "webhooktest endpoint",
@@ -346,9 +276,7 @@ func (e *Endpoint) Close() {
 	e.closed = true
 	e.mu.Unlock()
 	e.srv.Close()
-	if err := e.rcv.Close(); err != nil && !errors.Is(err, receiver.ErrClosed) && e.tb != nil {
-		e.tb.Errorf("webhooktest: close receiver: %v", err)
-	}
+	_ = e.rcv.Close() // returns nil
 }
 
 // serve answers one request: an injected failure, or the receiver's answer,
@@ -358,7 +286,7 @@ func (e *Endpoint) serve(w http.ResponseWriter, req *http.Request) {
 	// Read the body here (one byte over the receiver's limit is enough
 	// for it to answer 413) so it can be recorded and the accepted event's
 	// id read from it.
-	body, err := io.ReadAll(io.LimitReader(req.Body, e.maxBody+1))
+	body, err := bodyread.Append(nil, req.Body, e.maxBody+1, req.ContentLength)
 	if err != nil {
 		rec.Status = http.StatusBadRequest
 		e.addRequest(rec)

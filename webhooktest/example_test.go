@@ -20,13 +20,13 @@ import (
 )
 
 // A delivery that fails once, then succeeds on the retry, with no sleep: the
-// fake clock jumps to the retry. In a test, NewEndpoint(t) and NewSender(t,
-// ...) replace the setup and the Close calls.
+// fake clock jumps to the retry. In a test, NewEndpoint(t, cfg) and
+// NewSender(t, ...) replace the setup and the Close calls.
 func Example() {
 	ctx := context.Background()
 	clock := webhooktest.NewClock(time.Date(2024, 6, 13, 0, 0, 0, 0, time.UTC))
 
-	ep, err := webhooktest.NewServer(webhooktest.WithClock(clock))
+	ep, err := webhooktest.NewServer(&webhooktest.EndpointConfig{Clock: clock})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -91,19 +91,19 @@ func ExampleEndpoint_RunRetries() {
 	clock := webhooktest.NewClock(time.Date(2024, 6, 13, 0, 0, 0, 0, time.UTC))
 
 	var calls atomic.Int32
-	ep, err := webhooktest.NewServer(
-		webhooktest.WithClock(clock),
-		webhooktest.WithHandler(receiver.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+	ep, err := webhooktest.NewServer(&webhooktest.EndpointConfig{
+		Clock: clock,
+		Handler: receiver.HandlerFunc(func(ctx context.Context, ev event.Event) error {
 			if calls.Add(1) == 1 {
 				return errors.New("database unavailable") // the first callback fails
 			}
 			return nil
-		})),
-		webhooktest.WithReceiverConfig(receiver.Config{
+		}),
+		Receiver: receiver.Config{
 			Retry:  retry.Schedule{Delays: []time.Duration{time.Second}},
 			Logger: slog.New(slog.DiscardHandler),
-		}),
-	)
+		},
+	})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -45,11 +45,18 @@ type rig struct {
 	epID  string
 }
 
-func newRig(t *testing.T, cfg *sender.Config, opts ...webhooktest.Option) *rig {
+// newRig builds a sender and an endpoint sharing a fake clock; epCfg (nil:
+// defaults) configures the endpoint, whose Clock is the rig's.
+func newRig(t *testing.T, cfg *sender.Config, epCfg *webhooktest.EndpointConfig) *rig {
 	t.Helper()
 	r := &rig{ctx: t.Context(), clock: webhooktest.NewClock(time.Time{})}
 	r.st = memory.New(&memory.Config{Now: r.clock.Now})
-	r.ep = webhooktest.NewEndpoint(t, append([]webhooktest.Option{webhooktest.WithClock(r.clock)}, opts...)...)
+	var ec webhooktest.EndpointConfig
+	if epCfg != nil {
+		ec = *epCfg
+	}
+	ec.Clock = r.clock
+	r.ep = webhooktest.NewEndpoint(t, &ec)
 	r.s = webhooktest.NewSender(t, r.st, r.clock, cfg)
 	sep := r.ep.StoreEndpoint("patient.*")
 	require.NoError(t, r.st.CreateEndpoint(r.ctx, sep))
@@ -96,7 +103,7 @@ func TestDeliverAllRetries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, &sender.Config{Retry: fixedSchedule(tt.delays...)})
+			r := newRig(t, &sender.Config{Retry: fixedSchedule(tt.delays...)}, nil)
 			for _, status := range tt.failures {
 				r.ep.FailNext(1, status)
 			}
@@ -141,7 +148,7 @@ func TestDeliverAllRetries(t *testing.T) {
 
 func TestDuplicateHandledOnce(t *testing.T) {
 	// Two subscriptions to one URL: the event arrives twice, with one id.
-	r := newRig(t, nil)
+	r := newRig(t, nil, nil)
 	require.NoError(t, r.st.CreateEndpoint(r.ctx, r.ep.StoreEndpoint("*")))
 	ev := r.publish(t, fasten.TypeEHIExportFailed)
 
@@ -167,7 +174,7 @@ func TestEventDatedByRealClock(t *testing.T) {
 	// An event from event.New carries the real time, years after the fake
 	// clock's start: it is due at the clock's now all the same, and its
 	// attempt is dated by the clock.
-	r := newRig(t, nil)
+	r := newRig(t, nil, nil)
 	ev, err := event.New(event.ModeTest, fasten.TypeEHIExportSuccess, json.RawMessage(`{"download_links":[]}`))
 	require.NoError(t, err)
 	start := r.clock.Now()
@@ -186,7 +193,7 @@ func TestEventDatedByRealClock(t *testing.T) {
 func TestDeliverAllExpiredLease(t *testing.T) {
 	// A worker that leased the delivery and died: DeliverAll waits out the
 	// lease on the fake clock and delivers.
-	r := newRig(t, nil)
+	r := newRig(t, nil, nil)
 	r.publish(t, fasten.TypeEHIExportSuccess)
 	leased, err := r.st.Lease(r.ctx, store.LeaseRequest{Now: r.clock.Now(), Limit: 10, Duration: time.Minute, Worker: "crashed"})
 	require.NoError(t, err)
@@ -201,7 +208,7 @@ func TestDeliverAllExpiredLease(t *testing.T) {
 }
 
 func TestDeliverAllNothingToDo(t *testing.T) {
-	r := newRig(t, nil)
+	r := newRig(t, nil, nil)
 	start := r.clock.Now()
 	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
 	require.NoError(t, err)
@@ -234,7 +241,7 @@ func TestDeliverAllStalled(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, nil)
+			r := newRig(t, nil, nil)
 			n, err := webhooktest.DeliverAll(r.ctx, r.s, phantom{due: func() time.Time { return tt.due(r.clock) }}, r.clock)
 			require.ErrorIs(t, err, webhooktest.ErrStalled)
 			require.ErrorContains(t, err, tt.want)
@@ -244,7 +251,7 @@ func TestDeliverAllStalled(t *testing.T) {
 }
 
 func TestDeliverAllCancelled(t *testing.T) {
-	r := newRig(t, nil)
+	r := newRig(t, nil, nil)
 	r.publish(t, fasten.TypeEHIExportSuccess)
 	ctx, cancel := context.WithCancel(r.ctx)
 	cancel()
@@ -256,7 +263,7 @@ func TestWaitForBackgroundSender(t *testing.T) {
 	// Real time, a started sender: WaitFor waits on the endpoint.
 	ctx := t.Context()
 	st := memory.New(nil)
-	ep := webhooktest.NewEndpoint(t)
+	ep := webhooktest.NewEndpoint(t, nil)
 	s := webhooktest.NewSender(t, st, nil, &sender.Config{Now: time.Now, PollInterval: 5 * time.Millisecond, Retry: fixedSchedule(time.Millisecond)})
 	require.NoError(t, st.CreateEndpoint(ctx, ep.StoreEndpoint()))
 	ep.FailNext(2, http.StatusTooManyRequests)
@@ -295,7 +302,7 @@ func mustSample(t *testing.T, typ string) json.RawMessage {
 }
 
 func TestWaitForTimeoutWithoutTest(t *testing.T) {
-	ep, err := webhooktest.NewServer()
+	ep, err := webhooktest.NewServer(nil)
 	require.NoError(t, err)
 	defer ep.Close()
 	require.Empty(t, ep.WaitFor(1, 10*time.Millisecond))
@@ -338,18 +345,20 @@ func TestCallbackRetriesFollowTheClock(t *testing.T) {
 			var mu sync.Mutex
 			var results []receiver.Result
 			var dead int
-			r := newRig(t, nil,
-				webhooktest.WithHandler(handler),
-				webhooktest.WithReceiverConfig(receiver.Config{
-					Retry:  fixedSchedule(time.Second, time.Minute),
-					OnDead: func(context.Context, event.Event, error) { mu.Lock(); dead++; mu.Unlock() },
-					Hooks: receiver.Hooks{Attempt: func(i receiver.AttemptInfo) { // kept beside the endpoint's
-						mu.Lock()
-						results = append(results, i.Result)
-						mu.Unlock()
-					}},
-				}),
-			)
+			r := newRig(t, nil, &webhooktest.EndpointConfig{
+				Handler: handler,
+				Receiver: receiver.Config{
+					Retry: fixedSchedule(time.Second, time.Minute),
+					Hooks: receiver.Hooks{
+						OnDead: func(context.Context, event.Event, error) { mu.Lock(); dead++; mu.Unlock() },
+						OnCallback: func(_ context.Context, i receiver.CallbackInfo) { // kept beside the endpoint's
+							mu.Lock()
+							results = append(results, i.Result)
+							mu.Unlock()
+						},
+					},
+				},
+			})
 			ev := r.publish(t, fasten.TypeEHIExportSuccess)
 			n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
 			require.NoError(t, err)
@@ -387,8 +396,10 @@ func TestCallbackRetriesOnRealTimersWithoutClock(t *testing.T) {
 		}
 		return nil
 	})
-	ep := webhooktest.NewEndpoint(t, webhooktest.WithHandler(handler),
-		webhooktest.WithReceiverConfig(receiver.Config{Retry: fixedSchedule(time.Millisecond)}))
+	ep := webhooktest.NewEndpoint(t, &webhooktest.EndpointConfig{
+		Handler:  handler,
+		Receiver: receiver.Config{Retry: fixedSchedule(time.Millisecond)},
+	})
 	ev := webhooktest.NewEvent(t, fasten.TypeEHIExportSuccess, nil)
 	in := webhooktest.SignedRequest(t, ep.Secret(), ev) // dated by the real clock
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, ep.URL(), in.Body)
@@ -406,7 +417,7 @@ func TestCallbackRetriesOnRealTimersWithoutClock(t *testing.T) {
 }
 
 func TestRunRetriesAfterClose(t *testing.T) {
-	ep := webhooktest.NewEndpoint(t, webhooktest.WithClock(webhooktest.NewClock(time.Time{})))
+	ep := webhooktest.NewEndpoint(t, &webhooktest.EndpointConfig{Clock: webhooktest.NewClock(time.Time{})})
 	n, err := ep.RunRetries(t.Context())
 	require.NoError(t, err)
 	require.Zero(t, n)
@@ -424,7 +435,7 @@ func TestUserHandlerSeesTypedData(t *testing.T) {
 			links <- d.Links()
 			return nil
 		})))
-	r := newRig(t, nil, webhooktest.WithHandler(mux))
+	r := newRig(t, nil, &webhooktest.EndpointConfig{Handler: mux})
 	r.publish(t, fasten.TypeEHIExportSuccess)
 	_, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
 	require.NoError(t, err)
@@ -438,7 +449,7 @@ func TestUserHandlerSeesTypedData(t *testing.T) {
 }
 
 func TestEndpointRejectsBadSignatures(t *testing.T) {
-	ep := webhooktest.NewEndpoint(t)
+	ep := webhooktest.NewEndpoint(t, nil)
 	other, err := signature.NewSecret()
 	require.NoError(t, err)
 	ev, err := event.New(event.ModeTest, fasten.TypeWebhookTest, mustSample(t, fasten.TypeWebhookTest))
@@ -486,7 +497,7 @@ func TestSignedRequest(t *testing.T) {
 	rcv, err := receiver.New(receiver.HandlerFunc(func(ctx context.Context, ev event.Event) error {
 		handled <- ev
 		return nil
-	}), &receiver.Config{Keys: []receiver.Key{{Secret: secret.String()}}})
+	}), &receiver.Config{Keys: []receiver.Key{{Text: secret.String()}}})
 	require.NoError(t, err)
 	require.NoError(t, rcv.Start(t.Context()))
 	defer rcv.Close()
@@ -536,7 +547,7 @@ func TestNewEvent(t *testing.T) {
 }
 
 func TestFailNextQueues(t *testing.T) {
-	ep := webhooktest.NewEndpoint(t)
+	ep := webhooktest.NewEndpoint(t, nil)
 	ep.FailNext(2, 503)
 	ep.FailNext(1, 500)
 	ep.FailNext(0, 400) // nothing
@@ -552,19 +563,47 @@ func TestFailNextQueues(t *testing.T) {
 	require.Panics(t, func() { ep.FailNext(1, 42) })
 }
 
-func TestWithSecret(t *testing.T) {
+func TestEndpointConfigSecret(t *testing.T) {
 	secret, err := signature.NewSecret()
 	require.NoError(t, err)
-	ep := webhooktest.NewEndpoint(t, webhooktest.WithSecret(secret.String()))
+	cfg := &webhooktest.EndpointConfig{Secret: secret.String()}
+	ep := webhooktest.NewEndpoint(t, cfg)
+	cfg.Secret = "" // the endpoint took a copy
 	require.Equal(t, secret.String(), ep.Secret())
 	require.Equal(t, secret.String(), ep.StoreEndpoint().Secrets[0].Key)
 
-	_, err = webhooktest.NewServer(webhooktest.WithSecret("whsec_short"))
+	_, err = webhooktest.NewServer(&webhooktest.EndpointConfig{Secret: "whsec_short"})
 	require.ErrorIs(t, err, receiver.ErrInvalidConfig)
 }
 
+// TestEndpointConfigTenant: StoreEndpoint describes the endpoint under the
+// configured tenant (the empty one by default).
+func TestEndpointConfigTenant(t *testing.T) {
+	ep := webhooktest.NewEndpoint(t, &webhooktest.EndpointConfig{Tenant: "acme"})
+	sep := ep.StoreEndpoint("a.b")
+	require.Equal(t, "acme", sep.Tenant)
+	require.NoError(t, sep.Validate())
+	require.Empty(t, webhooktest.NewEndpoint(t, nil).StoreEndpoint().Tenant)
+
+	// A sender fans an event out to the tenant's endpoint only.
+	ctx, clock := t.Context(), webhooktest.NewClock(time.Time{})
+	ep = webhooktest.NewEndpoint(t, &webhooktest.EndpointConfig{Tenant: "acme", Clock: clock})
+	st := memory.New(&memory.Config{Now: clock.Now})
+	s := webhooktest.NewSender(t, st, clock, nil)
+	require.NoError(t, st.CreateEndpoint(ctx, ep.StoreEndpoint()))
+	n, err := s.Publish(ctx, webhooktest.NewEvent(t, fasten.TypeEHIExportSuccess, nil), sender.ToTenant(""), nil)
+	require.NoError(t, err)
+	require.Zero(t, n, "not another tenant's endpoint")
+	n, err = s.Publish(ctx, webhooktest.NewEvent(t, fasten.TypeEHIExportSuccess, nil), sender.ToTenant("acme"), nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	_, err = webhooktest.DeliverAll(ctx, s, st, clock)
+	require.NoError(t, err)
+	require.Len(t, ep.Events(), 1)
+}
+
 func TestStoreEndpoint(t *testing.T) {
-	ep := webhooktest.NewEndpoint(t)
+	ep := webhooktest.NewEndpoint(t, nil)
 	sep := ep.StoreEndpoint()
 	require.NoError(t, sep.Validate())
 	require.Equal(t, []string{"*"}, sep.EventTypes)
@@ -612,7 +651,7 @@ func TestWithoutCallbackWait(t *testing.T) {
 		}
 		return nil
 	})
-	r := newRig(t, nil, webhooktest.WithHandler(blocked), webhooktest.WithCallbackWait(0))
+	r := newRig(t, nil, &webhooktest.EndpointConfig{Handler: blocked, CallbackWait: -1})
 	ev := r.publish(t, fasten.TypeEHIExportSuccess)
 
 	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
@@ -627,8 +666,8 @@ func TestWithoutCallbackWait(t *testing.T) {
 // TestOrderWebhook is the README's testing example, kept compiling here.
 func TestOrderWebhook(t *testing.T) {
 	ctx := t.Context()
-	clock := webhooktest.NewClock(time.Time{})                     // a fake clock, shared below
-	ep := webhooktest.NewEndpoint(t, webhooktest.WithClock(clock)) // httptest server + real receiver
+	clock := webhooktest.NewClock(time.Time{})                                  // a fake clock, shared below
+	ep := webhooktest.NewEndpoint(t, &webhooktest.EndpointConfig{Clock: clock}) // httptest server + real receiver
 	st := memory.New(nil)
 	s := webhooktest.NewSender(t, st, clock, nil) // Now: clock.Now; loopback allowed
 	require.NoError(t, st.CreateEndpoint(ctx, ep.StoreEndpoint("order.*")))
@@ -679,7 +718,7 @@ func TestNewSenderLogsWarningsOnly(t *testing.T) {
 	st := memory.New(&memory.Config{Now: clock.Now})
 	out := &lockedBuffer{}
 	tb := outputTB{TB: t, out: out}
-	ep := webhooktest.NewEndpoint(tb, webhooktest.WithClock(clock))
+	ep := webhooktest.NewEndpoint(tb, &webhooktest.EndpointConfig{Clock: clock})
 	s := webhooktest.NewSender(tb, st, clock, &sender.Config{Retry: retry.Exponential{MaxAttempts: 2, Base: time.Second, MaxAge: -1}})
 	require.NoError(t, st.CreateEndpoint(ctx, ep.StoreEndpoint()))
 

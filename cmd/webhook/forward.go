@@ -56,9 +56,9 @@ func newForwarder(url string, log *slog.Logger) *forwarder {
 }
 
 // accepted records the original request of an accepted event; it is the
-// receiver's Hooks.Accepted, which runs before the event's first callback
-// attempt and hands over copies of the body and headers.
-func (f *forwarder) accepted(ai receiver.AcceptedInfo) {
+// receiver's Hooks.OnAccepted, which runs before the event's first
+// callback and hands over copies of the body and headers.
+func (f *forwarder) accepted(_ context.Context, ai receiver.AcceptedInfo) {
 	f.mu.Lock()
 	f.pending[ai.Key] = &original{body: ai.Body, header: ai.Header}
 	f.mu.Unlock()

@@ -99,7 +99,7 @@ exits at once.`, `
 
 	keys := make([]receiver.Key, len(texts))
 	for i, t := range texts {
-		keys[i] = receiver.Key{Secret: t, Mode: event.Mode(*mode)}
+		keys[i] = receiver.Key{Text: t, Mode: event.Mode(*mode)}
 	}
 	l := &listener{out: &jsonLines{w: e.stdout}, log: log}
 	cfg := &receiver.Config{
@@ -107,12 +107,12 @@ exits at once.`, `
 		Tolerance: *tolerance,
 		Inbox:     inboxOf(st),
 		Logger:    log,
-		Hooks:     receiver.Hooks{Response: l.logResponse},
+		Hooks:     receiver.Hooks{OnResponse: l.logResponse},
 	}
 	if *forwardTo != "" {
 		l.fwd = newForwarder(*forwardTo, log)
-		cfg.Hooks.Accepted = l.fwd.accepted
-		cfg.OnDead = func(_ context.Context, ev event.Event, err error) {
+		cfg.Hooks.OnAccepted = l.fwd.accepted
+		cfg.Hooks.OnDead = func(_ context.Context, ev event.Event, err error) {
 			l.done(ev.ID)
 			log.Error("webhook listen: gave up forwarding", "event_id", ev.ID, "error", err)
 		}
@@ -212,7 +212,7 @@ func (l *listener) print(ev event.Event) error {
 }
 
 // logResponse logs every answered request on stderr.
-func (l *listener) logResponse(ri receiver.ResponseInfo) {
+func (l *listener) logResponse(ctx context.Context, ri receiver.ResponseInfo) {
 	lvl := slog.LevelInfo
 	if ri.Status >= 400 {
 		lvl = slog.LevelWarn
@@ -221,7 +221,7 @@ func (l *listener) logResponse(ri receiver.ResponseInfo) {
 	if ri.EventID != "" {
 		attrs = append(attrs, slog.String("event_id", ri.EventID), slog.String("event_type", ri.EventType))
 	}
-	l.log.LogAttrs(context.Background(), lvl, "webhook listen: request", attrs...)
+	l.log.LogAttrs(ctx, lvl, "webhook listen: request", attrs...)
 }
 
 // inboxOf returns the receiver's inbox for st: nil for memory (the

@@ -77,12 +77,14 @@ func run(addr, secret, inboxDSN string, logger *slog.Logger) error {
 
 	cfg := &receiver.Config{
 		// Several keys may be listed during a secret rotation.
-		Keys:   []receiver.Key{{Secret: secret}},
+		Keys:   []receiver.Key{{Text: secret}},
 		Logger: logger,
-		OnDead: func(ctx context.Context, ev event.Event, err error) {
-			// The callback failed for good (after retries): alert, or keep the
-			// event for a manual replay.
-			logger.Error("consumer: event dead-lettered", "event_id", ev.ID, "event_type", ev.Type, "err", err)
+		Hooks: receiver.Hooks{
+			OnDead: func(ctx context.Context, ev event.Event, err error) {
+				// The callback failed for good (after retries): alert, or keep
+				// the event for a manual replay.
+				logger.Error("consumer: event dead-lettered", "event_id", ev.ID, "event_type", ev.Type, "err", err)
+			},
 		},
 	}
 	if inboxDSN != "" {

@@ -102,9 +102,9 @@ func run(addr string, serve bool) error {
 		}
 		return nil
 	}), &receiver.Config{
-		Keys:   []receiver.Key{{Secret: secret.String()}},
+		Keys:   []receiver.Key{{Text: secret.String()}},
 		Logger: logger,
-		Hooks:  rm.hooks(receiver.Hooks{Attempt: callbackSpans(tracer)}),
+		Hooks:  rm.hooks(receiver.Hooks{OnCallback: callbackSpans(tracer)}),
 	})
 	if err != nil {
 		return err

@@ -135,26 +135,28 @@ func (m *receiverMetrics) registerStats(reg prometheus.Registerer, r *receiver.R
 // tracing ones) run after them.
 func (m *receiverMetrics) hooks(extra receiver.Hooks) receiver.Hooks {
 	return receiver.Hooks{
-		Response: func(info receiver.ResponseInfo) {
+		OnResponse: func(ctx context.Context, info receiver.ResponseInfo) {
 			m.requests.WithLabelValues(strconv.Itoa(info.Status), string(info.Reason)).Inc()
 			m.requestDuration.Observe(info.Duration.Seconds())
-			if extra.Response != nil {
-				extra.Response(info)
+			if extra.OnResponse != nil {
+				extra.OnResponse(ctx, info)
 			}
 		},
-		Attempt: func(info receiver.AttemptInfo) {
+		OnCallback: func(ctx context.Context, info receiver.CallbackInfo) {
 			m.callbacks.WithLabelValues(info.Event.Type, string(info.Result)).Inc()
 			m.callbackTime.WithLabelValues(string(info.Result)).Observe(info.Duration.Seconds())
-			if extra.Attempt != nil {
-				extra.Attempt(info)
+			if extra.OnCallback != nil {
+				extra.OnCallback(ctx, info)
 			}
 		},
-		Dropped: func(ev event.Event) {
+		OnDropped: func(ctx context.Context, ev event.Event) {
 			m.dropped.WithLabelValues(ev.Type).Inc()
-			if extra.Dropped != nil {
-				extra.Dropped(ev)
+			if extra.OnDropped != nil {
+				extra.OnDropped(ctx, ev)
 			}
 		},
+		OnAccepted: extra.OnAccepted,
+		OnDead:     extra.OnDead,
 	}
 }
 

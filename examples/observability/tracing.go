@@ -103,20 +103,21 @@ func (w *statusWriter) WriteHeader(code int) {
 // sets read deadlines through it).
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// callbackSpans returns a receiver Attempt hook that records each callback
-// attempt as a span. The hook runs after the attempt and carries no context
+// callbackSpans returns a receiver OnCallback hook that records each call
+// of the handler as a span. The hook runs after the call, on a context that
+// carries the values of the receiver's Start context but no request's span
 // (callbacks run detached from the request), so the span is a root of its
-// own, timed from the attempt's duration, and found by its event id.
-func callbackSpans(tracer trace.Tracer) func(receiver.AttemptInfo) {
-	return func(info receiver.AttemptInfo) {
+// own, timed from the call's duration, and found by its event id.
+func callbackSpans(tracer trace.Tracer) func(context.Context, receiver.CallbackInfo) {
+	return func(ctx context.Context, info receiver.CallbackInfo) {
 		end := time.Now()
-		_, span := tracer.Start(context.Background(), "webhook callback "+info.Event.Type,
+		_, span := tracer.Start(ctx, "webhook callback "+info.Event.Type,
 			trace.WithSpanKind(trace.SpanKindConsumer),
 			trace.WithTimestamp(end.Add(-info.Duration)),
 			trace.WithAttributes(
 				attribute.String(attrEventID, info.Event.ID),
 				attribute.String(attrEventType, info.Event.Type),
-				attribute.Int(attrAttempt, info.Attempt),
+				attribute.Int(attrAttempt, info.Number),
 				attribute.String(attrResult, string(info.Result)),
 			))
 		if info.Err != nil {

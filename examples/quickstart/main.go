@@ -99,10 +99,10 @@ func newConsumer(name string, logger *slog.Logger) (*consumer, error) {
 	}
 
 	c.rcv, err = receiver.New(mux, &receiver.Config{
-		Keys:   []receiver.Key{{Secret: secret.String()}},
+		Keys:   []receiver.Key{{Text: secret.String()}},
 		Logger: logger,
 		Hooks: receiver.Hooks{
-			Response: func(info receiver.ResponseInfo) {
+			OnResponse: func(_ context.Context, info receiver.ResponseInfo) {
 				if info.Reason == receiver.ReasonDuplicate {
 					c.mu.Lock()
 					c.dups = append(c.dups, info.EventID)
@@ -219,7 +219,9 @@ func run(ctx context.Context, start time.Time) error {
 	go func() { _ = srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
 	for _, c := range []*consumer{healthy, flaky} {
-		if err := c.rcv.Start(ctx); err != nil {
+		// WithoutCancel: the end of ctx would stop the receiver at once;
+		// Shutdown drains it below instead.
+		if err := c.rcv.Start(context.WithoutCancel(ctx)); err != nil {
 			return err
 		}
 	}

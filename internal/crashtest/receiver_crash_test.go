@@ -84,7 +84,7 @@ func runReceiver() error {
 	})
 	secret := os.Getenv(envSecret)
 	r, err := receiver.New(h, &receiver.Config{
-		Keys:             []receiver.Key{{Secret: secret}},
+		Keys:             []receiver.Key{{Text: secret}},
 		Inbox:            st,
 		QueueSize:        events() + 64,
 		Workers:          receiverWorkers,

@@ -25,7 +25,7 @@ const crashKills = 3
 // fastRetry retries every failure 10 ms later, forever: in these tests a
 // failure is a timeout or a killed connection, and giving up would hide a
 // lost event.
-var fastRetry = retry.PolicyFunc(func(retry.Attempt) (time.Duration, bool) {
+var fastRetry = retry.PolicyFunc(func(retry.Failure) (time.Duration, bool) {
 	return 10 * time.Millisecond, true
 })
 
@@ -164,10 +164,10 @@ func testSenderCrash(t *testing.T, sp spec) {
 		mu.Unlock()
 		return nil
 	}), &receiver.Config{
-		Keys:      []receiver.Key{{Secret: secret.String()}},
+		Keys:      []receiver.Key{{Text: secret.String()}},
 		QueueSize: n + 64,
 		Logger:    logger(t, "receiver"),
-		Hooks: receiver.Hooks{Response: func(ri receiver.ResponseInfo) {
+		Hooks: receiver.Hooks{OnResponse: func(_ context.Context, ri receiver.ResponseInfo) {
 			if ri.Status == http.StatusOK {
 				mu.Lock()
 				reached[ri.EventID]++

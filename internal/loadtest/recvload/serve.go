@@ -68,14 +68,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rcv, err = receiver.New(receiver.HandlerFunc(func(context.Context, event.Event) error {
 			handled.Add(1)
 			return nil
-		}), &receiver.Config{Keys: []receiver.Key{{Secret: *secret}}, Logger: loadtest.Discard()})
+		}), &receiver.Config{Keys: []receiver.Key{{Text: *secret}}, Logger: loadtest.Discard()})
 		if err != nil {
 			return err
 		}
-		if err := rcv.Start(ctx); err != nil {
+		// Not stopped by ctx: Shutdown drains it once serving ends.
+		if err := rcv.Start(context.WithoutCancel(ctx)); err != nil {
 			return err
 		}
-		defer rcv.Close() //nolint:errcheck // after Shutdown it reports ErrClosed
+		defer rcv.Close() //nolint:errcheck // returns nil; a no-op after Shutdown
 		h = rcv
 	default:
 		return usageError{Err: fmt.Errorf("unknown -target %q", *target)}

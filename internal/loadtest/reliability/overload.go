@@ -57,16 +57,16 @@ func runOverload(ctx context.Context, cfg config, w io.Writer) error {
 		st.mu.Unlock()
 		return nil
 	}), &receiver.Config{
-		Keys: []receiver.Key{{Secret: sec.String()}}, Workers: overloadWorkers, QueueSize: overloadQueue,
+		Keys: []receiver.Key{{Text: sec.String()}}, Workers: overloadWorkers, QueueSize: overloadQueue,
 		RetryAfter: overloadRetryAfter, Inbox: inbox, Logger: loadtest.Discard(),
 	})
 	if err != nil {
 		return err
 	}
-	if err := rcv.Start(ctx); err != nil {
+	if err := rcv.Start(context.WithoutCancel(ctx)); err != nil { // drained by Shutdown
 		return err
 	}
-	defer rcv.Close() //nolint:errcheck // after Shutdown it reports ErrClosed
+	defer rcv.Close() //nolint:errcheck // returns nil; a no-op after Shutdown
 	srvCtx, stopSrv := context.WithCancel(ctx)
 	defer stopSrv()
 	ln, err := loadtest.Listen(ctx, "")

@@ -150,11 +150,11 @@ func newPipeline(ctx context.Context, pc pipelineConfig) (p *pipeline, err error
 			p.unknown.Add(1)
 		}
 		return nil
-	}), &receiver.Config{Keys: []receiver.Key{{Secret: sec.String()}}, Inbox: p.inbox, QueueSize: 4096, Logger: loadtest.Discard()})
+	}), &receiver.Config{Keys: []receiver.Key{{Text: sec.String()}}, Inbox: p.inbox, QueueSize: 4096, Logger: loadtest.Discard()})
 	if err != nil {
 		return nil, err
 	}
-	if err = p.rcv.Start(ctx); err != nil {
+	if err = p.rcv.Start(context.WithoutCancel(ctx)); err != nil { // drained by shutdown
 		return nil, err
 	}
 	p.faults = newFaulty(p.rcv, pc.seed, pc.maxFaults, pc.mix, pc.forget)

@@ -1,0 +1,285 @@
+package receiver
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/internal/bodyread"
+	"github.com/webhookkit/webhookkit/signature"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// Canonical header keys, for allocation-free map lookups.
+const (
+	hdrID              = "Webhook-Id"
+	hdrContentType     = "Content-Type"
+	hdrContentEncoding = "Content-Encoding"
+)
+
+// Body buffers: pooled, starting at minPooledBuf, not returned to the pool
+// once grown beyond maxPooledBuf.
+const (
+	minPooledBuf = 4 << 10
+	maxPooledBuf = 256 << 10
+)
+
+// ServeHTTP answers a webhook request; see the package documentation for
+// the checks and status codes. It never answers 2xx for a request it did
+// not verify, and answers 200 only for an event it holds: queued, or
+// already claimed in the inbox (a duplicate, answered with
+// [HeaderDuplicate]).
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	var start time.Time
+	if r.cfg.Hooks.OnResponse != nil {
+		start = time.Now()
+	}
+	status, reason, ev := r.serve(w, req)
+	if reason == ReasonAccepted {
+		w.WriteHeader(http.StatusOK)
+	} else {
+		// The header values share one allocation; each header gets a slice
+		// of its own (capped, so appending to it copies). The keys are
+		// canonical.
+		v := []string{"text/plain; charset=utf-8", "nosniff", ""}
+		h := w.Header()
+		h["Content-Type"], h["X-Content-Type-Options"] = v[0:1:1], v[1:2:2]
+		switch status {
+		case http.StatusOK:
+			v[2] = "true"
+			h[HeaderDuplicate] = v[2:3:3]
+		case http.StatusServiceUnavailable:
+			v[2] = r.cfg.retryAfter
+			h["Retry-After"] = v[2:3:3]
+		case http.StatusMethodNotAllowed:
+			v[2] = http.MethodPost
+			h["Allow"] = v[2:3:3]
+		}
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, string(reason)) // two writes, no concatenation to allocate
+		_, _ = io.WriteString(w, "\n")
+	}
+	switch {
+	case reason == ReasonAccepted:
+		r.stats.accepted.Add(1)
+	case reason == ReasonDuplicate:
+		r.stats.duplicates.Add(1)
+	case status == http.StatusServiceUnavailable:
+		r.stats.unavailable.Add(1)
+		if reason == ReasonInboxFull {
+			r.stats.inboxFull.Add(1)
+		}
+	default:
+		r.stats.rejected.Add(1)
+	}
+	if status != http.StatusOK && r.log.Enabled(req.Context(), slog.LevelDebug) {
+		r.log.LogAttrs(req.Context(), slog.LevelDebug, "receiver: request refused",
+			slog.Int("status", status), slog.String("reason", string(reason)),
+			slog.String("remote_addr", req.RemoteAddr), slog.String("event_id", ev.ID))
+	}
+	if h := r.cfg.Hooks.OnResponse; h != nil {
+		h(req.Context(), ResponseInfo{
+			Status: status, Reason: reason, EventID: ev.ID, EventType: ev.Type,
+			Duration: time.Since(start),
+		})
+	}
+}
+
+// serve does the checks in order and returns the answer; ev is set once
+// the request is verified and decoded.
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) (int, Reason, event.Event) {
+	var ev event.Event
+	if req.Method != http.MethodPost {
+		return http.StatusMethodNotAllowed, ReasonMethod, ev
+	}
+	if !isJSON(req.Header[hdrContentType]) || !isIdentity(req.Header[hdrContentEncoding]) {
+		return http.StatusUnsupportedMediaType, ReasonMediaType, ev
+	}
+	if req.ContentLength > r.cfg.MaxBodyBytes {
+		return http.StatusRequestEntityTooLarge, ReasonTooLarge, ev
+	}
+
+	bp := r.bufs.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= maxPooledBuf {
+			r.bufs.Put(bp)
+		}
+	}()
+	body, err := r.readBody(w, req, bp)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		var ne net.Error
+		switch {
+		case errors.As(err, &tooLarge):
+			return http.StatusRequestEntityTooLarge, ReasonTooLarge, ev
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+			return http.StatusRequestTimeout, ReasonReadTimeout, ev
+		}
+		return http.StatusBadRequest, ReasonUnreadable, ev
+	}
+
+	if err := r.verifier.Verify(req.Header, body); err != nil {
+		switch {
+		case errors.Is(err, signature.ErrMissingHeader), errors.Is(err, signature.ErrMalformedHeader):
+			return http.StatusBadRequest, ReasonHeaders, ev
+		case errors.Is(err, signature.ErrTimestampTooOld), errors.Is(err, signature.ErrTimestampTooNew):
+			return http.StatusUnauthorized, ReasonTimestamp, ev
+		}
+		return http.StatusUnauthorized, ReasonSignature, ev
+	}
+
+	ev, err = event.Decode(body)
+	if err != nil {
+		return http.StatusBadRequest, ReasonInvalidEvent, event.Event{}
+	}
+	if r.byMode != nil {
+		v := r.byMode[ev.APIMode]
+		if v == nil || (v != r.verifier && v.Verify(req.Header, body) != nil) {
+			return http.StatusBadRequest, ReasonMode, ev
+		}
+	}
+	key := ev.ID
+	if r.cfg.DedupByHeader {
+		key = headerValue(req.Header, hdrID) // verified: present exactly once
+	}
+	status, reason := r.accept(req, ev, key, body)
+	return status, reason, ev
+}
+
+// readBody reads the whole body into the pooled buffer *bp, at most
+// MaxBodyBytes of it, and leaves *bp holding the buffer, grown or not, for
+// the pool.
+func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, bp *[]byte) ([]byte, error) {
+	if req.Body == nil {
+		return (*bp)[:0], nil
+	}
+	limit := r.cfg.MaxBodyBytes
+	var src io.Reader = req.Body
+	if req.ContentLength < 0 {
+		// Unknown length: let net/http close the connection if the body
+		// runs over, instead of draining it.
+		src = http.MaxBytesReader(w, req.Body, limit)
+	}
+	b, err := bodyread.AppendAll((*bp)[:0], src, limit, req.ContentLength)
+	*bp = b[:0]
+	return b, err
+}
+
+// accept claims the event and queues it.
+//
+// It reserves a queue slot (and counts the event pending, which Shutdown
+// waits for) before it claims, so that a claim it wins always finds room in
+// the queue: a claim is never released because the queue filled up or
+// Shutdown began meanwhile, and a copy of the event that lost the claim to
+// this request, answered 200 as a duplicate, is never left without the
+// event held. Only Close (or a Shutdown deadline) can come between the
+// claim and the queue; then a durable inbox keeps the claim for re-drive,
+// and a non-durable one releases it and the request is answered 503.
+func (r *Receiver) accept(req *http.Request, ev event.Event, key string, body []byte) (int, Reason) {
+	if reason, ok := r.reserve(); !ok {
+		return http.StatusServiceUnavailable, reason
+	}
+	ctx := req.Context()
+	c := store.Claim{Key: key, Now: r.now(), TTL: r.cfg.DedupWindow, Lease: r.cfg.Lease}
+	if r.recovery != nil {
+		c.Body = append([]byte(nil), body...)
+	}
+	won, err := r.inbox.Claim(ctx, c)
+	if err != nil || !won {
+		r.unreserve()
+		switch {
+		case err == nil:
+			return http.StatusOK, ReasonDuplicate
+		case errors.Is(err, store.ErrInboxFull):
+			return http.StatusServiceUnavailable, ReasonInboxFull
+		}
+		r.log.LogAttrs(ctx, slog.LevelWarn, "receiver: inbox claim failed; answering 503",
+			slog.String("event_id", ev.ID), slog.Any("error", err))
+		return http.StatusServiceUnavailable, ReasonInbox
+	}
+	j := &job{ev: ev, key: key}
+	hook := r.cfg.Hooks.OnAccepted
+	if hook != nil {
+		j.hooked.Lock() // before push: a worker may take j at once
+	}
+	if !r.push(j) {
+		// Closed while claiming: the queue is gone.
+		if hook != nil {
+			j.hooked.Unlock()
+		}
+		r.slots.Add(-1)
+		if r.recovery != nil {
+			// Held by the durable inbox, claimed, for the next receiver.
+			r.stats.interrupted.Add(1)
+			r.unpend()
+			return http.StatusOK, ReasonAccepted
+		}
+		r.release(ctx, key)
+		r.unpend()
+		return http.StatusServiceUnavailable, ReasonUnavailable
+	}
+	if hook != nil {
+		info := AcceptedInfo{Key: key, Event: ev, Body: append([]byte(nil), body...), Header: req.Header.Clone()}
+		func() {
+			defer j.hooked.Unlock()
+			r.safely("Hooks.OnAccepted", ev.ID, func() { hook(ctx, info) })
+		}()
+	}
+	return http.StatusOK, ReasonAccepted
+}
+
+// isJSON reports whether the Content-Type values name JSON: exactly one
+// value whose media type, ignoring case and parameters, is application/json
+// or application/*+json.
+func isJSON(v []string) bool {
+	if len(v) != 1 {
+		return false
+	}
+	mt := v[0]
+	if i := strings.IndexByte(mt, ';'); i >= 0 {
+		mt = mt[:i]
+	}
+	mt = strings.TrimSpace(mt)
+	const app = "application/"
+	if len(mt) <= len(app) || !strings.EqualFold(mt[:len(app)], app) {
+		return false
+	}
+	sub := mt[len(app):]
+	if strings.EqualFold(sub, "json") {
+		return true
+	}
+	return len(sub) > 5 && strings.EqualFold(sub[len(sub)-5:], "+json") && !strings.ContainsAny(sub, " \t/")
+}
+
+// isIdentity reports whether the Content-Encoding values are absent or all
+// "identity".
+func isIdentity(v []string) bool {
+	for _, s := range v {
+		for part := range strings.SplitSeq(s, ",") {
+			if p := strings.TrimSpace(part); p != "" && !strings.EqualFold(p, "identity") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// headerValue returns the first value of the header named by canonical key,
+// also found under a non-canonical spelling (as the verifier does).
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	for k, v := range h {
+		if len(v) > 0 && strings.EqualFold(k, key) {
+			return v[0]
+		}
+	}
+	return ""
+}
