@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -18,8 +19,9 @@ import (
 //
 // Claims need no goroutine of their own. A request whose claim finds fewer
 // than ClaimFlushes batches being written becomes a leader: it takes the
-// claims waiting (after ClaimLinger, if set), up to InboxBatchSize with its
-// own first, writes them in one ClaimBatch, hands each its result, and then
+// claims waiting (after ClaimLinger, if set, and after letting the
+// goroutines ready to run go first: see yield), up to InboxBatchSize with
+// its own first, writes them in one ClaimBatch, hands each its result, and then
 // passes the lead to the first claim that arrived meanwhile or, with none
 // waiting, steps down. Every other request waits in the list for its
 // result, or for the lead. So under light load a claim is one commit away,
@@ -94,6 +96,11 @@ func (r *Receiver) leadClaims(self *claimWait) {
 			time.Sleep(r.cfg.ClaimLinger)
 		}
 	}
+	r.yield(func() int {
+		cl.mu.Lock()
+		defer cl.mu.Unlock()
+		return len(cl.waiting)
+	})
 	b, _ := cl.batches.Get().(*claimBatch)
 	if b == nil {
 		b = &claimBatch{}
@@ -133,6 +140,31 @@ func (r *Receiver) leadClaims(self *claimWait) {
 	cl.mu.Unlock()
 	if next != nil {
 		next.wake <- struct{}{} // not done: it leads
+	}
+}
+
+// maxYields bounds the yields before a batch is taken.
+const maxYields = 3
+
+// yield lets the goroutines that are ready to run go first, before a batch
+// is taken, and again while that makes the batch grow (waiting reports its
+// size), a few times at most. Where the store's work runs on the same
+// processors as the requests (a pure Go SQLite, a receiver on one core), a
+// batch would otherwise be taken before the requests that are about to
+// claim could join it, and batches would stay of one; where nothing else
+// is ready to run, it costs nothing.
+func (r *Receiver) yield(waiting func() int) {
+	n := waiting()
+	if n >= r.cfg.InboxBatchSize {
+		return
+	}
+	for range maxYields {
+		runtime.Gosched()
+		m := waiting()
+		if m == n || m >= r.cfg.InboxBatchSize {
+			return
+		}
+		n = m
 	}
 }
 
@@ -223,7 +255,15 @@ func (r *Receiver) marker() {
 	m := &r.marks
 	defer close(m.done)
 	var batch []string
+	waiting := func() int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return len(m.keys)
+	}
 	for {
+		if waiting() > 0 {
+			r.yield(waiting)
+		}
 		m.mu.Lock()
 		n := min(len(m.keys), r.cfg.InboxBatchSize)
 		batch = append(batch[:0], m.keys[:n]...)
