@@ -131,7 +131,8 @@ type Config struct {
 	// [ReasonInbox] otherwise). If it implements [store.InboxBatcher], the
 	// receiver writes claims and mark-handled records in batches (see
 	// "Group commit" in the package documentation). Nil: a new in-memory
-	// inbox (store/memory, default caps) owned by this receiver.
+	// inbox owned by this receiver, with store/memory's default cap and
+	// rules (see Durability in the package documentation).
 	Inbox store.Inbox
 
 	// InboxBatchSize caps the claims the receiver writes in one call of

@@ -143,8 +143,11 @@
 //
 // # Durability
 //
-// The default inbox is in memory (store/memory): fast, bounded, and lost
-// with the process. An event accepted (answered 200) but not yet handled
+// The default inbox is in memory: fast, bounded (store/memory's default
+// cap and rules: at the cap the key finished longest ago is forgotten, and
+// with every key claimed new events are refused with 503), and lost with
+// the process. It keeps one map entry per event id and nothing else, so it
+// costs a request no allocation. An event accepted (answered 200) but not yet handled
 // when the process dies is lost, and its sender will not retry it; a
 // graceful [Receiver.Shutdown] drains the queue first to avoid that.
 //

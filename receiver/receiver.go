@@ -137,7 +137,7 @@ func New(h Handler, cfg *Config) (*Receiver, error) {
 		stopped:  make(chan struct{}),
 	}
 	if r.inbox == nil {
-		r.inbox, r.owned = newDefaultInbox(), true
+		r.inbox, r.owned = newDefaultInbox(s.Logger), true
 	}
 	r.recovery, _ = r.inbox.(store.InboxRecovery)
 	r.batcher, _ = r.inbox.(store.InboxBatcher)
