@@ -192,9 +192,9 @@ func pair(ctx context.Context, res run, sec signature.Secret, conns int, d, warm
 // report prints the runs, the medians and the ratios, and fails if a
 // sanity check failed.
 func report(w io.Writer, runs []run, plan []run) error {
-	fmt.Fprintln(w, "| round | target | requests/s (200) | 503 | p50 | p99 | 200s/claim batch | marks/batch | server CPU | load CPU |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-	rps := map[string][]float64{}
+	fmt.Fprintln(w, "| round | target | requests/s (200) | 503 | p50 | p99 | 200s/claim batch | marks/batch | server CPU | server CPU/request | load CPU |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	rps, cpu := map[string][]float64{}, map[string][]float64{}
 	var problems []string
 	for _, r := range runs {
 		perBatch, perMark := "-", "-"
@@ -202,9 +202,10 @@ func report(w io.Writer, runs []run, plan []run) error {
 			perBatch = fmt.Sprintf("%.1f", float64(st.Accepted+st.Duplicates)/float64(st.ClaimBatches))
 			perMark = fmt.Sprintf("%.1f", float64(st.Handled+st.Dropped)/float64(max(st.MarkBatches, 1)))
 		}
-		fmt.Fprintf(w, "| %d | %s | %.0f | %d | %.0f µs | %.0f µs | %s | %s | %.0f%% | %.0f%% |\n",
+		fmt.Fprintf(w, "| %d | %s | %.0f | %d | %.0f µs | %.0f µs | %s | %s | %.0f%% | %.1f µs | %.0f%% |\n",
 			r.round, r.name(), r.load.RPS, r.load.Status["503"], r.load.P50us, r.load.P99us, perBatch, perMark,
-			100*r.serverCPU, 100*r.load.CPU/r.load.Window)
+			100*r.serverCPU, 1e6*r.server.CPU/float64(max(r.load.TotalSent, 1)), 100*r.load.CPU/r.load.Window)
+		cpu[r.name()] = append(cpu[r.name()], 1e6*r.server.CPU/float64(max(r.load.TotalSent, 1)))
 		rps[r.name()] = append(rps[r.name()], r.load.RPS)
 		for _, p := range r.problems {
 			problems = append(problems, fmt.Sprintf("round %d %s: %s", r.round, r.name(), p))
@@ -212,7 +213,7 @@ func report(w io.Writer, runs []run, plan []run) error {
 	}
 	fmt.Fprintln(w)
 	for _, p := range plan {
-		fmt.Fprintf(w, "median %s: %.0f requests/s\n", p.name(), loadtest.Median(rps[p.name()]))
+		fmt.Fprintf(w, "median %s: %.0f requests/s, %.1f µs of server CPU per request\n", p.name(), loadtest.Median(rps[p.name()]), loadtest.Median(cpu[p.name()]))
 	}
 	if bare := loadtest.Median(rps[targetBare]); bare > 0 {
 		for _, p := range plan {
@@ -224,7 +225,8 @@ func report(w io.Writer, runs []run, plan []run) error {
 			if ratio < goals[p.inbox] {
 				verdict = "MISSED"
 			}
-			fmt.Fprintf(w, "ratio %s/bare (medians): %.2f (goal >= %.2f: %s)\n", p.name(), ratio, goals[p.inbox], verdict)
+			fmt.Fprintf(w, "ratio %s/bare (medians): %.2f (goal >= %.2f: %s); CPU per request: %.2fx the bare handler's\n",
+				p.name(), ratio, goals[p.inbox], verdict, loadtest.Ratio(loadtest.Median(cpu[p.name()]), loadtest.Median(cpu[targetBare])))
 		}
 	}
 	if len(problems) > 0 {
