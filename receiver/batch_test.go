@@ -154,6 +154,19 @@ func send[T any](t *testing.T, ch chan<- T, v T) {
 	}
 }
 
+// newBatchRig starts a receiver configured by cfg on a new batchInbox
+// whose next holdClaims claim batches and holdMarks mark batches are held,
+// with a recorder for its handler.
+func newBatchRig(t *testing.T, holdClaims, holdMarks int, cfg receiver.Config) (keyPair, *batchInbox, *recorder, *receiver.Receiver) {
+	t.Helper()
+	k := newKeyPair(t)
+	ib := newBatchInbox()
+	ib.holdClaims, ib.holdMarks = holdClaims, holdMarks
+	rc := newRecorder()
+	cfg.Keys, cfg.Inbox = []receiver.Key{{Text: k.text}}, ib
+	return k, ib, rc, newReceiver(t, rc, cfg)
+}
+
 // heldWriter is a ResponseRecorder that notes, when the status is
 // written, whether the inbox held the event's key at that moment.
 type heldWriter struct {
@@ -200,11 +213,7 @@ func requireAccepted(t *testing.T, w *heldWriter) {
 // requests' claims are written together, one ClaimBatch per batch, and no
 // request is answered before the batch holding its claim returned.
 func TestClaimBatchAnswersAfterWrite(t *testing.T) {
-	k := newKeyPair(t)
-	ib := newBatchInbox()
-	ib.holdClaims = 2
-	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib})
+	k, ib, rc, r := newBatchRig(t, 2, 0, receiver.Config{})
 	e1, e2, e3 := newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")
 
 	a1 := postAsync(t, r, k, ib, e1)
@@ -241,11 +250,7 @@ func TestClaimBatchAnswersAfterWrite(t *testing.T) {
 // accepted, the others are duplicates, and all are answered only once the
 // batch (the first's claim) is written.
 func TestClaimBatchDuplicates(t *testing.T) {
-	k := newKeyPair(t)
-	ib := newBatchInbox()
-	ib.holdClaims = 2
-	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib})
+	k, ib, rc, r := newBatchRig(t, 2, 0, receiver.Config{})
 	x, ev := newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")
 
 	ax := postAsync(t, r, k, ib, x)
@@ -289,11 +294,7 @@ func TestClaimBatchDuplicates(t *testing.T) {
 // request in it, claims nothing and releases nothing, and gives back the
 // requests' queue slots: the senders' retries are accepted.
 func TestClaimBatchError(t *testing.T) {
-	k := newKeyPair(t)
-	ib := newBatchInbox()
-	ib.holdClaims = 2
-	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib, QueueSize: 3})
+	k, ib, rc, r := newBatchRig(t, 2, 0, receiver.Config{QueueSize: 3})
 	x, e1, e2 := newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")
 
 	ax := postAsync(t, r, k, ib, x)
@@ -339,11 +340,7 @@ func TestClaimBatchError(t *testing.T) {
 func TestStopWritesMarks(t *testing.T) {
 	for _, stop := range []string{"Shutdown", "Close"} {
 		t.Run(stop, func(t *testing.T) {
-			k := newKeyPair(t)
-			ib := newBatchInbox()
-			ib.holdMarks = 1
-			rc := newRecorder()
-			r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib})
+			k, ib, rc, r := newBatchRig(t, 0, 1, receiver.Config{})
 			var evs []event.Event
 			for range 4 {
 				evs = append(evs, newEvent(t, event.ModeTest, "ping"))
@@ -382,13 +379,8 @@ func TestStopWritesMarks(t *testing.T) {
 // record is not written yet is still held by this receiver: a recovery pass
 // that finds its lease ended does not run it again.
 func TestPendingMarkNotRedriven(t *testing.T) {
-	k := newKeyPair(t)
-	ib := newBatchInbox()
-	ib.holdMarks = 1
 	clk := newClock(testNow)
-	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib, Now: clk.Now,
-		Lease: time.Minute, RecoveryInterval: time.Millisecond})
+	k, ib, rc, r := newBatchRig(t, 0, 1, receiver.Config{Now: clk.Now, Lease: time.Minute, RecoveryInterval: time.Millisecond})
 	ev := newEvent(t, event.ModeTest, "ping")
 	requireAccepted(t, recv(t, postAsync(t, r, k, ib, ev)))
 	rc.next(t)
@@ -409,11 +401,7 @@ func TestPendingMarkNotRedriven(t *testing.T) {
 // RunRetries returns once the outcomes of the attempts it waited for and
 // ran are written.
 func TestRunRetriesWritesMarks(t *testing.T) {
-	k := newKeyPair(t)
-	ib := newBatchInbox()
-	ib.holdMarks = 1
-	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib, ManualRetries: true})
+	k, ib, _, r := newBatchRig(t, 0, 1, receiver.Config{ManualRetries: true})
 	ev := newEvent(t, event.ModeTest, "ping")
 	requireAccepted(t, recv(t, postAsync(t, r, k, ib, ev)))
 	done := make(chan error, 1)
@@ -433,12 +421,9 @@ func TestRunRetriesWritesMarks(t *testing.T) {
 // once: each event is accepted once and handled once, its other copies are
 // duplicates.
 func TestClaimBatchConcurrentCopies(t *testing.T) {
-	k := newKeyPair(t)
 	const events, copies = 200, 4
-	ib := newBatchInbox()
-	rc := newRecorder()
+	k, ib, rc, r := newBatchRig(t, 0, 0, receiver.Config{ClaimFlushes: 2, InboxBatchSize: 8})
 	rc.got = nil
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib, ClaimFlushes: 2, InboxBatchSize: 8})
 	var wg sync.WaitGroup
 	var bad atomic.Int64
 	for range events {

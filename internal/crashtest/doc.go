@@ -26,9 +26,10 @@
 //     asserts, per event id: the callback completed at least once; never twice
 //     in one process; and a second completed run happened only when the crash
 //     fell after the first run's side effect and before MarkHandled (which the
-//     test observes in the inbox right after the kill). Every inbox entry ends
-//     handled, and posting every event again after the crashes hands none of
-//     them to the callback again.
+//     test observes in the inbox right after the kill, once the killed child's
+//     PostgreSQL sessions have ended: a statement sent before the kill can
+//     still commit). Every inbox entry ends handled, and posting every event
+//     again after the crashes hands none of them to the callback again.
 //   - TestReceiverCrashMidBatch (SQLite and PostgreSQL): the same receiver
 //     child, its inbox writing claims and mark-handled records in batches
 //     (group commit), SIGKILLed twice with 32 requests in flight, so while

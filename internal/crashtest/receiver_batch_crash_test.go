@@ -1,7 +1,6 @@
 package crashtest
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -44,7 +43,6 @@ func TestReceiverCrashMidBatch(t *testing.T) {
 
 func testReceiverCrashMidBatch(t *testing.T, sp spec) {
 	start := time.Now()
-	ctx := context.Background()
 	n := events()
 	secret, err := signature.NewSecret()
 	require.NoError(t, err)
@@ -95,6 +93,7 @@ func testReceiverCrashMidBatch(t *testing.T, sp spec) {
 		}
 
 		// The child is dead: the inbox and the file are what it left.
+		sp.settle(t)
 		states := inboxStates(t, st)
 		for _, id := range ok {
 			require.Contains(t, states, id, "kill %d: event %s was answered 200 but its claim is not in the inbox", r+1, id)
@@ -119,43 +118,7 @@ func testReceiverCrashMidBatch(t *testing.T, sp spec) {
 			r+1, len(ok), len(todo), inFlight, len(states), unanswered, claimed, len(window[r]))
 	}
 
-	waitFor(t, deadline(), "every inbox entry handled", func() bool {
-		es, _, err := st.ListInbox(ctx, store.InboxClaimed, store.Page{Limit: 1})
-		require.NoError(t, err)
-		return len(es) == 0
-	})
-	c.kill(t)
-
-	states := inboxStates(t, st)
-	require.Len(t, states, n)
-	for id, s := range states {
-		require.True(t, posted[id], "inbox holds an event never posted: %s", id)
-		require.Equal(t, store.InboxHandled, s, "event %s", id)
-	}
-	byID := make(map[string][]int, n)
-	for _, rec := range readRecords(t, out) {
-		require.True(t, posted[rec.id], "callback ran for an event never posted: %s", rec.id)
-		byID[rec.id] = append(byID[rec.id], rec.run)
-	}
-	reruns, inWindow := 0, 0
-	for id := range posted {
-		rs := byID[id]
-		require.NotEmpty(t, rs, "event %s was answered 200 but no callback ever completed it", id)
-		for j := 1; j < len(rs); j++ {
-			require.Greater(t, rs[j], rs[j-1], "event %s handed to the callback twice by one process: runs %v", id, rs)
-			require.True(t, window[rs[j-1]][id],
-				"event %s ran again in run %d although the crash after run %d did not fall between its side effect and its mark-handled record (runs %v)",
-				id, rs[j], rs[j-1], rs)
-			reruns++
-		}
-	}
-	for k, w := range window {
-		inWindow += len(w)
-		for id := range w {
-			rs := byID[id]
-			require.Greater(t, rs[len(rs)-1], k, "event %s was in the window at kill %d but never re-driven", id, k+1)
-		}
-	}
+	reruns, inWindow := checkHandledOnce(t, st, c, out, posted, window)
 	t.Logf("%s: %d events (%d answered 200 before the kills), %d kills mid-batch; %d callback re-runs, all after a crash in the side-effect/mark-handled window (%d window entries); total %v",
 		sp.kind, n, len(acked), kills, reruns, inWindow, time.Since(start).Round(time.Millisecond))
 }
