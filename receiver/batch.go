@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -21,9 +22,9 @@ import (
 // than ClaimFlushes batches being written becomes a leader: it takes the
 // claims waiting (after ClaimLinger, if set, and after letting the
 // goroutines ready to run go first: see yield), up to InboxBatchSize with
-// its own first, writes them in one ClaimBatch, hands each its result, and then
-// passes the lead to the first claim that arrived meanwhile or, with none
-// waiting, steps down. Every other request waits in the list for its
+// its own first, writes them in one ClaimBatch, hands each its result, and
+// then passes the lead to the first claim that arrived meanwhile or, with
+// none waiting, steps down. Every other request waits in the list for its
 // result, or for the lead. So under light load a claim is one commit away,
 // and under heavy load each batch gathers the claims that arrived while the
 // previous one was written (self-clocked).
@@ -177,12 +178,20 @@ func shift[T any](s []T, n int) []T {
 
 // writeClaims is one ClaimBatch, on a context of its own: the batch holds
 // the claims of several requests, and one client going away must not fail
-// the others'.
-func (r *Receiver) writeClaims(cs []store.Claim) ([]bool, error) {
+// the others'. A panic in ClaimBatch is its error, so that the requests
+// waiting for the batch are answered (503) and the lead passes on.
+func (r *Receiver) writeClaims(cs []store.Claim) (won []bool, err error) {
 	ctx, cancel := context.WithTimeout(r.storeBase, storeTimeout)
 	defer cancel()
 	r.stats.claimBatches.Add(1)
-	won, err := r.batcher.ClaimBatch(ctx, cs)
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.LogAttrs(ctx, slog.LevelError, "receiver: the inbox's ClaimBatch panicked",
+				slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+			won, err = nil, fmt.Errorf("receiver: the inbox's ClaimBatch panicked: %v", p)
+		}
+	}()
+	won, err = r.batcher.ClaimBatch(ctx, cs)
 	if err == nil && len(won) != len(cs) {
 		err = fmt.Errorf("receiver: the inbox's ClaimBatch returned %d results for %d claims", len(won), len(cs))
 	}

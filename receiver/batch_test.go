@@ -76,6 +76,9 @@ func (b *batchInbox) ClaimBatch(ctx context.Context, cs []store.Claim) ([]bool, 
 	if b.hold(&b.holdClaims) {
 		b.claimHeld <- keys
 		if err := <-b.claimResume; err != nil {
+			if errors.Is(err, errPanic) {
+				panic(err)
+			}
 			return nil, err
 		}
 	}
@@ -333,6 +336,30 @@ func TestClaimBatchError(t *testing.T) {
 	for _, ev := range []event.Event{x, e1, e2} {
 		require.Equal(t, store.InboxHandled, ib.state(ev.ID))
 	}
+}
+
+// errPanic, sent to a held ClaimBatch, makes it panic.
+var errPanic = errors.New("the store panicked")
+
+// TestClaimBatchPanic: a ClaimBatch that panics fails its batch (503 to
+// every request in it) and the next batch is written as usual.
+func TestClaimBatchPanic(t *testing.T) {
+	k, ib, rc, r := newBatchRig(t, 2, 0, receiver.Config{})
+	x, e1 := newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")
+	ax := postAsync(t, r, k, ib, x)
+	recv(t, ib.claimHeld)
+	a1 := postAsync(t, r, k, ib, e1)
+	waitClaims(t, r, 1)
+	send(t, ib.claimResume, errPanic)
+	w := recv(t, ax)
+	require.Equal(t, http.StatusServiceUnavailable, w.Code)
+	require.Equal(t, string(receiver.ReasonInbox)+"\n", w.Body.String())
+	require.Equal(t, []string{e1.ID}, recv(t, ib.claimHeld), "the lead passed on")
+	send(t, ib.claimResume, nil)
+	requireAccepted(t, recv(t, a1))
+	requireAccepted(t, recv(t, postAsync(t, r, k, ib, x)))
+	drain(t, r)
+	require.EqualValues(t, 2, rc.calls.Load())
 }
 
 // TestStopWritesMarks: the mark-handled records waiting for the marker when
