@@ -67,6 +67,7 @@ type latencyConfig struct {
 	publishers     int
 	senderWorkers  int
 	maxInFlight    int
+	maxConns       int
 }
 
 // latencyCmd is the "latency" subcommand.
@@ -81,6 +82,7 @@ func latencyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	publishers := fs.Int("publishers", 16, "goroutines calling Publish")
 	workers := fs.Int("sender-workers", 0, "the sender's Workers (0: its default)")
 	inFlight := fs.Int("max-in-flight", 32, "the endpoint's MaxInFlight (0: the sender's default)")
+	maxConns := fs.Int("max-conns", 40, "PostgreSQL: the pool's MaxConns, shared by the sender, its publishers and the receiver")
 	asJSON := fs.Bool("json", false, "print each result as one line: latency {json}")
 	if err := fs.Parse(args); err != nil {
 		return usageError{Err: err}
@@ -93,7 +95,7 @@ func latencyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		rs = append(rs, n)
 	}
-	if *d <= 0 || *warmup < 0 || *drain <= 0 || *publishers < 1 || *workers < 0 || *inFlight < 0 {
+	if *d <= 0 || *warmup < 0 || *drain <= 0 || *publishers < 1 || *workers < 0 || *inFlight < 0 || *maxConns < 1 {
 		return usageError{Err: errors.New("-d, -drain and -publishers must be positive, -warmup, -sender-workers and -max-in-flight not negative")}
 	}
 	switch *kind {
@@ -107,7 +109,7 @@ func latencyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var res []latencyResult
 	for _, rate := range rs {
 		r, err := runLatency(ctx, latencyConfig{kind: *kind, rate: rate, warmup: *warmup, window: *d, drain: *drain,
-			publishers: *publishers, senderWorkers: *workers, maxInFlight: *inFlight})
+			publishers: *publishers, senderWorkers: *workers, maxInFlight: *inFlight, maxConns: *maxConns})
 		if err != nil {
 			return fmt.Errorf("rate %d: %w", rate, err)
 		}
@@ -197,7 +199,7 @@ func (t *tracker) callback(id string) {
 // publish -> callback latency for the events due in the window.
 func runLatency(ctx context.Context, cfg latencyConfig) (res latencyResult, err error) {
 	res = latencyResult{Store: cfg.kind, Rate: cfg.rate, Window: cfg.window.Seconds()}
-	st, err := loadtest.OpenStore(ctx, cfg.kind, loadtest.StoreOptions{MaxConns: 16})
+	st, err := loadtest.OpenStore(ctx, cfg.kind, loadtest.StoreOptions{MaxConns: int32(cfg.maxConns)})
 	if err != nil {
 		return res, err
 	}
