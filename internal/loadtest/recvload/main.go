@@ -10,7 +10,7 @@
 //	         [-batch N] [-linger D] [-flushes N] [-pin=true] [-cpuprofile-dir DIR]
 //	recvload serve -target bare|receiver [-inbox memory|sqlite|postgres] -secret whsec_... [-addr 127.0.0.1:0] [-cpuprofile FILE]
 //	recvload load -url http://127.0.0.1:PORT/ -secret whsec_... [-c 32] [-d 10s] [-warmup 1s] [-json]
-//	recvload latency [-store postgres|sqlite|memory] [-rates 300,1000] [-d 10s] [-warmup 2s] [-publishers 16] [-max-in-flight 32] [-json]
+//	recvload latency [-store postgres|sqlite|memory] [-rates 300,1000] [-d 10s] [-warmup 2s] [-publishers 16] [-max-in-flight 32] [-max-conns 40] [-json]
 //
 // Without a subcommand it runs rounds of A/B: in each round, for each target
 // (bare, then the receiver with each inbox of -inbox), it starts a server
