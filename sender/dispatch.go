@@ -186,7 +186,9 @@ func (s *Sender) round(ctx, sctx context.Context, limit int, skip func(*store.De
 			ep, err := s.st.GetEndpoint(ctx, d.EndpointID)
 			switch {
 			case errors.Is(err, store.ErrNotFound):
+				s.idle.begin() // the hook counts as in flight
 				s.giveUp(sctx, d, now, "endpoint deleted")
+				s.idle.end()
 				continue
 			case err != nil:
 				s.log.LogAttrs(ctx, slog.LevelError, "sender: loading endpoint failed", attrs(d, slog.Any("error", err))...)

@@ -131,6 +131,17 @@
 // headers by [DefaultMaxResponseHeaderBytes] (read) and
 // Config.MaxResponseHeaders (kept), its body by Config.MaxResponseBody.
 //
+// # Waiting for quiet
+//
+// [Sender.Backlog] counts the unfinished deliveries of the sender's mode by
+// the sender's clock: due, scheduled for later, leased and paused.
+// [Sender.WaitIdle] waits until nothing is due or leased and none of this
+// sender's attempts is in flight (hooks included): everything due has been
+// delivered or given up, while retries scheduled for later wait. Tests
+// publish, wait and assert; a process can drain what is due before
+// [Sender.Shutdown], which leaves queued deliveries in the store (with
+// store/memory, they vanish with the process).
+//
 // # Lifecycle
 //
 // [New] starts nothing. [Sender.Start] starts the workers, the

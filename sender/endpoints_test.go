@@ -275,7 +275,7 @@ func TestEndpointsDelete(t *testing.T) {
 	_, err = s.Endpoints().Get(ctx, ep.ID)
 	require.ErrorIs(t, err, store.ErrNotFound)
 	require.ErrorIs(t, s.Endpoints().Delete(ctx, ep.ID), store.ErrNotFound)
-	b, err := st.Backlog(ctx, event.ModeTest, clk.Now())
+	b, err := s.Backlog(ctx)
 	require.NoError(t, err)
 	require.Zero(t, b.Pending(), "the endpoint's queued delivery went with it")
 }
@@ -303,4 +303,7 @@ func TestEndpointsClosed(t *testing.T) {
 	_, err = eps.RotateSecret(ctx, ep.ID, 0)
 	require.ErrorIs(t, err, sender.ErrClosed)
 	require.NoError(t, eps.CheckURL("https://hooks.example.com/in"))
+	_, err = s.Backlog(ctx)
+	require.ErrorIs(t, err, sender.ErrClosed)
+	require.ErrorIs(t, s.WaitIdle(ctx), sender.ErrClosed)
 }

@@ -24,6 +24,7 @@ type Sender struct {
 	log    *slog.Logger
 	per    *perEndpoint // what the sender keeps per endpoint: copy, limits, signer
 	eps    *Endpoints   // endpoint administration and health
+	idle   idle         // deliveries in flight, for WaitIdle
 	bufs   sync.Pool    // *[]byte envelope buffers
 	ids    *idSource    // attempt ids
 
@@ -178,6 +179,13 @@ func (s *Sender) Start(ctx context.Context) error {
 // deliveries are released (due again, the attempt not counted), and
 // Shutdown returns ctx's error once they are. Methods called afterwards
 // return [ErrClosed]; calling Shutdown or Close again returns nil at once.
+//
+// Shutdown does not wait for deliveries that are queued but not in flight:
+// those due, those scheduled for later (retries) and those paused stay in
+// the store for the next sender to deliver. With a durable store (SQLite,
+// PostgreSQL) that is the next start; with store/memory they vanish with
+// the process. To deliver what is due before stopping, call
+// [Sender.WaitIdle] first.
 func (s *Sender) Shutdown(ctx context.Context) error {
 	if !s.beginClose() {
 		return nil
@@ -261,7 +269,8 @@ func (s *Sender) Ping(ctx context.Context, endpointID string) (*store.Attempt, e
 	if err != nil {
 		return nil, err
 	}
-
+	s.idle.begin()
+	defer s.idle.end()
 	ev, err := event.New(ep.Mode, event.TypePing, json.RawMessage(`{}`))
 	if err != nil {
 		return nil, fmt.Errorf("sender: ping: %w", err)

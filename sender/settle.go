@@ -23,8 +23,11 @@ const settleTimeout = 10 * time.Second
 // endpoint's health recorded. It reports whether an attempt was made and
 // counted. ctx bounds the attempt; sctx, from [settleContext], the store
 // calls. ep is the endpoint admitted by limits.admit, whose slot it gives
-// back.
+// back. The delivery counts as in flight for [Sender.WaitIdle] until
+// everything, hooks included, is done.
 func (s *Sender) deliver(ctx, sctx context.Context, d *store.Delivery, ep *store.Endpoint) bool {
+	s.idle.begin()
+	defer s.idle.end()
 	defer func() { s.per.done(ep.ID, s.now()) }()
 	ref := d.Ref()
 
