@@ -347,7 +347,7 @@ func (h *handler) apiRotate(w http.ResponseWriter, r *http.Request, ep *store.En
 			overlap = -1
 		}
 	}
-	sec, err := h.sender.RotateSecret(r.Context(), ep.ID, overlap)
+	sec, err := h.sender.Endpoints().RotateSecret(r.Context(), ep.ID, overlap)
 	if err == nil {
 		ep, err = h.st.GetEndpoint(r.Context(), ep.ID)
 	}
@@ -375,9 +375,9 @@ func (h *handler) apiSetDisabled(w http.ResponseWriter, r *http.Request, ep *sto
 	}
 	var err error
 	if disable {
-		err = h.sender.DisableEndpoint(r.Context(), ep.ID, in.Reason)
+		err = h.sender.Endpoints().Disable(r.Context(), ep.ID, in.Reason)
 	} else {
-		err = h.sender.EnableEndpoint(r.Context(), ep.ID)
+		err = h.sender.Endpoints().Enable(r.Context(), ep.ID)
 	}
 	if err == nil {
 		ep, err = h.st.GetEndpoint(r.Context(), ep.ID)

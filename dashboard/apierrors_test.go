@@ -37,7 +37,7 @@ func TestAPIErrorMessages(t *testing.T) {
 		want         string
 	}{
 		{"invalid URL on create", http.MethodPost, "endpoints", map[string]any{"url": "ftp://example.com", "event_types": []string{"*"}},
-			http.StatusUnprocessableEntity, `endpoint url "ftp://example.com": want an absolute http or https URL`},
+			http.StatusUnprocessableEntity, `endpoint url: want an absolute http or https URL`},
 		{"invalid pattern on update", http.MethodPatch, "endpoints/" + ep.ID, map[string]any{"event_types": []string{"order.*.x"}},
 			http.StatusUnprocessableEntity, `endpoint event types[0]: invalid pattern "order.*.x": '*' is allowed only as the whole last segment, as in "order.*", or as the whole pattern "*"`},
 		{"bad cursor", http.MethodGet, "endpoints?cursor=bogus", nil,

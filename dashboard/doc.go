@@ -65,7 +65,7 @@
 // headers are shown: they are not secrets.
 //
 // Creating an endpoint, or changing its URL, first checks the URL with
-// [sender.Sender.CheckURL]: unless the sender allows private networks, a
+// [sender.Endpoints.CheckURL]: unless the sender allows private networks, a
 // URL whose host is a loopback, private or other non-public IP address, or
 // localhost, is refused at once (422 in the API, the form's error on the
 // page) rather than failing every delivery later.

@@ -37,8 +37,8 @@ func TestInvalidEndpointMessages(t *testing.T) {
 			in   map[string]any
 			want string
 		}{
-			{map[string]any{"url": "ftp://x", "event_types": []string{"*"}}, `endpoint url "ftp://x": want an absolute http or https URL`},
-			{map[string]any{"url": "https://:8443/in", "event_types": []string{"*"}}, `endpoint url "https://:8443/in": want an absolute http or https URL with a host name`},
+			{map[string]any{"url": "ftp://x", "event_types": []string{"*"}}, `endpoint url: want an absolute http or https URL`},
+			{map[string]any{"url": "https://:8443/in", "event_types": []string{"*"}}, `endpoint url: want an absolute http or https URL with a host name`},
 			{map[string]any{"url": e.rc.srv.URL + "/hook"}, `endpoint event types: at least one pattern is required ("*" for all)`},
 		} {
 			r, body := c.api(http.MethodPost, "endpoints", tc.in)

@@ -320,7 +320,7 @@ func parseTypes(r *http.Request) (types []string, f endpointForm, err error) {
 }
 
 // checkEndpointURL refuses, with an error wrapping store.ErrInvalid, an endpoint URL
-// the sender would refuse to deliver to: [sender.Sender.CheckURL] with the
+// the sender would refuse to deliver to: [sender.Endpoints.CheckURL] with the
 // sender's AllowPrivateNetworks. An unchanged URL (current) is not checked
 // again, so an endpoint stored before the check existed can still be
 // edited. Without a sender (read-only) there is nothing to check.
@@ -328,7 +328,7 @@ func (h *handler) checkEndpointURL(rawURL, current string) error {
 	if h.sender == nil || (current != "" && rawURL == current) {
 		return nil
 	}
-	return h.sender.CheckURL(rawURL)
+	return h.sender.Endpoints().CheckURL(rawURL)
 }
 
 // newEndpoint builds and stores an endpoint with a fresh secret and returns
@@ -567,7 +567,7 @@ func (h *handler) postRotate(w http.ResponseWriter, r *http.Request) {
 		h.loadFailed(w, r, "endpoint", err)
 		return
 	}
-	sec, err := h.sender.RotateSecret(r.Context(), ep.ID, h.overlap)
+	sec, err := h.sender.Endpoints().RotateSecret(r.Context(), ep.ID, h.overlap)
 	if err != nil {
 		h.loadFailed(w, r, "endpoint", err)
 		return
@@ -585,7 +585,7 @@ func (h *handler) postRotate(w http.ResponseWriter, r *http.Request) {
 func (h *handler) postEnable(w http.ResponseWriter, r *http.Request) {
 	ep, err := h.loadEndpoint(r)
 	if err == nil {
-		err = h.sender.EnableEndpoint(r.Context(), ep.ID)
+		err = h.sender.Endpoints().Enable(r.Context(), ep.ID)
 	}
 	if err != nil {
 		h.loadFailed(w, r, "endpoint", err)
@@ -597,7 +597,7 @@ func (h *handler) postEnable(w http.ResponseWriter, r *http.Request) {
 func (h *handler) postDisable(w http.ResponseWriter, r *http.Request) {
 	ep, err := h.loadEndpoint(r)
 	if err == nil {
-		err = h.sender.DisableEndpoint(r.Context(), ep.ID, "disabled from the dashboard")
+		err = h.sender.Endpoints().Disable(r.Context(), ep.ID, "disabled from the dashboard")
 	}
 	if err != nil {
 		h.loadFailed(w, r, "endpoint", err)

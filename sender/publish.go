@@ -164,10 +164,11 @@ func (s *Sender) prepare(ev event.Event, now time.Time) (event.Event, error) {
 		return ev, fmt.Errorf("sender: %w", err)
 	}
 	bp := s.getBuf()
-	size := len(ev.AppendJSON((*bp)[:0], ev.Date))
+	var err error
+	*bp, err = s.envelope((*bp)[:0], &ev, ev.Date)
 	s.putBuf(bp)
-	if size > s.cfg.MaxPayload {
-		return ev, fmt.Errorf("%w: event %q is %d bytes, the limit is %d", ErrPayloadTooLarge, ev.ID, size, s.cfg.MaxPayload)
+	if err != nil {
+		return ev, err
 	}
 	ev.Date = time.Time{}
 	return ev, nil
@@ -216,9 +217,10 @@ func (s *Sender) targets(ctx context.Context, tx store.Tx, ev event.Event, aud A
 	}
 }
 
-// endpointIn loads one endpoint of the sender's mode through tx.
-func (s *Sender) endpointIn(ctx context.Context, tx store.Tx, id string) (*store.Endpoint, error) {
-	ep, err := tx.GetEndpoint(ctx, id)
+// endpointIn loads one endpoint of the sender's mode through r: the
+// sender's store, or a caller's transaction.
+func (s *Sender) endpointIn(ctx context.Context, r endpointReader, id string) (*store.Endpoint, error) {
+	ep, err := r.GetEndpoint(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("sender: endpoint %q: %w", id, err)
 	}
@@ -226,4 +228,9 @@ func (s *Sender) endpointIn(ctx context.Context, tx store.Tx, id string) (*store
 		return nil, fmt.Errorf("%w: endpoint %s is %q, sender is %q", ErrModeMismatch, ep.ID, ep.Mode, s.cfg.Mode)
 	}
 	return ep, nil
+}
+
+// endpointReader reads one endpoint: [store.Endpoints] and [store.Tx] do.
+type endpointReader interface {
+	GetEndpoint(ctx context.Context, id string) (*store.Endpoint, error)
 }
