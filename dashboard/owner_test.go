@@ -27,6 +27,20 @@ func ordersCatalog(t testing.TB) *event.Catalog {
 	return cat
 }
 
+// addByForm adds an endpoint of the local receiver with the add form (its
+// other fields from form) as the tenant "acme", the tenant's first, and
+// returns it as stored.
+func addByForm(t *testing.T, e *env, c *client, form url.Values) *store.Endpoint {
+	t.Helper()
+	form.Set("url", e.rc.srv.URL+"/hook")
+	r := c.post("endpoints", form)
+	require.Equal(t, http.StatusCreated, r.status, r.body)
+	eps, _, err := e.st.ListEndpoints(context.Background(), store.EndpointFilter{Tenant: "acme"})
+	require.NoError(t, err)
+	require.Len(t, eps, 1)
+	return eps[0]
+}
+
 // TestCatalogFromSender checks that the event types the dashboard offers,
 // as subscriptions and in the simulator with their samples, are the
 // sender's catalog's, and that the sender's rules refuse what the catalog
@@ -49,12 +63,7 @@ func TestCatalogFromSender(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, r.status, r.body)
 	require.Contains(t, alertOf(t, r.body), "Endpoint not added: event types[0]: &#34;order.payed&#34; selects no event type of the catalog")
 
-	r = c.post("endpoints", url.Values{"url": {e.rc.srv.URL + "/hook"}, "event_type": {"order.paid"}, "patterns": {"invoice.*"}})
-	require.Equal(t, http.StatusCreated, r.status, r.body)
-	eps, _, err := e.st.ListEndpoints(ctx, store.EndpointFilter{Tenant: "acme"})
-	require.NoError(t, err)
-	require.Len(t, eps, 1)
-	ep := eps[0]
+	ep := addByForm(t, e, c, url.Values{"event_type": {"order.paid"}, "patterns": {"invoice.*"}})
 	require.Equal(t, []string{"order.paid", "invoice.*"}, ep.EventTypes)
 
 	// The simulator: the catalog's types, ping included; the first one the
@@ -92,15 +101,10 @@ func TestWithoutCatalog(t *testing.T) {
 	require.NotContains(t, page.body, `name="event_type"`)
 	require.Contains(t, page.body, `Event types or patterns <input type="text" name="patterns"`)
 
-	r := c.post("endpoints", url.Values{"url": {e.rc.srv.URL + "/hook"}, "patterns": {"order.payed, invoice.*"}})
-	require.Equal(t, http.StatusCreated, r.status, r.body)
-	eps, _, err := e.st.ListEndpoints(ctx, store.EndpointFilter{Tenant: "acme"})
-	require.NoError(t, err)
-	require.Len(t, eps, 1)
-	ep := eps[0]
+	ep := addByForm(t, e, c, url.Values{"patterns": {"order.payed, invoice.*"}})
 	require.Equal(t, []string{"order.payed", "invoice.*"}, ep.EventTypes)
 
-	r = c.get("endpoints/" + ep.ID + "/simulate?type=invoice.paid")
+	r := c.get("endpoints/" + ep.ID + "/simulate?type=invoice.paid")
 	require.Equal(t, http.StatusOK, r.status)
 	require.NotContains(t, r.body, "<select")
 	require.Contains(t, r.body, `<input type="text" name="type" value="invoice.paid" required`)

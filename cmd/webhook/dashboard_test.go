@@ -101,22 +101,7 @@ func TestDashboardCatalog(t *testing.T) {
 	t.Parallel()
 	cat := writeFile(t, "events.json", ordersCatalog)
 	d := startBackground(t, dashboardRe, "dashboard", "--catalog", cat, "--addr", "127.0.0.1:0")
-	u, err := url.Parse(d.url)
-	require.NoError(t, err)
-	base := "http://" + u.Host
-	call := func(method, path, body string) (int, string) {
-		t.Helper()
-		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+u.Query().Get("token"))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		b, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		require.NoError(t, resp.Body.Close())
-		return resp.StatusCode, string(b)
-	}
+	call := apiCaller(t, d.url)
 
 	code, page := call(http.MethodGet, "/", "")
 	require.Equal(t, http.StatusOK, code)
@@ -136,6 +121,28 @@ func TestDashboardCatalog(t *testing.T) {
 	r := cli(t, "", "dashboard", "--catalog", writeFile(t, "bad.json", `{"types":[{"type":"order.*"}]}`))
 	require.Equal(t, 2, r.code, r.stderr)
 	require.Contains(t, r.stderr, "types[0].type")
+}
+
+// apiCaller returns a func that calls the dashboard that printed the URL
+// printed, with its token as a bearer token and a JSON body, and returns
+// the status and the answer's body.
+func apiCaller(t *testing.T, printed string) func(method, path, body string) (int, string) {
+	t.Helper()
+	u, err := url.Parse(printed)
+	require.NoError(t, err)
+	return func(method, path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, "http://"+u.Host+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+u.Query().Get("token"))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		return resp.StatusCode, string(b)
+	}
 }
 
 // TestDashboardAllInterfaces checks that a dashboard listening on every

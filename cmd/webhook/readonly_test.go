@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"database/sql"
-	"io"
-
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -129,21 +126,7 @@ func TestDashboardReadOnlyExistingSQLite(t *testing.T) {
 
 	before := readFileT(t, path)
 	d := startBackground(t, dashboardRe, "dashboard", "--read-only", "--store", "sqlite:"+path, "--addr", "127.0.0.1:0")
-	u, err := url.Parse(d.url)
-	require.NoError(t, err)
-	call := func(method, path, body string) (int, string) {
-		t.Helper()
-		req, err := http.NewRequest(method, "http://"+u.Host+path, strings.NewReader(body))
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer "+u.Query().Get("token"))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		b, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		require.NoError(t, resp.Body.Close())
-		return resp.StatusCode, string(b)
-	}
+	call := apiCaller(t, d.url)
 	code, body := call(http.MethodGet, "/api/endpoints", "")
 	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, body, epID)
