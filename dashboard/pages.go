@@ -731,7 +731,8 @@ func (h *handler) samplePayload(typ string) string {
 	return prettyJSON(string(info.Sample))
 }
 
-// The refusals the simulator explains in its own words.
+// Refusals the dashboard explains in its own words (no error carries them
+// as a field).
 const (
 	liveRefusal     = "The webhook simulator is only available in test mode. This dashboard manages live-mode endpoints, where simulated events are refused."
 	disabledRefusal = "This endpoint is disabled; enable it before simulating events."
