@@ -216,6 +216,18 @@ type Config struct {
 	// Hooks observe deliveries and endpoint health.
 	Hooks Hooks
 
+	// Catalog lists the event types this sender publishes (see
+	// [event.Catalog]). Set, it guards against typos on both sides:
+	// Publish, PublishTx and Simulate refuse an event whose type it does
+	// not list, with an error wrapping [event.ErrUnknownType] ("ping" is in
+	// every catalog, so pings are always allowed), and [Endpoints] refuses
+	// an event-type pattern that selects none of its types (a
+	// *[store.FieldError] for "event types[i]" wrapping
+	// event.ErrUnknownType). Dashboards and tools read it back with
+	// [Sender.Catalog] for their type choices and samples. Nil (or an
+	// empty Catalog): every valid type and pattern is accepted.
+	Catalog *event.Catalog
+
 	// Now is the clock. Nil: [time.Now]. With a fake clock, drive the
 	// sender with ProcessDue; rate limits, due times, attempt dates and
 	// signature timestamps all follow it, while request timeouts and

@@ -17,6 +17,13 @@
 // only) publishes a payload of the caller's choosing to one endpoint;
 // [Sender.Ping] sends a "ping" event synchronously and returns the attempt.
 //
+// A sender given an [event.Catalog] (Config.Catalog) publishes only the
+// types it lists ("ping" among them), refusing others with an error
+// wrapping [event.ErrUnknownType], and its [Endpoints] refuse subscriptions
+// that select none of them, so a typo on either side fails at once rather
+// than silently reaching no one. [Sender.Catalog] gives the catalog to
+// dashboards and tools. Without one, any valid type is published.
+//
 // # Endpoints
 //
 // [Sender.Endpoints] is the one owner of the sender's endpoints: it creates
@@ -25,7 +32,8 @@
 // it refuses what the sender would not deliver to: an invalid endpoint
 // ([store.Endpoint.Validate]), a URL against the sender's policy (private
 // addresses, plain http in live mode with Config.RequireHTTPSInLive),
-// another mode, or extra headers that are not valid HTTP or that the
+// another mode, patterns that select no type of Config.Catalog, or extra
+// headers that are not valid HTTP or that the
 // sender sets itself. Refusals are *[store.FieldError] values naming the
 // field. The same owner keeps endpoint health (see below) and calls the
 // endpoint hooks. [Sender.Store] exposes the store for reading deliveries

@@ -40,10 +40,12 @@ var reserved = map[string]bool{
 	"Expect":            true,
 }
 
-// check applies the rules of [Endpoints] to ep, whose URL was current
-// before this edit ("" for a new endpoint; an unchanged URL is not held to
-// the URL policy again).
-func (e *Endpoints) check(ep *store.Endpoint, current string) error {
+// check applies the rules of [Endpoints] to ep, an edit of cur (nil for a
+// new endpoint). What cur had already, its URL and its event-type
+// patterns, is not held to the URL policy and the catalog again, so an
+// endpoint stored before a stricter policy or a smaller catalog can still
+// be edited.
+func (e *Endpoints) check(ep, cur *store.Endpoint) error {
 	if err := ep.Validate(); err != nil {
 		return err
 	}
@@ -51,12 +53,47 @@ func (e *Endpoints) check(ep *store.Endpoint, current string) error {
 		return &store.FieldError{Field: "mode", Err: ErrModeMismatch,
 			Reason: fmt.Sprintf("%q, but the sender's mode is %q", ep.Mode, e.s.cfg.Mode)}
 	}
-	if current == "" || ep.URL != current {
+	if cur == nil || ep.URL != cur.URL {
 		if err := e.CheckURL(ep.URL); err != nil {
 			return err
 		}
 	}
+	var had []string
+	if cur != nil {
+		had = cur.EventTypes
+	}
+	if err := checkPatterns(e.s.cfg.Catalog, ep.EventTypes, had); err != nil {
+		return err
+	}
 	return checkHeaders(ep.Headers)
+}
+
+// maxListedTypes is how many catalog types a refused pattern's reason
+// names.
+const maxListedTypes = 10
+
+// checkPatterns refuses an event-type pattern that selects no type of the
+// catalog (a typo such as "order.payed", or a type the application does
+// not publish), unless it is among had. A nil catalog accepts every
+// pattern. The error names the pattern's index and, up to
+// maxListedTypes, the catalog's types.
+func checkPatterns(cat *event.Catalog, patterns, had []string) error {
+	for i, p := range patterns {
+		if cat.Match(p) || slices.Contains(had, p) {
+			continue
+		}
+		var known []string
+		for _, t := range cat.Types() {
+			known = append(known, t.Type)
+		}
+		list := strings.Join(known, ", ")
+		if len(known) > maxListedTypes {
+			list = strings.Join(known[:maxListedTypes], ", ") + ", ..."
+		}
+		return &store.FieldError{Field: fmt.Sprintf("event types[%d]", i), Err: event.ErrUnknownType,
+			Reason: fmt.Sprintf("%.64q selects no event type of the catalog (it lists %s)", p, list)}
+	}
+	return nil
 }
 
 // checkHeaders refuses extra headers that are not valid HTTP, that the

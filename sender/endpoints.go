@@ -21,8 +21,10 @@ import (
 //
 // Every endpoint it creates or updates passes [store.Endpoint.Validate]
 // (mode, URL shape, patterns, secrets that sign, limits), the sender's URL
-// policy ([Endpoints.CheckURL]), has the sender's mode, and has extra
-// headers that are valid HTTP (a token name; a value without control
+// policy ([Endpoints.CheckURL]), has the sender's mode, has event-type
+// patterns that each select at least one type of Config.Catalog when one
+// is set (typo protection: "order.payed" is refused, wrapping
+// [event.ErrUnknownType]), and has extra headers that are valid HTTP (a token name; a value without control
 // characters such as CR or LF) and that the sender does not set itself
 // (Content-Type, User-Agent, the webhook-* headers, and those net/http
 // manages such as Host and Content-Length). A refusal is a
@@ -80,7 +82,7 @@ func (e *Endpoints) Create(ctx context.Context, ep *store.Endpoint) (signature.S
 		}
 		c.Secrets = []store.Secret{{Key: sec.String(), CreatedAt: e.s.now()}}
 	}
-	if err := e.check(c, ""); err != nil {
+	if err := e.check(c, nil); err != nil {
 		return signature.Secret{}, fmt.Errorf("sender: create endpoint: %w", err)
 	}
 	if err := e.s.st.CreateEndpoint(ctx, c); err != nil {
@@ -126,8 +128,9 @@ func (e *Endpoints) List(ctx context.Context, f store.EndpointFilter) ([]*store.
 // health (see Enable and Disable) or the dates. Mode and Tenant cannot
 // change: an empty Mode means the endpoint's, another Tenant or Mode is
 // refused. The result is checked as Create checks, except that an
-// unchanged URL is not held to the URL policy again, so an endpoint stored
-// before a stricter policy can still be edited. On success ep.UpdatedAt is
+// unchanged URL is not held to the URL policy again, nor a pattern the
+// endpoint had already to the catalog, so an endpoint stored before a
+// stricter policy or a smaller catalog can still be edited. On success ep.UpdatedAt is
 // set as stored; ep is not otherwise changed.
 func (e *Endpoints) Update(ctx context.Context, ep *store.Endpoint) error {
 	if e.s.isClosed() {
@@ -151,7 +154,7 @@ func (e *Endpoints) Update(ctx context.Context, ep *store.Endpoint) error {
 		c.Mode = cur.Mode
 	}
 	c.Secrets = cur.Secrets
-	if err := e.check(c, cur.URL); err != nil {
+	if err := e.check(c, cur); err != nil {
 		return fmt.Errorf("sender: update endpoint %q: %w", ep.ID, err)
 	}
 	if err := e.s.st.UpdateEndpoint(ctx, c); err != nil {

@@ -71,8 +71,10 @@ type PublishOptions struct {
 // [ErrModeMismatch]. ev.Date is ignored: the date on the wire is each
 // attempt's own time, set when it is made; schedule the first attempt with
 // opts (nil: at once). The event must be valid (errors wrap the event
-// package's) and its envelope no larger than Config.MaxPayload
-// ([ErrPayloadTooLarge]). Publishing an event id again
+// package's), of a type Config.Catalog lists when one is set (an
+// *[event.FieldError] wrapping [event.ErrUnknownType] otherwise), and its
+// envelope no larger than Config.MaxPayload ([ErrPayloadTooLarge]).
+// Publishing an event id again
 // creates deliveries only for endpoints that have none yet; the same id with
 // a different type or data is [store.ErrConflict]. An audience naming no one
 // is [ErrNoAudience]; conflicting options [ErrInvalidOptions].
@@ -83,6 +85,12 @@ func (s *Sender) Publish(ctx context.Context, ev event.Event, aud Audience, opts
 	}
 	return n, err
 }
+
+// Catalog returns Config.Catalog: the event types the sender publishes, or
+// nil when it accepts any valid type. A dashboard offers its types as
+// subscriptions and its samples to a simulator. The catalog is immutable
+// and safe for concurrent use; Catalog works after Close.
+func (s *Sender) Catalog() *event.Catalog { return s.cfg.Catalog }
 
 // PublishTx is Publish in the caller's transaction: tx is a view of the
 // sender's store bound to it (store/postgres's Store.Tx of a pgx.Tx,
@@ -161,6 +169,9 @@ func (s *Sender) prepare(ev event.Event, now time.Time) (event.Event, error) {
 	}
 	ev.Date = now.UTC()
 	if err := ev.Validate(); err != nil {
+		return ev, fmt.Errorf("sender: %w", err)
+	}
+	if err := s.cfg.Catalog.Check(ev.Type); err != nil { // nil catalog: any valid type
 		return ev, fmt.Errorf("sender: %w", err)
 	}
 	bp := s.getBuf()
