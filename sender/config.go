@@ -1,7 +1,6 @@
 package sender
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -269,7 +268,7 @@ func (s *settings) checkSigns() error {
 		cf.Mode = event.ModeTest
 	}
 	if !cf.Mode.Valid() {
-		return fmt.Errorf("sender: Config.Mode %q: want %q or %q", cf.Mode, event.ModeTest, event.ModeLive)
+		return fmt.Errorf("%w: Config.Mode %q: want %q or %q", ErrInvalidConfig, cf.Mode, event.ModeTest, event.ModeLive)
 	}
 	nonNeg := []struct {
 		name string
@@ -289,7 +288,7 @@ func (s *settings) checkSigns() error {
 	}
 	for _, f := range nonNeg {
 		if f.bad {
-			return fmt.Errorf("sender: Config.%s must not be negative", f.name)
+			return fmt.Errorf("%w: Config.%s must not be negative", ErrInvalidConfig, f.name)
 		}
 	}
 	return nil
@@ -313,7 +312,7 @@ func (s *settings) fillDelivery() error {
 		}
 	}
 	if cf.LeaseDuration <= cf.RequestTimeout {
-		return fmt.Errorf("sender: Config.LeaseDuration (%v) must exceed RequestTimeout (%v)", cf.LeaseDuration, cf.RequestTimeout)
+		return fmt.Errorf("%w: Config.LeaseDuration (%v) must exceed RequestTimeout (%v)", ErrInvalidConfig, cf.LeaseDuration, cf.RequestTimeout)
 	}
 	if cf.PollInterval == 0 {
 		cf.PollInterval = DefaultPollInterval
@@ -340,7 +339,7 @@ func (s *settings) fillDelivery() error {
 		cf.DefaultMaxInFlight = DefaultMaxInFlight
 	}
 	if cf.Transport != nil && cf.HTTPClient != nil {
-		return errors.New("sender: Config.Transport and Config.HTTPClient: set at most one")
+		return fmt.Errorf("%w: Config.Transport and Config.HTTPClient: set at most one", ErrInvalidConfig)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package sender
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -47,7 +46,7 @@ type Sender struct {
 // at fault.
 func New(st store.SenderStore, cfg *Config) (*Sender, error) {
 	if st == nil {
-		return nil, errors.New("sender: New: nil store")
+		return nil, fmt.Errorf("%w: nil store", ErrInvalidConfig)
 	}
 	set, err := cfg.settings()
 	if err != nil {
@@ -102,13 +101,12 @@ func (s *Sender) Thresholds() (warnAt, disableAt int) {
 }
 
 // Notify tells a started sender that deliveries may have become due, so it
-// looks for them now instead of at its next poll. Call it after committing a
-// transaction in which [Sender.PublishTx] enqueued deliveries, or after
-// writing to the outbox by other means. A sender whose store is a
-// [store.Notifier] (store/postgres is) hears such commits by itself, from
-// any process; Notify then only saves this process the notification's trip
-// through the database. It never blocks, is safe for concurrent use, and
-// does nothing on a sender that is not started.
+// looks for them now instead of at its next poll: for a store that is not a
+// [store.Notifier], after writing to its outbox by other means than this
+// sender. Every bundled store notifies (a commit in which [Sender.PublishTx]
+// enqueued deliveries wakes the sender by itself), so with them Notify is
+// never needed. It never blocks, is safe for concurrent use, and does
+// nothing on a sender that is not started.
 func (s *Sender) Notify() { s.signal() }
 
 // signal wakes the dispatcher without blocking.

@@ -853,8 +853,15 @@ func TestConfigValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := sender.New(st, &tt.cfg)
 			require.ErrorContains(t, err, tt.want)
+			if tt.name == "unguardable transport" {
+				require.ErrorIs(t, err, sender.ErrUnguardedTransport)
+			} else {
+				require.ErrorIs(t, err, sender.ErrInvalidConfig)
+			}
 		})
 	}
+	_, err := sender.New(nil, nil)
+	require.ErrorIs(t, err, sender.ErrInvalidConfig, "a nil store")
 	s, err := sender.New(st, nil)
 	require.NoError(t, err)
 	require.Equal(t, event.ModeTest, s.Mode())
