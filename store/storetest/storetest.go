@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"Inbox", inboxCases},
 		{"InboxRecovery", recoveryCases},
 		{"DeliveryPruner", prunerCases},
+		{"Settle", settleCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
