@@ -93,6 +93,7 @@ var (
 	_ store.Inbox          = (*Store)(nil)
 	_ store.InboxRecovery  = (*Store)(nil)
 	_ store.DeliveryPruner = (*Store)(nil)
+	_ store.InboxBatcher   = (*Store)(nil)
 )
 
 // New returns a Store using pool and cfg (nil means defaults). It does not

@@ -106,6 +106,7 @@ var (
 	_ store.Inbox          = (*Store)(nil)
 	_ store.InboxRecovery  = (*Store)(nil)
 	_ store.DeliveryPruner = (*Store)(nil)
+	_ store.InboxBatcher   = (*Store)(nil)
 )
 
 // Open opens (creating it when missing) the SQLite database file at path and

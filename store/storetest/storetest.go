@@ -44,6 +44,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"InboxRecovery", recoveryCases},
 		{"DeliveryPruner", prunerCases},
 		{"Settle", settleCases},
+		{"InboxBatcher", claimBatchCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
