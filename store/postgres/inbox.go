@@ -243,23 +243,19 @@ func (h *handle) ClaimBatch(ctx context.Context, cs []store.Claim) ([]bool, erro
 		}
 		now[i], exp[i], lse[i] = c.Now, c.Now.Add(c.TTL), c.Now.Add(c.Lease)
 	}
-	rows, err := h.db.Query(ctx, h.n.q(`INSERT INTO {{schema}}.inbox AS i
-			(key, state, body, claimed_at, expires_at, leased_until, attempts, last_error, finished_at)
-		SELECT c.key, 'claimed', c.body, c.now, c.expires, c.leased, 0, '', NULL
-		FROM unnest($1::text[], $2::bytea[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[])
-			AS c (key, body, now, expires, leased)
-		ORDER BY c.key
-		ON CONFLICT (key) DO UPDATE SET
-			state = 'claimed', body = excluded.body, claimed_at = excluded.claimed_at,
-			expires_at = excluded.expires_at, leased_until = excluded.leased_until,
-			attempts = 0, last_error = '', finished_at = NULL
-		WHERE i.expires_at <= excluded.claimed_at
-		RETURNING key`), keys, bodies, now, exp, lse)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: claim batch: %w", err)
+	var (
+		batch pgx.Batch
+		got   []string
+	)
+	if _, inTx := h.db.(pgx.Tx); !inTx {
+		batch.Queue(`SET LOCAL plan_cache_mode = force_generic_plan`) // as in Settle
 	}
-	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
+	batch.Queue(h.n.q(claimBatchSQL), keys, bodies, now, exp, lse).Query(func(rows pgx.Rows) error {
+		var err error
+		got, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err := h.db.SendBatch(ctx, &batch).Close(); err != nil {
 		return nil, fmt.Errorf("postgres: claim batch: %w", err)
 	}
 	ok := make(map[string]bool, len(got))
@@ -271,6 +267,21 @@ func (h *handle) ClaimBatch(ctx context.Context, cs []store.Claim) ([]bool, erro
 	}
 	return won, nil
 }
+
+// claimBatchSQL claims the keys $1 with bodies $2, claimed at $3, expiring
+// at $4 and leased until $5, in key order, and returns the keys it won.
+const claimBatchSQL = `INSERT INTO {{schema}}.inbox AS i
+		(key, state, body, claimed_at, expires_at, leased_until, attempts, last_error, finished_at)
+	SELECT c.key, 'claimed', c.body, c.now, c.expires, c.leased, 0, '', NULL
+	FROM unnest($1::text[], $2::bytea[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[])
+		AS c (key, body, now, expires, leased)
+	ORDER BY c.key
+	ON CONFLICT (key) DO UPDATE SET
+		state = 'claimed', body = excluded.body, claimed_at = excluded.claimed_at,
+		expires_at = excluded.expires_at, leased_until = excluded.leased_until,
+		attempts = 0, last_error = '', finished_at = NULL
+	WHERE i.expires_at <= excluded.claimed_at
+	RETURNING key`
 
 // MarkHandledBatch marks every key handled at time at, dropping the bodies,
 // in one UPDATE (see [store.InboxBatcher]). Keys not in the inbox are
