@@ -38,6 +38,19 @@ func (f *fixture) settle(b store.SettleBatch) store.SettleResult {
 	return res
 }
 
+// leased stores an endpoint, publishes n events for it a second apart and
+// leases their deliveries, at one minute for one minute.
+func (f *fixture) leased(n int) (*store.Endpoint, []*store.Delivery) {
+	f.Helper()
+	ep := f.endpoint()
+	for i := range n {
+		f.publish("ping", at(time.Duration(i)*time.Second), ep)
+	}
+	ds := f.lease(at(time.Minute), n)
+	require.Len(f, ds, n)
+	return ep, ds
+}
+
 // attemptOf returns an attempt of the leased delivery d, made at t.
 func attemptOf(d *store.Delivery, success bool, t time.Time) *store.Attempt {
 	a := &store.Attempt{
@@ -160,12 +173,7 @@ func testSettleMixed(f *fixture) {
 }
 
 func testSettleLostLease(f *fixture) {
-	a := f.endpoint()
-	for i := range 3 {
-		f.publish("ping", at(time.Duration(i)*time.Second), a)
-	}
-	ds := f.lease(at(time.Minute), 3)
-	require.Len(f, ds, 3)
+	_, ds := f.leased(3)
 	// ds[1]'s lease expires and another worker takes the delivery.
 	f.settle(store.SettleBatch{Settlements: []store.Settlement{
 		{Ref: ds[0].Ref(), Outcome: store.OutcomeRetry, Next: at(time.Minute)},
@@ -216,11 +224,7 @@ func testSettleLostLease(f *fixture) {
 // testSettleSameDeliveryTwice: settlements apply in batch order, as the
 // same calls one after the other would.
 func testSettleSameDeliveryTwice(f *fixture) {
-	a := f.endpoint()
-	f.publish("ping", at(0), a)
-	f.publish("ping", at(time.Second), a)
-	ds := f.lease(at(time.Minute), 2)
-	require.Len(f, ds, 2)
+	_, ds := f.leased(2)
 	t := at(2 * time.Minute)
 
 	// One token twice: the first settles, the second finds the lease lost.
@@ -361,11 +365,7 @@ func testSettlePausesDisabled(f *fixture) {
 // testSettleAtomicOnConflict: an attempt id stored already, or given twice,
 // fails the whole batch, and nothing of it is written.
 func testSettleAtomicOnConflict(f *fixture) {
-	a := f.endpoint()
-	f.publish("ping", at(0), a)
-	f.publish("ping", at(time.Second), a)
-	ds := f.lease(at(time.Minute), 2)
-	require.Len(f, ds, 2)
+	a, ds := f.leased(2)
 	existing := sampleAttempt()
 	require.NoError(f, f.s.AddAttempt(f.ctx, existing))
 	t := at(2 * time.Minute)
@@ -416,9 +416,8 @@ func testSettleAtomicOnConflict(f *fixture) {
 }
 
 func testSettleInvalid(f *fixture) {
-	a := f.endpoint()
-	f.publish("ping", at(0), a)
-	d := f.leaseOne(at(0))
+	a, ds := f.leased(1)
+	d := ds[0]
 	t := at(time.Minute)
 	ok := store.Settlement{Ref: d.Ref(), Outcome: store.OutcomeSucceeded, At: t, Attempt: attemptOf(d, true, t)}
 	for name, b := range map[string]store.SettleBatch{
