@@ -284,21 +284,30 @@ const claimBatchSQL = `INSERT INTO {{schema}}.inbox AS i
 	RETURNING key`
 
 // MarkHandledBatch marks every key handled at time at, dropping the bodies,
-// in one UPDATE (see [store.InboxBatcher]). Keys not in the inbox are
-// reported by a [*store.MissingKeysError], returned after the others are
-// marked.
+// in one round trip (see [store.InboxBatcher]): the entries are locked in
+// key order, as ClaimBatch takes them, so the two never deadlock, then
+// updated by one UPDATE. Keys not in the inbox are reported by a
+// [*store.MissingKeysError], returned after the others are marked.
 func (h *handle) MarkHandledBatch(ctx context.Context, keys []string, at time.Time) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	rows, err := h.db.Query(ctx, h.n.q(`UPDATE {{schema}}.inbox SET
-			state = 'handled', body = NULL, finished_at = $2, leased_until = NULL
-		WHERE key = ANY($1::text[]) RETURNING key`), keys, at)
-	if err != nil {
-		return fmt.Errorf("postgres: mark handled batch: %w", err)
+	var (
+		batch  pgx.Batch
+		marked []string
+	)
+	if _, inTx := h.db.(pgx.Tx); !inTx {
+		batch.Queue(`SET LOCAL plan_cache_mode = force_generic_plan`) // as in Settle
 	}
-	marked, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
+	batch.Queue(h.n.q(`SELECT key FROM {{schema}}.inbox WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE`), keys)
+	batch.Queue(h.n.q(`UPDATE {{schema}}.inbox SET
+			state = 'handled', body = NULL, finished_at = $2, leased_until = NULL
+		WHERE key = ANY($1::text[]) RETURNING key`), keys, at).Query(func(rows pgx.Rows) error {
+		var err error
+		marked, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err := h.db.SendBatch(ctx, &batch).Close(); err != nil {
 		return fmt.Errorf("postgres: mark handled batch: %w", err)
 	}
 	return store.MissingKeys(keys, marked)

@@ -17,6 +17,7 @@ var claimBatchCases = []testCase{
 	{"Duplicates", testClaimBatchDuplicates},
 	{"Expiry", testClaimBatchExpiry},
 	{"Concurrent", testClaimBatchConcurrent},
+	{"ConcurrentWithMarkHandled", testClaimBatchConcurrentWithMarkHandled},
 	{"Invalid", testClaimBatchInvalid},
 	{"MarkHandledBatch", testMarkHandledBatch},
 }
@@ -174,6 +175,55 @@ func testClaimBatchConcurrent(f *fixture) {
 	for i := range keys {
 		k := fmt.Sprintf("key-%02d", i)
 		require.Equal(f, 1, wins[k], "key %s is won exactly once", k)
+	}
+}
+
+// testClaimBatchConcurrentWithMarkHandled: batches that claim keys again
+// (duplicates of events being handled) and batches that mark the same keys
+// handled, in different orders, all at once: none may fail (a store that
+// locks the keys of a batch in different orders deadlocks here).
+func testClaimBatchConcurrentWithMarkHandled(f *fixture) {
+	b := f.batcher()
+	const (
+		keys    = 48
+		workers = 4
+		rounds  = 6
+	)
+	// Claimed in a shuffled order, so the rows are not stored in key order.
+	rng := rand.New(rand.NewPCG(7, 7))
+	all := make([]string, keys)
+	for i, j := range rng.Perm(keys) {
+		all[i] = fmt.Sprintf("key-%02d", j)
+	}
+	for _, won := range f.claimBatch(b, claims(at(0), all...)) {
+		require.True(f, won)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*workers*rounds)
+	for w := range workers {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(w), 3))
+			for r := range rounds {
+				ks := make([]string, 0, keys/2)
+				for _, i := range rng.Perm(keys)[:keys/2] {
+					ks = append(ks, all[i])
+				}
+				if _, err := b.ClaimBatch(f.ctx, claims(at(time.Duration(r)*time.Second), ks...)); err != nil {
+					errs <- fmt.Errorf("claim batch, worker %d round %d: %w", w, r, err)
+				}
+				if err := b.MarkHandledBatch(f.ctx, ks, at(time.Duration(r)*time.Second)); err != nil {
+					errs <- fmt.Errorf("mark handled batch, worker %d round %d: %w", w, r, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(f, err)
+	}
+	for _, k := range all {
+		require.False(f, f.claim(k, at(time.Minute), time.Hour), "key %s is still remembered", k)
 	}
 }
 
