@@ -47,7 +47,8 @@
 //     first claim in a batch wins, expired windows claimed again, kept
 //     bodies, concurrent batches of overlapping keys beside single claims
 //     with exactly one winner per key, all or nothing on an empty key) and
-//     MarkHandledBatch (missing keys reported, the others marked).
+//     MarkHandledBatch (missing keys reported, the others marked; beside
+//     claims of the same keys without deadlock).
 //   - For stores implementing [store.DeliveryPruner]: pruning deletes only
 //     deliveries finished before the cutoff (never pending, leased, paused
 //     or requeued ones), returns how many, keeps an event while a delivery
