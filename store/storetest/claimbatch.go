@@ -218,10 +218,7 @@ func testClaimBatchConcurrentWithMarkHandled(f *fixture) {
 		})
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(f, err)
-	}
+	requireNoErrors(f, errs)
 	for _, k := range all {
 		require.False(f, f.claim(k, at(time.Minute), time.Hour), "key %s is still remembered", k)
 	}

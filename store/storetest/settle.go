@@ -457,26 +457,17 @@ func testSettleSameAsSingle(f *fixture) {
 	for _, tc := range []struct {
 		name    string
 		st      store.Settlement
-		single  func(f *fixture, ref store.LeaseRef) error
 		attempt int // the attempt settled: 1, or 2 after an expired lease
 		disable bool
 	}{
-		{"Complete", store.Settlement{Outcome: store.OutcomeSucceeded, At: t},
-			func(f *fixture, ref store.LeaseRef) error { return f.s.Complete(f.ctx, ref, t) }, 1, false},
-		{"Retry", store.Settlement{Outcome: store.OutcomeRetry, Next: t, Error: "503"},
-			func(f *fixture, ref store.LeaseRef) error { return f.s.Retry(f.ctx, ref, t, "503") }, 1, false},
-		{"Fail", store.Settlement{Outcome: store.OutcomeFailed, At: t, Error: "410"},
-			func(f *fixture, ref store.LeaseRef) error { return f.s.Fail(f.ctx, ref, t, "410") }, 1, false},
-		{"Release", store.Settlement{Outcome: store.OutcomeReleased, Next: t},
-			func(f *fixture, ref store.LeaseRef) error { return f.s.Release(f.ctx, ref, t) }, 1, false},
-		{"ReleaseSecond", store.Settlement{Outcome: store.OutcomeReleased, Next: t},
-			func(f *fixture, ref store.LeaseRef) error { return f.s.Release(f.ctx, ref, t) }, 2, false},
-		{"RetryDisabled", store.Settlement{Outcome: store.OutcomeRetry, Next: t, Error: "503"},
-			func(f *fixture, ref store.LeaseRef) error { return f.s.Retry(f.ctx, ref, t, "503") }, 2, true},
-		{"ReleaseDisabled", store.Settlement{Outcome: store.OutcomeReleased, Next: t},
-			func(f *fixture, ref store.LeaseRef) error { return f.s.Release(f.ctx, ref, t) }, 1, true},
-		{"CompleteDisabled", store.Settlement{Outcome: store.OutcomeSucceeded, At: t},
-			func(f *fixture, ref store.LeaseRef) error { return f.s.Complete(f.ctx, ref, t) }, 1, true},
+		{"Complete", store.Settlement{Outcome: store.OutcomeSucceeded, At: t}, 1, false},
+		{"Retry", store.Settlement{Outcome: store.OutcomeRetry, Next: t, Error: "503"}, 1, false},
+		{"Fail", store.Settlement{Outcome: store.OutcomeFailed, At: t, Error: "410"}, 1, false},
+		{"Release", store.Settlement{Outcome: store.OutcomeReleased, Next: t}, 1, false},
+		{"ReleaseSecond", store.Settlement{Outcome: store.OutcomeReleased, Next: t}, 2, false},
+		{"RetryDisabled", store.Settlement{Outcome: store.OutcomeRetry, Next: t, Error: "503"}, 2, true},
+		{"ReleaseDisabled", store.Settlement{Outcome: store.OutcomeReleased, Next: t}, 1, true},
+		{"CompleteDisabled", store.Settlement{Outcome: store.OutcomeSucceeded, At: t}, 1, true},
 	} {
 		f.Run(tc.name, func(tt *testing.T) {
 			f := f.fresh(tt)
@@ -493,7 +484,9 @@ func testSettleSameAsSingle(f *fixture) {
 				_, err := f.s.SetDisabled(f.ctx, ep.ID, true, "manual", at(2*time.Minute))
 				require.NoError(f, err)
 			}
-			require.NoError(f, tc.single(f, ds[0].Ref()))
+			single := tc.st
+			single.Ref = ds[0].Ref()
+			require.NoError(f, f.settleSingly(single))
 			st := tc.st
 			st.Ref = ds[1].Ref()
 			res := f.settle(store.SettleBatch{Settlements: []store.Settlement{st}})
@@ -508,6 +501,31 @@ func testSettleSameAsSingle(f *fixture) {
 			sameTime(f, want.FinishedAt, got.FinishedAt, "FinishedAt")
 			require.Equal(f, want.LeasedBy, got.LeasedBy)
 		})
+	}
+}
+
+// settleSingly settles st with the per-delivery method of its outcome.
+func (f *fixture) settleSingly(st store.Settlement) error {
+	switch st.Outcome {
+	case store.OutcomeSucceeded:
+		return f.s.Complete(f.ctx, st.Ref, st.At)
+	case store.OutcomeRetry:
+		return f.s.Retry(f.ctx, st.Ref, st.Next, st.Error)
+	case store.OutcomeFailed:
+		return f.s.Fail(f.ctx, st.Ref, st.At, st.Error)
+	case store.OutcomeReleased:
+		return f.s.Release(f.ctx, st.Ref, st.Next)
+	}
+	return fmt.Errorf("storetest: outcome %v", st.Outcome)
+}
+
+// requireNoErrors closes errs, once its writers are done, and requires it
+// to hold no error.
+func requireNoErrors(t testing.TB, errs chan error) {
+	t.Helper()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
 	}
 }
 
@@ -582,10 +600,7 @@ func testSettleConcurrentWithSetDisabled(f *fixture) {
 		})
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(f, err)
-	}
+	requireNoErrors(f, errs)
 
 	for _, ep := range eps {
 		stored, err := f.s.GetEndpoint(f.ctx, ep.ID)
