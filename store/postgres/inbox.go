@@ -243,19 +243,12 @@ func (h *handle) ClaimBatch(ctx context.Context, cs []store.Claim) ([]bool, erro
 		}
 		now[i], exp[i], lse[i] = c.Now, c.Now.Add(c.TTL), c.Now.Add(c.Lease)
 	}
-	var (
-		batch pgx.Batch
-		got   []string
-	)
-	if _, inTx := h.db.(pgx.Tx); !inTx {
-		batch.Queue(`SET LOCAL plan_cache_mode = force_generic_plan`) // as in Settle
+	rows, err := h.db.Query(ctx, h.n.q(claimBatchSQL), keys, bodies, now, exp, lse)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim batch: %w", err)
 	}
-	batch.Queue(h.n.q(claimBatchSQL), keys, bodies, now, exp, lse).Query(func(rows pgx.Rows) error {
-		var err error
-		got, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		return err
-	})
-	if err := h.db.SendBatch(ctx, &batch).Close(); err != nil {
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
 		return nil, fmt.Errorf("postgres: claim batch: %w", err)
 	}
 	ok := make(map[string]bool, len(got))
@@ -296,9 +289,6 @@ func (h *handle) MarkHandledBatch(ctx context.Context, keys []string, at time.Ti
 		batch  pgx.Batch
 		marked []string
 	)
-	if _, inTx := h.db.(pgx.Tx); !inTx {
-		batch.Queue(`SET LOCAL plan_cache_mode = force_generic_plan`) // as in Settle
-	}
 	batch.Queue(h.n.q(`SELECT key FROM {{schema}}.inbox WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE`), keys)
 	batch.Queue(h.n.q(`UPDATE {{schema}}.inbox SET
 			state = 'handled', body = NULL, finished_at = $2, leased_until = NULL

@@ -24,8 +24,9 @@ import (
 //  1. plan_cache_mode is set to force_generic_plan for the transaction:
 //     every statement below reads by primary key whatever its arrays hold,
 //     and planning each one for its actual arrays cost more than running
-//     it (skipped on a view bound to a caller's transaction, where the
-//     setting would outlive Settle).
+//     it (a batch of one: 0.98 ms against 1.34 ms, measured interleaved).
+//     It is skipped on a view bound to a caller's transaction, where the
+//     setting would outlive Settle.
 //  2. The endpoints the batch reads or writes (those of its retried and
 //     released deliveries, and those of its health deltas) are locked FOR
 //     NO KEY UPDATE in id order. A concurrent SetDisabled then either
