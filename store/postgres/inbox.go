@@ -215,7 +215,8 @@ func (h *handle) Replay(ctx context.Context, key string, at time.Time) error {
 // ClaimBatch claims every key of cs in one statement (see
 // [store.InboxBatcher]): an INSERT ... SELECT FROM unnest(...) ... ON
 // CONFLICT (key) DO UPDATE that overwrites only an entry whose window ended
-// by its claim's Now and returns the keys it won. A key's later claims in
+// by its claim's Now and returns the keys it won (a single key goes through
+// [Store.Claim]'s statement, which is cheaper to plan). A key's later claims in
 // cs are left out first (they lose; one statement cannot change a row
 // twice), and the rows are inserted in key order, so concurrent batches of
 // overlapping keys wait for each other in one order and never deadlock.
@@ -228,7 +229,15 @@ func (h *handle) ClaimBatch(ctx context.Context, cs []store.Claim) ([]bool, erro
 		return nil, fmt.Errorf("postgres: claim batch: %w", err)
 	}
 	won := make([]bool, len(cs))
-	if len(firsts) == 0 {
+	switch len(firsts) {
+	case 0:
+		return won, nil
+	case 1: // Claim's statement is cheaper to plan
+		w, err := h.Claim(ctx, firsts[0])
+		if err != nil {
+			return nil, fmt.Errorf("postgres: claim batch: %w", err)
+		}
+		won[idx[0]] = w
 		return won, nil
 	}
 	var (
