@@ -61,7 +61,8 @@ type Endpoint struct {
 	// DisabledAt is when it was disabled; zero while enabled.
 	DisabledAt time.Time
 
-	// Health, maintained by RecordResult.
+	// Health, maintained by RecordResult and by the health deltas of
+	// [Outbox.Settle].
 	Health Health
 
 	// CreatedAt and UpdatedAt are maintained by the store.
