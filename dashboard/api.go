@@ -3,8 +3,8 @@ package dashboard
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -52,10 +52,15 @@ type listResponse[T any] struct {
 }
 
 type apiError struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
+	Error apiErrorBody `json:"error"`
+}
+
+// apiErrorBody is what an API client is told: a code per kind of failure,
+// a message for people and, for an invalid field, the field's name.
+type apiErrorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
 }
 
 func codeFor(status int) string {
@@ -78,6 +83,8 @@ func codeFor(status int) string {
 		return "invalid"
 	case http.StatusNotImplemented:
 		return "read_only"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
 	}
 	return "internal"
 }
@@ -90,72 +97,18 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// writeJSONError answers {"error":{"code","message"}} with status. The
-// message loses the package names that error texts put before their parts
-// ("event: invalid pattern ..." reads "invalid pattern ..."): they name the
-// code that failed, which is no business of an API client.
+// writeJSONError answers {"error":{"code","message"}} with status. msg is
+// the dashboard's own text, never an error's.
 func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
-	var e apiError
-	e.Error.Code, e.Error.Message = code, clientMessage(msg)
-	writeJSON(w, status, e)
+	writeJSON(w, status, apiError{apiErrorBody{Code: code, Message: msg}})
 }
 
-// packageNames are the prefixes error texts of this module and of
-// encoding/json start their parts with.
-var packageNames = map[string]bool{
-	"dashboard": true, "event": true, "json": true, "memory": true, "postgres": true, "receiver": true,
-	"retry": true, "sender": true, "signature": true, "sqlite": true, "store": true,
-}
-
-// clientMessage returns msg without the parts (separated by ": ") that are
-// only a package name.
-func clientMessage(msg string) string {
-	parts := strings.Split(msg, ": ")
-	kept := parts[:0]
-	for _, p := range parts {
-		if !packageNames[p] {
-			kept = append(kept, p)
-		}
-	}
-	return strings.Join(kept, ": ")
-}
-
-// invalidMessage is what an API client is told about an error wrapping
-// [store.ErrInvalid]: the detail after the sentinel, without the operation
-// and package that failed before it ("memory: create endpoint: store:
-// invalid argument: endpoint url ..." is "endpoint url ..."), or, when
-// nothing follows the sentinel, "invalid argument: " and what precedes it.
-func invalidMessage(err error) string {
-	s := err.Error()
-	marker := store.ErrInvalid.Error()
-	i := strings.LastIndex(s, marker)
-	if i < 0 {
-		return s
-	}
-	if detail := strings.TrimPrefix(s[i+len(marker):], ": "); detail != "" {
-		return detail
-	}
-	if before := strings.TrimSuffix(s[:i], ": "); before != "" {
-		return "invalid argument: " + before
-	}
-	return "invalid argument"
-}
-
-// apiFail answers an error: not found (or out of scope) is 404, a conflict
-// 409, an invalid argument 422 (saying what is invalid); anything else is
-// logged and answered 500 with a generic message.
+// apiFail answers an error as [classify] sorts it: an invalid field is 422
+// with "Field: Reason" and the field's name; not found (or out of scope)
+// 404; a conflict 409; everything else a generic message, logged.
 func (h *handler) apiFail(w http.ResponseWriter, r *http.Request, err error) {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		writeJSONError(w, http.StatusNotFound, "not_found", "not found")
-	case errors.Is(err, store.ErrConflict):
-		writeJSONError(w, http.StatusConflict, "conflict", "the request conflicts with the current state")
-	case errors.Is(err, store.ErrInvalid):
-		writeJSONError(w, http.StatusUnprocessableEntity, "invalid", invalidMessage(err))
-	default:
-		h.log.LogAttrs(r.Context(), slog.LevelError, "dashboard: api", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
-		writeJSONError(w, http.StatusInternalServerError, "internal", "internal error")
-	}
+	p := h.classify(r, err)
+	writeJSON(w, p.status, apiError{apiErrorBody{Code: codeFor(p.status), Message: p.message, Field: apiField(p.field)}})
 }
 
 // api wraps a state-changing API handler: the body must be JSON (which no
@@ -171,8 +124,8 @@ func (h *handler) api(next http.HandlerFunc) http.HandlerFunc {
 			writeJSONError(w, http.StatusForbidden, "forbidden", "cross-origin request refused")
 			return
 		}
-		if h.sender == nil {
-			writeJSONError(w, http.StatusNotImplemented, "read_only", "read-only dashboard: no sender is configured")
+		if h.readOnly {
+			writeJSONError(w, http.StatusNotImplemented, "read_only", "this dashboard is read-only")
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
@@ -206,17 +159,53 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 			writeJSONError(w, http.StatusRequestEntityTooLarge, "too_large", "request body too large")
 			return false
 		}
-		writeJSONError(w, http.StatusBadRequest, "bad_request", "invalid JSON body: "+err.Error())
+		writeJSONError(w, http.StatusBadRequest, "bad_request", "invalid JSON body: "+jsonProblem(err))
 		return false
 	}
 	return true
+}
+
+// jsonProblem says what is wrong with a JSON body, from the decoder's
+// typed errors where it has them.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Sprintf("%s: a JSON %s is not allowed here", te.Field, te.Value)
+	case errors.As(err, &te):
+		return "the body must be a JSON object"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body ends before the value is complete"
+	}
+	// encoding/json has no typed error for an unknown field; its text,
+	// `json: unknown field "x"`, says which.
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// listFail answers the failure of a list: a cursor the store refuses is
+// 400 (the client's cursor, not one this dashboard issued), anything else
+// as apiFail does.
+func (h *handler) listFail(w http.ResponseWriter, r *http.Request, err error) {
+	if badCursor(r, err) {
+		writeJSONError(w, http.StatusBadRequest, "bad_request", "invalid cursor: pass the next_cursor of the previous page")
+		return
+	}
+	h.apiFail(w, r, err)
+}
+
+// badCursor reports whether a list failed because of the request's cursor.
+func badCursor(r *http.Request, err error) bool {
+	return errors.Is(err, store.ErrInvalid) && r.URL.Query().Get("cursor") != ""
 }
 
 func (h *handler) apiListEndpoints(w http.ResponseWriter, r *http.Request) {
 	s := scopeOf(r)
 	eps, next, err := h.st.ListEndpoints(r.Context(), store.EndpointFilter{Tenant: s.Tenant, AllTenants: s.All, Mode: h.mode, Page: h.pageOf(r.URL.Query())})
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.listFail(w, r, err)
 		return
 	}
 	resp := listResponse[endpointView]{Data: []endpointView{}, NextCursor: next}
@@ -259,19 +248,19 @@ func (h *handler) apiCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 		}
 		tenant = *in.Tenant
 	}
-	var u, desc string
+	ep := &store.Endpoint{Tenant: tenant, EventTypes: in.EventTypes, Headers: in.Headers, Metadata: in.Metadata}
 	if in.URL != nil {
-		u = *in.URL
+		ep.URL = *in.URL
 	}
 	if in.Description != nil {
-		desc = *in.Description
+		ep.Description = *in.Description
 	}
-	ep, secret, err := h.newEndpoint(r.Context(), Scope{Tenant: tenant, All: s.All}, tenant, u, desc, in.EventTypes, in.Headers, in.Metadata)
+	secret, err := h.sender.Endpoints().Create(r.Context(), ep)
 	if err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, endpointCreated{h.endpointView(ep), secret})
+	writeJSON(w, http.StatusCreated, endpointCreated{h.endpointView(ep), secret.String()})
 }
 
 func (h *handler) apiGetEndpoint(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
@@ -283,11 +272,10 @@ func (h *handler) apiUpdateEndpoint(w http.ResponseWriter, r *http.Request, ep *
 	if !decode(w, r, &in) {
 		return
 	}
-	if in.Tenant != nil && *in.Tenant != ep.Tenant {
-		writeJSONError(w, http.StatusUnprocessableEntity, "invalid", "an endpoint's tenant cannot be changed")
-		return
-	}
 	upd := ep.Clone()
+	if in.Tenant != nil {
+		upd.Tenant = *in.Tenant // the owner refuses a change
+	}
 	if in.URL != nil {
 		upd.URL = submittedURL(ep.URL, *in.URL)
 	}
@@ -303,15 +291,7 @@ func (h *handler) apiUpdateEndpoint(w http.ResponseWriter, r *http.Request, ep *
 	if in.Metadata != nil {
 		upd.Metadata = in.Metadata
 	}
-	if err := upd.Validate(); err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
-	if err := h.checkEndpointURL(upd.URL, ep.URL); err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
-	if err := h.st.UpdateEndpoint(r.Context(), upd); err != nil {
+	if err := h.sender.Endpoints().Update(r.Context(), upd); err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
@@ -324,7 +304,7 @@ func (h *handler) apiUpdateEndpoint(w http.ResponseWriter, r *http.Request, ep *
 }
 
 func (h *handler) apiDeleteEndpoint(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
-	if err := h.st.DeleteEndpoint(r.Context(), ep.ID); err != nil {
+	if err := h.sender.Endpoints().Delete(r.Context(), ep.ID); err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
@@ -347,7 +327,7 @@ func (h *handler) apiRotate(w http.ResponseWriter, r *http.Request, ep *store.En
 			overlap = -1
 		}
 	}
-	sec, err := h.sender.RotateSecret(r.Context(), ep.ID, overlap)
+	sec, err := h.sender.Endpoints().RotateSecret(r.Context(), ep.ID, overlap)
 	if err == nil {
 		ep, err = h.st.GetEndpoint(r.Context(), ep.ID)
 	}
@@ -375,9 +355,9 @@ func (h *handler) apiSetDisabled(w http.ResponseWriter, r *http.Request, ep *sto
 	}
 	var err error
 	if disable {
-		err = h.sender.DisableEndpoint(r.Context(), ep.ID, in.Reason)
+		err = h.sender.Endpoints().Disable(r.Context(), ep.ID, in.Reason)
 	} else {
-		err = h.sender.EnableEndpoint(r.Context(), ep.ID)
+		err = h.sender.Endpoints().Enable(r.Context(), ep.ID)
 	}
 	if err == nil {
 		ep, err = h.st.GetEndpoint(r.Context(), ep.ID)
@@ -404,7 +384,7 @@ func (h *handler) apiPing(w http.ResponseWriter, r *http.Request, ep *store.Endp
 	}
 	resp := pingResponse{OK: perr == nil}
 	if perr != nil {
-		resp.Error = perr.Error()
+		resp.Error = pingFailure(a, perr)
 	}
 	if a != nil {
 		resp.Attempt = attemptViewOf(a)
@@ -444,17 +424,18 @@ func (h *handler) apiSimulate(w http.ResponseWriter, r *http.Request, ep *store.
 		return
 	}
 	ev, err := h.sender.Simulate(r.Context(), ep.ID, in.Type, in.Data)
-	if err != nil {
-		status, msg := simulateError(err)
-		if status >= 500 {
-			h.apiFail(w, r, err)
-			return
-		}
-		code := codeFor(status)
-		if errors.Is(err, sender.ErrLiveMode) {
-			code = "live_mode"
-		}
-		writeJSONError(w, status, code, msg)
+	switch {
+	case errors.Is(err, sender.ErrLiveMode):
+		writeJSONError(w, http.StatusConflict, "live_mode", liveRefusal)
+		return
+	case errors.Is(err, sender.ErrEndpointDisabled):
+		writeJSONError(w, http.StatusConflict, "conflict", disabledRefusal)
+		return
+	case errors.Is(err, sender.ErrPayloadTooLarge):
+		writeJSONError(w, http.StatusRequestEntityTooLarge, "too_large", tooLargeRefusal)
+		return
+	case err != nil:
+		h.apiFail(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, ev)
@@ -472,14 +453,14 @@ func (h *handler) apiListDeliveries(w http.ResponseWriter, r *http.Request, ep *
 	}
 	if t := q.Get("type"); t != "" {
 		if _, err := event.ParsePattern(t); err != nil {
-			writeJSONError(w, http.StatusBadRequest, "bad_request", err.Error())
+			writeJSONError(w, http.StatusBadRequest, "bad_request", badTypeFilter)
 			return
 		}
 		f.EventType = t
 	}
 	ds, next, err := h.st.ListDeliveries(r.Context(), f)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.listFail(w, r, err)
 		return
 	}
 	resp := listResponse[deliveryView]{Data: []deliveryView{}, NextCursor: next}
@@ -517,7 +498,7 @@ func (h *handler) writeAttempts(w http.ResponseWriter, r *http.Request, f store.
 	f.Page = h.pageOf(r.URL.Query())
 	as, next, err := h.st.ListAttempts(r.Context(), f)
 	if err != nil {
-		h.apiFail(w, r, err)
+		h.listFail(w, r, err)
 		return
 	}
 	resp := listResponse[*attemptView]{Data: []*attemptView{}, NextCursor: next}

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/webhookkit/webhookkit/dashboard"
+	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/memory"
 )
@@ -23,8 +24,10 @@ import (
 // none may reach an API client.
 var internalPrefixes = []string{"store:", "memory:", "sqlite:", "postgres:", "sender:", "event:", "json:", "dashboard:"}
 
-// TestAPIErrorMessages checks that API error messages say what is wrong
-// without the package and operation prefixes of the errors behind them.
+// TestAPIErrorMessages checks that API error messages say what is wrong:
+// an invalid field as "Field: Reason" with the field named apart, other
+// failures in the dashboard's own words, never with the package and
+// operation prefixes of the errors behind them.
 func TestAPIErrorMessages(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ep := e.addEndpoint("acme", "one")
@@ -34,33 +37,53 @@ func TestAPIErrorMessages(t *testing.T) {
 		method, path string
 		body         any
 		status       int
-		want         string
+		want, field  string
 	}{
 		{"invalid URL on create", http.MethodPost, "endpoints", map[string]any{"url": "ftp://example.com", "event_types": []string{"*"}},
-			http.StatusUnprocessableEntity, `endpoint url "ftp://example.com": want an absolute http or https URL`},
-		{"invalid pattern on update", http.MethodPatch, "endpoints/" + ep.ID, map[string]any{"event_types": []string{"order.*.x"}},
-			http.StatusUnprocessableEntity, `endpoint event types[0]: invalid pattern "order.*.x": '*' is allowed only as the whole last segment, as in "order.*", or as the whole pattern "*"`},
+			http.StatusUnprocessableEntity, `url: want an absolute http or https URL`, "url"},
+		{"invalid pattern on update", http.MethodPatch, "endpoints/" + ep.ID, map[string]any{"event_types": []string{"*", "order.*.x"}},
+			http.StatusUnprocessableEntity, `event types[1]: invalid pattern "order.*.x": '*' is allowed only as the whole last segment, as in "order.*", or as the whole pattern "*"`, "event_types[1]"},
+		{"pattern outside the catalog", http.MethodPost, "endpoints", map[string]any{"url": "https://example.com/h", "event_types": []string{"patient.ehi_export_sucess"}},
+			http.StatusUnprocessableEntity, `event types[0]: "patient.ehi_export_sucess" selects no event type of the catalog`, "event_types[0]"},
+		{"reserved header", http.MethodPost, "endpoints", map[string]any{"url": "https://example.com/h", "event_types": []string{"*"}, "headers": map[string]string{"Content-Type": "text/plain"}},
+			http.StatusUnprocessableEntity, `headers["Content-Type"]: set by the sender; it cannot be overridden`, `headers["Content-Type"]`},
+		{"tenant change", http.MethodPatch, "endpoints/" + ep.ID, map[string]any{"tenant": "globex"},
+			http.StatusUnprocessableEntity, `tenant: an endpoint's tenant cannot be changed`, "tenant"},
+		{"type outside the catalog on simulate", http.MethodPost, "endpoints/" + ep.ID + "/simulate", map[string]any{"type": "order.paid"},
+			http.StatusUnprocessableEntity, `type: "order.paid" is not in the catalog`, "type"},
 		{"bad cursor", http.MethodGet, "endpoints?cursor=bogus", nil,
-			http.StatusUnprocessableEntity, `invalid argument: page cursor "bogus"`},
+			http.StatusBadRequest, `invalid cursor: pass the next_cursor of the previous page`, ""},
 		{"bad type filter", http.MethodGet, "endpoints/" + ep.ID + "/deliveries?type=order.*.x", nil,
-			http.StatusBadRequest, `invalid pattern "order.*.x": '*' is allowed only as the whole last segment, as in "order.*", or as the whole pattern "*"`},
+			http.StatusBadRequest, `invalid type filter: use an event type or a pattern such as order.paid, order.* or *`, ""},
 		{"unknown JSON field", http.MethodPatch, "endpoints/" + ep.ID, map[string]any{"colour": "red"},
-			http.StatusBadRequest, `invalid JSON body: unknown field "colour"`},
-		{"not found", http.MethodGet, "endpoints/nope", nil, http.StatusNotFound, "not found"},
+			http.StatusBadRequest, `invalid JSON body: unknown field "colour"`, ""},
+		{"wrong JSON type", http.MethodPatch, "endpoints/" + ep.ID, map[string]any{"event_types": "order.*"},
+			http.StatusBadRequest, `invalid JSON body: event_types: a JSON string is not allowed here`, ""},
+		{"not found", http.MethodGet, "endpoints/nope", nil, http.StatusNotFound, "not found", ""},
 	}
 	for _, tt := range tests {
 		r, m := c.api(tt.method, tt.path, tt.body)
 		require.Equal(t, tt.status, r.status, "%s: %s", tt.name, r.body)
-		msg := m["error"].(map[string]any)["message"].(string)
-		// Contains: the create and update handlers may add to their messages.
-		require.Contains(t, msg, tt.want, tt.name)
+		apiErr := m["error"].(map[string]any)
+		msg := apiErr["message"].(string)
+		require.True(t, strings.HasPrefix(msg, tt.want), "%s: %q", tt.name, msg)
+		if tt.field == "" {
+			require.NotContains(t, apiErr, "field", tt.name)
+		} else {
+			require.Equal(t, tt.field, apiErr["field"], tt.name)
+		}
 		for _, p := range internalPrefixes {
 			require.NotContains(t, msg, p, tt.name)
 		}
 	}
+	got, err := e.st.GetEndpoint(context.Background(), ep.ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{"*"}, got.EventTypes, "refused updates change nothing")
+	require.Equal(t, "acme", got.Tenant)
 }
 
-// failingStore fails every endpoint list with an error naming the driver.
+// failingStore fails every endpoint list and creation with an error naming
+// the driver.
 type failingStore struct{ store.SenderStore }
 
 var errDriver = errors.New("postgres: list endpoints: connection refused")
@@ -68,6 +91,8 @@ var errDriver = errors.New("postgres: list endpoints: connection refused")
 func (failingStore) ListEndpoints(context.Context, store.EndpointFilter) ([]*store.Endpoint, string, error) {
 	return nil, "", errDriver
 }
+
+func (failingStore) CreateEndpoint(context.Context, *store.Endpoint) error { return errDriver }
 
 type syncBuffer struct {
 	mu sync.Mutex
@@ -86,24 +111,47 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestAPIInternalErrorGeneric checks that an internal error is logged and
-// answered with a generic message.
+// TestAPIInternalErrorGeneric checks that an internal error, on a read and
+// on an endpoint owner's write, is logged and answered with a generic
+// message, and that a stopped sender is 503.
 func TestAPIInternalErrorGeneric(t *testing.T) {
 	var logs syncBuffer
-	h, err := dashboard.New(&dashboard.Config{Authorize: authorize, Store: failingStore{memory.New(nil)},
+	snd, err := sender.New(failingStore{memory.New(nil)}, &sender.Config{Logger: quiet})
+	require.NoError(t, err)
+	h, err := dashboard.New(&dashboard.Config{Authorize: authorize, Sender: snd,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	require.NoError(t, err)
-	rec := httptest.NewRecorder()
-	req := httptest.NewRequest(http.MethodGet, "/api/endpoints", nil)
-	req.Header.Set("Authorization", "Bearer operator")
-	h.ServeHTTP(rec, req)
-	require.Equal(t, http.StatusInternalServerError, rec.Code)
-	var body struct {
-		Error struct{ Code, Message string }
+	call := func(method, path, body string) (int, apiBody) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer operator")
+		req.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(rec, req)
+		var b apiBody
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &b), rec.Body.String())
+		return rec.Code, b
 	}
-	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
-	require.Equal(t, "internal", body.Error.Code)
-	require.Equal(t, "internal error", body.Error.Message)
-	require.Contains(t, logs.String(), errDriver.Error(), "the error is logged")
+	for _, c := range []struct{ method, path, body string }{
+		{http.MethodGet, "/api/endpoints", ""},
+		{http.MethodPost, "/api/endpoints", `{"url":"https://example.com/h","event_types":["*"]}`},
+	} {
+		code, body := call(c.method, c.path, c.body)
+		require.Equal(t, http.StatusInternalServerError, code, c.path)
+		require.Equal(t, "internal", body.Error.Code)
+		require.Equal(t, "internal error", body.Error.Message)
+	}
+	require.Equal(t, 2, strings.Count(logs.String(), errDriver.Error()), "each error is logged")
 	require.True(t, strings.Contains(logs.String(), "level=ERROR"))
+
+	require.NoError(t, snd.Close())
+	code, body := call(http.MethodPost, "/api/endpoints", `{"url":"https://example.com/h","event_types":["*"]}`)
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	require.Equal(t, "unavailable", body.Error.Code)
+	require.NotContains(t, body.Error.Message, "sender:")
+}
+
+// apiBody is an API error answer.
+type apiBody struct {
+	Error struct{ Code, Message, Field string }
 }

@@ -41,10 +41,12 @@ var (
 	// ErrNoAuthorize is returned by [New] when Config.Authorize is nil: the
 	// dashboard refuses to mount rather than expose every tenant's data.
 	ErrNoAuthorize = errors.New("dashboard: Config.Authorize is required")
-	// ErrNoStore is returned by [New] when Config.Store is nil.
-	ErrNoStore = errors.New("dashboard: Config.Store is required")
+	// ErrNoSender is returned by [New] when Config.Sender is nil: the
+	// dashboard reads the sender's store and acts through the sender. A
+	// read-only dashboard takes an unstarted sender and Config.ReadOnly.
+	ErrNoSender = errors.New("dashboard: Config.Sender is required")
 	// ErrInvalidConfig is returned by [New], wrapped with the field's name,
-	// for a configuration it cannot use (a bad Mode, BasePath or WarnAt).
+	// for a configuration it cannot use (a bad BasePath, a negative WarnAt).
 	ErrInvalidConfig = errors.New("dashboard: invalid config")
 	// ErrForbidden may be returned (wrapped or not) by an [AuthorizeFunc]
 	// to answer 403 Forbidden instead of 401 Unauthorized: the caller is
@@ -74,7 +76,7 @@ func (s Scope) allows(tenant string) bool { return s.All || s.Tenant == tenant }
 // never shown.
 type AuthorizeFunc func(r *http.Request) (Scope, error)
 
-// Config configures the dashboard handler. Authorize and Store are
+// Config configures the dashboard handler. Authorize and Sender are
 // required; every other zero field takes the default documented on it. New
 // copies the Config; changing it afterwards has no effect.
 type Config struct {
@@ -82,23 +84,25 @@ type Config struct {
 	// Required: New returns [ErrNoAuthorize] without it.
 	Authorize AuthorizeFunc
 
-	// Sender performs every action that sends or changes delivery state:
-	// retry, replay, ping, simulate, enable, disable and secret rotation.
-	// Nil makes the dashboard read-only: action forms are hidden and their
-	// requests answer 501 Not Implemented; endpoint creation, editing and
-	// deletion (which go to Store) are refused too.
+	// Sender is the one thing the dashboard works on. Its store
+	// ([sender.Sender.Store]) serves the pages and lists; its endpoint
+	// owner ([sender.Sender.Endpoints]) creates, edits, enables, disables
+	// and deletes endpoints and rotates their secrets, with the sender's
+	// checks; the sender itself retries, replays, pings and simulates. Its
+	// mode is the dashboard's: endpoints of the other mode are invisible
+	// (404), and the simulator is refused in live mode. Its catalog
+	// ([sender.Sender.Catalog]) lists the event types offered as
+	// subscriptions and in the simulator, with their samples; without one,
+	// types are typed in freely. Start the sender so that what the
+	// dashboard queues is delivered. Required: New returns [ErrNoSender]
+	// without it.
 	Sender *sender.Sender
 
-	// Store serves the paged lists and endpoint creation, editing and
-	// deletion. It is normally the store the Sender works on. Required: New
-	// returns [ErrNoStore] without it.
-	Store store.SenderStore
-
-	// Mode is the API mode the dashboard shows and manages: endpoints of the
-	// other mode are invisible (404), new endpoints get this mode, and the
-	// simulator is refused in live mode. It must be the Sender's mode.
-	// Zero: the Sender's mode, or [event.ModeTest] without a Sender.
-	Mode event.Mode
+	// ReadOnly shows the pages and lists only: action forms are hidden, and
+	// every state-changing request, page or API, answers 501 Not
+	// Implemented. The Sender need not be started then (the command-line
+	// tool's "dashboard --read-only" gives it an unstarted one).
+	ReadOnly bool
 
 	// BasePath is the path prefix the handler is mounted at, such as
 	// "/webhooks/"; every link the pages contain, and every redirect the
@@ -118,7 +122,7 @@ type Config struct {
 	// endpoint shows the yellow "about to be disabled" banner. Zero: the
 	// Sender's warning threshold (see [sender.Sender.Thresholds]), so the
 	// banner appears when Hooks.OnEndpointWarning fires; [DefaultWarnAt]
-	// without a Sender or when the Sender never warns.
+	// when the Sender never warns.
 	WarnAt int
 
 	// PageSize is how many rows a page shows when the request does not ask
@@ -130,8 +134,9 @@ type Config struct {
 	// overlap). Zero: [DefaultRotationOverlap].
 	RotationOverlap time.Duration
 
-	// Logger receives errors the pages cannot show (store failures). Nil:
-	// [slog.Default].
+	// Logger receives the errors the pages and the API do not show (store
+	// failures, and any error that is not an invalid field, a missing
+	// resource or a conflict). Nil: [slog.Default].
 	Logger *slog.Logger
 
 	// Now is the clock for displayed ages and replay windows. Nil: [time.Now].
@@ -143,8 +148,10 @@ type Config struct {
 type handler struct {
 	authorize AuthorizeFunc
 	sender    *sender.Sender
-	st        store.SenderStore
-	mode      event.Mode
+	st        store.SenderStore // the sender's, for reading
+	mode      event.Mode        // the sender's
+	catalog   *event.Catalog    // the sender's; nil: types are free text
+	readOnly  bool
 	base      string // with leading and trailing slash
 	csrfKey   []byte
 	warnAt    int
@@ -162,40 +169,30 @@ type handler struct {
 // Mount it at the same prefix, for example with
 // mux.Handle("/webhooks/", h) and BasePath "/webhooks/".
 //
-// New returns [ErrNoAuthorize] without cfg.Authorize, [ErrNoStore] without
-// cfg.Store, and an error wrapping [ErrInvalidConfig] for a bad field. A nil
-// cfg is ErrNoAuthorize. The handler is safe for concurrent use and starts
-// no goroutines.
+// New returns [ErrNoAuthorize] without cfg.Authorize, [ErrNoSender]
+// without cfg.Sender, and an error wrapping [ErrInvalidConfig] for a bad
+// field. A nil cfg is ErrNoAuthorize. The handler is safe for concurrent use
+// and starts no goroutines.
 func New(cfg *Config) (http.Handler, error) {
 	if cfg == nil || cfg.Authorize == nil {
 		return nil, ErrNoAuthorize
 	}
-	if cfg.Store == nil {
-		return nil, ErrNoStore
+	if cfg.Sender == nil {
+		return nil, ErrNoSender
 	}
 	h := &handler{
 		authorize: cfg.Authorize,
 		sender:    cfg.Sender,
-		st:        cfg.Store,
-		mode:      cfg.Mode,
+		st:        cfg.Sender.Store(),
+		mode:      cfg.Sender.Mode(),
+		catalog:   cfg.Sender.Catalog(),
+		readOnly:  cfg.ReadOnly,
 		base:      cfg.BasePath,
 		warnAt:    cfg.WarnAt,
 		pageSize:  cfg.PageSize,
 		overlap:   cfg.RotationOverlap,
 		log:       cfg.Logger,
 		now:       cfg.Now,
-	}
-	if h.mode == "" {
-		h.mode = event.ModeTest
-		if h.sender != nil {
-			h.mode = h.sender.Mode()
-		}
-	}
-	if !h.mode.Valid() {
-		return nil, fmt.Errorf("%w: Mode %q: want %q or %q", ErrInvalidConfig, h.mode, event.ModeTest, event.ModeLive)
-	}
-	if h.sender != nil && h.sender.Mode() != h.mode {
-		return nil, fmt.Errorf("%w: Mode %q differs from the Sender's mode %q", ErrInvalidConfig, h.mode, h.sender.Mode())
 	}
 	if h.base == "" {
 		h.base = DefaultBasePath
@@ -215,7 +212,7 @@ func New(cfg *Config) (http.Handler, error) {
 	if h.warnAt < 0 || h.pageSize < 0 || h.overlap < 0 {
 		return nil, fmt.Errorf("%w: WarnAt, PageSize and RotationOverlap must not be negative", ErrInvalidConfig)
 	}
-	if h.warnAt == 0 && h.sender != nil {
+	if h.warnAt == 0 {
 		h.warnAt, _ = h.sender.Thresholds()
 	}
 	if h.warnAt == 0 {

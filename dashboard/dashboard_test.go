@@ -31,14 +31,12 @@ func TestNewConfig(t *testing.T) {
 		want error
 	}{
 		{"nil config", nil, dashboard.ErrNoAuthorize},
-		{"no Authorize", &dashboard.Config{Store: st}, dashboard.ErrNoAuthorize},
-		{"no Store", &dashboard.Config{Authorize: authorize}, dashboard.ErrNoStore},
-		{"bad mode", &dashboard.Config{Authorize: authorize, Store: st, Mode: "staging"}, dashboard.ErrInvalidConfig},
-		{"mode differs from the sender's", &dashboard.Config{Authorize: authorize, Store: st, Sender: live, Mode: event.ModeTest}, dashboard.ErrInvalidConfig},
-		{"negative WarnAt", &dashboard.Config{Authorize: authorize, Store: st, WarnAt: -1}, dashboard.ErrInvalidConfig},
-		{"bad BasePath", &dashboard.Config{Authorize: authorize, Store: st, BasePath: `/x"><script>`}, dashboard.ErrInvalidConfig},
-		{"minimal read-only", &dashboard.Config{Authorize: authorize, Store: st}, nil},
-		{"mode from the sender", &dashboard.Config{Authorize: authorize, Store: st, Sender: live}, nil},
+		{"no Authorize", &dashboard.Config{Sender: live}, dashboard.ErrNoAuthorize},
+		{"no Sender", &dashboard.Config{Authorize: authorize}, dashboard.ErrNoSender},
+		{"negative WarnAt", &dashboard.Config{Authorize: authorize, Sender: live, WarnAt: -1}, dashboard.ErrInvalidConfig},
+		{"bad BasePath", &dashboard.Config{Authorize: authorize, Sender: live, BasePath: `/x"><script>`}, dashboard.ErrInvalidConfig},
+		{"read-only", &dashboard.Config{Authorize: authorize, Sender: live, ReadOnly: true}, nil},
+		{"mode from the sender", &dashboard.Config{Authorize: authorize, Sender: live}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,7 +76,7 @@ func TestAuthorization(t *testing.T) {
 
 	// Mounted without a mux: the base path without its slash redirects, and
 	// paths outside it are not found.
-	h, err := dashboard.New(&dashboard.Config{Authorize: authorize, Store: e.st, BasePath: "webhooks"})
+	h, err := dashboard.New(&dashboard.Config{Authorize: authorize, Sender: e.snd, BasePath: "webhooks"})
 	require.NoError(t, err)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/webhooks", nil))
@@ -136,7 +134,11 @@ func TestEndpointsPage(t *testing.T) {
 	require.NotContains(t, r.body, b.ID)
 	require.Contains(t, r.body, "enabled")
 	require.Contains(t, r.body, "Add endpoint")
-	for _, info := range fasten.Catalog().Types() { // the add form offers every known type
+	for _, info := range fasten.Catalog().Types() { // the add form offers the sender's catalog
+		if info.Type == event.TypePing {
+			require.NotContains(t, r.body, `value="ping"`, "every endpoint can be pinged: ping is no subscription")
+			continue
+		}
 		require.Contains(t, r.body, `value="`+info.Type+`"`)
 	}
 
@@ -153,7 +155,7 @@ func TestCreateEndpoint(t *testing.T) {
 		"url":         {e.rc.srv.URL + "/hook"},
 		"description": {"new one"},
 		"event_type":  {fasten.TypeEHIExportSuccess, fasten.TypeEHIExportFailed},
-		"patterns":    {"patient.*, medical-encounters.create"},
+		"patterns":    {"patient.*, webhook.test patient.*"},
 		"tenant":      {"globex"}, // ignored: a tenant creates for itself
 	})
 	require.Equal(t, http.StatusCreated, r.status, r.body)
@@ -163,7 +165,7 @@ func TestCreateEndpoint(t *testing.T) {
 	ep := eps[0]
 	require.Equal(t, "acme", ep.Tenant)
 	require.Equal(t, event.ModeTest, ep.Mode)
-	require.Equal(t, []string{fasten.TypeEHIExportSuccess, fasten.TypeEHIExportFailed, "patient.*", "medical-encounters.create"}, ep.EventTypes)
+	require.Equal(t, []string{fasten.TypeEHIExportSuccess, fasten.TypeEHIExportFailed, "patient.*", "webhook.test"}, ep.EventTypes)
 	require.Len(t, ep.Secrets, 1)
 	key := ep.Secrets[0].Key
 	require.True(t, strings.HasPrefix(key, "whsec_"))
@@ -179,7 +181,7 @@ func TestCreateEndpoint(t *testing.T) {
 	require.NotContains(t, api.body, key)
 
 	// Operators choose the tenant.
-	r = e.client("operator").post("endpoints", url.Values{"url": {"https://example.com/h"}, "event_type": {"ping"}, "tenant": {"initech"}})
+	r = e.client("operator").post("endpoints", url.Values{"url": {"https://example.com/h"}, "event_type": {fasten.TypeWebhookTest}, "tenant": {"initech"}})
 	require.Equal(t, http.StatusCreated, r.status)
 	eps, _, err = e.st.ListEndpoints(context.Background(), store.EndpointFilter{Tenant: "initech"})
 	require.NoError(t, err)
@@ -194,10 +196,11 @@ func TestCreateEndpointInvalid(t *testing.T) {
 		form url.Values
 		msg  string
 	}{
-		{"no types", url.Values{"url": {"https://example.com/h"}}, "choose at least one event type"},
-		{"bad pattern", url.Values{"url": {"https://example.com/h"}, "patterns": {"no spaces allowed!"}}, "is not an event type or pattern"},
-		{"relative URL", url.Values{"url": {"/hook"}, "event_type": {"ping"}}, "absolute http"},
-		{"ftp URL", url.Values{"url": {"ftp://example.com"}, "event_type": {"ping"}}, "absolute http"},
+		{"no types", url.Values{"url": {"https://example.com/h"}}, `Endpoint not added: event types: at least one pattern is required (&#34;*&#34; for all).`},
+		{"bad pattern", url.Values{"url": {"https://example.com/h"}, "patterns": {"patient.* patient.*.x"}}, `Endpoint not added: event types[1]: invalid pattern`},
+		{"typo", url.Values{"url": {"https://example.com/h"}, "patterns": {"patient.ehi_export_sucess"}}, `Endpoint not added: event types[0]: &#34;patient.ehi_export_sucess&#34; selects no event type of the catalog`},
+		{"relative URL", url.Values{"url": {"/hook"}, "event_type": {fasten.TypeWebhookTest}}, "Endpoint not added: url: want an absolute http"},
+		{"ftp URL", url.Values{"url": {"ftp://example.com"}, "event_type": {fasten.TypeWebhookTest}}, "Endpoint not added: url: want an absolute http"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -258,7 +261,7 @@ func TestEditEndpoint(t *testing.T) {
 	// Invalid edits change nothing.
 	r = c.post("endpoints/"+ep.ID+"/edit", url.Values{"url": {"https://example.com/x"}})
 	require.Equal(t, http.StatusUnprocessableEntity, r.status)
-	require.Contains(t, r.body, "choose at least one event type")
+	require.Contains(t, r.body, "Endpoint not updated: event types: at least one pattern is required")
 	got, err = e.st.GetEndpoint(context.Background(), ep.ID)
 	require.NoError(t, err)
 	require.Equal(t, "https://example.com/new", got.URL)
@@ -328,7 +331,7 @@ func TestPing(t *testing.T) {
 	e.rc.status.Store(http.StatusForbidden)
 	r = c.post("endpoints/"+ep.ID+"/ping", nil)
 	require.Equal(t, http.StatusOK, r.status)
-	require.Contains(t, r.body, "Ping failed: sender: endpoint answered 403 Forbidden")
+	require.Contains(t, r.body, "Ping failed: the endpoint answered 403 Forbidden.")
 	require.Contains(t, r.body, "receiver-failure-body")
 	require.Equal(t, 2, e.rc.count())
 }
@@ -469,8 +472,9 @@ func TestSimulator(t *testing.T) {
 		{"not an object", fasten.TypeWebhookTest, `[1,2]`, "must be a JSON object"},
 		{"empty", fasten.TypeWebhookTest, ``, "the payload is empty"},
 		{"trailing data", fasten.TypeWebhookTest, `{} {}`, "unexpected text after the object"},
-		{"duplicate key", fasten.TypeWebhookTest, `{"a":1,"a":2}`, "Nothing was sent"},
-		{"bad type", "no spaces!", `{}`, "choose a valid event type"},
+		{"duplicate key", fasten.TypeWebhookTest, `{"a":1,"a":2}`, `Nothing was sent: data: duplicate key &#34;a&#34;`},
+		{"bad type", "no spaces!", `{}`, "Nothing was sent: type: "},
+		{"type outside the catalog", "order.paid", `{}`, "Nothing was sent: type: &#34;order.paid&#34; is not in the catalog."},
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name, func(t *testing.T) {
@@ -523,7 +527,7 @@ func TestSimulatorLiveMode(t *testing.T) {
 }
 
 func TestReadOnly(t *testing.T) {
-	e := newEnv(t, envOptions{noSender: true})
+	e := newEnv(t, envOptions{readOnly: true})
 	ep := e.addEndpoint("acme", "", "*")
 	c := e.client("acme")
 	r := c.get("endpoints/" + ep.ID)

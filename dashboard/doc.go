@@ -6,6 +6,15 @@
 // customer: an [AuthorizeFunc] supplied by the application decides who may
 // see what.
 //
+// The dashboard takes one thing, the [sender.Sender] (Config.Sender), and
+// works only through it: it reads the sender's store
+// ([sender.Sender.Store]), administers endpoints through the sender's
+// endpoint owner ([sender.Sender.Endpoints]: the same checks, secret
+// generation and hooks as the application's own code), and retries,
+// replays, pings and simulates with the sender. It shows the sender's mode
+// and offers the event types of the sender's catalog
+// ([sender.Sender.Catalog]).
+//
 // # Pages
 //
 // Paths are relative to Config.BasePath.
@@ -41,7 +50,7 @@
 // names an endpoint, delivery or attempt by id checks that it belongs to the
 // scope. An id outside the scope is answered exactly like an unknown id, 404
 // Not Found, so a tenant cannot even learn that another tenant's id exists.
-// The dashboard shows only endpoints of its mode (Config.Mode); the other
+// The dashboard shows only endpoints of the sender's mode; the other
 // mode's endpoints are invisible too.
 //
 // # Request forgery and other browser attacks
@@ -64,11 +73,23 @@
 // that redacted URL back unchanged keeps the stored credentials. Signature
 // headers are shown: they are not secrets.
 //
-// Creating an endpoint, or changing its URL, first checks the URL with
-// [sender.Sender.CheckURL]: unless the sender allows private networks, a
-// URL whose host is a loopback, private or other non-public IP address, or
-// localhost, is refused at once (422 in the API, the form's error on the
-// page) rather than failing every delivery later.
+// Endpoints are created and edited by the sender's endpoint owner, which
+// applies the sender's URL policy ([sender.Endpoints.CheckURL]): unless the
+// sender allows private networks, a URL whose host is a loopback, private
+// or other non-public IP address, or localhost, is refused at once (422 in
+// the API, the form's error on the page) rather than failing every delivery
+// later.
+//
+// # Event types
+//
+// With a catalog on the sender (sender.Config.Catalog), the forms offer its
+// types as checkboxes (ping aside: every endpoint can be pinged), with a
+// field for other patterns such as "order.*", and the simulator offers its
+// types with their samples, pre-filled and editable. The sender's owner
+// refuses a pattern that selects none of the catalog's types, so a typo
+// such as "order.payed" is shown as an error rather than stored. Without
+// a catalog, types and patterns are typed in freely, and the simulator
+// takes a type and a payload starting at {}.
 //
 // # JSON API
 //
@@ -92,11 +113,20 @@
 //	GET    api/endpoints/{id}/attempts/{aid}
 //
 // Errors are {"error":{"code","message"}} with the HTTP status: 401/403 from
-// Authorize, 404 for anything unknown or outside the scope, 409 for a state
-// conflict, 415 for a missing JSON content type, 422 for invalid input.
-// Messages say what is wrong in the request, without the names of the
-// packages or store drivers behind it; an internal failure (500) is
-// answered "internal error" and logged to Config.Logger.
+// Authorize, 400 for a malformed request (JSON, filters, a page cursor),
+// 404 for anything unknown or outside the scope, 409 for a state conflict,
+// 415 for a missing JSON content type, 422 for invalid input, 501 when the
+// dashboard is read-only, 503 when the sender is stopped. An invalid field
+// (a *[store.FieldError] from the sender's endpoint owner, or an
+// *[event.FieldError] for a simulated event) is answered with its field
+// and "Field: Reason" as the message:
+//
+//	{"error":{"code":"invalid","message":"url: want an absolute http or https URL","field":"url"}}
+//
+// (the field as the request names it: "event_types[1]" for the store's
+// "event types[1]"). Messages are the dashboard's own or built from those
+// fields, never an error's text; any other failure is answered with a
+// generic message ("internal error" for a 500) and logged to Config.Logger.
 //
 // The API needs no CSRF token: every state-changing API request must have
 // Content-Type: application/json, which an HTML form cannot send and a
@@ -107,6 +137,7 @@
 //
 // # Read-only mode
 //
-// Without a Config.Sender the dashboard is read-only: lists and logs work,
-// and every state-changing request answers 501 Not Implemented.
+// With Config.ReadOnly the dashboard only shows: lists and logs work, the
+// action forms are hidden, and every state-changing request answers 501
+// Not Implemented. The sender need not be started.
 package dashboard

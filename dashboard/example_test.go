@@ -2,6 +2,7 @@ package dashboard_test
 
 import (
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,16 +10,27 @@ import (
 	"strings"
 
 	"github.com/webhookkit/webhookkit/dashboard"
+	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store/memory"
 )
 
 // ExampleNew mounts the dashboard under /webhooks/ for the customers of an
 // application: each request's session names one customer, who sees only
-// their own endpoints and logs.
+// their own endpoints and logs. The dashboard takes the sender: it reads
+// the sender's store, administers endpoints through the sender's owner (so
+// a typo in a subscription is refused as the application's own code would
+// refuse it) and offers the types of the sender's catalog.
 func ExampleNew() {
-	st := memory.New(nil)
-	snd, err := sender.New(st, nil) // test mode; Start it in a real program
+	catalog, err := event.NewCatalog(
+		event.TypeInfo{Type: "order.paid", Description: "An order was paid",
+			Sample: json.RawMessage(`{"order_id":"ord_1042","amount":4200}`)},
+		event.TypeInfo{Type: "invoice.finalized", Description: "An invoice can no longer change"},
+	)
+	if err != nil {
+		panic(err)
+	}
+	snd, err := sender.New(memory.New(nil), &sender.Config{Catalog: catalog}) // test mode; Start it in a real program
 	if err != nil {
 		panic(err)
 	}
@@ -39,7 +51,6 @@ func ExampleNew() {
 	h, err := dashboard.New(&dashboard.Config{
 		Authorize: authorize,
 		Sender:    snd,
-		Store:     st,
 		BasePath:  "/webhooks/",
 	})
 	if err != nil {
@@ -48,18 +59,24 @@ func ExampleNew() {
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/", h)
 
-	for _, tok := range []string{"", "token-acme"} {
-		req := httptest.NewRequest(http.MethodGet, "/webhooks/api/endpoints", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
+	call := func(method, path, token, body string) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, req)
 		fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
 	}
+	call(http.MethodGet, "/webhooks/api/endpoints", "", "")
+	call(http.MethodGet, "/webhooks/api/endpoints", "token-acme", "")
+	call(http.MethodPost, "/webhooks/api/endpoints", "token-acme",
+		`{"url":"https://acme.example/hooks","event_types":["order.payed"]}`)
 
-	_, err = dashboard.New(&dashboard.Config{Store: st})
+	_, err = dashboard.New(&dashboard.Config{Sender: snd})
 	fmt.Println(err)
 	// Output:
 	// 401 {"error":{"code":"unauthorized","message":"Unauthorized"}}
 	// 200 {"data":[],"next_cursor":""}
+	// 422 {"error":{"code":"invalid","message":"event types[0]: \"order.payed\" selects no event type of the catalog (it lists invoice.finalized, order.paid, ping)","field":"event_types[0]"}}
 	// dashboard: Config.Authorize is required
 }

@@ -22,9 +22,9 @@ import (
 
 	"github.com/webhookkit/webhookkit/dashboard"
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/event/fasten"
 	"github.com/webhookkit/webhookkit/retry"
 	"github.com/webhookkit/webhookkit/sender"
-	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/memory"
 )
@@ -98,10 +98,15 @@ type envOptions struct {
 	mode     event.Mode
 	warnAt   int
 	pageSize int
-	noSender bool
+	readOnly bool
 	start    bool // start the sender (browser tests); otherwise use ProcessDue
 	guarded  bool // the sender refuses private networks (and so loopback)
-	// wrap, when set, wraps the store the dashboard reads (not the sender's).
+	// catalog is the sender's catalog; nil: the provider's (event/fasten),
+	// unless noCatalog.
+	catalog   *event.Catalog
+	noCatalog bool
+	// wrap, when set, wraps (or replaces) the sender's store, which the
+	// dashboard reads; e.st stays the memory store beneath.
 	wrap func(store.SenderStore) store.SenderStore
 }
 
@@ -111,7 +116,16 @@ func newEnv(t testing.TB, o envOptions) *env {
 		o.mode = event.ModeTest
 	}
 	st := memory.New(&memory.Config{Logger: quiet})
-	snd, err := sender.New(st, &sender.Config{
+	var sst store.SenderStore = st
+	if o.wrap != nil {
+		sst = o.wrap(st)
+	}
+	cat := o.catalog
+	if cat == nil && !o.noCatalog {
+		cat = fasten.Catalog()
+	}
+	snd, err := sender.New(sst, &sender.Config{
+		Catalog:              cat,
 		Mode:                 o.mode,
 		AllowPrivateNetworks: !o.guarded,
 		Retry:                retry.Never{},
@@ -124,23 +138,15 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if o.start {
 		require.NoError(t, snd.Start(context.Background()))
 	}
-	cfg := &dashboard.Config{
+	h, err := dashboard.New(&dashboard.Config{
 		Authorize: authorize,
 		Sender:    snd,
-		Store:     st,
+		ReadOnly:  o.readOnly,
 		BasePath:  "/webhooks/",
 		WarnAt:    o.warnAt,
 		PageSize:  o.pageSize,
 		Logger:    quiet,
-	}
-	if o.wrap != nil {
-		cfg.Store = o.wrap(st)
-	}
-	if o.noSender {
-		cfg.Sender = nil
-		cfg.Mode = o.mode
-	}
-	h, err := dashboard.New(cfg)
+	})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/webhooks/", h)
@@ -149,17 +155,16 @@ func newEnv(t testing.TB, o envOptions) *env {
 	return e
 }
 
-// addEndpoint stores an endpoint of the tenant directly.
+// addEndpoint creates an endpoint of the tenant for the local receiver
+// through the sender's endpoint owner, which generates its secret.
 func (e *env) addEndpoint(tenant, desc string, types ...string) *store.Endpoint {
 	e.t.Helper()
 	if len(types) == 0 {
 		types = []string{"*"}
 	}
-	sec, err := signature.NewSecret()
+	ep := &store.Endpoint{Tenant: tenant, URL: e.rc.srv.URL + "/hook", Description: desc, EventTypes: types}
+	_, err := e.snd.Endpoints().Create(context.Background(), ep)
 	require.NoError(e.t, err)
-	ep := &store.Endpoint{Tenant: tenant, Mode: e.snd.Mode(), URL: e.rc.srv.URL + "/hook", Description: desc,
-		EventTypes: types, Secrets: []store.Secret{{Key: sec.String(), CreatedAt: time.Now()}}}
-	require.NoError(e.t, e.st.CreateEndpoint(context.Background(), ep))
 	return ep
 }
 

@@ -17,17 +17,17 @@ import (
 )
 
 // requireCleanMessage requires that a message shown for invalid input names
-// what is wrong without the stores' internal prefixes.
+// what is wrong without the sender's and the stores' internal prefixes.
 func requireCleanMessage(t *testing.T, msg string) {
 	t.Helper()
-	for _, prefix := range []string{"memory:", "sqlite:", "create endpoint", "update endpoint", store.ErrInvalid.Error()} {
+	for _, prefix := range []string{"memory:", "sqlite:", "sender:", "create endpoint", "update endpoint", store.ErrInvalid.Error()} {
 		require.NotContains(t, msg, prefix)
 	}
 }
 
-// TestInvalidEndpointMessages checks that an endpoint the store refuses is
-// answered 422 by the API, and the form shown again, with the store's reason
-// and not its internal prefixes.
+// TestInvalidEndpointMessages checks that an endpoint the sender's owner
+// refuses is answered 422 by the API, and the form shown again, with the
+// field and its reason ("Field: Reason") and not the error's prefixes.
 func TestInvalidEndpointMessages(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	c := e.client("acme")
@@ -37,9 +37,9 @@ func TestInvalidEndpointMessages(t *testing.T) {
 			in   map[string]any
 			want string
 		}{
-			{map[string]any{"url": "ftp://x", "event_types": []string{"*"}}, `endpoint url "ftp://x": want an absolute http or https URL`},
-			{map[string]any{"url": "https://:8443/in", "event_types": []string{"*"}}, `endpoint url "https://:8443/in": want an absolute http or https URL with a host name`},
-			{map[string]any{"url": e.rc.srv.URL + "/hook"}, `endpoint event types: at least one pattern is required ("*" for all)`},
+			{map[string]any{"url": "ftp://x", "event_types": []string{"*"}}, `url: want an absolute http or https URL`},
+			{map[string]any{"url": "https://:8443/in", "event_types": []string{"*"}}, `url: want an absolute http or https URL with a host name`},
+			{map[string]any{"url": e.rc.srv.URL + "/hook"}, `event types: at least one pattern is required ("*" for all)`},
 		} {
 			r, body := c.api(http.MethodPost, "endpoints", tc.in)
 			require.Equal(t, http.StatusUnprocessableEntity, r.status, r.body)
@@ -50,12 +50,10 @@ func TestInvalidEndpointMessages(t *testing.T) {
 	})
 
 	t.Run("form create", func(t *testing.T) {
-		// The form's own URL check lets a space in the path through; the
-		// store refuses it.
 		r := c.post("endpoints", url.Values{"url": {e.rc.srv.URL + "/a b"}, "patterns": {"*"}})
 		require.Equal(t, http.StatusUnprocessableEntity, r.status, r.body)
 		msg := alertOf(t, r.body)
-		require.Contains(t, msg, "Endpoint not added: endpoint url")
+		require.Contains(t, msg, "Endpoint not added: url: ")
 		require.Contains(t, msg, "spaces must be escaped")
 		requireCleanMessage(t, msg)
 	})
@@ -93,14 +91,14 @@ func TestLegacyEndpointSecret(t *testing.T) {
 	r := c.post("endpoints/"+ep.ID+"/edit", url.Values{"url": {ep.URL}, "description": {"edited"}, "patterns": {"*"}})
 	require.Equal(t, http.StatusUnprocessableEntity, r.status, r.body)
 	msg := alertOf(t, r.body)
-	require.Contains(t, msg, "Endpoint not updated: endpoint secrets[0]:")
+	require.Contains(t, msg, "Endpoint not updated: secrets[0]:")
 	requireCleanMessage(t, msg)
 	require.NotContains(t, r.body, "legacyvalue")
 
 	r, body := c.api(http.MethodPatch, "endpoints/"+ep.ID, map[string]any{"description": "edited"})
 	require.Equal(t, http.StatusUnprocessableEntity, r.status, r.body)
 	apiMsg := body["error"].(map[string]any)["message"].(string)
-	require.True(t, strings.HasPrefix(apiMsg, "endpoint secrets[0]:"), apiMsg)
+	require.True(t, strings.HasPrefix(apiMsg, "secrets[0]:"), apiMsg)
 	requireCleanMessage(t, apiMsg)
 	require.NotContains(t, r.body, "legacyvalue")
 
@@ -113,9 +111,10 @@ func TestLegacyEndpointSecret(t *testing.T) {
 // is shown with the time the store gave it, not as unknown or year 1.
 func TestSecretCreatedAtShown(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	ep := &store.Endpoint{Tenant: "acme", Mode: event.ModeTest, URL: e.rc.srv.URL + "/hook", EventTypes: []string{"*"},
+	ep := &store.Endpoint{Tenant: "acme", URL: e.rc.srv.URL + "/hook", EventTypes: []string{"*"},
 		Secrets: []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
-	require.NoError(t, e.st.CreateEndpoint(context.Background(), ep))
+	_, err := e.snd.Endpoints().Create(context.Background(), ep)
+	require.NoError(t, err)
 	c := e.client("acme")
 
 	r, got := c.api(http.MethodGet, "endpoints/"+ep.ID, nil)

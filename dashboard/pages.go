@@ -16,9 +16,7 @@ import (
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
-	"github.com/webhookkit/webhookkit/event/fasten"
 	"github.com/webhookkit/webhookkit/sender"
-	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -71,7 +69,9 @@ type pageData struct {
 	Error    string
 	WarnAt   int
 
-	// Endpoints list.
+	// Endpoints list. KnownTypes are the catalog's types, offered as
+	// checkboxes and in the simulator; empty without a catalog, when
+	// types are typed in.
 	Endpoints  []endpointView
 	KnownTypes []typeOption
 	Form       endpointForm
@@ -110,9 +110,24 @@ type pingResult struct {
 	Attempt *attemptView
 }
 
-func (h *handler) knownTypes() []typeOption {
+// subscriptionTypes are the catalog's types an endpoint may subscribe to:
+// all but ping, which the sender sends to any endpoint that is pinged,
+// whatever it subscribes to. Nil without a catalog.
+func (h *handler) subscriptionTypes() []typeOption {
 	var out []typeOption
-	for _, t := range fasten.Catalog().Types() {
+	for _, t := range h.catalog.Types() {
+		if t.Type != event.TypePing {
+			out = append(out, typeOption{Type: t.Type, Label: t.Description})
+		}
+	}
+	return out
+}
+
+// simulatorTypes are the catalog's types the simulator offers, ping among
+// them. Nil without a catalog.
+func (h *handler) simulatorTypes() []typeOption {
+	var out []typeOption
+	for _, t := range h.catalog.Types() {
 		out = append(out, typeOption{Type: t.Type, Label: t.Description})
 	}
 	return out
@@ -125,7 +140,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	d.Live = h.mode == event.ModeLive
 	d.Scope = scopeOf(r)
 	d.CSRF = h.csrfToken(w, r)
-	d.ReadOnly = h.sender == nil
+	d.ReadOnly = h.readOnly
 	d.WarnAt = h.warnAt
 	var buf bytes.Buffer
 	if err := h.pages[name].ExecuteTemplate(&buf, "layout", d); err != nil {
@@ -151,8 +166,8 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, msg s
 func (h *handler) form(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxFormBytes)
-		if h.sender == nil {
-			h.fail(w, r, http.StatusNotImplemented, "This dashboard is read-only: no sender is configured.", nil)
+		if h.readOnly {
+			h.fail(w, r, http.StatusNotImplemented, "This dashboard is read-only.", nil)
 			return
 		}
 		if err := r.ParseForm(); err != nil {
@@ -200,13 +215,33 @@ func (h *handler) loadDelivery(r *http.Request, ep *store.Endpoint) (*store.Deli
 	return d, nil
 }
 
-// loadFailed answers a load error: 404 for anything not found or hidden.
+// loadFailed answers the failure of a page or an action on a page: 404 for
+// anything not found or hidden, 409 for a conflict, and otherwise what
+// [handler.classify] says (an invalid field shows "Field: Reason").
 func (h *handler) loadFailed(w http.ResponseWriter, r *http.Request, what string, err error) {
-	if errors.Is(err, store.ErrNotFound) {
-		h.fail(w, r, http.StatusNotFound, "No such "+what+".", nil)
+	p := h.classify(r, err)
+	switch p.status {
+	case http.StatusNotFound:
+		h.fail(w, r, p.status, "No such "+what+".", nil)
+	case http.StatusConflict:
+		h.fail(w, r, p.status, "The "+what+" changed meanwhile. Reload the page and try again.", nil)
+	case http.StatusUnprocessableEntity:
+		h.fail(w, r, p.status, "Nothing was changed: "+p.message+".", nil)
+	case http.StatusServiceUnavailable:
+		h.fail(w, r, p.status, "The sender is stopped; try again later.", nil)
+	default:
+		h.fail(w, r, p.status, "Could not load the "+what+".", nil) // classify logged it
+	}
+}
+
+// listFailed answers the failure of a page's list: 400 for a page link
+// whose cursor the store refuses, else 500 (logged).
+func (h *handler) listFailed(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if badCursor(r, err) {
+		h.fail(w, r, http.StatusBadRequest, "This page link is not valid any more. Start again from the first page.", nil)
 		return
 	}
-	h.fail(w, r, http.StatusInternalServerError, "Could not load the "+what+".", err)
+	h.fail(w, r, http.StatusInternalServerError, "Could not list "+what+".", err)
 }
 
 // pageOf reads the cursor and limit query parameters.
@@ -273,9 +308,9 @@ func (h *handler) redirect(w http.ResponseWriter, r *http.Request, path, done st
 
 // pageEndpoints lists the scope's endpoints, one page at a time.
 func (h *handler) pageEndpoints(w http.ResponseWriter, r *http.Request) {
-	d := &pageData{Title: "Webhook endpoints", KnownTypes: h.knownTypes(), Flash: flashOf(r.URL.Query())}
+	d := &pageData{Title: "Webhook endpoints", KnownTypes: h.subscriptionTypes(), Flash: flashOf(r.URL.Query())}
 	if err := h.listEndpointsInto(w, r, d); err != nil {
-		h.fail(w, r, http.StatusInternalServerError, "Could not list endpoints.", err)
+		h.listFailed(w, r, "endpoints", err)
 		return
 	}
 	h.render(w, r, http.StatusOK, "endpoints", d)
@@ -299,101 +334,53 @@ func (h *handler) listEndpointsInto(_ http.ResponseWriter, r *http.Request, d *p
 	return nil
 }
 
-// parseTypes reads the event-type checkboxes and the free-text patterns.
-func parseTypes(r *http.Request) (types []string, f endpointForm, err error) {
+// parseTypes reads the event-type checkboxes and the free-text patterns
+// (separated by commas or spaces), without duplicates. The sender's
+// endpoint owner checks them.
+func parseTypes(r *http.Request) (types []string, f endpointForm) {
 	f.Types = r.PostForm["event_type"]
 	f.Patterns = r.PostFormValue("patterns")
 	all := slices.Clone(f.Types)
 	all = append(all, strings.FieldsFunc(f.Patterns, func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t' })...)
 	for _, t := range all {
-		if _, perr := event.ParsePattern(t); perr != nil {
-			return nil, f, fmt.Errorf("%q is not an event type or pattern (use names such as patient.ehi_export_success, patient.* or *)", t)
-		}
 		if !slices.Contains(types, t) {
 			types = append(types, t)
 		}
 	}
-	if len(types) == 0 {
-		return nil, f, errors.New("choose at least one event type (or * for all)")
-	}
-	return types, f, nil
+	return types, f
 }
 
-// checkEndpointURL refuses, with an error wrapping store.ErrInvalid, an endpoint URL
-// the sender would refuse to deliver to: [sender.Sender.CheckURL] with the
-// sender's AllowPrivateNetworks. An unchanged URL (current) is not checked
-// again, so an endpoint stored before the check existed can still be
-// edited. Without a sender (read-only) there is nothing to check.
-func (h *handler) checkEndpointURL(rawURL, current string) error {
-	if h.sender == nil || (current != "" && rawURL == current) {
-		return nil
-	}
-	return h.sender.CheckURL(rawURL)
-}
-
-// newEndpoint builds and stores an endpoint with a fresh secret and returns
-// it with the secret's text (shown once).
-func (h *handler) newEndpoint(ctx context.Context, s Scope, tenant, rawURL, desc string, types []string, headers, meta map[string]string) (*store.Endpoint, string, error) {
-	if !s.All {
-		tenant = s.Tenant
-	}
-	sec, err := signature.NewSecret()
-	if err != nil {
-		return nil, "", err
-	}
-	now := h.now()
-	ep := &store.Endpoint{
-		Tenant:      tenant,
-		Mode:        h.mode,
-		URL:         rawURL,
-		Description: desc,
-		EventTypes:  types,
-		Secrets:     []store.Secret{{Key: sec.String(), CreatedAt: now}},
-		Headers:     headers,
-		Metadata:    meta,
-	}
-	if err := h.checkEndpointURL(ep.URL, ""); err != nil {
-		return nil, "", err
-	}
-	if err := h.st.CreateEndpoint(ctx, ep); err != nil {
-		return nil, "", err
-	}
-	return ep, sec.String(), nil
-}
-
-// postCreate adds an endpoint and shows its secret once.
+// postCreate adds an endpoint through the sender's endpoint owner, which
+// checks it and generates its secret, and shows the secret once.
 func (h *handler) postCreate(w http.ResponseWriter, r *http.Request) {
-	d := &pageData{Title: "Webhook endpoints", KnownTypes: h.knownTypes()}
-	types, f, err := parseTypes(r)
+	d := &pageData{Title: "Webhook endpoints", KnownTypes: h.subscriptionTypes()}
+	types, f := parseTypes(r)
 	f.URL = strings.TrimSpace(r.PostFormValue("url"))
 	f.Description = r.PostFormValue("description")
 	f.Tenant = r.PostFormValue("tenant")
 	d.Form = f
-	if err == nil {
-		err = store.CheckURL(f.URL)
+	s := scopeOf(r)
+	tenant := s.Tenant
+	if s.All {
+		tenant = f.Tenant
 	}
-	if err != nil {
-		d.Error = "Endpoint not added: " + invalidMessage(err) + "."
+	ep := &store.Endpoint{Tenant: tenant, URL: f.URL, Description: f.Description, EventTypes: types}
+	secret, err := h.sender.Endpoints().Create(r.Context(), ep)
+	if _, msg, ok := invalidField(err); ok {
+		d.Error = "Endpoint not added: " + msg + "."
 		if lerr := h.listEndpointsInto(w, r, d); lerr != nil {
-			h.fail(w, r, http.StatusInternalServerError, "Could not list endpoints.", lerr)
+			h.listFailed(w, r, "endpoints", lerr)
 			return
 		}
 		h.render(w, r, http.StatusUnprocessableEntity, "endpoints", d)
 		return
 	}
-	ep, secret, err := h.newEndpoint(r.Context(), scopeOf(r), f.Tenant, f.URL, f.Description, types, nil, nil)
 	if err != nil {
-		if errors.Is(err, store.ErrInvalid) {
-			d.Error = "Endpoint not added: " + invalidMessage(err) + "."
-			_ = h.listEndpointsInto(w, r, d)
-			h.render(w, r, http.StatusUnprocessableEntity, "endpoints", d)
-			return
-		}
-		h.fail(w, r, http.StatusInternalServerError, "Could not add the endpoint.", err)
+		h.loadFailed(w, r, "endpoint", err)
 		return
 	}
 	h.showEndpoint(w, r, ep, http.StatusCreated, func(d *pageData) {
-		d.NewSecret = secret
+		d.NewSecret = secret.String()
 		d.Flash = "Endpoint added. Copy its signing secret now: it is shown only once."
 	})
 }
@@ -412,7 +399,7 @@ func (h *handler) pageEndpoint(w http.ResponseWriter, r *http.Request) {
 // the query's state and type, one page at a time.
 func (h *handler) showEndpoint(w http.ResponseWriter, r *http.Request, ep *store.Endpoint, status int, extra func(*pageData)) {
 	v := h.endpointView(ep)
-	d := &pageData{Title: v.URL, Endpoint: &v, KnownTypes: h.knownTypes(), States: []string{
+	d := &pageData{Title: v.URL, Endpoint: &v, KnownTypes: h.subscriptionTypes(), States: []string{
 		string(store.StatePending), string(store.StateLeased), string(store.StatePaused), string(store.StateSucceeded), string(store.StateFailed),
 	}}
 	d.Form = editForm(ep, d.KnownTypes)
@@ -439,7 +426,7 @@ func (h *handler) showEndpoint(w http.ResponseWriter, r *http.Request, ep *store
 	}
 	ds, next, err := h.st.ListDeliveries(r.Context(), f)
 	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, "Could not list deliveries.", err)
+		h.listFailed(w, r, "deliveries", err)
 		return
 	}
 	latest, err := h.latestAttempts(r.Context(), ep, ds)
@@ -525,36 +512,29 @@ func editForm(ep *store.Endpoint, known []typeOption) endpointForm {
 	return f
 }
 
-// postEdit changes an endpoint's URL, description and event types.
+// postEdit changes an endpoint's URL, description and event types through
+// the sender's endpoint owner.
 func (h *handler) postEdit(w http.ResponseWriter, r *http.Request) {
 	ep, err := h.loadEndpoint(r)
 	if err != nil {
 		h.loadFailed(w, r, "endpoint", err)
 		return
 	}
-	types, f, err := parseTypes(r)
+	types, f := parseTypes(r)
 	f.URL = strings.TrimSpace(r.PostFormValue("url"))
 	f.Description = r.PostFormValue("description")
-	if err == nil {
-		err = store.CheckURL(f.URL)
-	}
-	if err == nil {
-		err = h.checkEndpointURL(submittedURL(ep.URL, f.URL), ep.URL)
-	}
-	if err == nil {
-		upd := ep.Clone()
-		upd.URL, upd.Description, upd.EventTypes = submittedURL(ep.URL, f.URL), f.Description, types
-		err = h.st.UpdateEndpoint(r.Context(), upd)
-		if err != nil && !errors.Is(err, store.ErrInvalid) {
-			h.loadFailed(w, r, "endpoint", err)
-			return
-		}
-	}
-	if err != nil {
+	upd := ep.Clone()
+	upd.URL, upd.Description, upd.EventTypes = submittedURL(ep.URL, f.URL), f.Description, types
+	err = h.sender.Endpoints().Update(r.Context(), upd)
+	if _, msg, ok := invalidField(err); ok {
 		h.showEndpoint(w, r, ep, http.StatusUnprocessableEntity, func(d *pageData) {
 			d.Form = f
-			d.Error = "Endpoint not updated: " + invalidMessage(err) + "."
+			d.Error = "Endpoint not updated: " + msg + "."
 		})
+		return
+	}
+	if err != nil {
+		h.loadFailed(w, r, "endpoint", err)
 		return
 	}
 	h.redirect(w, r, h.link("endpoints", ep.ID), "updated")
@@ -567,7 +547,7 @@ func (h *handler) postRotate(w http.ResponseWriter, r *http.Request) {
 		h.loadFailed(w, r, "endpoint", err)
 		return
 	}
-	sec, err := h.sender.RotateSecret(r.Context(), ep.ID, h.overlap)
+	sec, err := h.sender.Endpoints().RotateSecret(r.Context(), ep.ID, h.overlap)
 	if err != nil {
 		h.loadFailed(w, r, "endpoint", err)
 		return
@@ -585,7 +565,7 @@ func (h *handler) postRotate(w http.ResponseWriter, r *http.Request) {
 func (h *handler) postEnable(w http.ResponseWriter, r *http.Request) {
 	ep, err := h.loadEndpoint(r)
 	if err == nil {
-		err = h.sender.EnableEndpoint(r.Context(), ep.ID)
+		err = h.sender.Endpoints().Enable(r.Context(), ep.ID)
 	}
 	if err != nil {
 		h.loadFailed(w, r, "endpoint", err)
@@ -597,7 +577,7 @@ func (h *handler) postEnable(w http.ResponseWriter, r *http.Request) {
 func (h *handler) postDisable(w http.ResponseWriter, r *http.Request) {
 	ep, err := h.loadEndpoint(r)
 	if err == nil {
-		err = h.sender.DisableEndpoint(r.Context(), ep.ID, "disabled from the dashboard")
+		err = h.sender.Endpoints().Disable(r.Context(), ep.ID, "disabled from the dashboard")
 	}
 	if err != nil {
 		h.loadFailed(w, r, "endpoint", err)
@@ -609,7 +589,7 @@ func (h *handler) postDisable(w http.ResponseWriter, r *http.Request) {
 func (h *handler) postDelete(w http.ResponseWriter, r *http.Request) {
 	ep, err := h.loadEndpoint(r)
 	if err == nil {
-		err = h.st.DeleteEndpoint(r.Context(), ep.ID)
+		err = h.sender.Endpoints().Delete(r.Context(), ep.ID)
 	}
 	if err != nil {
 		h.loadFailed(w, r, "endpoint", err)
@@ -626,7 +606,7 @@ func (h *handler) postPing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, perr := h.sender.Ping(r.Context(), ep.ID)
-	if errors.Is(perr, store.ErrNotFound) {
+	if a == nil && perr != nil { // no attempt was made: the endpoint could not be loaded
 		h.loadFailed(w, r, "endpoint", perr)
 		return
 	}
@@ -641,7 +621,7 @@ func (h *handler) postPing(w http.ResponseWriter, r *http.Request) {
 			res.Message += fmt.Sprintf(": %s in %s.", statusText(a.StatusCode), fmtDuration(a.Duration))
 		}
 	default:
-		res.Message = "Ping failed: " + perr.Error() + "."
+		res.Message = "Ping failed: " + pingFailure(a, perr) + "."
 	}
 	if ep2, err := h.st.GetEndpoint(r.Context(), ep.ID); err == nil {
 		ep = ep2 // health changed
@@ -687,7 +667,7 @@ func (h *handler) pageDelivery(w http.ResponseWriter, r *http.Request) {
 	p := h.pageOf(q)
 	as, next, err := h.st.ListAttempts(r.Context(), store.AttemptFilter{Tenant: ep.Tenant, DeliveryID: dl.ID, Page: p})
 	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, "Could not list attempts.", err)
+		h.listFailed(w, r, "attempts", err)
 		return
 	}
 	ev, dv := h.endpointView(ep), deliveryViewOf(dl)
@@ -727,19 +707,42 @@ func (h *handler) postRetry(w http.ResponseWriter, r *http.Request) {
 	h.redirect(w, r, h.link("endpoints", ep.ID), "retried")
 }
 
-// samplePayload returns the pretty-printed sample of a known type.
-func samplePayload(typ string) string {
-	info, ok := fasten.Catalog().Lookup(typ)
+// pingFailure says why a ping failed, for people: the status the endpoint
+// answered, or the attempt's error as the attempt log records it (its URL
+// credentials redacted).
+func pingFailure(a *store.Attempt, err error) string {
+	var se *sender.StatusError
+	switch {
+	case errors.As(err, &se):
+		return "the endpoint answered " + statusText(se.StatusCode)
+	case a != nil && a.Error != "":
+		return a.Error
+	}
+	return "no answer"
+}
+
+// samplePayload returns the pretty-printed sample the catalog declares for
+// typ, or {} (no catalog, no sample, or a type it does not list).
+func (h *handler) samplePayload(typ string) string {
+	info, ok := h.catalog.Lookup(typ)
 	if !ok || len(info.Sample) == 0 {
 		return "{}"
 	}
 	return prettyJSON(string(info.Sample))
 }
 
-const liveRefusal = "The webhook simulator is only available in test mode. This dashboard manages live-mode endpoints, where simulated events are refused."
+// Refusals the dashboard explains in its own words (no error carries them
+// as a field).
+const (
+	liveRefusal     = "The webhook simulator is only available in test mode. This dashboard manages live-mode endpoints, where simulated events are refused."
+	disabledRefusal = "This endpoint is disabled; enable it before simulating events."
+	tooLargeRefusal = "The payload is too large: its envelope exceeds the sender's limit."
+	badTypeFilter   = "invalid type filter: use an event type or a pattern such as order.paid, order.* or *"
+)
 
 // pageSimulate shows the simulator form, pre-filled with the chosen type's
-// sample, or a refusal in live mode.
+// sample from the sender's catalog (or a free type field and {} without
+// one), or a refusal in live mode.
 func (h *handler) pageSimulate(w http.ResponseWriter, r *http.Request) {
 	ep, err := h.loadEndpoint(r)
 	if err != nil {
@@ -747,14 +750,14 @@ func (h *handler) pageSimulate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := h.endpointView(ep)
-	d := &pageData{Title: "Simulate webhook", Endpoint: &v, KnownTypes: h.knownTypes()}
+	d := &pageData{Title: "Simulate webhook", Endpoint: &v, KnownTypes: h.simulatorTypes()}
 	if h.mode == event.ModeLive {
 		d.Error = liveRefusal
 		h.render(w, r, http.StatusOK, "simulate", d)
 		return
 	}
-	d.SimType = r.URL.Query().Get("type")
-	if !slices.ContainsFunc(d.KnownTypes, func(o typeOption) bool { return o.Type == d.SimType }) {
+	d.SimType = strings.TrimSpace(r.URL.Query().Get("type"))
+	if len(d.KnownTypes) > 0 && !slices.ContainsFunc(d.KnownTypes, func(o typeOption) bool { return o.Type == d.SimType }) {
 		d.SimType = ""
 		for _, o := range d.KnownTypes {
 			if o.Type != event.TypePing && event.MatchAny(ep.EventTypes, o.Type) {
@@ -762,30 +765,33 @@ func (h *handler) pageSimulate(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 		}
-		if d.SimType == "" && len(d.KnownTypes) > 0 {
+		if d.SimType == "" {
 			d.SimType = d.KnownTypes[0].Type
 		}
 	}
-	d.SimPayload = samplePayload(d.SimType)
+	d.SimPayload = h.samplePayload(d.SimType)
 	h.render(w, r, http.StatusOK, "simulate", d)
 }
 
 // simulateError turns a Simulate failure into a status and a message for
-// people.
-func simulateError(err error) (int, string) {
+// people; 5xx causes are logged by classify.
+func (h *handler) simulateError(r *http.Request, err error) (int, string) {
 	switch {
 	case errors.Is(err, sender.ErrLiveMode):
 		return http.StatusConflict, liveRefusal
 	case errors.Is(err, sender.ErrEndpointDisabled):
-		return http.StatusConflict, "This endpoint is disabled; enable it before simulating events."
+		return http.StatusConflict, disabledRefusal
 	case errors.Is(err, sender.ErrPayloadTooLarge):
-		return http.StatusRequestEntityTooLarge, "The payload is too large: " + err.Error() + "."
-	case errors.Is(err, event.ErrInvalidJSON), errors.Is(err, event.ErrInvalidData), errors.Is(err, event.ErrInvalidType):
-		return http.StatusUnprocessableEntity, "Nothing was sent: " + err.Error() + "."
-	case errors.Is(err, store.ErrNotFound):
-		return http.StatusNotFound, "No such endpoint."
+		return http.StatusRequestEntityTooLarge, tooLargeRefusal
 	}
-	return http.StatusInternalServerError, "The simulated event could not be sent."
+	p := h.classify(r, err)
+	switch p.status {
+	case http.StatusUnprocessableEntity:
+		return p.status, "Nothing was sent: " + p.message + "."
+	case http.StatusNotFound:
+		return p.status, "No such endpoint."
+	}
+	return p.status, "The simulated event could not be sent."
 }
 
 // checkPayload explains why text is not a JSON object, with the position.
@@ -839,17 +845,12 @@ func (h *handler) postSimulate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := h.endpointView(ep)
-	d := &pageData{Title: "Simulate webhook", Endpoint: &v, KnownTypes: h.knownTypes(),
-		SimType: r.PostFormValue("type"), SimPayload: r.PostFormValue("payload")}
+	d := &pageData{Title: "Simulate webhook", Endpoint: &v, KnownTypes: h.simulatorTypes(),
+		SimType: strings.TrimSpace(r.PostFormValue("type")), SimPayload: r.PostFormValue("payload")}
 	if h.mode == event.ModeLive {
 		d.Error = liveRefusal
 		d.SimPayload = ""
 		h.render(w, r, http.StatusConflict, "simulate", d)
-		return
-	}
-	if err := event.ValidType(d.SimType); err != nil {
-		d.Error = "Nothing was sent: choose a valid event type."
-		h.render(w, r, http.StatusUnprocessableEntity, "simulate", d)
 		return
 	}
 	if err := checkPayload(d.SimPayload); err != nil {
@@ -858,10 +859,7 @@ func (h *handler) postSimulate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := h.sender.Simulate(r.Context(), ep.ID, d.SimType, json.RawMessage(d.SimPayload)); err != nil {
-		status, msg := simulateError(err)
-		if status >= 500 {
-			h.log.LogAttrs(r.Context(), slog.LevelError, "dashboard: simulate", slog.String("endpoint_id", ep.ID), slog.String("error", err.Error()))
-		}
+		status, msg := h.simulateError(r, err)
 		d.Error = msg
 		h.render(w, r, status, "simulate", d)
 		return

@@ -6,13 +6,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/webhookkit/webhookkit/dashboard"
-	"github.com/webhookkit/webhookkit/event"
-	"github.com/webhookkit/webhookkit/signature"
+	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/memory"
 )
@@ -22,13 +20,13 @@ import (
 // requests itself or sits behind a ServeMux (which cleans paths itself but
 // hands "/dash/api" on as it is).
 func TestRedirectsKeepBasePath(t *testing.T) {
-	st := memory.New(&memory.Config{Logger: quiet})
-	sec, err := signature.NewSecret()
+	snd, err := sender.New(memory.New(&memory.Config{Logger: quiet}), &sender.Config{Logger: quiet})
 	require.NoError(t, err)
-	ep := &store.Endpoint{Mode: event.ModeTest, URL: "https://example.com/hook", EventTypes: []string{"*"},
-		Secrets: []store.Secret{{Key: sec.String(), CreatedAt: time.Now()}}}
-	require.NoError(t, st.CreateEndpoint(context.Background(), ep))
-	h, err := dashboard.New(&dashboard.Config{Authorize: authorize, Store: st, BasePath: "/dash/", Logger: quiet})
+	t.Cleanup(func() { _ = snd.Close() })
+	ep := &store.Endpoint{URL: "https://example.com/hook", EventTypes: []string{"*"}}
+	_, err = snd.Endpoints().Create(context.Background(), ep)
+	require.NoError(t, err)
+	h, err := dashboard.New(&dashboard.Config{Authorize: authorize, Sender: snd, BasePath: "/dash/", Logger: quiet})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/dash/", h)
@@ -87,7 +85,7 @@ func TestRedirectsKeepBasePath(t *testing.T) {
 
 	// BasePath must be clean: links under "/a//b/" would not reach it.
 	for _, base := range []string{"/a//b/", "/a/./b/", "/a/../b/"} {
-		_, err := dashboard.New(&dashboard.Config{Authorize: authorize, Store: st, BasePath: base})
+		_, err := dashboard.New(&dashboard.Config{Authorize: authorize, Sender: snd, BasePath: base})
 		require.ErrorIs(t, err, dashboard.ErrInvalidConfig, base)
 	}
 }

@@ -81,8 +81,8 @@ func TestSenderCheckURL(t *testing.T) {
 	st := newStore()
 	guarded := newSender(t, st, nil, func(c *sender.Config) { c.AllowPrivateNetworks = false })
 	open := newSender(t, st, nil, nil)
-	require.ErrorIs(t, guarded.CheckURL("http://127.0.0.1:8080/"), sender.ErrPrivateAddress)
-	require.NoError(t, open.CheckURL("http://127.0.0.1:8080/"))
-	require.NoError(t, guarded.CheckURL("https://hooks.example.com/"))
-	require.ErrorIs(t, open.CheckURL("ftp://hooks.example.com/"), store.ErrInvalid)
+	require.ErrorIs(t, guarded.Endpoints().CheckURL("http://127.0.0.1:8080/"), sender.ErrPrivateAddress)
+	require.NoError(t, open.Endpoints().CheckURL("http://127.0.0.1:8080/"))
+	require.NoError(t, guarded.Endpoints().CheckURL("https://hooks.example.com/"))
+	require.ErrorIs(t, open.Endpoints().CheckURL("ftp://hooks.example.com/"), store.ErrInvalid)
 }

@@ -1,8 +1,6 @@
 package sender
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -29,7 +27,7 @@ const (
 	DefaultLeaseDuration = 60 * time.Second
 	// DefaultPollInterval is how often an idle sender asks the store for due
 	// deliveries. Publish, Simulate, Retry, ReplayFailed and
-	// EnableEndpoint wake it at once, so this only bounds how late a
+	// Endpoints.Enable wake it at once, so this only bounds how late a
 	// delivery scheduled for later (a retry) or enqueued by another process
 	// starts.
 	DefaultPollInterval = time.Second
@@ -63,7 +61,7 @@ const (
 	// DefaultWorkers, so one slow endpoint cannot occupy every worker.
 	DefaultMaxInFlight = 8
 	// DefaultRotationOverlap is how long the old secrets keep signing after
-	// RotateSecret, so receivers have time to install the new one.
+	// Endpoints.RotateSecret, so receivers have time to install the new one.
 	DefaultRotationOverlap = 24 * time.Hour
 )
 
@@ -159,12 +157,14 @@ type Config struct {
 	// Errors are reported as attempts failing with [ErrPrivateAddress],
 	// whose text names no resolved address and is the same whether the
 	// refused port is open, closed or filtered (the debug log has the
-	// address). [Sender.CheckURL] applies the same setting to URLs as
-	// endpoints are created.
+	// address). [Endpoints] applies the same setting to URLs as endpoints
+	// are created and edited ([Endpoints.CheckURL]).
 	AllowPrivateNetworks bool
 
-	// RequireHTTPSInLive refuses to deliver live-mode events over plain
-	// http: such attempts fail with [ErrInsecureURL] without a request.
+	// RequireHTTPSInLive refuses plain http in live mode: a live-mode
+	// sender's [Endpoints] refuses http URLs as endpoints are created and
+	// edited, and attempts of live-mode events to an http URL (an endpoint
+	// stored by other means) fail with [ErrInsecureURL] without a request.
 	RequireHTTPSInLive bool
 
 	// Transport is the HTTP transport. Nil: a transport tuned for the
@@ -215,6 +215,18 @@ type Config struct {
 	// Hooks observe deliveries and endpoint health.
 	Hooks Hooks
 
+	// Catalog lists the event types this sender publishes (see
+	// [event.Catalog]). Set, it guards against typos on both sides:
+	// Publish, PublishTx and Simulate refuse an event whose type it does
+	// not list, with an error wrapping [event.ErrUnknownType] ("ping" is in
+	// every catalog, so pings are always allowed), and [Endpoints] refuses
+	// an event-type pattern that selects none of its types (a
+	// *[store.FieldError] for "event types[i]" wrapping
+	// event.ErrUnknownType). Dashboards and tools read it back with
+	// [Sender.Catalog] for their type choices and samples. Nil (or an
+	// empty Catalog): every valid type and pattern is accepted.
+	Catalog *event.Catalog
+
 	// Now is the clock. Nil: [time.Now]. With a fake clock, drive the
 	// sender with ProcessDue; rate limits, due times, attempt dates and
 	// signature timestamps all follow it, while request timeouts and
@@ -224,32 +236,6 @@ type Config struct {
 	// WorkerID names this sender in leases (Delivery.LeasedBy). Zero: the
 	// host name, process id and a random suffix.
 	WorkerID string
-}
-
-// Hooks are optional callbacks for metrics, tracing and alerting. They are
-// called synchronously from the goroutine that made the attempt, possibly
-// from several goroutines at once, so they must be safe for concurrent use
-// and must not block for long. Values passed to them are copies the hook
-// may keep. A panicking hook is recovered and logged; the delivery is
-// settled as if the hook had returned.
-type Hooks struct {
-	// OnAttempt is called after every attempt has been logged.
-	OnAttempt func(ctx context.Context, a *store.Attempt)
-	// OnDeliveryExhausted is called when a delivery is given up: the retry
-	// policy said stop, the failure was permanent, or the endpoint answered
-	// 410 Gone. reason says which.
-	OnDeliveryExhausted func(ctx context.Context, d *store.Delivery, reason string)
-	// OnEndpointWarning is called once per run of failures, when the
-	// endpoint's consecutive failures reach half of DisableAfterFailures:
-	// the "yellow banner" before it is disabled.
-	OnEndpointWarning func(ctx context.Context, ep *store.Endpoint)
-	// OnEndpointDisabled is called when the sender disables an endpoint,
-	// automatically (failures, 410 Gone) or through DisableEndpoint.
-	OnEndpointDisabled func(ctx context.Context, ep *store.Endpoint)
-	// OnEndpointRecovered is called when an endpoint that had reached the
-	// warning succeeds again, and when EnableEndpoint re-enables a disabled
-	// endpoint.
-	OnEndpointRecovered func(ctx context.Context, ep *store.Endpoint)
 }
 
 // settings is a Config with defaults filled in and checked.
@@ -263,12 +249,26 @@ func (c *Config) settings() (*settings, error) {
 	if c != nil {
 		s.Config = *c
 	}
+	if err := s.checkSigns(); err != nil {
+		return nil, err
+	}
+	if err := s.fillDelivery(); err != nil {
+		return nil, err
+	}
+	s.fillHealth()
+	s.fillIdentity()
+	return s, nil
+}
+
+// checkSigns refuses a mode that is not one and the negative values that
+// have no meaning.
+func (s *settings) checkSigns() error {
 	cf := &s.Config
 	if cf.Mode == "" {
 		cf.Mode = event.ModeTest
 	}
 	if !cf.Mode.Valid() {
-		return nil, fmt.Errorf("sender: Config.Mode %q: want %q or %q", cf.Mode, event.ModeTest, event.ModeLive)
+		return fmt.Errorf("%w: Config.Mode %q: want %q or %q", ErrInvalidConfig, cf.Mode, event.ModeTest, event.ModeLive)
 	}
 	nonNeg := []struct {
 		name string
@@ -288,9 +288,17 @@ func (c *Config) settings() (*settings, error) {
 	}
 	for _, f := range nonNeg {
 		if f.bad {
-			return nil, fmt.Errorf("sender: Config.%s must not be negative", f.name)
+			return fmt.Errorf("%w: Config.%s must not be negative", ErrInvalidConfig, f.name)
 		}
 	}
+	return nil
+}
+
+// fillDelivery fills the defaults of the delivery machinery: workers,
+// timeouts, leases, polling, retries, sizes, pruning and the HTTP client's
+// fields.
+func (s *settings) fillDelivery() error {
+	cf := &s.Config
 	if cf.Workers == 0 {
 		cf.Workers = DefaultWorkers
 	}
@@ -304,7 +312,7 @@ func (c *Config) settings() (*settings, error) {
 		}
 	}
 	if cf.LeaseDuration <= cf.RequestTimeout {
-		return nil, fmt.Errorf("sender: Config.LeaseDuration (%v) must exceed RequestTimeout (%v)", cf.LeaseDuration, cf.RequestTimeout)
+		return fmt.Errorf("%w: Config.LeaseDuration (%v) must exceed RequestTimeout (%v)", ErrInvalidConfig, cf.LeaseDuration, cf.RequestTimeout)
 	}
 	if cf.PollInterval == 0 {
 		cf.PollInterval = DefaultPollInterval
@@ -327,6 +335,19 @@ func (c *Config) settings() (*settings, error) {
 	if cf.PruneInterval == 0 {
 		cf.PruneInterval = DefaultPruneInterval
 	}
+	if cf.DefaultMaxInFlight == 0 {
+		cf.DefaultMaxInFlight = DefaultMaxInFlight
+	}
+	if cf.Transport != nil && cf.HTTPClient != nil {
+		return fmt.Errorf("%w: Config.Transport and Config.HTTPClient: set at most one", ErrInvalidConfig)
+	}
+	return nil
+}
+
+// fillHealth fills the endpoint-health thresholds and derives the warning
+// threshold from them.
+func (s *settings) fillHealth() {
+	cf := &s.Config
 	if cf.DisableAfterFailures == 0 {
 		cf.DisableAfterFailures = DefaultDisableAfterFailures
 	}
@@ -336,12 +357,12 @@ func (c *Config) settings() (*settings, error) {
 	if cf.DisableAfterFailures > 0 {
 		s.warnAt = max((cf.DisableAfterFailures+1)/2, 1)
 	}
-	if cf.DefaultMaxInFlight == 0 {
-		cf.DefaultMaxInFlight = DefaultMaxInFlight
-	}
-	if cf.Transport != nil && cf.HTTPClient != nil {
-		return nil, errors.New("sender: Config.Transport and Config.HTTPClient: set at most one")
-	}
+}
+
+// fillIdentity fills what the sender says about itself and where it
+// reports: user agent, logger, clock and worker id.
+func (s *settings) fillIdentity() {
+	cf := &s.Config
 	if cf.UserAgent == "" {
 		cf.UserAgent = "webhookkit/" + moduleVersion()
 	}
@@ -355,7 +376,6 @@ func (c *Config) settings() (*settings, error) {
 		host, _ := os.Hostname()
 		cf.WorkerID = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), uuid.NewString()[:8])
 	}
-	return s, nil
 }
 
 // moduleVersion returns the webhookkit module's version from the build

@@ -17,6 +17,28 @@
 // only) publishes a payload of the caller's choosing to one endpoint;
 // [Sender.Ping] sends a "ping" event synchronously and returns the attempt.
 //
+// A sender given an [event.Catalog] (Config.Catalog) publishes only the
+// types it lists ("ping" among them), refusing others with an error
+// wrapping [event.ErrUnknownType], and its [Endpoints] refuse subscriptions
+// that select none of them, so a typo on either side fails at once rather
+// than silently reaching no one. [Sender.Catalog] gives the catalog to
+// dashboards and tools. Without one, any valid type is published.
+//
+// # Endpoints
+//
+// [Sender.Endpoints] is the one owner of the sender's endpoints: it creates
+// them (generating a "whsec_" secret, shown once, when none is given),
+// edits, enables, disables and deletes them and rotates their secrets, and
+// it refuses what the sender would not deliver to: an invalid endpoint
+// ([store.Endpoint.Validate]), a URL against the sender's policy (private
+// addresses, plain http in live mode with Config.RequireHTTPSInLive),
+// another mode, patterns that select no type of Config.Catalog, or extra
+// headers that are not valid HTTP or that the
+// sender sets itself. Refusals are *[store.FieldError] values naming the
+// field. The same owner keeps endpoint health (see below) and calls the
+// endpoint hooks. [Sender.Store] exposes the store for reading deliveries
+// and the attempt log.
+//
 // # Several instances, and publishing from elsewhere
 //
 // Any number of senders, in any number of processes, may work one durable
@@ -88,7 +110,7 @@
 // Hooks.OnEndpointWarning fires once; when it reaches DisableAfterFailures
 // and the endpoint has been failing for at least DisableAfterDuration, the
 // endpoint is disabled (Hooks.OnEndpointDisabled). Its queued deliveries
-// wait, paused, and resume when [Sender.EnableEndpoint] re-enables it, or
+// wait, paused, and resume when [Endpoints.Enable] re-enables it, or
 // give up at the retry policy's age limit. [Sender.Retry] and
 // [Sender.ReplayFailed] replay given-up deliveries.
 //
@@ -103,8 +125,9 @@
 // the IPv4 address inside. A refusal reads the same whatever the port's
 // state and names no resolved address, so the attempt log cannot be used to
 // map the private network (the debug log has the address).
-// [CheckURL] and [Sender.CheckURL] apply the same rules to a URL, without
-// resolving it, when an endpoint is created. Config.AllowPrivateNetworks
+// [CheckURL] and [Endpoints.CheckURL] apply the same rules to a URL, without
+// resolving it, and [Endpoints] applies them when an endpoint is created or
+// its URL changed. Config.AllowPrivateNetworks
 // turns both off for development and tests. Redirects are never followed.
 // Envelopes larger than Config.MaxPayload are refused. Config.RequireHTTPSInLive refuses
 // plain http in live mode. Secrets never appear in logs or in the attempt
@@ -115,6 +138,17 @@
 // contain bodies or headers. What a response may cost is bounded too: its
 // headers by [DefaultMaxResponseHeaderBytes] (read) and
 // Config.MaxResponseHeaders (kept), its body by Config.MaxResponseBody.
+//
+// # Waiting for quiet
+//
+// [Sender.Backlog] counts the unfinished deliveries of the sender's mode by
+// the sender's clock: due, scheduled for later, leased and paused.
+// [Sender.WaitIdle] waits until nothing is due or leased and none of this
+// sender's attempts is in flight (hooks included): everything due has been
+// delivered or given up, while retries scheduled for later wait. Tests
+// publish, wait and assert; a process can drain what is due before
+// [Sender.Shutdown], which leaves queued deliveries in the store (with
+// store/memory, they vanish with the process).
 //
 // # Lifecycle
 //

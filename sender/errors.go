@@ -13,6 +13,13 @@ var (
 	// Shutdown has begun.
 	ErrClosed = errors.New("sender: closed")
 
+	// ErrInvalidConfig is returned by New, wrapped with the name of the
+	// field at fault, for a configuration it cannot use: a nil store, an
+	// unknown mode, a negative size or duration, a lease no longer than the
+	// request timeout, both Transport and HTTPClient set.
+	// [ErrUnguardedTransport] is a case of its own.
+	ErrInvalidConfig = errors.New("sender: invalid config")
+
 	// ErrStarted is returned by Start when the sender is already started.
 	ErrStarted = errors.New("sender: already started")
 

@@ -71,8 +71,10 @@ type PublishOptions struct {
 // [ErrModeMismatch]. ev.Date is ignored: the date on the wire is each
 // attempt's own time, set when it is made; schedule the first attempt with
 // opts (nil: at once). The event must be valid (errors wrap the event
-// package's) and its envelope no larger than Config.MaxPayload
-// ([ErrPayloadTooLarge]). Publishing an event id again
+// package's), of a type Config.Catalog lists when one is set (an
+// *[event.FieldError] wrapping [event.ErrUnknownType] otherwise), and its
+// envelope no larger than Config.MaxPayload ([ErrPayloadTooLarge]).
+// Publishing an event id again
 // creates deliveries only for endpoints that have none yet; the same id with
 // a different type or data is [store.ErrConflict]. An audience naming no one
 // is [ErrNoAudience]; conflicting options [ErrInvalidOptions].
@@ -83,6 +85,12 @@ func (s *Sender) Publish(ctx context.Context, ev event.Event, aud Audience, opts
 	}
 	return n, err
 }
+
+// Catalog returns Config.Catalog: the event types the sender publishes, or
+// nil when it accepts any valid type. A dashboard offers its types as
+// subscriptions and its samples to a simulator. The catalog is immutable
+// and safe for concurrent use; Catalog works after Close.
+func (s *Sender) Catalog() *event.Catalog { return s.cfg.Catalog }
 
 // PublishTx is Publish in the caller's transaction: tx is a view of the
 // sender's store bound to it (store/postgres's Store.Tx of a pgx.Tx,
@@ -163,11 +171,15 @@ func (s *Sender) prepare(ev event.Event, now time.Time) (event.Event, error) {
 	if err := ev.Validate(); err != nil {
 		return ev, fmt.Errorf("sender: %w", err)
 	}
+	if err := s.cfg.Catalog.Check(ev.Type); err != nil { // nil catalog: any valid type
+		return ev, fmt.Errorf("sender: %w", err)
+	}
 	bp := s.getBuf()
-	size := len(ev.AppendJSON((*bp)[:0], ev.Date))
+	var err error
+	*bp, err = s.envelope((*bp)[:0], &ev, ev.Date)
 	s.putBuf(bp)
-	if size > s.cfg.MaxPayload {
-		return ev, fmt.Errorf("%w: event %q is %d bytes, the limit is %d", ErrPayloadTooLarge, ev.ID, size, s.cfg.MaxPayload)
+	if err != nil {
+		return ev, err
 	}
 	ev.Date = time.Time{}
 	return ev, nil
@@ -216,9 +228,10 @@ func (s *Sender) targets(ctx context.Context, tx store.Tx, ev event.Event, aud A
 	}
 }
 
-// endpointIn loads one endpoint of the sender's mode through tx.
-func (s *Sender) endpointIn(ctx context.Context, tx store.Tx, id string) (*store.Endpoint, error) {
-	ep, err := tx.GetEndpoint(ctx, id)
+// endpointIn loads one endpoint of the sender's mode through r: the
+// sender's store, or a caller's transaction.
+func (s *Sender) endpointIn(ctx context.Context, r endpointReader, id string) (*store.Endpoint, error) {
+	ep, err := r.GetEndpoint(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("sender: endpoint %q: %w", id, err)
 	}
@@ -226,4 +239,9 @@ func (s *Sender) endpointIn(ctx context.Context, tx store.Tx, id string) (*store
 		return nil, fmt.Errorf("%w: endpoint %s is %q, sender is %q", ErrModeMismatch, ep.ID, ep.Mode, s.cfg.Mode)
 	}
 	return ep, nil
+}
+
+// endpointReader reads one endpoint: [store.Endpoints] and [store.Tx] do.
+type endpointReader interface {
+	GetEndpoint(ctx context.Context, id string) (*store.Endpoint, error)
 }

@@ -3,16 +3,13 @@ package sender
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
-	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -24,16 +21,16 @@ type Sender struct {
 	client *http.Client
 	direct http.RoundTripper // client.Transport when Client.Do adds nothing; else nil
 	log    *slog.Logger
-	lim    *limits
-	bufs   sync.Pool // *[]byte envelope buffers
-	ids    *idSource // attempt ids
+	per    *perEndpoint // what the sender keeps per endpoint: copy, limits, signer
+	eps    *Endpoints   // endpoint administration and health
+	idle   idle         // deliveries in flight, for WaitIdle
+	bufs   sync.Pool    // *[]byte envelope buffers
+	ids    *idSource    // attempt ids
 
 	wake chan struct{} // capacity 1: "look for due deliveries now"
 
 	hard       context.Context // cancelled by Close, or when Shutdown's ctx ends
 	cancelHard context.CancelFunc
-
-	disableMu sync.Mutex // one disable (and one hook) at a time in this process
 
 	mu      sync.Mutex
 	started bool
@@ -49,7 +46,7 @@ type Sender struct {
 // at fault.
 func New(st store.SenderStore, cfg *Config) (*Sender, error) {
 	if st == nil {
-		return nil, errors.New("sender: New: nil store")
+		return nil, fmt.Errorf("%w: nil store", ErrInvalidConfig)
 	}
 	set, err := cfg.settings()
 	if err != nil {
@@ -72,9 +69,17 @@ func New(st store.SenderStore, cfg *Config) (*Sender, error) {
 		s.direct = client.Transport
 	}
 	s.hard, s.cancelHard = context.WithCancel(context.Background())
-	s.lim = newLimits(set, s.signal)
+	s.per = newPerEndpoint(set, s.signal)
+	s.eps = &Endpoints{s: s}
 	return s, nil
 }
+
+// Store returns the store the sender works on, for reading what it holds:
+// deliveries, the attempt log, backlogs. Administer endpoints through
+// [Sender.Endpoints] and act on deliveries through the sender's methods
+// (Publish, Retry, ReplayFailed), which apply the sender's rules and wake
+// its workers; writing to the store directly bypasses both.
+func (s *Sender) Store() store.SenderStore { return s.st }
 
 // Mode returns the API mode the sender stamps and delivers.
 func (s *Sender) Mode() event.Mode { return s.cfg.Mode }
@@ -96,13 +101,12 @@ func (s *Sender) Thresholds() (warnAt, disableAt int) {
 }
 
 // Notify tells a started sender that deliveries may have become due, so it
-// looks for them now instead of at its next poll. Call it after committing a
-// transaction in which [Sender.PublishTx] enqueued deliveries, or after
-// writing to the outbox by other means. A sender whose store is a
-// [store.Notifier] (store/postgres is) hears such commits by itself, from
-// any process; Notify then only saves this process the notification's trip
-// through the database. It never blocks, is safe for concurrent use, and
-// does nothing on a sender that is not started.
+// looks for them now instead of at its next poll: for a store that is not a
+// [store.Notifier], after writing to its outbox by other means than this
+// sender. Every bundled store notifies (a commit in which [Sender.PublishTx]
+// enqueued deliveries wakes the sender by itself), so with them Notify is
+// never needed. It never blocks, is safe for concurrent use, and does
+// nothing on a sender that is not started.
 func (s *Sender) Notify() { s.signal() }
 
 // signal wakes the dispatcher without blocking.
@@ -173,6 +177,13 @@ func (s *Sender) Start(ctx context.Context) error {
 // deliveries are released (due again, the attempt not counted), and
 // Shutdown returns ctx's error once they are. Methods called afterwards
 // return [ErrClosed]; calling Shutdown or Close again returns nil at once.
+//
+// Shutdown does not wait for deliveries that are queued but not in flight:
+// those due, those scheduled for later (retries) and those paused stay in
+// the store for the next sender to deliver. With a durable store (SQLite,
+// PostgreSQL) that is the next start; with store/memory they vanish with
+// the process. To deliver what is due before stopping, call
+// [Sender.WaitIdle] first.
 func (s *Sender) Shutdown(ctx context.Context) error {
 	if !s.beginClose() {
 		return nil
@@ -217,303 +228,6 @@ func (s *Sender) beginClose() bool {
 	return true
 }
 
-// job is a leased delivery handed to a worker, with the time its lease
-// ends.
-type job struct {
-	d        *store.Delivery
-	leaseEnd time.Time
-}
-
-// loop leases due deliveries in batches and hands them to Config.Workers
-// long-lived workers (whose stacks stay grown, unlike a goroutine per
-// delivery). Up to Workers deliveries wait leased in a queue beside the
-// ones in flight, so that a busy loop leases at least half of Workers at a
-// time rather than one delivery per freed worker; a worker admits each job
-// against its endpoint's limits when it starts it. A slot is taken per job
-// and given back by the worker when the delivery is settled or released.
-func (s *Sender) loop(ctx context.Context) {
-	defer s.wg.Done()
-	sctx, cancelSettle := settleContext(ctx)
-	queue := s.cfg.Workers
-	batch := max(s.cfg.Workers/2, 1)
-	slots := make(chan struct{}, s.cfg.Workers+queue)
-	jobs := make(chan job, s.cfg.Workers+queue)
-	var workers sync.WaitGroup
-	defer func() {
-		// Workers settle what is queued, then exit; only then may the
-		// settle context end, or their last Complete or Retry calls would
-		// fail and leave deliveries leased until their leases expire.
-		close(jobs)
-		workers.Wait()
-		cancelSettle()
-	}()
-	for range s.cfg.Workers {
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			for j := range jobs {
-				s.work(ctx, sctx, j)
-				<-slots
-			}
-		}()
-	}
-	timer := time.NewTimer(s.cfg.PollInterval)
-	defer timer.Stop()
-	busy := false // the last round leased all it asked for: more are due
-	for {
-		select {
-		case slots <- struct{}{}:
-		case <-s.stop:
-			return
-		case <-ctx.Done():
-			return
-		}
-		n := 1
-		for n < cap(slots) {
-			if busy && n < batch {
-				// Wait for a batch's worth of free slots: the queue
-				// keeps the workers busy meanwhile.
-				select {
-				case slots <- struct{}{}:
-					n++
-					continue
-				case <-s.stop:
-					return
-				case <-ctx.Done():
-					return
-				}
-			}
-			select {
-			case slots <- struct{}{}:
-				n++
-				continue
-			default:
-			}
-			break
-		}
-		ran := 0
-		leased, next, err := s.round(ctx, sctx, n, nil, false, func(d *store.Delivery, _ *store.Endpoint, leaseEnd time.Time) {
-			ran++
-			jobs <- job{d, leaseEnd}
-		})
-		for range n - ran {
-			<-slots
-		}
-		busy = err == nil && leased == n
-		if leased > 0 && err == nil {
-			continue
-		}
-		wait := s.cfg.PollInterval
-		if !next.IsZero() {
-			wait = min(wait, max(next.Sub(s.now()), time.Millisecond))
-		}
-		timer.Reset(wait)
-		select {
-		case <-s.wake:
-		case <-timer.C:
-		case <-s.stop:
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// work starts a queued job: it is released, due now, when the sender is
-// stopping or its lease would run out before the attempt could finish, and
-// due when its endpoint allows when the endpoint is at a limit; otherwise
-// it is delivered.
-func (s *Sender) work(ctx, sctx context.Context, j job) {
-	now := s.now()
-	select {
-	case <-s.stop:
-		s.release(sctx, j.d, now)
-		return
-	default:
-	}
-	if ctx.Err() != nil || now.Add(s.cfg.RequestTimeout).After(j.leaseEnd) {
-		s.release(sctx, j.d, now)
-		return
-	}
-	ep, ok, at := s.lim.admit(j.d.EndpointID, now)
-	if !ok {
-		s.release(sctx, j.d, at)
-		s.signal() // the dispatcher skips the endpoint from now on
-		return
-	}
-	s.deliver(ctx, sctx, j.d, ep)
-}
-
-// round leases up to limit due deliveries and loads their endpoints (once
-// per endpoint per round, remembered as the freshest copy this sender has
-// seen) and hands each to run with the time its lease ends. With admit,
-// only deliveries their endpoint admits are run and the others are
-// released for later; without, the caller must call limits.admit. skip,
-// when not nil, rejects deliveries the caller has seen already (released
-// due now). It returns how many deliveries it leased and the earliest time
-// a rate-limited endpoint frees up.
-func (s *Sender) round(ctx, sctx context.Context, limit int, skip func(*store.Delivery) bool, admit bool,
-	run func(*store.Delivery, *store.Endpoint, time.Time)) (int, time.Time, error) {
-	now := s.now()
-	skipEps, next := s.lim.skipList(now)
-	ds, err := s.st.Lease(ctx, store.LeaseRequest{
-		Now:           now,
-		Limit:         limit,
-		Duration:      s.cfg.LeaseDuration,
-		Mode:          s.cfg.Mode,
-		Worker:        s.cfg.WorkerID,
-		SkipEndpoints: skipEps,
-	})
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.LogAttrs(ctx, slog.LevelError, "sender: leasing deliveries failed", slog.Any("error", err))
-		}
-		return 0, next, err
-	}
-	leaseEnd := now.Add(s.cfg.LeaseDuration)
-	// Most batches go to one or a few endpoints: a short list beats a map.
-	var loaded []string
-	for _, d := range ds {
-		if skip != nil && skip(d) {
-			s.release(sctx, d, now)
-			continue
-		}
-		if !slices.Contains(loaded, d.EndpointID) {
-			seq := s.lim.seq()
-			ep, err := s.st.GetEndpoint(ctx, d.EndpointID)
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				s.giveUp(sctx, d, now, "endpoint deleted")
-				continue
-			case err != nil:
-				s.log.LogAttrs(ctx, slog.LevelError, "sender: loading endpoint failed", attrs(d, slog.Any("error", err))...)
-				s.release(sctx, d, now.Add(s.cfg.PollInterval))
-				continue
-			}
-			s.lim.observe(seq, ep)
-			loaded = append(loaded, d.EndpointID)
-		}
-		if !admit {
-			run(d, nil, leaseEnd)
-			continue
-		}
-		ep, ok, at := s.lim.admit(d.EndpointID, now)
-		if !ok {
-			s.release(sctx, d, at)
-			if next.IsZero() || (at.After(now) && at.Before(next)) {
-				next = at
-			}
-			continue
-		}
-		run(d, ep, leaseEnd)
-	}
-	return len(ds), next, nil
-}
-
-// ProcessDue synchronously leases and delivers every delivery due at the
-// sender's current time (Config.Now), up to Config.Workers at once, and
-// returns how many attempts it made. Each delivery is attempted at most once
-// per call, so a retry scheduled with no delay waits for the next call.
-// Deliveries whose endpoint is at its rate or concurrency limit are left for
-// later. It is meant for tests driven by a fake clock and for cron-style
-// use without Start; it may run beside a started sender. Cancelling ctx
-// cancels the attempts in flight (their deliveries are released) and
-// returns ctx's error.
-func (s *Sender) ProcessDue(ctx context.Context) (int, error) {
-	if err := s.enter(); err != nil {
-		return 0, err
-	}
-	defer s.wg.Done()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	defer context.AfterFunc(s.hard, cancel)()
-	sctx, cancelSettle := settleContext(ctx)
-	defer cancelSettle()
-
-	seen := make(map[string]bool)
-	total := 0
-	for {
-		if err := ctx.Err(); err != nil {
-			return total, err
-		}
-		var (
-			wg       sync.WaitGroup
-			mu       sync.Mutex
-			fresh    int
-			attempts int
-		)
-		leased, _, err := s.round(ctx, sctx, s.cfg.Workers, func(d *store.Delivery) bool { return seen[d.ID] }, true, func(d *store.Delivery, ep *store.Endpoint, _ time.Time) {
-			seen[d.ID] = true
-			fresh++
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if s.deliver(ctx, sctx, d, ep) {
-					mu.Lock()
-					attempts++
-					mu.Unlock()
-				}
-			}()
-		})
-		wg.Wait()
-		total += attempts
-		if err != nil {
-			return total, err
-		}
-		if leased == 0 || fresh == 0 {
-			return total, ctx.Err()
-		}
-	}
-}
-
-// pruner deletes attempts older than the retention period, and finished
-// deliveries older than it when the store is a [store.DeliveryPruner], at
-// start and every PruneInterval.
-func (s *Sender) pruner(ctx context.Context) {
-	defer s.wg.Done()
-	t := time.NewTicker(s.cfg.PruneInterval)
-	defer t.Stop()
-	dp, _ := s.st.(store.DeliveryPruner)
-	for {
-		before := s.now().Add(-s.cfg.Retention)
-		n, err := s.st.PruneAttempts(ctx, before)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			s.log.LogAttrs(ctx, slog.LevelError, "sender: pruning the attempt log failed", slog.Any("error", err))
-		case n > 0:
-			s.log.LogAttrs(ctx, slog.LevelDebug, "sender: pruned the attempt log", slog.Int("attempts", n))
-		}
-		if dp != nil {
-			n, err := dp.PruneDeliveries(ctx, before)
-			switch {
-			case err != nil && ctx.Err() == nil:
-				s.log.LogAttrs(ctx, slog.LevelError, "sender: pruning finished deliveries failed", slog.Any("error", err))
-			case n > 0:
-				s.log.LogAttrs(ctx, slog.LevelDebug, "sender: pruned finished deliveries", slog.Int("deliveries", n))
-			}
-		}
-		select {
-		case <-t.C:
-		case <-s.stop:
-			return
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// endpoint loads an endpoint of the sender's mode.
-func (s *Sender) endpoint(ctx context.Context, id string) (*store.Endpoint, error) {
-	ep, err := s.st.GetEndpoint(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("sender: endpoint %q: %w", id, err)
-	}
-	if ep.Mode != s.cfg.Mode {
-		return nil, fmt.Errorf("%w: endpoint %s is %q, sender is %q", ErrModeMismatch, ep.ID, ep.Mode, s.cfg.Mode)
-	}
-	return ep, nil
-}
-
 // Simulate sends an event of type typ with the given data (nil: {}) to one
 // endpoint as a real delivery: it is published to [ToEndpoint] of the
 // endpoint, so it is signed, logged and retried like any other and shows in
@@ -549,10 +263,12 @@ func (s *Sender) Ping(ctx context.Context, endpointID string) (*store.Attempt, e
 		return nil, err
 	}
 	defer s.wg.Done()
-	ep, err := s.endpoint(ctx, endpointID)
+	ep, err := s.eps.get(ctx, endpointID)
 	if err != nil {
 		return nil, err
 	}
+	s.idle.begin()
+	defer s.idle.end()
 	ev, err := event.New(ep.Mode, event.TypePing, json.RawMessage(`{}`))
 	if err != nil {
 		return nil, fmt.Errorf("sender: ping: %w", err)
@@ -565,7 +281,7 @@ func (s *Sender) Ping(ctx context.Context, endpointID string) (*store.Attempt, e
 	switch {
 	case res.err != nil:
 		return a, fmt.Errorf("sender: ping %s: %w", ep.ID, res.err)
-	case s.cfg.Classifier.Classify(a.StatusCode, nil) != classSuccess:
+	case res.class != classSuccess:
 		return a, &StatusError{StatusCode: a.StatusCode}
 	}
 	return a, nil
@@ -600,115 +316,6 @@ func (s *Sender) ReplayFailed(ctx context.Context, endpointID string, since time
 		s.signal()
 	}
 	return n, nil
-}
-
-// EnableEndpoint re-enables an endpoint: its health is reset, its paused
-// deliveries become due now and the workers are woken. If it was disabled,
-// Hooks.OnEndpointRecovered is called. [store.ErrNotFound] for an unknown id.
-func (s *Sender) EnableEndpoint(ctx context.Context, id string) error {
-	if s.isClosed() {
-		return ErrClosed
-	}
-	before, err := s.st.GetEndpoint(ctx, id)
-	if err != nil {
-		return fmt.Errorf("sender: enable endpoint %q: %w", id, err)
-	}
-	seq := s.lim.seq()
-	ep, err := s.st.SetDisabled(ctx, id, false, "", s.now())
-	if err != nil {
-		return fmt.Errorf("sender: enable endpoint %q: %w", id, err)
-	}
-	s.lim.observe(seq, ep)
-	ep = ep.Clone()
-	if before.Disabled {
-		s.log.LogAttrs(ctx, slog.LevelInfo, "sender: endpoint enabled", slog.String("endpoint_id", id))
-		if h := s.cfg.Hooks.OnEndpointRecovered; h != nil {
-			s.safeHook(ctx, "OnEndpointRecovered", func() { h(ctx, ep) })
-		}
-	}
-	s.signal()
-	return nil
-}
-
-// DisableEndpoint disables an endpoint with a reason for people (empty:
-// "disabled manually"): publishing skips it and its queued deliveries wait
-// until it is enabled. If it was enabled, Hooks.OnEndpointDisabled is
-// called. [store.ErrNotFound] for an unknown id.
-func (s *Sender) DisableEndpoint(ctx context.Context, id, reason string) error {
-	if s.isClosed() {
-		return ErrClosed
-	}
-	if reason == "" {
-		reason = "disabled manually"
-	}
-	_, err := s.disable(ctx, id, reason)
-	return err
-}
-
-func (s *Sender) disable(ctx context.Context, id, reason string) (*store.Endpoint, error) {
-	s.disableMu.Lock()
-	defer s.disableMu.Unlock()
-	before, err := s.st.GetEndpoint(ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("sender: disable endpoint %q: %w", id, err)
-	}
-	seq := s.lim.seq()
-	ep, err := s.st.SetDisabled(ctx, id, true, reason, s.now())
-	if err != nil {
-		return nil, fmt.Errorf("sender: disable endpoint %q: %w", id, err)
-	}
-	// Deliveries leased before, still queued, see it disabled.
-	s.lim.observe(seq, ep)
-	ep = ep.Clone()
-	if !before.Disabled {
-		s.log.LogAttrs(ctx, slog.LevelWarn, "sender: endpoint disabled", slog.String("endpoint_id", id), slog.String("reason", reason))
-		if h := s.cfg.Hooks.OnEndpointDisabled; h != nil {
-			s.safeHook(ctx, "OnEndpointDisabled", func() { h(ctx, ep) })
-		}
-	}
-	return ep, nil
-}
-
-// RotateSecret adds a fresh signing secret to the endpoint and returns it
-// (show it to the endpoint's owner once: [signature.Secret.String] is its
-// text). The old secrets keep signing for overlap (zero:
-// [DefaultRotationOverlap]; negative: they stop at once), so during the
-// overlap every request carries a signature per secret and receivers can
-// switch at their pace; secrets that had expired already are removed. The
-// endpoint is read, changed and written back: concurrent edits of the same
-// endpoint may be lost. [store.ErrNotFound] for an unknown id.
-func (s *Sender) RotateSecret(ctx context.Context, endpointID string, overlap time.Duration) (signature.Secret, error) {
-	if s.isClosed() {
-		return signature.Secret{}, ErrClosed
-	}
-	if overlap == 0 {
-		overlap = DefaultRotationOverlap
-	}
-	sec, err := signature.NewSecret()
-	if err != nil {
-		return signature.Secret{}, fmt.Errorf("sender: rotate secret: %w", err)
-	}
-	ep, err := s.st.GetEndpoint(ctx, endpointID)
-	if err != nil {
-		return signature.Secret{}, fmt.Errorf("sender: rotate secret of %q: %w", endpointID, err)
-	}
-	now := s.now()
-	until := now.Add(max(overlap, 0))
-	kept := ep.Secrets[:0:0]
-	for _, old := range ep.Secrets {
-		if !old.Active(now) || overlap < 0 {
-			continue
-		}
-		if old.ExpiresAt.IsZero() || old.ExpiresAt.After(until) {
-			old.ExpiresAt = until
-		}
-		kept = append(kept, old)
-	}
-	ep.Secrets = append(kept, store.Secret{Key: sec.String(), CreatedAt: now})
-	if err := s.st.UpdateEndpoint(ctx, ep); err != nil {
-		return signature.Secret{}, fmt.Errorf("sender: rotate secret of %q: %w", endpointID, err)
-	}
-	return sec, nil
 }
 
 func (s *Sender) getBuf() *[]byte {

@@ -291,7 +291,7 @@ func TestWarningThenDisableThenReenableResumes(t *testing.T) {
 	require.Equal(t, 0, processDue(t, s))
 
 	healthy.Store(true)
-	require.NoError(t, s.EnableEndpoint(ctx, ep.ID))
+	require.NoError(t, s.Endpoints().Enable(ctx, ep.ID))
 	require.Equal(t, 1, processDue(t, s))
 	require.Equal(t, store.StateSucceeded, delivery(t, st, ev.ID).State)
 	require.Equal(t, []string{"warning", "disabled:" + got.DisabledReason, "recovered"}, hl.get())
@@ -599,7 +599,7 @@ func TestRotateSecretSignsWithBothDuringOverlap(t *testing.T) {
 	_, err := s.Ping(ctx, ep.ID)
 	require.NoError(t, err)
 
-	newSec, err := s.RotateSecret(ctx, ep.ID, time.Hour)
+	newSec, err := s.Endpoints().RotateSecret(ctx, ep.ID, time.Hour)
 	require.NoError(t, err)
 	require.False(t, newSec.Equal(oldSec))
 
@@ -619,7 +619,7 @@ func TestRotateSecretSignsWithBothDuringOverlap(t *testing.T) {
 	require.NoError(t, verify(t, r, clk.Now(), newSec))
 
 	// Rotating again drops the expired secret.
-	_, err = s.RotateSecret(ctx, ep.ID, 0)
+	_, err = s.Endpoints().RotateSecret(ctx, ep.ID, 0)
 	require.NoError(t, err)
 	got, err := st.GetEndpoint(ctx, ep.ID)
 	require.NoError(t, err)
@@ -719,15 +719,15 @@ func TestDisableEnableEndpointHooks(t *testing.T) {
 	s := newSender(t, st, clk, func(c *sender.Config) { c.Hooks = hl.hooks() })
 	ev := newEvent(t, clk, "a.b", `{}`)
 	require.NoError(t, send(s, ctx, ep.ID, ev))
-	require.NoError(t, s.DisableEndpoint(ctx, ep.ID, ""))
-	require.NoError(t, s.DisableEndpoint(ctx, ep.ID, "again"))
+	require.NoError(t, s.Endpoints().Disable(ctx, ep.ID, ""))
+	require.NoError(t, s.Endpoints().Disable(ctx, ep.ID, "again"))
 	require.ErrorIs(t, send(s, ctx, ep.ID, newEvent(t, clk, "a.b", `{}`)), sender.ErrEndpointDisabled)
 	require.Equal(t, 0, processDue(t, s))
-	require.NoError(t, s.EnableEndpoint(ctx, ep.ID))
-	require.NoError(t, s.EnableEndpoint(ctx, ep.ID))
+	require.NoError(t, s.Endpoints().Enable(ctx, ep.ID))
+	require.NoError(t, s.Endpoints().Enable(ctx, ep.ID))
 	require.Equal(t, 1, processDue(t, s))
 	require.Equal(t, []string{"disabled:disabled manually", "recovered"}, hl.get())
-	require.ErrorIs(t, s.DisableEndpoint(ctx, "missing", ""), store.ErrNotFound)
+	require.ErrorIs(t, s.Endpoints().Disable(ctx, "missing", ""), store.ErrNotFound)
 }
 
 func TestEndpointDeletedWhileQueued(t *testing.T) {
@@ -853,8 +853,15 @@ func TestConfigValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := sender.New(st, &tt.cfg)
 			require.ErrorContains(t, err, tt.want)
+			if tt.name == "unguardable transport" {
+				require.ErrorIs(t, err, sender.ErrUnguardedTransport)
+			} else {
+				require.ErrorIs(t, err, sender.ErrInvalidConfig)
+			}
 		})
 	}
+	_, err := sender.New(nil, nil)
+	require.ErrorIs(t, err, sender.ErrInvalidConfig, "a nil store")
 	s, err := sender.New(st, nil)
 	require.NoError(t, err)
 	require.Equal(t, event.ModeTest, s.Mode())

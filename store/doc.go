@@ -8,10 +8,13 @@
 //
 // Besides the roles, a store may offer capabilities that callers find by
 // type assertion: [DeliveryPruner] (the sender prunes finished deliveries
-// and their events after the retention period) and [Notifier] (the sender
+// and their events after the retention period), [Notifier] (the sender
 // wakes at once when another process makes deliveries due, instead of at
-// its next poll; store/postgres does this with LISTEN/NOTIFY). A store
-// built by embedding one value per role hides them unless it forwards them.
+// its next poll; store/postgres does this with LISTEN/NOTIFY) and
+// [InboxBatcher] (a receiver claims the events of concurrent requests, and
+// marks them handled, many in one statement: a group commit; the SQL
+// drivers have it). A store built by embedding one value per role hides
+// them unless it forwards them.
 //
 // # Drivers
 //
@@ -45,6 +48,16 @@
 // [Outbox.Fail] and [Outbox.Release] must present it and return
 // [ErrLeaseLost] when the lease has expired and moved on, so two workers never
 // settle the same attempt.
+//
+// [Outbox.Settle] does the same for a batch, in one transaction: each
+// [Settlement] names its [Outcome] (one of those four), presents its token
+// and brings the attempt to log, and the batch carries one [HealthDelta]
+// per endpoint, the batch's attempts folded into one change of the
+// endpoint's health. A lost lease is reported per settlement in
+// [SettleResult].Lost rather than as an error, so one stale lease does not
+// fail the others; its attempt is logged all the same. Settling in batches
+// is what lets a durable store keep up with the wire: a commit per batch
+// instead of three per delivery.
 //
 // # Retention
 //

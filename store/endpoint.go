@@ -61,7 +61,8 @@ type Endpoint struct {
 	// DisabledAt is when it was disabled; zero while enabled.
 	DisabledAt time.Time
 
-	// Health, maintained by RecordResult.
+	// Health, maintained by RecordResult and by the health deltas of
+	// [Outbox.Settle].
 	Health Health
 
 	// CreatedAt and UpdatedAt are maintained by the store.
@@ -111,67 +112,79 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue("(redacted)") }
 func (s Secret) GoString() string { return "store.Secret{redacted}" }
 
 // Validate checks the fields a store requires: mode, an absolute http(s)
-// URL with a host name (a port, if any, from 1 to 65535, and no spaces; a
-// password in it is never shown in the error), at least one valid
-// event-type pattern, and at least one secret, each a key that signs (a
-// "whsec_" secret or a "whsk_" private key, parsed by
-// [signature.ParseSigningKey]; a "whpk_" public key is refused). Errors wrap
-// [ErrInvalid], name the field (and the index of a secret or pattern) and
-// never repeat a secret's text. A nil endpoint is invalid. Every store
-// applies this rule, through [Endpoint.Prepare], when it creates or updates
-// an endpoint.
+// URL with a host name (a port, if any, from 1 to 65535, and no spaces),
+// at least one valid event-type pattern, at least one secret, each a key
+// that signs (a "whsec_" secret or a "whsk_" private key, parsed by
+// [signature.ParseSigningKey]; a "whpk_" public key is refused), and limits
+// that are not negative. It stops at the first field at fault and returns
+// a *[FieldError] naming it (find it with errors.As; it wraps [ErrInvalid]
+// and, for a pattern or a secret, the event or signature package's error),
+// whose text never repeats a secret or a URL's credentials. A nil endpoint
+// is invalid too (an error wrapping ErrInvalid, without a field). Every
+// store applies this rule, through [Endpoint.Prepare], when it creates or
+// updates an endpoint.
 func (e *Endpoint) Validate() error {
 	if e == nil {
 		return fmt.Errorf("%w: nil endpoint", ErrInvalid)
 	}
 	if !e.Mode.Valid() {
-		return fmt.Errorf("%w: endpoint mode %q", ErrInvalid, e.Mode)
+		return &FieldError{Field: "mode", Reason: fmt.Sprintf("%q: want %q or %q", e.Mode, event.ModeTest, event.ModeLive)}
 	}
 	if err := CheckURL(e.URL); err != nil {
 		return err
 	}
 	if len(e.EventTypes) == 0 {
-		return fmt.Errorf("%w: endpoint event types: at least one pattern is required (\"*\" for all)", ErrInvalid)
+		return &FieldError{Field: "event types", Reason: `at least one pattern is required ("*" for all)`}
 	}
 	for i, p := range e.EventTypes {
 		if _, err := event.ParsePattern(p); err != nil {
-			return fmt.Errorf("%w: endpoint event types[%d]: %w", ErrInvalid, i, err)
+			return &FieldError{Field: fmt.Sprintf("event types[%d]", i), Reason: reasonOf(err, "event: "), Err: err}
 		}
 	}
 	if len(e.Secrets) == 0 {
-		return fmt.Errorf("%w: endpoint secrets: at least one is required", ErrInvalid)
+		return &FieldError{Field: "secrets", Reason: "at least one is required"}
 	}
 	for i, s := range e.Secrets {
 		if _, _, err := signature.ParseSigningKey(s.Key); err != nil {
-			return fmt.Errorf("%w: endpoint secrets[%d]: %w", ErrInvalid, i, err)
+			return &FieldError{Field: fmt.Sprintf("secrets[%d]", i), Reason: reasonOf(err, "signature: "), Err: err}
 		}
 	}
-	if e.RateLimit < 0 || e.Burst < 0 || e.MaxInFlight < 0 {
-		return fmt.Errorf("%w: endpoint limits must not be negative", ErrInvalid)
+	switch {
+	case !(e.RateLimit >= 0): // NaN too
+		return &FieldError{Field: "limits", Reason: "the rate limit must be a number, not negative"}
+	case e.Burst < 0:
+		return &FieldError{Field: "limits", Reason: "the burst must not be negative"}
+	case e.MaxInFlight < 0:
+		return &FieldError{Field: "limits", Reason: "the cap on requests in flight must not be negative"}
 	}
 	return nil
+}
+
+// reasonOf is err's text without the name of the package that made it
+// (prefix), for a [FieldError]'s Reason: the event and signature packages'
+// errors say nothing secret.
+func reasonOf(err error, prefix string) string {
+	return strings.TrimPrefix(err.Error(), prefix)
 }
 
 // CheckURL checks the shape of an endpoint URL: absolute http or https with
 // a host name, a port (if any) from 1 to 65535, and no spaces (which HTTP
-// request lines cannot carry). The error wraps [ErrInvalid] and shows the
-// URL with its password redacted, or not at all when it does not parse (it
-// may hold a password that cannot be found). Where the URL may point (public
-// addresses only, say) is the sender's policy, not the store's.
+// request lines cannot carry). It returns nil or a *[FieldError] for the
+// field "url" (wrapping [ErrInvalid]) that says what is wrong without
+// repeating the URL, so no credentials in it can leak. Where the URL may
+// point (public addresses only, say) is the sender's policy, not the
+// store's.
 func CheckURL(raw string) error {
-	if shown, err := checkURL(raw); err != nil {
-		if shown == "" {
-			return fmt.Errorf("%w: endpoint url: %v", ErrInvalid, err)
-		}
-		return fmt.Errorf("%w: endpoint url %q: %v", ErrInvalid, shown, err)
+	if reason := checkURL(raw); reason != "" {
+		return &FieldError{Field: "url", Reason: reason}
 	}
 	return nil
 }
 
-// checkURL says what is wrong with an endpoint URL and the URL to show.
-func checkURL(raw string) (shown string, err error) {
+// checkURL says what is wrong with an endpoint URL, or "".
+func checkURL(raw string) string {
 	if raw == "" {
-		return "", errors.New("empty")
+		return "empty"
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -179,22 +192,22 @@ func checkURL(raw string) (shown string, err error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // without the URL
 		}
-		return "", fmt.Errorf("not a URL: %w", err)
+		return "not a URL: " + err.Error()
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return u.Redacted(), errors.New("want an absolute http or https URL")
+		return "want an absolute http or https URL"
 	case u.Hostname() == "":
-		return u.Redacted(), errors.New("want an absolute http or https URL with a host name")
+		return "want an absolute http or https URL with a host name"
 	case strings.ContainsRune(raw, ' '):
-		return u.Redacted(), errors.New("spaces must be escaped (%20)")
+		return "spaces must be escaped (%20)"
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return u.Redacted(), fmt.Errorf("port %s is out of range", p)
+			return fmt.Sprintf("port %s is out of range", p)
 		}
 	}
-	return "", nil
+	return ""
 }
 
 // Prepare returns the copy of e that a store keeps when it creates or

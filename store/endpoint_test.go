@@ -1,12 +1,15 @@
 package store_test
 
 import (
+	"errors"
+	"math"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -52,5 +55,53 @@ func TestValidateURLNeverShowsPassword(t *testing.T) {
 		require.ErrorIs(t, err, store.ErrInvalid, u)
 		require.ErrorContains(t, err, "endpoint url", u)
 		require.NotContains(t, err.Error(), "s3cr3t-pass", u)
+	}
+}
+
+// TestValidateFieldError checks that every refusal of Validate is a
+// *store.FieldError naming the field, found by errors.As, wrapping
+// ErrInvalid and, for patterns and secrets, the parser's error.
+func TestValidateFieldError(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	key, err := signature.GenerateKey()
+	require.NoError(t, err)
+	tests := []struct {
+		name  string
+		edit  func(*store.Endpoint)
+		field string
+		cause error
+	}{
+		{"mode", func(ep *store.Endpoint) { ep.Mode = "prod" }, "mode", nil},
+		{"empty url", func(ep *store.Endpoint) { ep.URL = "" }, "url", nil},
+		{"scheme", func(ep *store.Endpoint) { ep.URL = "ftp://user:s3cr3t-pass@hooks.example.com/" }, "url", nil},
+		{"no patterns", func(ep *store.Endpoint) { ep.EventTypes = nil }, "event types", nil},
+		{"bad pattern", func(ep *store.Endpoint) { ep.EventTypes = []string{"*", "a.*.b"} }, "event types[1]", event.ErrInvalidPattern},
+		{"no secrets", func(ep *store.Endpoint) { ep.Secrets = nil }, "secrets", nil},
+		{"short secret", func(ep *store.Endpoint) { ep.Secrets = []store.Secret{{Key: "whsec_abc"}} }, "secrets[0]", signature.ErrInvalidSecret},
+		{"public key", func(ep *store.Endpoint) {
+			ep.Secrets = []store.Secret{{Key: secret}, {Key: key.Public().String()}}
+		}, "secrets[1]", signature.ErrInvalidKey},
+		{"negative rate", func(ep *store.Endpoint) { ep.RateLimit = -1 }, "limits", nil},
+		{"NaN rate", func(ep *store.Endpoint) { ep.RateLimit = math.NaN() }, "limits", nil},
+		{"negative burst", func(ep *store.Endpoint) { ep.Burst = -1 }, "limits", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ep := &store.Endpoint{Mode: event.ModeTest, URL: "https://hooks.example.com/in", EventTypes: []string{"*"},
+				Secrets: []store.Secret{{Key: secret}}}
+			tt.edit(ep)
+			err := ep.Validate()
+			require.ErrorIs(t, err, store.ErrInvalid)
+			var fe *store.FieldError
+			require.True(t, errors.As(err, &fe), "want a *store.FieldError in %v", err)
+			require.Equal(t, tt.field, fe.Field)
+			require.NotEmpty(t, fe.Reason)
+			require.Equal(t, "store: invalid argument: endpoint "+fe.Field+": "+fe.Reason, err.Error())
+			if tt.cause != nil {
+				require.ErrorIs(t, err, tt.cause)
+			}
+			require.NotContains(t, err.Error(), "s3cr3t-pass")
+			require.NotContains(t, err.Error(), secret[len("whsec_"):])
+		})
 	}
 }

@@ -38,3 +38,40 @@ var (
 	// handled, released or pruned.
 	ErrInboxFull = errors.New("store: inbox full")
 )
+
+// FieldError is an invalid field of an endpoint: [Endpoint.Validate] and
+// [CheckURL] return one, and so do the checks a sender adds when it creates
+// or updates an endpoint (its URL policy, its mode, the extra headers it
+// refuses). Find it with errors.As to show "Field: Reason" beside the
+// field that is wrong, without parsing error text. It wraps [ErrInvalid],
+// and Err when set, so errors.Is finds both.
+//
+// Neither Field nor Reason ever holds a secret's text, a URL's credentials
+// or a header's value.
+type FieldError struct {
+	// Field names the field at fault as people read it, in lower case:
+	// "mode", "url", "event types", "event types[1]" (the second pattern),
+	// "secrets", "secrets[0]", "limits", "tenant", or headers["X-Name"]
+	// (with the header name quoted as given).
+	Field string
+	// Reason says what is wrong with it, for the person who typed it, such
+	// as "want an absolute http or https URL".
+	Reason string
+	// Err is the error beneath, for errors.Is and errors.As (an
+	// event.ErrInvalidPattern, a signature.ErrInvalidKey, a sender's
+	// ErrPrivateAddress), or nil.
+	Err error
+}
+
+// Error returns "store: invalid argument: endpoint <Field>: <Reason>".
+func (e *FieldError) Error() string {
+	return ErrInvalid.Error() + ": endpoint " + e.Field + ": " + e.Reason
+}
+
+// Unwrap returns [ErrInvalid] and, when set, Err.
+func (e *FieldError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrInvalid}
+	}
+	return []error{ErrInvalid, e.Err}
+}

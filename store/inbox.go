@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -133,4 +134,106 @@ type InboxRecovery interface {
 	// the re-drive gets the callback's full retry policy again.
 	// [ErrNotFound] when missing, [ErrConflict] when it is not dead.
 	Replay(ctx context.Context, key string, at time.Time) error
+}
+
+// InboxBatcher is implemented by inboxes that can claim and mark many keys
+// in one statement, so a receiver can group the claims of concurrent
+// requests into one commit (a group commit) instead of one each. It is an
+// optional capability: find it with a type assertion on the inbox. The SQL
+// drivers implement it; the memory store does not (its Claim is a map
+// insert, which batching would only delay). Implementations must be safe
+// for concurrent use with every other method.
+type InboxBatcher interface {
+	// ClaimBatch claims every key of cs at once, each as [Inbox.Claim]
+	// claims it (normalized by [Claim.Normalize], its body kept, a key
+	// whose window ended claimable again), and returns won[i] for cs[i].
+	// A key given twice in one batch is won at most once, by its first
+	// claim; the later ones lose. Among concurrent batches and single
+	// claims of one key exactly one wins. An empty key is [ErrInvalid]
+	// and, like any error, means nothing was claimed.
+	ClaimBatch(ctx context.Context, cs []Claim) ([]bool, error)
+	// MarkHandledBatch marks every key handled at time at, as
+	// [Inbox.MarkHandled] does, at once. Keys the inbox does not hold are
+	// skipped and reported by an error wrapping [ErrNotFound], a
+	// [*MissingKeysError] naming them, returned after the keys it holds
+	// are marked (durably). Any other error means nothing was marked. A
+	// key given twice is marked once.
+	MarkHandledBatch(ctx context.Context, keys []string, at time.Time) error
+}
+
+// MissingKeysError is returned by [InboxBatcher.MarkHandledBatch] when some
+// keys are not in the inbox; the others were marked. It wraps
+// [ErrNotFound].
+type MissingKeysError struct {
+	// Keys are the keys not found, in the order they were given.
+	Keys []string
+}
+
+// Error lists up to 3 of the missing keys and the count of the others.
+func (e *MissingKeysError) Error() string {
+	const show = 3
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v: %d inbox keys: ", ErrNotFound, len(e.Keys))
+	for i, k := range e.Keys[:min(len(e.Keys), show)] {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%q", k)
+	}
+	if len(e.Keys) > show {
+		fmt.Fprintf(&b, " and %d more", len(e.Keys)-show)
+	}
+	return b.String()
+}
+
+// Unwrap returns [ErrNotFound].
+func (e *MissingKeysError) Unwrap() error { return ErrNotFound }
+
+// MissingKeys is the last step of a driver's MarkHandledBatch: given the
+// keys asked for and those found, it returns nil when every key was found,
+// else a [*MissingKeysError] naming the others once each, in the order
+// they were asked for.
+func MissingKeys(asked, found []string) error {
+	if len(found) >= len(asked) {
+		return nil // no key can be missing: found holds distinct asked keys
+	}
+	have := make(map[string]bool, len(found))
+	for _, k := range found {
+		have[k] = true
+	}
+	var missing []string
+	for _, k := range asked {
+		if !have[k] {
+			have[k] = true // listed once
+			missing = append(missing, k)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &MissingKeysError{Keys: missing}
+}
+
+// DedupClaims is the first step of every driver's ClaimBatch: it
+// normalizes each claim (see [Claim.Normalize]) and keeps each key's first
+// claim only. It returns those claims and, for each, its index in cs; a
+// later claim of a key is left out (it loses). An empty key is an error
+// wrapping [ErrInvalid] that names its index.
+func DedupClaims(cs []Claim) (firsts []Claim, idx []int, err error) {
+	firsts = make([]Claim, 0, len(cs))
+	idx = make([]int, 0, len(cs))
+	seen := make(map[string]struct{}, len(cs))
+	for i, c := range cs {
+		n, err := c.Normalize()
+		if err != nil {
+			return nil, nil, fmt.Errorf("claim %d: %w", i, err)
+		}
+		if _, dup := seen[n.Key]; dup {
+			continue
+		}
+		seen[n.Key] = struct{}{}
+		firsts = append(firsts, n)
+		idx = append(idx, i)
+	}
+	return firsts, idx, nil
 }

@@ -189,6 +189,21 @@ type Outbox interface {
 	// start, such as at shutdown or when the endpoint is at its limit.
 	// [ErrLeaseLost] if the token no longer holds it.
 	Release(ctx context.Context, ref LeaseRef, next time.Time) error
+	// Settle writes a batch of settlements, their attempts and the
+	// endpoints' health deltas in one transaction, and reports per
+	// settlement whether its lease was lost and per delta the endpoint
+	// after it. Each settlement does what Complete, Retry, Fail or Release
+	// does for its [Outcome], with the same token check, in the batch's
+	// order; each attempt is stored as AddAttempt stores it; each delta is
+	// applied once, by [HealthDelta.Apply]. A lost lease is not an error:
+	// it is reported in [SettleResult].Lost, nothing of that settlement is
+	// written but its attempt (the request was made), and the others are
+	// applied. An ill-formed batch (see [SettleBatch.Check]) is
+	// [ErrInvalid]; an attempt whose ID is stored already, or given twice
+	// in the batch, is [ErrConflict]. On any error nothing of the batch is
+	// written, and no Attempt's ID is set. An empty batch writes nothing
+	// and returns an empty result.
+	Settle(ctx context.Context, b SettleBatch) (SettleResult, error)
 }
 
 // DeliveryFilter selects deliveries to list. Zero fields do not filter.

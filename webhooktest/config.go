@@ -22,9 +22,9 @@ type EndpointConfig struct {
 	// makes NewServer fail (and NewEndpoint fail the test).
 	Secret string
 
-	// Tenant is the tenant of the store.Endpoint that
-	// [Endpoint.StoreEndpoint] returns, for a test of a sender's fan-out to
-	// one tenant. Empty: the empty tenant.
+	// Tenant is the tenant [Endpoint.Register] registers the endpoint
+	// under, for a test of a sender's fan-out to one tenant. Empty: the
+	// empty tenant.
 	Tenant string
 
 	// Clock, if set, is read by the endpoint's receiver (for the signature

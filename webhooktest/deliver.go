@@ -45,16 +45,17 @@ var ErrStalled = errors.New("webhooktest: deliveries are due but none was attemp
 // lease that ran out) and repeats, until no delivery is pending or leased.
 // It returns the number of attempts made.
 //
-// s must read c (sender.Config.Now = c.Now, as [NewSender] does), and st must
-// be the store s works on: the sender does not expose when its next delivery
-// is due, so DeliverAll reads it from st's pending and leased deliveries.
-// Paused deliveries (of disabled endpoints) are left waiting. The clock only
-// moves forward, to due times; a retry policy's jitter is harmless.
+// s must read c (sender.Config.Now = c.Now, as [NewSender] does). The next
+// due time is read from the pending and leased deliveries in s's store
+// (sender.Sender.Store). Paused deliveries (of disabled endpoints) are left
+// waiting. The clock only moves forward, to due times; a retry policy's
+// jitter is harmless. With a sender on the real clock, use
+// sender.Sender.WaitIdle instead.
 //
 // Errors: those of s.ProcessDue (ctx's error when it is cancelled) and of
-// st.ListDeliveries, wrapped; ErrStalled, wrapped, when deliveries are due
-// and none was attempted, or after MaxRounds rounds.
-func DeliverAll(ctx context.Context, s *sender.Sender, st store.Deliveries, c *Clock) (int, error) {
+// the store's ListDeliveries, wrapped; ErrStalled, wrapped, when deliveries
+// are due and none was attempted, or after MaxRounds rounds.
+func DeliverAll(ctx context.Context, s *sender.Sender, c *Clock) (int, error) {
 	total := 0
 	for range MaxRounds {
 		n, err := s.ProcessDue(ctx)
@@ -65,7 +66,7 @@ func DeliverAll(ctx context.Context, s *sender.Sender, st store.Deliveries, c *C
 		if n > 0 {
 			continue
 		}
-		next, ok, err := nextDue(ctx, st, s.Mode())
+		next, ok, err := nextDue(ctx, s.Store(), s.Mode())
 		if err != nil {
 			return total, err
 		}
@@ -114,7 +115,8 @@ func nextDue(ctx context.Context, st store.Deliveries, mode event.Mode) (time.Ti
 }
 
 // NewSender returns a sender for tests on st, reading the clock c, for use with
-// [DeliverAll], and closes it when the test ends (tb.Cleanup). cfg may be nil;
+// [DeliverAll] (register endpoints with it through [Endpoint.Register]), and
+// closes it when the test ends (tb.Cleanup). cfg may be nil;
 // it is copied, and NewSender sets Now to c.Now (when Now is nil and c is
 // not; with neither, the sender reads the real clock), turns
 // AllowPrivateNetworks on (test endpoints listen on loopback) and, when Logger is

@@ -8,9 +8,10 @@
 // secret, de-duplicates by event id and records every event it hands to the
 // callback. An [EndpointConfig] (nil: defaults) sets its secret, tenant,
 // clock, handler, receiver configuration and callback wait, as a Config
-// does for the sender and the receiver. [Endpoint.StoreEndpoint] describes
-// it for a sender's store;
-// [Endpoint.Events] and [Endpoint.WaitFor] return what it received;
+// does for the sender and the receiver. [Endpoint.Register] registers it
+// with a sender through the sender's endpoint owner (sender.Sender.Endpoints),
+// as an application registers a customer's URL, so the sender's rules
+// apply; [Endpoint.Events] and [Endpoint.WaitFor] return what it received;
 // [Endpoint.FailNext] makes it answer the next requests with an error status
 // before they reach the receiver, to exercise a sender's retries.
 //
@@ -31,13 +32,12 @@
 //
 //	clock := webhooktest.NewClock(time.Time{})
 //	ep := webhooktest.NewEndpoint(t, &webhooktest.EndpointConfig{Clock: clock})
-//	st := memory.New(nil)
-//	s := webhooktest.NewSender(t, st, clock, nil)
-//	_ = st.CreateEndpoint(ctx, ep.StoreEndpoint("patient.*"))
+//	s := webhooktest.NewSender(t, memory.New(nil), clock, nil)
+//	ep.Register(t, s, "order.*")
 //
 //	ep.FailNext(1, http.StatusServiceUnavailable)
-//	_, _ = s.Publish(ctx, webhooktest.NewEvent(t, "patient.ehi_export_success", nil), sender.ToTenant(""), nil)
-//	n, err := webhooktest.DeliverAll(ctx, s, st, clock) // 2 attempts: a 503, then the retry
+//	_, _ = s.Publish(ctx, webhooktest.NewEvent(t, "order.paid", nil), sender.ToTenant(""), nil)
+//	n, err := webhooktest.DeliverAll(ctx, s, clock) // 2 attempts: a 503, then the retry
 //	require.Len(t, ep.Events(), 1)
 //
 // A published event is due at the sender's clock (its Date does not
@@ -64,9 +64,9 @@
 //		Receiver: receiver.Config{Retry: retry.Schedule{Delays: []time.Duration{time.Second}}},
 //	})
 //	...
-//	_, err := webhooktest.DeliverAll(ctx, s, st, clock) // 200: the receiver holds the event
-//	clock.Advance(time.Second)                          // past the receiver's retry delay
-//	n, err := ep.RunRetries(ctx)                        // 1: the retry ran, and succeeded
+//	_, err := webhooktest.DeliverAll(ctx, s, clock) // 200: the receiver holds the event
+//	clock.Advance(time.Second)                      // past the receiver's retry delay
+//	n, err := ep.RunRetries(ctx)                    // 1: the retry ran, and succeeded
 //
 // # Signed requests for a handler under test
 //
@@ -79,5 +79,6 @@
 // receiver's workers and, for retries, on the goroutine calling
 // [Endpoint.RunRetries]. DeliverAll must not run
 // beside a started sender (Sender.Start) of the same store, whose workers
-// would take the deliveries it waits for.
+// would take the deliveries it waits for. With a started sender on the real
+// clock, sender.Sender.WaitIdle waits until everything due is delivered.
 package webhooktest

@@ -15,6 +15,7 @@ import (
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/internal/bodyread"
 	"github.com/webhookkit/webhookkit/receiver"
+	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
@@ -171,22 +172,31 @@ func (e *Endpoint) RunRetries(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// StoreEndpoint returns a store.Endpoint for this endpoint, ready for a
-// store's CreateEndpoint: its URL and secret, [EndpointConfig].Tenant, test
-// mode, subscribed to eventTypes (none: every type, "*"). Each call returns
-// a new value with an empty ID, which CreateEndpoint fills in.
-func (e *Endpoint) StoreEndpoint(eventTypes ...string) *store.Endpoint {
-	if len(eventTypes) == 0 {
-		eventTypes = []string{string(event.PatternAll)}
+// Register registers the endpoint with the sender s through its endpoint
+// owner (sender.Sender.Endpoints), as an application registers a
+// customer's URL, and returns the stored endpoint (its ID set): its URL
+// and secret, [EndpointConfig].Tenant, the sender's mode, subscribed to
+// patterns (none: every type, "*"). The sender's rules apply: give it
+// private networks (as [NewSender] does), since the endpoint listens on
+// loopback, and patterns that select a type of its catalog, if it has one.
+// A refusal fails the test (tb.Fatalf). Each call registers one more
+// endpoint with the same URL and secret.
+func (e *Endpoint) Register(tb testing.TB, s *sender.Sender, patterns ...string) *store.Endpoint {
+	tb.Helper()
+	if len(patterns) == 0 {
+		patterns = []string{string(event.PatternAll)}
 	}
-	return &store.Endpoint{
+	ep := &store.Endpoint{
 		Tenant:      e.tenant,
-		Mode:        event.ModeTest,
 		URL:         e.URL(),
 		Description: "webhooktest endpoint",
-		EventTypes:  slices.Clone(eventTypes),
+		EventTypes:  slices.Clone(patterns),
 		Secrets:     []store.Secret{{Key: e.secret}},
 	}
+	if _, err := s.Endpoints().Create(tb.Context(), ep); err != nil {
+		tb.Fatalf("webhooktest: register endpoint: %v", err)
+	}
+	return ep
 }
 
 // FailNext makes the endpoint answer its next n requests with status (and

@@ -15,13 +15,15 @@ import (
 	"github.com/webhookkit/webhookkit/receiver"
 	"github.com/webhookkit/webhookkit/retry"
 	"github.com/webhookkit/webhookkit/sender"
+	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/memory"
 	"github.com/webhookkit/webhookkit/webhooktest"
 )
 
 // A delivery that fails once, then succeeds on the retry, with no sleep: the
-// fake clock jumps to the retry. In a test, NewEndpoint(t, cfg) and
-// NewSender(t, ...) replace the setup and the Close calls.
+// fake clock jumps to the retry. In a test, NewEndpoint(t, cfg),
+// NewSender(t, ...) and ep.Register(t, s, patterns...) replace the setup and
+// the Close calls.
 func Example() {
 	ctx := context.Background()
 	clock := webhooktest.NewClock(time.Date(2024, 6, 13, 0, 0, 0, 0, time.UTC))
@@ -43,7 +45,13 @@ func Example() {
 		log.Fatal(err)
 	}
 	defer s.Close()
-	if err := st.CreateEndpoint(ctx, ep.StoreEndpoint("patient.*")); err != nil {
+	// Register the endpoint as an application registers a customer's URL:
+	// through the sender's endpoint owner, here with the endpoint's secret.
+	if _, err := s.Endpoints().Create(ctx, &store.Endpoint{
+		URL:        ep.URL(),
+		EventTypes: []string{"patient.*"},
+		Secrets:    []store.Secret{{Key: ep.Secret()}},
+	}); err != nil {
 		log.Fatal(err)
 	}
 
@@ -53,12 +61,12 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ev.Date = time.Time{} // the sender stamps it with the fake clock
+	// Publish ignores ev.Date: each attempt is dated by the sender's clock.
 	if _, err := s.Publish(ctx, ev, sender.ToTenant(""), nil); err != nil {
 		log.Fatal(err)
 	}
 
-	attempts, err := webhooktest.DeliverAll(ctx, s, st, clock)
+	attempts, err := webhooktest.DeliverAll(ctx, s, clock)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -115,19 +123,22 @@ func ExampleEndpoint_RunRetries() {
 		log.Fatal(err)
 	}
 	defer s.Close()
-	if err := st.CreateEndpoint(ctx, ep.StoreEndpoint()); err != nil {
+	if _, err := s.Endpoints().Create(ctx, &store.Endpoint{
+		URL:        ep.URL(),
+		EventTypes: []string{"*"},
+		Secrets:    []store.Secret{{Key: ep.Secret()}},
+	}); err != nil {
 		log.Fatal(err)
 	}
 	ev, err := event.New(event.ModeTest, "ping", map[string]string{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	ev.Date = time.Time{} // the sender stamps it with the fake clock
 	if _, err := s.Publish(ctx, ev, sender.ToTenant(""), nil); err != nil {
 		log.Fatal(err)
 	}
 
-	attempts, err := webhooktest.DeliverAll(ctx, s, st, clock)
+	attempts, err := webhooktest.DeliverAll(ctx, s, clock)
 	if err != nil {
 		log.Fatal(err)
 	}

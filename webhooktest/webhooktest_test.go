@@ -58,9 +58,7 @@ func newRig(t *testing.T, cfg *sender.Config, epCfg *webhooktest.EndpointConfig)
 	ec.Clock = r.clock
 	r.ep = webhooktest.NewEndpoint(t, &ec)
 	r.s = webhooktest.NewSender(t, r.st, r.clock, cfg)
-	sep := r.ep.StoreEndpoint("patient.*")
-	require.NoError(t, r.st.CreateEndpoint(r.ctx, sep))
-	r.epID = sep.ID
+	r.epID = r.ep.Register(t, r.s, "patient.*").ID
 	return r
 }
 
@@ -110,7 +108,7 @@ func TestDeliverAllRetries(t *testing.T) {
 			start := r.clock.Now()
 			ev := r.publish(t, fasten.TypeEHIExportSuccess)
 
-			n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+			n, err := webhooktest.DeliverAll(r.ctx, r.s, r.clock)
 			require.NoError(t, err)
 			require.Equal(t, tt.wantTries, n)
 			require.Equal(t, tt.wantClock, r.clock.Now().Sub(start))
@@ -149,10 +147,10 @@ func TestDeliverAllRetries(t *testing.T) {
 func TestDuplicateHandledOnce(t *testing.T) {
 	// Two subscriptions to one URL: the event arrives twice, with one id.
 	r := newRig(t, nil, nil)
-	require.NoError(t, r.st.CreateEndpoint(r.ctx, r.ep.StoreEndpoint("*")))
+	r.ep.Register(t, r.s, "*")
 	ev := r.publish(t, fasten.TypeEHIExportFailed)
 
-	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.clock)
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
 
@@ -181,7 +179,7 @@ func TestEventDatedByRealClock(t *testing.T) {
 	_, err = r.s.Publish(r.ctx, ev, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 
-	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.clock)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.True(t, r.clock.Now().Equal(start), "the clock did not move: clock %v, start %v", r.clock.Now(), start)
@@ -200,7 +198,7 @@ func TestDeliverAllExpiredLease(t *testing.T) {
 	require.Len(t, leased, 1)
 	start := r.clock.Now()
 
-	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.clock)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.Equal(t, time.Minute, r.clock.Now().Sub(start))
@@ -210,15 +208,15 @@ func TestDeliverAllExpiredLease(t *testing.T) {
 func TestDeliverAllNothingToDo(t *testing.T) {
 	r := newRig(t, nil, nil)
 	start := r.clock.Now()
-	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.clock)
 	require.NoError(t, err)
 	require.Zero(t, n)
 	require.Equal(t, start, r.clock.Now())
 }
 
-// phantom reports a pending delivery the sender's store does not have.
+// phantom is a store that reports a pending delivery it does not have.
 type phantom struct {
-	store.Deliveries
+	store.SenderStore
 	due func() time.Time
 }
 
@@ -241,8 +239,10 @@ func TestDeliverAllStalled(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, nil, nil)
-			n, err := webhooktest.DeliverAll(r.ctx, r.s, phantom{due: func() time.Time { return tt.due(r.clock) }}, r.clock)
+			clock := webhooktest.NewClock(time.Time{})
+			st := phantom{SenderStore: memory.New(&memory.Config{Now: clock.Now}), due: func() time.Time { return tt.due(clock) }}
+			s := webhooktest.NewSender(t, st, clock, nil)
+			n, err := webhooktest.DeliverAll(t.Context(), s, clock)
 			require.ErrorIs(t, err, webhooktest.ErrStalled)
 			require.ErrorContains(t, err, tt.want)
 			require.Zero(t, n)
@@ -255,7 +255,7 @@ func TestDeliverAllCancelled(t *testing.T) {
 	r.publish(t, fasten.TypeEHIExportSuccess)
 	ctx, cancel := context.WithCancel(r.ctx)
 	cancel()
-	_, err := webhooktest.DeliverAll(ctx, r.s, r.st, r.clock)
+	_, err := webhooktest.DeliverAll(ctx, r.s, r.clock)
 	require.ErrorIs(t, err, context.Canceled)
 }
 
@@ -265,7 +265,7 @@ func TestWaitForBackgroundSender(t *testing.T) {
 	st := memory.New(nil)
 	ep := webhooktest.NewEndpoint(t, nil)
 	s := webhooktest.NewSender(t, st, nil, &sender.Config{Now: time.Now, PollInterval: 5 * time.Millisecond, Retry: fixedSchedule(time.Millisecond)})
-	require.NoError(t, st.CreateEndpoint(ctx, ep.StoreEndpoint()))
+	ep.Register(t, s)
 	ep.FailNext(2, http.StatusTooManyRequests)
 	require.NoError(t, s.Start(ctx))
 
@@ -360,7 +360,7 @@ func TestCallbackRetriesFollowTheClock(t *testing.T) {
 				},
 			})
 			ev := r.publish(t, fasten.TypeEHIExportSuccess)
-			n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+			n, err := webhooktest.DeliverAll(r.ctx, r.s, r.clock)
 			require.NoError(t, err)
 			require.Equal(t, 1, n) // the sender's attempt succeeded: the receiver holds the event
 			require.Len(t, r.ep.Events(), 1, "the first callback call, which failed")
@@ -437,7 +437,7 @@ func TestUserHandlerSeesTypedData(t *testing.T) {
 		})))
 	r := newRig(t, nil, &webhooktest.EndpointConfig{Handler: mux})
 	r.publish(t, fasten.TypeEHIExportSuccess)
-	_, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+	_, err := webhooktest.DeliverAll(r.ctx, r.s, r.clock)
 	require.NoError(t, err)
 	select {
 	case got := <-links:
@@ -570,46 +570,67 @@ func TestEndpointConfigSecret(t *testing.T) {
 	ep := webhooktest.NewEndpoint(t, cfg)
 	cfg.Secret = "" // the endpoint took a copy
 	require.Equal(t, secret.String(), ep.Secret())
-	require.Equal(t, secret.String(), ep.StoreEndpoint().Secrets[0].Key)
+	s := webhooktest.NewSender(t, memory.New(nil), nil, nil)
+	require.Equal(t, secret.String(), ep.Register(t, s).Secrets[0].Key)
 
 	_, err = webhooktest.NewServer(&webhooktest.EndpointConfig{Secret: "whsec_short"})
 	require.ErrorIs(t, err, receiver.ErrInvalidConfig)
 }
 
-// TestEndpointConfigTenant: StoreEndpoint describes the endpoint under the
+// TestEndpointConfigTenant: Register registers the endpoint under the
 // configured tenant (the empty one by default).
 func TestEndpointConfigTenant(t *testing.T) {
-	ep := webhooktest.NewEndpoint(t, &webhooktest.EndpointConfig{Tenant: "acme"})
-	sep := ep.StoreEndpoint("a.b")
-	require.Equal(t, "acme", sep.Tenant)
-	require.NoError(t, sep.Validate())
-	require.Empty(t, webhooktest.NewEndpoint(t, nil).StoreEndpoint().Tenant)
-
-	// A sender fans an event out to the tenant's endpoint only.
 	ctx, clock := t.Context(), webhooktest.NewClock(time.Time{})
-	ep = webhooktest.NewEndpoint(t, &webhooktest.EndpointConfig{Tenant: "acme", Clock: clock})
 	st := memory.New(&memory.Config{Now: clock.Now})
 	s := webhooktest.NewSender(t, st, clock, nil)
-	require.NoError(t, st.CreateEndpoint(ctx, ep.StoreEndpoint()))
+	require.Empty(t, webhooktest.NewEndpoint(t, nil).Register(t, s).Tenant)
+
+	// A sender fans an event out to the tenant's endpoint only.
+	ep := webhooktest.NewEndpoint(t, &webhooktest.EndpointConfig{Tenant: "acme", Clock: clock})
+	require.Equal(t, "acme", ep.Register(t, s).Tenant)
 	n, err := s.Publish(ctx, webhooktest.NewEvent(t, fasten.TypeEHIExportSuccess, nil), sender.ToTenant(""), nil)
 	require.NoError(t, err)
-	require.Zero(t, n, "not another tenant's endpoint")
+	require.Equal(t, 1, n, "the other tenant's endpoint only")
 	n, err = s.Publish(ctx, webhooktest.NewEvent(t, fasten.TypeEHIExportSuccess, nil), sender.ToTenant("acme"), nil)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
-	_, err = webhooktest.DeliverAll(ctx, s, st, clock)
+	_, err = webhooktest.DeliverAll(ctx, s, clock)
 	require.NoError(t, err)
-	require.Len(t, ep.Events(), 1)
+	require.Len(t, ep.Events(), 1, "the tenant's endpoint received its event only")
 }
 
-func TestStoreEndpoint(t *testing.T) {
+// TestRegister checks that Register creates the endpoint through the
+// sender's endpoint owner: the sender's mode, every type by default, the
+// endpoint's secret, and the owner's rules (a pattern outside the sender's
+// catalog, a URL against its policy) failing the test.
+func TestRegister(t *testing.T) {
 	ep := webhooktest.NewEndpoint(t, nil)
-	sep := ep.StoreEndpoint()
-	require.NoError(t, sep.Validate())
+	live := webhooktest.NewSender(t, memory.New(nil), nil, &sender.Config{Mode: event.ModeLive})
+	sep := ep.Register(t, live)
+	require.NotEmpty(t, sep.ID)
+	require.Equal(t, event.ModeLive, sep.Mode, "the sender's mode")
 	require.Equal(t, []string{"*"}, sep.EventTypes)
 	require.Equal(t, ep.URL(), sep.URL)
-	require.Equal(t, event.ModeTest, sep.Mode)
-	require.Equal(t, []string{"a.b", "c.*"}, ep.StoreEndpoint("a.b", "c.*").EventTypes)
+	got, err := live.Endpoints().Get(t.Context(), sep.ID)
+	require.NoError(t, err)
+	require.Equal(t, ep.Secret(), got.Secrets[0].Key)
+
+	cat, err := event.NewCatalog(event.TypeInfo{Type: "order.paid"})
+	require.NoError(t, err)
+	s := webhooktest.NewSender(t, memory.New(nil), nil, &sender.Config{Catalog: cat})
+	require.Equal(t, []string{"order.*", "ping"}, ep.Register(t, s, "order.*", "ping").EventTypes)
+	ftb := &fatalTB{TB: t}
+	ep.Register(ftb, s, "order.payed")
+	require.Contains(t, ftb.fatal, `webhooktest: register endpoint: `)
+	require.Contains(t, ftb.fatal, `event types[0]: "order.payed" selects no event type of the catalog`)
+
+	guarded, err := sender.New(memory.New(nil), nil) // refuses loopback, as in production
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = guarded.Close() })
+	ftb = &fatalTB{TB: t}
+	ep.Register(ftb, guarded)
+	require.Contains(t, ftb.fatal, "url: ")
+	require.Contains(t, ftb.fatal, "is not a public host")
 }
 
 func TestClock(t *testing.T) {
@@ -654,7 +675,7 @@ func TestWithoutCallbackWait(t *testing.T) {
 	r := newRig(t, nil, &webhooktest.EndpointConfig{Handler: blocked, CallbackWait: -1})
 	ev := r.publish(t, fasten.TypeEHIExportSuccess)
 
-	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.st, r.clock)
+	n, err := webhooktest.DeliverAll(r.ctx, r.s, r.clock)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.Empty(t, r.ep.Events()) // the callback has not returned
@@ -670,14 +691,14 @@ func TestOrderWebhook(t *testing.T) {
 	ep := webhooktest.NewEndpoint(t, &webhooktest.EndpointConfig{Clock: clock}) // httptest server + real receiver
 	st := memory.New(nil)
 	s := webhooktest.NewSender(t, st, clock, nil) // Now: clock.Now; loopback allowed
-	require.NoError(t, st.CreateEndpoint(ctx, ep.StoreEndpoint("order.*")))
+	ep.Register(t, s, "order.*")                  // through s.Endpoints(), like a customer's URL
 
 	ep.FailNext(1, http.StatusServiceUnavailable)    // the first attempt fails
 	ev := webhooktest.NewEvent(t, "order.paid", nil) // data {}
 	_, err := s.Publish(ctx, ev, sender.ToTenant(""), nil)
 	require.NoError(t, err)
 
-	n, err := webhooktest.DeliverAll(ctx, s, st, clock) // delivers, jumps the clock to the retry, delivers
+	n, err := webhooktest.DeliverAll(ctx, s, clock) // delivers, jumps the clock to the retry, delivers
 	require.NoError(t, err)
 	require.Equal(t, 2, n)         // 503, then 200
 	require.Len(t, ep.Events(), 1) // received once
@@ -720,12 +741,12 @@ func TestNewSenderLogsWarningsOnly(t *testing.T) {
 	tb := outputTB{TB: t, out: out}
 	ep := webhooktest.NewEndpoint(tb, &webhooktest.EndpointConfig{Clock: clock})
 	s := webhooktest.NewSender(tb, st, clock, &sender.Config{Retry: retry.Exponential{MaxAttempts: 2, Base: time.Second, MaxAge: -1}})
-	require.NoError(t, st.CreateEndpoint(ctx, ep.StoreEndpoint()))
+	ep.Register(t, s)
 
 	ep.FailNext(2, http.StatusServiceUnavailable)
 	_, err := s.Publish(ctx, webhooktest.NewEvent(t, fasten.TypeEHIExportSuccess, nil), sender.ToTenant(""), nil)
 	require.NoError(t, err)
-	n, err := webhooktest.DeliverAll(ctx, s, st, clock)
+	n, err := webhooktest.DeliverAll(ctx, s, clock)
 	require.NoError(t, err)
 	require.Equal(t, 2, n)
 

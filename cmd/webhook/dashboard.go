@@ -26,10 +26,18 @@ const (
 )
 
 func runDashboard(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "dashboard", "[--store DSN] [--addr 127.0.0.1:8080] [--mode test|live] [--read-only]", `
+	fs := newFlags(e, "dashboard", "[--store DSN] [--addr 127.0.0.1:8080] [--mode test|live] [--catalog FILE] [--read-only]", `
 Serve the webhook dashboard (endpoints and their health, delivery logs with
 every attempt, retries, replays, pings and the simulator, plus its JSON API)
 over a store, for operators: every tenant is visible.
+
+The event types offered as subscriptions and in the simulator, with their
+samples, come from --catalog FILE, a JSON event catalog as for 'webhook
+simulate' ({"types": [{"type": "order.paid", "sample": {...}}, ...]}).
+Without --catalog, the provider's catalog is used: the events of Fasten
+Connect (package event/fasten). Endpoints are created and edited by the
+library's sender, which refuses a subscription that selects none of the
+catalog's types (a typo), and simulates only the catalog's types.
 
 It binds to loopback by default and requires an access token, random for
 each run and printed on stderr at start as part of the URL to open
@@ -39,15 +47,17 @@ for an HttpOnly cookie; API clients send "Authorization: Bearer TOKEN".
 Unless --read-only, it runs the library's sender over the store (for the
 --mode endpoints), so retries, replays, pings and simulated events are
 delivered while it runs, to private and loopback addresses too; a missing
-SQLite file or PostgreSQL schema is created. With --read-only it only reads:
-the store must exist already, else it says so and exits 1, creating nothing.
-Stop it with SIGINT or SIGTERM.`, `
-	$ webhook dashboard --store sqlite:webhooks.db
+SQLite file or PostgreSQL schema is created. With --read-only the sender is
+never started and the dashboard only reads: the store must exist already,
+else it says so and exits 1, creating nothing. Stop it with SIGINT or
+SIGTERM.`, `
+	$ webhook dashboard --store sqlite:webhooks.db --catalog events.json
 	webhook dashboard: open http://127.0.0.1:8080/?token=...`)
 	dsn := fs.String("store", "memory", dsnHelp)
 	addr := fs.String("addr", defaultDashboardAddr, "`HOST:PORT` to listen on (keep it on loopback)")
 	mode := fs.String("mode", string(event.ModeTest), "api_mode of the endpoints shown and managed: `test` or live")
-	readOnly := fs.Bool("read-only", false, "show only: no sender, no actions")
+	catalogPath := fs.String("catalog", "", "event catalog `FILE` (JSON; - for stdin; default: the provider's catalog, event/fasten)")
+	readOnly := fs.Bool("read-only", false, "show only: the sender is not started, no actions")
 	verbose := fs.Bool("v", false, "log debug details on stderr")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -61,6 +71,10 @@ Stop it with SIGINT or SIGTERM.`, `
 	host, _, err := net.SplitHostPort(*addr)
 	if err != nil {
 		return usagef("--addr: %v", err)
+	}
+	cat, err := loadCatalog(e, *catalogPath)
+	if err != nil {
+		return err
 	}
 	log := newLogger(e, *verbose)
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
@@ -81,30 +95,29 @@ Stop it with SIGINT or SIGTERM.`, `
 	if err != nil {
 		return err
 	}
-	cfg := &dashboard.Config{
-		Store:  st.st,
-		Mode:   event.Mode(*mode),
-		Logger: log,
+	// The dashboard works through a sender; a read-only one is never
+	// started, and the dashboard refuses every action.
+	snd, err := sender.New(st.st, &sender.Config{
+		Mode:                 event.Mode(*mode),
+		Catalog:              cat,
+		AllowPrivateNetworks: true, // a local tool delivers where its user points
+		Logger:               log,
+	})
+	if err != nil {
+		return err
 	}
-	var snd *sender.Sender
-	if !*readOnly {
-		snd, err = sender.New(st.st, &sender.Config{
-			Mode:                 event.Mode(*mode),
-			AllowPrivateNetworks: true, // a local tool delivers where its user points
-			Logger:               log,
-		})
-		if err != nil {
-			return err
-		}
-		cfg.Sender = snd
-	}
+	defer snd.Close() // after Shutdown, a no-op
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	auth := newTokenAuth(token, ln.Addr())
-	cfg.Authorize = auth.authorize
-	h, err := dashboard.New(cfg)
+	h, err := dashboard.New(&dashboard.Config{
+		Authorize: auth.authorize,
+		Sender:    snd,
+		ReadOnly:  *readOnly,
+		Logger:    log,
+	})
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -115,7 +128,7 @@ Stop it with SIGINT or SIGTERM.`, `
 		ReadTimeout:       listenReadTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if snd != nil {
+	if !*readOnly {
 		if err := snd.Start(context.WithoutCancel(ctx)); err != nil {
 			_ = ln.Close()
 			return err
@@ -124,7 +137,7 @@ Stop it with SIGINT or SIGTERM.`, `
 	where, note := browseAddr(ln.Addr())
 	fmt.Fprintf(e.stderr, "webhook dashboard: open http://%s/?token=%s (store: %s; mode: %s%s)\n", where, token, st.where, *mode, note)
 	var stop func(context.Context) error
-	if snd != nil {
+	if !*readOnly {
 		stop = snd.Shutdown
 	}
 	return serve(ctx, log, "webhook dashboard", "", srv, ln, stop)

@@ -75,6 +75,7 @@ func TestDashboard(t *testing.T) {
 	require.Equal(t, "/", resp.Request.URL.Path)
 	require.Empty(t, resp.Request.URL.RawQuery)
 	require.Contains(t, page, epID, "the store's endpoint is listed")
+	require.Contains(t, page, `name="event_type" value="patient.ehi_export_success"`, "without --catalog, the provider's types")
 
 	// API clients use a bearer token; scope is every tenant.
 	resp, body := get(noRedirect, base+"/api/endpoints", http.Header{"Authorization": {"Bearer " + token}})
@@ -91,6 +92,57 @@ func TestDashboard(t *testing.T) {
 	d.stop(t, os.Interrupt)
 	require.NotContains(t, strings.ReplaceAll(d.stderr.String(), d.url, ""), token,
 		"the token is printed once, in the URL to open")
+}
+
+// TestDashboardCatalog checks that --catalog gives the dashboard's sender
+// its event types: they are offered as subscriptions, and the sender's
+// endpoint owner refuses a subscription that selects none of them.
+func TestDashboardCatalog(t *testing.T) {
+	t.Parallel()
+	cat := writeFile(t, "events.json", ordersCatalog)
+	d := startBackground(t, dashboardRe, "dashboard", "--catalog", cat, "--addr", "127.0.0.1:0")
+	call := apiCaller(t, d.url)
+
+	code, page := call(http.MethodGet, "/", "")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, `name="event_type" value="order.paid"`)
+	require.Contains(t, page, `name="event_type" value="invoice.finalized"`)
+	require.NotContains(t, page, "patient.", "the provider's catalog is replaced")
+
+	code, body := call(http.MethodPost, "/api/endpoints", `{"url":"http://127.0.0.1:9/hook","event_types":["order.payed"]}`)
+	require.Equal(t, http.StatusUnprocessableEntity, code, body)
+	require.Contains(t, body, `"field":"event_types[0]"`)
+	require.Contains(t, body, `selects no event type of the catalog`)
+	code, body = call(http.MethodPost, "/api/endpoints", `{"url":"http://127.0.0.1:9/hook","event_types":["order.*"]}`)
+	require.Equal(t, http.StatusCreated, code, body)
+	require.Contains(t, body, `"secret":"whsec_`)
+	d.stop(t, os.Interrupt)
+
+	r := cli(t, "", "dashboard", "--catalog", writeFile(t, "bad.json", `{"types":[{"type":"order.*"}]}`))
+	require.Equal(t, 2, r.code, r.stderr)
+	require.Contains(t, r.stderr, "types[0].type")
+}
+
+// apiCaller returns a func that calls the dashboard that printed the URL
+// printed, with its token as a bearer token and a JSON body, and returns
+// the status and the answer's body.
+func apiCaller(t *testing.T, printed string) func(method, path, body string) (int, string) {
+	t.Helper()
+	u, err := url.Parse(printed)
+	require.NoError(t, err)
+	return func(method, path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, "http://"+u.Host+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+u.Query().Get("token"))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		return resp.StatusCode, string(b)
+	}
 }
 
 // TestDashboardAllInterfaces checks that a dashboard listening on every

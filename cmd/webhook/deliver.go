@@ -53,7 +53,8 @@ func addDeliveryFlags(fs *flag.FlagSet) *deliveryFlags {
 }
 
 // endpoint validates the flags and returns the one-off endpoint they
-// describe.
+// describe; the sender's endpoint owner checks it further when deliver
+// creates it.
 func (d *deliveryFlags) endpoint(e *env, mode event.Mode) (*store.Endpoint, error) {
 	if *d.url == "" {
 		return nil, usagef("--url is required")
@@ -84,9 +85,8 @@ func (d *deliveryFlags) endpoint(e *env, mode event.Mode) (*store.Endpoint, erro
 		Description: "webhook CLI",
 		EventTypes:  []string{string(event.PatternAll)},
 	}
-	now := time.Now()
 	for _, t := range texts {
-		ep.Secrets = append(ep.Secrets, store.Secret{Key: t, CreatedAt: now})
+		ep.Secrets = append(ep.Secrets, store.Secret{Key: t})
 	}
 	for _, h := range d.headers {
 		name, value, ok := strings.Cut(h, ":")
@@ -134,15 +134,11 @@ type enqueueFunc func(ctx context.Context, s *sender.Sender, endpointID string) 
 
 // deliver delivers one event to the endpoint of the flags with the library's
 // sender over a memory store, printing a JSON line per attempt, until it is
-// delivered (nil) or given up (an exitError with code 1).
+// delivered (nil) or given up (an exitError with code 1). The endpoint is
+// created by the sender's endpoint owner: what it refuses (a header the
+// sender sets itself, say) is a usage error naming the flag.
 func deliver(ctx context.Context, e *env, name string, d *deliveryFlags, ep *store.Endpoint, enqueue enqueueFunc) error {
 	st := memory.New(nil)
-	if err := st.CreateEndpoint(ctx, ep); err != nil {
-		if errors.Is(err, store.ErrInvalid) {
-			return usagef("%v", err)
-		}
-		return err
-	}
 	lvl := slog.LevelError // attempts and giving up are reported already
 	if *d.verbose {
 		lvl = slog.LevelDebug
@@ -169,6 +165,13 @@ func deliver(ctx context.Context, e *env, name string, d *deliveryFlags, ep *sto
 		return usagef("%v", err)
 	}
 	defer snd.Close()
+	if _, err := snd.Endpoints().Create(ctx, ep); err != nil {
+		var fe *store.FieldError
+		if errors.As(err, &fe) {
+			return usagef("%s: %s", flagOf(fe.Field), fe.Reason)
+		}
+		return err
+	}
 
 	ev, err := enqueue(ctx, snd, ep.ID)
 	if err != nil {
@@ -212,6 +215,19 @@ func deliver(ctx context.Context, e *env, name string, d *deliveryFlags, ep *sto
 		case <-t.C:
 		}
 	}
+}
+
+// flagOf names the flag behind an endpoint field the owner refused.
+func flagOf(field string) string {
+	switch {
+	case field == "url":
+		return "--url"
+	case strings.HasPrefix(field, "secrets"):
+		return "--secret"
+	case strings.HasPrefix(field, "headers"):
+		return "--header " + strings.TrimSuffix(strings.TrimPrefix(field, "headers["), "]")
+	}
+	return field
 }
 
 // deliveryOf returns the delivery of event eventID to endpoint endpointID.

@@ -15,7 +15,7 @@
 //	webhook simulate [--catalog FILE] --url URL --secret S --type T [--data JSON | --data @FILE]
 //	                 [delivery flags as for send] | [--catalog FILE] --list
 //	webhook logs --store DSN [--endpoint ID] [--event ID] [--limit N] [--bodies]
-//	webhook dashboard [--store DSN] [--addr 127.0.0.1:8080] [--mode M] [--read-only]
+//	webhook dashboard [--store DSN] [--addr 127.0.0.1:8080] [--mode M] [--catalog FILE] [--read-only]
 //
 // Every command prints its flags and an example with -h. Flags follow the
 // standard flag package: -flag and --flag are the same, and flags come before
@@ -38,8 +38,10 @@
 //
 // # Event catalogs
 //
-// simulate sends the sample data an event catalog declares for a type. The
-// catalog comes from --catalog FILE, JSON as read by event.ParseCatalog:
+// simulate sends the sample data an event catalog declares for a type, and
+// dashboard offers the catalog's types as subscriptions and in its
+// simulator (its sender refuses subscriptions that select none of them).
+// The catalog comes from --catalog FILE, JSON as read by event.ParseCatalog:
 //
 //	{"types": [
 //	  {"type": "order.paid", "description": "An order was paid in full",
@@ -48,9 +50,9 @@
 //	]}
 //
 // Without --catalog it is the provider's catalog, the events of Fasten
-// Connect (package event/fasten). "ping" is in every catalog. A type the
-// catalog does not list is a usage error that names the listed types,
-// unless --data gives the data to send.
+// Connect (package event/fasten), for both commands. "ping" is in every
+// catalog. For simulate, a type the catalog does not list is a usage error
+// that names the listed types, unless --data gives the data to send.
 //
 // # Stores
 //

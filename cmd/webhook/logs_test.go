@@ -29,13 +29,13 @@ func fillStore(t *testing.T, st store.SenderStore) (string, []string) {
 	t.Helper()
 	ctx := context.Background()
 	srv := newEndpoint(t, http.StatusInternalServerError, http.StatusOK)
-	ep := &store.Endpoint{Mode: event.ModeTest, URL: srv.URL, EventTypes: []string{"*"},
-		Secrets: []store.Secret{{Key: vecSecret}}}
-	require.NoError(t, st.CreateEndpoint(ctx, ep))
 	s, err := sender.New(st, &sender.Config{AllowPrivateNetworks: true, Logger: slog.New(slog.DiscardHandler),
 		Retry: retry.Exponential{MaxAttempts: 3, Base: time.Nanosecond, MaxAge: -1}})
 	require.NoError(t, err)
 	defer s.Close()
+	ep := &store.Endpoint{URL: srv.URL, EventTypes: []string{"*"}, Secrets: []store.Secret{{Key: vecSecret}}}
+	_, err = s.Endpoints().Create(ctx, ep)
+	require.NoError(t, err)
 	var ids []string
 	for _, typ := range []string{"ping", "patient.ehi_export_failed"} {
 		ev, err := event.New(event.ModeTest, typ, map[string]string{"k": "v"})

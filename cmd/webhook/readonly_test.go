@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"database/sql"
-	"io"
-
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -127,18 +124,23 @@ func TestDashboardReadOnlyExistingSQLite(t *testing.T) {
 	epID, _ := fillStore(t, st)
 	require.NoError(t, st.Close())
 
+	before := readFileT(t, path)
 	d := startBackground(t, dashboardRe, "dashboard", "--read-only", "--store", "sqlite:"+path, "--addr", "127.0.0.1:0")
-	u, err := url.Parse(d.url)
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodGet, "http://"+u.Host+"/api/endpoints", nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer "+u.Query().Get("token"))
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.NoError(t, resp.Body.Close())
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
-	require.Contains(t, string(body), epID)
+	call := apiCaller(t, d.url)
+	code, body := call(http.MethodGet, "/api/endpoints", "")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, epID)
+
+	// Every action is refused: the sender is never started.
+	for _, a := range []struct{ method, path string }{
+		{http.MethodPost, "/api/endpoints"},
+		{http.MethodPost, "/api/endpoints/" + epID + "/ping"},
+		{http.MethodDelete, "/api/endpoints/" + epID},
+	} {
+		code, body = call(a.method, a.path, `{}`)
+		require.Equal(t, http.StatusNotImplemented, code, "%s %s: %s", a.method, a.path, body)
+		require.Contains(t, body, `"code":"read_only"`)
+	}
 	d.stop(t, os.Interrupt)
+	require.Equal(t, before, readFileT(t, path), "the store was not written")
 }

@@ -204,6 +204,11 @@ func TestSendUsage(t *testing.T) {
 		{"zero attempts", append([]string{"send", "--type", "ping", "--max-attempts", "0"}, base...), "--max-attempts"},
 		{"bad duration", append([]string{"send", "--type", "ping", "--min-backoff", "soon"}, base...), "invalid value"},
 		{"bad header", append([]string{"send", "--type", "ping", "--header", "nocolon"}, base...), "--header"},
+		// The sender's endpoint owner refuses what the sender sets itself.
+		{"reserved header", append([]string{"send", "--type", "ping", "--header", "Webhook-Id: forged"}, base...),
+			`--header "Webhook-Id": set by the sender; it cannot be overridden`},
+		{"invalid header value", append([]string{"simulate", "--type", "ping", "--header", "X-Note: a\x7fb"}, base...),
+			`--header "X-Note": the value must not contain control characters`},
 		{"simulate unknown type", append([]string{"simulate", "--type", "nope"}, base...), "unknown event type"},
 		{"simulate without type", append([]string{"simulate"}, base...), "--type is required"},
 		{"simulate type outside the catalog", append([]string{"simulate", "--catalog", cat, "--type", "order.payed"}, base...),

@@ -51,7 +51,6 @@ import (
 	"github.com/webhookkit/webhookkit/receiver"
 	"github.com/webhookkit/webhookkit/retry"
 	"github.com/webhookkit/webhookkit/sender"
-	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/memory"
 )
@@ -87,11 +86,39 @@ func run(addr string, serve bool) error {
 	sm := newSenderMetrics(reg)
 	rm := newReceiverMetrics(reg)
 
-	// --- The receiver (the consumer side). ---
-	secret, err := signature.NewSecret()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
+	base := "http://" + ln.Addr().String()
+
+	// --- The sender (the producer side). ---
+	st := memory.New(nil)
+	s, err := sender.New(st, &sender.Config{
+		Catalog:       fasten.Catalog(),
+		Hooks:         sm.hooks(),
+		WrapTransport: tracingTransport(tracer, prop),
+		// Demo settings: quick retries, and the receiver is on loopback.
+		// Production leaves both at their defaults.
+		Retry:                retry.Schedule{Delays: []time.Duration{100 * time.Millisecond}},
+		PollInterval:         20 * time.Millisecond,
+		AllowPrivateNetworks: true,
+		Logger:               logger,
+	})
+	if err != nil {
+		return err
+	}
+	// The sender's endpoint owner registers the endpoint and generates its
+	// secret, which the receiver below verifies with.
+	secret, err := s.Endpoints().Create(ctx, &store.Endpoint{
+		URL:        base + "/webhooks",
+		EventTypes: []string{"patient.*"},
+	})
+	if err != nil {
+		return err
+	}
+
+	// --- The receiver (the consumer side). ---
 	var handled atomic.Int64
 	done := make(chan struct{})
 	var once sync.Once
@@ -124,38 +151,10 @@ func run(addr string, serve bool) error {
 		}
 		rcv.ServeHTTP(w, r)
 	})))
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	base := "http://" + ln.Addr().String()
 
-	// --- The sender (the producer side). ---
-	st := memory.New(nil)
-	s, err := sender.New(st, &sender.Config{
-		Hooks:         sm.hooks(),
-		WrapTransport: tracingTransport(tracer, prop),
-		// Demo settings: quick retries, and the receiver is on loopback.
-		// Production leaves both at their defaults.
-		Retry:                retry.Schedule{Delays: []time.Duration{100 * time.Millisecond}},
-		PollInterval:         20 * time.Millisecond,
-		AllowPrivateNetworks: true,
-		Logger:               logger,
-	})
-	if err != nil {
-		return err
-	}
 	if err := s.Start(context.WithoutCancel(ctx)); err != nil {
-		return err
-	}
-	if err := st.CreateEndpoint(ctx, &store.Endpoint{
-		Mode:       event.ModeTest,
-		URL:        base + "/webhooks",
-		EventTypes: []string{"patient.*"},
-		Secrets:    []store.Secret{{Key: secret.String()}},
-	}); err != nil {
 		return err
 	}
 	for _, typ := range []string{fasten.TypeEHIExportSuccess, fasten.TypeEHIExportFailed, fasten.TypeConnectionSuccess} {

@@ -12,7 +12,6 @@ import (
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/event/fasten"
 	"github.com/webhookkit/webhookkit/sender"
-	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -39,8 +38,10 @@ func (a *api) routes() http.Handler {
 	return mux
 }
 
-// createEndpoint registers a customer's webhook URL with a fresh secret,
-// which is shown in this response only.
+// createEndpoint registers a customer's webhook URL through the sender's
+// endpoint owner, which checks it (URL policy, patterns against the
+// catalog, headers) and generates its secret: the secret is shown in this
+// response only.
 func (a *api) createEndpoint(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Tenant      string   `json:"tenant"`
@@ -55,20 +56,14 @@ func (a *api) createEndpoint(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, "tenant is required")
 		return
 	}
-	secret, err := signature.NewSecret()
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
 	ep := &store.Endpoint{
 		Tenant:      in.Tenant,
-		Mode:        a.s.Mode(),
 		URL:         in.URL,
 		EventTypes:  in.EventTypes,
 		Description: in.Description,
-		Secrets:     []store.Secret{{Key: secret.String()}},
 	}
-	if err := a.db.Store().CreateEndpoint(r.Context(), ep); err != nil {
+	secret, err := a.s.Endpoints().Create(r.Context(), ep) // ep.ID is set on success
+	if err != nil {
 		a.fail(w, err)
 		return
 	}
@@ -76,7 +71,7 @@ func (a *api) createEndpoint(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *api) listEndpoints(w http.ResponseWriter, r *http.Request) {
-	eps, next, err := a.db.Store().ListEndpoints(r.Context(), store.EndpointFilter{
+	eps, next, err := a.s.Endpoints().List(r.Context(), store.EndpointFilter{
 		Tenant: r.URL.Query().Get("tenant"),
 		Page:   store.Page{Cursor: r.URL.Query().Get("cursor")},
 	})
@@ -173,7 +168,7 @@ func (a *api) finish(w http.ResponseWriter, r *http.Request, status string, newE
 }
 
 func (a *api) listDeliveries(w http.ResponseWriter, r *http.Request) {
-	ds, next, err := a.db.Store().ListDeliveries(r.Context(), store.DeliveryFilter{
+	ds, next, err := a.s.Store().ListDeliveries(r.Context(), store.DeliveryFilter{
 		Tenant: r.URL.Query().Get("tenant"),
 		Page:   store.Page{Cursor: r.URL.Query().Get("cursor")},
 	})
@@ -197,12 +192,18 @@ func (a *api) listDeliveries(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"deliveries": list, "next_cursor": next})
 }
 
-// fail answers an error: 400 for what the store refuses as invalid, 404,
-// 409, and 500 (logged, not shown) for the rest.
+// fail answers an error: 422 naming the field for an endpoint the sender
+// refuses (a *store.FieldError: "url: ...", "event types[0]: ..."), 400
+// for another invalid argument (a bad cursor), 404, 409, and 500 (logged,
+// not shown) for the rest. Error texts are never shown: they name the
+// code that failed, not what the client should fix.
 func (a *api) fail(w http.ResponseWriter, err error) {
+	var fe *store.FieldError
 	switch {
+	case errors.As(err, &fe):
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": fe.Field + ": " + fe.Reason, "field": fe.Field})
 	case errors.Is(err, store.ErrInvalid):
-		httpError(w, http.StatusBadRequest, err.Error())
+		httpError(w, http.StatusBadRequest, "invalid request")
 	case errors.Is(err, store.ErrNotFound):
 		httpError(w, http.StatusNotFound, "not found")
 	case errors.Is(err, store.ErrConflict):

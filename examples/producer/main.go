@@ -24,6 +24,7 @@
 // API (JSON):
 //
 //	POST /endpoints               {tenant, url, event_types, description} -> {id, secret}
+//	                              (422 {error, field} when the sender refuses a field)
 //	GET  /endpoints?tenant=T      the tenant's endpoints (secrets are never listed)
 //	POST /exports                 {tenant, org_connection_id} -> {id}
 //	POST /exports/{id}/complete   publishes patient.ehi_export_success
@@ -43,6 +44,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/webhookkit/webhookkit/event/fasten"
 	"github.com/webhookkit/webhookkit/sender"
 )
 
@@ -72,6 +74,10 @@ func run(addr, dsn string, allowPrivate bool, logger *slog.Logger) error {
 	defer db.Close()
 
 	s, err := sender.New(db.Store(), &sender.Config{
+		// The event types this service publishes. The sender refuses to
+		// publish any other, and refuses endpoints whose patterns select
+		// none of them (a customer's typo is a 422, not silence).
+		Catalog: fasten.Catalog(),
 		// Leave it false in production: it stops customers from pointing
 		// webhooks at your internal network (SSRF).
 		AllowPrivateNetworks: allowPrivate,

@@ -2,13 +2,15 @@
 //
 //	go run ./examples/quickstart
 //
-// It starts a receiver on a loopback port with two endpoints (two consumers,
-// each with its own secret): "healthy", and "flaky", which answers its first
-// two requests with 503. A sender on the in-memory store publishes three
-// provider events, retries the flaky endpoint until it succeeds, then
-// re-delivers an event the healthy endpoint already has, which the receiver
-// recognises by its id and answers 200 without running the callback again.
-// Finally it prints the attempt log and exits 0, in about a second.
+// A sender on the in-memory store, given the provider's event catalog,
+// registers two endpoints on a loopback port through its endpoint owner,
+// which generates each one's secret: "healthy", and "flaky", which answers
+// its first two requests with 503. Each secret configures the receiver of
+// one consumer. The sender publishes three provider events, retries the
+// flaky endpoint until it succeeds, then re-delivers an event the healthy
+// endpoint already has, which the receiver recognises by its id and answers
+// 200 without running the callback again. Finally it prints the attempt log
+// and exits 0, in about a second.
 //
 // Production code differs in three places, each marked PRODUCTION below: the
 // retry schedule (the default spans about three days), the private-network
@@ -66,17 +68,15 @@ type consumer struct {
 	links   []fasten.DownloadLink
 }
 
-func newConsumer(name string, logger *slog.Logger) (*consumer, error) {
-	secret, err := signature.NewSecret()
-	if err != nil {
-		return nil, err
-	}
+// newConsumer builds the receiving application of an endpoint whose secret
+// the producer generated and showed once.
+func newConsumer(name string, secret signature.Secret, logger *slog.Logger) (*consumer, error) {
 	c := &consumer{name: name, secret: secret, changed: make(chan struct{})}
 
 	// Route by event type, as an application would. The export handler
 	// reads the typed data; everything else under patient.* is acknowledged.
 	mux := receiver.NewMux()
-	err = mux.Handle(fasten.TypeEHIExportSuccess, receiver.Typed(
+	err := mux.Handle(fasten.TypeEHIExportSuccess, receiver.Typed(
 		func(ctx context.Context, ev event.Event, d fasten.EHIExportSuccess) error {
 			links := d.Links()
 			if len(links) == 0 {
@@ -198,33 +198,11 @@ func run(ctx context.Context, start time.Time) error {
 	// above only, on stderr.
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
-	// --- The consumers: two receivers behind one HTTP server. ---
-	healthy, err := newConsumer("healthy", logger)
-	if err != nil {
-		return err
-	}
-	flaky, err := newConsumer("flaky", logger)
-	if err != nil {
-		return err
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/webhooks/healthy", healthy.rcv)
-	mux.Handle("/webhooks/flaky", failFirst(2, flaky.rcv))
-
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
 	base := "http://" + ln.Addr().String()
-	for _, c := range []*consumer{healthy, flaky} {
-		// WithoutCancel: the end of ctx would stop the receiver at once;
-		// Shutdown drains it below instead.
-		if err := c.rcv.Start(context.WithoutCancel(ctx)); err != nil {
-			return err
-		}
-	}
 	fmt.Println("webhookkit quickstart")
 	fmt.Println("receiver listening on", base)
 
@@ -235,6 +213,10 @@ func run(ctx context.Context, start time.Time) error {
 	var log attempts
 	log.changed = make(chan struct{})
 	s, err := sender.New(st, &sender.Config{
+		// The event types this producer publishes: the provider's catalog.
+		// The sender refuses to publish another type, and endpoints that
+		// subscribe to none of them (a typo such as "patient.ehi_export_sucess").
+		Catalog: fasten.Catalog(),
 		// PRODUCTION: leave Retry nil for the default schedule (immediately,
 		// 5 s, 5 min, 30 min, 2 h, ... about 3 days, with jitter). Short
 		// delays make the demo finish in a second.
@@ -254,43 +236,60 @@ func run(ctx context.Context, start time.Time) error {
 	if err != nil {
 		return err
 	}
-	if err := s.Start(ctx); err != nil {
-		return err
-	}
 
+	// --- Register the endpoints, as customers would. ---
 	// Endpoints belong to a tenant (the customer who registered them) and
-	// subscribe to event-type patterns.
+	// subscribe to event-type patterns. The sender's endpoint owner checks
+	// each one and generates its secret, shown once: the customer
+	// configures their receiver with it.
 	const tenant = "acme-health"
 	eps := []struct {
 		name, path string
 		types      []string
-		c          *consumer
 	}{
-		{"healthy", "/webhooks/healthy", []string{"patient.*"}, healthy},
-		{"flaky", "/webhooks/flaky", []string{fasten.TypeEHIExportSuccess}, flaky},
+		{"healthy", "/webhooks/healthy", []string{"patient.*"}},
+		{"flaky", "/webhooks/flaky", []string{fasten.TypeEHIExportSuccess}},
 	}
-	ids := map[string]string{} // store id -> name
+	ids := map[string]string{} // endpoint id -> name
+	consumers := map[string]*consumer{}
 	var healthyID string
 	for _, e := range eps {
-		ep := &store.Endpoint{
-			Tenant:     tenant,
-			Mode:       event.ModeTest,
-			URL:        base + e.path,
-			EventTypes: e.types,
-			Secrets:    []store.Secret{{Key: e.c.secret.String()}},
-		}
-		if err := st.CreateEndpoint(ctx, ep); err != nil {
+		ep := &store.Endpoint{Tenant: tenant, URL: base + e.path, EventTypes: e.types}
+		secret, err := s.Endpoints().Create(ctx, ep)
+		if err != nil {
 			return err
 		}
 		ids[ep.ID] = e.name
 		if e.name == "healthy" {
 			healthyID = ep.ID
 		}
+		// --- The consumer of this endpoint: a receiver with its secret. ---
+		if consumers[e.name], err = newConsumer(e.name, secret, logger); err != nil {
+			return err
+		}
 		note := ""
-		if e.c == flaky {
+		if e.name == "flaky" {
 			note = ", answers 503 to its first 2 requests"
 		}
 		fmt.Printf("endpoint %-7s -> %s (%s%s)\n", e.name, ep.URL, strings.Join(e.types, ", "), note)
+	}
+	healthy, flaky := consumers["healthy"], consumers["flaky"]
+
+	// The consumers' receivers behind one HTTP server.
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks/healthy", healthy.rcv)
+	mux.Handle("/webhooks/flaky", failFirst(2, flaky.rcv))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	for _, c := range []*consumer{healthy, flaky} {
+		// WithoutCancel: the end of ctx would stop the receiver at once;
+		// Shutdown drains it below instead.
+		if err := c.rcv.Start(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
+	}
+	if err := s.Start(ctx); err != nil {
+		return err
 	}
 
 	// --- Publish three events with realistic payloads. ---
@@ -361,7 +360,9 @@ func run(ctx context.Context, start time.Time) error {
 	if err := s.Retry(ctx, ds[0].ID); err != nil {
 		return err
 	}
-	if err := log.wait(ctx, 3+3+1); err != nil {
+	// WaitIdle returns once everything due has been delivered (or given
+	// up) and no attempt is in flight: the re-delivery is in the log.
+	if err := s.WaitIdle(ctx); err != nil {
 		return err
 	}
 	all, err = listAttempts(ctx, st)

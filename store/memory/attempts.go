@@ -77,6 +77,24 @@ func (s *Store) AddAttempt(_ context.Context, a *store.Attempt) error {
 	if s.attempts[c.ID] != nil {
 		return fmt.Errorf("memory: attempt %q exists: %w", c.ID, store.ErrConflict)
 	}
+	s.insertAttempt(c)
+	return nil
+}
+
+// stageAttempt returns the copy of a to store, with an id of its own when
+// a has none; a is not changed.
+func stageAttempt(a *store.Attempt) *attempt {
+	c := copyAttempt(a)
+	if c.ID == "" {
+		c.ID = uuid.NewString()
+		c.size += len(c.ID)
+	}
+	return c
+}
+
+// insertAttempt stores c, whose id is not stored yet, in the log and its
+// indexes, then evicts down to the caps. The caller holds s.mu.
+func (s *Store) insertAttempt(c *attempt) {
 	s.attempts[c.ID] = c
 	k := c.key()
 	s.attemptLog.insert(k, c)
@@ -97,7 +115,6 @@ func (s *Store) AddAttempt(_ context.Context, a *store.Attempt) error {
 		s.attemptsEvicted++
 		s.logEviction(what, s.attemptsEvicted, limit)
 	}
-	return nil
 }
 
 func indexAttempt(ix attemptIndex, id string, k key, a *attempt) {

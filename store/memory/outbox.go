@@ -496,26 +496,47 @@ func (s *Store) finish(d *delivery, state store.DeliveryState, at time.Time) {
 	s.setState(d, state)
 }
 
+// apply does to d, whose lease was just taken from it, what st's outcome
+// says. The caller holds s.mu.
+func (s *Store) apply(d *delivery, st *store.Settlement) {
+	switch st.Outcome {
+	case store.OutcomeSucceeded:
+		s.finish(d, store.StateSucceeded, st.At)
+	case store.OutcomeRetry:
+		d.LastError = st.Error
+		s.makeDue(d, st.Next)
+	case store.OutcomeFailed:
+		d.LastError = st.Error
+		s.finish(d, store.StateFailed, st.At)
+	case store.OutcomeReleased:
+		if d.Attempts > 0 {
+			d.Attempts--
+		}
+		if d.Attempts == 0 {
+			d.FirstAttemptAt = time.Time{}
+		}
+		s.makeDue(d, st.Next)
+	}
+}
+
 // Complete implements [store.Outbox].
 func (s *Store) Complete(_ context.Context, ref store.LeaseRef, at time.Time) error {
 	return s.settle(ref, func(d *delivery) {
-		s.finish(d, store.StateSucceeded, at)
+		s.apply(d, &store.Settlement{Outcome: store.OutcomeSucceeded, At: at})
 	})
 }
 
 // Retry implements [store.Outbox].
 func (s *Store) Retry(_ context.Context, ref store.LeaseRef, next time.Time, lastError string) error {
 	return s.settle(ref, func(d *delivery) {
-		d.LastError = lastError
-		s.makeDue(d, next)
+		s.apply(d, &store.Settlement{Outcome: store.OutcomeRetry, Next: next, Error: lastError})
 	})
 }
 
 // Fail implements [store.Outbox].
 func (s *Store) Fail(_ context.Context, ref store.LeaseRef, at time.Time, reason string) error {
 	return s.settle(ref, func(d *delivery) {
-		d.LastError = reason
-		s.finish(d, store.StateFailed, at)
+		s.apply(d, &store.Settlement{Outcome: store.OutcomeFailed, At: at, Error: reason})
 	})
 }
 
@@ -523,14 +544,87 @@ func (s *Store) Fail(_ context.Context, ref store.LeaseRef, at time.Time, reason
 // FirstAttemptAt is cleared too.
 func (s *Store) Release(_ context.Context, ref store.LeaseRef, next time.Time) error {
 	return s.settle(ref, func(d *delivery) {
-		if d.Attempts > 0 {
-			d.Attempts--
-		}
-		if d.Attempts == 0 {
-			d.FirstAttemptAt = time.Time{}
-		}
-		s.makeDue(d, next)
+		s.apply(d, &store.Settlement{Outcome: store.OutcomeReleased, Next: next})
 	})
+}
+
+// Settle implements [store.Outbox] under one hold of the store's lock: the
+// settlements in order (a paused endpoint's retried or released delivery is
+// paused), then the attempts (evicting as [Store.AddAttempt] does), then
+// the health deltas. Tokens are parsed, attempts copied and ids made before
+// the lock is taken, and the endpoints returned copied after. An attempt id
+// stored already or given twice is [store.ErrConflict], found before
+// anything is changed.
+func (s *Store) Settle(_ context.Context, b store.SettleBatch) (store.SettleResult, error) {
+	if err := b.Check(); err != nil {
+		return store.SettleResult{}, fmt.Errorf("memory: settle: %w", err)
+	}
+	var res store.SettleResult
+	if len(b.Settlements) > 0 {
+		res.Lost = make([]bool, len(b.Settlements))
+	}
+	if len(b.Health) > 0 {
+		res.Endpoints = make([]*store.Endpoint, len(b.Health))
+	}
+	toks := make([]uint64, len(b.Settlements))
+	var atts []*attempt
+	for i := range b.Settlements {
+		st := &b.Settlements[i]
+		toks[i] = s.parseToken(st.Ref.Token)
+		if st.Attempt != nil {
+			atts = append(atts, stageAttempt(st.Attempt))
+		}
+	}
+	if len(atts) > 1 {
+		ids := make(map[string]struct{}, len(atts))
+		for _, a := range atts {
+			if _, dup := ids[a.ID]; dup {
+				return store.SettleResult{}, fmt.Errorf("memory: settle: attempt %q given twice: %w", a.ID, store.ErrConflict)
+			}
+			ids[a.ID] = struct{}{}
+		}
+	}
+
+	s.mu.Lock()
+	for _, a := range atts {
+		if s.attempts[a.ID] != nil {
+			s.mu.Unlock()
+			return store.SettleResult{}, fmt.Errorf("memory: settle: attempt %q exists: %w", a.ID, store.ErrConflict)
+		}
+	}
+	for i := range b.Settlements {
+		st := &b.Settlements[i]
+		d := s.deliveries[st.Ref.DeliveryID]
+		if d == nil || d.State != store.StateLeased || toks[i] == 0 || d.tok != toks[i] {
+			res.Lost[i] = true
+			continue
+		}
+		d.tok = 0
+		s.apply(d, st)
+	}
+	for _, a := range atts {
+		s.insertAttempt(a)
+	}
+	for i, hd := range b.Health {
+		if old := s.endpoints[hd.EndpointID]; old != nil {
+			ep := s.update(old)
+			ep.Health = hd.Apply(ep.Health)
+			res.Endpoints[i] = ep
+		}
+	}
+	s.mu.Unlock()
+
+	for i, ep := range res.Endpoints {
+		res.Endpoints[i] = ep.Clone() // nil stays nil
+	}
+	j := 0
+	for i := range b.Settlements {
+		if a := b.Settlements[i].Attempt; a != nil {
+			a.ID = atts[j].ID
+			j++
+		}
+	}
+	return res, nil
 }
 
 // GetDelivery implements [store.Deliveries].

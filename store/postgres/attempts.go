@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/webhookkit/webhookkit/event"
@@ -51,30 +49,18 @@ func (h *handle) AddAttempt(ctx context.Context, a *store.Attempt) error {
 	if a == nil {
 		return fmt.Errorf("postgres: add attempt: %w: nil attempt", store.ErrInvalid)
 	}
-	reqH, err := json.Marshal(http.Header(a.RequestHeaders))
+	atts, ids, err := stageAttempts([]store.Settlement{{Attempt: a}})
 	if err != nil {
 		return fmt.Errorf("postgres: add attempt: %w", err)
 	}
-	respH, err := json.Marshal(http.Header(a.ResponseHeaders))
-	if err != nil {
-		return fmt.Errorf("postgres: add attempt: %w", err)
-	}
-	id := a.ID
-	if id == "" {
-		id = uuid.NewString()
-	}
-	_, err = h.db.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.attempts (`+attemptCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`),
-		id, a.DeliveryID, a.EndpointID, a.Tenant, a.EventID, a.EventType, string(a.Mode), a.Number, a.At,
-		int64(a.Duration), a.URL, reqH, a.RequestBody, a.StatusCode, respH, a.ResponseBody, a.ResponseTruncated,
-		a.Error, a.Success)
+	_, err = h.db.Exec(ctx, h.n.q(insertAttemptsSQL), atts.args()...)
 	if isUniqueViolation(err) {
-		return fmt.Errorf("postgres: add attempt %q: %w", id, store.ErrConflict)
+		return fmt.Errorf("postgres: add attempt %q: %w", ids[0], store.ErrConflict)
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: add attempt %q: %w", id, err)
+		return fmt.Errorf("postgres: add attempt %q: %w", ids[0], err)
 	}
-	a.ID = id
+	a.ID = ids[0]
 	return nil
 }
 

@@ -2,7 +2,7 @@
 // many sender and receiver instances working one outbox and one inbox. A
 // [Store] implements [store.SenderStore] (endpoints, outbox, deliveries,
 // attempt log), [store.Inbox], [store.InboxRecovery],
-// [store.DeliveryPruner] and [store.Notifier]. It uses
+// [store.DeliveryPruner], [store.Notifier] and [store.InboxBatcher]. It uses
 // github.com/jackc/pgx/v5 through a *pgxpool.Pool that the caller owns.
 //
 //	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
@@ -45,6 +45,13 @@
 //
 // Settling (Complete, Retry, Fail, Release) updates one row by id and lease
 // token and returns [store.ErrLeaseLost] when the token no longer holds it.
+// [Store.Settle] settles a batch, with its attempts and the endpoints'
+// health, in one transaction sent as one pipelined round trip; it locks the
+// endpoints it reads or writes, then the deliveries, each in id order, so
+// concurrent batches and SetDisabled neither deadlock nor let a retried
+// delivery of a disabled endpoint stay pending. [Store.ClaimBatch] (the
+// [store.InboxBatcher] capability) claims many keys with one INSERT ... ON
+// CONFLICT, in key order for the same reason.
 // Enqueue is idempotent through the unique (event_id, endpoint_id)
 // constraint and INSERT ... ON CONFLICT DO NOTHING; an event id reused with
 // a different type, mode or data is [store.ErrConflict], checked in the same

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"maps"
 	"time"
 
@@ -44,4 +45,19 @@ func SchemaColumns() map[string]map[string]string {
 // can apply it by hand.
 func SchemaSQL(schema string) string {
 	return (&names{quoted: pgx.Identifier{schema}.Sanitize()}).q(schemaSQL)
+}
+
+// SettleCopy is Settle with the attempts written by COPY instead of the
+// pipelined INSERT ... SELECT FROM unnest(...), for the benchmark that
+// measured the choice.
+func SettleCopy(ctx context.Context, s *Store, b store.SettleBatch) (store.SettleResult, error) {
+	return s.settleCopy(ctx, b)
+}
+
+// SettleStatement returns the SQL and arguments of the statement Settle
+// runs to settle the deliveries of b (a batch without repeated deliveries),
+// for tests that EXPLAIN it.
+func SettleStatement(s *Store, b store.SettleBatch) (string, []any, error) {
+	args, err := settleArgs(b.Settlements, b.Rounds()[0])
+	return s.n.q(settleSQL), args, err
 }

@@ -211,3 +211,103 @@ func (h *handle) Replay(ctx context.Context, key string, at time.Time) error {
 	}
 	return nil
 }
+
+// ClaimBatch claims every key of cs in one statement (see
+// [store.InboxBatcher]): an INSERT ... SELECT FROM unnest(...) ... ON
+// CONFLICT (key) DO UPDATE that overwrites only an entry whose window ended
+// by its claim's Now and returns the keys it won (a single key goes through
+// [Store.Claim]'s statement, which is cheaper to plan). A key's later claims in
+// cs are left out first (they lose; one statement cannot change a row
+// twice), and the rows are inserted in key order, so concurrent batches of
+// overlapping keys wait for each other in one order and never deadlock.
+// Among concurrent batches and single claims of one key, from any number of
+// processes, exactly one wins. An empty key is an error wrapping
+// [store.ErrInvalid]; on any error nothing is claimed.
+func (h *handle) ClaimBatch(ctx context.Context, cs []store.Claim) ([]bool, error) {
+	firsts, idx, err := store.DedupClaims(cs)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim batch: %w", err)
+	}
+	won := make([]bool, len(cs))
+	switch len(firsts) {
+	case 0:
+		return won, nil
+	case 1: // Claim's statement is cheaper to plan
+		w, err := h.Claim(ctx, firsts[0])
+		if err != nil {
+			return nil, fmt.Errorf("postgres: claim batch: %w", err)
+		}
+		won[idx[0]] = w
+		return won, nil
+	}
+	var (
+		keys          = make([]string, len(firsts))
+		bodies        = make([][]byte, len(firsts))
+		now, exp, lse = make([]time.Time, len(firsts)), make([]time.Time, len(firsts)), make([]time.Time, len(firsts))
+	)
+	for i, c := range firsts {
+		keys[i], bodies[i] = c.Key, c.Body
+		if bodies[i] == nil {
+			bodies[i] = []byte{}
+		}
+		now[i], exp[i], lse[i] = c.Now, c.Now.Add(c.TTL), c.Now.Add(c.Lease)
+	}
+	rows, err := h.db.Query(ctx, h.n.q(claimBatchSQL), keys, bodies, now, exp, lse)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim batch: %w", err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim batch: %w", err)
+	}
+	ok := make(map[string]bool, len(got))
+	for _, k := range got {
+		ok[k] = true
+	}
+	for j, c := range firsts {
+		won[idx[j]] = ok[c.Key]
+	}
+	return won, nil
+}
+
+// claimBatchSQL claims the keys $1 with bodies $2, claimed at $3, expiring
+// at $4 and leased until $5, in key order, and returns the keys it won.
+const claimBatchSQL = `INSERT INTO {{schema}}.inbox AS i
+		(key, state, body, claimed_at, expires_at, leased_until, attempts, last_error, finished_at)
+	SELECT c.key, 'claimed', c.body, c.now, c.expires, c.leased, 0, '', NULL
+	FROM unnest($1::text[], $2::bytea[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[])
+		AS c (key, body, now, expires, leased)
+	ORDER BY c.key
+	ON CONFLICT (key) DO UPDATE SET
+		state = 'claimed', body = excluded.body, claimed_at = excluded.claimed_at,
+		expires_at = excluded.expires_at, leased_until = excluded.leased_until,
+		attempts = 0, last_error = '', finished_at = NULL
+	WHERE i.expires_at <= excluded.claimed_at
+	RETURNING key`
+
+// MarkHandledBatch marks every key handled at time at, dropping the bodies,
+// in one round trip (see [store.InboxBatcher]): the entries are locked in
+// key order, as ClaimBatch takes them, so the two never deadlock, then
+// updated by one UPDATE. Keys not in the inbox are reported by a
+// [*store.MissingKeysError], returned after the others are marked.
+func (h *handle) MarkHandledBatch(ctx context.Context, keys []string, at time.Time) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	var (
+		batch  pgx.Batch
+		marked []string
+	)
+	batch.Queue(h.n.q(`SELECT key FROM {{schema}}.inbox WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE`), keys)
+	batch.Queue(h.n.q(`UPDATE {{schema}}.inbox SET
+			state = 'handled', body = NULL, finished_at = $2, leased_until = NULL
+		WHERE key = ANY($1::text[]) RETURNING key`), keys, at).Query(func(rows pgx.Rows) error {
+		var err error
+		marked, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err := h.db.SendBatch(ctx, &batch).Close(); err != nil {
+		return fmt.Errorf("postgres: mark handled batch: %w", err)
+	}
+	return store.MissingKeys(keys, marked)
+}

@@ -93,6 +93,7 @@ var (
 	_ store.Inbox          = (*Store)(nil)
 	_ store.InboxRecovery  = (*Store)(nil)
 	_ store.DeliveryPruner = (*Store)(nil)
+	_ store.InboxBatcher   = (*Store)(nil)
 )
 
 // New returns a Store using pool and cfg (nil means defaults). It does not
@@ -278,6 +279,7 @@ type dbtx interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Begin(ctx context.Context) (pgx.Tx, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
 }
 
 // names holds what the queries need besides a connection.

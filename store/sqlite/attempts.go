@@ -54,33 +54,15 @@ func headerJSON(h http.Header) (any, error) { return jsonOrNull(h) }
 // AddAttempt stores a copy of a, assigning a.ID (a UUID) when empty. An
 // existing ID is [store.ErrConflict].
 func (s *Store) AddAttempt(ctx context.Context, a *store.Attempt) error {
-	reqH, err := headerJSON(a.RequestHeaders)
+	atts, ids, err := stageAttempts([]store.Settlement{{Attempt: a}})
 	if err != nil {
 		return fmt.Errorf("sqlite: add attempt: %w", err)
 	}
-	respH, err := headerJSON(a.ResponseHeaders)
+	err = s.write(ctx, func(q dbtx) error { return insertAttempts(ctx, q, atts) })
 	if err != nil {
-		return fmt.Errorf("sqlite: add attempt: %w", err)
+		return fmt.Errorf("sqlite: add attempt %q: %w", ids[0], err)
 	}
-	id := a.ID
-	if id == "" {
-		id = newID()
-	}
-	err = s.write(ctx, func(q dbtx) error {
-		res, err := q.ExecContext(ctx, `INSERT INTO webhookkit_attempts (`+attemptCols+`)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-			id, a.DeliveryID, a.EndpointID, a.Tenant, a.EventID, a.EventType, string(a.Mode), a.Number,
-			nanos(a.At), int64(a.Duration), a.URL, reqH, a.RequestBody, a.StatusCode, respH, a.ResponseBody,
-			boolInt(a.ResponseTruncated), a.Error, boolInt(a.Success))
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, fmt.Errorf("attempt %q exists: %w", id, store.ErrConflict))
-	})
-	if err != nil {
-		return fmt.Errorf("sqlite: add attempt: %w", err)
-	}
-	a.ID = id
+	a.ID = ids[0]
 	return nil
 }
 

@@ -56,6 +56,12 @@
 // Inbox claims are a single upsert that only overwrites an entry whose window
 // ended, so exactly one of any number of concurrent claims of a key wins.
 //
+// With one writer, what costs is the commit, so the store batches: one
+// [Store.Settle] writes many settlements, their attempts and the
+// endpoints' health in one transaction, and one [Store.ClaimBatch] (the
+// [store.InboxBatcher] capability) claims many keys in one statement, so a
+// receiver can group the claims of concurrent requests into one commit.
+//
 // # Transactional outbox
 //
 // [Store.Tx] binds the store to the caller's *sql.Tx, and a sender's

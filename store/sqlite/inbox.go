@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/webhookkit/webhookkit/store"
@@ -237,4 +238,87 @@ WHERE key = ?`, nanos(at), key)
 		return fmt.Errorf("sqlite: replay: %w", err)
 	}
 	return nil
+}
+
+// claimRowsPerInsert caps the rows of one multi-row claim INSERT (5
+// parameters a row).
+const claimRowsPerInsert = 256
+
+// ClaimBatch claims every key of cs in one write transaction (see
+// [store.InboxBatcher]): the claims, a key's later ones left out (they
+// lose), go in multi-row upserts of up to 256 rows, each overwriting only
+// an entry whose window ended by its claim's Now and returning the keys it
+// won. An empty key is [store.ErrInvalid]; on any error nothing is claimed.
+func (s *Store) ClaimBatch(ctx context.Context, cs []store.Claim) ([]bool, error) {
+	firsts, idx, err := store.DedupClaims(cs)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim batch: %w", err)
+	}
+	won := make([]bool, len(cs))
+	if len(firsts) == 0 {
+		return won, nil
+	}
+	const row = "(?, 'claimed', ?, ?, ?, ?, 0, '', NULL)"
+	err = s.write(ctx, func(q dbtx) error {
+		clear(won)
+		for start := 0; start < len(firsts); start += claimRowsPerInsert {
+			chunk := firsts[start:min(start+claimRowsPerInsert, len(firsts))]
+			args := make([]any, 0, 5*len(chunk))
+			for _, c := range chunk {
+				body := c.Body
+				if body == nil {
+					body = []byte{}
+				}
+				args = append(args, c.Key, body, nanos(c.Now), addDur(c.Now, c.TTL), addDur(c.Now, c.Lease))
+			}
+			keys, err := queryAll(ctx, q, scanString, `INSERT INTO webhookkit_inbox (`+inboxCols+`)
+VALUES `+strings.Repeat(row+", ", len(chunk)-1)+row+`
+ON CONFLICT (key) DO UPDATE SET
+    state = 'claimed', body = excluded.body, claimed_at = excluded.claimed_at,
+    expires_at = excluded.expires_at, leased_until = excluded.leased_until,
+    attempts = 0, last_error = '', finished_at = NULL
+WHERE webhookkit_inbox.expires_at <= excluded.claimed_at
+RETURNING key`, args...)
+			if err != nil {
+				return err
+			}
+			got := make(map[string]bool, len(keys))
+			for _, k := range keys {
+				got[k] = true
+			}
+			for j := range chunk {
+				won[idx[start+j]] = got[chunk[j].Key]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim batch: %w", err)
+	}
+	return won, nil
+}
+
+// MarkHandledBatch marks every key handled at time at, dropping the stored
+// bodies, in one UPDATE (see [store.InboxBatcher]). Keys not in the inbox
+// are reported by a [*store.MissingKeysError], returned after the others
+// are marked.
+func (s *Store) MarkHandledBatch(ctx context.Context, keys []string, at time.Time) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	keysJSON, err := json.Marshal(keys)
+	if err != nil {
+		return fmt.Errorf("sqlite: mark handled batch: %w", err)
+	}
+	var marked []string
+	err = s.write(ctx, func(q dbtx) error {
+		marked, err = queryAll(ctx, q, scanString, `UPDATE webhookkit_inbox SET
+    state = 'handled', body = NULL, finished_at = ?
+WHERE key IN (SELECT value FROM json_each(?)) RETURNING key`, nanos(at), string(keysJSON))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: mark handled batch: %w", err)
+	}
+	return store.MissingKeys(keys, marked)
 }

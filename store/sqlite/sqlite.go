@@ -104,6 +104,7 @@ type dbtx interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
 var (
@@ -111,6 +112,7 @@ var (
 	_ store.Inbox          = (*Store)(nil)
 	_ store.InboxRecovery  = (*Store)(nil)
 	_ store.DeliveryPruner = (*Store)(nil)
+	_ store.InboxBatcher   = (*Store)(nil)
 )
 
 // Open opens (creating it when missing) the SQLite database file at path and

@@ -52,6 +52,15 @@
 //   - Deliveries: listing newest first with every filter and paging that
 //     returns each row exactly once when creation times tie; Requeue and
 //     RequeueFailed; DeleteEndpoint's deliveries.
+//   - Settle: a batch of mixed outcomes; lost leases among the others
+//     (reported, not written, their attempts still logged); a delivery
+//     settled twice in a batch; health deltas folded as RecordResult would
+//     record each attempt, a deleted endpoint's skipped; retries and
+//     releases of a disabled endpoint paused; nothing written when an
+//     attempt id conflicts or the batch is ill-formed; a batch of one the
+//     same as Complete, Retry, Fail or Release; concurrent batches beside
+//     SetDisabled without deadlock, leaving no pending delivery of a
+//     disabled endpoint.
 //   - For stores implementing [store.DeliveryPruner]: pruning deletes only
 //     deliveries finished before the cutoff (never pending, leased, paused
 //     or requeued ones), returns how many, keeps an event while a delivery
@@ -71,7 +80,13 @@
 // only), handled and dead marks, pruning; and, for inboxes implementing
 // [store.InboxRecovery], kept bodies, re-drive of claims whose lease ended,
 // listing (by state and of every state) and replay of dead entries, which
-// resets Attempts and clears LastError.
+// resets Attempts and clears LastError; and, for inboxes implementing
+// [store.InboxBatcher], ClaimBatch (a key's first claim in a batch wins,
+// expired windows claimed again, kept bodies, concurrent batches of
+// overlapping keys beside single claims with exactly one winner per key,
+// all or nothing on an empty key) and MarkHandledBatch (missing keys
+// reported, the others marked; beside claims of the same keys without
+// deadlock).
 //
 // # RunTx
 //
@@ -99,6 +114,9 @@
 // [BenchmarkLease] and [BenchmarkListAttempts] measure the two costs that
 // must not grow with the store's size: leasing beside a backlog that is not
 // due, and listing one delivery's attempts out of a large log.
+// [BenchmarkSettle] and [BenchmarkClaimBatch] measure what batching saves:
+// the cost per delivery settled and per event claimed, in groups of any
+// size, against the same work one call at a time.
 //
 // # Time
 //

@@ -30,7 +30,9 @@ type HealthStore interface {
 }
 
 // OutboxStore is what [RunOutbox] tests: the outbox and its delivery log,
-// with the endpoints they refer to. The cases create endpoints to enqueue
+// with the endpoints they refer to and the attempt log (Settle writes
+// attempts and endpoint health in the transaction that settles the
+// deliveries, so the outbox, the endpoints and the attempts live together). The cases create endpoints to enqueue
 // for (Enqueue refuses endpoints the store does not hold), disable and
 // enable them (disabling pauses their deliveries) and read deliveries back.
 // [store.DeliveryPruner] is tested when the store implements it.
@@ -39,6 +41,7 @@ type OutboxStore interface {
 	store.EndpointHealth
 	store.Outbox
 	store.Deliveries
+	store.Attempts
 }
 
 // Factory returns a fresh, empty store of type S for one test. It registers
@@ -82,7 +85,7 @@ func RunHealth(t *testing.T, newStore Factory[HealthStore]) {
 }
 
 // RunOutbox runs the [store.Outbox] and [store.Deliveries] cases
-// (Outbox/..., Deliveries/...) and, for stores implementing it, the
+// (Outbox/..., Deliveries/..., Settle/...) and, for stores implementing it, the
 // [store.DeliveryPruner] cases (DeliveryPruner/...) on fresh stores from
 // newStore.
 func RunOutbox(t *testing.T, newStore Factory[OutboxStore]) {
@@ -91,6 +94,7 @@ func RunOutbox(t *testing.T, newStore Factory[OutboxStore]) {
 	runCases(t, "Outbox", outboxCases, fx)
 	runCases(t, "Deliveries", deliveryCases, fx)
 	runCases(t, "DeliveryPruner", prunerCases, fx)
+	runCases(t, "Settle", settleCases, fx)
 }
 
 // RunAttempts runs the [store.Attempts] cases (Attempts/...) on fresh
@@ -103,7 +107,8 @@ func RunAttempts(t *testing.T, newStore Factory[store.Attempts]) {
 }
 
 // RunInbox runs the [store.Inbox] cases (Inbox/...) and, for inboxes
-// implementing it, the [store.InboxRecovery] cases (InboxRecovery/...) on
+// implementing them, the [store.InboxRecovery] cases (InboxRecovery/...)
+// and the [store.InboxBatcher] cases (InboxBatcher/...) on
 // fresh inboxes from newStore. It needs nothing but the inbox, so a
 // receiver's inbox kept apart from any sender store is tested alone.
 func RunInbox(t *testing.T, newStore Factory[store.Inbox]) {
@@ -111,6 +116,7 @@ func RunInbox(t *testing.T, newStore Factory[store.Inbox]) {
 	fx := func(t *testing.T) *inboxFixture { return &inboxFixture{newFixture(t, newStore)} }
 	runCases(t, "Inbox", inboxCases, fx)
 	runCases(t, "InboxRecovery", recoveryCases, fx)
+	runCases(t, "InboxBatcher", claimBatchCases, fx)
 }
 
 // testCase is one case, run on the fixture F of its runner.

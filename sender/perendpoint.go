@@ -1,0 +1,103 @@
+package sender
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/webhookkit/webhookkit/signature"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// endpointState is what a sender keeps per endpoint: the freshest copy of
+// it the sender has seen (this file), its limiter and the requests in
+// flight (limits.go), and the signer built from its active secrets
+// (signers.go).
+type endpointState struct {
+	// ep is the copy read or returned by the store call that started
+	// last (epSeq) among those that answered: each lease round reloads it,
+	// and health and disable results replace it, so queued deliveries see
+	// an endpoint disabled by this sender, and health decisions see the
+	// failures other workers recorded. It is shared: never modified.
+	ep    *store.Endpoint
+	epSeq uint64
+
+	limiter      *rate.Limiter // nil: no rate limit
+	maxInFlight  int           // 0: no cap
+	inFlight     int
+	blockedUntil time.Time // rate limited until then
+
+	// signing cache: the key texts the signer was built from, and the time
+	// at which one of them expires (zero: none expires).
+	keys       []string
+	signer     *signature.Signer
+	validUntil time.Time
+}
+
+// perEndpoint holds every endpoint's state, and the set of endpoints that
+// are at a limit (handed to the store as LeaseRequest.SkipEndpoints). It is
+// safe for concurrent use.
+type perEndpoint struct {
+	cfg  *settings
+	wake func()
+
+	calls atomic.Uint64 // numbers the store calls that return endpoints
+
+	mu      sync.Mutex
+	eps     map[string]*endpointState
+	skipped map[string]struct{}
+}
+
+func newPerEndpoint(cfg *settings, wake func()) *perEndpoint {
+	return &perEndpoint{cfg: cfg, wake: wake, eps: make(map[string]*endpointState), skipped: make(map[string]struct{})}
+}
+
+// state returns the endpoint's state; l.mu must be held.
+func (l *perEndpoint) state(id string) *endpointState {
+	es := l.eps[id]
+	if es == nil {
+		es = &endpointState{}
+		l.eps[id] = es
+	}
+	return es
+}
+
+// seq numbers a store call that will return an endpoint; call it before
+// the call, and pass the number to observe with the result.
+func (l *perEndpoint) seq() uint64 { return l.calls.Add(1) }
+
+// observe records ep, returned by the store call numbered seq, as the
+// endpoint's freshest copy unless a later call's answer is recorded
+// already. ep must not be modified afterwards.
+func (l *perEndpoint) observe(seq uint64, ep *store.Endpoint) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	es := l.state(ep.ID)
+	if es.ep == nil || seq > es.epSeq {
+		es.ep, es.epSeq = ep, seq
+	}
+}
+
+// latest returns the freshest copy of ep this sender has seen.
+func (l *perEndpoint) latest(ep *store.Endpoint) *store.Endpoint {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if es := l.eps[ep.ID]; es != nil && es.ep != nil {
+		return es.ep
+	}
+	return ep
+}
+
+// forget drops the state of a deleted endpoint, unless requests to it are
+// still in flight (their done needs it; a later lease round may bring it
+// back, harmlessly).
+func (l *perEndpoint) forget(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if es := l.eps[id]; es != nil && es.inFlight == 0 {
+		delete(l.eps, id)
+		delete(l.skipped, id)
+	}
+}

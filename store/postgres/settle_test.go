@@ -1,0 +1,77 @@
+package postgres_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/postgres"
+)
+
+// TestSettlePlanReadsByKey shows that Settle's delivery UPDATE reads the
+// deliveries alone (by primary key, or in one pass over a small table) and
+// looks each one's settlement up by key, without joining them with the
+// batch, even
+// when the statistics say no delivery is leased (they were gathered
+// before the lease, as autovacuum's often are): a join there was planned as
+// a nested loop rescanning the batch for every leased row, quadratic in the
+// batch size.
+func TestSettlePlanReadsByKey(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := newStore(t)
+	createEndpoints(t, s, "t", "a", "b")
+	seed(ctx, t, s, []store.Target{{EndpointID: "a", Tenant: "t"}, {EndpointID: "b", Tenant: "t"}}, 5000, base)
+	ds, err := s.Lease(ctx, store.LeaseRequest{Now: base, Limit: 256, Duration: time.Hour})
+	require.NoError(t, err)
+	require.Len(t, ds, 256)
+	var b store.SettleBatch
+	for i, d := range ds {
+		st := store.Settlement{Ref: d.Ref(), Outcome: store.OutcomeSucceeded, At: base}
+		if i%2 == 0 {
+			st = store.Settlement{Ref: d.Ref(), Outcome: store.OutcomeRetry, Next: base.Add(time.Hour), Error: "503"}
+		}
+		b.Settlements = append(b.Settlements, st)
+	}
+	sql, args, err := postgres.SettleStatement(s, b)
+	require.NoError(t, err)
+
+	conn, err := pgx.Connect(ctx, testDSN(t))
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	// Settle runs it with generic plans; through a view on a caller's
+	// transaction it may run with custom ones. Both must read by key.
+	for _, mode := range []string{"force_generic_plan", "force_custom_plan"} {
+		tx, err := conn.Begin(ctx)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, "SET LOCAL plan_cache_mode = "+mode)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, "PREPARE settle AS "+sql)
+		require.NoError(t, err)
+		// The simple protocol inlines the arguments into EXECUTE's.
+		rows, err := tx.Query(ctx, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) EXECUTE settle($1, $2)",
+			append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
+		require.NoError(t, err)
+		lines, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+			l, err := pgx.RowTo[string](r)
+			if len(l) > 120 {
+				l = l[:120] + "..."
+			}
+			return l, err
+		})
+		require.NoError(t, err)
+		require.NoError(t, tx.Rollback(ctx))
+		_, err = conn.Exec(ctx, "DEALLOCATE settle")
+		require.NoError(t, err)
+		plan := strings.Join(lines, "\n")
+		t.Logf("settle plan (%s), 256 of 5,000 deliveries:\n%s", mode, plan)
+		require.NotContains(t, plan, "Nested Loop", mode)
+		require.NotContains(t, plan, "Join", mode)
+		require.NotContains(t, plan, "Function Scan", mode)
+		require.Contains(t, plan, "Update on deliveries d (actual rows=256", mode)
+	}
+}
