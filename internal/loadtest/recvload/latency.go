@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,10 +53,15 @@ type latencyResult struct {
 	P50ms         float64 `json:"p50_ms"`             // publish -> callback
 	P95ms         float64 `json:"p95_ms"`
 	P99ms         float64 `json:"p99_ms"`
-	MaxMs         float64 `json:"max_ms"`
-	Twice         int     `json:"callbacks_twice"` // events whose callback ran more than once
-	Sustained     bool    `json:"sustained"`
-	Receiver      receiver.Stats
+	// RecvP50ms and RecvP95ms are the receiver's part: from the first
+	// request for the event reaching the receiver's handler to the
+	// callback; the rest is the sender's (publish, wake-up, lease, POST).
+	RecvP50ms float64 `json:"receiver_p50_ms"`
+	RecvP95ms float64 `json:"receiver_p95_ms"`
+	MaxMs     float64 `json:"max_ms"`
+	Twice     int     `json:"callbacks_twice"` // events whose callback ran more than once
+	Sustained bool    `json:"sustained"`
+	Receiver  receiver.Stats
 }
 
 // latencyConfig is one latency run's setting.
@@ -125,12 +131,13 @@ func latencyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // latencyReport prints the runs and the verdict on issue 15's goals; it
 // fails if an event was lost or handed to the callback twice.
 func latencyReport(w io.Writer, res []latencyResult) error {
-	fmt.Fprintln(w, "| offered/s | published/s | delivered/s | max publish lag | p50 | p95 | p99 | max | 503 | sustained |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	fmt.Fprintln(w, "| offered/s | published/s | delivered/s | max publish lag | p50 | p95 | p99 | max | receiver p50 | receiver p95 | 503 | sustained |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	var problems []string
 	for _, r := range res {
-		fmt.Fprintf(w, "| %d | %.0f | %.0f | %.0f ms | %.1f ms | %.1f ms | %.1f ms | %.0f ms | %d | %v |\n",
-			r.Rate, r.PublishedRate, r.DeliveredRate, r.MaxLagMs, r.P50ms, r.P95ms, r.P99ms, r.MaxMs, r.Receiver.Unavailable, r.Sustained)
+		fmt.Fprintf(w, "| %d | %.0f | %.0f | %.0f ms | %.1f ms | %.1f ms | %.1f ms | %.0f ms | %.1f ms | %.1f ms | %d | %v |\n",
+			r.Rate, r.PublishedRate, r.DeliveredRate, r.MaxLagMs, r.P50ms, r.P95ms, r.P99ms, r.MaxMs,
+			r.RecvP50ms, r.RecvP95ms, r.Receiver.Unavailable, r.Sustained)
 		if r.Delivered != r.Published {
 			problems = append(problems, fmt.Sprintf("rate %d: %d of %d published events reached the callback", r.Rate, r.Delivered, r.Published))
 		}
@@ -165,6 +172,8 @@ type tracker struct {
 	mu       sync.Mutex
 	pub      map[string]time.Time // publish start, by event id
 	lat      map[string]time.Duration
+	arrived  map[string]time.Time // first request reaching the receiver
+	recv     map[string]time.Duration
 	twice    int
 	handled  atomic.Int64
 	from, to time.Time // the window, for counting callbacks in it
@@ -175,6 +184,16 @@ func (t *tracker) published(id string, at time.Time) {
 	t.mu.Lock()
 	t.pub[id] = at
 	t.mu.Unlock()
+}
+
+// arrival notes when a request for the event id first reached the
+// receiver.
+func (t *tracker) arrival(id string, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.arrived[id]; !ok {
+		t.arrived[id] = at
+	}
 }
 
 func (t *tracker) callback(id string) {
@@ -190,6 +209,9 @@ func (t *tracker) callback(id string) {
 	}
 	if at, ok := t.pub[id]; ok {
 		t.lat[id] = now.Sub(at)
+	}
+	if at, ok := t.arrived[id]; ok {
+		t.recv[id] = now.Sub(at)
 	}
 	t.handled.Add(1)
 }
@@ -213,7 +235,8 @@ func runLatency(ctx context.Context, cfg latencyConfig) (res latencyResult, err 
 		return res, err
 	}
 	data := src.Data()
-	tr := &tracker{pub: map[string]time.Time{}, lat: map[string]time.Duration{}}
+	tr := &tracker{pub: map[string]time.Time{}, lat: map[string]time.Duration{},
+		arrived: map[string]time.Time{}, recv: map[string]time.Duration{}}
 
 	rcv, err := receiver.New(receiver.HandlerFunc(func(_ context.Context, ev event.Event) error {
 		tr.callback(ev.ID)
@@ -232,7 +255,11 @@ func runLatency(ctx context.Context, cfg latencyConfig) (res latencyResult, err 
 	}
 	srvCtx, stopSrv := context.WithCancel(context.WithoutCancel(ctx))
 	srvDone := make(chan error, 1)
-	go func() { srvDone <- loadtest.Serve(srvCtx, ln, rcv) }()
+	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		tr.arrival(req.Header.Get("Webhook-Id"), time.Now()) // the sender sets it to the event id
+		rcv.ServeHTTP(w, req)
+	})
+	go func() { srvDone <- loadtest.Serve(srvCtx, ln, h) }()
 	defer func() {
 		stopSrv()
 		err = errors.Join(err, <-srvDone)
@@ -318,7 +345,7 @@ func runLatency(ctx context.Context, cfg latencyConfig) (res latencyResult, err 
 
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	var lat []time.Duration
+	var lat, recv []time.Duration
 	for _, id := range windowIDs {
 		if id == "" {
 			continue
@@ -327,7 +354,13 @@ func runLatency(ctx context.Context, cfg latencyConfig) (res latencyResult, err 
 		if l, ok := tr.lat[id]; ok {
 			lat = append(lat, l)
 		}
+		if l, ok := tr.recv[id]; ok {
+			recv = append(recv, l)
+		}
 	}
+	slices.Sort(recv)
+	res.RecvP50ms = ms(loadtest.Percentile(recv, 0.50))
+	res.RecvP95ms = ms(loadtest.Percentile(recv, 0.95))
 	res.Delivered = len(lat)
 	res.Failed = int(failed.Load())
 	res.Twice = tr.twice

@@ -44,6 +44,8 @@
 // -publishers goroutines) for -warmup then -d. It reports, for the events
 // due in the measured window, the publish -> callback latency (from the
 // start of Publish to the start of the callback) at p50, p95, p99 and max,
+// the receiver's part of it (from the first request for the event reaching
+// the receiver to the callback) at p50 and p95,
 // the rates published and delivered, how late publishing fell behind, and
 // whether the offered rate was sustained (every event published within
 // 100 ms of its due time and delivered, deliveries keeping pace); it fails
