@@ -3,8 +3,6 @@ package crashtest
 import (
 	"fmt"
 	"net/http"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -44,23 +42,12 @@ func TestReceiverCrashMidBatch(t *testing.T) {
 func testReceiverCrashMidBatch(t *testing.T, sp spec) {
 	start := time.Now()
 	n := events()
-	secret, err := signature.NewSecret()
-	require.NoError(t, err)
-	signer, err := signature.NewSigner([]signature.Secret{secret})
-	require.NoError(t, err)
-	out := filepath.Join(t.TempDir(), "handled.log")
-	st := sp.openT(t, 2)
+	g := newReceiverRig(t, sp)
+	signer, out, st := g.signer, g.out, g.st
 	if _, ok := store.Inbox(st).(store.InboxBatcher); !ok {
 		t.Logf("%s: the inbox does not implement store.InboxBatcher; the receiver claims one at a time", sp.kind)
 	}
-
-	evs := make([]event.Event, n)
-	posted := make(map[string]bool, n)
-	for i := range evs {
-		evs[i], err = event.New(event.ModeTest, "crash.batch", map[string]int{"n": i})
-		require.NoError(t, err)
-		posted[evs[i].ID] = true
-	}
+	evs, posted := crashEvents(t, n, "crash.batch")
 
 	// Two lives get the events not yet answered 200, as senders retrying
 	// them would send them, and are killed once a third of those were
@@ -72,9 +59,7 @@ func testReceiverCrashMidBatch(t *testing.T, sp spec) {
 	acked := make(map[string]bool, n) // answered 200 by some life
 	var c *child
 	for r := 0; r <= kills; r++ {
-		c = startChild(t, fmt.Sprintf("receiver run %d", r), "receiver", append(sp.env(),
-			envSecret+"="+secret.String(), envOut+"="+out, envRun+"="+strconv.Itoa(r),
-			envAllow+"=-1", envBlock+"=")...)
+		c = g.start(t, r, receiverRun{allow: -1})
 		url := "http://" + c.addr + "/"
 		if r == kills {
 			retried := postAll(t, url, signer, evs)

@@ -137,20 +137,9 @@ func testReceiverCrash(t *testing.T, sp spec) {
 	n := events()
 	quarter := n / 4
 
-	secret, err := signature.NewSecret()
-	require.NoError(t, err)
-	signer, err := signature.NewSigner([]signature.Secret{secret})
-	require.NoError(t, err)
-	out := filepath.Join(t.TempDir(), "handled.log")
-	st := sp.openT(t, 2) // migrates before any child starts; reads the inbox after each kill
-
-	evs := make([]event.Event, n)
-	posted := make(map[string]bool, n)
-	for i := range evs {
-		evs[i], err = event.New(event.ModeTest, "crash.receiver", map[string]int{"n": i})
-		require.NoError(t, err)
-		posted[evs[i].ID] = true
-	}
+	g := newReceiverRig(t, sp)
+	signer, out, st := g.signer, g.out, g.st
+	evs, posted := crashEvents(t, n, "crash.receiver")
 
 	// Three lives end in a SIGKILL, the fourth completes everything.
 	runs := []receiverRun{
@@ -167,9 +156,7 @@ func testReceiverCrash(t *testing.T, sp spec) {
 	var c *child
 	for r, rc := range runs {
 		before := countLines(t, out)
-		c = startChild(t, fmt.Sprintf("receiver run %d", r), "receiver", append(sp.env(),
-			envSecret+"="+secret.String(), envOut+"="+out, envRun+"="+strconv.Itoa(r),
-			envAllow+"="+strconv.Itoa(rc.allow), envBlock+"="+rc.block)...)
+		c = g.start(t, r, rc)
 		url := "http://" + c.addr + "/"
 		if r == 0 || r == len(runs)-1 {
 			// The first life accepts every event; the last gets every
@@ -225,6 +212,50 @@ func testReceiverCrash(t *testing.T, sp spec) {
 	require.Positive(t, reruns)
 	t.Logf("%s: %d events, %d kills; %d callback re-runs, all after a crash in the side-effect/MarkHandled window (%d window entries); total %v",
 		sp.kind, n, len(runs)-1, reruns, inWindow, time.Since(start).Round(time.Millisecond))
+}
+
+// receiverRig is what the lives of a receiver child share: the store, the
+// signing secret and the callback's file.
+type receiverRig struct {
+	sp     spec
+	secret signature.Secret
+	signer *signature.Signer
+	out    string  // the callback's file
+	st     durable // the parent's view of the store
+}
+
+// newReceiverRig migrates sp's store before any child starts (the parent
+// reads the inbox after each kill through it) and makes a secret.
+func newReceiverRig(t *testing.T, sp spec) *receiverRig {
+	t.Helper()
+	secret, err := signature.NewSecret()
+	require.NoError(t, err)
+	signer, err := signature.NewSigner([]signature.Secret{secret})
+	require.NoError(t, err)
+	return &receiverRig{sp: sp, secret: secret, signer: signer,
+		out: filepath.Join(t.TempDir(), "handled.log"), st: sp.openT(t, 2)}
+}
+
+// start starts life run of the receiver child, configured by rc.
+func (g *receiverRig) start(t *testing.T, run int, rc receiverRun) *child {
+	t.Helper()
+	return startChild(t, fmt.Sprintf("receiver run %d", run), "receiver", append(g.sp.env(),
+		envSecret+"="+g.secret.String(), envOut+"="+g.out, envRun+"="+strconv.Itoa(run),
+		envAllow+"="+strconv.Itoa(rc.allow), envBlock+"="+rc.block)...)
+}
+
+// crashEvents returns n new events of type typ and the set of their ids.
+func crashEvents(t *testing.T, n int, typ string) ([]event.Event, map[string]bool) {
+	t.Helper()
+	evs := make([]event.Event, n)
+	posted := make(map[string]bool, n)
+	for i := range evs {
+		var err error
+		evs[i], err = event.New(event.ModeTest, typ, map[string]int{"n": i})
+		require.NoError(t, err)
+		posted[evs[i].ID] = true
+	}
+	return evs, posted
 }
 
 // checkHandledOnce waits until the last life c of a receiver child has
