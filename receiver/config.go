@@ -63,6 +63,16 @@ const (
 	DefaultRetryBase     = time.Second
 	DefaultRetryMax      = 30 * time.Second
 
+	// DefaultInboxBatchSize caps the claims of one ClaimBatch and the keys
+	// of one MarkHandledBatch, with an inbox that implements
+	// [store.InboxBatcher].
+	DefaultInboxBatchSize = 256
+
+	// DefaultClaimFlushes is how many ClaimBatch calls may run at once: one,
+	// so each batch gathers every claim that arrived while the previous one
+	// was written.
+	DefaultClaimFlushes = 1
+
 	// MaxRecoveryBatch caps the entries one recovery pass leases.
 	MaxRecoveryBatch = 256
 
@@ -118,9 +128,34 @@ type Config struct {
 	// [store.InboxRecovery], keeps the accepted events themselves so they
 	// survive a crash). A claim it refuses with an error is answered 503
 	// with Retry-After ([ReasonInboxFull] for [store.ErrInboxFull],
-	// [ReasonInbox] otherwise). Nil: a new in-memory inbox (store/memory,
-	// default caps) owned by this receiver.
+	// [ReasonInbox] otherwise). If it implements [store.InboxBatcher], the
+	// receiver writes claims and mark-handled records in batches (see
+	// "Group commit" in the package documentation). Nil: a new in-memory
+	// inbox owned by this receiver, with store/memory's default cap and
+	// rules (see Durability in the package documentation).
 	Inbox store.Inbox
+
+	// InboxBatchSize caps the claims the receiver writes in one call of
+	// the inbox's ClaimBatch, and the keys it marks handled in one call of
+	// MarkHandledBatch, when Inbox implements [store.InboxBatcher] (see
+	// "Group commit" in the package documentation). Zero:
+	// [DefaultInboxBatchSize].
+	InboxBatchSize int
+
+	// ClaimLinger is how long a batch of claims waits for more claims
+	// before it is written, unless it is full already. Each request then
+	// waits up to ClaimLinger longer for its answer, and batches are larger
+	// under light load; under heavy load batches fill while the previous
+	// one is written, without it. Zero: no wait. Unused without
+	// [store.InboxBatcher].
+	ClaimLinger time.Duration
+
+	// ClaimFlushes is how many batches of claims may be written at once.
+	// More than one lets a store that writes batches in parallel (several
+	// connections) take the next batch before the previous one committed,
+	// at the price of smaller batches. Zero: [DefaultClaimFlushes]. Unused
+	// without [store.InboxBatcher].
+	ClaimFlushes int
 
 	// QueueSize is the capacity of the queue of accepted events waiting for
 	// a worker; a request takes its place before its event is claimed in
@@ -241,12 +276,19 @@ func (c *Config) settings() (*settings, error) {
 	return s, nil
 }
 
-// fillSizes defaults MaxBodyBytes, QueueSize and Workers.
+// fillSizes defaults MaxBodyBytes, QueueSize, InboxBatchSize, ClaimFlushes
+// and Workers.
 func (s *settings) fillSizes() error {
 	if err := defaultPositive(&s.MaxBodyBytes, DefaultMaxBodyBytes, "MaxBodyBytes"); err != nil {
 		return err
 	}
 	if err := defaultPositive(&s.QueueSize, DefaultQueueSize, "QueueSize"); err != nil {
+		return err
+	}
+	if err := defaultPositive(&s.InboxBatchSize, DefaultInboxBatchSize, "InboxBatchSize"); err != nil {
+		return err
+	}
+	if err := defaultPositive(&s.ClaimFlushes, DefaultClaimFlushes, "ClaimFlushes"); err != nil {
 		return err
 	}
 	return defaultPositive(&s.Workers, DefaultWorkers, "Workers")
@@ -273,6 +315,9 @@ func (s *settings) fillDurations() error {
 	}
 	if s.PruneInterval == 0 {
 		s.PruneInterval = DefaultPruneInterval
+	}
+	if s.ClaimLinger < 0 {
+		return fmt.Errorf("%w: Config.ClaimLinger must not be negative", ErrInvalidConfig)
 	}
 	return nil
 }

@@ -46,6 +46,9 @@ func (r *Receiver) Start(ctx context.Context) error {
 		go r.worker()
 	}
 	go r.maintain()
+	if r.batcher != nil {
+		r.startMarker()
+	}
 	r.state.Store(stateRunning)
 	// Runs Close in a goroutine of its own once ctx ends; Close waits for
 	// r.mu, held here until Start returns.
@@ -198,5 +201,7 @@ func (r *Receiver) stopAll() int {
 	for _, j := range left {
 		r.abandon(j)
 	}
+	// No worker runs any more: write the waiting mark-handled records.
+	r.stopMarker()
 	return int(r.stats.interrupted.Load() - before)
 }

@@ -18,7 +18,10 @@ import (
 // runs, one at a time, every waiting retry whose due time (the Now of the
 // failed attempt plus the delay Retry chose) is not after Now, earliest
 // first, and records each outcome before the next: handled, dead-lettered
-// (with [Hooks].OnDead), or waiting again for a later retry. A retry
+// (with [Hooks].OnDead), or waiting again for a later retry; with an inbox
+// that batches its records (see "Group commit" in the package
+// documentation), the mark-handled records are written before RunRetries
+// returns. A retry
 // scheduled again with no delay is due at once and runs again in the same
 // call. It returns the number of callback attempts made; with nothing due,
 // it returns 0 once the receiver is settled.
@@ -71,7 +74,9 @@ func (r *Receiver) RunRetries(ctx context.Context) (int, error) {
 		}
 		j := r.takeDue(r.now())
 		if j == nil {
-			return n, nil
+			// The outcomes are recorded: with a batching inbox, once the
+			// marker has written them.
+			return n, r.waitMarks(ctx)
 		}
 		r.run(j)
 		n++

@@ -28,6 +28,7 @@ type Receiver struct {
 	now      func() time.Time
 	inbox    store.Inbox
 	recovery store.InboxRecovery // nil unless the inbox is durable
+	batcher  store.InboxBatcher  // nil unless the inbox batches
 	owned    bool                // the inbox is the default in-memory one
 
 	verifier *signature.Verifier
@@ -82,6 +83,11 @@ type Receiver struct {
 		quiet   chan struct{}
 	}
 
+	// claims gathers the claims of concurrent requests into batches, and
+	// marks the workers' mark-handled records (batching inboxes only).
+	claims claims
+	marks  marks
+
 	pending atomic.Int64
 	stats   counters
 	bufs    sync.Pool
@@ -94,6 +100,8 @@ type job struct {
 	attempt int       // attempts made so far
 	first   time.Time // start of the first attempt
 	due     time.Time // when a retry waiting for RunRetries is due
+	marking bool      // its mark-handled record is with the marker
+	ctx     callCtx   // the first attempt's callback context
 	// hooked is held by the request while Hooks.OnAccepted runs; a worker
 	// takes it before the first attempt, so the hook happens before it.
 	hooked sync.Mutex
@@ -129,9 +137,10 @@ func New(h Handler, cfg *Config) (*Receiver, error) {
 		stopped:  make(chan struct{}),
 	}
 	if r.inbox == nil {
-		r.inbox, r.owned = newDefaultInbox(), true
+		r.inbox, r.owned = newDefaultInbox(s.Logger), true
 	}
 	r.recovery, _ = r.inbox.(store.InboxRecovery)
+	r.batcher, _ = r.inbox.(store.InboxBatcher)
 	r.sched.timers = make(map[*job]*time.Timer)
 	r.sched.quiet = make(chan struct{})
 	if r.recovery != nil {

@@ -181,6 +181,10 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, bp *[]byte
 // event held. Only Close (or a Shutdown deadline) can come between the
 // claim and the queue; then a durable inbox keeps the claim for re-drive,
 // and a non-durable one releases it and the request is answered 503.
+//
+// With a batching inbox the claim joins a batch (see claimBatched), and the
+// request waits for the batch's result, whatever becomes of the request
+// meanwhile: its slot and its claim are settled here either way.
 func (r *Receiver) accept(req *http.Request, ev event.Event, key string, body []byte) (int, Reason) {
 	if reason, ok := r.reserve(); !ok {
 		return http.StatusServiceUnavailable, reason
@@ -190,7 +194,13 @@ func (r *Receiver) accept(req *http.Request, ev event.Event, key string, body []
 	if r.recovery != nil {
 		c.Body = append([]byte(nil), body...)
 	}
-	won, err := r.inbox.Claim(ctx, c)
+	var won bool
+	var err error
+	if r.batcher != nil {
+		won, err = r.claimBatched(c)
+	} else {
+		won, err = r.inbox.Claim(ctx, c)
+	}
 	if err != nil || !won {
 		r.unreserve()
 		switch {

@@ -21,7 +21,15 @@ func (r *Receiver) storeCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.storeBase, storeTimeout)
 }
 
+// markHandled records j handled. With a batching inbox it hands the record
+// to the marker, which writes it with others, and j's key leaves the
+// in-flight set (see finish) only once it is written.
 func (r *Receiver) markHandled(j *job) {
+	if r.batcher != nil {
+		j.marking = true
+		r.markHandledBatched(j.key)
+		return
+	}
 	ctx, cancel := r.storeCtx()
 	defer cancel()
 	if err := r.inbox.MarkHandled(ctx, j.key, r.now()); err != nil {
@@ -83,9 +91,13 @@ func (r *Receiver) abandon(j *job) {
 	r.finish(j)
 }
 
-// finish ends j's life in this receiver.
+// finish ends j's life in this receiver. Its key leaves the in-flight set
+// now, or, with its mark-handled record waiting for the marker, once that
+// is written.
 func (r *Receiver) finish(j *job) {
-	r.forget(j.key)
+	if !j.marking {
+		r.forget(j.key)
+	}
 	r.unpend()
 }
 

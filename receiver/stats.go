@@ -26,6 +26,13 @@ type Stats struct {
 	Callbacks uint64
 	Retries   uint64
 
+	// ClaimBatches and MarkBatches count the calls of the inbox's
+	// ClaimBatch and MarkHandledBatch (zero unless it implements
+	// [store.InboxBatcher]); requests per claim batch is the ratio of
+	// Accepted+Duplicates to ClaimBatches, roughly.
+	ClaimBatches uint64
+	MarkBatches  uint64
+
 	// Queued is the number of events waiting in the queue; Pending the
 	// number accepted and not finished (queued, running or waiting for a
 	// retry), and of requests claiming their event in the inbox.
@@ -38,6 +45,7 @@ type counters struct {
 	inboxFull                                   atomic.Uint64
 	handled, dropped, dead, interrupted         atomic.Uint64
 	recovered, callbacks, retries               atomic.Uint64
+	claimBatches, markBatches                   atomic.Uint64
 }
 
 // Stats returns a snapshot of the receiver's counters. It is cheap and safe
@@ -45,19 +53,21 @@ type counters struct {
 func (r *Receiver) Stats() Stats {
 	c := &r.stats
 	return Stats{
-		Accepted:    c.accepted.Load(),
-		Duplicates:  c.duplicates.Load(),
-		Rejected:    c.rejected.Load(),
-		Unavailable: c.unavailable.Load(),
-		InboxFull:   c.inboxFull.Load(),
-		Handled:     c.handled.Load(),
-		Dropped:     c.dropped.Load(),
-		Dead:        c.dead.Load(),
-		Interrupted: c.interrupted.Load(),
-		Recovered:   c.recovered.Load(),
-		Callbacks:   c.callbacks.Load(),
-		Retries:     c.retries.Load(),
-		Queued:      len(r.queue),
-		Pending:     int(r.pending.Load()),
+		Accepted:     c.accepted.Load(),
+		Duplicates:   c.duplicates.Load(),
+		Rejected:     c.rejected.Load(),
+		Unavailable:  c.unavailable.Load(),
+		InboxFull:    c.inboxFull.Load(),
+		Handled:      c.handled.Load(),
+		Dropped:      c.dropped.Load(),
+		Dead:         c.dead.Load(),
+		Interrupted:  c.interrupted.Load(),
+		Recovered:    c.recovered.Load(),
+		Callbacks:    c.callbacks.Load(),
+		Retries:      c.retries.Load(),
+		ClaimBatches: c.claimBatches.Load(),
+		MarkBatches:  c.markBatches.Load(),
+		Queued:       len(r.queue),
+		Pending:      int(r.pending.Load()),
 	}
 }

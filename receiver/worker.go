@@ -1,14 +1,12 @@
 package receiver
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"time"
 
-	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/retry"
 )
 
@@ -60,7 +58,7 @@ func (r *Receiver) run(j *job) {
 		j.first = r.now()
 	}
 	t0 := time.Now()
-	err := r.call(j.ev)
+	err := r.call(j)
 	info := CallbackInfo{Event: j.ev, Key: j.key, Number: j.attempt, Err: err, Duration: time.Since(t0)}
 	r.stats.callbacks.Add(1)
 
@@ -115,10 +113,19 @@ func (r *Receiver) run(j *job) {
 	}
 }
 
-// call runs the handler once on its own context; a panic is an error.
-func (r *Receiver) call(ev event.Event) (err error) {
-	ctx, cancel := context.WithTimeout(r.base, r.cfg.CallbackTimeout)
-	defer cancel()
+// call runs the handler once for j on a context of its own; a panic is an
+// error.
+func (r *Receiver) call(j *job) (err error) {
+	ev := j.ev
+	// The first attempt's context is part of the job (one allocation less
+	// per event); a retry gets a new one, since a callback may keep its
+	// context after it returned.
+	ctx := &j.ctx
+	if j.attempt > 1 {
+		ctx = new(callCtx)
+	}
+	ctx.init(r.base, time.Now().Add(r.cfg.CallbackTimeout))
+	defer ctx.end()
 	defer func() {
 		if p := recover(); p != nil {
 			r.log.LogAttrs(r.base, slog.LevelError, "receiver: callback panicked",

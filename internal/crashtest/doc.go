@@ -26,9 +26,21 @@
 //     asserts, per event id: the callback completed at least once; never twice
 //     in one process; and a second completed run happened only when the crash
 //     fell after the first run's side effect and before MarkHandled (which the
-//     test observes in the inbox right after the kill). Every inbox entry ends
-//     handled, and posting every event again after the crashes hands none of
-//     them to the callback again.
+//     test observes in the inbox right after the kill, once the killed child's
+//     PostgreSQL sessions have ended: a statement sent before the kill can
+//     still commit). Every inbox entry ends handled, and posting every event
+//     again after the crashes hands none of them to the callback again.
+//   - TestReceiverCrashMidBatch (SQLite and PostgreSQL): the same receiver
+//     child, its inbox writing claims and mark-handled records in batches
+//     (group commit), SIGKILLed twice with 32 requests in flight, so while
+//     claim batches are being written and handled events wait for their
+//     record. Each life gets the events not yet answered 200, as their
+//     senders would retry them; the last gets every event again. Right after
+//     each kill, every event answered 200 is in the inbox (never 200 before
+//     its claim is durable). At the end every event is handled, its callback
+//     completed at least once, never twice in one process, and a second time
+//     only when a crash fell between its side effect and its mark-handled
+//     record (the documented window, wider by the wait for the next batch).
 //
 // # Running
 //

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -141,6 +142,11 @@ func (s spec) open(ctx context.Context, maxConns int32) (st durable, close func(
 			return nil, nil, err
 		}
 		cfg.MaxConns = maxConns
+		if os.Getenv(envRole) != "" {
+			// Named, so the parent can wait for its sessions to end
+			// after killing it (see settle).
+			cfg.ConnConfig.RuntimeParams["application_name"] = s.childApp()
+		}
 		pool, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
 			return nil, nil, err
@@ -156,6 +162,30 @@ func (s spec) open(ctx context.Context, maxConns int32) (st durable, close func(
 		return pg, pool.Close, nil
 	}
 	return nil, nil, fmt.Errorf("crashtest: unknown store kind %q", s.kind)
+}
+
+// childApp is the application_name of the children's PostgreSQL sessions.
+func (s spec) childApp() string { return "whk_child_" + s.schema }
+
+// settle waits, after a child was killed, until the store holds all it
+// will ever hold of the child's writes. A SQLite write dies with the
+// process; but a PostgreSQL statement the child sent before the kill (a
+// commit of a mark-handled record, say) may still commit on the server,
+// until the child's sessions notice the dead socket and end.
+func (s spec) settle(tb testing.TB) {
+	tb.Helper()
+	if s.kind != "postgres" {
+		return
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.dsn)
+	require.NoError(tb, err)
+	defer conn.Close(ctx)
+	waitFor(tb, deadline(), "the killed child's PostgreSQL sessions to end", func() bool {
+		var n int
+		require.NoError(tb, conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", s.childApp()).Scan(&n))
+		return n == 0
+	})
 }
 
 // openT is open for the parent: it fails tb on error and closes the store

@@ -134,24 +134,12 @@ type receiverRun struct {
 
 func testReceiverCrash(t *testing.T, sp spec) {
 	start := time.Now()
-	ctx := context.Background()
 	n := events()
 	quarter := n / 4
 
-	secret, err := signature.NewSecret()
-	require.NoError(t, err)
-	signer, err := signature.NewSigner([]signature.Secret{secret})
-	require.NoError(t, err)
-	out := filepath.Join(t.TempDir(), "handled.log")
-	st := sp.openT(t, 2) // migrates before any child starts; reads the inbox after each kill
-
-	evs := make([]event.Event, n)
-	posted := make(map[string]bool, n)
-	for i := range evs {
-		evs[i], err = event.New(event.ModeTest, "crash.receiver", map[string]int{"n": i})
-		require.NoError(t, err)
-		posted[evs[i].ID] = true
-	}
+	g := newReceiverRig(t, sp)
+	signer, out, st := g.signer, g.out, g.st
+	evs, posted := crashEvents(t, n, "crash.receiver")
 
 	// Three lives end in a SIGKILL, the fourth completes everything.
 	runs := []receiverRun{
@@ -168,9 +156,7 @@ func testReceiverCrash(t *testing.T, sp spec) {
 	var c *child
 	for r, rc := range runs {
 		before := countLines(t, out)
-		c = startChild(t, fmt.Sprintf("receiver run %d", r), "receiver", append(sp.env(),
-			envSecret+"="+secret.String(), envOut+"="+out, envRun+"="+strconv.Itoa(r),
-			envAllow+"="+strconv.Itoa(rc.allow), envBlock+"="+rc.block)...)
+		c = g.start(t, r, rc)
 		url := "http://" + c.addr + "/"
 		if r == 0 || r == len(runs)-1 {
 			// The first life accepts every event; the last gets every
@@ -190,6 +176,7 @@ func testReceiverCrash(t *testing.T, sp spec) {
 			return countLines(t, out) >= want
 		})
 		c.kill(t)
+		sp.settle(t)
 
 		// The child is dead: the file and the inbox are what it left.
 		recs := readRecords(t, out)
@@ -221,37 +208,94 @@ func testReceiverCrash(t *testing.T, sp spec) {
 	}
 
 	// The last life re-drives everything still claimed.
+	reruns, inWindow := checkHandledOnce(t, st, c, out, posted, window)
+	require.Positive(t, reruns)
+	t.Logf("%s: %d events, %d kills; %d callback re-runs, all after a crash in the side-effect/MarkHandled window (%d window entries); total %v",
+		sp.kind, n, len(runs)-1, reruns, inWindow, time.Since(start).Round(time.Millisecond))
+}
+
+// receiverRig is what the lives of a receiver child share: the store, the
+// signing secret and the callback's file.
+type receiverRig struct {
+	sp     spec
+	secret signature.Secret
+	signer *signature.Signer
+	out    string  // the callback's file
+	st     durable // the parent's view of the store
+}
+
+// newReceiverRig migrates sp's store before any child starts (the parent
+// reads the inbox after each kill through it) and makes a secret.
+func newReceiverRig(t *testing.T, sp spec) *receiverRig {
+	t.Helper()
+	secret, err := signature.NewSecret()
+	require.NoError(t, err)
+	signer, err := signature.NewSigner([]signature.Secret{secret})
+	require.NoError(t, err)
+	return &receiverRig{sp: sp, secret: secret, signer: signer,
+		out: filepath.Join(t.TempDir(), "handled.log"), st: sp.openT(t, 2)}
+}
+
+// start starts life run of the receiver child, configured by rc.
+func (g *receiverRig) start(t *testing.T, run int, rc receiverRun) *child {
+	t.Helper()
+	return startChild(t, fmt.Sprintf("receiver run %d", run), "receiver", append(g.sp.env(),
+		envSecret+"="+g.secret.String(), envOut+"="+g.out, envRun+"="+strconv.Itoa(run),
+		envAllow+"="+strconv.Itoa(rc.allow), envBlock+"="+rc.block)...)
+}
+
+// crashEvents returns n new events of type typ and the set of their ids.
+func crashEvents(t *testing.T, n int, typ string) ([]event.Event, map[string]bool) {
+	t.Helper()
+	evs := make([]event.Event, n)
+	posted := make(map[string]bool, n)
+	for i := range evs {
+		var err error
+		evs[i], err = event.New(event.ModeTest, typ, map[string]int{"n": i})
+		require.NoError(t, err)
+		posted[evs[i].ID] = true
+	}
+	return evs, posted
+}
+
+// checkHandledOnce waits until the last life c of a receiver child has
+// handled every event still claimed, kills it, and checks what the lives
+// left: every posted event handled in the inbox, its callback completed at
+// least once, never twice in one life, and again in a later life only if
+// it was in window[k] (side effect written, still claimed right after kill
+// k+1), and every event of a window re-driven. It returns how many
+// callbacks ran again and how many window entries there were.
+func checkHandledOnce(t *testing.T, st durable, c *child, out string, posted map[string]bool, window []map[string]bool) (reruns, inWindow int) {
+	t.Helper()
 	waitFor(t, deadline(), "every inbox entry handled", func() bool {
-		es, _, err := st.ListInbox(ctx, store.InboxClaimed, store.Page{Limit: 1})
+		es, _, err := st.ListInbox(context.Background(), store.InboxClaimed, store.Page{Limit: 1})
 		require.NoError(t, err)
 		return len(es) == 0
 	})
 	c.kill(t)
 
 	states := inboxStates(t, st)
-	require.Len(t, states, n)
+	require.Len(t, states, len(posted))
 	for id, s := range states {
 		require.True(t, posted[id], "inbox holds an event never posted: %s", id)
 		require.Equal(t, store.InboxHandled, s, "event %s", id)
 	}
-	byID := make(map[string][]int, n)
+	byID := make(map[string][]int, len(posted))
 	for _, rec := range readRecords(t, out) {
 		require.True(t, posted[rec.id], "callback ran for an event never posted: %s", rec.id)
 		byID[rec.id] = append(byID[rec.id], rec.run)
 	}
-	reruns := 0
 	for id := range posted {
 		rs := byID[id]
 		require.NotEmpty(t, rs, "event %s was answered 200 but no callback ever completed it", id)
 		for j := 1; j < len(rs); j++ {
 			require.Greater(t, rs[j], rs[j-1], "event %s handed to the callback twice by one process: runs %v", id, rs)
 			require.True(t, window[rs[j-1]][id],
-				"event %s ran again in run %d although the crash after run %d did not fall between its side effect and MarkHandled (runs %v)",
+				"event %s ran again in run %d although the crash after run %d did not fall between its side effect and its mark-handled record (runs %v)",
 				id, rs[j], rs[j-1], rs)
 			reruns++
 		}
 	}
-	inWindow := 0
 	for k, w := range window {
 		inWindow += len(w)
 		for id := range w {
@@ -259,9 +303,7 @@ func testReceiverCrash(t *testing.T, sp spec) {
 			require.Greater(t, rs[len(rs)-1], k, "event %s was in the window at kill %d but never re-driven", id, k+1)
 		}
 	}
-	require.Positive(t, reruns)
-	t.Logf("%s: %d events, %d kills; %d callback re-runs, all after a crash in the side-effect/MarkHandled window (%d window entries); total %v",
-		sp.kind, n, len(runs)-1, reruns, inWindow, time.Since(start).Round(time.Millisecond))
+	return reruns, inWindow
 }
 
 // record is one line of the callback's file.

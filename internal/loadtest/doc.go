@@ -3,9 +3,11 @@
 // networking, and small statistics. The programs themselves are the
 // sub-directories (package main):
 //
-//   - recvload: drives a receiver over loopback HTTP and compares it with a
-//     bare net/http handler (A/B/A/B, medians), server and load in separate
-//     processes pinned to separate cores;
+//   - recvload: drives a receiver, with each inbox, over loopback HTTP and
+//     compares it with a bare net/http handler (A/B/A/B, medians), server
+//     and load in separate processes pinned to separate cores; its latency
+//     mode measures publish -> callback through a sender and a receiver on
+//     one store;
 //   - sendload: the sender's deliveries/s and allocations per delivery with
 //     each store, beside a plain sign-and-POST loop;
 //   - reliability: bounded overload, chaos-delivery and soak runs, each

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"os"
 	"regexp"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/webhookkit/webhookkit/internal/loadtest"
+	"github.com/webhookkit/webhookkit/store"
 )
 
 // TestMain lets the test binary stand in for recvload: the server and load
@@ -22,19 +25,64 @@ func TestMain(m *testing.M) {
 }
 
 // TestSmoke runs one short A/B round end to end: a pinned server process
-// and a pinned load process per target, the receiver's counters checked
-// against the load's (every 200 accepted and handled, no duplicates, no
-// errors), and the table and ratio printed.
+// and a pinned load process per target (the receiver with its memory
+// inbox, SQLite's and, when the DSN is set, PostgreSQL's), the receiver's
+// counters checked against the load's (every 200 accepted and handled, no
+// duplicates, no errors), and the table and ratios printed.
 func TestSmoke(t *testing.T) {
+	inboxes := []string{loadtest.Memory, loadtest.SQLite}
+	if os.Getenv(loadtest.EnvDSN) != "" {
+		inboxes = append(inboxes, loadtest.Postgres)
+	}
 	var out, errOut bytes.Buffer
-	code := cli([]string{"-ab", "-rounds", "1", "-c", "4", "-d", "1s", "-warmup", "200ms"}, &out, &errOut)
+	code := cli([]string{"-ab", "-rounds", "1", "-c", "4", "-d", "1s", "-warmup", "200ms", "-inbox", strings.Join(inboxes, ",")}, &out, &errOut)
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
 	t.Log("\n" + out.String())
-	for _, target := range []string{"bare", "receiver"} {
-		require.Regexp(t, regexp.MustCompile(`\| 1 \| `+target+` \| [1-9][0-9]* \|`), out.String())
+	require.Regexp(t, regexp.MustCompile(`\| 1 \| bare \| [1-9][0-9]* \| 0 \|`), out.String())
+	for _, ib := range inboxes {
+		require.Regexp(t, regexp.MustCompile(`\| 1 \| receiver/`+ib+` \| [1-9][0-9]* \|`), out.String())
+		require.Contains(t, out.String(), "ratio receiver/"+ib+"/bare (medians): ")
 	}
-	require.Contains(t, out.String(), "ratio receiver/bare (medians): ")
+	if batches(t) {
+		require.Regexp(t, regexp.MustCompile(`\| 1 \| receiver/sqlite \|( [^|]+ \|){4} [0-9.]+ \| [0-9.]+ \|`), out.String(),
+			"the durable inbox's batches are reported")
+	}
 	require.NotContains(t, out.String(), "PROBLEM")
+}
+
+// batches reports whether the SQLite inbox writes claims in batches.
+func batches(t *testing.T) bool {
+	st, err := loadtest.OpenStore(context.Background(), loadtest.SQLite, loadtest.StoreOptions{})
+	require.NoError(t, err)
+	defer st.Close()
+	_, ok := st.Inbox.(store.InboxBatcher)
+	return ok
+}
+
+// TestLatencySmoke runs the latency mode briefly: a sender and a receiver
+// in this process on one durable store (PostgreSQL when the DSN is set,
+// else SQLite), every published event handed to the callback once.
+func TestLatencySmoke(t *testing.T) {
+	kind := loadtest.SQLite
+	if os.Getenv(loadtest.EnvDSN) != "" {
+		kind = loadtest.Postgres
+	}
+	var out, errOut bytes.Buffer
+	code := cli([]string{"latency", "-store", kind, "-rates", "50", "-d", "1s", "-warmup", "200ms", "-json"}, &out, &errOut)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	t.Log("\n" + out.String())
+	line := regexp.MustCompile(`(?m)^latency (.*)$`).FindStringSubmatch(out.String())
+	require.NotNil(t, line, "a JSON result line")
+	var res latencyResult
+	require.NoError(t, json.Unmarshal([]byte(line[1]), &res))
+	require.Equal(t, kind, res.Store)
+	require.Equal(t, 50, res.Rate)
+	require.Positive(t, res.Published)
+	require.Equal(t, res.Published, res.Delivered, "every published event reached the callback")
+	require.Zero(t, res.Twice)
+	require.Positive(t, res.P50ms)
+	require.GreaterOrEqual(t, res.P99ms, res.P50ms)
+	require.Regexp(t, regexp.MustCompile(`\| 50 \| [0-9]+ \| [0-9]+ \|`), out.String())
 }
 
 func TestUsage(t *testing.T) {
@@ -44,6 +92,9 @@ func TestUsage(t *testing.T) {
 		{"-rounds", "0"},
 		{"load", "-url", "http://127.0.0.1:1/", "-secret", "nope"},
 		{"serve", "-target", "nginx"},
+		{"-inbox", "redis"},
+		{"latency", "-rates", "0"},
+		{"latency", "-store", "redis"},
 	} {
 		var out, errOut bytes.Buffer
 		require.Equal(t, 2, cli(args, &out, &errOut), "args %q", args)

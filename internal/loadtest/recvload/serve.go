@@ -26,6 +26,7 @@ const (
 // serverStats is what "serve" prints when it exits.
 type serverStats struct {
 	Target string         `json:"target"`
+	Inbox  string         `json:"inbox"`
 	Stats  receiver.Stats `json:"stats"` // zero for the bare handler
 	// Handled counts callback calls (receiver only).
 	Handled int64 `json:"handled"`
@@ -39,6 +40,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	target := fs.String("target", targetReceiver, "bare or receiver")
 	addr := fs.String("addr", "127.0.0.1:0", "loopback address to listen on")
 	secret := fs.String("secret", "", "whsec_ secret the receiver verifies with")
+	inbox := fs.String("inbox", loadtest.Memory, "the receiver's inbox: memory (its default), sqlite or postgres (DSN from "+loadtest.EnvDSN+")")
+	batch := fs.Int("batch", 0, "receiver.Config.InboxBatchSize (0: its default)")
+	linger := fs.Duration("linger", 0, "receiver.Config.ClaimLinger")
+	flushes := fs.Int("flushes", 0, "receiver.Config.ClaimFlushes (0: its default)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the server's whole life to this file")
 	if err := fs.Parse(args); err != nil {
 		return usageError{Err: err}
@@ -64,11 +69,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case targetBare:
 		h = loadtest.Bare()
 	case targetReceiver:
+		cfg := &receiver.Config{Keys: []receiver.Key{{Text: *secret}}, Logger: loadtest.Discard(),
+			InboxBatchSize: *batch, ClaimLinger: *linger, ClaimFlushes: *flushes}
+		switch *inbox {
+		case loadtest.Memory:
+		case loadtest.SQLite, loadtest.Postgres:
+			st, err := loadtest.OpenStore(ctx, *inbox, loadtest.StoreOptions{})
+			if err != nil {
+				return err
+			}
+			defer st.Close() //nolint:errcheck // removes the file or schema
+			cfg.Inbox = st.Inbox
+		default:
+			return usageError{Err: fmt.Errorf("unknown -inbox %q", *inbox)}
+		}
 		var err error
 		rcv, err = receiver.New(receiver.HandlerFunc(func(context.Context, event.Event) error {
 			handled.Add(1)
 			return nil
-		}), &receiver.Config{Keys: []receiver.Key{{Text: *secret}}, Logger: loadtest.Discard()})
+		}), cfg)
 		if err != nil {
 			return err
 		}
@@ -90,7 +109,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := loadtest.Serve(ctx, ln, h); err != nil {
 		return err
 	}
-	st := serverStats{Target: *target}
+	st := serverStats{Target: *target, Inbox: *inbox}
 	if rcv != nil {
 		sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer scancel()
