@@ -149,8 +149,11 @@ type InboxBatcher interface {
 	// whose window ended claimable again), and returns won[i] for cs[i].
 	// A key given twice in one batch is won at most once, by its first
 	// claim; the later ones lose. Among concurrent batches and single
-	// claims of one key exactly one wins. An empty key is [ErrInvalid]
-	// and, like any error, means nothing was claimed.
+	// claims of one key exactly one wins. When it returns without error,
+	// every won claim is durable (committed, with its body), as a Claim's
+	// is when Claim returns: a receiver answers 200 on that promise. An
+	// empty key is [ErrInvalid] and, like any error, means nothing was
+	// claimed.
 	ClaimBatch(ctx context.Context, cs []Claim) ([]bool, error)
 	// MarkHandledBatch marks every key handled at time at, as
 	// [Inbox.MarkHandled] does, at once. Keys the inbox does not hold are
