@@ -63,6 +63,8 @@ const (
 	// DefaultRotationOverlap is how long the old secrets keep signing after
 	// Endpoints.RotateSecret, so receivers have time to install the new one.
 	DefaultRotationOverlap = 24 * time.Hour
+	// DefaultSettleBatchSize caps the outcomes one Settle call writes.
+	DefaultSettleBatchSize = 256
 )
 
 // Config configures a [Sender]. The zero value (or a nil *Config) is ready to
@@ -88,6 +90,25 @@ type Config struct {
 	// PollInterval is how often an idle started sender looks for due
 	// deliveries. Zero: [DefaultPollInterval].
 	PollInterval time.Duration
+
+	// SettleBatchSize caps the outcomes of attempts written together in
+	// one call of the store's Settle (one transaction): each delivery's new
+	// state, its attempt record, and one health change per endpoint (see
+	// "Settling" in the package documentation). It also bounds the outcomes
+	// waiting to be written: a worker with an outcome to hand over waits
+	// while twice as many (or 2 x Workers, if more) are waiting. Zero:
+	// [DefaultSettleBatchSize].
+	SettleBatchSize int
+
+	// SettleLinger is how long a batch of outcomes waits for more before it
+	// is written, unless it is full already. Zero, the default, writes at
+	// once: under light load each outcome is one commit away, and under
+	// heavy load batches fill while the previous one is written. A linger
+	// trades latency for fewer, larger commits at moderate load: the time
+	// from an attempt to its record in the store grows by up to
+	// SettleLinger, while the workers go on with other deliveries
+	// meanwhile.
+	SettleLinger time.Duration
 
 	// Retry decides whether and when a failed delivery is tried again.
 	// Nil: [retry.Default]: 10 attempts over about 75 hours, jittered,
@@ -278,6 +299,8 @@ func (s *settings) checkSigns() error {
 		{"RequestTimeout", cf.RequestTimeout < 0},
 		{"LeaseDuration", cf.LeaseDuration < 0},
 		{"PollInterval", cf.PollInterval < 0},
+		{"SettleBatchSize", cf.SettleBatchSize < 0},
+		{"SettleLinger", cf.SettleLinger < 0},
 		{"MaxPayload", cf.MaxPayload < 0},
 		{"MaxResponseBody", cf.MaxResponseBody < 0},
 		{"MaxResponseHeaders", cf.MaxResponseHeaders < 0},
@@ -316,6 +339,9 @@ func (s *settings) fillDelivery() error {
 	}
 	if cf.PollInterval == 0 {
 		cf.PollInterval = DefaultPollInterval
+	}
+	if cf.SettleBatchSize == 0 {
+		cf.SettleBatchSize = DefaultSettleBatchSize
 	}
 	if cf.Retry == nil {
 		cf.Retry = retry.Default()

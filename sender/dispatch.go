@@ -48,7 +48,7 @@ func (s *Sender) loop(ctx context.Context) {
 			return
 		}
 		ran := 0
-		leased, next, err := s.round(ctx, sctx, n, nil, false, func(d *store.Delivery, _ *store.Endpoint, leaseEnd time.Time) {
+		leased, next, err := s.round(ctx, sctx, n, nil, false, nil, func(d *store.Delivery, _ *store.Endpoint, leaseEnd time.Time) {
 			ran++
 			jobs <- job{d, leaseEnd}
 		})
@@ -130,21 +130,21 @@ func (s *Sender) work(ctx, sctx context.Context, j job) {
 	now := s.now()
 	select {
 	case <-s.stop:
-		s.release(sctx, j.d, now)
+		s.release(sctx, j.d, now, nil)
 		return
 	default:
 	}
 	if ctx.Err() != nil || now.Add(s.cfg.RequestTimeout).After(j.leaseEnd) {
-		s.release(sctx, j.d, now)
+		s.release(sctx, j.d, now, nil)
 		return
 	}
 	ep, ok, at := s.per.admit(j.d.EndpointID, now)
 	if !ok {
-		s.release(sctx, j.d, at)
+		s.release(sctx, j.d, at, nil)
 		s.signal() // the dispatcher skips the endpoint from now on
 		return
 	}
-	s.deliver(ctx, sctx, j.d, ep)
+	s.deliver(ctx, sctx, j.d, ep, nil)
 }
 
 // round leases up to limit due deliveries and loads their endpoints (once
@@ -153,9 +153,11 @@ func (s *Sender) work(ctx, sctx context.Context, j job) {
 // only deliveries their endpoint admits are run and the others are
 // released for later; without, the caller must call limits.admit. skip,
 // when not nil, rejects deliveries the caller has seen already (released
-// due now). It returns how many deliveries it leased and the earliest time
-// a rate-limited endpoint frees up.
-func (s *Sender) round(ctx, sctx context.Context, limit int, skip func(*store.Delivery) bool, admit bool,
+// due now). The outcomes it hands over itself (releases, and the failures
+// of deliveries whose endpoint is gone) count in wg, when not nil, until
+// they are written. It returns how many deliveries it leased and the
+// earliest time a rate-limited endpoint frees up.
+func (s *Sender) round(ctx, sctx context.Context, limit int, skip func(*store.Delivery) bool, admit bool, wg *sync.WaitGroup,
 	run func(*store.Delivery, *store.Endpoint, time.Time)) (int, time.Time, error) {
 	now := s.now()
 	skipEps, next := s.per.skipList(now)
@@ -178,7 +180,7 @@ func (s *Sender) round(ctx, sctx context.Context, limit int, skip func(*store.De
 	var loaded []string
 	for _, d := range ds {
 		if skip != nil && skip(d) {
-			s.release(sctx, d, now)
+			s.release(sctx, d, now, wg)
 			continue
 		}
 		if !slices.Contains(loaded, d.EndpointID) {
@@ -186,13 +188,11 @@ func (s *Sender) round(ctx, sctx context.Context, limit int, skip func(*store.De
 			ep, err := s.st.GetEndpoint(ctx, d.EndpointID)
 			switch {
 			case errors.Is(err, store.ErrNotFound):
-				s.idle.begin() // the hook counts as in flight
-				s.giveUp(sctx, d, now, "endpoint deleted")
-				s.idle.end()
+				s.giveUp(sctx, d, now, "endpoint deleted", wg)
 				continue
 			case err != nil:
 				s.log.LogAttrs(ctx, slog.LevelError, "sender: loading endpoint failed", attrs(d, slog.Any("error", err))...)
-				s.release(sctx, d, now.Add(s.cfg.PollInterval))
+				s.release(sctx, d, now.Add(s.cfg.PollInterval), wg)
 				continue
 			}
 			s.per.observe(seq, ep)
@@ -204,7 +204,7 @@ func (s *Sender) round(ctx, sctx context.Context, limit int, skip func(*store.De
 		}
 		ep, ok, at := s.per.admit(d.EndpointID, now)
 		if !ok {
-			s.release(sctx, d, at)
+			s.release(sctx, d, at, wg)
 			if next.IsZero() || (at.After(now) && at.Before(next)) {
 				next = at
 			}
@@ -217,7 +217,8 @@ func (s *Sender) round(ctx, sctx context.Context, limit int, skip func(*store.De
 
 // ProcessDue synchronously leases and delivers every delivery due at the
 // sender's current time (Config.Now), up to Config.Workers at once, and
-// returns how many attempts it made. Each delivery is attempted at most once
+// returns how many attempts it made, once their outcomes are written to the
+// store and their hooks have run. Each delivery is attempted at most once
 // per call, so a retry scheduled with no delay waits for the next call.
 // Deliveries whose endpoint is at its rate or concurrency limit are left for
 // later. It is meant for tests driven by a fake clock and for cron-style
@@ -247,13 +248,13 @@ func (s *Sender) ProcessDue(ctx context.Context) (int, error) {
 			fresh    int
 			attempts int
 		)
-		leased, _, err := s.round(ctx, sctx, s.cfg.Workers, func(d *store.Delivery) bool { return seen[d.ID] }, true, func(d *store.Delivery, ep *store.Endpoint, _ time.Time) {
+		leased, _, err := s.round(ctx, sctx, s.cfg.Workers, func(d *store.Delivery) bool { return seen[d.ID] }, true, &wg, func(d *store.Delivery, ep *store.Endpoint, _ time.Time) {
 			seen[d.ID] = true
 			fresh++
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if s.deliver(ctx, sctx, d, ep) {
+				if s.deliver(ctx, sctx, d, ep, &wg) {
 					mu.Lock()
 					attempts++
 					mu.Unlock()

@@ -90,6 +90,31 @@
 // the sender's own shutdown is neither logged nor counted: the delivery is
 // released, due again.
 //
+// # Settling
+//
+// What an attempt leads to (the delivery succeeded, retried, given up or
+// released; the attempt record; the endpoint's health) is not written on
+// its own. The worker hands it over and goes on with its next delivery, and
+// the outcomes are written in batches: one [store.Outbox.Settle] call, one
+// transaction, per batch, with each endpoint's health written once per
+// batch. A batch is written as soon as the previous one is done (or after
+// Config.SettleLinger), up to Config.SettleBatchSize outcomes, so under
+// light load an outcome is one commit away and under heavy load a batch
+// holds what finished while the previous one was written. This is what
+// keeps a durable store near the speed of the wire: the cost of a commit
+// is shared by a batch. Lease tokens are checked per delivery, and a lost
+// lease (another worker took the delivery after this one's lease ended) is
+// logged per delivery; its attempt is still recorded.
+//
+// Hooks.OnAttempt and OnDeliveryExhausted run once the outcome is written,
+// and [Sender.WaitIdle] and [Sender.ProcessDue] wait for it too. A batch
+// the store refuses (a lost connection) is tried again for up to ten
+// seconds; if it still fails, its deliveries stay leased until their
+// leases end and are then attempted again, as after a crash: an attempt is
+// made at least once, and its receiver de-duplicates by webhook-id. When
+// the store falls behind, workers wait for room in the queue of outcomes,
+// so attempts slow down to what the store can record.
+//
 // # Fairness and limits
 //
 // Each endpoint has a token-bucket rate limit (Endpoint.RateLimit and Burst,
@@ -103,8 +128,8 @@
 // # Endpoint health
 //
 // Failed attempts are counted per endpoint and a success resets the count.
-// (A success to an endpoint that is healthy and had a success recorded in
-// the last second is not written again: Health.LastSuccessAt of a busy
+// (Successes to an endpoint that is healthy and had a success recorded in
+// the last second are not written again: Health.LastSuccessAt of a busy
 // endpoint is accurate to a second.)
 // When the count reaches half of Config.DisableAfterFailures,
 // Hooks.OnEndpointWarning fires once; when it reaches DisableAfterFailures

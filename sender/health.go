@@ -6,88 +6,94 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/webhookkit/webhookkit/retry"
 	"github.com/webhookkit/webhookkit/store"
 )
 
-// healthResolution: a success to an endpoint that is healthy and had a
-// success recorded less than this long ago is not recorded again, so a busy
-// endpoint costs one health write a second, not one per delivery. Failures
-// are always recorded.
+// healthResolution: a batch whose attempts to an endpoint all succeeded,
+// when the endpoint is healthy and had a success recorded less than this
+// long before, does not record it again, so a busy endpoint costs one
+// health write a second, not one per batch. Failures are always recorded.
 const healthResolution = time.Second
 
-// recordResult keeps the endpoint's health after an attempt classified as
-// class at now: a success resets its failures (and reports a recovery from
-// the warning); a failure is counted, warns at half the threshold and
-// disables the endpoint once both thresholds are met; 410 Gone disables it
-// at once. Errors are logged: the delivery is settled already or will be.
-func (e *Endpoints) recordResult(ctx context.Context, ep *store.Endpoint, class retry.Class, now time.Time) {
-	switch class {
-	case retry.ClassSuccess:
-		e.recordSuccess(ctx, ep, now)
-	case retry.ClassGone:
-		e.recordFailure(ctx, ep, now, false)
-		if _, err := e.disable(ctx, ep.ID, "410 Gone"); err != nil {
-			e.s.log.LogAttrs(ctx, slog.LevelError, "sender: disabling endpoint failed", slog.String("endpoint_id", ep.ID), slog.Any("error", err))
-		}
-	default:
-		e.recordFailure(ctx, ep, now, true)
-	}
+// healthBatch is the health changes of a batch of outcomes: one delta per
+// endpoint attempted, and the endpoint's health as this sender last saw it
+// before the batch.
+type healthBatch struct {
+	deltas []store.HealthDelta
+	before []store.Health
 }
 
-// recordSuccess resets the endpoint's failure count and reports a recovery
-// from the warning. It judges by the freshest copy of the endpoint this
-// sender has seen (a failure recorded by another worker since ep was
-// loaded counts), not by ep.
-func (e *Endpoints) recordSuccess(ctx context.Context, ep *store.Endpoint, now time.Time) {
-	s := e.s
-	before := s.per.latest(ep)
-	if h := before.Health; h.ConsecutiveFailures == 0 && h.FailingSince.IsZero() &&
-		!h.LastSuccessAt.IsZero() && now.Sub(h.LastSuccessAt) < healthResolution && !now.Before(h.LastSuccessAt) {
-		// Healthy and recorded recently: spare the store a write per success.
-		return
+// healthOf folds the attempts of batch into one health change per
+// endpoint, in the order they were made, leaving out the endpoints that
+// healthResolution spares.
+func (s *Sender) healthOf(batch []*outcome) healthBatch {
+	var h healthBatch
+	for _, o := range batch {
+		if o.ep == nil {
+			continue
+		}
+		i := len(h.deltas) - 1
+		for i >= 0 && h.deltas[i].EndpointID != o.ep.ID {
+			i-- // most batches hold one or a few endpoints: a short list beats a map
+		}
+		if i < 0 {
+			i = len(h.deltas)
+			h.deltas = append(h.deltas, store.HealthDelta{EndpointID: o.ep.ID})
+			h.before = append(h.before, s.per.latest(o.ep).Health)
+		}
+		h.deltas[i].Add(o.success, o.set.At)
 	}
-	seq := s.per.seq()
-	after, err := s.st.RecordResult(ctx, ep.ID, true, now)
-	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelError, "sender: recording endpoint health failed", slog.String("endpoint_id", ep.ID), slog.Any("error", err))
-		return
+	n := 0
+	for i, d := range h.deltas {
+		if b := h.before[i]; d.Failures == 0 && d.LastFailure.IsZero() &&
+			b.ConsecutiveFailures == 0 && b.FailingSince.IsZero() && !b.LastSuccessAt.IsZero() &&
+			d.LastSuccess.Sub(b.LastSuccessAt) < healthResolution && !d.LastSuccess.Before(b.LastSuccessAt) {
+			continue // healthy and recorded recently: spare the store a write
+		}
+		h.deltas[n], h.before[n] = d, h.before[i]
+		n++
 	}
-	s.per.observe(seq, after)
-	if s.cfg.warnAt > 0 && before.Health.ConsecutiveFailures >= s.cfg.warnAt {
-		s.log.LogAttrs(ctx, slog.LevelInfo, "sender: endpoint recovered", slog.String("endpoint_id", ep.ID))
-		e.recovered(ctx, after.Clone())
-	}
+	h.deltas, h.before = h.deltas[:n], h.before[:n]
+	return h
 }
 
-// recordFailure counts a failed attempt against the endpoint, warns at half
-// the threshold and disables it once both thresholds are met (when
-// mayDisable).
-func (e *Endpoints) recordFailure(ctx context.Context, before *store.Endpoint, now time.Time, mayDisable bool) {
+// afterHealth acts on the endpoints' health after a batch wrote h: after
+// holds each endpoint as the store left it (nil: deleted meanwhile), read
+// at seq. A success after the warning threshold reports a recovery;
+// reaching the threshold warns; and an endpoint whose failures meet both
+// disabling thresholds is disabled.
+func (e *Endpoints) afterHealth(ctx context.Context, h healthBatch, after []*store.Endpoint, seq uint64) {
 	s := e.s
-	seq := s.per.seq()
-	ep, err := s.st.RecordResult(ctx, before.ID, false, now)
-	if err != nil {
-		s.log.LogAttrs(ctx, slog.LevelError, "sender: recording endpoint health failed", slog.String("endpoint_id", before.ID), slog.Any("error", err))
-		return
-	}
-	s.per.observe(seq, ep)
-	if ep.Disabled || s.cfg.warnAt == 0 {
-		return
-	}
-	n := ep.Health.ConsecutiveFailures
-	if n == s.cfg.warnAt {
-		s.log.LogAttrs(ctx, slog.LevelWarn, "sender: endpoint failing, will be disabled if it goes on",
-			slog.String("endpoint_id", ep.ID), slog.Int("consecutive_failures", n))
-		if h := s.cfg.Hooks.OnEndpointWarning; h != nil {
-			c := ep.Clone()
-			s.safeHook(ctx, "OnEndpointWarning", func() { h(ctx, c) })
+	for i, ep := range after {
+		if ep == nil {
+			continue
 		}
-	}
-	if mayDisable && n >= s.cfg.DisableAfterFailures && now.Sub(ep.Health.FailingSince) >= s.cfg.DisableAfterDuration {
-		reason := fmt.Sprintf("%d consecutive failed attempts since %s", n, ep.Health.FailingSince.UTC().Format(time.RFC3339))
-		if _, err := e.disable(ctx, ep.ID, reason); err != nil {
-			s.log.LogAttrs(ctx, slog.LevelError, "sender: disabling endpoint failed", slog.String("endpoint_id", ep.ID), slog.Any("error", err))
+		s.per.observe(seq, ep)
+		d, warnAt := h.deltas[i], s.cfg.warnAt
+		if warnAt == 0 {
+			continue
+		}
+		if !d.LastSuccess.IsZero() && h.before[i].ConsecutiveFailures >= warnAt {
+			s.log.LogAttrs(ctx, slog.LevelInfo, "sender: endpoint recovered", slog.String("endpoint_id", ep.ID))
+			e.recovered(ctx, ep.Clone())
+		}
+		if ep.Disabled || d.Failures == 0 {
+			continue
+		}
+		n := ep.Health.ConsecutiveFailures
+		if n-d.Failures < warnAt && n >= warnAt {
+			s.log.LogAttrs(ctx, slog.LevelWarn, "sender: endpoint failing, will be disabled if it goes on",
+				slog.String("endpoint_id", ep.ID), slog.Int("consecutive_failures", n))
+			if hook := s.cfg.Hooks.OnEndpointWarning; hook != nil {
+				c := ep.Clone()
+				s.safeHook(ctx, "OnEndpointWarning", func() { hook(ctx, c) })
+			}
+		}
+		if n >= s.cfg.DisableAfterFailures && d.LastFailure.Sub(ep.Health.FailingSince) >= s.cfg.DisableAfterDuration {
+			reason := fmt.Sprintf("%d consecutive failed attempts since %s", n, ep.Health.FailingSince.UTC().Format(time.RFC3339))
+			if _, err := e.disable(ctx, ep.ID, reason); err != nil {
+				s.log.LogAttrs(ctx, slog.LevelError, "sender: disabling endpoint failed", slog.String("endpoint_id", ep.ID), slog.Any("error", err))
+			}
 		}
 	}
 }

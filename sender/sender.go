@@ -24,6 +24,10 @@ type Sender struct {
 	per    *perEndpoint // what the sender keeps per endpoint: copy, limits, signer
 	eps    *Endpoints   // endpoint administration and health
 	idle   idle         // deliveries in flight, for WaitIdle
+	// settling is the queue of outcomes waiting to be written, at most
+	// queueCap long.
+	settling settler
+	queueCap int
 	bufs   sync.Pool    // *[]byte envelope buffers
 	ids    *idSource    // attempt ids
 
@@ -65,6 +69,8 @@ func New(st store.SenderStore, cfg *Config) (*Sender, error) {
 		wake:   make(chan struct{}, 1),
 		stop:   make(chan struct{}),
 	}
+	s.settling.room.L = &s.settling.mu
+	s.queueCap = max(2*set.SettleBatchSize, 2*set.Workers)
 	if client.Jar == nil && client.Timeout == 0 {
 		s.direct = client.Transport
 	}
@@ -275,7 +281,7 @@ func (s *Sender) Ping(ctx context.Context, endpointID string) (*store.Attempt, e
 	}
 	ev.Date = s.now().UTC()
 	res := s.attempt(ctx, ep, &ev, 1)
-	s.logAttempt(ctx, res.a)
+	s.recordPing(ctx, res.a)
 	a := res.a.Clone()
 	res.free(s)
 	switch {
@@ -285,6 +291,20 @@ func (s *Sender) Ping(ctx context.Context, endpointID string) (*store.Attempt, e
 		return a, &StatusError{StatusCode: a.StatusCode}
 	}
 	return a, nil
+}
+
+// recordPing stores a ping's attempt, logs it and calls OnAttempt.
+func (s *Sender) recordPing(ctx context.Context, a *store.Attempt) {
+	a.ID = s.ids.newString()
+	if err := s.st.AddAttempt(ctx, a); err != nil {
+		s.log.LogAttrs(ctx, slog.LevelError, "sender: storing attempt failed",
+			slog.String("event_id", a.EventID), slog.String("endpoint_id", a.EndpointID), slog.Any("error", err))
+	}
+	s.logAttempt(ctx, a)
+	if h := s.cfg.Hooks.OnAttempt; h != nil {
+		c := a.Clone()
+		s.safeHook(ctx, "OnAttempt", func() { h(ctx, c) })
+	}
 }
 
 // Retry replays a delivery now: a failed (or succeeded) delivery becomes
