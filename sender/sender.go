@@ -28,8 +28,8 @@ type Sender struct {
 	// queueCap long.
 	settling settler
 	queueCap int
-	bufs   sync.Pool    // *[]byte envelope buffers
-	ids    *idSource    // attempt ids
+	bufs     sync.Pool // *[]byte envelope buffers
+	ids      *idSource // attempt ids
 
 	wake chan struct{} // capacity 1: "look for due deliveries now"
 
