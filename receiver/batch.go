@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
 
+	"github.com/webhookkit/webhookkit/internal/groupcommit"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -144,29 +144,10 @@ func (r *Receiver) leadClaims(self *claimWait) {
 	}
 }
 
-// maxYields bounds the yields before a batch is taken.
-const maxYields = 3
-
-// yield lets the goroutines that are ready to run go first, before a batch
-// is taken, and again while that makes the batch grow (waiting reports its
-// size), a few times at most. Where the store's work runs on the same
-// processors as the requests (a pure Go SQLite, a receiver on one core), a
-// batch would otherwise be taken before the requests that are about to
-// claim could join it, and batches would stay of one; where nothing else
-// is ready to run, it costs nothing.
+// yield lets the goroutines that are ready to run join the batch before
+// it is taken (see [groupcommit.Yield]); waiting reports its size.
 func (r *Receiver) yield(waiting func() int) {
-	n := waiting()
-	if n >= r.cfg.InboxBatchSize {
-		return
-	}
-	for range maxYields {
-		runtime.Gosched()
-		m := waiting()
-		if m == n || m >= r.cfg.InboxBatchSize {
-			return
-		}
-		n = m
-	}
+	groupcommit.Yield(waiting, r.cfg.InboxBatchSize)
 }
 
 // shift removes the first n elements of s in place.

@@ -21,7 +21,7 @@ type job struct {
 // loop leases due deliveries in batches and hands them to Config.Workers
 // long-lived workers (whose stacks stay grown, unlike a goroutine per
 // delivery). Up to Workers deliveries wait leased in a queue beside the
-// ones in flight, so that a busy loop leases at least half of Workers at a
+// ones in flight, so that a busy loop leases Workers at a
 // time rather than one delivery per freed worker; a worker admits each job
 // against its endpoint's limits when it starts it. A slot is taken per job
 // and given back by the worker when the delivery is settled or released.
@@ -29,16 +29,19 @@ func (s *Sender) loop(ctx context.Context) {
 	defer s.wg.Done()
 	sctx, cancelSettle := settleContext(ctx)
 	slots := make(chan struct{}, 2*s.cfg.Workers) // Workers in flight, as many queued
-	jobs, workers := s.startWorkers(ctx, sctx, slots)
+	written := new(sync.WaitGroup)                // the loop's outcomes not yet written
+	jobs, workers := s.startWorkers(ctx, sctx, slots, written)
 	defer func() {
-		// Workers settle what is queued, then exit; only then may the
-		// settle context end, or their last Complete or Retry calls would
-		// fail and leave deliveries leased until their leases expire.
+		// Workers run what is queued, then exit, and their outcomes are
+		// written (perhaps by another goroutine's batch); only then may
+		// the settle context end, or the last batches would fail and
+		// leave deliveries leased until their leases expire.
 		close(jobs)
 		workers.Wait()
+		written.Wait()
 		cancelSettle()
 	}()
-	batch := max(s.cfg.Workers/2, 1)
+	batch := s.cfg.Workers
 	timer := time.NewTimer(s.cfg.PollInterval)
 	defer timer.Stop()
 	busy := false // the last round leased all it asked for: more are due
@@ -48,7 +51,7 @@ func (s *Sender) loop(ctx context.Context) {
 			return
 		}
 		ran := 0
-		leased, next, err := s.round(ctx, sctx, n, nil, false, nil, func(d *store.Delivery, _ *store.Endpoint, leaseEnd time.Time) {
+		leased, next, err := s.round(ctx, sctx, n, nil, false, written, func(d *store.Delivery, _ *store.Endpoint, leaseEnd time.Time) {
 			ran++
 			jobs <- job{d, leaseEnd}
 		})
@@ -77,8 +80,9 @@ func (s *Sender) loop(ctx context.Context) {
 
 // startWorkers starts Config.Workers workers that run the jobs sent on the
 // returned channel, each giving back a slot when done. Close the channel
-// and wait for the group to stop them.
-func (s *Sender) startWorkers(ctx, sctx context.Context, slots chan struct{}) (chan<- job, *sync.WaitGroup) {
+// and wait for the group to stop them. Their outcomes count in written
+// until they are written.
+func (s *Sender) startWorkers(ctx, sctx context.Context, slots chan struct{}, written *sync.WaitGroup) (chan<- job, *sync.WaitGroup) {
 	jobs := make(chan job, cap(slots))
 	workers := new(sync.WaitGroup)
 	for range s.cfg.Workers {
@@ -86,7 +90,7 @@ func (s *Sender) startWorkers(ctx, sctx context.Context, slots chan struct{}) (c
 		go func() {
 			defer workers.Done()
 			for j := range jobs {
-				s.work(ctx, sctx, j)
+				s.work(ctx, sctx, j, written)
 				<-slots
 			}
 		}()
@@ -125,26 +129,26 @@ func (s *Sender) takeSlots(ctx context.Context, slots chan struct{}, busy bool, 
 // work starts a queued job: it is released, due now, when the sender is
 // stopping or its lease would run out before the attempt could finish, and
 // due when its endpoint allows when the endpoint is at a limit; otherwise
-// it is delivered.
-func (s *Sender) work(ctx, sctx context.Context, j job) {
+// it is delivered. Its outcome counts in written until it is written.
+func (s *Sender) work(ctx, sctx context.Context, j job, written *sync.WaitGroup) {
 	now := s.now()
 	select {
 	case <-s.stop:
-		s.release(sctx, j.d, now, nil)
+		s.release(sctx, j.d, now, written)
 		return
 	default:
 	}
 	if ctx.Err() != nil || now.Add(s.cfg.RequestTimeout).After(j.leaseEnd) {
-		s.release(sctx, j.d, now, nil)
+		s.release(sctx, j.d, now, written)
 		return
 	}
 	ep, ok, at := s.per.admit(j.d.EndpointID, now)
 	if !ok {
-		s.release(sctx, j.d, at, nil)
+		s.release(sctx, j.d, at, written)
 		s.signal() // the dispatcher skips the endpoint from now on
 		return
 	}
-	s.deliver(ctx, sctx, j.d, ep, nil)
+	s.deliver(ctx, sctx, j.d, ep, written)
 }
 
 // round leases up to limit due deliveries and loads their endpoints (once

@@ -14,7 +14,8 @@ import (
 // may keep. A panicking hook is recovered and logged; the delivery is
 // settled as if the hook had returned.
 type Hooks struct {
-	// OnAttempt is called after every attempt has been logged.
+	// OnAttempt is called after every attempt has been logged. The
+	// attempt is the hook's own: it may keep it.
 	OnAttempt func(ctx context.Context, a *store.Attempt)
 	// OnDeliveryExhausted is called when a delivery is given up: the retry
 	// policy said stop, the failure was permanent, or the endpoint answered

@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/webhookkit/webhookkit/internal/groupcommit"
 	"github.com/webhookkit/webhookkit/retry"
 	"github.com/webhookkit/webhookkit/store"
 )
@@ -28,7 +30,9 @@ const settleTimeout = 10 * time.Second
 //
 // Batches need no goroutine of their own. A goroutine that hands over an
 // outcome while no batch is being written becomes the writer: it takes the
-// outcomes waiting (after Config.SettleLinger, if set), up to
+// outcomes waiting (after Config.SettleLinger, if set, and after letting
+// the goroutines ready to run go first, so that those about to hand an
+// outcome over join the batch), up to
 // Config.SettleBatchSize, writes them, runs the hooks, and goes on while
 // more are waiting; then it steps down. Every other goroutine appends its
 // outcome and returns at once, unless the queue is full: then it waits for
@@ -97,11 +101,12 @@ func (s *Sender) hand(o *outcome) {
 	st.writing = true
 	var batch []*outcome
 	for len(st.queue) > 0 {
-		if s.cfg.SettleLinger > 0 && len(st.queue) < s.cfg.SettleBatchSize {
-			st.mu.Unlock()
+		st.mu.Unlock()
+		if s.cfg.SettleLinger > 0 && s.queued() < s.cfg.SettleBatchSize {
 			time.Sleep(s.cfg.SettleLinger)
-			st.mu.Lock()
 		}
+		groupcommit.Yield(s.queued, s.cfg.SettleBatchSize)
+		st.mu.Lock()
 		n := min(len(st.queue), s.cfg.SettleBatchSize)
 		batch = append(batch[:0], st.queue[:n]...)
 		st.queue = shift(st.queue, n)
@@ -114,6 +119,13 @@ func (s *Sender) hand(o *outcome) {
 	st.writing = false
 	st.room.Broadcast()
 	st.mu.Unlock()
+}
+
+// queued returns how many outcomes wait to be written.
+func (s *Sender) queued() int {
+	s.settling.mu.Lock()
+	defer s.settling.mu.Unlock()
+	return len(s.settling.queue)
 }
 
 // shift removes the first n elements of q in place.
@@ -218,8 +230,14 @@ func (s *Sender) settled(o *outcome, err error, lost bool) {
 	written := err == nil || errors.Is(err, errWrittenBefore)
 	if a := o.set.Attempt; a != nil && written {
 		if h := s.cfg.Hooks.OnAttempt; h != nil {
-			c := a.Clone()
-			s.safeHook(ctx, "OnAttempt", func() { h(ctx, c) })
+			// The store holds its own copy, and the sender is done with a:
+			// the hook may have it, once its body is out of the pooled
+			// buffer.
+			body := bytes.Clone(a.ResponseBody)
+			o.res.free(s)
+			a.ResponseBody = body
+			o.set.Attempt = nil
+			s.safeHook(ctx, "OnAttempt", func() { h(ctx, a) })
 		}
 	}
 	switch {

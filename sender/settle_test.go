@@ -77,14 +77,44 @@ func requireDelivered(t *testing.T, st store.SenderStore, ids []string) {
 	}
 }
 
-func TestSettleWritesOutcomesInBatches(t *testing.T) {
-	gate := make(chan struct{})
-	st := &settleStore{SenderStore: newStore(), before: func(call int, _ store.SettleBatch) error {
+// firstBatchGate holds the first Settle call at a gate, so that the
+// outcomes arriving meanwhile queue behind it.
+type firstBatchGate struct {
+	gate chan struct{}
+	once sync.Once
+	held atomic.Int64 // the size of the batch held, once it is
+}
+
+// newFirstBatchGate returns a gate for t, opened when t ends at the latest,
+// and the hook to set as a settleStore's before.
+func newFirstBatchGate(t *testing.T) (*firstBatchGate, func(int, store.SettleBatch) error) {
+	g := &firstBatchGate{gate: make(chan struct{})}
+	t.Cleanup(g.open)
+	return g, func(call int, b store.SettleBatch) error {
 		if call == 0 {
-			<-gate
+			g.held.Store(int64(len(b.Settlements)))
+			<-g.gate
 		}
 		return nil
-	}}
+	}
+}
+
+func (g *firstBatchGate) open() { g.once.Do(func() { close(g.gate) }) }
+
+// waitQueued waits until the batch held and the outcomes queued behind it
+// make n, and returns the size of the batch held.
+func (g *firstBatchGate) waitQueued(t *testing.T, s *sender.Sender, n int) int {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		k := int(g.held.Load())
+		return k > 0 && k+s.QueuedOutcomes() == n
+	}, 10*time.Second, time.Millisecond)
+	return int(g.held.Load())
+}
+
+func TestSettleWritesOutcomesInBatches(t *testing.T) {
+	g, before := newFirstBatchGate(t)
+	st := &settleStore{SenderStore: newStore(), before: before}
 	srv := newServer(t, nil)
 	ep, _ := addEndpoint(t, st, srv.URL, nil)
 	s := newSender(t, st, nil, func(c *sender.Config) { c.Workers = 8 })
@@ -96,17 +126,17 @@ func TestSettleWritesOutcomesInBatches(t *testing.T) {
 		assert.NoError(t, err)
 		done <- n
 	}()
-	// The first outcome is being written; the seven others queue behind it
+	// The first batch is being written; the other outcomes queue behind it
 	// while their workers are free again.
-	require.Eventually(t, func() bool { return s.QueuedOutcomes() == 7 }, 10*time.Second, time.Millisecond)
+	k := g.waitQueued(t, s, 8)
 	select {
 	case <-done:
 		t.Fatal("ProcessDue returned before its outcomes were written")
 	default:
 	}
-	close(gate)
+	g.open()
 	require.Equal(t, 8, <-done)
-	assert.Equal(t, []int{1, 7}, st.calls())
+	assert.Equal(t, []int{k, 8 - k}, st.calls(), "the outcomes queued meanwhile are written in one batch")
 	requireDelivered(t, st, ids)
 	got, err := st.GetEndpoint(context.Background(), ep.ID)
 	require.NoError(t, err)
@@ -270,13 +300,8 @@ func TestSettleBackpressure(t *testing.T) {
 // and one that meets both disabling thresholds disables it, although each
 // endpoint's health is written once per batch.
 func TestSettleHealthAcrossABatch(t *testing.T) {
-	gate := make(chan struct{})
-	st := &settleStore{SenderStore: newStore(), before: func(call int, _ store.SettleBatch) error {
-		if call == 0 {
-			<-gate
-		}
-		return nil
-	}}
+	g, before := newFirstBatchGate(t)
+	st := &settleStore{SenderStore: newStore(), before: before}
 	srv := newServer(t, func(w http.ResponseWriter, _ *http.Request, _ int) {
 		w.WriteHeader(http.StatusInternalServerError)
 	})
@@ -297,10 +322,10 @@ func TestSettleHealthAcrossABatch(t *testing.T) {
 		assert.NoError(t, err)
 		done <- n
 	}()
-	require.Eventually(t, func() bool { return s.QueuedOutcomes() == 5 }, 10*time.Second, time.Millisecond)
-	close(gate)
+	k := g.waitQueued(t, s, 6)
+	g.open()
 	require.Equal(t, 6, <-done)
-	assert.Equal(t, []int{1, 5}, st.calls())
+	assert.Equal(t, []int{k, 6 - k}, st.calls())
 	got, err := st.GetEndpoint(context.Background(), ep.ID)
 	require.NoError(t, err)
 	assert.Equal(t, 6, got.Health.ConsecutiveFailures)
