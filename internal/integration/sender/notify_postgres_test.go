@@ -10,9 +10,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/webhookkit/webhookkit/store/postgres/pgtest"
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store/postgres"
+	"github.com/webhookkit/webhookkit/store/postgres/pgtest"
 )
 
 // postgresInstance returns a store on schema with a pool of its own, as a
