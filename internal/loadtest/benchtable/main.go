@@ -289,7 +289,9 @@ var sizes = []string{"1KiB", "16KiB", "256KiB"}
 
 func reportSignature(w io.Writer, res results) {
 	for _, op := range []string{"Verify", "Sign"} {
-		key := func(size, sub string) string { return "./internal/integration/signature Benchmark" + op + "/" + size + "/" + sub }
+		key := func(size, sub string) string {
+			return "./internal/integration/signature Benchmark" + op + "/" + size + "/" + sub
+		}
 		fmt.Fprintf(w, "signature %s: medians (ns/op) and ratios; lower is faster\n\n", strings.ToLower(op))
 		fmt.Fprintln(w, "| body | raw HMAC | webhookkit | reference | webhookkit / raw HMAC | reference / raw HMAC | webhookkit / reference | webhookkit allocs | reference allocs | spread |")
 		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
