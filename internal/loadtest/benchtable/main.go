@@ -183,16 +183,19 @@ func run(ctx context.Context, chosen []string, rounds int, benchtime string, pin
 	return nil
 }
 
+// moduleRoot returns the repository root: the folder of go.work, which ties
+// the modules whose packages the suites name, or of go.mod without one.
 func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
+	for _, v := range []string{"GOWORK", "GOMOD"} {
+		out, err := exec.CommandContext(ctx, "go", "env", v).Output()
+		if err != nil {
+			return "", fmt.Errorf("go env %s: %w", v, err)
+		}
+		if f := strings.TrimSpace(string(out)); f != "" && f != "off" && f != os.DevNull {
+			return filepath.Dir(f), nil
+		}
 	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("run benchtable inside the webhookkit module")
-	}
-	return filepath.Dir(gomod), nil
+	return "", errors.New("run benchtable inside the webhookkit repository")
 }
 
 // parse adds the benchmark result lines of out, from package pkg, to res
