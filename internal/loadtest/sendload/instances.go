@@ -324,6 +324,9 @@ func instancesSummary(cfg instancesConfig, runs []instRun) []string {
 	return lines
 }
 
+// maxWaits is how many states waitProfile names; the rest are "other".
+const maxWaits = 8
+
 // waitProfile formats wait-event samples, largest first, as backends per
 // sample.
 func waitProfile(waits map[string]int, samples int) string {
@@ -341,8 +344,16 @@ func waitProfile(waits map[string]int, samples int) string {
 		return keys[i] < keys[j]
 	})
 	parts := make([]string, 0, len(keys))
-	for _, w := range keys {
+	other := 0
+	for i, w := range keys {
+		if i >= maxWaits {
+			other += waits[w]
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s %.2f", w, float64(waits[w])/float64(samples)))
+	}
+	if other > 0 {
+		parts = append(parts, fmt.Sprintf("other %.2f", float64(other)/float64(samples)))
 	}
 	if len(parts) == 0 {
 		return "all idle"
