@@ -112,6 +112,16 @@ func (g *firstBatchGate) waitQueued(t *testing.T, s *sender.Sender, n int) int {
 	return int(g.held.Load())
 }
 
+// batchesAfterGate is the batch sizes expected when the gated first batch
+// held k of n outcomes and the rest queued behind it: k, then n-k in one
+// batch (none when the first held all).
+func batchesAfterGate(k, n int) []int {
+	if k == n {
+		return []int{n}
+	}
+	return []int{k, n - k}
+}
+
 func TestSettleWritesOutcomesInBatches(t *testing.T) {
 	g, before := newFirstBatchGate(t)
 	st := &settleStore{SenderStore: newStore(), before: before}
@@ -136,7 +146,7 @@ func TestSettleWritesOutcomesInBatches(t *testing.T) {
 	}
 	g.open()
 	require.Equal(t, 8, <-done)
-	assert.Equal(t, []int{k, 8 - k}, st.calls(), "the outcomes queued meanwhile are written in one batch")
+	assert.Equal(t, batchesAfterGate(k, 8), st.calls(), "the outcomes queued meanwhile are written in one batch")
 	requireDelivered(t, st, ids)
 	got, err := st.GetEndpoint(context.Background(), ep.ID)
 	require.NoError(t, err)
@@ -325,7 +335,7 @@ func TestSettleHealthAcrossABatch(t *testing.T) {
 	k := g.waitQueued(t, s, 6)
 	g.open()
 	require.Equal(t, 6, <-done)
-	assert.Equal(t, []int{k, 6 - k}, st.calls())
+	assert.Equal(t, batchesAfterGate(k, 6), st.calls())
 	got, err := st.GetEndpoint(context.Background(), ep.ID)
 	require.NoError(t, err)
 	assert.Equal(t, 6, got.Health.ConsecutiveFailures)

@@ -9,7 +9,9 @@
 //     mode measures publish -> callback through a sender and a receiver on
 //     one store;
 //   - sendload: the sender's deliveries/s and allocations per delivery with
-//     each store, beside a plain sign-and-POST loop;
+//     each store, beside a plain sign-and-POST loop; its instances mode
+//     compares several sender processes sharing one PostgreSQL store with
+//     one, with the CPU each side spends per delivery;
 //   - reliability: bounded overload, chaos-delivery and soak runs, each
 //     printing what it proved;
 //   - benchtable: runs the packages' go benchmarks A/B/A/B and prints

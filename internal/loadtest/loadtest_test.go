@@ -2,6 +2,8 @@ package loadtest_test
 
 import (
 	"net/http"
+	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -103,4 +105,21 @@ func TestMachine(t *testing.T) {
 	require.Positive(t, m.CPUs)
 	require.NotEmpty(t, m.GoVersion)
 	require.Contains(t, m.String(), m.GoVersion)
+}
+
+func TestProcStat(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("/proc is read on Linux only")
+	}
+	_, ppid, err := loadtest.ProcCPU(os.Getpid())
+	require.NoError(t, err)
+	require.Equal(t, os.Getppid(), ppid)
+	kids, err := loadtest.ProcChildren(os.Getppid())
+	require.NoError(t, err)
+	require.Contains(t, kids, os.Getpid())
+	busy, err := loadtest.MachineBusy()
+	require.NoError(t, err)
+	require.Positive(t, busy)
+	_, _, err = loadtest.ProcCPU(-1)
+	require.Error(t, err)
 }

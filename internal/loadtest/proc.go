@@ -168,19 +168,60 @@ func (c *Child) Kill() {
 	_ = c.cmd.Wait()
 }
 
+// Pid returns the child's process id (taskset, when it pins the child,
+// executes the program in its own process, so the id is the program's).
+func (c *Child) Pid() int { return c.cmd.Process.Pid }
+
+// Send writes line and a newline to the child's stdin, for a child that
+// reads its parent's commands with StdinLines.
+func (c *Child) Send(line string) error {
+	if _, err := io.WriteString(c.stdin, line+"\n"); err != nil {
+		return fmt.Errorf("loadtest: %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// Exited returns a channel that is closed when the child's stdout ends,
+// which is when it exits; its last lines can still be read with Line.
+func (c *Child) Exited() <-chan struct{} { return c.done }
+
 // StopOnStdinEOF cancels the returned context when stdin reaches its end,
 // if this process is a child (IsChild), and otherwise on nothing but its
 // parent's cancellation: a child never outlives its parent.
 func StopOnStdinEOF(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel, _ := watchStdin(parent, false)
+	return ctx, cancel
+}
+
+// StdinLines is StopOnStdinEOF for a child its parent sends commands to
+// (Child.Send): it also passes on each line read before stdin ends. The
+// channel holds up to 64 unread lines (later ones are dropped) and is
+// never written to when this process is not a child.
+func StdinLines(parent context.Context) (context.Context, context.CancelFunc, <-chan string) {
+	return watchStdin(parent, true)
+}
+
+func watchStdin(parent context.Context, keep bool) (context.Context, context.CancelFunc, <-chan string) {
 	ctx, cancel := context.WithCancel(parent)
+	lines := make(chan string, 64)
 	if IsChild() {
-		var once sync.Once
 		go func() {
+			defer cancel()
+			if !keep {
+				_, _ = io.Copy(io.Discard, os.Stdin)
+				return
+			}
+			sc := bufio.NewScanner(os.Stdin)
+			for sc.Scan() {
+				select {
+				case lines <- sc.Text():
+				default:
+				}
+			}
 			_, _ = io.Copy(io.Discard, os.Stdin)
-			once.Do(cancel)
 		}()
 	}
-	return ctx, cancel
+	return ctx, cancel, lines
 }
 
 // SyncWriter returns w made safe for concurrent use, for a writer shared by

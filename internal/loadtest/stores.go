@@ -43,6 +43,10 @@ type Store struct {
 	Inbox  store.Inbox
 	// Memory is set for the memory kind, for its Stats.
 	Memory *memory.Store
+	// Schema and Pool are set for the PostgreSQL kind: the schema holding
+	// the store and the pool it uses (for statistics queries).
+	Schema string
+	Pool   *pgxpool.Pool
 
 	close func() error
 }
@@ -54,12 +58,20 @@ type StoreOptions struct {
 	Memory *memory.Config
 	// MaxConns caps the PostgreSQL pool; zero: 8.
 	MaxConns int32
+	// Schema, for PostgreSQL, opens the store in this existing (migrated)
+	// schema, which Close leaves in place, as another process sharing a
+	// store does; empty: a new schema that Close drops.
+	Schema string
+	// AppName, for PostgreSQL, is the pool's application_name, which names
+	// its connections in pg_stat_activity; empty: the server's default.
+	AppName string
 }
 
 // OpenStore creates an empty store of the given kind: memory; SQLite in a
 // new temporary file; PostgreSQL in a new schema of the database EnvDSN
-// names, which must be on a loopback address or a Unix socket. Close
-// removes the file or drops the schema.
+// names, which must be on a loopback address or a Unix socket (or in the
+// existing schema opts.Schema). Close removes the file or drops the schema
+// it created.
 func OpenStore(ctx context.Context, kind string, opts StoreOptions) (*Store, error) {
 	switch kind {
 	case Memory:
@@ -125,24 +137,30 @@ func openPostgres(ctx context.Context, opts StoreOptions) (*Store, error) {
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
 	}
+	if opts.AppName != "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = opts.AppName
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("loadtest: postgres: %w", err)
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "loadtest_" + hex.EncodeToString(b[:])
-	drop := func() error {
-		_, err := pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-		pool.Close()
-		return err
+	schema, drop := opts.Schema, func() error { pool.Close(); return nil }
+	if schema == "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		schema = "loadtest_" + hex.EncodeToString(b[:])
+		drop = func() error {
+			_, err := pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+			pool.Close()
+			return err
+		}
 	}
 	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: Discard()})
-	if err == nil {
+	if err == nil && opts.Schema == "" {
 		err = s.Migrate(ctx)
 	}
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("loadtest: postgres: %w", err), drop())
 	}
-	return &Store{Kind: Postgres, Sender: s, Inbox: s, close: drop}, nil
+	return &Store{Kind: Postgres, Sender: s, Inbox: s, Schema: schema, Pool: pool, close: drop}, nil
 }
