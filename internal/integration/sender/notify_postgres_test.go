@@ -58,7 +58,7 @@ func TestPostgresWakesOtherInstance(t *testing.T) {
 	}, wakeWait, 10*time.Millisecond, "B listens")
 
 	t.Run("publish through instance A", func(t *testing.T) {
-		watched.waitIdle(t)
+		watched.WaitIdle(t, quietPeriod, wakeWait)
 		n, err := a.Publish(ctx, webhooktest.NewEvent(t, "order.created", json.RawMessage(`{"via":"A"}`)), sender.ToTenant(ep.Tenant), nil)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
@@ -66,7 +66,7 @@ func TestPostgresWakesOtherInstance(t *testing.T) {
 	})
 
 	t.Run("publish in the application's transaction", func(t *testing.T) {
-		watched.waitIdle(t)
+		watched.WaitIdle(t, quietPeriod, wakeWait)
 		tx, err := appPool.Begin(ctx)
 		require.NoError(t, err)
 		defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
