@@ -2,9 +2,11 @@ package crashtest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -41,7 +43,15 @@ func runSender() error {
 	if err != nil {
 		return err
 	}
-	s, err := sender.New(st, &sender.Config{
+	var ss store.SenderStore = st
+	if v := os.Getenv(envTrap); v != "" {
+		after, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", envTrap, err)
+		}
+		ss = &settleTrap{SenderStore: st, after: after}
+	}
+	s, err := sender.New(ss, &sender.Config{
 		Workers:              8,
 		RequestTimeout:       senderRequestTimeout,
 		LeaseDuration:        senderLease,
