@@ -1,0 +1,301 @@
+package crashtest
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/receiver"
+	"github.com/webhookkit/webhookkit/sender"
+	"github.com/webhookkit/webhookkit/signature"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// TestPostgresTerminate ends the sessions of the stores under test every
+// terminateEvery, terminateRounds times (rounds that found sessions to
+// end), or until every callback has run: enough faults to hit batches of
+// every kind in flight, few enough that the run ends in seconds.
+const (
+	terminateEvery  = 150 * time.Millisecond
+	terminateRounds = 12
+)
+
+// warnCounter is a slog.Handler that counts warnings and errors by message
+// and keeps their text in a buffer that tb prints if it fails.
+type warnCounter struct {
+	slog.Handler // text, into the buffer
+	mu           *sync.Mutex
+	counts       map[string]int
+}
+
+func newWarnCounter(tb testing.TB, name string) (*slog.Logger, func() map[string]int) {
+	l := logger(tb, name)
+	w := &warnCounter{Handler: l.Handler(), mu: new(sync.Mutex), counts: make(map[string]int)}
+	return slog.New(w), func() map[string]int {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		out := make(map[string]int, len(w.counts))
+		for k, v := range w.counts {
+			out[k] = v
+		}
+		return out
+	}
+}
+
+func (w *warnCounter) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelWarn {
+		w.mu.Lock()
+		w.counts[r.Message]++
+		w.mu.Unlock()
+	}
+	return w.Handler.Handle(ctx, r)
+}
+
+func (w *warnCounter) WithAttrs(as []slog.Attr) slog.Handler {
+	return &warnCounter{Handler: w.Handler.WithAttrs(as), mu: w.mu, counts: w.counts}
+}
+
+func (w *warnCounter) WithGroup(name string) slog.Handler {
+	return &warnCounter{Handler: w.Handler.WithGroup(name), mu: w.mu, counts: w.counts}
+}
+
+// terminator ends, every terminateEvery until stopped, the PostgreSQL
+// sessions whose application_name is app.
+type terminator struct {
+	stop   chan struct{}
+	done   chan struct{}
+	rounds atomic.Int64 // rounds that ended at least one session
+	ended  atomic.Int64 // sessions ended
+}
+
+func startTerminator(tb testing.TB, dsn, app string) *terminator {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(tb, err)
+	k := &terminator{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(k.done)
+		defer conn.Close(ctx)
+		t := time.NewTicker(terminateEvery)
+		defer t.Stop()
+		for {
+			var n int64
+			err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
+				FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&n)
+			if err != nil {
+				tb.Errorf("terminating the sessions of %s: %v", app, err)
+				return
+			}
+			if n > 0 {
+				k.rounds.Add(1)
+				k.ended.Add(n)
+			}
+			select {
+			case <-k.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	tb.Cleanup(k.halt)
+	return k
+}
+
+// halt stops the terminator and waits for it; it may be called twice.
+func (k *terminator) halt() {
+	select {
+	case <-k.stop:
+	default:
+		close(k.stop)
+	}
+	<-k.done
+}
+
+// TestPostgresTerminate: a sender and a receiver with a durable, batching
+// PostgreSQL inbox run in this process, each store on a pool of its own
+// whose sessions carry one application_name, and a few hundred events are
+// delivered while those sessions are ended with pg_terminate_backend,
+// every terminateEvery: claim batches, mark-handled batches and Settle
+// transactions fail midway, the pools reconnect, the sender retries, the
+// receiver answers 503 or re-drives claims whose 503 hid a commit, and
+// mark-handled writes are tried again. Once every callback has run or
+// after terminateRounds rounds, the terminations stop; with no restart,
+// the process settles every delivery
+// succeeded and every inbox entry handled. Every event's callback ran
+// exactly once: the inbox de-duplicated every redelivery, and no
+// mark-handled record was given up.
+func TestPostgresTerminate(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	ctx := context.Background()
+	sp := newPGSpec(t)
+	n := 3 * events() / 10
+	app := "whk_term_" + sp.schema
+	check := sp.openT(t, 2) // the test's own view; its sessions are not ended
+	target := sp
+	target.app = app
+	sst := target.openT(t, 4) // the sender's store
+	ist := target.openT(t, 4) // the receiver's inbox
+	if _, ok := store.Inbox(ist).(store.InboxBatcher); !ok {
+		t.Log("the PostgreSQL inbox does not implement store.InboxBatcher; the receiver claims one at a time")
+	}
+
+	secret, err := signature.NewSecret()
+	require.NoError(t, err)
+	var (
+		mu          sync.Mutex
+		calls       = make(map[string]int)
+		reached     = make(map[string]int)
+		unavailable atomic.Int64
+		failedTries atomic.Int64
+	)
+	rlog, rwarns := newWarnCounter(t, "receiver")
+	recv, err := receiver.New(receiver.HandlerFunc(func(_ context.Context, ev event.Event) error {
+		mu.Lock()
+		calls[ev.ID]++
+		mu.Unlock()
+		return nil
+	}), &receiver.Config{
+		Keys:             []receiver.Key{{Text: secret.String()}},
+		Inbox:            ist,
+		Workers:          receiverWorkers,
+		QueueSize:        n + 64,
+		Lease:            inboxLease,
+		RecoveryInterval: recoveryInterval,
+		Logger:           rlog,
+		Hooks: receiver.Hooks{OnResponse: func(_ context.Context, ri receiver.ResponseInfo) {
+			switch ri.Status {
+			case http.StatusOK:
+				mu.Lock()
+				reached[ri.EventID]++
+				mu.Unlock()
+			case http.StatusServiceUnavailable:
+				unavailable.Add(1)
+			}
+		}},
+	})
+	require.NoError(t, err)
+	require.NoError(t, recv.Start(ctx))
+	t.Cleanup(func() { _ = recv.Close() })
+	srv := httptest.NewServer(recv)
+	t.Cleanup(srv.Close)
+
+	ep := &store.Endpoint{
+		Mode:       event.ModeTest,
+		URL:        srv.URL,
+		EventTypes: []string{"crash.*"},
+		Secrets:    []store.Secret{{Key: secret.String(), CreatedAt: time.Now().Add(-time.Hour)}},
+	}
+	require.NoError(t, check.CreateEndpoint(ctx, ep))
+	ids := make(map[string]bool, n)
+	for i := range n {
+		ev, err := event.New(event.ModeTest, "crash.terminate", map[string]int{"n": i})
+		require.NoError(t, err)
+		created, err := check.Enqueue(ctx, store.EnqueueRequest{Event: ev, Targets: []store.Target{{EndpointID: ep.ID}}, Now: time.Now()})
+		require.NoError(t, err)
+		require.Equal(t, 1, created)
+		ids[ev.ID] = true
+	}
+
+	slg, swarns := newWarnCounter(t, "sender")
+	snd, err := sender.New(sst, &sender.Config{
+		Workers:              8,
+		RequestTimeout:       time.Second,
+		LeaseDuration:        senderLease,
+		PollInterval:         50 * time.Millisecond,
+		Retry:                fastRetry,
+		DisableAfterFailures: -1,
+		AllowPrivateNetworks: true,
+		OmitBodies:           true,
+		Retention:            -1,
+		Logger:               slg,
+		Hooks: sender.Hooks{OnAttempt: func(_ context.Context, a *store.Attempt) {
+			if !a.Success {
+				failedTries.Add(1)
+			}
+		}},
+	})
+	require.NoError(t, err)
+
+	kill := startTerminator(t, sp.dsn, app)
+	require.NoError(t, snd.Start(ctx))
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(ctx, deadline())
+		defer cancel()
+		_ = snd.Shutdown(sctx)
+	})
+
+	// Sessions are ended until every callback has run, or terminateRounds
+	// times.
+	var handledAtHalt int
+	waitFor(t, deadline(), "every callback run, or the rounds of terminations done", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		handledAtHalt = len(calls)
+		return handledAtHalt >= n || kill.rounds.Load() >= terminateRounds
+	})
+	kill.halt()
+	during := time.Since(start)
+
+	// The process recovers by itself: every delivery settled succeeded,
+	// every inbox entry handled.
+	waitFor(t, deadline(), "every delivery settled and every inbox entry handled", func() bool {
+		for _, s := range []store.DeliveryState{store.StatePending, store.StateLeased} {
+			ds, _, err := check.ListDeliveries(ctx, store.DeliveryFilter{AllTenants: true, State: s, Page: store.Page{Limit: 1}})
+			require.NoError(t, err)
+			if len(ds) > 0 {
+				return false
+			}
+		}
+		es, _, err := check.ListInbox(ctx, store.InboxClaimed, store.Page{Limit: 1})
+		require.NoError(t, err)
+		return len(es) == 0
+	})
+
+	require.Positive(t, kill.ended.Load(), "no session was ended: the run proves nothing")
+	mu.Lock()
+	for id := range calls {
+		require.True(t, ids[id], "the callback got an event never published: %s", id)
+	}
+	for id := range ids {
+		require.GreaterOrEqual(t, reached[id], 1, "event %s never answered 200", id)
+		require.Equal(t, 1, calls[id], "event %s: callback runs", id)
+	}
+	mu.Unlock()
+	states := inboxStates(t, check)
+	require.Len(t, states, n)
+	for id := range ids {
+		require.Equal(t, store.InboxHandled, states[id], "inbox entry %s", id)
+	}
+	succeeded := 0
+	page := store.Page{Limit: store.MaxPageSize}
+	for {
+		ds, next, err := check.ListDeliveries(ctx, store.DeliveryFilter{AllTenants: true, State: store.StateSucceeded, Page: page})
+		require.NoError(t, err)
+		succeeded += len(ds)
+		if next == "" {
+			break
+		}
+		page.Cursor = next
+	}
+	require.Equal(t, n, succeeded)
+	rs := recv.Stats()
+	require.Zero(t, rs.MarksGivenUp)
+
+	t.Logf("%d events; %d PostgreSQL sessions ended in %d rounds over %v, after which %d of the callbacks had run; total %v",
+		n, kill.ended.Load(), kill.rounds.Load(), during.Round(time.Millisecond), handledAtHalt, time.Since(start).Round(time.Millisecond))
+	t.Logf("retries: sender %d failed attempts; receiver %d answers of 503, %d duplicates, %d mark-handled writes failed and tried again, %d claims re-driven",
+		failedTries.Load(), unavailable.Load(), rs.Duplicates, rs.MarkFailures, rs.Recovered)
+	t.Logf("sender warnings and errors: %v", swarns())
+	t.Logf("receiver warnings and errors: %v", rwarns())
+}
