@@ -106,6 +106,7 @@ type job struct {
 	first   time.Time // start of the first attempt
 	due     time.Time // when a retry waiting for RunRetries is due
 	marking bool      // its mark-handled record is with the marker
+	marked  [1]string // its key, as writeMarks takes it (no allocation)
 	ctx     callCtx   // the first attempt's callback context
 	// hooked is held by the request while Hooks.OnAccepted runs; a worker
 	// takes it before the first attempt, so the hook happens before it.

@@ -33,7 +33,8 @@ func (r *Receiver) markHandled(j *job) {
 		r.markHandledBatched(j.key)
 		return
 	}
-	r.writeMarks([]string{j.key}, r.markOne)
+	j.marked[0] = j.key
+	r.writeMarks(j.marked[:], r.markOne)
 }
 
 // markOne is one MarkHandled of keys[0].

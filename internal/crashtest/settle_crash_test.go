@@ -80,7 +80,7 @@ func TestSenderCrashMidSettle(t *testing.T) {
 func testSenderCrashMidSettle(t *testing.T, sp spec) {
 	start := time.Now()
 	ctx := context.Background()
-	n := events() / 4
+	n := events() / 5
 
 	// The endpoint: a real receiver with its in-memory inbox.
 	secret, err := signature.NewSecret()
