@@ -214,6 +214,17 @@ func newSpec(tb testing.TB, kind string) spec {
 	return newPGSpec(tb)
 }
 
+// eachKind runs test on a fresh store of each durable kind, SQLite and
+// PostgreSQL, as parallel subtests.
+func eachKind(t *testing.T, test func(*testing.T, spec)) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			test(t, newSpec(t, kind))
+		})
+	}
+}
+
 // newPGSpec returns a fresh PostgreSQL schema, dropped with everything in it
 // in tb.Cleanup. Register it before opening pools on it: cleanups run last
 // registered first, so the pools close before the drop.

@@ -3,7 +3,6 @@ package crashtest
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
@@ -154,79 +153,28 @@ func TestPostgresTerminate(t *testing.T) {
 
 	secret, err := signature.NewSecret()
 	require.NoError(t, err)
-	var (
-		mu          sync.Mutex
-		calls       = make(map[string]int)
-		reached     = make(map[string]int)
-		unavailable atomic.Int64
-		failedTries atomic.Int64
-	)
 	rlog, rwarns := newWarnCounter(t, "receiver")
-	recv, err := receiver.New(receiver.HandlerFunc(func(_ context.Context, ev event.Event) error {
-		mu.Lock()
-		calls[ev.ID]++
-		mu.Unlock()
-		return nil
-	}), &receiver.Config{
-		Keys:             []receiver.Key{{Text: secret.String()}},
+	recv, tl := startEndpoint(t, secret, receiver.Config{
 		Inbox:            ist,
 		Workers:          receiverWorkers,
 		QueueSize:        n + 64,
 		Lease:            inboxLease,
 		RecoveryInterval: recoveryInterval,
 		Logger:           rlog,
-		Hooks: receiver.Hooks{OnResponse: func(_ context.Context, ri receiver.ResponseInfo) {
-			switch ri.Status {
-			case http.StatusOK:
-				mu.Lock()
-				reached[ri.EventID]++
-				mu.Unlock()
-			case http.StatusServiceUnavailable:
-				unavailable.Add(1)
-			}
-		}},
 	})
-	require.NoError(t, err)
-	require.NoError(t, recv.Start(ctx))
-	t.Cleanup(func() { _ = recv.Close() })
 	srv := httptest.NewServer(recv)
 	t.Cleanup(srv.Close)
+	ids := seed(t, check, srv.URL, secret, n, "crash.terminate")
 
-	ep := &store.Endpoint{
-		Mode:       event.ModeTest,
-		URL:        srv.URL,
-		EventTypes: []string{"crash.*"},
-		Secrets:    []store.Secret{{Key: secret.String(), CreatedAt: time.Now().Add(-time.Hour)}},
-	}
-	require.NoError(t, check.CreateEndpoint(ctx, ep))
-	ids := make(map[string]bool, n)
-	for i := range n {
-		ev, err := event.New(event.ModeTest, "crash.terminate", map[string]int{"n": i})
-		require.NoError(t, err)
-		created, err := check.Enqueue(ctx, store.EnqueueRequest{Event: ev, Targets: []store.Target{{EndpointID: ep.ID}}, Now: time.Now()})
-		require.NoError(t, err)
-		require.Equal(t, 1, created)
-		ids[ev.ID] = true
-	}
-
+	var failedTries atomic.Int64
 	slg, swarns := newWarnCounter(t, "sender")
-	snd, err := sender.New(sst, &sender.Config{
-		Workers:              8,
-		RequestTimeout:       time.Second,
-		LeaseDuration:        senderLease,
-		PollInterval:         50 * time.Millisecond,
-		Retry:                fastRetry,
-		DisableAfterFailures: -1,
-		AllowPrivateNetworks: true,
-		OmitBodies:           true,
-		Retention:            -1,
-		Logger:               slg,
-		Hooks: sender.Hooks{OnAttempt: func(_ context.Context, a *store.Attempt) {
-			if !a.Success {
-				failedTries.Add(1)
-			}
-		}},
-	})
+	scfg := senderConfig(time.Second, slg)
+	scfg.Hooks.OnAttempt = func(_ context.Context, a *store.Attempt) {
+		if !a.Success {
+			failedTries.Add(1)
+		}
+	}
+	snd, err := sender.New(sst, scfg)
 	require.NoError(t, err)
 
 	kill := startTerminator(t, sp.dsn, app)
@@ -241,9 +189,7 @@ func TestPostgresTerminate(t *testing.T) {
 	// times.
 	var handledAtHalt int
 	waitFor(t, deadline(), "every callback run, or the rounds of terminations done", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		handledAtHalt = len(calls)
+		handledAtHalt = tl.handled()
 		return handledAtHalt >= n || kill.rounds.Load() >= terminateRounds
 	})
 	kill.halt()
@@ -252,12 +198,8 @@ func TestPostgresTerminate(t *testing.T) {
 	// The process recovers by itself: every delivery settled succeeded,
 	// every inbox entry handled.
 	waitFor(t, deadline(), "every delivery settled and every inbox entry handled", func() bool {
-		for _, s := range []store.DeliveryState{store.StatePending, store.StateLeased} {
-			ds, _, err := check.ListDeliveries(ctx, store.DeliveryFilter{AllTenants: true, State: s, Page: store.Page{Limit: 1}})
-			require.NoError(t, err)
-			if len(ds) > 0 {
-				return false
-			}
+		if !settled(t, check) {
+			return false
 		}
 		es, _, err := check.ListInbox(ctx, store.InboxClaimed, store.Page{Limit: 1})
 		require.NoError(t, err)
@@ -265,39 +207,28 @@ func TestPostgresTerminate(t *testing.T) {
 	})
 
 	require.Positive(t, kill.ended.Load(), "no session was ended: the run proves nothing")
-	mu.Lock()
-	for id := range calls {
+	tl.mu.Lock()
+	for id := range tl.calls {
 		require.True(t, ids[id], "the callback got an event never published: %s", id)
 	}
 	for id := range ids {
-		require.GreaterOrEqual(t, reached[id], 1, "event %s never answered 200", id)
-		require.Equal(t, 1, calls[id], "event %s: callback runs", id)
+		require.GreaterOrEqual(t, tl.reached[id], 1, "event %s never answered 200", id)
+		require.Equal(t, 1, tl.calls[id], "event %s: callback runs", id)
 	}
-	mu.Unlock()
+	tl.mu.Unlock()
 	states := inboxStates(t, check)
 	require.Len(t, states, n)
 	for id := range ids {
 		require.Equal(t, store.InboxHandled, states[id], "inbox entry %s", id)
 	}
-	succeeded := 0
-	page := store.Page{Limit: store.MaxPageSize}
-	for {
-		ds, next, err := check.ListDeliveries(ctx, store.DeliveryFilter{AllTenants: true, State: store.StateSucceeded, Page: page})
-		require.NoError(t, err)
-		succeeded += len(ds)
-		if next == "" {
-			break
-		}
-		page.Cursor = next
-	}
-	require.Equal(t, n, succeeded)
+	require.Equal(t, n, countDeliveries(t, check, store.StateSucceeded))
 	rs := recv.Stats()
 	require.Zero(t, rs.MarksGivenUp)
 
 	t.Logf("%d events; %d PostgreSQL sessions ended in %d rounds over %v, after which %d of the callbacks had run; total %v",
 		n, kill.ended.Load(), kill.rounds.Load(), during.Round(time.Millisecond), handledAtHalt, time.Since(start).Round(time.Millisecond))
 	t.Logf("retries: sender %d failed attempts; receiver %d answers of 503, %d duplicates, %d mark-handled writes failed and tried again, %d claims re-driven",
-		failedTries.Load(), unavailable.Load(), rs.Duplicates, rs.MarkFailures, rs.Recovered)
+		failedTries.Load(), tl.unavailable.Load(), rs.Duplicates, rs.MarkFailures, rs.Recovered)
 	t.Logf("sender warnings and errors: %v", swarns())
 	t.Logf("receiver warnings and errors: %v", rwarns())
 }

@@ -3,7 +3,6 @@ package crashtest
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/receiver"
 	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
@@ -69,12 +67,7 @@ const settleKills = 2
 // callback once, and the store ends with every delivery succeeded.
 func TestSenderCrashMidSettle(t *testing.T) {
 	t.Parallel()
-	for _, kind := range []string{"sqlite", "postgres"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			testSenderCrashMidSettle(t, newSpec(t, kind))
-		})
-	}
+	eachKind(t, testSenderCrashMidSettle)
 }
 
 func testSenderCrashMidSettle(t *testing.T, sp spec) {
@@ -85,51 +78,11 @@ func testSenderCrashMidSettle(t *testing.T, sp spec) {
 	// The endpoint: a real receiver with its in-memory inbox.
 	secret, err := signature.NewSecret()
 	require.NoError(t, err)
-	var (
-		mu      sync.Mutex
-		reached = make(map[string]int) // 200 answers per event id
-		calls   = make(map[string]int) // callback runs per event id
-	)
-	recv, err := receiver.New(receiver.HandlerFunc(func(_ context.Context, ev event.Event) error {
-		mu.Lock()
-		calls[ev.ID]++
-		mu.Unlock()
-		return nil
-	}), &receiver.Config{
-		Keys:      []receiver.Key{{Text: secret.String()}},
-		QueueSize: n + 64,
-		Logger:    logger(t, "receiver"),
-		Hooks: receiver.Hooks{OnResponse: func(_ context.Context, ri receiver.ResponseInfo) {
-			if ri.Status == http.StatusOK {
-				mu.Lock()
-				reached[ri.EventID]++
-				mu.Unlock()
-			}
-		}},
-	})
-	require.NoError(t, err)
-	require.NoError(t, recv.Start(ctx))
-	t.Cleanup(func() { _ = recv.Close() })
+	recv, tl := startEndpoint(t, secret, receiver.Config{QueueSize: n + 64})
 	srv := httptest.NewServer(recv)
 	t.Cleanup(srv.Close)
-
 	st := sp.openT(t, 4)
-	ep := &store.Endpoint{
-		Mode:       event.ModeTest,
-		URL:        srv.URL,
-		EventTypes: []string{"crash.*"},
-		Secrets:    []store.Secret{{Key: secret.String(), CreatedAt: time.Now().Add(-time.Hour)}},
-	}
-	require.NoError(t, st.CreateEndpoint(ctx, ep))
-	ids := make(map[string]bool, n)
-	for i := range n {
-		ev, err := event.New(event.ModeTest, "crash.settle", map[string]int{"n": i})
-		require.NoError(t, err)
-		created, err := st.Enqueue(ctx, store.EnqueueRequest{Event: ev, Targets: []store.Target{{EndpointID: ep.ID}}, Now: time.Now()})
-		require.NoError(t, err)
-		require.Equal(t, 1, created)
-		ids[ev.ID] = true
-	}
+	ids := seed(t, st, srv.URL, secret, n, "crash.settle")
 
 	// Each life settles a quarter of the events, then blocks in the Settle
 	// of the next batch with a success in it, and is killed there.
@@ -157,9 +110,9 @@ func testSenderCrashMidSettle(t *testing.T, sp spec) {
 			d, err := st.GetDelivery(ctx, did)
 			require.NoError(t, err)
 			require.Equal(t, store.StateLeased, d.State, "kill %d: delivery %s of the unsettled batch", k, did)
-			mu.Lock()
-			r := reached[eid]
-			mu.Unlock()
+			tl.mu.Lock()
+			r := tl.reached[eid]
+			tl.mu.Unlock()
 			require.GreaterOrEqual(t, r, 1, "kill %d: the endpoint answered event %s 200 before its Settle", k, eid)
 			lost[eid] = true
 		}
@@ -170,54 +123,29 @@ func testSenderCrashMidSettle(t *testing.T, sp spec) {
 	// their leases end.
 	c := startChild(t, "sender", "sender", sp.env()...)
 	waitFor(t, deadline(), "every event handled and every delivery settled", func() bool {
-		mu.Lock()
-		handled := len(calls)
-		mu.Unlock()
-		if handled < n {
-			return false
-		}
-		for _, s := range []store.DeliveryState{store.StatePending, store.StateLeased} {
-			ds, _, err := st.ListDeliveries(ctx, store.DeliveryFilter{AllTenants: true, State: s, Page: store.Page{Limit: 1}})
-			require.NoError(t, err)
-			if len(ds) > 0 {
-				return false
-			}
-		}
-		return true
+		return tl.handled() >= n && settled(t, st)
 	})
 	c.kill(t)
 
-	mu.Lock()
-	defer mu.Unlock()
-	for id := range reached {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	for id := range tl.reached {
 		require.True(t, ids[id], "the endpoint got an event never published: %s", id)
 	}
 	redelivered := 0
 	for id := range ids {
-		require.GreaterOrEqual(t, reached[id], 1, "event %s never reached the endpoint", id)
-		require.Equal(t, 1, calls[id], "event %s: callback runs", id)
+		require.GreaterOrEqual(t, tl.reached[id], 1, "event %s never reached the endpoint", id)
+		require.Equal(t, 1, tl.calls[id], "event %s: callback runs", id)
 		if lost[id] {
-			require.GreaterOrEqual(t, reached[id], 2, "event %s of an unsettled batch was not delivered again", id)
+			require.GreaterOrEqual(t, tl.reached[id], 2, "event %s of an unsettled batch was not delivered again", id)
 		}
-		redelivered += reached[id] - 1
+		redelivered += tl.reached[id] - 1
 	}
-	require.Len(t, calls, n)
+	require.Len(t, tl.calls, n)
 	stats := recv.Stats()
 	require.Equal(t, uint64(n), stats.Accepted)
 	require.Equal(t, uint64(redelivered), stats.Duplicates)
-
-	succeeded := 0
-	page := store.Page{Limit: store.MaxPageSize}
-	for {
-		ds, next, err := st.ListDeliveries(ctx, store.DeliveryFilter{AllTenants: true, State: store.StateSucceeded, Page: page})
-		require.NoError(t, err)
-		succeeded += len(ds)
-		if next == "" {
-			break
-		}
-		page.Cursor = next
-	}
-	require.Equal(t, n, succeeded)
+	require.Equal(t, n, countDeliveries(t, st, store.StateSucceeded))
 	t.Logf("%s: %d events, %d kills mid-Settle (%d events in the unsettled batches), %d redeliveries answered as duplicates; total %v",
 		sp.kind, n, settleKills, len(lost), redelivered, time.Since(start).Round(time.Millisecond))
 }
