@@ -132,10 +132,11 @@ func (d *HealthDelta) Add(success bool, at time.Time) {
 // FailingSince FirstFailure (the run after that success); without one,
 // Failures are added to ConsecutiveFailures and FailingSince keeps the
 // earlier of its own and FirstFailure. LastSuccessAt and LastFailureAt each
-// become the later of their own and the delta's. So a delta of one attempt
-// records it as it should: a success resets ConsecutiveFailures and
-// FailingSince and sets LastSuccessAt; a failure increments
-// ConsecutiveFailures, sets LastFailureAt and, when zero, FailingSince.
+// become the later of their own and the delta's. A delta of one attempt
+// (one [HealthDelta.Add]) thus records it: a success resets
+// ConsecutiveFailures and FailingSince and sets LastSuccessAt; a failure
+// increments ConsecutiveFailures, sets LastFailureAt and, when zero,
+// FailingSince.
 func (d HealthDelta) Apply(h Health) Health {
 	switch {
 	case !d.LastSuccess.IsZero():
