@@ -2,7 +2,6 @@ package receiver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -185,7 +184,8 @@ func (r *Receiver) writeClaims(cs []store.Claim) (won []bool, err error) {
 // (self-clocked, at most InboxBatchSize a batch). A key stays in the
 // receiver's in-flight set until its record is written, so that a recovery
 // pass of this receiver never re-drives an event handled here. Shutdown and
-// Close write every waiting record before they return.
+// Close write every waiting record before they return. A batch that fails
+// is tried again (see markBudget).
 
 // marks is the marker's state.
 type marks struct {
@@ -199,14 +199,6 @@ type marks struct {
 	// flushed is closed and replaced each time a batch returns.
 	flushed chan struct{}
 }
-
-// Mark batches that fail are tried again markTries times in all, markPause
-// apart, before the keys are given up (their events are then re-driven once
-// their lease ends, as after a crash).
-const (
-	markTries = 3
-	markPause = 100 * time.Millisecond
-)
 
 // markHandledBatched hands key to the marker.
 func (r *Receiver) markHandledBatched(key string) {
@@ -273,7 +265,7 @@ func (r *Receiver) marker() {
 			}
 			continue
 		}
-		r.writeMarks(batch)
+		r.writeMarks(batch, r.markBatch)
 		for _, key := range batch {
 			r.forget(key)
 		}
@@ -285,36 +277,10 @@ func (r *Receiver) marker() {
 	}
 }
 
-// writeMarks is one MarkHandledBatch, tried again after a failure.
-func (r *Receiver) writeMarks(keys []string) {
-	var err error
-	for try := 1; ; try++ {
-		ctx, cancel := context.WithTimeout(r.storeBase, storeTimeout)
-		r.stats.markBatches.Add(1)
-		err = r.batcher.MarkHandledBatch(ctx, keys, r.now())
-		cancel()
-		if err == nil {
-			return
-		}
-		if errors.Is(err, store.ErrNotFound) {
-			// The inbox forgot some keys (evicted or pruned); the others
-			// are marked.
-			r.log.LogAttrs(r.storeBase, slog.LevelDebug, "receiver: marking events handled: some keys not found",
-				slog.Int("events", len(keys)), slog.Any("error", err))
-			return
-		}
-		if try == markTries {
-			break
-		}
-		select {
-		case <-time.After(markPause):
-		case <-r.marks.stop:
-			// Stopping: one more try at once, then give up.
-			try = max(try, markTries-1)
-		}
-	}
-	r.log.LogAttrs(r.storeBase, slog.LevelError, "receiver: marking events handled failed; they will be re-driven once their lease ends",
-		slog.Int("events", len(keys)), slog.Any("error", err))
+// markBatch is one MarkHandledBatch.
+func (r *Receiver) markBatch(ctx context.Context, keys []string, at time.Time) error {
+	r.stats.markBatches.Add(1)
+	return r.batcher.MarkHandledBatch(ctx, keys, at)
 }
 
 // waitMarks waits until every key handed to the marker before the call has

@@ -169,7 +169,16 @@
 // includes the wait for the marker's next batch, usually one commit, so a
 // process that dies there (SIGKILL, power loss) re-drives every event
 // handled in its last moments, once their lease ends. A graceful Shutdown
-// or Close writes the waiting records first. (A store/memory Store given as [Config].Inbox implements
+// or Close writes the waiting records first.
+//
+// A mark-handled write that fails (the database restarted, a connection
+// was cut) is tried again, batched or not: 10 ms later, the pause doubling
+// up to 1 s, for about 10 s; during a Shutdown until its context ends,
+// and after Close once more. A record given up is logged at error level
+// with its key, and [Stats].MarksGivenUp counts it: its event stays
+// claimed, and is re-driven once its lease ends (by this receiver, or the
+// next one after a restart), its callback run again. Only an event whose
+// record never landed is re-driven. (A store/memory Store given as [Config].Inbox implements
 // InboxRecovery too: its events outlive a receiver, for the next one in the
 // same process, but not the process.)
 //

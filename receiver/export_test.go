@@ -1,5 +1,7 @@
 package receiver
 
+import "time"
+
 // ClaimsWaiting returns how many claims wait for a batch to take them: for
 // tests that need every claim of a batch to be waiting before it is taken.
 func ClaimsWaiting(r *Receiver) int {
@@ -7,3 +9,7 @@ func ClaimsWaiting(r *Receiver) int {
 	defer r.claims.mu.Unlock()
 	return len(r.claims.waiting)
 }
+
+// SetMarkBudget sets how long r tries a failing mark-handled record before
+// it gives it up (10 s by default). Call it before Start.
+func SetMarkBudget(r *Receiver, d time.Duration) { r.markBudget = d }

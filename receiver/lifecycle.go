@@ -95,6 +95,8 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 	r.state.Store(stateDraining)
 	close(r.quit)
 	r.mu.Unlock()
+	// Failing mark-handled records are tried until ctx ends.
+	defer context.AfterFunc(ctx, r.giveUpNow)()
 
 	waiting := false // the drain ended with only manual retries left
 	switch {
@@ -144,6 +146,7 @@ func (r *Receiver) Close() error {
 		r.state.Store(stateClosed)
 	}
 	r.mu.Unlock()
+	r.giveUpNow() // failing mark-handled records get one last try
 	r.closeNow()
 	return nil
 }

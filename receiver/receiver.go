@@ -61,11 +61,16 @@ type Receiver struct {
 	// cancelled, for recording outcomes reached while closing.
 	base, storeBase context.Context
 	cancel          context.CancelFunc
-	wg              sync.WaitGroup // workers and maintenance
-	closeOnce       sync.Once
-	left            int            // events abandoned by closeNow
-	timers          sync.WaitGroup // retry timers not yet stopped or fired
-	runners         sync.WaitGroup // RunRetries calls in progress
+	// giveUp ends when a closing is cut short (Close, or the end of
+	// Shutdown's context): failing mark-handled records are given up then.
+	giveUp     context.Context
+	giveUpNow  context.CancelFunc
+	markBudget time.Duration  // how long failing marks are tried (markBudget)
+	wg         sync.WaitGroup // workers and maintenance
+	closeOnce  sync.Once
+	left       int            // events abandoned by closeNow
+	timers     sync.WaitGroup // retry timers not yet stopped or fired
+	runners    sync.WaitGroup // RunRetries calls in progress
 
 	// sched holds retry timers and ready retries, the retries waiting for
 	// RunRetries (ManualRetries only), and the keys of events this process
@@ -101,6 +106,7 @@ type job struct {
 	first   time.Time // start of the first attempt
 	due     time.Time // when a retry waiting for RunRetries is due
 	marking bool      // its mark-handled record is with the marker
+	marked  [1]string // its key, as writeMarks takes it (no allocation)
 	ctx     callCtx   // the first attempt's callback context
 	// hooked is held by the request while Hooks.OnAccepted runs; a worker
 	// takes it before the first attempt, so the hook happens before it.
@@ -135,7 +141,10 @@ func New(h Handler, cfg *Config) (*Receiver, error) {
 		quit:     make(chan struct{}),
 		stop:     make(chan struct{}),
 		stopped:  make(chan struct{}),
+
+		markBudget: markBudget,
 	}
+	r.giveUp, r.giveUpNow = context.WithCancel(context.Background())
 	if r.inbox == nil {
 		r.inbox, r.owned = newDefaultInbox(s.Logger), true
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime/debug"
+	"time"
 
 	"github.com/webhookkit/webhookkit/store"
 )
@@ -23,23 +24,22 @@ func (r *Receiver) storeCtx() (context.Context, context.CancelFunc) {
 
 // markHandled records j handled. With a batching inbox it hands the record
 // to the marker, which writes it with others, and j's key leaves the
-// in-flight set (see finish) only once it is written.
+// in-flight set (see finish) only once it is written. Otherwise it writes
+// it now, trying again after a failure as the marker does (see
+// markBudget).
 func (r *Receiver) markHandled(j *job) {
 	if r.batcher != nil {
 		j.marking = true
 		r.markHandledBatched(j.key)
 		return
 	}
-	ctx, cancel := r.storeCtx()
-	defer cancel()
-	if err := r.inbox.MarkHandled(ctx, j.key, r.now()); err != nil {
-		level := slog.LevelError
-		if errors.Is(err, store.ErrNotFound) {
-			level = slog.LevelDebug // the inbox forgot the key (evicted or pruned)
-		}
-		r.log.LogAttrs(ctx, level, "receiver: marking event handled failed",
-			slog.String("event_id", j.ev.ID), slog.String("key", j.key), slog.Any("error", err))
-	}
+	j.marked[0] = j.key
+	r.writeMarks(j.marked[:], r.markOne)
+}
+
+// markOne is one MarkHandled of keys[0].
+func (r *Receiver) markOne(ctx context.Context, keys []string, at time.Time) error {
+	return r.inbox.MarkHandled(ctx, keys[0], at)
 }
 
 // kill dead-letters j: MarkDead, then Hooks.OnDead.

@@ -33,6 +33,13 @@ type Stats struct {
 	ClaimBatches uint64
 	MarkBatches  uint64
 
+	// MarkFailures counts the mark-handled writes (MarkHandled, or a
+	// MarkHandledBatch) that failed; each is tried again until its retries
+	// run out. MarksGivenUp counts the events whose record was given up
+	// then: they stay claimed, and a durable inbox re-drives them.
+	MarkFailures uint64
+	MarksGivenUp uint64
+
 	// Queued is the number of events waiting in the queue; Pending the
 	// number accepted and not finished (queued, running or waiting for a
 	// retry), and of requests claiming their event in the inbox.
@@ -46,6 +53,7 @@ type counters struct {
 	handled, dropped, dead, interrupted         atomic.Uint64
 	recovered, callbacks, retries               atomic.Uint64
 	claimBatches, markBatches                   atomic.Uint64
+	markFailures, marksGivenUp                  atomic.Uint64
 }
 
 // Stats returns a snapshot of the receiver's counters. It is cheap and safe
@@ -67,6 +75,8 @@ func (r *Receiver) Stats() Stats {
 		Retries:      c.retries.Load(),
 		ClaimBatches: c.claimBatches.Load(),
 		MarkBatches:  c.markBatches.Load(),
+		MarkFailures: c.markFailures.Load(),
+		MarksGivenUp: c.marksGivenUp.Load(),
 		Queued:       len(r.queue),
 		Pending:      int(r.pending.Load()),
 	}

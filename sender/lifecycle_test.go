@@ -47,11 +47,11 @@ func TestNotifyWakesIdleSender(t *testing.T) {
 // that the memory store lacks: settling calls fail once their context ends.
 type ctxStore struct{ store.SenderStore }
 
-func (c ctxStore) Complete(ctx context.Context, ref store.LeaseRef, at time.Time) error {
+func (c ctxStore) Settle(ctx context.Context, b store.SettleBatch) (store.SettleResult, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return store.SettleResult{}, err
 	}
-	return c.SenderStore.Complete(ctx, ref, at)
+	return c.SenderStore.Settle(ctx, b)
 }
 
 // TestShutdownSettlesInFlightWithLiveContext: attempts still in flight when

@@ -37,27 +37,23 @@
 // A delivery is one event for one endpoint; there is at most one per
 // (event id, endpoint id). Its life:
 //
-//	pending --Lease--> leased --Complete--> succeeded
-//	                     |------Retry-----> pending (due later)
-//	                     |------Fail------> failed (dead; Requeue makes it pending)
-//	                     |------Release---> pending (attempt not counted)
+//	pending --Lease--> leased --succeeded--> succeeded
+//	                     |------retry-----> pending (due later)
+//	                     |------failed----> failed (dead; Requeue makes it pending)
+//	                     |------released--> pending (attempt not counted)
 //	                     '--lease expires-> due again (the attempt counts)
 //	pending/leased --endpoint disabled--> paused --endpoint enabled--> pending
 //
-// Leasing hands out a token. [Outbox.Complete], [Outbox.Retry],
-// [Outbox.Fail] and [Outbox.Release] must present it and return
-// [ErrLeaseLost] when the lease has expired and moved on, so two workers never
-// settle the same attempt.
-//
-// [Outbox.Settle] does the same for a batch, in one transaction: each
-// [Settlement] names its [Outcome] (one of those four), presents its token
-// and brings the attempt to log, and the batch carries one [HealthDelta]
-// per endpoint, the batch's attempts folded into one change of the
-// endpoint's health. A lost lease is reported per settlement in
-// [SettleResult].Lost rather than as an error, so one stale lease does not
-// fail the others; its attempt is logged all the same. Settling in batches
-// is what lets a durable store keep up with the wire: a commit per batch
-// instead of three per delivery.
+// Leasing hands out a token, and [Outbox.Settle] ends leases in batches,
+// in one transaction: each [Settlement] names its [Outcome] (one of the
+// four above), presents its token and brings the attempt to log, and the
+// batch carries one [HealthDelta] per endpoint, the batch's attempts
+// folded into one change of the endpoint's health. A settlement whose
+// token no longer holds the delivery (the lease expired and moved on) is
+// reported lost in [SettleResult].Lost, so two workers never settle the
+// same attempt, and one stale lease does not fail the others; its attempt
+// is logged all the same. Settling in batches is what lets a durable store
+// keep up with the wire: a commit per batch instead of three per delivery.
 //
 // # Retention
 //
@@ -68,11 +64,11 @@
 //
 // # Errors
 //
-// Drivers return [ErrNotFound], [ErrConflict] and [ErrLeaseLost] (wrapped or
-// not) for the conditions documented on each method, and [ErrInvalid] for
-// arguments they refuse; test with [errors.Is]. Every driver checks an
-// endpoint with [Endpoint.Validate] (through [Endpoint.Prepare]) when it
-// creates or updates it, so a malformed URL or secret is refused there, not
-// at each delivery. The SQL drivers' Migrate returns [ErrSchemaMismatch] when
-// a table with one of their names belongs to something else.
+// Drivers return [ErrNotFound] and [ErrConflict] (wrapped or not) for the
+// conditions documented on each method, and [ErrInvalid] for arguments they
+// refuse; test with [errors.Is]. Every driver checks an endpoint with
+// [Endpoint.Validate] (through [Endpoint.Prepare]) when it creates or
+// updates it, so a malformed URL or secret is refused there, not at each
+// delivery. The SQL drivers' Migrate returns [ErrSchemaMismatch] when a
+// table with one of their names belongs to something else.
 package store

@@ -61,8 +61,8 @@ type Endpoint struct {
 	// DisabledAt is when it was disabled; zero while enabled.
 	DisabledAt time.Time
 
-	// Health, maintained by RecordResult and by the health deltas of
-	// [Outbox.Settle].
+	// Health is maintained by the health deltas of [Outbox.Settle], once
+	// per endpoint per batch; SetDisabled resets it on enable.
 	Health Health
 
 	// CreatedAt and UpdatedAt are maintained by the store.
@@ -291,17 +291,12 @@ type Endpoints interface {
 	ListEndpoints(ctx context.Context, f EndpointFilter) ([]*Endpoint, string, error)
 }
 
-// EndpointHealth keeps endpoints' delivery health and their enabled state:
-// the bookkeeping a sender does after attempts, apart from the
-// administration in [Endpoints]. Implementations must be safe for concurrent
-// use.
+// EndpointHealth keeps endpoints' enabled state: the bookkeeping a sender
+// does after attempts (it disables an endpoint that keeps failing), apart
+// from the administration in [Endpoints]. The health itself is written by
+// [Outbox.Settle], with the attempts that change it. Implementations must be
+// safe for concurrent use.
 type EndpointHealth interface {
-	// RecordResult atomically updates the endpoint's health after an
-	// attempt at time at: success resets ConsecutiveFailures and
-	// FailingSince and sets LastSuccessAt; failure increments
-	// ConsecutiveFailures, sets LastFailureAt and, when zero, FailingSince.
-	// It returns the updated endpoint, or [ErrNotFound].
-	RecordResult(ctx context.Context, id string, success bool, at time.Time) (*Endpoint, error)
 	// SetDisabled atomically disables the endpoint (disabled true, with a
 	// reason) or enables it again (health reset). A store that also holds the
 	// outbox pauses the endpoint's pending deliveries on disable and makes

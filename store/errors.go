@@ -12,11 +12,6 @@ var (
 	// different type, mode or data.
 	ErrConflict = errors.New("store: conflict")
 
-	// ErrLeaseLost is returned when a lease token no longer holds the
-	// delivery: the lease expired and the delivery was leased again, or it
-	// was settled already.
-	ErrLeaseLost = errors.New("store: lease lost")
-
 	// ErrInvalid is returned for arguments a store cannot accept, such as an
 	// endpoint without a URL. The wrapping error names the field.
 	ErrInvalid = errors.New("store: invalid argument")

@@ -90,8 +90,9 @@ type Delivery struct {
 	// Its Date is zero: each attempt is dated when it is made.
 	Event event.Event
 	State DeliveryState
-	// Attempts counts the attempts started: leasing increments it, Release
-	// takes it back. An expired lease counts as an attempt.
+	// Attempts counts the attempts started: leasing increments it, a
+	// settlement with [OutcomeReleased] takes it back. An expired lease
+	// counts as an attempt.
 	Attempts int
 	// CreatedAt is when the delivery was enqueued: the publish time.
 	CreatedAt time.Time
@@ -173,29 +174,14 @@ type Outbox interface {
 	// delivery. Its cost must grow with what it leases, not with the number
 	// of deliveries that are not yet due.
 	Lease(ctx context.Context, req LeaseRequest) ([]*Delivery, error)
-	// Complete marks a leased delivery succeeded at time at.
-	// [ErrLeaseLost] if the token no longer holds it.
-	Complete(ctx context.Context, ref LeaseRef, at time.Time) error
-	// Retry makes a leased delivery pending again, due at next, recording
-	// lastError. If its endpoint has been disabled meanwhile, a store that
-	// holds endpoints too makes it paused instead. [ErrLeaseLost] if the token
-	// no longer holds it.
-	Retry(ctx context.Context, ref LeaseRef, next time.Time, lastError string) error
-	// Fail marks a leased delivery failed (given up) at time at, recording
-	// reason. [ErrLeaseLost] if the token no longer holds it.
-	Fail(ctx context.Context, ref LeaseRef, at time.Time, reason string) error
-	// Release gives a leased delivery back, due at next, without counting the
-	// attempt (Attempts is decremented): for work a worker took but did not
-	// start, such as at shutdown or when the endpoint is at its limit.
-	// [ErrLeaseLost] if the token no longer holds it.
-	Release(ctx context.Context, ref LeaseRef, next time.Time) error
-	// Settle writes a batch of settlements, their attempts and the
-	// endpoints' health deltas in one transaction, and reports per
+	// Settle ends leases: it writes a batch of settlements, their attempts
+	// and the endpoints' health deltas in one transaction, and reports per
 	// settlement whether its lease was lost and per delta the endpoint
-	// after it. Each settlement does what Complete, Retry, Fail or Release
-	// does for its [Outcome], with the same token check, in the batch's
-	// order; each attempt is stored as AddAttempt stores it; each delta is
-	// applied once, by [HealthDelta.Apply]. A lost lease is not an error:
+	// after it. Each settlement does what its [Outcome] says, in the
+	// batch's order, if and only if its token still holds the delivery (a
+	// token the store did not make holds nothing); each attempt is stored
+	// as AddAttempt stores it; each delta is applied once, by
+	// [HealthDelta.Apply]. A lost lease is not an error:
 	// it is reported in [SettleResult].Lost, nothing of that settlement is
 	// written but its attempt (the request was made), and the others are
 	// applied. An ill-formed batch (see [SettleBatch.Check]) is

@@ -9,22 +9,24 @@ import (
 // outcome: [Outbox.Settle] refuses it with [ErrInvalid].
 type Outcome uint8
 
-// Outcomes, each what one of the per-delivery methods of [Outbox] does.
+// Outcomes: what a settlement whose token holds the delivery does to it.
 const (
-	// OutcomeSucceeded marks the delivery succeeded at the settlement's At
-	// (as [Outbox.Complete]); its LastError is kept.
+	// OutcomeSucceeded marks the delivery succeeded at the settlement's At;
+	// its LastError is kept.
 	OutcomeSucceeded Outcome = iota + 1
 	// OutcomeRetry makes the delivery pending again, due at Next, with
 	// LastError set to Error; paused instead when its endpoint is disabled
-	// in a store that holds endpoints too (as [Outbox.Retry]).
+	// in a store that holds endpoints too.
 	OutcomeRetry
 	// OutcomeFailed marks the delivery failed (given up) at At, with
-	// LastError set to Error (as [Outbox.Fail]).
+	// LastError set to Error.
 	OutcomeFailed
 	// OutcomeReleased gives the delivery back, due at Next, without counting
-	// the attempt: Attempts is decremented, and FirstAttemptAt cleared when
-	// it drops back to zero; paused instead of pending when its endpoint is
-	// disabled (as [Outbox.Release]).
+	// the attempt: for work a worker took but did not start, such as at
+	// shutdown or when the endpoint is at its limit. Attempts is
+	// decremented, and FirstAttemptAt cleared when it drops back to zero;
+	// paused instead of pending when its endpoint is disabled in a store
+	// that holds endpoints too.
 	OutcomeReleased
 )
 
@@ -125,13 +127,16 @@ func (d *HealthDelta) Add(success bool, at time.Time) {
 }
 
 // Apply returns h after the delta's attempts, as if they came after the
-// ones h records; it is the rule every store follows in [Outbox.Settle],
-// and it gives what [EndpointHealth.RecordResult] gives for each attempt in
-// turn. With a success in the delta, ConsecutiveFailures becomes Failures
-// and FailingSince FirstFailure (the run after that success); without one,
+// ones h records; it is the rule every store follows in [Outbox.Settle].
+// With a success in the delta, ConsecutiveFailures becomes Failures and
+// FailingSince FirstFailure (the run after that success); without one,
 // Failures are added to ConsecutiveFailures and FailingSince keeps the
 // earlier of its own and FirstFailure. LastSuccessAt and LastFailureAt each
-// become the later of their own and the delta's.
+// become the later of their own and the delta's. A delta of one attempt
+// (one [HealthDelta.Add]) thus records it: a success resets
+// ConsecutiveFailures and FailingSince and sets LastSuccessAt; a failure
+// increments ConsecutiveFailures, sets LastFailureAt and, when zero,
+// FailingSince.
 func (d HealthDelta) Apply(h Health) Health {
 	switch {
 	case !d.LastSuccess.IsZero():

@@ -41,6 +41,29 @@
 //     completed at least once, never twice in one process, and a second time
 //     only when a crash fell between its side effect and its mark-handled
 //     record (the documented window, wider by the wait for the next batch).
+//   - TestSenderCrashMidSettle (SQLite and PostgreSQL): the sender child is
+//     SIGKILLed twice inside the Settle of a batch whose requests the
+//     endpoint answered 200 (its store blocks there and tells the parent),
+//     before the batch's outcomes are written. Right after each kill those
+//     deliveries are still leased; after the restart they are delivered
+//     again, as the same event ids, which the receiver answers as
+//     duplicates. Every event is delivered, none the test did not publish,
+//     each callback runs once, and every delivery ends succeeded.
+//   - TestPostgresTerminate: a sender and a receiver with a durable
+//     PostgreSQL inbox run in the test process, their pools' sessions named
+//     by one application_name, while those sessions are ended with
+//     pg_terminate_backend every 150 ms, a dozen times: claim and
+//     mark-handled batches and Settle transactions fail midway. With no
+//     restart, every event is delivered and handled, its callback run
+//     exactly once; the test logs the sessions ended and the retries.
+//   - TestPostgresTerminateBeforeMark: callbacks have run, and the inbox's
+//     role is cut off (its sessions ended, new ones refused) before their
+//     mark-handled records are written. When the database comes back while
+//     the receiver tries again, the records land and the events run once.
+//     When it does not before Close, the records are given up (logged with
+//     their keys), the events stay claimed, and the next receiver re-drives
+//     exactly those, once: at-least-once, a second run only for an event
+//     whose record never landed.
 //
 // # Running
 //

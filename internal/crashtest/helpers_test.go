@@ -40,6 +40,7 @@ const (
 	envRun      = "WEBHOOKKIT_CRASHTEST_RUN"      // receiver: the run number written with each id
 	envAllow    = "WEBHOOKKIT_CRASHTEST_ALLOW"    // receiver: callbacks that complete (-1: all)
 	envBlock    = "WEBHOOKKIT_CRASHTEST_BLOCK"    // receiver: "before" or "after" the side effect
+	envTrap     = "WEBHOOKKIT_CRASHTEST_TRAP"     // sender: succeeded outcomes settled before Settle blocks
 )
 
 // Timings shared by the parent and the children. Leases are short so a
@@ -101,6 +102,9 @@ type spec struct {
 	path   string // sqlite
 	dsn    string // postgres
 	schema string // postgres
+	// app is the application_name of the pools open opens, when set; a
+	// child's pools are named childApp otherwise.
+	app string
 }
 
 // env returns the variables that hand s to a child.
@@ -142,7 +146,9 @@ func (s spec) open(ctx context.Context, maxConns int32) (st durable, close func(
 			return nil, nil, err
 		}
 		cfg.MaxConns = maxConns
-		if os.Getenv(envRole) != "" {
+		if s.app != "" {
+			cfg.ConnConfig.RuntimeParams["application_name"] = s.app
+		} else if os.Getenv(envRole) != "" {
 			// Named, so the parent can wait for its sessions to end
 			// after killing it (see settle).
 			cfg.ConnConfig.RuntimeParams["application_name"] = s.childApp()
@@ -208,6 +214,17 @@ func newSpec(tb testing.TB, kind string) spec {
 	return newPGSpec(tb)
 }
 
+// eachKind runs test on a fresh store of each durable kind, SQLite and
+// PostgreSQL, as parallel subtests.
+func eachKind(t *testing.T, test func(*testing.T, spec)) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			test(t, newSpec(t, kind))
+		})
+	}
+}
+
 // newPGSpec returns a fresh PostgreSQL schema, dropped with everything in it
 // in tb.Cleanup. Register it before opening pools on it: cleanups run last
 // registered first, so the pools close before the drop.
@@ -266,6 +283,9 @@ type child struct {
 	logs  *logBuffer     // its stderr
 	addr  string         // what it printed after READY
 	done  chan struct{}  // closed once it has exited
+	// lines gets the lines it prints after READY (a few: the ones that do
+	// not fit are dropped).
+	lines chan string
 }
 
 // startChild starts the test binary in role with the extra environment and
@@ -275,7 +295,7 @@ func startChild(tb testing.TB, name, role string, env ...string) *child {
 	tb.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
 	cmd.Env = append(append(os.Environ(), envRole+"="+role), env...)
-	c := &child{name: name, cmd: cmd, logs: new(logBuffer), done: make(chan struct{})}
+	c := &child{name: name, cmd: cmd, logs: new(logBuffer), done: make(chan struct{}), lines: make(chan string, 16)}
 	cmd.Stderr = c.logs
 	stdin, err := cmd.StdinPipe()
 	require.NoError(tb, err)
@@ -294,9 +314,15 @@ func startChild(tb testing.TB, name, role string, env ...string) *child {
 	go func() {
 		defer close(c.done)
 		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
 			if addr, ok := strings.CutPrefix(sc.Text(), "READY "); ok {
 				ready <- addr
+				continue
+			}
+			select {
+			case c.lines <- sc.Text():
+			default:
 			}
 		}
 		_ = cmd.Wait() // after stdout is drained, as exec requires

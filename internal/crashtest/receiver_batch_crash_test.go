@@ -31,12 +31,7 @@ const postersMidBatch = 32
 // mark-handled record; and none twice in one process.
 func TestReceiverCrashMidBatch(t *testing.T) {
 	t.Parallel()
-	for _, kind := range []string{"sqlite", "postgres"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			testReceiverCrashMidBatch(t, newSpec(t, kind))
-		})
-	}
+	eachKind(t, testReceiverCrashMidBatch)
 }
 
 func testReceiverCrashMidBatch(t *testing.T, sp spec) {

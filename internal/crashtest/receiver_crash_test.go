@@ -118,12 +118,7 @@ func runReceiver() error {
 // receiver recorded it handled.
 func TestReceiverCrash(t *testing.T) {
 	t.Parallel()
-	for _, kind := range []string{"sqlite", "postgres"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			testReceiverCrash(t, newSpec(t, kind))
-		})
-	}
+	eachKind(t, testReceiverCrash)
 }
 
 // receiverRun configures one life of the child.

@@ -2,16 +2,18 @@ package crashtest
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/receiver"
 	"github.com/webhookkit/webhookkit/retry"
 	"github.com/webhookkit/webhookkit/sender"
@@ -41,18 +43,15 @@ func runSender() error {
 	if err != nil {
 		return err
 	}
-	s, err := sender.New(st, &sender.Config{
-		Workers:              8,
-		RequestTimeout:       senderRequestTimeout,
-		LeaseDuration:        senderLease,
-		PollInterval:         50 * time.Millisecond,
-		Retry:                fastRetry,
-		DisableAfterFailures: -1,
-		AllowPrivateNetworks: true,
-		OmitBodies:           true,
-		Retention:            -1,
-		Logger:               childLogger(),
-	})
+	var ss store.SenderStore = st
+	if v := os.Getenv(envTrap); v != "" {
+		after, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", envTrap, err)
+		}
+		ss = &settleTrap{SenderStore: st, after: after}
+	}
+	s, err := sender.New(ss, senderConfig(senderRequestTimeout, childLogger()))
 	if err != nil {
 		return err
 	}
@@ -63,6 +62,23 @@ func runSender() error {
 		return err
 	}
 	select {} // until SIGKILL, or until stdin closes
+}
+
+// senderConfig is the configuration of the tests' senders: failures
+// retried quickly and forever, endpoints never disabled, nothing pruned.
+func senderConfig(requestTimeout time.Duration, log *slog.Logger) *sender.Config {
+	return &sender.Config{
+		Workers:              8,
+		RequestTimeout:       requestTimeout,
+		LeaseDuration:        senderLease,
+		PollInterval:         50 * time.Millisecond,
+		Retry:                fastRetry,
+		DisableAfterFailures: -1,
+		AllowPrivateNetworks: true,
+		OmitBodies:           true,
+		Retention:            -1,
+		Logger:               log,
+	}
 }
 
 // holdGate sits in front of the parent's receiver. Once armed, it lets the
@@ -137,12 +153,7 @@ func (g *holdGate) disarm() {
 // de-duplicating receiver hands each to its callback exactly once.
 func TestSenderCrash(t *testing.T) {
 	t.Parallel()
-	for _, kind := range []string{"sqlite", "postgres"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			testSenderCrash(t, newSpec(t, kind))
-		})
-	}
+	eachKind(t, testSenderCrash)
 }
 
 func testSenderCrash(t *testing.T, sp spec) {
@@ -153,31 +164,7 @@ func testSenderCrash(t *testing.T, sp spec) {
 	// The endpoint: a real receiver (in-memory inbox) behind the gate.
 	secret, err := signature.NewSecret()
 	require.NoError(t, err)
-	var (
-		mu      sync.Mutex
-		reached = make(map[string]int) // 200 answers per event id (accepted or duplicate)
-		calls   = make(map[string]int) // callback runs per event id
-	)
-	recv, err := receiver.New(receiver.HandlerFunc(func(_ context.Context, ev event.Event) error {
-		mu.Lock()
-		calls[ev.ID]++
-		mu.Unlock()
-		return nil
-	}), &receiver.Config{
-		Keys:      []receiver.Key{{Text: secret.String()}},
-		QueueSize: n + 64,
-		Logger:    logger(t, "receiver"),
-		Hooks: receiver.Hooks{OnResponse: func(_ context.Context, ri receiver.ResponseInfo) {
-			if ri.Status == http.StatusOK {
-				mu.Lock()
-				reached[ri.EventID]++
-				mu.Unlock()
-			}
-		}},
-	})
-	require.NoError(t, err)
-	require.NoError(t, recv.Start(ctx))
-	t.Cleanup(func() { _ = recv.Close() })
+	recv, tl := startEndpoint(t, secret, receiver.Config{QueueSize: n + 64})
 	gate := newHoldGate(recv, func() uint64 { return recv.Stats().Accepted })
 	srv := httptest.NewServer(gate)
 	t.Cleanup(srv.Close)
@@ -185,22 +172,7 @@ func testSenderCrash(t *testing.T, sp spec) {
 
 	// The durable store, seeded with the endpoint and n events.
 	st := sp.openT(t, 4)
-	ep := &store.Endpoint{
-		Mode:       event.ModeTest,
-		URL:        srv.URL,
-		EventTypes: []string{"crash.*"},
-		Secrets:    []store.Secret{{Key: secret.String(), CreatedAt: time.Now().Add(-time.Hour)}},
-	}
-	require.NoError(t, st.CreateEndpoint(ctx, ep))
-	ids := make(map[string]bool, n)
-	for i := range n {
-		ev, err := event.New(event.ModeTest, "crash.sender", map[string]int{"n": i})
-		require.NoError(t, err)
-		created, err := st.Enqueue(ctx, store.EnqueueRequest{Event: ev, Targets: []store.Target{{EndpointID: ep.ID}}, Now: time.Now()})
-		require.NoError(t, err)
-		require.Equal(t, 1, created)
-		ids[ev.ID] = true
-	}
+	ids := seed(t, st, srv.URL, secret, n, "crash.sender")
 	seeded := time.Since(start)
 
 	// Kill the child crashKills times, each time while answers are held,
@@ -240,33 +212,20 @@ func testSenderCrash(t *testing.T, sp spec) {
 	// store nothing left to do.
 	c := startChild(t, "sender", "sender", sp.env()...)
 	waitFor(t, deadline(), "every event handled and every delivery settled", func() bool {
-		mu.Lock()
-		handled := len(calls)
-		mu.Unlock()
-		if handled < n {
-			return false
-		}
-		for _, s := range []store.DeliveryState{store.StatePending, store.StateLeased} {
-			ds, _, err := st.ListDeliveries(ctx, store.DeliveryFilter{AllTenants: true, State: s, Page: store.Page{Limit: 1}})
-			require.NoError(t, err)
-			if len(ds) > 0 {
-				return false
-			}
-		}
-		return true
+		return tl.handled() >= n && settled(t, st)
 	})
 	c.kill(t)
 
 	// Every event reached the endpoint, and the callback ran once for each.
-	mu.Lock()
-	defer mu.Unlock()
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
 	redelivered := 0
 	for id := range ids {
-		require.GreaterOrEqual(t, reached[id], 1, "event %s never reached the endpoint", id)
-		require.Equal(t, 1, calls[id], "event %s: callback runs", id)
-		redelivered += reached[id] - 1
+		require.GreaterOrEqual(t, tl.reached[id], 1, "event %s never reached the endpoint", id)
+		require.Equal(t, 1, tl.calls[id], "event %s: callback runs", id)
+		redelivered += tl.reached[id] - 1
 	}
-	require.Len(t, calls, n, "the callback saw events that were never published")
+	require.Len(t, tl.calls, n, "the callback saw events that were never published")
 	// The held answers were lost with the killed children, so those events
 	// were sent again; had none been, the test would prove nothing.
 	require.Positive(t, redelivered, "no event was delivered twice: the kills did not interrupt acknowledged work")
@@ -275,21 +234,8 @@ func testSenderCrash(t *testing.T, sp spec) {
 	require.Equal(t, uint64(n), stats.Handled)
 
 	// The store agrees: every delivery succeeded, none failed.
-	succeeded := 0
-	page := store.Page{Limit: store.MaxPageSize}
-	for {
-		ds, next, err := st.ListDeliveries(ctx, store.DeliveryFilter{AllTenants: true, State: store.StateSucceeded, Page: page})
-		require.NoError(t, err)
-		succeeded += len(ds)
-		if next == "" {
-			break
-		}
-		page.Cursor = next
-	}
-	require.Equal(t, n, succeeded)
-	failed, _, err := st.ListDeliveries(ctx, store.DeliveryFilter{AllTenants: true, State: store.StateFailed})
-	require.NoError(t, err)
-	require.Empty(t, failed)
+	require.Equal(t, n, countDeliveries(t, st, store.StateSucceeded))
+	require.Zero(t, countDeliveries(t, st, store.StateFailed))
 	t.Logf("%s: %d events, %d kills, %d redeliveries answered as duplicates; seeding %v, total %v",
 		sp.kind, n, crashKills, redelivered, seeded.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 }

@@ -22,7 +22,7 @@ func benchStore(testing.TB) storetest.Store {
 	return memory.New(&memory.Config{Logger: slog.New(slog.DiscardHandler)})
 }
 
-// BenchmarkLease measures Lease+Complete per due delivery beside a backlog
+// BenchmarkLease measures Lease and Settle per due delivery beside a backlog
 // of 1,000 and 1,000,000 not-yet-due deliveries. Both sizes always run:
 // seeding a million deliveries into memory takes a few seconds.
 func BenchmarkLease(b *testing.B) {
@@ -109,8 +109,9 @@ func BenchmarkGetEndpoint(b *testing.B) {
 }
 
 // BenchmarkWorkerCycle measures a sender worker's store calls per delivery
-// from parallel workers: Lease (batches of 10), GetEndpoint, AddAttempt and
-// Complete. Deliveries are enqueued in untimed refills.
+// from parallel workers: Lease (batches of 10), GetEndpoint, and a Settle of
+// each delivery with its attempt and health delta. Deliveries are enqueued
+// in untimed refills.
 func BenchmarkWorkerCycle(b *testing.B) {
 	ctx := context.Background()
 	s := benchStore(b)
@@ -154,11 +155,12 @@ func BenchmarkWorkerCycle(b *testing.B) {
 			a := *proto
 			a.ID = fmt.Sprint(seq.Add(1))
 			a.DeliveryID, a.EndpointID, a.EventID = d.ID, d.EndpointID, d.Event.ID
-			if err := s.AddAttempt(ctx, &a); err != nil {
-				b.Fatal(err)
+			batch := store.SettleBatch{
+				Settlements: []store.Settlement{{Ref: d.Ref(), Outcome: store.OutcomeSucceeded, At: now, Attempt: &a}},
+				Health:      []store.HealthDelta{{EndpointID: d.EndpointID, LastSuccess: now}},
 			}
-			if err := s.Complete(ctx, d.Ref(), now); err != nil {
-				b.Fatal(err)
+			if res, err := s.Settle(ctx, batch); err != nil || res.Lost[0] {
+				b.Fatalf("settle: %v, %v", res.Lost, err)
 			}
 		}
 	})

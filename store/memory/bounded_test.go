@@ -285,16 +285,22 @@ func TestFinishedDeliveriesCap(t *testing.T) {
 		ds, err := s.Lease(ctx, store.LeaseRequest{Now: now, Limit: 1, Duration: time.Minute})
 		require.NoError(t, err)
 		require.Len(t, ds, 1)
+		settle := func(st store.Settlement) {
+			t.Helper()
+			res, err := s.Settle(ctx, store.SettleBatch{Settlements: []store.Settlement{st}})
+			require.NoError(t, err)
+			require.Equal(t, []bool{false}, res.Lost)
+		}
 		if i%2 == 0 {
-			require.NoError(t, s.Complete(ctx, ds[0].Ref(), now))
+			settle(store.Settlement{Ref: ds[0].Ref(), Outcome: store.OutcomeSucceeded, At: now})
 		} else {
-			require.NoError(t, s.Fail(ctx, ds[0].Ref(), now, "gone"))
+			settle(store.Settlement{Ref: ds[0].Ref(), Outcome: store.OutcomeFailed, At: now, Error: "gone"})
 			// Requeue and fail again: stale entries in the finished queue
 			// must not pile up.
 			require.NoError(t, s.Requeue(ctx, ds[0].ID, now))
 			ds, err = s.Lease(ctx, store.LeaseRequest{Now: now, Limit: 1, Duration: time.Minute})
 			require.NoError(t, err)
-			require.NoError(t, s.Fail(ctx, ds[0].Ref(), now, "gone"))
+			settle(store.Settlement{Ref: ds[0].Ref(), Outcome: store.OutcomeFailed, At: now, Error: "gone"})
 		}
 	}
 	st := s.Stats()
@@ -343,9 +349,13 @@ func TestDisableEnableKeepsHeapsConsistent(t *testing.T) {
 		require.NoError(t, err)
 		checkInvariants(t, s)
 	}
+	var retries store.SettleBatch
 	for _, d := range leased[:20] {
-		require.NoError(t, s.Retry(ctx, d.Ref(), t0, "x"))
+		retries.Settlements = append(retries.Settlements, store.Settlement{Ref: d.Ref(), Outcome: store.OutcomeRetry, Next: t0, Error: "x"})
 	}
+	res, err := s.Settle(ctx, retries)
+	require.NoError(t, err)
+	require.NotContains(t, res.Lost, true)
 	require.NoError(t, s.DeleteEndpoint(ctx, eps[0].ID))
 	checkInvariants(t, s)
 	st := s.Stats()

@@ -143,31 +143,6 @@ func (s *Store) ListEndpoints(_ context.Context, f store.EndpointFilter) ([]*sto
 	return out, next, nil
 }
 
-// RecordResult implements [store.Endpoints].
-func (s *Store) RecordResult(_ context.Context, id string, success bool, at time.Time) (*store.Endpoint, error) {
-	s.mu.Lock()
-	old := s.endpoints[id]
-	if old == nil {
-		s.mu.Unlock()
-		return nil, notFound("endpoint", id)
-	}
-	ep := s.update(old)
-	h := &ep.Health
-	if success {
-		h.ConsecutiveFailures = 0
-		h.FailingSince = time.Time{}
-		h.LastSuccessAt = at
-	} else {
-		h.ConsecutiveFailures++
-		h.LastFailureAt = at
-		if h.FailingSince.IsZero() {
-			h.FailingSince = at
-		}
-	}
-	s.mu.Unlock()
-	return ep.Clone(), nil
-}
-
 // SetDisabled implements [store.Endpoints]. Disabling pauses the endpoint's
 // pending deliveries and takes its leased ones out of the lease queue (their
 // workers may still settle them); enabling makes paused ones due at at and

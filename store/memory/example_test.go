@@ -12,7 +12,7 @@ import (
 )
 
 // A sender's life of one delivery: an endpoint subscribes, an event is
-// published to its tenant, a worker leases the delivery and completes it.
+// published to its tenant, a worker leases the delivery and settles it.
 func ExampleNew() {
 	ctx := context.Background()
 	s := memory.New(nil)
@@ -52,16 +52,21 @@ func ExampleNew() {
 	fmt.Println("leased:", d.Event.Type, "attempt", d.Attempts)
 
 	// ... POST the event to d's endpoint; it answered 2xx.
-	if err := s.Complete(ctx, d.Ref(), now.Add(time.Second)); err != nil {
+	done := store.SettleBatch{Settlements: []store.Settlement{
+		{Ref: d.Ref(), Outcome: store.OutcomeSucceeded, At: now.Add(time.Second)},
+	}}
+	res, err := s.Settle(ctx, done)
+	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	got, _ := s.GetDelivery(ctx, d.ID)
-	fmt.Println("state:", got.State)
-	fmt.Println("completed twice:", s.Complete(ctx, d.Ref(), now.Add(2*time.Second)))
+	fmt.Println("state:", got.State, "lease lost:", res.Lost[0])
+	res, _ = s.Settle(ctx, done)
+	fmt.Println("settled twice, lease lost:", res.Lost[0])
 	// Output:
 	// deliveries created: 1
 	// leased: patient.created attempt 1
-	// state: succeeded
-	// completed twice: memory: the lease token does not hold the delivery: store: lease lost
+	// state: succeeded lease lost: false
+	// settled twice, lease lost: true
 }

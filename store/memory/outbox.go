@@ -471,24 +471,6 @@ func (s *Store) earliest(mode event.Mode) *heapq[*group] {
 	return best
 }
 
-var errLeaseLost = fmt.Errorf("memory: the lease token does not hold the delivery: %w", store.ErrLeaseLost)
-
-// settle runs fn, under the lock, on the delivery ref's token holds, after
-// taking the lease from it; errLeaseLost when the token does not hold it (a
-// token this store did not make holds nothing).
-func (s *Store) settle(ref store.LeaseRef, fn func(d *delivery)) error {
-	tok := s.parseToken(ref.Token)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d := s.deliveries[ref.DeliveryID]
-	if d == nil || d.State != store.StateLeased || tok == 0 || d.tok != tok {
-		return errLeaseLost
-	}
-	d.tok = 0
-	fn(d)
-	return nil
-}
-
 // finish ends d in a final state at time at.
 func (s *Store) finish(d *delivery, state store.DeliveryState, at time.Time) {
 	s.unschedule(d)
@@ -517,35 +499,6 @@ func (s *Store) apply(d *delivery, st *store.Settlement) {
 		}
 		s.makeDue(d, st.Next)
 	}
-}
-
-// Complete implements [store.Outbox].
-func (s *Store) Complete(_ context.Context, ref store.LeaseRef, at time.Time) error {
-	return s.settle(ref, func(d *delivery) {
-		s.apply(d, &store.Settlement{Outcome: store.OutcomeSucceeded, At: at})
-	})
-}
-
-// Retry implements [store.Outbox].
-func (s *Store) Retry(_ context.Context, ref store.LeaseRef, next time.Time, lastError string) error {
-	return s.settle(ref, func(d *delivery) {
-		s.apply(d, &store.Settlement{Outcome: store.OutcomeRetry, Next: next, Error: lastError})
-	})
-}
-
-// Fail implements [store.Outbox].
-func (s *Store) Fail(_ context.Context, ref store.LeaseRef, at time.Time, reason string) error {
-	return s.settle(ref, func(d *delivery) {
-		s.apply(d, &store.Settlement{Outcome: store.OutcomeFailed, At: at, Error: reason})
-	})
-}
-
-// Release implements [store.Outbox]. When Attempts drops back to zero,
-// FirstAttemptAt is cleared too.
-func (s *Store) Release(_ context.Context, ref store.LeaseRef, next time.Time) error {
-	return s.settle(ref, func(d *delivery) {
-		s.apply(d, &store.Settlement{Outcome: store.OutcomeReleased, Next: next})
-	})
 }
 
 // Settle implements [store.Outbox] under one hold of the store's lock: the

@@ -64,7 +64,7 @@ func (s seeder) SeedBacklog(ctx context.Context, targets []store.Target, n int, 
 }
 
 // BenchmarkConformanceLease is the suite's lease benchmark (lease in
-// batches of 10, then complete each) beside a not-yet-due backlog of
+// batches of 10, then settle each batch with one Settle) beside a not-yet-due backlog of
 // 1,000 and 100,000 deliveries; 1,000,000 too with WEBHOOKKIT_FULL=1.
 func BenchmarkConformanceLease(b *testing.B) {
 	for _, n := range backlogSizes() {

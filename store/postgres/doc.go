@@ -43,10 +43,9 @@
 // The statement is planned with its actual arguments on every call (a
 // generic plan could not know that the due range is small).
 //
-// Settling (Complete, Retry, Fail, Release) updates one row by id and lease
-// token and returns [store.ErrLeaseLost] when the token no longer holds it.
 // [Store.Settle] settles a batch, with its attempts and the endpoints'
-// health, in one transaction sent as one pipelined round trip; it locks the
+// health, in one transaction sent as one pipelined round trip, each
+// delivery only while its lease token holds it; it locks the
 // endpoints it reads or writes, then the deliveries, each in id order, so
 // concurrent batches and SetDisabled neither deadlock nor let a retried
 // delivery of a disabled endpoint stay pending. [Store.ClaimBatch] (the
@@ -63,11 +62,11 @@
 //
 // Disabling an endpoint pauses its pending deliveries in the same
 // transaction; deliveries leased at that moment are not leased again when
-// their lease expires, and their worker's Retry or Release pauses them.
+// their lease expires, and their worker's retry or release pauses them.
 // Enqueue creates paused deliveries for endpoints already disabled. An
 // enqueue that commits concurrently with the disabling of its endpoint may
 // still create a pending delivery; the sender, which reads the endpoint
-// before sending, pauses it with Retry.
+// before sending, pauses it with a retry.
 //
 // Every instance should use the same [Config.Schema]; different schemas in
 // one database are independent stores. Size the pool for the sender's and

@@ -250,24 +250,12 @@ func (h *handle) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*
 	return out, "", nil
 }
 
-// RecordResult atomically updates the endpoint's health after an attempt at
-// time at (one UPDATE) and returns the updated endpoint, or an error
-// wrapping [store.ErrNotFound].
-func (h *handle) RecordResult(ctx context.Context, id string, success bool, at time.Time) (*store.Endpoint, error) {
-	return h.oneEndpoint(ctx, "record result", id, `UPDATE {{schema}}.endpoints SET
-			consecutive_failures = CASE WHEN $2::boolean THEN 0 ELSE consecutive_failures + 1 END,
-			failing_since = CASE WHEN $2 THEN NULL ELSE coalesce(failing_since, $3::timestamptz) END,
-			last_success_at = CASE WHEN $2 THEN $3 ELSE last_success_at END,
-			last_failure_at = CASE WHEN $2 THEN last_failure_at ELSE $3 END
-		WHERE id = $1 RETURNING `+endpointCols, id, success, at)
-}
-
 // SetDisabled disables the endpoint (with reason, at time at) or enables it
 // again (clearing the reason and resetting ConsecutiveFailures and
 // FailingSince). In the same transaction, disabling pauses the endpoint's
 // pending deliveries and keeps its leased ones from being leased again when
-// their lease expires (their workers may still settle them; Retry and
-// Release then pause them); enabling makes its paused deliveries pending,
+// their lease expires (their workers may still settle them; a retry or a
+// release then pauses them); enabling makes its paused deliveries pending,
 // due at at, and lets leased ones expire normally again (and notifies
 // [Store.NotifyChannel] when there were any). It returns the updated
 // endpoint, or an error wrapping [store.ErrNotFound].

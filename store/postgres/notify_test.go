@@ -229,9 +229,13 @@ func TestSubscribeNotifiesOnCommit(t *testing.T) {
 	ds, err := a.Lease(ctx, store.LeaseRequest{Now: base, Limit: 10, Duration: time.Minute, Mode: event.ModeTest})
 	require.NoError(t, err)
 	require.Len(t, ds, 3)
+	var failAll store.SettleBatch
 	for _, d := range ds {
-		require.NoError(t, a.Fail(ctx, d.Ref(), base, "gave up"))
+		failAll.Settlements = append(failAll.Settlements, store.Settlement{Ref: d.Ref(), Outcome: store.OutcomeFailed, At: base, Error: "gave up"})
 	}
+	res, err := a.Settle(ctx, failAll)
+	require.NoError(t, err)
+	require.NotContains(t, res.Lost, true)
 	expectNoSignal(t, sub, "after leasing and failing")
 	var ep1 []string // the failed deliveries of ep1 (ep2 has one)
 	for _, d := range ds {

@@ -331,9 +331,13 @@ func TestDisableDuringLease(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, again)
 
-	// Their workers still settle them: Retry and Release pause.
-	require.NoError(t, s.Retry(ctx, leased[0].Ref(), base.Add(time.Minute), "503"))
-	require.NoError(t, s.Release(ctx, leased[1].Ref(), base))
+	// Their workers still settle them: a retry and a release pause.
+	res, err := s.Settle(ctx, store.SettleBatch{Settlements: []store.Settlement{
+		{Ref: leased[0].Ref(), Outcome: store.OutcomeRetry, Next: base.Add(time.Minute), Error: "503"},
+		{Ref: leased[1].Ref(), Outcome: store.OutcomeReleased, Next: base},
+	}})
+	require.NoError(t, err)
+	require.Equal(t, []bool{false, false}, res.Lost)
 	require.Equal(t, 3, byState(store.StatePaused))
 	d, err := s.GetDelivery(ctx, leased[1].ID)
 	require.NoError(t, err)
@@ -346,7 +350,11 @@ func TestDisableDuringLease(t *testing.T) {
 	got, err := s.Lease(ctx, store.LeaseRequest{Now: base.Add(2 * time.Hour), Limit: 10, Duration: time.Minute, Mode: event.ModeTest})
 	require.NoError(t, err)
 	require.Len(t, got, 3)
-	require.ErrorIs(t, s.Complete(ctx, leased[0].Ref(), base), store.ErrLeaseLost, "an old token no longer holds")
+	res, err = s.Settle(ctx, store.SettleBatch{Settlements: []store.Settlement{
+		{Ref: leased[0].Ref(), Outcome: store.OutcomeSucceeded, At: base},
+	}})
+	require.NoError(t, err)
+	require.Equal(t, []bool{true}, res.Lost, "an old token no longer holds")
 }
 
 func TestListDeliveriesEventTypePattern(t *testing.T) {

@@ -15,14 +15,19 @@ import (
 	"github.com/webhookkit/webhookkit/store/postgres"
 )
 
-// finishAll leases every due delivery at now and completes it at end.
+// finishAll leases every due delivery at now and settles them, succeeded
+// at end.
 func finishAll(ctx context.Context, tb testing.TB, s *postgres.Store, now, end time.Time) int {
 	tb.Helper()
 	ds, err := s.Lease(ctx, store.LeaseRequest{Now: now, Limit: 1000, Duration: time.Hour})
 	require.NoError(tb, err)
+	var batch store.SettleBatch
 	for _, d := range ds {
-		require.NoError(tb, s.Complete(ctx, d.Ref(), end))
+		batch.Settlements = append(batch.Settlements, store.Settlement{Ref: d.Ref(), Outcome: store.OutcomeSucceeded, At: end})
 	}
+	res, err := s.Settle(ctx, batch)
+	require.NoError(tb, err)
+	require.NotContains(tb, res.Lost, true)
 	return len(ds)
 }
 

@@ -17,16 +17,22 @@ import (
 
 // Settle writes the batch (see [store.Outbox.Settle]) in one transaction
 // and one round trip: its statements go to the server as one pipelined
-// batch, which PostgreSQL runs as one implicit transaction, committed when
-// the last statement succeeds and rolled back, whole, when one fails. In
-// order:
+// batch, which PostgreSQL runs as one implicit transaction (the statements
+// up to the batch's single Sync), committed when the last statement
+// succeeds and rolled back, whole, when one fails. In order:
 //
-//  1. plan_cache_mode is set to force_generic_plan for the transaction:
-//     every statement below reads by primary key whatever its arrays hold,
-//     and planning each one for its actual arrays cost more than running
-//     it (a batch of one: 0.98 ms against 1.34 ms, measured interleaved).
-//     It is skipped on a view bound to a caller's transaction, where the
-//     setting would outlive Settle.
+//  1. plan_cache_mode is set to force_generic_plan for that transaction,
+//     with set_config(..., true): every statement below reads by primary
+//     key whatever its arrays hold, and without the setting PostgreSQL
+//     plans the delivery lock and the settle UPDATE anew for their actual
+//     arrays on every call (pg_prepared_statements counted 40 custom plans
+//     in 40 batches of one; with it, 40 generic ones), which cost more than
+//     running them (BenchmarkSettle, batch of one: about 0.8 ms against
+//     1.0 ms per delivery, medians of four interleaved runs). A transaction-
+//     local setting ends with the implicit transaction; SET LOCAL would do
+//     the same but makes PostgreSQL warn that it is outside a transaction
+//     block, which set_config does not. It is skipped on a view bound to a
+//     caller's transaction, where the setting would outlive Settle.
 //  2. The endpoints the batch reads or writes (those of its retried and
 //     released deliveries, and those of its health deltas) are locked FOR
 //     NO KEY UPDATE in id order. A concurrent SetDisabled then either
@@ -96,8 +102,8 @@ func (h *handle) queueSettle(b store.SettleBatch, atts *attemptArrays) (*settleQ
 	if _, inTx := h.db.(pgx.Tx); !inTx {
 		// Plans made for the actual arrays cost more to make than they
 		// save here: each statement reads by primary key whatever the
-		// arrays hold. LOCAL: only for this (implicit) transaction.
-		q.batch.Queue(`SET LOCAL plan_cache_mode = force_generic_plan`)
+		// arrays hold. Local (true): only for this implicit transaction.
+		q.batch.Queue(`SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`)
 		q.reads = append(q.reads, exec)
 	}
 	if readEps := settleReadEps(b); len(readEps) > 0 || len(b.Health) > 0 {

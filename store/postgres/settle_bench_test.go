@@ -11,14 +11,12 @@ import (
 )
 
 // BenchmarkSettle is storetest.BenchmarkSettle: ns/delivery to settle
-// groups of 1, 32 and 256 leased deliveries with one Settle each, against
-// 32 settled one by one (AddAttempt, Complete and RecordResult each).
+// groups of 1, 32 and 256 leased deliveries with one Settle each.
 func BenchmarkSettle(b *testing.B) {
 	newStore := func(tb testing.TB) storetest.Store { return seeder{newStore(tb), tb} }
 	for _, n := range []int{1, 32, 256} {
-		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) { storetest.BenchmarkSettle(b, newStore, n, true) })
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) { storetest.BenchmarkSettle(b, newStore, n) })
 	}
-	b.Run("singly=32", func(b *testing.B) { storetest.BenchmarkSettle(b, newStore, 32, false) })
 }
 
 // BenchmarkClaimBatch is storetest.BenchmarkClaimBatch: ns/claim to claim
@@ -46,10 +44,10 @@ func (c copySettler) Settle(ctx context.Context, b store.SettleBatch) (store.Set
 func BenchmarkSettleAttempts(b *testing.B) {
 	for _, n := range []int{1, 32, 256} {
 		b.Run(fmt.Sprintf("unnest/batch=%d", n), func(b *testing.B) {
-			storetest.BenchmarkSettle(b, func(tb testing.TB) storetest.Store { return seeder{newStore(tb), tb} }, n, true)
+			storetest.BenchmarkSettle(b, func(tb testing.TB) storetest.Store { return seeder{newStore(tb), tb} }, n)
 		})
 		b.Run(fmt.Sprintf("copy/batch=%d", n), func(b *testing.B) {
-			storetest.BenchmarkSettle(b, func(tb testing.TB) storetest.Store { return copySettler{seeder{newStore(tb), tb}} }, n, true)
+			storetest.BenchmarkSettle(b, func(tb testing.TB) storetest.Store { return copySettler{seeder{newStore(tb), tb}} }, n)
 		})
 	}
 }

@@ -2,10 +2,13 @@ package postgres_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/webhookkit/webhookkit/store"
@@ -73,5 +76,67 @@ func TestSettlePlanReadsByKey(t *testing.T) {
 		require.NotContains(t, plan, "Join", mode)
 		require.NotContains(t, plan, "Function Scan", mode)
 		require.Contains(t, plan, "Update on deliveries d (actual rows=256", mode)
+	}
+}
+
+// TestSettleGenericPlansForItsTransaction: Settle's statements run with
+// generic plans (none is planned anew for its arrays, however many batches
+// of one a connection settles), the setting that makes them so ends with
+// Settle's implicit transaction, and the server has no warning for it.
+func TestSettleGenericPlansForItsTransaction(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	cfg, err := pgxpool.ParseConfig(testDSN(t))
+	require.NoError(t, err)
+	cfg.MaxConns = 1 // every call on the connection inspected below
+	var mu sync.Mutex
+	var notices []string
+	cfg.ConnConfig.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		mu.Lock()
+		defer mu.Unlock()
+		notices = append(notices, n.Severity+": "+n.Message)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	s := newStoreOn(t, pool)
+	createEndpoints(t, s, "t", "a")
+	const batches = 12 // more than the 5 custom plans PostgreSQL tries first
+	seed(ctx, t, s, []store.Target{{EndpointID: "a", Tenant: "t"}}, batches, base)
+	ds, err := s.Lease(ctx, store.LeaseRequest{Now: base, Limit: batches, Duration: time.Hour})
+	require.NoError(t, err)
+	require.Len(t, ds, batches)
+	mu.Lock()
+	notices = nil
+	mu.Unlock()
+	for _, d := range ds {
+		res, err := s.Settle(ctx, store.SettleBatch{
+			Settlements: []store.Settlement{{Ref: d.Ref(), Outcome: store.OutcomeRetry, Next: base.Add(time.Hour), Error: "503",
+				Attempt: &store.Attempt{DeliveryID: d.ID, EndpointID: d.EndpointID, EventID: d.Event.ID, EventType: d.Event.Type,
+					Mode: d.Event.APIMode, Number: 1, At: base}}},
+			Health: []store.HealthDelta{{EndpointID: "a", Failures: 1, FirstFailure: base, LastFailure: base}},
+		})
+		require.NoError(t, err)
+		require.Equal(t, []bool{false}, res.Lost)
+	}
+	mu.Lock()
+	require.Empty(t, notices, "Settle draws no notice or warning from the server")
+	mu.Unlock()
+
+	var mode string
+	require.NoError(t, pool.QueryRow(ctx, "SHOW plan_cache_mode").Scan(&mode))
+	require.Equal(t, "auto", mode, "the setting ends with Settle's transaction")
+	rows, err := pool.Query(ctx, `SELECT statement, custom_plans FROM pg_prepared_statements
+		WHERE statement LIKE 'UPDATE %' OR statement LIKE 'SELECT id FROM %' OR statement LIKE 'INSERT INTO %.attempts%'`)
+	require.NoError(t, err)
+	type stmt struct {
+		SQL    string
+		Custom int64
+	}
+	stmts, err := pgx.CollectRows(rows, pgx.RowToStructByPos[stmt])
+	require.NoError(t, err)
+	require.Len(t, stmts, 5, "the endpoint and delivery locks, the attempts, the settle and the health UPDATE")
+	for _, st := range stmts {
+		require.Zero(t, st.Custom, "custom plans of %.60s", st.SQL)
 	}
 }

@@ -67,8 +67,8 @@ func TestSeedBacklog(t *testing.T) {
 }
 
 // BenchmarkLease is storetest's lease benchmark: one op is one due delivery
-// leased (in batches of 10) and completed, beside a backlog of deliveries not
-// yet due. 1,000,000 runs only with WEBHOOKKIT_FULL=1.
+// leased (in batches of 10) and settled (one Settle per batch), beside a
+// backlog of deliveries not yet due. 1,000,000 runs only with WEBHOOKKIT_FULL=1.
 func BenchmarkLease(b *testing.B) {
 	sizes := []int{1_000, 100_000}
 	if os.Getenv("WEBHOOKKIT_FULL") == "1" {

@@ -291,40 +291,13 @@ func (s *Store) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*s
 	return eps, next, nil
 }
 
-// RecordResult updates the endpoint's health after an attempt at time at, in
-// one statement (see [store.Endpoints.RecordResult]), and returns the updated
-// endpoint, or [store.ErrNotFound].
-func (s *Store) RecordResult(ctx context.Context, id string, success bool, at time.Time) (*store.Endpoint, error) {
-	var ep *store.Endpoint
-	err := s.write(ctx, func(q dbtx) error {
-		var err error
-		if success {
-			ep, err = scanEndpoint(q.QueryRowContext(ctx, `UPDATE webhookkit_endpoints SET
-    consecutive_failures = 0, failing_since = NULL, last_success_at = ?
-WHERE id = ? RETURNING `+endpointCols, nanos(at), id))
-		} else {
-			ep, err = scanEndpoint(q.QueryRowContext(ctx, `UPDATE webhookkit_endpoints SET
-    consecutive_failures = consecutive_failures + 1,
-    failing_since = COALESCE(failing_since, ?1), last_failure_at = ?1
-WHERE id = ?2 RETURNING `+endpointCols, nanos(at), id))
-		}
-		return err
-	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: record result: endpoint %q: %w", id, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: record result: %w", err)
-	}
-	return ep, nil
-}
-
 // SetDisabled disables the endpoint (with reason, at time at) or enables it
 // (clearing the reason and resetting ConsecutiveFailures and FailingSince),
 // and in the same transaction pauses its pending deliveries or makes its
 // paused deliveries pending, due at at. Leased deliveries stay leased: their
-// workers may settle them (Retry and Release then pause them), and Lease
-// does not hand out a disabled endpoint's delivery when its lease ends. It returns the updated endpoint, or [store.ErrNotFound].
+// workers may settle them (a retry or a release then pauses them), and
+// Lease does not hand out a disabled endpoint's delivery when its lease
+// ends. It returns the updated endpoint, or [store.ErrNotFound].
 func (s *Store) SetDisabled(ctx context.Context, id string, disabled bool, reason string, at time.Time) (*store.Endpoint, error) {
 	var ep *store.Endpoint
 	t := nanos(at)

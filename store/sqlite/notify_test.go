@@ -99,12 +99,17 @@ func TestSubscribe(t *testing.T) {
 	ds, err := s.Lease(ctx, store.LeaseRequest{Now: at(time.Hour), Limit: 3, Duration: time.Minute})
 	require.NoError(t, err)
 	require.Len(t, ds, 3)
-	require.NoError(t, s.Complete(ctx, ds[0].Ref(), at(time.Hour)))
-	require.NoError(t, s.Fail(ctx, ds[1].Ref(), at(time.Hour), "410 Gone"))
-	require.NoError(t, s.Fail(ctx, ds[2].Ref(), at(time.Hour), "410 Gone"))
-	_, err = s.RecordResult(ctx, a.ID, false, at(time.Hour))
+	res, err := s.Settle(ctx, store.SettleBatch{
+		Settlements: []store.Settlement{
+			{Ref: ds[0].Ref(), Outcome: store.OutcomeSucceeded, At: at(time.Hour)},
+			{Ref: ds[1].Ref(), Outcome: store.OutcomeFailed, At: at(time.Hour), Error: "410 Gone"},
+			{Ref: ds[2].Ref(), Outcome: store.OutcomeFailed, At: at(time.Hour), Error: "410 Gone"},
+		},
+		Health: []store.HealthDelta{{EndpointID: a.ID, Failures: 1, FirstFailure: at(time.Hour), LastFailure: at(time.Hour)}},
+	})
 	require.NoError(t, err)
-	requireQuiet(t, ch, "Lease, Complete, Fail and RecordResult")
+	require.Equal(t, []bool{false, false, false}, res.Lost)
+	requireQuiet(t, ch, "Lease and a Settle that finishes deliveries and writes health")
 
 	require.NoError(t, s.Requeue(ctx, ds[0].ID, at(2*time.Hour)))
 	requireWoken(t, ch, "Requeue")
@@ -188,7 +193,7 @@ func TestSubscribeCallerTx(t *testing.T) {
 		requireQuiet(t, ch, "the rollback")
 		// The next commit that publishes nothing stays quiet too: the
 		// rollback took the wakeup with it.
-		_, err = s.RecordResult(ctx, a.ID, true, at(0))
+		_, err = s.Settle(ctx, store.SettleBatch{Health: []store.HealthDelta{{EndpointID: a.ID, LastSuccess: at(0)}}})
 		require.NoError(t, err)
 		requireQuiet(t, ch, "a commit after the rollback")
 	})

@@ -245,50 +245,6 @@ const pendingOrPaused = `state = CASE WHEN EXISTS (
         SELECT 1 FROM webhookkit_endpoints AS ep WHERE ep.id = endpoint_id AND ep.disabled = 1)
         THEN 'paused' ELSE 'pending' END`
 
-// settle runs st's settle statement (the one [Store.Settle] runs) and
-// returns store.ErrLeaseLost when st.Ref's token does not hold the
-// delivery.
-func (s *Store) settle(ctx context.Context, op string, st store.Settlement) error {
-	err := s.write(ctx, func(q dbtx) error {
-		res, err := q.ExecContext(ctx, settleSQL(st.Outcome), settleArgs(&st)...)
-		if err != nil {
-			return err
-		}
-		return mustAffect(res, fmt.Errorf("delivery %q: %w", st.Ref.DeliveryID, store.ErrLeaseLost))
-	})
-	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
-	}
-	return nil
-}
-
-// Complete marks the leased delivery succeeded at time at.
-// [store.ErrLeaseLost] if ref's token no longer holds it.
-func (s *Store) Complete(ctx context.Context, ref store.LeaseRef, at time.Time) error {
-	return s.settle(ctx, "complete", store.Settlement{Ref: ref, Outcome: store.OutcomeSucceeded, At: at})
-}
-
-// Retry makes the leased delivery pending again, due at next, recording
-// lastError; paused instead when its endpoint is disabled.
-// [store.ErrLeaseLost] if ref's token no longer holds it.
-func (s *Store) Retry(ctx context.Context, ref store.LeaseRef, next time.Time, lastError string) error {
-	return s.settle(ctx, "retry", store.Settlement{Ref: ref, Outcome: store.OutcomeRetry, Next: next, Error: lastError})
-}
-
-// Fail marks the leased delivery failed (dead) at time at, recording reason.
-// [store.ErrLeaseLost] if ref's token no longer holds it.
-func (s *Store) Fail(ctx context.Context, ref store.LeaseRef, at time.Time, reason string) error {
-	return s.settle(ctx, "fail", store.Settlement{Ref: ref, Outcome: store.OutcomeFailed, At: at, Error: reason})
-}
-
-// Release gives the leased delivery back, pending (paused when its endpoint
-// is disabled) and due at next, with Attempts decremented; FirstAttemptAt is
-// cleared when Attempts drops back to zero. [store.ErrLeaseLost] if ref's
-// token no longer holds it.
-func (s *Store) Release(ctx context.Context, ref store.LeaseRef, next time.Time) error {
-	return s.settle(ctx, "release", store.Settlement{Ref: ref, Outcome: store.OutcomeReleased, Next: next})
-}
-
 // GetDelivery returns the delivery (without its lease token), or
 // [store.ErrNotFound].
 func (s *Store) GetDelivery(ctx context.Context, id string) (*store.Delivery, error) {

@@ -36,13 +36,17 @@ func TestPruneDeliveriesBatches(t *testing.T) {
 			ds, err := s.Lease(ctx, store.LeaseRequest{Now: at(time.Hour), Limit: 100, Duration: time.Hour})
 			require.NoError(t, err)
 			require.Len(t, ds, tc.finished)
+			var batch store.SettleBatch
 			for i, d := range ds {
-				if i%2 == 0 {
-					require.NoError(t, s.Complete(ctx, d.Ref(), at(time.Hour)))
-				} else {
-					require.NoError(t, s.Fail(ctx, d.Ref(), at(time.Hour), "x"))
+				st := store.Settlement{Ref: d.Ref(), Outcome: store.OutcomeSucceeded, At: at(time.Hour)}
+				if i%2 == 1 {
+					st.Outcome, st.Error = store.OutcomeFailed, "x"
 				}
+				batch.Settlements = append(batch.Settlements, st)
 			}
+			res, err := s.Settle(ctx, batch)
+			require.NoError(t, err)
+			require.NotContains(t, res.Lost, true)
 			pending := newEvent("ping", at(0))
 			_, err = s.Enqueue(ctx, enqueueAt(pending, targets(b)))
 			require.NoError(t, err)

@@ -16,8 +16,7 @@ const attemptRowsPerInsert = 256
 
 // Settle writes the batch in one write transaction (see
 // [store.Outbox.Settle]): the attempts with multi-row INSERTs of up to 256
-// rows each, then each settlement in batch order with the statement
-// [Store.Complete], [Store.Retry], [Store.Fail] or [Store.Release] runs
+// rows each, then each settlement in batch order with its outcome's UPDATE
 // (prepared once per batch), then each health delta with one prepared
 // UPDATE ... RETURNING. Prepared statements measured faster than one
 // UPDATE ... FROM json_each(...) for all the deliveries (BenchmarkSettle:

@@ -8,14 +8,11 @@ import (
 )
 
 // BenchmarkSettle is storetest.BenchmarkSettle: ns/delivery to settle
-// groups of 1, 32 and 256 leased deliveries with one Settle each, against
-// 32 settled one by one (AddAttempt, Complete and RecordResult each).
+// groups of 1, 32 and 256 leased deliveries with one Settle each.
 func BenchmarkSettle(b *testing.B) {
-	newStore := benchStore
 	for _, n := range []int{1, 32, 256} {
-		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) { storetest.BenchmarkSettle(b, newStore, n, true) })
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) { storetest.BenchmarkSettle(b, benchStore, n) })
 	}
-	b.Run("singly=32", func(b *testing.B) { storetest.BenchmarkSettle(b, newStore, 32, false) })
 }
 
 // BenchmarkClaimBatch is storetest.BenchmarkClaimBatch: ns/claim to claim

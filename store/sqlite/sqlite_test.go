@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -157,7 +158,9 @@ func TestDurable(t *testing.T) {
 	ep.Headers = map[string]string{"X-A": "1"}
 	ep.Metadata = map[string]string{}
 	require.NoError(t, s.UpdateEndpoint(ctx, ep))
-	_, err = s.RecordResult(ctx, ep.ID, false, at(time.Second))
+	_, err = s.Settle(ctx, store.SettleBatch{Health: []store.HealthDelta{
+		{EndpointID: ep.ID, Failures: 1, FirstFailure: at(time.Second), LastFailure: at(time.Second)},
+	}})
 	require.NoError(t, err)
 	ev := newEvent("patient.created", at(0))
 	n, err := s.Enqueue(ctx, enqueueAt(ev, targets(ep)))
@@ -197,7 +200,11 @@ func TestDurable(t *testing.T) {
 	require.True(t, ev.Date.Equal(d.CreatedAt), "CreatedAt is the publish time")
 	require.Empty(t, d.LeaseToken, "only Lease returns the token")
 	// The lease token survived the restart: the worker can still settle.
-	require.NoError(t, s.Complete(ctx, leased[0].Ref(), at(2*time.Second)))
+	res, err := s.Settle(ctx, store.SettleBatch{Settlements: []store.Settlement{
+		{Ref: leased[0].Ref(), Outcome: store.OutcomeSucceeded, At: at(2 * time.Second)},
+	}})
+	require.NoError(t, err)
+	require.Equal(t, []bool{false}, res.Lost)
 
 	gotA, err := s.GetAttempt(ctx, a.ID)
 	require.NoError(t, err)
@@ -249,15 +256,21 @@ func TestLeaseConcurrent(t *testing.T) {
 				if len(ds) == 0 {
 					return
 				}
+				var batch store.SettleBatch
 				for _, d := range ds {
 					mu.Lock()
 					seen[d.ID]++
 					mu.Unlock()
-					if err := s.Complete(ctx, d.Ref(), at(time.Hour)); err != nil {
-						mu.Lock()
-						errs = append(errs, err)
-						mu.Unlock()
-					}
+					batch.Settlements = append(batch.Settlements, store.Settlement{Ref: d.Ref(), Outcome: store.OutcomeSucceeded, At: at(time.Hour)})
+				}
+				res, err := s.Settle(ctx, batch)
+				if err == nil && slices.Contains(res.Lost, true) {
+					err = fmt.Errorf("worker %d: a lease was lost: %v", w, res.Lost)
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
 				}
 			}
 		})

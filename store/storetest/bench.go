@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -29,7 +30,8 @@ const (
 
 // BenchmarkLease measures what a sender's worker loop costs per delivery
 // when a store holds a backlog of deliveries that are not yet due: one op is
-// one due delivery leased (in batches of 10) and completed. It seeds backlog
+// one due delivery leased (in batches of 10) and settled as succeeded (each
+// batch with one Settle, without attempts or health). It seeds backlog
 // not-yet-due deliveries over eight endpoints first (through [BacklogSeeder]
 // when the store has it, else Enqueue), and creates due deliveries for a
 // ninth endpoint in batches of 1,000 with the timer stopped. A store whose
@@ -76,6 +78,7 @@ func BenchmarkLease(b *testing.B, newStore Factory[Store], backlog int) {
 
 	req := store.LeaseRequest{Now: now, Duration: time.Hour, Mode: event.ModeTest, Worker: "bench"}
 	var held []*store.Delivery
+	var batch store.SettleBatch
 	available := 0
 	for b.Loop() {
 		if len(held) == 0 {
@@ -99,11 +102,20 @@ func BenchmarkLease(b *testing.B, newStore Factory[Store], backlog int) {
 			}
 			available -= len(ds)
 			held = ds
+			batch.Settlements = batch.Settlements[:0]
 		}
-		if err := s.Complete(ctx, held[0].Ref(), now); err != nil {
+		batch.Settlements = append(batch.Settlements, succeeded(held[0].Ref(), now))
+		held = held[1:]
+		if len(held) > 0 {
+			continue
+		}
+		res, err := s.Settle(ctx, batch)
+		if err != nil {
 			b.Fatal(err)
 		}
-		held = held[1:]
+		if slices.Contains(res.Lost, true) {
+			b.Fatal("storetest: a lease was lost")
+		}
 	}
 }
 

@@ -56,11 +56,11 @@ func testDeliveryList(f *outboxFixture) {
 		require.Equal(f, e1.ID, d.Event.ID)
 		switch d.EndpointID {
 		case a.ID:
-			require.NoError(f, f.s.Complete(f.ctx, d.Ref(), at(time.Minute)))
+			f.settleOne(succeeded(d.Ref(), at(time.Minute)))
 		case b.ID:
-			require.NoError(f, f.s.Fail(f.ctx, d.Ref(), at(time.Minute), "gone"))
+			f.settleOne(failed(d.Ref(), at(time.Minute), "gone"))
 		default:
-			require.NoError(f, f.s.Release(f.ctx, d.Ref(), at(time.Hour)))
+			f.settleOne(released(d.Ref(), at(time.Hour)))
 		}
 	}
 
@@ -141,17 +141,17 @@ func testRequeue(f *outboxFixture) {
 	}
 	ds := f.lease(at(0), 4, func(r *store.LeaseRequest) { r.Duration = time.Hour })
 	require.Len(f, ds, 4)
-	succeeded, failed, pending, leased := ds[0], ds[1], ds[2], ds[3]
-	require.NoError(f, f.s.Complete(f.ctx, succeeded.Ref(), at(time.Minute)))
-	require.NoError(f, f.s.Fail(f.ctx, failed.Ref(), at(time.Minute), "410 Gone"))
-	require.NoError(f, f.s.Retry(f.ctx, pending.Ref(), at(2*time.Hour), "503"))
+	done, dead, pending, leased := ds[0], ds[1], ds[2], ds[3]
+	f.settleOne(succeeded(done.Ref(), at(time.Minute)))
+	f.settleOne(failed(dead.Ref(), at(time.Minute), "410 Gone"))
+	f.settleOne(retried(pending.Ref(), at(2*time.Hour), "503"))
 	ep := f.publish("ping", at(0), off)
 	_, err := f.s.SetDisabled(f.ctx, off.ID, true, "manual", at(time.Minute))
 	require.NoError(f, err)
 	paused := f.deliveryOf(ep.ID, off.ID)
 	require.Equal(f, store.StatePaused, paused.State)
 
-	for _, d := range []*store.Delivery{succeeded, failed} {
+	for _, d := range []*store.Delivery{done, dead} {
 		require.NoError(f, f.s.Requeue(f.ctx, d.ID, at(30*time.Minute)))
 		got := f.get(d.ID)
 		require.Equal(f, store.StatePending, got.State)
@@ -170,7 +170,7 @@ func testRequeue(f *outboxFixture) {
 
 	require.Empty(f, f.lease(at(30*time.Minute-time.Millisecond), 10))
 	got := f.lease(at(30*time.Minute), 10)
-	require.ElementsMatch(f, []string{succeeded.ID, failed.ID}, deliveryIDs(got))
+	require.ElementsMatch(f, []string{done.ID, dead.ID}, deliveryIDs(got))
 	for _, d := range got {
 		require.Equal(f, 1, d.Attempts)
 		sameTime(f, at(30*time.Minute), d.FirstAttemptAt, "FirstAttemptAt after a replay")
@@ -195,12 +195,12 @@ func testRequeueFailed(f *outboxFixture) {
 			ofB = d
 		}
 	}
-	require.NoError(f, f.s.Fail(f.ctx, ofA[0].Ref(), at(1*time.Minute), "x"))
-	require.NoError(f, f.s.Fail(f.ctx, ofA[1].Ref(), at(2*time.Minute), "x"))
-	require.NoError(f, f.s.Fail(f.ctx, ofA[2].Ref(), at(3*time.Minute), "x"))
-	require.NoError(f, f.s.Complete(f.ctx, ofA[3].Ref(), at(2*time.Minute)))
-	require.NoError(f, f.s.Retry(f.ctx, ofA[4].Ref(), at(5*time.Hour), "x"))
-	require.NoError(f, f.s.Fail(f.ctx, ofB.Ref(), at(2*time.Minute), "x"))
+	f.settleOne(failed(ofA[0].Ref(), at(1*time.Minute), "x"))
+	f.settleOne(failed(ofA[1].Ref(), at(2*time.Minute), "x"))
+	f.settleOne(failed(ofA[2].Ref(), at(3*time.Minute), "x"))
+	f.settleOne(succeeded(ofA[3].Ref(), at(2*time.Minute)))
+	f.settleOne(retried(ofA[4].Ref(), at(5*time.Hour), "x"))
+	f.settleOne(failed(ofB.Ref(), at(2*time.Minute), "x"))
 
 	n, err := f.s.RequeueFailed(f.ctx, a.ID, at(2*time.Minute), at(time.Hour))
 	require.NoError(f, err)
@@ -227,7 +227,7 @@ func testDeliveryDeleteEndpoint(f *outboxFixture) {
 	b := f.endpoint()
 	done := f.publish("ping", at(-time.Hour), a)
 	d := f.leaseOne(at(-time.Hour))
-	require.NoError(f, f.s.Complete(f.ctx, d.Ref(), at(-time.Hour)))
+	f.settleOne(succeeded(d.Ref(), at(-time.Hour)))
 	e1 := f.publish("ping", at(0), a, b)
 	e2 := f.publish("ping", at(time.Hour), a)
 	pendingA := []string{f.deliveryOf(e1.ID, a.ID).ID, f.deliveryOf(e2.ID, a.ID).ID}
@@ -266,9 +266,9 @@ func testRequeueDisabled(f *outboxFixture) {
 	}
 	ds := f.lease(at(0), 3, func(r *store.LeaseRequest) { r.Duration = time.Hour })
 	require.Len(f, ds, 3)
-	require.NoError(f, f.s.Complete(f.ctx, ds[0].Ref(), at(time.Minute)))
-	require.NoError(f, f.s.Fail(f.ctx, ds[1].Ref(), at(time.Minute), "x"))
-	require.NoError(f, f.s.Fail(f.ctx, ds[2].Ref(), at(time.Minute), "x"))
+	f.settleOne(succeeded(ds[0].Ref(), at(time.Minute)))
+	f.settleOne(failed(ds[1].Ref(), at(time.Minute), "x"))
+	f.settleOne(failed(ds[2].Ref(), at(time.Minute), "x"))
 	_, err := f.s.SetDisabled(f.ctx, a.ID, true, "manual", at(2*time.Minute))
 	require.NoError(f, err)
 

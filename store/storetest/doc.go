@@ -31,8 +31,9 @@
 // # RunHealth
 //
 // [RunHealth] tests [store.EndpointHealth] on a [HealthStore] (it needs the
-// endpoints too): RecordResult's health bookkeeping, disabling and
-// enabling (which resets health), copies, ListEndpoints with ActiveOnly,
+// endpoints too, and the outbox, whose Settle writes health): the health
+// after each attempt settled alone (failures counted, a success resetting
+// the run), disabling and enabling (which resets health), copies, ListEndpoints with ActiveOnly,
 // UpdateEndpoint keeping the disabled state and health, and
 // [store.ErrNotFound] for endpoints that are missing or deleted.
 //
@@ -46,19 +47,21 @@
 //   - Outbox: idempotent, all-or-nothing Enqueue per (event id, endpoint
 //     id), created at the request's Now and due at its DueAt; Backlog;
 //     Lease (due only, oldest due first, limit, mode, skipped endpoints,
-//     exclusivity under concurrency, expiry); Complete, Retry, Fail and
-//     Release with their lease tokens and [store.ErrLeaseLost]; disabling,
+//     exclusivity under concurrency, expiry); each outcome settled alone
+//     through Settle with its lease token, and its lease lost to a wrong,
+//     empty, expired or settled token or an unknown delivery; disabling,
 //     which pauses queued deliveries and resumes them.
 //   - Deliveries: listing newest first with every filter and paging that
 //     returns each row exactly once when creation times tie; Requeue and
 //     RequeueFailed; DeleteEndpoint's deliveries.
 //   - Settle: a batch of mixed outcomes; lost leases among the others
 //     (reported, not written, their attempts still logged); a delivery
-//     settled twice in a batch; health deltas folded as RecordResult would
-//     record each attempt, a deleted endpoint's skipped; retries and
-//     releases of a disabled endpoint paused; nothing written when an
-//     attempt id conflicts or the batch is ill-formed; a batch of one the
-//     same as Complete, Retry, Fail or Release; concurrent batches beside
+//     settled twice in a batch; health deltas folded as the same attempts
+//     settled one by one would record them, a deleted endpoint's skipped;
+//     retries and releases of a disabled endpoint paused; nothing written
+//     when an attempt id conflicts or the batch is ill-formed; each outcome
+//     settled alone, for a first attempt, a later one and a disabled
+//     endpoint; concurrent batches beside
 //     SetDisabled without deadlock, leaving no pending delivery of a
 //     disabled endpoint.
 //   - For stores implementing [store.DeliveryPruner]: pruning deletes only
@@ -137,11 +140,10 @@
 //     so no pending delivery ever belongs to a disabled endpoint.
 //   - A lease that expired but was not leased again still holds: its token
 //     can settle the delivery until another Lease takes it.
-//   - Complete, Retry, Fail and Release return [store.ErrLeaseLost] for an
-//     unknown delivery id too.
+//   - Settle reports the lease of an unknown delivery id lost too.
 //   - A leased delivery whose endpoint is disabled is not leased again when
-//     its lease expires; its worker may still settle it (Retry and Release
-//     then make it paused).
+//     its lease expires; its worker may still settle it (a retry or a
+//     release then makes it paused).
 //   - Lease rejects a Limit or Duration that is not positive with
 //     [store.ErrInvalid].
 //   - An inbox implementing [store.InboxRecovery] keeps claimed and dead
@@ -159,8 +161,8 @@
 //   - A de-duplication window ends at its ExpiresAt for Claim and PruneInbox
 //     alike: at that instant the key can be claimed again and is pruned.
 //   - ReleaseClaim of a handled or dead entry changes nothing.
-//   - Complete keeps LastError (the last failure); Requeue resets Attempts
-//     and FirstAttemptAt but keeps LastAttemptAt; Release of a delivery's
+//   - A success keeps LastError (the last failure); Requeue resets Attempts
+//     and FirstAttemptAt but keeps LastAttemptAt; a release of a delivery's
 //     only attempt clears FirstAttemptAt.
 //   - ListInbox with an empty state lists every state; LeaseClaimed rejects
 //     a limit or lease that is not positive with [store.ErrInvalid].

@@ -11,7 +11,7 @@ import (
 )
 
 var healthCases = []testCase[*healthFixture]{
-	{"RecordResult", testHealthRecordResult},
+	{"AfterAttempts", testHealthAfterAttempts},
 	{"SetDisabled", testHealthSetDisabled},
 	{"Copies", testHealthCopies},
 	{"UpdateKeepsHealth", testHealthUpdateKeeps},
@@ -19,7 +19,23 @@ var healthCases = []testCase[*healthFixture]{
 	{"ListActiveOnly", testHealthListActive},
 }
 
-func testHealthRecordResult(f *healthFixture) {
+// settleHealth records one attempt of the endpoint id made at t through
+// Settle: a batch with no settlement and one health delta of that one
+// attempt. It returns the endpoint after it, nil when the store does not
+// hold the endpoint.
+func (f *healthFixture) settleHealth(id string, success bool, t time.Time) *store.Endpoint {
+	f.Helper()
+	d := store.HealthDelta{EndpointID: id}
+	d.Add(success, t)
+	res, err := f.s.Settle(f.ctx, store.SettleBatch{Health: []store.HealthDelta{d}})
+	require.NoError(f, err)
+	require.Len(f, res.Endpoints, 1, "one endpoint per health delta")
+	return res.Endpoints[0]
+}
+
+// testHealthAfterAttempts: a success resets the run of failures, a failure
+// extends it, each attempt settled alone.
+func testHealthAfterAttempts(f *healthFixture) {
 	ep := f.endpoint()
 	type step struct {
 		success   bool
@@ -39,8 +55,8 @@ func testHealthRecordResult(f *healthFixture) {
 		{true, at(7 * time.Minute), 0, time.Time{}, at(7 * time.Minute), at(5 * time.Minute)},
 	} {
 		what := fmt.Sprintf("step %d", i)
-		got, err := f.s.RecordResult(f.ctx, ep.ID, s.success, s.at)
-		require.NoError(f, err, what)
+		got := f.settleHealth(ep.ID, s.success, s.at)
+		require.NotNil(f, got, what)
 		stored, err := f.s.GetEndpoint(f.ctx, ep.ID)
 		require.NoError(f, err, what)
 		for _, h := range []store.Health{got.Health, stored.Health} {
@@ -50,15 +66,13 @@ func testHealthRecordResult(f *healthFixture) {
 			sameTime(f, s.lastError, h.LastFailureAt, what+" LastFailureAt")
 		}
 	}
-	_, err := f.s.RecordResult(f.ctx, "missing", false, at(0))
-	require.ErrorIs(f, err, store.ErrNotFound)
+	require.Nil(f, f.settleHealth("missing", false, at(0)), "a delta of an endpoint the store does not hold is skipped")
 }
 
 func testHealthSetDisabled(f *healthFixture) {
 	ep := f.endpoint()
 	for i := range 3 {
-		_, err := f.s.RecordResult(f.ctx, ep.ID, false, at(time.Duration(i)*time.Minute))
-		require.NoError(f, err)
+		f.settleHealth(ep.ID, false, at(time.Duration(i)*time.Minute))
 	}
 	got, err := f.s.SetDisabled(f.ctx, ep.ID, true, "20 consecutive failures", at(time.Hour))
 	require.NoError(f, err)
@@ -92,14 +106,12 @@ func testHealthSetDisabled(f *healthFixture) {
 	require.ErrorIs(f, err, store.ErrNotFound)
 }
 
-// testHealthCopies: the endpoints RecordResult and SetDisabled return are
-// copies.
+// testHealthCopies: the endpoints Settle and SetDisabled return are copies.
 func testHealthCopies(f *healthFixture) {
 	ep := f.endpoint()
 	want, err := f.s.GetEndpoint(f.ctx, ep.ID)
 	require.NoError(f, err)
-	rec, err := f.s.RecordResult(f.ctx, ep.ID, true, at(0))
-	require.NoError(f, err)
+	rec := f.settleHealth(ep.ID, true, at(0))
 	rec.EventTypes[0] = "changed"
 	rec.Headers["X-Team"] = "changed"
 	dis, err := f.s.SetDisabled(f.ctx, ep.ID, true, "manual", at(0))
@@ -119,8 +131,7 @@ func testHealthUpdateKeeps(f *healthFixture) {
 	ep := f.endpoint()
 	_, err := f.s.SetDisabled(f.ctx, ep.ID, true, "manual", at(0))
 	require.NoError(f, err)
-	_, err = f.s.RecordResult(f.ctx, ep.ID, false, at(time.Second))
-	require.NoError(f, err)
+	f.settleHealth(ep.ID, false, at(time.Second))
 	before, err := f.s.GetEndpoint(f.ctx, ep.ID)
 	require.NoError(f, err)
 
@@ -143,14 +154,13 @@ func testHealthUpdateKeeps(f *healthFixture) {
 	sameTime(f, at(time.Second), got.Health.FailingSince, "Update must keep Health")
 }
 
-// testHealthDeleted: a deleted endpoint has no health to record or state
-// to set.
+// testHealthDeleted: a deleted endpoint has no health to record (its delta
+// is skipped) or state to set.
 func testHealthDeleted(f *healthFixture) {
 	ep := f.endpoint()
 	require.NoError(f, f.s.DeleteEndpoint(f.ctx, ep.ID))
-	_, err := f.s.RecordResult(f.ctx, ep.ID, true, at(0))
-	require.ErrorIs(f, err, store.ErrNotFound)
-	_, err = f.s.SetDisabled(f.ctx, ep.ID, true, "x", at(0))
+	require.Nil(f, f.settleHealth(ep.ID, true, at(0)))
+	_, err := f.s.SetDisabled(f.ctx, ep.ID, true, "x", at(0))
 	require.ErrorIs(f, err, store.ErrNotFound)
 }
 

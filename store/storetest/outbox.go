@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -309,13 +308,14 @@ func testLeaseConcurrent(f *outboxFixture) {
 	for range workers {
 		wg.Go(func() {
 			for id := range work {
-				err := f.s.Complete(f.ctx, store.LeaseRef{DeliveryID: id, Token: tokens[id]}, at(2*time.Minute))
+				st := succeeded(store.LeaseRef{DeliveryID: id, Token: tokens[id]}, at(2*time.Minute))
+				lost, err := settleOne(f.ctx, f.s, st)
+				if err == nil && lost {
+					err = fmt.Errorf("first settlement of %s: lease lost", id)
+				}
 				if err == nil {
-					err = f.s.Complete(f.ctx, store.LeaseRef{DeliveryID: id, Token: tokens[id]}, at(2*time.Minute))
-					if errors.Is(err, store.ErrLeaseLost) {
-						err = nil
-					} else {
-						err = fmt.Errorf("second Complete of %s: %v, want ErrLeaseLost", id, err)
+					if lost, err = settleOne(f.ctx, f.s, st); err == nil && !lost {
+						err = fmt.Errorf("second settlement of %s: the lease held, want it lost", id)
 					}
 				}
 				if err != nil {
@@ -334,21 +334,19 @@ func testLeaseConcurrent(f *outboxFixture) {
 	require.Len(f, done, total)
 }
 
-// settleOps are the four ways to settle a lease, for ErrLeaseLost checks.
-func (f *outboxFixture) settleOps() map[string]func(ref store.LeaseRef) error {
-	return map[string]func(ref store.LeaseRef) error{
-		"Complete": func(ref store.LeaseRef) error { return f.s.Complete(f.ctx, ref, at(time.Hour)) },
-		"Retry":    func(ref store.LeaseRef) error { return f.s.Retry(f.ctx, ref, at(time.Hour), "x") },
-		"Fail":     func(ref store.LeaseRef) error { return f.s.Fail(f.ctx, ref, at(time.Hour), "x") },
-		"Release":  func(ref store.LeaseRef) error { return f.s.Release(f.ctx, ref, at(time.Hour)) },
-	}
-}
-
-// requireLeaseLost requires every settle op to fail with ErrLeaseLost for ref.
+// requireLeaseLost requires a settlement with each outcome to find ref's
+// lease lost.
 func (f *outboxFixture) requireLeaseLost(ref store.LeaseRef, what string) {
 	f.Helper()
-	for name, op := range f.settleOps() {
-		require.ErrorIs(f, op(ref), store.ErrLeaseLost, "%s with %s", name, what)
+	for _, st := range []store.Settlement{
+		succeeded(ref, at(time.Hour)),
+		retried(ref, at(time.Hour), "x"),
+		failed(ref, at(time.Hour), "x"),
+		released(ref, at(time.Hour)),
+	} {
+		lost, err := settleOne(f.ctx, f.s, st)
+		require.NoError(f, err, "%v with %s", st.Outcome, what)
+		require.True(f, lost, "%v with %s: the lease must be lost", st.Outcome, what)
 	}
 }
 
@@ -374,26 +372,26 @@ func testLeaseExpiry(f *outboxFixture) {
 	require.Equal(f, store.StateLeased, stored.State)
 	require.Equal(f, 2, stored.Attempts)
 
-	require.NoError(f, f.s.Complete(f.ctx, d.Ref(), at(90*time.Second)))
+	f.settleOne(succeeded(d.Ref(), at(90*time.Second)))
 	require.Equal(f, store.StateSucceeded, f.get(d.ID).State)
 
 	// A lease that expired but was not taken again still holds.
 	ev2 := f.publish("ping", at(time.Hour), a)
 	late := f.leaseOne(at(time.Hour))
 	require.Equal(f, ev2.ID, late.Event.ID)
-	require.NoError(f, f.s.Complete(f.ctx, late.Ref(), at(3*time.Hour)))
+	f.settleOne(succeeded(late.Ref(), at(3*time.Hour)))
 	require.Equal(f, store.StateSucceeded, f.get(late.ID).State)
 }
 
 func testSettle(f *outboxFixture) {
 	for _, tc := range []struct {
 		name   string
-		settle func(f *outboxFixture, ref store.LeaseRef) error
+		settle func(ref store.LeaseRef) store.Settlement
 		check  func(f *outboxFixture, d *store.Delivery)
 	}{
 		{
-			"Complete",
-			func(f *outboxFixture, ref store.LeaseRef) error { return f.s.Complete(f.ctx, ref, at(5*time.Minute)) },
+			"Succeeded",
+			func(ref store.LeaseRef) store.Settlement { return succeeded(ref, at(5*time.Minute)) },
 			func(f *outboxFixture, d *store.Delivery) {
 				require.Equal(f, store.StateSucceeded, d.State)
 				sameTime(f, at(5*time.Minute), d.FinishedAt, "FinishedAt")
@@ -403,8 +401,8 @@ func testSettle(f *outboxFixture) {
 		},
 		{
 			"Retry",
-			func(f *outboxFixture, ref store.LeaseRef) error {
-				return f.s.Retry(f.ctx, ref, at(10*time.Minute), "503 Service Unavailable")
+			func(ref store.LeaseRef) store.Settlement {
+				return retried(ref, at(10*time.Minute), "503 Service Unavailable")
 			},
 			func(f *outboxFixture, d *store.Delivery) {
 				require.Equal(f, store.StatePending, d.State)
@@ -416,15 +414,13 @@ func testSettle(f *outboxFixture) {
 				again := f.leaseOne(at(10 * time.Minute))
 				require.Equal(f, d.ID, again.ID)
 				require.Equal(f, 2, again.Attempts)
-				require.NoError(f, f.s.Complete(f.ctx, again.Ref(), at(11*time.Minute)))
-				require.Equal(f, "503 Service Unavailable", f.get(d.ID).LastError, "Complete keeps the last failure")
+				f.settleOne(succeeded(again.Ref(), at(11*time.Minute)))
+				require.Equal(f, "503 Service Unavailable", f.get(d.ID).LastError, "a success keeps the last failure")
 			},
 		},
 		{
-			"Fail",
-			func(f *outboxFixture, ref store.LeaseRef) error {
-				return f.s.Fail(f.ctx, ref, at(5*time.Minute), "410 Gone")
-			},
+			"Failed",
+			func(ref store.LeaseRef) store.Settlement { return failed(ref, at(5*time.Minute), "410 Gone") },
 			func(f *outboxFixture, d *store.Delivery) {
 				require.Equal(f, store.StateFailed, d.State)
 				sameTime(f, at(5*time.Minute), d.FinishedAt, "FinishedAt")
@@ -434,13 +430,13 @@ func testSettle(f *outboxFixture) {
 			},
 		},
 		{
-			"Release",
-			func(f *outboxFixture, ref store.LeaseRef) error { return f.s.Release(f.ctx, ref, at(7*time.Minute)) },
+			"Released",
+			func(ref store.LeaseRef) store.Settlement { return released(ref, at(7*time.Minute)) },
 			func(f *outboxFixture, d *store.Delivery) {
 				require.Equal(f, store.StatePending, d.State)
 				sameTime(f, at(7*time.Minute), d.NextAttemptAt, "NextAttemptAt")
-				require.Zero(f, d.Attempts, "Release takes the attempt back")
-				require.True(f, d.FirstAttemptAt.IsZero(), "Release of the only attempt clears FirstAttemptAt")
+				require.Zero(f, d.Attempts, "a release takes the attempt back")
+				require.True(f, d.FirstAttemptAt.IsZero(), "a release of the only attempt clears FirstAttemptAt")
 				require.Empty(f, f.lease(at(7*time.Minute-time.Millisecond), 10))
 				again := f.leaseOne(at(7 * time.Minute))
 				require.Equal(f, d.ID, again.ID)
@@ -457,9 +453,9 @@ func testSettle(f *outboxFixture) {
 			f.requireLeaseLost(store.LeaseRef{DeliveryID: d.ID, Token: d.LeaseToken + "x"}, "a wrong token")
 			f.requireLeaseLost(store.LeaseRef{DeliveryID: d.ID}, "an empty token")
 			f.requireLeaseLost(store.LeaseRef{DeliveryID: "no-such-delivery", Token: d.LeaseToken}, "an unknown delivery")
-			require.Equal(f, store.StateLeased, f.get(d.ID).State, "failed settles must not change the delivery")
+			require.Equal(f, store.StateLeased, f.get(d.ID).State, "settlements that lost the lease must not change the delivery")
 
-			require.NoError(f, tc.settle(f, d.Ref()))
+			f.settleOne(tc.settle(d.Ref()))
 			f.requireLeaseLost(d.Ref(), "a settled lease's token")
 			tc.check(f, f.get(d.ID))
 		})
@@ -473,14 +469,14 @@ func testRetryOrder(f *outboxFixture) {
 	}
 	ds := f.lease(at(0), 10, func(r *store.LeaseRequest) { r.Duration = time.Hour })
 	require.Len(f, ds, 3)
-	require.NoError(f, f.s.Retry(f.ctx, ds[0].Ref(), at(30*time.Minute), "e0"))
-	require.NoError(f, f.s.Retry(f.ctx, ds[1].Ref(), at(10*time.Minute), "e1"))
-	require.NoError(f, f.s.Retry(f.ctx, ds[2].Ref(), at(20*time.Minute), "e2"))
+	f.settleOne(retried(ds[0].Ref(), at(30*time.Minute), "e0"))
+	f.settleOne(retried(ds[1].Ref(), at(10*time.Minute), "e1"))
+	f.settleOne(retried(ds[2].Ref(), at(20*time.Minute), "e2"))
 
 	got := f.lease(at(15*time.Minute), 10, func(r *store.LeaseRequest) { r.Duration = 24 * time.Hour })
 	require.Equal(f, []string{ds[1].ID}, deliveryIDs(got))
 	got = f.lease(at(40*time.Minute), 10)
-	require.Equal(f, []string{ds[2].ID, ds[0].ID}, deliveryIDs(got), "due order after Retry")
+	require.Equal(f, []string{ds[2].ID, ds[0].ID}, deliveryIDs(got), "due order after retries")
 }
 
 func testDisablePauses(f *outboxFixture) {
@@ -513,9 +509,9 @@ func testDisablePauses(f *outboxFixture) {
 	require.Equal(f, b.ID, got[0].EndpointID)
 	require.Empty(f, f.lease(at(2*time.Hour), 10))
 
-	// The held leases settle; Retry and Release make them paused.
-	require.NoError(f, f.s.Retry(f.ctx, held[0].Ref(), at(2*time.Hour), "503"))
-	require.NoError(f, f.s.Release(f.ctx, held[1].Ref(), at(2*time.Hour)))
+	// The held leases settle; a retry and a release make them paused.
+	f.settleOne(retried(held[0].Ref(), at(2*time.Hour), "503"))
+	f.settleOne(released(held[1].Ref(), at(2*time.Hour)))
 	require.Equal(f, store.StatePaused, f.get(held[0].ID).State)
 	require.Equal(f, store.StatePaused, f.get(held[1].ID).State)
 	require.Empty(f, f.lease(at(3*time.Hour), 10))
@@ -579,7 +575,7 @@ func testBacklog(f *outboxFixture) {
 
 	leased := f.lease(at(0), 2, func(r *store.LeaseRequest) { r.Mode = event.ModeTest; r.SkipEndpoints = []string{b.ID} })
 	require.Len(f, leased, 2)
-	require.NoError(f, f.s.Complete(f.ctx, leased[0].Ref(), at(time.Second)))
+	f.settleOne(succeeded(leased[0].Ref(), at(time.Second)))
 	_, err := f.s.SetDisabled(f.ctx, b.ID, true, "test", at(time.Second))
 	require.NoError(f, err)
 

@@ -52,9 +52,9 @@ func testPruneDeliveries(f *outboxFixture) {
 		require.Len(f, ds, 1)
 		require.Equal(f, ev.ID, ds[0].Event.ID)
 		if ok {
-			require.NoError(f, f.s.Complete(f.ctx, ds[0].Ref(), end))
+			f.settleOne(succeeded(ds[0].Ref(), end))
 		} else {
-			require.NoError(f, f.s.Fail(f.ctx, ds[0].Ref(), end, "410 Gone"))
+			f.settleOne(failed(ds[0].Ref(), end, "410 Gone"))
 		}
 		return ev, ds[0]
 	}
@@ -118,7 +118,7 @@ func testPruneDeliveries(f *outboxFixture) {
 	require.Equal(f, store.StatePending, f.deliveryOf(e4.ID, a.ID).State)
 
 	// A lease held through a prune still settles.
-	require.NoError(f, f.s.Complete(f.ctx, held[0].Ref(), at(10*time.Hour)))
+	f.settleOne(succeeded(held[0].Ref(), at(10*time.Hour)))
 
 	require.Equal(f, 3, f.prune(p, at(100*time.Hour)), "d3, d5 and the held one, finished since")
 	for _, d := range []*store.Delivery{d3, d5, held[0]} {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -23,7 +24,7 @@ var settleCases = []testCase[*outboxFixture]{
 	{"AtomicOnConflict", testSettleAtomicOnConflict},
 	{"Invalid", testSettleInvalid},
 	{"Empty", testSettleEmpty},
-	{"SameAsSingle", testSettleSameAsSingle},
+	{"OneByOne", testSettleOneByOne},
 	{"ConcurrentWithSetDisabled", testSettleConcurrentWithSetDisabled},
 }
 
@@ -36,6 +37,47 @@ func (f *outboxFixture) settle(b store.SettleBatch) store.SettleResult {
 	require.Len(f, res.Lost, len(b.Settlements), "one Lost per settlement")
 	require.Len(f, res.Endpoints, len(b.Health), "one endpoint per health delta")
 	return res
+}
+
+// settleOne settles the one delivery st names through Settle, in a batch
+// of its own without a health delta, and reports whether its lease was
+// lost. It is how the cases and benchmarks that settle one delivery at a
+// time do it.
+func settleOne(ctx context.Context, o store.Outbox, st store.Settlement) (lost bool, err error) {
+	res, err := o.Settle(ctx, store.SettleBatch{Settlements: []store.Settlement{st}})
+	if err != nil {
+		return false, err
+	}
+	if len(res.Lost) != 1 {
+		return false, fmt.Errorf("storetest: Settle of one settlement reported %d Lost, want 1", len(res.Lost))
+	}
+	return res.Lost[0], nil
+}
+
+// settleOne settles one delivery with [settleOne] and requires its lease
+// to hold.
+func (f *outboxFixture) settleOne(st store.Settlement) {
+	f.Helper()
+	lost, err := settleOne(f.ctx, f.s, st)
+	require.NoError(f, err)
+	require.False(f, lost, "the lease of delivery %s (%v) must hold", st.Ref.DeliveryID, st.Outcome)
+}
+
+// Settlements of a leased delivery without an attempt, one per outcome.
+func succeeded(ref store.LeaseRef, t time.Time) store.Settlement {
+	return store.Settlement{Ref: ref, Outcome: store.OutcomeSucceeded, At: t}
+}
+
+func retried(ref store.LeaseRef, next time.Time, lastError string) store.Settlement {
+	return store.Settlement{Ref: ref, Outcome: store.OutcomeRetry, Next: next, Error: lastError}
+}
+
+func failed(ref store.LeaseRef, t time.Time, reason string) store.Settlement {
+	return store.Settlement{Ref: ref, Outcome: store.OutcomeFailed, At: t, Error: reason}
+}
+
+func released(ref store.LeaseRef, next time.Time) store.Settlement {
+	return store.Settlement{Ref: ref, Outcome: store.OutcomeReleased, Next: next}
 }
 
 // leased stores an endpoint, publishes n events for it a second apart and
@@ -254,7 +296,7 @@ func testSettleSameDeliveryTwice(f *outboxFixture) {
 }
 
 // testSettleHealthFold applies folded deltas and compares them with the
-// same attempts recorded one by one with RecordResult.
+// same attempts settled one by one, a delta of one attempt per batch.
 func testSettleHealthFold(f *outboxFixture) {
 	folded, single, gone := f.endpoint(), f.endpoint(), f.endpoint()
 	type attempt struct {
@@ -275,9 +317,9 @@ func testSettleHealthFold(f *outboxFixture) {
 		var want *store.Endpoint
 		for _, a := range batch {
 			delta.Add(a.ok, a.at)
-			var err error
-			want, err = f.s.RecordResult(f.ctx, single.ID, a.ok, a.at)
-			require.NoError(f, err)
+			one := store.HealthDelta{EndpointID: single.ID}
+			one.Add(a.ok, a.at)
+			want = f.settle(store.SettleBatch{Health: []store.HealthDelta{one}}).Endpoints[0]
 		}
 		if want == nil {
 			var err error
@@ -449,74 +491,69 @@ func testSettleEmpty(f *outboxFixture) {
 	require.Empty(f, res.Endpoints)
 }
 
-// testSettleSameAsSingle: a batch of one leaves a delivery as Complete,
-// Retry, Fail or Release leaves its twin, for a first attempt, a later one
-// and a disabled endpoint.
-func testSettleSameAsSingle(f *outboxFixture) {
+// testSettleOneByOne: each outcome settled alone, for a first attempt, a
+// later one and a disabled endpoint, leaves the delivery as its outcome's
+// documentation says.
+func testSettleOneByOne(f *outboxFixture) {
 	t := at(time.Hour)
+	type want struct {
+		state    store.DeliveryState
+		attempts int
+		err      string
+		first    bool // FirstAttemptAt kept (else cleared)
+	}
 	for _, tc := range []struct {
 		name    string
 		st      store.Settlement
 		attempt int // the attempt settled: 1, or 2 after an expired lease
 		disable bool
+		want    want
 	}{
-		{"Complete", store.Settlement{Outcome: store.OutcomeSucceeded, At: t}, 1, false},
-		{"Retry", store.Settlement{Outcome: store.OutcomeRetry, Next: t, Error: "503"}, 1, false},
-		{"Fail", store.Settlement{Outcome: store.OutcomeFailed, At: t, Error: "410"}, 1, false},
-		{"Release", store.Settlement{Outcome: store.OutcomeReleased, Next: t}, 1, false},
-		{"ReleaseSecond", store.Settlement{Outcome: store.OutcomeReleased, Next: t}, 2, false},
-		{"RetryDisabled", store.Settlement{Outcome: store.OutcomeRetry, Next: t, Error: "503"}, 2, true},
-		{"ReleaseDisabled", store.Settlement{Outcome: store.OutcomeReleased, Next: t}, 1, true},
-		{"CompleteDisabled", store.Settlement{Outcome: store.OutcomeSucceeded, At: t}, 1, true},
+		{"Succeeded", succeeded(store.LeaseRef{}, t), 1, false, want{store.StateSucceeded, 1, "", true}},
+		{"Retry", retried(store.LeaseRef{}, t, "503"), 1, false, want{store.StatePending, 1, "503", true}},
+		{"Failed", failed(store.LeaseRef{}, t, "410"), 1, false, want{store.StateFailed, 1, "410", true}},
+		{"Released", released(store.LeaseRef{}, t), 1, false, want{store.StatePending, 0, "", false}},
+		{"ReleasedSecond", released(store.LeaseRef{}, t), 2, false, want{store.StatePending, 1, "", true}},
+		{"RetryDisabled", retried(store.LeaseRef{}, t, "503"), 2, true, want{store.StatePaused, 2, "503", true}},
+		{"ReleasedDisabled", released(store.LeaseRef{}, t), 1, true, want{store.StatePaused, 0, "", false}},
+		{"SucceededDisabled", succeeded(store.LeaseRef{}, t), 1, true, want{store.StateSucceeded, 1, "", true}},
 	} {
 		f.Run(tc.name, func(tt *testing.T) {
 			f := f.fresh(tt)
 			ep := f.endpoint()
 			f.publish("ping", at(0), ep)
-			f.publish("ping", at(0), ep)
-			ds := f.lease(at(0), 2)
+			d := f.leaseOne(at(0))
 			if tc.attempt == 2 {
-				ds = f.lease(at(time.Minute), 2)
+				d = f.leaseOne(at(time.Minute))
 			}
-			require.Len(f, ds, 2)
-			require.Equal(f, tc.attempt, ds[0].Attempts)
+			require.Equal(f, tc.attempt, d.Attempts)
 			if tc.disable {
 				_, err := f.s.SetDisabled(f.ctx, ep.ID, true, "manual", at(2*time.Minute))
 				require.NoError(f, err)
 			}
-			single := tc.st
-			single.Ref = ds[0].Ref()
-			require.NoError(f, f.settleSingly(single))
 			st := tc.st
-			st.Ref = ds[1].Ref()
-			res := f.settle(store.SettleBatch{Settlements: []store.Settlement{st}})
-			require.Equal(f, []bool{false}, res.Lost)
-			want, got := f.get(ds[0].ID), f.get(ds[1].ID)
-			require.Equal(f, want.State, got.State)
-			require.Equal(f, want.Attempts, got.Attempts)
-			require.Equal(f, want.LastError, got.LastError)
-			sameTime(f, want.FirstAttemptAt, got.FirstAttemptAt, "FirstAttemptAt")
-			sameTime(f, want.LastAttemptAt, got.LastAttemptAt, "LastAttemptAt")
-			sameTime(f, want.NextAttemptAt, got.NextAttemptAt, "NextAttemptAt")
-			sameTime(f, want.FinishedAt, got.FinishedAt, "FinishedAt")
-			require.Equal(f, want.LeasedBy, got.LeasedBy)
+			st.Ref = d.Ref()
+			f.settleOne(st)
+			got := f.get(d.ID)
+			require.Equal(f, tc.want.state, got.State)
+			require.Equal(f, tc.want.attempts, got.Attempts)
+			require.Equal(f, tc.want.err, got.LastError)
+			require.Empty(f, got.LeaseToken)
+			if tc.want.first {
+				sameTime(f, at(0), got.FirstAttemptAt, "FirstAttemptAt")
+			} else {
+				require.True(f, got.FirstAttemptAt.IsZero(), "a release of the only attempt clears FirstAttemptAt")
+			}
+			sameTime(f, d.LastAttemptAt, got.LastAttemptAt, "LastAttemptAt")
+			switch got.State {
+			case store.StateSucceeded, store.StateFailed:
+				sameTime(f, t, got.FinishedAt, "FinishedAt")
+			case store.StatePending:
+				sameTime(f, t, got.NextAttemptAt, "NextAttemptAt")
+				require.True(f, got.FinishedAt.IsZero(), "FinishedAt")
+			}
 		})
 	}
-}
-
-// settleSingly settles st with the per-delivery method of its outcome.
-func (f *outboxFixture) settleSingly(st store.Settlement) error {
-	switch st.Outcome {
-	case store.OutcomeSucceeded:
-		return f.s.Complete(f.ctx, st.Ref, st.At)
-	case store.OutcomeRetry:
-		return f.s.Retry(f.ctx, st.Ref, st.Next, st.Error)
-	case store.OutcomeFailed:
-		return f.s.Fail(f.ctx, st.Ref, st.At, st.Error)
-	case store.OutcomeReleased:
-		return f.s.Release(f.ctx, st.Ref, st.Next)
-	}
-	return fmt.Errorf("storetest: outcome %v", st.Outcome)
 }
 
 // requireNoErrors closes errs, once its writers are done, and requires it

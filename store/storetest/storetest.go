@@ -22,19 +22,23 @@ type Store interface {
 	store.Inbox
 }
 
-// HealthStore is what [RunHealth] tests: endpoints and their health, which
-// only exists for endpoints the store holds.
+// HealthStore is what [RunHealth] tests: endpoints, their enabled state
+// and their health, which only exists for endpoints the store holds and is
+// written by the health deltas of [store.Outbox.Settle] (so the outbox
+// lives with the endpoints).
 type HealthStore interface {
 	store.Endpoints
 	store.EndpointHealth
+	store.Outbox
 }
 
 // OutboxStore is what [RunOutbox] tests: the outbox and its delivery log,
 // with the endpoints they refer to and the attempt log (Settle writes
 // attempts and endpoint health in the transaction that settles the
-// deliveries, so the outbox, the endpoints and the attempts live together). The cases create endpoints to enqueue
-// for (Enqueue refuses endpoints the store does not hold), disable and
-// enable them (disabling pauses their deliveries) and read deliveries back.
+// deliveries, so the outbox, the endpoints and the attempts live
+// together). The cases create endpoints to enqueue for (Enqueue refuses
+// endpoints the store does not hold), disable and enable them (disabling
+// pauses their deliveries) and read deliveries back.
 // [store.DeliveryPruner] is tested when the store implements it.
 type OutboxStore interface {
 	store.Endpoints
@@ -75,8 +79,9 @@ func RunEndpoints(t *testing.T, newStore Factory[store.Endpoints]) {
 }
 
 // RunHealth runs the [store.EndpointHealth] cases (EndpointHealth/...) on
-// fresh stores from newStore: health after attempts, disabling and
-// enabling, and what the endpoints' administration must leave alone.
+// fresh stores from newStore: health after attempts (written by Settle's
+// health deltas), disabling and enabling, and what the endpoints'
+// administration must leave alone.
 func RunHealth(t *testing.T, newStore Factory[HealthStore]) {
 	t.Helper()
 	runCases(t, "EndpointHealth", healthCases, func(t *testing.T) *healthFixture {

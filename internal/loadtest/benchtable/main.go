@@ -345,9 +345,9 @@ func reportLease(w io.Writer, res results) {
 	fmt.Fprintln(w, "| store | benchmark (one op) | backlog 1,000 | 100,000 | 1,000,000 | 100,000 / 1,000 | 1,000,000 / 1,000 | spread |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|")
 	rows := []struct{ store, bench, desc string }{
-		{"memory", "./store/memory BenchmarkLease", "storetest: lease (batches of 10) + complete, per delivery"},
-		{"sqlite", "./store/sqlite BenchmarkLease", "storetest: lease (batches of 10) + complete, per delivery"},
-		{"postgres", "./store/postgres BenchmarkConformanceLease", "storetest: lease (batches of 10) + complete, per delivery"},
+		{"memory", "./store/memory BenchmarkLease", "storetest: lease (batches of 10) + one Settle per batch, per delivery"},
+		{"sqlite", "./store/sqlite BenchmarkLease", "storetest: lease (batches of 10) + one Settle per batch, per delivery"},
+		{"postgres", "./store/postgres BenchmarkConformanceLease", "storetest: lease (batches of 10) + one Settle per batch, per delivery"},
 		{"postgres", "./store/postgres BenchmarkLease", "one Lease of 10 deliveries"},
 	}
 	for _, r := range rows {

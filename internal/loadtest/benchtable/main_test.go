@@ -25,7 +25,7 @@ func TestParseAndReport(t *testing.T) {
 	require.Equal(t, 100.0, res.spread("./store/memory BenchmarkLease/backlog=1000"))
 	var w bytes.Buffer
 	reportLease(&w, res)
-	require.Contains(t, w.String(), "| memory | storetest: lease (batches of 10) + complete, per delivery | 2000 | 1200 | 2000 | 0.60 | 1.00 | 100% |")
+	require.Contains(t, w.String(), "| memory | storetest: lease (batches of 10) + one Settle per batch, per delivery | 2000 | 1200 | 2000 | 0.60 | 1.00 | 100% |")
 	require.NotContains(t, w.String(), "| sqlite |", "stores that did not run are left out")
 }
 
