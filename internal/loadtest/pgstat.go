@@ -100,7 +100,8 @@ func (s PGSnapshot) Since(s0 PGSnapshot) (ours, all time.Duration, ok bool) {
 	return sum(s.ours, s0.ours), sum(s.all, s0.all), true
 }
 
-// SampleWaits samples the state of the backends named app every 20 ms
+// SampleWaits samples the state of the backends named app (but the one
+// sampling) every 20 ms
 // until ctx ends and returns how often each non-idle state was seen, and
 // the number of samples.
 func SampleWaits(ctx context.Context, pool *pgxpool.Pool, app string) (map[string]int, int) {
@@ -114,7 +115,8 @@ func SampleWaits(ctx context.Context, pool *pgxpool.Pool, app string) (map[strin
 		case <-tick.C:
 		}
 		rows, err := pool.Query(ctx, `SELECT state, coalesce(wait_event_type, ''), coalesce(wait_event, '')
-			FROM pg_stat_activity WHERE application_name = $1 AND state IS DISTINCT FROM 'idle'`, app)
+			FROM pg_stat_activity WHERE application_name = $1 AND state IS DISTINCT FROM 'idle'
+			AND pid <> pg_backend_pid()`, app)
 		if err != nil {
 			continue
 		}
