@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/internal/loadtest"
@@ -84,6 +86,9 @@ type latencyCosts struct {
 	Settles     int64   `json:"settles"`      // the sender's Settle calls
 	SettledPer  float64 `json:"settled_per_settle"`
 	Waits       string  `json:"waits"` // the backends' wait-event profile
+	// PGPartsUS, with splitPools, splits PGOursUS by part: publish,
+	// sender, receiver.
+	PGPartsUS map[string]float64 `json:"pg_parts_us,omitempty"`
 }
 
 // appName is the application_name of the latency run's PostgreSQL
@@ -132,6 +137,15 @@ type window struct {
 	sampled            chan struct{}
 	waits              map[string]int
 	samples            int
+	parts              []pgPart
+}
+
+// pgPart is one part's pool, with splitPools, for its backends' CPU.
+type pgPart struct {
+	name string
+	pool *pgxpool.Pool
+	pg   *loadtest.PGCPU
+	pg0  loadtest.PGSnapshot
 }
 
 func (w *window) begin(ctx context.Context) {
@@ -148,6 +162,11 @@ func (w *window) begin(ctx context.Context) {
 	w.waits0, w.waitDur0 = ps.EmptyAcquireCount(), ps.EmptyAcquireWaitTime()
 	w.pg = loadtest.NewPGCPU(ctx, w.st.Pool, appName)
 	w.pg0 = w.pg.Snapshot(ctx)
+	for i := range w.parts {
+		p := &w.parts[i]
+		p.pg = loadtest.NewPGCPU(ctx, p.pool, appName+"/"+p.name)
+		p.pg0 = p.pg.Snapshot(ctx)
+	}
 	sctx, cancel := context.WithCancel(ctx)
 	w.stopSampling, w.sampled = cancel, make(chan struct{})
 	go func() { defer close(w.sampled); w.waits, w.samples = loadtest.SampleWaits(sctx, w.st.Pool, appName) }()
@@ -176,6 +195,15 @@ func (w *window) end(ctx context.Context, n int64) latencyCosts {
 	c.PoolWaits, c.PoolWaitMs = ps.EmptyAcquireCount()-w.waits0, ms(ps.EmptyAcquireWaitTime()-w.waitDur0)
 	ours, all, ok := w.pg.Snapshot(ctx).Since(w.pg0)
 	c.PGOursUS, c.PGAllUS, c.PGOK = per(ours), per(all), ok
+	for _, p := range w.parts {
+		if ours, _, ok := p.pg.Snapshot(ctx).Since(p.pg0); ok {
+			if c.PGPartsUS == nil {
+				c.PGPartsUS = map[string]float64{}
+			}
+			c.PGPartsUS[p.name] = per(ours)
+			c.PGOursUS += per(ours)
+		}
+	}
 	w.stopSampling()
 	<-w.sampled
 	c.Waits = loadtest.WaitProfile(w.waits, w.samples)
@@ -193,6 +221,7 @@ type latencyConfig struct {
 	maxInFlight    int
 	maxConns       int
 	noNotify       bool
+	splitPools     bool   // PostgreSQL: a pool each for the publishers, the sender and the receiver
 	cpuprofile     string // profile the run's publishing into this file; empty: none
 }
 
@@ -210,6 +239,8 @@ func latencyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	inFlight := fs.Int("max-in-flight", 32, "the endpoint's MaxInFlight (0: the sender's default)")
 	maxConns := fs.Int("max-conns", 40, "PostgreSQL: the pool's MaxConns, shared by the sender, its publishers and the receiver")
 	noNotify := fs.Bool("disable-notify", false, "PostgreSQL: set the store's DisableNotify (no NOTIFY per publish; the sender is woken in-process)")
+	split := fs.Bool("split-pools", false, "PostgreSQL: give the publishers (through a sender of their own, not started), the sender and the receiver a pool of -max-conns each, "+
+		"named apart in pg_stat_activity, to report the server's CPU per part; the started sender is then woken by the store's notifications only")
 	cpuprofile := fs.String("cpuprofile", "", "profile each run's publishing (warm-up and window) into PREFIX-RATE.pprof")
 	asJSON := fs.Bool("json", false, "print each result as one line: latency {json}")
 	if err := fs.Parse(args); err != nil {
@@ -222,6 +253,9 @@ func latencyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return usageError{Err: fmt.Errorf("-rates: %q is not a positive rate", f)}
 		}
 		rs = append(rs, n)
+	}
+	if *split && (*kind != loadtest.Postgres || *noNotify) {
+		return usageError{Err: errors.New("-split-pools needs -store postgres and the store's notifications (not -disable-notify)")}
 	}
 	if *d <= 0 || *warmup < 0 || *drain <= 0 || *publishers < 1 || *workers < 0 || *inFlight < 0 || *maxConns < 1 {
 		return usageError{Err: errors.New("-d, -drain and -publishers must be positive, -warmup, -sender-workers and -max-in-flight not negative")}
@@ -237,7 +271,7 @@ func latencyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var res []latencyResult
 	for _, rate := range rs {
 		lc := latencyConfig{kind: *kind, rate: rate, warmup: *warmup, window: *d, drain: *drain,
-			publishers: *publishers, senderWorkers: *workers, maxInFlight: *inFlight, maxConns: *maxConns, noNotify: *noNotify}
+			publishers: *publishers, senderWorkers: *workers, maxInFlight: *inFlight, maxConns: *maxConns, noNotify: *noNotify, splitPools: *split}
 		if *cpuprofile != "" {
 			lc.cpuprofile = fmt.Sprintf("%s-%d.pprof", *cpuprofile, rate)
 		}
@@ -300,6 +334,10 @@ func latencyReport(w io.Writer, res []latencyResult) error {
 			float64(c.Leases)/r.Window, c.LeasedPer, 100*float64(c.EmptyLeases)/float64(max(c.Leases, 1)), float64(c.Settles)/r.Window, c.SettledPer)
 	}
 	for _, r := range res {
+		if p := r.Costs.PGPartsUS; p != nil {
+			fmt.Fprintf(w, "\nPostgreSQL backends' CPU at %d/s by part, µs per event: publish %.0f, sender %.0f, receiver %.0f (the rest of PG ours: the main pool's, sampling)\n",
+				r.Rate, p["publish"], p["sender"], p["receiver"])
+		}
 		if r.Costs.Waits != "" {
 			fmt.Fprintf(w, "\nPostgreSQL backends at %d/s, per 20 ms sample (running: on a CPU or waiting for one; TYPE:EVENT: waiting): %s\n", r.Rate, r.Costs.Waits)
 		}
@@ -387,8 +425,34 @@ func runLatency(ctx context.Context, cfg latencyConfig) (res latencyResult, err 
 		return res, err
 	}
 	defer func() { err = errors.Join(err, st.Close()) }()
-	outbox, win := st.Sender, &window{st: st}
-	if pg, ok := st.Sender.(*postgres.Store); ok {
+	// The publishers, the sender and the receiver share st, or with
+	// splitPools each has a store on st's schema with a pool of its own.
+	pubSt, sndSt, rcvSt := st, st, st
+	win := &window{st: st}
+	if cfg.splitPools {
+		open := func(part string) (*loadtest.Store, error) {
+			o, err := loadtest.OpenStore(ctx, cfg.kind, loadtest.StoreOptions{MaxConns: int32(cfg.maxConns), Schema: st.Schema, AppName: appName + "/" + part})
+			if err != nil {
+				return nil, err
+			}
+			win.parts = append(win.parts, pgPart{name: part, pool: o.Pool})
+			return o, nil
+		}
+		if pubSt, err = open("publish"); err != nil {
+			return res, err
+		}
+		defer func() { err = errors.Join(err, pubSt.Close()) }()
+		if sndSt, err = open("sender"); err != nil {
+			return res, err
+		}
+		defer func() { err = errors.Join(err, sndSt.Close()) }()
+		if rcvSt, err = open("receiver"); err != nil {
+			return res, err
+		}
+		defer func() { err = errors.Join(err, rcvSt.Close()) }()
+	}
+	outbox := sndSt.Sender
+	if pg, ok := outbox.(*postgres.Store); ok {
 		win.cs = &countingStore{Store: pg}
 		outbox = win.cs
 	}
@@ -407,11 +471,16 @@ func runLatency(ctx context.Context, cfg latencyConfig) (res latencyResult, err 
 	rcv, err := receiver.New(receiver.HandlerFunc(func(_ context.Context, ev event.Event) error {
 		tr.callback(ev.ID)
 		return nil
-	}), &receiver.Config{Keys: []receiver.Key{{Text: sec.String()}}, Inbox: st.Inbox, Logger: loadtest.Discard()})
+	}), &receiver.Config{Keys: []receiver.Key{{Text: sec.String()}}, Inbox: rcvSt.Inbox, Logger: loadtest.Discard()})
 	if err != nil {
 		return res, err
 	}
-	if err := rcv.Start(context.WithoutCancel(ctx)); err != nil { // drained at the end
+	// Labels name each part's goroutines (and those they start) in the
+	// CPU profile: go tool pprof -tags.
+	pprof.Do(ctx, pprof.Labels("part", "receiver"), func(ctx context.Context) {
+		err = rcv.Start(context.WithoutCancel(ctx)) // drained at the end
+	})
+	if err != nil {
 		return res, err
 	}
 	defer rcv.Close() //nolint:errcheck // returns nil; a no-op after Shutdown
@@ -425,7 +494,9 @@ func runLatency(ctx context.Context, cfg latencyConfig) (res latencyResult, err 
 		tr.arrival(req.Header.Get("Webhook-Id"), time.Now()) // the sender sets it to the event id
 		rcv.ServeHTTP(w, req)
 	})
-	go func() { srvDone <- loadtest.Serve(srvCtx, ln, h) }()
+	pprof.Do(srvCtx, pprof.Labels("part", "receiver"), func(srvCtx context.Context) {
+		go func() { srvDone <- loadtest.Serve(srvCtx, ln, h) }()
+	})
 	defer func() {
 		stopSrv()
 		err = errors.Join(err, <-srvDone)
@@ -440,10 +511,18 @@ func runLatency(ctx context.Context, cfg latencyConfig) (res latencyResult, err 
 	if err != nil {
 		return res, err
 	}
-	if err := snd.Start(ctx); err != nil {
+	pprof.Do(ctx, pprof.Labels("part", "sender"), func(ctx context.Context) { err = snd.Start(ctx) })
+	if err != nil {
 		return res, err
 	}
 	defer snd.Close() //nolint:errcheck // returns nil; a no-op after Shutdown
+	pub := snd
+	if pubSt != sndSt {
+		if pub, err = sender.New(pubSt.Sender, &sender.Config{AllowPrivateNetworks: true, Logger: loadtest.Discard()}); err != nil {
+			return res, err
+		}
+		defer pub.Close() //nolint:errcheck // never started
+	}
 
 	// Event i is due at start + i/rate; the publishers take the next one,
 	// wait until it is due and publish it (open loop: a slow Publish makes
@@ -479,8 +558,10 @@ func runLatency(ctx context.Context, cfg latencyConfig) (res latencyResult, err 
 			costs <- win.end(measured, int64(cfg.window/interval))
 		}
 	}()
+	pubCtx := pprof.WithLabels(ctx, pprof.Labels("part", "publish"))
 	for range cfg.publishers {
 		wg.Go(func() {
+			pprof.SetGoroutineLabels(pubCtx)
 			for ctx.Err() == nil {
 				i := next.Add(1) - 1
 				if i >= total {
@@ -494,7 +575,7 @@ func runLatency(ctx context.Context, cfg latencyConfig) (res latencyResult, err 
 				now := time.Now()
 				tr.published(id, now)
 				ev := event.Event{APIMode: event.ModeTest, ID: id, Type: loadtest.EventType, Date: now, Data: data}
-				if _, err := snd.Publish(ctx, ev, sender.ToTenant(""), nil); err != nil {
+				if _, err := pub.Publish(ctx, ev, sender.ToTenant(""), nil); err != nil {
 					failed.Add(1)
 					continue
 				}
