@@ -126,7 +126,7 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
 		noNotify: c.DisableNotify,
 		now:      c.Now,
 	}
-	return &Store{handle: handle{db: pool, n: n}, pool: pool, logger: c.Logger, listenPing: listenPing}, nil
+	return &Store{handle: handle{db: pool, n: n, post: &postNotifier{logger: c.Logger}}, pool: pool, logger: c.Logger, listenPing: listenPing}, nil
 }
 
 // Schema returns the schema name the store uses.
@@ -304,6 +304,9 @@ func (n *names) q(sql string) string { return strings.ReplaceAll(sql, "{{schema}
 type handle struct {
 	db dbtx
 	n  *names
+	// post, set for the Store's own handle and nil for a view of the
+	// caller's transaction, notifies after Enqueue's transaction commits.
+	post *postNotifier
 }
 
 // inTx runs fn in a transaction (a savepoint when h is bound to a
