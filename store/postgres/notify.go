@@ -91,7 +91,9 @@ func (n *names) notifyArg() any {
 // The notifications travel over PostgreSQL's LISTEN/NOTIFY on
 // [Store.NotifyChannel]: the statements that change the outbox call
 // pg_notify in their own transaction, so a notification is sent only if, and
-// when, that transaction commits, and never for a rollback.
+// when, that transaction commits, and never for a rollback; Enqueue on the
+// Store itself notifies just after its transaction has committed (see
+// [Store.Enqueue]).
 //
 // Subscribe returns at once. In the background it takes one connection from
 // the pool for its own use (hijacked: it never goes back to the pool, which

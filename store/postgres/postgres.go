@@ -55,9 +55,11 @@ type Config struct {
 	// (see [Store.Subscribe]) when it creates or requeues deliveries: they
 	// find them at their next poll instead. PostgreSQL commits the
 	// transactions that notify one at a time (each holds a database-wide
-	// lock while it commits), so with many concurrent publishing
-	// transactions notifying costs publish throughput; set it if you
-	// measured that cost and latency of up to a poll interval is fine.
+	// lock while it commits), so with many concurrent transactional
+	// publishes notifying costs publish throughput (Enqueue on the Store
+	// notifies after its commit, in a transaction shared by concurrent
+	// enqueues, and costs less); set it if you measured that cost and
+	// latency of up to a poll interval is fine.
 	// False (the zero value) notifies. Subscribe works either way, and
 	// hears the instances that do notify.
 	DisableNotify bool
