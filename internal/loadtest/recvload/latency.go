@@ -69,7 +69,8 @@ type latencyResult struct {
 }
 
 // latencyCosts is where a run's time went in the measured window, for
-// finding what bounds it: CPU per event published in the window, of this
+// finding what bounds it: CPU per event delivered in the window (a callback
+// that ran in it: the work done, whether or not the run kept up), of this
 // process and of the PostgreSQL server; the pool's waits for a free
 // connection; the sender's leases; and the server's backends' wait events.
 type latencyCosts struct {
@@ -315,7 +316,7 @@ func latencyReport(w io.Writer, res []latencyResult) error {
 			fmt.Fprintf(w, "\ngoal at %d/s: sustained, p95 <= %v, p99 <= %v: %s\n", goalRate, goalP95, goalP99, verdict)
 		}
 	}
-	fmt.Fprintln(w, "\nwhere the window's time went, per event offered: CPU of this process (publishers, sender, receiver, HTTP) and of the")
+	fmt.Fprintln(w, "\nwhere the window's time went, per event delivered in it: CPU of this process (publishers, sender, receiver, HTTP) and of the")
 	fmt.Fprintln(w, "PostgreSQL server (its backends for this run, and all its processes), cores the machine kept busy, the pool's waits")
 	fmt.Fprintln(w, "for a free connection, the sender's Lease calls (per second, deliveries per call, share finding none) and Settle calls:")
 	fmt.Fprintln(w)
@@ -555,7 +556,7 @@ func runLatency(ctx context.Context, cfg latencyConfig) (res latencyResult, err 
 		}
 		win.begin(measured)
 		if sleepUntil(measured, tr.to) {
-			costs <- win.end(measured, int64(cfg.window/interval))
+			costs <- win.end(measured, tr.inWindow.Load())
 		}
 	}()
 	pubCtx := pprof.WithLabels(ctx, pprof.Labels("part", "publish"))

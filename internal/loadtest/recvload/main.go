@@ -53,7 +53,7 @@
 // if an event never reached the callback or reached it twice.
 //
 // For finding what bounds a run, "latency" also reports where the measured
-// window's time went, per event offered: this process's CPU, the PostgreSQL
+// window's time went, per event delivered in it: this process's CPU, the PostgreSQL
 // server's (its backends for the run, and all its processes), the cores the
 // machine kept busy, the pool's waits for a connection, the sender's Lease
 // and Settle calls (how many, how full), and a profile of the backends'
