@@ -86,7 +86,8 @@ type latencyCosts struct {
 	EmptyLeases int64   `json:"empty_leases"` // Lease calls that found nothing due
 	Settles     int64   `json:"settles"`      // the sender's Settle calls
 	SettledPer  float64 `json:"settled_per_settle"`
-	Waits       string  `json:"waits"` // the backends' wait-event profile
+	Commits     float64 `json:"commits_per_event"` // transactions the database committed (of every client), per event
+	Waits       string  `json:"waits"`             // the backends' wait-event profile
 	// PGPartsUS, with splitPools, splits PGOursUS by part: publish,
 	// sender, receiver.
 	PGPartsUS map[string]float64 `json:"pg_parts_us,omitempty"`
@@ -129,7 +130,7 @@ type window struct {
 	pg0                loadtest.PGSnapshot
 	cpu0, busy0        time.Duration
 	at0                time.Time
-	waits0             int64
+	waits0, commits0   int64
 	waitDur0           time.Duration
 	leases0, leased0   int64
 	empty0             int64
@@ -161,6 +162,7 @@ func (w *window) begin(ctx context.Context) {
 	}
 	ps := w.st.Pool.Stat()
 	w.waits0, w.waitDur0 = ps.EmptyAcquireCount(), ps.EmptyAcquireWaitTime()
+	w.commits0 = commits(ctx, w.st.Pool)
 	w.pg = loadtest.NewPGCPU(ctx, w.st.Pool, appName)
 	w.pg0 = w.pg.Snapshot(ctx)
 	for i := range w.parts {
@@ -171,6 +173,16 @@ func (w *window) begin(ctx context.Context) {
 	sctx, cancel := context.WithCancel(ctx)
 	w.stopSampling, w.sampled = cancel, make(chan struct{})
 	go func() { defer close(w.sampled); w.waits, w.samples = loadtest.SampleWaits(sctx, w.st.Pool, appName) }()
+}
+
+// commits returns how many transactions the database has committed, as
+// its statistics say, or -1.
+func commits(ctx context.Context, pool *pgxpool.Pool) int64 {
+	var n int64
+	if err := pool.QueryRow(ctx, "SELECT pg_stat_force_next_flush(), xact_commit FROM pg_stat_database WHERE datname = current_database()").Scan(nil, &n); err != nil {
+		return -1
+	}
+	return n
 }
 
 // end returns the costs since begin, per event of n.
@@ -194,6 +206,11 @@ func (w *window) end(ctx context.Context, n int64) latencyCosts {
 	}
 	ps := w.st.Pool.Stat()
 	c.PoolWaits, c.PoolWaitMs = ps.EmptyAcquireCount()-w.waits0, ms(ps.EmptyAcquireWaitTime()-w.waitDur0)
+	if w.commits0 >= 0 {
+		if n1 := commits(ctx, w.st.Pool); n1 >= 0 {
+			c.Commits = float64(n1-w.commits0) / float64(max(n, 1))
+		}
+	}
 	ours, all, ok := w.pg.Snapshot(ctx).Since(w.pg0)
 	c.PGOursUS, c.PGAllUS, c.PGOK = per(ours), per(all), ok
 	for _, p := range w.parts {
@@ -317,11 +334,11 @@ func latencyReport(w io.Writer, res []latencyResult) error {
 		}
 	}
 	fmt.Fprintln(w, "\nwhere the window's time went, per event delivered in it: CPU of this process (publishers, sender, receiver, HTTP) and of the")
-	fmt.Fprintln(w, "PostgreSQL server (its backends for this run, and all its processes), cores the machine kept busy, the pool's waits")
-	fmt.Fprintln(w, "for a free connection, the sender's Lease calls (per second, deliveries per call, share finding none) and Settle calls:")
+	fmt.Fprintln(w, "PostgreSQL server (its backends for this run, and all its processes), cores the machine kept busy, the database's commits")
+	fmt.Fprintln(w, "(of every client), the pool's waits for a free connection, the sender's Lease calls (per second, deliveries per call, share finding none) and Settle calls:")
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| offered/s | process µs | PG ours µs | PG all µs | busy cores | pool waits/s | pool wait ms/s | leases/s | per lease | empty | settles/s | per settle |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| offered/s | process µs | PG ours µs | PG all µs | busy cores | commits | pool waits/s | pool wait ms/s | leases/s | per lease | empty | settles/s | per settle |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range res {
 		c := r.Costs
 		pg := func(v float64) string {
@@ -330,8 +347,8 @@ func latencyReport(w io.Writer, res []latencyResult) error {
 			}
 			return fmt.Sprintf("%.0f", v)
 		}
-		fmt.Fprintf(w, "| %d | %.0f | %s | %s | %.2f | %.0f | %.1f | %.0f | %.1f | %.0f%% | %.0f | %.1f |\n",
-			r.Rate, c.ProcessUS, pg(c.PGOursUS), pg(c.PGAllUS), c.BusyCores, float64(c.PoolWaits)/r.Window, c.PoolWaitMs/r.Window,
+		fmt.Fprintf(w, "| %d | %.0f | %s | %s | %.2f | %.2f | %.0f | %.1f | %.0f | %.1f | %.0f%% | %.0f | %.1f |\n",
+			r.Rate, c.ProcessUS, pg(c.PGOursUS), pg(c.PGAllUS), c.BusyCores, c.Commits, float64(c.PoolWaits)/r.Window, c.PoolWaitMs/r.Window,
 			float64(c.Leases)/r.Window, c.LeasedPer, 100*float64(c.EmptyLeases)/float64(max(c.Leases, 1)), float64(c.Settles)/r.Window, c.SettledPer)
 	}
 	for _, r := range res {

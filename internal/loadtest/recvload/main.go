@@ -55,7 +55,8 @@
 // For finding what bounds a run, "latency" also reports where the measured
 // window's time went, per event delivered in it: this process's CPU, the PostgreSQL
 // server's (its backends for the run, and all its processes), the cores the
-// machine kept busy, the pool's waits for a connection, the sender's Lease
+// machine kept busy, the database's commits (of every client), the pool's
+// waits for a connection, the sender's Lease
 // and Settle calls (how many, how full), and a profile of the backends'
 // wait events sampled every 20 ms. -cpuprofile writes each run's CPU
 // profile, its publishers', sender's and receiver's goroutines labelled
