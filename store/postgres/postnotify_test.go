@@ -59,6 +59,21 @@ func (l *stmtLog) record(on bool) []stmtStep {
 	return steps
 }
 
+// tracedPool returns a pool on the test database whose statements log
+// records, closed in tb.Cleanup.
+func tracedPool(tb testing.TB) (*pgxpool.Pool, *stmtLog) {
+	tb.Helper()
+	log := &stmtLog{}
+	cfg, err := pgxpool.ParseConfig(testDSN(tb))
+	require.NoError(tb, err)
+	cfg.ConnConfig.Tracer = log
+	cfg.MaxConns = 8
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(tb, err)
+	tb.Cleanup(pool.Close)
+	return pool, log
+}
+
 func isNotify(sql string) bool { return strings.Contains(sql, "pg_notify($1") }
 
 // TestEnqueueNotifiesAfterCommit checks how Enqueue on the Store itself
@@ -70,14 +85,7 @@ func isNotify(sql string) bool { return strings.Contains(sql, "pg_notify($1") }
 func TestEnqueueNotifiesAfterCommit(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	log := &stmtLog{}
-	cfg, err := pgxpool.ParseConfig(testDSN(t))
-	require.NoError(t, err)
-	cfg.ConnConfig.Tracer = log
-	cfg.MaxConns = 8
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	pool, log := tracedPool(t)
 	s := newStoreOn(t, pool)
 	createEndpoints(t, s, "acme", "ep1")
 	sub, err := peer(t, s).Subscribe(ctx)
@@ -131,13 +139,7 @@ func TestEnqueueNotifiesAfterCommit(t *testing.T) {
 func TestEnqueueNotifiesNothingWhenDisabled(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	log := &stmtLog{}
-	cfg, err := pgxpool.ParseConfig(testDSN(t))
-	require.NoError(t, err)
-	cfg.ConnConfig.Tracer = log
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	pool, log := tracedPool(t)
 	s0 := newStoreOn(t, pool)
 	s, err := postgres.New(pool, &postgres.Config{Schema: s0.Schema(), Logger: quiet, DisableNotify: true})
 	require.NoError(t, err)
