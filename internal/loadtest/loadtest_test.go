@@ -1,6 +1,7 @@
 package loadtest_test
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"runtime"
@@ -122,4 +123,15 @@ func TestProcStat(t *testing.T) {
 	require.Positive(t, busy)
 	_, _, err = loadtest.ProcCPU(-1)
 	require.Error(t, err)
+}
+
+func TestWaitProfile(t *testing.T) {
+	waits := map[string]int{"running": 20, "b": 2, "a": 2}
+	for i := range 8 { // the names WaitProfile gives before "other"
+		waits[fmt.Sprintf("w%d", i)] = 1
+	}
+	require.Equal(t, "running 2.00, a 0.20, b 0.20, w0 0.10, w1 0.10, w2 0.10, w3 0.10, w4 0.10, other 0.30",
+		loadtest.WaitProfile(waits, 10))
+	require.Equal(t, "no samples", loadtest.WaitProfile(nil, 0))
+	require.Equal(t, "all idle", loadtest.WaitProfile(nil, 3))
 }

@@ -65,6 +65,9 @@ type StoreOptions struct {
 	// AppName, for PostgreSQL, is the pool's application_name, which names
 	// its connections in pg_stat_activity; empty: the server's default.
 	AppName string
+	// DisableNotify, for PostgreSQL, sets the store's
+	// postgres.Config.DisableNotify: no notification per enqueue.
+	DisableNotify bool
 }
 
 // OpenStore creates an empty store of the given kind: memory; SQLite in a
@@ -155,7 +158,7 @@ func openPostgres(ctx context.Context, opts StoreOptions) (*Store, error) {
 			return err
 		}
 	}
-	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: Discard()})
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: Discard(), DisableNotify: opts.DisableNotify})
 	if err == nil && opts.Schema == "" {
 		err = s.Migrate(ctx)
 	}

@@ -78,13 +78,16 @@
 // A sender that is idle looks for due deliveries once per poll interval.
 // So that a delivery enqueued by one instance, or in the application's own
 // transaction, is picked up at once by whichever instance is idle, the store
-// uses PostgreSQL's LISTEN/NOTIFY. Enqueue (and so every publish, in the
-// application's transaction or not), Requeue, RequeueFailed and the enabling of an endpoint call
-// pg_notify on [Store.NotifyChannel] in their own transaction, when they
-// make deliveries due: PostgreSQL sends the notification when that
+// uses PostgreSQL's LISTEN/NOTIFY. A transactional publish (Enqueue
+// through [Store.Tx]), Requeue, RequeueFailed and the enabling of an
+// endpoint call pg_notify on [Store.NotifyChannel] in their transaction,
+// when they make deliveries due: PostgreSQL sends the notification when that
 // transaction commits and drops it on rollback, so a wakeup never announces
-// a delivery that does not exist, and a transactional publish wakes the senders exactly
-// when its deliveries become visible. [Store.Subscribe] (the
+// a delivery that does not exist, and a transactional publish wakes the
+// senders exactly when its deliveries become visible. Enqueue on the Store
+// itself (a sender's Publish) notifies just after its own transaction has
+// committed, in a short transaction of its own that concurrent enqueues
+// share (see Notifying has a cost). [Store.Subscribe] (the
 // [store.Notifier] capability) listens; a started sender subscribes by
 // itself and holds one extra connection for it, taken from the pool and
 // never given back (the pool may open another in its place), so allow for
@@ -99,9 +102,16 @@
 // polling.
 //
 // Notifying has a cost: PostgreSQL commits the transactions that notify one
-// at a time, so with many concurrent publishing transactions it lowers
-// publish throughput (BenchmarkEnqueueParallel in this package measures
-// it). [Config.DisableNotify] turns notifying off for a store that publishes
+// at a time, each holding a database-wide lock until its commit is flushed
+// to disk. Enqueue on the Store therefore keeps the notification out of its
+// transaction: once that has committed, it notifies in a transaction that
+// writes nothing else and does not wait for the disk, and an enqueue that
+// committed before such a notification began relies on it rather than
+// sending its own, so concurrent publishes commit side by side and share a
+// few notifications. Transactional publishes still notify in the
+// application's transaction, so many of them at once commit one at a time
+// (BenchmarkEnqueueParallel in this package measures Enqueue).
+// [Config.DisableNotify] turns notifying off for a store that publishes
 // more than it needs prompt delivery.
 //
 // # Transactional publish

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -89,7 +91,9 @@ func (n *names) notifyArg() any {
 // The notifications travel over PostgreSQL's LISTEN/NOTIFY on
 // [Store.NotifyChannel]: the statements that change the outbox call
 // pg_notify in their own transaction, so a notification is sent only if, and
-// when, that transaction commits, and never for a rollback.
+// when, that transaction commits, and never for a rollback; Enqueue on the
+// Store itself notifies just after its transaction has committed (see
+// [Store.Enqueue]).
 //
 // Subscribe returns at once. In the background it takes one connection from
 // the pool for its own use (hijacked: it never goes back to the pool, which
@@ -201,4 +205,50 @@ func signal(ch chan<- struct{}) {
 	case ch <- struct{}{}:
 	default:
 	}
+}
+
+// postNotifyLimit bounds the notification Enqueue sends after its commit.
+const postNotifyLimit = 5 * time.Second
+
+// postNotifySQL notifies channel $1 in a transaction of its own that does
+// not wait for its commit record to reach disk (a notification need not be
+// durable), so the database-wide lock PostgreSQL holds while committing a
+// transaction that notifies is held only briefly.
+const postNotifySQL = `SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, '')`
+
+// postNotifier sends, for a Store's Enqueue in a transaction of its own,
+// the notification after the transaction has committed, instead of in it:
+// PostgreSQL commits the transactions that notify one at a time, each
+// holding a database-wide lock until its commit record is flushed, which
+// would serialise every publish. Notifications coalesce: an Enqueue whose
+// commit precedes the start of a notification another Enqueue sent needs
+// none of its own, so concurrent publishers share a few. Each Enqueue
+// returns once a notification that began after its commit has been sent.
+// It is safe for concurrent use.
+type postNotifier struct {
+	logger    *slog.Logger
+	committed atomic.Uint64 // enqueue commits counted so far
+	mu        sync.Mutex    // held by the one notifying
+	covered   uint64        // commits counted before the last notification sent began
+}
+
+// notify announces, on db, an enqueue that has committed.
+func (p *postNotifier) notify(ctx context.Context, db dbtx, channel string) {
+	mine := p.committed.Add(1)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.covered >= mine {
+		return // a notification began after this commit
+	}
+	upTo := p.committed.Load()
+	// The deliveries are committed: a cancelled ctx must not cost them
+	// their notification.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), postNotifyLimit)
+	defer cancel()
+	if _, err := db.Exec(ctx, postNotifySQL, channel); err != nil {
+		p.logger.LogAttrs(ctx, slog.LevelWarn, "postgres: notifying after an enqueue failed; other instances find its deliveries at their next poll",
+			slog.String("channel", channel), slog.Any("error", err))
+		return
+	}
+	p.covered = upTo
 }

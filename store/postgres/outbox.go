@@ -39,8 +39,15 @@ func (e missingEndpointError) Error() string { return fmt.Sprintf("endpoint %q",
 // the transaction, so a concurrent [Store.PruneDeliveries] never deletes an
 // event an Enqueue is adding deliveries to. Data is stored as bytes,
 // verbatim; times are kept to the microsecond. When it creates deliveries,
-// the transaction notifies [Store.NotifyChannel], so subscribed senders look
-// for them as soon as it commits (see [Store.Subscribe]).
+// it notifies [Store.NotifyChannel], so subscribed senders look for them as
+// soon as they are committed (see [Store.Subscribe]): through [Store.Tx],
+// the caller's transaction notifies when it commits; on the Store itself,
+// Enqueue notifies after its own transaction has committed, in a short
+// transaction of its own, one notification for all the enqueues that
+// committed meanwhile, so that concurrent enqueues do not commit one at a
+// time. It returns once the notification is sent (a failure to send it is
+// logged, not returned: the deliveries exist and are found at the next
+// poll).
 func (h *handle) Enqueue(ctx context.Context, req store.EnqueueRequest) (int, error) {
 	ev, targets := req.Event, req.Targets
 	if ev.ID == "" || ev.Type == "" || !ev.APIMode.Valid() {
@@ -59,6 +66,12 @@ func (h *handle) Enqueue(ctx context.Context, req store.EnqueueRequest) (int, er
 		ids[i], tenants[i] = t.EndpointID, t.Tenant
 	}
 	now := h.n.now().UTC()
+	// In a transaction of its own, Enqueue notifies after the commit (see
+	// postNotifier); in the caller's, the commit notifies.
+	notifyArg := h.n.notifyArg()
+	if h.post != nil {
+		notifyArg = nil
+	}
 	var created int64
 	err := h.inTx(ctx, func(tx pgx.Tx) error {
 		var missing string
@@ -103,8 +116,11 @@ func (h *handle) Enqueue(ctx context.Context, req store.EnqueueRequest) (int, er
 			FROM unnest($6::text[], $7::text[]) AS t (endpoint_id, tenant)
 			ON CONFLICT (event_id, endpoint_id) DO NOTHING
 			RETURNING 1`, 8)),
-			ev.ID, string(ev.APIMode), ev.Type, req.Due(), req.Now, ids, tenants, h.n.notifyArg()).Scan(&created, nil)
+			ev.ID, string(ev.APIMode), ev.Type, req.Due(), req.Now, ids, tenants, notifyArg).Scan(&created, nil)
 	})
+	if err == nil && created > 0 && h.post != nil && !h.n.noNotify {
+		h.post.notify(ctx, h.db, h.n.channel)
+	}
 	var me missingEndpointError
 	if errors.As(err, &me) {
 		return 0, fmt.Errorf("postgres: enqueue event %q: %w: %w", ev.ID, me, store.ErrNotFound)

@@ -10,7 +10,8 @@
 //	         [-batch N] [-linger D] [-flushes N] [-pin=true] [-cpuprofile-dir DIR]
 //	recvload serve -target bare|receiver [-inbox memory|sqlite|postgres] -secret whsec_... [-addr 127.0.0.1:0] [-cpuprofile FILE]
 //	recvload load -url http://127.0.0.1:PORT/ -secret whsec_... [-c 32] [-d 10s] [-warmup 1s] [-json]
-//	recvload latency [-store postgres|sqlite|memory] [-rates 300,1000] [-d 10s] [-warmup 2s] [-publishers 16] [-max-in-flight 32] [-max-conns 40] [-json]
+//	recvload latency [-store postgres|sqlite|memory] [-rates 300,1000] [-d 10s] [-warmup 2s] [-publishers 16] [-max-in-flight 32] [-max-conns 40]
+//	         [-disable-notify] [-split-pools] [-cpuprofile PREFIX] [-json]
 //
 // Without a subcommand it runs rounds of A/B: in each round, for each target
 // (bare, then the receiver with each inbox of -inbox), it starts a server
@@ -50,6 +51,20 @@
 // whether the offered rate was sustained (every event published within
 // 100 ms of its due time and delivered, deliveries keeping pace); it fails
 // if an event never reached the callback or reached it twice.
+//
+// For finding what bounds a run, "latency" also reports where the measured
+// window's time went, per event delivered in it: this process's CPU, the PostgreSQL
+// server's (its backends for the run, and all its processes), the cores the
+// machine kept busy, the database's commits (of every client), the pool's
+// waits for a connection, the sender's Lease
+// and Settle calls (how many, how full), and a profile of the backends'
+// wait events sampled every 20 ms. -cpuprofile writes each run's CPU
+// profile, its publishers', sender's and receiver's goroutines labelled
+// part=publish|sender|receiver (go tool pprof -tags). -split-pools gives
+// each of those parts a pool of its own (the publishers publishing through
+// a second, unstarted sender, so the started one is woken by the store's
+// notifications), to report the server's CPU per part. -disable-notify sets
+// the PostgreSQL store's DisableNotify.
 package main
 
 import (

@@ -83,6 +83,30 @@ func TestLatencySmoke(t *testing.T) {
 	require.Positive(t, res.P50ms)
 	require.GreaterOrEqual(t, res.P99ms, res.P50ms)
 	require.Regexp(t, regexp.MustCompile(`\| 50 \| [0-9]+ \| [0-9]+ \|`), out.String())
+	require.Contains(t, out.String(), "where the window's time went")
+	if kind == loadtest.Postgres {
+		require.Positive(t, res.Costs.Leases, "the sender's leases are counted")
+	}
+}
+
+// TestLatencySplitPools runs the latency mode with a pool per part and
+// checks that the server's CPU is reported for each.
+func TestLatencySplitPools(t *testing.T) {
+	if os.Getenv(loadtest.EnvDSN) == "" {
+		t.Skip(loadtest.EnvDSN + " is not set")
+	}
+	var out, errOut bytes.Buffer
+	code := cli([]string{"latency", "-split-pools", "-rates", "50", "-d", "1s", "-warmup", "200ms", "-json"}, &out, &errOut)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	line := regexp.MustCompile(`(?m)^latency (.*)$`).FindStringSubmatch(out.String())
+	require.NotNil(t, line, "a JSON result line")
+	var res latencyResult
+	require.NoError(t, json.Unmarshal([]byte(line[1]), &res))
+	require.Equal(t, res.Published, res.Delivered, "every published event reached the callback")
+	if res.Costs.PGOK {
+		require.Contains(t, out.String(), "by part, µs per event: publish")
+		require.Len(t, res.Costs.PGPartsUS, 3)
+	}
 }
 
 func TestUsage(t *testing.T) {
@@ -95,6 +119,7 @@ func TestUsage(t *testing.T) {
 		{"-inbox", "redis"},
 		{"latency", "-rates", "0"},
 		{"latency", "-store", "redis"},
+		{"latency", "-split-pools", "-store", "sqlite"},
 	} {
 		var out, errOut bytes.Buffer
 		require.Equal(t, 2, cli(args, &out, &errOut), "args %q", args)

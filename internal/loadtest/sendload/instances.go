@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -310,7 +309,7 @@ func instancesSummary(cfg instancesConfig, runs []instRun) []string {
 				waits[w] += c
 			}
 		}
-		lines = append(lines, fmt.Sprintf("- %d instance(s): %s (%d samples)", k, waitProfile(waits, samples), samples))
+		lines = append(lines, fmt.Sprintf("- %d instance(s): %s (%d samples)", k, loadtest.WaitProfile(waits, samples), samples))
 	}
 	lines = append(lines, "")
 	for _, k := range cfg.instances[1:] {
@@ -322,43 +321,6 @@ func instancesSummary(cfg instancesConfig, runs []instRun) []string {
 		lines = append(lines, fmt.Sprintf("goal: total deliveries/s with %d instances >= with %d: %.2f, %s", k, base, ratio, verdict))
 	}
 	return lines
-}
-
-// maxWaits is how many states waitProfile names; the rest are "other".
-const maxWaits = 8
-
-// waitProfile formats wait-event samples, largest first, as backends per
-// sample.
-func waitProfile(waits map[string]int, samples int) string {
-	if samples == 0 {
-		return "no samples"
-	}
-	keys := make([]string, 0, len(waits))
-	for w := range waits {
-		keys = append(keys, w)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if waits[keys[i]] != waits[keys[j]] {
-			return waits[keys[i]] > waits[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	parts := make([]string, 0, len(keys))
-	other := 0
-	for i, w := range keys {
-		if i >= maxWaits {
-			other += waits[w]
-			continue
-		}
-		parts = append(parts, fmt.Sprintf("%s %.2f", w, float64(waits[w])/float64(samples)))
-	}
-	if other > 0 {
-		parts = append(parts, fmt.Sprintf("other %.2f", float64(other)/float64(samples)))
-	}
-	if len(parts) == 0 {
-		return "all idle"
-	}
-	return strings.Join(parts, ", ")
 }
 
 // runInstances runs k instances once on a fresh schema holding cfg.n
@@ -408,15 +370,15 @@ func runInstances(ctx context.Context, cfg instancesConfig, k int, url string, s
 		go func() { <-c.Exited(); exited <- c.Name }()
 	}
 
-	pg := newPGCPU(ctx, st.Pool, app)
-	pg0 := pg.snapshot(ctx)
+	pg := loadtest.NewPGCPU(ctx, st.Pool, app)
+	pg0 := pg.Snapshot(ctx)
 	self0 := loadtest.CPUTime()
 	busy0, busyErr := loadtest.MachineBusy()
 	sampleCtx, stopSampling := context.WithCancel(ctx)
 	sampled := make(chan struct{})
 	var waits map[string]int
 	var samples int
-	go func() { defer close(sampled); waits, samples = sampleWaits(sampleCtx, st.Pool, app) }()
+	go func() { defer close(sampled); waits, samples = loadtest.SampleWaits(sampleCtx, st.Pool, app) }()
 	defer func() { stopSampling(); <-sampled }()
 
 	start := time.Now()
@@ -435,7 +397,7 @@ func runInstances(ctx context.Context, cfg instancesConfig, k int, url string, s
 		return run, fmt.Errorf("%d of %d delivered after 10 minutes", t.distinct.Load(), cfg.n)
 	}
 	doneAt := time.Now()
-	pg1 := pg.snapshot(ctx)
+	pg1 := pg.Snapshot(ctx)
 	run.endpoint = loadtest.CPUTime() - self0
 	if busy1, err := loadtest.MachineBusy(); err == nil && busyErr == nil {
 		run.busy = busy1 - busy0
@@ -443,7 +405,7 @@ func runInstances(ctx context.Context, cfg instancesConfig, k int, url string, s
 	stopSampling()
 	<-sampled
 	run.waits, run.samples = waits, samples
-	run.pgOurs, run.pgAll, run.pgOK = pg1.since(pg0)
+	run.pgOurs, run.pgAll, run.pgOK = pg1.Since(pg0)
 
 	var last int64
 	var failed int64
@@ -589,121 +551,6 @@ func (e *countingEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// pgCPU reads the CPU time of the PostgreSQL server's processes from /proc:
-// the backends whose application_name is app, and every process of the
-// server (the postmaster and its children).
-type pgCPU struct {
-	pool       *pgxpool.Pool
-	app        string
-	postmaster int // zero: the server's processes cannot be read
-}
-
-// pgSnapshot is the CPU time of each process, by pid, at one moment.
-type pgSnapshot struct {
-	ok        bool
-	ours, all map[int]time.Duration
-}
-
-func newPGCPU(ctx context.Context, pool *pgxpool.Pool, app string) *pgCPU {
-	p := &pgCPU{pool: pool, app: app}
-	var pid int
-	if err := pool.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
-		return p
-	}
-	// The server runs on this machine, in this process's view of /proc,
-	// when the backend's pid is a postgres process here.
-	if comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm"); err != nil || strings.TrimSpace(string(comm)) != "postgres" {
-		return p
-	}
-	if _, ppid, err := loadtest.ProcCPU(pid); err == nil {
-		p.postmaster = ppid
-	}
-	return p
-}
-
-func (p *pgCPU) snapshot(ctx context.Context) pgSnapshot {
-	s := pgSnapshot{ours: map[int]time.Duration{}, all: map[int]time.Duration{}}
-	if p.postmaster == 0 {
-		return s
-	}
-	rows, err := p.pool.Query(ctx, "SELECT pid FROM pg_stat_activity WHERE application_name = $1", p.app)
-	if err != nil {
-		return s
-	}
-	ours, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		return s
-	}
-	procs, err := loadtest.ProcChildren(p.postmaster)
-	if err != nil {
-		return s
-	}
-	for _, pid := range append(procs, p.postmaster) {
-		if cpu, _, err := loadtest.ProcCPU(pid); err == nil {
-			s.all[pid] = cpu
-		}
-	}
-	for _, pid := range ours {
-		if cpu, ok := s.all[int(pid)]; ok {
-			s.ours[int(pid)] = cpu
-		}
-	}
-	s.ok = true
-	return s
-}
-
-// since returns the CPU time used between s0 and s (a process that
-// started in between counts from zero); ok is false unless both were read.
-func (s pgSnapshot) since(s0 pgSnapshot) (ours, all time.Duration, ok bool) {
-	if !s.ok || !s0.ok {
-		return 0, 0, false
-	}
-	sum := func(now, then map[int]time.Duration) time.Duration {
-		var d time.Duration
-		for pid, cpu := range now {
-			d += cpu - then[pid]
-		}
-		return d
-	}
-	return sum(s.ours, s0.ours), sum(s.all, s0.all), true
-}
-
-// sampleWaits samples the state of the backends named app every 20 ms
-// until ctx ends and returns how often each non-idle state was seen, and
-// the number of samples.
-func sampleWaits(ctx context.Context, pool *pgxpool.Pool, app string) (map[string]int, int) {
-	waits, samples := map[string]int{}, 0
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return waits, samples
-		case <-tick.C:
-		}
-		rows, err := pool.Query(ctx, `SELECT state, coalesce(wait_event_type, ''), coalesce(wait_event, '')
-			FROM pg_stat_activity WHERE application_name = $1 AND state IS DISTINCT FROM 'idle'`, app)
-		if err != nil {
-			continue
-		}
-		var state, typ, ev string
-		_, err = pgx.ForEachRow(rows, []any{&state, &typ, &ev}, func() error {
-			switch {
-			case state != "active":
-				waits[state]++
-			case typ == "":
-				waits["running"]++
-			default:
-				waits[typ+":"+ev]++
-			}
-			return nil
-		})
-		if err == nil {
-			samples++
-		}
-	}
-}
-
 // childResult is what an instance reports when it has stopped.
 type childResult struct {
 	ok, failed int64         // successful and failed attempts it recorded
@@ -787,7 +634,7 @@ func instanceChild(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return ctx.Err()
 	}
 	cpu0 := loadtest.CPUTime()
-	stopProf, err := startProfile(*cpuprofile)
+	stopProf, err := loadtest.StartCPUProfile(*cpuprofile)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"os"
 	"regexp"
@@ -143,15 +142,4 @@ func TestInstancesSmoke(t *testing.T) {
 	require.Regexp(t, regexp.MustCompile(`(?m)^\| 1 \| 1 \| [1-9][0-9]* \| 0 \|`), out.String())
 	require.Regexp(t, regexp.MustCompile(`(?m)^\| 1 \| 2 \| [1-9][0-9]* \| 0 \|`), out.String())
 	require.Contains(t, out.String(), "goal: total deliveries/s with 2 instances >= with 1:")
-}
-
-func TestWaitProfile(t *testing.T) {
-	waits := map[string]int{"running": 20, "b": 2, "a": 2}
-	for i := range maxWaits {
-		waits[fmt.Sprintf("w%d", i)] = 1
-	}
-	require.Equal(t, "running 2.00, a 0.20, b 0.20, w0 0.10, w1 0.10, w2 0.10, w3 0.10, w4 0.10, other 0.30",
-		waitProfile(waits, 10))
-	require.Equal(t, "no samples", waitProfile(nil, 0))
-	require.Equal(t, "all idle", waitProfile(nil, 3))
 }

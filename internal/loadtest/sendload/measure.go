@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"runtime"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -245,7 +243,7 @@ func (p *plainLoop) runProfiled(ctx context.Context, src *loadtest.EventSource, 
 		}
 	}
 	var wg sync.WaitGroup
-	stopProf, err := startProfile(prof)
+	stopProf, err := loadtest.StartCPUProfile(prof)
 	if err != nil {
 		return batch{}, err
 	}
@@ -341,7 +339,7 @@ func runSenderProfiled(ctx context.Context, kind, url string, sec signature.Secr
 			return batch{}, err
 		}
 	}
-	stopProf, err := startProfile(prof)
+	stopProf, err := loadtest.StartCPUProfile(prof)
 	if err != nil {
 		return batch{}, err
 	}
@@ -382,27 +380,4 @@ func perDelivery(before, after runtime.MemStats, elapsed time.Duration, n int) b
 		allocs: float64(after.Mallocs-before.Mallocs) / float64(n),
 		bytes:  float64(after.TotalAlloc-before.TotalAlloc) / float64(n),
 	}
-}
-
-// startProfile starts the CPU profiler writing to path, unless path is
-// empty, and returns the function that stops it (safe to call twice).
-func startProfile(path string) (func(), error) {
-	if path == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		_ = f.Close()
-		return nil, err
-	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			pprof.StopCPUProfile()
-			_ = f.Close()
-		})
-	}, nil
 }
