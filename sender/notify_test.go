@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/webhookkit/webhookkit/internal/leasewatch"
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 )
@@ -24,44 +25,8 @@ const quietPeriod = 300 * time.Millisecond
 const wakeWait = 10 * time.Second
 
 // watchedStore wraps a store and watches the sender's leases, so a test can
-// wait until the sender is idle: waiting for its next poll, with nothing
-// left to wake it.
-type watchedStore struct {
-	store.SenderStore
-
-	mu        sync.Mutex
-	started   int  // leases started
-	running   int  // leases not yet returned
-	lastEmpty bool // the last lease returned nothing
-}
-
-func (w *watchedStore) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Delivery, error) {
-	w.mu.Lock()
-	w.started++
-	w.running++
-	w.mu.Unlock()
-	ds, err := w.SenderStore.Lease(ctx, req)
-	w.mu.Lock()
-	w.running--
-	w.lastEmpty = err == nil && len(ds) == 0
-	w.mu.Unlock()
-	return ds, err
-}
-
-// waitIdle waits until the sender's last lease found nothing and no lease
-// has started for quietPeriod: it sleeps until its next poll, or a wakeup.
-func (w *watchedStore) waitIdle(tb testing.TB) {
-	tb.Helper()
-	require.Eventually(tb, func() bool {
-		w.mu.Lock()
-		before := w.started
-		w.mu.Unlock()
-		<-time.After(quietPeriod)
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		return w.started == before && w.running == 0 && w.lastEmpty
-	}, wakeWait, time.Millisecond, "the sender never went idle")
-}
+// wait until the sender is idle (WaitIdle).
+type watchedStore = leasewatch.Store
 
 // fakeNotifier is a [store.Notifier] driven by the test: every value sent
 // on in reaches the subscriber, as the contract says (coalesced, the
@@ -137,7 +102,7 @@ func TestNotifierWakesIdleSender(t *testing.T) {
 	waitClosed(t, fake.subscribed, "Start subscribes")
 
 	for i := range 3 {
-		watched.waitIdle(t)
+		watched.WaitIdle(t, quietPeriod, wakeWait)
 		n, err := watched.Enqueue(ctx, store.EnqueueRequest{Event: newEvent(t, nil, "order.created", `{}`), Targets: []store.Target{{EndpointID: ep.ID, Tenant: ep.Tenant}}, Now: time.Now()})
 		require.NoError(t, err)
 		require.Equal(t, 1, n)

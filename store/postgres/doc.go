@@ -141,4 +141,17 @@
 //
 // A Store is safe for concurrent use by any number of goroutines, and any
 // number of Stores (in any number of processes) may share one schema.
+//
+// # Module
+//
+// The package is a module of its own, github.com/webhookkit/webhookkit/store/postgres,
+// so that github.com/jackc/pgx/v5 reaches only the programs that use this store:
+//
+//	go get github.com/webhookkit/webhookkit/store/postgres
+//
+// It requires the core module at the version it was released with; its
+// tags are prefixed store/postgres/ (for example store/postgres/v0.1.0).
+//
+// Tests of code built on it can take a throwaway schema per test from
+// [github.com/webhookkit/webhookkit/store/postgres/pgtest].
 package postgres

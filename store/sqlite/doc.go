@@ -101,4 +101,14 @@
 // [Store.PruneAttempts] and [Store.PruneInbox] periodically (the sender and
 // receiver do). PruneDeliveries deletes in batches of a thousand rows, one
 // short write transaction each, so writers are never held up for long.
+//
+// # Module
+//
+// The package is a module of its own, github.com/webhookkit/webhookkit/store/sqlite,
+// so that modernc.org/sqlite reaches only the programs that use this store:
+//
+//	go get github.com/webhookkit/webhookkit/store/sqlite
+//
+// It requires the core module at the version it was released with; its
+// tags are prefixed store/sqlite/ (for example store/sqlite/v0.1.0).
 package sqlite

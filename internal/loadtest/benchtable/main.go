@@ -62,7 +62,7 @@ type bench struct {
 
 // suites maps each suite to its benchmarks.
 var suites = map[string][]bench{
-	"signature": {{pkg: "./signature", pattern: "^Benchmark(Sign|Verify)$"}},
+	"signature": {{pkg: "./internal/integration/signature", pattern: "^Benchmark(Sign|Verify)$"}},
 	"event":     {{pkg: "./event", pattern: "^BenchmarkDecode(Stdlib)?$"}},
 	"lease": {
 		{pkg: "./store/memory", pattern: "^BenchmarkLease$"},
@@ -183,16 +183,19 @@ func run(ctx context.Context, chosen []string, rounds int, benchtime string, pin
 	return nil
 }
 
+// moduleRoot returns the repository root: the folder of go.work, which ties
+// the modules whose packages the suites name, or of go.mod without one.
 func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
+	for _, v := range []string{"GOWORK", "GOMOD"} {
+		out, err := exec.CommandContext(ctx, "go", "env", v).Output()
+		if err != nil {
+			return "", fmt.Errorf("go env %s: %w", v, err)
+		}
+		if f := strings.TrimSpace(string(out)); f != "" && f != "off" && f != os.DevNull {
+			return filepath.Dir(f), nil
+		}
 	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("run benchtable inside the webhookkit module")
-	}
-	return filepath.Dir(gomod), nil
+	return "", errors.New("run benchtable inside the webhookkit repository")
 }
 
 // parse adds the benchmark result lines of out, from package pkg, to res
@@ -289,7 +292,9 @@ var sizes = []string{"1KiB", "16KiB", "256KiB"}
 
 func reportSignature(w io.Writer, res results) {
 	for _, op := range []string{"Verify", "Sign"} {
-		key := func(size, sub string) string { return "./signature Benchmark" + op + "/" + size + "/" + sub }
+		key := func(size, sub string) string {
+			return "./internal/integration/signature Benchmark" + op + "/" + size + "/" + sub
+		}
 		fmt.Fprintf(w, "signature %s: medians (ns/op) and ratios; lower is faster\n\n", strings.ToLower(op))
 		fmt.Fprintln(w, "| body | raw HMAC | webhookkit | reference | webhookkit / raw HMAC | reference / raw HMAC | webhookkit / reference | webhookkit allocs | reference allocs | spread |")
 		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -21,7 +21,7 @@ import (
 // measured against), and with the reference library. Read the ratio
 // between the sub-benchmarks of one size, e.g.
 //
-//	go test -run '^$' -bench 'Sign|Verify|RawHMAC' -benchtime=200ms ./signature
+//	go test -run '^$' -bench 'Sign|Verify|RawHMAC' -benchtime=200ms ./internal/integration/signature
 
 var benchSizes = []struct {
 	name string

@@ -1,7 +1,16 @@
-// Package pgtest gives webhookkit's tests a PostgreSQL database: the DSN
-// from WEBHOOKKIT_TEST_POSTGRES_DSN (a skip when it is unset, a failure when
-// it is unset in CI) and a fresh schema per test, dropped afterwards, so
-// tests can run in parallel and leave nothing behind.
+// Package pgtest gives tests a throwaway PostgreSQL schema: the DSN from
+// WEBHOOKKIT_TEST_POSTGRES_DSN (a skip when it is unset, a failure when it
+// is unset and CI=true) and a fresh schema per test, dropped afterwards, so
+// tests can run in parallel and leave nothing behind. webhookkit's own
+// tests use it, and so can the tests of a program built on store/postgres:
+//
+//	dsn := pgtest.DSN(t)
+//	schema := pgtest.Schema(t, dsn, "myapp_test_")
+//	pool, err := pgxpool.New(ctx, dsn)
+//	// ...
+//	st, err := postgres.New(pool, &postgres.Config{Schema: schema})
+//
+// Its functions keep no state and are safe for concurrent use.
 package pgtest
 
 import (

@@ -2,6 +2,7 @@ package sender_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"testing"
 	"time"
@@ -10,9 +11,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/webhookkit/webhookkit/internal/pgtest"
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store/postgres"
+	"github.com/webhookkit/webhookkit/store/postgres/pgtest"
+	"github.com/webhookkit/webhookkit/webhooktest"
 )
 
 // postgresInstance returns a store on schema with a pool of its own, as a
@@ -39,11 +41,11 @@ func TestPostgresWakesOtherInstance(t *testing.T) {
 	require.NoError(t, stA.Migrate(ctx))
 	stB, admin := postgresInstance(t, dsn, schema)
 
-	srv := newServer(t, nil)
-	ep, _ := addEndpoint(t, stA, srv.URL, nil)
-	a := newSender(t, stA, nil, nil) // never started
+	srv := webhooktest.NewEndpoint(t, nil)
+	a := webhooktest.NewSender(t, stA, nil, nil) // never started
+	ep := srv.Register(t, a)
 	watched := &watchedStore{SenderStore: stB}
-	b := newSender(t, notifyingStore{watched, stB}, nil, func(c *sender.Config) { c.PollInterval = time.Hour })
+	b := webhooktest.NewSender(t, notifyingStore{watched, stB}, nil, &sender.Config{PollInterval: time.Hour})
 	require.NoError(t, b.Start(ctx))
 
 	// B's listening session is up; once B is idle, only a notification
@@ -56,28 +58,28 @@ func TestPostgresWakesOtherInstance(t *testing.T) {
 	}, wakeWait, 10*time.Millisecond, "B listens")
 
 	t.Run("publish through instance A", func(t *testing.T) {
-		watched.waitIdle(t)
-		n, err := a.Publish(ctx, newEvent(t, nil, "order.created", `{"via":"A"}`), sender.ToTenant(ep.Tenant), nil)
+		watched.WaitIdle(t, quietPeriod, wakeWait)
+		n, err := a.Publish(ctx, webhooktest.NewEvent(t, "order.created", json.RawMessage(`{"via":"A"}`)), sender.ToTenant(ep.Tenant), nil)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
-		require.Eventually(t, func() bool { return srv.count() == 1 }, wakeWait, time.Millisecond, "B delivers")
+		require.Eventually(t, func() bool { return len(srv.Events()) == 1 }, wakeWait, time.Millisecond, "B delivers")
 	})
 
 	t.Run("publish in the application's transaction", func(t *testing.T) {
-		watched.waitIdle(t)
+		watched.WaitIdle(t, quietPeriod, wakeWait)
 		tx, err := appPool.Begin(ctx)
 		require.NoError(t, err)
 		defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-		n, err := a.PublishTx(ctx, stA.Tx(tx), newEvent(t, nil, "order.created", `{"via":"tx"}`), sender.ToTenant(ep.Tenant), nil)
+		n, err := a.PublishTx(ctx, stA.Tx(tx), webhooktest.NewEvent(t, "order.created", json.RawMessage(`{"via":"tx"}`)), sender.ToTenant(ep.Tenant), nil)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		require.NoError(t, tx.Commit(ctx))
-		require.Eventually(t, func() bool { return srv.count() == 2 }, wakeWait, time.Millisecond, "B delivers")
+		require.Eventually(t, func() bool { return len(srv.Events()) == 2 }, wakeWait, time.Millisecond, "B delivers")
 	})
 
-	got := srv.requests()
-	require.JSONEq(t, `{"via":"A"}`, string(got[0].Event.Data))
-	require.JSONEq(t, `{"via":"tx"}`, string(got[1].Event.Data))
+	got := srv.Events()
+	require.JSONEq(t, `{"via":"A"}`, string(got[0].Data))
+	require.JSONEq(t, `{"via":"tx"}`, string(got[1].Data))
 
 	require.NoError(t, b.Shutdown(ctx))
 	// The session was closed before Shutdown returned; the server notices
