@@ -81,7 +81,7 @@ func TestLegacyEndpointSecret(t *testing.T) {
 	}})
 	db := e.st
 	ep := &store.Endpoint{Tenant: "acme", Mode: event.ModeTest, URL: e.rc.srv.URL + "/hook", EventTypes: []string{"*"},
-		Secrets: []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", CreatedAt: time.Now()}}}
+		Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", CreatedAt: time.Now()}}}
 	require.NoError(t, db.CreateEndpoint(ctx, ep))
 	c := e.client("acme")
 
@@ -109,7 +109,7 @@ func TestLegacyEndpointSecret(t *testing.T) {
 func TestSecretCreatedAtShown(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ep := &store.Endpoint{Tenant: "acme", URL: e.rc.srv.URL + "/hook", EventTypes: []string{"*"},
-		Secrets: []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
+		Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
 	_, err := e.snd.Endpoints().Create(context.Background(), ep)
 	require.NoError(t, err)
 	c := e.client("acme")

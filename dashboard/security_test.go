@@ -63,7 +63,7 @@ func TestTenantIsolation(t *testing.T) {
 	sec, err := signature.NewSecret()
 	require.NoError(t, err)
 	live := &store.Endpoint{Tenant: "acme", Mode: event.ModeLive, URL: "https://example.com/live", EventTypes: []string{"*"},
-		Secrets: []store.Secret{{Key: sec.String()}}}
+		Secrets: []store.SigningKey{{Key: sec.String()}}}
 	require.NoError(t, e.st.CreateEndpoint(ctx, live))
 
 	before := e.snapshot(t, epB.ID)

@@ -199,7 +199,7 @@ func BenchmarkPublishFanout(b *testing.B) {
 	for i := range endpoints {
 		ep := &store.Endpoint{
 			ID: fmt.Sprintf("ep-%05d", i), Mode: event.ModeTest, URL: "https://example.com/hook",
-			EventTypes: []string{"patient.*"}, Secrets: []store.Secret{{Key: sec.String()}},
+			EventTypes: []string{"patient.*"}, Secrets: []store.SigningKey{{Key: sec.String()}},
 		}
 		require.NoError(b, st.CreateEndpoint(ctx, ep))
 	}

@@ -135,7 +135,7 @@ func TestChaos(t *testing.T) {
 
 	ep := &store.Endpoint{
 		Mode: event.ModeTest, URL: srv.URL, EventTypes: []string{"*"},
-		Secrets: []store.Secret{{Key: secret.String()}}, MaxInFlight: 16,
+		Secrets: []store.SigningKey{{Key: secret.String()}}, MaxInFlight: 16,
 	}
 	require.NoError(t, st.CreateEndpoint(ctx, ep))
 

@@ -80,7 +80,7 @@ func (e *Endpoints) Create(ctx context.Context, ep *store.Endpoint) (signature.S
 		if sec, err = signature.NewSecret(); err != nil {
 			return signature.Secret{}, fmt.Errorf("sender: create endpoint: %w", err)
 		}
-		c.Secrets = []store.Secret{{Key: sec.String(), CreatedAt: e.s.now()}}
+		c.Secrets = []store.SigningKey{{Key: sec.String(), CreatedAt: e.s.now()}}
 	}
 	if err := e.check(c, nil); err != nil {
 		return signature.Secret{}, fmt.Errorf("sender: create endpoint: %w", err)
@@ -260,7 +260,7 @@ func (e *Endpoints) RotateSecret(ctx context.Context, id string, overlap time.Du
 		}
 		kept = append(kept, old)
 	}
-	ep.Secrets = append(kept, store.Secret{Key: sec.String(), CreatedAt: now})
+	ep.Secrets = append(kept, store.SigningKey{Key: sec.String(), CreatedAt: now})
 	if err := e.s.st.UpdateEndpoint(ctx, ep); err != nil {
 		return signature.Secret{}, fmt.Errorf("sender: rotate secret of %q: %w", id, err)
 	}

@@ -59,7 +59,7 @@ func TestEndpointsCreateGeneratesSecret(t *testing.T) {
 	own, err := signature.NewSecret()
 	require.NoError(t, err)
 	ep2 := &store.Endpoint{URL: "https://hooks.example.com/2", EventTypes: []string{"*"},
-		Secrets: []store.Secret{{Key: own.String()}}}
+		Secrets: []store.SigningKey{{Key: own.String()}}}
 	sec2, err := s.Endpoints().Create(ctx, ep2)
 	require.NoError(t, err)
 	require.Empty(t, sec2.String(), "no secret is returned when the caller gave one")
@@ -98,7 +98,7 @@ func TestEndpointsCreateRefuses(t *testing.T) {
 			field: "url"},
 		{name: "http in live", live: true, edit: func(ep *store.Endpoint) { ep.URL = "http://hooks.example.com/in" },
 			field: "url", cause: sender.ErrInsecureURL},
-		{name: "public key", edit: func(ep *store.Endpoint) { ep.Secrets = []store.Secret{{Key: pub.Public().String()}} },
+		{name: "public key", edit: func(ep *store.Endpoint) { ep.Secrets = []store.SigningKey{{Key: pub.Public().String()}} },
 			field: "secrets[0]", cause: signature.ErrInvalidKey},
 		{name: "bad pattern", edit: func(ep *store.Endpoint) { ep.EventTypes = []string{"order.*", "order.*.x"} },
 			field: "event types[1]", cause: event.ErrInvalidPattern},
@@ -187,8 +187,8 @@ func TestEndpointsUpdate(t *testing.T) {
 	upd.Description = "orders"
 	upd.EventTypes = []string{"order.*"}
 	upd.Headers = map[string]string{"X-Api-Key": "k"}
-	upd.Secrets = []store.Secret{{Key: other.String()}} // ignored
-	upd.Mode = ""                                       // the endpoint's
+	upd.Secrets = []store.SigningKey{{Key: other.String()}} // ignored
+	upd.Mode = ""                                           // the endpoint's
 	require.NoError(t, s.Endpoints().Update(ctx, upd))
 	got, err := s.Endpoints().Get(ctx, ep.ID)
 	require.NoError(t, err)

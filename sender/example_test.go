@@ -41,7 +41,7 @@ func ExampleSender() {
 		Mode:       event.ModeTest,
 		URL:        receiver.URL,
 		EventTypes: []string{"patient.*"},
-		Secrets:    []store.Secret{{Key: secret.String()}},
+		Secrets:    []store.SigningKey{{Key: secret.String()}},
 	}
 	if err := st.CreateEndpoint(ctx, ep); err != nil {
 		panic(err)

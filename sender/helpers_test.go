@@ -107,7 +107,7 @@ func addEndpoint(t testing.TB, st store.Endpoints, url string, edit func(*store.
 		Mode:       event.ModeTest,
 		URL:        url,
 		EventTypes: []string{"*"},
-		Secrets:    []store.Secret{{Key: sec.String()}},
+		Secrets:    []store.SigningKey{{Key: sec.String()}},
 	}
 	if edit != nil {
 		edit(ep)

@@ -57,7 +57,7 @@ func (l *perEndpoint) signer(ep *store.Endpoint, now time.Time) (*signature.Sign
 	return sg, nil
 }
 
-func sameActiveKeys(keys []string, secrets []store.Secret, now time.Time) bool {
+func sameActiveKeys(keys []string, secrets []store.SigningKey, now time.Time) bool {
 	i := 0
 	for _, s := range secrets {
 		if !s.Active(now) {

@@ -29,7 +29,7 @@ func TestRedactErrorParseFailure(t *testing.T) {
 	defer s.Close()
 	sec, err := signature.NewSecret()
 	require.NoError(t, err)
-	ep := &store.Endpoint{ID: "ep", Mode: event.ModeTest, URL: raw, Secrets: []store.Secret{{Key: sec.String()}}}
+	ep := &store.Endpoint{ID: "ep", Mode: event.ModeTest, URL: raw, Secrets: []store.SigningKey{{Key: sec.String()}}}
 	ev, err := event.New(event.ModeTest, "a.b", []byte(`{}`))
 	require.NoError(t, err)
 	res := s.attempt(context.Background(), ep, &ev, 1)

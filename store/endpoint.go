@@ -37,8 +37,8 @@ type Endpoint struct {
 	EventTypes []string
 	// Secrets sign every delivery; during a rotation there are several and
 	// each request carries a signature per secret. At least one is required,
-	// and each must be a key that signs (see [Secret.Key]).
-	Secrets []Secret
+	// and each must be a key that signs (see [SigningKey.Key]).
+	Secrets []SigningKey
 	// Headers are extra request headers sent with every delivery. They cannot
 	// override Content-Type, User-Agent or the webhook-* headers.
 	Headers map[string]string
@@ -81,9 +81,9 @@ type Health struct {
 	LastSuccessAt, LastFailureAt time.Time
 }
 
-// Secret is one signing secret of an endpoint, in its textual form
+// SigningKey is one signing key of an endpoint, in its textual form
 // ("whsec_..." or "whsk_..."), with the window in which it signs.
-type Secret struct {
+type SigningKey struct {
 	// Key is the secret's text: "whsec_" and the base64 of 24 to 64 random
 	// bytes, or "whsk_" and the base64 of a 64-byte Ed25519 private key (see
 	// [signature.ParseSigningKey]). A public key ("whpk_") cannot sign and
@@ -100,16 +100,16 @@ type Secret struct {
 }
 
 // Active reports whether the secret signs at time t.
-func (s Secret) Active(t time.Time) bool { return s.ExpiresAt.IsZero() || t.Before(s.ExpiresAt) }
+func (s SigningKey) Active(t time.Time) bool { return s.ExpiresAt.IsZero() || t.Before(s.ExpiresAt) }
 
 // String keeps the key out of formatted output; read Key explicitly.
-func (s Secret) String() string { return "whsec_(redacted)" }
+func (s SigningKey) String() string { return "whsec_(redacted)" }
 
 // LogValue keeps the key out of logs.
-func (s Secret) LogValue() slog.Value { return slog.StringValue("(redacted)") }
+func (s SigningKey) LogValue() slog.Value { return slog.StringValue("(redacted)") }
 
 // GoString keeps the key out of %#v output.
-func (s Secret) GoString() string { return "store.Secret{redacted}" }
+func (s SigningKey) GoString() string { return "store.SigningKey{redacted}" }
 
 // Validate checks the fields a store requires: mode, an absolute http(s)
 // URL with a host name (a port, if any, from 1 to 65535, and no spaces),
@@ -236,7 +236,7 @@ func (e *Endpoint) Clone() *Endpoint {
 	}
 	c := *e
 	c.EventTypes = append([]string(nil), e.EventTypes...)
-	c.Secrets = append([]Secret(nil), e.Secrets...)
+	c.Secrets = append([]SigningKey(nil), e.Secrets...)
 	c.Headers = cloneMap(e.Headers)
 	c.Metadata = cloneMap(e.Metadata)
 	return &c

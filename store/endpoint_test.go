@@ -19,7 +19,7 @@ func TestPrepare(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	given := now.Add(-time.Hour)
 	in := &store.Endpoint{Mode: event.ModeTest, URL: "https://hooks.example.com/in", EventTypes: []string{"*"},
-		Secrets: []store.Secret{
+		Secrets: []store.SigningKey{
 			{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", CreatedAt: given},
 			{Key: "whsec_VxA8RHeKJzhjqcjNdqEXNlb9kkFV1bWW"},
 		}}
@@ -50,7 +50,7 @@ func TestValidateURLNeverShowsPassword(t *testing.T) {
 		"https://user:s3cr3t-pass@hooks example.com/",
 	} {
 		ep := &store.Endpoint{Mode: event.ModeTest, URL: u, EventTypes: []string{"*"},
-			Secrets: []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
+			Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
 		err := ep.Validate()
 		require.ErrorIs(t, err, store.ErrInvalid, u)
 		require.ErrorContains(t, err, "endpoint url", u)
@@ -77,9 +77,9 @@ func TestValidateFieldError(t *testing.T) {
 		{"no patterns", func(ep *store.Endpoint) { ep.EventTypes = nil }, "event types", nil},
 		{"bad pattern", func(ep *store.Endpoint) { ep.EventTypes = []string{"*", "a.*.b"} }, "event types[1]", event.ErrInvalidPattern},
 		{"no secrets", func(ep *store.Endpoint) { ep.Secrets = nil }, "secrets", nil},
-		{"short secret", func(ep *store.Endpoint) { ep.Secrets = []store.Secret{{Key: "whsec_abc"}} }, "secrets[0]", signature.ErrInvalidSecret},
+		{"short secret", func(ep *store.Endpoint) { ep.Secrets = []store.SigningKey{{Key: "whsec_abc"}} }, "secrets[0]", signature.ErrInvalidSecret},
 		{"public key", func(ep *store.Endpoint) {
-			ep.Secrets = []store.Secret{{Key: secret}, {Key: key.Public().String()}}
+			ep.Secrets = []store.SigningKey{{Key: secret}, {Key: key.Public().String()}}
 		}, "secrets[1]", signature.ErrInvalidKey},
 		{"negative rate", func(ep *store.Endpoint) { ep.RateLimit = -1 }, "limits", nil},
 		{"NaN rate", func(ep *store.Endpoint) { ep.RateLimit = math.NaN() }, "limits", nil},
@@ -88,7 +88,7 @@ func TestValidateFieldError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ep := &store.Endpoint{Mode: event.ModeTest, URL: "https://hooks.example.com/in", EventTypes: []string{"*"},
-				Secrets: []store.Secret{{Key: secret}}}
+				Secrets: []store.SigningKey{{Key: secret}}}
 			tt.edit(ep)
 			err := ep.Validate()
 			require.ErrorIs(t, err, store.ErrInvalid)

@@ -25,7 +25,7 @@ func ExampleOutbox() {
 			Mode:       event.ModeLive,
 			URL:        "https://" + id + ".example/webhooks",
 			EventTypes: []string{"order.*"},
-			Secrets:    []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+			Secrets:    []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
 		})
 		if err != nil {
 			panic(err)

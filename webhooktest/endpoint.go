@@ -191,7 +191,7 @@ func (e *Endpoint) Register(tb testing.TB, s *sender.Sender, patterns ...string)
 		URL:         e.URL(),
 		Description: "webhooktest endpoint",
 		EventTypes:  slices.Clone(patterns),
-		Secrets:     []store.Secret{{Key: e.secret}},
+		Secrets:     []store.SigningKey{{Key: e.secret}},
 	}
 	if _, err := s.Endpoints().Create(tb.Context(), ep); err != nil {
 		tb.Fatalf("webhooktest: register endpoint: %v", err)

@@ -50,7 +50,7 @@ func Example() {
 	if _, err := s.Endpoints().Create(ctx, &store.Endpoint{
 		URL:        ep.URL(),
 		EventTypes: []string{"patient.*"},
-		Secrets:    []store.Secret{{Key: ep.Secret()}},
+		Secrets:    []store.SigningKey{{Key: ep.Secret()}},
 	}); err != nil {
 		log.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func ExampleEndpoint_RunRetries() {
 	if _, err := s.Endpoints().Create(ctx, &store.Endpoint{
 		URL:        ep.URL(),
 		EventTypes: []string{"*"},
-		Secrets:    []store.Secret{{Key: ep.Secret()}},
+		Secrets:    []store.SigningKey{{Key: ep.Secret()}},
 	}); err != nil {
 		log.Fatal(err)
 	}

@@ -86,7 +86,7 @@ func (d *deliveryFlags) endpoint(e *env, mode event.Mode) (*store.Endpoint, erro
 		EventTypes:  []string{string(event.PatternAll)},
 	}
 	for _, t := range texts {
-		ep.Secrets = append(ep.Secrets, store.Secret{Key: t})
+		ep.Secrets = append(ep.Secrets, store.SigningKey{Key: t})
 	}
 	for _, h := range d.headers {
 		name, value, ok := strings.Cut(h, ":")

@@ -33,7 +33,7 @@ func fillStore(t *testing.T, st store.SenderStore) (string, []string) {
 		Retry: retry.Exponential{MaxAttempts: 3, Base: time.Nanosecond, MaxAge: -1}})
 	require.NoError(t, err)
 	defer s.Close()
-	ep := &store.Endpoint{URL: srv.URL, EventTypes: []string{"*"}, Secrets: []store.Secret{{Key: vecSecret}}}
+	ep := &store.Endpoint{URL: srv.URL, EventTypes: []string{"*"}, Secrets: []store.SigningKey{{Key: vecSecret}}}
 	_, err = s.Endpoints().Create(ctx, ep)
 	require.NoError(t, err)
 	var ids []string

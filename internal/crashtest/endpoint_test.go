@@ -82,7 +82,7 @@ func seed(tb testing.TB, st durable, url string, secret signature.Secret, n int,
 		Mode:       event.ModeTest,
 		URL:        url,
 		EventTypes: []string{"crash.*"},
-		Secrets:    []store.Secret{{Key: secret.String(), CreatedAt: time.Now().Add(-time.Hour)}},
+		Secrets:    []store.SigningKey{{Key: secret.String(), CreatedAt: time.Now().Add(-time.Hour)}},
 	}
 	require.NoError(tb, st.CreateEndpoint(ctx, ep))
 	ids := make(map[string]bool, n)

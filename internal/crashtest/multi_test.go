@@ -90,7 +90,7 @@ func TestMultiInstancePostgres(t *testing.T) {
 		Mode:       event.ModeTest,
 		URL:        srv.URL,
 		EventTypes: []string{"multi.*"},
-		Secrets:    []store.Secret{{Key: secret.String(), CreatedAt: time.Now().Add(-time.Hour)}},
+		Secrets:    []store.SigningKey{{Key: secret.String(), CreatedAt: time.Now().Add(-time.Hour)}},
 	}
 	require.NoError(t, stores[0].CreateEndpoint(ctx, ep))
 

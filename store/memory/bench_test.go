@@ -91,7 +91,7 @@ func BenchmarkGetEndpoint(b *testing.B) {
 	s := benchStore(b)
 	ep := &store.Endpoint{
 		Mode: event.ModeTest, URL: "https://hooks.example.com/in", EventTypes: []string{"patient.*", "ping"},
-		Secrets:  []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+		Secrets:  []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
 		Headers:  map[string]string{"X-Team": "billing"},
 		Metadata: map[string]string{"owner": "ops"},
 	}
@@ -117,7 +117,7 @@ func BenchmarkWorkerCycle(b *testing.B) {
 	s := benchStore(b)
 	ep := &store.Endpoint{
 		Mode: event.ModeTest, URL: "https://hooks.example.com/in", EventTypes: []string{"*"},
-		Secrets: []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+		Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
 	}
 	if err := s.CreateEndpoint(ctx, ep); err != nil {
 		b.Fatal(err)

@@ -269,7 +269,7 @@ func TestAttemptsCapAndPrune(t *testing.T) {
 func TestFinishedDeliveriesCap(t *testing.T) {
 	ctx := context.Background()
 	s := New(&Config{MaxFinishedDeliveries: 50, Logger: slog.New(slog.DiscardHandler)})
-	ep := &store.Endpoint{Mode: event.ModeTest, URL: "https://example.com/", EventTypes: []string{"*"}, Secrets: []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
+	ep := &store.Endpoint{Mode: event.ModeTest, URL: "https://example.com/", EventTypes: []string{"*"}, Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
 	require.NoError(t, s.CreateEndpoint(ctx, ep))
 	target := []store.Target{{EndpointID: ep.ID}}
 	var first event.Event
@@ -324,7 +324,7 @@ func TestDisableEnableKeepsHeapsConsistent(t *testing.T) {
 	s := New(nil)
 	var eps []*store.Endpoint
 	for range 3 {
-		ep := &store.Endpoint{Mode: event.ModeTest, URL: "https://example.com/", EventTypes: []string{"*"}, Secrets: []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
+		ep := &store.Endpoint{Mode: event.ModeTest, URL: "https://example.com/", EventTypes: []string{"*"}, Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
 		require.NoError(t, s.CreateEndpoint(ctx, ep))
 		eps = append(eps, ep)
 	}

@@ -22,7 +22,7 @@ func ExampleNew() {
 		Mode:       event.ModeTest,
 		URL:        "https://hooks.example.com/in",
 		EventTypes: []string{"patient.*"},
-		Secrets:    []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+		Secrets:    []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
 	}
 	if err := s.CreateEndpoint(ctx, ep); err != nil {
 		fmt.Println(err)

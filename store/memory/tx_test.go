@@ -21,7 +21,7 @@ func txEndpoint(t *testing.T, s *memory.Store) store.Target {
 		Mode:       event.ModeTest,
 		URL:        "https://hooks.example.com/in",
 		EventTypes: []string{"*"},
-		Secrets:    []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+		Secrets:    []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
 	}
 	require.NoError(t, s.CreateEndpoint(context.Background(), ep))
 	return store.Target{EndpointID: ep.ID, Tenant: ep.Tenant}

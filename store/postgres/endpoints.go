@@ -25,7 +25,7 @@ type secretJSON struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
-func encodeSecrets(ss []store.Secret) ([]byte, error) {
+func encodeSecrets(ss []store.SigningKey) ([]byte, error) {
 	out := make([]secretJSON, len(ss))
 	for i, s := range ss {
 		out[i] = secretJSON{Key: s.Key, CreatedAt: s.CreatedAt.UTC()}
@@ -37,14 +37,14 @@ func encodeSecrets(ss []store.Secret) ([]byte, error) {
 	return json.Marshal(out)
 }
 
-func decodeSecrets(b []byte) ([]store.Secret, error) {
+func decodeSecrets(b []byte) ([]store.SigningKey, error) {
 	var in []secretJSON
 	if err := json.Unmarshal(b, &in); err != nil {
 		return nil, err
 	}
-	out := make([]store.Secret, len(in))
+	out := make([]store.SigningKey, len(in))
 	for i, s := range in {
-		out[i] = store.Secret{Key: s.Key, CreatedAt: s.CreatedAt.UTC()}
+		out[i] = store.SigningKey{Key: s.Key, CreatedAt: s.CreatedAt.UTC()}
 		if s.ExpiresAt != nil {
 			out[i].ExpiresAt = s.ExpiresAt.UTC()
 		}

@@ -31,7 +31,7 @@ func testEndpoint(tenant string, types ...string) *store.Endpoint {
 		Mode:       event.ModeTest,
 		URL:        "https://hooks.example.com/in",
 		EventTypes: types,
-		Secrets:    []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", CreatedAt: base}},
+		Secrets:    []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", CreatedAt: base}},
 	}
 }
 

@@ -18,7 +18,7 @@ const endpointCols = `id, tenant, mode, url, description, event_types, secrets, 
 	rate_limit, burst, max_in_flight, metadata, disabled, disabled_reason, disabled_at,
 	consecutive_failures, failing_since, last_success_at, last_failure_at, created_at, updated_at`
 
-// secretJSON is a store.Secret as kept in the secrets column.
+// secretJSON is a store.SigningKey as kept in the secrets column.
 type secretJSON struct {
 	Key       string `json:"key"`
 	CreatedAt *int64 `json:"created_at,omitempty"`
@@ -111,9 +111,9 @@ func scanEndpoint(sc scanner) (*store.Endpoint, error) {
 	if err := json.Unmarshal([]byte(secrets), &ss); err != nil {
 		return nil, fmt.Errorf("endpoint %s: secrets: %w", ep.ID, err)
 	}
-	ep.Secrets = make([]store.Secret, len(ss))
+	ep.Secrets = make([]store.SigningKey, len(ss))
 	for i, s := range ss {
-		ep.Secrets[i] = store.Secret{Key: s.Key, CreatedAt: fromOpt(s.CreatedAt), ExpiresAt: fromOpt(s.ExpiresAt)}
+		ep.Secrets[i] = store.SigningKey{Key: s.Key, CreatedAt: fromOpt(s.CreatedAt), ExpiresAt: fromOpt(s.ExpiresAt)}
 	}
 	if headers.Valid {
 		if err := json.Unmarshal([]byte(headers.String), &ep.Headers); err != nil {

@@ -41,7 +41,7 @@ func ExampleStore_Tx() {
 		Mode:       event.ModeTest,
 		URL:        "https://hooks.example.com/in",
 		EventTypes: []string{"order.*"},
-		Secrets:    []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+		Secrets:    []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
 	}); err != nil {
 		log.Fatal(err)
 	}

@@ -88,7 +88,7 @@ func TestMigrateForeignSchema(t *testing.T) {
 			require.NoError(t, s.DB().QueryRow(`SELECT COUNT(*) FROM webhookkit_migrations WHERE version = ?`, sqlite.SchemaVersion).Scan(&versions))
 			require.Equal(t, 1, versions)
 			ep := &store.Endpoint{Mode: event.ModeTest, URL: "https://hooks.example.com/in", EventTypes: []string{"*"},
-				Secrets: []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
+				Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
 			require.NoError(t, s.CreateEndpoint(ctx, ep), "the store works")
 		})
 	}

@@ -307,7 +307,7 @@ func TestPublishTxWakesSender(t *testing.T) {
 	defer srv.Close()
 	ep := &store.Endpoint{
 		Tenant: "acme", Mode: event.ModeTest, URL: srv.URL, EventTypes: []string{"*"},
-		Secrets: []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
+		Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
 	}
 	require.NoError(t, s.CreateEndpoint(ctx, ep))
 

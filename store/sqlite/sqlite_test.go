@@ -47,7 +47,7 @@ func newEndpoint(tb testing.TB, s *sqlite.Store, tenant string, patterns ...stri
 		Mode:       event.ModeTest,
 		URL:        "https://hooks.example.com/in",
 		EventTypes: patterns,
-		Secrets:    []store.Secret{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", CreatedAt: at(-time.Hour)}},
+		Secrets:    []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", CreatedAt: at(-time.Hour)}},
 	}
 	require.NoError(tb, s.CreateEndpoint(context.Background(), ep))
 	return ep

@@ -57,7 +57,7 @@ func requireSameEndpoint(t testing.TB, want, got *store.Endpoint) {
 
 func testEndpointCreateGet(f *endpointsFixture) {
 	ep := validEndpoint()
-	ep.Secrets = append(ep.Secrets, store.Secret{Key: secondSecret, CreatedAt: at(0), ExpiresAt: at(24 * time.Hour)})
+	ep.Secrets = append(ep.Secrets, store.SigningKey{Key: secondSecret, CreatedAt: at(0), ExpiresAt: at(24 * time.Hour)})
 	require.NoError(f, f.s.CreateEndpoint(f.ctx, ep))
 	_, err := uuid.Parse(ep.ID)
 	require.NoError(f, err, "CreateEndpoint must assign a UUID when ID is empty, got %q", ep.ID)
@@ -99,7 +99,7 @@ func testEndpointInvalid(f *endpointsFixture) {
 		return func(ep *store.Endpoint) {
 			ep.Secrets = nil
 			for _, k := range keys {
-				ep.Secrets = append(ep.Secrets, store.Secret{Key: k})
+				ep.Secrets = append(ep.Secrets, store.SigningKey{Key: k})
 			}
 		}
 	}
@@ -129,7 +129,7 @@ func testEndpointInvalid(f *endpointsFixture) {
 		{"no event types", func(ep *store.Endpoint) { ep.EventTypes = nil }, "event types"},
 		{"bad pattern", func(ep *store.Endpoint) { ep.EventTypes = []string{"ping", "not a type!"} }, "event types[1]"},
 		{"no secrets", func(ep *store.Endpoint) { ep.Secrets = nil }, "secrets"},
-		{"empty secret", func(ep *store.Endpoint) { ep.Secrets = []store.Secret{{}} }, "secrets[0]"},
+		{"empty secret", func(ep *store.Endpoint) { ep.Secrets = []store.SigningKey{{}} }, "secrets[0]"},
 		{"secret without prefix", secrets("abc"), "secrets[0]"},
 		{"short secret", secrets("whsec_abc"), "secrets[0]"},
 		{"secret of 23 bytes", secrets("whsec_" + base64.StdEncoding.EncodeToString(make([]byte, 23))), "secrets[0]"},
@@ -162,7 +162,7 @@ func testEndpointInvalid(f *endpointsFixture) {
 
 // requireInvalid requires that err wraps store.ErrInvalid, names the
 // endpoint's field and does not repeat the text of any of the secrets.
-func requireInvalid(t *testing.T, err error, field string, secrets []store.Secret) {
+func requireInvalid(t *testing.T, err error, field string, secrets []store.SigningKey) {
 	t.Helper()
 	require.ErrorIs(t, err, store.ErrInvalid)
 	require.Contains(t, err.Error(), "endpoint "+field, "the error names the field")
@@ -180,7 +180,7 @@ func testEndpointSigningKeys(f *endpointsFixture) {
 	key, err := signature.GenerateKey()
 	require.NoError(f, err)
 	ep := f.endpoint(func(ep *store.Endpoint) {
-		ep.Secrets = append(ep.Secrets, store.Secret{Key: key.String(), CreatedAt: at(0)})
+		ep.Secrets = append(ep.Secrets, store.SigningKey{Key: key.String(), CreatedAt: at(0)})
 	})
 	got, err := f.s.GetEndpoint(f.ctx, ep.ID)
 	require.NoError(f, err)
@@ -202,7 +202,7 @@ func testEndpointSigningKeys(f *endpointsFixture) {
 func testEndpointSecretCreatedAt(f *endpointsFixture) {
 	ep := validEndpoint()
 	given := ep.Secrets[0].CreatedAt
-	ep.Secrets = append(ep.Secrets, store.Secret{Key: secondSecret, ExpiresAt: at(24 * time.Hour)})
+	ep.Secrets = append(ep.Secrets, store.SigningKey{Key: secondSecret, ExpiresAt: at(24 * time.Hour)})
 	require.NoError(f, f.s.CreateEndpoint(f.ctx, ep))
 	created, err := f.s.GetEndpoint(f.ctx, ep.ID)
 	require.NoError(f, err)
@@ -215,7 +215,7 @@ func testEndpointSecretCreatedAt(f *endpointsFixture) {
 	}
 
 	upd := created.Clone()
-	upd.Secrets = append(upd.Secrets, store.Secret{Key: rotatedSecret})
+	upd.Secrets = append(upd.Secrets, store.SigningKey{Key: rotatedSecret})
 	require.NoError(f, f.s.UpdateEndpoint(f.ctx, upd))
 	updated, err := f.s.GetEndpoint(f.ctx, ep.ID)
 	require.NoError(f, err)
@@ -299,7 +299,7 @@ func editUserFields(ep *store.Endpoint) {
 	ep.URL = "http://new.example.com:8080/hook"
 	ep.Description = "new"
 	ep.EventTypes = []string{"*"}
-	ep.Secrets = append(ep.Secrets, store.Secret{Key: rotatedSecret, CreatedAt: at(time.Hour)})
+	ep.Secrets = append(ep.Secrets, store.SigningKey{Key: rotatedSecret, CreatedAt: at(time.Hour)})
 	ep.Headers = map[string]string{"X-New": "1"}
 	ep.Metadata = nil
 	ep.RateLimit, ep.Burst, ep.MaxInFlight = 0, 0, 0

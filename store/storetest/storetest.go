@@ -195,7 +195,7 @@ func validEndpoint() *store.Endpoint {
 		URL:         "https://hooks.example.com/in",
 		Description: "orders",
 		EventTypes:  []string{"patient.*", "ping"},
-		Secrets: []store.Secret{
+		Secrets: []store.SigningKey{
 			{Key: testSecret, CreatedAt: at(-time.Hour)},
 		},
 		Headers:     map[string]string{"X-Team": "billing"},

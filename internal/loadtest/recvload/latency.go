@@ -521,7 +521,7 @@ func runLatency(ctx context.Context, cfg latencyConfig) (res latencyResult, err 
 	}()
 
 	ep := &store.Endpoint{Mode: event.ModeTest, URL: "http://" + ln.Addr().String() + "/", EventTypes: []string{"*"},
-		Secrets: []store.Secret{{Key: sec.String()}}, MaxInFlight: cfg.maxInFlight}
+		Secrets: []store.SigningKey{{Key: sec.String()}}, MaxInFlight: cfg.maxInFlight}
 	if err := st.Sender.CreateEndpoint(ctx, ep); err != nil {
 		return res, err
 	}

@@ -167,7 +167,7 @@ func newPipeline(ctx context.Context, pc pipelineConfig) (p *pipeline, err error
 	go loadtest.Serve(srvCtx, ln, p.faults) //nolint:errcheck // ends with stopSrv
 
 	ep := &store.Endpoint{Mode: event.ModeTest, URL: "http://" + ln.Addr().String() + "/", EventTypes: []string{"*"},
-		Secrets: []store.Secret{{Key: sec.String()}}, MaxInFlight: senderWorkers}
+		Secrets: []store.SigningKey{{Key: sec.String()}}, MaxInFlight: senderWorkers}
 	if err = p.st.Sender.CreateEndpoint(ctx, ep); err != nil {
 		return nil, err
 	}

@@ -453,7 +453,7 @@ func publishAll(ctx context.Context, st *loadtest.Store, cfg instancesConfig, ur
 	eps := make([]string, cfg.endpoints)
 	for i := range eps {
 		ep := &store.Endpoint{Mode: event.ModeTest, URL: url + "e" + strconv.Itoa(i), EventTypes: []string{"*"},
-			Secrets: []store.Secret{{Key: sec.String()}}, MaxInFlight: cfg.c}
+			Secrets: []store.SigningKey{{Key: sec.String()}}, MaxInFlight: cfg.c}
 		if err := st.Sender.CreateEndpoint(ctx, ep); err != nil {
 			return nil, err
 		}

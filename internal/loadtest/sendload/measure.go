@@ -306,7 +306,7 @@ func runSenderProfiled(ctx context.Context, kind, url string, sec signature.Secr
 	}
 	defer st.Close() //nolint:errcheck // a temporary store
 	ep := &store.Endpoint{Mode: event.ModeTest, URL: url, EventTypes: []string{"*"},
-		Secrets: []store.Secret{{Key: sec.String()}}, MaxInFlight: c}
+		Secrets: []store.SigningKey{{Key: sec.String()}}, MaxInFlight: c}
 	if err := st.Sender.CreateEndpoint(ctx, ep); err != nil {
 		return batch{}, err
 	}
