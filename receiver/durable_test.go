@@ -61,6 +61,33 @@ func TestCrashRedrive(t *testing.T) {
 	require.Equal(t, uint64(1), b.Stats().Recovered)
 }
 
+// TestStartRedrivesFirst: Start returns once the events a crash left
+// claimed (lease ended) are queued, before new requests compete for the
+// queue's room.
+func TestStartRedrivesFirst(t *testing.T) {
+	k := newKeyPair(t)
+	ib := newTestInbox()
+	clk := newClock(testNow)
+	evs := []event.Event{newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")}
+	for _, ev := range evs {
+		won, err := ib.Claim(context.Background(), store.Claim{Key: ev.ID, Body: eventBody(t, ev), Now: clk.Now(), TTL: time.Hour, Lease: time.Minute})
+		require.NoError(t, err)
+		require.True(t, won)
+	}
+	clk.Add(2 * time.Minute) // the crashed process's leases ended
+
+	rc := newRecorder()
+	// The periodic pass is an hour away: only Start's own pass can queue them.
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib, Now: clk.Now,
+		Lease: time.Minute, RecoveryInterval: time.Hour, QueueSize: len(evs)})
+	require.Equal(t, uint64(len(evs)), r.Stats().Recovered, "queued before Start returned")
+	drain(t, r)
+	for _, ev := range evs {
+		require.Equal(t, store.InboxHandled, ib.state(ev.ID))
+	}
+	require.EqualValues(t, len(evs), rc.calls.Load())
+}
+
 // TestRecoverySkipsEventsHeldHere: a lease that ends while this receiver
 // still runs the event does not make it run twice here.
 func TestRecoverySkipsEventsHeldHere(t *testing.T) {

@@ -14,9 +14,13 @@ const (
 )
 
 // Start starts the workers and the background maintenance (pruning the
-// inbox and, with a durable inbox, re-driving events whose lease ended,
-// at once and every [Config].RecoveryInterval), and the receiver starts
-// accepting events.
+// inbox and, with a durable inbox, re-driving events whose lease ended
+// every [Config].RecoveryInterval), and the receiver starts accepting
+// events. With a durable inbox, Start first re-drives the events whose
+// lease ended (a crash's leftovers, up to [MaxRecoveryBatch] and the
+// queue's free room): it returns once they are queued, or once leasing
+// them failed (logged; the next pass tries again), within the store
+// timeout.
 //
 // The receiver runs until [Receiver.Shutdown] or [Receiver.Close], or
 // until ctx is cancelled, which stops it as Close does: a drain under way
@@ -32,11 +36,12 @@ func (r *Receiver) Start(ctx context.Context) error {
 		return err
 	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	switch r.state.Load() {
 	case stateRunning:
+		r.mu.Unlock()
 		return ErrStarted
 	case stateDraining, stateClosed:
+		r.mu.Unlock()
 		return ErrClosed
 	}
 	r.storeBase = context.WithoutCancel(ctx)
@@ -51,8 +56,14 @@ func (r *Receiver) Start(ctx context.Context) error {
 	}
 	r.state.Store(stateRunning)
 	// Runs Close in a goroutine of its own once ctx ends; Close waits for
-	// r.mu, held here until Start returns.
+	// r.mu, held here until the receiver is running.
 	r.unwatch = context.AfterFunc(ctx, func() { _ = r.Close() })
+	r.mu.Unlock()
+	if r.recovery != nil {
+		// The first pass, before Start returns: what a crash left claimed
+		// is queued before new requests compete for the queue.
+		r.recoverClaimed()
+	}
 	return nil
 }
 

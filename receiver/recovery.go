@@ -14,7 +14,7 @@ func (r *Receiver) maintain() {
 	defer r.wg.Done()
 	var recoverC, pruneC <-chan time.Time
 	if r.recovery != nil {
-		r.recoverClaimed()
+		// Start ran the first pass.
 		t := time.NewTicker(r.cfg.RecoveryInterval)
 		defer t.Stop()
 		recoverC = t.C
