@@ -20,7 +20,7 @@ func TestAPI(t *testing.T) {
 
 	// Create: the secret is returned once.
 	r, ep := c.api(http.MethodPost, "endpoints", map[string]any{
-		"url": e.rc.srv.URL + "/hook", "description": "api", "event_types": []string{"patient.*", "ping"},
+		"url": e.rc.Server.URL + "/hook", "description": "api", "event_types": []string{"patient.*", "ping"},
 		"headers": map[string]string{"Authorization": "Bearer downstream"},
 	})
 	require.Equal(t, http.StatusCreated, r.status, r.body)
@@ -113,7 +113,7 @@ func TestAPI(t *testing.T) {
 	// Replay failed since.
 	_, err = e.snd.ProcessDue(ctx)
 	require.NoError(t, err)
-	e.rc.status.Store(http.StatusInternalServerError)
+	e.rc.Status.Store(http.StatusInternalServerError)
 	e.deliver(stored, "ping")
 	r, rep := c.api(http.MethodPost, "endpoints/"+id+"/replay", map[string]any{"since": time.Now().Add(-time.Hour).Format(time.RFC3339)})
 	require.Equal(t, http.StatusOK, r.status, r.body)

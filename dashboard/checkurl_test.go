@@ -17,7 +17,7 @@ import (
 // to change an endpoint's URL to one, on the pages and in the API, and
 // stores nothing. A public host name is accepted without being resolved.
 func TestPrivateURLRefusedAtCreation(t *testing.T) {
-	e := newEnv(t, envOptions{guarded: true})
+	e := newEnv(t, envOptions{Guarded: true})
 	c := e.client("acme")
 	ctx := context.Background()
 	count := func() int {

@@ -152,7 +152,7 @@ func TestCreateEndpoint(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	c := e.client("acme")
 	r := c.post("endpoints", url.Values{
-		"url":         {e.rc.srv.URL + "/hook"},
+		"url":         {e.rc.Server.URL + "/hook"},
 		"description": {"new one"},
 		"event_type":  {fasten.TypeEHIExportSuccess, fasten.TypeEHIExportFailed},
 		"patterns":    {"patient.*, webhook.test patient.*"},
@@ -229,7 +229,7 @@ func TestEscaping(t *testing.T) {
 	require.Contains(t, r.body, "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;")
 
 	// A receiver answering HTML is shown as text, not markup.
-	e.rc.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	e.rc.Server.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("X-Evil", evil)
 		_, _ = w.Write([]byte(evil))
 	})
@@ -326,21 +326,21 @@ func TestPing(t *testing.T) {
 	require.Contains(t, r.body, "Ping delivered: 200 OK in")
 	require.Contains(t, r.body, "ok-from-receiver")
 	require.Contains(t, r.body, "<th>Webhook-Signature</th><td>v1,")
-	require.Equal(t, 1, e.rc.count())
+	require.Equal(t, 1, e.rc.Count())
 
-	e.rc.status.Store(http.StatusForbidden)
+	e.rc.Status.Store(http.StatusForbidden)
 	r = c.post("endpoints/"+ep.ID+"/ping", nil)
 	require.Equal(t, http.StatusOK, r.status)
 	require.Contains(t, r.body, "Ping failed: the endpoint answered 403 Forbidden.")
 	require.Contains(t, r.body, "receiver-failure-body")
-	require.Equal(t, 2, e.rc.count())
+	require.Equal(t, 2, e.rc.Count())
 }
 
 func TestDeliveryLogs(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ep := e.addEndpoint("acme", "", "*")
 	ok := e.deliver(ep, fasten.TypeEHIExportSuccess)
-	e.rc.status.Store(http.StatusInternalServerError)
+	e.rc.Status.Store(http.StatusInternalServerError)
 	bad := e.deliver(ep, fasten.TypeEHIExportFailed)
 	require.Equal(t, store.StateSucceeded, ok.State)
 	require.Equal(t, store.StateFailed, bad.State)
@@ -386,10 +386,10 @@ func TestDeliveryLogs(t *testing.T) {
 func TestRetry(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ep := e.addEndpoint("acme", "", "*")
-	e.rc.status.Store(http.StatusBadGateway)
+	e.rc.Status.Store(http.StatusBadGateway)
 	d := e.deliver(ep, "ping")
 	require.Equal(t, store.StateFailed, d.State)
-	e.rc.status.Store(http.StatusOK)
+	e.rc.Status.Store(http.StatusOK)
 
 	c := e.client("acme")
 	r := c.post("endpoints/"+ep.ID+"/deliveries/"+d.ID+"/retry", nil)
@@ -415,7 +415,7 @@ func TestRetry(t *testing.T) {
 func TestReplayFailed(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ep := e.addEndpoint("acme", "", "*")
-	e.rc.status.Store(http.StatusServiceUnavailable)
+	e.rc.Status.Store(http.StatusServiceUnavailable)
 	e.deliver(ep, "ping")
 	e.deliver(ep, fasten.TypeWebhookTest)
 	c := e.client("acme")
@@ -429,10 +429,10 @@ func TestReplayFailed(t *testing.T) {
 }
 
 func TestWarningBanner(t *testing.T) {
-	e := newEnv(t, envOptions{warnAt: 2})
+	e := newEnv(t, envOptions{WarnAt: 2})
 	ep := e.addEndpoint("acme", "", "*")
 	c := e.client("acme")
-	e.rc.status.Store(http.StatusInternalServerError)
+	e.rc.Status.Store(http.StatusInternalServerError)
 	e.deliver(ep, "ping")
 	require.NotContains(t, c.get("endpoints/"+ep.ID).body, `class="banner"`, "one failure is below WarnAt")
 	e.deliver(ep, "ping")
@@ -484,7 +484,7 @@ func TestSimulator(t *testing.T) {
 			none()
 		})
 	}
-	require.Equal(t, 0, e.rc.count())
+	require.Equal(t, 0, e.rc.Count())
 
 	payload := `{"hello": "dashboard", "n": 42}`
 	r = c.post("endpoints/"+ep.ID+"/simulate", url.Values{"type": {fasten.TypeWebhookTest}, "payload": {payload}})
@@ -505,7 +505,7 @@ func TestSimulator(t *testing.T) {
 }
 
 func TestSimulatorLiveMode(t *testing.T) {
-	e := newEnv(t, envOptions{mode: event.ModeLive})
+	e := newEnv(t, envOptions{Mode: event.ModeLive})
 	ep := e.addEndpoint("acme", "", "*")
 	c := e.client("acme")
 	r := c.get("endpoints/" + ep.ID + "/simulate")
@@ -527,7 +527,7 @@ func TestSimulatorLiveMode(t *testing.T) {
 }
 
 func TestReadOnly(t *testing.T) {
-	e := newEnv(t, envOptions{readOnly: true})
+	e := newEnv(t, envOptions{ReadOnly: true})
 	ep := e.addEndpoint("acme", "", "*")
 	c := e.client("acme")
 	r := c.get("endpoints/" + ep.ID)
@@ -556,7 +556,7 @@ func TestRouting(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, got.Disabled)
 	require.Len(t, got.Secrets, 1)
-	require.Equal(t, 0, e.rc.count())
+	require.Equal(t, 0, e.rc.Count())
 	r, body := c.api(http.MethodGet, "nope", nil)
 	require.Equal(t, http.StatusNotFound, r.status)
 	require.Equal(t, "not_found", body["error"].(map[string]any)["code"])

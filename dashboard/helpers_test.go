@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,17 +12,11 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/webhookkit/webhookkit/dashboard"
-	"github.com/webhookkit/webhookkit/event"
-	"github.com/webhookkit/webhookkit/event/fasten"
-	"github.com/webhookkit/webhookkit/retry"
+	"github.com/webhookkit/webhookkit/internal/dashboardtest"
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/memory"
@@ -34,125 +27,28 @@ var quiet = slog.New(slog.DiscardHandler)
 
 // authorize reads the scope from "Authorization: Bearer <tenant>"; the
 // token "operator" sees every tenant, "banned" is forbidden, none is 401.
-func authorize(r *http.Request) (dashboard.Scope, error) {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	switch {
-	case !ok || tok == "":
-		return dashboard.Scope{}, errors.New("no token")
-	case tok == "banned":
-		return dashboard.Scope{}, dashboard.ErrForbidden
-	case tok == "operator":
-		return dashboard.Scope{All: true}, nil
-	}
-	return dashboard.Scope{Tenant: tok}, nil
-}
-
-// receiver is a local webhook endpoint whose answer a test can change.
-type receiver struct {
-	srv    *httptest.Server
-	status atomic.Int32
-	mu     sync.Mutex
-	bodies [][]byte
-}
-
-func newReceiver(t testing.TB) *receiver {
-	t.Helper()
-	rc := &receiver{}
-	rc.status.Store(http.StatusOK)
-	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		rc.mu.Lock()
-		rc.bodies = append(rc.bodies, b)
-		rc.mu.Unlock()
-		code := int(rc.status.Load())
-		w.Header().Set("X-Receiver", "test-receiver")
-		w.WriteHeader(code)
-		if code < 300 {
-			_, _ = io.WriteString(w, `{"received":"ok-from-receiver"}`)
-		} else {
-			_, _ = io.WriteString(w, "receiver-failure-body")
-		}
-	}))
-	t.Cleanup(rc.srv.Close)
-	return rc
-}
-
-func (rc *receiver) count() int {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return len(rc.bodies)
-}
+// It is shared with the integration tests, as are env's parts.
+var authorize = dashboardtest.Authorize
 
 // env is a dashboard over a memory store and a real sender delivering to a
-// local receiver.
+// local receiver: a dashboardtest.Env and its test, for the helpers below.
 type env struct {
 	t    testing.TB
 	st   *memory.Store
 	snd  *sender.Sender
-	rc   *receiver
+	rc   *dashboardtest.Receiver
 	srv  *httptest.Server
 	base string // e.g. "/webhooks/"
 }
 
-type envOptions struct {
-	mode     event.Mode
-	warnAt   int
-	pageSize int
-	readOnly bool
-	start    bool // start the sender (browser tests); otherwise use ProcessDue
-	guarded  bool // the sender refuses private networks (and so loopback)
-	// catalog is the sender's catalog; nil: the provider's (event/fasten),
-	// unless noCatalog.
-	catalog   *event.Catalog
-	noCatalog bool
-	// wrap, when set, wraps (or replaces) the sender's store, which the
-	// dashboard reads; e.st stays the memory store beneath.
-	wrap func(store.SenderStore) store.SenderStore
-}
+// envOptions configure newEnv; the zero value is a test-mode sender that
+// is not started and a writable dashboard.
+type envOptions = dashboardtest.Options
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
-	if o.mode == "" {
-		o.mode = event.ModeTest
-	}
-	st := memory.New(&memory.Config{Logger: quiet})
-	var sst store.SenderStore = st
-	if o.wrap != nil {
-		sst = o.wrap(st)
-	}
-	cat := o.catalog
-	if cat == nil && !o.noCatalog {
-		cat = fasten.Catalog()
-	}
-	snd, err := sender.New(sst, &sender.Config{
-		Catalog:              cat,
-		Mode:                 o.mode,
-		AllowPrivateNetworks: !o.guarded,
-		Retry:                retry.Never{},
-		RequestTimeout:       5 * time.Second,
-		PollInterval:         20 * time.Millisecond,
-		Logger:               quiet,
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = snd.Close() })
-	if o.start {
-		require.NoError(t, snd.Start(context.Background()))
-	}
-	h, err := dashboard.New(&dashboard.Config{
-		Authorize: authorize,
-		Sender:    snd,
-		ReadOnly:  o.readOnly,
-		BasePath:  "/webhooks/",
-		WarnAt:    o.warnAt,
-		PageSize:  o.pageSize,
-		Logger:    quiet,
-	})
-	require.NoError(t, err)
-	mux := http.NewServeMux()
-	mux.Handle("/webhooks/", h)
-	e := &env{t: t, st: st, snd: snd, rc: newReceiver(t), srv: httptest.NewServer(mux), base: "/webhooks/"}
-	t.Cleanup(e.srv.Close)
-	return e
+	e := dashboardtest.NewEnv(t, o)
+	return &env{t: t, st: e.Store, snd: e.Sender, rc: e.Receiver, srv: e.Server, base: e.Base}
 }
 
 // addEndpoint creates an endpoint of the tenant for the local receiver
@@ -162,7 +58,7 @@ func (e *env) addEndpoint(tenant, desc string, types ...string) *store.Endpoint 
 	if len(types) == 0 {
 		types = []string{"*"}
 	}
-	ep := &store.Endpoint{Tenant: tenant, URL: e.rc.srv.URL + "/hook", Description: desc, EventTypes: types}
+	ep := &store.Endpoint{Tenant: tenant, URL: e.rc.Server.URL + "/hook", Description: desc, EventTypes: types}
 	_, err := e.snd.Endpoints().Create(context.Background(), ep)
 	require.NoError(e.t, err)
 	return ep

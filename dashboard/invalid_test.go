@@ -37,7 +37,7 @@ func TestInvalidEndpointMessages(t *testing.T) {
 		}{
 			{map[string]any{"url": "ftp://x", "event_types": []string{"*"}}, `url: want an absolute http or https URL`},
 			{map[string]any{"url": "https://:8443/in", "event_types": []string{"*"}}, `url: want an absolute http or https URL with a host name`},
-			{map[string]any{"url": e.rc.srv.URL + "/hook"}, `event types: at least one pattern is required ("*" for all)`},
+			{map[string]any{"url": e.rc.Server.URL + "/hook"}, `event types: at least one pattern is required ("*" for all)`},
 		} {
 			r, body := c.api(http.MethodPost, "endpoints", tc.in)
 			require.Equal(t, http.StatusUnprocessableEntity, r.status, r.body)
@@ -48,7 +48,7 @@ func TestInvalidEndpointMessages(t *testing.T) {
 	})
 
 	t.Run("form create", func(t *testing.T) {
-		r := c.post("endpoints", url.Values{"url": {e.rc.srv.URL + "/a b"}, "patterns": {"*"}})
+		r := c.post("endpoints", url.Values{"url": {e.rc.Server.URL + "/a b"}, "patterns": {"*"}})
 		require.Equal(t, http.StatusUnprocessableEntity, r.status, r.body)
 		msg := alertOf(t, r.body)
 		require.Contains(t, msg, "Endpoint not added: url: ")
@@ -76,11 +76,11 @@ func TestLegacyEndpointSecret(t *testing.T) {
 	const legacy = "whsec_legacyvalue"
 	// Stores refuse such a secret now, so the row is simulated: the store
 	// the sender reads returns it in place of the one stored.
-	e := newEnv(t, envOptions{wrap: func(st store.SenderStore) store.SenderStore {
+	e := newEnv(t, envOptions{Wrap: func(st store.SenderStore) store.SenderStore {
 		return legacySecretStore{SenderStore: st, key: legacy}
 	}})
 	db := e.st
-	ep := &store.Endpoint{Tenant: "acme", Mode: event.ModeTest, URL: e.rc.srv.URL + "/hook", EventTypes: []string{"*"},
+	ep := &store.Endpoint{Tenant: "acme", Mode: event.ModeTest, URL: e.rc.Server.URL + "/hook", EventTypes: []string{"*"},
 		Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", CreatedAt: time.Now()}}}
 	require.NoError(t, db.CreateEndpoint(ctx, ep))
 	c := e.client("acme")
@@ -108,7 +108,7 @@ func TestLegacyEndpointSecret(t *testing.T) {
 // is shown with the time the store gave it, not as unknown or year 1.
 func TestSecretCreatedAtShown(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	ep := &store.Endpoint{Tenant: "acme", URL: e.rc.srv.URL + "/hook", EventTypes: []string{"*"},
+	ep := &store.Endpoint{Tenant: "acme", URL: e.rc.Server.URL + "/hook", EventTypes: []string{"*"},
 		Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
 	_, err := e.snd.Endpoints().Create(context.Background(), ep)
 	require.NoError(t, err)

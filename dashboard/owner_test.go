@@ -32,7 +32,7 @@ func ordersCatalog(t testing.TB) *event.Catalog {
 // returns it as stored.
 func addByForm(t *testing.T, e *env, c *client, form url.Values) *store.Endpoint {
 	t.Helper()
-	form.Set("url", e.rc.srv.URL+"/hook")
+	form.Set("url", e.rc.Server.URL+"/hook")
 	r := c.post("endpoints", form)
 	require.Equal(t, http.StatusCreated, r.status, r.body)
 	eps, _, err := e.st.ListEndpoints(context.Background(), store.EndpointFilter{Tenant: "acme"})
@@ -46,7 +46,7 @@ func addByForm(t *testing.T, e *env, c *client, form url.Values) *store.Endpoint
 // sender's catalog's, and that the sender's rules refuse what the catalog
 // does not list.
 func TestCatalogFromSender(t *testing.T) {
-	e := newEnv(t, envOptions{catalog: ordersCatalog(t)})
+	e := newEnv(t, envOptions{Catalog: ordersCatalog(t)})
 	c := e.client("acme")
 	ctx := context.Background()
 
@@ -59,7 +59,7 @@ func TestCatalogFromSender(t *testing.T) {
 	require.NotContains(t, page.body, `value="ping"`)
 	require.NotContains(t, page.body, fasten.TypeEHIExportSuccess, "no provider's types unless the sender has them")
 
-	r := c.post("endpoints", url.Values{"url": {e.rc.srv.URL + "/hook"}, "patterns": {"order.payed"}})
+	r := c.post("endpoints", url.Values{"url": {e.rc.Server.URL + "/hook"}, "patterns": {"order.payed"}})
 	require.Equal(t, http.StatusUnprocessableEntity, r.status, r.body)
 	require.Contains(t, alertOf(t, r.body), "Endpoint not added: event types[0]: &#34;order.payed&#34; selects no event type of the catalog")
 
@@ -93,7 +93,7 @@ func TestCatalogFromSender(t *testing.T) {
 // typed in: no checkboxes, a free type field in the simulator starting at
 // {}, and any valid type or pattern accepted.
 func TestWithoutCatalog(t *testing.T) {
-	e := newEnv(t, envOptions{noCatalog: true})
+	e := newEnv(t, envOptions{NoCatalog: true})
 	c := e.client("acme")
 	ctx := context.Background()
 
@@ -174,7 +174,7 @@ func TestActionsGoThroughTheSender(t *testing.T) {
 // unstarted sender shows lists and logs, hides every action, and refuses
 // every state change.
 func TestReadOnlyWithUnstartedSender(t *testing.T) {
-	e := newEnv(t, envOptions{readOnly: true})
+	e := newEnv(t, envOptions{ReadOnly: true})
 	ep := e.addEndpoint("acme", "read me", "*")
 	e.deliver(ep, "ping")
 	c := e.client("acme")
@@ -197,6 +197,6 @@ func TestReadOnlyWithUnstartedSender(t *testing.T) {
 		require.Equal(t, http.StatusNotImplemented, r.status, path)
 		require.Equal(t, "read_only", body["error"].(map[string]any)["code"])
 	}
-	require.Equal(t, 1, e.rc.count(), "nothing but the delivery made above")
+	require.Equal(t, 1, e.rc.Count(), "nothing but the delivery made above")
 	require.NotContains(t, page.body, `action="/webhooks/endpoints/`+ep.ID+`/delete"`)
 }

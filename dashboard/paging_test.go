@@ -115,7 +115,7 @@ func TestLargeLogIsPaged(t *testing.T) {
 		bigDel     = 1000 // attempts of one more delivery: 3800*5+1000 = 20,000
 	)
 	var cs *countingStore
-	e := newEnv(t, envOptions{pageSize: pageSize, wrap: func(s store.SenderStore) store.SenderStore {
+	e := newEnv(t, envOptions{PageSize: pageSize, Wrap: func(s store.SenderStore) store.SenderStore {
 		cs = &countingStore{SenderStore: s}
 		return cs
 	}})

@@ -30,7 +30,7 @@ type snapshot struct {
 func (e *env) snapshot(t *testing.T, epID string) snapshot {
 	t.Helper()
 	ctx := context.Background()
-	s := snapshot{received: e.rc.count()}
+	s := snapshot{received: e.rc.Count()}
 	if ep, err := e.st.GetEndpoint(ctx, epID); err == nil {
 		s.url, s.desc, s.types, s.secrets, s.disabled = ep.URL, ep.Description, strings.Join(ep.EventTypes, ","), len(ep.Secrets), ep.Disabled
 	}
@@ -51,14 +51,14 @@ func TestTenantIsolation(t *testing.T) {
 	ctx := context.Background()
 	epA := e.addEndpoint("acme", "mine", "*")
 	epB := e.addEndpoint("globex", "theirs", "*")
-	e.rc.status.Store(http.StatusInternalServerError)
+	e.rc.Status.Store(http.StatusInternalServerError)
 	dA := e.deliver(epA, "ping")
 	dB := e.deliver(epB, "ping")
 	as, _, err := e.st.ListAttempts(ctx, store.AttemptFilter{DeliveryID: dB.ID, Tenant: "globex"})
 	require.NoError(t, err)
 	require.Len(t, as, 1)
 	aB := as[0]
-	e.rc.status.Store(http.StatusOK)
+	e.rc.Status.Store(http.StatusOK)
 	// An endpoint of the other mode is invisible too, even to operators.
 	sec, err := signature.NewSecret()
 	require.NoError(t, err)
@@ -165,9 +165,9 @@ func TestTenantIsolation(t *testing.T) {
 func TestCSRF(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ep := e.addEndpoint("acme", "desc", "*")
-	e.rc.status.Store(http.StatusInternalServerError)
+	e.rc.Status.Store(http.StatusInternalServerError)
 	d := e.deliver(ep, "ping")
-	e.rc.status.Store(http.StatusOK)
+	e.rc.Status.Store(http.StatusOK)
 	a := e.client("acme")
 	valid := a.csrfToken()
 	foreign := e.client("globex").csrfToken() // a token from another session and scope

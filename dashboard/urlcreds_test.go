@@ -43,12 +43,12 @@ func TestURLCredentialsHidden(t *testing.T) {
 			}
 
 			ep := e.addEndpoint("acme", "with credentials")
-			u, err := url.Parse(e.rc.srv.URL + "/hook")
+			u, err := url.Parse(e.rc.Server.URL + "/hook")
 			require.NoError(t, err)
 			u.User = tt.user
 			ep.URL = u.String()
 			require.NoError(t, e.st.UpdateEndpoint(ctx, ep))
-			redacted := strings.Replace(e.rc.srv.URL, "http://", "http://"+sender.RedactedValue+"@", 1) + "/hook"
+			redacted := strings.Replace(e.rc.Server.URL, "http://", "http://"+sender.RedactedValue+"@", 1) + "/hook"
 
 			// A delivered attempt, and one an older sender logged with the
 			// user name in its URL.

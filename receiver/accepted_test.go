@@ -48,27 +48,27 @@ func TestAcceptedHook(t *testing.T) {
 			k := newKeyPair(t)
 			var log acceptedLog
 			rc := newRecorder()
-			r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, DedupByHeader: tt.byHeader,
+			r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, DedupByHeader: tt.byHeader,
 				Hooks: receiver.Hooks{OnAccepted: log.hook}})
 
 			ev := newEvent(t, event.ModeTest, "ping")
 			body := eventBody(t, ev)
-			req := signedRequest(k.signer, "msg_header_id", testNow, append([]byte(nil), body...))
+			req := signedRequest(k.Signer, "msg_header_id", testNow, append([]byte(nil), body...))
 			req.Header.Set("X-Custom", "kept")
 			wantHeader := req.Header.Clone()
 			require.Equal(t, 200, serve(r, req).Code)
-			require.Equal(t, ev.ID, rc.next(t).ID)
+			require.Equal(t, ev.ID, rc.Next(t).ID)
 
 			// A duplicate, a forged request and a request of another event
 			// that reuses the pooled body buffer.
-			dup := signedRequest(k.signer, "msg_header_id", testNow, body)
+			dup := signedRequest(k.Signer, "msg_header_id", testNow, body)
 			require.Equal(t, 200, serve(r, dup).Code)
-			forged := eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))
-			forged.Header.Set("Webhook-Signature", "v1,"+rawHMAC(k.secret, "something else"))
+			forged := eventRequest(t, k.Signer, newEvent(t, event.ModeTest, "ping"))
+			forged.Header.Set("Webhook-Signature", "v1,"+rawHMAC(k.Secret, "something else"))
 			require.Equal(t, 401, serve(r, forged).Code)
 			ev2 := newEvent(t, event.ModeTest, "other")
-			require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev2)).Code)
-			rc.next(t)
+			require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev2)).Code)
+			rc.Next(t)
 			drain(t, r)
 
 			got := log.all()
@@ -103,22 +103,22 @@ func TestAcceptedHookNotCalledWhenRefused(t *testing.T) {
 	started := make(chan string, 10)
 	gate := make(chan struct{})
 	rc := newRecorder()
-	rc.fn = func(_ context.Context, ev event.Event, _ int64) error {
+	rc.Fn = func(_ context.Context, ev event.Event, _ int64) error {
 		started <- ev.ID
 		<-gate
 		return nil
 	}
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, QueueSize: 1, Workers: 1,
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, QueueSize: 1, Workers: 1,
 		Hooks: receiver.Hooks{OnAccepted: log.hook}})
 	e1, e2, e3 := newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e1)).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, e1)).Code)
 	require.Equal(t, e1.ID, <-started)
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e2)).Code)
-	require.Equal(t, http.StatusServiceUnavailable, serve(r, eventRequest(t, k.signer, e3)).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, e2)).Code)
+	require.Equal(t, http.StatusServiceUnavailable, serve(r, eventRequest(t, k.Signer, e3)).Code)
 	require.Len(t, log.all(), 2)
 	close(gate)
 	require.Eventually(t, func() bool { return r.Stats().Queued == 0 }, waitTimeout, time.Millisecond)
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e3)).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, e3)).Code)
 	drain(t, r)
 	var ids []string
 	for _, ai := range log.all() {
@@ -136,25 +136,25 @@ func TestAcceptedHookHappensBeforeCallback(t *testing.T) {
 	var hookDone atomic.Bool
 	var sawHook atomic.Bool
 	rc := newRecorder()
-	rc.fn = func(context.Context, event.Event, int64) error {
+	rc.Fn = func(context.Context, event.Event, int64) error {
 		sawHook.Store(hookDone.Load())
 		return nil
 	}
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Workers: 1,
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Workers: 1,
 		Hooks: receiver.Hooks{OnAccepted: func(context.Context, receiver.AcceptedInfo) {
 			close(inHook)
 			<-gate
 			hookDone.Store(true)
 		}}})
 	served := make(chan int, 1)
-	go func() { served <- serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code }()
+	go func() { served <- serve(r, eventRequest(t, k.Signer, newEvent(t, event.ModeTest, "ping"))).Code }()
 	<-inHook
 	// The worker has taken the event off the queue: without the ordering
 	// it would call the callback now, while the hook still runs.
 	require.Eventually(t, func() bool { return r.Stats().Queued == 0 }, waitTimeout, time.Millisecond)
 	close(gate)
 	require.Equal(t, 200, <-served)
-	rc.next(t)
+	rc.Next(t)
 	drain(t, r)
 	require.True(t, sawHook.Load(), "the callback ran after Accepted returned")
 }
@@ -164,11 +164,11 @@ func TestAcceptedHookHappensBeforeCallback(t *testing.T) {
 func TestPanickingAcceptedHook(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}},
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}},
 		Hooks: receiver.Hooks{OnAccepted: func(context.Context, receiver.AcceptedInfo) { panic("hook bug") }}})
 	ev := newEvent(t, event.ModeTest, "ping")
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
-	require.Equal(t, ev.ID, rc.next(t).ID)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev)).Code)
+	require.Equal(t, ev.ID, rc.Next(t).ID)
 	drain(t, r)
 	require.Equal(t, uint64(1), r.Stats().Handled)
 }

@@ -166,7 +166,7 @@ func newBatchRig(t *testing.T, holdClaims, holdMarks int, cfg receiver.Config) (
 	ib := newBatchInbox()
 	ib.holdClaims, ib.holdMarks = holdClaims, holdMarks
 	rc := newRecorder()
-	cfg.Keys, cfg.Inbox = []receiver.Key{{Text: k.text}}, ib
+	cfg.Keys, cfg.Inbox = []receiver.Key{{Text: k.Text}}, ib
 	return k, ib, rc, newReceiver(t, rc, cfg)
 }
 
@@ -188,7 +188,7 @@ func (w *heldWriter) WriteHeader(code int) {
 // was written.
 func postAsync(t *testing.T, r *receiver.Receiver, k keyPair, ib *batchInbox, ev event.Event) <-chan *heldWriter {
 	t.Helper()
-	req := eventRequest(t, k.signer, ev)
+	req := eventRequest(t, k.Signer, ev)
 	w := &heldWriter{ResponseRecorder: httptest.NewRecorder(), held: func() bool { return ib.state(ev.ID) != "" }}
 	ch := make(chan *heldWriter, 1)
 	go func() {
@@ -240,7 +240,7 @@ func TestClaimBatchAnswersAfterWrite(t *testing.T) {
 	for _, ev := range []event.Event{e1, e2, e3} {
 		require.Equal(t, store.InboxHandled, ib.state(ev.ID))
 	}
-	require.EqualValues(t, 3, rc.calls.Load())
+	require.EqualValues(t, 3, rc.Calls.Load())
 	require.Zero(t, ib.singleClaims.Load(), "no claim took the direct path")
 	require.Zero(t, ib.singleMarks.Load(), "no mark took the direct path")
 	st := r.Stats()
@@ -286,7 +286,7 @@ func TestClaimBatchDuplicates(t *testing.T) {
 	require.Equal(t, 1, accepted)
 	require.Equal(t, 2, dups)
 	drain(t, r)
-	require.EqualValues(t, 2, rc.calls.Load(), "x and one copy of ev")
+	require.EqualValues(t, 2, rc.Calls.Load(), "x and one copy of ev")
 	require.Equal(t, store.InboxHandled, ib.state(ev.ID))
 	st := r.Stats()
 	require.Equal(t, uint64(2), st.Accepted)
@@ -332,7 +332,7 @@ func TestClaimBatchError(t *testing.T) {
 		requireAccepted(t, recv(t, postAsync(t, r, k, ib, ev)))
 	}
 	drain(t, r)
-	require.EqualValues(t, 3, rc.calls.Load())
+	require.EqualValues(t, 3, rc.Calls.Load())
 	for _, ev := range []event.Event{x, e1, e2} {
 		require.Equal(t, store.InboxHandled, ib.state(ev.ID))
 	}
@@ -359,7 +359,7 @@ func TestClaimBatchPanic(t *testing.T) {
 	requireAccepted(t, recv(t, a1))
 	requireAccepted(t, recv(t, postAsync(t, r, k, ib, x)))
 	drain(t, r)
-	require.EqualValues(t, 2, rc.calls.Load())
+	require.EqualValues(t, 2, rc.Calls.Load())
 }
 
 // TestStopWritesMarks: the mark-handled records waiting for the marker when
@@ -373,11 +373,11 @@ func TestStopWritesMarks(t *testing.T) {
 				evs = append(evs, newEvent(t, event.ModeTest, "ping"))
 			}
 			requireAccepted(t, recv(t, postAsync(t, r, k, ib, evs[0])))
-			rc.next(t)
+			rc.Next(t)
 			require.Equal(t, []string{evs[0].ID}, recv(t, ib.markHeld), "the first record is being written")
 			for _, ev := range evs[1:] {
 				requireAccepted(t, recv(t, postAsync(t, r, k, ib, ev)))
-				rc.next(t)
+				rc.Next(t)
 			}
 			// Every callback returned; three records wait for the marker,
 			// whose batch is held.
@@ -410,7 +410,7 @@ func TestPendingMarkNotRedriven(t *testing.T) {
 	k, ib, rc, r := newBatchRig(t, 0, 1, receiver.Config{Now: clk.Now, Lease: time.Minute, RecoveryInterval: time.Millisecond})
 	ev := newEvent(t, event.ModeTest, "ping")
 	requireAccepted(t, recv(t, postAsync(t, r, k, ib, ev)))
-	rc.next(t)
+	rc.Next(t)
 	recv(t, ib.markHeld)
 	clk.Add(2 * time.Minute) // the lease ends while the record waits
 	n := ib.leases.Load()
@@ -420,7 +420,7 @@ func TestPendingMarkNotRedriven(t *testing.T) {
 	send(t, ib.markResume, nil)
 	drain(t, r)
 	require.Equal(t, store.InboxHandled, ib.state(ev.ID))
-	require.EqualValues(t, 1, rc.calls.Load(), "the event ran once")
+	require.EqualValues(t, 1, rc.Calls.Load(), "the event ran once")
 	require.Zero(t, r.Stats().Recovered)
 }
 
@@ -450,7 +450,7 @@ func TestRunRetriesWritesMarks(t *testing.T) {
 func TestClaimBatchConcurrentCopies(t *testing.T) {
 	const events, copies = 200, 4
 	k, ib, rc, r := newBatchRig(t, 0, 0, receiver.Config{ClaimFlushes: 2, InboxBatchSize: 8})
-	rc.got = nil
+	rc.Got = nil
 	var wg sync.WaitGroup
 	var bad atomic.Int64
 	for range events {
@@ -458,7 +458,7 @@ func TestClaimBatchConcurrentCopies(t *testing.T) {
 		body := eventBody(t, ev)
 		for range copies {
 			wg.Go(func() {
-				if serve(r, signedRequest(k.signer, ev.ID, testNow, body)).Code != http.StatusOK {
+				if serve(r, signedRequest(k.Signer, ev.ID, testNow, body)).Code != http.StatusOK {
 					bad.Add(1)
 				}
 			})
@@ -470,7 +470,7 @@ func TestClaimBatchConcurrentCopies(t *testing.T) {
 	st := r.Stats()
 	require.Equal(t, uint64(events), st.Accepted)
 	require.Equal(t, uint64(events*(copies-1)), st.Duplicates)
-	require.EqualValues(t, events, rc.calls.Load())
+	require.EqualValues(t, events, rc.Calls.Load())
 	claims, _ := ib.batches()
 	for _, b := range claims {
 		require.LessOrEqual(t, len(b), 8, "InboxBatchSize caps a batch")
@@ -483,9 +483,9 @@ func TestClaimBatchConcurrentCopies(t *testing.T) {
 func TestMemoryInboxClaimsDirectly(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}})
-	require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code)
-	rc.next(t)
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}})
+	require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.Signer, newEvent(t, event.ModeTest, "ping"))).Code)
+	rc.Next(t)
 	drain(t, r)
 	st := r.Stats()
 	require.Zero(t, st.ClaimBatches)

@@ -83,18 +83,18 @@ func TestCopyOfRefusedEventIsRefused(t *testing.T) {
 	openGate := sync.OnceFunc(func() { close(gate) })
 	defer openGate() // before the receiver is closed, should the test fail
 	rc := newRecorder()
-	rc.fn = func(_ context.Context, ev event.Event, _ int64) error {
+	rc.Fn = func(_ context.Context, ev event.Event, _ int64) error {
 		started <- ev.ID
 		<-gate
 		return nil
 	}
 	ib := newHoldingInbox()
 	defer ib.unhold()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, QueueSize: 1, Workers: 1, Inbox: plain{ib}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, QueueSize: 1, Workers: 1, Inbox: plain{ib}})
 	e1, e2, e3 := newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e1)).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, e1)).Code)
 	require.Equal(t, e1.ID, <-started) // the worker holds e1
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e2)).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, e2)).Code)
 
 	// e3 finds the queue full. Should the receiver claim it and then
 	// release the claim, the release is held here.
@@ -103,13 +103,13 @@ func TestCopyOfRefusedEventIsRefused(t *testing.T) {
 	ib.mu.Unlock()
 	claimsBefore := ib.claims.Load()
 	first := make(chan *httptest.ResponseRecorder, 1)
-	go func() { first <- serve(r, eventRequest(t, k.signer, e3)) }()
+	go func() { first <- serve(r, eventRequest(t, k.Signer, e3)) }()
 	var w1 *httptest.ResponseRecorder
 	select {
 	case <-ib.held: // claimed, now releasing: the copy arrives meanwhile
 	case w1 = <-first: // refused without a claim
 	}
-	copyW := serve(r, eventRequest(t, k.signer, e3))
+	copyW := serve(r, eventRequest(t, k.Signer, e3))
 	ib.unhold()
 	if w1 == nil {
 		w1 = <-first
@@ -125,10 +125,10 @@ func TestCopyOfRefusedEventIsRefused(t *testing.T) {
 	openGate()
 	require.Equal(t, e2.ID, <-started)
 	require.Eventually(t, func() bool { return r.Stats().Queued == 0 }, waitTimeout, time.Millisecond)
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e3)).Code, "the sender's retry is accepted")
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, e3)).Code, "the sender's retry is accepted")
 	require.Equal(t, e3.ID, <-started)
 	drain(t, r)
-	require.EqualValues(t, 3, rc.calls.Load())
+	require.EqualValues(t, 3, rc.Calls.Load())
 	for _, ev := range []event.Event{e1, e2, e3} {
 		require.Equal(t, store.InboxHandled, ib.state(ev.ID))
 	}
@@ -157,7 +157,7 @@ func newHeldClaim(t *testing.T, durable bool) *heldClaim {
 	if durable {
 		inbox = h.ib
 	}
-	h.r = newReceiver(t, h.rc, receiver.Config{Keys: []receiver.Key{{Text: h.k.text}}, Inbox: inbox})
+	h.r = newReceiver(t, h.rc, receiver.Config{Keys: []receiver.Key{{Text: h.k.Text}}, Inbox: inbox})
 	t.Cleanup(h.ib.unhold) // before the receiver is closed, should the test fail
 	h.ev = newEvent(t, event.ModeTest, "ping")
 	go func() { h.first <- serve(h.r, h.post(t)) }()
@@ -166,7 +166,7 @@ func newHeldClaim(t *testing.T, durable bool) *heldClaim {
 }
 
 // post returns a request for ev, freshly signed.
-func (h *heldClaim) post(t *testing.T) *http.Request { return eventRequest(t, h.k.signer, h.ev) }
+func (h *heldClaim) post(t *testing.T) *http.Request { return eventRequest(t, h.k.Signer, h.ev) }
 
 // TestShutdownDuringClaimKeepsEvent: an event claimed while Shutdown
 // begins is accepted and drained, not released, because a copy of it was
@@ -184,7 +184,7 @@ func TestShutdownDuringClaimKeepsEvent(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.Code, "the claimed event is accepted: its copy was told it is held")
 	require.Empty(t, w.Header().Get(receiver.HeaderDuplicate))
 	require.NoError(t, <-done)
-	require.EqualValues(t, 1, h.rc.calls.Load(), "Shutdown drained the event")
+	require.EqualValues(t, 1, h.rc.Calls.Load(), "Shutdown drained the event")
 	require.Equal(t, store.InboxHandled, h.ib.state(h.ev.ID))
 	require.Empty(t, h.ib.released)
 	st := h.r.Stats()
@@ -204,7 +204,7 @@ func TestCloseDuringClaimKeepsDurableEvent(t *testing.T) {
 	require.Equal(t, http.StatusOK, w.Code, "the durable inbox holds the event")
 	require.Equal(t, store.InboxClaimed, h.ib.state(h.ev.ID), "kept claimed for re-drive")
 	require.Empty(t, h.ib.released)
-	require.Zero(t, h.rc.calls.Load())
+	require.Zero(t, h.rc.Calls.Load())
 	st := h.r.Stats()
 	require.Equal(t, uint64(1), st.Interrupted)
 	require.Zero(t, st.Pending)
@@ -221,7 +221,7 @@ func TestCloseDuringClaimRefusesNonDurable(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, w.Code)
 	require.Equal(t, "5", w.Header().Get("Retry-After"))
 	require.Equal(t, store.InboxState(""), h.ib.state(h.ev.ID), "the claim is released")
-	require.Zero(t, h.rc.calls.Load())
+	require.Zero(t, h.rc.Calls.Load())
 	st := h.r.Stats()
 	require.Zero(t, st.Pending)
 	require.Zero(t, st.Interrupted, "the event was never accepted")
@@ -238,13 +238,13 @@ func TestConcurrentCopiesAgainstFullQueue(t *testing.T) {
 		copies = 8
 	)
 	rc := newRecorder()
-	rc.got = nil
-	rc.fn = func(context.Context, event.Event, int64) error {
+	rc.Got = nil
+	rc.Fn = func(context.Context, event.Event, int64) error {
 		time.Sleep(50 * time.Microsecond) // slower than the requests: the queue fills up
 		return nil
 	}
 	inbox := memory.New(&memory.Config{Logger: quiet})
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, QueueSize: 2, Workers: 1, Inbox: plain{inbox}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, QueueSize: 2, Workers: 1, Inbox: plain{inbox}})
 
 	var mu sync.Mutex
 	notHeld := 0 // 200s for an event the inbox did not hold at once
@@ -264,7 +264,7 @@ func TestConcurrentCopiesAgainstFullQueue(t *testing.T) {
 				var rmu sync.Mutex
 				for range copies {
 					round.Go(func() {
-						w := serve(r, signedRequest(k.signer, ev.ID, testNow, body))
+						w := serve(r, signedRequest(k.Signer, ev.ID, testNow, body))
 						if w.Code != http.StatusOK {
 							return
 						}
@@ -291,7 +291,7 @@ func TestConcurrentCopiesAgainstFullQueue(t *testing.T) {
 	drain(t, r)
 	st := r.Stats()
 	require.Zero(t, notHeld, "200s for events not held")
-	require.EqualValues(t, events, rc.calls.Load(), "every event acknowledged is handled exactly once (stats %+v)", st)
+	require.EqualValues(t, events, rc.Calls.Load(), "every event acknowledged is handled exactly once (stats %+v)", st)
 	require.Equal(t, uint64(events), st.Accepted)
 	require.Equal(t, uint64(events), st.Handled)
 	require.Positive(t, st.Unavailable, "the queue was full at times")

@@ -33,15 +33,15 @@ func TestCrashRedrive(t *testing.T) {
 	clk := newClock(testNow)
 	started := make(chan struct{}, 1)
 	first := newRecorder()
-	first.fn = func(ctx context.Context, _ event.Event, _ int64) error {
+	first.Fn = func(ctx context.Context, _ event.Event, _ int64) error {
 		started <- struct{}{}
 		<-ctx.Done() // the process "dies" mid-callback
 		return ctx.Err()
 	}
-	cfg := receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib, Now: clk.Now, Lease: time.Minute, RecoveryInterval: time.Millisecond}
+	cfg := receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: ib, Now: clk.Now, Lease: time.Minute, RecoveryInterval: time.Millisecond}
 	a := newReceiver(t, first, cfg)
 	ev := newEvent(t, event.ModeTest, "patient.ehi_export_success")
-	require.Equal(t, 200, serve(a, eventRequest(t, k.signer, ev)).Code)
+	require.Equal(t, 200, serve(a, eventRequest(t, k.Signer, ev)).Code)
 	<-started
 	require.NoError(t, a.Close())
 	require.Equal(t, store.InboxClaimed, ib.state(ev.ID))
@@ -50,14 +50,14 @@ func TestCrashRedrive(t *testing.T) {
 	b := newReceiver(t, second, cfg)
 	// While the dead process's lease holds, nothing is re-driven; the
 	// sender's retry is a duplicate (the event is held by the inbox).
-	require.Equal(t, 200, serve(b, eventRequest(t, k.signer, ev)).Code)
+	require.Equal(t, 200, serve(b, eventRequest(t, k.Signer, ev)).Code)
 	require.Equal(t, uint64(1), b.Stats().Duplicates)
 	clk.Add(2 * time.Minute) // the lease ends; the periodic pass picks it up
-	got := second.next(t)
+	got := second.Next(t)
 	require.Equal(t, ev.ID, got.ID)
 	drain(t, b)
 	require.Equal(t, store.InboxHandled, ib.state(ev.ID))
-	require.EqualValues(t, 1, second.calls.Load())
+	require.EqualValues(t, 1, second.Calls.Load())
 	require.Equal(t, uint64(1), b.Stats().Recovered)
 }
 
@@ -97,22 +97,22 @@ func TestRecoverySkipsEventsHeldHere(t *testing.T) {
 	started := make(chan struct{}, 1)
 	gate := make(chan struct{})
 	rc := newRecorder()
-	rc.fn = func(context.Context, event.Event, int64) error {
+	rc.Fn = func(context.Context, event.Event, int64) error {
 		started <- struct{}{}
 		<-gate
 		return nil
 	}
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib, Now: clk.Now,
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: ib, Now: clk.Now,
 		Lease: time.Minute, RecoveryInterval: time.Millisecond})
 	ev := newEvent(t, event.ModeTest, "ping")
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev)).Code)
 	<-started
 	clk.Add(2 * time.Minute)
 	// A recovery pass leases the entry (its lease ended) and must skip it.
 	require.Eventually(t, func() bool { return ib.entry(ev.ID).Attempts >= 1 }, waitTimeout, time.Millisecond)
 	close(gate)
 	drain(t, r)
-	require.EqualValues(t, 1, rc.calls.Load())
+	require.EqualValues(t, 1, rc.Calls.Load())
 	require.Zero(t, r.Stats().Recovered)
 	require.Equal(t, store.InboxHandled, ib.state(ev.ID))
 }
@@ -130,10 +130,10 @@ func TestRecoveredPoisonEventGivesUp(t *testing.T) {
 	ib.mu.Unlock()
 
 	rc := newRecorder()
-	rc.fn = func(context.Context, event.Event, int64) error { return context.DeadlineExceeded }
+	rc.Fn = func(context.Context, event.Event, int64) error { return context.DeadlineExceeded }
 	var attempts []int
 	dead := make(chan struct{}, 1)
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib,
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: ib,
 		Retry: retryFast(4),
 		Hooks: receiver.Hooks{
 			OnCallback: func(_ context.Context, i receiver.CallbackInfo) { attempts = append(attempts, i.Number) },
@@ -154,10 +154,10 @@ func TestCorruptStoredBodyIsDead(t *testing.T) {
 	_, err := ib.Claim(context.Background(), store.Claim{Key: "k1", Body: []byte("{not json"), Now: testNow.Add(-time.Hour), TTL: time.Hour * 24, Lease: time.Minute})
 	require.NoError(t, err)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: ib})
 	require.Eventually(t, func() bool { return ib.state("k1") == store.InboxDead }, waitTimeout, time.Millisecond)
 	drain(t, r)
-	require.Zero(t, rc.calls.Load())
+	require.Zero(t, rc.Calls.Load())
 	require.Contains(t, ib.entry("k1").LastError, "does not decode")
 }
 
@@ -211,16 +211,16 @@ func TestRecoverySkipsEventsFinishedWhileLeasing(t *testing.T) {
 	started := make(chan struct{})
 	gate := make(chan struct{})
 	rc := newRecorder()
-	rc.fn = func(_ context.Context, _ event.Event, n int64) error {
+	rc.Fn = func(_ context.Context, _ event.Event, n int64) error {
 		if n == 1 {
 			close(started)
 			<-gate
 		}
 		return nil
 	}
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib, Now: clk.Now,
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: ib, Now: clk.Now,
 		Lease: time.Minute, RecoveryInterval: time.Millisecond})
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev)).Code)
 	<-started
 	clk.Add(2 * time.Minute) // the lease ends while the callback runs
 
@@ -239,7 +239,7 @@ func TestRecoverySkipsEventsFinishedWhileLeasing(t *testing.T) {
 	}
 
 	drain(t, r)
-	require.EqualValues(t, 1, rc.calls.Load(), "callback ran once")
+	require.EqualValues(t, 1, rc.Calls.Load(), "callback ran once")
 	require.Zero(t, r.Stats().Recovered)
 	e, err := ib.GetInboxEntry(context.Background(), ev.ID)
 	require.NoError(t, err)

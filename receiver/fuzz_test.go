@@ -24,7 +24,7 @@ func FuzzHandler(f *testing.F) {
 	k := newKeyPair(f)
 	good := envelope()
 	ts := strconv.FormatInt(testNow.Unix(), 10)
-	f.Add("POST", "application/json", testUUID, ts, k.signer.Sign(testUUID, testNow, good), good, false)
+	f.Add("POST", "application/json", testUUID, ts, k.Signer.Sign(testUUID, testNow, good), good, false)
 	f.Add("POST", "application/json", testUUID, ts, "", good, true)
 	f.Add("POST", "application/json; charset=utf-8", "msg_1", ts, "v1,AAAA", []byte(`{"a":1}`), false)
 	f.Add("POST", "Application/JSON", "msg_2", "+"+ts, "v1a,AAAA v1,", []byte(`{"id":"x","id":"y"}`), true)
@@ -34,16 +34,16 @@ func FuzzHandler(f *testing.F) {
 
 	// The oracle for "signed": the fuzzer may carry a genuine signature over
 	// from the seed corpus.
-	oracle, err := signature.NewVerifier([]signature.Secret{k.secret}, nil, &signature.VerifyOptions{Now: fixedNow})
+	oracle, err := signature.NewVerifier([]signature.Secret{k.Secret}, nil, &signature.VerifyOptions{Now: fixedNow})
 	require.NoError(f, err)
 	rc := newRecorder()
-	rc.got = nil
+	rc.Got = nil
 	ib := newTestInbox()
-	r := newReceiver(f, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: plain{ib}, MaxBodyBytes: 64 << 10})
+	r := newReceiver(f, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: plain{ib}, MaxBodyBytes: 64 << 10})
 	f.Cleanup(func() {
 		drain(f, r)
 		st := r.Stats()
-		require.Equal(f, int64(st.Accepted), rc.calls.Load(), "only accepted (signed) events reach the callback")
+		require.Equal(f, int64(st.Accepted), rc.Calls.Load(), "only accepted (signed) events reach the callback")
 	})
 
 	f.Fuzz(func(t *testing.T, method, ctype, id, timestamp, sig string, body []byte, sign bool) {
@@ -54,13 +54,13 @@ func FuzzHandler(f *testing.F) {
 		req.Header["Webhook-Timestamp"] = []string{timestamp}
 		req.Header["Webhook-Signature"] = []string{sig}
 		if sign {
-			k.signer.SignHeader(req.Header, id, testNow, body)
+			k.Signer.SignHeader(req.Header, id, testNow, body)
 		}
 		before, claims := r.Stats().Accepted, ib.claims.Load()
 		w := httptest.NewRecorder()
 		r.ServeHTTP(w, req)
 
-		require.NotContains(t, w.Body.String(), k.text)
+		require.NotContains(t, w.Body.String(), k.Text)
 		require.NotEqual(t, http.StatusGone, w.Code)
 		if w.Code >= 300 && w.Code < 400 {
 			t.Fatalf("redirect status %d", w.Code)

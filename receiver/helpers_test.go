@@ -1,14 +1,12 @@
 package receiver_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/internal/receivertest"
 	"github.com/webhookkit/webhookkit/receiver"
 	"github.com/webhookkit/webhookkit/retry"
 	"github.com/webhookkit/webhookkit/signature"
@@ -28,129 +27,39 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// testNow is the fixed clock of most tests; requests are signed with it.
-var testNow = time.Unix(1_750_000_000, 0).UTC()
-
-func fixedNow() time.Time { return testNow }
+// The helpers shared with the integration tests, under the names these
+// tests use.
+type (
+	keyPair  = receivertest.KeyPair
+	recorder = receivertest.Recorder
+)
 
 // waitTimeout bounds every wait on a condition; generous, never a timing
 // assertion.
-const waitTimeout = 10 * time.Second
+const waitTimeout = receivertest.WaitTimeout
+
+var (
+	// testNow is the fixed clock of most tests; requests are signed with it.
+	testNow  = receivertest.Now()
+	fixedNow = receivertest.Now
+
+	newKeyPair    = receivertest.NewKeyPair
+	newEvent      = receivertest.NewEvent
+	eventBody     = receivertest.EventBody
+	signedRequest = receivertest.SignedRequest
+	serve         = receivertest.Serve
+	newRecorder   = receivertest.NewRecorder
+	newReceiver   = receivertest.NewReceiver
+	drain         = receivertest.Drain
+)
 
 // quiet is a logger that drops everything.
 var quiet = slog.New(slog.DiscardHandler)
-
-type keyPair struct {
-	text   string // whsec_...
-	secret signature.Secret
-	signer *signature.Signer
-}
-
-func newKeyPair(tb testing.TB) keyPair {
-	tb.Helper()
-	sec, err := signature.NewSecret()
-	require.NoError(tb, err)
-	s, err := signature.NewSigner([]signature.Secret{sec})
-	require.NoError(tb, err)
-	return keyPair{text: sec.String(), secret: sec, signer: s}
-}
-
-// newEvent returns a valid event with a fixed date.
-func newEvent(tb testing.TB, mode event.Mode, typ string) event.Event {
-	tb.Helper()
-	ev, err := event.New(mode, typ, map[string]any{"patient_id": "p-1", "n": 1})
-	require.NoError(tb, err)
-	ev.Date = testNow
-	return ev
-}
-
-func eventBody(tb testing.TB, ev event.Event) []byte {
-	tb.Helper()
-	b, err := ev.MarshalJSON()
-	require.NoError(tb, err)
-	return b
-}
-
-// signedRequest builds a POST of body signed by s with the given id and time.
-func signedRequest(s *signature.Signer, id string, ts time.Time, body []byte) *http.Request {
-	req := httptest.NewRequest(http.MethodPost, "/webhooks", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	s.SignHeader(req.Header, id, ts, body)
-	return req
-}
 
 // eventRequest signs ev's envelope, with webhook-id = ev.ID, at testNow.
 func eventRequest(tb testing.TB, s *signature.Signer, ev event.Event) *http.Request {
 	tb.Helper()
 	return signedRequest(s, ev.ID, testNow, eventBody(tb, ev))
-}
-
-func serve(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	return w
-}
-
-// recorder is a Handler that records events and can be told to fail or block.
-type recorder struct {
-	mu     sync.Mutex
-	events []event.Event
-	calls  atomic.Int64
-	fn     func(ctx context.Context, ev event.Event, n int64) error // optional
-	got    chan event.Event                                         // every successful event, if not nil
-}
-
-func newRecorder() *recorder { return &recorder{got: make(chan event.Event, 1024)} }
-
-func (rc *recorder) HandleEvent(ctx context.Context, ev event.Event) error {
-	n := rc.calls.Add(1)
-	if rc.fn != nil {
-		if err := rc.fn(ctx, ev, n); err != nil {
-			return err
-		}
-	}
-	rc.mu.Lock()
-	rc.events = append(rc.events, ev)
-	rc.mu.Unlock()
-	if rc.got != nil {
-		rc.got <- ev
-	}
-	return nil
-}
-
-func (rc *recorder) handled() []event.Event {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]event.Event(nil), rc.events...)
-}
-
-// next waits for the next successfully handled event.
-func (rc *recorder) next(tb testing.TB) event.Event {
-	tb.Helper()
-	select {
-	case ev := <-rc.got:
-		return ev
-	case <-time.After(waitTimeout):
-		tb.Fatal("timed out waiting for the callback")
-		return event.Event{}
-	}
-}
-
-// newReceiver builds and starts a receiver for tests (quiet logs, fixed
-// clock unless set) and closes it at the end of the test.
-func newReceiver(tb testing.TB, h receiver.Handler, cfg receiver.Config) *receiver.Receiver {
-	tb.Helper()
-	if cfg.Logger == nil {
-		cfg.Logger = quiet
-	}
-	if cfg.Now == nil {
-		cfg.Now = fixedNow
-	}
-	r, err := receiver.New(h, &cfg)
-	require.NoError(tb, err)
-	require.NoError(tb, r.Start(context.Background()))
-	tb.Cleanup(func() { _ = r.Close() })
-	return r
 }
 
 // untilRefused posts new events to r until one is answered 503, and
@@ -167,14 +76,6 @@ func untilRefused(tb testing.TB, r *receiver.Receiver, s *signature.Signer) []ev
 		return code == http.StatusServiceUnavailable
 	}, waitTimeout, time.Millisecond, "requests are refused")
 	return accepted
-}
-
-// drain shuts r down gracefully, requiring success.
-func drain(tb testing.TB, r *receiver.Receiver) {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	require.NoError(tb, r.Shutdown(ctx))
 }
 
 // testInbox is an inspectable inbox; it implements store.InboxRecovery, so

@@ -56,7 +56,7 @@ func TestHostileInputs(t *testing.T) {
 
 	good := envelope()
 	ts := strconv.FormatInt(testNow.Unix(), 10)
-	sig := k.signer.Sign(testUUID, testNow, good)
+	sig := k.Signer.Sign(testUUID, testNow, good)
 
 	// req builds a POST of body with the given header values ("" omits a
 	// header; a value with "\n" is sent as several headers).
@@ -78,16 +78,16 @@ func TestHostileInputs(t *testing.T) {
 		return func() *http.Request { r := valid(); mod(r); return r }
 	}
 	signed := func(body []byte) func() *http.Request {
-		return func() *http.Request { return signedRequest(k.signer, testUUID, testNow, body) }
+		return func() *http.Request { return signedRequest(k.Signer, testUUID, testNow, body) }
 	}
 	signedAt := func(at time.Time) func() *http.Request {
-		return func() *http.Request { return signedRequest(k.signer, testUUID, at, good) }
+		return func() *http.Request { return signedRequest(k.Signer, testUUID, at, good) }
 	}
 	signedTS := func(timestamp string) func() *http.Request {
 		// A signature computed over the very header text, so that only the
 		// timestamp's form can be at fault.
 		return func() *http.Request {
-			return req(good, testUUID, timestamp, hmacOver(t, k.secret, testUUID+"."+timestamp+"."+string(good)))
+			return req(good, testUUID, timestamp, hmacOver(t, k.Secret, testUUID+"."+timestamp+"."+string(good)))
 		}
 	}
 	deep := []byte(`{"api_mode":"test","date":"2025-06-15T15:06:40Z","id":"` + testUUID + `","type":"ping","data":` +
@@ -129,10 +129,10 @@ func TestHostileInputs(t *testing.T) {
 		{"timestamp max int64", signedTS("9223372036854775807"), 401, receiver.ReasonTimestamp},
 		// Signatures that do not match: 401.
 		{"signature of another body", func() *http.Request {
-			return req(good, testUUID, ts, k.signer.Sign(testUUID, testNow, envelope(`"type":"other"`)))
+			return req(good, testUUID, ts, k.Signer.Sign(testUUID, testNow, envelope(`"type":"other"`)))
 		}, 401, receiver.ReasonSignature},
-		{"signature for another id", func() *http.Request { return req(good, testUUID, ts, k.signer.Sign("msg_other", testNow, good)) }, 401, receiver.ReasonSignature},
-		{"signature by an unknown secret", func() *http.Request { return req(good, testUUID, ts, stranger.signer.Sign(testUUID, testNow, good)) }, 401, receiver.ReasonSignature},
+		{"signature for another id", func() *http.Request { return req(good, testUUID, ts, k.Signer.Sign("msg_other", testNow, good)) }, 401, receiver.ReasonSignature},
+		{"signature by an unknown secret", func() *http.Request { return req(good, testUUID, ts, stranger.Signer.Sign(testUUID, testNow, good)) }, 401, receiver.ReasonSignature},
 		{"signature invalid base64", func() *http.Request { return req(good, testUUID, ts, "v1,!!!!not-base64!!!!") }, 401, receiver.ReasonSignature},
 		{"signature truncated", func() *http.Request { return req(good, testUUID, ts, sig[:len(sig)-4]) }, 401, receiver.ReasonSignature},
 		{"signature unknown version", func() *http.Request { return req(good, testUUID, ts, "v2"+sig[2:]) }, 401, receiver.ReasonSignature},
@@ -189,7 +189,7 @@ func TestHostileInputs(t *testing.T) {
 
 	rc := newRecorder()
 	ib := newTestInbox()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: ib})
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			w := serve(r, c.req())
@@ -197,7 +197,7 @@ func TestHostileInputs(t *testing.T) {
 			require.Equal(t, string(c.reason)+"\n", w.Body.String())
 			out := w.Body.String()
 			require.Less(t, len(out), 64, "short reason only")
-			require.NotContains(t, out, k.text)
+			require.NotContains(t, out, k.Text)
 			require.NotContains(t, out, testUUID)
 			require.Zero(t, r.Stats().Accepted)
 			require.Zero(t, ib.claims.Load(), "nothing unverified reaches the inbox")
@@ -207,7 +207,7 @@ func TestHostileInputs(t *testing.T) {
 	// own reason), and is the only event handled.
 	require.Equal(t, 200, serve(r, valid()).Code)
 	drain(t, r)
-	require.EqualValues(t, 1, rc.calls.Load())
+	require.EqualValues(t, 1, rc.Calls.Load())
 }
 
 // hmacOver returns a v1 signature entry over content, computed directly:
@@ -222,7 +222,7 @@ func TestTruncatedBody(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
 	infos := make(chan receiver.ResponseInfo, 1)
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Hooks: receiver.Hooks{
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Hooks: receiver.Hooks{
 		OnResponse: func(_ context.Context, i receiver.ResponseInfo) { infos <- i },
 	}})
 	srv := httptest.NewServer(r)
@@ -233,7 +233,7 @@ func TestTruncatedBody(t *testing.T) {
 	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
 	require.NoError(t, err)
 	h := http.Header{}
-	k.signer.SignHeader(h, ev.ID, testNow, body)
+	k.Signer.SignHeader(h, ev.ID, testNow, body)
 	fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", len(body))
 	for name, v := range h {
 		fmt.Fprintf(conn, "%s: %s\r\n", name, v[0])
@@ -245,7 +245,7 @@ func TestTruncatedBody(t *testing.T) {
 	require.Equal(t, receiver.ReasonUnreadable, info.Reason)
 	_ = conn.Close()
 	drain(t, r)
-	require.Zero(t, rc.calls.Load())
+	require.Zero(t, rc.Calls.Load())
 }
 
 // TestSlowClient sends the body a byte at a time to a server with a short
@@ -255,7 +255,7 @@ func TestSlowClient(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
 	infos := make(chan receiver.ResponseInfo, 1)
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Hooks: receiver.Hooks{
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Hooks: receiver.Hooks{
 		OnResponse: func(_ context.Context, i receiver.ResponseInfo) { infos <- i },
 	}})
 	srv := httptest.NewUnstartedServer(r)
@@ -269,7 +269,7 @@ func TestSlowClient(t *testing.T) {
 	require.NoError(t, err)
 	defer conn.Close()
 	h := http.Header{}
-	k.signer.SignHeader(h, ev.ID, testNow, body)
+	k.Signer.SignHeader(h, ev.ID, testNow, body)
 	var head strings.Builder
 	fmt.Fprintf(&head, "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n", len(body))
 	for name, v := range h {
@@ -313,7 +313,7 @@ func TestSlowClient(t *testing.T) {
 		_ = resp.Body.Close()
 	}
 	drain(t, r)
-	require.Zero(t, rc.calls.Load())
+	require.Zero(t, rc.Calls.Load())
 	require.Zero(t, r.Stats().Accepted)
 }
 
@@ -323,7 +323,7 @@ func TestSlowClient(t *testing.T) {
 func TestOversizedOverHTTP(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, MaxBodyBytes: 1 << 10})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, MaxBodyBytes: 1 << 10})
 	declared := make(chan int64, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		declared <- req.ContentLength
@@ -342,7 +342,7 @@ func TestOversizedOverHTTP(t *testing.T) {
 		req, err := http.NewRequest(http.MethodPost, srv.URL, rd)
 		require.NoError(t, err)
 		req.Header.Set("Content-Type", "application/json")
-		k.signer.SignHeader(req.Header, ev.ID, testNow, body)
+		k.Signer.SignHeader(req.Header, ev.ID, testNow, body)
 		resp, err := srv.Client().Do(req)
 		require.NoError(t, err)
 		_ = resp.Body.Close()
@@ -354,7 +354,7 @@ func TestOversizedOverHTTP(t *testing.T) {
 		}
 	}
 	drain(t, r)
-	require.Zero(t, rc.calls.Load())
+	require.Zero(t, rc.Calls.Load())
 }
 
 // TestDeclaredLengthNotAllocatedInAdvance: a request that declares a body
@@ -366,7 +366,7 @@ func TestDeclaredLengthNotAllocatedInAdvance(t *testing.T) {
 	}
 	k := newKeyPair(t)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}})
 	const limit = receiver.DefaultMaxBodyBytes
 	const rounds = 50
 	run := func() {
@@ -387,5 +387,5 @@ func TestDeclaredLengthNotAllocatedInAdvance(t *testing.T) {
 	perCall := (after.TotalAlloc - before.TotalAlloc) / rounds
 	require.Less(t, perCall, uint64(limit/4), "allocated %d bytes per request for a %d-byte declared body", perCall, limit)
 	drain(t, r)
-	require.Zero(t, rc.calls.Load())
+	require.Zero(t, rc.Calls.Load())
 }

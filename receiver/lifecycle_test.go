@@ -51,7 +51,7 @@ func TestStartContextCancelStops(t *testing.T) {
 	release := make(chan struct{})
 	var exited atomic.Bool
 	rc := newRecorder()
-	rc.fn = func(ctx context.Context, _ event.Event, _ int64) error {
+	rc.Fn = func(ctx context.Context, _ event.Event, _ int64) error {
 		started <- struct{}{}
 		<-ctx.Done() // only the receiver's stop ends this callback
 		<-release
@@ -60,15 +60,15 @@ func TestStartContextCancelStops(t *testing.T) {
 	}
 	ib := newTestInbox()
 	ctx, cancel := context.WithCancel(context.Background())
-	r := startUnmanaged(t, ctx, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Workers: 1, Inbox: plain{ib}})
+	r := startUnmanaged(t, ctx, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Workers: 1, Inbox: plain{ib}})
 
 	running, queued := newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")
-	require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.signer, running)).Code)
+	require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.Signer, running)).Code)
 	<-started
-	require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.signer, queued)).Code)
+	require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.Signer, queued)).Code)
 
 	cancel()
-	left := 2 + len(untilRefused(t, r, k.signer)) // some accepted before the stop began
+	left := 2 + len(untilRefused(t, r, k.Signer)) // some accepted before the stop began
 
 	shut := make(chan error, 1)
 	go func() { shut <- r.Shutdown(context.Background()) }()
@@ -100,19 +100,19 @@ func TestStopDuringShutdown(t *testing.T) {
 			k := newKeyPair(t)
 			started := make(chan struct{}, 1)
 			rc := newRecorder()
-			rc.fn = func(ctx context.Context, _ event.Event, _ int64) error {
+			rc.Fn = func(ctx context.Context, _ event.Event, _ int64) error {
 				started <- struct{}{}
 				<-ctx.Done()
 				return ctx.Err()
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			r := startUnmanaged(t, ctx, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Workers: 1})
-			require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code)
+			r := startUnmanaged(t, ctx, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Workers: 1})
+			require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.Signer, newEvent(t, event.ModeTest, "ping"))).Code)
 			<-started
 			shut := make(chan error, 1)
 			go func() { shut <- r.Shutdown(context.Background()) }() // would wait forever
-			left := 1 + len(untilRefused(t, r, k.signer))            // Shutdown has begun
+			left := 1 + len(untilRefused(t, r, k.Signer))            // Shutdown has begun
 			tc.stop(r, cancel)
 			err := result(t, shut)
 			require.ErrorIs(t, err, receiver.ErrClosed)
@@ -129,13 +129,13 @@ func TestSecondShutdownWaits(t *testing.T) {
 	started := make(chan struct{}, 1)
 	gate := make(chan struct{})
 	rc := newRecorder()
-	rc.fn = func(context.Context, event.Event, int64) error {
+	rc.Fn = func(context.Context, event.Event, int64) error {
 		started <- struct{}{}
 		<-gate
 		return nil
 	}
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Workers: 1})
-	require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code)
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Workers: 1})
+	require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.Signer, newEvent(t, event.ModeTest, "ping"))).Code)
 	<-started
 	first := make(chan error, 1)
 	go func() { first <- r.Shutdown(context.Background()) }()
@@ -177,7 +177,7 @@ func TestHooksGetContexts(t *testing.T) {
 		got <- seen{hook, v, dl}
 	}
 	cfg := receiver.Config{
-		Keys: []receiver.Key{{Text: k.text}}, Logger: quiet, Now: fixedNow, CallbackTimeout: time.Hour,
+		Keys: []receiver.Key{{Text: k.Text}}, Logger: quiet, Now: fixedNow, CallbackTimeout: time.Hour,
 		Hooks: receiver.Hooks{
 			OnAccepted: func(ctx context.Context, _ receiver.AcceptedInfo) { record("accepted", ctx) },
 			OnResponse: func(ctx context.Context, _ receiver.ResponseInfo) { record("response", ctx) },
@@ -192,7 +192,7 @@ func TestHooksGetContexts(t *testing.T) {
 	t.Cleanup(func() { _ = r.Close() })
 
 	post := func(typ string) {
-		req := eventRequest(t, k.signer, newEvent(t, event.ModeTest, typ))
+		req := eventRequest(t, k.Signer, newEvent(t, event.ModeTest, typ))
 		req = req.WithContext(context.WithValue(req.Context(), ctxKey{}, "request"))
 		require.Equal(t, http.StatusOK, serve(r, req).Code)
 	}

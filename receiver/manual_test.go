@@ -35,13 +35,13 @@ var errFlaky = errors.New("database unavailable")
 func newManualRig(t *testing.T, failures int64, cfg receiver.Config) *manualRig {
 	t.Helper()
 	m := &manualRig{k: newKeyPair(t), clk: newClock(testNow), rc: newRecorder(), ib: newTestInbox()}
-	m.rc.fn = func(_ context.Context, _ event.Event, n int64) error {
+	m.rc.Fn = func(_ context.Context, _ event.Event, n int64) error {
 		if n <= failures {
 			return errFlaky
 		}
 		return nil
 	}
-	cfg.Keys = []receiver.Key{{Text: m.k.text}}
+	cfg.Keys = []receiver.Key{{Text: m.k.Text}}
 	cfg.Now = m.clk.Now
 	cfg.ManualRetries = true
 	if cfg.Inbox == nil {
@@ -64,7 +64,7 @@ func newManualRig(t *testing.T, failures int64, cfg receiver.Config) *manualRig 
 func (m *manualRig) post(t *testing.T) event.Event {
 	t.Helper()
 	ev := newEvent(t, event.ModeTest, "ping")
-	require.Equal(t, http.StatusOK, serve(m.r, eventRequest(t, m.k.signer, ev)).Code)
+	require.Equal(t, http.StatusOK, serve(m.r, eventRequest(t, m.k.Signer, ev)).Code)
 	return ev
 }
 
@@ -111,7 +111,7 @@ func TestManualRetriesFollowTheClock(t *testing.T) {
 			m := newManualRig(t, tt.failures, receiver.Config{Retry: retry.Schedule{Delays: delays}})
 			ev := m.post(t)
 			m.run(t, 0) // settles the first attempt, made by a worker
-			require.EqualValues(t, 1, m.rc.calls.Load())
+			require.EqualValues(t, 1, m.rc.Calls.Load())
 
 			calls := int64(1)
 			for _, d := range delays {
@@ -123,13 +123,13 @@ func TestManualRetriesFollowTheClock(t *testing.T) {
 				}
 				m.clk.Add(d - time.Nanosecond)
 				m.run(t, 0) // not due yet
-				require.Equal(t, calls, m.rc.calls.Load())
+				require.Equal(t, calls, m.rc.Calls.Load())
 				m.clk.Add(time.Nanosecond)
 				m.run(t, 1) // due: run before RunRetries returns
 				calls++
-				require.Equal(t, calls, m.rc.calls.Load())
+				require.Equal(t, calls, m.rc.Calls.Load())
 			}
-			require.Equal(t, tt.wantCalls, m.rc.calls.Load())
+			require.Equal(t, tt.wantCalls, m.rc.Calls.Load())
 
 			infos := m.attempts()
 			require.Len(t, infos, len(tt.want))
@@ -178,7 +178,7 @@ func TestManualRetriesEarliestFirst(t *testing.T) {
 		return nil
 	})
 	r := newReceiver(t, h, receiver.Config{
-		Keys: []receiver.Key{{Text: k.text}}, Now: clk.Now, ManualRetries: true, Workers: 1,
+		Keys: []receiver.Key{{Text: k.Text}}, Now: clk.Now, ManualRetries: true, Workers: 1,
 		Retry: retry.Exponential{Base: time.Hour, MaxAttempts: 2},
 	})
 	var evs []event.Event
@@ -188,7 +188,7 @@ func TestManualRetriesEarliestFirst(t *testing.T) {
 		evs = append(evs, ev)
 	}
 	for _, ev := range evs {
-		require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.signer, ev)).Code)
+		require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.Signer, ev)).Code)
 	}
 	n, err := r.RunRetries(t.Context())
 	require.NoError(t, err)
@@ -217,7 +217,7 @@ func TestManualRetriesWithoutDelay(t *testing.T) {
 	m := newManualRig(t, 100, receiver.Config{Retry: retry.Schedule{Delays: []time.Duration{0, 0}}})
 	ev := m.post(t)
 	m.run(t, 2)
-	require.EqualValues(t, 3, m.rc.calls.Load())
+	require.EqualValues(t, 3, m.rc.Calls.Load())
 	require.Equal(t, store.InboxDead, m.ib.state(ev.ID))
 	require.Len(t, m.deadLetters(), 1)
 	m.run(t, 0)
@@ -262,7 +262,7 @@ func TestShutdownLeavesManualRetries(t *testing.T) {
 			n, err := m.r.RunRetries(t.Context())
 			require.ErrorIs(t, err, receiver.ErrClosed)
 			require.Zero(t, n)
-			require.EqualValues(t, 2, m.rc.calls.Load())
+			require.EqualValues(t, 2, m.rc.Calls.Load())
 		})
 	}
 }
@@ -285,7 +285,7 @@ func TestShutdownWaitsForRunRetries(t *testing.T) {
 	started := make(chan struct{}, 1)
 	gate := make(chan struct{})
 	rc := newRecorder()
-	rc.fn = func(_ context.Context, _ event.Event, n int64) error {
+	rc.Fn = func(_ context.Context, _ event.Event, n int64) error {
 		switch n {
 		case 1, 2:
 			return errFlaky // first attempts of both events
@@ -297,12 +297,12 @@ func TestShutdownWaitsForRunRetries(t *testing.T) {
 	}
 	ib := newTestInbox()
 	r := newReceiver(t, rc, receiver.Config{
-		Keys: []receiver.Key{{Text: k.text}}, Now: clk.Now, ManualRetries: true, Inbox: plain{ib}, Workers: 1,
+		Keys: []receiver.Key{{Text: k.Text}}, Now: clk.Now, ManualRetries: true, Inbox: plain{ib}, Workers: 1,
 		Retry: retry.Schedule{Delays: []time.Duration{time.Second}},
 	})
 	evs := []event.Event{newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")}
 	for _, ev := range evs {
-		require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.signer, ev)).Code)
+		require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.Signer, ev)).Code)
 	}
 	n, err := r.RunRetries(t.Context())
 	require.NoError(t, err)
@@ -321,7 +321,7 @@ func TestShutdownWaitsForRunRetries(t *testing.T) {
 	<-started
 	shut := make(chan error, 1)
 	go func() { shut <- r.Shutdown(context.Background()) }()
-	late := untilRefused(t, r, k.signer) // accepted before Shutdown began; drained by it
+	late := untilRefused(t, r, k.Signer) // accepted before Shutdown began; drained by it
 	select {
 	case err := <-shut:
 		t.Fatalf("Shutdown returned %v while a retry was running", err)
@@ -333,7 +333,7 @@ func TestShutdownWaitsForRunRetries(t *testing.T) {
 	require.Equal(t, 1, got.n, "no attempt started after Shutdown began")
 	err = <-shut
 	require.ErrorContains(t, err, "1 events left unhandled (waiting for RunRetries)")
-	require.EqualValues(t, 3+len(late), rc.calls.Load())
+	require.EqualValues(t, 3+len(late), rc.Calls.Load())
 	for _, ev := range late {
 		require.Equal(t, store.InboxHandled, ib.state(ev.ID))
 	}
@@ -343,7 +343,7 @@ func TestShutdownWaitsForRunRetries(t *testing.T) {
 
 func TestRunRetriesErrors(t *testing.T) {
 	k := newKeyPair(t)
-	keys := []receiver.Key{{Text: k.text}}
+	keys := []receiver.Key{{Text: k.Text}}
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	tests := []struct {
@@ -398,13 +398,13 @@ func TestRunRetriesWaitsForRunningCallbacks(t *testing.T) {
 			k := newKeyPair(t)
 			started := make(chan struct{}, 1)
 			rc := newRecorder()
-			rc.fn = func(ctx context.Context, _ event.Event, _ int64) error {
+			rc.Fn = func(ctx context.Context, _ event.Event, _ int64) error {
 				started <- struct{}{}
 				<-ctx.Done()
 				return ctx.Err()
 			}
-			r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, ManualRetries: true})
-			require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code)
+			r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, ManualRetries: true})
+			require.Equal(t, http.StatusOK, serve(r, eventRequest(t, k.Signer, newEvent(t, event.ModeTest, "ping"))).Code)
 			<-started
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()

@@ -109,7 +109,7 @@ func startFlaky(t *testing.T, k keyPair, ib store.Inbox, rc *recorder, log *slog
 	if clk == nil {
 		clk = fixedNow
 	}
-	r, err := receiver.New(rc, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib, Logger: log, Now: clk})
+	r, err := receiver.New(rc, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: ib, Logger: log, Now: clk})
 	require.NoError(t, err)
 	if budget > 0 {
 		receiver.SetMarkBudget(r, budget)
@@ -127,12 +127,12 @@ func TestMarkRetried(t *testing.T) {
 			k, rc, f := newKeyPair(t), newRecorder(), newFlakyMarks(3)
 			r := startFlaky(t, k, p.inbox(f), rc, quiet, nil, 0)
 			ev := newEvent(t, event.ModeTest, "ping")
-			require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
-			rc.next(t)
+			require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev)).Code)
+			rc.Next(t)
 			require.Eventually(t, func() bool { return f.state(ev.ID) == store.InboxHandled }, waitTimeout, time.Millisecond,
 				"the record lands")
 			drain(t, r)
-			require.EqualValues(t, 1, rc.calls.Load(), "callback runs")
+			require.EqualValues(t, 1, rc.Calls.Load(), "callback runs")
 			require.EqualValues(t, 4, f.tries.Load(), "three failures, then the write that landed")
 			st := r.Stats()
 			require.EqualValues(t, 3, st.MarkFailures)
@@ -154,14 +154,14 @@ func TestMarkGivenUp(t *testing.T) {
 			clk := newClock(testNow)
 			r := startFlaky(t, k, p.inbox(f), rc, log.logger(), clk.Now, 30*time.Millisecond)
 			ev := newEvent(t, event.ModeTest, "ping")
-			require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
-			rc.next(t)
+			require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev)).Code)
+			rc.Next(t)
 			require.Eventually(t, func() bool { return r.Stats().MarksGivenUp == 1 }, waitTimeout, time.Millisecond,
 				"the record is given up")
 			require.NoError(t, r.Close())
 			st := r.Stats()
 			require.GreaterOrEqual(t, st.MarkFailures, uint64(2), "tried again before giving up")
-			require.EqualValues(t, 1, rc.calls.Load())
+			require.EqualValues(t, 1, rc.Calls.Load())
 			require.Equal(t, store.InboxClaimed, f.state(ev.ID))
 			require.Contains(t, log.String(), "level=ERROR")
 			require.Contains(t, log.String(), "key="+ev.ID)
@@ -170,11 +170,11 @@ func TestMarkGivenUp(t *testing.T) {
 			f.left.Store(0)
 			clk.Add(receiver.DefaultLease + time.Second)
 			r2 := startFlaky(t, k, p.inbox(f), rc, quiet, clk.Now, 0)
-			rc.next(t)
+			rc.Next(t)
 			require.Eventually(t, func() bool { return f.state(ev.ID) == store.InboxHandled }, waitTimeout, time.Millisecond,
 				"the re-driven event is marked")
 			drain(t, r2)
-			require.EqualValues(t, 2, rc.calls.Load(), "run again after the record was given up")
+			require.EqualValues(t, 2, rc.Calls.Load(), "run again after the record was given up")
 			require.EqualValues(t, 1, r2.Stats().Recovered)
 		})
 	}
@@ -190,8 +190,8 @@ func TestMarkStop(t *testing.T) {
 				k, rc, f, log := newKeyPair(t), newRecorder(), newFlakyMarks(-1), new(errorLog)
 				r := startFlaky(t, k, p.inbox(f), rc, log.logger(), nil, 0) // the default budget, 10 s
 				ev := newEvent(t, event.ModeTest, "ping")
-				require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
-				rc.next(t)
+				require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev)).Code)
+				rc.Next(t)
 				require.Eventually(t, func() bool { return f.tries.Load() >= 1 }, waitTimeout, time.Millisecond)
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
@@ -218,7 +218,7 @@ func TestMarkStop(t *testing.T) {
 				}
 				require.NoError(t, recv(t, done))
 				st := r.Stats()
-				require.EqualValues(t, 1, rc.calls.Load())
+				require.EqualValues(t, 1, rc.Calls.Load())
 				if stop == "ShutdownLands" {
 					require.Equal(t, store.InboxHandled, f.state(ev.ID))
 					require.Zero(t, st.MarksGivenUp)

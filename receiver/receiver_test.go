@@ -28,13 +28,13 @@ func TestAcceptedEventIsHandled(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
 	ib := newTestInbox()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: plain{ib}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: plain{ib}})
 
 	ev := newEvent(t, event.ModeTest, "patient.ehi_export_success")
-	w := serve(r, eventRequest(t, k.signer, ev))
+	w := serve(r, eventRequest(t, k.Signer, ev))
 	require.Equal(t, http.StatusOK, w.Code)
 
-	got := rc.next(t)
+	got := rc.Next(t)
 	require.Equal(t, ev.ID, got.ID)
 	require.Equal(t, ev.Type, got.Type)
 	require.Equal(t, ev.APIMode, got.APIMode)
@@ -67,7 +67,7 @@ func TestStatusCodes(t *testing.T) {
 	}
 	post := func(mod func(*http.Request)) func() *http.Request {
 		return func() *http.Request {
-			req := signedRequest(k.signer, ev.ID, testNow, body)
+			req := signedRequest(k.Signer, ev.ID, testNow, body)
 			if mod != nil {
 				mod(req)
 			}
@@ -90,11 +90,11 @@ func TestStatusCodes(t *testing.T) {
 			r.Body = io.NopCloser(io.MultiReader(strings.NewReader("{"), errReader{io.ErrUnexpectedEOF}))
 		}), status: 400, reason: receiver.ReasonUnreadable},
 		{name: "missing header", req: post(func(r *http.Request) { r.Header.Del("Webhook-Id") }), status: 400, reason: receiver.ReasonHeaders},
-		{name: "stale", req: func() *http.Request { return signedRequest(k.signer, ev.ID, testNow.Add(-10*time.Minute), body) },
+		{name: "stale", req: func() *http.Request { return signedRequest(k.Signer, ev.ID, testNow.Add(-10*time.Minute), body) },
 			status: 401, reason: receiver.ReasonTimestamp},
-		{name: "forged", req: func() *http.Request { return signedRequest(other.signer, ev.ID, testNow, body) },
+		{name: "forged", req: func() *http.Request { return signedRequest(other.Signer, ev.ID, testNow, body) },
 			status: 401, reason: receiver.ReasonSignature},
-		{name: "invalid envelope", req: func() *http.Request { return signedRequest(k.signer, "msg_1", testNow, []byte(`{"id":1}`)) },
+		{name: "invalid envelope", req: func() *http.Request { return signedRequest(k.Signer, "msg_1", testNow, []byte(`{"id":1}`)) },
 			status: 400, reason: receiver.ReasonInvalidEvent},
 		{name: "mode mismatch", cfg: func(c *receiver.Config) { c.Keys[0].Mode = event.ModeLive },
 			req: post(nil), status: 400, reason: receiver.ReasonMode},
@@ -112,7 +112,7 @@ func TestStatusCodes(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			rc := newRecorder()
-			cfg := receiver.Config{Keys: []receiver.Key{{Text: k.text}}}
+			cfg := receiver.Config{Keys: []receiver.Key{{Text: k.Text}}}
 			if c.cfg != nil {
 				c.cfg(&cfg)
 			}
@@ -141,9 +141,9 @@ func TestStatusCodes(t *testing.T) {
 			}
 			drain(t, r)
 			if c.status == 200 {
-				require.EqualValues(t, 1, rc.calls.Load())
+				require.EqualValues(t, 1, rc.Calls.Load())
 			} else {
-				require.Zero(t, rc.calls.Load(), "callback must not run")
+				require.Zero(t, rc.Calls.Load(), "callback must not run")
 				require.Zero(t, r.Stats().Accepted)
 			}
 			if c.reason == receiver.ReasonInboxFull {
@@ -163,7 +163,7 @@ func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 // TestMethodBodyNotRead: a 405 answers without touching the body.
 func TestMethodBodyNotRead(t *testing.T) {
 	k := newKeyPair(t)
-	r := newReceiver(t, newRecorder(), receiver.Config{Keys: []receiver.Key{{Text: k.text}}})
+	r := newReceiver(t, newRecorder(), receiver.Config{Keys: []receiver.Key{{Text: k.Text}}})
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodHead, http.MethodDelete, http.MethodPatch, http.MethodOptions} {
 		req := httptest.NewRequest(m, "/", nil)
 		req.Body = io.NopCloser(errReader{errors.New("body must not be read")})
@@ -182,17 +182,17 @@ func (panicBody) Close() error             { return nil }
 func TestDuplicateNotHandledAgain(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}})
 	ev := newEvent(t, event.ModeTest, "ping")
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
-	rc.next(t)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev)).Code)
+	rc.Next(t)
 	// A retry carries a new date and a new signature; same id.
 	ev2 := ev
 	ev2.Date = testNow.Add(-time.Minute)
-	req := signedRequest(k.signer, ev.ID, testNow.Add(time.Second), eventBody(t, ev2))
+	req := signedRequest(k.Signer, ev.ID, testNow.Add(time.Second), eventBody(t, ev2))
 	requireDuplicate(t, serve(r, req))
 	drain(t, r)
-	require.EqualValues(t, 1, rc.calls.Load())
+	require.EqualValues(t, 1, rc.Calls.Load())
 	require.Equal(t, uint64(1), r.Stats().Duplicates)
 }
 
@@ -207,23 +207,23 @@ func TestInboxFullRefusedUntilHandled(t *testing.T) {
 	openGate := sync.OnceFunc(func() { close(gate) })
 	defer openGate()
 	rc := newRecorder()
-	rc.fn = func(_ context.Context, ev event.Event, _ int64) error {
+	rc.Fn = func(_ context.Context, ev event.Event, _ int64) error {
 		started <- ev.ID
 		<-gate
 		return nil
 	}
 	inbox := memory.New(&memory.Config{MaxInboxEntries: 2, Logger: quiet})
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Workers: 1, Inbox: inbox})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Workers: 1, Inbox: inbox})
 	e1, e2, e3 := newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e1)).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, e1)).Code)
 	require.Equal(t, e1.ID, <-started)
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e2)).Code) // queued
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, e2)).Code) // queued
 
-	w := serve(r, eventRequest(t, k.signer, e3))
+	w := serve(r, eventRequest(t, k.Signer, e3))
 	require.Equal(t, http.StatusServiceUnavailable, w.Code)
 	require.Equal(t, "5", w.Header().Get("Retry-After"))
 	require.Equal(t, string(receiver.ReasonInboxFull)+"\n", w.Body.String())
-	requireDuplicate(t, serve(r, eventRequest(t, k.signer, e1)))
+	requireDuplicate(t, serve(r, eventRequest(t, k.Signer, e1)))
 	st := r.Stats()
 	require.Equal(t, uint64(1), st.InboxFull)
 	require.Equal(t, uint64(1), st.Unavailable)
@@ -232,17 +232,17 @@ func TestInboxFullRefusedUntilHandled(t *testing.T) {
 	openGate()
 	require.Equal(t, e2.ID, <-started)
 	require.Eventually(t, func() bool { return r.Stats().Handled == 2 }, waitTimeout, time.Millisecond)
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e3)).Code, "the sender's retry finds room")
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, e3)).Code, "the sender's retry finds room")
 	require.Equal(t, e3.ID, <-started)
 	drain(t, r)
-	require.EqualValues(t, 3, rc.calls.Load(), "each event handled once")
+	require.EqualValues(t, 3, rc.Calls.Load(), "each event handled once")
 }
 
 // TestConcurrentDuplicates posts one event 100 times at once over HTTP.
 func TestConcurrentDuplicates(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}})
 	srv := httptest.NewServer(r)
 	defer srv.Close()
 	ev := newEvent(t, event.ModeTest, "patient.connection_success")
@@ -259,7 +259,7 @@ func TestConcurrentDuplicates(t *testing.T) {
 			<-start
 			req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
-			k.signer.SignHeader(req.Header, ev.ID, testNow, body)
+			k.Signer.SignHeader(req.Header, ev.ID, testNow, body)
 			resp, err := srv.Client().Do(req)
 			if err != nil {
 				codes[i] = -1
@@ -276,7 +276,7 @@ func TestConcurrentDuplicates(t *testing.T) {
 		require.Equal(t, 200, c, "request %d", i)
 	}
 	drain(t, r)
-	require.EqualValues(t, 1, rc.calls.Load(), "the callback runs exactly once")
+	require.EqualValues(t, 1, rc.Calls.Load(), "the callback runs exactly once")
 	st := r.Stats()
 	require.Equal(t, uint64(1), st.Accepted)
 	require.Equal(t, uint64(n-1), st.Duplicates)
@@ -288,21 +288,21 @@ func TestDedupByHeader(t *testing.T) {
 		t.Run(map[bool]string{false: "envelope id", true: "header id"}[byHeader], func(t *testing.T) {
 			rc := newRecorder()
 			ib := newTestInbox()
-			r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, DedupByHeader: byHeader, Inbox: plain{ib}})
+			r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, DedupByHeader: byHeader, Inbox: plain{ib}})
 			a := newEvent(t, event.ModeTest, "ping")
 			b := newEvent(t, event.ModeTest, "ping")
 			// Same webhook-id header, different envelope ids.
-			require.Equal(t, 200, serve(r, signedRequest(k.signer, "msg_same", testNow, eventBody(t, a))).Code)
-			require.Equal(t, 200, serve(r, signedRequest(k.signer, "msg_same", testNow, eventBody(t, b))).Code)
+			require.Equal(t, 200, serve(r, signedRequest(k.Signer, "msg_same", testNow, eventBody(t, a))).Code)
+			require.Equal(t, 200, serve(r, signedRequest(k.Signer, "msg_same", testNow, eventBody(t, b))).Code)
 			// Same envelope id, different header ids.
-			require.Equal(t, 200, serve(r, signedRequest(k.signer, "msg_other", testNow, eventBody(t, a))).Code)
+			require.Equal(t, 200, serve(r, signedRequest(k.Signer, "msg_other", testNow, eventBody(t, a))).Code)
 			drain(t, r)
 			if byHeader {
-				require.EqualValues(t, 2, rc.calls.Load()) // msg_same once, msg_other once
+				require.EqualValues(t, 2, rc.Calls.Load()) // msg_same once, msg_other once
 				require.Equal(t, store.InboxHandled, ib.state("msg_same"))
 				require.Equal(t, store.InboxHandled, ib.state("msg_other"))
 			} else {
-				require.EqualValues(t, 2, rc.calls.Load()) // a once, b once
+				require.EqualValues(t, 2, rc.Calls.Load()) // a once, b once
 				require.Equal(t, store.InboxHandled, ib.state(a.ID))
 				require.Equal(t, store.InboxHandled, ib.state(b.ID))
 			}
@@ -315,20 +315,20 @@ func TestQueueFullThenRetryProcessed(t *testing.T) {
 	started := make(chan string, 10)
 	gate := make(chan struct{})
 	rc := newRecorder()
-	rc.fn = func(ctx context.Context, ev event.Event, _ int64) error {
+	rc.Fn = func(ctx context.Context, ev event.Event, _ int64) error {
 		started <- ev.ID
 		<-gate
 		return nil
 	}
 	ib := newTestInbox()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, QueueSize: 1, Workers: 1, Inbox: plain{ib}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, QueueSize: 1, Workers: 1, Inbox: plain{ib}})
 
 	e1, e2, e3 := newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping"), newEvent(t, event.ModeTest, "ping")
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e1)).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, e1)).Code)
 	require.Equal(t, e1.ID, <-started) // the worker holds e1
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e2)).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, e2)).Code)
 	claims := ib.claims.Load()
-	w := serve(r, eventRequest(t, k.signer, e3)) // queue holds e2: full
+	w := serve(r, eventRequest(t, k.Signer, e3)) // queue holds e2: full
 	require.Equal(t, http.StatusServiceUnavailable, w.Code)
 	require.Equal(t, "5", w.Header().Get("Retry-After"))
 	require.Equal(t, string(receiver.ReasonQueueFull)+"\n", w.Body.String())
@@ -339,10 +339,10 @@ func TestQueueFullThenRetryProcessed(t *testing.T) {
 	require.Equal(t, e2.ID, <-started)
 	// The sender retries later: accepted and processed.
 	require.Eventually(t, func() bool { return r.Stats().Queued == 0 }, waitTimeout, time.Millisecond)
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, e3)).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, e3)).Code)
 	require.Equal(t, e3.ID, <-started)
 	drain(t, r)
-	require.EqualValues(t, 3, rc.calls.Load())
+	require.EqualValues(t, 3, rc.Calls.Load())
 	for _, ev := range []event.Event{e1, e2, e3} {
 		require.Equal(t, store.InboxHandled, ib.state(ev.ID))
 	}
@@ -353,13 +353,13 @@ func TestRetriedThenDeadLettered(t *testing.T) {
 	k := newKeyPair(t)
 	boom := errors.New("boom")
 	rc := newRecorder()
-	rc.fn = func(context.Context, event.Event, int64) error { return boom }
+	rc.Fn = func(context.Context, event.Event, int64) error { return boom }
 	ib := newTestInbox()
 	var mu sync.Mutex
 	var dead []error
 	var attempts []receiver.CallbackInfo
 	r := newReceiver(t, rc, receiver.Config{
-		Keys:  []receiver.Key{{Text: k.text}},
+		Keys:  []receiver.Key{{Text: k.Text}},
 		Inbox: plain{ib},
 		Retry: retry.Exponential{Base: time.Millisecond, Max: time.Millisecond, MaxAttempts: 4},
 		Hooks: receiver.Hooks{
@@ -377,10 +377,10 @@ func TestRetriedThenDeadLettered(t *testing.T) {
 		},
 	})
 	ev := newEvent(t, event.ModeTest, "ping")
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev)).Code)
 	drain(t, r)
 
-	require.EqualValues(t, 4, rc.calls.Load())
+	require.EqualValues(t, 4, rc.Calls.Load())
 	require.Len(t, dead, 1, "OnDead is called once")
 	require.ErrorIs(t, dead[0], boom)
 	require.Equal(t, store.InboxDead, ib.state(ev.ID))
@@ -404,7 +404,7 @@ func TestRetriedThenDeadLettered(t *testing.T) {
 func TestRetryThenSuccess(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
-	rc.fn = func(_ context.Context, _ event.Event, n int64) error {
+	rc.Fn = func(_ context.Context, _ event.Event, n int64) error {
 		if n < 3 {
 			return errors.New("not yet")
 		}
@@ -412,15 +412,15 @@ func TestRetryThenSuccess(t *testing.T) {
 	}
 	ib := newTestInbox()
 	r := newReceiver(t, rc, receiver.Config{
-		Keys: []receiver.Key{{Text: k.text}}, Inbox: plain{ib},
+		Keys: []receiver.Key{{Text: k.Text}}, Inbox: plain{ib},
 		Retry: retry.Exponential{Base: time.Millisecond, Max: time.Millisecond, MaxAttempts: 5},
 		Hooks: receiver.Hooks{OnDead: func(context.Context, event.Event, error) { t.Error("OnDead called") }},
 	})
 	ev := newEvent(t, event.ModeTest, "ping")
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
-	rc.next(t)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev)).Code)
+	rc.Next(t)
 	drain(t, r)
-	require.EqualValues(t, 3, rc.calls.Load())
+	require.EqualValues(t, 3, rc.Calls.Load())
 	require.Equal(t, store.InboxHandled, ib.state(ev.ID))
 }
 
@@ -428,20 +428,20 @@ func TestPermanentAndAfter(t *testing.T) {
 	k := newKeyPair(t)
 	t.Run("permanent", func(t *testing.T) {
 		rc := newRecorder()
-		rc.fn = func(context.Context, event.Event, int64) error { return retry.Permanent(errors.New("bad payload")) }
+		rc.Fn = func(context.Context, event.Event, int64) error { return retry.Permanent(errors.New("bad payload")) }
 		var deadN int
 		r := newReceiver(t, rc, receiver.Config{
-			Keys: []receiver.Key{{Text: k.text}}, Retry: retry.Exponential{Base: time.Millisecond, MaxAttempts: 10},
+			Keys: []receiver.Key{{Text: k.Text}}, Retry: retry.Exponential{Base: time.Millisecond, MaxAttempts: 10},
 			Hooks: receiver.Hooks{OnDead: func(context.Context, event.Event, error) { deadN++ }},
 		})
-		require.Equal(t, 200, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code)
+		require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, newEvent(t, event.ModeTest, "ping"))).Code)
 		drain(t, r)
-		require.EqualValues(t, 1, rc.calls.Load())
+		require.EqualValues(t, 1, rc.Calls.Load())
 		require.Equal(t, 1, deadN)
 	})
 	t.Run("after", func(t *testing.T) {
 		rc := newRecorder()
-		rc.fn = func(_ context.Context, _ event.Event, n int64) error {
+		rc.Fn = func(_ context.Context, _ event.Event, n int64) error {
 			if n == 1 {
 				return retry.After(3*time.Millisecond, errors.New("dependency back soon"))
 			}
@@ -449,15 +449,15 @@ func TestPermanentAndAfter(t *testing.T) {
 		}
 		var retryIn time.Duration
 		r := newReceiver(t, rc, receiver.Config{
-			Keys: []receiver.Key{{Text: k.text}}, Retry: retry.Exponential{Base: time.Hour, MaxAttempts: 3},
+			Keys: []receiver.Key{{Text: k.Text}}, Retry: retry.Exponential{Base: time.Hour, MaxAttempts: 3},
 			Hooks: receiver.Hooks{OnCallback: func(_ context.Context, i receiver.CallbackInfo) {
 				if i.Result == receiver.ResultRetry {
 					retryIn = i.Retry
 				}
 			}},
 		})
-		require.Equal(t, 200, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code)
-		rc.next(t)
+		require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, newEvent(t, event.ModeTest, "ping"))).Code)
+		rc.Next(t)
 		drain(t, r)
 		require.Equal(t, 3*time.Millisecond, retryIn, "retry.After replaces the hour-long backoff")
 	})
@@ -466,7 +466,7 @@ func TestPermanentAndAfter(t *testing.T) {
 func TestPanickingCallback(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
-	rc.fn = func(_ context.Context, _ event.Event, n int64) error {
+	rc.Fn = func(_ context.Context, _ event.Event, n int64) error {
 		if n == 1 {
 			panic("callback bug")
 		}
@@ -474,7 +474,7 @@ func TestPanickingCallback(t *testing.T) {
 	}
 	var firstErr error
 	r := newReceiver(t, rc, receiver.Config{
-		Keys: []receiver.Key{{Text: k.text}}, Retry: retry.Exponential{Base: time.Millisecond, MaxAttempts: 3},
+		Keys: []receiver.Key{{Text: k.Text}}, Retry: retry.Exponential{Base: time.Millisecond, MaxAttempts: 3},
 		Hooks: receiver.Hooks{OnCallback: func(_ context.Context, i receiver.CallbackInfo) {
 			if i.Number == 1 {
 				firstErr = i.Err
@@ -482,11 +482,11 @@ func TestPanickingCallback(t *testing.T) {
 		}},
 	})
 	ev := newEvent(t, event.ModeTest, "ping")
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
-	require.Equal(t, ev.ID, rc.next(t).ID)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev)).Code)
+	require.Equal(t, ev.ID, rc.Next(t).ID)
 	drain(t, r)
 	require.ErrorContains(t, firstErr, "callback panicked: callback bug")
-	require.EqualValues(t, 2, rc.calls.Load())
+	require.EqualValues(t, 2, rc.Calls.Load())
 }
 
 func TestCallbackContext(t *testing.T) {
@@ -497,14 +497,14 @@ func TestCallbackContext(t *testing.T) {
 	}
 	ch := make(chan seen, 1)
 	rc := newRecorder()
-	rc.fn = func(ctx context.Context, _ event.Event, _ int64) error {
+	rc.Fn = func(ctx context.Context, _ event.Event, _ int64) error {
 		_, ok := ctx.Deadline()
 		ch <- seen{ctx.Err(), ok}
 		return nil
 	}
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, CallbackTimeout: time.Minute})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, CallbackTimeout: time.Minute})
 	reqCtx, cancel := context.WithCancel(context.Background())
-	req := eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping")).WithContext(reqCtx)
+	req := eventRequest(t, k.Signer, newEvent(t, event.ModeTest, "ping")).WithContext(reqCtx)
 	require.Equal(t, 200, serve(r, req).Code)
 	cancel() // the request is over; the callback must not notice
 	s := <-ch
@@ -516,19 +516,19 @@ func TestCallbackContext(t *testing.T) {
 func TestCallbackTimeoutIsAFailedAttempt(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
-	rc.fn = func(ctx context.Context, _ event.Event, _ int64) error {
+	rc.Fn = func(ctx context.Context, _ event.Event, _ int64) error {
 		<-ctx.Done()
 		return ctx.Err()
 	}
 	ib := newTestInbox()
 	r := newReceiver(t, rc, receiver.Config{
-		Keys: []receiver.Key{{Text: k.text}}, Inbox: plain{ib}, CallbackTimeout: 5 * time.Millisecond,
+		Keys: []receiver.Key{{Text: k.Text}}, Inbox: plain{ib}, CallbackTimeout: 5 * time.Millisecond,
 		Retry: retry.Exponential{Base: time.Millisecond, MaxAttempts: 2},
 	})
 	ev := newEvent(t, event.ModeTest, "ping")
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev)).Code)
 	drain(t, r)
-	require.EqualValues(t, 2, rc.calls.Load())
+	require.EqualValues(t, 2, rc.Calls.Load())
 	require.Equal(t, store.InboxDead, ib.state(ev.ID))
 	require.Contains(t, ib.entry(ev.ID).LastError, "deadline exceeded")
 }
@@ -538,26 +538,26 @@ func TestShutdownDrains(t *testing.T) {
 	gate := make(chan struct{})
 	started := make(chan struct{}, 100)
 	rc := newRecorder()
-	rc.fn = func(context.Context, event.Event, int64) error {
+	rc.Fn = func(context.Context, event.Event, int64) error {
 		started <- struct{}{}
 		<-gate
 		return nil
 	}
 	ib := newTestInbox()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Workers: 2, Inbox: plain{ib}})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Workers: 2, Inbox: plain{ib}})
 	var evs []event.Event
 	for range 10 {
 		ev := newEvent(t, event.ModeTest, "ping")
 		evs = append(evs, ev)
-		require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
+		require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev)).Code)
 	}
 	<-started
 	done := make(chan error, 1)
 	go func() { done <- r.Shutdown(context.Background()) }()
 	// Once shutdown has begun, new events are refused with 503. (Events
 	// posted before it began are accepted and must be drained too.)
-	evs = append(evs, untilRefused(t, r, k.signer)...)
-	w := serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping")))
+	evs = append(evs, untilRefused(t, r, k.Signer)...)
+	w := serve(r, eventRequest(t, k.Signer, newEvent(t, event.ModeTest, "ping")))
 	require.Equal(t, http.StatusServiceUnavailable, w.Code)
 	require.Equal(t, "5", w.Header().Get("Retry-After"))
 	select {
@@ -567,7 +567,7 @@ func TestShutdownDrains(t *testing.T) {
 	}
 	close(gate)
 	require.NoError(t, <-done)
-	require.EqualValues(t, len(evs), rc.calls.Load())
+	require.EqualValues(t, len(evs), rc.Calls.Load())
 	for _, ev := range evs {
 		require.Equal(t, store.InboxHandled, ib.state(ev.ID))
 	}
@@ -580,7 +580,7 @@ func TestShutdownDeadlineReportsLeftovers(t *testing.T) {
 	k := newKeyPair(t)
 	started := make(chan struct{}, 10)
 	rc := newRecorder()
-	rc.fn = func(ctx context.Context, _ event.Event, _ int64) error {
+	rc.Fn = func(ctx context.Context, _ event.Event, _ int64) error {
 		started <- struct{}{}
 		<-ctx.Done() // stuck until cancelled
 		return ctx.Err()
@@ -588,14 +588,14 @@ func TestShutdownDeadlineReportsLeftovers(t *testing.T) {
 	ib := newTestInbox()
 	var dead int
 	r := newReceiver(t, rc, receiver.Config{
-		Keys: []receiver.Key{{Text: k.text}}, Workers: 1, Inbox: plain{ib},
+		Keys: []receiver.Key{{Text: k.Text}}, Workers: 1, Inbox: plain{ib},
 		Hooks: receiver.Hooks{OnDead: func(context.Context, event.Event, error) { dead++ }},
 	})
 	var evs []event.Event
 	for range 3 {
 		ev := newEvent(t, event.ModeTest, "ping")
 		evs = append(evs, ev)
-		require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
+		require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev)).Code)
 	}
 	<-started
 	ctx, cancel := context.WithCancel(context.Background())
@@ -615,15 +615,15 @@ func TestCloseKeepsDurableClaims(t *testing.T) {
 	k := newKeyPair(t)
 	started := make(chan struct{}, 10)
 	rc := newRecorder()
-	rc.fn = func(ctx context.Context, _ event.Event, _ int64) error {
+	rc.Fn = func(ctx context.Context, _ event.Event, _ int64) error {
 		started <- struct{}{}
 		<-ctx.Done()
 		return ctx.Err()
 	}
 	ib := newTestInbox()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Workers: 1, Inbox: ib})
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Workers: 1, Inbox: ib})
 	ev := newEvent(t, event.ModeTest, "ping")
-	req := eventRequest(t, k.signer, ev)
+	req := eventRequest(t, k.Signer, ev)
 	body := eventBody(t, ev)
 	require.Equal(t, 200, serve(r, req).Code)
 	require.Equal(t, body, ib.entry(ev.ID).Body, "a durable inbox holds the body before the 200")
@@ -636,34 +636,34 @@ func TestCloseKeepsDurableClaims(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	k := newKeyPair(t)
 	rc := newRecorder()
-	r, err := receiver.New(rc, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Logger: quiet, Now: fixedNow})
+	r, err := receiver.New(rc, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Logger: quiet, Now: fixedNow})
 	require.NoError(t, err)
 	ev := newEvent(t, event.ModeTest, "ping")
 
-	w := serve(r, eventRequest(t, k.signer, ev))
+	w := serve(r, eventRequest(t, k.Signer, ev))
 	require.Equal(t, http.StatusServiceUnavailable, w.Code, "503 before Start")
 	require.Equal(t, "5", w.Header().Get("Retry-After"))
 	// Garbage is still garbage before Start: never a 5xx for it.
-	require.Equal(t, http.StatusUnauthorized, serve(r, signedRequest(newKeyPair(t).signer, ev.ID, testNow, eventBody(t, ev))).Code)
+	require.Equal(t, http.StatusUnauthorized, serve(r, signedRequest(newKeyPair(t).Signer, ev.ID, testNow, eventBody(t, ev))).Code)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	require.ErrorIs(t, r.Start(ctx), context.Canceled)
 	require.NoError(t, r.Start(context.Background()))
 	require.ErrorIs(t, r.Start(context.Background()), receiver.ErrStarted)
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code, "the claim released on the 503 does not block the retry")
-	rc.next(t)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev)).Code, "the claim released on the 503 does not block the retry")
+	rc.Next(t)
 	require.NoError(t, r.Close())
-	require.Equal(t, http.StatusServiceUnavailable, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "ping"))).Code)
+	require.Equal(t, http.StatusServiceUnavailable, serve(r, eventRequest(t, k.Signer, newEvent(t, event.ModeTest, "ping"))).Code)
 	require.NoError(t, r.Shutdown(context.Background()), "Shutdown after Close returns nil")
 	require.ErrorIs(t, r.Start(context.Background()), receiver.ErrClosed)
 
 	// Never started: Shutdown and Close just close.
-	r2, err := receiver.New(rc, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}})
+	r2, err := receiver.New(rc, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}})
 	require.NoError(t, err)
 	require.NoError(t, r2.Shutdown(context.Background()))
 	require.ErrorIs(t, r2.Start(context.Background()), receiver.ErrClosed)
-	r3, err := receiver.New(rc, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}})
+	r3, err := receiver.New(rc, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}})
 	require.NoError(t, err)
 	require.NoError(t, r3.Close())
 }
@@ -684,16 +684,16 @@ func TestNewValidation(t *testing.T) {
 		{"no keys", h, &receiver.Config{}, receiver.ErrNoKeys, "Config.Keys"},
 		{"empty key", h, &receiver.Config{Keys: []receiver.Key{{}}}, signature.ErrInvalidSecret, "Config.Keys[0].Text"},
 		{"bad secret", h, &receiver.Config{Keys: []receiver.Key{{Text: "whsec_short"}}}, signature.ErrInvalidSecret, "Config.Keys[0].Text"},
-		{"one bad among good", h, &receiver.Config{Keys: []receiver.Key{{Text: k.text}, {Text: "hunter2"}}}, signature.ErrInvalidSecret, "Config.Keys[1].Text"},
+		{"one bad among good", h, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}, {Text: "hunter2"}}}, signature.ErrInvalidSecret, "Config.Keys[1].Text"},
 		{"private key", h, &receiver.Config{Keys: []receiver.Key{{Text: priv.String()}}}, receiver.ErrInvalidConfig, "Config.Keys[0].Text"},
 		{"bad public key", h, &receiver.Config{Keys: []receiver.Key{{Text: "whpk_AAAA"}}}, signature.ErrInvalidKey, "Config.Keys[0].Text"},
-		{"bad mode", h, &receiver.Config{Keys: []receiver.Key{{Text: k.text, Mode: "prod"}}}, receiver.ErrInvalidConfig, "Config.Keys[0].Mode"},
-		{"negative body", h, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}, MaxBodyBytes: -1}, receiver.ErrInvalidConfig, "Config.MaxBodyBytes"},
-		{"negative workers", h, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Workers: -1}, receiver.ErrInvalidConfig, "Config.Workers"},
-		{"negative queue", h, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}, QueueSize: -1}, receiver.ErrInvalidConfig, "Config.QueueSize"},
-		{"negative tolerance", h, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Tolerance: -1}, receiver.ErrInvalidConfig, "Config.Tolerance"},
-		{"negative lease", h, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Lease: -1}, receiver.ErrInvalidConfig, "Config.Lease"},
-		{"nil handler", nil, &receiver.Config{Keys: []receiver.Key{{Text: k.text}}}, receiver.ErrInvalidConfig, "Handler"},
+		{"bad mode", h, &receiver.Config{Keys: []receiver.Key{{Text: k.Text, Mode: "prod"}}}, receiver.ErrInvalidConfig, "Config.Keys[0].Mode"},
+		{"negative body", h, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, MaxBodyBytes: -1}, receiver.ErrInvalidConfig, "Config.MaxBodyBytes"},
+		{"negative workers", h, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Workers: -1}, receiver.ErrInvalidConfig, "Config.Workers"},
+		{"negative queue", h, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, QueueSize: -1}, receiver.ErrInvalidConfig, "Config.QueueSize"},
+		{"negative tolerance", h, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Tolerance: -1}, receiver.ErrInvalidConfig, "Config.Tolerance"},
+		{"negative lease", h, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Lease: -1}, receiver.ErrInvalidConfig, "Config.Lease"},
+		{"nil handler", nil, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}}, receiver.ErrInvalidConfig, "Handler"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -712,9 +712,9 @@ func TestModes(t *testing.T) {
 	testKey, liveKey, anyKey := newKeyPair(t), newKeyPair(t), newKeyPair(t)
 	rc := newRecorder()
 	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{
-		{Text: testKey.text, Mode: event.ModeTest},
-		{Text: liveKey.text, Mode: event.ModeLive},
-		{Text: anyKey.text},
+		{Text: testKey.Text, Mode: event.ModeTest},
+		{Text: liveKey.Text, Mode: event.ModeLive},
+		{Text: anyKey.Text},
 	}})
 	for _, c := range []struct {
 		key    keyPair
@@ -728,18 +728,18 @@ func TestModes(t *testing.T) {
 		{anyKey, event.ModeTest, 200},
 		{anyKey, event.ModeLive, 200},
 	} {
-		w := serve(r, eventRequest(t, c.key.signer, newEvent(t, c.mode, "ping")))
+		w := serve(r, eventRequest(t, c.key.Signer, newEvent(t, c.mode, "ping")))
 		require.Equal(t, c.status, w.Code, "%s event", c.mode)
 		if c.status == 400 {
 			require.Equal(t, string(receiver.ReasonMode)+"\n", w.Body.String())
 		}
 	}
 	drain(t, r)
-	require.EqualValues(t, 4, rc.calls.Load())
+	require.EqualValues(t, 4, rc.Calls.Load())
 
 	// Only mode-restricted keys, and none for test: test events are refused.
-	r2 := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: liveKey.text, Mode: event.ModeLive}}})
-	require.Equal(t, 400, serve(r2, eventRequest(t, liveKey.signer, newEvent(t, event.ModeTest, "ping"))).Code)
+	r2 := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: liveKey.Text, Mode: event.ModeLive}}})
+	require.Equal(t, 400, serve(r2, eventRequest(t, liveKey.Signer, newEvent(t, event.ModeTest, "ping"))).Code)
 }
 
 func TestPublicKeyV1a(t *testing.T) {
@@ -753,9 +753,9 @@ func TestPublicKeyV1a(t *testing.T) {
 
 	ev := newEvent(t, event.ModeLive, "patient.ehi_export_success")
 	require.Equal(t, 200, serve(r, eventRequest(t, signer, ev)).Code)
-	require.Equal(t, ev.ID, rc.next(t).ID)
+	require.Equal(t, ev.ID, rc.Next(t).ID)
 	// An HMAC signature means nothing to a public-key-only receiver.
-	require.Equal(t, 401, serve(r, eventRequest(t, hmacKey.signer, newEvent(t, event.ModeLive, "ping"))).Code)
+	require.Equal(t, 401, serve(r, eventRequest(t, hmacKey.Signer, newEvent(t, event.ModeLive, "ping"))).Code)
 	// Another key pair's signature does not verify.
 	other, err := signature.GenerateKey()
 	require.NoError(t, err)
@@ -763,25 +763,25 @@ func TestPublicKeyV1a(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 401, serve(r, eventRequest(t, otherSigner, newEvent(t, event.ModeLive, "ping"))).Code)
 	drain(t, r)
-	require.EqualValues(t, 1, rc.calls.Load())
+	require.EqualValues(t, 1, rc.Calls.Load())
 }
 
 func TestRotation(t *testing.T) {
 	oldKey, newKey := newKeyPair(t), newKeyPair(t)
-	both, err := signature.NewSigner([]signature.Secret{oldKey.secret, newKey.secret})
+	both, err := signature.NewSigner([]signature.Secret{oldKey.Secret, newKey.Secret})
 	require.NoError(t, err)
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: oldKey.text}, {Text: newKey.text}}})
-	for _, s := range []*signature.Signer{oldKey.signer, newKey.signer, both} {
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: oldKey.Text}, {Text: newKey.Text}}})
+	for _, s := range []*signature.Signer{oldKey.Signer, newKey.Signer, both} {
 		require.Equal(t, 200, serve(r, eventRequest(t, s, newEvent(t, event.ModeTest, "ping"))).Code)
 	}
 	// After the rotation only the new secret is configured.
-	r2 := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: newKey.text}}})
-	require.Equal(t, 401, serve(r2, eventRequest(t, oldKey.signer, newEvent(t, event.ModeTest, "ping"))).Code)
+	r2 := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: newKey.Text}}})
+	require.Equal(t, 401, serve(r2, eventRequest(t, oldKey.Signer, newEvent(t, event.ModeTest, "ping"))).Code)
 	require.Equal(t, 200, serve(r2, eventRequest(t, both, newEvent(t, event.ModeTest, "ping"))).Code)
 	drain(t, r)
 	drain(t, r2)
-	require.EqualValues(t, 4, rc.calls.Load())
+	require.EqualValues(t, 4, rc.Calls.Load())
 }
 
 func TestDurableRecovery(t *testing.T) {
@@ -801,14 +801,14 @@ func TestDurableRecovery(t *testing.T) {
 	require.NoError(t, err)
 
 	rc := newRecorder()
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib})
-	got := rc.next(t)
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: ib})
+	got := rc.Next(t)
 	require.Equal(t, ev.ID, got.ID)
 	require.Equal(t, ev.Type, got.Type)
 	// The event is still remembered: a late retry from the sender is a duplicate.
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, ev)).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, ev)).Code)
 	drain(t, r)
-	require.EqualValues(t, 1, rc.calls.Load())
+	require.EqualValues(t, 1, rc.Calls.Load())
 	require.Equal(t, store.InboxHandled, ib.state(ev.ID))
 	require.Equal(t, store.InboxClaimed, ib.state(busy.ID))
 	st := r.Stats()
@@ -888,7 +888,7 @@ func TestUnroutedEventsDropped(t *testing.T) {
 	ib := newTestInbox()
 	dropped := make(chan string, 1)
 	r := newReceiver(t, m, receiver.Config{
-		Keys: []receiver.Key{{Text: k.text}}, Inbox: plain{ib},
+		Keys: []receiver.Key{{Text: k.Text}}, Inbox: plain{ib},
 		Retry: retry.Exponential{Base: time.Millisecond, MaxAttempts: 5},
 		Hooks: receiver.Hooks{
 			OnDropped: func(_ context.Context, ev event.Event) { dropped <- ev.Type },
@@ -896,8 +896,8 @@ func TestUnroutedEventsDropped(t *testing.T) {
 		},
 	})
 	unrouted := newEvent(t, event.ModeTest, "org.created")
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, unrouted)).Code)
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "patient.connection_success"))).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, unrouted)).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, newEvent(t, event.ModeTest, "patient.connection_success"))).Code)
 	require.Equal(t, "org.created", <-dropped)
 	require.Equal(t, "patient.connection_success", <-handled)
 	drain(t, r)
@@ -936,8 +936,8 @@ func TestTyped(t *testing.T) {
 
 func TestNilBody(t *testing.T) {
 	k := newKeyPair(t)
-	r := newReceiver(t, newRecorder(), receiver.Config{Keys: []receiver.Key{{Text: k.text}}})
-	req := signedRequest(k.signer, "msg_1", testNow, nil)
+	r := newReceiver(t, newRecorder(), receiver.Config{Keys: []receiver.Key{{Text: k.Text}}})
+	req := signedRequest(k.Signer, "msg_1", testNow, nil)
 	req.Body = nil
 	req.ContentLength = 0
 	w := serve(r, req)
@@ -961,7 +961,7 @@ func (p pruneCounter) PruneInbox(_ context.Context, now time.Time) (int, error) 
 func TestPeriodicPrune(t *testing.T) {
 	k := newKeyPair(t)
 	ib := pruneCounter{newTestInbox(), make(chan time.Time, 1)}
-	r := newReceiver(t, newRecorder(), receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: plain{ib}, PruneInterval: time.Millisecond})
+	r := newReceiver(t, newRecorder(), receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: plain{ib}, PruneInterval: time.Millisecond})
 	select {
 	case now := <-ib.prunes:
 		require.Equal(t, testNow, now, "pruned with the configured clock")
@@ -985,7 +985,7 @@ func TestPanickingHooks(t *testing.T) {
 	m := receiver.NewMux()
 	dead := make(chan struct{}, 1)
 	r := newReceiver(t, m, receiver.Config{
-		Keys: []receiver.Key{{Text: k.text}},
+		Keys: []receiver.Key{{Text: k.Text}},
 		Hooks: receiver.Hooks{
 			OnCallback: func(context.Context, receiver.CallbackInfo) { panic("hook bug") },
 			OnDropped:  func(context.Context, event.Event) { panic("hook bug") },
@@ -993,8 +993,8 @@ func TestPanickingHooks(t *testing.T) {
 		},
 	})
 	require.NoError(t, m.HandleFunc("fail", func(context.Context, event.Event) error { return retry.Permanent(errors.New("no")) }))
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "unrouted"))).Code)
-	require.Equal(t, 200, serve(r, eventRequest(t, k.signer, newEvent(t, event.ModeTest, "fail"))).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, newEvent(t, event.ModeTest, "unrouted"))).Code)
+	require.Equal(t, 200, serve(r, eventRequest(t, k.Signer, newEvent(t, event.ModeTest, "fail"))).Code)
 	<-dead
 	drain(t, r)
 	st := r.Stats()

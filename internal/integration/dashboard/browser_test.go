@@ -12,6 +12,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"github.com/webhookkit/webhookkit/internal/dashboardtest"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -100,7 +102,7 @@ func waitText(t *testing.T, ctx context.Context, sel, want string) {
 }
 
 func TestBrowser(t *testing.T) {
-	e := newEnv(t, envOptions{start: true, warnAt: 2})
+	e := dashboardtest.NewEnv(t, dashboardtest.Options{Start: true, WarnAt: 2})
 	ctx := browser(t, "acme")
 	// Screenshots go to a temporary folder, or to WEBHOOKKIT_SCREENSHOT_DIR
 	// to keep them (CI artifacts).
@@ -109,10 +111,10 @@ func TestBrowser(t *testing.T) {
 		require.NoError(t, os.MkdirAll(d, 0o755))
 		dir = d
 	}
-	hook := e.rc.srv.URL + "/hook"
+	hook := e.Receiver.Server.URL + "/hook"
 
 	// Add an endpoint pointing at the local receiver; its secret shows once.
-	load(t, ctx, http.StatusOK, chromedp.Navigate(e.srv.URL+e.base))
+	load(t, ctx, http.StatusOK, chromedp.Navigate(e.Server.URL+e.Base))
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS(`#add input[name=url]`), hook),
 		chromedp.SendKeys(chromedp.CSS(`#add input[name=description]`), "Browser <b>test</b> endpoint"),
@@ -140,7 +142,7 @@ func TestBrowser(t *testing.T) {
 	require.NoError(t, chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(`textarea[name=payload]`), `{"hello": "browser",`)))
 	load(t, ctx, http.StatusUnprocessableEntity, chromedp.Click(chromedp.CSS(`form.simulate button[type=submit]`)))
 	require.Contains(t, text(t, ctx, ".error"), "Nothing was sent: invalid JSON: the text ends before the object is complete")
-	require.Equal(t, 0, e.rc.count())
+	require.Equal(t, 0, e.Receiver.Count())
 	shot(t, ctx, dir, "2-simulator-invalid-json")
 	require.NoError(t, chromedp.Do(ctx, chromedp.SetValue(chromedp.CSS(`textarea[name=payload]`), `{"hello": "browser", "random": "r-123"}`)))
 	load(t, ctx, http.StatusOK, chromedp.Click(chromedp.CSS(`form.simulate button[type=submit]`)))
@@ -160,7 +162,7 @@ func TestBrowser(t *testing.T) {
 	shot(t, ctx, dir, "3-attempt-expanded")
 
 	// The receiver fails: a new event fails (no retries configured).
-	e.rc.status.Store(http.StatusInternalServerError)
+	e.Receiver.Status.Store(http.StatusInternalServerError)
 	load(t, ctx, http.StatusOK, chromedp.Click(chromedp.CSS(`a.button[href$="/simulate"]`)))
 	load(t, ctx, http.StatusOK, chromedp.Click(chromedp.CSS(`form.simulate button[type=submit]`)))
 	waitText(t, ctx, ".log", "failed")
@@ -183,11 +185,11 @@ func TestBrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "rgb(255, 246, 214)", bg, "the banner is yellow (the stylesheet loaded under the CSP)")
 	waitText(t, ctx, ".log", "failed")
-	require.Equal(t, 3, e.rc.count(), "one success, one failure, one failed retry")
+	require.Equal(t, 3, e.Receiver.Count(), "one success, one failure, one failed retry")
 	shot(t, ctx, dir, "4-warning-banner")
 
 	// The endpoints list shows the warning too.
-	load(t, ctx, http.StatusOK, chromedp.Navigate(e.srv.URL+e.base))
+	load(t, ctx, http.StatusOK, chromedp.Navigate(e.Server.URL+e.Base))
 	require.Contains(t, text(t, ctx, "table.endpoints"), "Close to being disabled")
 	shot(t, ctx, dir, "5-endpoints")
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/internal/receivertest"
 	"github.com/webhookkit/webhookkit/receiver"
 )
 
@@ -27,7 +28,7 @@ type benchRequest struct {
 	id, ts, signature string
 }
 
-func benchRequests(b *testing.B, k keyPair, n int) []benchRequest {
+func benchRequests(b *testing.B, k receivertest.KeyPair, n int) []benchRequest {
 	b.Helper()
 	pad := strings.Repeat("x", 850)
 	now := time.Now()
@@ -40,7 +41,7 @@ func benchRequests(b *testing.B, k keyPair, n int) []benchRequest {
 			b.Fatal(err)
 		}
 		body, _ := ev.MarshalJSON()
-		reqs[i] = benchRequest{body: body, id: ev.ID, ts: strconv.FormatInt(now.Unix(), 10), signature: k.signer.Sign(ev.ID, now, body)}
+		reqs[i] = benchRequest{body: body, id: ev.ID, ts: strconv.FormatInt(now.Unix(), 10), signature: k.Signer.Sign(ev.ID, now, body)}
 	}
 	return reqs
 }
@@ -97,7 +98,7 @@ func runHTTP(b *testing.B, url string, reqs []benchRequest) {
 // with the same client and requests. Compare the req/s of the
 // sub-benchmarks; run with -count to alternate them.
 func BenchmarkHTTP(b *testing.B) {
-	k := newKeyPair(b)
+	k := receivertest.NewKeyPair(b)
 	reqs := benchRequests(b, k, 1<<17) // distinct ids: every request is a new event
 
 	b.Run("bare", func(b *testing.B) {
@@ -115,7 +116,7 @@ func BenchmarkHTTP(b *testing.B) {
 			name += "/" + inbox
 		}
 		b.Run(name, func(b *testing.B) {
-			cfg := &receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Logger: quiet}
+			cfg := &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Logger: quiet}
 			if inbox != "memory" {
 				cfg.Inbox = openDurable(b, inbox)
 			}
@@ -133,7 +134,7 @@ func BenchmarkHTTP(b *testing.B) {
 			srv := httptest.NewServer(r)
 			defer srv.Close()
 			runHTTP(b, srv.URL, reqs)
-			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), receivertest.WaitTimeout)
 			defer cancel()
 			if err := r.Shutdown(ctx); err != nil {
 				b.Fatal(err)
@@ -155,7 +156,7 @@ func BenchmarkHTTP(b *testing.B) {
 // len(reqs) requests); "duplicate" posts events already accepted, so every
 // one is verified and answered as a duplicate.
 func BenchmarkServeHTTP(b *testing.B) {
-	k := newKeyPair(b)
+	k := receivertest.NewKeyPair(b)
 	reqs := benchRequests(b, k, 1<<15)
 	hdr := make([]http.Header, len(reqs))
 	for i, q := range reqs {
@@ -169,7 +170,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 			// A queue as long as the request set: without a network in
 			// between the loop outruns the workers, and 503s are not what
 			// is measured.
-			&receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Logger: quiet, QueueSize: len(reqs)})
+			&receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Logger: quiet, QueueSize: len(reqs)})
 		if err != nil {
 			b.Fatal(err)
 		}

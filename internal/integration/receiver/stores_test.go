@@ -2,6 +2,7 @@ package receiver_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"sync"
@@ -12,12 +13,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/internal/receivertest"
 	"github.com/webhookkit/webhookkit/receiver"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/postgres"
 	"github.com/webhookkit/webhookkit/store/postgres/pgtest"
 	"github.com/webhookkit/webhookkit/store/sqlite"
 )
+
+// quiet is a logger that drops everything.
+var quiet = slog.New(slog.DiscardHandler)
 
 // durableStore is what the SQL drivers implement for a receiver.
 type durableStore interface {
@@ -59,36 +64,36 @@ func TestDurableInboxes(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			ib := openDurable(t, kind)
 			_, batching := ib.(store.InboxBatcher)
-			k := newKeyPair(t)
+			k := receivertest.NewKeyPair(t)
 			const events, copies = 150, 3
-			rc := newRecorder()
-			rc.got = nil
-			r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib})
+			rc := receivertest.NewRecorder()
+			rc.Got = nil
+			r := receivertest.NewReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: ib})
 			var ids []string
 			var wg sync.WaitGroup
 			var bad atomic.Int64
 			sem := make(chan struct{}, 32)
 			for range events {
-				ev := newEvent(t, event.ModeTest, "ping")
+				ev := receivertest.NewEvent(t, event.ModeTest, "ping")
 				ids = append(ids, ev.ID)
-				body := eventBody(t, ev)
+				body := receivertest.EventBody(t, ev)
 				for range copies {
 					sem <- struct{}{}
 					wg.Go(func() {
 						defer func() { <-sem }()
-						if serve(r, signedRequest(k.signer, ev.ID, testNow, body)).Code != http.StatusOK {
+						if receivertest.Serve(r, receivertest.SignedRequest(k.Signer, ev.ID, receivertest.Now(), body)).Code != http.StatusOK {
 							bad.Add(1)
 						}
 					})
 				}
 			}
 			wg.Wait()
-			drain(t, r)
+			receivertest.Drain(t, r)
 			require.Zero(t, bad.Load(), "every copy answered 200")
 			st := r.Stats()
 			require.Equal(t, uint64(events), st.Accepted)
 			require.Equal(t, uint64(events*(copies-1)), st.Duplicates)
-			require.EqualValues(t, events, rc.calls.Load(), "each event handled once")
+			require.EqualValues(t, events, rc.Calls.Load(), "each event handled once")
 			for _, id := range ids {
 				e, err := ib.GetInboxEntry(context.Background(), id)
 				require.NoError(t, err)
