@@ -78,14 +78,14 @@ func TestStartRedrivesFirst(t *testing.T) {
 
 	rc := newRecorder()
 	// The periodic pass is an hour away: only Start's own pass can queue them.
-	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.text}}, Inbox: ib, Now: clk.Now,
+	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: ib, Now: clk.Now,
 		Lease: time.Minute, RecoveryInterval: time.Hour, QueueSize: len(evs)})
 	require.Equal(t, uint64(len(evs)), r.Stats().Recovered, "queued before Start returned")
 	drain(t, r)
 	for _, ev := range evs {
 		require.Equal(t, store.InboxHandled, ib.state(ev.ID))
 	}
-	require.EqualValues(t, len(evs), rc.calls.Load())
+	require.EqualValues(t, len(evs), rc.Calls.Load())
 }
 
 // TestRecoverySkipsEventsHeldHere: a lease that ends while this receiver
