@@ -73,7 +73,9 @@ const (
 	// was written.
 	DefaultClaimFlushes = 1
 
-	// MaxRecoveryBatch caps the entries one recovery pass leases.
+	// MaxRecoveryBatch caps the entries one recovery pass leases. A pass
+	// also takes no more than half the queue's free room (at least one
+	// slot), so requests arriving while it leases still find room.
 	MaxRecoveryBatch = 256
 
 	// storeTimeout bounds the receiver's own inbox calls made outside a

@@ -79,13 +79,49 @@ func TestStartRedrivesFirst(t *testing.T) {
 	rc := newRecorder()
 	// The periodic pass is an hour away: only Start's own pass can queue them.
 	r := newReceiver(t, rc, receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: ib, Now: clk.Now,
-		Lease: time.Minute, RecoveryInterval: time.Hour, QueueSize: len(evs)})
+		Lease: time.Minute, RecoveryInterval: time.Hour, QueueSize: 2 * len(evs)})
 	require.Equal(t, uint64(len(evs)), r.Stats().Recovered, "queued before Start returned")
 	drain(t, r)
 	for _, ev := range evs {
 		require.Equal(t, store.InboxHandled, ib.state(ev.ID))
 	}
 	require.EqualValues(t, len(evs), rc.Calls.Load())
+}
+
+// heldLeaseInbox is a testInbox whose LeaseClaimed waits, after telling
+// leasing, until resume is closed.
+type heldLeaseInbox struct {
+	*testInbox
+	leasing, resume chan struct{}
+}
+
+func (b *heldLeaseInbox) LeaseClaimed(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.InboxEntry, error) {
+	b.leasing <- struct{}{}
+	<-b.resume
+	return b.testInbox.LeaseClaimed(ctx, now, lease, limit)
+}
+
+// TestRecoveryLeavesRoom: while a re-drive pass leases, requests still find
+// half the queue's room: the pass does not answer them 503 by holding it.
+func TestRecoveryLeavesRoom(t *testing.T) {
+	k := newKeyPair(t)
+	ib := &heldLeaseInbox{testInbox: newTestInbox(), leasing: make(chan struct{}, 1), resume: make(chan struct{})}
+	rc := newRecorder()
+	r, err := receiver.New(rc, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: ib, Now: fixedNow,
+		Logger: quiet, QueueSize: 2, RecoveryInterval: time.Hour})
+	require.NoError(t, err)
+	started := make(chan error, 1)
+	go func() { started <- r.Start(context.Background()) }()
+	t.Cleanup(func() { _ = r.Close() })
+	<-ib.leasing // Start's pass holds its slots
+
+	ev := newEvent(t, event.ModeTest, "ping")
+	w := serve(r, eventRequest(t, k.Signer, ev))
+	close(ib.resume)
+	require.Equal(t, 200, w.Code, w.Body.String())
+	require.NoError(t, <-started)
+	require.Equal(t, ev.ID, rc.Next(t).ID)
+	drain(t, r)
 }
 
 // TestRecoverySkipsEventsHeldHere: a lease that ends while this receiver

@@ -17,10 +17,10 @@ const (
 // inbox and, with a durable inbox, re-driving events whose lease ended
 // every [Config].RecoveryInterval), and the receiver starts accepting
 // events. With a durable inbox, Start first re-drives the events whose
-// lease ended (a crash's leftovers, up to [MaxRecoveryBatch] and the
-// queue's free room): it returns once they are queued, or once leasing
-// them failed (logged; the next pass tries again), within the store
-// timeout.
+// lease ended (a crash's leftovers, up to [MaxRecoveryBatch] and half the
+// queue's free room, as every pass): it returns once they are queued, or
+// once leasing them failed (logged; the next pass tries again), within the
+// store timeout.
 //
 // The receiver runs until [Receiver.Shutdown] or [Receiver.Close], or
 // until ctx is cancelled, which stops it as Close does: a drain under way

@@ -48,11 +48,13 @@ func (r *Receiver) prune() {
 }
 
 // recoverClaimed leases claimed entries whose lease ended and queues them,
-// no more than the queue has free slots for. It reserves the slots before
-// leasing, so that every entry leased (which costs it an attempt) finds its
-// place; requests see them taken until LeaseClaimed returns.
+// no more than half the queue's free slots (at least one) and
+// [MaxRecoveryBatch]. It reserves the slots before leasing, so that every
+// entry leased (which costs it an attempt) finds its place; requests see
+// them taken until LeaseClaimed returns, and find the other half free.
 func (r *Receiver) recoverClaimed() {
-	free := r.takeSlots(MaxRecoveryBatch)
+	room := int64(cap(r.queue)) - r.slots.Load()
+	free := r.takeSlots(min(MaxRecoveryBatch, max(1, room/2)))
 	if free == 0 {
 		return
 	}
