@@ -88,7 +88,10 @@ type Config struct {
 	LeaseDuration time.Duration
 
 	// PollInterval is how often an idle started sender looks for due
-	// deliveries. Zero: [DefaultPollInterval].
+	// deliveries. A sender is idle after a lease that found fewer due
+	// deliveries than it asked for; Publish, a store notification (see
+	// [store.Notifier]) or a delivery released for later wakes it before
+	// the interval ends. Zero: [DefaultPollInterval].
 	PollInterval time.Duration
 
 	// SettleBatchSize caps the outcomes of attempts written together in

@@ -59,8 +59,8 @@ func (s *Sender) loop(ctx context.Context) {
 			<-slots
 		}
 		busy = err == nil && leased == n
-		if leased > 0 && err == nil {
-			continue
+		if busy {
+			continue // more may be due: lease again at once
 		}
 		wait := s.cfg.PollInterval
 		if !next.IsZero() {

@@ -119,6 +119,25 @@ func TestNotifierWakesIdleSender(t *testing.T) {
 	}
 }
 
+// TestShortLeaseSleeps: a lease that found fewer deliveries than it asked
+// for shows that nothing more is due, so the sender sleeps until a wakeup
+// or its poll instead of asking the store again at once.
+func TestShortLeaseSleeps(t *testing.T) {
+	ctx := context.Background()
+	srv := newServer(t, nil)
+	watched := &watchedStore{SenderStore: newStore()}
+	addEndpoint(t, watched, srv.URL, nil)
+	s := newSender(t, watched, nil, func(c *sender.Config) { c.PollInterval = time.Hour })
+	require.NoError(t, s.Start(ctx))
+	watched.WaitIdle(t, quietPeriod, wakeWait)
+
+	before := watched.Started()
+	publishN(t, s, 1) // wakes the sender
+	require.Eventually(t, func() bool { return srv.count() == 1 }, wakeWait, time.Millisecond)
+	watched.WaitIdle(t, quietPeriod, wakeWait)
+	require.Equal(t, before+1, watched.Started(), "one lease, for the one delivery, and none after it")
+}
+
 // TestNotifierEndsWithClose checks that Close, too, ends the subscription
 // before it returns.
 func TestNotifierEndsWithClose(t *testing.T) {

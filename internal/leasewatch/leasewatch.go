@@ -23,11 +23,12 @@ type Store struct {
 	mu        sync.Mutex
 	started   int  // leases started
 	running   int  // leases not yet returned
-	lastEmpty bool // the last lease returned nothing
+	lastShort bool // the last lease found fewer deliveries than it asked for
 }
 
 // Lease leases from the wrapped store, counting the leases and noting
-// whether the last one found nothing.
+// whether the last one found fewer deliveries than it asked for (after
+// such a lease the sender sleeps until its next poll or a wakeup).
 func (w *Store) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Delivery, error) {
 	w.mu.Lock()
 	w.started++
@@ -36,15 +37,22 @@ func (w *Store) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Del
 	ds, err := w.SenderStore.Lease(ctx, req)
 	w.mu.Lock()
 	w.running--
-	w.lastEmpty = err == nil && len(ds) == 0
+	w.lastShort = err == nil && len(ds) < req.Limit
 	w.mu.Unlock()
 	return ds, err
 }
 
-// WaitIdle waits until the sender's last lease found nothing and no lease
-// has started for quiet: it sleeps until its next poll, or a wakeup. quiet
-// bounds an absence, never the speed of anything. It fails tb when that
-// has not happened within timeout.
+// Started returns how many leases have started.
+func (w *Store) Started() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.started
+}
+
+// WaitIdle waits until the sender's last lease found less than it asked
+// for and no lease has started for quiet: it sleeps until its next poll, or
+// a wakeup. quiet bounds an absence, never the speed of anything. It fails
+// tb when that has not happened within timeout.
 func (w *Store) WaitIdle(tb testing.TB, quiet, timeout time.Duration) {
 	tb.Helper()
 	require.Eventually(tb, func() bool {
@@ -54,6 +62,6 @@ func (w *Store) WaitIdle(tb testing.TB, quiet, timeout time.Duration) {
 		<-time.After(quiet)
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		return w.started == before && w.running == 0 && w.lastEmpty
+		return w.started == before && w.running == 0 && w.lastShort
 	}, timeout, time.Millisecond, "the sender never went idle")
 }
