@@ -168,10 +168,6 @@ func (c *Child) Kill() {
 	_ = c.cmd.Wait()
 }
 
-// Pid returns the child's process id (taskset, when it pins the child,
-// executes the program in its own process, so the id is the program's).
-func (c *Child) Pid() int { return c.cmd.Process.Pid }
-
 // Send writes line and a newline to the child's stdin, for a child that
 // reads its parent's commands with StdinLines.
 func (c *Child) Send(line string) error {

@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"testing"
 	"time"
 
@@ -382,11 +381,4 @@ func requireUnique(t testing.TB, ids []string) {
 		require.False(t, seen[id], "id %s listed twice", id)
 		seen[id] = true
 	}
-}
-
-// sortedCopy returns a sorted copy of ids.
-func sortedCopy(ids []string) []string {
-	c := slices.Clone(ids)
-	slices.Sort(c)
-	return c
 }
