@@ -212,7 +212,7 @@ var (
 			"disabled_reason": "text", "disabled_at": "timestamp with time zone", "consecutive_failures": "integer",
 			"failing_since": "timestamp with time zone", "last_success_at": "timestamp with time zone",
 			"last_failure_at": "timestamp with time zone", "created_at": "timestamp with time zone",
-			"updated_at": "timestamp with time zone"},
+			"updated_at": "timestamp with time zone", "account": "text", "format": "text"},
 		"events": {"id": "text", "type": "text", "mode": "text", "data": "bytea", "date": "timestamp with time zone",
 			"created_at": "timestamp with time zone"},
 		"deliveries": {"id": "text", "event_id": "text", "endpoint_id": "text", "tenant": "text", "mode": "text",
