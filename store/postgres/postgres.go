@@ -224,7 +224,7 @@ var (
 			"event_type": "text", "mode": "text", "number": "integer", "at": "timestamp with time zone",
 			"duration_ns": "bigint", "url": "text", "request_headers": "jsonb", "request_body": "bytea",
 			"status_code": "integer", "response_headers": "jsonb", "response_body": "bytea",
-			"response_truncated": "boolean", "error": "text", "success": "boolean"},
+			"response_truncated": "boolean", "error": "text", "success": "boolean", "format": "text"},
 		"inbox": {"key": "text", "state": "text", "body": "bytea", "claimed_at": "timestamp with time zone",
 			"expires_at": "timestamp with time zone", "leased_until": "timestamp with time zone", "attempts": "integer",
 			"last_error": "text", "finished_at": "timestamp with time zone"},

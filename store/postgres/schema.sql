@@ -144,7 +144,8 @@ CREATE TABLE IF NOT EXISTS {{schema}}.attempts (
 	response_body      bytea,
 	response_truncated boolean NOT NULL,
 	error              text NOT NULL,
-	success            boolean NOT NULL
+	success            boolean NOT NULL,
+	format             text NOT NULL DEFAULT ''  -- the endpoint's body format
 );
 
 -- attempts_at_idx: all attempts newest first, and PruneAttempts' range

@@ -133,7 +133,8 @@ CREATE TABLE IF NOT EXISTS webhookkit_attempts (
     response_body      BLOB,
     response_truncated INTEGER NOT NULL,
     error              TEXT    NOT NULL,
-    success            INTEGER NOT NULL
+    success            INTEGER NOT NULL,
+    format             TEXT    NOT NULL DEFAULT ''  -- the endpoint's body format
 );
 
 CREATE INDEX IF NOT EXISTS webhookkit_attempts_at

@@ -346,7 +346,7 @@ var (
 			"event_id": "TEXT", "event_type": "TEXT", "mode": "TEXT", "number": "INTEGER", "at": "INTEGER",
 			"duration": "INTEGER", "url": "TEXT", "request_headers": "TEXT", "request_body": "BLOB",
 			"status_code": "INTEGER", "response_headers": "TEXT", "response_body": "BLOB",
-			"response_truncated": "INTEGER", "error": "TEXT", "success": "INTEGER"},
+			"response_truncated": "INTEGER", "error": "TEXT", "success": "INTEGER", "format": "TEXT"},
 		"webhookkit_inbox": {"key": "TEXT", "state": "TEXT", "body": "BLOB", "claimed_at": "INTEGER",
 			"expires_at": "INTEGER", "leased_until": "INTEGER", "attempts": "INTEGER", "last_error": "TEXT",
 			"finished_at": "INTEGER"},
