@@ -210,7 +210,7 @@ func (h *handler) apiListEndpoints(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := listResponse[endpointView]{Data: []endpointView{}, NextCursor: next}
 	for _, ep := range eps {
-		if s.allows(ep.Tenant) && ep.Mode == h.mode {
+		if s.Allows(ep.Tenant) && ep.Mode == h.mode {
 			resp.Data = append(resp.Data, h.endpointView(ep))
 		}
 	}
@@ -224,6 +224,8 @@ type endpointInput struct {
 	Description *string           `json:"description"`
 	EventTypes  []string          `json:"event_types"`
 	Tenant      *string           `json:"tenant"`
+	Account     *string           `json:"account"` // fixed at creation
+	Format      *string           `json:"format"`  // fixed at creation
 	Headers     map[string]string `json:"headers"`
 	Metadata    map[string]string `json:"metadata"`
 }
@@ -249,6 +251,12 @@ func (h *handler) apiCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 		tenant = *in.Tenant
 	}
 	ep := &store.Endpoint{Tenant: tenant, EventTypes: in.EventTypes, Headers: in.Headers, Metadata: in.Metadata}
+	if in.Account != nil {
+		ep.Account = *in.Account
+	}
+	if in.Format != nil {
+		ep.Format = store.BodyFormat(*in.Format)
+	}
 	if in.URL != nil {
 		ep.URL = *in.URL
 	}
@@ -275,6 +283,12 @@ func (h *handler) apiUpdateEndpoint(w http.ResponseWriter, r *http.Request, ep *
 	upd := ep.Clone()
 	if in.Tenant != nil {
 		upd.Tenant = *in.Tenant // the owner refuses a change
+	}
+	if in.Account != nil {
+		upd.Account = *in.Account // the owner refuses a change
+	}
+	if in.Format != nil {
+		upd.Format = store.BodyFormat(*in.Format) // the owner refuses a change
 	}
 	if in.URL != nil {
 		upd.URL = submittedURL(ep.URL, *in.URL)
