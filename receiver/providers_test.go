@@ -463,7 +463,7 @@ func TestProviderRedrive(t *testing.T) {
 
 	clk.Add(2 * time.Minute) // the leases end
 	second := newSink()
-	cfg.Sources = cfg.Sources[:5] // slack is no longer configured
+	cfg.Sources = cfg.Sources[:5]    // slack is no longer configured
 	b := newReceiver(t, second, cfg) // Start re-drives
 	got := second.next(t)
 	require.Equal(t, "d-9", got.ev.ID)
