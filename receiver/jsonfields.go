@@ -79,8 +79,8 @@ func checkJSON(b []byte) error {
 			stack = append(stack, f)
 		}
 	}
-	if values == 0 {
-		return fmt.Errorf("%w: empty", errStrict)
+	if values == 0 || len(stack) > 0 {
+		return fmt.Errorf("%w: empty or cut short", errStrict)
 	}
 	return nil
 }
