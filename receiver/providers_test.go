@@ -536,3 +536,22 @@ func plainRequest(body []byte) *http.Request {
 	req.Header.Set("Content-Type", "application/json")
 	return req
 }
+
+// TestProviderDataOutlivesRequest: the event's data and the delivery's
+// body are the event's own, not the receiver's buffer, which the next
+// request reuses.
+func TestProviderDataOutlivesRequest(t *testing.T) {
+	release := make(chan struct{})
+	got := make(chan string, 2)
+	r := newReceiver(t, receiver.HandlerFunc(func(ctx context.Context, ev event.Event) error {
+		<-release
+		d, _ := receiver.DeliveryFrom(ctx)
+		got <- string(ev.Data) + " " + string(d.Body)
+		return nil
+	}), receiver.Config{Provider: receiver.GitHub{}, Keys: []receiver.Key{{Text: ghSecret}}, Workers: 1})
+	first := `{"action":"opened","n":"aaaaaaaaaaaaaaaa"}`
+	require.Equal(t, 200, serve(r, webhooktest.GitHubRequest(t, ghSecret, "issues", "d-1", []byte(first))).Code)
+	require.Equal(t, 200, serve(r, webhooktest.GitHubRequest(t, ghSecret, "issues", "d-2", []byte(`{"action":"closed","n":"bbbbbbbbbbbbbbbb"}`))).Code)
+	close(release)
+	require.Equal(t, first+" "+first, <-got)
+}

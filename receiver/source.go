@@ -182,13 +182,18 @@ type answer struct {
 
 // serveProvider verifies and parses a request of a source other than the
 // legacy one, then claims and queues its event.
-func (r *Receiver) serveProvider(req *http.Request, s *source, body []byte) answer {
-	if err := s.verifier.Verify(req.Header, body); err != nil {
+//
+// body is the receiver's pooled buffer: once verified and strict, it is
+// copied, and the provider parses the copy, which the event's data and the
+// delivery share beyond the request.
+func (r *Receiver) serveProvider(req *http.Request, s *source, pooled []byte) answer {
+	if err := s.verifier.Verify(req.Header, pooled); err != nil {
 		return answer{status: verifyStatus(err), reason: verifyReason(err)}
 	}
-	if err := checkJSON(body); err != nil {
+	if err := checkJSON(pooled); err != nil {
 		return answer{status: http.StatusBadRequest, reason: ReasonInvalidEvent}
 	}
+	body := bytes.Clone(pooled)
 	msg, err := s.provider.Parse(req.Header, body)
 	if err != nil {
 		if errors.Is(err, signature.ErrMissingHeader) || errors.Is(err, signature.ErrMalformedHeader) {
@@ -212,7 +217,7 @@ func (r *Receiver) serveProvider(req *http.Request, s *source, body []byte) answ
 	}
 	d := &Delivery{
 		Source: s.name, Provider: s.pname, Key: msg.Key,
-		Header: keptHeader(req.Header), Body: bytes.Clone(body), Received: now,
+		Header: keptHeader(req.Header), Body: body, Received: now,
 	}
 	status, reason := r.accept(req, s, ev, s.prefix+msg.Key, body, d)
 	return answer{status: status, reason: reason, ev: ev}
