@@ -143,7 +143,10 @@ type Config struct {
 
 	// DedupByHeader de-duplicates on the signed webhook-id header instead of
 	// the envelope's id. Both are set to the same value by webhookkit's
-	// sender; choose the header for senders that reuse envelope ids.
+	// sender; choose the header for senders that reuse envelope ids. It
+	// applies to the receiver's own source with the [Webhookkit] provider;
+	// other providers choose their key themselves ([StandardWebhooks]
+	// de-duplicates on webhook-id).
 	DedupByHeader bool
 
 	// Inbox remembers accepted event ids (and, if it implements

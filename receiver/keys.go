@@ -19,14 +19,19 @@ type Key struct {
 	// signatures, see [signature.ParsePublicKey]). A private key
 	// ("whsk_...") is refused: it signs, and does not belong on the
 	// receiving side. Empty or malformed text fails New with
-	// [ErrInvalidConfig].
+	// [ErrInvalidConfig]. That is the form of the Standard Webhooks
+	// providers ([Webhookkit], [StandardWebhooks], [EventPayload]); for
+	// another [Provider], Text is its secret in that provider's form (see
+	// its NewVerifier), such as GitHub's webhook secret.
 	Text string
 
 	// Mode restricts the key to events of one api_mode. Empty: the key
 	// verifies events of any mode. Set, an event of the other mode whose
 	// signature only this key (or other keys of that mode) verifies is
 	// refused with 400, so a widely shared test secret cannot sign a live
-	// event.
+	// event. For a provider with modes other than [Webhookkit] (such as
+	// [Stripe]) the mode is the event's [Message].Mode; an event without a
+	// mode (providers without modes) is verified only by keys without one.
 	Mode event.Mode
 }
 

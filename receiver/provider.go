@@ -37,7 +37,8 @@ type Provider interface {
 	// Parse reads the event from a request whose signature was verified
 	// (or, when the receiver re-drives an event from a durable inbox, from
 	// the request as stored). The body is well-formed, strict JSON (see
-	// "Providers" in the package documentation). Parse must not keep or
+	// "Providers" in the package documentation), and a copy of the
+	// receiver's own: the Message's Data may refer to it. Parse must not
 	// modify h or body, and must return the same Message for the same
 	// request. An error is answered 400 (with [ReasonHeaders] when it
 	// wraps [signature.ErrMissingHeader] or [signature.ErrMalformedHeader],

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
@@ -384,14 +383,4 @@ func (j *job) delivery() *Delivery {
 		d.Source = j.src.name
 	}
 	return d
-}
-
-// sourceNames returns the names of the sources, sorted, for errors.
-func sourceNames(m map[string]*source) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
 }
