@@ -70,7 +70,8 @@ type Message struct {
 	// events route to the Mux's default handler.
 	Type string
 	// Time is when the sender signed the delivery, or when the event
-	// happened. Zero: the time the receiver accepted the request.
+	// happened. Zero: the time the receiver accepted the request. The
+	// event's Date is Time in UTC, to the second, as an envelope's.
 	Time time.Time
 	// Mode is the event's API mode, when the provider has one (Stripe's
 	// livemode, webhookkit's api_mode); empty otherwise. A [Key] restricted

@@ -12,7 +12,6 @@ import (
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/internal/bodyread"
-	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -160,13 +159,7 @@ func (r *Receiver) serveLegacy(req *http.Request, s *source, body []byte) (int, 
 	var ev event.Event
 
 	if err := r.verifier.Verify(req.Header, body); err != nil {
-		switch {
-		case errors.Is(err, signature.ErrMissingHeader), errors.Is(err, signature.ErrMalformedHeader):
-			return http.StatusBadRequest, ReasonHeaders, ev
-		case errors.Is(err, signature.ErrTimestampTooOld), errors.Is(err, signature.ErrTimestampTooNew):
-			return http.StatusUnauthorized, ReasonTimestamp, ev
-		}
-		return http.StatusUnauthorized, ReasonSignature, ev
+		return verifyStatus(err), verifyReason(err), ev
 	}
 
 	ev, err := event.Decode(body)

@@ -232,7 +232,7 @@ func (s *source) event(msg Message, received time.Time) (event.Event, bool) {
 	if ev.Date.IsZero() {
 		ev.Date = received
 	}
-	ev.Date = ev.Date.UTC()
+	ev.Date = ev.Date.UTC().Truncate(time.Second) // as an envelope's date
 	if event.ValidType(ev.Type) != nil {
 		ev.Type = ""
 	}

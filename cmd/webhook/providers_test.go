@@ -165,3 +165,23 @@ func TestVerifyProviders(t *testing.T) {
 		require.Contains(t, r.stderr, tc.want)
 	}
 }
+
+// TestListenForwardsProviderRequest: listen --provider github
+// --forward-to re-posts GitHub's original request, which a second
+// listener with the same secret accepts.
+func TestListenForwardsProviderRequest(t *testing.T) {
+	t.Parallel()
+	app := startListen(t, "--provider", "github", "--secret", "gh")
+	fwd := startListen(t, "--provider", "github", "--secret", "gh", "--forward-to", app.url)
+	code, body := sendTo(t, fwd.url, webhooktest.GitHubRequest(t, "gh", "push", "d-fwd", []byte(`{"ref":"refs/heads/main"}`)))
+	require.Equal(t, http.StatusOK, code, body)
+	require.Eventually(t, func() bool { return strings.Contains(app.stdout.String(), "\n") }, 20*time.Second, 10*time.Millisecond,
+		"forwarded event not received; forwarder stderr:\n%s", fwd.stderr.String())
+	fwd.stop(t, os.Interrupt)
+	app.stop(t, os.Interrupt)
+	for _, out := range []string{fwd.stdout.String(), app.stdout.String()} {
+		require.Equal(t, 1, strings.Count(out, "\n"), out)
+		require.Contains(t, out, `{"provider":"github","key":"d-fwd","type":"push","date":"`)
+		require.Contains(t, out, `"data":{"ref":"refs/heads/main"}}`)
+	}
+}
