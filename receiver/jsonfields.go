@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -118,24 +119,13 @@ func loneSurrogate(b []byte) bool {
 	return false
 }
 
+// hexRune decodes the four hex digits at the start of b.
 func hexRune(b []byte) (rune, bool) {
 	if len(b) < 4 {
 		return 0, false
 	}
-	var r rune
-	for _, c := range b[:4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
+	n, err := strconv.ParseUint(string(b[:4]), 16, 16)
+	return rune(n), err == nil
 }
 
 // topFields returns the members of the JSON object b by exact key (b is
@@ -167,12 +157,8 @@ func stringField[M ~map[string]V, V ~[]byte](f M, name string) (string, bool) {
 // firstNonSpace returns the first byte of b that is not JSON whitespace, or
 // 0.
 func firstNonSpace(b []byte) byte {
-	for _, c := range b {
-		switch c {
-		case ' ', '\t', '\n', '\r':
-		default:
-			return c
-		}
+	if b = bytes.TrimLeft(b, " \t\n\r"); len(b) > 0 {
+		return b[0]
 	}
 	return 0
 }

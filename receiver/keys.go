@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -53,23 +54,31 @@ func parseKeys(keys []Key) ([]parsedKey, error) {
 		if k.Mode != "" && !k.Mode.Valid() {
 			return nil, fmt.Errorf("%w: Config.Keys[%d].Mode %q: want %q, %q or empty", ErrInvalidConfig, i, k.Mode, event.ModeTest, event.ModeLive)
 		}
-		p := &parsed[i]
-		p.mode = k.Mode
-		var err error
-		switch {
-		case strings.HasPrefix(k.Text, signature.PublicKeyPrefix):
-			p.public, err = signature.ParsePublicKey(k.Text)
-			p.isPublic = true
-		case strings.HasPrefix(k.Text, signature.PrivateKeyPrefix):
-			return nil, fmt.Errorf("%w: Config.Keys[%d].Text: a private key (whsk_) signs; give the receiver its public key (whpk_)", ErrInvalidConfig, i)
-		default:
-			p.secret, err = signature.ParseSecret(k.Text)
-		}
+		p, err := parseKeyText(k.Text)
 		if err != nil {
 			return nil, fmt.Errorf("%w: Config.Keys[%d].Text: %w", ErrInvalidConfig, i, err)
 		}
+		p.mode = k.Mode
+		parsed[i] = p
 	}
 	return parsed, nil
+}
+
+// parseKeyText parses a Standard Webhooks key: a secret (whsec_) or a
+// public key (whpk_); a private key (whsk_) is refused.
+func parseKeyText(text string) (parsedKey, error) {
+	var p parsedKey
+	var err error
+	switch {
+	case strings.HasPrefix(text, signature.PublicKeyPrefix):
+		p.public, err = signature.ParsePublicKey(text)
+		p.isPublic = true
+	case strings.HasPrefix(text, signature.PrivateKeyPrefix):
+		err = errors.New("a private key (whsk_) signs; give the receiver its public key (whpk_)")
+	default:
+		p.secret, err = signature.ParseSecret(text)
+	}
+	return p, err
 }
 
 // verifiers returns the verifier of all the keys and, when some key is

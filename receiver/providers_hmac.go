@@ -43,7 +43,7 @@ func (GitHub) Name() string { return "github" }
 // NewVerifier returns a verifier of X-Hub-Signature-256 with any of the
 // secrets. opts is not used: GitHub signs no timestamp.
 func (GitHub) NewVerifier(keys []string, _ *signature.VerifyOptions) (Verifier, error) {
-	return newBodyMAC(keys, "X-Hub-Signature-256", "sha256=", Hex)
+	return newMACVerifier(keys, nil, bodyMAC("X-Hub-Signature-256", "sha256=", Hex))
 }
 
 // Parse reads the delivery id and event name from the headers and the
@@ -87,7 +87,7 @@ func (Shopify) Name() string { return "shopify" }
 // NewVerifier returns a verifier of X-Shopify-Hmac-Sha256 with any of the
 // secrets. opts is not used.
 func (Shopify) NewVerifier(keys []string, _ *signature.VerifyOptions) (Verifier, error) {
-	return newBodyMAC(keys, "X-Shopify-Hmac-Sha256", "", Base64)
+	return newMACVerifier(keys, nil, bodyMAC("X-Shopify-Hmac-Sha256", "", Base64))
 }
 
 // Parse reads the webhook id and the topic from the headers.
@@ -119,11 +119,7 @@ func (Stripe) Name() string { return "stripe" }
 // NewVerifier returns a verifier of Stripe-Signature with any of the
 // secrets, within opts' tolerance.
 func (Stripe) NewVerifier(keys []string, opts *signature.VerifyOptions) (Verifier, error) {
-	ks, err := macKeys(keys)
-	if err != nil {
-		return nil, err
-	}
-	return &stripeVerifier{keys: ks, clock: newClock(opts)}, nil
+	return newMACVerifier(keys, opts, verifyStripe)
 }
 
 // Parse reads id, type and livemode from the body and t from the header.
@@ -151,12 +147,7 @@ func (Stripe) Parse(h http.Header, body []byte) (Message, error) {
 
 const hdrStripe = "Stripe-Signature"
 
-type stripeVerifier struct {
-	keys  [][]byte
-	clock clock
-}
-
-func (v *stripeVerifier) Verify(h http.Header, body []byte) error {
+func verifyStripe(v *macVerifier, h http.Header, body []byte) error {
 	sig, err := oneHeader(h, hdrStripe)
 	if err != nil {
 		return err
@@ -229,11 +220,7 @@ func (Slack) Name() string { return "slack" }
 // NewVerifier returns a verifier of X-Slack-Signature with any of the
 // secrets, within opts' tolerance.
 func (Slack) NewVerifier(keys []string, opts *signature.VerifyOptions) (Verifier, error) {
-	ks, err := macKeys(keys)
-	if err != nil {
-		return nil, err
-	}
-	return &slackVerifier{keys: ks, clock: newClock(opts)}, nil
+	return newMACVerifier(keys, opts, verifySlack)
 }
 
 // Parse reads the outer type and, for an event, its id, inner type and time.
@@ -278,12 +265,7 @@ func (Slack) Parse(_ http.Header, body []byte) (Message, error) {
 	return Message{}, fmt.Errorf("receiver: Slack request of unknown type %.32q", outer)
 }
 
-type slackVerifier struct {
-	keys  [][]byte
-	clock clock
-}
-
-func (v *slackVerifier) Verify(h http.Header, body []byte) error {
+func verifySlack(v *macVerifier, h http.Header, body []byte) error {
 	ts, err := oneHeader(h, "X-Slack-Request-Timestamp")
 	if err != nil {
 		return err
@@ -370,11 +352,7 @@ func (p HMAC) NewVerifier(keys []string, opts *signature.VerifyOptions) (Verifie
 	if p.Encoding != Hex && p.Encoding != Base64 {
 		return nil, fmt.Errorf("HMAC.Encoding %d is neither Hex nor Base64", p.Encoding)
 	}
-	ks, err := macKeys(keys)
-	if err != nil {
-		return nil, err
-	}
-	return &hmacVerifier{p: p, keys: ks, clock: newClock(opts)}, nil
+	return newMACVerifier(keys, opts, p.verify)
 }
 
 // Parse reads the key, the type and the time where the fields say.
@@ -418,41 +396,36 @@ func (p HMAC) Parse(h http.Header, body []byte) (Message, error) {
 	return m, nil
 }
 
-type hmacVerifier struct {
-	p     HMAC
-	keys  [][]byte
-	clock clock
-}
-
-func (v *hmacVerifier) Verify(h http.Header, body []byte) error {
-	if v.p.TimestampHeader != "" {
-		ts, err := oneHeader(h, v.p.TimestampHeader)
+// verify checks a request with v's keys as p says.
+func (p HMAC) verify(v *macVerifier, h http.Header, body []byte) error {
+	if p.TimestampHeader != "" {
+		ts, err := oneHeader(h, p.TimestampHeader)
 		if err != nil {
 			return err
 		}
 		sec, ok := parseUnix(ts)
 		if !ok {
-			return fmt.Errorf("%w: %s is not a decimal Unix time", signature.ErrMalformedHeader, v.p.TimestampHeader)
+			return fmt.Errorf("%w: %s is not a decimal Unix time", signature.ErrMalformedHeader, p.TimestampHeader)
 		}
 		if err := v.clock.check(sec); err != nil {
 			return err
 		}
 	}
-	sig, err := oneHeader(h, v.p.Header)
+	sig, err := oneHeader(h, p.Header)
 	if err != nil {
 		return err
 	}
-	newHash := v.p.Hash
+	newHash := p.Hash
 	if newHash == nil {
 		newHash = sha256.New
 	}
-	mac, err := decodeMAC(sig, v.p.Prefix, v.p.Encoding, newHash().Size(), v.p.Header)
+	mac, err := decodeMAC(sig, p.Prefix, p.Encoding, newHash().Size(), p.Header)
 	if err != nil {
 		return err
 	}
 	content := body
-	if v.p.Content != nil {
-		content = v.p.Content(h, body)
+	if p.Content != nil {
+		content = p.Content(h, body)
 	}
 	if matchMAC(v.keys, [][]byte{mac}, newHash, content) {
 		return nil
@@ -460,36 +433,41 @@ func (v *hmacVerifier) Verify(h http.Header, body []byte) error {
 	return signature.ErrNoMatch
 }
 
-// bodyMAC verifies a header holding the MAC of the body alone (GitHub,
-// Shopify).
-type bodyMAC struct {
-	keys   [][]byte
-	header string
-	prefix string
-	enc    Encoding
+// macVerifier verifies requests signed with an HMAC under one of its keys,
+// as its check says.
+type macVerifier struct {
+	keys  [][]byte
+	clock clock
+	check func(v *macVerifier, h http.Header, body []byte) error
 }
 
-func newBodyMAC(keys []string, header, prefix string, enc Encoding) (Verifier, error) {
+func newMACVerifier(keys []string, opts *signature.VerifyOptions, check func(*macVerifier, http.Header, []byte) error) (Verifier, error) {
 	ks, err := macKeys(keys)
 	if err != nil {
 		return nil, err
 	}
-	return &bodyMAC{keys: ks, header: header, prefix: prefix, enc: enc}, nil
+	return &macVerifier{keys: ks, clock: newClock(opts), check: check}, nil
 }
 
-func (v *bodyMAC) Verify(h http.Header, body []byte) error {
-	sig, err := oneHeader(h, v.header)
-	if err != nil {
-		return err
+func (v *macVerifier) Verify(h http.Header, body []byte) error { return v.check(v, h, body) }
+
+// bodyMAC returns the check of a header holding the MAC of the body alone
+// (GitHub, Shopify).
+func bodyMAC(header, prefix string, enc Encoding) func(*macVerifier, http.Header, []byte) error {
+	return func(v *macVerifier, h http.Header, body []byte) error {
+		sig, err := oneHeader(h, header)
+		if err != nil {
+			return err
+		}
+		mac, err := decodeMAC(sig, prefix, enc, sha256.Size, header)
+		if err != nil {
+			return err
+		}
+		if matchMAC(v.keys, [][]byte{mac}, sha256.New, body) {
+			return nil
+		}
+		return signature.ErrNoMatch
 	}
-	mac, err := decodeMAC(sig, v.prefix, v.enc, sha256.Size, v.header)
-	if err != nil {
-		return err
-	}
-	if matchMAC(v.keys, [][]byte{mac}, sha256.New, body) {
-		return nil
-	}
-	return signature.ErrNoMatch
 }
 
 // macKeys returns the bytes of the secrets, refusing an empty one.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
@@ -137,21 +136,14 @@ func newSWVerifier(keys []string, opts *signature.VerifyOptions, svix bool) (Ver
 	var secrets []signature.Secret
 	var publics []signature.PublicKey
 	for _, k := range keys {
+		p, err := parseKeyText(k)
 		switch {
-		case strings.HasPrefix(k, signature.PublicKeyPrefix):
-			p, err := signature.ParsePublicKey(k)
-			if err != nil {
-				return nil, err
-			}
-			publics = append(publics, p)
-		case strings.HasPrefix(k, signature.PrivateKeyPrefix):
-			return nil, errors.New("a private key (whsk_) signs; give the receiver its public key (whpk_)")
+		case err != nil:
+			return nil, err
+		case p.isPublic:
+			publics = append(publics, p.public)
 		default:
-			s, err := signature.ParseSecret(k)
-			if err != nil {
-				return nil, err
-			}
-			secrets = append(secrets, s)
+			secrets = append(secrets, p.secret)
 		}
 	}
 	v, err := signature.NewVerifier(secrets, publics, opts)

@@ -439,12 +439,7 @@ func TestProviderRedrive(t *testing.T) {
 	ib := newTestInbox()
 	clk := newClock(testNow)
 	started := make(chan struct{}, 4)
-	first := newRecorder()
-	first.Fn = func(ctx context.Context, _ event.Event, _ int64) error {
-		started <- struct{}{}
-		<-ctx.Done() // the process "dies" mid-callback
-		return ctx.Err()
-	}
+	first := dyingRecorder(started) // the process "dies" mid-callback
 	cfg := receiver.Config{Sources: allSources(k, k), Inbox: ib, Now: clk.Now, Lease: time.Minute, RecoveryInterval: time.Hour}
 	a := newReceiver(t, first, cfg)
 	ghBody := []byte(`{"action":"closed","number":9}`)
