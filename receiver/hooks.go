@@ -40,7 +40,8 @@ type Hooks struct {
 	// OnDead is called once for an event whose callback failed for good,
 	// after the event is marked dead in the inbox, with the last error. Its
 	// context is also bounded by [Config].CallbackTimeout, for a hook that
-	// files the event somewhere.
+	// files the event somewhere, and carries the event's [Delivery] (see
+	// [DeliveryFrom]), with the original request of a provider's event.
 	OnDead func(ctx context.Context, ev event.Event, err error)
 }
 

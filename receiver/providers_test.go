@@ -550,3 +550,25 @@ func TestProviderDataOutlivesRequest(t *testing.T) {
 	close(release)
 	require.Equal(t, first+" "+first, <-got)
 }
+
+// TestProviderDeadDelivery: OnDead sees the dead event's delivery, with
+// the original request, for filing it.
+func TestProviderDeadDelivery(t *testing.T) {
+	dead := make(chan *receiver.Delivery, 1)
+	rc := newRecorder()
+	rc.Fn = func(context.Context, event.Event, int64) error { return errors.New("down") }
+	r := newReceiver(t, rc, receiver.Config{Provider: receiver.Shopify{}, Keys: []receiver.Key{{Text: shopifySecret}}, Retry: retryFast(1),
+		Hooks: receiver.Hooks{OnDead: func(ctx context.Context, _ event.Event, _ error) {
+			d, _ := receiver.DeliveryFrom(ctx)
+			dead <- d
+		}}})
+	require.Equal(t, 200, serve(r, webhooktest.ShopifyRequest(t, shopifySecret, "orders/create", "w-dead", []byte(`{"id":5}`))).Code)
+	select {
+	case d := <-dead:
+		require.Equal(t, "w-dead", d.Key)
+		require.Equal(t, `{"id":5}`, string(d.Body))
+		require.Equal(t, "orders/create", d.Header.Get("X-Shopify-Topic"))
+	case <-time.After(waitTimeout):
+		t.Fatal("not dead")
+	}
+}
