@@ -1,9 +1,13 @@
 package receiver_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -99,4 +103,80 @@ func serveTo(h http.Handler, req *http.Request) int {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	return w.Code
+}
+
+// BenchmarkServeHTTPProviders measures the handler alone per provider,
+// every request a new event of about 300 bytes: "webhookkit" is the
+// receiver's own envelope (the baseline), the others a source of that
+// provider, which also checks the body is strict JSON, copies it with the
+// headers for the handler, and parses it. Compare the ratios to the
+// baseline of the same run.
+func BenchmarkServeHTTPProviders(b *testing.B) {
+	k := receivertest.NewKeyPair(b)
+	data := `{"org_connection_id":"c-1","patient_id":"p-1","status":"complete","files":[{"name":"a.ndjson","size":1024},{"name":"b.ndjson","size":2048}]}`
+	build := map[string]func(i int) *http.Request{
+		"webhookkit": func(i int) *http.Request {
+			ev, err := event.New(event.ModeTest, "patient.ehi_export_success", json.RawMessage(data))
+			require.NoError(b, err)
+			ev.Date = receivertest.Now()
+			return receivertest.SignedRequest(k.Signer, ev.ID, receivertest.Now(), receivertest.EventBody(b, ev))
+		},
+		"standard": func(i int) *http.Request {
+			return webhooktest.StandardRequest(b, k.Text, "msg_"+strconv.Itoa(i), receivertest.Now(),
+				[]byte(`{"type":"patient.ehi_export_success","data":`+data+`}`))
+		},
+		"github": func(i int) *http.Request {
+			return webhooktest.GitHubRequest(b, "gh-secret", "pull_request", "d-"+strconv.Itoa(i), []byte(`{"action":"opened","data":`+data+`}`))
+		},
+		"stripe": func(i int) *http.Request {
+			return webhooktest.StripeRequest(b, receivertest.Now(), []byte(`{"id":"evt_`+strconv.Itoa(i)+`","type":"invoice.paid","livemode":false,"data":{"object":`+data+`}}`), "whsec_stripe")
+		},
+	}
+	for _, name := range []string{"webhookkit", "standard", "github", "stripe"} {
+		b.Run(name, func(b *testing.B) {
+			type prepared struct {
+				h    http.Header
+				body []byte
+			}
+			reqs := make([]prepared, b.N)
+			for i := range reqs {
+				req := build[name](i)
+				body, err := io.ReadAll(req.Body)
+				require.NoError(b, err)
+				reqs[i] = prepared{req.Header, body}
+			}
+			cfg := &receiver.Config{Logger: quiet, QueueSize: b.N + 1, Now: receivertest.Now}
+			switch name {
+			case "webhookkit":
+				cfg.Keys = []receiver.Key{{Text: k.Text}}
+			case "standard":
+				cfg.Sources = []receiver.Source{{Provider: receiver.StandardWebhooks{}, Keys: []receiver.Key{{Text: k.Text}}}}
+			case "github":
+				cfg.Sources = []receiver.Source{{Provider: receiver.GitHub{}, Keys: []receiver.Key{{Text: "gh-secret"}}}}
+			case "stripe":
+				cfg.Sources = []receiver.Source{{Provider: receiver.Stripe{}, Keys: []receiver.Key{{Text: "whsec_stripe"}}}}
+			}
+			r, err := receiver.New(receiver.HandlerFunc(func(context.Context, event.Event) error { return nil }), cfg)
+			require.NoError(b, err)
+			require.NoError(b, r.Start(context.Background()))
+			defer func() { _ = r.Close() }()
+			h := r.Source(name)
+			w := &discardWriter{h: http.Header{}}
+			rd := bytes.NewReader(nil)
+			req := &http.Request{Method: http.MethodPost, Body: io.NopCloser(rd)}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				rd.Reset(reqs[i].body)
+				req.Header = reqs[i].h
+				req.ContentLength = int64(len(reqs[i].body))
+				clear(w.h)
+				w.code = 0
+				h.ServeHTTP(w, req)
+				if w.code != http.StatusOK {
+					b.Fatalf("status %d", w.code)
+				}
+			}
+		})
+	}
 }
