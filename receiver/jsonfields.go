@@ -5,86 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
-	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/signature"
 )
-
-// errStrict reports a body that is not strict JSON.
-var errStrict = errors.New("receiver: body is not strict JSON")
-
-// checkJSON reports whether b is exactly one well-formed JSON value that
-// different JSON readers cannot read differently: valid UTF-8, no escaped
-// lone surrogate, no object with two keys equal or equal but for case, no
-// nesting deeper than [event.MaxDepth]. It is the strictness of
-// [event.Decode], for the bodies of providers other than [Webhookkit].
-func checkJSON(b []byte) error {
-	if !utf8.Valid(b) {
-		return fmt.Errorf("%w: invalid UTF-8", errStrict)
-	}
-	if loneSurrogate(b) {
-		return fmt.Errorf("%w: escaped lone surrogate", errStrict)
-	}
-	type frame struct {
-		obj     bool
-		wantKey bool
-		keys    map[string]struct{}
-	}
-	var stack []frame
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	values := 0
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%w: %v", errStrict, err)
-		}
-		if len(stack) == 0 {
-			if values++; values > 1 {
-				return fmt.Errorf("%w: data after the value", errStrict)
-			}
-		}
-		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
-			stack = stack[:len(stack)-1]
-			continue
-		}
-		if n := len(stack); n > 0 && stack[n-1].obj {
-			top := &stack[n-1]
-			if top.wantKey {
-				k := strings.ToLower(tok.(string))
-				if _, dup := top.keys[k]; dup {
-					return fmt.Errorf("%w: duplicate key %.64q", errStrict, tok.(string))
-				}
-				top.keys[k] = struct{}{}
-				top.wantKey = false
-				continue
-			}
-			top.wantKey = true // after this value, a key
-		}
-		if d, ok := tok.(json.Delim); ok {
-			if len(stack) >= event.MaxDepth {
-				return fmt.Errorf("%w: nested deeper than %d", errStrict, event.MaxDepth)
-			}
-			f := frame{obj: d == '{', wantKey: d == '{'}
-			if f.obj {
-				f.keys = make(map[string]struct{})
-			}
-			stack = append(stack, f)
-		}
-	}
-	if values == 0 || len(stack) > 0 {
-		return fmt.Errorf("%w: empty or cut short", errStrict)
-	}
-	return nil
-}
 
 // loneSurrogate reports whether b holds a \u escape of a UTF-16 surrogate
 // that is not part of a pair (b is assumed to be JSON; an escaped
