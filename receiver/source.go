@@ -182,9 +182,9 @@ type answer struct {
 // serveProvider verifies and parses a request of a source other than the
 // legacy one, then claims and queues its event.
 //
-// body is the receiver's pooled buffer: once verified and strict, it is
-// copied, and the provider parses the copy, which the event's data and the
-// delivery share beyond the request.
+// pooled is the receiver's buffer, which the next request reuses: once
+// verified and strict, it is copied, and the provider parses the copy,
+// which the event's data and the delivery share beyond the request.
 func (r *Receiver) serveProvider(req *http.Request, s *source, pooled []byte) answer {
 	if err := s.verifier.Verify(req.Header, pooled); err != nil {
 		return answer{status: verifyStatus(err), reason: verifyReason(err)}
