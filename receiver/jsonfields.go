@@ -6,53 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/webhookkit/webhookkit/signature"
 )
-
-// loneSurrogate reports whether b holds a \u escape of a UTF-16 surrogate
-// that is not part of a pair (b is assumed to be JSON; an escaped
-// backslash is skipped).
-func loneSurrogate(b []byte) bool {
-	for i := 0; i+1 < len(b); i++ {
-		if b[i] != '\\' {
-			continue
-		}
-		if b[i+1] != 'u' {
-			i++ // skip the escaped character, which may be a backslash
-			continue
-		}
-		r, ok := hexRune(b[i+2:])
-		if !ok {
-			continue
-		}
-		switch {
-		case r >= 0xD800 && r < 0xDC00:
-			if i+11 < len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
-				if lo, ok := hexRune(b[i+8:]); ok && lo >= 0xDC00 && lo < 0xE000 {
-					i += 11
-					continue
-				}
-			}
-			return true
-		case r >= 0xDC00 && r < 0xE000:
-			return true
-		}
-		i += 5
-	}
-	return false
-}
-
-// hexRune decodes the four hex digits at the start of b.
-func hexRune(b []byte) (rune, bool) {
-	if len(b) < 4 {
-		return 0, false
-	}
-	n, err := strconv.ParseUint(string(b[:4]), 16, 16)
-	return rune(n), err == nil
-}
 
 // topFields returns the members of the JSON object b by exact key (b is
 // strict JSON, so there is one value per key, whatever the case).

@@ -189,7 +189,7 @@ func (r *Receiver) serveProvider(req *http.Request, s *source, pooled []byte) an
 	if err := s.verifier.Verify(req.Header, pooled); err != nil {
 		return answer{status: verifyStatus(err), reason: verifyReason(err)}
 	}
-	if err := checkJSON(pooled); err != nil {
+	if err := event.CheckJSON(pooled); err != nil {
 		return answer{status: http.StatusBadRequest, reason: ReasonInvalidEvent}
 	}
 	body := bytes.Clone(pooled)
