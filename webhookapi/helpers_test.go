@@ -49,19 +49,19 @@ type received struct {
 	Body   []byte
 }
 
-// receiver is an httptest server standing in for every webhook URL: the
+// hookServer is an httptest server standing in for every webhook URL: the
 // sender's transport sends each request, whatever its host, to it. It
 // answers 200 unless the path is in fail.
-type receiver struct {
+type hookServer struct {
 	*httptest.Server
 	mu   sync.Mutex
 	got  []received
 	fail map[string]int
 }
 
-func newReceiver(t testing.TB) *receiver {
+func newReceiver(t testing.TB) *hookServer {
 	t.Helper()
-	rc := &receiver{fail: map[string]int{}}
+	rc := &hookServer{fail: map[string]int{}}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		rc.mu.Lock()
@@ -78,7 +78,7 @@ func newReceiver(t testing.TB) *receiver {
 }
 
 // requests returns what reached path, in order.
-func (rc *receiver) requests(path string) []received {
+func (rc *hookServer) requests(path string) []received {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	var out []received
@@ -106,7 +106,7 @@ func (rt redirect) RoundTrip(r *http.Request) (*http.Response, error) {
 type env struct {
 	t    testing.TB
 	snd  *sender.Sender
-	rc   *receiver
+	rc   *hookServer
 	srv  *httptest.Server
 	now  time.Time
 	logs *strings.Builder

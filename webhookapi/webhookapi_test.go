@@ -6,11 +6,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/receiver"
 	"github.com/webhookkit/webhookkit/sender"
+	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -136,6 +139,19 @@ func TestEndToEnd(t *testing.T) {
 	}
 	require.NoError(t, e.verify(e.rc.requests("/acct1")[1], sec1))
 	require.NoError(t, e.verify(e.rc.requests("/wide")[0], secWide))
+
+	// The library's receiving side reads the same body: the event-payload
+	// provider verifies it and hands on the id, the type and the data.
+	p := receiver.EventPayload{}
+	v, err := p.NewVerifier([]string{sec1.String()}, &signature.VerifyOptions{Now: func() time.Time { return e.now }})
+	require.NoError(t, err)
+	sent := e.rc.requests("/acct1")[1]
+	require.NoError(t, v.Verify(sent.Header, sent.Body))
+	msg, err := p.Parse(sent.Header, sent.Body)
+	require.NoError(t, err)
+	require.Equal(t, ev.ID, msg.Key)
+	require.Equal(t, "medical-encounters.create", msg.Type)
+	require.Equal(t, data, string(msg.Data))
 	for _, path := range []string{"/acct2", "/inactive", "/ping", "/org2"} {
 		require.Empty(t, e.rc.requests(path), path)
 	}
