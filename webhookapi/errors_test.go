@@ -56,8 +56,8 @@ func TestErrors(t *testing.T) {
 		{"bad url", "POST", "/webhooks", "org_1", `{"url": "ftp://example.com/x", "events": "*"}`, "", 400, "invalid", "url"},
 		{"no url", "POST", "/webhooks", "org_1", `{"events": "*"}`, "", 400, "invalid", "url"},
 		{"bad format", "POST", "/webhooks", "org_1", `{"url": "https://example.com/x", "events": "*", "format": "xml"}`, "", 400, "invalid", "format"},
-		{"operator without organization", "POST", "/webhooks", "ops", validBody, "", 400, "invalid", "organization"},
-		{"change organization", "PATCH", "/webhooks/" + id, "ops", `{"organization": "org_2"}`, "", 400, "invalid", "organization"},
+		{"operator without organization", "POST", "/webhooks", "operator", validBody, "", 400, "invalid", "organization"},
+		{"change organization", "PATCH", "/webhooks/" + id, "operator", `{"organization": "org_2"}`, "", 400, "invalid", "organization"},
 		{"change account", "PATCH", "/webhooks/" + id, "org_1", `{"account": "acct_9"}`, "", 400, "invalid", "account"},
 		{"change format", "PATCH", "/webhooks/" + id, "org_1", `{"format": "envelope"}`, "", 400, "invalid", "format"},
 		{"patch bad url", "PATCH", "/webhooks/" + id, "org_1", `{"url": "not a url"}`, "", 400, "invalid", "url"},
@@ -95,7 +95,7 @@ func TestErrors(t *testing.T) {
 		})
 	}
 	// Nothing but the first webhook was created, and it is unchanged.
-	r := e.do(http.MethodGet, "/webhooks", "ops", "")
+	r := e.do(http.MethodGet, "/webhooks", "operator", "")
 	require.Equal(t, http.StatusOK, r.status)
 	data := r.json(t)["data"].([]any)
 	require.Len(t, data, 1)
@@ -110,7 +110,7 @@ func TestManage(t *testing.T) {
 	e := newEnv(t, &webhookapi.Config{Format: store.BodyEnvelope})
 	a1, sec := e.create("org_1", `{"account": "acct_1", "url": "https://u:p@example.com/a1", "events": "medical-encounters"}`)
 	wide, _ := e.create("org_1", `{"url": "https://example.com/w", "events": "*", "format": "event-payload", "description": "all"}`)
-	other, _ := e.create("ops", `{"organization": "org_2", "url": "https://example.com/o", "events": "*"}`)
+	other, _ := e.create("operator", `{"organization": "org_2", "url": "https://example.com/o", "events": "*"}`)
 
 	for _, path := range []string{"/webhooks", "/webhooks/" + a1} {
 		r := e.do(http.MethodGet, path, "org_1", "")
@@ -144,8 +144,8 @@ func TestManage(t *testing.T) {
 	require.ElementsMatch(t, []string{a1, wide}, ids("org_1", ""))
 	require.ElementsMatch(t, []string{a1}, ids("org_1", "&account=acct_1"))
 	require.ElementsMatch(t, []string{wide}, ids("org_1", "&account="), "account= lists the organization-wide ones")
-	require.ElementsMatch(t, []string{a1, wide, other}, ids("ops", ""))
-	require.ElementsMatch(t, []string{other}, ids("ops", "&organization=org_2"))
+	require.ElementsMatch(t, []string{a1, wide, other}, ids("operator", ""))
+	require.ElementsMatch(t, []string{other}, ids("operator", "&organization=org_2"))
 	require.Empty(t, ids("org_3", ""))
 
 	// Patch: events as a string, description, deactivate; the URL as shown

@@ -3,7 +3,6 @@ package webhookapi_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/webhookkit/webhookkit/access"
+	"github.com/webhookkit/webhookkit/internal/dashboardtest"
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
@@ -27,20 +26,11 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// authorize reads the organization from "Authorization: Bearer <org>";
-// "ops" sees every organization, "banned" is forbidden, no token is 401.
-func authorize(r *http.Request) (access.Scope, error) {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	switch {
-	case !ok || tok == "":
-		return access.Scope{}, errors.New("no token")
-	case tok == "banned":
-		return access.Scope{}, access.ErrForbidden
-	case tok == "ops":
-		return access.Scope{All: true}, nil
-	}
-	return access.Scope{Tenant: tok}, nil
-}
+// authorize is the dashboard tests' AuthorizeFunc, used as is: the same
+// function guards both handlers. "Authorization: Bearer <org>" scopes to the
+// organization, "operator" sees every one, "banned" is forbidden, no token
+// is 401.
+var authorize = dashboardtest.Authorize
 
 // received is one request a webhook receiver got.
 type received struct {
@@ -104,12 +94,11 @@ func (rt redirect) RoundTrip(r *http.Request) (*http.Response, error) {
 // env is the API over a sender on a memory store, whose deliveries reach a
 // receiver.
 type env struct {
-	t    testing.TB
-	snd  *sender.Sender
-	rc   *hookServer
-	srv  *httptest.Server
-	now  time.Time
-	logs *strings.Builder
+	t   testing.TB
+	snd *sender.Sender
+	rc  *hookServer
+	srv *httptest.Server
+	now time.Time
 }
 
 func newEnv(t testing.TB, cfg *webhookapi.Config) *env {
@@ -126,30 +115,18 @@ func newEnv(t testing.TB, cfg *webhookapi.Config) *env {
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = snd.Close() })
-	logs := new(strings.Builder)
 	if cfg == nil {
 		cfg = &webhookapi.Config{}
 	}
 	if cfg.Authorize == nil {
 		cfg.Authorize = authorize
 	}
-	cfg.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))
+	cfg.Logger = slog.New(slog.DiscardHandler)
 	h, err := webhookapi.New(snd, cfg)
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, snd: snd, rc: rc, srv: srv, now: now, logs: logs}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return &env{t: t, snd: snd, rc: rc, srv: srv, now: now}
 }
 
 // response is an answer of the API.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/webhookkit/webhookkit/access"
+	"github.com/webhookkit/webhookkit/internal/jsonapi"
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 )
@@ -115,51 +116,12 @@ type listJSON struct {
 	NextCursor string        `json:"next_cursor"`
 }
 
-type errorJSON struct {
-	Error errorBody `json:"error"`
-}
+func codeFor(status int) string { return jsonapi.Code(status) }
 
-// errorBody is what a client is told: a code per kind of failure, a message
-// for people and, for an invalid field, the field's name as the request
-// names it.
-type errorBody struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { jsonapi.WriteJSON(w, status, v) }
 
-func codeFor(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return "bad_request"
-	case http.StatusUnauthorized:
-		return "unauthorized"
-	case http.StatusForbidden:
-		return "forbidden"
-	case http.StatusNotFound:
-		return "not_found"
-	case http.StatusConflict:
-		return "conflict"
-	case http.StatusRequestEntityTooLarge:
-		return "too_large"
-	case http.StatusUnsupportedMediaType:
-		return "unsupported_media_type"
-	case http.StatusServiceUnavailable:
-		return "unavailable"
-	}
-	return "internal"
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// writeError answers {"error": {...}}. msg is the handler's own text or a
-// field's reason, never an error's whole text.
 func writeError(w http.ResponseWriter, status int, code, msg, field string) {
-	writeJSON(w, status, errorJSON{errorBody{Code: code, Message: msg, Field: field}})
+	jsonapi.WriteError(w, status, code, msg, field)
 }
 
 // requestField is a store.FieldError's field as the request names it.
@@ -244,29 +206,10 @@ func decode(w http.ResponseWriter, b []byte, v any) bool {
 		err = errors.New("trailing data after the JSON object")
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", "invalid JSON body: "+jsonProblem(err), "")
+		writeError(w, http.StatusBadRequest, "bad_request", "invalid JSON body: "+jsonapi.Problem(err), "")
 		return false
 	}
 	return true
-}
-
-// jsonProblem says what is wrong with a JSON body without repeating it.
-func jsonProblem(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("syntax error at byte %d", se.Offset)
-	case errors.As(err, &te) && te.Field != "":
-		return fmt.Sprintf("%s: a JSON %s is not allowed here", te.Field, te.Value)
-	case errors.As(err, &te):
-		return "the body must be a JSON object"
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "the body ends before the value is complete"
-	}
-	// encoding/json has no typed error for an unknown field; its text,
-	// `json: unknown field "x"`, names it; our own errors name theirs.
-	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
 type scopeKey struct{}
