@@ -128,3 +128,14 @@ func BenchmarkLease(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAttemptStats reads a tenant's hourly aggregates over 15 days
+// with 1,440 attempts (one per endpoint and hour) and 30 times more (the
+// attempts are added one AddAttempt at a time, so more takes long to seed).
+func BenchmarkAttemptStats(b *testing.B) {
+	for _, n := range []int{storetest.BenchStatsCells, 30 * storetest.BenchStatsCells} {
+		b.Run(fmt.Sprintf("attempts=%d", n), func(b *testing.B) {
+			storetest.BenchmarkAttemptStats(b, func(tb testing.TB) storetest.Store { return newStore(tb) }, n)
+		})
+	}
+}
