@@ -458,6 +458,17 @@ func (h *handler) apiListDeliveries(w http.ResponseWriter, r *http.Request, ep *
 		}
 		f.EventType = t
 	}
+	for _, b := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &f.Since}, {"to", &f.Until}} {
+		t, err := parseLogTime(q.Get(b.name))
+		if err != nil {
+			writeJSONError(w, http.StatusBadRequest, "bad_request", `"`+b.name+`" is not an RFC 3339 time`)
+			return
+		}
+		*b.t = t
+	}
 	ds, next, err := h.st.ListDeliveries(r.Context(), f)
 	if err != nil {
 		h.listFail(w, r, err)
