@@ -14,6 +14,7 @@ import (
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/postgres"
+	"github.com/webhookkit/webhookkit/store/storetest"
 )
 
 // seed creates n pending test-mode deliveries of type "bench.backlog",
