@@ -66,7 +66,7 @@ func ClassOf(status int) Class {
 
 // LatencyBounds are the upper bounds of the buckets of [HourStats].Latency,
 // a fixed histogram of attempt durations in a 1-2.5-5 series from 5 ms to
-// one minute; the last bucket, past the last bound, holds the slower
+// 10 s, then 30 s and one minute; the last bucket, past the last bound, holds the slower
 // attempts. An attempt falls in the first bucket whose bound is not below
 // its duration.
 var LatencyBounds = [NumLatencyBuckets - 1]time.Duration{
@@ -145,11 +145,11 @@ func (h *HourStats) SuccessRate() float64 {
 //
 // Precision: the estimate interpolates linearly inside the bucket that
 // holds the quantile, so it lies within that bucket's bounds; the true value
-// does too, and the bounds of a bucket are at most 2.5 times apart (5 ms
-// apart in the first bucket, from 0 to 5 ms). An estimate is therefore
-// within a factor of 2.5 of the true quantile, and usually much closer. In
-// the last bucket, past one minute, the estimate is one minute: a lower
-// bound.
+// does too. The bounds of a bucket are at most 2.5 times apart up to 10 s
+// and 3 times from 10 to 30 s (the first bucket, 0 to 5 ms, is off by at
+// most 5 ms), so an estimate is within a factor of 2.5 of the true
+// quantile (3 between 10 and 30 s), and usually much closer. In the last
+// bucket, past one minute, the estimate is one minute: a lower bound.
 func (h *HourStats) Quantile(q float64) time.Duration {
 	n := int64(0)
 	for _, c := range h.Latency {
