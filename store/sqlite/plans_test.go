@@ -16,7 +16,7 @@ func TestChartAndSearchPlans(t *testing.T) {
 	s, _ := open(t)
 	for _, tc := range []struct {
 		name, query, want string
-		args             []any
+		args              []any
 	}{
 		{"chart of an endpoint", `SELECT hour, SUM(n_2xx) FROM webhookkit_attempt_hours
 			WHERE endpoint_id = ? AND tenant = ? AND mode = ? AND hour >= ? AND hour < ? GROUP BY hour ORDER BY hour`,
