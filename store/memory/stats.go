@@ -53,9 +53,10 @@ func (s *Store) pruneStats(before time.Time) {
 // AttemptStats implements [store.AttemptStats]. The aggregates count every
 // attempt added since the hour was last pruned, including attempts the
 // caps ([Config].MaxAttempts, MaxAttemptBytes) have evicted from the log
-// since: pruning, not eviction, removes them. A query visits, for each
-// endpoint it selects, the hours of its window or the hours held (the
-// fewer), so its cost does not grow with the number of attempts.
+// since: pruning, not eviction, removes them. A query looks at each
+// endpoint with aggregates (one map entry each, to check its tenant and
+// mode) and, for each it selects, at the hours of its window or the hours
+// held (the fewer), so its cost does not grow with the number of attempts.
 func (s *Store) AttemptStats(_ context.Context, f store.StatsFilter) ([]store.HourStats, error) {
 	since, until, err := f.Check()
 	if err != nil {
