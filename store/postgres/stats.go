@@ -9,18 +9,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/webhookkit/webhookkit/internal/hourstats"
 	"github.com/webhookkit/webhookkit/store"
 )
 
-// statsValueCols are the counters of attempt_hours in the order of
-// store.HourStats: the counts per class, then the latency histogram.
-var statsValueCols = func() []string {
-	cols := []string{"n_2xx", "n_4xx", "n_5xx", "n_network", "n_other"}
-	for i := range store.NumLatencyBuckets {
-		cols = append(cols, fmt.Sprintf("lat_%02d", i))
-	}
-	return cols
-}()
+// statsValueCols are the counter columns of the aggregates table, in the
+// order of store.HourStats.
+var statsValueCols = hourstats.Columns
 
 // statsUpsertSQL adds rows of aggregates, given as arrays (statsArgs), to
 // attempt_hours. The rows come sorted by (endpoint_id, hour), so
@@ -32,13 +27,7 @@ var statsUpsertSQL = func() string {
 	for i := range statsValueCols {
 		b.WriteString(", $" + strconv.Itoa(5+i) + "::bigint[]")
 	}
-	b.WriteString(")\n\tON CONFLICT (endpoint_id, hour) DO UPDATE SET ")
-	for i, c := range statsValueCols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(c + " = attempt_hours." + c + " + excluded." + c)
-	}
+	b.WriteString(")" + hourstats.OnConflict("attempt_hours"))
 	return b.String()
 }()
 
@@ -57,11 +46,8 @@ func statsArgs(as []*store.Attempt) []any {
 	}
 	for i, r := range rows {
 		eps[i], hours[i], tenants[i], modes[i] = r.EndpointID, r.Hour, r.Tenant, string(r.Mode)
-		for j, c := range r.Counts {
+		for j, c := range hourstats.Values(&r.HourStats) {
 			vals[j][i] = c
-		}
-		for j, c := range r.Latency {
-			vals[len(r.Counts)+j][i] = c
 		}
 	}
 	args := []any{eps, hours, tenants, modes}
@@ -90,41 +76,22 @@ func (h *handle) queueAttempts(batch *pgx.Batch, reads *[]func(pgx.BatchResults)
 // mode, hour) for a tenant, and by the index on hour across tenants. A
 // filter without a window is an error wrapping [store.ErrInvalid].
 func (h *handle) AttemptStats(ctx context.Context, f store.StatsFilter) ([]store.HourStats, error) {
-	since, until, err := f.Check()
+	conds, err := hourstats.Filter(f, func(t time.Time) any { return t })
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	var w where
-	if f.EndpointID != "" {
-		w.add("endpoint_id = ?", f.EndpointID)
+	for _, c := range conds {
+		w.add(c.SQL, c.Arg)
 	}
-	if !f.AllTenants {
-		w.add("tenant = ?", f.Tenant)
-	}
-	if f.Mode != "" {
-		w.add("mode = ?", string(f.Mode))
-	}
-	w.add("hour >= ?", since)
-	w.add("hour < ?", until)
-	sums := make([]string, len(statsValueCols))
-	for i, c := range statsValueCols {
-		sums[i] = "sum(" + c + ")::bigint"
-	}
-	rows, err := h.db.Query(ctx, h.n.q(`SELECT hour, `+strings.Join(sums, ", ")+
+	rows, err := h.db.Query(ctx, h.n.q(`SELECT `+hourstats.Select("::bigint")+
 		` FROM {{schema}}.attempt_hours`+w.String()+` GROUP BY hour ORDER BY hour`), w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: attempt stats: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.HourStats, error) {
 		var hs store.HourStats
-		dest := []any{&hs.Hour}
-		for i := range hs.Counts {
-			dest = append(dest, &hs.Counts[i])
-		}
-		for i := range hs.Latency {
-			dest = append(dest, &hs.Latency[i])
-		}
-		err := r.Scan(dest...)
+		err := r.Scan(append([]any{&hs.Hour}, hourstats.Dest(&hs)...)...)
 		hs.Hour = hs.Hour.UTC()
 		return hs, err
 	})

@@ -4,19 +4,15 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/webhookkit/webhookkit/internal/hourstats"
 	"github.com/webhookkit/webhookkit/store"
 )
 
-// statsValueCols are the counters of webhookkit_attempt_hours in the order
-// of store.HourStats: the counts per class, then the latency histogram.
-var statsValueCols = func() []string {
-	cols := []string{"n_2xx", "n_4xx", "n_5xx", "n_network", "n_other"}
-	for i := range store.NumLatencyBuckets {
-		cols = append(cols, fmt.Sprintf("lat_%02d", i))
-	}
-	return cols
-}()
+// statsValueCols are the counter columns of the aggregates table, in the
+// order of store.HourStats.
+var statsValueCols = hourstats.Columns
 
 // statsKeyCols are the other columns of webhookkit_attempt_hours.
 const statsKeyCols = "endpoint_id, hour, tenant, mode"
@@ -36,13 +32,7 @@ func statsUpsertSQL(n int) string {
 		}
 		b.WriteString(row)
 	}
-	b.WriteString(" ON CONFLICT (endpoint_id, hour) DO UPDATE SET ")
-	for i, c := range statsValueCols {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(c + " = " + c + " + excluded." + c)
-	}
+	b.WriteString(hourstats.OnConflict("webhookkit_attempt_hours"))
 	return b.String()
 }
 
@@ -59,10 +49,7 @@ func recordStats(ctx context.Context, q dbtx, atts []stagedAttempt) error {
 		args := make([]any, 0, n*(4+len(statsValueCols)))
 		for _, r := range rows[:n] {
 			args = append(args, r.EndpointID, nanos(r.Hour), r.Tenant, string(r.Mode))
-			for _, c := range r.Counts {
-				args = append(args, c)
-			}
-			for _, c := range r.Latency {
+			for _, c := range hourstats.Values(&r.HourStats) {
 				args = append(args, c)
 			}
 		}
@@ -80,27 +67,15 @@ func recordStats(ctx context.Context, q dbtx, atts []stagedAttempt) error {
 // index (tenant, mode, hour) for a tenant, and by the index on hour across
 // tenants. A filter without a window is [store.ErrInvalid].
 func (s *Store) AttemptStats(ctx context.Context, f store.StatsFilter) ([]store.HourStats, error) {
-	since, until, err := f.Check()
+	conds, err := hourstats.Filter(f, func(t time.Time) any { return nanos(t) })
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	var w where
-	if f.EndpointID != "" {
-		w.add("endpoint_id = ?", f.EndpointID)
+	for _, c := range conds {
+		w.add(c.SQL, c.Arg)
 	}
-	if !f.AllTenants {
-		w.add("tenant = ?", f.Tenant)
-	}
-	if f.Mode != "" {
-		w.add("mode = ?", string(f.Mode))
-	}
-	w.add("hour >= ?", nanos(since))
-	w.add("hour < ?", nanos(until))
-	sums := make([]string, len(statsValueCols))
-	for i, c := range statsValueCols {
-		sums[i] = "SUM(" + c + ")"
-	}
-	out, err := queryAll(ctx, s.reader(), scanHourStats, `SELECT hour, `+strings.Join(sums, ", ")+
+	out, err := queryAll(ctx, s.reader(), scanHourStats, `SELECT `+hourstats.Select("")+
 		` FROM webhookkit_attempt_hours`+w.String()+` GROUP BY hour ORDER BY hour`, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: attempt stats: %w", err)
@@ -113,14 +88,7 @@ func scanHourStats(sc scanner) (store.HourStats, error) {
 		hs   store.HourStats
 		hour int64
 	)
-	dest := []any{&hour}
-	for i := range hs.Counts {
-		dest = append(dest, &hs.Counts[i])
-	}
-	for i := range hs.Latency {
-		dest = append(dest, &hs.Latency[i])
-	}
-	if err := sc.Scan(dest...); err != nil {
+	if err := sc.Scan(append([]any{&hour}, hourstats.Dest(&hs)...)...); err != nil {
 		return hs, err
 	}
 	hs.Hour = fromNanos(hour)
