@@ -226,6 +226,17 @@ func TestCatalogPage(t *testing.T) {
 	require.Contains(t, r.body, `<pre class="body sample">`)
 	require.Contains(t, r.body, "Sample payload")
 
+	custom, err := event.NewCatalog(event.TypeInfo{Type: "order.paid", Description: "An order was <paid>",
+		Sample: json.RawMessage(`{"order_id":"ord_1"}`), Schema: json.RawMessage(`{"type":"object","required":["order_id"]}`)})
+	require.NoError(t, err)
+	e = newEnv(t, envOptions{Catalog: custom})
+	r = e.client("acme").get("catalog")
+	require.Equal(t, http.StatusOK, r.status)
+	require.Contains(t, r.body, "An order was &lt;paid&gt;")
+	require.Contains(t, r.body, `<pre class="body schema">{
+  &#34;type&#34;: &#34;object&#34;,`)
+	require.Contains(t, r.body, `&#34;order_id&#34;: &#34;ord_1&#34;`)
+
 	e = newEnv(t, envOptions{NoCatalog: true})
 	r = e.client("acme").get("catalog")
 	require.Equal(t, http.StatusOK, r.status)
