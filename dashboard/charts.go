@@ -3,6 +3,8 @@ package dashboard
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -119,6 +121,18 @@ func (h *handler) chart(ctx context.Context, id, of string, f store.StatsFilter)
 		return nil, err
 	}
 	return drawChart(id, of, start, end, hours), nil
+}
+
+// chartOrLog is chart for a page: a failure is logged and reported as
+// failed (true), so the rest of the page still shows.
+func (h *handler) chartOrLog(r *http.Request, id, of string, f store.StatsFilter) (*chartView, bool) {
+	v, err := h.chart(r.Context(), id, of, f)
+	if err != nil {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "dashboard: reading the delivery charts",
+			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		return nil, true
+	}
+	return v, false
 }
 
 // drawChart lays out the charts of hours, the aggregates of [start, end).

@@ -315,3 +315,22 @@ func TestThemeRefusesInjection(t *testing.T) {
 	}})
 	require.NoError(t, err)
 }
+
+// failingStats is a store whose AttemptStats fails.
+type failingStats struct{ store.SenderStore }
+
+func (failingStats) AttemptStats(context.Context, store.StatsFilter) ([]store.HourStats, error) {
+	return nil, errors.New("no such table: webhookkit_attempt_hours")
+}
+
+func TestChartsFailureLeavesThePage(t *testing.T) {
+	e := newEnv(t, envOptions{Wrap: func(s store.SenderStore) store.SenderStore { return failingStats{s} }})
+	ep := e.addEndpoint("acme", "a")
+	for _, p := range []string{"", "endpoints/" + ep.ID} {
+		r := e.client("acme").get(p)
+		require.Equal(t, http.StatusOK, r.status, "the page shows without its charts")
+		require.Contains(t, r.body, "The delivery charts could not be read.")
+		require.NotContains(t, r.body, "no such table", "the cause is logged, not shown")
+		require.Contains(t, r.body, ep.ID)
+	}
+}

@@ -76,7 +76,8 @@ type pageData struct {
 
 	// Charts of the endpoints list (every endpoint in scope) or of one
 	// endpoint; nil when the store keeps no hourly aggregates.
-	Chart *chartView
+	Chart      *chartView
+	ChartError bool // the charts could not be read (logged)
 
 	// Endpoints list. KnownTypes are the catalog's types, offered as
 	// checkboxes and in the simulator; empty without a catalog, when
@@ -357,8 +358,8 @@ func (h *handler) listEndpointsInto(_ http.ResponseWriter, r *http.Request, d *p
 	if s.All {
 		of = "all endpoints of all tenants"
 	}
-	d.Chart, err = h.chart(r.Context(), "chart-all", of, store.StatsFilter{Tenant: s.Tenant, AllTenants: s.All})
-	return err
+	d.Chart, d.ChartError = h.chartOrLog(r, "chart-all", of, store.StatsFilter{Tenant: s.Tenant, AllTenants: s.All})
+	return nil
 }
 
 // parseTypes reads the event-type checkboxes and the free-text patterns
@@ -465,12 +466,7 @@ func (h *handler) showEndpoint(w http.ResponseWriter, r *http.Request, ep *store
 	if extra != nil {
 		extra(d)
 	}
-	chart, err := h.chart(r.Context(), "chart-ep", "this endpoint", store.StatsFilter{Tenant: ep.Tenant, EndpointID: ep.ID})
-	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, "Could not read the delivery charts.", err)
-		return
-	}
-	d.Chart = chart
+	d.Chart, d.ChartError = h.chartOrLog(r, "chart-ep", "this endpoint", store.StatsFilter{Tenant: ep.Tenant, EndpointID: ep.ID})
 	ds, next, err := h.st.ListDeliveries(r.Context(), f)
 	if err != nil {
 		h.listFailed(w, r, "deliveries", err)
