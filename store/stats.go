@@ -228,9 +228,11 @@ func (f StatsFilter) Check() (since, until time.Time, err error) {
 // EndpointHour is one endpoint's [HourStats]: the row a store keeps per
 // endpoint and hour.
 type EndpointHour struct {
+	// EndpointID, Tenant and Mode are those of the attempts.
 	EndpointID string
 	Tenant     string
 	Mode       event.Mode
+	// HourStats are their aggregates in the hour.
 	HourStats
 }
 
