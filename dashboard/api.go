@@ -34,6 +34,9 @@ func (h *handler) apiRoutes() {
 	m.HandleFunc("POST /api/endpoints/{id}/deliveries/{did}/retry", h.api(h.endpointAPI(h.apiRetry)))
 	m.HandleFunc("GET /api/endpoints/{id}/attempts", h.endpointAPI(h.apiListAttempts))
 	m.HandleFunc("GET /api/endpoints/{id}/attempts/{aid}", h.endpointAPI(h.apiGetAttempt))
+	m.HandleFunc("GET /api/endpoints/{id}/stats", h.endpointAPI(h.apiEndpointStats))
+	m.HandleFunc("GET /api/stats", h.apiStats)
+	m.HandleFunc("GET /api/events/{eid}/deliveries", h.apiEventDeliveries)
 	noRoute := func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such API route")
 	}

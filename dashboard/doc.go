@@ -114,12 +114,17 @@
 //	POST   api/endpoints/{id}/deliveries/{did}/retry  => 202, the delivery
 //	GET    api/endpoints/{id}/attempts                ?cursor=&limit=
 //	GET    api/endpoints/{id}/attempts/{aid}
+//	GET    api/endpoints/{id}/stats                   the endpoint's chart numbers (see Charts)
+//	GET    api/stats                                  the chart numbers of every endpoint in scope
+//	GET    api/events/{event_id}/deliveries           ?cursor=&limit=, the event's deliveries in scope
 //
 // Errors are {"error":{"code","message"}} with the HTTP status: 401/403 from
 // Authorize, 400 for a malformed request (JSON, filters, a page cursor),
 // 404 for anything unknown or outside the scope, 409 for a state conflict,
 // 415 for a missing JSON content type, 422 for invalid input, 501 when the
-// dashboard is read-only, 503 when the sender is stopped. An invalid field
+// dashboard is read-only (code "read_only"; code "not_implemented" for the
+// stats routes over a store without [store.AttemptStats]), 503 when the
+// sender is stopped. An invalid field
 // (a *[store.FieldError] from the sender's endpoint owner, or an
 // *[event.FieldError] for a simulated event) is answered with its field
 // and "Field: Reason" as the message:

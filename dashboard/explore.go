@@ -42,7 +42,7 @@ func (h *handler) pageEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	s := scopeOf(r)
 	p := h.pageOf(q)
-	ds, next, err := h.st.ListDeliveries(r.Context(), store.DeliveryFilter{Tenant: s.Tenant, AllTenants: s.All, EventID: id, Page: p})
+	ds, next, err := h.eventDeliveries(r, id, p)
 	if err != nil {
 		h.listFailed(w, r, "deliveries", err)
 		return
@@ -50,9 +50,6 @@ func (h *handler) pageEvents(w http.ResponseWriter, r *http.Request) {
 	d.Searched = true
 	eps := make(map[string]*store.Endpoint)
 	for _, dl := range ds {
-		if !s.allows(dl.Tenant) || dl.Event.APIMode != h.mode || dl.Event.ID != id {
-			continue // the filter did this; stay safe with any store
-		}
 		ep, seen := eps[dl.EndpointID]
 		if !seen {
 			ep, err = h.st.GetEndpoint(r.Context(), dl.EndpointID)
@@ -85,6 +82,107 @@ func (h *handler) pageEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	d.NextURL, d.FirstURL = pageLinks(h.link("events"), q, p.Cursor, next)
 	h.render(w, r, http.StatusOK, "events", d)
+}
+
+// eventDeliveries returns a page of the deliveries of event id in the
+// request's scope and the dashboard's mode.
+func (h *handler) eventDeliveries(r *http.Request, id string, p store.Page) ([]*store.Delivery, string, error) {
+	s := scopeOf(r)
+	ds, next, err := h.st.ListDeliveries(r.Context(), store.DeliveryFilter{Tenant: s.Tenant, AllTenants: s.All, EventID: id, Page: p})
+	if err != nil {
+		return nil, "", err
+	}
+	out := ds[:0]
+	for _, dl := range ds {
+		if s.allows(dl.Tenant) && dl.Event.APIMode == h.mode && dl.Event.ID == id { // the filter did this; stay safe with any store
+			out = append(out, dl)
+		}
+	}
+	return out, next, nil
+}
+
+// apiEventDeliveries lists the deliveries of an event in scope, as the
+// search page does.
+func (h *handler) apiEventDeliveries(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("eid")
+	if len(id) > maxEventIDLen {
+		writeJSONError(w, http.StatusBadRequest, "bad_request", "event id too long")
+		return
+	}
+	ds, next, err := h.eventDeliveries(r, id, h.pageOf(r.URL.Query()))
+	if err != nil {
+		h.listFail(w, r, err)
+		return
+	}
+	resp := listResponse[deliveryView]{Data: []deliveryView{}, NextCursor: next}
+	for _, d := range ds {
+		resp.Data = append(resp.Data, deliveryViewOf(d))
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// statsResponse is the JSON form of the charts: the window and one entry
+// per hour with attempts.
+type statsResponse struct {
+	From        time.Time  `json:"from"`
+	To          time.Time  `json:"to"`
+	Total       int64      `json:"total"`
+	SuccessRate float64    `json:"success_rate"`
+	P50MS       float64    `json:"p50_ms"`
+	P95MS       float64    `json:"p95_ms"`
+	Hours       []hourJSON `json:"hours"`
+}
+
+type hourJSON struct {
+	Hour        time.Time        `json:"hour"`
+	Counts      map[string]int64 `json:"counts"`
+	Total       int64            `json:"total"`
+	SuccessRate float64          `json:"success_rate"`
+	P50MS       float64          `json:"p50_ms"`
+	P95MS       float64          `json:"p95_ms"`
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// apiStats answers the chart numbers of the scope's endpoints.
+func (h *handler) apiStats(w http.ResponseWriter, r *http.Request) {
+	s := scopeOf(r)
+	h.writeStats(w, r, store.StatsFilter{Tenant: s.Tenant, AllTenants: s.All})
+}
+
+// apiEndpointStats answers the chart numbers of one endpoint.
+func (h *handler) apiEndpointStats(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
+	h.writeStats(w, r, store.StatsFilter{Tenant: ep.Tenant, EndpointID: ep.ID})
+}
+
+func (h *handler) writeStats(w http.ResponseWriter, r *http.Request, f store.StatsFilter) {
+	st := h.statsReader()
+	if st == nil {
+		writeJSONError(w, http.StatusNotImplemented, "not_implemented", "the store keeps no attempt statistics")
+		return
+	}
+	end := store.Hour(h.now()).Add(time.Hour)
+	f.Mode, f.Since, f.Until = h.mode, end.Add(-h.chartWindow), end
+	hours, err := st.AttemptStats(r.Context(), f)
+	if err != nil {
+		h.listFail(w, r, err)
+		return
+	}
+	resp := statsResponse{From: f.Since, To: end, Hours: []hourJSON{}}
+	var sum store.HourStats
+	for i := range hours {
+		hs := &hours[i]
+		sum.Add(hs)
+		hj := hourJSON{Hour: hs.Hour, Counts: make(map[string]int64, store.NumClasses), Total: hs.Total(),
+			SuccessRate: hs.SuccessRate(), P50MS: ms(hs.Quantile(0.5)), P95MS: ms(hs.Quantile(0.95))}
+		for c := range store.NumClasses {
+			hj.Counts[c.String()] = hs.Counts[c]
+		}
+		resp.Hours = append(resp.Hours, hj)
+	}
+	resp.Total, resp.SuccessRate = sum.Total(), sum.SuccessRate()
+	resp.P50MS, resp.P95MS = ms(sum.Quantile(0.5)), ms(sum.Quantile(0.95))
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // pageCatalog lists the sender's event types with their descriptions,

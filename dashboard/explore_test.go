@@ -334,3 +334,43 @@ func TestChartsFailureLeavesThePage(t *testing.T) {
 		require.Contains(t, r.body, ep.ID)
 	}
 }
+
+func TestStatsAndSearchAPI(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	a := e.addEndpoint("acme", "a")
+	g := e.addEndpoint("globex", "g")
+	e.addAttempts(a, 1, 40*time.Millisecond, 200, 200, 200, 503)
+	e.addAttempts(g, 1, time.Millisecond, 500)
+	acme := e.client("acme")
+
+	r, m := acme.api(http.MethodGet, "stats", nil)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	require.EqualValues(t, 4, m["total"])
+	require.InDelta(t, 0.75, m["success_rate"], 1e-9)
+	hours := m["hours"].([]any)
+	require.Len(t, hours, 1)
+	h0 := hours[0].(map[string]any)
+	require.Equal(t, map[string]any{"2xx": 3.0, "4xx": 0.0, "5xx": 1.0, "network": 0.0, "other": 0.0}, h0["counts"])
+	require.InDelta(t, 40, h0["p50_ms"], 15, "within the 25-50 ms bucket")
+
+	r, m = acme.api(http.MethodGet, "endpoints/"+a.ID+"/stats", nil)
+	require.Equal(t, http.StatusOK, r.status)
+	require.EqualValues(t, 4, m["total"])
+	r, _ = acme.api(http.MethodGet, "endpoints/"+g.ID+"/stats", nil)
+	require.Equal(t, http.StatusNotFound, r.status, "another tenant's endpoint")
+
+	ev := event.Event{ID: "11111111-2222-4333-8444-666666666666", Type: "webhook.test", Data: json.RawMessage(`{}`)}
+	_, err := e.snd.Publish(context.Background(), ev, sender.ToAllTenants(), nil)
+	require.NoError(t, err)
+	r, m = acme.api(http.MethodGet, "events/"+ev.ID+"/deliveries", nil)
+	require.Equal(t, http.StatusOK, r.status)
+	data := m["data"].([]any)
+	require.Len(t, data, 1, "acme's delivery only")
+	require.Equal(t, a.ID, data[0].(map[string]any)["endpoint_id"])
+	_, m = e.client("operator").api(http.MethodGet, "events/"+ev.ID+"/deliveries", nil)
+	require.Len(t, m["data"], 2)
+
+	ns := newEnv(t, envOptions{Wrap: func(s store.SenderStore) store.SenderStore { return noStats{s} }})
+	r, _ = ns.client("acme").api(http.MethodGet, "stats", nil)
+	require.Equal(t, http.StatusNotImplemented, r.status)
+}
