@@ -20,6 +20,8 @@ import (
 type endpointView struct {
 	ID             string            `json:"id"`
 	Tenant         string            `json:"tenant"`
+	Account        string            `json:"account,omitempty"` // "": organization-wide
+	Format         string            `json:"format"`            // the body format's name
 	Mode           string            `json:"mode"`
 	URL            string            `json:"url"`
 	Description    string            `json:"description"`
@@ -62,6 +64,8 @@ func (h *handler) endpointView(ep *store.Endpoint) endpointView {
 	v := endpointView{
 		ID:             ep.ID,
 		Tenant:         ep.Tenant,
+		Account:        ep.Account,
+		Format:         ep.Format.Name(),
 		Mode:           string(ep.Mode),
 		URL:            shownURL(ep.URL),
 		Description:    ep.Description,
@@ -171,6 +175,7 @@ type attemptView struct {
 	ResponseTruncated bool        `json:"response_truncated,omitempty"`
 	Error             string      `json:"error,omitempty"`
 	Success           bool        `json:"success"`
+	Format            string      `json:"format"` // the request body's format's name
 	duration          time.Duration
 }
 
@@ -181,6 +186,7 @@ func attemptViewOf(a *store.Attempt) *attemptView {
 		EndpointID:        a.EndpointID,
 		EventID:           a.EventID,
 		EventType:         a.EventType,
+		Format:            a.Format.Name(),
 		Number:            a.Number,
 		At:                a.At.UTC(),
 		DurationMS:        float64(a.Duration.Microseconds()) / 1000,

@@ -61,6 +61,7 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 		Number:     n,
 		At:         now,
 		URL:        RedactURL(ep.URL), // no user name or password in the log
+		Format:     ep.Format,
 	}
 	res.a = a
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
@@ -102,7 +103,7 @@ func (s *Sender) request(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	// The request body gets its own buffer: a transport may still be
 	// writing it after Do returns, and net/http sends a *bytes.Reader
 	// body together with the headers, in one write.
-	body, err := s.envelope(make([]byte, 0, len(ev.Data)+len(ev.ID)+len(ev.Type)+96), ev, now)
+	body, err := s.body(make([]byte, 0, len(ev.Data)+len(ev.ID)+len(ev.Type)+96), ep.Format, ev, now)
 	if err != nil {
 		return nil, retry.Permanent(err)
 	}
@@ -165,6 +166,41 @@ func (s *Sender) envelope(dst []byte, ev *event.Event, date time.Time) ([]byte, 
 		return b, fmt.Errorf("%w: event %q is %d bytes, the limit is %d", ErrPayloadTooLarge, ev.ID, len(b), s.cfg.MaxPayload)
 	}
 	return b, nil
+}
+
+// body appends the request body of ev dated date in the endpoint's format
+// to dst: the envelope (see [Sender.envelope], which also checks its size),
+// or {"id", "event", "payload"}, no larger than the envelope the publish
+// was held to.
+func (s *Sender) body(dst []byte, f store.BodyFormat, ev *event.Event, date time.Time) ([]byte, error) {
+	if f != store.BodyEventPayload {
+		return s.envelope(dst, ev, date)
+	}
+	return appendEventPayload(dst, ev), nil
+}
+
+// appendEventPayload appends ev as {"id": ..., "event": ..., "payload":
+// ...} to dst: the data bytes exactly as published, never re-encoded, and
+// no "payload" when the data is an empty object. The id (a UUID) and the
+// type (letters, digits, '_', '-' and '.') are valid, checked at publish,
+// and need no escaping.
+func appendEventPayload(dst []byte, ev *event.Event) []byte {
+	dst = append(dst, `{"id":"`...)
+	dst = append(dst, ev.ID...)
+	dst = append(dst, `","event":"`...)
+	dst = append(dst, ev.Type...)
+	dst = append(dst, '"')
+	if !emptyObject(ev.Data) {
+		dst = append(dst, `,"payload":`...)
+		dst = append(dst, ev.Data...)
+	}
+	return append(dst, '}')
+}
+
+// emptyObject reports whether b is the JSON object {} (with any whitespace).
+func emptyObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) >= 2 && b[0] == '{' && b[len(b)-1] == '}' && len(bytes.TrimSpace(b[1:len(b)-1])) == 0
 }
 
 // readResponse records resp in res: status, the headers the log keeps, up

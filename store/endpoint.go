@@ -19,10 +19,23 @@ import (
 type Endpoint struct {
 	// ID identifies the endpoint. CreateEndpoint assigns a UUID when empty.
 	ID string
-	// Tenant is the owner (an organization or an account). Events are
-	// published to a tenant's endpoints; the dashboard scopes by it. Empty is
-	// a valid tenant of its own, not a wildcard.
+	// Tenant is the owner: the organization. Events are published to a
+	// tenant's endpoints; the dashboard scopes by it. Empty is a valid
+	// tenant of its own, not a wildcard. It cannot change after creation.
 	Tenant string
+	// Account narrows the endpoint to one account of the organization
+	// (Tenant); empty means organization-wide. An event published for
+	// (organization, account) reaches the organization's organization-wide
+	// endpoints and that account's; an event published for the organization
+	// alone reaches its organization-wide endpoints only (see
+	// [EndpointFilter].Accounts). It cannot change after creation: stores
+	// keep it on update, as Tenant.
+	Account string
+	// Format is the shape of the request body of every delivery: the
+	// standard envelope (zero value, or [BodyEnvelope]) or
+	// [BodyEventPayload]. It is chosen at creation: stores keep it on
+	// update, so a receiver never sees the shape change under it.
+	Format BodyFormat
 	// Mode is the API mode the endpoint receives: [event.ModeTest] or
 	// [event.ModeLive]. A sender delivers only its own mode's deliveries.
 	Mode event.Mode
@@ -67,6 +80,36 @@ type Endpoint struct {
 
 	// CreatedAt and UpdatedAt are maintained by the store.
 	CreatedAt, UpdatedAt time.Time
+}
+
+// BodyFormat is the shape of the JSON body a delivery is POSTed with. Both
+// carry the event's data bytes exactly as published, and the same signature
+// headers (webhook-id, webhook-timestamp, webhook-signature) sign the body as
+// sent. The zero value "" is [BodyEnvelope].
+type BodyFormat string
+
+// The body formats.
+const (
+	// BodyEnvelope is the standard envelope, [event.Event] on the wire:
+	// {"api_mode", "date", "id", "type", "data"}.
+	BodyEnvelope BodyFormat = "envelope"
+	// BodyEventPayload is {"id": "<event id>", "event": "<type>",
+	// "payload": {...}}: the event's id, its type and its data, with
+	// "payload" left out when the data is an empty object ({}, as a
+	// ping's). The date travels in the webhook-timestamp header only.
+	BodyEventPayload BodyFormat = "event-payload"
+)
+
+// Valid reports whether f is "", [BodyEnvelope] or [BodyEventPayload].
+func (f BodyFormat) Valid() bool { return f == "" || f == BodyEnvelope || f == BodyEventPayload }
+
+// Name returns the format's name for people and APIs: "envelope" for the
+// zero value, f otherwise.
+func (f BodyFormat) Name() string {
+	if f == "" {
+		return string(BodyEnvelope)
+	}
+	return string(f)
 }
 
 // Health is an endpoint's recent delivery record.
@@ -132,6 +175,9 @@ func (e *Endpoint) Validate() error {
 	}
 	if err := CheckURL(e.URL); err != nil {
 		return err
+	}
+	if !e.Format.Valid() {
+		return &FieldError{Field: "format", Reason: fmt.Sprintf("%.64q: want %q or %q", e.Format, BodyEnvelope, BodyEventPayload)}
 	}
 	if len(e.EventTypes) == 0 {
 		return &FieldError{Field: "event types", Reason: `at least one pattern is required ("*" for all)`}
@@ -259,6 +305,12 @@ type EndpointFilter struct {
 	// across tenants (an empty Tenant alone means the empty tenant).
 	Tenant     string
 	AllTenants bool
+	// Accounts, when not empty, selects the endpoints whose Account is one
+	// of these, "" standing for the organization-wide ones. The fan-out of
+	// an event published for (organization, account) lists with
+	// {"", account}; for the organization alone, with {""}. Empty: every
+	// account's and the organization-wide endpoints.
+	Accounts []string
 	// Mode selects one API mode; empty means both.
 	Mode event.Mode
 	// ActiveOnly skips disabled endpoints.
@@ -279,7 +331,7 @@ type Endpoints interface {
 	GetEndpoint(ctx context.Context, id string) (*Endpoint, error)
 	// UpdateEndpoint validates ep (see [Endpoint.Prepare]) and replaces the
 	// user-editable fields of the stored endpoint (everything but ID, Tenant,
-	// Disabled*, Health and CreatedAt), setting UpdatedAt, and the CreatedAt
+	// Account, Format, Disabled*, Health and CreatedAt), setting UpdatedAt, and the CreatedAt
 	// of secrets that have none to the same time, also on ep. An invalid
 	// endpoint is [ErrInvalid]; a missing one [ErrNotFound].
 	UpdateEndpoint(ctx context.Context, ep *Endpoint) error

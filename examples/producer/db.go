@@ -139,7 +139,7 @@ func (d *sqliteDB) FinishExport(ctx context.Context, s *sender.Sender, id, statu
 	if err != nil {
 		return event.Event{}, 0, err
 	}
-	n, err := s.PublishTx(ctx, d.st.Tx(tx), ev, sender.ToTenant(ex.Tenant), nil)
+	n, err := s.PublishTx(ctx, d.st.Tx(tx), ev, sender.ToAccount(ex.Tenant, ex.OrgConnectionID), nil)
 	if err != nil {
 		return event.Event{}, 0, err
 	}
@@ -204,7 +204,7 @@ func (d *pgDB) FinishExport(ctx context.Context, s *sender.Sender, id, status st
 	if err != nil {
 		return event.Event{}, 0, err
 	}
-	n, err := s.PublishTx(ctx, d.st.Tx(tx), ev, sender.ToTenant(ex.Tenant), nil)
+	n, err := s.PublishTx(ctx, d.st.Tx(tx), ev, sender.ToAccount(ex.Tenant, ex.OrgConnectionID), nil)
 	if err != nil {
 		return event.Event{}, 0, err
 	}

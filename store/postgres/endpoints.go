@@ -16,7 +16,8 @@ import (
 
 const endpointCols = `id, tenant, mode, url, description, event_types, secrets, headers,
 	rate_limit, burst, max_in_flight, metadata, disabled, disabled_reason, disabled_at,
-	consecutive_failures, failing_since, last_success_at, last_failure_at, created_at, updated_at`
+	consecutive_failures, failing_since, last_success_at, last_failure_at, created_at, updated_at,
+	account, format`
 
 // secretJSON is a secret as stored in endpoints.secrets.
 type secretJSON struct {
@@ -75,7 +76,8 @@ func scanEndpoint(row pgx.Row) (*store.Endpoint, error) {
 	err := row.Scan(&ep.ID, &ep.Tenant, &mode, &ep.URL, &ep.Description, &ep.EventTypes, &secrets, &headers,
 		&ep.RateLimit, &ep.Burst, &ep.MaxInFlight, &metadata, &ep.Disabled, &ep.DisabledReason, nullTime{&ep.DisabledAt},
 		&ep.Health.ConsecutiveFailures, nullTime{&ep.Health.FailingSince}, nullTime{&ep.Health.LastSuccessAt},
-		nullTime{&ep.Health.LastFailureAt}, nullTime{&ep.CreatedAt}, nullTime{&ep.UpdatedAt})
+		nullTime{&ep.Health.LastFailureAt}, nullTime{&ep.CreatedAt}, nullTime{&ep.UpdatedAt},
+		&ep.Account, &ep.Format)
 	if err != nil {
 		return nil, err
 	}
@@ -127,11 +129,11 @@ func (h *handle) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	}
 	types := append([]string{}, ep.EventTypes...)
 	_, err = h.db.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.endpoints (`+endpointCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)`),
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21, $22)`),
 		id, ep.Tenant, string(ep.Mode), ep.URL, ep.Description, types, secrets, headers,
 		ep.RateLimit, ep.Burst, ep.MaxInFlight, metadata, ep.Disabled, ep.DisabledReason, ts(ep.DisabledAt),
 		ep.Health.ConsecutiveFailures, ts(ep.Health.FailingSince), ts(ep.Health.LastSuccessAt),
-		ts(ep.Health.LastFailureAt), now)
+		ts(ep.Health.LastFailureAt), now, ep.Account, string(ep.Format))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("postgres: create endpoint %q: %w", id, store.ErrConflict)
 	}
@@ -210,6 +212,9 @@ func (h *handle) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*
 	var w where
 	if !f.AllTenants {
 		w.add("tenant = ?", f.Tenant)
+	}
+	if len(f.Accounts) > 0 {
+		w.add("account = ANY(?)", f.Accounts)
 	}
 	if f.Mode != "" {
 		w.add("mode = ?", string(f.Mode))

@@ -376,7 +376,9 @@ func TestListDeliveriesEventTypePattern(t *testing.T) {
 	}{
 		{"*", []string{"patient.created", "patient.ehi.ready", "patient", "patients.x", "pat_ent.x", "patXent.x"}},
 		{"patient.*", []string{"patient.created", "patient.ehi.ready"}},
-		{"patient", []string{"patient"}},
+		{"patient", []string{"patient", "patient.created", "patient.ehi.ready"}}, // a service
+		{"pat_ent", []string{"pat_ent.x"}},                                       // '_' escaped
+		{"ping", nil},
 		{"pat_ent.*", []string{"pat_ent.x"}},
 		{"patient.ehi.ready", []string{"patient.ehi.ready"}},
 	} {

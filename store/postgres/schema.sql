@@ -35,12 +35,18 @@ CREATE TABLE IF NOT EXISTS {{schema}}.endpoints (
 	last_success_at      timestamptz,
 	last_failure_at      timestamptz,
 	created_at           timestamptz NOT NULL,
-	updated_at           timestamptz NOT NULL
+	updated_at           timestamptz NOT NULL,
+	-- organization and account scope, body format (fixed at creation)
+	account              text NOT NULL DEFAULT '',  -- '' = organization-wide
+	format               text NOT NULL DEFAULT ''   -- '' = envelope, or 'event-payload'
 );
 
 -- endpoints_tenant_idx: a tenant's endpoints in id order, for the fan-out of
 -- every publish (store.Subscribers) and the dashboard's per-tenant list.
 CREATE INDEX IF NOT EXISTS endpoints_tenant_idx ON {{schema}}.endpoints (tenant, id);
+-- endpoints_account_idx: the fan-out of an event published for an
+-- organization (account '') or for one account of it (account IN ('', $n)).
+CREATE INDEX IF NOT EXISTS endpoints_account_idx ON {{schema}}.endpoints (tenant, account, id);
 
 -- events: each published event once, keyed by its id, so an event fanned out
 -- to many endpoints stores its data once. Enqueue compares type, mode and
@@ -138,7 +144,8 @@ CREATE TABLE IF NOT EXISTS {{schema}}.attempts (
 	response_body      bytea,
 	response_truncated boolean NOT NULL,
 	error              text NOT NULL,
-	success            boolean NOT NULL
+	success            boolean NOT NULL,
+	format             text NOT NULL DEFAULT ''  -- the endpoint's body format
 );
 
 -- attempts_at_idx: all attempts newest first, and PruneAttempts' range

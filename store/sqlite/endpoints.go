@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -16,7 +17,8 @@ import (
 
 const endpointCols = `id, tenant, mode, url, description, event_types, secrets, headers,
 	rate_limit, burst, max_in_flight, metadata, disabled, disabled_reason, disabled_at,
-	consecutive_failures, failing_since, last_success_at, last_failure_at, created_at, updated_at`
+	consecutive_failures, failing_since, last_success_at, last_failure_at, created_at, updated_at,
+	account, format`
 
 // secretJSON is a store.SigningKey as kept in the secrets column.
 type secretJSON struct {
@@ -92,7 +94,8 @@ func scanEndpoint(sc scanner) (*store.Endpoint, error) {
 	)
 	err := sc.Scan(&ep.ID, &ep.Tenant, &mode, &ep.URL, &ep.Description, &eventTypes, &secrets, &headers,
 		&ep.RateLimit, &ep.Burst, &ep.MaxInFlight, &metadata, &disabled, &ep.DisabledReason, &disabledAt,
-		&ep.Health.ConsecutiveFailures, &failingSince, &lastOK, &lastKO, &createdAt, &updatedAt)
+		&ep.Health.ConsecutiveFailures, &failingSince, &lastOK, &lastKO, &createdAt, &updatedAt,
+		&ep.Account, &ep.Format)
 	if err != nil {
 		return nil, err
 	}
@@ -149,14 +152,14 @@ func (s *Store) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	}
 	err = s.write(ctx, func(q dbtx) error {
 		res, err := q.ExecContext(ctx, `INSERT INTO webhookkit_endpoints (`+endpointCols+`)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO NOTHING`,
 			id, ep.Tenant, string(ep.Mode), ep.URL, ep.Description, a.eventTypes, a.secrets, a.headers,
 			ep.RateLimit, ep.Burst, ep.MaxInFlight, a.metadata,
 			boolInt(ep.Disabled), ep.DisabledReason, nullNanos(ep.DisabledAt),
 			ep.Health.ConsecutiveFailures, nullNanos(ep.Health.FailingSince),
 			nullNanos(ep.Health.LastSuccessAt), nullNanos(ep.Health.LastFailureAt),
-			nanos(now), nanos(now))
+			nanos(now), nanos(now), ep.Account, string(ep.Format))
 		if err != nil {
 			return err
 		}
@@ -267,6 +270,13 @@ func (s *Store) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*s
 	var w where
 	if !f.AllTenants {
 		w.add("tenant = ?", f.Tenant)
+	}
+	if len(f.Accounts) > 0 {
+		args := make([]any, len(f.Accounts))
+		for i, a := range f.Accounts {
+			args[i] = a
+		}
+		w.add("account IN (?"+strings.Repeat(", ?", len(f.Accounts)-1)+")", args...)
 	}
 	if f.Mode != "" {
 		w.add("mode = ?", string(f.Mode))

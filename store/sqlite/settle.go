@@ -113,7 +113,7 @@ func (st *stagedAttempt) args() []any {
 	a := st.a
 	return []any{st.id, a.DeliveryID, a.EndpointID, a.Tenant, a.EventID, a.EventType, string(a.Mode), a.Number,
 		nanos(a.At), int64(a.Duration), a.URL, st.reqH, a.RequestBody, a.StatusCode, st.respH, a.ResponseBody,
-		boolInt(a.ResponseTruncated), a.Error, boolInt(a.Success)}
+		boolInt(a.ResponseTruncated), a.Error, boolInt(a.Success), string(a.Format)}
 }
 
 // insertAttempts inserts atts with multi-row INSERTs, and adds them to the
@@ -121,12 +121,12 @@ func (st *stagedAttempt) args() []any {
 // [store.ErrConflict].
 func insertAttempts(ctx context.Context, q dbtx, atts []stagedAttempt) error {
 	all := atts
-	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	for len(atts) > 0 {
 		n := min(len(atts), attemptRowsPerInsert)
 		chunk := atts[:n]
 		atts = atts[n:]
-		args := make([]any, 0, n*19)
+		args := make([]any, 0, n*20)
 		for i := range chunk {
 			args = append(args, chunk[i].args()...)
 		}
