@@ -35,7 +35,11 @@ CREATE TABLE IF NOT EXISTS {{schema}}.endpoints (
 	last_success_at      timestamptz,
 	last_failure_at      timestamptz,
 	created_at           timestamptz NOT NULL,
-	updated_at           timestamptz NOT NULL
+	updated_at           timestamptz NOT NULL,
+	-- Credentials, or NULL: client_secret, key and every key in secrets
+	-- are sealed ("wkseal1:...") under Config.Keys.
+	oauth2               jsonb, -- {token_url, client_id, client_secret, scopes, audience}
+	client_tls           jsonb  -- {cert, key, ca} PEM
 );
 
 -- endpoints_tenant_idx: a tenant's endpoints in id order, for the fan-out of

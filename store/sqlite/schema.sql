@@ -35,7 +35,11 @@ CREATE TABLE IF NOT EXISTS webhookkit_endpoints (
     last_success_at      INTEGER,
     last_failure_at      INTEGER,
     created_at           INTEGER NOT NULL,
-    updated_at           INTEGER NOT NULL
+    updated_at           INTEGER NOT NULL,
+    -- Credentials: JSON objects or NULL; client_secret, key and every
+    -- secret's key above are sealed ("wkseal1:...") under Config.Keys.
+    oauth2               TEXT,                        -- {token_url, client_id, client_secret, scopes, audience}
+    client_tls           TEXT                         -- {cert, key, ca} PEM
 );
 
 -- Listing one tenant's endpoints in id order (publish fan-out, dashboard).
