@@ -24,6 +24,7 @@ var endpointCases = []testCase[*endpointsFixture]{
 	{"Update", testEndpointUpdate},
 	{"Delete", testEndpointDelete},
 	{"List", testEndpointList},
+	{"Credentials", testEndpointCredentials},
 }
 
 // requireSameEndpoint compares the user-set fields of two endpoints.
