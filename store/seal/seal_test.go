@@ -12,7 +12,9 @@ import (
 	"github.com/webhookkit/webhookkit/store/seal"
 )
 
-func key(id string, b byte) seal.Key { return seal.Key{ID: id, Secret: bytes.Repeat([]byte{b}, seal.KeySize)} }
+func key(id string, b byte) seal.Key {
+	return seal.Key{ID: id, Secret: bytes.Repeat([]byte{b}, seal.KeySize)}
+}
 
 func ring(t testing.TB, keys ...seal.Key) *seal.Keyring {
 	t.Helper()

@@ -12,8 +12,8 @@ import (
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/store"
-	"github.com/webhookkit/webhookkit/store/sqlite"
 	"github.com/webhookkit/webhookkit/store/seal"
+	"github.com/webhookkit/webhookkit/store/sqlite"
 	"github.com/webhookkit/webhookkit/store/storetest"
 )
 

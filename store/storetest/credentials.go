@@ -63,14 +63,20 @@ func testEndpointCredentials(f *endpointsFixture) {
 		field string
 		edit  func(*store.Endpoint)
 	}{
-		"no client id":   {"oauth2.client_id", func(ep *store.Endpoint) { ep.OAuth2 = &store.OAuth2{TokenURL: "https://a.example/t", ClientSecret: "x"} }},
-		"no secret":      {"oauth2.client_secret", func(ep *store.Endpoint) { ep.OAuth2 = &store.OAuth2{TokenURL: "https://a.example/t", ClientID: "x"} }},
-		"token url":      {"oauth2.token_url", func(ep *store.Endpoint) { ep.OAuth2 = &store.OAuth2{TokenURL: "ftp://a", ClientID: "x", ClientSecret: "y"} }},
-		"url with creds": {"oauth2.token_url", func(ep *store.Endpoint) { ep.OAuth2 = &store.OAuth2{TokenURL: "https://u:p@a.example/t", ClientID: "x", ClientSecret: "y"} }},
-		"empty tls":      {"tls", func(ep *store.Endpoint) { ep.TLS = &store.ClientTLS{} }},
-		"cert alone":     {"tls", func(ep *store.Endpoint) { ep.TLS = &store.ClientTLS{CertPEM: cert} }},
-		"mismatch":       {"tls.certificate", func(ep *store.Endpoint) { ep.TLS = &store.ClientTLS{CertPEM: other, KeyPEM: key} }},
-		"bad ca":         {"tls.ca", func(ep *store.Endpoint) { ep.TLS = &store.ClientTLS{CAPEM: "not pem"} }},
+		"no client id": {"oauth2.client_id", func(ep *store.Endpoint) {
+			ep.OAuth2 = &store.OAuth2{TokenURL: "https://a.example/t", ClientSecret: "x"}
+		}},
+		"no secret": {"oauth2.client_secret", func(ep *store.Endpoint) { ep.OAuth2 = &store.OAuth2{TokenURL: "https://a.example/t", ClientID: "x"} }},
+		"token url": {"oauth2.token_url", func(ep *store.Endpoint) {
+			ep.OAuth2 = &store.OAuth2{TokenURL: "ftp://a", ClientID: "x", ClientSecret: "y"}
+		}},
+		"url with creds": {"oauth2.token_url", func(ep *store.Endpoint) {
+			ep.OAuth2 = &store.OAuth2{TokenURL: "https://u:p@a.example/t", ClientID: "x", ClientSecret: "y"}
+		}},
+		"empty tls":  {"tls", func(ep *store.Endpoint) { ep.TLS = &store.ClientTLS{} }},
+		"cert alone": {"tls", func(ep *store.Endpoint) { ep.TLS = &store.ClientTLS{CertPEM: cert} }},
+		"mismatch":   {"tls.certificate", func(ep *store.Endpoint) { ep.TLS = &store.ClientTLS{CertPEM: other, KeyPEM: key} }},
+		"bad ca":     {"tls.ca", func(ep *store.Endpoint) { ep.TLS = &store.ClientTLS{CAPEM: "not pem"} }},
 	} {
 		bad := validEndpoint()
 		c.edit(bad)
