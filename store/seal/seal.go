@@ -210,3 +210,27 @@ func split(sealed string) (string, []byte, error) {
 	}
 	return id, raw, nil
 }
+
+// ParseKeyring parses keys written as text, for configuration from an
+// environment variable or a secret file: comma-separated "id=base64" pairs
+// (standard base64 of 32 bytes, padded or not), the sealing key first, as
+// in "2026-02=q83v...,2026-01=3q2+...". Spaces around the items are
+// ignored. Errors wrap [ErrInvalidKey] and never repeat key material.
+func ParseKeyring(text string) (*Keyring, error) {
+	var keys []Key
+	for i, item := range strings.Split(text, ",") {
+		id, b64, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok {
+			return nil, fmt.Errorf("%w: item %d: want id=base64", ErrInvalidKey, i)
+		}
+		b, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			b, err = base64.RawStdEncoding.DecodeString(b64)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: key %q: not standard base64", ErrInvalidKey, id)
+		}
+		keys = append(keys, Key{ID: id, Secret: b})
+	}
+	return NewKeyring(keys...)
+}

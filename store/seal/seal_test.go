@@ -123,3 +123,15 @@ func TestPolicy(t *testing.T) {
 	require.NoError(t, p.Open(old))
 	require.Equal(t, "whsec_A", old.Secrets[0].Key)
 }
+
+func TestParseKeyring(t *testing.T) {
+	a := strings.Repeat("A", 43) + "="
+	r, err := seal.ParseKeyring("new=" + a + ", old=" + strings.Repeat("B", 43))
+	require.NoError(t, err)
+	require.Equal(t, "new", r.Primary())
+	for _, bad := range []string{"", "x", "x=!!", "x=" + a[:10], "x=" + a + ",x=" + a} {
+		_, err := seal.ParseKeyring(bad)
+		require.ErrorIs(t, err, seal.ErrInvalidKey, bad)
+		require.NotContains(t, err.Error(), a)
+	}
+}
