@@ -15,8 +15,8 @@ import (
 // settings every way: neither the client secret nor the private key shows.
 func TestCredentialsRedact(t *testing.T) {
 	ep := &store.Endpoint{ID: "ep1",
-		OAuth2: &store.OAuth2{TokenURL: "https://auth.example.com/t", ClientID: "c", ClientSecret: "oauth-secret"},
-		TLS:    &store.ClientTLS{CertPEM: "CERT", KeyPEM: "-----BEGIN PRIVATE KEY-----tls-key"},
+		OAuth2:  &store.OAuth2{TokenURL: "https://auth.example.com/t", ClientID: "c", ClientSecret: "oauth-secret"},
+		TLS:     &store.ClientTLS{CertPEM: "CERT", KeyPEM: "-----BEGIN PRIVATE KEY-----tls-key"},
 		Secrets: []store.SigningKey{{Key: "whsec_signing"}}}
 	var buf bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&buf, nil))

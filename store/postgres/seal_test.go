@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/postgres"
 	"github.com/webhookkit/webhookkit/store/seal"
@@ -18,11 +17,9 @@ import (
 )
 
 // testKeys is the Keyring the driver's tests seal with.
-func testKeys(tb testing.TB) *seal.Keyring {
-	tb.Helper()
-	return keyring(tb, seal.Key{ID: "test-1", Secret: bytes.Repeat([]byte{1}, seal.KeySize)})
-}
+func testKeys(tb testing.TB) *seal.Keyring { return storetest.Keyring(tb, "test-1") }
 
+// keyring returns a Keyring of keys.
 func keyring(tb testing.TB, keys ...seal.Key) *seal.Keyring {
 	tb.Helper()
 	r, err := seal.NewKeyring(keys...)
@@ -38,22 +35,6 @@ func storeIn(tb testing.TB, pool *pgxpool.Pool, schema string, cfg postgres.Conf
 	require.NoError(tb, err)
 	require.NoError(tb, s.Migrate(context.Background()))
 	return s
-}
-
-// credentialed is an endpoint with every kind of credential, and the
-// secret texts a database dump must not show.
-func credentialed(tb testing.TB) (*store.Endpoint, []string) {
-	tb.Helper()
-	cert, key := storetest.ClientCertificate(tb)
-	ep := &store.Endpoint{
-		Tenant: "acme", Mode: event.ModeTest, URL: "https://hooks.example.com/in", EventTypes: []string{"*"},
-		Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
-		OAuth2: &store.OAuth2{TokenURL: "https://auth.example.com/token", ClientID: "client-1",
-			ClientSecret: "oauth-client-secret-42", Scopes: []string{"hooks"}},
-		TLS: &store.ClientTLS{CertPEM: cert, KeyPEM: key},
-	}
-	keyBody := strings.Split(strings.TrimSpace(key), "\n")[1]
-	return ep, []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "oauth-client-secret-42", keyBody}
 }
 
 // dump returns every column of every row of every table of schema, as
@@ -89,7 +70,7 @@ func TestSealedAtRest(t *testing.T) {
 	pool := newPool(t)
 	schema := randomSchema(t)
 	s := storeIn(t, pool, schema, postgres.Config{Keys: testKeys(t)})
-	ep, secrets := credentialed(t)
+	ep, secrets := storetest.CredentialedEndpoint(t)
 	want := ep.Clone()
 	require.NoError(t, s.CreateEndpoint(ctx, ep))
 	require.Equal(t, want.Secrets[0].Key, ep.Secrets[0].Key, "the argument keeps its plaintext")
@@ -119,7 +100,7 @@ func TestSealedWrongKey(t *testing.T) {
 	pool := newPool(t)
 	schema := randomSchema(t)
 	s := storeIn(t, pool, schema, postgres.Config{Keys: testKeys(t)})
-	ep, _ := credentialed(t)
+	ep, _ := storetest.CredentialedEndpoint(t)
 	require.NoError(t, s.CreateEndpoint(ctx, ep))
 
 	wrong := storeIn(t, pool, schema, postgres.Config{Keys: keyring(t, seal.Key{ID: "test-1", Secret: bytes.Repeat([]byte{2}, seal.KeySize)})})
@@ -131,7 +112,7 @@ func TestSealedWrongKey(t *testing.T) {
 	none := storeIn(t, pool, schema, postgres.Config{})
 	_, err = none.GetEndpoint(ctx, ep.ID)
 	require.ErrorIs(t, err, seal.ErrUnknownKey)
-	fresh, _ := credentialed(t)
+	fresh, _ := storetest.CredentialedEndpoint(t)
 	require.ErrorIs(t, none.CreateEndpoint(ctx, fresh), seal.ErrNoPolicy)
 }
 
@@ -145,9 +126,9 @@ func TestReencrypt(t *testing.T) {
 	k1 := seal.Key{ID: "k1", Secret: bytes.Repeat([]byte{1}, seal.KeySize)}
 	k2 := seal.Key{ID: "k2", Secret: bytes.Repeat([]byte{2}, seal.KeySize)}
 
-	a, _ := credentialed(t)
+	a, _ := storetest.CredentialedEndpoint(t)
 	require.NoError(t, storeIn(t, pool, schema, postgres.Config{PlaintextSecrets: true}).CreateEndpoint(ctx, a))
-	b, _ := credentialed(t)
+	b, _ := storetest.CredentialedEndpoint(t)
 	require.NoError(t, storeIn(t, pool, schema, postgres.Config{Keys: keyring(t, k1)}).CreateEndpoint(ctx, b))
 
 	rotated := storeIn(t, pool, schema, postgres.Config{Keys: keyring(t, k2, k1)})

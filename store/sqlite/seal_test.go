@@ -5,12 +5,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/seal"
 	"github.com/webhookkit/webhookkit/store/sqlite"
@@ -21,11 +19,9 @@ import (
 var plaintext = &sqlite.Config{PlaintextSecrets: true}
 
 // testKeys is the Keyring the driver's tests seal with.
-func testKeys(tb testing.TB) *seal.Keyring {
-	tb.Helper()
-	return keyring(tb, seal.Key{ID: "test-1", Secret: bytes.Repeat([]byte{1}, seal.KeySize)})
-}
+func testKeys(tb testing.TB) *seal.Keyring { return storetest.Keyring(tb, "test-1") }
 
+// keyring returns a Keyring of keys.
 func keyring(tb testing.TB, keys ...seal.Key) *seal.Keyring {
 	tb.Helper()
 	r, err := seal.NewKeyring(keys...)
@@ -42,22 +38,6 @@ func openWith(tb testing.TB, path string, cfg *sqlite.Config) *sqlite.Store {
 	return s
 }
 
-// credentialed is an endpoint with every kind of credential, and the
-// secret texts a database dump must not show.
-func credentialed(tb testing.TB) (*store.Endpoint, []string) {
-	tb.Helper()
-	cert, key := storetest.ClientCertificate(tb)
-	ep := &store.Endpoint{
-		Tenant: "acme", Mode: event.ModeTest, URL: "https://hooks.example.com/in", EventTypes: []string{"*"},
-		Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}},
-		OAuth2: &store.OAuth2{TokenURL: "https://auth.example.com/token", ClientID: "client-1",
-			ClientSecret: "oauth-client-secret-42", Scopes: []string{"hooks"}},
-		TLS: &store.ClientTLS{CertPEM: cert, KeyPEM: key},
-	}
-	keyBody := strings.Split(strings.TrimSpace(key), "\n")[1] // a line of the PEM's base64
-	return ep, []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "oauth-client-secret-42", keyBody}
-}
-
 // TestSealedAtRest writes an endpoint with every credential to a sealing
 // store, checkpoints, and reads the database file's bytes: no secret is in
 // them, and the store reads the endpoint back whole.
@@ -65,7 +45,7 @@ func TestSealedAtRest(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sealed.db")
 	s := openWith(t, path, &sqlite.Config{Keys: testKeys(t)})
-	ep, secrets := credentialed(t)
+	ep, secrets := storetest.CredentialedEndpoint(t)
 	want := ep.Clone()
 	require.NoError(t, s.CreateEndpoint(ctx, ep))
 	require.Equal(t, want.Secrets[0].Key, ep.Secrets[0].Key, "the argument keeps its plaintext")
@@ -102,7 +82,7 @@ func TestSealedWrongKey(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sealed.db")
 	s := openWith(t, path, &sqlite.Config{Keys: testKeys(t)})
-	ep, _ := credentialed(t)
+	ep, _ := storetest.CredentialedEndpoint(t)
 	require.NoError(t, s.CreateEndpoint(ctx, ep))
 
 	wrong := openWith(t, path, &sqlite.Config{Keys: keyring(t, seal.Key{ID: "test-1", Secret: bytes.Repeat([]byte{2}, seal.KeySize)})})
@@ -118,7 +98,7 @@ func TestSealedWrongKey(t *testing.T) {
 	none := openWith(t, path, nil)
 	_, err = none.GetEndpoint(ctx, ep.ID)
 	require.ErrorIs(t, err, seal.ErrUnknownKey)
-	fresh, _ := credentialed(t)
+	fresh, _ := storetest.CredentialedEndpoint(t)
 	err = none.CreateEndpoint(ctx, fresh)
 	require.ErrorIs(t, err, seal.ErrNoPolicy)
 	require.Contains(t, err.Error(), "plaintext")
@@ -134,10 +114,10 @@ func TestReencrypt(t *testing.T) {
 	k2 := seal.Key{ID: "k2", Secret: bytes.Repeat([]byte{2}, seal.KeySize)}
 
 	plain := openWith(t, path, plaintext)
-	a, _ := credentialed(t)
+	a, _ := storetest.CredentialedEndpoint(t)
 	require.NoError(t, plain.CreateEndpoint(ctx, a))
 	old := openWith(t, path, &sqlite.Config{Keys: keyring(t, k1)})
-	b, _ := credentialed(t)
+	b, _ := storetest.CredentialedEndpoint(t)
 	require.NoError(t, old.CreateEndpoint(ctx, b))
 
 	_, err := old.Reencrypt(ctx)

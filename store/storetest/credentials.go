@@ -1,13 +1,18 @@
 package storetest
 
 import (
+	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/internal/testcert"
+	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/seal"
 )
 
 // ClientCertificate returns a fresh client certificate and its private
@@ -88,4 +93,36 @@ func testEndpointCredentials(f *endpointsFixture) {
 		require.NotContains(f, err.Error(), otherKey, name)
 		require.NotContains(f, err.Error(), key, name)
 	}
+}
+
+// CredentialedEndpoint returns a valid endpoint with every kind of
+// credential (a signing secret, an OAuth2 client secret, a TLS client
+// certificate and key), and texts of those secrets that a dump of a store
+// that seals them at rest must not contain: for tests of encryption at rest.
+func CredentialedEndpoint(tb testing.TB) (*store.Endpoint, []string) {
+	tb.Helper()
+	cert, key := ClientCertificate(tb)
+	ep := &store.Endpoint{
+		Tenant: "acme", Mode: event.ModeTest, URL: "https://hooks.example.com/in", EventTypes: []string{"*"},
+		Secrets: []store.SigningKey{{Key: testSecret}},
+		OAuth2: &store.OAuth2{TokenURL: "https://auth.example.com/token", ClientID: "client-1",
+			ClientSecret: "oauth-client-secret-42", Scopes: []string{"hooks"}},
+		TLS: &store.ClientTLS{CertPEM: cert, KeyPEM: key},
+	}
+	keyLine := strings.Split(strings.TrimSpace(key), "\n")[1] // a line of the key's base64
+	return ep, []string{strings.TrimPrefix(testSecret, signature.SecretPrefix), "oauth-client-secret-42", keyLine}
+}
+
+// Keyring returns a seal.Keyring of the given ids, the first sealing, each
+// key made of the byte i+1 for the i-th id: stable keys for tests, never
+// for production.
+func Keyring(tb testing.TB, ids ...string) *seal.Keyring {
+	tb.Helper()
+	keys := make([]seal.Key, len(ids))
+	for i, id := range ids {
+		keys[i] = seal.Key{ID: id, Secret: bytes.Repeat([]byte{byte(i + 1)}, seal.KeySize)}
+	}
+	r, err := seal.NewKeyring(keys...)
+	require.NoError(tb, err)
+	return r
 }
