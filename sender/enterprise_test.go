@@ -261,6 +261,10 @@ func TestProxy(t *testing.T) {
 
 	_, err = sender.New(st, &sender.Config{Proxy: &url.URL{Scheme: "socks5", Host: "p:1"}})
 	require.ErrorIs(t, err, sender.ErrInvalidConfig)
+	_, err = sender.New(st, &sender.Config{Proxy: proxy.url(""), AllowPrivateNetworks: true, Transport: http.DefaultTransport.(*http.Transport).Clone()})
+	require.ErrorIs(t, err, sender.ErrInvalidConfig, "two proxies")
+	_, err = sender.New(st, &sender.Config{Proxy: proxy.url(""), Transport: &http.Transport{DialTLSContext: (&tls.Dialer{}).DialContext}})
+	require.ErrorIs(t, err, sender.ErrInvalidConfig, "TLS must run through the tunnel")
 }
 
 // tokenSource is a sender.TokenSource that counts its calls and fails

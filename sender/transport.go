@@ -51,6 +51,9 @@ func newClient(cfg *settings) (*http.Client, *http.Transport, error) {
 		}
 		switch {
 		case cfg.Proxy != nil:
+			if c.Proxy != nil {
+				return nil, nil, fmt.Errorf("%w: Config.Proxy with a Config.%s that has a Proxy of its own: set one of them", ErrInvalidConfig, field)
+			}
 			if c.DialTLSContext != nil || c.DialTLS != nil { //nolint:staticcheck
 				return nil, nil, fmt.Errorf("%w: Config.Proxy with a Config.%s that has a DialTLSContext: TLS must run through the proxy's tunnel", ErrInvalidConfig, field)
 			}
