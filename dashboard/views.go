@@ -32,6 +32,8 @@ type endpointView struct {
 	Health         healthView        `json:"health"`
 	Warning        bool              `json:"warning"`
 	Secrets        []secretView      `json:"secrets"`
+	OAuth2         *oauth2View       `json:"oauth2,omitempty"`
+	TLS            *tlsView          `json:"tls,omitempty"`
 	Metadata       map[string]string `json:"metadata,omitempty"`
 	CreatedAt      time.Time         `json:"created_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
@@ -42,6 +44,23 @@ type healthView struct {
 	FailingSince        *time.Time `json:"failing_since,omitempty"`
 	LastSuccessAt       *time.Time `json:"last_success_at,omitempty"`
 	LastFailureAt       *time.Time `json:"last_failure_at,omitempty"`
+}
+
+// oauth2View describes an endpoint's OAuth2 settings; the client secret
+// is never shown, only [sender.RedactedValue] in its place.
+type oauth2View struct {
+	TokenURL     string   `json:"token_url"`
+	ClientID     string   `json:"client_id"`
+	ClientSecret string   `json:"client_secret"`
+	Scopes       []string `json:"scopes,omitempty"`
+	Audience     string   `json:"audience,omitempty"`
+}
+
+// tlsView says which TLS settings an endpoint has; the private key is
+// never shown.
+type tlsView struct {
+	ClientCertificate bool `json:"client_certificate"`
+	CABundle          bool `json:"ca_bundle"`
 }
 
 // secretView describes a secret without its key.
@@ -86,6 +105,13 @@ func (h *handler) endpointView(ep *store.Endpoint) endpointView {
 	}
 	for _, s := range ep.Secrets {
 		v.Secrets = append(v.Secrets, secretView{CreatedAt: s.CreatedAt.UTC(), ExpiresAt: timePtr(s.ExpiresAt), Active: s.Active(now)})
+	}
+	if o := ep.OAuth2; o != nil {
+		v.OAuth2 = &oauth2View{TokenURL: o.TokenURL, ClientID: o.ClientID, ClientSecret: sender.RedactedValue,
+			Scopes: slices.Clone(o.Scopes), Audience: o.Audience}
+	}
+	if t := ep.TLS; t != nil {
+		v.TLS = &tlsView{ClientCertificate: t.CertPEM != "", CABundle: t.CAPEM != ""}
 	}
 	return v
 }

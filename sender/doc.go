@@ -193,6 +193,22 @@
 // headers by [DefaultMaxResponseHeaderBytes] (read) and
 // Config.MaxResponseHeaders (kept), its body by Config.MaxResponseBody.
 //
+// # Credentials, TLS, proxies and KMS keys
+//
+// An endpoint with OAuth2 settings (store.Endpoint.OAuth2) gets an access
+// token from Config.OAuth2, a [TokenSource] (module
+// github.com/webhookkit/webhookkit/oauth2), before each attempt; token
+// requests use the sender's client, guard and proxy included; a failure is a
+// failed attempt ([ErrOAuth2Token]) and no request is made. An endpoint with
+// TLS settings (store.Endpoint.TLS: a client certificate, a CA bundle) gets
+// a transport of its own, cloned from the guarded one, kept while its
+// settings stay the same. Config.Proxy tunnels every request through an HTTP
+// CONNECT proxy, to addresses the guard resolved and checked. A "whkms_"
+// signing key signs through Config.KMS. [Endpoints] refuses what this sender
+// could not use ([ErrNoTokenSource], [ErrNoKMS], [ErrClientTLS]). The
+// OAuth2 Authorization header is redacted in the attempt log, and the client
+// secret in token errors.
+//
 // # Waiting for quiet
 //
 // [Sender.Backlog] counts the unfinished deliveries of the sender's mode by

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
-	"github.com/webhookkit/webhookkit/signature"
 )
 
 // Endpoint is a URL subscribed to event types, owned by a tenant. The sender
@@ -65,6 +64,13 @@ type Endpoint struct {
 	MaxInFlight int
 	// Metadata is free-form key/value data for the application.
 	Metadata map[string]string
+	// OAuth2, when set, makes every delivery carry an access token obtained
+	// with these client credentials (see [OAuth2]). Nil: none.
+	OAuth2 *OAuth2
+	// TLS, when set, holds a client certificate for mutual TLS and a CA
+	// bundle for the endpoint (see [ClientTLS]). Nil: no client
+	// certificate, the system's roots.
+	TLS *ClientTLS
 
 	// Disabled stops deliveries: publishing skips the endpoint and its queued
 	// deliveries wait (paused) until it is enabled again.
@@ -129,8 +135,11 @@ type Health struct {
 type SigningKey struct {
 	// Key is the secret's text: "whsec_" and the base64 of 24 to 64 random
 	// bytes, or "whsk_" and the base64 of a 64-byte Ed25519 private key (see
-	// [signature.ParseSigningKey]). A public key ("whpk_") cannot sign and
-	// is refused. Stores check it and keep it as given; it must never be
+	// [signature.ParseSigningKey]), or "whkms_" and the name of an Ed25519
+	// key held in a KMS or HSM, which signs through the sender's
+	// signature.KMS (see [signature.ParseKeyRef]). A public key ("whpk_")
+	// cannot sign and is refused. Stores check it and keep it as given
+	// (sealed, by a store that encrypts secrets at rest); it must never be
 	// logged.
 	Key string
 	// CreatedAt is when the secret was added. A store that stores a secret
@@ -158,8 +167,9 @@ func (s SigningKey) GoString() string { return "store.SigningKey{redacted}" }
 // URL with a host name (a port, if any, from 1 to 65535, and no spaces),
 // at least one valid event-type pattern, at least one secret, each a key
 // that signs (a "whsec_" secret or a "whsk_" private key, parsed by
-// [signature.ParseSigningKey]; a "whpk_" public key is refused), and limits
-// that are not negative. It stops at the first field at fault and returns
+// [signature.ParseSigningKey], or a "whkms_" key reference; a "whpk_"
+// public key is refused), limits that are not negative, and OAuth2 and TLS
+// settings that are complete and parse (fields "oauth2.*", "tls", "tls.*"). It stops at the first field at fault and returns
 // a *[FieldError] naming it (find it with errors.As; it wraps [ErrInvalid]
 // and, for a pattern or a secret, the event or signature package's error),
 // whose text never repeats a secret or a URL's credentials. A nil endpoint
@@ -191,7 +201,7 @@ func (e *Endpoint) Validate() error {
 		return &FieldError{Field: "secrets", Reason: "at least one is required"}
 	}
 	for i, s := range e.Secrets {
-		if _, _, err := signature.ParseSigningKey(s.Key); err != nil {
+		if err := checkSigningKey(s.Key); err != nil {
 			return &FieldError{Field: fmt.Sprintf("secrets[%d]", i), Reason: reasonOf(err, "signature: "), Err: err}
 		}
 	}
@@ -203,7 +213,7 @@ func (e *Endpoint) Validate() error {
 	case e.MaxInFlight < 0:
 		return &FieldError{Field: "limits", Reason: "the cap on requests in flight must not be negative"}
 	}
-	return nil
+	return e.validateCredentials()
 }
 
 // reasonOf is err's text without the name of the package that made it
@@ -285,6 +295,7 @@ func (e *Endpoint) Clone() *Endpoint {
 	c.Secrets = append([]SigningKey(nil), e.Secrets...)
 	c.Headers = cloneMap(e.Headers)
 	c.Metadata = cloneMap(e.Metadata)
+	c.OAuth2, c.TLS = e.OAuth2.clone(), e.TLS.clone()
 	return &c
 }
 

@@ -110,7 +110,7 @@ func testLogs(t *testing.T, dsn, endpointID string, eventIDs []string) {
 func TestLogsSQLite(t *testing.T) {
 	t.Parallel()
 	path := t.TempDir() + "/webhooks.db"
-	st, err := sqlite.Open(path, nil)
+	st, err := sqlite.Open(path, &sqlite.Config{PlaintextSecrets: true})
 	require.NoError(t, err)
 	require.NoError(t, st.Migrate(context.Background()))
 	epID, ids := fillStore(t, st)
@@ -136,7 +136,7 @@ func TestLogsPostgres(t *testing.T) {
 		_, err := pool.Exec(context.Background(), `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`)
 		require.NoError(t, err)
 	})
-	st, err := postgres.New(pool, &postgres.Config{Schema: schema})
+	st, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: schema})
 	require.NoError(t, err)
 	require.NoError(t, st.Migrate(ctx))
 	epID, ids := fillStore(t, st)

@@ -38,7 +38,11 @@ CREATE TABLE IF NOT EXISTS {{schema}}.endpoints (
 	updated_at           timestamptz NOT NULL,
 	-- organization and account scope, body format (fixed at creation)
 	account              text NOT NULL DEFAULT '',  -- '' = organization-wide
-	format               text NOT NULL DEFAULT ''   -- '' = envelope, or 'event-payload'
+	format               text NOT NULL DEFAULT '',  -- '' = envelope, or 'event-payload'
+	-- Credentials, or NULL: client_secret, key and every key in secrets
+	-- are sealed ("wkseal1:...") under Config.Keys.
+	oauth2               jsonb, -- {token_url, client_id, client_secret, scopes, audience}
+	client_tls           jsonb  -- {cert, key, ca} PEM
 );
 
 -- endpoints_tenant_idx: a tenant's endpoints in id order, for the fan-out of

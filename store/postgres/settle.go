@@ -146,7 +146,7 @@ func (h *handle) queueSettle(b store.SettleBatch, atts *attemptArrays) (*settleQ
 		q.batch.Queue(h.n.q(healthSQL), healthArgs(b.Health)...)
 		q.reads = append(q.reads, func(br pgx.BatchResults) error {
 			rows, _ := br.Query()
-			eps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Endpoint, error) { return scanEndpoint(r) })
+			eps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Endpoint, error) { return h.n.scanEndpoint(r) })
 			if err != nil {
 				return err
 			}

@@ -38,7 +38,11 @@ CREATE TABLE IF NOT EXISTS webhookkit_endpoints (
     updated_at           INTEGER NOT NULL,
     -- organization and account scope, body format (fixed at creation)
     account              TEXT    NOT NULL DEFAULT '',  -- '' = organization-wide
-    format               TEXT    NOT NULL DEFAULT ''   -- '' = envelope, or 'event-payload'
+    format               TEXT    NOT NULL DEFAULT '',  -- '' = envelope, or 'event-payload'
+    -- Credentials: JSON objects or NULL; client_secret, key and every
+    -- secret's key above are sealed ("wkseal1:...") under Config.Keys.
+    oauth2               TEXT,                        -- {token_url, client_id, client_secret, scopes, audience}
+    client_tls           TEXT                         -- {cert, key, ca} PEM
 );
 
 -- Listing one tenant's endpoints in id order (publish fan-out, dashboard).

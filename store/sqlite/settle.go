@@ -52,7 +52,7 @@ func (s *Store) Settle(ctx context.Context, b store.SettleBatch) (store.SettleRe
 		}
 		if len(b.Health) > 0 {
 			res.Endpoints = make([]*store.Endpoint, len(b.Health))
-			return applyHealth(ctx, q, b.Health, res.Endpoints)
+			return s.applyHealth(ctx, q, b.Health, res.Endpoints)
 		}
 		return nil
 	})
@@ -216,7 +216,7 @@ WHERE id = ?1 RETURNING ` + endpointCols
 
 // applyHealth applies the deltas with one prepared statement and sets
 // out[i] to delta i's endpoint after it (nil when there is none).
-func applyHealth(ctx context.Context, q dbtx, ds []store.HealthDelta, out []*store.Endpoint) error {
+func (s *Store) applyHealth(ctx context.Context, q dbtx, ds []store.HealthDelta, out []*store.Endpoint) error {
 	stmt, err := q.PrepareContext(ctx, healthSQL)
 	if err != nil {
 		return err
@@ -227,7 +227,7 @@ func applyHealth(ctx context.Context, q dbtx, ds []store.HealthDelta, out []*sto
 		if d.Failures > 0 {
 			ff = nanos(d.FirstFailure)
 		}
-		ep, err := scanEndpoint(stmt.QueryRowContext(ctx,
+		ep, err := s.scanEndpoint(stmt.QueryRowContext(ctx,
 			d.EndpointID, d.Failures, ff, nullNanos(d.LastFailure), nullNanos(d.LastSuccess)))
 		if errors.Is(err, sql.ErrNoRows) {
 			continue

@@ -26,6 +26,7 @@ var endpointCases = []testCase[*endpointsFixture]{
 	{"List", testEndpointList},
 	{"AccountAndFormat", testEndpointAccountAndFormat},
 	{"ListAccounts", testEndpointListAccounts},
+	{"Credentials", testEndpointCredentials},
 }
 
 // requireSameEndpoint compares the user-set fields of two endpoints.
