@@ -68,6 +68,12 @@ type Settlement struct {
 	// failed one; ignored for the others (a succeeded delivery keeps its
 	// last failure, a released one its LastError).
 	Error string
+	// HoldKey, with OutcomeFailed, makes a delivery with an ordering key
+	// keep blocking its key (Delivery.HoldsKey) instead of letting the next
+	// delivery of the key go: the key waits until the failed delivery is
+	// requeued (or pruned). Ignored for the other outcomes and for
+	// deliveries without an ordering key.
+	HoldKey bool
 	// Attempt is the attempt to log in the same transaction; nil logs none
 	// (a release, which made no request). It is stored as a copy, as
 	// [Attempts.AddAttempt] stores it, with an ID assigned when empty

@@ -333,6 +333,7 @@ var settleSQL = strings.NewReplacer(
 	"{at}", "($2::jsonb -> d.id ->> 2)::timestamptz",
 	"{next}", "($2::jsonb -> d.id ->> 3)::timestamptz",
 	"{err}", "($2::jsonb -> d.id ->> 4)",
+	"{hold}", "coalesce(($2::jsonb -> d.id ->> 5)::boolean, false)",
 ).Replace(fmt.Sprintf(`UPDATE {{schema}}.deliveries d SET
 		state = CASE {o} WHEN %[1]d THEN 'succeeded' WHEN %[3]d THEN 'failed'
 			ELSE CASE WHEN coalesce((SELECT e.disabled FROM {{schema}}.endpoints e WHERE e.id = d.endpoint_id), false)
@@ -342,13 +343,14 @@ var settleSQL = strings.NewReplacer(
 		last_error = CASE WHEN {o} IN (%[2]d, %[3]d) THEN {err} ELSE d.last_error END,
 		attempts = CASE WHEN {o} = %[4]d THEN greatest(d.attempts - 1, 0) ELSE d.attempts END,
 		first_attempt_at = CASE WHEN {o} = %[4]d AND d.attempts <= 1 THEN NULL ELSE d.first_attempt_at END,
+		holds_key = {o} = %[3]d AND {hold} AND d.ordering_key <> '',
 		lease_token = NULL
 	WHERE d.id = ANY($1::text[]) AND d.lease_token = {token} AND d.state IN ('leased', 'leased_paused')
 	RETURNING d.id`, store.OutcomeSucceeded, store.OutcomeRetry, store.OutcomeFailed, store.OutcomeReleased))
 
 // settleValue is one settlement in settleSQL's $2: token, outcome, at,
-// next (RFC 3339, null when zero) and error.
-type settleValue [5]any
+// next (RFC 3339, null when zero), error and HoldKey.
+type settleValue [6]any
 
 // settleArgs returns settleSQL's arguments for the settlements at idx.
 func settleArgs(ss []store.Settlement, idx []int) ([]any, error) {
@@ -357,7 +359,7 @@ func settleArgs(ss []store.Settlement, idx []int) ([]any, error) {
 	for j, i := range idx {
 		st := &ss[i]
 		ids[j] = st.Ref.DeliveryID
-		byID[st.Ref.DeliveryID] = settleValue{st.Ref.Token, st.Outcome, jsonTime(st.At), jsonTime(st.Next), st.Error}
+		byID[st.Ref.DeliveryID] = settleValue{st.Ref.Token, st.Outcome, jsonTime(st.At), jsonTime(st.Next), st.Error, st.HoldKey}
 	}
 	m, err := json.Marshal(byID)
 	if err != nil {

@@ -144,11 +144,12 @@ func insertAttempts(ctx context.Context, q dbtx, atts []stagedAttempt) error {
 
 // settleSets are the SET clauses of each outcome's settle statement
 // (settleSQL), over the arguments ?1 at, ?2 next and ?3 error (nanoseconds
-// for times).
+// for times), and for a failure ?6 HoldKey.
 var settleSets = map[store.Outcome]string{
 	store.OutcomeSucceeded: `state = 'succeeded', finished_at = ?1`,
 	store.OutcomeRetry:     pendingOrPaused + `, next_attempt_at = ?2, last_error = ?3`,
-	store.OutcomeFailed:    `state = 'failed', finished_at = ?1, last_error = ?3`,
+	store.OutcomeFailed: `state = 'failed', finished_at = ?1, last_error = ?3,
+    holds_key = CASE WHEN ?6 AND ordering_key <> '' THEN 1 ELSE 0 END`,
 	store.OutcomeReleased: pendingOrPaused + `, next_attempt_at = ?2, attempts = MAX(attempts - 1, 0),
     first_attempt_at = CASE WHEN attempts <= 1 THEN NULL ELSE first_attempt_at END`,
 }
@@ -161,7 +162,11 @@ WHERE id = ?4 AND lease_token = ?5 AND state = 'leased'`
 }
 
 func settleArgs(st *store.Settlement) []any {
-	return []any{nanos(st.At), nanos(st.Next), st.Error, st.Ref.DeliveryID, st.Ref.Token}
+	args := []any{nanos(st.At), nanos(st.Next), st.Error, st.Ref.DeliveryID, st.Ref.Token}
+	if st.Outcome == store.OutcomeFailed {
+		args = append(args, st.HoldKey)
+	}
+	return args
 }
 
 // settleEach settles ss in order, each statement prepared once, and sets

@@ -89,13 +89,14 @@ func RunHealth(t *testing.T, newStore Factory[HealthStore]) {
 }
 
 // RunOutbox runs the [store.Outbox] and [store.Deliveries] cases
-// (Outbox/..., Deliveries/..., Settle/...) and, for stores implementing it, the
+// (Outbox/..., OrderingKeys/..., Deliveries/..., Settle/...) and, for stores implementing it, the
 // [store.DeliveryPruner] cases (DeliveryPruner/...) on fresh stores from
 // newStore.
 func RunOutbox(t *testing.T, newStore Factory[OutboxStore]) {
 	t.Helper()
 	fx := func(t *testing.T) *outboxFixture { return &outboxFixture{newFixture(t, newStore)} }
 	runCases(t, "Outbox", outboxCases, fx)
+	runCases(t, "OrderingKeys", keyCases, fx)
 	runCases(t, "Deliveries", deliveryCases, fx)
 	runCases(t, "DeliveryPruner", prunerCases, fx)
 	runCases(t, "Settle", settleCases, fx)
