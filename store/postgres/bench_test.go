@@ -123,6 +123,7 @@ func TestLeasePlanUsesKeyIndex(t *testing.T) {
 	t.Logf("lease plan, 50 keys of 4 due deliveries, 20,000 finished of one key:\n%s", plan)
 	require.Contains(t, plan, "deliveries_due_idx")
 	require.Contains(t, plan, "deliveries_key_idx", "the key check reads the key index")
+	require.Contains(t, plan, "deliveries_key_leased_idx", "the lease check reads the leased-key index")
 	require.NotContains(t, plan, "Seq Scan on deliveries")
 	ds, err := s.Lease(ctx, req)
 	require.NoError(t, err)

@@ -230,8 +230,9 @@ func (h *handle) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.De
 
 // keyBlockerSQL finds what keeps the keyed delivery d from being leased: a
 // delivery of its endpoint and key enqueued before it that is unfinished or
-// holds the key, or one holding a lease that has not ended at $1. It reads
-// one range of deliveries_key_idx (the key's queue). Enqueue numbers a
+// holds the key (the first entry of the key's range of deliveries_key_idx
+// before d, if any), or one holding a lease that has not ended at $1 (an
+// entry of deliveries_key_leased_idx, which holds one per key at most). Enqueue numbers a
 // key's deliveries in commit order, so a snapshot that sees d sees every
 // delivery enqueued before it; a delivery leased by a concurrent Lease
 // stays pending in this statement's snapshot, so it blocks the later ones
@@ -239,10 +240,11 @@ func (h *handle) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.De
 // next Lease, which sees it finished. So no Lease, in any process, hands
 // out a delivery while an earlier one of its key is unfinished.
 const keyBlockerSQL = `SELECT 1 FROM {{schema}}.deliveries k
-				WHERE k.endpoint_id = d.endpoint_id AND k.ordering_key = d.ordering_key AND k.ordering_key <> ''
-					AND (k.state IN ('pending', 'leased', 'leased_paused', 'paused') OR k.holds_key)
-					AND k.id <> d.id
-					AND (k.key_seq < d.key_seq OR (k.state IN ('leased', 'leased_paused') AND k.next_attempt_at > $1))`
+				WHERE k.endpoint_id = d.endpoint_id AND k.ordering_key = d.ordering_key AND k.key_seq < d.key_seq
+					AND k.ordering_key <> '' AND (k.state IN ('pending', 'leased', 'leased_paused', 'paused') OR k.holds_key)
+			) AND NOT EXISTS (SELECT 1 FROM {{schema}}.deliveries k
+				WHERE k.endpoint_id = d.endpoint_id AND k.ordering_key = d.ordering_key AND k.id <> d.id
+					AND k.ordering_key <> '' AND k.state IN ('leased', 'leased_paused') AND k.next_attempt_at > $1`
 
 // leaseSQL builds the lease statement for n modes: $1 now, $2 limit,
 // $3 lease end, $4 worker, $5 skipped endpoints, $6... the modes.

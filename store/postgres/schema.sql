@@ -110,6 +110,12 @@ CREATE INDEX IF NOT EXISTS deliveries_due_idx ON {{schema}}.deliveries (mode, ne
 CREATE INDEX IF NOT EXISTS deliveries_key_idx ON {{schema}}.deliveries (endpoint_id, ordering_key, key_seq)
 	WHERE ordering_key <> '' AND (state IN ('pending', 'leased', 'leased_paused', 'paused') OR holds_key);
 
+-- deliveries_key_leased_idx: the leased keyed deliveries (one per key, but
+-- for a requeued delivery ahead of a leased one), for Lease's check that no
+-- delivery of a key holds a lease.
+CREATE INDEX IF NOT EXISTS deliveries_key_leased_idx ON {{schema}}.deliveries (endpoint_id, ordering_key)
+	WHERE ordering_key <> '' AND state IN ('leased', 'leased_paused');
+
 -- deliveries_key_seq: numbers keyed deliveries in enqueue order (Enqueue
 -- holds a transaction-scoped advisory lock per endpoint and key while it
 -- takes a number and until it commits, so numbers follow commit order).

@@ -232,12 +232,16 @@ WHERE id IN (SELECT value FROM json_each(?4))`,
 // keyHeadSQL admits a keyed delivery only when it is its key's head: no
 // delivery of its endpoint and key blocks it (enqueued before it and
 // unfinished or holding the key, or holding a lease that has not ended at
-// ?). The lookup is a range of the key index.
-const keyHeadSQL = `(ordering_key = '' OR NOT EXISTS (SELECT 1 FROM webhookkit_deliveries AS k
+// ?). Each lookup is an index search: one step into the key's queue (the
+// partial key index), and the endpoint's leased deliveries.
+const keyHeadSQL = `(ordering_key = '' OR (NOT EXISTS (SELECT 1 FROM webhookkit_deliveries AS k
     WHERE k.endpoint_id = webhookkit_deliveries.endpoint_id AND k.ordering_key = webhookkit_deliveries.ordering_key
-        AND k.ordering_key <> '' AND (k.state IN ('pending', 'leased', 'paused') OR k.holds_key = 1)
+        AND k.key_seq < webhookkit_deliveries.key_seq
+        AND k.ordering_key <> '' AND (k.state IN ('pending', 'leased', 'paused') OR k.holds_key = 1))
+    AND NOT EXISTS (SELECT 1 FROM webhookkit_deliveries AS k
+    WHERE k.endpoint_id = webhookkit_deliveries.endpoint_id AND k.ordering_key = webhookkit_deliveries.ordering_key
         AND k.id <> webhookkit_deliveries.id
-        AND (k.key_seq < webhookkit_deliveries.key_seq OR (k.state = 'leased' AND k.next_attempt_at > ?))))`
+        AND k.ordering_key <> '' AND k.state = 'leased' AND k.next_attempt_at > ?)))`
 
 // scanTail scans extra columns after the ones a scan function knows.
 type scanTail struct {
