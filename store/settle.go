@@ -116,6 +116,12 @@ type HealthDelta struct {
 	// LastSuccess is the time of the batch's latest successful attempt;
 	// zero when none succeeded.
 	LastSuccess time.Time
+	// SetBreaker records the endpoint's circuit breaker as Breaker since
+	// BreakerSince (see [Health]); without it the breaker is left as it
+	// is.
+	SetBreaker   bool
+	Breaker      BreakerState
+	BreakerSince time.Time
 }
 
 // Add folds one more attempt, made after those already folded, into d.
@@ -142,7 +148,8 @@ func (d *HealthDelta) Add(success bool, at time.Time) {
 // (one [HealthDelta.Add]) thus records it: a success resets
 // ConsecutiveFailures and FailingSince and sets LastSuccessAt; a failure
 // increments ConsecutiveFailures, sets LastFailureAt and, when zero,
-// FailingSince.
+// FailingSince. With SetBreaker, Breaker and BreakerSince become the
+// delta's.
 func (d HealthDelta) Apply(h Health) Health {
 	switch {
 	case !d.LastSuccess.IsZero():
@@ -159,6 +166,9 @@ func (d HealthDelta) Apply(h Health) Health {
 		}
 	}
 	h.LastFailureAt = later(h.LastFailureAt, d.LastFailure)
+	if d.SetBreaker {
+		h.Breaker, h.BreakerSince = d.Breaker, d.BreakerSince
+	}
 	return h
 }
 

@@ -16,7 +16,8 @@ import (
 
 const endpointCols = `id, tenant, mode, url, description, event_types, secrets, headers,
 	rate_limit, burst, max_in_flight, metadata, disabled, disabled_reason, disabled_at,
-	consecutive_failures, failing_since, last_success_at, last_failure_at, created_at, updated_at`
+	consecutive_failures, failing_since, last_success_at, last_failure_at, created_at, updated_at,
+	breaker_state, breaker_since`
 
 // secretJSON is a secret as stored in endpoints.secrets.
 type secretJSON struct {
@@ -75,7 +76,8 @@ func scanEndpoint(row pgx.Row) (*store.Endpoint, error) {
 	err := row.Scan(&ep.ID, &ep.Tenant, &mode, &ep.URL, &ep.Description, &ep.EventTypes, &secrets, &headers,
 		&ep.RateLimit, &ep.Burst, &ep.MaxInFlight, &metadata, &ep.Disabled, &ep.DisabledReason, nullTime{&ep.DisabledAt},
 		&ep.Health.ConsecutiveFailures, nullTime{&ep.Health.FailingSince}, nullTime{&ep.Health.LastSuccessAt},
-		nullTime{&ep.Health.LastFailureAt}, nullTime{&ep.CreatedAt}, nullTime{&ep.UpdatedAt})
+		nullTime{&ep.Health.LastFailureAt}, nullTime{&ep.CreatedAt}, nullTime{&ep.UpdatedAt},
+		(*string)(&ep.Health.Breaker), nullTime{&ep.Health.BreakerSince})
 	if err != nil {
 		return nil, err
 	}
@@ -127,11 +129,11 @@ func (h *handle) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	}
 	types := append([]string{}, ep.EventTypes...)
 	_, err = h.db.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.endpoints (`+endpointCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)`),
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21, $22)`),
 		id, ep.Tenant, string(ep.Mode), ep.URL, ep.Description, types, secrets, headers,
 		ep.RateLimit, ep.Burst, ep.MaxInFlight, metadata, ep.Disabled, ep.DisabledReason, ts(ep.DisabledAt),
 		ep.Health.ConsecutiveFailures, ts(ep.Health.FailingSince), ts(ep.Health.LastSuccessAt),
-		ts(ep.Health.LastFailureAt), now)
+		ts(ep.Health.LastFailureAt), now, string(ep.Health.Breaker), ts(ep.Health.BreakerSince))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("postgres: create endpoint %q: %w", id, store.ErrConflict)
 	}
@@ -269,6 +271,8 @@ func (h *handle) SetDisabled(ctx context.Context, id string, disabled bool, reas
 				disabled_at = CASE WHEN $2 THEN $4::timestamptz ELSE NULL END,
 				consecutive_failures = CASE WHEN $2 THEN consecutive_failures ELSE 0 END,
 				failing_since = CASE WHEN $2 THEN failing_since ELSE NULL END,
+				breaker_state = CASE WHEN $2 THEN breaker_state ELSE '' END,
+				breaker_since = CASE WHEN $2 THEN breaker_since ELSE NULL END,
 				updated_at = $5
 			WHERE id = $1 RETURNING `+endpointCols), id, disabled, reason, at, h.n.now().UTC()))
 		if errors.Is(err, pgx.ErrNoRows) {

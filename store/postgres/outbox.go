@@ -125,11 +125,11 @@ func (h *handle) Enqueue(ctx context.Context, req store.EnqueueRequest) (int, er
 			SELECT gen_random_uuid()::text, $1, t.endpoint_id, t.tenant, $2, $3,
 				CASE WHEN EXISTS (SELECT 1 FROM {{schema}}.endpoints e WHERE e.id = t.endpoint_id AND e.disabled)
 					THEN 'paused' ELSE 'pending' END,
-				$4, $5, $9, CASE WHEN $9 = '' THEN 0 ELSE nextval('{{schema}}.deliveries_key_seq') END
+				$4, $5, $8, CASE WHEN $8 = '' THEN 0 ELSE nextval('{{schema}}.deliveries_key_seq') END
 			FROM unnest($6::text[], $7::text[]) AS t (endpoint_id, tenant)
 			ON CONFLICT (event_id, endpoint_id) DO NOTHING
-			RETURNING 1`, 8)),
-			ev.ID, string(ev.APIMode), ev.Type, req.Due(), req.Now, ids, tenants, notifyArg, req.OrderingKey).Scan(&created, nil)
+			RETURNING 1`, 9)),
+			ev.ID, string(ev.APIMode), ev.Type, req.Due(), req.Now, ids, tenants, req.OrderingKey, notifyArg).Scan(&created, nil)
 	})
 	if err == nil && created > 0 && h.post != nil && !h.n.noNotify {
 		h.post.notify(ctx, h.db, h.n.channel)

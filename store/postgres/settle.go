@@ -379,7 +379,8 @@ func jsonTime(t time.Time) any {
 
 // healthSQL applies health deltas by the rule of [store.HealthDelta.Apply]
 // and returns the endpoints: $1 endpoint ids, $2 failures, $3 first
-// failures, $4 last failures, $5 last successes (NULL for zero times).
+// failures, $4 last failures, $5 last successes (NULL for zero times), and
+// $6 SetBreaker, $7 Breaker, $8 BreakerSince.
 const healthSQL = `UPDATE {{schema}}.endpoints e SET
 		consecutive_failures = CASE WHEN h.ls IS NOT NULL THEN h.failures
 			ELSE e.consecutive_failures + h.failures END,
@@ -387,9 +388,12 @@ const healthSQL = `UPDATE {{schema}}.endpoints e SET
 			WHEN h.failures > 0 THEN least(e.failing_since, h.ff)
 			ELSE e.failing_since END,
 		last_success_at = greatest(e.last_success_at, h.ls),
-		last_failure_at = greatest(e.last_failure_at, h.lf)
-	FROM unnest($1::text[], $2::integer[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[])
-		AS h (hid, failures, ff, lf, ls)
+		last_failure_at = greatest(e.last_failure_at, h.lf),
+		breaker_state = CASE WHEN h.setb THEN h.bstate ELSE e.breaker_state END,
+		breaker_since = CASE WHEN h.setb THEN h.bsince ELSE e.breaker_since END
+	FROM unnest($1::text[], $2::integer[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
+			$6::boolean[], $7::text[], $8::timestamptz[])
+		AS h (hid, failures, ff, lf, ls, setb, bstate, bsince)
 	WHERE e.id = h.hid
 	RETURNING ` + endpointCols
 
@@ -399,6 +403,9 @@ func healthArgs(ds []store.HealthDelta) []any {
 		ids        = make([]string, len(ds))
 		failures   = make([]int32, len(ds))
 		ff, lf, ls = make([]pgtype.Timestamptz, len(ds)), make([]pgtype.Timestamptz, len(ds)), make([]pgtype.Timestamptz, len(ds))
+		setb       = make([]bool, len(ds))
+		bstate     = make([]string, len(ds))
+		bsince     = make([]pgtype.Timestamptz, len(ds))
 	)
 	for i, d := range ds {
 		ids[i], failures[i] = d.EndpointID, int32(d.Failures)
@@ -406,8 +413,9 @@ func healthArgs(ds []store.HealthDelta) []any {
 			ff[i] = pgTime(d.FirstFailure)
 		}
 		lf[i], ls[i] = pgTime(d.LastFailure), pgTime(d.LastSuccess)
+		setb[i], bstate[i], bsince[i] = d.SetBreaker, string(d.Breaker), pgTime(d.BreakerSince)
 	}
-	return []any{ids, failures, ff, lf, ls}
+	return []any{ids, failures, ff, lf, ls, setb, bstate, bsince}
 }
 
 // pgTime is t as a timestamptz, NULL when zero.

@@ -16,7 +16,8 @@ import (
 
 const endpointCols = `id, tenant, mode, url, description, event_types, secrets, headers,
 	rate_limit, burst, max_in_flight, metadata, disabled, disabled_reason, disabled_at,
-	consecutive_failures, failing_since, last_success_at, last_failure_at, created_at, updated_at`
+	consecutive_failures, failing_since, last_success_at, last_failure_at, created_at, updated_at,
+	breaker_state, breaker_since`
 
 // secretJSON is a store.SigningKey as kept in the secrets column.
 type secretJSON struct {
@@ -89,10 +90,12 @@ func scanEndpoint(sc scanner) (*store.Endpoint, error) {
 		disabled                                 int
 		disabledAt, failingSince, lastOK, lastKO sql.NullInt64
 		createdAt, updatedAt                     int64
+		breakerSince                             sql.NullInt64
 	)
 	err := sc.Scan(&ep.ID, &ep.Tenant, &mode, &ep.URL, &ep.Description, &eventTypes, &secrets, &headers,
 		&ep.RateLimit, &ep.Burst, &ep.MaxInFlight, &metadata, &disabled, &ep.DisabledReason, &disabledAt,
-		&ep.Health.ConsecutiveFailures, &failingSince, &lastOK, &lastKO, &createdAt, &updatedAt)
+		&ep.Health.ConsecutiveFailures, &failingSince, &lastOK, &lastKO, &createdAt, &updatedAt,
+		(*string)(&ep.Health.Breaker), &breakerSince)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +105,7 @@ func scanEndpoint(sc scanner) (*store.Endpoint, error) {
 	ep.Health.FailingSince = fromNull(failingSince)
 	ep.Health.LastSuccessAt = fromNull(lastOK)
 	ep.Health.LastFailureAt = fromNull(lastKO)
+	ep.Health.BreakerSince = fromNull(breakerSince)
 	ep.CreatedAt = fromNanos(createdAt)
 	ep.UpdatedAt = fromNanos(updatedAt)
 	if err := json.Unmarshal([]byte(eventTypes), &ep.EventTypes); err != nil {
@@ -149,14 +153,14 @@ func (s *Store) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	}
 	err = s.write(ctx, func(q dbtx) error {
 		res, err := q.ExecContext(ctx, `INSERT INTO webhookkit_endpoints (`+endpointCols+`)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO NOTHING`,
 			id, ep.Tenant, string(ep.Mode), ep.URL, ep.Description, a.eventTypes, a.secrets, a.headers,
 			ep.RateLimit, ep.Burst, ep.MaxInFlight, a.metadata,
 			boolInt(ep.Disabled), ep.DisabledReason, nullNanos(ep.DisabledAt),
 			ep.Health.ConsecutiveFailures, nullNanos(ep.Health.FailingSince),
 			nullNanos(ep.Health.LastSuccessAt), nullNanos(ep.Health.LastFailureAt),
-			nanos(now), nanos(now))
+			nanos(now), nanos(now), string(ep.Health.Breaker), nullNanos(ep.Health.BreakerSince))
 		if err != nil {
 			return err
 		}
@@ -316,7 +320,7 @@ WHERE endpoint_id = ? AND state = 'pending'`, id)
 		}
 		ep, err = scanEndpoint(q.QueryRowContext(ctx, `UPDATE webhookkit_endpoints SET
     disabled = 0, disabled_reason = '', disabled_at = NULL, updated_at = ?1,
-    consecutive_failures = 0, failing_since = NULL
+    consecutive_failures = 0, failing_since = NULL, breaker_state = '', breaker_since = NULL
 WHERE id = ?2 RETURNING `+endpointCols, t, id))
 		if err != nil {
 			return err

@@ -204,7 +204,8 @@ func settleEach(ctx context.Context, q dbtx, ss []store.Settlement, lost []bool)
 // healthSQL applies one health delta by the rule of
 // [store.HealthDelta.Apply] and returns the endpoint: ?1 endpoint id,
 // ?2 failures, ?3 first failure, ?4 last failure, ?5 last success
-// (nanoseconds, NULL for zero times).
+// (nanoseconds, NULL for zero times), ?6 SetBreaker, ?7 Breaker, ?8
+// BreakerSince.
 const healthSQL = `UPDATE webhookkit_endpoints SET
     consecutive_failures = CASE WHEN ?5 IS NOT NULL THEN ?2 ELSE consecutive_failures + ?2 END,
     failing_since = CASE WHEN ?5 IS NOT NULL THEN ?3
@@ -213,7 +214,9 @@ const healthSQL = `UPDATE webhookkit_endpoints SET
     last_success_at = CASE WHEN ?5 IS NULL THEN last_success_at
         ELSE MAX(COALESCE(last_success_at, ?5), ?5) END,
     last_failure_at = CASE WHEN ?4 IS NULL THEN last_failure_at
-        ELSE MAX(COALESCE(last_failure_at, ?4), ?4) END
+        ELSE MAX(COALESCE(last_failure_at, ?4), ?4) END,
+    breaker_state = CASE WHEN ?6 THEN ?7 ELSE breaker_state END,
+    breaker_since = CASE WHEN ?6 THEN ?8 ELSE breaker_since END
 WHERE id = ?1 RETURNING ` + endpointCols
 
 // applyHealth applies the deltas with one prepared statement and sets
@@ -230,7 +233,8 @@ func applyHealth(ctx context.Context, q dbtx, ds []store.HealthDelta, out []*sto
 			ff = nanos(d.FirstFailure)
 		}
 		ep, err := scanEndpoint(stmt.QueryRowContext(ctx,
-			d.EndpointID, d.Failures, ff, nullNanos(d.LastFailure), nullNanos(d.LastSuccess)))
+			d.EndpointID, d.Failures, ff, nullNanos(d.LastFailure), nullNanos(d.LastSuccess),
+			d.SetBreaker, string(d.Breaker), nullNanos(d.BreakerSince)))
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
