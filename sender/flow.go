@@ -300,13 +300,13 @@ func (b *breaker) cancel(now time.Time) {
 }
 
 // ramp is one endpoint's slow start: while active, its requests in flight
-// are held to window (at least one), which grows by one per window of
-// successes and halves on throttling. Its zero value is inactive.
+// are held to window, which grows by one after each window of successes
+// (acks counts them) and halves on throttling. Its zero value is inactive.
 type ramp struct {
-	active bool
-	window float64
-	// pauseUntil: no request before then (a Retry-After).
-	pauseUntil time.Time
+	active     bool
+	window     int
+	acks       int
+	pauseUntil time.Time // no request before then (a Retry-After)
 }
 
 // start begins a ramp at initial requests in flight (below capacity).
@@ -314,7 +314,7 @@ func (r *ramp) start(initial, capacity int) {
 	if initial >= capacity {
 		return
 	}
-	r.active, r.window = true, float64(max(initial, 1))
+	r.active, r.window, r.acks = true, max(initial, 1), 0
 }
 
 // limit returns the requests in flight allowed: capacity, or the window
@@ -323,26 +323,29 @@ func (r *ramp) limit(capacity int) int {
 	if !r.active {
 		return capacity
 	}
-	return min(capacity, max(int(r.window), 1))
+	return min(capacity, r.window)
 }
 
-// record folds the feedback of an attempt that ended at now: a success
-// widens the window by 1/window (one per round of successes) and ends the
-// ramp once it reaches capacity; throttling halves it (starting a ramp at
-// half capacity when none is active) and a Retry-After pauses requests.
+// record folds the feedback of an attempt that ended at now: a window of
+// successes widens the window by one, and the ramp ends once it reaches
+// capacity; throttling halves it (starting a ramp at half capacity when
+// none is active) and a Retry-After pauses requests.
 func (r *ramp) record(now time.Time, fb feedback, capacity int) {
 	switch {
 	case fb.throttle:
 		if !r.active {
-			r.active, r.window = true, float64(capacity)
+			r.active, r.window = true, capacity
 		}
-		r.window = max(r.window/2, 1)
+		r.window, r.acks = max(r.window/2, 1), 0
 		if fb.retryAfter > 0 {
 			r.pauseUntil = later(r.pauseUntil, now.Add(fb.retryAfter))
 		}
 	case fb.success && r.active:
-		r.window += 1 / r.window
-		if int(r.window) >= capacity {
+		r.acks++
+		if r.acks >= r.window {
+			r.window, r.acks = r.window+1, 0
+		}
+		if r.window >= capacity {
 			*r = ramp{pauseUntil: r.pauseUntil}
 		}
 	}
@@ -364,8 +367,8 @@ type Flow struct {
 	BreakerSince time.Time
 	NextProbe    time.Time
 	// Ramping reports a slow start in progress; InFlightLimit is the
-	// requests in flight allowed now (0: no cap), and Capacity the
-	// endpoint's own limit (0: no cap).
+	// requests in flight allowed now (0: no cap; 1 while a probe is in
+	// flight), and Capacity the endpoint's own limit (0: no cap).
 	Ramping                 bool
 	InFlightLimit, Capacity int
 	// InFlight is the requests in flight now.

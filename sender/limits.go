@@ -167,11 +167,12 @@ func (l *perEndpoint) feedback(id string, now time.Time, fb feedback) (breakerCh
 	if !l.cfg.Breaker.Disabled {
 		changed = es.brk.record(&l.cfg.Breaker, now, fb, probe)
 		ch = breakerChange{es.brk.state, es.brk.since}
-		if changed && es.brk.state == store.BreakerClosed && !l.cfg.SlowStart.Disabled {
-			es.ramp.start(l.cfg.SlowStart.Initial, capacity)
-		}
 	}
-	if !l.cfg.SlowStart.Disabled {
+	switch {
+	case l.cfg.SlowStart.Disabled:
+	case changed && es.brk.state == store.BreakerClosed:
+		es.ramp.start(l.cfg.SlowStart.Initial, capacity) // the probe does not count
+	default:
 		es.ramp.record(now, fb, capacity)
 	}
 	if l.held(es, now) {
@@ -263,6 +264,9 @@ func (l *perEndpoint) flow(id string) Flow {
 		if es.ramp.active {
 			f.InFlightLimit = es.ramp.limit(l.capacity(es.ep))
 		}
+	}
+	if es.brk.state == store.BreakerHalfOpen {
+		f.InFlightLimit = 1 // the probe
 	}
 	return f
 }
