@@ -317,7 +317,6 @@ func TestSlowStartAfterBreaker(t *testing.T) {
 	require.Greater(t, srv.count(), before)
 }
 
-
 // TestSlowStartAfterEnableAndBacklog: re-enabling an endpoint,
 // or a backlog falling due after it was idle, starts a ramp.
 func TestSlowStartAfterEnableAndBacklog(t *testing.T) {
