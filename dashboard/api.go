@@ -34,6 +34,9 @@ func (h *handler) apiRoutes() {
 	m.HandleFunc("POST /api/endpoints/{id}/deliveries/{did}/retry", h.api(h.endpointAPI(h.apiRetry)))
 	m.HandleFunc("GET /api/endpoints/{id}/attempts", h.endpointAPI(h.apiListAttempts))
 	m.HandleFunc("GET /api/endpoints/{id}/attempts/{aid}", h.endpointAPI(h.apiGetAttempt))
+	m.HandleFunc("GET /api/endpoints/{id}/stats", h.endpointAPI(h.apiEndpointStats))
+	m.HandleFunc("GET /api/stats", h.apiStats)
+	m.HandleFunc("GET /api/events/{eid}/deliveries", h.apiEventDeliveries)
 	noRoute := func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "not_found", "no such API route")
 	}
@@ -457,6 +460,17 @@ func (h *handler) apiListDeliveries(w http.ResponseWriter, r *http.Request, ep *
 			return
 		}
 		f.EventType = t
+	}
+	for _, b := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &f.Since}, {"to", &f.Until}} {
+		t, err := parseLogTime(q.Get(b.name))
+		if err != nil {
+			writeJSONError(w, http.StatusBadRequest, "bad_request", `"`+b.name+`" is not an RFC 3339 time`)
+			return
+		}
+		*b.t = t
 	}
 	ds, next, err := h.st.ListDeliveries(r.Context(), f)
 	if err != nil {

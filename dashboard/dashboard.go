@@ -35,6 +35,11 @@ const (
 	DefaultRotationOverlap = sender.DefaultRotationOverlap
 	// MaxFormBytes bounds the body of an HTML form or JSON API request.
 	MaxFormBytes = 1 << 20
+	// DefaultChartWindow is how far back the delivery charts go: the
+	// attempt log's default retention, 15 days.
+	DefaultChartWindow = store.DefaultRetention
+	// MaxChartWindow is the longest chart window [New] accepts: 366 days.
+	MaxChartWindow = 366 * 24 * time.Hour
 )
 
 var (
@@ -139,8 +144,22 @@ type Config struct {
 	// resource or a conflict). Nil: [slog.Default].
 	Logger *slog.Logger
 
-	// Now is the clock for displayed ages and replay windows. Nil: [time.Now].
+	// Now is the clock for displayed ages, replay windows and the charts'
+	// window. Nil: [time.Now].
 	Now func() time.Time
+
+	// ChartWindow is how far back the delivery charts go, rounded up to
+	// whole hours; set it to the sender's Retention when that is not the
+	// default, since older hours are pruned. The charts need a store with
+	// [store.AttemptStats] (all of webhookkit's stores have it); without
+	// one they are not shown. Zero: [DefaultChartWindow]. Negative or
+	// longer than [MaxChartWindow]: New returns an error wrapping
+	// [ErrInvalidConfig].
+	ChartWindow time.Duration
+
+	// Theme brands the pages: a name, a logo and colours (see [Theme] for
+	// what New accepts). Zero: the default look, named [DefaultName].
+	Theme Theme
 }
 
 // handler is the http.Handler New returns. It is immutable after New and
@@ -159,6 +178,11 @@ type handler struct {
 	overlap   time.Duration
 	log       *slog.Logger
 	now       func() time.Time
+
+	chartWindow time.Duration
+	theme       Theme
+	themeCSS    string // theme.css
+	csp         string // the Content-Security-Policy header
 
 	mux   *http.ServeMux
 	pages map[string]*template.Template
@@ -193,6 +217,9 @@ func New(cfg *Config) (http.Handler, error) {
 		overlap:   cfg.RotationOverlap,
 		log:       cfg.Logger,
 		now:       cfg.Now,
+
+		chartWindow: cfg.ChartWindow,
+		theme:       cfg.Theme,
 	}
 	if h.base == "" {
 		h.base = DefaultBasePath
@@ -228,6 +255,24 @@ func New(cfg *Config) (http.Handler, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	if h.chartWindow < 0 || h.chartWindow > MaxChartWindow {
+		return nil, fmt.Errorf("%w: ChartWindow %v: want up to %v", ErrInvalidConfig, h.chartWindow, MaxChartWindow)
+	}
+	if h.chartWindow == 0 {
+		h.chartWindow = DefaultChartWindow
+	}
+	if r := h.chartWindow % time.Hour; r != 0 {
+		h.chartWindow += time.Hour - r
+	}
+	logoOrigin, err := h.theme.check()
+	if err != nil {
+		return nil, err
+	}
+	if h.theme.Name == "" {
+		h.theme.Name = DefaultName
+	}
+	h.themeCSS = h.theme.css()
+	h.csp = contentSecurityPolicy(logoOrigin)
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -251,7 +296,7 @@ func New(cfg *Config) (http.Handler, error) {
 
 // ServeHTTP authorizes the request, sets the security headers and serves it.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	setSecurityHeaders(w.Header())
+	setSecurityHeaders(w.Header(), h.csp)
 	// The mux below sees paths without the base path, so its own redirects
 	// (to a cleaned path, or to a subtree's trailing slash) would leave the
 	// base path. Unclean paths are redirected here instead, to the cleaned
@@ -311,11 +356,11 @@ func cleanPath(p string) string {
 
 func isAPI(rest string) bool { return rest == "api" || strings.HasPrefix(rest, "api/") }
 
-// setSecurityHeaders applies to every response: no inline script, no
-// framing, no sniffing, no referrer to other sites, no caching of tenant
+// setSecurityHeaders applies to every response: csp (no inline script or
+// style, images only from the handler and the theme's logo), no framing, no sniffing, no referrer to other sites, no caching of tenant
 // data.
-func setSecurityHeaders(hd http.Header) {
-	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+func setSecurityHeaders(hd http.Header, csp string) {
+	hd.Set("Content-Security-Policy", csp)
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("X-Frame-Options", "DENY")
 	// same-origin, not no-referrer: under no-referrer browsers send

@@ -19,9 +19,9 @@
 //
 // Paths are relative to Config.BasePath.
 //
-//	GET  /                                   endpoints, their health and warnings; add an endpoint
+//	GET  /                                   endpoints, their health and warnings, charts of them all; add an endpoint
 //	POST /endpoints                          add an endpoint (its secret is shown once)
-//	GET  /endpoints/{id}                     one endpoint and its delivery log (?state=&type=&cursor=)
+//	GET  /endpoints/{id}                     one endpoint, its charts and its delivery log (?state=&type=&from=&to=&cursor=)
 //	POST /endpoints/{id}/edit                change URL, description and event types
 //	POST /endpoints/{id}/rotate              add a new secret; the old one signs for the overlap
 //	POST /endpoints/{id}/enable, /disable    re-enable (paused deliveries resume) or disable
@@ -32,6 +32,9 @@
 //	POST /endpoints/{id}/deliveries/{did}/retry  retry a failed delivery now
 //	GET  /endpoints/{id}/simulate            the simulator (test mode only)
 //	POST /endpoints/{id}/simulate            send a simulated event, then show the log
+//	GET  /events?id=                         find an event by id: each of its deliveries in scope
+//	GET  /catalog                            the event types with descriptions, samples and schemas
+//	GET  /theme.css                          the theme's colours (see Theme)
 //
 // The pages are rendered on the server with html/template (all output
 // escaped); the stylesheet and an optional five-line script are embedded.
@@ -111,12 +114,17 @@
 //	POST   api/endpoints/{id}/deliveries/{did}/retry  => 202, the delivery
 //	GET    api/endpoints/{id}/attempts                ?cursor=&limit=
 //	GET    api/endpoints/{id}/attempts/{aid}
+//	GET    api/endpoints/{id}/stats                   the endpoint's chart numbers (see Charts)
+//	GET    api/stats                                  the chart numbers of every endpoint in scope
+//	GET    api/events/{event_id}/deliveries           ?cursor=&limit=, the event's deliveries in scope
 //
 // Errors are {"error":{"code","message"}} with the HTTP status: 401/403 from
 // Authorize, 400 for a malformed request (JSON, filters, a page cursor),
 // 404 for anything unknown or outside the scope, 409 for a state conflict,
 // 415 for a missing JSON content type, 422 for invalid input, 501 when the
-// dashboard is read-only, 503 when the sender is stopped. An invalid field
+// dashboard is read-only (code "read_only"; code "not_implemented" for the
+// stats routes over a store without [store.AttemptStats]), 503 when the
+// sender is stopped. An invalid field
 // (a *[store.FieldError] from the sender's endpoint owner, or an
 // *[event.FieldError] for a simulated event) is answered with its field
 // and "Field: Reason" as the message:
@@ -140,4 +148,92 @@
 // With Config.ReadOnly the dashboard only shows: lists and logs work, the
 // action forms are hidden, and every state-changing request answers 501
 // Not Implemented. The sender need not be started.
+//
+// # Charts
+//
+// The endpoints page charts every endpoint in scope, and an endpoint's page
+// that endpoint: attempts per hour over Config.ChartWindow (15 days by
+// default, the attempt log's retention), stacked by outcome (2xx, 4xx, 5xx,
+// network error), with the success rate (the share of 2xx), and latency per
+// hour as p50 and p95 lines. They are SVG drawn on the server, styled by
+// the embedded stylesheet and needing no script, so the
+// Content-Security-Policy stays as strict as the other pages'. Each chart
+// has a title and a description for screen readers, and each hour's bar a
+// title with its counts.
+//
+// The numbers come from the store's hourly aggregates ([store.AttemptStats],
+// found by type assertion; every webhookkit store has it), never from a
+// scan of the attempt log: a chart reads at most one row per endpoint and
+// hour of its window, whatever the traffic. Latencies are kept as a fixed
+// histogram per hour ([store.LatencyBounds]: 5 ms to one minute in a
+// 1-2.5-5 series up to 10 s, then 30 s and 60 s), from which p50 and p95
+// are estimated by interpolating inside the bucket that holds them
+// ([store.HourStats.Quantile]): an estimate lies in the same bucket as the
+// true value, so within a factor of 2.5 of it (3 between 10 and 30 s), and
+// anything slower than a minute is shown as one minute.
+// Without aggregates (a store of one's own without AttemptStats) the charts
+// are left out.
+//
+// # Finding an event
+//
+// GET events?id= lists every delivery of an event, across the endpoints
+// in scope, with its state, its latest response and a link to all its
+// attempts (the store finds deliveries by event id with an index). An
+// event of another tenant is reported exactly as an unknown one. The
+// delivery log of an endpoint filters by when deliveries were created,
+// from and to (UTC, as an <input type="datetime-local"> sends it, or RFC
+// 3339), and so does the API (from= and to=, RFC 3339).
+//
+// # Catalog
+//
+// GET catalog lists the event types of the sender's catalog
+// ([event.Catalog]) with their descriptions, sample payloads and JSON
+// Schemas, for customers choosing what to subscribe to. Without a catalog
+// the page says the application has not published one.
+//
+// # Embedding: one dashboard per tenant
+//
+// A producer usually shows each customer their own webhooks inside its own
+// application, behind its own login. Mount one handler under a path of the
+// application and let Authorize turn the application's session into the
+// customer's Scope:
+//
+//	h, err := dashboard.New(&dashboard.Config{
+//		Sender:   snd,
+//		BasePath: "/settings/webhooks/",
+//		CSRFKey:  key, // the same on every instance
+//		Authorize: func(r *http.Request) (dashboard.Scope, error) {
+//			u, err := app.SessionUser(r) // the application's own auth
+//			if err != nil {
+//				return dashboard.Scope{}, err // 401
+//			}
+//			if !u.CanManageWebhooks {
+//				return dashboard.Scope{}, dashboard.ErrForbidden // 403
+//			}
+//			return dashboard.Scope{Tenant: u.AccountID}, nil
+//		},
+//		Theme: dashboard.Theme{
+//			Name:    "Acme",
+//			LogoURL: "/static/acme-logo.svg",
+//			Accent:  "#7a2ff0",
+//		},
+//	})
+//	mux.Handle("/settings/webhooks/", app.RequireLogin(h))
+//
+// One handler serves every tenant: the scope is decided per request, and
+// every list and lookup is filtered by it, so a customer sees only their
+// own endpoints, deliveries, events and charts. Operators get a second
+// handler (or the same one) whose Authorize returns Scope{All: true}. The
+// application's session cookie authenticates the pages; the dashboard's
+// own CSRF token protects its forms, so the session cookie may be
+// SameSite=Lax.
+//
+// The pages refuse to be framed (frame-ancestors 'none'); link to them
+// rather than embedding them in an iframe. Theme gives them the
+// application's name, logo and colours. The colours are served as CSS
+// variables in theme.css, a stylesheet of the handler's own, so no inline
+// style is needed; New accepts only plain colours, an https or same-origin
+// logo URL and a short name (shown as text), so a theme built from a
+// customer's settings cannot inject CSS or HTML, and the
+// Content-Security-Policy allows images from the logo's origin alone.
 package dashboard

@@ -80,3 +80,35 @@ func ExampleNew() {
 	// 422 {"error":{"code":"invalid","message":"event types[0]: \"order.payed\" selects no event type of the catalog (it lists invoice.finalized, order.paid, ping)","field":"event_types[0]"}}
 	// dashboard: Config.Authorize is required
 }
+
+// ExampleTheme brands a tenant's dashboard with the application's name,
+// logo and accent colour. The colours are served as CSS variables in the
+// handler's theme.css; a theme that is not plainly a colour, a name or a
+// logo URL is refused, so one taken from a customer's settings cannot
+// inject CSS or HTML.
+func ExampleTheme() {
+	snd, err := sender.New(memory.New(nil), nil)
+	if err != nil {
+		panic(err)
+	}
+	defer snd.Close()
+	authorize := func(*http.Request) (dashboard.Scope, error) { return dashboard.Scope{Tenant: "acme"}, nil }
+
+	_, err = dashboard.New(&dashboard.Config{Authorize: authorize, Sender: snd,
+		Theme: dashboard.Theme{Accent: "red; } body { display: none"}})
+	fmt.Println(errors.Is(err, dashboard.ErrInvalidConfig))
+
+	h, err := dashboard.New(&dashboard.Config{Authorize: authorize, Sender: snd, BasePath: "/webhooks/",
+		Theme: dashboard.Theme{Name: "Acme", LogoURL: "https://cdn.acme.example/logo.svg", Accent: "#7a2ff0"}})
+	if err != nil {
+		panic(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/webhooks/theme.css", nil))
+	fmt.Print(rec.Body.String())
+	fmt.Println(strings.Contains(rec.Header().Get("Content-Security-Policy"), "img-src 'self' data: https://cdn.acme.example;"))
+	// Output:
+	// true
+	// :root { --accent:#7a2ff0; }
+	// true
+}

@@ -25,6 +25,7 @@ import (
 func (h *handler) routes() {
 	m := h.mux
 	m.Handle("GET /static/{file}", h.staticHandler())
+	m.HandleFunc("GET /theme.css", h.themeHandler)
 
 	m.HandleFunc("GET /{$}", h.pageEndpoints)
 	m.HandleFunc("POST /endpoints", h.form(h.postCreate))
@@ -40,6 +41,8 @@ func (h *handler) routes() {
 	m.HandleFunc("POST /endpoints/{id}/deliveries/{did}/retry", h.form(h.postRetry))
 	m.HandleFunc("GET /endpoints/{id}/simulate", h.pageSimulate)
 	m.HandleFunc("POST /endpoints/{id}/simulate", h.form(h.postSimulate))
+	m.HandleFunc("GET /events", h.pageEvents)
+	m.HandleFunc("GET /catalog", h.pageCatalog)
 
 	h.apiRoutes()
 }
@@ -68,6 +71,13 @@ type pageData struct {
 	Flash    string
 	Error    string
 	WarnAt   int
+	// Theme: the name and logo in the header.
+	Brand, Logo string
+
+	// Charts of the endpoints list (every endpoint in scope) or of one
+	// endpoint; nil when the store keeps no hourly aggregates.
+	Chart      *chartView
+	ChartError bool // the charts could not be read (logged)
 
 	// Endpoints list. KnownTypes are the catalog's types, offered as
 	// checkboxes and in the simulator; empty without a catalog, when
@@ -93,6 +103,16 @@ type pageData struct {
 	// Simulator.
 	SimType    string
 	SimPayload string
+
+	// Event search: the id searched, whether a search ran, the event (from
+	// its first delivery) and its deliveries.
+	Search   string
+	Searched bool
+	Event    *deliveryView
+	Results  []searchRow
+
+	// Catalog page.
+	Catalog []catalogEntry
 }
 
 type typeOption struct{ Type, Label string }
@@ -102,7 +122,9 @@ type endpointForm struct {
 	Types                              []string
 }
 
-type logFilter struct{ State, Type string }
+// logFilter is the delivery log's filter: a state, a type or pattern, and
+// a time range of creation (From <= created < To) as typed.
+type logFilter struct{ State, Type, From, To string }
 
 type pingResult struct {
 	OK      bool
@@ -142,6 +164,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	d.CSRF = h.csrfToken(w, r)
 	d.ReadOnly = h.readOnly
 	d.WarnAt = h.warnAt
+	d.Brand, d.Logo = h.theme.Name, h.theme.LogoURL
 	var buf bytes.Buffer
 	if err := h.pages[name].ExecuteTemplate(&buf, "layout", d); err != nil {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "dashboard: rendering page", slog.String("page", name), slog.String("error", err.Error()))
@@ -331,6 +354,11 @@ func (h *handler) listEndpointsInto(_ http.ResponseWriter, r *http.Request, d *p
 		}
 	}
 	d.NextURL, d.FirstURL = pageLinks(h.base, q, p.Cursor, next)
+	of := "all endpoints"
+	if s.All {
+		of = "all endpoints of all tenants"
+	}
+	d.Chart, d.ChartError = h.chartOrLog(r, "chart-all", of, store.StatsFilter{Tenant: s.Tenant, AllTenants: s.All})
 	return nil
 }
 
@@ -421,9 +449,24 @@ func (h *handler) showEndpoint(w http.ResponseWriter, r *http.Request, ep *store
 			f.EventType = d.Filter.Type
 		}
 	}
+	d.Filter.From, d.Filter.To = strings.TrimSpace(q.Get("from")), strings.TrimSpace(q.Get("to"))
+	for _, b := range []struct {
+		text string
+		t    *time.Time
+	}{{d.Filter.From, &f.Since}, {d.Filter.To, &f.Until}} {
+		t, err := parseLogTime(b.text)
+		if err != nil {
+			d.Error = fmt.Sprintf("%q is not a time (want 2006-01-02T15:04, UTC); showing all times.", b.text)
+			f.Since, f.Until = time.Time{}, time.Time{}
+			d.Filter.From, d.Filter.To = "", ""
+			break
+		}
+		*b.t = t
+	}
 	if extra != nil {
 		extra(d)
 	}
+	d.Chart, d.ChartError = h.chartOrLog(r, "chart-ep", "this endpoint", store.StatsFilter{Tenant: ep.Tenant, EndpointID: ep.ID})
 	ds, next, err := h.st.ListDeliveries(r.Context(), f)
 	if err != nil {
 		h.listFailed(w, r, "deliveries", err)

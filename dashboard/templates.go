@@ -11,7 +11,7 @@ import (
 var assets embed.FS
 
 // pageNames are the page templates; each is parsed with the layout.
-var pageNames = []string{"endpoints", "endpoint", "delivery", "simulate", "error"}
+var pageNames = []string{"endpoints", "endpoint", "delivery", "simulate", "error", "events", "catalog"}
 
 // parsePages parses each page together with the layout and partials.
 func parsePages(funcs template.FuncMap) (map[string]*template.Template, error) {

@@ -5,6 +5,21 @@ import (
 	"time"
 )
 
+// CheckJSON returns nil if b is exactly one JSON value, of any kind, with
+// the strictness of [Decode]: valid UTF-8, no escaped lone surrogate, no
+// object with two keys that are equal or equal but for case (Unicode simple
+// folding, as encoding/json matches names), nesting at most [MaxDepth]
+// deep, nothing but white space after it. Such a value reads the same in
+// every JSON decoder. Otherwise it returns a [*FieldError] wrapping
+// [ErrInvalidJSON] whose reason says what is wrong and where.
+//
+// It is for bodies that are not webhookkit envelopes (other providers'
+// webhooks) and allocates only for escaped keys and large objects.
+func CheckJSON(b []byte) error {
+	s := scanner{data: b, field: -1}
+	return s.single(0)
+}
+
 // Decode parses one JSON envelope strictly and returns the validated event.
 //
 // The input must be exactly one JSON object (surrounding whitespace allowed)

@@ -8,6 +8,7 @@ type Reason string
 
 // Reasons, in the order the receiver checks them.
 const (
+	ReasonNoSource     Reason = "no source here"          // 404: Receiver.ServeHTTP without Config.Keys
 	ReasonMethod       Reason = "method not allowed"      // 405
 	ReasonMediaType    Reason = "unsupported media type"  // 415
 	ReasonTooLarge     Reason = "body too large"          // 413
@@ -22,6 +23,7 @@ const (
 	ReasonQueueFull    Reason = "queue full"              // 503
 	ReasonInbox        Reason = "inbox unavailable"       // 503: the inbox's Claim failed
 	ReasonInboxFull    Reason = "inbox full"              // 503: Claim returned store.ErrInboxFull
+	ReasonChallenge    Reason = "challenge answered"      // 200, the challenge as body (Slack's url_verification)
 	ReasonDuplicate    Reason = "duplicate"               // 200, with HeaderDuplicate
 	ReasonAccepted     Reason = "accepted"                // 200, empty body
 )

@@ -17,6 +17,7 @@ import (
 type callCtx struct {
 	parent   context.Context
 	deadline time.Time
+	job      *job // its Delivery is the value of deliveryKey
 
 	mu     sync.Mutex
 	inner  context.Context // made on demand, then fixed
@@ -85,6 +86,9 @@ func (c *callCtx) Err() error {
 // Value returns the parent's values (once made, through the real context,
 // so that contexts derived from c find it as their parent).
 func (c *callCtx) Value(key any) any {
+	if _, ok := key.(deliveryKey); ok && c.job != nil {
+		return c.job.delivery()
+	}
 	c.mu.Lock()
 	inner, ended := c.inner, c.ended
 	c.mu.Unlock()

@@ -101,19 +101,39 @@ func DefaultRetry() retry.Policy {
 // selects a documented default; Keys is required. [New] copies the Config:
 // changing it afterwards has no effect.
 type Config struct {
-	// Keys verify the requests. At least one is required: New fails with
-	// an error wrapping [ErrInvalidConfig] and [ErrNoKeys] without any, and
-	// wrapping ErrInvalidConfig, naming the key, if any is malformed (a
-	// typo in a rotated secret is never silently ignored).
+	// Keys verify the requests of the receiver's own source, the one the
+	// Receiver itself serves, in the form of its Provider. At least one is
+	// required, unless Sources is set: New fails with an error wrapping
+	// [ErrInvalidConfig] and [ErrNoKeys] without any, and wrapping
+	// ErrInvalidConfig, naming the key, if any is malformed (a typo in a
+	// rotated secret is never silently ignored). Without Keys, the
+	// Receiver itself answers every request 404 ([ReasonNoSource]) and
+	// only the handlers of Sources ([Receiver.Source]) accept events.
 	Keys []Key
+
+	// Provider reads the requests of the receiver's own source, which is
+	// named after it. Nil: [Webhookkit], webhookkit's own envelope, served
+	// as before providers existed (bare keys in the inbox, raw bodies,
+	// DedupByHeader). Any other provider's keys are claimed in the inbox
+	// as its name + "." + key, as those of Sources are.
+	Provider Provider
+
+	// Sources are further senders the receiver accepts events from, each
+	// on its own handler ([Receiver.Source]) and with its own provider and
+	// keys, sharing the inbox, the queue and the handler. New fails with
+	// [ErrInvalidConfig] for a source without provider or keys, with a
+	// malformed key, or whose name is invalid or taken (see
+	// [Source].Name). See "Providers" in the package documentation.
+	Sources []Source
 
 	// MaxBodyBytes is the largest request body accepted; larger bodies are
 	// answered 413, before reading when Content-Length declares it. Zero:
 	// [DefaultMaxBodyBytes].
 	MaxBodyBytes int64
 
-	// Tolerance is how far the webhook-timestamp may be from Now, in the past
-	// or the future. Zero: [DefaultTolerance].
+	// Tolerance is how far the webhook-timestamp (or the timestamp another
+	// provider signs) may be from Now, in the past or the future. Zero:
+	// [DefaultTolerance]. A [Source] may set its own.
 	Tolerance time.Duration
 
 	// DedupWindow is how long an accepted event id is remembered; a request
@@ -123,7 +143,10 @@ type Config struct {
 
 	// DedupByHeader de-duplicates on the signed webhook-id header instead of
 	// the envelope's id. Both are set to the same value by webhookkit's
-	// sender; choose the header for senders that reuse envelope ids.
+	// sender; choose the header for senders that reuse envelope ids. It
+	// applies to the receiver's own source with the [Webhookkit] provider;
+	// other providers choose their key themselves ([StandardWebhooks]
+	// de-duplicates on webhook-id).
 	DedupByHeader bool
 
 	// Inbox remembers accepted event ids (and, if it implements
@@ -234,6 +257,10 @@ type settings struct {
 	// allowed to sign each mode (nil: none).
 	verifier *signature.Verifier
 	byMode   map[event.Mode]*signature.Verifier
+	// own is the receiver's own source (nil without Keys); sources holds
+	// it and every Source by name.
+	own     *source
+	sources map[string]*source
 	// retryAfter is the Retry-After header value, RetryAfter in whole
 	// seconds rounded up.
 	retryAfter string
@@ -262,12 +289,7 @@ func (c *Config) settings() (*settings, error) {
 	if s.Now == nil {
 		s.Now = time.Now
 	}
-	keys, err := parseKeys(s.Keys)
-	if err != nil {
-		return nil, err
-	}
-	opts := &signature.VerifyOptions{Tolerance: s.Tolerance, Now: s.Now}
-	if s.verifier, s.byMode, err = verifiers(keys, opts); err != nil {
+	if err := s.buildSources(); err != nil {
 		return nil, err
 	}
 	secs := s.RetryAfter / time.Second
@@ -276,6 +298,58 @@ func (c *Config) settings() (*settings, error) {
 	}
 	s.retryAfter = strconv.FormatInt(int64(secs), 10)
 	return s, nil
+}
+
+// buildSources builds the receiver's own source (with the verifiers of
+// the legacy path when its provider is Webhookkit) and the Sources.
+func (s *settings) buildSources() error {
+	s.Sources = slices.Clone(s.Sources)
+	s.sources = make(map[string]*source, len(s.Sources)+1)
+	if len(s.Keys) == 0 && len(s.Sources) == 0 {
+		return fmt.Errorf("%w: Config.Keys: %w", ErrInvalidConfig, ErrNoKeys)
+	}
+	if len(s.Keys) > 0 {
+		p := s.Provider
+		if p == nil {
+			p = Webhookkit{}
+		}
+		if _, ok := p.(Webhookkit); ok {
+			keys, err := parseKeys(s.Keys)
+			if err != nil {
+				return err
+			}
+			opts := &signature.VerifyOptions{Tolerance: s.Tolerance, Now: s.Now}
+			if s.verifier, s.byMode, err = verifiers(keys, opts); err != nil {
+				return err
+			}
+			s.own = &source{provider: p, name: p.Name(), pname: p.Name(), legacy: true}
+		} else {
+			own, err := buildSource("", p, s.Keys, s.Tolerance, s.Now, "Config")
+			if err != nil {
+				return err
+			}
+			s.own = own
+		}
+		s.sources[s.own.name] = s.own
+	} else if s.Provider != nil {
+		return fmt.Errorf("%w: Config.Provider is set without Config.Keys", ErrInvalidConfig)
+	}
+	for i, src := range s.Sources {
+		field := fmt.Sprintf("Config.Sources[%d]", i)
+		tol := src.Tolerance
+		if tol == 0 {
+			tol = s.Tolerance
+		}
+		b, err := buildSource(src.Name, src.Provider, slices.Clone(src.Keys), tol, s.Now, field)
+		if err != nil {
+			return err
+		}
+		if _, taken := s.sources[b.name]; taken {
+			return fmt.Errorf("%w: %s: source name %q is taken", ErrInvalidConfig, field, b.name)
+		}
+		s.sources[b.name] = b
+	}
+	return nil
 }
 
 // fillSizes defaults MaxBodyBytes, QueueSize, InboxBatchSize, ClaimFlushes

@@ -1,5 +1,6 @@
 // Package receiver is the consuming side of webhookkit: an [http.Handler]
-// that verifies Standard Webhooks signatures, de-duplicates events by id,
+// that verifies Standard Webhooks signatures (or GitHub's, Stripe's,
+// Shopify's, Slack's and others', see Providers), de-duplicates events by id,
 // answers at once, and hands the events to your [Handler] on a bounded pool
 // of workers, with retries and a dead-letter hook.
 //
@@ -21,6 +22,7 @@
 // an accepted event's, which is empty:
 //
 //	check                                                   status
+//	Receiver.ServeHTTP without Config.Keys (no own source)  404
 //	method is not POST                                      405, Allow: POST (body not read)
 //	Content-Type not JSON, or Content-Encoding not identity 415
 //	Content-Length over MaxBodyBytes (before reading),
@@ -38,6 +40,9 @@
 //	                                                          body "duplicate"; not handled again
 //	accepted                                                200, empty body
 //
+// The table is that of the default provider, [Webhookkit]; every [Provider]
+// is answered by the same rules, reading its own headers (see Providers).
+//
 // A 2xx is never sent for a request that was not verified, nor for an event
 // the receiver does not hold. A duplicate's 200 carries the header
 // [HeaderDuplicate], so a sender, a tool or a test tells it from an
@@ -51,6 +56,85 @@
 // the signature package for the bounds). Then the envelope is decoded once,
 // strictly ([event.Decode]: duplicate or case-variant keys, invalid UTF-8
 // and deep nesting are refused). Only verified ids ever reach the inbox.
+//
+// # Providers
+//
+// A receiver accepts the webhooks of other senders through a [Provider], which
+// says how a request is verified and where its idempotency key, event type,
+// time, mode and data are found; everything else (the answers, de-duplication,
+// the inbox, the queue, retries, the [Handler]) is the same for all. The
+// receiver's own source, served by the Receiver itself, uses [Config].Provider
+// ([Webhookkit] by default) and [Config].Keys; each of [Config].Sources is
+// one more sender with its provider and keys, served by the handler
+// [Receiver.Source] returns, on a path of its own, sharing the inbox, the queue
+// and the handler:
+//
+//	r, err := receiver.New(mux, &receiver.Config{
+//		Keys: []receiver.Key{{Text: os.Getenv("WEBHOOK_SECRET")}}, // webhookkit's envelope
+//		Sources: []receiver.Source{
+//			{Provider: receiver.GitHub{}, Keys: []receiver.Key{{Text: os.Getenv("GITHUB_WEBHOOK_SECRET")}}},
+//			{Provider: receiver.Stripe{}, Keys: []receiver.Key{{Text: os.Getenv("STRIPE_WEBHOOK_SECRET")}}},
+//		},
+//	})
+//	http.Handle("/webhooks", r)
+//	http.Handle("/webhooks/github", r.Source("github"))
+//	http.Handle("/webhooks/stripe", r.Source("stripe"))
+//
+// The providers (the [Provider] of each says more), with the headers whose
+// absence or malformation is answered 400 and whose signature mismatch, or
+// timestamp outside the tolerance, 401, besides the common checks (method,
+// media type, size, body read: 405, 415, 413, 408/400):
+//
+//	Webhookkit        webhook-id, -timestamp, -signature (Standard Webhooks);
+//	                  key, type, time, mode, data: the envelope's
+//	StandardWebhooks  the same, or svix-id, -timestamp, -signature; key webhook-id,
+//	                  type the body's "type" or "event", data the body (any JSON)
+//	EventPayload      the same; key, type, data: the body's id, event, payload
+//	GitHub            X-Hub-Signature-256 "sha256=" hex HMAC of the body, no time;
+//	                  key X-GitHub-Delivery, type X-GitHub-Event[.action]
+//	Stripe            Stripe-Signature "t=...,v1=..." over t.body, t in tolerance;
+//	                  key, type: the body's id, type; mode from livemode
+//	Shopify           X-Shopify-Hmac-Sha256 base64 HMAC of the body, no time;
+//	                  key X-Shopify-Webhook-Id, type X-Shopify-Topic with / as .
+//	Slack             X-Slack-Signature "v0=" hex HMAC of v0:ts:body,
+//	                  X-Slack-Request-Timestamp in tolerance; key event_id,
+//	                  type the inner event's type; url_verification answered
+//	HMAC              header, encoding, prefix, signed content, key and type
+//	                  as configured, with an optional timestamp header
+//
+// After the signature, the body of every provider but Webhookkit (which
+// [event.Decode] reads as strictly) must be strict JSON, or the request is
+// answered 400 ([ReasonInvalidEvent]): one JSON value, valid UTF-8, no escaped
+// lone surrogate, no object with a key twice (also differing only in case), at
+// most [event.MaxDepth] deep; a key, or a field the provider needs, that is
+// missing or malformed is 400 too ([ReasonHeaders] when it is a header). An
+// event whose Mode no verifying key may sign is 400 ([ReasonMode]); a key with
+// a Mode verifies no event of a provider without modes. Slack's
+// url_verification is answered 200 with its challenge ([ReasonChallenge]) and
+// is no event.
+//
+// GitHub and Shopify sign the body alone, with no timestamp: the
+// de-duplication window ([Config].DedupWindow) is then the only protection
+// against a signed request sent again, and their key and type headers are not
+// signed. Such a replay needs a copy of a request that travelled over TLS;
+// handlers that must not act twice should also be idempotent on the body's
+// own ids.
+//
+// Each source's keys are claimed in the inbox under its own namespace, its
+// name, a dot and the provider's key ("github.7c9f..."), so a GitHub delivery
+// id never collides with a Stripe event id; the receiver's own Webhookkit
+// source claims bare keys (a UUID or a webhook-id, which never hold a dot), as
+// before providers existed. The handler sees the provider's key as the
+// event's ID, and [DeliveryFrom] gives it the source, the provider, and the
+// request's headers and body (except for the receiver's own Webhookkit source,
+// whose envelope is the event). [Typed] decodes the data of every provider:
+// the whole body, except Webhookkit's data and EventPayload's payload. A
+// durable inbox stores for these sources a record of the request (its source,
+// time, headers without Authorization, Cookie and Proxy-Authorization, and its
+// body), enough to parse the event again with its provider when it is
+// re-driven after a crash; an entry whose source is no longer configured is
+// then marked dead. Header values that are not valid UTF-8 are stored with
+// U+FFFD in their place.
 //
 // # De-duplication
 //

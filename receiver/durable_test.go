@@ -32,12 +32,7 @@ func TestCrashRedrive(t *testing.T) {
 	ib := newTestInbox()
 	clk := newClock(testNow)
 	started := make(chan struct{}, 1)
-	first := newRecorder()
-	first.Fn = func(ctx context.Context, _ event.Event, _ int64) error {
-		started <- struct{}{}
-		<-ctx.Done() // the process "dies" mid-callback
-		return ctx.Err()
-	}
+	first := dyingRecorder(started) // the process "dies" mid-callback
 	cfg := receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Inbox: ib, Now: clk.Now, Lease: time.Minute, RecoveryInterval: time.Millisecond}
 	a := newReceiver(t, first, cfg)
 	ev := newEvent(t, event.ModeTest, "patient.ehi_export_success")

@@ -14,8 +14,9 @@ var (
 	ErrStarted = errors.New("receiver: already started")
 
 	// ErrNoKeys is returned by [New], wrapped together with
-	// [ErrInvalidConfig], when [Config].Keys holds no key. The receiver
-	// fails closed: there is no mode that accepts unverified requests.
+	// [ErrInvalidConfig], when [Config].Keys holds no key and there are no
+	// [Config].Sources, or a Source has no key. The receiver fails closed:
+	// there is no mode that accepts unverified requests.
 	ErrNoKeys = errors.New("receiver: no secret or public key configured")
 
 	// ErrInvalidConfig is returned by [New], wrapped with the name of the

@@ -209,3 +209,16 @@ func rawHMAC(sec signature.Secret, content string) string {
 func retryFast(n int) retry.Policy {
 	return retry.Exponential{Base: time.Millisecond, Max: time.Millisecond, MaxAttempts: n}
 }
+
+// dyingRecorder returns a recorder whose callback sends on started and
+// then blocks until its context ends, as in a process that dies
+// mid-callback (Close).
+func dyingRecorder(started chan<- struct{}) *recorder {
+	rc := newRecorder()
+	rc.Fn = func(ctx context.Context, _ event.Event, _ int64) error {
+		started <- struct{}{}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return rc
+}

@@ -40,7 +40,8 @@ type Hooks struct {
 	// OnDead is called once for an event whose callback failed for good,
 	// after the event is marked dead in the inbox, with the last error. Its
 	// context is also bounded by [Config].CallbackTimeout, for a hook that
-	// files the event somewhere.
+	// files the event somewhere, and carries the event's [Delivery] (see
+	// [DeliveryFrom]), with the original request of a provider's event.
 	OnDead func(ctx context.Context, ev event.Event, err error)
 }
 
@@ -49,8 +50,13 @@ type Hooks struct {
 // archive the original (such as a "listen --forward-to" that re-posts it
 // with its signatures intact).
 type AcceptedInfo struct {
+	// Source is the name of the source the request came to (see
+	// [Source]; "webhookkit" for the receiver's own, by default).
+	Source string
 	// Key is the de-duplication key the event was claimed under: the
-	// envelope id, or the webhook-id header with [Config].DedupByHeader.
+	// envelope id, or the webhook-id header with [Config].DedupByHeader;
+	// for a source other than the receiver's own webhookkit one, its name,
+	// a dot and the provider's key.
 	// It is the Key of the event's [CallbackInfo].
 	Key string
 	// Event is the decoded event handed to the callback. Its Data must not
@@ -66,6 +72,9 @@ type AcceptedInfo struct {
 
 // ResponseInfo describes one answered request, for [Hooks].OnResponse.
 type ResponseInfo struct {
+	// Source is the name of the source the request came to; empty for a
+	// request to a Receiver without its own source ([ReasonNoSource]).
+	Source string
 	// Status is the HTTP status code sent.
 	Status int
 	// Reason says why.

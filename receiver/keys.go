@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,14 +20,19 @@ type Key struct {
 	// signatures, see [signature.ParsePublicKey]). A private key
 	// ("whsk_...") is refused: it signs, and does not belong on the
 	// receiving side. Empty or malformed text fails New with
-	// [ErrInvalidConfig].
+	// [ErrInvalidConfig]. That is the form of the Standard Webhooks
+	// providers ([Webhookkit], [StandardWebhooks], [EventPayload]); for
+	// another [Provider], Text is its secret in that provider's form (see
+	// its NewVerifier), such as GitHub's webhook secret.
 	Text string
 
 	// Mode restricts the key to events of one api_mode. Empty: the key
 	// verifies events of any mode. Set, an event of the other mode whose
 	// signature only this key (or other keys of that mode) verifies is
 	// refused with 400, so a widely shared test secret cannot sign a live
-	// event.
+	// event. For a provider with modes other than [Webhookkit] (such as
+	// [Stripe]) the mode is the event's [Message].Mode; an event without a
+	// mode (providers without modes) is verified only by keys without one.
 	Mode event.Mode
 }
 
@@ -48,23 +54,31 @@ func parseKeys(keys []Key) ([]parsedKey, error) {
 		if k.Mode != "" && !k.Mode.Valid() {
 			return nil, fmt.Errorf("%w: Config.Keys[%d].Mode %q: want %q, %q or empty", ErrInvalidConfig, i, k.Mode, event.ModeTest, event.ModeLive)
 		}
-		p := &parsed[i]
-		p.mode = k.Mode
-		var err error
-		switch {
-		case strings.HasPrefix(k.Text, signature.PublicKeyPrefix):
-			p.public, err = signature.ParsePublicKey(k.Text)
-			p.isPublic = true
-		case strings.HasPrefix(k.Text, signature.PrivateKeyPrefix):
-			return nil, fmt.Errorf("%w: Config.Keys[%d].Text: a private key (whsk_) signs; give the receiver its public key (whpk_)", ErrInvalidConfig, i)
-		default:
-			p.secret, err = signature.ParseSecret(k.Text)
-		}
+		p, err := parseKeyText(k.Text)
 		if err != nil {
 			return nil, fmt.Errorf("%w: Config.Keys[%d].Text: %w", ErrInvalidConfig, i, err)
 		}
+		p.mode = k.Mode
+		parsed[i] = p
 	}
 	return parsed, nil
+}
+
+// parseKeyText parses a Standard Webhooks key: a secret (whsec_) or a
+// public key (whpk_); a private key (whsk_) is refused.
+func parseKeyText(text string) (parsedKey, error) {
+	var p parsedKey
+	var err error
+	switch {
+	case strings.HasPrefix(text, signature.PublicKeyPrefix):
+		p.public, err = signature.ParsePublicKey(text)
+		p.isPublic = true
+	case strings.HasPrefix(text, signature.PrivateKeyPrefix):
+		err = errors.New("a private key (whsk_) signs; give the receiver its public key (whpk_)")
+	default:
+		p.secret, err = signature.ParseSecret(text)
+	}
+	return p, err
 }
 
 // verifiers returns the verifier of all the keys and, when some key is

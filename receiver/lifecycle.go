@@ -3,6 +3,7 @@ package receiver
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // Lifecycle states.
@@ -86,7 +87,10 @@ func (r *Receiver) Start(ctx context.Context) error {
 // RunRetries). Those events stay claimed in a durable inbox and are
 // re-driven by the next receiver; with a non-durable inbox their claims
 // are released so the sender (or a manual resend) can deliver them again.
-// A receiver never started is just closed.
+// Events whose callback succeeded but whose mark-handled record was still
+// failing when ctx ended count too (see [Stats].MarksGivenUp): they stay
+// claimed, and a durable inbox re-drives them, so their callbacks may run
+// again. A receiver never started is just closed.
 //
 // Called again, or after Close, Shutdown waits until the stop under way
 // has finished and returns nil, or ctx's error if ctx ends first (the
@@ -106,6 +110,7 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 	r.state.Store(stateDraining)
 	close(r.quit)
 	r.mu.Unlock()
+	givenUp := r.stats.marksGivenUp.Load()
 	// Failing mark-handled records are tried until ctx ends.
 	defer context.AfterFunc(ctx, r.giveUpNow)()
 
@@ -124,16 +129,26 @@ func (r *Receiver) Shutdown(ctx context.Context) error {
 		}
 	}
 	left := r.closeNow()
-	if left == 0 {
+	unmarked := r.stats.marksGivenUp.Load() - givenUp
+	if left == 0 && unmarked == 0 {
 		return nil
 	}
+	var parts []string
+	if left > 0 {
+		p := fmt.Sprintf("%d events left unhandled", left)
+		if waiting {
+			p += " (waiting for RunRetries)"
+		}
+		parts = append(parts, p)
+	}
+	if unmarked > 0 {
+		parts = append(parts, fmt.Sprintf("%d events handled but not recorded as handled", unmarked))
+	}
+	what := strings.Join(parts, ", ")
 	if cause := context.Cause(ctx); cause != nil {
-		return fmt.Errorf("receiver: shutdown: %d events left unhandled: %w", left, cause)
+		return fmt.Errorf("receiver: shutdown: %s: %w", what, cause)
 	}
-	if waiting {
-		return fmt.Errorf("receiver: shutdown: %d events left unhandled (waiting for RunRetries): %w", left, ErrClosed)
-	}
-	return fmt.Errorf("receiver: shutdown: %d events left unhandled: %w", left, ErrClosed)
+	return fmt.Errorf("receiver: shutdown: %s: %w", what, ErrClosed)
 }
 
 // Close stops the receiver immediately: it stops accepting events, cancels

@@ -182,7 +182,7 @@ func TestMarkGivenUp(t *testing.T) {
 
 // TestMarkStop: while a mark-handled write keeps failing, Close gives it
 // up after one last try, and Shutdown keeps trying it until its context
-// ends (then gives it up) or the write lands.
+// ends (then gives it up and says so in its error) or the write lands.
 func TestMarkStop(t *testing.T) {
 	for _, p := range markPaths {
 		for _, stop := range []string{"Close", "ShutdownLands", "ShutdownEnds"} {
@@ -216,7 +216,14 @@ func TestMarkStop(t *testing.T) {
 						"tried again during Shutdown")
 					cancel()
 				}
-				require.NoError(t, recv(t, done))
+				err := recv(t, done)
+				if stop == "ShutdownEnds" {
+					// The record given up is reported, with ctx's error.
+					require.ErrorIs(t, err, context.Canceled)
+					require.ErrorContains(t, err, "receiver: shutdown: 1 events handled but not recorded as handled: context canceled")
+				} else {
+					require.NoError(t, err)
+				}
 				st := r.Stats()
 				require.EqualValues(t, 1, rc.Calls.Load())
 				if stop == "ShutdownLands" {

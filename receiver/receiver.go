@@ -35,6 +35,10 @@ type Receiver struct {
 	// byMode is nil unless some key is restricted to a mode; then it maps
 	// each mode to the verifier of the keys allowed to sign it (nil: none).
 	byMode map[event.Mode]*signature.Verifier
+	// own is the source Receiver.ServeHTTP serves (nil without
+	// Config.Keys); sources holds it and the Config.Sources by name.
+	own     *source
+	sources map[string]*source
 
 	// mu orders lifecycle transitions against admitting and queueing
 	// events: requests hold it for reading while they reserve a queue slot
@@ -100,14 +104,18 @@ type Receiver struct {
 
 // job is one accepted event on its way through the workers.
 type job struct {
-	ev      event.Event
-	key     string
-	attempt int       // attempts made so far
-	first   time.Time // start of the first attempt
-	due     time.Time // when a retry waiting for RunRetries is due
-	marking bool      // its mark-handled record is with the marker
-	marked  [1]string // its key, as writeMarks takes it (no allocation)
-	ctx     callCtx   // the first attempt's callback context
+	ev  event.Event
+	key string
+	src *source   // nil for a legacy entry without a legacy source
+	dlv *Delivery // nil for the legacy source: made on demand
+	// received is when the request was accepted.
+	received time.Time
+	attempt  int       // attempts made so far
+	first    time.Time // start of the first attempt
+	due      time.Time // when a retry waiting for RunRetries is due
+	marking  bool      // its mark-handled record is with the marker
+	marked   [1]string // its key, as writeMarks takes it (no allocation)
+	ctx      callCtx   // the first attempt's callback context
 	// hooked is held by the request while Hooks.OnAccepted runs; a worker
 	// takes it before the first attempt, so the hook happens before it.
 	hooked sync.Mutex
@@ -135,6 +143,8 @@ func New(h Handler, cfg *Config) (*Receiver, error) {
 		inbox:    s.Inbox,
 		verifier: s.verifier,
 		byMode:   s.byMode,
+		own:      s.own,
+		sources:  s.sources,
 		queue:    make(chan *job, s.QueueSize),
 		wake:     make(chan struct{}, s.Workers),
 		drained:  make(chan struct{}, 1),
@@ -143,6 +153,9 @@ func New(h Handler, cfg *Config) (*Receiver, error) {
 		stopped:  make(chan struct{}),
 
 		markBudget: markBudget,
+	}
+	for _, src := range r.sources {
+		src.r = r
 	}
 	r.giveUp, r.giveUpNow = context.WithCancel(context.Background())
 	if r.inbox == nil {

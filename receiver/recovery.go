@@ -4,8 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"time"
-
-	"github.com/webhookkit/webhookkit/event"
 )
 
 // maintain prunes the inbox and, with a durable inbox, re-drives claimed
@@ -83,14 +81,15 @@ func (r *Receiver) recoverClaimed() {
 		if _, before := heldBefore[e.Key]; held || before {
 			continue // queued or running here, now or when the lease was taken
 		}
-		ev, err := event.Decode(e.Body)
+		j, err := r.redrive(e)
 		if err != nil {
-			// It was verified and decoded before it was stored; the store
-			// lost or changed it. Nothing will fix that.
-			r.log.LogAttrs(ctx, slog.LevelError, "receiver: stored event does not decode; marking it dead",
+			// It was verified and parsed before it was stored; the store
+			// lost or changed it, or its source is no longer configured.
+			// Nothing here will fix that: an operator may replay it.
+			r.log.LogAttrs(ctx, slog.LevelError, "receiver: stored event cannot be re-driven; marking it dead",
 				slog.String("key", e.Key), slog.Any("error", err))
 			sctx, scancel := r.storeCtx()
-			if err := r.inbox.MarkDead(sctx, e.Key, r.now(), "receiver: stored body does not decode: "+err.Error()); err != nil {
+			if err := r.inbox.MarkDead(sctx, e.Key, r.now(), err.Error()); err != nil {
 				r.log.LogAttrs(ctx, slog.LevelError, "receiver: marking event dead failed",
 					slog.String("key", e.Key), slog.Any("error", err))
 			}
@@ -100,7 +99,9 @@ func (r *Receiver) recoverClaimed() {
 		// Attempts counts leases, this one included: the next attempt's
 		// number, so a crash loop still reaches the policy's attempt limit.
 		prior := max(e.Attempts-1, 0)
-		if !r.requeue(&job{ev: ev, key: e.Key, attempt: prior}) {
+		j.attempt = prior
+		ev := j.ev
+		if !r.requeue(j) {
 			return // closing: the lease runs out and a later receiver retries
 		}
 		free--

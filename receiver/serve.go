@@ -12,7 +12,6 @@ import (
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/internal/bodyread"
-	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -35,15 +34,32 @@ const (
 // not verify, and answers 200 only for an event it holds: queued, or
 // already claimed in the inbox (a duplicate, answered with
 // [HeaderDuplicate]).
+//
+// The Receiver serves its own source ([Config].Keys and Provider); without
+// Keys it answers every request 404 ([ReasonNoSource]). The handlers of
+// further sources come from [Receiver.Source].
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	r.handle(w, req, r.own)
+}
+
+// handle answers a request of source s (nil: none).
+func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, s *source) {
 	var start time.Time
 	if r.cfg.Hooks.OnResponse != nil {
 		start = time.Now()
 	}
-	status, reason, ev := r.serve(w, req)
-	if reason == ReasonAccepted {
+	a := r.serve(w, req, s)
+	status, reason, ev := a.status, a.reason, a.ev
+	switch reason {
+	case ReasonAccepted:
 		w.WriteHeader(http.StatusOK)
-	} else {
+	case ReasonChallenge:
+		h := w.Header()
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, a.challenge)
+	default:
 		// The header values share one allocation; each header gets a slice
 		// of its own (capped, so appending to it copies). The keys are
 		// canonical.
@@ -66,6 +82,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		_, _ = io.WriteString(w, "\n")
 	}
 	switch {
+	case reason == ReasonChallenge:
 	case reason == ReasonAccepted:
 		r.stats.accepted.Add(1)
 	case reason == ReasonDuplicate:
@@ -84,25 +101,31 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			slog.String("remote_addr", req.RemoteAddr), slog.String("event_id", ev.ID))
 	}
 	if h := r.cfg.Hooks.OnResponse; h != nil {
-		h(req.Context(), ResponseInfo{
+		info := ResponseInfo{
 			Status: status, Reason: reason, EventID: ev.ID, EventType: ev.Type,
 			Duration: time.Since(start),
-		})
+		}
+		if s != nil {
+			info.Source = s.name
+		}
+		h(req.Context(), info)
 	}
 }
 
 // serve does the checks in order and returns the answer; ev is set once
 // the request is verified and decoded.
-func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) (int, Reason, event.Event) {
-	var ev event.Event
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, s *source) answer {
+	if s == nil {
+		return answer{status: http.StatusNotFound, reason: ReasonNoSource}
+	}
 	if req.Method != http.MethodPost {
-		return http.StatusMethodNotAllowed, ReasonMethod, ev
+		return answer{status: http.StatusMethodNotAllowed, reason: ReasonMethod}
 	}
 	if !isJSON(req.Header[hdrContentType]) || !isIdentity(req.Header[hdrContentEncoding]) {
-		return http.StatusUnsupportedMediaType, ReasonMediaType, ev
+		return answer{status: http.StatusUnsupportedMediaType, reason: ReasonMediaType}
 	}
 	if req.ContentLength > r.cfg.MaxBodyBytes {
-		return http.StatusRequestEntityTooLarge, ReasonTooLarge, ev
+		return answer{status: http.StatusRequestEntityTooLarge, reason: ReasonTooLarge}
 	}
 
 	bp := r.bufs.Get().(*[]byte)
@@ -117,24 +140,29 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) (int, Reason,
 		var ne net.Error
 		switch {
 		case errors.As(err, &tooLarge):
-			return http.StatusRequestEntityTooLarge, ReasonTooLarge, ev
+			return answer{status: http.StatusRequestEntityTooLarge, reason: ReasonTooLarge}
 		case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-			return http.StatusRequestTimeout, ReasonReadTimeout, ev
+			return answer{status: http.StatusRequestTimeout, reason: ReasonReadTimeout}
 		}
-		return http.StatusBadRequest, ReasonUnreadable, ev
+		return answer{status: http.StatusBadRequest, reason: ReasonUnreadable}
 	}
+	if !s.legacy {
+		return r.serveProvider(req, s, body)
+	}
+	status, reason, ev := r.serveLegacy(req, s, body)
+	return answer{status: status, reason: reason, ev: ev}
+}
+
+// serveLegacy verifies and decodes a request of the receiver's own source
+// with the Webhookkit provider, then claims and queues its event.
+func (r *Receiver) serveLegacy(req *http.Request, s *source, body []byte) (int, Reason, event.Event) {
+	var ev event.Event
 
 	if err := r.verifier.Verify(req.Header, body); err != nil {
-		switch {
-		case errors.Is(err, signature.ErrMissingHeader), errors.Is(err, signature.ErrMalformedHeader):
-			return http.StatusBadRequest, ReasonHeaders, ev
-		case errors.Is(err, signature.ErrTimestampTooOld), errors.Is(err, signature.ErrTimestampTooNew):
-			return http.StatusUnauthorized, ReasonTimestamp, ev
-		}
-		return http.StatusUnauthorized, ReasonSignature, ev
+		return verifyStatus(err), verifyReason(err), ev
 	}
 
-	ev, err = event.Decode(body)
+	ev, err := event.Decode(body)
 	if err != nil {
 		return http.StatusBadRequest, ReasonInvalidEvent, event.Event{}
 	}
@@ -148,7 +176,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) (int, Reason,
 	if r.cfg.DedupByHeader {
 		key = headerValue(req.Header, hdrID) // verified: present exactly once
 	}
-	status, reason := r.accept(req, ev, key, body)
+	status, reason := r.accept(req, s, ev, key, body, nil)
 	return status, reason, ev
 }
 
@@ -185,14 +213,22 @@ func (r *Receiver) readBody(w http.ResponseWriter, req *http.Request, bp *[]byte
 // With a batching inbox the claim joins a batch (see claimBatched), and the
 // request waits for the batch's result, whatever becomes of the request
 // meanwhile: its slot and its claim are settled here either way.
-func (r *Receiver) accept(req *http.Request, ev event.Event, key string, body []byte) (int, Reason) {
+//
+// d is the delivery of a source other than the legacy one (nil for the
+// legacy source): a durable inbox then keeps its record (see
+// encodeRecord) instead of the raw body.
+func (r *Receiver) accept(req *http.Request, s *source, ev event.Event, key string, body []byte, d *Delivery) (int, Reason) {
 	if reason, ok := r.reserve(); !ok {
 		return http.StatusServiceUnavailable, reason
 	}
 	ctx := req.Context()
 	c := store.Claim{Key: key, Now: r.now(), TTL: r.cfg.DedupWindow, Lease: r.cfg.Lease}
 	if r.recovery != nil {
-		c.Body = append([]byte(nil), body...)
+		if d != nil {
+			c.Body = encodeRecord(d)
+		} else {
+			c.Body = append([]byte(nil), body...)
+		}
 	}
 	var won bool
 	var err error
@@ -213,7 +249,7 @@ func (r *Receiver) accept(req *http.Request, ev event.Event, key string, body []
 			slog.String("event_id", ev.ID), slog.Any("error", err))
 		return http.StatusServiceUnavailable, ReasonInbox
 	}
-	j := &job{ev: ev, key: key}
+	j := &job{ev: ev, key: key, src: s, dlv: d, received: c.Now}
 	hook := r.cfg.Hooks.OnAccepted
 	if hook != nil {
 		j.hooked.Lock() // before push: a worker may take j at once
@@ -235,7 +271,7 @@ func (r *Receiver) accept(req *http.Request, ev event.Event, key string, body []
 		return http.StatusServiceUnavailable, ReasonUnavailable
 	}
 	if hook != nil {
-		info := AcceptedInfo{Key: key, Event: ev, Body: append([]byte(nil), body...), Header: req.Header.Clone()}
+		info := AcceptedInfo{Source: s.name, Key: key, Event: ev, Body: append([]byte(nil), body...), Header: req.Header.Clone()}
 		func() {
 			defer j.hooked.Unlock()
 			r.safely("Hooks.OnAccepted", ev.ID, func() { hook(ctx, info) })

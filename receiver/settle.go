@@ -64,7 +64,7 @@ func (r *Receiver) kill(j *job, cause error) {
 	if h == nil {
 		return
 	}
-	ctx, cancel = context.WithTimeout(r.base, r.cfg.CallbackTimeout)
+	ctx, cancel = context.WithTimeout(WithDelivery(r.base, j.delivery()), r.cfg.CallbackTimeout)
 	defer cancel()
 	r.safely("Hooks.OnDead", j.ev.ID, func() { h(ctx, j.ev, cause) })
 }

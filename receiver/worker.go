@@ -125,6 +125,7 @@ func (r *Receiver) call(j *job) (err error) {
 		ctx = new(callCtx)
 	}
 	ctx.init(r.base, time.Now().Add(r.cfg.CallbackTimeout))
+	ctx.job = j
 	defer ctx.end()
 	defer func() {
 		if p := recover(); p != nil {

@@ -73,6 +73,19 @@
 // [SignedRequest] builds an *http.Request signed like a webhookkit sender's,
 // for calling a receiver's ServeHTTP with an httptest.ResponseRecorder.
 //
+// # Requests of other providers
+//
+// For a receiver with other providers (receiver.GitHub, receiver.Stripe and
+// the others, see receiver.Provider), [GitHubRequest], [StripeRequest],
+// [ShopifyRequest], [SlackRequest], [StandardRequest] and
+// [EventPayloadRequest] build requests signed as those senders sign
+// theirs, for the ServeHTTP of the receiver or of its source
+// (receiver.Receiver.Source):
+//
+//	req := webhooktest.GitHubRequest(t, secret, "pull_request", "delivery-1", []byte(`{"action":"opened"}`))
+//	w := httptest.NewRecorder()
+//	r.Source("github").ServeHTTP(w, req) // 200; the handler gets type "pull_request.opened"
+//
 // # Concurrency
 //
 // Clock and Endpoint are safe for concurrent use. Callbacks run on the

@@ -8,8 +8,8 @@
 //
 //	webhook secret [--asymmetric]
 //	webhook sign --secret S [--id ID] [--timestamp UNIX] [FILE]
-//	webhook verify --secret S (--id ID --timestamp UNIX --signature SIG | --headers FILE) [--tolerance D] [FILE]
-//	webhook listen --secret S [--addr HOST:PORT] [--path P] [--store DSN] [--forward-to URL] [--mode M]
+//	webhook verify --secret S [--provider NAME] (--id ID --timestamp UNIX --signature SIG | --headers FILE) [--tolerance D] [FILE]
+//	webhook listen --secret S [--provider NAME] [--addr HOST:PORT] [--path P] [--store DSN] [--forward-to URL] [--mode M]
 //	webhook send --url URL --secret S --type T [--data JSON | --data @FILE] [--id ID] [--mode test|live]
 //	             [--max-attempts N] [--min-backoff D] [--max-backoff D] [--timeout D] [--header H]
 //	webhook simulate [--catalog FILE] --url URL --secret S --type T [--data JSON | --data @FILE]
@@ -25,7 +25,8 @@
 // # Output and exit codes
 //
 // Output meant for programs goes to stdout, one compact JSON object per line:
-// listen prints each received event's envelope, send and simulate one object
+// listen prints each received event's envelope (with --provider other than
+// webhookkit, its provider, key, type, date and data), send and simulate one object
 // per attempt ({"attempt":1,"status":200,"error":"","duration_ms":3}), logs
 // one object per recorded attempt, simulate --list one per event type of the
 // catalog;

@@ -23,8 +23,8 @@ const forwardTimeout = 15 * time.Second
 var hopHeaders = []string{"Connection", "Content-Length", "Host", "Keep-Alive", "Proxy-Connection",
 	"Te", "Trailer", "Transfer-Encoding", "Upgrade", "Accept-Encoding"}
 
-// original is a request as it arrived: the verified body and its headers.
-type original struct {
+// originalRequest is a request as it arrived: the verified body and its headers.
+type originalRequest struct {
 	body   []byte
 	header http.Header
 }
@@ -39,7 +39,7 @@ type forwarder struct {
 	log    *slog.Logger
 
 	mu      sync.Mutex
-	pending map[string]*original // by inbox key, from acceptance until forwarded or given up
+	pending map[string]*originalRequest // by event id, from acceptance until forwarded or given up
 }
 
 func newForwarder(url string, log *slog.Logger) *forwarder {
@@ -51,7 +51,7 @@ func newForwarder(url string, log *slog.Logger) *forwarder {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		log:     log,
-		pending: make(map[string]*original),
+		pending: make(map[string]*originalRequest),
 	}
 }
 
@@ -60,7 +60,7 @@ func newForwarder(url string, log *slog.Logger) *forwarder {
 // callback and hands over copies of the body and headers.
 func (f *forwarder) accepted(_ context.Context, ai receiver.AcceptedInfo) {
 	f.mu.Lock()
-	f.pending[ai.Key] = &original{body: ai.Body, header: ai.Header}
+	f.pending[ai.Event.ID] = &originalRequest{body: ai.Body, header: ai.Header}
 	f.mu.Unlock()
 }
 
@@ -70,16 +70,22 @@ func (f *forwarder) forget(key string) {
 	f.mu.Unlock()
 }
 
-func (f *forwarder) lookup(key string) *original {
+func (f *forwarder) lookup(key string) *originalRequest {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.pending[key]
 }
 
-// forward posts the original request of ev. It returns an error for a
-// transport failure or a non-2xx answer, so the receiver retries.
-func (f *forwarder) forward(ctx context.Context, ev event.Event) error {
+// forward posts the original request of ev: the one recorded when it was
+// accepted or, failing that, kept, the one the receiver kept (nil: none;
+// the receiver keeps none for the webhookkit provider). It returns
+// an error for a transport failure or a non-2xx answer, so the receiver
+// retries.
+func (f *forwarder) forward(ctx context.Context, ev event.Event, kept *originalRequest) error {
 	o := f.lookup(ev.ID)
+	if o == nil {
+		o = kept
+	}
 	if o == nil {
 		// Re-driven from a durable inbox after a restart: the original
 		// headers (and so the signatures) are gone.

@@ -28,20 +28,29 @@ const (
 )
 
 func runListen(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "listen", "--secret S [--addr HOST:PORT] [--path P] [--store DSN] [--forward-to URL]", `
+	fs := newFlags(e, "listen", "--secret S [--provider NAME] [--addr HOST:PORT] [--path P] [--store DSN] [--forward-to URL]", `
 Receive webhooks locally with the library's receiver: each request is
-verified, de-duplicated by event id and answered as the receiver answers
-(401 for a bad signature, 400 for bad headers or a bad envelope, 200 for a
+verified, de-duplicated by its key and answered as the receiver answers
+(401 for a bad signature, 400 for bad headers or a bad body, 200 for a
 duplicate, which is not printed again). Each accepted event is printed on
-stdout as one compact JSON envelope per line, as received. Requests and
-everything else are logged on stderr.
+stdout as one compact JSON line: with the default provider, webhookkit, its
+envelope as received; with another, {"provider", "key", "type", "date",
+"api_mode" (when the provider has modes), "data"}. Requests and everything
+else are logged on stderr.
 
---secret may repeat (during a rotation any one matching is enough) and
-accepts whsec_ secrets and whpk_ Ed25519 public keys; without it,
-$WEBHOOK_SECRET is used. --forward-to re-posts each accepted event, with its
-original body and headers (so its signatures still verify), to a URL such as
-your application's local webhook route, like "stripe listen --forward-to";
-a failed forward is retried a few times. --store keeps the de-duplication
+--provider says whose webhooks these are: webhookkit (the default: the
+library's own envelope), standard (any Standard Webhooks sender, such as the
+Svix-based ones, with any JSON body), event-payload (Standard Webhooks
+signatures over {"id", "event", "payload"}), github, stripe, shopify or
+slack (whose url_verification challenge is answered). --secret may repeat
+(during a rotation any one matching is enough); it is the secret in the
+provider's form: whsec_ secrets and whpk_ Ed25519 public keys for
+webhookkit, standard and event-payload, the webhook's signing secret as the
+provider shows it otherwise. Without it, $WEBHOOK_SECRET is used.
+--forward-to re-posts each accepted event, with its original body and
+headers (so its signatures still verify), to a URL such as your
+application's local webhook route, like "stripe listen --forward-to"; a
+failed forward is retried a few times. --store keeps the de-duplication
 inbox in a SQLite or PostgreSQL store instead of memory.
 
 Once ready it prints "listening on http://HOST:PORT/PATH" on stderr (with
@@ -51,14 +60,17 @@ schema. SIGINT or SIGTERM stops
 accepting, drains the events accepted so far and exits 0; a second signal
 exits at once.`, `
 	$ webhook listen --secret "$S" --path /webhooks --forward-to http://localhost:3000/webhooks > events.jsonl
-	webhook listen: listening on http://127.0.0.1:4242/webhooks`)
+	webhook listen: listening on http://127.0.0.1:4242/webhooks
+
+	$ webhook listen --provider github --secret "$GITHUB_WEBHOOK_SECRET" --path /github`)
 	var secrets listFlag
-	fs.Var(&secrets, "secret", "verifying `key`: whsec_... or whpk_... (repeatable; default $WEBHOOK_SECRET)")
+	fs.Var(&secrets, "secret", "verifying `key`: whsec_... or whpk_..., or the provider's secret (repeatable; default $WEBHOOK_SECRET)")
+	providerName := fs.String("provider", receiver.Webhookkit{}.Name(), providerHelp)
 	addr := fs.String("addr", defaultListenAddr, "`HOST:PORT` to listen on (port 0: any free port)")
 	path := fs.String("path", "/", "URL `path` webhooks are POSTed to")
 	dsn := fs.String("store", "memory", dsnHelp)
 	forwardTo := fs.String("forward-to", "", "re-post each accepted event to `URL`")
-	mode := fs.String("mode", "", "accept only events of this api_mode, `test` or live (default: both)")
+	mode := fs.String("mode", "", "accept only events of this api_mode, `test` or live (default: both; webhookkit and stripe only)")
 	tolerance := fs.Duration("tolerance", receiver.DefaultTolerance, "accepted distance between webhook-timestamp and now")
 	verbose := fs.Bool("v", false, "log debug details on stderr")
 	if err := parse(fs, args); err != nil {
@@ -71,8 +83,17 @@ exits at once.`, `
 	if err != nil {
 		return err
 	}
-	if _, _, err := parseVerifyingKeys(texts); err != nil {
+	prov, err := providerNamed(*providerName)
+	if err != nil {
 		return err
+	}
+	if standardKeys(prov) {
+		if _, _, err := parseVerifyingKeys(texts); err != nil {
+			return err
+		}
+	}
+	if *mode != "" && prov.Name() != (receiver.Webhookkit{}).Name() && prov.Name() != (receiver.Stripe{}).Name() {
+		return usagef("--mode applies to the webhookkit and stripe providers only")
 	}
 	if !strings.HasPrefix(*path, "/") {
 		return usagef("--path must start with /")
@@ -101,8 +122,9 @@ exits at once.`, `
 	for i, t := range texts {
 		keys[i] = receiver.Key{Text: t, Mode: event.Mode(*mode)}
 	}
-	l := &listener{out: &jsonLines{w: e.stdout}, log: log}
+	l := &listener{out: &jsonLines{w: e.stdout}, log: log, provider: prov.Name()}
 	cfg := &receiver.Config{
+		Provider:  prov,
 		Keys:      keys,
 		Tolerance: *tolerance,
 		Inbox:     inboxOf(st),
@@ -157,9 +179,10 @@ exits at once.`, `
 
 // listener is listen's receiver callback.
 type listener struct {
-	out *jsonLines
-	log *slog.Logger
-	fwd *forwarder // nil without --forward-to
+	out      *jsonLines
+	log      *slog.Logger
+	fwd      *forwarder // nil without --forward-to
+	provider string     // the --provider name
 
 	mu      sync.Mutex
 	printed map[string]bool // events printed but not yet forwarded
@@ -171,6 +194,8 @@ func (l *listener) HandleEvent(ctx context.Context, ev event.Event) error {
 	if l.fwd == nil {
 		return l.print(ev)
 	}
+	// Events are known by their id: the provider's key, unique within the
+	// one provider listen serves.
 	l.mu.Lock()
 	if l.printed == nil {
 		l.printed = make(map[string]bool)
@@ -183,7 +208,7 @@ func (l *listener) HandleEvent(ctx context.Context, ev event.Event) error {
 			return err
 		}
 	}
-	err := l.fwd.forward(ctx, ev)
+	err := l.fwd.forward(ctx, ev, original(ctx))
 	if err == nil {
 		l.done(ev.ID)
 	}
@@ -198,9 +223,27 @@ func (l *listener) done(id string) {
 	l.mu.Unlock()
 }
 
-// print writes ev's envelope as one compact JSON line.
+// printed is the line printed for an event of a provider other than
+// webhookkit.
+type printed struct {
+	Provider string          `json:"provider"`
+	Key      string          `json:"key"`
+	Type     string          `json:"type"`
+	Date     time.Time       `json:"date"`
+	APIMode  event.Mode      `json:"api_mode,omitempty"`
+	Data     json.RawMessage `json:"data"`
+}
+
+// print writes ev as one compact JSON line: its envelope for webhookkit's
+// provider, a printed line for the others.
 func (l *listener) print(ev event.Event) error {
-	b, err := ev.MarshalJSON()
+	var b []byte
+	var err error
+	if l.provider == (receiver.Webhookkit{}).Name() {
+		b, err = ev.MarshalJSON()
+	} else {
+		b, err = json.Marshal(printed{Provider: l.provider, Key: ev.ID, Type: ev.Type, Date: ev.Date, APIMode: ev.APIMode, Data: ev.Data})
+	}
 	if err != nil {
 		return err
 	}
@@ -240,4 +283,15 @@ func newLogger(e *env, verbose bool) *slog.Logger {
 		lvl = slog.LevelDebug
 	}
 	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+// original returns the request of the event being handled as the receiver
+// kept it (providers other than webhookkit; also after a re-drive from a
+// durable store), or nil.
+func original(ctx context.Context) *originalRequest {
+	d, ok := receiver.DeliveryFrom(ctx)
+	if !ok || d.Body == nil {
+		return nil
+	}
+	return &originalRequest{body: d.Body, header: d.Header}
 }

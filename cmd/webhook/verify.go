@@ -7,30 +7,42 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/webhookkit/webhookkit/receiver"
 	"github.com/webhookkit/webhookkit/signature"
 )
 
 func runVerify(_ context.Context, e *env, args []string) error {
-	fs := newFlags(e, "verify", "--secret S (--id ID --timestamp UNIX --signature SIG | --headers FILE) [--tolerance DURATION] [FILE]", `
+	fs := newFlags(e, "verify", "--secret S [--provider NAME] (--id ID --timestamp UNIX --signature SIG | --headers FILE) [--tolerance DURATION] [FILE]", `
 Verify a signed webhook body read from FILE (or stdin, when FILE is absent
 or "-"). On success print "valid" on stdout and exit 0; otherwise print the
 reason on stderr and exit 1.
 
-The headers come either from --id, --timestamp and --signature, or from
---headers FILE: "name: value" lines as 'webhook sign' prints them (other
+--provider says whose signature it is: webhookkit (the default), standard,
+event-payload (all three Standard Webhooks), github, stripe, shopify or
+slack; it verifies the signature only, as the receiver does before it reads
+the body. The headers come either from --id, --timestamp and --signature
+(Standard Webhooks providers only), or from --headers FILE: "name: value"
+lines as 'webhook sign' prints them, or as copied from a request (other
 header lines are ignored, blank lines skipped; "-" reads them from stdin,
 the body must then come from FILE). --secret may repeat (any one matching
-is enough, as during a rotation) and accepts whsec_ secrets and whpk_
-Ed25519 public keys; without it, $WEBHOOK_SECRET is used. The timestamp must
-lie within --tolerance of now, both ways.`, `
+is enough, as during a rotation): whsec_ secrets and whpk_ Ed25519 public
+keys for the Standard Webhooks providers, the provider's signing secret
+otherwise; without it, $WEBHOOK_SECRET is used. A signed timestamp must lie
+within --tolerance of now, both ways.`, `
 	$ webhook sign --secret "$S" body.json | webhook verify --secret "$S" --headers - body.json
 	valid
 
 	$ webhook verify --secret "$S" --id msg_1 --timestamp 1614265330 \
-		--signature v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= --tolerance 87600h body.json`)
+		--signature v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= --tolerance 87600h body.json
+
+	$ printf 'X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17\n' > h.txt
+	$ printf 'Hello, World!' | webhook verify --provider github --secret "It's a Secret to Everybody" --headers h.txt
+	valid`)
 	var secrets listFlag
-	fs.Var(&secrets, "secret", "verifying `key`: whsec_... or whpk_... (repeatable; default $WEBHOOK_SECRET)")
+	fs.Var(&secrets, "secret", "verifying `key`: whsec_... or whpk_..., or the provider's secret (repeatable; default $WEBHOOK_SECRET)")
+	providerName := fs.String("provider", receiver.Webhookkit{}.Name(), providerHelp)
 	id := fs.String("id", "", "webhook-id header `value`")
 	ts := fs.String("timestamp", "", "webhook-timestamp header value, `UNIX` seconds")
 	sig := fs.String("signature", "", "webhook-signature header `value` (space-separated entries)")
@@ -57,6 +69,13 @@ lie within --tolerance of now, both ways.`, `
 	texts, err := secretsOrEnv(e, secrets)
 	if err != nil {
 		return err
+	}
+	prov, err := providerNamed(*providerName)
+	if err != nil {
+		return err
+	}
+	if prov.Name() != (receiver.Webhookkit{}).Name() {
+		return verifyProvider(e, prov, texts, *headers, direct, *id, *ts, *sig, *tolerance, fs.Arg(0))
 	}
 	sec, keys, err := parseVerifyingKeys(texts)
 	if err != nil {
@@ -87,6 +106,45 @@ lie within --tolerance of now, both ways.`, `
 		err = v.VerifyValues(*id, *ts, *sig, body)
 	}
 	if err != nil {
+		return &exitError{code: exitFailure, msg: "invalid: " + err.Error()}
+	}
+	_, err = fmt.Fprintln(e.stdout, "valid")
+	return err
+}
+
+// verifyProvider verifies a request of a provider other than webhookkit
+// with the provider's verifier, as its receiver does.
+func verifyProvider(e *env, prov receiver.Provider, texts []string, headers string, direct bool, id, ts, sig string, tolerance time.Duration, bodyPath string) error {
+	if standardKeys(prov) {
+		if _, _, err := parseVerifyingKeys(texts); err != nil {
+			return err
+		}
+	} else if direct {
+		return usagef("--id, --timestamp and --signature are Standard Webhooks headers; give the %s headers with --headers FILE", prov.Name())
+	}
+	v, err := prov.NewVerifier(texts, &signature.VerifyOptions{Tolerance: tolerance})
+	if err != nil {
+		return usagef("--secret: %v", err)
+	}
+	h := make(http.Header)
+	if headers != "" {
+		raw, err := readInput(e, headers)
+		if err != nil {
+			return err
+		}
+		if h, err = parseHeaderLines(raw); err != nil {
+			return usagef("--headers: %v", err)
+		}
+	} else {
+		h.Set(signature.HeaderID, id)
+		h.Set(signature.HeaderTimestamp, ts)
+		h.Set(signature.HeaderSignature, sig)
+	}
+	body, err := readInput(e, bodyPath)
+	if err != nil {
+		return err
+	}
+	if err := v.Verify(h, body); err != nil {
 		return &exitError{code: exitFailure, msg: "invalid: " + err.Error()}
 	}
 	_, err = fmt.Fprintln(e.stdout, "valid")

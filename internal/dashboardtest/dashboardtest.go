@@ -111,6 +111,8 @@ type Options struct {
 	// unless NoCatalog.
 	Catalog   *event.Catalog
 	NoCatalog bool
+	// Theme is the dashboard's theme (zero: the default look).
+	Theme dashboard.Theme
 	// Wrap, when set, wraps (or replaces) the sender's store, which the
 	// dashboard reads; Env.Store stays the memory store beneath.
 	Wrap func(store.SenderStore) store.SenderStore
@@ -167,6 +169,7 @@ func NewEnv(tb testing.TB, o Options) *Env {
 		BasePath:  base,
 		WarnAt:    o.WarnAt,
 		PageSize:  o.PageSize,
+		Theme:     o.Theme,
 		Logger:    quiet,
 	})
 	require.NoError(tb, err)

@@ -102,6 +102,7 @@ func (s *Store) insertAttempt(c *attempt) {
 	indexAttempt(s.attemptsByEndpoint, c.EndpointID, k, c)
 	indexAttempt(s.attemptsByEvent, c.EventID, k, c)
 	s.attemptBytes += c.size
+	s.recordStats(&c.Attempt)
 	for len(s.attempts) > 1 {
 		what, limit := "attempts", s.cfg.MaxAttempts
 		if len(s.attempts) <= s.cfg.MaxAttempts {
@@ -261,7 +262,9 @@ func upperBound(after *timeCursor, until time.Time) *key {
 	return b
 }
 
-// PruneAttempts implements [store.Attempts] in O(k log n) for k pruned.
+// PruneAttempts implements [store.Attempts] in O(k log n) for k pruned,
+// and drops the hourly aggregates ([Store.AttemptStats]) of the hours that
+// end at or before before.
 func (s *Store) PruneAttempts(_ context.Context, before time.Time) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -269,6 +272,7 @@ func (s *Store) PruneAttempts(_ context.Context, before time.Time) (int, error) 
 	for {
 		a, ok := s.attemptLog.first()
 		if !ok || !a.At.Before(before) {
+			s.pruneStats(before)
 			return n, nil
 		}
 		s.dropAttempt(a)

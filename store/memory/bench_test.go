@@ -165,3 +165,13 @@ func BenchmarkWorkerCycle(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAttemptStats reads a tenant's hourly aggregates over 15 days
+// with 1,440 attempts (one per endpoint and hour) and 100 times more.
+func BenchmarkAttemptStats(b *testing.B) {
+	for _, n := range []int{storetest.BenchStatsCells, 100 * storetest.BenchStatsCells} {
+		b.Run(fmt.Sprintf("attempts=%d", n), func(b *testing.B) {
+			storetest.BenchmarkAttemptStats(b, benchStore, n)
+		})
+	}
+}

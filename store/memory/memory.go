@@ -147,6 +147,9 @@ type Store struct {
 	attemptsByEndpoint attemptIndex
 	attemptsByEvent    attemptIndex
 	attemptBytes       int // the sum of the attempts' sizes
+	// stats are the hourly aggregates of the attempts, per endpoint
+	// (store.AttemptStats); the caps do not evict them, pruning does.
+	stats map[string]*endpointStats
 
 	// inbox holds every entry, each also in the heap of its state.
 	inbox      map[string]*inboxRec
@@ -162,6 +165,7 @@ var (
 	_ store.Inbox          = (*Store)(nil)
 	_ store.InboxRecovery  = (*Store)(nil)
 	_ store.DeliveryPruner = (*Store)(nil)
+	_ store.AttemptStats   = (*Store)(nil)
 )
 
 // New returns an empty store configured by cfg (nil means the defaults).
@@ -203,6 +207,7 @@ func New(cfg *Config) *Store {
 		ready:        make(map[event.Mode]*heapq[*group]),
 		attempts:     make(map[string]*attempt),
 		inbox:        make(map[string]*inboxRec),
+		stats:        make(map[string]*endpointStats),
 
 		attemptsByDelivery: make(attemptIndex),
 		attemptsByEndpoint: make(attemptIndex),

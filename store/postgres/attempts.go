@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/store"
@@ -53,7 +54,14 @@ func (h *handle) AddAttempt(ctx context.Context, a *store.Attempt) error {
 	if err != nil {
 		return fmt.Errorf("postgres: add attempt: %w", err)
 	}
-	_, err = h.db.Exec(ctx, h.n.q(insertAttemptsSQL), atts.args()...)
+	// The attempt and its hourly aggregate, in one implicit transaction
+	// (or the caller's).
+	var (
+		batch pgx.Batch
+		reads []func(pgx.BatchResults) error
+	)
+	h.queueAttempts(&batch, &reads, atts)
+	err = h.sendBatch(ctx, &batch, reads)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("postgres: add attempt %q: %w", ids[0], store.ErrConflict)
 	}
@@ -126,11 +134,18 @@ func (h *handle) ListAttempts(ctx context.Context, f store.AttemptFilter) ([]*st
 }
 
 // PruneAttempts deletes attempts that started before the given time and
-// returns how many.
+// returns how many, and, in the same implicit transaction, the hourly
+// aggregates ([Store.AttemptStats]) of the hours that end at or before it.
 func (h *handle) PruneAttempts(ctx context.Context, before time.Time) (int, error) {
-	tag, err := h.db.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.attempts WHERE at < $1`), before)
-	if err != nil {
+	var batch pgx.Batch
+	var n int64
+	batch.Queue(h.n.q(`DELETE FROM {{schema}}.attempts WHERE at < $1`), before).Exec(func(tag pgconn.CommandTag) error {
+		n = tag.RowsAffected()
+		return nil
+	})
+	batch.Queue(h.n.q(pruneStatsSQL), store.Hour(before))
+	if err := h.db.SendBatch(ctx, &batch).Close(); err != nil {
 		return 0, fmt.Errorf("postgres: prune attempts: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return int(n), nil
 }

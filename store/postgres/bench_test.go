@@ -14,6 +14,7 @@ import (
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/postgres"
+	"github.com/webhookkit/webhookkit/store/storetest"
 )
 
 // seed creates n pending test-mode deliveries of type "bench.backlog",
@@ -170,6 +171,17 @@ func BenchmarkLease(b *testing.B) {
 					b.Fatalf("leased %d, err %v", len(ds), err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkAttemptStats reads a tenant's hourly aggregates over 15 days
+// with 1,440 attempts (one per endpoint and hour) and 30 times more (the
+// attempts are added one AddAttempt at a time, so more takes long to seed).
+func BenchmarkAttemptStats(b *testing.B) {
+	for _, n := range []int{storetest.BenchStatsCells, 30 * storetest.BenchStatsCells} {
+		b.Run(fmt.Sprintf("attempts=%d", n), func(b *testing.B) {
+			storetest.BenchmarkAttemptStats(b, func(tb testing.TB) storetest.Store { return newStore(tb) }, n)
 		})
 	}
 }

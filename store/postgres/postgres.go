@@ -96,6 +96,7 @@ var (
 	_ store.InboxRecovery  = (*Store)(nil)
 	_ store.DeliveryPruner = (*Store)(nil)
 	_ store.InboxBatcher   = (*Store)(nil)
+	_ store.AttemptStats   = (*Store)(nil)
 )
 
 // New returns a Store using pool and cfg (nil means defaults). It does not
@@ -229,6 +230,7 @@ var (
 		"inbox": {"key": "text", "state": "text", "body": "bytea", "claimed_at": "timestamp with time zone",
 			"expires_at": "timestamp with time zone", "leased_until": "timestamp with time zone", "attempts": "integer",
 			"last_error": "text", "finished_at": "timestamp with time zone"},
+		"attempt_hours": statsColumns(),
 	}
 )
 

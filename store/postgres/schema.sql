@@ -213,3 +213,44 @@ CREATE INDEX IF NOT EXISTS inbox_expires_idx ON {{schema}}.inbox (expires_at)
 
 -- inbox_list_idx: entries of one state newest claim first (ListInbox).
 CREATE INDEX IF NOT EXISTS inbox_list_idx ON {{schema}}.inbox (state, claimed_at, key);
+
+-- attempt_hours: hourly aggregates of the attempt log (AttemptStats, the
+-- dashboard's charts), one row per endpoint and hour (the hour's start),
+-- with the attempts per outcome class and a fixed histogram of their
+-- durations (lat_00 .. lat_13, the buckets of store.LatencyBounds). The
+-- statement batches that insert attempts add to them in the same
+-- transaction; PruneAttempts deletes the hours that end before its time. A
+-- chart reads one row per endpoint and hour, whatever the number of
+-- attempts.
+CREATE TABLE IF NOT EXISTS {{schema}}.attempt_hours (
+	endpoint_id text NOT NULL,
+	hour        timestamptz NOT NULL,
+	tenant      text NOT NULL,
+	mode        text NOT NULL,
+	n_2xx       bigint NOT NULL DEFAULT 0,
+	n_4xx       bigint NOT NULL DEFAULT 0,
+	n_5xx       bigint NOT NULL DEFAULT 0,
+	n_network   bigint NOT NULL DEFAULT 0,
+	n_other     bigint NOT NULL DEFAULT 0,
+	lat_00      bigint NOT NULL DEFAULT 0,
+	lat_01      bigint NOT NULL DEFAULT 0,
+	lat_02      bigint NOT NULL DEFAULT 0,
+	lat_03      bigint NOT NULL DEFAULT 0,
+	lat_04      bigint NOT NULL DEFAULT 0,
+	lat_05      bigint NOT NULL DEFAULT 0,
+	lat_06      bigint NOT NULL DEFAULT 0,
+	lat_07      bigint NOT NULL DEFAULT 0,
+	lat_08      bigint NOT NULL DEFAULT 0,
+	lat_09      bigint NOT NULL DEFAULT 0,
+	lat_10      bigint NOT NULL DEFAULT 0,
+	lat_11      bigint NOT NULL DEFAULT 0,
+	lat_12      bigint NOT NULL DEFAULT 0,
+	lat_13      bigint NOT NULL DEFAULT 0,
+	PRIMARY KEY (endpoint_id, hour)
+);
+
+-- attempt_hours_tenant_idx: a tenant's charts, one mode at a time.
+CREATE INDEX IF NOT EXISTS attempt_hours_tenant_idx ON {{schema}}.attempt_hours (tenant, mode, hour);
+
+-- attempt_hours_hour_idx: the charts across tenants, and PruneAttempts.
+CREATE INDEX IF NOT EXISTS attempt_hours_hour_idx ON {{schema}}.attempt_hours (hour);

@@ -119,7 +119,8 @@ func (s *Store) ListAttempts(ctx context.Context, f store.AttemptFilter) ([]*sto
 }
 
 // PruneAttempts deletes attempts that started before the given time and
-// returns how many.
+// returns how many, and, in the same transaction, the hourly aggregates
+// ([Store.AttemptStats]) of the hours that end at or before it.
 func (s *Store) PruneAttempts(ctx context.Context, before time.Time) (int, error) {
 	var n int64
 	err := s.write(ctx, func(q dbtx) error {
@@ -127,8 +128,10 @@ func (s *Store) PruneAttempts(ctx context.Context, before time.Time) (int, error
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		return pruneStats(ctx, q, nanos(before))
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: prune attempts: %w", err)

@@ -183,3 +183,48 @@ CREATE INDEX IF NOT EXISTS webhookkit_inbox_state
 CREATE INDEX IF NOT EXISTS webhookkit_inbox_expires
     ON webhookkit_inbox (expires_at)
     WHERE state = 'handled';
+
+-- Delivery log by endpoint, newest first (the dashboard's endpoint page,
+-- with or without a time range): without it, listing one endpoint's
+-- deliveries sorted all of them.
+CREATE INDEX IF NOT EXISTS webhookkit_deliveries_endpoint_created
+    ON webhookkit_deliveries (endpoint_id, created_at, id);
+
+-- Hourly attempt aggregates (AttemptStats, the dashboard's charts): one row
+-- per endpoint and hour (hour: nanoseconds of its UTC start), with the
+-- attempts per outcome class and a fixed histogram of their durations
+-- (lat_00 .. lat_13, the buckets of store.LatencyBounds). The batches that
+-- insert attempts add to them in the same transaction; PruneAttempts
+-- deletes the hours that end before its time. A chart reads one row per
+-- endpoint and hour, whatever the number of attempts.
+CREATE TABLE IF NOT EXISTS webhookkit_attempt_hours (
+    endpoint_id TEXT    NOT NULL,
+    hour        INTEGER NOT NULL,
+    tenant      TEXT    NOT NULL,
+    mode        TEXT    NOT NULL,
+    n_2xx       INTEGER NOT NULL DEFAULT 0,
+    n_4xx       INTEGER NOT NULL DEFAULT 0,
+    n_5xx       INTEGER NOT NULL DEFAULT 0,
+    n_network   INTEGER NOT NULL DEFAULT 0,
+    n_other     INTEGER NOT NULL DEFAULT 0,
+    lat_00      INTEGER NOT NULL DEFAULT 0,
+    lat_01      INTEGER NOT NULL DEFAULT 0,
+    lat_02      INTEGER NOT NULL DEFAULT 0,
+    lat_03      INTEGER NOT NULL DEFAULT 0,
+    lat_04      INTEGER NOT NULL DEFAULT 0,
+    lat_05      INTEGER NOT NULL DEFAULT 0,
+    lat_06      INTEGER NOT NULL DEFAULT 0,
+    lat_07      INTEGER NOT NULL DEFAULT 0,
+    lat_08      INTEGER NOT NULL DEFAULT 0,
+    lat_09      INTEGER NOT NULL DEFAULT 0,
+    lat_10      INTEGER NOT NULL DEFAULT 0,
+    lat_11      INTEGER NOT NULL DEFAULT 0,
+    lat_12      INTEGER NOT NULL DEFAULT 0,
+    lat_13      INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (endpoint_id, hour)
+);
+-- A tenant's charts, and the pruning of old hours.
+CREATE INDEX IF NOT EXISTS webhookkit_attempt_hours_tenant
+    ON webhookkit_attempt_hours (tenant, mode, hour);
+CREATE INDEX IF NOT EXISTS webhookkit_attempt_hours_hour
+    ON webhookkit_attempt_hours (hour);

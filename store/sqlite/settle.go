@@ -116,9 +116,11 @@ func (st *stagedAttempt) args() []any {
 		boolInt(a.ResponseTruncated), a.Error, boolInt(a.Success)}
 }
 
-// insertAttempts inserts atts with multi-row INSERTs; an id stored already,
-// or given twice, is [store.ErrConflict].
+// insertAttempts inserts atts with multi-row INSERTs, and adds them to the
+// hourly aggregates; an id stored already, or given twice, is
+// [store.ErrConflict].
 func insertAttempts(ctx context.Context, q dbtx, atts []stagedAttempt) error {
+	all := atts
 	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	for len(atts) > 0 {
 		n := min(len(atts), attemptRowsPerInsert)
@@ -139,7 +141,8 @@ func insertAttempts(ctx context.Context, q dbtx, atts []stagedAttempt) error {
 			return fmt.Errorf("%d of %d attempt ids are stored already or given twice: %w", int64(n)-got, n, store.ErrConflict)
 		}
 	}
-	return nil
+	// The hourly aggregates (AttemptStats), in the same transaction.
+	return recordStats(ctx, q, all)
 }
 
 // settleSets are the SET clauses of each outcome's settle statement

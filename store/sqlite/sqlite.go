@@ -113,6 +113,7 @@ var (
 	_ store.InboxRecovery  = (*Store)(nil)
 	_ store.DeliveryPruner = (*Store)(nil)
 	_ store.InboxBatcher   = (*Store)(nil)
+	_ store.AttemptStats   = (*Store)(nil)
 )
 
 // Open opens (creating it when missing) the SQLite database file at path and
@@ -351,6 +352,7 @@ var (
 		"webhookkit_inbox": {"key": "TEXT", "state": "TEXT", "body": "BLOB", "claimed_at": "INTEGER",
 			"expires_at": "INTEGER", "leased_until": "INTEGER", "attempts": "INTEGER", "last_error": "TEXT",
 			"finished_at": "INTEGER"},
+		"webhookkit_attempt_hours": statsColumns(),
 	}
 )
 

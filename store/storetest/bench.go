@@ -177,3 +177,73 @@ func BenchmarkListAttempts(b *testing.B, newStore Factory[Store], n int) {
 		}
 	}
 }
+
+// Attempt-stats benchmark shape: attempts spread round-robin over
+// benchStatsEndpoints endpoints and the hours of the default retention.
+const (
+	benchStatsEndpoints = 4
+	benchStatsHours     = int(store.DefaultRetention / time.Hour)
+	// BenchStatsCells is the number of (endpoint, hour) rows the attempts
+	// of [BenchmarkAttemptStats] fill: with n = BenchStatsCells, every
+	// row holds one attempt, so larger n only add to the rows' counts.
+	BenchStatsCells = benchStatsEndpoints * benchStatsHours
+)
+
+// BenchmarkAttemptStats measures what a tenant-wide delivery chart costs:
+// one op is one [store.AttemptStats] of a tenant over the default
+// retention (15 days) while the store holds n attempts, spread round-robin
+// over four endpoints and the window's 360 hours (filling all 1,440 of
+// their hourly rows once n reaches [BenchStatsCells]), added through
+// AddAttempt by four goroutines before timing starts. A store that reads
+// hourly aggregates shows about the same ns/op for n = BenchStatsCells and
+// for a hundred times more; one that scanned the attempts would take a
+// hundred times longer. It skips a store without AttemptStats.
+//
+// newStore makes the store, as a [Factory] does; BenchmarkAttemptStats
+// fails b if any call fails or the aggregates come back wrong.
+func BenchmarkAttemptStats(b *testing.B, newStore Factory[Store], n int) {
+	ctx := b.Context()
+	s := newStore(b)
+	st, ok := s.(store.AttemptStats)
+	if !ok {
+		b.Skip("the store does not implement store.AttemptStats")
+	}
+	start := store.Hour(base)
+	const workers = 4
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			for i := w; i < n; i += workers {
+				hour := (i / benchStatsEndpoints) % benchStatsHours
+				a := &store.Attempt{
+					DeliveryID: fmt.Sprintf("d-%07d", i), EndpointID: fmt.Sprintf("ep-%d", i%benchStatsEndpoints),
+					Tenant: "acme", EventID: fmt.Sprintf("ev-%07d", i), EventType: "patient.ehi_export_success",
+					Mode: event.ModeTest, Number: 1, At: start.Add(time.Duration(hour)*time.Hour + time.Duration(i%3600)*time.Second),
+					Duration: time.Duration(i%500) * time.Millisecond, URL: "https://hooks.example.com/in",
+					StatusCode: []int{200, 200, 200, 503, 0}[i%5],
+				}
+				if err := s.AddAttempt(ctx, a); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+	}
+	f := store.StatsFilter{Tenant: "acme", Mode: event.ModeTest, Since: start, Until: start.Add(store.DefaultRetention)}
+	want := min(n/benchStatsEndpoints, benchStatsHours)
+	for b.Loop() {
+		hs, err := st.AttemptStats(ctx, f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(hs) != want {
+			b.Fatalf("storetest: %d hours of stats, want %d", len(hs), want)
+		}
+	}
+}

@@ -89,8 +89,10 @@ func RunHealth(t *testing.T, newStore Factory[HealthStore]) {
 }
 
 // RunOutbox runs the [store.Outbox] and [store.Deliveries] cases
-// (Outbox/..., OrderingKeys/..., Deliveries/..., Settle/...) and, for stores implementing it, the
-// [store.DeliveryPruner] cases (DeliveryPruner/...) on fresh stores from
+// (Outbox/..., OrderingKeys/..., Deliveries/..., Settle/...) and, for stores implementing
+// them, the [store.DeliveryPruner] cases (DeliveryPruner/...) and the
+// [store.AttemptStats] cases (AttemptStats/...: the hourly aggregates that
+// AddAttempt and Settle keep and PruneAttempts prunes) on fresh stores from
 // newStore.
 func RunOutbox(t *testing.T, newStore Factory[OutboxStore]) {
 	t.Helper()
@@ -100,6 +102,7 @@ func RunOutbox(t *testing.T, newStore Factory[OutboxStore]) {
 	runCases(t, "Deliveries", deliveryCases, fx)
 	runCases(t, "DeliveryPruner", prunerCases, fx)
 	runCases(t, "Settle", settleCases, fx)
+	runCases(t, "AttemptStats", statsCases, fx)
 }
 
 // RunAttempts runs the [store.Attempts] cases (Attempts/...) on fresh

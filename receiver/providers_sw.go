@@ -1,0 +1,198 @@
+package receiver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/signature"
+)
+
+// Webhookkit is the [Provider] of webhookkit's own senders, and the
+// receiver's default: Standard Webhooks signatures (webhook-id,
+// webhook-timestamp, webhook-signature; keys "whsec_..." or "whpk_...") over
+// webhookkit's envelope (api_mode, date, a UUIDv4 id, type, data), decoded
+// strictly by [event.Decode]. The key is the envelope's id, the type, time
+// (date) and mode (api_mode) are the envelope's, and the data its data.
+//
+// As the receiver's own provider ([Config].Provider nil) it is served as it
+// always was: its keys are claimed bare (no namespace), its inbox entries
+// hold the raw body, and [Config].DedupByHeader applies.
+type Webhookkit struct{}
+
+// Name returns "webhookkit".
+func (Webhookkit) Name() string { return "webhookkit" }
+
+// NewVerifier returns a Standard Webhooks verifier of the keys: "whsec_"
+// secrets and "whpk_" public keys. A private key ("whsk_") is refused.
+func (Webhookkit) NewVerifier(keys []string, opts *signature.VerifyOptions) (Verifier, error) {
+	return newSWVerifier(keys, opts, false)
+}
+
+// Parse decodes the envelope with [event.Decode].
+func (Webhookkit) Parse(_ http.Header, body []byte) (Message, error) {
+	ev, err := event.Decode(body)
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{Key: ev.ID, Type: ev.Type, Time: ev.Date, Mode: ev.APIMode, Data: ev.Data}, nil
+}
+
+// StandardWebhooks is the [Provider] of any Standard Webhooks sender, such
+// as the Svix-based ones, whatever their JSON body: the signature is
+// verified as by [Webhookkit] (keys "whsec_..." or "whpk_..."; the svix-id,
+// svix-timestamp and svix-signature headers of Svix are read when the
+// webhook-* ones are absent). The key is the webhook-id header, the time
+// its webhook-timestamp, the type the body's top-level "type" string or,
+// without one, its "event" string (empty when neither is present), and the
+// data the whole body, which may be any JSON value. There is no mode.
+type StandardWebhooks struct{}
+
+// Name returns "standard".
+func (StandardWebhooks) Name() string { return "standard" }
+
+// NewVerifier returns a Standard Webhooks verifier of the keys, as
+// [Webhookkit.NewVerifier] does, that also reads Svix's headers.
+func (StandardWebhooks) NewVerifier(keys []string, opts *signature.VerifyOptions) (Verifier, error) {
+	return newSWVerifier(keys, opts, true)
+}
+
+// Parse reads the key and time from the headers and the type from the body.
+func (StandardWebhooks) Parse(h http.Header, body []byte) (Message, error) {
+	id, ts, err := swHeaders(h)
+	if err != nil {
+		return Message{}, err
+	}
+	m := Message{Key: id, Time: ts, Data: body}
+	if firstNonSpace(body) == '{' {
+		f, err := topFields(body)
+		if err != nil {
+			return Message{}, err
+		}
+		if t, ok := stringField(f, "type"); ok {
+			m.Type = t
+		} else if t, ok := stringField(f, "event"); ok {
+			m.Type = t
+		}
+	}
+	return m, nil
+}
+
+// EventPayload is the [Provider] of senders that sign with Standard
+// Webhooks (as [StandardWebhooks], keys "whsec_..." or "whpk_...") a body
+// shaped {"id": "<webhook event id>", "event": "<type>", "payload": {...}}:
+// the key is the body's id, the type its event (such as
+// "medical-encounters.create", or "ping"), the data its payload ({} when
+// the body has none), and the time the webhook-timestamp. There is no mode.
+// A body without a string id or event is answered 400.
+type EventPayload struct{}
+
+// Name returns "event-payload".
+func (EventPayload) Name() string { return "event-payload" }
+
+// NewVerifier returns a Standard Webhooks verifier of the keys, as
+// [StandardWebhooks.NewVerifier] does.
+func (EventPayload) NewVerifier(keys []string, opts *signature.VerifyOptions) (Verifier, error) {
+	return newSWVerifier(keys, opts, true)
+}
+
+// Parse reads id, event and payload from the body.
+func (EventPayload) Parse(h http.Header, body []byte) (Message, error) {
+	_, ts, err := swHeaders(h)
+	if err != nil {
+		return Message{}, err
+	}
+	f, err := topFields(body)
+	if err != nil {
+		return Message{}, err
+	}
+	id, ok := stringField(f, "id")
+	if !ok {
+		return Message{}, errors.New(`receiver: body has no string "id"`)
+	}
+	typ, ok := stringField(f, "event")
+	if !ok {
+		return Message{}, errors.New(`receiver: body has no string "event"`)
+	}
+	data := f["payload"]
+	if len(data) == 0 {
+		data = json.RawMessage(`{}`)
+	}
+	return Message{Key: id, Type: typ, Time: ts, Data: data}, nil
+}
+
+// swVerifier verifies Standard Webhooks signatures, reading Svix's headers
+// when the webhook-* ones are absent (svix).
+type swVerifier struct {
+	v    *signature.Verifier
+	svix bool
+}
+
+// newSWVerifier parses the keys of a Standard Webhooks provider.
+func newSWVerifier(keys []string, opts *signature.VerifyOptions, svix bool) (Verifier, error) {
+	var secrets []signature.Secret
+	var publics []signature.PublicKey
+	for _, k := range keys {
+		p, err := parseKeyText(k)
+		switch {
+		case err != nil:
+			return nil, err
+		case p.isPublic:
+			publics = append(publics, p.public)
+		default:
+			secrets = append(secrets, p.secret)
+		}
+	}
+	v, err := signature.NewVerifier(secrets, publics, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &swVerifier{v: v, svix: svix}, nil
+}
+
+// Svix's names of the Standard Webhooks headers.
+const (
+	hdrSvixID        = "Svix-Id"
+	hdrSvixTimestamp = "Svix-Timestamp"
+	hdrSvixSignature = "Svix-Signature"
+)
+
+func (s *swVerifier) Verify(h http.Header, body []byte) error {
+	if !s.svix || hasHeader(h, signature.HeaderID) || !hasHeader(h, hdrSvixID) {
+		return s.v.Verify(h, body)
+	}
+	var vals [3]string
+	for i, name := range [3]string{hdrSvixID, hdrSvixTimestamp, hdrSvixSignature} {
+		v, err := oneHeader(h, name)
+		if err != nil {
+			return err
+		}
+		vals[i] = v
+	}
+	return s.v.VerifyValues(vals[0], vals[1], vals[2], body)
+}
+
+// swHeaders returns the webhook-id and webhook-timestamp (or Svix's) of a
+// verified request.
+func swHeaders(h http.Header) (string, time.Time, error) {
+	idName, tsName := signature.HeaderID, signature.HeaderTimestamp
+	if !hasHeader(h, idName) && hasHeader(h, hdrSvixID) {
+		idName, tsName = hdrSvixID, hdrSvixTimestamp
+	}
+	id, err := oneHeader(h, idName)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	ts, err := oneHeader(h, tsName)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	sec, ok := parseUnix(ts)
+	if !ok {
+		return "", time.Time{}, fmt.Errorf("%w: %s is not a decimal Unix time", signature.ErrMalformedHeader, tsName)
+	}
+	return id, time.Unix(sec, 0).UTC(), nil
+}
