@@ -117,18 +117,9 @@ func TestOrderingKeysChaos(t *testing.T) {
 
 		senders := make([]*sender.Sender, instances)
 		for i := range senders {
-			s, err := sender.New(stores[i], &sender.Config{
-				Workers:              8,
-				RequestTimeout:       5 * time.Second,
-				PollInterval:         50 * time.Millisecond,
-				Retry:                fastRetry,
-				DisableAfterFailures: -1,
-				AllowPrivateNetworks: true,
-				OmitBodies:           true,
-				Retention:            -1,
-				WorkerID:             fmt.Sprint("instance-", i),
-				Logger:               logger(t, fmt.Sprint("sender ", i)),
-			})
+			cfg := senderConfig(5*time.Second, logger(t, fmt.Sprint("sender ", i)))
+			cfg.LeaseDuration, cfg.WorkerID = 0, fmt.Sprint("instance-", i)
+			s, err := sender.New(stores[i], cfg)
 			require.NoError(t, err)
 			require.NoError(t, s.Start(ctx))
 			t.Cleanup(func() { _ = s.Close() })

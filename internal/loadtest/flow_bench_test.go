@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -112,21 +111,12 @@ func BenchmarkOrderingKeys(b *testing.B) {
 				plain = append(plain, deliverBatch(b, kind, srv.URL, n, nil))
 				keyed = append(keyed, deliverBatch(b, kind, srv.URL, n, keys))
 			}
-			p, k := median(plain), median(keyed)
+			p, k := loadtest.Median(plain), loadtest.Median(keyed)
 			b.ReportMetric(p, "unkeyed-deliveries/s")
 			b.ReportMetric(k, "keyed-deliveries/s")
 			b.ReportMetric(k/p, "ratio")
 		})
 	}
-}
-
-func median(xs []float64) float64 {
-	xs = slices.Clone(xs)
-	slices.Sort(xs)
-	if len(xs)%2 == 1 {
-		return xs[len(xs)/2]
-	}
-	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
 }
 
 // BenchmarkSlowStartRamp shows the ramp as a table: an endpoint with
