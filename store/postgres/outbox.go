@@ -35,7 +35,11 @@ func (e missingEndpointError) Error() string { return fmt.Sprintf("endpoint %q",
 // until the deliveries commit); [store.ErrConflict], and creates nothing,
 // when the event id is stored with a different type, mode or data bytes;
 // and [store.ErrInvalid] for an event without id or type or with an invalid
-// mode. With no targets it does nothing. The stored event row is locked for
+// mode. With no targets it does nothing. With an ordering key, it takes a
+// transaction-scoped advisory lock per target endpoint and key, held until
+// the transaction ends (so enqueues of one key, the caller's transactional
+// ones included, commit one after the other), and numbers the deliveries
+// from the deliveries_key_seq sequence. The stored event row is locked for
 // the transaction, so a concurrent [Store.PruneDeliveries] never deletes an
 // event an Enqueue is adding deliveries to. Data is stored as bytes,
 // verbatim; times are kept to the microsecond. When it creates deliveries,
