@@ -3,13 +3,12 @@ package dashboard
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/internal/jsonapi"
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 )
@@ -54,56 +53,14 @@ type listResponse[T any] struct {
 	NextCursor string `json:"next_cursor"`
 }
 
-type apiError struct {
-	Error apiErrorBody `json:"error"`
-}
+func codeFor(status int) string { return jsonapi.Code(status) }
 
-// apiErrorBody is what an API client is told: a code per kind of failure,
-// a message for people and, for an invalid field, the field's name.
-type apiErrorBody struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
-
-func codeFor(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return "bad_request"
-	case http.StatusUnauthorized:
-		return "unauthorized"
-	case http.StatusForbidden:
-		return "forbidden"
-	case http.StatusNotFound:
-		return "not_found"
-	case http.StatusConflict:
-		return "conflict"
-	case http.StatusUnsupportedMediaType:
-		return "unsupported_media_type"
-	case http.StatusRequestEntityTooLarge:
-		return "too_large"
-	case http.StatusUnprocessableEntity:
-		return "invalid"
-	case http.StatusNotImplemented:
-		return "read_only"
-	case http.StatusServiceUnavailable:
-		return "unavailable"
-	}
-	return "internal"
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(true)
-	_ = enc.Encode(v)
-}
+func writeJSON(w http.ResponseWriter, status int, v any) { jsonapi.WriteJSON(w, status, v) }
 
 // writeJSONError answers {"error":{"code","message"}} with status. msg is
 // the dashboard's own text, never an error's.
 func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, apiError{apiErrorBody{Code: code, Message: msg}})
+	jsonapi.WriteError(w, status, code, msg, "")
 }
 
 // apiFail answers an error as [classify] sorts it: an invalid field is 422
@@ -111,7 +68,7 @@ func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
 // 404; a conflict 409; everything else a generic message, logged.
 func (h *handler) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	p := h.classify(r, err)
-	writeJSON(w, p.status, apiError{apiErrorBody{Code: codeFor(p.status), Message: p.message, Field: apiField(p.field)}})
+	jsonapi.WriteError(w, p.status, codeFor(p.status), p.message, apiField(p.field))
 }
 
 // api wraps a state-changing API handler: the body must be JSON (which no
@@ -162,30 +119,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 			writeJSONError(w, http.StatusRequestEntityTooLarge, "too_large", "request body too large")
 			return false
 		}
-		writeJSONError(w, http.StatusBadRequest, "bad_request", "invalid JSON body: "+jsonProblem(err))
+		writeJSONError(w, http.StatusBadRequest, "bad_request", "invalid JSON body: "+jsonapi.Problem(err))
 		return false
 	}
 	return true
-}
-
-// jsonProblem says what is wrong with a JSON body, from the decoder's
-// typed errors where it has them.
-func jsonProblem(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("syntax error at byte %d", se.Offset)
-	case errors.As(err, &te) && te.Field != "":
-		return fmt.Sprintf("%s: a JSON %s is not allowed here", te.Field, te.Value)
-	case errors.As(err, &te):
-		return "the body must be a JSON object"
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "the body ends before the value is complete"
-	}
-	// encoding/json has no typed error for an unknown field; its text,
-	// `json: unknown field "x"`, says which.
-	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
 // listFail answers the failure of a list: a cursor the store refuses is
@@ -213,7 +150,7 @@ func (h *handler) apiListEndpoints(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := listResponse[endpointView]{Data: []endpointView{}, NextCursor: next}
 	for _, ep := range eps {
-		if s.allows(ep.Tenant) && ep.Mode == h.mode {
+		if s.Allows(ep.Tenant) && ep.Mode == h.mode {
 			resp.Data = append(resp.Data, h.endpointView(ep))
 		}
 	}
@@ -227,6 +164,8 @@ type endpointInput struct {
 	Description *string           `json:"description"`
 	EventTypes  []string          `json:"event_types"`
 	Tenant      *string           `json:"tenant"`
+	Account     *string           `json:"account"` // fixed at creation
+	Format      *string           `json:"format"`  // fixed at creation
 	Headers     map[string]string `json:"headers"`
 	Metadata    map[string]string `json:"metadata"`
 }
@@ -252,6 +191,12 @@ func (h *handler) apiCreateEndpoint(w http.ResponseWriter, r *http.Request) {
 		tenant = *in.Tenant
 	}
 	ep := &store.Endpoint{Tenant: tenant, EventTypes: in.EventTypes, Headers: in.Headers, Metadata: in.Metadata}
+	if in.Account != nil {
+		ep.Account = *in.Account
+	}
+	if in.Format != nil {
+		ep.Format = store.BodyFormat(*in.Format)
+	}
 	if in.URL != nil {
 		ep.URL = *in.URL
 	}
@@ -278,6 +223,12 @@ func (h *handler) apiUpdateEndpoint(w http.ResponseWriter, r *http.Request, ep *
 	upd := ep.Clone()
 	if in.Tenant != nil {
 		upd.Tenant = *in.Tenant // the owner refuses a change
+	}
+	if in.Account != nil {
+		upd.Account = *in.Account // the owner refuses a change
+	}
+	if in.Format != nil {
+		upd.Format = store.BodyFormat(*in.Format) // the owner refuses a change
 	}
 	if in.URL != nil {
 		upd.URL = submittedURL(ep.URL, *in.URL)

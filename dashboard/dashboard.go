@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/webhookkit/webhookkit/access"
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
@@ -55,31 +56,25 @@ var (
 	ErrInvalidConfig = errors.New("dashboard: invalid config")
 	// ErrForbidden may be returned (wrapped or not) by an [AuthorizeFunc]
 	// to answer 403 Forbidden instead of 401 Unauthorized: the caller is
-	// known but may not use the dashboard.
-	ErrForbidden = errors.New("dashboard: forbidden")
+	// known but may not use the dashboard. It is [access.ErrForbidden].
+	ErrForbidden = access.ErrForbidden
 )
 
 // Scope is what one request may see and change: the endpoints, deliveries
-// and attempts of one tenant, or, with All set, of every tenant (operators).
-// The zero Scope is the empty tenant "", which is a tenant of its own (for
-// single-tenant applications), not a wildcard.
-type Scope struct {
-	// Tenant is the one tenant visible when All is false.
-	Tenant string
-	// All makes every tenant visible; Tenant is then ignored.
-	All bool
-}
-
-// allows reports whether the scope covers the tenant.
-func (s Scope) allows(tenant string) bool { return s.All || s.Tenant == tenant }
+// and attempts of one tenant (an organization, with all its accounts), or,
+// with All set, of every tenant (operators). The zero Scope is the empty
+// tenant "", which is a tenant of its own (for single-tenant applications),
+// not a wildcard. It is [access.Scope], shared with the webhookapi handler.
+type Scope = access.Scope
 
 // AuthorizeFunc authenticates a request and returns its [Scope]. It is
 // called for every request, including static assets, possibly from many
 // goroutines at once, so it must be safe for concurrent use. A non-nil error
 // rejects the request: with 403 Forbidden when the error matches
 // [ErrForbidden], otherwise with 401 Unauthorized. The error text is logged,
-// never shown.
-type AuthorizeFunc func(r *http.Request) (Scope, error)
+// never shown. It is [access.AuthorizeFunc], so one function can guard the
+// dashboard and the webhookapi handler alike.
+type AuthorizeFunc = access.AuthorizeFunc
 
 // Config configures the dashboard handler. Authorize and Sender are
 // required; every other zero field takes the default documented on it. New

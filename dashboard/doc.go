@@ -54,7 +54,12 @@
 // scope. An id outside the scope is answered exactly like an unknown id, 404
 // Not Found, so a tenant cannot even learn that another tenant's id exists.
 // The dashboard shows only endpoints of the sender's mode; the other
-// mode's endpoints are invisible too.
+// mode's endpoints are invisible too. A tenant is an organization: its scope
+// covers the organization's endpoints, organization-wide and narrowed to one
+// of its accounts alike, and each endpoint shows its account (or
+// "organization-wide") and its body format. [Scope] and [AuthorizeFunc] are
+// those of package access, so the same function can guard the webhookapi
+// management handler.
 //
 // # Request forgery and other browser attacks
 //
@@ -99,7 +104,7 @@
 // The same operations are served as JSON under api/, with the same scope:
 //
 //	GET    api/endpoints                              {"data":[...],"next_cursor":""}
-//	POST   api/endpoints                              {"url","description","event_types","tenant"?,"headers"?,"metadata"?} => 201, with "secret" (once)
+//	POST   api/endpoints                              {"url","description","event_types","tenant"?,"account"?,"format"?,"headers"?,"metadata"?} => 201, with "secret" (once)
 //	GET    api/endpoints/{id}
 //	PATCH  api/endpoints/{id}                         any of url, description, event_types, headers, metadata
 //	DELETE api/endpoints/{id}                         => 204

@@ -57,7 +57,7 @@ func (h *handler) pageEvents(w http.ResponseWriter, r *http.Request) {
 				h.fail(w, r, http.StatusInternalServerError, "Could not read the endpoints.", err)
 				return
 			}
-			if ep != nil && (ep.Mode != h.mode || !s.allows(ep.Tenant)) {
+			if ep != nil && (ep.Mode != h.mode || !s.Allows(ep.Tenant)) {
 				ep = nil
 			}
 			eps[dl.EndpointID] = ep
@@ -94,7 +94,7 @@ func (h *handler) eventDeliveries(r *http.Request, id string, p store.Page) ([]*
 	}
 	out := ds[:0]
 	for _, dl := range ds {
-		if s.allows(dl.Tenant) && dl.Event.APIMode == h.mode && dl.Event.ID == id { // the filter did this; stay safe with any store
+		if s.Allows(dl.Tenant) && dl.Event.APIMode == h.mode && dl.Event.ID == id { // the filter did this; stay safe with any store
 			out = append(out, dl)
 		}
 	}

@@ -219,7 +219,7 @@ func (h *handler) loadEndpoint(r *http.Request) (*store.Endpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ep.ID != id || ep.Mode != h.mode || !scopeOf(r).allows(ep.Tenant) {
+	if ep.ID != id || ep.Mode != h.mode || !scopeOf(r).Allows(ep.Tenant) {
 		return nil, fmt.Errorf("%w: %w", store.ErrNotFound, errHidden)
 	}
 	return ep, nil
@@ -232,7 +232,7 @@ func (h *handler) loadDelivery(r *http.Request, ep *store.Endpoint) (*store.Deli
 	if err != nil {
 		return nil, err
 	}
-	if d.EndpointID != ep.ID || d.Tenant != ep.Tenant || !scopeOf(r).allows(d.Tenant) {
+	if d.EndpointID != ep.ID || d.Tenant != ep.Tenant || !scopeOf(r).Allows(d.Tenant) {
 		return nil, fmt.Errorf("%w: %w", store.ErrNotFound, errHidden)
 	}
 	return d, nil
@@ -349,7 +349,7 @@ func (h *handler) listEndpointsInto(_ http.ResponseWriter, r *http.Request, d *p
 	}
 	d.Endpoints = d.Endpoints[:0]
 	for _, ep := range eps {
-		if s.allows(ep.Tenant) && ep.Mode == h.mode { // the filter did this; stay safe with any store
+		if s.Allows(ep.Tenant) && ep.Mode == h.mode { // the filter did this; stay safe with any store
 			d.Endpoints = append(d.Endpoints, h.endpointView(ep))
 		}
 	}

@@ -20,6 +20,8 @@ import (
 type endpointView struct {
 	ID             string            `json:"id"`
 	Tenant         string            `json:"tenant"`
+	Account        string            `json:"account,omitempty"` // "": organization-wide
+	Format         string            `json:"format"`            // the body format's name
 	Mode           string            `json:"mode"`
 	URL            string            `json:"url"`
 	Description    string            `json:"description"`
@@ -30,6 +32,8 @@ type endpointView struct {
 	Health         healthView        `json:"health"`
 	Warning        bool              `json:"warning"`
 	Secrets        []secretView      `json:"secrets"`
+	OAuth2         *oauth2View       `json:"oauth2,omitempty"`
+	TLS            *tlsView          `json:"tls,omitempty"`
 	Metadata       map[string]string `json:"metadata,omitempty"`
 	CreatedAt      time.Time         `json:"created_at"`
 	UpdatedAt      time.Time         `json:"updated_at"`
@@ -43,6 +47,23 @@ type healthView struct {
 	// Breaker is the circuit breaker when not closed ("open", "half-open").
 	Breaker      string     `json:"breaker,omitempty"`
 	BreakerSince *time.Time `json:"breaker_since,omitempty"`
+}
+
+// oauth2View describes an endpoint's OAuth2 settings; the client secret
+// is never shown, only [sender.RedactedValue] in its place.
+type oauth2View struct {
+	TokenURL     string   `json:"token_url"`
+	ClientID     string   `json:"client_id"`
+	ClientSecret string   `json:"client_secret"`
+	Scopes       []string `json:"scopes,omitempty"`
+	Audience     string   `json:"audience,omitempty"`
+}
+
+// tlsView says which TLS settings an endpoint has; the private key is
+// never shown.
+type tlsView struct {
+	ClientCertificate bool `json:"client_certificate"`
+	CABundle          bool `json:"ca_bundle"`
 }
 
 // secretView describes a secret without its key.
@@ -65,6 +86,8 @@ func (h *handler) endpointView(ep *store.Endpoint) endpointView {
 	v := endpointView{
 		ID:             ep.ID,
 		Tenant:         ep.Tenant,
+		Account:        ep.Account,
+		Format:         ep.Format.Name(),
 		Mode:           string(ep.Mode),
 		URL:            shownURL(ep.URL),
 		Description:    ep.Description,
@@ -87,6 +110,13 @@ func (h *handler) endpointView(ep *store.Endpoint) endpointView {
 	}
 	for _, s := range ep.Secrets {
 		v.Secrets = append(v.Secrets, secretView{CreatedAt: s.CreatedAt.UTC(), ExpiresAt: timePtr(s.ExpiresAt), Active: s.Active(now)})
+	}
+	if o := ep.OAuth2; o != nil {
+		v.OAuth2 = &oauth2View{TokenURL: o.TokenURL, ClientID: o.ClientID, ClientSecret: sender.RedactedValue,
+			Scopes: slices.Clone(o.Scopes), Audience: o.Audience}
+	}
+	if t := ep.TLS; t != nil {
+		v.TLS = &tlsView{ClientCertificate: t.CertPEM != "", CABundle: t.CAPEM != ""}
 	}
 	return v
 }
@@ -176,6 +206,7 @@ type attemptView struct {
 	ResponseTruncated bool        `json:"response_truncated,omitempty"`
 	Error             string      `json:"error,omitempty"`
 	Success           bool        `json:"success"`
+	Format            string      `json:"format"` // the request body's format's name
 	duration          time.Duration
 }
 
@@ -186,6 +217,7 @@ func attemptViewOf(a *store.Attempt) *attemptView {
 		EndpointID:        a.EndpointID,
 		EventID:           a.EventID,
 		EventType:         a.EventType,
+		Format:            a.Format.Name(),
 		Number:            a.Number,
 		At:                a.At.UTC(),
 		DurationMS:        float64(a.Duration.Microseconds()) / 1000,

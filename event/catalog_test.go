@@ -194,7 +194,9 @@ func TestCatalogMatch(t *testing.T) {
 		{"order.payed", false, true},
 		{"orders.*", false, true},
 		{"order.paid.*", false, true},
-		{"order", false, true},
+		{"order", true, true}, // a service: all its methods
+		{"orders", false, true},
+		{"invoice", true, true},
 		{"invoice.finalized.x", false, true},
 		{"", false, false},
 		{"order*", false, false},

@@ -54,10 +54,14 @@
 //
 // # Patterns
 //
-// A [Pattern] is an exact type ("patient.ehi_export_success"), a prefix
+// A [Pattern] is an exact type ("patient.ehi_export_success"), a service
+// ("medical-encounters", one segment: the type of that name and all its
+// methods, "medical-encounters.create", ".update", ".remove"), a prefix
 // wildcard ("patient.*", matching types with one or more segments after the
-// prefix) or "*" (every type). The same matcher serves endpoint
-// subscriptions in the sender and handler routing in the receiver.
+// prefix) or "*" (every type). "ping" ([TypePing]) is the one one-segment
+// pattern that is not a service: it matches only itself. The same matcher
+// serves endpoint subscriptions in the sender, handler routing in the
+// receiver and the stores' delivery filters.
 //
 // # Catalog
 //

@@ -61,7 +61,12 @@ func TestPatternMatch(t *testing.T) {
 	}{
 		{"*", []int{0, 1, 2, 3, 4, 5, 6, 7}},
 		{"ping", []int{0}},
-		{"patient", []int{1}},
+		// A one-segment pattern other than "ping" is a service: itself
+		// and all its methods.
+		{"patient", []int{1, 2, 3, 4}},
+		{"patients", []int{5}},
+		{"webhook", []int{6}},
+		{"Patient", []int{7}},
 		{"patient.ehi_export_success", []int{2}},
 		{"patient.*", []int{2, 3, 4}},
 		{"patient.connection.*", []int{4}},
@@ -85,6 +90,30 @@ func TestPatternMatch(t *testing.T) {
 		for i, typ := range types {
 			require.Equal(t, want[i], event.Pattern(row.pattern).Match(typ), "pattern %q type %q", row.pattern, typ)
 		}
+	}
+}
+
+// TestPatternService checks the service rule: a one-segment pattern other
+// than "ping" matches its own type and every method of the service, and
+// "ping" stays exact.
+func TestPatternService(t *testing.T) {
+	for _, typ := range []string{"medical-encounters.create", "medical-encounters.update", "medical-encounters.remove", "medical-encounters"} {
+		require.NoError(t, event.ValidType(typ), typ)
+	}
+	svc := event.Pattern("medical-encounters")
+	require.True(t, svc.Service())
+	for _, typ := range []string{"medical-encounters", "medical-encounters.create", "medical-encounters.update", "medical-encounters.remove", "medical-encounters.notes.create"} {
+		require.True(t, svc.Match(typ), typ)
+	}
+	for _, typ := range []string{"medical-encounters-x.create", "medical-encounter.create", "medical-encountersx", "medical-encounters.", "medical-encounters..x", "ping", "x.medical-encounters"} {
+		require.False(t, svc.Match(typ), typ)
+	}
+	ping := event.Pattern(event.TypePing)
+	require.False(t, ping.Service(), `"ping" is an exact type`)
+	require.True(t, ping.Match("ping"))
+	require.False(t, ping.Match("ping.x"))
+	for _, p := range []event.Pattern{"*", "a.b", "a.*", "", "a b", "Ping"} {
+		require.Equal(t, p == "Ping", p.Service(), "%q", p) // case-sensitive: "Ping" is a service
 	}
 }
 
@@ -112,6 +141,7 @@ func TestPatternMatchAllocs(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() {
 		_ = p.Match("patient.ehi_export_success")
 		_ = p.Match("bad type")
+		_ = event.Pattern("patient").Match("patient.ehi_export_success")
 		_ = event.MatchAny([]string{"a.b", "*"}, "x..y")
 	})
 	require.Zero(t, allocs)

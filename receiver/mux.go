@@ -50,9 +50,12 @@ func Typed[T any](fn func(ctx context.Context, ev event.Event, data T) error) Ha
 }
 
 // Mux routes events to handlers by type. Patterns are [event.Pattern]s: an
-// exact type ("patient.ehi_export_success"), a prefix ("patient.*") or
-// everything ("*"). The most specific pattern wins: an exact match, else the
-// longest matching prefix, else "*", else the default handler. An event that
+// exact type ("patient.ehi_export_success", or "ping"), a service
+// ("medical-encounters": its own type and all its methods), a prefix
+// ("patient.*") or everything ("*"). The most specific pattern wins: an
+// exact match, else the longest matching prefix or service (a service is
+// shorter than its own "service.*", which therefore wins), else "*", else the
+// default handler. An event that
 // nothing matches is acknowledged and dropped: HandleEvent returns an error
 // matching [ErrNoRoute], which a [Receiver] counts ([Stats].Dropped,
 // [Hooks].OnDropped), logs at debug level and does not retry. Subscribe the
@@ -96,7 +99,7 @@ func (m *Mux) Handle(pattern string, h Handler) error {
 			return fmt.Errorf("receiver: mux: pattern %q registered twice", s)
 		}
 		m.star = h
-	case strings.HasSuffix(s, "*"):
+	case strings.HasSuffix(s, "*") || p.Service():
 		if slices.ContainsFunc(m.prefixes, func(r prefixRoute) bool { return r.pattern == p }) {
 			return fmt.Errorf("receiver: mux: pattern %q registered twice", s)
 		}

@@ -866,6 +866,24 @@ func TestMuxRouting(t *testing.T) {
 	_, err = route("patient") // "patient.*" needs a further segment
 	require.ErrorIs(t, err, receiver.ErrNoRoute)
 
+	// A service routes all its methods, and its own name; a longer prefix
+	// and an exact type of it win.
+	require.NoError(t, m.Handle("medical-encounters", h("service")))
+	require.NoError(t, m.Handle("medical-encounters.notes.*", h("notes.*")))
+	for typ, want := range map[string]string{
+		"medical-encounters.create":        "service",
+		"medical-encounters.remove":        "service",
+		"medical-encounters":               "service",
+		"medical-encounters.notes.created": "notes.*",
+	} {
+		got, err := route(typ)
+		require.NoError(t, err)
+		require.Equal(t, want, got, typ)
+	}
+	_, err = route("medical-encounters-x.create")
+	require.ErrorIs(t, err, receiver.ErrNoRoute)
+	require.Error(t, m.Handle("medical-encounters", h("again")))
+
 	m.Default(h("default"))
 	got, err := route("org.created")
 	require.NoError(t, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/internal/bodyread"
 	"github.com/webhookkit/webhookkit/retry"
+	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -61,19 +62,25 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 		Number:     n,
 		At:         now,
 		URL:        RedactURL(ep.URL), // no user name or password in the log
+		Format:     ep.Format,
 	}
 	res.a = a
 	rctx, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	req, err := s.request(rctx, ep, ev, a, now)
+	client, direct, err := s.clientFor(ep)
+	var req *http.Request
+	if err == nil {
+		req, err = s.request(rctx, ep, ev, a, now)
+	}
 	if err != nil {
 		a.Error = redactError(err, ep.URL, a.URL)
-		res.err, res.class = err, s.cfg.Classifier.Classify(0, err)
+		res.err, res.interrupted = err, ctx.Err() != nil
+		res.class = s.cfg.Classifier.Classify(0, err)
 		return res
 	}
 
 	start := time.Now()
-	resp, err := s.do(req, a.URL)
+	resp, err := s.do(client, direct, req, a.URL)
 	if err != nil {
 		a.Duration = time.Since(start)
 		a.Error = redactError(err, ep.URL, a.URL)
@@ -95,14 +102,17 @@ func (s *Sender) request(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	if s.cfg.RequireHTTPSInLive && ev.APIMode == event.ModeLive && !isHTTPS(ep.URL) {
 		return nil, ErrInsecureURL
 	}
-	sg, err := s.per.signer(ep, now)
+	sg, kms, err := s.per.signer(ep, now)
 	if err != nil {
 		return nil, err
+	}
+	if len(kms) > 0 && s.cfg.KMS == nil {
+		return nil, ErrNoKMS
 	}
 	// The request body gets its own buffer: a transport may still be
 	// writing it after Do returns, and net/http sends a *bytes.Reader
 	// body together with the headers, in one write.
-	body, err := s.envelope(make([]byte, 0, len(ev.Data)+len(ev.ID)+len(ev.Type)+96), ev, now)
+	body, err := s.body(make([]byte, 0, len(ev.Data)+len(ev.ID)+len(ev.Type)+96), ep.Format, ev, now)
 	if err != nil {
 		return nil, retry.Permanent(err)
 	}
@@ -119,6 +129,11 @@ func (s *Sender) request(ctx context.Context, ep *store.Endpoint, ev *event.Even
 			extra = append(extra, ck)
 		}
 	}
+	if ok, err := s.authorize(ctx, ep, h); err != nil {
+		return nil, err
+	} else if ok {
+		extra = append(extra, "Authorization")
+	}
 	if u := req.URL.User; u != nil && h["Authorization"] == nil {
 		// What http.Client does for credentials in the URL, here so that
 		// it is redacted too.
@@ -129,12 +144,21 @@ func (s *Sender) request(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	// Our headers, under their canonical names, in one allocation: the
 	// signature headers as signature.Signer.SignHeader sets them.
 	var sig [256]byte
+	signed := sig[:0]
+	if sg != nil {
+		signed = sg.AppendSign(signed, ev.ID, now, body)
+	}
+	if len(kms) > 0 {
+		if signed, err = signature.AppendSignKMS(ctx, signed, s.cfg.KMS, kms, ev.ID, now, body); err != nil {
+			return nil, err
+		}
+	}
 	vals := [...]string{
 		"application/json",
 		s.cfg.UserAgent,
 		ev.ID,
 		strconv.FormatInt(now.Unix(), 10),
-		string(sg.AppendSign(sig[:0], ev.ID, now, body)),
+		string(signed),
 	}
 	vs := vals[:]
 	h["Content-Type"] = vs[0:1:1]
@@ -165,6 +189,41 @@ func (s *Sender) envelope(dst []byte, ev *event.Event, date time.Time) ([]byte, 
 		return b, fmt.Errorf("%w: event %q is %d bytes, the limit is %d", ErrPayloadTooLarge, ev.ID, len(b), s.cfg.MaxPayload)
 	}
 	return b, nil
+}
+
+// body appends the request body of ev dated date in the endpoint's format
+// to dst: the envelope (see [Sender.envelope], which also checks its size),
+// or {"id", "event", "payload"}, no larger than the envelope the publish
+// was held to.
+func (s *Sender) body(dst []byte, f store.BodyFormat, ev *event.Event, date time.Time) ([]byte, error) {
+	if f != store.BodyEventPayload {
+		return s.envelope(dst, ev, date)
+	}
+	return appendEventPayload(dst, ev), nil
+}
+
+// appendEventPayload appends ev as {"id": ..., "event": ..., "payload":
+// ...} to dst: the data bytes exactly as published, never re-encoded, and
+// no "payload" when the data is an empty object. The id (a UUID) and the
+// type (letters, digits, '_', '-' and '.') are valid, checked at publish,
+// and need no escaping.
+func appendEventPayload(dst []byte, ev *event.Event) []byte {
+	dst = append(dst, `{"id":"`...)
+	dst = append(dst, ev.ID...)
+	dst = append(dst, `","event":"`...)
+	dst = append(dst, ev.Type...)
+	dst = append(dst, '"')
+	if !emptyObject(ev.Data) {
+		dst = append(dst, `,"payload":`...)
+		dst = append(dst, ev.Data...)
+	}
+	return append(dst, '}')
+}
+
+// emptyObject reports whether b is the JSON object {} (with any whitespace).
+func emptyObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) >= 2 && b[0] == '{' && b[len(b)-1] == '}' && len(bytes.TrimSpace(b[1:len(b)-1])) == 0
 }
 
 // readResponse records resp in res: status, the headers the log keeps, up
@@ -214,11 +273,11 @@ func (s *Sender) readResponse(res *result, resp *http.Response, rawURL string) {
 // are *url.Error either way. The direct path's name shown, the URL with its
 // userinfo redacted; http.Client's name the URL with its user name, which
 // redactError then replaces.
-func (s *Sender) do(req *http.Request, shown string) (*http.Response, error) {
-	if s.direct == nil {
-		return s.client.Do(req)
+func (s *Sender) do(client *http.Client, direct http.RoundTripper, req *http.Request, shown string) (*http.Response, error) {
+	if direct == nil {
+		return client.Do(req)
 	}
-	resp, err := s.direct.RoundTrip(req)
+	resp, err := direct.RoundTrip(req)
 	if err != nil {
 		return nil, &url.Error{Op: "Post", URL: shown, Err: err}
 	}

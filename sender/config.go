@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"time"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/retry"
+	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -224,6 +227,31 @@ type Config struct {
 	// middleware such as tracing or metrics.
 	WrapTransport func(http.RoundTripper) http.RoundTripper
 
+	// Proxy, when set, sends every request (deliveries and OAuth2 token
+	// requests) through this forward proxy, an "http://host:port" URL,
+	// with HTTP CONNECT; its userinfo, if any, is sent as basic
+	// Proxy-Authorization. The proxy's own address is allowed whatever
+	// AllowPrivateNetworks says. The private-address guard still applies to
+	// every destination: the sender resolves and checks the destination
+	// itself, asks the proxy to CONNECT to the checked IP address (so the
+	// proxy's DNS cannot be used to reach a private one), and speaks TLS
+	// through the tunnel with the URL's host name. Nil: no proxy (the
+	// environment's HTTP_PROXY is never used). A Transport with a Proxy of
+	// its own, or with a DialTLSContext, cannot be combined with it.
+	Proxy *url.URL
+
+	// OAuth2 obtains the access tokens of endpoints with OAuth2 settings
+	// (store.Endpoint.OAuth2); module github.com/webhookkit/webhookkit/oauth2
+	// provides one built on golang.org/x/oauth2. Nil: [Endpoints] refuses
+	// such endpoints and attempts to those stored by other means fail with
+	// [ErrNoTokenSource].
+	OAuth2 TokenSource
+
+	// KMS signs with the endpoint keys held in a KMS or HSM ("whkms_"
+	// signing keys, see signature.KMS). Nil: [Endpoints] refuses such keys
+	// and attempts of endpoints stored with one fail with [ErrNoKMS].
+	KMS signature.KMS
+
 	// UserAgent is the User-Agent header. Zero: "webhookkit/<version>".
 	UserAgent string
 
@@ -273,6 +301,10 @@ type Config struct {
 	// limits. The zero value is on, with the defaults of
 	// [SlowStartConfig].
 	SlowStart SlowStartConfig
+
+	// allowAddr, set by tests only, replaces the guard's rule of which
+	// addresses are public.
+	allowAddr func(netip.Addr) bool
 }
 
 // settings is a Config with defaults filled in and checked.
@@ -382,6 +414,9 @@ func (s *settings) fillDelivery() error {
 	}
 	if cf.DefaultMaxInFlight == 0 {
 		cf.DefaultMaxInFlight = DefaultMaxInFlight
+	}
+	if p := cf.Proxy; p != nil && (p.Scheme != "http" || p.Host == "") {
+		return fmt.Errorf("%w: Config.Proxy: want an http://host:port URL (HTTP CONNECT)", ErrInvalidConfig)
 	}
 	if cf.Transport != nil && cf.HTTPClient != nil {
 		return fmt.Errorf("%w: Config.Transport and Config.HTTPClient: set at most one", ErrInvalidConfig)

@@ -6,8 +6,9 @@
 // # Publishing
 //
 // [Sender.Publish] enqueues an event for an [Audience]: the active endpoints
-// of a tenant ([ToTenant]) or of all tenants ([ToAllTenants]) whose patterns
-// match its type, or one endpoint ([ToEndpoint]). It writes to the store
+// of a tenant ([ToTenant]), of one account of a tenant ([ToAccount]) or of
+// all tenants ([ToAllTenants]) whose patterns match its type, or one
+// endpoint ([ToEndpoint]). It writes to the store
 // (durably when the store is durable), wakes the workers and returns;
 // [PublishOptions] schedule the first attempt for later. Publishing an event
 // id again is idempotent per (event id, endpoint). [Sender.PublishTx] does the
@@ -23,6 +24,26 @@
 // that select none of them, so a typo on either side fails at once rather
 // than silently reaching no one. [Sender.Catalog] gives the catalog to
 // dashboards and tools. Without one, any valid type is published.
+//
+// # Organizations and accounts
+//
+// An endpoint belongs to an organization, its store.Endpoint.Tenant, and may
+// be narrowed to one account of it, store.Endpoint.Account (empty: the
+// endpoint is organization-wide). The rule: an event published for
+// (organization, account), with [ToAccount], reaches the organization's
+// organization-wide endpoints and that account's endpoints, never another
+// account's; an event published for the organization alone, with [ToTenant]
+// (or for every organization, with [ToAllTenants]), reaches organization-wide
+// endpoints only. The dashboard scopes by organization.
+//
+// # Subscriptions
+//
+// An endpoint subscribes with [event.Pattern] values: an exact type
+// ("medical-encounters.create"), a service ("medical-encounters", matching
+// every method of it: ".create", ".update", ".remove"), a prefix
+// ("medical-encounters.*") or "*". "ping" is an exact type, not a service:
+// every other one-segment pattern is a service. The receiver routes with the
+// same matcher.
 //
 // # Endpoints
 //
@@ -75,6 +96,14 @@
 // at the attempt's time. The envelope's id is the same on every attempt, its
 // date is the attempt's time (the same instant as webhook-timestamp), and the
 // data bytes are sent exactly as published, never re-encoded.
+//
+// An endpoint whose store.Endpoint.Format is [store.BodyEventPayload] is
+// sent {"id": "<event id>", "event": "<type>", "payload": {...}} instead of
+// the envelope: the same id, the data bytes as published under "payload"
+// (left out when the data is an empty object, as a ping's), the date in
+// webhook-timestamp only, and the same headers and signatures over the body
+// as sent. The format is chosen when the endpoint is created, and each
+// attempt records it (store.Attempt.Format).
 //
 // The response is classified by Config.Classifier (see
 // [retry.Classifier.Classify]): 2xx succeeds; 410 Gone fails the delivery and
@@ -197,6 +226,22 @@
 // contain bodies or headers. What a response may cost is bounded too: its
 // headers by [DefaultMaxResponseHeaderBytes] (read) and
 // Config.MaxResponseHeaders (kept), its body by Config.MaxResponseBody.
+//
+// # Credentials, TLS, proxies and KMS keys
+//
+// An endpoint with OAuth2 settings (store.Endpoint.OAuth2) gets an access
+// token from Config.OAuth2, a [TokenSource] (module
+// github.com/webhookkit/webhookkit/oauth2), before each attempt; token
+// requests use the sender's client, guard and proxy included; a failure is a
+// failed attempt ([ErrOAuth2Token]) and no request is made. An endpoint with
+// TLS settings (store.Endpoint.TLS: a client certificate, a CA bundle) gets
+// a transport of its own, cloned from the guarded one, kept while its
+// settings stay the same. Config.Proxy tunnels every request through an HTTP
+// CONNECT proxy, to addresses the guard resolved and checked. A "whkms_"
+// signing key signs through Config.KMS. [Endpoints] refuses what this sender
+// could not use ([ErrNoTokenSource], [ErrNoKMS], [ErrClientTLS]). The
+// OAuth2 Authorization header is redacted in the attempt log, and the client
+// secret in token errors.
 //
 // # Waiting for quiet
 //

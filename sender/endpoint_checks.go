@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -65,7 +67,38 @@ func (e *Endpoints) check(ep, cur *store.Endpoint) error {
 	if err := checkPatterns(e.s.cfg.Catalog, ep.EventTypes, had); err != nil {
 		return err
 	}
+	if err := e.checkCredentials(ep); err != nil {
+		return err
+	}
 	return checkHeaders(ep.Headers)
+}
+
+// checkCredentials refuses what the sender could not use: OAuth2 settings
+// without a Config.OAuth2 or whose token URL the URL policy refuses, KMS
+// keys without a Config.KMS, and TLS settings without an *http.Transport.
+func (e *Endpoints) checkCredentials(ep *store.Endpoint) error {
+	cfg := e.s.cfg
+	if ep.OAuth2 != nil {
+		if cfg.OAuth2 == nil {
+			return &store.FieldError{Field: "oauth2", Reason: "the sender has no OAuth2 token source (Config.OAuth2)", Err: ErrNoTokenSource}
+		}
+		if err := CheckURL(ep.OAuth2.TokenURL, cfg.AllowPrivateNetworks); err != nil {
+			var fe *store.FieldError
+			if errors.As(err, &fe) {
+				fe.Field = "oauth2.token_url"
+			}
+			return err
+		}
+	}
+	for i, k := range ep.Secrets {
+		if strings.HasPrefix(k.Key, signature.KeyRefPrefix) && cfg.KMS == nil {
+			return &store.FieldError{Field: fmt.Sprintf("secrets[%d]", i), Reason: "a KMS key needs the sender's Config.KMS", Err: ErrNoKMS}
+		}
+	}
+	if ep.TLS != nil && e.s.base == nil {
+		return &store.FieldError{Field: "tls", Reason: "the sender's transport is not an *http.Transport, so it cannot present a client certificate", Err: ErrClientTLS}
+	}
+	return nil
 }
 
 // maxListedTypes is how many catalog types a refused pattern's reason

@@ -63,6 +63,12 @@ func (s *Sender) Endpoints() *Endpoints { return s.eps }
 // ([signature.Secret.String] is its text), it is not shown again. When the
 // caller supplies secrets it returns the zero Secret. On error ep is not
 // changed; an existing ID is [store.ErrConflict].
+//
+// ep.Account (an account of the organization ep.Tenant; empty:
+// organization-wide) and ep.Format (the body shape) are fixed from now on.
+// An ep with Disabled set is created disabled (an inactive webhook: publishing
+// skips it until [Endpoints.Enable]), with DisabledAt now and DisabledReason
+// "created disabled" unless given; no hook is called.
 func (e *Endpoints) Create(ctx context.Context, ep *store.Endpoint) (signature.Secret, error) {
 	if e.s.isClosed() {
 		return signature.Secret{}, ErrClosed
@@ -73,6 +79,14 @@ func (e *Endpoints) Create(ctx context.Context, ep *store.Endpoint) (signature.S
 	c := ep.Clone()
 	if c.Mode == "" {
 		c.Mode = e.s.cfg.Mode
+	}
+	if c.Disabled {
+		if c.DisabledAt.IsZero() {
+			c.DisabledAt = e.s.now()
+		}
+		if c.DisabledReason == "" {
+			c.DisabledReason = "created disabled"
+		}
 	}
 	var sec signature.Secret
 	if len(c.Secrets) == 0 {
@@ -125,9 +139,10 @@ func (e *Endpoints) List(ctx context.Context, f store.EndpointFilter) ([]*store.
 // with ep's: URL, Description, EventTypes, Headers, RateLimit, Burst,
 // MaxInFlight and Metadata. Secrets are not changed by Update (ep.Secrets
 // is ignored: see [Endpoints.RotateSecret]), nor are the enabled state and
-// health (see Enable and Disable) or the dates. Mode and Tenant cannot
-// change: an empty Mode means the endpoint's, another Tenant or Mode is
-// refused. The result is checked as Create checks, except that an
+// health (see Enable and Disable) or the dates. Mode, Tenant, Account and
+// Format cannot change: an empty Mode or Format means the endpoint's,
+// another Tenant, Account, Mode or Format is refused (a *[store.FieldError]
+// naming it). The result is checked as Create checks, except that an
 // unchanged URL is not held to the URL policy again, nor a pattern the
 // endpoint had already to the catalog, so an endpoint stored before a
 // stricter policy or a smaller catalog can still be edited. On success ep.UpdatedAt is
@@ -149,10 +164,19 @@ func (e *Endpoints) Update(ctx context.Context, ep *store.Endpoint) error {
 		return fmt.Errorf("sender: update endpoint %q: %w", ep.ID,
 			&store.FieldError{Field: "tenant", Reason: "an endpoint's tenant cannot be changed"})
 	}
+	if ep.Account != cur.Account {
+		return fmt.Errorf("sender: update endpoint %q: %w", ep.ID,
+			&store.FieldError{Field: "account", Reason: "an endpoint's account cannot be changed"})
+	}
+	if ep.Format != "" && ep.Format.Name() != cur.Format.Name() {
+		return fmt.Errorf("sender: update endpoint %q: %w", ep.ID,
+			&store.FieldError{Field: "format", Reason: "an endpoint's body format is chosen at creation and cannot be changed"})
+	}
 	c := ep.Clone()
 	if c.Mode == "" {
 		c.Mode = cur.Mode
 	}
+	c.Format = cur.Format
 	c.Secrets = cur.Secrets
 	if err := e.check(c, cur); err != nil {
 		return fmt.Errorf("sender: update endpoint %q: %w", ep.ID, err)

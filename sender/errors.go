@@ -72,6 +72,26 @@ var (
 	// AllowPrivateNetworks is false: the private-address guard cannot be
 	// installed in it. Use Config.WrapTransport to add middleware instead.
 	ErrUnguardedTransport = errors.New("sender: cannot install the private-address guard in this transport")
+
+	// ErrNoTokenSource is the error of an attempt to an endpoint with
+	// OAuth2 settings when Config.OAuth2 is nil, and wrapped in the
+	// *store.FieldError with which Endpoints refuses such an endpoint.
+	ErrNoTokenSource = errors.New("sender: the endpoint uses OAuth2 but Config.OAuth2 is nil: set it to a token source (module github.com/webhookkit/webhookkit/oauth2)")
+
+	// ErrOAuth2Token wraps the error of an attempt whose OAuth2 access
+	// token could not be obtained: no request is made to the endpoint.
+	ErrOAuth2Token = errors.New("sender: obtaining an OAuth2 access token")
+
+	// ErrNoKMS is the error of an attempt, and wrapped in the
+	// *store.FieldError of Endpoints, for an endpoint with a "whkms_"
+	// signing key when Config.KMS is nil.
+	ErrNoKMS = errors.New("sender: the endpoint signs with a KMS key but Config.KMS is nil")
+
+	// ErrClientTLS is the error of an attempt, and wrapped in the
+	// *store.FieldError of Endpoints, for an endpoint with TLS settings
+	// that the sender cannot apply: its transport is not an
+	// *http.Transport, or the settings do not parse.
+	ErrClientTLS = errors.New("sender: cannot apply the endpoint's TLS settings")
 )
 
 // StatusError is the error Ping returns when the endpoint answered with a

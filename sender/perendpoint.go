@@ -41,7 +41,11 @@ type endpointState struct {
 	// at which one of them expires (zero: none expires).
 	keys       []string
 	signer     *signature.Signer
+	kmsKeys    []string // names of the active "whkms_" keys
 	validUntil time.Time
+
+	// tls is the client of an endpoint with TLS settings (credentials.go).
+	tls *endpointClient
 }
 
 // perEndpoint holds every endpoint's state, and the set of endpoints that
@@ -112,6 +116,9 @@ func (l *perEndpoint) forget(id string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if es := l.eps[id]; es != nil && es.inFlight == 0 {
+		if es.tls != nil {
+			es.tls.t.CloseIdleConnections()
+		}
 		delete(l.eps, id)
 		delete(l.skipped, id)
 	}

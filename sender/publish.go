@@ -11,24 +11,52 @@ import (
 )
 
 // Audience names who an event is published to: the subscribed endpoints of
-// one tenant, of every tenant, or one endpoint whatever its subscriptions.
-// The zero value names no one: there is no implicit broadcast across
-// tenants, and publishing to it is [ErrNoAudience].
+// one tenant (an organization), of one account of it, of every tenant, or
+// one endpoint whatever its subscriptions. The zero value names no one:
+// there is no implicit broadcast across tenants, and publishing to it is
+// [ErrNoAudience].
+//
+// An endpoint belongs to an organization (store.Endpoint.Tenant) and may be
+// narrowed to one account of it (store.Endpoint.Account; empty means
+// organization-wide). The rule: an event published for (organization,
+// account) with [ToAccount] reaches the organization's organization-wide
+// endpoints and that account's; an event published for the organization
+// alone ([ToTenant], or [ToAllTenants] for every organization) reaches
+// organization-wide endpoints only, never an account's.
 type Audience struct {
 	tenant     string
+	account    string
 	allTenants bool
 	endpointID string
 	set        bool
 }
 
-// ToTenant returns the audience of one tenant's endpoints whose patterns
-// match the event's type. The empty string is a tenant like any other (for
-// single-tenant applications).
+// ToTenant returns the audience of one tenant's organization-wide endpoints
+// (those without an Account) whose patterns match the event's type. The
+// empty string is a tenant like any other (for single-tenant applications).
 func ToTenant(tenant string) Audience { return Audience{tenant: tenant, set: true} }
 
-// ToAllTenants returns the audience of every tenant's endpoints whose
-// patterns match the event's type.
+// ToAccount returns the audience of an event that happened in one account
+// of an organization: the organization's organization-wide endpoints and
+// that account's endpoints, whose patterns match the event's type; not the
+// endpoints of the organization's other accounts. An empty account is
+// [ToTenant].
+func ToAccount(organization, account string) Audience {
+	return Audience{tenant: organization, account: account, set: true}
+}
+
+// ToAllTenants returns the audience of every tenant's organization-wide
+// endpoints whose patterns match the event's type.
 func ToAllTenants() Audience { return Audience{allTenants: true, set: true} }
+
+// accounts is the audience's store.EndpointFilter.Accounts: the
+// organization-wide endpoints, and those of its account if it has one.
+func (a Audience) accounts() []string {
+	if a.account != "" {
+		return []string{"", a.account}
+	}
+	return []string{""}
+}
 
 // ToEndpoint returns the audience of one endpoint, whatever its event-type
 // patterns: for replays, tests and "send this to that endpoint now". The
@@ -36,8 +64,8 @@ func ToAllTenants() Audience { return Audience{allTenants: true, set: true} }
 // ([ErrEndpointDisabled]) and be of the sender's mode ([ErrModeMismatch]).
 func ToEndpoint(id string) Audience { return Audience{endpointID: id, set: true} }
 
-// String describes the audience for logs: "tenant acme", "all tenants",
-// "endpoint ID" or "no one".
+// String describes the audience for logs: `tenant "acme"`,
+// `tenant "acme" account "a1"`, "all tenants", "endpoint ID" or "no one".
 func (a Audience) String() string {
 	switch {
 	case !a.set:
@@ -46,6 +74,8 @@ func (a Audience) String() string {
 		return "endpoint " + a.endpointID
 	case a.allTenants:
 		return "all tenants"
+	case a.account != "":
+		return fmt.Sprintf("tenant %q account %q", a.tenant, a.account)
 	}
 	return fmt.Sprintf("tenant %q", a.tenant)
 }
@@ -75,8 +105,9 @@ type PublishOptions struct {
 }
 
 // Publish enqueues ev for the audience: the active endpoints of a tenant
-// (or of all tenants) of the sender's mode whose event-type patterns match
-// ev.Type, or the one endpoint of [ToEndpoint]. It wakes the workers and
+// (or of all tenants, or of a tenant and one account of it: see [Audience])
+// of the sender's mode whose event-type patterns match ev.Type, or the one
+// endpoint of [ToEndpoint]. It wakes the workers and
 // returns how many deliveries it created. Reaching no endpoint is not an
 // error: it returns 0 and nil, and logs that at debug level.
 //
@@ -207,8 +238,8 @@ func (s *Sender) prepare(ev event.Event, now time.Time) (event.Event, error) {
 
 // targets resolves the audience to the endpoints to enqueue for, read
 // through tx: one endpoint (which must exist, be enabled and be of the
-// sender's mode), or the active endpoints of the tenant or tenants, of the
-// event's mode, subscribed to its type.
+// sender's mode), or the active endpoints of the tenant or tenants (and
+// account), of the event's mode, subscribed to its type.
 func (s *Sender) targets(ctx context.Context, tx store.Tx, ev event.Event, aud Audience) ([]store.Target, error) {
 	switch {
 	case !aud.set:
@@ -226,6 +257,7 @@ func (s *Sender) targets(ctx context.Context, tx store.Tx, ev event.Event, aud A
 	f := store.EndpointFilter{
 		Tenant:     aud.tenant,
 		AllTenants: aud.allTenants,
+		Accounts:   aud.accounts(),
 		Mode:       ev.APIMode,
 		ActiveOnly: true,
 		Page:       store.Page{Limit: store.MaxPageSize},

@@ -20,6 +20,7 @@ type Sender struct {
 	cfg    *settings
 	client *http.Client
 	direct http.RoundTripper // client.Transport when Client.Do adds nothing; else nil
+	base   *http.Transport   // the guarded transport before WrapTransport, or nil (see newClient)
 	log    *slog.Logger
 	per    *perEndpoint // what the sender keeps per endpoint: copy, limits, signer
 	eps    *Endpoints   // endpoint administration and health
@@ -56,7 +57,7 @@ func New(st store.SenderStore, cfg *Config) (*Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := newClient(set)
+	client, guarded, err := newClient(set)
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +65,7 @@ func New(st store.SenderStore, cfg *Config) (*Sender, error) {
 		st:     st,
 		cfg:    set,
 		client: client,
+		base:   guarded,
 		log:    set.Logger,
 		ids:    newIDSource(),
 		wake:   make(chan struct{}, 1),
@@ -199,12 +201,12 @@ func (s *Sender) Shutdown(ctx context.Context) error {
 	select {
 	case <-done:
 		s.cancelHard()
-		s.client.CloseIdleConnections()
+		s.closeIdle()
 		return nil
 	case <-ctx.Done():
 		s.cancelHard()
 		<-done
-		s.client.CloseIdleConnections()
+		s.closeIdle()
 		return ctx.Err()
 	}
 }
@@ -219,7 +221,7 @@ func (s *Sender) Close() error {
 	}
 	s.cancelHard()
 	s.wg.Wait()
-	s.client.CloseIdleConnections()
+	s.closeIdle()
 	return nil
 }
 

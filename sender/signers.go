@@ -2,25 +2,28 @@ package sender
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/store"
 )
 
-// signer returns a signer over ep's secrets that are active at now, built
-// once and reused until the endpoint's active keys change or one of them
-// expires.
-func (l *perEndpoint) signer(ep *store.Endpoint, now time.Time) (*signature.Signer, error) {
+// signer returns a signer over ep's secrets that are active at now (nil
+// when all of them are KMS keys), and the names of its active KMS keys,
+// built once and reused until the endpoint's active keys change or one of
+// them expires.
+func (l *perEndpoint) signer(ep *store.Endpoint, now time.Time) (*signature.Signer, []string, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	es := l.state(ep.ID)
-	if es.signer != nil && (es.validUntil.IsZero() || now.Before(es.validUntil)) && sameActiveKeys(es.keys, ep.Secrets, now) {
-		return es.signer, nil
+	if (es.signer != nil || len(es.kmsKeys) > 0) && (es.validUntil.IsZero() || now.Before(es.validUntil)) && sameActiveKeys(es.keys, ep.Secrets, now) {
+		return es.signer, es.kmsKeys, nil
 	}
 	var (
 		secrets    []signature.Secret
 		keys       []signature.PrivateKey
+		kms        []string
 		texts      []string
 		validUntil time.Time
 	)
@@ -28,16 +31,22 @@ func (l *perEndpoint) signer(ep *store.Endpoint, now time.Time) (*signature.Sign
 		if !sec.Active(now) {
 			continue
 		}
-		if len(sec.Key) >= len(signature.PrivateKeyPrefix) && sec.Key[:len(signature.PrivateKeyPrefix)] == signature.PrivateKeyPrefix {
+		if strings.HasPrefix(sec.Key, signature.KeyRefPrefix) {
+			name, err := signature.ParseKeyRef(sec.Key)
+			if err != nil {
+				return nil, nil, errSecret(i, err)
+			}
+			kms = append(kms, name)
+		} else if len(sec.Key) >= len(signature.PrivateKeyPrefix) && sec.Key[:len(signature.PrivateKeyPrefix)] == signature.PrivateKeyPrefix {
 			k, err := signature.ParsePrivateKey(sec.Key)
 			if err != nil {
-				return nil, errSecret(i, err)
+				return nil, nil, errSecret(i, err)
 			}
 			keys = append(keys, k)
 		} else {
 			s, err := signature.ParseSecret(sec.Key)
 			if err != nil {
-				return nil, errSecret(i, err)
+				return nil, nil, errSecret(i, err)
 			}
 			secrets = append(secrets, s)
 		}
@@ -47,14 +56,17 @@ func (l *perEndpoint) signer(ep *store.Endpoint, now time.Time) (*signature.Sign
 		}
 	}
 	if len(texts) == 0 {
-		return nil, ErrNoActiveSecret
+		return nil, nil, ErrNoActiveSecret
 	}
-	sg, err := signature.NewSigner(secrets, keys...)
-	if err != nil {
-		return nil, err
+	var sg *signature.Signer
+	if len(secrets)+len(keys) > 0 {
+		var err error
+		if sg, err = signature.NewSigner(secrets, keys...); err != nil {
+			return nil, nil, err
+		}
 	}
-	es.keys, es.signer, es.validUntil = texts, sg, validUntil
-	return sg, nil
+	es.keys, es.signer, es.kmsKeys, es.validUntil = texts, sg, kms, validUntil
+	return sg, kms, nil
 }
 
 func sameActiveKeys(keys []string, secrets []store.SigningKey, now time.Time) bool {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/webhookkit/webhookkit/internal/netguard"
@@ -16,7 +17,11 @@ import (
 // newClient builds the HTTP client the sender uses: the user's client or
 // transport (cloned), the private-address guard installed at dial time, the
 // response headers bounded, and redirects never followed.
-func newClient(cfg *settings) (*http.Client, error) {
+//
+// It also returns the guarded *http.Transport before Config.WrapTransport,
+// from which endpoints with TLS settings get transports of their own, or
+// nil when the transport is another RoundTripper.
+func newClient(cfg *settings) (*http.Client, *http.Transport, error) {
 	client := &http.Client{}
 	var base http.RoundTripper
 	field := "Transport"
@@ -29,26 +34,42 @@ func newClient(cfg *settings) (*http.Client, error) {
 		base = cfg.Transport
 	}
 	var rt http.RoundTripper
+	var guarded *http.Transport
 	switch t := base.(type) {
 	case nil:
-		rt = defaultTransport(cfg)
+		guarded = defaultTransport(cfg)
+		rt = guarded
 	case *http.Transport:
 		if !cfg.AllowPrivateNetworks && t.Proxy != nil {
 			// Through a proxy the guard would check the proxy's address,
 			// not the endpoint's: refuse rather than guard the wrong thing.
-			return nil, fmt.Errorf("%w: Config.%s has a Proxy, so the private-address guard would check the proxy instead of the endpoint; clear Proxy (http.DefaultTransport.Clone() sets it) or set AllowPrivateNetworks", ErrUnguardedTransport, field)
+			return nil, nil, fmt.Errorf("%w: Config.%s has a Proxy, so the private-address guard would check the proxy instead of the endpoint; clear Proxy (http.DefaultTransport.Clone() sets it) or set AllowPrivateNetworks", ErrUnguardedTransport, field)
 		}
 		c := t.Clone()
 		if c.MaxResponseHeaderBytes == 0 {
 			c.MaxResponseHeaderBytes = DefaultMaxResponseHeaderBytes
 		}
-		if !cfg.AllowPrivateNetworks {
-			newGuard(cfg.Logger).install(c)
+		switch {
+		case cfg.Proxy != nil:
+			if c.Proxy != nil {
+				return nil, nil, fmt.Errorf("%w: Config.Proxy with a Config.%s that has a Proxy of its own: set one of them", ErrInvalidConfig, field)
+			}
+			if c.DialTLSContext != nil || c.DialTLS != nil { //nolint:staticcheck
+				return nil, nil, fmt.Errorf("%w: Config.Proxy with a Config.%s that has a DialTLSContext: TLS must run through the proxy's tunnel", ErrInvalidConfig, field)
+			}
+			dial := c.DialContext
+			if dial == nil {
+				dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+			}
+			c.DialContext = proxied(cfg, dial)
+		case !cfg.AllowPrivateNetworks:
+			newGuard(cfg).install(c)
 		}
+		guarded = c
 		rt = c
 	default:
 		if !cfg.AllowPrivateNetworks {
-			return nil, fmt.Errorf("%w: Config.%s is a %T, not an *http.Transport (use Config.WrapTransport for middleware)", ErrUnguardedTransport, field, base)
+			return nil, nil, fmt.Errorf("%w: Config.%s is a %T, not an *http.Transport (use Config.WrapTransport for middleware)", ErrUnguardedTransport, field, base)
 		}
 		rt = base
 	}
@@ -57,7 +78,7 @@ func newClient(cfg *settings) (*http.Client, error) {
 	}
 	client.Transport = rt
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return client, nil
+	return client, guarded, nil
 }
 
 // defaultTransport is http.DefaultTransport's settings with a keep-alive pool
@@ -67,9 +88,13 @@ func newClient(cfg *settings) (*http.Client, error) {
 func defaultTransport(cfg *settings) *http.Transport {
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	dial := d.DialContext
-	if !cfg.AllowPrivateNetworks {
-		d.Control = netguard.Control
-		dial = newGuard(cfg.Logger).wrap(dial, dialControlled)
+	switch {
+	case cfg.Proxy != nil:
+		dial = proxied(cfg, dial)
+	case !cfg.AllowPrivateNetworks:
+		g := newGuard(cfg)
+		d.Control = g.control
+		dial = g.wrap(dial, dialControlled)
 	}
 	return &http.Transport{
 		DialContext:            dial,
@@ -95,6 +120,11 @@ const (
 	// dialPinned: a user's dial function for plain connections. The guard
 	// resolves the host itself and dials the public addresses, as IPs.
 	dialPinned
+	// dialProxied: the sender's CONNECT dialer. Like dialPinned it is
+	// called with checked IPs, and the proxy connects to what it is asked:
+	// the connection's peer is the proxy, allowed explicitly, so it is not
+	// checked again.
+	dialProxied
 	// dialChecked: a user's TLS dial function, which needs the host name
 	// (for SNI and certificate checks). The guard resolves the host and
 	// refuses it if any address is not public, then dials the name.
@@ -113,8 +143,25 @@ type guard struct {
 	allowed func(netip.Addr) bool
 }
 
-func newGuard(log *slog.Logger) *guard {
-	return &guard{log: log, lookup: net.DefaultResolver.LookupNetIP, allowed: netguard.Allowed}
+func newGuard(cfg *settings) *guard {
+	allowed := netguard.Allowed
+	if cfg.allowAddr != nil {
+		allowed = cfg.allowAddr
+	}
+	return &guard{log: cfg.Logger, lookup: net.DefaultResolver.LookupNetIP, allowed: allowed}
+}
+
+// control is a net.Dialer's Control function: netguard.Control under the
+// guard's rule.
+func (g *guard) control(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		host = address
+	}
+	if ip, err := netip.ParseAddr(host); err != nil || !g.allowed(ip) {
+		return fmt.Errorf("%w: %s", ErrPrivateAddress, address)
+	}
+	return nil
 }
 
 // install guards every dial function of t: a plain dialer gets
@@ -130,7 +177,7 @@ func (g *guard) install(t *http.Transport) {
 		t.Dial = nil   //nolint:staticcheck
 		t.DialContext = g.wrap(func(_ context.Context, network, addr string) (net.Conn, error) { return dial(network, addr) }, dialPinned)
 	default:
-		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: netguard.Control}
+		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: g.control}
 		t.DialContext = g.wrap(d.DialContext, dialControlled)
 	}
 	if t.DialTLSContext != nil {
@@ -182,10 +229,13 @@ func (g *guard) wrap(dial dialFunc, mode dialMode) dialFunc {
 				return nil, g.refuse(ctx, network, addr, err.Error())
 			}
 			return c, err
-		case dialPinned:
+		case dialPinned, dialProxied:
 			var first error
 			for _, ip := range ips {
 				c, err := dial(ctx, network, net.JoinHostPort(ip.Unmap().String(), port))
+				if err == nil && mode == dialProxied {
+					return c, nil
+				}
 				if err == nil {
 					return g.checkPeer(ctx, network, addr, c)
 				}

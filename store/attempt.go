@@ -70,6 +70,10 @@ type Attempt struct {
 	Error string
 	// Success reports whether the attempt delivered the event.
 	Success bool
+
+	// Format is the shape of RequestBody, the endpoint's [BodyFormat] at the
+	// attempt: "" (or [BodyEnvelope]) for the standard envelope.
+	Format BodyFormat
 }
 
 // ResponseHeadersTruncated reports whether ResponseHeaders were cut to the

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
-	"github.com/webhookkit/webhookkit/signature"
 )
 
 // Endpoint is a URL subscribed to event types, owned by a tenant. The sender
@@ -19,10 +18,23 @@ import (
 type Endpoint struct {
 	// ID identifies the endpoint. CreateEndpoint assigns a UUID when empty.
 	ID string
-	// Tenant is the owner (an organization or an account). Events are
-	// published to a tenant's endpoints; the dashboard scopes by it. Empty is
-	// a valid tenant of its own, not a wildcard.
+	// Tenant is the owner: the organization. Events are published to a
+	// tenant's endpoints; the dashboard scopes by it. Empty is a valid
+	// tenant of its own, not a wildcard. It cannot change after creation.
 	Tenant string
+	// Account narrows the endpoint to one account of the organization
+	// (Tenant); empty means organization-wide. An event published for
+	// (organization, account) reaches the organization's organization-wide
+	// endpoints and that account's; an event published for the organization
+	// alone reaches its organization-wide endpoints only (see
+	// [EndpointFilter].Accounts). It cannot change after creation: stores
+	// keep it on update, as Tenant.
+	Account string
+	// Format is the shape of the request body of every delivery: the
+	// standard envelope (zero value, or [BodyEnvelope]) or
+	// [BodyEventPayload]. It is chosen at creation: stores keep it on
+	// update, so a receiver never sees the shape change under it.
+	Format BodyFormat
 	// Mode is the API mode the endpoint receives: [event.ModeTest] or
 	// [event.ModeLive]. A sender delivers only its own mode's deliveries.
 	Mode event.Mode
@@ -52,6 +64,13 @@ type Endpoint struct {
 	MaxInFlight int
 	// Metadata is free-form key/value data for the application.
 	Metadata map[string]string
+	// OAuth2, when set, makes every delivery carry an access token obtained
+	// with these client credentials (see [OAuth2]). Nil: none.
+	OAuth2 *OAuth2
+	// TLS, when set, holds a client certificate for mutual TLS and a CA
+	// bundle for the endpoint (see [ClientTLS]). Nil: no client
+	// certificate, the system's roots.
+	TLS *ClientTLS
 
 	// Disabled stops deliveries: publishing skips the endpoint and its queued
 	// deliveries wait (paused) until it is enabled again.
@@ -67,6 +86,36 @@ type Endpoint struct {
 
 	// CreatedAt and UpdatedAt are maintained by the store.
 	CreatedAt, UpdatedAt time.Time
+}
+
+// BodyFormat is the shape of the JSON body a delivery is POSTed with. Both
+// carry the event's data bytes exactly as published, and the same signature
+// headers (webhook-id, webhook-timestamp, webhook-signature) sign the body as
+// sent. The zero value "" is [BodyEnvelope].
+type BodyFormat string
+
+// The body formats.
+const (
+	// BodyEnvelope is the standard envelope, [event.Event] on the wire:
+	// {"api_mode", "date", "id", "type", "data"}.
+	BodyEnvelope BodyFormat = "envelope"
+	// BodyEventPayload is {"id": "<event id>", "event": "<type>",
+	// "payload": {...}}: the event's id, its type and its data, with
+	// "payload" left out when the data is an empty object ({}, as a
+	// ping's). The date travels in the webhook-timestamp header only.
+	BodyEventPayload BodyFormat = "event-payload"
+)
+
+// Valid reports whether f is "", [BodyEnvelope] or [BodyEventPayload].
+func (f BodyFormat) Valid() bool { return f == "" || f == BodyEnvelope || f == BodyEventPayload }
+
+// Name returns the format's name for people and APIs: "envelope" for the
+// zero value, f otherwise.
+func (f BodyFormat) Name() string {
+	if f == "" {
+		return string(BodyEnvelope)
+	}
+	return string(f)
 }
 
 // Health is an endpoint's recent delivery record.
@@ -116,8 +165,11 @@ func (b BreakerState) String() string {
 type SigningKey struct {
 	// Key is the secret's text: "whsec_" and the base64 of 24 to 64 random
 	// bytes, or "whsk_" and the base64 of a 64-byte Ed25519 private key (see
-	// [signature.ParseSigningKey]). A public key ("whpk_") cannot sign and
-	// is refused. Stores check it and keep it as given; it must never be
+	// [signature.ParseSigningKey]), or "whkms_" and the name of an Ed25519
+	// key held in a KMS or HSM, which signs through the sender's
+	// signature.KMS (see [signature.ParseKeyRef]). A public key ("whpk_")
+	// cannot sign and is refused. Stores check it and keep it as given
+	// (sealed, by a store that encrypts secrets at rest); it must never be
 	// logged.
 	Key string
 	// CreatedAt is when the secret was added. A store that stores a secret
@@ -145,8 +197,9 @@ func (s SigningKey) GoString() string { return "store.SigningKey{redacted}" }
 // URL with a host name (a port, if any, from 1 to 65535, and no spaces),
 // at least one valid event-type pattern, at least one secret, each a key
 // that signs (a "whsec_" secret or a "whsk_" private key, parsed by
-// [signature.ParseSigningKey]; a "whpk_" public key is refused), and limits
-// that are not negative. It stops at the first field at fault and returns
+// [signature.ParseSigningKey], or a "whkms_" key reference; a "whpk_"
+// public key is refused), limits that are not negative, and OAuth2 and TLS
+// settings that are complete and parse (fields "oauth2.*", "tls", "tls.*"). It stops at the first field at fault and returns
 // a *[FieldError] naming it (find it with errors.As; it wraps [ErrInvalid]
 // and, for a pattern or a secret, the event or signature package's error),
 // whose text never repeats a secret or a URL's credentials. A nil endpoint
@@ -163,6 +216,9 @@ func (e *Endpoint) Validate() error {
 	if err := CheckURL(e.URL); err != nil {
 		return err
 	}
+	if !e.Format.Valid() {
+		return &FieldError{Field: "format", Reason: fmt.Sprintf("%.64q: want %q or %q", e.Format, BodyEnvelope, BodyEventPayload)}
+	}
 	if len(e.EventTypes) == 0 {
 		return &FieldError{Field: "event types", Reason: `at least one pattern is required ("*" for all)`}
 	}
@@ -175,7 +231,7 @@ func (e *Endpoint) Validate() error {
 		return &FieldError{Field: "secrets", Reason: "at least one is required"}
 	}
 	for i, s := range e.Secrets {
-		if _, _, err := signature.ParseSigningKey(s.Key); err != nil {
+		if err := checkSigningKey(s.Key); err != nil {
 			return &FieldError{Field: fmt.Sprintf("secrets[%d]", i), Reason: reasonOf(err, "signature: "), Err: err}
 		}
 	}
@@ -187,7 +243,7 @@ func (e *Endpoint) Validate() error {
 	case e.MaxInFlight < 0:
 		return &FieldError{Field: "limits", Reason: "the cap on requests in flight must not be negative"}
 	}
-	return nil
+	return e.validateCredentials()
 }
 
 // reasonOf is err's text without the name of the package that made it
@@ -269,6 +325,7 @@ func (e *Endpoint) Clone() *Endpoint {
 	c.Secrets = append([]SigningKey(nil), e.Secrets...)
 	c.Headers = cloneMap(e.Headers)
 	c.Metadata = cloneMap(e.Metadata)
+	c.OAuth2, c.TLS = e.OAuth2.clone(), e.TLS.clone()
 	return &c
 }
 
@@ -289,6 +346,12 @@ type EndpointFilter struct {
 	// across tenants (an empty Tenant alone means the empty tenant).
 	Tenant     string
 	AllTenants bool
+	// Accounts, when not empty, selects the endpoints whose Account is one
+	// of these, "" standing for the organization-wide ones. The fan-out of
+	// an event published for (organization, account) lists with
+	// {"", account}; for the organization alone, with {""}. Empty: every
+	// account's and the organization-wide endpoints.
+	Accounts []string
 	// Mode selects one API mode; empty means both.
 	Mode event.Mode
 	// ActiveOnly skips disabled endpoints.
@@ -309,7 +372,7 @@ type Endpoints interface {
 	GetEndpoint(ctx context.Context, id string) (*Endpoint, error)
 	// UpdateEndpoint validates ep (see [Endpoint.Prepare]) and replaces the
 	// user-editable fields of the stored endpoint (everything but ID, Tenant,
-	// Disabled*, Health and CreatedAt), setting UpdatedAt, and the CreatedAt
+	// Account, Format, Disabled*, Health and CreatedAt), setting UpdatedAt, and the CreatedAt
 	// of secrets that have none to the same time, also on ep. An invalid
 	// endpoint is [ErrInvalid]; a missing one [ErrNotFound].
 	UpdateEndpoint(ctx context.Context, ep *Endpoint) error

@@ -224,7 +224,9 @@ type DeliveryFilter struct {
 	AllTenants bool
 	EndpointID string
 	EventID    string
-	// EventType is an exact type or an [event.Pattern].
+	// EventType is an [event.Pattern]: an exact type ("patient.created",
+	// "ping"), a service ("patient": itself and all its methods), a prefix
+	// ("patient.*") or "*".
 	EventType string
 	State     DeliveryState
 	// Since and Until bound CreatedAt: Since <= CreatedAt < Until.

@@ -21,7 +21,7 @@ var dashboardRe = regexp.MustCompile(`open (http://\S+/\?token=\S+)`)
 func TestDashboard(t *testing.T) {
 	t.Parallel()
 	path := t.TempDir() + "/webhooks.db"
-	st, err := sqlite.Open(path, nil)
+	st, err := sqlite.Open(path, &sqlite.Config{PlaintextSecrets: true})
 	require.NoError(t, err)
 	require.NoError(t, st.Migrate(context.Background()))
 	epID, _ := fillStore(t, st)

@@ -14,6 +14,7 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/memory"
 	"github.com/webhookkit/webhookkit/store/postgres"
+	"github.com/webhookkit/webhookkit/store/seal"
 	"github.com/webhookkit/webhookkit/store/sqlite"
 )
 
@@ -80,7 +81,11 @@ func openStore(ctx context.Context, dsn string, mode openMode) (*openedStore, er
 		if mode == existing {
 			return openSQLiteReadOnly(ctx, path)
 		}
-		s, err := sqlite.Open(path, nil)
+		keys, err := storeKeys()
+		if err != nil {
+			return nil, err
+		}
+		s, err := sqlite.Open(path, &sqlite.Config{Keys: keys, PlaintextSecrets: keys == nil})
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", path, err)
 		}
@@ -104,7 +109,12 @@ func openStore(ctx context.Context, dsn string, mode openMode) (*openedStore, er
 		if err != nil {
 			return nil, usagef("--store: invalid PostgreSQL connection string")
 		}
-		s, err := postgres.New(pool, &postgres.Config{Schema: schema})
+		keys, err := storeKeys()
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		s, err := postgres.New(pool, &postgres.Config{Schema: schema, Keys: keys, PlaintextSecrets: keys == nil})
 		if err != nil {
 			pool.Close()
 			return nil, usagef("--store: %v", err)
@@ -123,6 +133,25 @@ func openStore(ctx context.Context, dsn string, mode openMode) (*openedStore, er
 		return &openedStore{kind: "postgres", where: where, st: s, close: pool.Close}, nil
 	}
 	return nil, usagef("unknown store %q: want memory, sqlite:PATH or postgres://...", redactDSN(dsn))
+}
+
+// storeKeysEnv names the environment variable holding the key-encryption
+// keys of a SQL store, in seal.ParseKeyring's form ("id=base64,...").
+const storeKeysEnv = "WEBHOOK_STORE_KEYS"
+
+// storeKeys returns the keys in $WEBHOOK_STORE_KEYS, or nil when it is
+// unset: the CLI, a development tool, then keeps endpoint secrets in
+// plaintext, as its README says.
+func storeKeys() (*seal.Keyring, error) {
+	text := os.Getenv(storeKeysEnv)
+	if text == "" {
+		return nil, nil
+	}
+	keys, err := seal.ParseKeyring(text)
+	if err != nil {
+		return nil, usagef("$%s: %v", storeKeysEnv, err)
+	}
+	return keys, nil
 }
 
 // openSQLiteReadOnly opens the store in the SQLite file at path without
@@ -144,7 +173,12 @@ func openSQLiteReadOnly(ctx context.Context, path string) (*openedStore, error) 
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	s := sqlite.New(db, nil)
+	keys, err := storeKeys()
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := sqlite.New(db, &sqlite.Config{Keys: keys})
 	if err := checkInstalled(ctx, s, sqlite.SchemaVersion, path, "the file holds no webhookkit tables"); err != nil {
 		_ = db.Close()
 		return nil, err

@@ -26,6 +26,7 @@ type logLine struct {
 	Error        string `json:"error"`
 	Success      bool   `json:"success"`
 	DurationMS   int64  `json:"duration_ms"`
+	Format       string `json:"format"` // the request body's format: envelope or event-payload
 	RequestBody  string `json:"request_body,omitempty"`
 	ResponseBody string `json:"response_body,omitempty"`
 }
@@ -38,9 +39,10 @@ your application's sender writes to), newest first, one JSON object per line:
 	{"id":"...","at":"2025-01-02T15:04:05.123Z","endpoint_id":"...","tenant":"",
 	 "delivery_id":"...","event_id":"...","event_type":"ping","mode":"test",
 	 "attempt":1,"url":"https://...","status":503,"error":"503 Service Unavailable",
-	 "success":false,"duration_ms":12}
+	 "success":false,"duration_ms":12,"format":"envelope"}
 
-(one line each). --bodies adds the request and response bodies as kept by
+(one line each). "format" is the body's shape: "envelope", the standard
+envelope, or "event-payload", {"id","event","payload"}. --bodies adds the request and response bodies as kept by
 the store. logs only reads: the SQLite file or PostgreSQL schema must hold a
 store already; when it does not (a mistyped path or schema name), logs says
 so and exits 1, creating nothing.`, `
@@ -86,7 +88,7 @@ so and exits 1, creating nothing.`, `
 				ID: a.ID, At: a.At.UTC().Format(time.RFC3339Nano), EndpointID: a.EndpointID, Tenant: a.Tenant,
 				DeliveryID: a.DeliveryID, EventID: a.EventID, EventType: a.EventType, Mode: string(a.Mode),
 				Attempt: a.Number, URL: a.URL, Status: a.StatusCode, Error: a.Error, Success: a.Success,
-				DurationMS: a.Duration.Milliseconds(),
+				DurationMS: a.Duration.Milliseconds(), Format: a.Format.Name(),
 			}
 			if *bodies {
 				l.RequestBody, l.ResponseBody = string(a.RequestBody), string(a.ResponseBody)

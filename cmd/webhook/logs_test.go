@@ -75,6 +75,7 @@ func testLogs(t *testing.T, dsn, endpointID string, eventIDs []string) {
 		require.Equal(t, endpointID, l.EndpointID)
 		require.Contains(t, eventIDs, l.EventID)
 		require.Equal(t, l.Status == 200, l.Success)
+		require.Equal(t, "envelope", l.Format)
 		require.Empty(t, l.RequestBody, "bodies only with --bodies")
 		if i > 0 {
 			require.GreaterOrEqual(t, all[i-1].At, l.At, "newest first")
@@ -109,7 +110,7 @@ func testLogs(t *testing.T, dsn, endpointID string, eventIDs []string) {
 func TestLogsSQLite(t *testing.T) {
 	t.Parallel()
 	path := t.TempDir() + "/webhooks.db"
-	st, err := sqlite.Open(path, nil)
+	st, err := sqlite.Open(path, &sqlite.Config{PlaintextSecrets: true})
 	require.NoError(t, err)
 	require.NoError(t, st.Migrate(context.Background()))
 	epID, ids := fillStore(t, st)
@@ -135,7 +136,7 @@ func TestLogsPostgres(t *testing.T) {
 		_, err := pool.Exec(context.Background(), `DROP SCHEMA IF EXISTS "`+schema+`" CASCADE`)
 		require.NoError(t, err)
 	})
-	st, err := postgres.New(pool, &postgres.Config{Schema: schema})
+	st, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: schema})
 	require.NoError(t, err)
 	require.NoError(t, st.Migrate(ctx))
 	epID, ids := fillStore(t, st)
@@ -145,6 +146,33 @@ func TestLogsPostgres(t *testing.T) {
 		sep = "&"
 	}
 	testLogs(t, dsn+sep+"schema="+schema, epID, ids)
+}
+
+// TestLogsFormat checks that logs shows an attempt's body format.
+func TestLogsFormat(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := t.TempDir() + "/webhooks.db"
+	st, err := sqlite.Open(path, nil)
+	require.NoError(t, err)
+	require.NoError(t, st.Migrate(ctx))
+	srv := newEndpoint(t, http.StatusOK)
+	s, err := sender.New(st, &sender.Config{AllowPrivateNetworks: true, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	ep := &store.Endpoint{Tenant: "org", Account: "acct", Format: store.BodyEventPayload, URL: srv.URL, EventTypes: []string{"*"}}
+	_, err = s.Endpoints().Create(ctx, ep)
+	require.NoError(t, err)
+	a, err := s.Ping(ctx, ep.ID)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.NoError(t, st.Close())
+
+	r := cli(t, "", "logs", "--store", "sqlite:"+path, "--bodies")
+	require.Equal(t, 0, r.code, r.stderr)
+	lines := logLines(t, r.stdout)
+	require.Len(t, lines, 1)
+	require.Equal(t, "event-payload", lines[0].Format)
+	require.Equal(t, `{"id":"`+a.EventID+`","event":"ping"}`, lines[0].RequestBody)
 }
 
 func TestLogsUsage(t *testing.T) {

@@ -118,7 +118,7 @@ func TestReadOnlyMissingPostgresSchema(t *testing.T) {
 func TestDashboardReadOnlyExistingSQLite(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "webhooks.db")
-	st, err := sqlite.Open(path, nil)
+	st, err := sqlite.Open(path, &sqlite.Config{PlaintextSecrets: true})
 	require.NoError(t, err)
 	require.NoError(t, st.Migrate(context.Background()))
 	epID, _ := fillStore(t, st)

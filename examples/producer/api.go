@@ -6,25 +6,45 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/google/uuid"
 
+	"github.com/webhookkit/webhookkit/access"
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/event/fasten"
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/webhookapi"
 )
 
 // api is the producer's HTTP API. A real service would authenticate the
 // caller and take the tenant from the credentials, not from the request.
 type api struct {
-	db  database
-	s   *sender.Sender
-	log *slog.Logger
+	db       database
+	s        *sender.Sender
+	log      *slog.Logger
+	webhooks http.Handler // the webhookapi handler
 }
 
-func newAPI(db database, s *sender.Sender, log *slog.Logger) *api {
-	return &api{db: db, s: s, log: log}
+func newAPI(db database, s *sender.Sender, log *slog.Logger) (*api, error) {
+	webhooks, err := webhookapi.New(s, &webhookapi.Config{Authorize: demoAuthorize, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return &api{db: db, s: s, log: log, webhooks: webhooks}, nil
+}
+
+// demoAuthorize scopes a webhookapi request to the organization named by
+// "Authorization: Bearer <organization>". A real service checks a session
+// or an API key and takes the organization from it; the same function type
+// guards the dashboard (access.AuthorizeFunc).
+func demoAuthorize(r *http.Request) (access.Scope, error) {
+	org, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || org == "" {
+		return access.Scope{}, errors.New("no bearer token")
+	}
+	return access.Scope{Tenant: org}, nil
 }
 
 func (a *api) routes() http.Handler {
@@ -35,6 +55,10 @@ func (a *api) routes() http.Handler {
 	mux.HandleFunc("POST /exports/{id}/complete", a.completeExport)
 	mux.HandleFunc("POST /exports/{id}/fail", a.failExport)
 	mux.HandleFunc("GET /deliveries", a.listDeliveries)
+	// The customers' own webhook management API (webhookapi), under /api/:
+	// organizations install webhooks, on the organization or on one of its
+	// accounts (here, an org connection), and ping them.
+	mux.Handle("/api/", http.StripPrefix("/api", a.webhooks))
 	return mux
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/postgres"
+	"github.com/webhookkit/webhookkit/store/seal"
 	"github.com/webhookkit/webhookkit/store/sqlite"
 )
 
@@ -49,9 +51,19 @@ type database interface {
 // openDB opens "sqlite:PATH" or a "postgres://" connection string and
 // migrates webhookkit's schema and the exports table.
 func openDB(ctx context.Context, dsn string, logger *slog.Logger) (database, error) {
+	// Endpoint secrets are sealed at rest under the keys in
+	// $WEBHOOK_STORE_KEYS ("id=base64 of 32 bytes", the sealing key first);
+	// without it this example keeps them in plaintext, by explicit choice.
+	var keys *seal.Keyring
+	if text := os.Getenv("WEBHOOK_STORE_KEYS"); text != "" {
+		var err error
+		if keys, err = seal.ParseKeyring(text); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case strings.HasPrefix(dsn, "sqlite:"):
-		st, err := sqlite.Open(strings.TrimPrefix(dsn, "sqlite:"), nil)
+		st, err := sqlite.Open(strings.TrimPrefix(dsn, "sqlite:"), &sqlite.Config{Keys: keys, PlaintextSecrets: keys == nil})
 		if err != nil {
 			return nil, err
 		}
@@ -66,7 +78,7 @@ func openDB(ctx context.Context, dsn string, logger *slog.Logger) (database, err
 		if err != nil {
 			return nil, errors.New("invalid PostgreSQL connection string") // its text may hold a password
 		}
-		st, err := postgres.New(pool, &postgres.Config{Logger: logger})
+		st, err := postgres.New(pool, &postgres.Config{Logger: logger, Keys: keys, PlaintextSecrets: keys == nil})
 		if err != nil {
 			pool.Close()
 			return nil, err
@@ -139,7 +151,7 @@ func (d *sqliteDB) FinishExport(ctx context.Context, s *sender.Sender, id, statu
 	if err != nil {
 		return event.Event{}, 0, err
 	}
-	n, err := s.PublishTx(ctx, d.st.Tx(tx), ev, sender.ToTenant(ex.Tenant), nil)
+	n, err := s.PublishTx(ctx, d.st.Tx(tx), ev, sender.ToAccount(ex.Tenant, ex.OrgConnectionID), nil)
 	if err != nil {
 		return event.Event{}, 0, err
 	}
@@ -204,7 +216,7 @@ func (d *pgDB) FinishExport(ctx context.Context, s *sender.Sender, id, status st
 	if err != nil {
 		return event.Event{}, 0, err
 	}
-	n, err := s.PublishTx(ctx, d.st.Tx(tx), ev, sender.ToTenant(ex.Tenant), nil)
+	n, err := s.PublishTx(ctx, d.st.Tx(tx), ev, sender.ToAccount(ex.Tenant, ex.OrgConnectionID), nil)
 	if err != nil {
 		return event.Event{}, 0, err
 	}

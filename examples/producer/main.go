@@ -30,6 +30,21 @@
 //	POST /exports/{id}/complete   publishes patient.ehi_export_success
 //	POST /exports/{id}/fail       {failure_reason} publishes patient.ehi_export_failed
 //	GET  /deliveries?tenant=T     the tenant's latest deliveries and their state
+//	/api/webhooks, /api/webhook-events   the customers' webhook management API
+//	                              (package webhookapi; "Authorization: Bearer ORG")
+//
+// An export's events are published for its organization (tenant) and its
+// org connection as the account: they reach the organization-wide webhooks
+// and those installed on that connection. For example:
+//
+//	curl -s localhost:8080/api/webhooks -H 'Authorization: Bearer acme' -H 'Content-Type: application/json' \
+//	  -d '{"organization":"acme","account":"conn-1","active":true,"url":"http://127.0.0.1:8081/webhooks","events":"patient","format":"envelope"}'
+//	curl -s localhost:8080/api/webhook-events -H 'Authorization: Bearer acme' -H 'Content-Type: application/json' \
+//	  -d '{"webhook":"WEBHOOK_ID","event":"ping"}'
+//
+// Webhooks created there without "format" get {"id", "event", "payload"}
+// bodies, signed like the envelope; "format":"envelope" above gives the
+// standard envelope that examples/consumer reads.
 package main
 
 import (
@@ -93,9 +108,14 @@ func run(addr, dsn string, allowPrivate bool, logger *slog.Logger) error {
 		return err
 	}
 
+	a, err := newAPI(db, s, logger)
+	if err != nil {
+		_ = s.Close()
+		return err
+	}
 	srv := &http.Server{
 		Addr:              addr,
-		Handler:           newAPI(db, s, logger).routes(),
+		Handler:           a.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),

@@ -131,7 +131,7 @@ func specFromEnv() (spec, error) {
 func (s spec) open(ctx context.Context, maxConns int32) (st durable, close func(), err error) {
 	switch s.kind {
 	case "sqlite":
-		db, err := sqlite.Open(s.path, nil)
+		db, err := sqlite.Open(s.path, &sqlite.Config{PlaintextSecrets: true})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -157,7 +157,7 @@ func (s spec) open(ctx context.Context, maxConns int32) (st durable, close func(
 		if err != nil {
 			return nil, nil, err
 		}
-		pg, err := postgres.New(pool, &postgres.Config{Schema: s.schema, Logger: quiet})
+		pg, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: s.schema, Logger: quiet})
 		if err == nil {
 			err = pg.Migrate(ctx)
 		}

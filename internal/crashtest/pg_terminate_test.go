@@ -276,7 +276,7 @@ func roleStore(tb testing.TB, sp spec, admin *pgx.Conn) (st durable, role string
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	require.NoError(tb, err)
 	tb.Cleanup(pool.Close)
-	pg, err := postgres.New(pool, &postgres.Config{Schema: sp.schema, Logger: quiet})
+	pg, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: sp.schema, Logger: quiet})
 	require.NoError(tb, err)
 	return pg, role
 }

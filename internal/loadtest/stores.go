@@ -94,7 +94,7 @@ func OpenStore(ctx context.Context, kind string, opts StoreOptions) (*Store, err
 		if err != nil {
 			return nil, fmt.Errorf("loadtest: %w", err)
 		}
-		s, err := sqlite.Open(filepath.Join(dir, "store.db"), nil)
+		s, err := sqlite.Open(filepath.Join(dir, "store.db"), &sqlite.Config{PlaintextSecrets: true})
 		if err == nil {
 			err = s.Migrate(ctx)
 		}
@@ -158,7 +158,7 @@ func openPostgres(ctx context.Context, opts StoreOptions) (*Store, error) {
 			return err
 		}
 	}
-	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: Discard(), DisableNotify: opts.DisableNotify})
+	s, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: schema, Logger: Discard(), DisableNotify: opts.DisableNotify})
 	if err == nil && opts.Schema == "" {
 		err = s.Migrate(ctx)
 	}

@@ -48,7 +48,8 @@ func copyAttempt(a *store.Attempt) *attempt {
 // attemptSize is a's size as Config.MaxAttemptBytes counts it.
 func attemptSize(a *store.Attempt) int {
 	n := len(a.ID) + len(a.DeliveryID) + len(a.EndpointID) + len(a.Tenant) + len(a.EventID) +
-		len(a.EventType) + len(a.Mode) + len(a.URL) + len(a.Error) + len(a.RequestBody) + len(a.ResponseBody)
+		len(a.EventType) + len(a.Mode) + len(a.URL) + len(a.Error) + len(a.RequestBody) + len(a.ResponseBody) +
+		len(a.Format)
 	for _, h := range []http.Header{a.RequestHeaders, a.ResponseHeaders} {
 		for k, vs := range h {
 			for _, v := range vs {

@@ -74,7 +74,7 @@ func (s *Store) UpdateEndpoint(_ context.Context, ep *store.Endpoint) error {
 		s.mu.Unlock()
 		return notFound("endpoint", ep.ID)
 	}
-	c.Tenant = old.Tenant
+	c.Tenant, c.Account, c.Format = old.Tenant, old.Account, old.Format
 	c.Disabled, c.DisabledReason, c.DisabledAt = old.Disabled, old.DisabledReason, old.DisabledAt
 	c.Health = old.Health
 	c.CreatedAt = old.CreatedAt
@@ -121,6 +121,7 @@ func (s *Store) ListEndpoints(_ context.Context, f store.EndpointFilter) ([]*sto
 	s.mu.RLock()
 	for _, ep := range s.endpoints {
 		if (f.AllTenants || ep.Tenant == f.Tenant) &&
+			(len(f.Accounts) == 0 || slices.Contains(f.Accounts, ep.Account)) &&
 			(f.Mode == "" || ep.Mode == f.Mode) &&
 			(!f.ActiveOnly || !ep.Disabled) &&
 			ep.ID > after {

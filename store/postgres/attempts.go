@@ -16,7 +16,7 @@ import (
 
 const attemptCols = `id, delivery_id, endpoint_id, tenant, event_id, event_type, mode, number, at, duration_ns,
 	url, request_headers, request_body, status_code, response_headers, response_body, response_truncated,
-	error, success`
+	error, success, format`
 
 func scanAttempt(row pgx.Row) (*store.Attempt, error) {
 	var (
@@ -28,7 +28,7 @@ func scanAttempt(row pgx.Row) (*store.Attempt, error) {
 	)
 	err := row.Scan(&a.ID, &a.DeliveryID, &a.EndpointID, &a.Tenant, &a.EventID, &a.EventType, &mode, &a.Number,
 		nullTime{&a.At}, &durNS, &a.URL, &reqH, &reqB, &a.StatusCode, &respH, &respB, &a.ResponseTruncated,
-		&a.Error, &a.Success)
+		&a.Error, &a.Success, &a.Format)
 	if err != nil {
 		return nil, err
 	}

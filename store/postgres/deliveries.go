@@ -45,11 +45,13 @@ func (h *handle) GetDelivery(ctx context.Context, id string) (*store.Delivery, e
 	return d, nil
 }
 
-// typeFilter adds the condition for an event type or [event.Pattern] on
-// column col: "*" matches everything, "prefix.*" becomes a LIKE on the
-// escaped prefix, anything else an exact match.
+// typeFilter adds the condition for an [event.Pattern] on column col: "*"
+// matches everything, "prefix.*" becomes a LIKE on the escaped prefix, a
+// service its own name or a LIKE on it and a dot, anything else an exact
+// match.
 func typeFilter(w *where, col, pattern string) error {
-	if _, err := event.ParsePattern(pattern); err != nil {
+	p, err := event.ParsePattern(pattern)
+	if err != nil {
 		return fmt.Errorf("%w: event type filter: %w", store.ErrInvalid, err)
 	}
 	switch {
@@ -57,6 +59,8 @@ func typeFilter(w *where, col, pattern string) error {
 	case strings.HasSuffix(pattern, ".*"):
 		prefix := strings.TrimSuffix(pattern, "*")
 		w.add(col+` LIKE ? ESCAPE '\'`, likeEscape(prefix)+"%")
+	case p.Service():
+		w.add("("+col+" = ? OR "+col+` LIKE ? ESCAPE '\')`, pattern, likeEscape(pattern)+".%")
 	default:
 		w.add(col+" = ?", pattern)
 	}

@@ -7,7 +7,12 @@
 //
 //	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
 //	...
-//	s, err := postgres.New(pool, nil) // tables in the schema "webhookkit"
+//	keys, err := seal.ParseKeyring(os.Getenv("WEBHOOK_STORE_KEYS"))
+//	...
+//	// Tables in the schema "webhookkit"; endpoint credentials sealed at
+//	// rest under keys (Config.PlaintextSecrets keeps them in plaintext;
+//	// with neither, writing an endpoint fails with seal.ErrNoPolicy).
+//	s, err := postgres.New(pool, &postgres.Config{Keys: keys})
 //	...
 //	if err := s.Migrate(ctx); err != nil { ... }
 //

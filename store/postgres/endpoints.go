@@ -12,11 +12,13 @@ import (
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/seal"
 )
 
 const endpointCols = `id, tenant, mode, url, description, event_types, secrets, headers,
 	rate_limit, burst, max_in_flight, metadata, disabled, disabled_reason, disabled_at,
 	consecutive_failures, failing_since, last_success_at, last_failure_at, created_at, updated_at,
+	account, format, oauth2, client_tls,
 	breaker_state, breaker_since`
 
 // secretJSON is a secret as stored in endpoints.secrets.
@@ -53,33 +55,63 @@ func decodeSecrets(b []byte) ([]store.SigningKey, error) {
 	return out, nil
 }
 
-// endpointArgs encodes the JSON columns of ep.
-func endpointArgs(ep *store.Endpoint) (secrets, headers, metadata []byte, err error) {
-	if secrets, err = encodeSecrets(ep.Secrets); err != nil {
-		return nil, nil, nil, err
-	}
-	if headers, err = json.Marshal(ep.Headers); err != nil {
-		return nil, nil, nil, err
-	}
-	if metadata, err = json.Marshal(ep.Metadata); err != nil {
-		return nil, nil, nil, err
-	}
-	return secrets, headers, metadata, nil
+// epArgs are the JSON columns of an endpoint.
+type epArgs struct {
+	secrets, headers, metadata []byte
+	oauth2, tls                []byte // nil: NULL
 }
 
-func scanEndpoint(row pgx.Row) (*store.Endpoint, error) {
+// endpointArgs encodes the JSON columns of ep, its credentials sealed by
+// the store's policy.
+func (n *names) endpointArgs(ep *store.Endpoint) (a epArgs, err error) {
+	if ep, err = n.policy.Seal(ep); err != nil {
+		return a, err
+	}
+	if a.oauth2, a.tls, err = seal.EncodeCredentials(ep); err != nil {
+		return a, err
+	}
+	if a.secrets, err = encodeSecrets(ep.Secrets); err != nil {
+		return a, err
+	}
+	if a.headers, err = json.Marshal(ep.Headers); err != nil {
+		return a, err
+	}
+	a.metadata, err = json.Marshal(ep.Metadata)
+	return a, err
+}
+
+// scanEndpoint scans an endpoint row and opens its sealed credentials.
+func (n *names) scanEndpoint(row pgx.Row) (*store.Endpoint, error) {
+	ep, err := scanSealedEndpoint(row)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.policy.Open(ep); err != nil {
+		return nil, err
+	}
+	return ep, nil
+}
+
+// scanSealedEndpoint scans an endpoint row as stored: its credentials
+// sealed.
+func scanSealedEndpoint(row pgx.Row) (*store.Endpoint, error) {
 	var (
 		ep                         store.Endpoint
 		mode                       string
 		secrets, headers, metadata []byte
+		oauth2, tls                []byte
 	)
 	err := row.Scan(&ep.ID, &ep.Tenant, &mode, &ep.URL, &ep.Description, &ep.EventTypes, &secrets, &headers,
 		&ep.RateLimit, &ep.Burst, &ep.MaxInFlight, &metadata, &ep.Disabled, &ep.DisabledReason, nullTime{&ep.DisabledAt},
 		&ep.Health.ConsecutiveFailures, nullTime{&ep.Health.FailingSince}, nullTime{&ep.Health.LastSuccessAt},
 		nullTime{&ep.Health.LastFailureAt}, nullTime{&ep.CreatedAt}, nullTime{&ep.UpdatedAt},
+		&ep.Account, &ep.Format, &oauth2, &tls,
 		(*string)(&ep.Health.Breaker), nullTime{&ep.Health.BreakerSince})
 	if err != nil {
 		return nil, err
+	}
+	if err := seal.DecodeCredentials(&ep, oauth2, tls); err != nil {
+		return nil, fmt.Errorf("endpoint %s credentials: %w", ep.ID, err)
 	}
 	ep.Mode = event.Mode(mode)
 	if ep.Secrets, err = decodeSecrets(secrets); err != nil {
@@ -97,7 +129,7 @@ func scanEndpoint(row pgx.Row) (*store.Endpoint, error) {
 // oneEndpoint runs a query returning at most one endpoint row; no row is
 // [store.ErrNotFound].
 func (h *handle) oneEndpoint(ctx context.Context, op, id, sql string, args ...any) (*store.Endpoint, error) {
-	ep, err := scanEndpoint(h.db.QueryRow(ctx, h.n.q(sql), args...))
+	ep, err := h.n.scanEndpoint(h.db.QueryRow(ctx, h.n.q(sql), args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fmt.Errorf("postgres: %s %q: %w", op, id, store.ErrNotFound)
 	}
@@ -119,21 +151,23 @@ func (h *handle) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	if err != nil {
 		return fmt.Errorf("postgres: create endpoint: %w", err)
 	}
-	secrets, headers, metadata, err := endpointArgs(ep)
-	if err != nil {
-		return fmt.Errorf("postgres: create endpoint: %w", err)
-	}
 	id := ep.ID
 	if id == "" {
 		id = uuid.NewString()
 	}
+	ep.ID = id // credentials are sealed for their endpoint
+	a, err := h.n.endpointArgs(ep)
+	if err != nil {
+		return fmt.Errorf("postgres: create endpoint: %w", err)
+	}
 	types := append([]string{}, ep.EventTypes...)
 	_, err = h.db.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.endpoints (`+endpointCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21, $22)`),
-		id, ep.Tenant, string(ep.Mode), ep.URL, ep.Description, types, secrets, headers,
-		ep.RateLimit, ep.Burst, ep.MaxInFlight, metadata, ep.Disabled, ep.DisabledReason, ts(ep.DisabledAt),
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21, $22, $23, $24, $25, $26)`),
+		id, ep.Tenant, string(ep.Mode), ep.URL, ep.Description, types, a.secrets, a.headers,
+		ep.RateLimit, ep.Burst, ep.MaxInFlight, a.metadata, ep.Disabled, ep.DisabledReason, ts(ep.DisabledAt),
 		ep.Health.ConsecutiveFailures, ts(ep.Health.FailingSince), ts(ep.Health.LastSuccessAt),
-		ts(ep.Health.LastFailureAt), now, string(ep.Health.Breaker), ts(ep.Health.BreakerSince))
+		ts(ep.Health.LastFailureAt), now, ep.Account, string(ep.Format), a.oauth2, a.tls,
+		string(ep.Health.Breaker), ts(ep.Health.BreakerSince))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("postgres: create endpoint %q: %w", id, store.ErrConflict)
 	}
@@ -161,16 +195,17 @@ func (h *handle) UpdateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	if err != nil {
 		return fmt.Errorf("postgres: update endpoint: %w", err)
 	}
-	secrets, headers, metadata, err := endpointArgs(ep)
+	a, err := h.n.endpointArgs(ep)
 	if err != nil {
 		return fmt.Errorf("postgres: update endpoint: %w", err)
 	}
 	got, err := h.oneEndpoint(ctx, "update endpoint", ep.ID, `UPDATE {{schema}}.endpoints SET
 			mode = $2, url = $3, description = $4, event_types = $5, secrets = $6, headers = $7,
-			rate_limit = $8, burst = $9, max_in_flight = $10, metadata = $11, updated_at = $12
+			rate_limit = $8, burst = $9, max_in_flight = $10, metadata = $11, updated_at = $12,
+			oauth2 = $13, client_tls = $14
 		WHERE id = $1 RETURNING `+endpointCols,
-		ep.ID, string(ep.Mode), ep.URL, ep.Description, append([]string{}, ep.EventTypes...), secrets, headers,
-		ep.RateLimit, ep.Burst, ep.MaxInFlight, metadata, now)
+		ep.ID, string(ep.Mode), ep.URL, ep.Description, append([]string{}, ep.EventTypes...), a.secrets, a.headers,
+		ep.RateLimit, ep.Burst, ep.MaxInFlight, a.metadata, now, a.oauth2, a.tls)
 	if err != nil {
 		return err
 	}
@@ -213,6 +248,9 @@ func (h *handle) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*
 	if !f.AllTenants {
 		w.add("tenant = ?", f.Tenant)
 	}
+	if len(f.Accounts) > 0 {
+		w.add("account = ANY(?)", f.Accounts)
+	}
 	if f.Mode != "" {
 		w.add("mode = ?", string(f.Mode))
 	}
@@ -236,7 +274,7 @@ func (h *handle) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*
 	defer rows.Close()
 	var out []*store.Endpoint
 	for rows.Next() {
-		ep, err := scanEndpoint(rows)
+		ep, err := h.n.scanEndpoint(rows)
 		if err != nil {
 			return nil, "", fmt.Errorf("postgres: list endpoints: %w", err)
 		}
@@ -265,7 +303,7 @@ func (h *handle) SetDisabled(ctx context.Context, id string, disabled bool, reas
 	var ep *store.Endpoint
 	err := h.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		ep, err = scanEndpoint(tx.QueryRow(ctx, h.n.q(`UPDATE {{schema}}.endpoints SET
+		ep, err = h.n.scanEndpoint(tx.QueryRow(ctx, h.n.q(`UPDATE {{schema}}.endpoints SET
 				disabled = $2::boolean,
 				disabled_reason = CASE WHEN $2 THEN $3::text ELSE '' END,
 				disabled_at = CASE WHEN $2 THEN $4::timestamptz ELSE NULL END,

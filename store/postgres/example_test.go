@@ -23,13 +23,13 @@ func ExampleNew() {
 	}
 	defer pool.Close()
 
-	s, err := postgres.New(pool, &postgres.Config{Schema: "webhooks"})
+	s, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: "webhooks"})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(s.Schema())
 
-	_, err = postgres.New(pool, &postgres.Config{Schema: "web-hooks"})
+	_, err = postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: "web-hooks"})
 	fmt.Println(errors.Is(err, postgres.ErrInvalidConfig))
 	// Output:
 	// webhooks
@@ -94,7 +94,7 @@ func ExampleStore_NotifyChannel() {
 	}
 	defer pool.Close()
 
-	s, err := postgres.New(pool, &postgres.Config{Schema: "webhooks"})
+	s, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: "webhooks"})
 	if err != nil {
 		log.Fatal(err)
 	}

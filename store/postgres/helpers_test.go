@@ -48,7 +48,7 @@ func newStore(tb testing.TB) *postgres.Store {
 func newStoreOn(tb testing.TB, pool *pgxpool.Pool) *postgres.Store {
 	tb.Helper()
 	schema := randomSchema(tb)
-	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: quiet})
+	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: quiet, Keys: testKeys(tb)})
 	require.NoError(tb, err)
 	require.NoError(tb, s.Migrate(context.Background()))
 	return s

@@ -93,7 +93,7 @@ func TestMigrateForeignSchema(t *testing.T) {
 			}
 			before := relations()
 
-			s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: quiet})
+			s, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: schema, Logger: quiet})
 			require.NoError(t, err)
 			err = s.Migrate(ctx)
 			if tc.want != nil {

@@ -69,7 +69,7 @@ func expectClosed(tb testing.TB, ch <-chan struct{}) {
 // instance of the same application.
 func peer(tb testing.TB, s *postgres.Store) *postgres.Store {
 	tb.Helper()
-	p, err := postgres.New(newPool(tb), &postgres.Config{Schema: s.Schema(), Logger: quiet})
+	p, err := postgres.New(newPool(tb), &postgres.Config{Keys: testKeys(tb), Schema: s.Schema(), Logger: quiet})
 	require.NoError(tb, err)
 	return p
 }
@@ -88,7 +88,7 @@ func listener(tb testing.TB, s *postgres.Store) (*postgres.Store, string) {
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	require.NoError(tb, err)
 	tb.Cleanup(pool.Close)
-	l, err := postgres.New(pool, &postgres.Config{Schema: s.Schema(), Logger: quiet})
+	l, err := postgres.New(pool, &postgres.Config{Keys: testKeys(tb), Schema: s.Schema(), Logger: quiet})
 	require.NoError(tb, err)
 	return l, app
 }
@@ -122,7 +122,7 @@ func TestNotifyChannel(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	channel := func(schema string) string {
-		s, err := postgres.New(pool, &postgres.Config{Schema: schema})
+		s, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: schema})
 		require.NoError(t, err)
 		return s.NotifyChannel()
 	}
@@ -276,7 +276,7 @@ func TestSubscribeNotifiesOnCommit(t *testing.T) {
 	})
 
 	t.Run("notifications disabled", func(t *testing.T) {
-		silent, err := postgres.New(newPool(t), &postgres.Config{Schema: a.Schema(), Logger: quiet, DisableNotify: true})
+		silent, err := postgres.New(newPool(t), &postgres.Config{Keys: testKeys(t), Schema: a.Schema(), Logger: quiet, DisableNotify: true})
 		require.NoError(t, err)
 		n, err := silent.Enqueue(ctx, enqueueAt(testEvent("8f9e0d6c-44b1-4a43-9b61-1f0a3e5c7d05", "order.created", `{}`), targets))
 		require.NoError(t, err)
@@ -426,7 +426,7 @@ func TestSubscribeLeavesNoGoroutines(t *testing.T) {
 	pool, err := pgxpool.New(t.Context(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
-	broken, err := postgres.New(pool, &postgres.Config{Logger: quiet})
+	broken, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Logger: quiet})
 	require.NoError(t, err)
 	ctx, cancel = context.WithCancel(t.Context())
 	sub, err = broken.Subscribe(ctx)
@@ -445,7 +445,7 @@ func BenchmarkEnqueueParallel(b *testing.B) {
 		b.Run(fmt.Sprintf("notify=%v", notify), func(b *testing.B) {
 			ctx := b.Context()
 			s := newStore(b)
-			s, err := postgres.New(newPool(b), &postgres.Config{Schema: s.Schema(), Logger: quiet, DisableNotify: !notify})
+			s, err := postgres.New(newPool(b), &postgres.Config{Keys: testKeys(b), Schema: s.Schema(), Logger: quiet, DisableNotify: !notify})
 			require.NoError(b, err)
 			createEndpoints(b, s, "acme", "ep1")
 			targets := []store.Target{{EndpointID: "ep1", Tenant: "acme"}}

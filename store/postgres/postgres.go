@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/seal"
 )
 
 // DefaultSchema is the PostgreSQL schema the store's tables live in when
@@ -68,6 +69,18 @@ type Config struct {
 	// deliveries and of events); nil means [time.Now]. Times that decide
 	// what is due always come from the caller.
 	Now func() time.Time
+	// Keys, when set, encrypts endpoint credentials at rest (signing keys,
+	// OAuth2 client secrets, TLS private keys) with AES-256-GCM: see
+	// package seal, and [Store.Reencrypt] for key rotation. Credentials
+	// written in plaintext earlier are read as they are and sealed when
+	// next written.
+	Keys *seal.Keyring
+	// PlaintextSecrets, when Keys is nil, stores endpoint credentials in
+	// plaintext. Neither set (the zero Config): the store reads endpoints
+	// but refuses to write one, with an error wrapping [seal.ErrNoPolicy],
+	// so credentials are kept in plaintext only by explicit choice. A
+	// store used only as a receiver's inbox needs neither.
+	PlaintextSecrets bool
 }
 
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
@@ -128,6 +141,7 @@ func New(pool *pgxpool.Pool, cfg *Config) (*Store, error) {
 		channel:  channelName(c.Schema),
 		noNotify: c.DisableNotify,
 		now:      c.Now,
+		policy:   seal.Policy{Keys: c.Keys, Plaintext: c.PlaintextSecrets},
 	}
 	return &Store{handle: handle{db: pool, n: n, post: &postNotifier{logger: c.Logger}}, pool: pool, logger: c.Logger, listenPing: listenPing}, nil
 }
@@ -213,7 +227,8 @@ var (
 			"disabled_reason": "text", "disabled_at": "timestamp with time zone", "consecutive_failures": "integer",
 			"failing_since": "timestamp with time zone", "last_success_at": "timestamp with time zone",
 			"last_failure_at": "timestamp with time zone", "created_at": "timestamp with time zone",
-			"updated_at": "timestamp with time zone", "breaker_state": "text", "breaker_since": "timestamp with time zone"},
+			"updated_at": "timestamp with time zone", "account": "text", "format": "text",
+			"oauth2": "jsonb", "client_tls": "jsonb", "breaker_state": "text", "breaker_since": "timestamp with time zone"},
 		"events": {"id": "text", "type": "text", "mode": "text", "data": "bytea", "date": "timestamp with time zone",
 			"created_at": "timestamp with time zone"},
 		"deliveries": {"id": "text", "event_id": "text", "endpoint_id": "text", "tenant": "text", "mode": "text",
@@ -226,7 +241,7 @@ var (
 			"event_type": "text", "mode": "text", "number": "integer", "at": "timestamp with time zone",
 			"duration_ns": "bigint", "url": "text", "request_headers": "jsonb", "request_body": "bytea",
 			"status_code": "integer", "response_headers": "jsonb", "response_body": "bytea",
-			"response_truncated": "boolean", "error": "text", "success": "boolean"},
+			"response_truncated": "boolean", "error": "text", "success": "boolean", "format": "text"},
 		"inbox": {"key": "text", "state": "text", "body": "bytea", "claimed_at": "timestamp with time zone",
 			"expires_at": "timestamp with time zone", "leased_until": "timestamp with time zone", "attempts": "integer",
 			"last_error": "text", "finished_at": "timestamp with time zone"},
@@ -299,6 +314,8 @@ type names struct {
 	// pruneBatch is how many deliveries one PruneDeliveries transaction
 	// deletes; zero means pruneBatchSize. Tests lower it.
 	pruneBatch int
+	// policy seals and opens endpoint credentials (Config.Keys).
+	policy seal.Policy
 }
 
 // q returns sql with {{schema}} replaced by the quoted schema name.

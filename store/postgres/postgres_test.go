@@ -63,7 +63,7 @@ func TestNewConfig(t *testing.T) {
 		{"schéma", false},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
-			s, err := postgres.New(pool, &postgres.Config{Schema: tc.schema})
+			s, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: tc.schema})
 			if !tc.ok {
 				require.ErrorIs(t, err, postgres.ErrInvalidConfig)
 				return
@@ -85,7 +85,7 @@ func TestMigrate(t *testing.T) {
 	errs := make(chan error, instances)
 	for range instances {
 		go func() {
-			s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: quiet})
+			s, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: schema, Logger: quiet})
 			if err == nil {
 				err = s.Migrate(ctx)
 			}
@@ -96,7 +96,7 @@ func TestMigrate(t *testing.T) {
 		require.NoError(t, <-errs)
 	}
 
-	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: quiet})
+	s, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: schema, Logger: quiet})
 	require.NoError(t, err)
 	require.NoError(t, s.Migrate(ctx), "a second migrate is a no-op")
 
@@ -238,7 +238,7 @@ func TestLeaseTwoStoresConcurrently(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	a := newStore(t)
-	b, err := postgres.New(newPool(t), &postgres.Config{Schema: a.Schema(), Logger: quiet})
+	b, err := postgres.New(newPool(t), &postgres.Config{Keys: testKeys(t), Schema: a.Schema(), Logger: quiet})
 	require.NoError(t, err)
 	require.NoError(t, b.Migrate(ctx))
 
@@ -376,7 +376,9 @@ func TestListDeliveriesEventTypePattern(t *testing.T) {
 	}{
 		{"*", []string{"patient.created", "patient.ehi.ready", "patient", "patients.x", "pat_ent.x", "patXent.x"}},
 		{"patient.*", []string{"patient.created", "patient.ehi.ready"}},
-		{"patient", []string{"patient"}},
+		{"patient", []string{"patient", "patient.created", "patient.ehi.ready"}}, // a service
+		{"pat_ent", []string{"pat_ent.x"}},                                       // '_' escaped
+		{"ping", nil},
 		{"pat_ent.*", []string{"pat_ent.x"}},
 		{"patient.ehi.ready", []string{"patient.ehi.ready"}},
 	} {

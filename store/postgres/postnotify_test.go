@@ -141,7 +141,7 @@ func TestEnqueueNotifiesNothingWhenDisabled(t *testing.T) {
 	ctx := t.Context()
 	pool, log := tracedPool(t)
 	s0 := newStoreOn(t, pool)
-	s, err := postgres.New(pool, &postgres.Config{Schema: s0.Schema(), Logger: quiet, DisableNotify: true})
+	s, err := postgres.New(pool, &postgres.Config{Keys: testKeys(t), Schema: s0.Schema(), Logger: quiet, DisableNotify: true})
 	require.NoError(t, err)
 	createEndpoints(t, s, "acme", "ep1")
 	log.record(true)

@@ -37,6 +37,13 @@ CREATE TABLE IF NOT EXISTS {{schema}}.endpoints (
 	last_failure_at      timestamptz,
 	created_at           timestamptz NOT NULL,
 	updated_at           timestamptz NOT NULL,
+	-- organization and account scope, body format (fixed at creation)
+	account              text NOT NULL DEFAULT '',  -- '' = organization-wide
+	format               text NOT NULL DEFAULT '',  -- '' = envelope, or 'event-payload'
+	-- Credentials, or NULL: client_secret, key and every key in secrets
+	-- are sealed ("wkseal1:...") under Config.Keys.
+	oauth2               jsonb, -- {token_url, client_id, client_secret, scopes, audience}
+	client_tls           jsonb, -- {cert, key, ca} PEM
 	breaker_state        text NOT NULL DEFAULT '',
 	breaker_since        timestamptz
 );
@@ -44,6 +51,9 @@ CREATE TABLE IF NOT EXISTS {{schema}}.endpoints (
 -- endpoints_tenant_idx: a tenant's endpoints in id order, for the fan-out of
 -- every publish (store.Subscribers) and the dashboard's per-tenant list.
 CREATE INDEX IF NOT EXISTS endpoints_tenant_idx ON {{schema}}.endpoints (tenant, id);
+-- endpoints_account_idx: the fan-out of an event published for an
+-- organization (account '') or for one account of it (account IN ('', $n)).
+CREATE INDEX IF NOT EXISTS endpoints_account_idx ON {{schema}}.endpoints (tenant, account, id);
 
 -- events: each published event once, keyed by its id, so an event fanned out
 -- to many endpoints stores its data once. Enqueue compares type, mode and
@@ -166,7 +176,8 @@ CREATE TABLE IF NOT EXISTS {{schema}}.attempts (
 	response_body      bytea,
 	response_truncated boolean NOT NULL,
 	error              text NOT NULL,
-	success            boolean NOT NULL
+	success            boolean NOT NULL,
+	format             text NOT NULL DEFAULT ''  -- the endpoint's body format
 );
 
 -- attempts_at_idx: all attempts newest first, and PruneAttempts' range

@@ -146,7 +146,7 @@ func (h *handle) queueSettle(b store.SettleBatch, atts *attemptArrays) (*settleQ
 		q.batch.Queue(h.n.q(healthSQL), healthArgs(b.Health)...)
 		q.reads = append(q.reads, func(br pgx.BatchResults) error {
 			rows, _ := br.Query()
-			eps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Endpoint, error) { return scanEndpoint(r) })
+			eps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Endpoint, error) { return h.n.scanEndpoint(r) })
 			if err != nil {
 				return err
 			}
@@ -226,7 +226,7 @@ func healthIDs(ds []store.HealthDelta) []string {
 type attemptArrays struct {
 	n                                                     int
 	id, delivery, endpoint, tenant, event, typ, mode, url []string
-	reqH, respH, errs                                     []string
+	reqH, respH, errs, format                             []string
 	number, status                                        []int32
 	at                                                    []time.Time
 	dur                                                   []int64
@@ -237,7 +237,7 @@ type attemptArrays struct {
 
 func (a *attemptArrays) args() []any {
 	return []any{a.id, a.delivery, a.endpoint, a.tenant, a.event, a.typ, a.mode, a.number, a.at, a.dur,
-		a.url, a.reqH, a.reqB, a.status, a.respH, a.respB, a.truncated, a.errs, a.success}
+		a.url, a.reqH, a.reqB, a.status, a.respH, a.respB, a.truncated, a.errs, a.success, a.format}
 }
 
 // add appends one attempt, stored with the given id.
@@ -271,6 +271,7 @@ func (a *attemptArrays) add(x *store.Attempt, id string) error {
 	a.truncated = append(a.truncated, x.ResponseTruncated)
 	a.errs = append(a.errs, x.Error)
 	a.success = append(a.success, x.Success)
+	a.format = append(a.format, string(x.Format))
 	return nil
 }
 
@@ -278,13 +279,13 @@ func (a *attemptArrays) add(x *store.Attempt, id string) error {
 const insertAttemptsSQL = `INSERT INTO {{schema}}.attempts (` + attemptCols + `)
 	SELECT id, delivery_id, endpoint_id, tenant, event_id, event_type, mode, number, at, duration_ns,
 		url, request_headers::jsonb, request_body, status_code, response_headers::jsonb, response_body,
-		response_truncated, error, success
+		response_truncated, error, success, format
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 		$8::integer[], $9::timestamptz[], $10::bigint[], $11::text[], $12::text[], $13::bytea[], $14::integer[],
-		$15::text[], $16::bytea[], $17::boolean[], $18::text[], $19::boolean[])
+		$15::text[], $16::bytea[], $17::boolean[], $18::text[], $19::boolean[], $20::text[])
 	AS a (id, delivery_id, endpoint_id, tenant, event_id, event_type, mode, number, at, duration_ns,
 		url, request_headers, request_body, status_code, response_headers, response_body,
-		response_truncated, error, success)`
+		response_truncated, error, success, format)`
 
 // stageAttempts collects the settlements' attempts and picks the ids of
 // those without one; ids[i] is the id of settlement i's attempt ("" when

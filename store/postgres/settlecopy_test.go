@@ -66,7 +66,7 @@ func (h *handle) settleCopy(ctx context.Context, b store.SettleBatch) (store.Set
 // attemptColumns are attemptCols one by one, for COPY.
 var attemptColumns = []string{"id", "delivery_id", "endpoint_id", "tenant", "event_id", "event_type", "mode",
 	"number", "at", "duration_ns", "url", "request_headers", "request_body", "status_code", "response_headers",
-	"response_body", "response_truncated", "error", "success"}
+	"response_body", "response_truncated", "error", "success", "format"}
 
 // columnValue returns row i of one of attemptArrays' columns.
 func columnValue(col any, i int) any {

@@ -13,7 +13,7 @@ func TestInstalledVersion(t *testing.T) {
 	ctx := context.Background()
 	pool := newPool(t)
 	schema := randomSchema(t)
-	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: quiet})
+	s, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: schema, Logger: quiet})
 	require.NoError(t, err)
 	schemaExists := func() bool {
 		t.Helper()

@@ -15,7 +15,7 @@ import (
 
 const attemptCols = `id, delivery_id, endpoint_id, tenant, event_id, event_type, mode, number, at, duration,
 	url, request_headers, request_body, status_code, response_headers, response_body,
-	response_truncated, error, success`
+	response_truncated, error, success, format`
 
 func scanAttempt(sc scanner) (*store.Attempt, error) {
 	var (
@@ -27,7 +27,7 @@ func scanAttempt(sc scanner) (*store.Attempt, error) {
 	)
 	err := sc.Scan(&a.ID, &a.DeliveryID, &a.EndpointID, &a.Tenant, &a.EventID, &a.EventType, &mode, &a.Number,
 		&at, &dur, &a.URL, &reqH, &a.RequestBody, &a.StatusCode, &respH, &a.ResponseBody,
-		&truncated, &a.Error, &success)
+		&truncated, &a.Error, &success, &a.Format)
 	if err != nil {
 		return nil, err
 	}

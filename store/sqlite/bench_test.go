@@ -127,7 +127,7 @@ func BenchmarkPoolLayout(b *testing.B) {
 				b.Cleanup(func() { db.Close() })
 				db.SetMaxOpenConns(l.conns)
 				db.SetMaxIdleConns(l.conns)
-				s = sqlite.New(db, nil)
+				s = sqlite.New(db, plaintext)
 				require.NoError(b, s.Migrate(context.Background()))
 			}
 			ts := targets(newEndpoint(b, s, "acme"), newEndpoint(b, s, "acme"))

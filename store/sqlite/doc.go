@@ -12,10 +12,18 @@
 //
 // # Setup
 //
-//	s, err := sqlite.Open("webhooks.db", nil)
+//	keys, err := seal.ParseKeyring(os.Getenv("WEBHOOK_STORE_KEYS"))
+//	...
+//	s, err := sqlite.Open("webhooks.db", &sqlite.Config{Keys: keys})
 //	...
 //	defer s.Close()
 //	if err := s.Migrate(ctx); err != nil { ... }
+//
+// Endpoint credentials (signing keys, OAuth2 client secrets, TLS private
+// keys) are sealed at rest under Config.Keys (see package seal and
+// [Store.Reencrypt]); PlaintextSecrets keeps them in plaintext instead. With
+// neither, the store reads but refuses to write endpoints
+// ([seal.ErrNoPolicy]): plaintext only by explicit choice.
 //
 // [Open] never changes the schema; [Store.Migrate] does, explicitly and
 // idempotently, in one transaction (the SQL is [Schema], from the embedded

@@ -6,17 +6,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/seal"
 )
 
 const endpointCols = `id, tenant, mode, url, description, event_types, secrets, headers,
 	rate_limit, burst, max_in_flight, metadata, disabled, disabled_reason, disabled_at,
 	consecutive_failures, failing_since, last_success_at, last_failure_at, created_at, updated_at,
+	account, format, oauth2, client_tls,
 	breaker_state, breaker_since`
 
 // secretJSON is a store.SigningKey as kept in the secrets column.
@@ -56,10 +59,27 @@ func jsonOrNull[M ~map[K]V, K comparable, V any](m M) (any, error) {
 type endpointArgs struct {
 	eventTypes, secrets string
 	headers, metadata   any
+	oauth2, tls         any // TEXT or NULL
 }
 
-func encodeEndpoint(ep *store.Endpoint) (endpointArgs, error) {
+// encodeEndpoint encodes ep's columns, its credentials sealed by the
+// store's policy.
+func (s *Store) encodeEndpoint(ep *store.Endpoint) (endpointArgs, error) {
 	var a endpointArgs
+	ep, err := s.policy.Seal(ep)
+	if err != nil {
+		return a, err
+	}
+	o, t, err := seal.EncodeCredentials(ep)
+	if err != nil {
+		return a, err
+	}
+	if o != nil {
+		a.oauth2 = string(o)
+	}
+	if t != nil {
+		a.tls = string(t)
+	}
 	b, err := json.Marshal(ep.EventTypes)
 	if err != nil {
 		return a, err
@@ -82,11 +102,25 @@ func encodeEndpoint(ep *store.Endpoint) (endpointArgs, error) {
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanEndpoint(sc scanner) (*store.Endpoint, error) {
+// scanEndpoint scans an endpoint row and opens its sealed credentials.
+func (s *Store) scanEndpoint(sc scanner) (*store.Endpoint, error) {
+	ep, err := scanSealedEndpoint(sc)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.policy.Open(ep); err != nil {
+		return nil, err
+	}
+	return ep, nil
+}
+
+// scanSealedEndpoint scans an endpoint row as stored: its credentials
+// sealed.
+func scanSealedEndpoint(sc scanner) (*store.Endpoint, error) {
 	var (
 		ep                                       store.Endpoint
 		mode, eventTypes, secrets                string
-		headers, metadata                        sql.NullString
+		headers, metadata, oauth2, tls           sql.NullString
 		disabled                                 int
 		disabledAt, failingSince, lastOK, lastKO sql.NullInt64
 		createdAt, updatedAt                     int64
@@ -95,9 +129,13 @@ func scanEndpoint(sc scanner) (*store.Endpoint, error) {
 	err := sc.Scan(&ep.ID, &ep.Tenant, &mode, &ep.URL, &ep.Description, &eventTypes, &secrets, &headers,
 		&ep.RateLimit, &ep.Burst, &ep.MaxInFlight, &metadata, &disabled, &ep.DisabledReason, &disabledAt,
 		&ep.Health.ConsecutiveFailures, &failingSince, &lastOK, &lastKO, &createdAt, &updatedAt,
+		&ep.Account, &ep.Format, &oauth2, &tls,
 		(*string)(&ep.Health.Breaker), &breakerSince)
 	if err != nil {
 		return nil, err
+	}
+	if err := seal.DecodeCredentials(&ep, []byte(oauth2.String), []byte(tls.String)); err != nil {
+		return nil, fmt.Errorf("endpoint %s: credentials: %w", ep.ID, err)
 	}
 	ep.Mode = event.Mode(mode)
 	ep.Disabled = disabled != 0
@@ -143,24 +181,26 @@ func (s *Store) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create endpoint: %w", err)
 	}
-	a, err := encodeEndpoint(ep)
-	if err != nil {
-		return fmt.Errorf("sqlite: create endpoint: %w", err)
-	}
 	id := ep.ID
 	if id == "" {
 		id = uuid.NewString()
 	}
+	ep.ID = id // credentials are sealed for their endpoint
+	a, err := s.encodeEndpoint(ep)
+	if err != nil {
+		return fmt.Errorf("sqlite: create endpoint: %w", err)
+	}
 	err = s.write(ctx, func(q dbtx) error {
 		res, err := q.ExecContext(ctx, `INSERT INTO webhookkit_endpoints (`+endpointCols+`)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO NOTHING`,
 			id, ep.Tenant, string(ep.Mode), ep.URL, ep.Description, a.eventTypes, a.secrets, a.headers,
 			ep.RateLimit, ep.Burst, ep.MaxInFlight, a.metadata,
 			boolInt(ep.Disabled), ep.DisabledReason, nullNanos(ep.DisabledAt),
 			ep.Health.ConsecutiveFailures, nullNanos(ep.Health.FailingSince),
 			nullNanos(ep.Health.LastSuccessAt), nullNanos(ep.Health.LastFailureAt),
-			nanos(now), nanos(now), string(ep.Health.Breaker), nullNanos(ep.Health.BreakerSince))
+			nanos(now), nanos(now), ep.Account, string(ep.Format), a.oauth2, a.tls,
+			string(ep.Health.Breaker), nullNanos(ep.Health.BreakerSince))
 		if err != nil {
 			return err
 		}
@@ -180,7 +220,7 @@ ON CONFLICT (id) DO NOTHING`,
 
 // GetEndpoint returns the endpoint, or [store.ErrNotFound].
 func (s *Store) GetEndpoint(ctx context.Context, id string) (*store.Endpoint, error) {
-	ep, err := scanEndpoint(s.reader().QueryRowContext(ctx,
+	ep, err := s.scanEndpoint(s.reader().QueryRowContext(ctx,
 		`SELECT `+endpointCols+` FROM webhookkit_endpoints WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("sqlite: endpoint %q: %w", id, store.ErrNotFound)
@@ -201,7 +241,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: update endpoint: %w", err)
 	}
-	a, err := encodeEndpoint(ep)
+	a, err := s.encodeEndpoint(ep)
 	if err != nil {
 		return fmt.Errorf("sqlite: update endpoint: %w", err)
 	}
@@ -209,10 +249,11 @@ func (s *Store) UpdateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	err = s.write(ctx, func(q dbtx) error {
 		res, err := q.ExecContext(ctx, `UPDATE webhookkit_endpoints SET
     mode = ?, url = ?, description = ?, event_types = ?, secrets = ?, headers = ?,
-    rate_limit = ?, burst = ?, max_in_flight = ?, metadata = ?, updated_at = ?
+    rate_limit = ?, burst = ?, max_in_flight = ?, metadata = ?, updated_at = ?,
+    oauth2 = ?, client_tls = ?
 WHERE id = ?`,
 			string(ep.Mode), ep.URL, ep.Description, a.eventTypes, a.secrets, a.headers,
-			ep.RateLimit, ep.Burst, ep.MaxInFlight, a.metadata, now, ep.ID)
+			ep.RateLimit, ep.Burst, ep.MaxInFlight, a.metadata, now, a.oauth2, a.tls, ep.ID)
 		if err != nil {
 			return err
 		}
@@ -272,6 +313,13 @@ func (s *Store) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*s
 	if !f.AllTenants {
 		w.add("tenant = ?", f.Tenant)
 	}
+	if len(f.Accounts) > 0 {
+		args := make([]any, len(f.Accounts))
+		for i, a := range f.Accounts {
+			args[i] = a
+		}
+		w.add("account IN (?"+strings.Repeat(", ?", len(f.Accounts)-1)+")", args...)
+	}
 	if f.Mode != "" {
 		w.add("mode = ?", string(f.Mode))
 	}
@@ -286,7 +334,7 @@ func (s *Store) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*s
 		w.add("id > ?", after)
 	}
 	size := f.Page.Size()
-	eps, err := queryAll(ctx, s.reader(), scanEndpoint, `SELECT `+endpointCols+` FROM webhookkit_endpoints`+
+	eps, err := queryAll(ctx, s.reader(), s.scanEndpoint, `SELECT `+endpointCols+` FROM webhookkit_endpoints`+
 		w.String()+` ORDER BY id LIMIT ?`, append(w.args, size+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("sqlite: list endpoints: %w", err)
@@ -308,7 +356,7 @@ func (s *Store) SetDisabled(ctx context.Context, id string, disabled bool, reaso
 	err := s.write(ctx, func(q dbtx) error {
 		var err error
 		if disabled {
-			ep, err = scanEndpoint(q.QueryRowContext(ctx, `UPDATE webhookkit_endpoints SET
+			ep, err = s.scanEndpoint(q.QueryRowContext(ctx, `UPDATE webhookkit_endpoints SET
     disabled = 1, disabled_reason = ?1, disabled_at = ?2, updated_at = ?2
 WHERE id = ?3 RETURNING `+endpointCols, reason, t, id))
 			if err != nil {
@@ -318,7 +366,7 @@ WHERE id = ?3 RETURNING `+endpointCols, reason, t, id))
 WHERE endpoint_id = ? AND state = 'pending'`, id)
 			return err
 		}
-		ep, err = scanEndpoint(q.QueryRowContext(ctx, `UPDATE webhookkit_endpoints SET
+		ep, err = s.scanEndpoint(q.QueryRowContext(ctx, `UPDATE webhookkit_endpoints SET
     disabled = 0, disabled_reason = '', disabled_at = NULL, updated_at = ?1,
     consecutive_failures = 0, failing_since = NULL, breaker_state = '', breaker_since = NULL
 WHERE id = ?2 RETURNING `+endpointCols, t, id))

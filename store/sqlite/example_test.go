@@ -25,7 +25,9 @@ func ExampleStore_Tx() {
 	defer os.RemoveAll(dir)
 
 	ctx := context.Background()
-	s, err := sqlite.Open(filepath.Join(dir, "app.db"), nil)
+	// Endpoint secrets in plaintext, by explicit choice; production code
+	// gives Config.Keys a seal.Keyring to encrypt them at rest.
+	s, err := sqlite.Open(filepath.Join(dir, "app.db"), &sqlite.Config{PlaintextSecrets: true})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -60,7 +60,7 @@ func TestMigrateForeignSchema(t *testing.T) {
 		{"an extra column", []string{sqlite.Schema(), `ALTER TABLE webhookkit_endpoints ADD COLUMN note TEXT`}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := sqlite.Open(filepath.Join(t.TempDir(), "app.db"), nil)
+			s, err := sqlite.Open(filepath.Join(t.TempDir(), "app.db"), plaintext)
 			require.NoError(t, err)
 			defer s.Close()
 			for _, stmt := range tc.setup {

@@ -230,7 +230,7 @@ func TestSubscribeNew(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	s := sqlite.New(db, nil)
+	s := sqlite.New(db, plaintext)
 	require.NoError(t, s.Migrate(context.Background()))
 	ch, err := s.Subscribe(context.Background())
 	require.ErrorIs(t, err, errors.ErrUnsupported)

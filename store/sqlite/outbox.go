@@ -282,9 +282,9 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (*store.Delivery, er
 }
 
 // ListDeliveries returns deliveries newest first (by CreatedAt, then ID),
-// one page at a time, and the next page's cursor ("" on the last). An
-// EventType with a '*' is an [event.Pattern]; without one, an exact type. A
-// malformed cursor or pattern is [store.ErrInvalid].
+// one page at a time, and the next page's cursor ("" on the last).
+// EventType is an [event.Pattern] (an exact type, a service, a prefix or
+// "*"). A malformed cursor or pattern is [store.ErrInvalid].
 func (s *Store) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]*store.Delivery, string, error) {
 	var w where
 	switch {
@@ -305,7 +305,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]*
 	}
 	var pattern event.Pattern
 	if f.EventType != "" {
-		if !strings.Contains(f.EventType, "*") {
+		if !strings.Contains(f.EventType, "*") && !event.Pattern(f.EventType).Service() {
 			w.add("d.event_type = ?", f.EventType)
 		} else {
 			p, err := event.ParsePattern(f.EventType)
@@ -314,7 +314,8 @@ func (s *Store) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]*
 			}
 			pattern = p
 			// Narrow by the literal prefix in SQL (LIKE is case-insensitive
-			// for ASCII, so the pattern itself decides below).
+			// for ASCII, so the pattern itself decides below); a service's
+			// prefix is its name.
 			if prefix, _, _ := strings.Cut(f.EventType, "*"); prefix != "" {
 				w.add(`d.event_type LIKE ? ESCAPE '\'`, likePrefix(prefix))
 			}

@@ -36,6 +36,13 @@ CREATE TABLE IF NOT EXISTS webhookkit_endpoints (
     last_failure_at      INTEGER,
     created_at           INTEGER NOT NULL,
     updated_at           INTEGER NOT NULL,
+    -- organization and account scope, body format (fixed at creation)
+    account              TEXT    NOT NULL DEFAULT '',  -- '' = organization-wide
+    format               TEXT    NOT NULL DEFAULT '',  -- '' = envelope, or 'event-payload'
+    -- Credentials: JSON objects or NULL; client_secret, key and every
+    -- secret's key above are sealed ("wkseal1:...") under Config.Keys.
+    oauth2               TEXT,                        -- {token_url, client_id, client_secret, scopes, audience}
+    client_tls           TEXT,                        -- {cert, key, ca} PEM
     breaker_state        TEXT    NOT NULL DEFAULT '', -- store.BreakerState; '' is closed
     breaker_since        INTEGER                      -- when the breaker took that state
 );
@@ -43,6 +50,10 @@ CREATE TABLE IF NOT EXISTS webhookkit_endpoints (
 -- Listing one tenant's endpoints in id order (publish fan-out, dashboard).
 CREATE INDEX IF NOT EXISTS webhookkit_endpoints_tenant
     ON webhookkit_endpoints (tenant, id);
+-- The fan-out of an event published for an organization (account '') or
+-- for one account of it (account IN ('', ?)).
+CREATE INDEX IF NOT EXISTS webhookkit_endpoints_account
+    ON webhookkit_endpoints (tenant, account, id);
 
 -- Events: each published event once, whatever its number of deliveries.
 -- data is the event's "data" JSON exactly as published.
@@ -145,7 +156,8 @@ CREATE TABLE IF NOT EXISTS webhookkit_attempts (
     response_body      BLOB,
     response_truncated INTEGER NOT NULL,
     error              TEXT    NOT NULL,
-    success            INTEGER NOT NULL
+    success            INTEGER NOT NULL,
+    format             TEXT    NOT NULL DEFAULT ''  -- the endpoint's body format
 );
 
 CREATE INDEX IF NOT EXISTS webhookkit_attempts_at

@@ -52,7 +52,7 @@ func (s *Store) Settle(ctx context.Context, b store.SettleBatch) (store.SettleRe
 		}
 		if len(b.Health) > 0 {
 			res.Endpoints = make([]*store.Endpoint, len(b.Health))
-			return applyHealth(ctx, q, b.Health, res.Endpoints)
+			return s.applyHealth(ctx, q, b.Health, res.Endpoints)
 		}
 		return nil
 	})
@@ -113,7 +113,7 @@ func (st *stagedAttempt) args() []any {
 	a := st.a
 	return []any{st.id, a.DeliveryID, a.EndpointID, a.Tenant, a.EventID, a.EventType, string(a.Mode), a.Number,
 		nanos(a.At), int64(a.Duration), a.URL, st.reqH, a.RequestBody, a.StatusCode, st.respH, a.ResponseBody,
-		boolInt(a.ResponseTruncated), a.Error, boolInt(a.Success)}
+		boolInt(a.ResponseTruncated), a.Error, boolInt(a.Success), string(a.Format)}
 }
 
 // insertAttempts inserts atts with multi-row INSERTs, and adds them to the
@@ -121,12 +121,12 @@ func (st *stagedAttempt) args() []any {
 // [store.ErrConflict].
 func insertAttempts(ctx context.Context, q dbtx, atts []stagedAttempt) error {
 	all := atts
-	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	for len(atts) > 0 {
 		n := min(len(atts), attemptRowsPerInsert)
 		chunk := atts[:n]
 		atts = atts[n:]
-		args := make([]any, 0, n*19)
+		args := make([]any, 0, n*20)
 		for i := range chunk {
 			args = append(args, chunk[i].args()...)
 		}
@@ -224,7 +224,7 @@ WHERE id = ?1 RETURNING ` + endpointCols
 
 // applyHealth applies the deltas with one prepared statement and sets
 // out[i] to delta i's endpoint after it (nil when there is none).
-func applyHealth(ctx context.Context, q dbtx, ds []store.HealthDelta, out []*store.Endpoint) error {
+func (s *Store) applyHealth(ctx context.Context, q dbtx, ds []store.HealthDelta, out []*store.Endpoint) error {
 	stmt, err := q.PrepareContext(ctx, healthSQL)
 	if err != nil {
 		return err
@@ -235,7 +235,7 @@ func applyHealth(ctx context.Context, q dbtx, ds []store.HealthDelta, out []*sto
 		if d.Failures > 0 {
 			ff = nanos(d.FirstFailure)
 		}
-		ep, err := scanEndpoint(stmt.QueryRowContext(ctx,
+		ep, err := s.scanEndpoint(stmt.QueryRowContext(ctx,
 			d.EndpointID, d.Failures, ff, nullNanos(d.LastFailure), nullNanos(d.LastSuccess),
 			d.SetBreaker, string(d.Breaker), nullNanos(d.BreakerSince)))
 		if errors.Is(err, sql.ErrNoRows) {

@@ -20,6 +20,7 @@ import (
 	msqlite "modernc.org/sqlite"
 
 	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/seal"
 )
 
 // Defaults used when the matching [Config] field is zero.
@@ -69,6 +70,18 @@ type Config struct {
 	// one. Nil means time.Now. Everything else takes the time as an
 	// argument (a delivery's CreatedAt is its event's Date).
 	Now func() time.Time
+	// Keys, when set, encrypts endpoint credentials at rest (signing keys,
+	// OAuth2 client secrets, TLS private keys) with AES-256-GCM: see
+	// package seal, and [Store.Reencrypt] for key rotation. Credentials
+	// written in plaintext earlier are read as they are and sealed when
+	// next written.
+	Keys *seal.Keyring
+	// PlaintextSecrets, when Keys is nil, stores endpoint credentials in
+	// plaintext. Neither set (the zero Config): the store reads endpoints
+	// but refuses to write one, with an error wrapping [seal.ErrNoPolicy],
+	// so credentials are kept in plaintext only by explicit choice. A
+	// store used only as a receiver's inbox needs neither.
+	PlaintextSecrets bool
 }
 
 // Store is a SQLite implementation of [store.SenderStore], [store.Inbox],
@@ -96,6 +109,9 @@ type Store struct {
 	// pruneBatch is how many deliveries one PruneDeliveries transaction
 	// deletes; zero means pruneBatchSize. Tests lower it.
 	pruneBatch int
+
+	// policy seals and opens endpoint credentials (Config.Keys).
+	policy seal.Policy
 }
 
 // dbtx is what every query is written against: *sql.DB, *sql.Conn and
@@ -199,7 +215,7 @@ func Open(path string, cfg *Config) (*Store, error) {
 		rdb.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
-	return &Store{db: db, rdb: rdb, own: true, now: c.Now, n: n}, nil
+	return &Store{db: db, rdb: rdb, own: true, now: c.Now, n: n, policy: c.policy()}, nil
 }
 
 // New returns a Store over a *sql.DB the caller opened with the "sqlite"
@@ -214,7 +230,7 @@ func Open(path string, cfg *Config) (*Store, error) {
 // the sender's Notify after the caller commits a PublishTx).
 func New(db *sql.DB, cfg *Config) *Store {
 	c := fillConfig(cfg)
-	return &Store{db: db, rdb: db, now: c.Now, n: &notifier{}}
+	return &Store{db: db, rdb: db, now: c.Now, n: &notifier{}, policy: c.policy()}
 }
 
 func fillConfig(cfg *Config) Config {
@@ -235,6 +251,10 @@ func fillConfig(cfg *Config) Config {
 		c.Now = time.Now
 	}
 	return c
+}
+
+func (c *Config) policy() seal.Policy {
+	return seal.Policy{Keys: c.Keys, Plaintext: c.PlaintextSecrets}
 }
 
 func cloneValues(v url.Values) url.Values {
@@ -337,6 +357,7 @@ var (
 			"max_in_flight": "INTEGER", "metadata": "TEXT", "disabled": "INTEGER", "disabled_reason": "TEXT",
 			"disabled_at": "INTEGER", "consecutive_failures": "INTEGER", "failing_since": "INTEGER",
 			"last_success_at": "INTEGER", "last_failure_at": "INTEGER", "created_at": "INTEGER", "updated_at": "INTEGER",
+			"account": "TEXT", "format": "TEXT", "oauth2": "TEXT", "client_tls": "TEXT",
 			"breaker_state": "TEXT", "breaker_since": "INTEGER"},
 		"webhookkit_events": {"id": "TEXT", "type": "TEXT", "mode": "TEXT", "date": "INTEGER", "data": "BLOB"},
 		"webhookkit_deliveries": {"id": "TEXT", "event_id": "TEXT", "endpoint_id": "TEXT", "tenant": "TEXT",
@@ -348,7 +369,7 @@ var (
 			"event_id": "TEXT", "event_type": "TEXT", "mode": "TEXT", "number": "INTEGER", "at": "INTEGER",
 			"duration": "INTEGER", "url": "TEXT", "request_headers": "TEXT", "request_body": "BLOB",
 			"status_code": "INTEGER", "response_headers": "TEXT", "response_body": "BLOB",
-			"response_truncated": "INTEGER", "error": "TEXT", "success": "INTEGER"},
+			"response_truncated": "INTEGER", "error": "TEXT", "success": "INTEGER", "format": "TEXT"},
 		"webhookkit_inbox": {"key": "TEXT", "state": "TEXT", "body": "BLOB", "claimed_at": "INTEGER",
 			"expires_at": "INTEGER", "leased_until": "INTEGER", "attempts": "INTEGER", "last_error": "TEXT",
 			"finished_at": "INTEGER"},

@@ -30,7 +30,7 @@ func at(d time.Duration) time.Time { return base.Add(d) }
 func open(tb testing.TB) (*sqlite.Store, string) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "webhooks.db")
-	s, err := sqlite.Open(path, &sqlite.Config{Now: func() time.Time { return base }})
+	s, err := sqlite.Open(path, &sqlite.Config{Now: func() time.Time { return base }, Keys: testKeys(tb)})
 	require.NoError(tb, err)
 	tb.Cleanup(func() { require.NoError(tb, s.Close()) })
 	require.NoError(tb, s.Migrate(context.Background()))
@@ -137,7 +137,7 @@ func TestMigrateIdempotent(t *testing.T) {
 }
 
 func TestUseBeforeMigrate(t *testing.T) {
-	s, err := sqlite.Open(filepath.Join(t.TempDir(), "x.db"), nil)
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "x.db"), plaintext)
 	require.NoError(t, err)
 	defer s.Close()
 	_, err = s.GetEndpoint(context.Background(), "x")
@@ -150,7 +150,7 @@ func TestUseBeforeMigrate(t *testing.T) {
 func TestDurable(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "durable.db")
-	s, err := sqlite.Open(path, &sqlite.Config{Synchronous: "FULL"})
+	s, err := sqlite.Open(path, &sqlite.Config{Synchronous: "FULL", PlaintextSecrets: true})
 	require.NoError(t, err)
 	require.NoError(t, s.Migrate(ctx))
 
@@ -179,7 +179,7 @@ func TestDurable(t *testing.T) {
 	require.True(t, ok)
 	require.NoError(t, s.Close())
 
-	s, err = sqlite.Open(path, nil)
+	s, err = sqlite.Open(path, plaintext)
 	require.NoError(t, err)
 	defer s.Close()
 	require.NoError(t, s.Migrate(ctx))
@@ -559,7 +559,7 @@ func TestNew(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	s := sqlite.New(db, nil)
+	s := sqlite.New(db, plaintext)
 	require.NoError(t, s.Migrate(ctx))
 	ep := newEndpoint(t, s, "")
 	n, err := s.Enqueue(ctx, enqueueAt(newEvent("ping", at(0)), targets(ep)))

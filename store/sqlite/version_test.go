@@ -12,7 +12,7 @@ import (
 
 func TestInstalledVersion(t *testing.T) {
 	ctx := context.Background()
-	s, err := sqlite.Open(filepath.Join(t.TempDir(), "x.db"), nil)
+	s, err := sqlite.Open(filepath.Join(t.TempDir(), "x.db"), plaintext)
 	require.NoError(t, err)
 	defer s.Close()
 	tables := func() int {

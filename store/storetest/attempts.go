@@ -43,6 +43,7 @@ func sampleAttempt() *store.Attempt {
 		ResponseBody:      []byte("busy\x00\xff"),
 		ResponseTruncated: true,
 		Error:             "503 Service Unavailable",
+		Format:            store.BodyEventPayload,
 	}
 }
 
@@ -58,6 +59,7 @@ func requireSameAttempt(t testing.TB, want, got *store.Attempt) {
 	require.Equal(t, want.Number, got.Number)
 	sameTime(t, want.At, got.At, "At")
 	require.Equal(t, want.Duration, got.Duration)
+	require.Equal(t, want.Format, got.Format)
 	require.Equal(t, want.URL, got.URL)
 	require.Equal(t, want.RequestHeaders, got.RequestHeaders)
 	require.Equal(t, want.RequestBody, got.RequestBody)

@@ -94,6 +94,10 @@ func testDeliveryList(f *outboxFixture) {
 			p, _ := event.ParsePattern("patient.*")
 			return p.Match(d.Event.Type)
 		}},
+		{"service", store.DeliveryFilter{AllTenants: true, EventType: "patient"}, func(d *store.Delivery) bool {
+			return event.Pattern("patient").Match(d.Event.Type) && d.Event.Type != "ping"
+		}},
+		{"ping is exact", store.DeliveryFilter{AllTenants: true, EventType: "ping"}, func(d *store.Delivery) bool { return d.Event.Type == "ping" }},
 		{"succeeded", store.DeliveryFilter{AllTenants: true, State: store.StateSucceeded}, func(d *store.Delivery) bool { return d.State == store.StateSucceeded }},
 		{"failed", store.DeliveryFilter{AllTenants: true, State: store.StateFailed}, func(d *store.Delivery) bool { return d.State == store.StateFailed }},
 		{"leased", store.DeliveryFilter{AllTenants: true, State: store.StateLeased}, func(d *store.Delivery) bool { return d.State == store.StateLeased }},

@@ -24,6 +24,9 @@ var endpointCases = []testCase[*endpointsFixture]{
 	{"Update", testEndpointUpdate},
 	{"Delete", testEndpointDelete},
 	{"List", testEndpointList},
+	{"AccountAndFormat", testEndpointAccountAndFormat},
+	{"ListAccounts", testEndpointListAccounts},
+	{"Credentials", testEndpointCredentials},
 }
 
 // requireSameEndpoint compares the user-set fields of two endpoints.
@@ -31,6 +34,8 @@ func requireSameEndpoint(t testing.TB, want, got *store.Endpoint) {
 	t.Helper()
 	require.Equal(t, want.ID, got.ID)
 	require.Equal(t, want.Tenant, got.Tenant)
+	require.Equal(t, want.Account, got.Account)
+	require.Equal(t, want.Format, got.Format)
 	require.Equal(t, want.Mode, got.Mode)
 	require.Equal(t, want.URL, got.URL)
 	require.Equal(t, want.Description, got.Description)
@@ -126,6 +131,7 @@ func testEndpointInvalid(f *endpointsFixture) {
 		{"space in path", url("https://hooks.example.com/in put"), "url"},
 		{"space in query", url("https://hooks.example.com/in?a=b c"), "url"},
 		{"leading space", url(" https://hooks.example.com/in"), "url"},
+		{"format", func(ep *store.Endpoint) { ep.Format = "xml" }, "format"},
 		{"no event types", func(ep *store.Endpoint) { ep.EventTypes = nil }, "event types"},
 		{"bad pattern", func(ep *store.Endpoint) { ep.EventTypes = []string{"ping", "not a type!"} }, "event types[1]"},
 		{"no secrets", func(ep *store.Endpoint) { ep.Secrets = nil }, "secrets"},
@@ -328,6 +334,89 @@ func testEndpointList(f *endpointsFixture) {
 		{"active only, none disabled", store.EndpointFilter{Tenant: "acme", ActiveOnly: true}, []string{"ep-01", "ep-02", "ep-03", "ep-06", "ep-09"}},
 		{"no such tenant", store.EndpointFilter{Tenant: "initech"}, nil},
 	})
+}
+
+// testEndpointAccountAndFormat checks that an endpoint's Account and Format
+// round-trip through create, get and list, and that an update keeps both,
+// as it keeps Tenant: they are fixed at creation.
+func testEndpointAccountAndFormat(f *endpointsFixture) {
+	for _, format := range []store.BodyFormat{"", store.BodyEnvelope, store.BodyEventPayload} {
+		ep := f.endpoint(func(ep *store.Endpoint) { ep.Account, ep.Format = "acct-"+string(format), format })
+		got, err := f.s.GetEndpoint(f.ctx, ep.ID)
+		require.NoError(f, err)
+		requireSameEndpoint(f, ep, got)
+		require.Equal(f, "acct-"+string(format), got.Account)
+		require.Equal(f, format, got.Format)
+
+		upd := got.Clone()
+		editUserFields(upd)
+		upd.Account, upd.Format = "another-account", store.BodyEventPayload
+		if format == store.BodyEventPayload {
+			upd.Format = store.BodyEnvelope
+		}
+		require.NoError(f, f.s.UpdateEndpoint(f.ctx, upd))
+		got, err = f.s.GetEndpoint(f.ctx, ep.ID)
+		require.NoError(f, err)
+		require.Equal(f, ep.Account, got.Account, "Update must keep Account")
+		require.Equal(f, format, got.Format, "Update must keep Format")
+		require.Equal(f, upd.URL, got.URL, "Update changes the editable fields")
+	}
+	eps, _, err := f.s.ListEndpoints(f.ctx, store.EndpointFilter{Tenant: "acme", Accounts: []string{"acct-event-payload"}})
+	require.NoError(f, err)
+	require.Len(f, eps, 1)
+	require.Equal(f, store.BodyEventPayload, eps[0].Format)
+}
+
+// testEndpointListAccounts checks EndpointFilter.Accounts: the lists the
+// publish fan-out makes for an organization ({""}) and for one account of
+// it ({"", account}), with the other filters and in pages.
+func testEndpointListAccounts(f *endpointsFixture) {
+	for _, sp := range []struct {
+		id, tenant, account string
+		mode                event.Mode
+	}{
+		{"ep-1", "org", "", event.ModeTest},
+		{"ep-2", "org", "acct-a", event.ModeTest},
+		{"ep-3", "org", "acct-b", event.ModeTest},
+		{"ep-4", "org", "", event.ModeTest},
+		{"ep-5", "org", "acct-a", event.ModeLive},
+		{"ep-6", "other", "", event.ModeTest},
+		{"ep-7", "other", "acct-a", event.ModeTest},
+		{"ep-8", "org", "acct-a", event.ModeTest},
+	} {
+		f.endpoint(withID(sp.id), withTenant(sp.tenant), withMode(sp.mode),
+			func(ep *store.Endpoint) { ep.Account = sp.account })
+	}
+	for _, tc := range []listCase{
+		{"organization", store.EndpointFilter{Tenant: "org"}, []string{"ep-1", "ep-2", "ep-3", "ep-4", "ep-5", "ep-8"}},
+		{"organization-wide only", store.EndpointFilter{Tenant: "org", Accounts: []string{""}}, []string{"ep-1", "ep-4"}},
+		{"organization-wide and one account", store.EndpointFilter{Tenant: "org", Accounts: []string{"", "acct-a"}},
+			[]string{"ep-1", "ep-2", "ep-4", "ep-5", "ep-8"}},
+		{"one account", store.EndpointFilter{Tenant: "org", Accounts: []string{"acct-b"}}, []string{"ep-3"}},
+		{"one account and mode", store.EndpointFilter{Tenant: "org", Accounts: []string{"", "acct-a"}, Mode: event.ModeTest},
+			[]string{"ep-1", "ep-2", "ep-4", "ep-8"}},
+		{"account of another tenant", store.EndpointFilter{Tenant: "other", Accounts: []string{"", "acct-a"}}, []string{"ep-6", "ep-7"}},
+		{"all tenants, one account", store.EndpointFilter{AllTenants: true, Accounts: []string{"acct-a"}},
+			[]string{"ep-2", "ep-5", "ep-7", "ep-8"}},
+		{"unknown account", store.EndpointFilter{Tenant: "org", Accounts: []string{"acct-z"}}, nil},
+	} {
+		f.Run(tc.name, func(t *testing.T) {
+			for _, size := range []int{1, 3, 100} {
+				flt := tc.filter
+				flt.Page.Limit = size
+				got := collect(t, size, func(cursor string) ([]*store.Endpoint, string, error) {
+					flt.Page.Cursor = cursor
+					return f.s.ListEndpoints(f.ctx, flt)
+				})
+				gotIDs := ids(got, func(ep *store.Endpoint) string { return ep.ID })
+				if tc.want == nil {
+					require.Empty(t, gotIDs, "page size %d", size)
+					continue
+				}
+				require.Equal(t, tc.want, gotIDs, "page size %d", size)
+			}
+		})
+	}
 }
 
 // listSpec is an endpoint the list cases store.

@@ -37,7 +37,7 @@ func openDurable(tb testing.TB, kind string) durableStore {
 	tb.Helper()
 	ctx := context.Background()
 	if kind == "sqlite" {
-		s, err := sqlite.Open(filepath.Join(tb.TempDir(), "inbox.db"), nil)
+		s, err := sqlite.Open(filepath.Join(tb.TempDir(), "inbox.db"), &sqlite.Config{PlaintextSecrets: true})
 		require.NoError(tb, err)
 		tb.Cleanup(func() { _ = s.Close() })
 		require.NoError(tb, s.Migrate(ctx))
@@ -48,7 +48,7 @@ func openDurable(tb testing.TB, kind string) durableStore {
 	pool, err := pgxpool.New(ctx, dsn)
 	require.NoError(tb, err)
 	tb.Cleanup(pool.Close)
-	s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: quiet})
+	s, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: schema, Logger: quiet})
 	require.NoError(tb, err)
 	require.NoError(tb, s.Migrate(ctx))
 	return s

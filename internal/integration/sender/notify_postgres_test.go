@@ -24,7 +24,7 @@ func postgresInstance(tb testing.TB, dsn, schema string) (*postgres.Store, *pgxp
 	pool, err := pgxpool.New(context.Background(), dsn)
 	require.NoError(tb, err)
 	tb.Cleanup(pool.Close)
-	st, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: slog.New(slog.DiscardHandler)})
+	st, err := postgres.New(pool, &postgres.Config{PlaintextSecrets: true, Schema: schema, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(tb, err)
 	return st, pool
 }

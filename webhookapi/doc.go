@@ -1,0 +1,106 @@
+// Package webhookapi is a mountable JSON API through which an application's
+// customers manage their webhooks: create, list, read, change and delete
+// them, and test one with a ping. Its shape is that of webhook systems where
+// a webhook is installed on an organization, or on one account of it, and
+// subscribes to events named "<service-name>.<method>":
+//
+//	POST /webhooks
+//	{"organization": "org_1", "active": true, "url": "https://example.com/webhook", "events": "ping"}
+//
+//	POST /webhook-events
+//	{"webhook": "<webhook id>", "event": "ping"}
+//
+// [New] returns an [http.Handler] serving, relative to where it is mounted
+// (mount it at the root of a path prefix with [http.StripPrefix]):
+//
+//	POST   /webhooks          create a webhook => 201, with its "secret" (shown this once)
+//	GET    /webhooks          list ({"data": [...], "next_cursor": ""}); ?organization= &account= &cursor= &limit=
+//	GET    /webhooks/{id}     one webhook
+//	PATCH  /webhooks/{id}     change any of active, url, events, description
+//	DELETE /webhooks/{id}     delete it => 204
+//	POST   /webhook-events    {"webhook": id, "event": "ping"}: send a ping now => 201, the attempt
+//
+// # Webhooks
+//
+// A webhook is a [store.Endpoint] of the sender, shown as
+//
+//	{"id", "organization", "account"?, "active", "url", "events": [...],
+//	 "format", "description"?, "disabled_reason"?, "created_at", "updated_at"}
+//
+// "organization" is the endpoint's Tenant and "account", when present, its
+// Account: a webhook without an account is organization-wide. An event the
+// application publishes for (organization, account), with
+// [sender.ToAccount], reaches the organization-wide webhooks and that
+// account's; one published for the organization alone, with
+// [sender.ToTenant], reaches the organization-wide webhooks only.
+//
+// "events" is a single pattern ("ping") or a list of them, each an
+// [event.Pattern]: an exact type ("medical-encounters.create"), a service
+// ("medical-encounters": all its methods, created, updated, removed), a
+// prefix ("medical-encounters.*") or "*". "ping" is exact. Responses always
+// give a list.
+//
+// "active": false creates a disabled webhook (publishing skips it);
+// PATCH {"active": true} enables it, {"active": false} disables it. Omitted
+// at creation, a webhook is active.
+//
+// "format" is the body every delivery is POSTed with, chosen at creation
+// and fixed: "event-payload", {"id": "<event id>", "event": "<type>",
+// "payload": {...}} (the default here, Config.Format), or "envelope", the
+// standard envelope. Either is signed with the webhook's secret under the
+// same webhook-id, webhook-timestamp and webhook-signature headers. The
+// secret is a "whsec_" key generated at creation and returned in that
+// response only.
+//
+// "organization", "account" and "format" cannot be changed by PATCH; the
+// same value is accepted, another is refused with 400.
+//
+// The POST /webhook-events body may also be a webhook (no "webhook" key):
+// it is created as by POST /webhooks, since that is where some
+// documentation of this API shape sends it.
+//
+// # Ping
+//
+// POST /webhook-events with {"webhook": id, "event": "ping"} ("event" may be
+// left out; no other event can be sent this way: the application publishes
+// events) sends a ping to the webhook synchronously with
+// [sender.Sender.Ping], even to an inactive one, and answers 201 with the
+// attempt, whether or not the webhook answered 2xx:
+//
+//	{"id", "webhook", "event_id", "event": "ping", "format", "at",
+//	 "duration_ms", "url", "status_code", "delivered", "error"?,
+//	 "request_body", "response_body"}
+//
+// "delivered" is true when the webhook answered 2xx; the attempt is in the
+// sender's attempt log too.
+//
+// # Authorization
+//
+// Every request is first passed to Config.Authorize, an
+// [access.AuthorizeFunc], the same type that guards the dashboard, so one
+// function can serve both. A request may see and change the webhooks of
+// its scope's organization, or of every organization with [access.Scope].All.
+// A webhook outside the scope is answered exactly like an unknown one, 404;
+// creating one for an organization outside the scope is 403. Without an
+// "organization", a request creates and lists in its scope's organization;
+// an operator (All) must name one to create, and lists every organization's
+// webhooks without one.
+//
+// # Errors
+//
+// Errors are JSON, {"error": {"code", "message", "field"?}}, with the
+// status: 400 for a malformed body or an invalid field (the field named as
+// in the request: "url", "events[0]", "organization", "account", "format"),
+// 401 and 403 from Config.Authorize, 404 for an unknown path or webhook,
+// 405 for a method a path does not serve (with an Allow header), 413 for a
+// body larger than Config.MaxBodyBytes, 415 for a request body that is not
+// application/json, 503 while the sender is stopped and 500, logged, for
+// anything else. Messages never repeat a secret or a URL's credentials.
+//
+// # Ownership
+//
+// The handler administers webhooks through [sender.Sender.Endpoints], the
+// one owner of the sender's endpoints: the same checks (URL policy, the
+// catalog, valid patterns), secret generation and hooks as the
+// application's own code. It works on the sender's mode only.
+package webhookapi

@@ -1,0 +1,190 @@
+package webhookapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/receiver"
+	"github.com/webhookkit/webhookkit/sender"
+	"github.com/webhookkit/webhookkit/signature"
+	"github.com/webhookkit/webhookkit/store"
+)
+
+// The request bodies of the API's documentation, verbatim (without the
+// shell comments around them).
+const (
+	seedCreate = `{
+  "organization": "organization.id",
+  "active": true,
+  "url": "https://example.com/webhook",
+  "events": "ping"
+}`
+	seedPing = `{
+  "webhook": "webhook.id",
+  "event": "ping"
+}`
+)
+
+// wireEvent is the body a webhook of the {id, event, payload} format gets.
+type wireEvent struct {
+	ID      string          `json:"id"`
+	Event   string          `json:"event"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// TestSeedBodies checks the documentation's two bodies against the handler:
+// the webhook is created (at /webhooks, and at /webhook-events where the
+// documentation posts it), and the ping body pings it once its placeholder
+// id is the real one (verbatim, the placeholder is an unknown webhook).
+func TestSeedBodies(t *testing.T) {
+	e := newEnv(t, nil)
+	const org = "organization.id"
+
+	r := e.do(http.MethodPost, "/webhooks", org, seedCreate)
+	require.Equal(t, http.StatusCreated, r.status, r.body)
+	wh := r.json(t)
+	require.Equal(t, "organization.id", wh["organization"])
+	require.Equal(t, true, wh["active"])
+	require.Equal(t, "https://example.com/webhook", wh["url"])
+	require.Equal(t, []any{"ping"}, wh["events"], "a single event is a list of one")
+	require.Equal(t, "event-payload", wh["format"])
+	require.NotContains(t, wh, "account", "organization-wide")
+	require.True(t, strings.HasPrefix(wh["secret"].(string), "whsec_"))
+
+	r = e.do(http.MethodPost, "/webhook-events", org, seedCreate)
+	require.Equal(t, http.StatusCreated, r.status, r.body)
+	require.NotEqual(t, wh["id"], r.json(t)["id"], "a second webhook")
+
+	r = e.do(http.MethodPost, "/webhook-events", org, seedPing)
+	require.Equal(t, http.StatusNotFound, r.status, r.body)
+	code, _ := r.errorOf(t)
+	require.Equal(t, "not_found", code)
+
+	r = e.do(http.MethodPost, "/webhook-events", org, strings.Replace(seedPing, "webhook.id", wh["id"].(string), 1))
+	require.Equal(t, http.StatusCreated, r.status, r.body)
+	a := r.json(t)
+	require.Equal(t, wh["id"], a["webhook"])
+	require.Equal(t, "ping", a["event"])
+	require.Equal(t, true, a["delivered"])
+	require.Equal(t, float64(200), a["status_code"])
+	require.Equal(t, "event-payload", a["format"])
+	got := e.rc.requests("/webhook")
+	require.Len(t, got, 1)
+	require.Equal(t, `{"id":"`+a["event_id"].(string)+`","event":"ping"}`, string(got[0].Body), "a ping has no payload")
+	require.Equal(t, a["request_body"], string(got[0].Body))
+}
+
+// TestEndToEnd goes create → ping → publish medical-encounters.create for an
+// account → delivery with the {id, event, payload} body → 200 marks it
+// delivered, with an organization-wide webhook (which receives it), another
+// account's webhook and an inactive one (which do not), and a webhook of
+// another organization.
+func TestEndToEnd(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	const org = "org_1"
+
+	acct1, sec1 := e.create(org, `{"organization": "org_1", "account": "acct_1", "active": true,
+		"url": "https://example.com/acct1", "events": "medical-encounters"}`)
+	wide, secWide := e.create(org, `{"organization": "org_1", "active": true,
+		"url": "https://example.com/wide", "events": ["medical-encounters.create", "medical-encounters.update"]}`)
+	acct2, _ := e.create(org, `{"organization": "org_1", "account": "acct_2", "active": true,
+		"url": "https://example.com/acct2", "events": "medical-encounters"}`)
+	inactive, secInactive := e.create(org, `{"organization": "org_1", "account": "acct_1", "active": false,
+		"url": "https://example.com/inactive", "events": "*"}`)
+	pingOnly, _ := e.create(org, `{"organization": "org_1", "url": "https://example.com/ping", "events": "ping"}`)
+	other, _ := e.create("org_2", `{"url": "https://example.com/org2", "events": "*"}`)
+
+	r := e.do(http.MethodGet, "/webhooks/"+inactive, org, "")
+	require.Equal(t, http.StatusOK, r.status)
+	require.Equal(t, false, r.json(t)["active"])
+	require.Equal(t, "acct_1", r.json(t)["account"])
+
+	// Ping the account's webhook.
+	r = e.do(http.MethodPost, "/webhook-events", org, `{"webhook": "`+acct1+`", "event": "ping"}`)
+	require.Equal(t, http.StatusCreated, r.status, r.body)
+	require.Equal(t, true, r.json(t)["delivered"])
+	pings := e.rc.requests("/acct1")
+	require.Len(t, pings, 1)
+	require.NoError(t, e.verify(pings[0], sec1))
+
+	// The application publishes an event of the account.
+	const data = `{"id": "me_42", "patient": "p_7",  "notes": ["a", 2.50]}`
+	ev, err := event.New(event.ModeTest, "medical-encounters.create", json.RawMessage(data))
+	require.NoError(t, err)
+	n, err := e.snd.Publish(ctx, ev, sender.ToAccount(org, "acct_1"), nil)
+	require.NoError(t, err)
+	require.Equal(t, 2, n, "the account's webhook and the organization-wide one")
+	attempts, err := e.snd.ProcessDue(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2, attempts)
+
+	for _, tc := range []struct{ path, id string }{{"/acct1", acct1}, {"/wide", wide}} {
+		got := e.rc.requests(tc.path)
+		last := got[len(got)-1]
+		var we wireEvent
+		require.NoError(t, json.Unmarshal(last.Body, &we), string(last.Body))
+		require.Equal(t, ev.ID, we.ID, tc.path)
+		require.Equal(t, "medical-encounters.create", we.Event)
+		require.Equal(t, data, string(we.Payload), "the data bytes exactly as published")
+		require.Equal(t, ev.ID, last.Header.Get("Webhook-Id"))
+		require.Equal(t, store.StateSucceeded, e.delivery(ev.ID, tc.id).State, "200 marks it delivered")
+	}
+	require.NoError(t, e.verify(e.rc.requests("/acct1")[1], sec1))
+	require.NoError(t, e.verify(e.rc.requests("/wide")[0], secWide))
+
+	// The library's receiving side reads the same body: the event-payload
+	// provider verifies it and hands on the id, the type and the data.
+	p := receiver.EventPayload{}
+	v, err := p.NewVerifier([]string{sec1.String()}, &signature.VerifyOptions{Now: func() time.Time { return e.now }})
+	require.NoError(t, err)
+	sent := e.rc.requests("/acct1")[1]
+	require.NoError(t, v.Verify(sent.Header, sent.Body))
+	msg, err := p.Parse(sent.Header, sent.Body)
+	require.NoError(t, err)
+	require.Equal(t, ev.ID, msg.Key)
+	require.Equal(t, "medical-encounters.create", msg.Type)
+	require.Equal(t, data, string(msg.Data))
+	for _, path := range []string{"/acct2", "/inactive", "/ping", "/org2"} {
+		require.Empty(t, e.rc.requests(path), path)
+	}
+	for _, id := range []string{acct2, inactive, pingOnly, other} {
+		ds, _, err := e.snd.Store().ListDeliveries(ctx, store.DeliveryFilter{AllTenants: true, EventID: ev.ID, EndpointID: id})
+		require.NoError(t, err)
+		require.Empty(t, ds, id)
+	}
+
+	// Activating the inactive webhook: the next event reaches it.
+	r = e.do(http.MethodPatch, "/webhooks/"+inactive, org, `{"active": true}`)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	require.Equal(t, true, r.json(t)["active"])
+	ev2, err := event.New(event.ModeTest, "medical-encounters.remove", json.RawMessage(`{"id": "me_42"}`))
+	require.NoError(t, err)
+	_, err = e.snd.Publish(ctx, ev2, sender.ToAccount(org, "acct_1"), nil)
+	require.NoError(t, err)
+	_, err = e.snd.ProcessDue(ctx)
+	require.NoError(t, err)
+	got := e.rc.requests("/inactive")
+	require.Len(t, got, 1)
+	require.NoError(t, e.verify(got[0], secInactive))
+	require.Len(t, e.rc.requests("/wide"), 1, "the organization-wide webhook is not subscribed to .remove")
+	require.Len(t, e.rc.requests("/acct1"), 3, "the service subscription gets .remove")
+
+	// A webhook that does not answer 2xx: the ping is still answered 201,
+	// not delivered.
+	e.rc.mu.Lock()
+	e.rc.fail["/wide"] = http.StatusInternalServerError
+	e.rc.mu.Unlock()
+	r = e.do(http.MethodPost, "/webhook-events", org, `{"webhook": "`+wide+`"}`)
+	require.Equal(t, http.StatusCreated, r.status, r.body)
+	a := r.json(t)
+	require.Equal(t, false, a["delivered"])
+	require.Equal(t, float64(500), a["status_code"])
+}
