@@ -561,3 +561,21 @@ func TestRouting(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, r.status)
 	require.Equal(t, "not_found", body["error"].(map[string]any)["code"])
 }
+
+// TestEndpointPageBreaker: the endpoint page shows an open circuit
+// breaker, as the sender records it on the endpoint.
+func TestEndpointPageBreaker(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ep := e.addEndpoint("acme", "acme orders")
+	r := e.client("acme").get("endpoints/" + ep.ID)
+	require.Equal(t, http.StatusOK, r.status)
+	require.NotContains(t, r.body, "circuit")
+
+	d := store.HealthDelta{EndpointID: ep.ID, SetBreaker: true, Breaker: store.BreakerOpen, BreakerSince: time.Now()}
+	_, err := e.st.Settle(context.Background(), store.SettleBatch{Health: []store.HealthDelta{d}})
+	require.NoError(t, err)
+	r = e.client("acme").get("endpoints/" + ep.ID)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	require.Contains(t, r.body, `<span class="state state-disabled"`, r.body)
+	require.Contains(t, r.body, "circuit open")
+}

@@ -44,6 +44,9 @@ type healthView struct {
 	FailingSince        *time.Time `json:"failing_since,omitempty"`
 	LastSuccessAt       *time.Time `json:"last_success_at,omitempty"`
 	LastFailureAt       *time.Time `json:"last_failure_at,omitempty"`
+	// Breaker is the circuit breaker when not closed ("open", "half-open").
+	Breaker      string     `json:"breaker,omitempty"`
+	BreakerSince *time.Time `json:"breaker_since,omitempty"`
 }
 
 // oauth2View describes an endpoint's OAuth2 settings; the client secret
@@ -97,6 +100,8 @@ func (h *handler) endpointView(ep *store.Endpoint) endpointView {
 			FailingSince:        timePtr(ep.Health.FailingSince),
 			LastSuccessAt:       timePtr(ep.Health.LastSuccessAt),
 			LastFailureAt:       timePtr(ep.Health.LastFailureAt),
+			Breaker:             string(ep.Health.Breaker),
+			BreakerSince:        timePtr(ep.Health.BreakerSince),
 		},
 		Warning:   ep.Disabled || ep.Health.ConsecutiveFailures >= h.warnAt,
 		Metadata:  ep.Metadata,

@@ -288,6 +288,20 @@ type Config struct {
 	// WorkerID names this sender in leases (Delivery.LeasedBy). Zero: the
 	// host name, process id and a random suffix.
 	WorkerID string
+
+	// OnKeyGiveUp says what becomes of an ordering key (see
+	// [PublishOptions].OrderingKey) whose head delivery is given up: the
+	// key's next delivery goes ([KeySkip], the zero value) or waits until
+	// the failed one is replayed ([KeyHold]).
+	OnKeyGiveUp KeyGiveUp
+	// Breaker configures the per-endpoint circuit breaker. The zero value
+	// is on, with the defaults of [BreakerConfig].
+	Breaker BreakerConfig
+	// SlowStart configures the ramp that brings an endpoint back up to its
+	// limits. The zero value is on, with the defaults of
+	// [SlowStartConfig].
+	SlowStart SlowStartConfig
+
 	// allowAddr, set by tests only, replaces the guard's rule of which
 	// addresses are public.
 	allowAddr func(netip.Addr) bool
@@ -312,6 +326,9 @@ func (c *Config) settings() (*settings, error) {
 	}
 	s.fillHealth()
 	s.fillIdentity()
+	if err := s.fillFlow(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

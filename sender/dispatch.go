@@ -201,6 +201,15 @@ func (s *Sender) round(ctx, sctx context.Context, limit int, skip func(*store.De
 			}
 			s.per.observe(seq, ep)
 			loaded = append(loaded, d.EndpointID)
+			// A backlog falling due after the endpoint was idle starts a
+			// ramp, before any of it is admitted.
+			n := 0
+			for _, o := range ds {
+				if o.EndpointID == d.EndpointID {
+					n++
+				}
+			}
+			s.per.backlog(d.EndpointID, n, now)
 		}
 		if !admit {
 			run(d, nil, leaseEnd)

@@ -168,6 +168,40 @@
 // give up at the retry policy's age limit. [Sender.Retry] and
 // [Sender.ReplayFailed] replay given-up deliveries.
 //
+// # Ordering keys, circuit breaking and slow start
+//
+// An event published with [PublishOptions].OrderingKey is delivered to
+// each endpoint after the earlier events with the same key, one at a time:
+// the store leases a keyed delivery only while no earlier delivery of its
+// endpoint and key is unfinished and none of them is leased (in every
+// store, and across processes sharing a PostgreSQL store). A failing
+// delivery holds up its key only; the endpoint's other keys and unkeyed
+// events go on. When it is given up, Config.OnKeyGiveUp decides: the next
+// goes ([KeySkip], the default) or the key waits until the failed one is
+// replayed ([KeyHold]). An ordered endpoint is the special case of one key:
+// publish all its events with the same OrderingKey.
+//
+// Each endpoint has a circuit breaker (Config.Breaker, on by default): after
+// BreakerConfig.Failures consecutive failed attempts (10; or a failure rate
+// over a window), the endpoint's deliveries are no longer attempted. They
+// wait, due, with their attempt counts untouched (those already leased are
+// released), while one probe goes through after ProbeInterval (5 s), then
+// after twice as long after each failed probe, up to MaxProbeInterval
+// (5 min). A probe that does not fail closes the breaker. Its transitions
+// are recorded on the endpoint (store.Health.Breaker, shown by the
+// dashboard), reported to Hooks.OnBreakerChange and readable with
+// [Sender.Flow]. Failed probes still count towards disabling the endpoint
+// after Config.DisableAfterFailures and DisableAfterDuration. The breaker is
+// per Sender, as the limits are.
+//
+// When a breaker closes, an endpoint is enabled again, or a backlog falls due
+// on an endpoint this sender left idle, a slow start (Config.SlowStart, on
+// by default) ramps the endpoint's requests in flight, and its rate limit in
+// proportion, from one up to its limits while successes hold: one more
+// after each round of successes; a 429, a 503 or a timeout halves them, and a
+// Retry-After pauses the endpoint for as long. An endpoint never sees more
+// than its MaxInFlight requests at once.
+//
 // # Safety
 //
 // By default the sender refuses to connect to loopback, private, link-local,

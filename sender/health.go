@@ -42,10 +42,13 @@ func (s *Sender) healthOf(batch []*outcome) healthBatch {
 			h.before = append(h.before, s.per.latest(o.ep).Health)
 		}
 		h.deltas[i].Add(o.success, o.set.At)
+		if o.brk != nil {
+			h.deltas[i].SetBreaker, h.deltas[i].Breaker, h.deltas[i].BreakerSince = true, o.brk.state, o.brk.since
+		}
 	}
 	n := 0
 	for i, d := range h.deltas {
-		if b := h.before[i]; d.Failures == 0 && d.LastFailure.IsZero() &&
+		if b := h.before[i]; !d.SetBreaker && d.Failures == 0 && d.LastFailure.IsZero() &&
 			b.ConsecutiveFailures == 0 && b.FailingSince.IsZero() && !b.LastSuccessAt.IsZero() &&
 			d.LastSuccess.Sub(b.LastSuccessAt) < healthResolution && !d.LastSuccess.Before(b.LastSuccessAt) {
 			continue // healthy and recorded recently: spare the store a write
@@ -70,6 +73,9 @@ func (e *Endpoints) afterHealth(ctx context.Context, h healthBatch, after []*sto
 		}
 		s.per.observe(seq, ep)
 		d, warnAt := h.deltas[i], s.cfg.warnAt
+		if d.SetBreaker {
+			e.breakerChanged(ctx, ep)
+		}
 		if warnAt == 0 {
 			continue
 		}
@@ -131,5 +137,21 @@ func (e *Endpoints) disable(ctx context.Context, id, reason string) (*store.Endp
 func (e *Endpoints) recovered(ctx context.Context, ep *store.Endpoint) {
 	if h := e.s.cfg.Hooks.OnEndpointRecovered; h != nil {
 		e.s.safeHook(ctx, "OnEndpointRecovered", func() { h(ctx, ep) })
+	}
+}
+
+// breakerChanged logs the breaker transition recorded on ep and calls
+// Hooks.OnBreakerChange.
+func (e *Endpoints) breakerChanged(ctx context.Context, ep *store.Endpoint) {
+	s := e.s
+	lvl := slog.LevelInfo
+	if ep.Health.Breaker == store.BreakerOpen {
+		lvl = slog.LevelWarn
+	}
+	s.log.LogAttrs(ctx, lvl, "sender: endpoint circuit breaker "+ep.Health.Breaker.String(),
+		slog.String("endpoint_id", ep.ID), slog.Int("consecutive_failures", ep.Health.ConsecutiveFailures))
+	if h := s.cfg.Hooks.OnBreakerChange; h != nil {
+		c := ep.Clone()
+		s.safeHook(ctx, "OnBreakerChange", func() { h(ctx, c, c.Health.Breaker) })
 	}
 }

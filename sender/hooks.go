@@ -32,6 +32,10 @@ type Hooks struct {
 	// warning succeeds again, and when [Endpoints.Enable] re-enables a
 	// disabled endpoint.
 	OnEndpointRecovered func(ctx context.Context, ep *store.Endpoint)
+	// OnBreakerChange is called when an endpoint's circuit breaker opens
+	// (state [store.BreakerOpen]) or closes ([store.BreakerClosed]) in this
+	// sender, once the change is recorded on the endpoint (ep.Health).
+	OnBreakerChange func(ctx context.Context, ep *store.Endpoint, state store.BreakerState)
 }
 
 // safeHook runs a user hook; a panic in it is logged, not allowed to take

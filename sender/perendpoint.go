@@ -25,9 +25,17 @@ type endpointState struct {
 	epSeq uint64
 
 	limiter      *rate.Limiter // nil: no rate limit
-	maxInFlight  int           // 0: no cap
+	maxInFlight  int           // 0: no cap; the ramp's limit while it is active
 	inFlight     int
 	blockedUntil time.Time // rate limited until then
+
+	// delivery control (flow.go): the breaker (probing: the request in
+	// flight is its probe), the slow start, and when this sender last
+	// started a request to the endpoint.
+	brk      breaker
+	probing  bool
+	ramp     ramp
+	lastSeen time.Time
 
 	// signing cache: the key texts the signer was built from, and the time
 	// at which one of them expires (zero: none expires).
@@ -80,6 +88,13 @@ func (l *perEndpoint) observe(seq uint64, ep *store.Endpoint) {
 	defer l.mu.Unlock()
 	es := l.state(ep.ID)
 	if es.ep == nil || seq > es.epSeq {
+		if es.ep != nil && es.ep.Disabled && !ep.Disabled {
+			// Enabled again: a fresh breaker, and a ramp up.
+			es.brk, es.probing = breaker{}, false
+			if !l.cfg.SlowStart.Disabled {
+				es.ramp.start(l.cfg.SlowStart.Initial, l.capacity(ep))
+			}
+		}
 		es.ep, es.epSeq = ep, seq
 	}
 }

@@ -89,6 +89,19 @@ type PublishOptions struct {
 	// DeliverAfter schedules the first attempt this long after the publish.
 	// Zero: now. At most one of DeliverAt and DeliverAfter may be set.
 	DeliverAfter time.Duration
+	// OrderingKey, when set, orders the event behind the earlier events
+	// published with the same key: each endpoint gets them one at a time,
+	// in publish order (a delivery is not attempted until the key's
+	// earlier ones to that endpoint have succeeded or been given up). A
+	// failing delivery holds up its key only, not its endpoint; what
+	// happens when it is given up is Config.OnKeyGiveUp. An order id, an
+	// account id: whatever the consumer must see in order. For an ordered
+	// endpoint, publish all its events with one key (events published to
+	// several endpoints are ordered per endpoint). Publish order is the
+	// order in which the publishes committed; publishes of one key in
+	// concurrent transactions are ordered by the store. At most
+	// [MaxOrderingKey] bytes of UTF-8 without NUL; empty: no order.
+	OrderingKey string
 }
 
 // Publish enqueues ev for the audience: the active endpoints of a tenant
@@ -163,7 +176,11 @@ func (s *Sender) publish(ctx context.Context, tx store.Tx, ev event.Event, aud A
 			slog.String("event_id", ev.ID), slog.String("event_type", ev.Type), slog.String("audience", aud.String()))
 		return 0, nil
 	}
-	n, err := tx.Enqueue(ctx, store.EnqueueRequest{Event: ev, Targets: targets, Now: now, DueAt: due})
+	req := store.EnqueueRequest{Event: ev, Targets: targets, Now: now, DueAt: due}
+	if opts != nil {
+		req.OrderingKey = opts.OrderingKey
+	}
+	n, err := tx.Enqueue(ctx, req)
 	if err != nil {
 		return 0, fmt.Errorf("sender: publish %s: %w", ev.ID, err)
 	}
@@ -174,6 +191,9 @@ func (s *Sender) publish(ctx context.Context, tx store.Tx, ev event.Event, aud A
 func dueTime(now time.Time, opts *PublishOptions) (time.Time, error) {
 	if opts == nil {
 		return now, nil
+	}
+	if err := checkOrderingKey(opts.OrderingKey); err != nil {
+		return time.Time{}, err
 	}
 	switch {
 	case !opts.DeliverAt.IsZero() && opts.DeliverAfter != 0:

@@ -58,6 +58,9 @@ type outcome struct {
 	// exhausted is the reason a delivery is given up with, for the log and
 	// OnDeliveryExhausted; empty for the other outcomes.
 	exhausted string
+	// brk is the endpoint's breaker transition this attempt caused, to be
+	// recorded with the batch; nil when none.
+	brk *breakerChange
 }
 
 // settler is a sender's queue of outcomes waiting to be written.
@@ -270,6 +273,7 @@ func (s *Sender) deliver(ctx, sctx context.Context, d *store.Delivery, ep *store
 	if ep.Disabled {
 		// Disabled after the lease: a retry lets a store that holds the
 		// endpoints pause the delivery until the endpoint is enabled.
+		s.per.cancelProbe(ep.ID, s.now())
 		s.per.done(ep.ID, s.now())
 		o.set.Outcome, o.set.Next, o.set.Error = store.OutcomeRetry, s.now(), "endpoint disabled"
 		s.hand(o)
@@ -278,8 +282,9 @@ func (s *Sender) deliver(ctx, sctx context.Context, d *store.Delivery, ep *store
 
 	res := s.attempt(ctx, ep, &d.Event, d.Attempts)
 	now := s.now()
-	s.per.done(ep.ID, now)
 	if res.interrupted {
+		s.per.cancelProbe(ep.ID, now)
+		s.per.done(ep.ID, now)
 		res.free(s)
 		o.set.Outcome, o.set.Next = store.OutcomeReleased, now
 		s.hand(o)
@@ -293,6 +298,10 @@ func (s *Sender) deliver(ctx, sctx context.Context, d *store.Delivery, ep *store
 	s.logAttempt(sctx, a)
 	o.res, o.set.Attempt, o.set.At = res, a, now
 	o.ep, o.success = ep, res.class == retry.ClassSuccess
+	if ch, changed := s.per.feedback(ep.ID, now, feedbackOf(&res, now)); changed {
+		o.brk = &ch
+	}
+	s.per.done(ep.ID, now)
 
 	switch res.class {
 	case retry.ClassSuccess:
@@ -302,9 +311,9 @@ func (s *Sender) deliver(ctx, sctx context.Context, d *store.Delivery, ep *store
 		if _, err := s.eps.disable(sctx, ep.ID, "410 Gone"); err != nil {
 			s.log.LogAttrs(sctx, slog.LevelError, "sender: disabling endpoint failed", slog.String("endpoint_id", ep.ID), slog.Any("error", err))
 		}
-		o.giveUp(now, "410 Gone")
+		o.giveUp(now, "410 Gone", s.cfg.OnKeyGiveUp)
 	case retry.ClassPermanent:
-		o.giveUp(now, "permanent failure: "+a.Error)
+		o.giveUp(now, "permanent failure: "+a.Error, s.cfg.OnKeyGiveUp)
 	default:
 		delay, ok := s.cfg.Retry.Next(retry.Failure{
 			Number:     d.Attempts,
@@ -317,23 +326,25 @@ func (s *Sender) deliver(ctx, sctx context.Context, d *store.Delivery, ep *store
 		if ok {
 			o.set.Outcome, o.set.Next, o.set.Error = store.OutcomeRetry, now.Add(delay), a.Error
 		} else {
-			o.giveUp(now, fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, a.Error))
+			o.giveUp(now, fmt.Sprintf("gave up after %d attempts: %s", d.Attempts, a.Error), s.cfg.OnKeyGiveUp)
 		}
 	}
 	s.hand(o)
 	return true
 }
 
-// giveUp makes o fail the delivery at now, for reason.
-func (o *outcome) giveUp(now time.Time, reason string) {
+// giveUp makes o fail the delivery at now, for reason; under KeyHold, a
+// delivery with an ordering key keeps holding it.
+func (o *outcome) giveUp(now time.Time, reason string, key KeyGiveUp) {
 	o.set.Outcome, o.set.At, o.set.Error, o.exhausted = store.OutcomeFailed, now, reason, reason
+	o.set.HoldKey = key == KeyHold && o.d.OrderingKey != ""
 }
 
 // giveUp hands over the failure of a delivery on which no attempt was
 // made (its endpoint is gone).
 func (s *Sender) giveUp(sctx context.Context, d *store.Delivery, now time.Time, reason string, wg *sync.WaitGroup) {
 	o := s.newOutcome(sctx, d, wg)
-	o.giveUp(now, reason)
+	o.giveUp(now, reason, KeySkip) // its endpoint is gone: nothing to hold for
 	s.hand(o)
 }
 

@@ -128,6 +128,36 @@ type Health struct {
 	// LastSuccessAt and LastFailureAt are the times of the latest attempts
 	// with those outcomes; zero when there has been none.
 	LastSuccessAt, LastFailureAt time.Time
+	// Breaker is the state of the endpoint's circuit breaker as a sender
+	// last recorded it (see [HealthDelta].SetBreaker), and BreakerSince
+	// when it took that state. The zero value is [BreakerClosed]. Enabling
+	// a disabled endpoint closes it.
+	Breaker      BreakerState
+	BreakerSince time.Time
+}
+
+// BreakerState is the state of an endpoint's circuit breaker.
+type BreakerState string
+
+// Breaker states.
+const (
+	// BreakerClosed: deliveries flow (the zero value).
+	BreakerClosed BreakerState = ""
+	// BreakerOpen: the endpoint failed too often; its deliveries wait,
+	// unattempted, while a single probe is sent now and then.
+	BreakerOpen BreakerState = "open"
+	// BreakerHalfOpen: a probe is in flight; its outcome closes the
+	// breaker or opens it again.
+	BreakerHalfOpen BreakerState = "half-open"
+)
+
+// String returns "closed", "open" or "half-open" (or the value itself, for
+// one that is not a state).
+func (b BreakerState) String() string {
+	if b == BreakerClosed {
+		return "closed"
+	}
+	return string(b)
 }
 
 // SigningKey is one signing key of an endpoint, in its textual form

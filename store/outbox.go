@@ -52,6 +52,10 @@ type EnqueueRequest struct {
 	Now time.Time
 	// DueAt is when the first attempt is due. Zero: Now.
 	DueAt time.Time
+	// OrderingKey, when not empty, orders the event's deliveries behind
+	// the earlier deliveries with the same key to the same endpoint (see
+	// [Outbox.Lease]). Empty: no order.
+	OrderingKey string
 }
 
 // Due returns when the first attempt is due: DueAt, or Now when DueAt is
@@ -113,6 +117,13 @@ type Delivery struct {
 	LeaseToken string
 	// LeasedBy names the worker holding the lease (diagnostics only).
 	LeasedBy string
+	// OrderingKey is the key the event was enqueued with
+	// ([EnqueueRequest].OrderingKey); empty when unordered.
+	OrderingKey string
+	// HoldsKey reports a failed delivery that keeps blocking its ordering
+	// key (settled with [Settlement].HoldKey) until it is requeued or
+	// pruned.
+	HoldsKey bool
 }
 
 // Clone returns a deep copy.
@@ -173,6 +184,20 @@ type Outbox interface {
 	// LastAttemptAt. While a lease holds, no other Lease returns the same
 	// delivery. Its cost must grow with what it leases, not with the number
 	// of deliveries that are not yet due.
+	//
+	// Ordering keys: a delivery with an OrderingKey is leased only when it
+	// is its key's head, that is when no other delivery of the same
+	// endpoint and key that was enqueued before it is unfinished (pending,
+	// leased or paused) or holds the key (failed with HoldsKey), and no
+	// other delivery of that endpoint and key holds a lease that has not
+	// ended. So a key's deliveries are attempted one at a time, in enqueue
+	// order, and a head waiting for its retry blocks its key only. Enqueue
+	// order is the order in which the enqueues of one key committed;
+	// enqueues of one key in concurrent transactions are ordered by the
+	// store (PostgreSQL serializes them per key until they commit). A
+	// requeued delivery keeps its place: it blocks the later deliveries of
+	// its key that are not leased yet. This holds across processes sharing
+	// a durable store.
 	Lease(ctx context.Context, req LeaseRequest) ([]*Delivery, error)
 	// Settle ends leases: it writes a batch of settlements, their attempts
 	// and the endpoints' health deltas in one transaction, and reports per
@@ -218,9 +243,9 @@ type Deliveries interface {
 	// one page at a time.
 	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]*Delivery, string, error)
 	// Requeue makes a failed or succeeded delivery pending again, due at
-	// time at, with Attempts and FirstAttemptAt reset (a replay). A pending,
-	// leased or paused delivery is left alone and returns [ErrConflict];
-	// [ErrNotFound] when missing.
+	// time at, with Attempts and FirstAttemptAt reset and HoldsKey cleared
+	// (a replay). A pending, leased or paused delivery is left alone and
+	// returns [ErrConflict]; [ErrNotFound] when missing.
 	Requeue(ctx context.Context, id string, at time.Time) error
 	// RequeueFailed requeues, as Requeue, every failed delivery of the
 	// endpoint that finished at or after since, and returns how many.

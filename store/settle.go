@@ -68,6 +68,12 @@ type Settlement struct {
 	// failed one; ignored for the others (a succeeded delivery keeps its
 	// last failure, a released one its LastError).
 	Error string
+	// HoldKey, with OutcomeFailed, makes a delivery with an ordering key
+	// keep blocking its key (Delivery.HoldsKey) instead of letting the next
+	// delivery of the key go: the key waits until the failed delivery is
+	// requeued (or pruned). Ignored for the other outcomes and for
+	// deliveries without an ordering key.
+	HoldKey bool
 	// Attempt is the attempt to log in the same transaction; nil logs none
 	// (a release, which made no request). It is stored as a copy, as
 	// [Attempts.AddAttempt] stores it, with an ID assigned when empty
@@ -110,6 +116,12 @@ type HealthDelta struct {
 	// LastSuccess is the time of the batch's latest successful attempt;
 	// zero when none succeeded.
 	LastSuccess time.Time
+	// SetBreaker records the endpoint's circuit breaker as Breaker since
+	// BreakerSince (see [Health]); without it the breaker is left as it
+	// is.
+	SetBreaker   bool
+	Breaker      BreakerState
+	BreakerSince time.Time
 }
 
 // Add folds one more attempt, made after those already folded, into d.
@@ -136,7 +148,8 @@ func (d *HealthDelta) Add(success bool, at time.Time) {
 // (one [HealthDelta.Add]) thus records it: a success resets
 // ConsecutiveFailures and FailingSince and sets LastSuccessAt; a failure
 // increments ConsecutiveFailures, sets LastFailureAt and, when zero,
-// FailingSince.
+// FailingSince. With SetBreaker, Breaker and BreakerSince become the
+// delta's.
 func (d HealthDelta) Apply(h Health) Health {
 	switch {
 	case !d.LastSuccess.IsZero():
@@ -153,6 +166,9 @@ func (d HealthDelta) Apply(h Health) Health {
 		}
 	}
 	h.LastFailureAt = later(h.LastFailureAt, d.LastFailure)
+	if d.SetBreaker {
+		h.Breaker, h.BreakerSince = d.Breaker, d.BreakerSince
+	}
 	return h
 }
 

@@ -178,6 +178,7 @@ func (s *Store) SetDisabled(_ context.Context, id string, disabled bool, reason 
 		ep.Disabled, ep.DisabledReason, ep.DisabledAt = false, "", time.Time{}
 		ep.Health.ConsecutiveFailures = 0
 		ep.Health.FailingSince = time.Time{}
+		ep.Health.Breaker, ep.Health.BreakerSince = store.BreakerClosed, time.Time{}
 		ds.all(func(d *delivery) bool {
 			switch d.State {
 			case store.StatePaused:

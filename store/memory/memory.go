@@ -122,6 +122,8 @@ type Store struct {
 	// mode ordered by their earliest delivery.
 	groups map[groupKey]*group
 	ready  map[event.Mode]*heapq[*group]
+	// chains holds each ordering key's blocking deliveries (keys.go).
+	chains map[chainKey]*chain
 
 	// Finished deliveries in the order they finished, for eviction; entries
 	// whose delivery was requeued or removed are skipped (lazy deletion).
@@ -200,6 +202,7 @@ func New(cfg *Config) *Store {
 		deliveries:   make(map[string]*delivery),
 		byEndpoint:   make(map[string]*sortedList[*delivery]),
 		groups:       make(map[groupKey]*group),
+		chains:       make(map[chainKey]*chain),
 		pausedByMode: make(map[event.Mode]int),
 		ready:        make(map[event.Mode]*heapq[*group]),
 		attempts:     make(map[string]*attempt),

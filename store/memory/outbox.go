@@ -212,6 +212,7 @@ func (s *Store) evictFinished() {
 func (s *Store) removeDelivery(d *delivery) {
 	s.unschedule(d)
 	s.setState(d, "")
+	s.keyMoved(d, true)
 	delete(s.deliveries, d.ID)
 	k := d.key()
 	s.deliveryLog.remove(k)
@@ -243,6 +244,10 @@ func (s *Store) makeDue(d *delivery, next time.Time) {
 		return
 	}
 	s.setState(d, store.StatePending)
+	if s.keyBlocked(d) {
+		s.unschedule(d) // it waits for its key's earlier deliveries
+		return
+	}
 	s.schedule(d)
 }
 
@@ -269,6 +274,7 @@ type staged struct {
 	ids     []string
 	now     time.Time
 	due     time.Time
+	key     string
 }
 
 func prepareEnqueue(req store.EnqueueRequest) (staged, error) {
@@ -282,7 +288,7 @@ func prepareEnqueue(req store.EnqueueRequest) (staged, error) {
 	for i := range ids {
 		ids[i] = uuid.NewString()
 	}
-	return staged{ev: ev, targets: slices.Clone(req.Targets), ids: ids, now: req.Now, due: req.Due()}, nil
+	return staged{ev: ev, targets: slices.Clone(req.Targets), ids: ids, now: req.Now, due: req.Due(), key: req.OrderingKey}, nil
 }
 
 // check reports the error enqueueLocked would return, changing nothing.
@@ -331,6 +337,7 @@ func (s *Store) enqueueLocked(e staged, err error) (int, error) {
 		d.Tenant = t.Tenant
 		d.Event = rec.ev
 		d.CreatedAt = e.now
+		d.OrderingKey = e.key
 		rec.ds[t.EndpointID] = d
 		s.deliveries[d.ID] = d
 		k := d.key()
@@ -341,6 +348,7 @@ func (s *Store) enqueueLocked(e staged, err error) (int, error) {
 			s.byEndpoint[t.EndpointID] = l
 		}
 		l.insert(k, d)
+		s.joinKey(d)
 		s.makeDue(d, e.due)
 		n++
 	}
@@ -432,6 +440,7 @@ func (s *Store) Lease(_ context.Context, req store.LeaseRequest) ([]*store.Deliv
 		d.LastAttemptAt = req.Now
 		d.NextAttemptAt = until
 		d.LeasedBy = req.Worker
+		s.keyLeased(d)
 		heap.Fix(&g.h, 0)
 		heap.Fix(rh, g.idx)
 		if vals == nil {
@@ -489,6 +498,7 @@ func (s *Store) apply(d *delivery, st *store.Settlement) {
 		s.makeDue(d, st.Next)
 	case store.OutcomeFailed:
 		d.LastError = st.Error
+		d.HoldsKey = st.HoldKey && d.OrderingKey != ""
 		s.finish(d, store.StateFailed, st.At)
 	case store.OutcomeReleased:
 		if d.Attempts > 0 {
@@ -499,6 +509,7 @@ func (s *Store) apply(d *delivery, st *store.Settlement) {
 		}
 		s.makeDue(d, st.Next)
 	}
+	s.keyMoved(d, false)
 }
 
 // Settle implements [store.Outbox] under one hold of the store's lock: the
@@ -698,6 +709,8 @@ func (s *Store) requeue(d *delivery, at time.Time) {
 	d.Attempts = 0
 	d.FirstAttemptAt = time.Time{}
 	d.FinishedAt = time.Time{}
+	d.HoldsKey = false
+	s.joinKey(d)
 	s.makeDue(d, at)
 }
 

@@ -89,6 +89,51 @@ func TestLeasePlanUsesDueIndex(t *testing.T) {
 	}
 }
 
+// TestLeasePlanUsesKeyIndex shows that the ordering-key check of Lease
+// reads deliveries_key_idx, not the key's history: beside 20,000
+// not-yet-due deliveries and 20,000 finished ones of the same key, it
+// leases the heads of 50 keys that have 4 due deliveries each.
+func TestLeasePlanUsesKeyIndex(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := newStore(t)
+	seed(ctx, t, s, []store.Target{{EndpointID: "a", Tenant: "t"}}, 20000, base.Add(24*time.Hour))
+	createEndpoints(t, s, "t", "c")
+	conn, err := pgx.Connect(ctx, testDSN(t))
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, strings.ReplaceAll(`INSERT INTO {{schema}}.deliveries
+			(id, event_id, endpoint_id, tenant, mode, event_type, state, next_attempt_at, created_at, finished_at,
+			 ordering_key, key_seq)
+		SELECT gen_random_uuid()::text, 'backlog-' || g, 'c', 't', 'test', 'bench.backlog', 'succeeded', $1, $1, $1,
+			'k0', -g
+		FROM generate_series(1, 20000) AS g`, "{{schema}}", pgx.Identifier{s.Schema()}.Sanitize()), base)
+	require.NoError(t, err)
+	for i := range 4 {
+		for k := range 50 {
+			req := enqueueAt(testEvent(fmt.Sprint("keyed-", i, "-", k), "order.created", `{}`), []store.Target{{EndpointID: "c", Tenant: "t"}})
+			req.OrderingKey = fmt.Sprint("k", k)
+			_, err := s.Enqueue(ctx, req)
+			require.NoError(t, err)
+		}
+	}
+	_, err = conn.Exec(ctx, strings.ReplaceAll(`ANALYZE {{schema}}.deliveries`, "{{schema}}", pgx.Identifier{s.Schema()}.Sanitize()))
+	require.NoError(t, err)
+	req := store.LeaseRequest{Now: base, Limit: 10, Duration: time.Minute, Mode: event.ModeTest}
+	plan := explainLease(ctx, t, s, req)
+	t.Logf("lease plan, 50 keys of 4 due deliveries, 20,000 finished of one key:\n%s", plan)
+	require.Contains(t, plan, "deliveries_due_idx")
+	require.Contains(t, plan, "deliveries_key_idx", "the key check reads the key index")
+	require.Contains(t, plan, "deliveries_key_leased_idx", "the lease check reads the leased-key index")
+	require.NotContains(t, plan, "Seq Scan on deliveries")
+	ds, err := s.Lease(ctx, req)
+	require.NoError(t, err)
+	require.Len(t, ds, 10)
+	for _, d := range ds {
+		require.Contains(t, d.Event.ID, "keyed-0-", "only the keys' heads are leased")
+	}
+}
+
 // backlogSizes are the benchmarks' not-yet-due backlogs: 1,000 and
 // 100,000, and 1,000,000 with WEBHOOKKIT_FULL=1.
 func backlogSizes() []int {

@@ -19,14 +19,14 @@ import (
 const deliveryColsD = `d.id, d.endpoint_id, d.tenant,
 	CASE d.state WHEN 'leased_paused' THEN 'leased' ELSE d.state END, d.attempts, d.created_at, d.first_attempt_at,
 	d.next_attempt_at, d.last_attempt_at, d.last_error, d.finished_at, d.leased_by,
-	e.id, e.type, e.mode, e.data`
+	e.id, e.type, e.mode, e.data, d.ordering_key, d.holds_key`
 
 // deliveryDest returns the scan destinations of deliveryColsD into d.
 func deliveryDest(d *store.Delivery) []any {
 	return []any{&d.ID, &d.EndpointID, &d.Tenant, (*string)(&d.State), &d.Attempts, nullTime{&d.CreatedAt},
 		nullTime{&d.FirstAttemptAt}, nullTime{&d.NextAttemptAt}, nullTime{&d.LastAttemptAt}, &d.LastError,
 		nullTime{&d.FinishedAt}, &d.LeasedBy,
-		&d.Event.ID, &d.Event.Type, (*string)(&d.Event.APIMode), (*[]byte)(&d.Event.Data)}
+		&d.Event.ID, &d.Event.Type, (*string)(&d.Event.APIMode), (*[]byte)(&d.Event.Data), &d.OrderingKey, &d.HoldsKey}
 }
 
 // GetDelivery returns the delivery with its event, or an error wrapping
@@ -130,14 +130,17 @@ func (h *handle) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]
 }
 
 // requeueSet is the SET list of a replay: pending (paused when the endpoint
-// is disabled in this store), due at $2, attempts and first attempt reset.
+// is disabled in this store), due at $2, attempts and first attempt reset,
+// the key no longer held (a keyed delivery keeps its key_seq: its place).
 const requeueSet = `SET
 	state = CASE WHEN EXISTS (SELECT 1 FROM {{schema}}.endpoints e WHERE e.id = endpoint_id AND e.disabled)
 		THEN 'paused' ELSE 'pending' END,
-	next_attempt_at = $2, attempts = 0, first_attempt_at = NULL, finished_at = NULL, lease_token = NULL`
+	next_attempt_at = $2, attempts = 0, first_attempt_at = NULL, finished_at = NULL, lease_token = NULL,
+	holds_key = false`
 
 // Requeue makes a failed or succeeded delivery pending again, due at at,
-// with Attempts and FirstAttemptAt reset (a replay); paused instead when its
+// with Attempts and FirstAttemptAt reset and HoldsKey cleared (a replay;
+// a keyed delivery keeps its place in its key's order); paused instead when its
 // endpoint is disabled in this store. It notifies [Store.NotifyChannel]
 // when it requeues. It returns an error wrapping [store.ErrConflict] for a
 // pending, leased or paused delivery and [store.ErrNotFound] for a missing

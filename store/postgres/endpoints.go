@@ -18,7 +18,8 @@ import (
 const endpointCols = `id, tenant, mode, url, description, event_types, secrets, headers,
 	rate_limit, burst, max_in_flight, metadata, disabled, disabled_reason, disabled_at,
 	consecutive_failures, failing_since, last_success_at, last_failure_at, created_at, updated_at,
-	account, format, oauth2, client_tls`
+	account, format, oauth2, client_tls,
+	breaker_state, breaker_since`
 
 // secretJSON is a secret as stored in endpoints.secrets.
 type secretJSON struct {
@@ -104,7 +105,8 @@ func scanSealedEndpoint(row pgx.Row) (*store.Endpoint, error) {
 		&ep.RateLimit, &ep.Burst, &ep.MaxInFlight, &metadata, &ep.Disabled, &ep.DisabledReason, nullTime{&ep.DisabledAt},
 		&ep.Health.ConsecutiveFailures, nullTime{&ep.Health.FailingSince}, nullTime{&ep.Health.LastSuccessAt},
 		nullTime{&ep.Health.LastFailureAt}, nullTime{&ep.CreatedAt}, nullTime{&ep.UpdatedAt},
-		&ep.Account, &ep.Format, &oauth2, &tls)
+		&ep.Account, &ep.Format, &oauth2, &tls,
+		(*string)(&ep.Health.Breaker), nullTime{&ep.Health.BreakerSince})
 	if err != nil {
 		return nil, err
 	}
@@ -160,11 +162,12 @@ func (h *handle) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	}
 	types := append([]string{}, ep.EventTypes...)
 	_, err = h.db.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.endpoints (`+endpointCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21, $22, $23, $24)`),
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21, $22, $23, $24, $25, $26)`),
 		id, ep.Tenant, string(ep.Mode), ep.URL, ep.Description, types, a.secrets, a.headers,
 		ep.RateLimit, ep.Burst, ep.MaxInFlight, a.metadata, ep.Disabled, ep.DisabledReason, ts(ep.DisabledAt),
 		ep.Health.ConsecutiveFailures, ts(ep.Health.FailingSince), ts(ep.Health.LastSuccessAt),
-		ts(ep.Health.LastFailureAt), now, ep.Account, string(ep.Format), a.oauth2, a.tls)
+		ts(ep.Health.LastFailureAt), now, ep.Account, string(ep.Format), a.oauth2, a.tls,
+		string(ep.Health.Breaker), ts(ep.Health.BreakerSince))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("postgres: create endpoint %q: %w", id, store.ErrConflict)
 	}
@@ -306,6 +309,8 @@ func (h *handle) SetDisabled(ctx context.Context, id string, disabled bool, reas
 				disabled_at = CASE WHEN $2 THEN $4::timestamptz ELSE NULL END,
 				consecutive_failures = CASE WHEN $2 THEN consecutive_failures ELSE 0 END,
 				failing_since = CASE WHEN $2 THEN failing_since ELSE NULL END,
+				breaker_state = CASE WHEN $2 THEN breaker_state ELSE '' END,
+				breaker_since = CASE WHEN $2 THEN breaker_since ELSE NULL END,
 				updated_at = $5
 			WHERE id = $1 RETURNING `+endpointCols), id, disabled, reason, at, h.n.now().UTC()))
 		if errors.Is(err, pgx.ErrNoRows) {

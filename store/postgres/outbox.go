@@ -35,7 +35,11 @@ func (e missingEndpointError) Error() string { return fmt.Sprintf("endpoint %q",
 // until the deliveries commit); [store.ErrConflict], and creates nothing,
 // when the event id is stored with a different type, mode or data bytes;
 // and [store.ErrInvalid] for an event without id or type or with an invalid
-// mode. With no targets it does nothing. The stored event row is locked for
+// mode. With no targets it does nothing. With an ordering key, it takes a
+// transaction-scoped advisory lock per target endpoint and key, held until
+// the transaction ends (so enqueues of one key, the caller's transactional
+// ones included, commit one after the other), and numbers the deliveries
+// from the deliveries_key_seq sequence. The stored event row is locked for
 // the transaction, so a concurrent [Store.PruneDeliveries] never deletes an
 // event an Enqueue is adding deliveries to. Data is stored as bytes,
 // verbatim; times are kept to the microsecond. When it creates deliveries,
@@ -105,18 +109,31 @@ func (h *handle) Enqueue(ctx context.Context, req store.EnqueueRequest) (int, er
 				return errEventConflict
 			}
 		}
+		if req.OrderingKey != "" {
+			// One enqueue of a key at a time, per endpoint, until commit:
+			// key numbers then follow commit order, so no Lease sees a
+			// later delivery of a key without the earlier ones. Locks are
+			// taken in a fixed order, so enqueues of one key to several
+			// endpoints do not deadlock.
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, k.h) FROM (
+					SELECT DISTINCT hashtext(t.id || chr(31) || $2) AS h FROM unnest($3::text[]) AS t (id) ORDER BY 1
+				) AS k`, keyLockClass, req.OrderingKey, ids); err != nil {
+				return err
+			}
+		}
 		// Inserts the deliveries and, if it created any, notifies the
 		// listening senders when the transaction commits.
 		return tx.QueryRow(ctx, h.n.q(notifyCount(`INSERT INTO {{schema}}.deliveries
-				(id, event_id, endpoint_id, tenant, mode, event_type, state, next_attempt_at, created_at)
+				(id, event_id, endpoint_id, tenant, mode, event_type, state, next_attempt_at, created_at,
+				 ordering_key, key_seq)
 			SELECT gen_random_uuid()::text, $1, t.endpoint_id, t.tenant, $2, $3,
 				CASE WHEN EXISTS (SELECT 1 FROM {{schema}}.endpoints e WHERE e.id = t.endpoint_id AND e.disabled)
 					THEN 'paused' ELSE 'pending' END,
-				$4, $5
+				$4, $5, $8, CASE WHEN $8 = '' THEN 0 ELSE nextval('{{schema}}.deliveries_key_seq') END
 			FROM unnest($6::text[], $7::text[]) AS t (endpoint_id, tenant)
 			ON CONFLICT (event_id, endpoint_id) DO NOTHING
-			RETURNING 1`, 8)),
-			ev.ID, string(ev.APIMode), ev.Type, req.Due(), req.Now, ids, tenants, notifyArg).Scan(&created, nil)
+			RETURNING 1`, 9)),
+			ev.ID, string(ev.APIMode), ev.Type, req.Due(), req.Now, ids, tenants, req.OrderingKey, notifyArg).Scan(&created, nil)
 	})
 	if err == nil && created > 0 && h.post != nil && !h.n.noNotify {
 		h.post.notify(ctx, h.db, h.n.channel)
@@ -134,6 +151,11 @@ func (h *handle) Enqueue(ctx context.Context, req store.EnqueueRequest) (int, er
 	return int(created), nil
 }
 
+// keyLockClass is the first key of the advisory locks Enqueue takes per
+// endpoint and ordering key (the second is a hash of the two); the
+// two-key form's space is apart from Migrate's one-key lock.
+const keyLockClass = 0x77686b // "whk"
+
 // leaseModes are the modes a Lease without a mode draws from, one index
 // range each.
 var leaseModes = []event.Mode{event.ModeLive, event.ModeTest}
@@ -150,7 +172,9 @@ var leaseModes = []event.Mode{event.ModeLive, event.ModeTest}
 // the number of deliveries that are not yet due. Without req.Mode it reads
 // one range per mode and keeps the oldest. Deliveries of req.SkipEndpoints
 // are filtered out of the range, so their due ones are read (not taken) by
-// every lease that skips them. It returns an error wrapping
+// every lease that skips them. A delivery with an ordering key is taken
+// only while it is its key's head (see [store.Outbox]): a NOT EXISTS probe
+// of the key's range of deliveries_key_idx per due keyed row. It returns an error wrapping
 // [store.ErrInvalid] for a non-positive Limit or Duration or an invalid
 // Mode.
 func (h *handle) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Delivery, error) {
@@ -208,6 +232,24 @@ func (h *handle) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.De
 	return out, nil
 }
 
+// keyBlockerSQL finds what keeps the keyed delivery d from being leased: a
+// delivery of its endpoint and key enqueued before it that is unfinished or
+// holds the key (the first entry of the key's range of deliveries_key_idx
+// before d, if any), or one holding a lease that has not ended at $1 (an
+// entry of deliveries_key_leased_idx, which holds one per key at most). Enqueue numbers a
+// key's deliveries in commit order, so a snapshot that sees d sees every
+// delivery enqueued before it; a delivery leased by a concurrent Lease
+// stays pending in this statement's snapshot, so it blocks the later ones
+// as before; and one whose settlement committed meanwhile blocks until the
+// next Lease, which sees it finished. So no Lease, in any process, hands
+// out a delivery while an earlier one of its key is unfinished.
+const keyBlockerSQL = `SELECT 1 FROM {{schema}}.deliveries k
+				WHERE k.endpoint_id = d.endpoint_id AND k.ordering_key = d.ordering_key AND k.key_seq < d.key_seq
+					AND k.ordering_key <> '' AND (k.state IN ('pending', 'leased', 'leased_paused', 'paused') OR k.holds_key)
+			) AND NOT EXISTS (SELECT 1 FROM {{schema}}.deliveries k
+				WHERE k.endpoint_id = d.endpoint_id AND k.ordering_key = d.ordering_key AND k.id <> d.id
+					AND k.ordering_key <> '' AND k.state IN ('leased', 'leased_paused') AND k.next_attempt_at > $1`
+
 // leaseSQL builds the lease statement for n modes: $1 now, $2 limit,
 // $3 lease end, $4 worker, $5 skipped endpoints, $6... the modes.
 //
@@ -219,9 +261,10 @@ func leaseSQL(n int) string {
 	var ctes, arms []string
 	for i := range n {
 		ctes = append(ctes, fmt.Sprintf(`due_%d AS (
-		SELECT id, next_attempt_at FROM {{schema}}.deliveries
+		SELECT id, next_attempt_at FROM {{schema}}.deliveries d
 		WHERE state IN ('pending', 'leased') AND mode = $%d AND next_attempt_at <= $1
 			AND endpoint_id <> ALL($5::text[])
+			AND (d.ordering_key = '' OR NOT EXISTS (`+keyBlockerSQL+`))
 		ORDER BY next_attempt_at LIMIT $2
 		FOR UPDATE SKIP LOCKED
 	)`, i, 6+i))

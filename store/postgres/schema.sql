@@ -12,6 +12,7 @@
 -- publisher gave.
 
 -- endpoints: the URLs subscribed to event types, one row per endpoint.
+-- breaker_state is a store.BreakerState ('' is closed), since breaker_since.
 -- Secrets, headers and metadata are small JSON documents read and written
 -- whole; health is kept in columns so RecordResult is one atomic UPDATE.
 CREATE TABLE IF NOT EXISTS {{schema}}.endpoints (
@@ -42,7 +43,9 @@ CREATE TABLE IF NOT EXISTS {{schema}}.endpoints (
 	-- Credentials, or NULL: client_secret, key and every key in secrets
 	-- are sealed ("wkseal1:...") under Config.Keys.
 	oauth2               jsonb, -- {token_url, client_id, client_secret, scopes, audience}
-	client_tls           jsonb  -- {cert, key, ca} PEM
+	client_tls           jsonb, -- {cert, key, ca} PEM
+	breaker_state        text NOT NULL DEFAULT '',
+	breaker_since        timestamptz
 );
 
 -- endpoints_tenant_idx: a tenant's endpoints in id order, for the fan-out of
@@ -73,6 +76,9 @@ CREATE TABLE IF NOT EXISTS {{schema}}.events (
 -- 'leased' again. A leased delivery's next_attempt_at is its lease's end.
 -- The UNIQUE (event_id, endpoint_id) constraint makes Enqueue idempotent
 -- (INSERT ... ON CONFLICT DO NOTHING) and serves lookups by event id.
+-- ordering_key ('' when unordered) and key_seq (the enqueue order within
+-- an endpoint's key) order keyed deliveries; holds_key marks a failed one
+-- that still blocks its key.
 CREATE TABLE IF NOT EXISTS {{schema}}.deliveries (
 	id               text PRIMARY KEY,
 	event_id         text NOT NULL REFERENCES {{schema}}.events (id),
@@ -91,6 +97,9 @@ CREATE TABLE IF NOT EXISTS {{schema}}.deliveries (
 	finished_at      timestamptz,
 	lease_token      text,
 	leased_by        text NOT NULL DEFAULT '',
+	ordering_key     text NOT NULL DEFAULT '',
+	key_seq          bigint NOT NULL DEFAULT 0,
+	holds_key        boolean NOT NULL DEFAULT false,
 	UNIQUE (event_id, endpoint_id)
 );
 
@@ -102,6 +111,25 @@ CREATE TABLE IF NOT EXISTS {{schema}}.deliveries (
 -- the index at all.
 CREATE INDEX IF NOT EXISTS deliveries_due_idx ON {{schema}}.deliveries (mode, next_attempt_at)
 	WHERE state IN ('pending', 'leased');
+
+-- deliveries_key_idx: ordering keys. It holds only the deliveries that
+-- block a key (unfinished, or failed with holds_key), by endpoint, key and
+-- enqueue order (key_seq), so Lease checks that a due keyed delivery is its
+-- key's head with one short range read. Unkeyed and finished deliveries are not in it: its
+-- size is the keys' backlog, not their history.
+CREATE INDEX IF NOT EXISTS deliveries_key_idx ON {{schema}}.deliveries (endpoint_id, ordering_key, key_seq)
+	WHERE ordering_key <> '' AND (state IN ('pending', 'leased', 'leased_paused', 'paused') OR holds_key);
+
+-- deliveries_key_leased_idx: the leased keyed deliveries (one per key, but
+-- for a requeued delivery ahead of a leased one), for Lease's check that no
+-- delivery of a key holds a lease.
+CREATE INDEX IF NOT EXISTS deliveries_key_leased_idx ON {{schema}}.deliveries (endpoint_id, ordering_key)
+	WHERE ordering_key <> '' AND state IN ('leased', 'leased_paused');
+
+-- deliveries_key_seq: numbers keyed deliveries in enqueue order (Enqueue
+-- holds a transaction-scoped advisory lock per endpoint and key while it
+-- takes a number and until it commits, so numbers follow commit order).
+CREATE SEQUENCE IF NOT EXISTS {{schema}}.deliveries_key_seq;
 
 -- deliveries_paused_idx: deliveries waiting for their endpoint (paused, or
 -- leased when the endpoint was disabled), for Backlog. Partial: other rows

@@ -335,6 +335,7 @@ var settleSQL = strings.NewReplacer(
 	"{at}", "($2::jsonb -> d.id ->> 2)::timestamptz",
 	"{next}", "($2::jsonb -> d.id ->> 3)::timestamptz",
 	"{err}", "($2::jsonb -> d.id ->> 4)",
+	"{hold}", "coalesce(($2::jsonb -> d.id ->> 5)::boolean, false)",
 ).Replace(fmt.Sprintf(`UPDATE {{schema}}.deliveries d SET
 		state = CASE {o} WHEN %[1]d THEN 'succeeded' WHEN %[3]d THEN 'failed'
 			ELSE CASE WHEN coalesce((SELECT e.disabled FROM {{schema}}.endpoints e WHERE e.id = d.endpoint_id), false)
@@ -344,13 +345,14 @@ var settleSQL = strings.NewReplacer(
 		last_error = CASE WHEN {o} IN (%[2]d, %[3]d) THEN {err} ELSE d.last_error END,
 		attempts = CASE WHEN {o} = %[4]d THEN greatest(d.attempts - 1, 0) ELSE d.attempts END,
 		first_attempt_at = CASE WHEN {o} = %[4]d AND d.attempts <= 1 THEN NULL ELSE d.first_attempt_at END,
+		holds_key = {o} = %[3]d AND {hold} AND d.ordering_key <> '',
 		lease_token = NULL
 	WHERE d.id = ANY($1::text[]) AND d.lease_token = {token} AND d.state IN ('leased', 'leased_paused')
 	RETURNING d.id`, store.OutcomeSucceeded, store.OutcomeRetry, store.OutcomeFailed, store.OutcomeReleased))
 
 // settleValue is one settlement in settleSQL's $2: token, outcome, at,
-// next (RFC 3339, null when zero) and error.
-type settleValue [5]any
+// next (RFC 3339, null when zero), error and HoldKey.
+type settleValue [6]any
 
 // settleArgs returns settleSQL's arguments for the settlements at idx.
 func settleArgs(ss []store.Settlement, idx []int) ([]any, error) {
@@ -359,7 +361,7 @@ func settleArgs(ss []store.Settlement, idx []int) ([]any, error) {
 	for j, i := range idx {
 		st := &ss[i]
 		ids[j] = st.Ref.DeliveryID
-		byID[st.Ref.DeliveryID] = settleValue{st.Ref.Token, st.Outcome, jsonTime(st.At), jsonTime(st.Next), st.Error}
+		byID[st.Ref.DeliveryID] = settleValue{st.Ref.Token, st.Outcome, jsonTime(st.At), jsonTime(st.Next), st.Error, st.HoldKey}
 	}
 	m, err := json.Marshal(byID)
 	if err != nil {
@@ -379,7 +381,8 @@ func jsonTime(t time.Time) any {
 
 // healthSQL applies health deltas by the rule of [store.HealthDelta.Apply]
 // and returns the endpoints: $1 endpoint ids, $2 failures, $3 first
-// failures, $4 last failures, $5 last successes (NULL for zero times).
+// failures, $4 last failures, $5 last successes (NULL for zero times), and
+// $6 SetBreaker, $7 Breaker, $8 BreakerSince.
 const healthSQL = `UPDATE {{schema}}.endpoints e SET
 		consecutive_failures = CASE WHEN h.ls IS NOT NULL THEN h.failures
 			ELSE e.consecutive_failures + h.failures END,
@@ -387,9 +390,12 @@ const healthSQL = `UPDATE {{schema}}.endpoints e SET
 			WHEN h.failures > 0 THEN least(e.failing_since, h.ff)
 			ELSE e.failing_since END,
 		last_success_at = greatest(e.last_success_at, h.ls),
-		last_failure_at = greatest(e.last_failure_at, h.lf)
-	FROM unnest($1::text[], $2::integer[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[])
-		AS h (hid, failures, ff, lf, ls)
+		last_failure_at = greatest(e.last_failure_at, h.lf),
+		breaker_state = CASE WHEN h.setb THEN h.bstate ELSE e.breaker_state END,
+		breaker_since = CASE WHEN h.setb THEN h.bsince ELSE e.breaker_since END
+	FROM unnest($1::text[], $2::integer[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[],
+			$6::boolean[], $7::text[], $8::timestamptz[])
+		AS h (hid, failures, ff, lf, ls, setb, bstate, bsince)
 	WHERE e.id = h.hid
 	RETURNING ` + endpointCols
 
@@ -399,6 +405,9 @@ func healthArgs(ds []store.HealthDelta) []any {
 		ids        = make([]string, len(ds))
 		failures   = make([]int32, len(ds))
 		ff, lf, ls = make([]pgtype.Timestamptz, len(ds)), make([]pgtype.Timestamptz, len(ds)), make([]pgtype.Timestamptz, len(ds))
+		setb       = make([]bool, len(ds))
+		bstate     = make([]string, len(ds))
+		bsince     = make([]pgtype.Timestamptz, len(ds))
 	)
 	for i, d := range ds {
 		ids[i], failures[i] = d.EndpointID, int32(d.Failures)
@@ -406,8 +415,9 @@ func healthArgs(ds []store.HealthDelta) []any {
 			ff[i] = pgTime(d.FirstFailure)
 		}
 		lf[i], ls[i] = pgTime(d.LastFailure), pgTime(d.LastSuccess)
+		setb[i], bstate[i], bsince[i] = d.SetBreaker, string(d.Breaker), pgTime(d.BreakerSince)
 	}
-	return []any{ids, failures, ff, lf, ls}
+	return []any{ids, failures, ff, lf, ls, setb, bstate, bsince}
 }
 
 // pgTime is t as a timestamptz, NULL when zero.

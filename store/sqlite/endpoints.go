@@ -19,7 +19,8 @@ import (
 const endpointCols = `id, tenant, mode, url, description, event_types, secrets, headers,
 	rate_limit, burst, max_in_flight, metadata, disabled, disabled_reason, disabled_at,
 	consecutive_failures, failing_since, last_success_at, last_failure_at, created_at, updated_at,
-	account, format, oauth2, client_tls`
+	account, format, oauth2, client_tls,
+	breaker_state, breaker_since`
 
 // secretJSON is a store.SigningKey as kept in the secrets column.
 type secretJSON struct {
@@ -123,11 +124,13 @@ func scanSealedEndpoint(sc scanner) (*store.Endpoint, error) {
 		disabled                                 int
 		disabledAt, failingSince, lastOK, lastKO sql.NullInt64
 		createdAt, updatedAt                     int64
+		breakerSince                             sql.NullInt64
 	)
 	err := sc.Scan(&ep.ID, &ep.Tenant, &mode, &ep.URL, &ep.Description, &eventTypes, &secrets, &headers,
 		&ep.RateLimit, &ep.Burst, &ep.MaxInFlight, &metadata, &disabled, &ep.DisabledReason, &disabledAt,
 		&ep.Health.ConsecutiveFailures, &failingSince, &lastOK, &lastKO, &createdAt, &updatedAt,
-		&ep.Account, &ep.Format, &oauth2, &tls)
+		&ep.Account, &ep.Format, &oauth2, &tls,
+		(*string)(&ep.Health.Breaker), &breakerSince)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +143,7 @@ func scanSealedEndpoint(sc scanner) (*store.Endpoint, error) {
 	ep.Health.FailingSince = fromNull(failingSince)
 	ep.Health.LastSuccessAt = fromNull(lastOK)
 	ep.Health.LastFailureAt = fromNull(lastKO)
+	ep.Health.BreakerSince = fromNull(breakerSince)
 	ep.CreatedAt = fromNanos(createdAt)
 	ep.UpdatedAt = fromNanos(updatedAt)
 	if err := json.Unmarshal([]byte(eventTypes), &ep.EventTypes); err != nil {
@@ -188,14 +192,15 @@ func (s *Store) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	}
 	err = s.write(ctx, func(q dbtx) error {
 		res, err := q.ExecContext(ctx, `INSERT INTO webhookkit_endpoints (`+endpointCols+`)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO NOTHING`,
 			id, ep.Tenant, string(ep.Mode), ep.URL, ep.Description, a.eventTypes, a.secrets, a.headers,
 			ep.RateLimit, ep.Burst, ep.MaxInFlight, a.metadata,
 			boolInt(ep.Disabled), ep.DisabledReason, nullNanos(ep.DisabledAt),
 			ep.Health.ConsecutiveFailures, nullNanos(ep.Health.FailingSince),
 			nullNanos(ep.Health.LastSuccessAt), nullNanos(ep.Health.LastFailureAt),
-			nanos(now), nanos(now), ep.Account, string(ep.Format), a.oauth2, a.tls)
+			nanos(now), nanos(now), ep.Account, string(ep.Format), a.oauth2, a.tls,
+			string(ep.Health.Breaker), nullNanos(ep.Health.BreakerSince))
 		if err != nil {
 			return err
 		}
@@ -363,7 +368,7 @@ WHERE endpoint_id = ? AND state = 'pending'`, id)
 		}
 		ep, err = s.scanEndpoint(q.QueryRowContext(ctx, `UPDATE webhookkit_endpoints SET
     disabled = 0, disabled_reason = '', disabled_at = NULL, updated_at = ?1,
-    consecutive_failures = 0, failing_since = NULL
+    consecutive_failures = 0, failing_since = NULL, breaker_state = '', breaker_since = NULL
 WHERE id = ?2 RETURNING `+endpointCols, t, id))
 		if err != nil {
 			return err

@@ -13,3 +13,7 @@ func SchemaColumns() map[string]map[string]string {
 	maps.Copy(all, migrationsColumns)
 	return all
 }
+
+// KeyHeadSQL is Lease's ordering-key condition (one argument: now), for
+// the test of its plan.
+const KeyHeadSQL = keyHeadSQL

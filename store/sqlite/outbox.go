@@ -19,7 +19,7 @@ import (
 // attempt being dated when it is made.
 const deliveryCols = `d.id, d.endpoint_id, d.tenant, e.id, e.type, e.mode, e.data,
 	d.state, d.attempts, d.created_at, d.first_attempt_at, d.next_attempt_at, d.last_attempt_at,
-	d.last_error, d.finished_at, d.leased_by`
+	d.last_error, d.finished_at, d.leased_by, d.ordering_key, d.holds_key`
 
 const deliveryFrom = ` FROM webhookkit_deliveries AS d JOIN webhookkit_events AS e ON e.id = d.event_id`
 
@@ -32,7 +32,8 @@ func scanDelivery(sc scanner) (*store.Delivery, error) {
 		firstAt, lastAt, finishedAt sql.NullInt64
 	)
 	err := sc.Scan(&d.ID, &d.EndpointID, &d.Tenant, &d.Event.ID, &d.Event.Type, &mode, &data,
-		&state, &d.Attempts, &createdAt, &firstAt, &nextAt, &lastAt, &d.LastError, &finishedAt, &d.LeasedBy)
+		&state, &d.Attempts, &createdAt, &firstAt, &nextAt, &lastAt, &d.LastError, &finishedAt, &d.LeasedBy,
+		&d.OrderingKey, &d.HoldsKey)
 	if err != nil {
 		return nil, err
 	}
@@ -120,16 +121,23 @@ VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 				return fmt.Errorf("event %q is stored with a different type, mode or data: %w", ev.ID, store.ErrConflict)
 			}
 		}
+		// A keyed delivery is numbered after every keyed delivery stored
+		// (one step down the key_seq index; SQLite's single writer keeps
+		// the numbers in commit order). One enqueue's deliveries share a
+		// number: each is for another endpoint.
 		res, err = q.ExecContext(ctx, `INSERT INTO webhookkit_deliveries
-    (id, event_id, endpoint_id, tenant, mode, event_type, state, attempts, created_at, next_attempt_at)
+    (id, event_id, endpoint_id, tenant, mode, event_type, state, attempts, created_at, next_attempt_at,
+     ordering_key, key_seq)
 SELECT t.value ->> 0, ?1, t.value ->> 1, t.value ->> 2, ?2, ?3,
     CASE WHEN EXISTS (SELECT 1 FROM webhookkit_endpoints AS ep
                       WHERE ep.id = t.value ->> 1 AND ep.disabled = 1)
          THEN 'paused' ELSE 'pending' END,
-    0, ?4, ?6
+    0, ?4, ?6, ?7,
+    CASE WHEN ?7 = '' THEN 0 ELSE 1 + COALESCE((SELECT MAX(k.key_seq) FROM webhookkit_deliveries AS k
+        WHERE k.ordering_key <> ''), 0) END
 FROM json_each(?5) AS t WHERE true
 ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
-			ev.ID, string(ev.APIMode), ev.Type, nanos(req.Now), string(tsJSON), nanos(req.Due()))
+			ev.ID, string(ev.APIMode), ev.Type, nanos(req.Now), string(tsJSON), nanos(req.Due()), req.OrderingKey)
 		if err != nil {
 			return err
 		}
@@ -180,6 +188,7 @@ func (s *Store) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Del
 		}
 		w.add("endpoint_id NOT IN (SELECT value FROM json_each(?))", string(skip))
 	}
+	w.add(keyHeadSQL, now)
 	var out []*store.Delivery
 	err := s.write(ctx, func(q dbtx) error {
 		ids, err := queryAll(ctx, q, scanString, `SELECT id FROM webhookkit_deliveries`+w.String()+
@@ -219,6 +228,20 @@ WHERE id IN (SELECT value FROM json_each(?4))`,
 	}
 	return out, nil
 }
+
+// keyHeadSQL admits a keyed delivery only when it is its key's head: no
+// delivery of its endpoint and key blocks it (enqueued before it and
+// unfinished or holding the key, or holding a lease that has not ended at
+// ?). Each lookup is an index search: one step into the key's queue (the
+// partial key index), and the endpoint's leased deliveries.
+const keyHeadSQL = `(ordering_key = '' OR (NOT EXISTS (SELECT 1 FROM webhookkit_deliveries AS k
+    WHERE k.endpoint_id = webhookkit_deliveries.endpoint_id AND k.ordering_key = webhookkit_deliveries.ordering_key
+        AND k.key_seq < webhookkit_deliveries.key_seq
+        AND k.ordering_key <> '' AND (k.state IN ('pending', 'leased', 'paused') OR k.holds_key = 1))
+    AND NOT EXISTS (SELECT 1 FROM webhookkit_deliveries AS k
+    WHERE k.endpoint_id = webhookkit_deliveries.endpoint_id AND k.ordering_key = webhookkit_deliveries.ordering_key
+        AND k.id <> webhookkit_deliveries.id
+        AND k.ordering_key <> '' AND k.state = 'leased' AND k.next_attempt_at > ?)))`
 
 // scanTail scans extra columns after the ones a scan function knows.
 type scanTail struct {
@@ -360,12 +383,14 @@ func (s *Store) listDeliveries(ctx context.Context, w where, n int) (ds []*store
 // the due time. A delivery of a disabled endpoint is requeued paused.
 const requeueSet = `UPDATE webhookkit_deliveries SET ` + pendingOrPaused + `,
     next_attempt_at = ?1, attempts = 0, first_attempt_at = NULL,
-    finished_at = NULL, lease_token = NULL`
+    finished_at = NULL, lease_token = NULL, holds_key = 0`
 
 // Requeue makes a failed or succeeded delivery pending again (paused if its
 // endpoint is disabled), due at at, with Attempts and FirstAttemptAt reset;
-// LastAttemptAt and LastError are kept for reference until the next attempt. [store.ErrConflict] for a pending, leased or paused
-// delivery, [store.ErrNotFound] when missing.
+// HoldsKey cleared; LastAttemptAt and LastError are kept for reference
+// until the next attempt. A keyed delivery keeps its place in its key's
+// order. [store.ErrConflict] for a pending, leased or paused delivery,
+// [store.ErrNotFound] when missing.
 func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
 	err := s.write(ctx, func(q dbtx) error {
 		res, err := q.ExecContext(ctx, requeueSet+` WHERE id = ?2 AND state IN ('failed', 'succeeded')`, nanos(at), id)

@@ -42,7 +42,9 @@ CREATE TABLE IF NOT EXISTS webhookkit_endpoints (
     -- Credentials: JSON objects or NULL; client_secret, key and every
     -- secret's key above are sealed ("wkseal1:...") under Config.Keys.
     oauth2               TEXT,                        -- {token_url, client_id, client_secret, scopes, audience}
-    client_tls           TEXT                         -- {cert, key, ca} PEM
+    client_tls           TEXT,                        -- {cert, key, ca} PEM
+    breaker_state        TEXT    NOT NULL DEFAULT '', -- store.BreakerState; '' is closed
+    breaker_since        INTEGER                      -- when the breaker took that state
 );
 
 -- Listing one tenant's endpoints in id order (publish fan-out, dashboard).
@@ -84,6 +86,9 @@ CREATE TABLE IF NOT EXISTS webhookkit_deliveries (
     finished_at      INTEGER,
     lease_token      TEXT,              -- NULL unless leased
     leased_by        TEXT    NOT NULL DEFAULT '',
+    ordering_key     TEXT    NOT NULL DEFAULT '',  -- '' when unordered
+    key_seq          INTEGER NOT NULL DEFAULT 0,   -- enqueue order within (endpoint_id, ordering_key)
+    holds_key        INTEGER NOT NULL DEFAULT 0,   -- 1: failed, and still blocks its key
     UNIQUE (event_id, endpoint_id)      -- idempotent enqueue
 );
 
@@ -95,6 +100,20 @@ CREATE TABLE IF NOT EXISTS webhookkit_deliveries (
 CREATE INDEX IF NOT EXISTS webhookkit_deliveries_due
     ON webhookkit_deliveries (next_attempt_at)
     WHERE state IN ('pending', 'leased');
+
+-- Ordering keys: the deliveries that block a key (unfinished, or failed
+-- holding it), by endpoint, key and enqueue order. Lease looks a due keyed
+-- delivery's key up here to lease only its head; Enqueue numbers a new
+-- delivery after the key's last. Partial: unkeyed and finished deliveries
+-- are not in it, so its size is the keys' backlog, not their history.
+CREATE INDEX IF NOT EXISTS webhookkit_deliveries_key
+    ON webhookkit_deliveries (endpoint_id, ordering_key, key_seq)
+    WHERE ordering_key <> '' AND (state IN ('pending', 'leased', 'paused') OR holds_key = 1);
+-- Enqueue numbers keyed deliveries one after the other (the highest number
+-- is one step down this index), so a requeued one keeps its place.
+CREATE INDEX IF NOT EXISTS webhookkit_deliveries_key_seq
+    ON webhookkit_deliveries (key_seq)
+    WHERE ordering_key <> '';
 
 -- Deliveries waiting for their endpoint to be enabled, for Backlog.
 CREATE INDEX IF NOT EXISTS webhookkit_deliveries_paused

@@ -147,11 +147,12 @@ func insertAttempts(ctx context.Context, q dbtx, atts []stagedAttempt) error {
 
 // settleSets are the SET clauses of each outcome's settle statement
 // (settleSQL), over the arguments ?1 at, ?2 next and ?3 error (nanoseconds
-// for times).
+// for times), and for a failure ?6 HoldKey.
 var settleSets = map[store.Outcome]string{
 	store.OutcomeSucceeded: `state = 'succeeded', finished_at = ?1`,
 	store.OutcomeRetry:     pendingOrPaused + `, next_attempt_at = ?2, last_error = ?3`,
-	store.OutcomeFailed:    `state = 'failed', finished_at = ?1, last_error = ?3`,
+	store.OutcomeFailed: `state = 'failed', finished_at = ?1, last_error = ?3,
+    holds_key = CASE WHEN ?6 AND ordering_key <> '' THEN 1 ELSE 0 END`,
 	store.OutcomeReleased: pendingOrPaused + `, next_attempt_at = ?2, attempts = MAX(attempts - 1, 0),
     first_attempt_at = CASE WHEN attempts <= 1 THEN NULL ELSE first_attempt_at END`,
 }
@@ -164,7 +165,11 @@ WHERE id = ?4 AND lease_token = ?5 AND state = 'leased'`
 }
 
 func settleArgs(st *store.Settlement) []any {
-	return []any{nanos(st.At), nanos(st.Next), st.Error, st.Ref.DeliveryID, st.Ref.Token}
+	args := []any{nanos(st.At), nanos(st.Next), st.Error, st.Ref.DeliveryID, st.Ref.Token}
+	if st.Outcome == store.OutcomeFailed {
+		args = append(args, st.HoldKey)
+	}
+	return args
 }
 
 // settleEach settles ss in order, each statement prepared once, and sets
@@ -202,7 +207,8 @@ func settleEach(ctx context.Context, q dbtx, ss []store.Settlement, lost []bool)
 // healthSQL applies one health delta by the rule of
 // [store.HealthDelta.Apply] and returns the endpoint: ?1 endpoint id,
 // ?2 failures, ?3 first failure, ?4 last failure, ?5 last success
-// (nanoseconds, NULL for zero times).
+// (nanoseconds, NULL for zero times), ?6 SetBreaker, ?7 Breaker, ?8
+// BreakerSince.
 const healthSQL = `UPDATE webhookkit_endpoints SET
     consecutive_failures = CASE WHEN ?5 IS NOT NULL THEN ?2 ELSE consecutive_failures + ?2 END,
     failing_since = CASE WHEN ?5 IS NOT NULL THEN ?3
@@ -211,7 +217,9 @@ const healthSQL = `UPDATE webhookkit_endpoints SET
     last_success_at = CASE WHEN ?5 IS NULL THEN last_success_at
         ELSE MAX(COALESCE(last_success_at, ?5), ?5) END,
     last_failure_at = CASE WHEN ?4 IS NULL THEN last_failure_at
-        ELSE MAX(COALESCE(last_failure_at, ?4), ?4) END
+        ELSE MAX(COALESCE(last_failure_at, ?4), ?4) END,
+    breaker_state = CASE WHEN ?6 THEN ?7 ELSE breaker_state END,
+    breaker_since = CASE WHEN ?6 THEN ?8 ELSE breaker_since END
 WHERE id = ?1 RETURNING ` + endpointCols
 
 // applyHealth applies the deltas with one prepared statement and sets
@@ -228,7 +236,8 @@ func (s *Store) applyHealth(ctx context.Context, q dbtx, ds []store.HealthDelta,
 			ff = nanos(d.FirstFailure)
 		}
 		ep, err := s.scanEndpoint(stmt.QueryRowContext(ctx,
-			d.EndpointID, d.Failures, ff, nullNanos(d.LastFailure), nullNanos(d.LastSuccess)))
+			d.EndpointID, d.Failures, ff, nullNanos(d.LastFailure), nullNanos(d.LastSuccess),
+			d.SetBreaker, string(d.Breaker), nullNanos(d.BreakerSince)))
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}

@@ -315,6 +315,21 @@ ORDER BY next_attempt_at LIMIT ?`, 0, "test", 10)
 	require.NotContains(t, joined, "TEMP B-TREE", joined)
 }
 
+// TestLeaseKeyCheckUsesKeyIndexes checks the plan of Lease's ordering-key
+// condition: each probe is an index search (the key's queue, the
+// endpoint's leased deliveries), never a scan of the deliveries.
+func TestLeaseKeyCheckUsesKeyIndexes(t *testing.T) {
+	s, _ := open(t)
+	joined := queryPlan(t, s, `SELECT id FROM webhookkit_deliveries
+WHERE state IN ('pending', 'leased') AND next_attempt_at <= ? AND mode = ? AND `+sqlite.KeyHeadSQL+`
+ORDER BY next_attempt_at LIMIT ?`, 0, "test", 0, 10)
+	require.Contains(t, joined, "USING INDEX webhookkit_deliveries_due", joined)
+	require.Contains(t, joined, "SEARCH k USING INDEX webhookkit_deliveries_key (endpoint_id=? AND ordering_key=? AND key_seq<?)", joined)
+	// The leased deliveries of the endpoint: at most its requests in flight.
+	require.Contains(t, joined, "SEARCH k USING INDEX webhookkit_deliveries_endpoint (endpoint_id=? AND state=?)", joined)
+	require.NotContains(t, joined, "SCAN k", joined)
+}
+
 func TestEnqueueConflictWritesNothing(t *testing.T) {
 	s, _ := open(t)
 	ctx := context.Background()

@@ -17,6 +17,53 @@ var healthCases = []testCase[*healthFixture]{
 	{"UpdateKeepsHealth", testHealthUpdateKeeps},
 	{"DeletedEndpoint", testHealthDeleted},
 	{"ListActiveOnly", testHealthListActive},
+	{"Breaker", testHealthBreaker},
+}
+
+// testHealthBreaker: a delta with SetBreaker records the breaker's state,
+// one without leaves it, and enabling a disabled endpoint closes it.
+func testHealthBreaker(f *healthFixture) {
+	ep := f.endpoint()
+	require.Equal(f, store.BreakerClosed, ep.Health.Breaker)
+	settle := func(d store.HealthDelta) *store.Endpoint {
+		f.Helper()
+		res, err := f.s.Settle(f.ctx, store.SettleBatch{Health: []store.HealthDelta{d}})
+		require.NoError(f, err)
+		require.Len(f, res.Endpoints, 1)
+		return res.Endpoints[0]
+	}
+	check := func(got *store.Endpoint, want store.BreakerState, since time.Time, what string) {
+		f.Helper()
+		stored, err := f.s.GetEndpoint(f.ctx, ep.ID)
+		require.NoError(f, err)
+		for _, e := range []*store.Endpoint{got, stored} {
+			require.Equal(f, want, e.Health.Breaker, what)
+			sameTime(f, since, e.Health.BreakerSince, what+" BreakerSince")
+		}
+	}
+	d := store.HealthDelta{EndpointID: ep.ID, SetBreaker: true, Breaker: store.BreakerOpen, BreakerSince: at(time.Minute)}
+	d.Add(false, at(time.Minute))
+	got := settle(d)
+	check(got, store.BreakerOpen, at(time.Minute), "opened")
+	require.Equal(f, 1, got.Health.ConsecutiveFailures, "the delta's attempts count too")
+
+	d = store.HealthDelta{EndpointID: ep.ID}
+	d.Add(false, at(2*time.Minute))
+	check(settle(d), store.BreakerOpen, at(time.Minute), "a delta without SetBreaker leaves it")
+
+	d = store.HealthDelta{EndpointID: ep.ID, SetBreaker: true, Breaker: store.BreakerClosed, BreakerSince: at(3 * time.Minute)}
+	d.Add(true, at(3*time.Minute))
+	check(settle(d), store.BreakerClosed, at(3*time.Minute), "closed")
+
+	settle(store.HealthDelta{EndpointID: ep.ID, SetBreaker: true, Breaker: store.BreakerOpen, BreakerSince: at(4 * time.Minute)})
+	_, err := f.s.SetDisabled(f.ctx, ep.ID, true, "x", at(5*time.Minute))
+	require.NoError(f, err)
+	stored, err := f.s.GetEndpoint(f.ctx, ep.ID)
+	require.NoError(f, err)
+	require.Equal(f, store.BreakerOpen, stored.Health.Breaker, "disabling keeps the breaker")
+	got, err = f.s.SetDisabled(f.ctx, ep.ID, false, "", at(6*time.Minute))
+	require.NoError(f, err)
+	check(got, store.BreakerClosed, time.Time{}, "enabling closes the breaker")
 }
 
 // settleHealth records one attempt of the endpoint id made at t through

@@ -89,7 +89,7 @@ func RunHealth(t *testing.T, newStore Factory[HealthStore]) {
 }
 
 // RunOutbox runs the [store.Outbox] and [store.Deliveries] cases
-// (Outbox/..., Deliveries/..., Settle/...) and, for stores implementing
+// (Outbox/..., OrderingKeys/..., Deliveries/..., Settle/...) and, for stores implementing
 // them, the [store.DeliveryPruner] cases (DeliveryPruner/...) and the
 // [store.AttemptStats] cases (AttemptStats/...: the hourly aggregates that
 // AddAttempt and Settle keep and PruneAttempts prunes) on fresh stores from
@@ -98,6 +98,7 @@ func RunOutbox(t *testing.T, newStore Factory[OutboxStore]) {
 	t.Helper()
 	fx := func(t *testing.T) *outboxFixture { return &outboxFixture{newFixture(t, newStore)} }
 	runCases(t, "Outbox", outboxCases, fx)
+	runCases(t, "OrderingKeys", keyCases, fx)
 	runCases(t, "Deliveries", deliveryCases, fx)
 	runCases(t, "DeliveryPruner", prunerCases, fx)
 	runCases(t, "Settle", settleCases, fx)
