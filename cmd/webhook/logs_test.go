@@ -153,7 +153,7 @@ func TestLogsFormat(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := t.TempDir() + "/webhooks.db"
-	st, err := sqlite.Open(path, nil)
+	st, err := sqlite.Open(path, &sqlite.Config{PlaintextSecrets: true})
 	require.NoError(t, err)
 	require.NoError(t, st.Migrate(ctx))
 	srv := newEndpoint(t, http.StatusOK)
