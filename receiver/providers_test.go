@@ -244,7 +244,7 @@ func TestSourcesNamespaceKeys(t *testing.T) {
 	w := serve(r, webhooktest.GitHubRequest(t, ghSecret, "ping", "x", []byte(`{}`)))
 	require.Equal(t, http.StatusNotFound, w.Code)
 	require.Equal(t, string(receiver.ReasonNoSource)+"\n", w.Body.String())
-	require.Nil(t, r.Source("gitlab"))
+	require.Panics(t, func() { r.Source("gitlab") }, "an unknown source (see TestSourceNames)")
 }
 
 // TestSlackChallenge: url_verification is answered with its challenge, as

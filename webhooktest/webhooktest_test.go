@@ -760,7 +760,9 @@ func TestNewSenderLogsWarningsOnly(t *testing.T) {
 
 // TestServerRegistration: an endpoint from NewServer, which has no test,
 // registers with a sender through Registration and the owner's Create,
-// and receives what is published.
+// and receives what is published; Registration can be changed first, here
+// to the event-payload format, which the endpoint's receiver answers 400
+// with the hint naming receiver.EventPayload.
 func TestServerRegistration(t *testing.T) {
 	ctx, clock := t.Context(), webhooktest.NewClock(time.Time{})
 	ep, err := webhooktest.NewServer(&webhooktest.EndpointConfig{
@@ -788,4 +790,14 @@ func TestServerRegistration(t *testing.T) {
 	_, err = webhooktest.DeliverAll(ctx, s, clock)
 	require.NoError(t, err)
 	require.Len(t, ep.Events(), 1)
+
+	ping := ep.Registration("ping")
+	ping.Format = store.BodyEventPayload
+	_, err = s.Endpoints().Create(ctx, ping)
+	require.NoError(t, err)
+	a, err := s.Ping(ctx, ping.ID)
+	require.NotNil(t, a, "%v", err)
+	require.Equal(t, http.StatusBadRequest, a.StatusCode)
+	require.Contains(t, string(a.ResponseBody), "receiver.EventPayload")
+	require.Len(t, ep.Events(), 1, "the ping was refused")
 }
