@@ -15,10 +15,10 @@
 // A webhook created here without "format" is POSTed {"id": "<event id>",
 // "event": "<type>", "payload": {...}}, the event-payload format, as this
 // API's shape has it ([Config].Format changes the default). Elsewhere in
-// webhookkit (sender.Endpoints.Create, the dashboard, the CLI) the default
-// is the envelope, {"api_mode", "date", "id", "type", "data"}, and so is
-// what a receiver.Receiver with its default provider (receiver.Webhookkit)
-// reads: it answers an event-payload body 400 "invalid event", with a
+// webhookkit (sender.Endpoints.Create, the dashboard) the default is the
+// envelope, {"api_mode", "date", "id", "type", "data"}, and so is what a
+// receiver.Receiver with its default provider (receiver.Webhookkit) and
+// webhook listen read: the receiver answers an event-payload body 400 "invalid event", with a
 // second line naming the fix. Either receive these webhooks with the
 // provider for them,
 //
