@@ -19,7 +19,9 @@
 // Each request is checked in this order; the first failing check decides
 // the answer, whose body is a short fixed [Reason] and a newline (never
 // anything from the request, a secret or an expected signature), except
-// an accepted event's, which is empty:
+// an accepted event's, which is empty, and a verified body of the other
+// body format's shape, refused with a fixed second line naming the fix
+// (see Body formats):
 //
 //	check                                                   status
 //	Receiver.ServeHTTP without Config.Keys (no own source)  404
@@ -32,7 +34,7 @@
 //	  repeated or malformed (non-canonical timestamp)       400
 //	timestamp outside Tolerance                             401
 //	no signature matches any key                            401
-//	signed, but the envelope is invalid (strict decoding)   400
+//	signed, but the envelope is invalid (strict decoding)   400 (see Body formats)
 //	signed only by keys restricted to another api_mode      400
 //	not started, shutting down, queue full                  503, Retry-After (inbox not asked)
 //	inbox failing, or full (store.ErrInboxFull)             503, Retry-After
@@ -57,6 +59,26 @@
 // strictly ([event.Decode]: duplicate or case-variant keys, invalid UTF-8
 // and deep nesting are refused). Only verified ids ever reach the inbox.
 //
+// # Body formats
+//
+// Webhookkit's senders POST one of two bodies, chosen per endpoint at its
+// creation (store.Endpoint.Format): the envelope, {"api_mode", "date",
+// "id", "type", "data"}, the default of sender.Endpoints.Create, the
+// dashboard and the CLI; or the event-payload format, {"id", "event",
+// "payload"}, the default of the webhookapi package's management API. The
+// default provider, [Webhookkit], reads the envelope only; receive the
+// other with [EventPayload], as the receiver's own provider
+// ([Config].Provider) or as a [Source]. A crossed pair is answered 400
+// ([ReasonInvalidEvent]) whose body, for a verified request with the other
+// format's shape, has a second line saying so and naming the provider to
+// use; for a Webhookkit source sent {"id", "event", "payload"}:
+//
+//	invalid event
+//	the body has the event-payload format {"id", "event", "payload"}, not webhookkit's envelope: receive it with the provider receiver.EventPayload (named "event-payload"; webhook listen --provider event-payload), or create the endpoint with "format": "envelope"
+//
+// The status, the [Reason] (and so [Hooks].OnResponse and the metrics),
+// and what is accepted do not change.
+//
 // # Providers
 //
 // A receiver accepts the webhooks of other senders through a [Provider], which
@@ -77,8 +99,18 @@
 //		},
 //	})
 //	http.Handle("/webhooks", r)
-//	http.Handle("/webhooks/github", r.Source("github"))
-//	http.Handle("/webhooks/stripe", r.Source("stripe"))
+//	http.Handle("/webhooks/github", r.Source(receiver.NameGitHub)) // "github"
+//	http.Handle("/webhooks/stripe", r.Source(receiver.NameStripe)) // "stripe"
+//
+// A source is named by [Source].Name or, without one, by its provider's
+// name: the constants [NameWebhookkit], [NameStandardWebhooks],
+// [NameEventPayload], [NameGitHub], [NameStripe], [NameShopify] and
+// [NameSlack] (an [HMAC]'s is its ProviderName). The name finds the
+// source's handler ([Receiver.Source], which panics for a name no source
+// has, listing those it has; [Receiver.Sources] lists them), namespaces its
+// keys in the inbox (below), is [Delivery].Source, and, for the built-in
+// providers, is what the webhook command's --provider flag takes
+// (webhook listen --provider github).
 //
 // The providers (the [Provider] of each says more), with the headers whose
 // absence or malformation is answered 400 and whose signature mismatch, or

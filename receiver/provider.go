@@ -88,6 +88,28 @@ type Message struct {
 	Challenge string
 }
 
+// Names of the providers of this package, as their Name methods return
+// them. A provider's name is
+//
+//   - the default [Source].Name of a source of that provider, and so the
+//     name [Receiver.Source] finds its handler by: r.Source(NameGitHub);
+//   - the namespace of the source's keys in the inbox: a GitHub delivery
+//     "7c9f..." is claimed as "github.7c9f..." (the receiver's own source
+//     with the default [Webhookkit] provider claims bare keys);
+//   - the value of the --provider flag of the webhook command (cmd/webhook:
+//     webhook listen --provider github), and [Delivery].Provider.
+//
+// An [HMAC] provider is named by its ProviderName.
+const (
+	NameWebhookkit       = "webhookkit"    // [Webhookkit], the default
+	NameStandardWebhooks = "standard"      // [StandardWebhooks]
+	NameEventPayload     = "event-payload" // [EventPayload]
+	NameGitHub           = "github"        // [GitHub]
+	NameStripe           = "stripe"        // [Stripe]
+	NameShopify          = "shopify"       // [Shopify]
+	NameSlack            = "slack"         // [Slack]
+)
+
 // MaxKeyLength is the longest idempotency key ([Message].Key) accepted, in
 // bytes.
 const MaxKeyLength = 255

@@ -48,7 +48,7 @@ func FuzzProviders(f *testing.F) {
 		case s.Provider.Name() == "github":
 			req = webhooktest.GitHubRequest(t, ghSecret, typ, key, body)
 		case s.Provider.Name() == "stripe":
-			req = webhooktest.StripeRequest(t, testNow, body, stripeSecret)
+			req = webhooktest.StripeRequest(t, stripeSecret, testNow, body)
 		case s.Provider.Name() == "shopify":
 			req = webhooktest.ShopifyRequest(t, shopifySecret, typ, key, body)
 		case s.Provider.Name() == "slack":

@@ -35,10 +35,15 @@ import (
 // the receiver's de-duplication only refuses a copy with the same delivery
 // id within [Config].DedupWindow. Handlers that must not act twice on one
 // change should be idempotent on the body's own ids.
+//
+// Its name is "github" ([NameGitHub]): a [Source] of it is named so unless
+// its Name says otherwise (r.Source(NameGitHub) then returns its handler),
+// its keys are claimed in the inbox as "github.<X-GitHub-Delivery>", and
+// "webhook listen --provider github" receives its webhooks.
 type GitHub struct{}
 
-// Name returns "github".
-func (GitHub) Name() string { return "github" }
+// Name returns "github", [NameGitHub].
+func (GitHub) Name() string { return NameGitHub }
 
 // NewVerifier returns a verifier of X-Hub-Signature-256 with any of the
 // secrets. opts is not used: GitHub signs no timestamp.
@@ -79,10 +84,16 @@ func (GitHub) Parse(h http.Header, body []byte) (Message, error) {
 // As with [GitHub], only the body is signed: the receiver's de-duplication
 // on X-Shopify-Webhook-Id within [Config].DedupWindow is the only defence
 // against a signed body sent again.
+//
+// Its name is "shopify" ([NameShopify]): a [Source] of it is named so
+// unless its Name says otherwise (r.Source(NameShopify) then returns its
+// handler), its keys are claimed in the inbox as
+// "shopify.<X-Shopify-Webhook-Id>", and "webhook listen --provider shopify"
+// receives its webhooks.
 type Shopify struct{}
 
-// Name returns "shopify".
-func (Shopify) Name() string { return "shopify" }
+// Name returns "shopify", [NameShopify].
+func (Shopify) Name() string { return NameShopify }
 
 // NewVerifier returns a verifier of X-Shopify-Hmac-Sha256 with any of the
 // secrets. opts is not used.
@@ -111,10 +122,15 @@ func (Shopify) Parse(h http.Header, body []byte) (Message, error) {
 // Stripe's libraries use). The key is the body's id ("evt_..."), the type
 // its type, the mode "live" or "test" from its livemode, the time the
 // signed t, and the data the whole event.
+//
+// Its name is "stripe" ([NameStripe]): a [Source] of it is named so unless
+// its Name says otherwise (r.Source(NameStripe) then returns its handler),
+// its keys are claimed in the inbox as "stripe.evt_...", and "webhook
+// listen --provider stripe" receives its webhooks.
 type Stripe struct{}
 
-// Name returns "stripe".
-func (Stripe) Name() string { return "stripe" }
+// Name returns "stripe", [NameStripe].
+func (Stripe) Name() string { return NameStripe }
 
 // NewVerifier returns a verifier of Stripe-Signature with any of the
 // secrets, within opts' tolerance.
@@ -212,10 +228,15 @@ func parseStripe(sig string) (ts int64, macs [][]byte, err error) {
 // ("app_mention"), the time its event_time and the data the whole body; an
 // app_rate_limited notice is an event of type "app_rate_limited" keyed by
 // its team and minute. There is no mode.
+//
+// Its name is "slack" ([NameSlack]): a [Source] of it is named so unless
+// its Name says otherwise (r.Source(NameSlack) then returns its handler),
+// its keys are claimed in the inbox as "slack.<event_id>", and "webhook
+// listen --provider slack" receives its webhooks.
 type Slack struct{}
 
-// Name returns "slack".
-func (Slack) Name() string { return "slack" }
+// Name returns "slack", [NameSlack].
+func (Slack) Name() string { return NameSlack }
 
 // NewVerifier returns a verifier of X-Slack-Signature with any of the
 // secrets, within opts' tolerance.

@@ -21,10 +21,22 @@ import (
 // As the receiver's own provider ([Config].Provider nil) it is served as it
 // always was: its keys are claimed bare (no namespace), its inbox entries
 // hold the raw body, and [Config].DedupByHeader applies.
+//
+// Its name is "webhookkit" ([NameWebhookkit]): the name of the receiver's
+// own source with this provider (r.Source(NameWebhookkit) is the Receiver
+// itself), the default name of a [Source] of it (whose keys are claimed as
+// "webhookkit.<id>"), and the default of "webhook listen --provider".
+//
+// It reads the envelope only, the body of webhookkit's senders by default.
+// An endpoint created with the event-payload format (the default of the
+// webhookapi package) is sent {"id", "event", "payload"} instead: receive
+// it with [EventPayload]. A verified body of that shape refused by this
+// provider is answered 400 ([ReasonInvalidEvent]) with a second line
+// saying so (see "Answers" in the package documentation).
 type Webhookkit struct{}
 
-// Name returns "webhookkit".
-func (Webhookkit) Name() string { return "webhookkit" }
+// Name returns "webhookkit", [NameWebhookkit].
+func (Webhookkit) Name() string { return NameWebhookkit }
 
 // NewVerifier returns a Standard Webhooks verifier of the keys: "whsec_"
 // secrets and "whpk_" public keys. A private key ("whsk_") is refused.
@@ -49,10 +61,16 @@ func (Webhookkit) Parse(_ http.Header, body []byte) (Message, error) {
 // its webhook-timestamp, the type the body's top-level "type" string or,
 // without one, its "event" string (empty when neither is present), and the
 // data the whole body, which may be any JSON value. There is no mode.
+//
+// Its name is "standard" ([NameStandardWebhooks]): a [Source] of it is
+// named so unless its Name says otherwise (r.Source(NameStandardWebhooks)
+// then returns its handler), its keys are claimed in the inbox as
+// "standard.<webhook-id>", and "webhook listen --provider standard"
+// receives its webhooks.
 type StandardWebhooks struct{}
 
-// Name returns "standard".
-func (StandardWebhooks) Name() string { return "standard" }
+// Name returns "standard", [NameStandardWebhooks].
+func (StandardWebhooks) Name() string { return NameStandardWebhooks }
 
 // NewVerifier returns a Standard Webhooks verifier of the keys, as
 // [Webhookkit.NewVerifier] does, that also reads Svix's headers.
@@ -88,10 +106,21 @@ func (StandardWebhooks) Parse(h http.Header, body []byte) (Message, error) {
 // "medical-encounters.create", or "ping"), the data its payload ({} when
 // the body has none), and the time the webhook-timestamp. There is no mode.
 // A body without a string id or event is answered 400.
+//
+// It is the provider of endpoints created with the event-payload body
+// format (store.BodyEventPayload, the default of the webhookapi package).
+// A verified webhookkit envelope refused by this provider is answered 400
+// ([ReasonInvalidEvent]) with a second line naming [Webhookkit].
+//
+// Its name is "event-payload" ([NameEventPayload]): a [Source] of it is
+// named so unless its Name says otherwise (r.Source(NameEventPayload) then
+// returns its handler), its keys are claimed in the inbox as
+// "event-payload.<id>", and "webhook listen --provider event-payload"
+// receives its webhooks.
 type EventPayload struct{}
 
-// Name returns "event-payload".
-func (EventPayload) Name() string { return "event-payload" }
+// Name returns "event-payload", [NameEventPayload].
+func (EventPayload) Name() string { return NameEventPayload }
 
 // NewVerifier returns a Standard Webhooks verifier of the keys, as
 // [StandardWebhooks.NewVerifier] does.

@@ -124,8 +124,8 @@ func TestProviders(t *testing.T) {
 		},
 		{
 			source: "event-payload",
-			req:    webhooktest.EventPayloadRequest(t, k.Text, "whe_1", "medical-encounters.create", map[string]any{"encounter": "e1"}, testNow),
-			forged: webhooktest.EventPayloadRequest(t, k2.Text, "whe_1", "medical-encounters.create", map[string]any{"encounter": "e1"}, testNow),
+			req:    webhooktest.EventPayloadRequest(t, k.Text, "whe_1", "medical-encounters.create", testNow, map[string]any{"encounter": "e1"}),
+			forged: webhooktest.EventPayloadRequest(t, k2.Text, "whe_1", "medical-encounters.create", testNow, map[string]any{"encounter": "e1"}),
 			key:    "whe_1", typ: "medical-encounters.create", data: `{"encounter":"e1"}`, inboxKey: "event-payload.whe_1",
 		},
 		{
@@ -136,8 +136,8 @@ func TestProviders(t *testing.T) {
 		},
 		{
 			source: "stripe",
-			req:    webhooktest.StripeRequest(t, testNow, stripeBody, "whsec_other", stripeSecret),
-			forged: webhooktest.StripeRequest(t, testNow, stripeBody, "whsec_other"),
+			req:    webhooktest.StripeRequest(t, "whsec_other", testNow, stripeBody, stripeSecret),
+			forged: webhooktest.StripeRequest(t, "whsec_other", testNow, stripeBody),
 			key:    "evt_1", typ: "payment_intent.succeeded", mode: event.ModeLive, data: string(stripeBody), inboxKey: "stripe.evt_1",
 		},
 		{
@@ -205,7 +205,7 @@ func TestProviderTimes(t *testing.T) {
 	s := newSink()
 	r := newReceiver(t, s, receiver.Config{Sources: allSources(k, k)})
 	signed := testNow.Add(-time.Minute)
-	require.Equal(t, 200, serve(r.Source("stripe"), webhooktest.StripeRequest(t, signed, []byte(`{"id":"evt_t","type":"a.b","livemode":false}`), stripeSecret)).Code)
+	require.Equal(t, 200, serve(r.Source("stripe"), webhooktest.StripeRequest(t, stripeSecret, signed, []byte(`{"id":"evt_t","type":"a.b","livemode":false}`))).Code)
 	got := s.next(t)
 	require.Equal(t, signed.Unix(), got.ev.Date.Unix())
 	require.Equal(t, event.ModeTest, got.ev.APIMode)
@@ -226,7 +226,7 @@ func TestSourcesNamespaceKeys(t *testing.T) {
 	require.Equal(t, 200, serve(r.Source("github"), webhooktest.GitHubRequest(t, ghSecret, "ping", id, []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`))).Code)
 	require.Equal(t, 200, serve(r.Source("shopify"), webhooktest.ShopifyRequest(t, shopifySecret, "app/uninstalled", id, []byte(`{}`))).Code)
 	require.Equal(t, 200, serve(r.Source("standard"), webhooktest.StandardRequest(t, k.Text, id, testNow, []byte(`{}`))).Code)
-	require.Equal(t, 200, serve(r.Source("event-payload"), webhooktest.EventPayloadRequest(t, k.Text, id, "ping", nil, testNow)).Code)
+	require.Equal(t, 200, serve(r.Source("event-payload"), webhooktest.EventPayloadRequest(t, k.Text, id, "ping", testNow, nil)).Code)
 	types := map[string]string{}
 	for range 4 {
 		h := s.next(t)
@@ -244,7 +244,7 @@ func TestSourcesNamespaceKeys(t *testing.T) {
 	w := serve(r, webhooktest.GitHubRequest(t, ghSecret, "ping", "x", []byte(`{}`)))
 	require.Equal(t, http.StatusNotFound, w.Code)
 	require.Equal(t, string(receiver.ReasonNoSource)+"\n", w.Body.String())
-	require.Nil(t, r.Source("gitlab"))
+	require.Panics(t, func() { r.Source("gitlab") }, "an unknown source (see TestSourceNames)")
 }
 
 // TestSlackChallenge: url_verification is answered with its challenge, as
@@ -291,7 +291,7 @@ func TestProviderAnswers(t *testing.T) {
 	noDelivery := webhooktest.GitHubRequest(t, ghSecret, "push", "", ok)
 	twice := webhooktest.ShopifyRequest(t, shopifySecret, "orders/create", "w", ok)
 	twice.Header.Add("X-Shopify-Hmac-Sha256", "AAAA")
-	stripeNoT := webhooktest.StripeRequest(t, testNow, ok, stripeSecret)
+	stripeNoT := webhooktest.StripeRequest(t, stripeSecret, testNow, ok)
 	stripeNoT.Header.Set("Stripe-Signature", strings.Split(stripeNoT.Header.Get("Stripe-Signature"), ",")[1])
 	for _, tc := range []struct {
 		name, source string
@@ -299,12 +299,12 @@ func TestProviderAnswers(t *testing.T) {
 		status       int
 		reason       receiver.Reason
 	}{
-		{"stripe old", "stripe", webhooktest.StripeRequest(t, old, ok, stripeSecret), 401, receiver.ReasonTimestamp},
-		{"stripe future", "stripe", webhooktest.StripeRequest(t, future, ok, stripeSecret), 401, receiver.ReasonTimestamp},
+		{"stripe old", "stripe", webhooktest.StripeRequest(t, stripeSecret, old, ok), 401, receiver.ReasonTimestamp},
+		{"stripe future", "stripe", webhooktest.StripeRequest(t, stripeSecret, future, ok), 401, receiver.ReasonTimestamp},
 		{"stripe no t", "stripe", stripeNoT, 400, receiver.ReasonHeaders},
-		{"stripe no id", "stripe", webhooktest.StripeRequest(t, testNow, []byte(`{"type":"a.b"}`), stripeSecret), 400, receiver.ReasonInvalidEvent},
-		{"stripe duplicate key", "stripe", webhooktest.StripeRequest(t, testNow, []byte(`{"id":"evt_1","id":"evt_2"}`), stripeSecret), 400, receiver.ReasonInvalidEvent},
-		{"stripe case-variant key", "stripe", webhooktest.StripeRequest(t, testNow, []byte(`{"id":"evt_1","ID":"evt_2"}`), stripeSecret), 400, receiver.ReasonInvalidEvent},
+		{"stripe no id", "stripe", webhooktest.StripeRequest(t, stripeSecret, testNow, []byte(`{"type":"a.b"}`)), 400, receiver.ReasonInvalidEvent},
+		{"stripe duplicate key", "stripe", webhooktest.StripeRequest(t, stripeSecret, testNow, []byte(`{"id":"evt_1","id":"evt_2"}`)), 400, receiver.ReasonInvalidEvent},
+		{"stripe case-variant key", "stripe", webhooktest.StripeRequest(t, stripeSecret, testNow, []byte(`{"id":"evt_1","ID":"evt_2"}`)), 400, receiver.ReasonInvalidEvent},
 		{"slack old", "slack", webhooktest.SlackRequest(t, slackSecret, old, ok), 401, receiver.ReasonTimestamp},
 		{"slack not an event", "slack", webhooktest.SlackRequest(t, slackSecret, testNow, ok), 400, receiver.ReasonInvalidEvent},
 		{"github no signature", "github", noSig, 400, receiver.ReasonHeaders},
@@ -370,7 +370,7 @@ func TestProviderTyped(t *testing.T) {
 	})))
 	r := newReceiver(t, mux, receiver.Config{Provider: receiver.Stripe{}, Keys: []receiver.Key{{Text: stripeSecret}}})
 	body := []byte(`{"id":"evt_2","type":"payment_intent.succeeded","livemode":false,"data":{"object":{"amount":4200}}}`)
-	require.Equal(t, 200, serve(r, webhooktest.StripeRequest(t, testNow, body, stripeSecret)).Code)
+	require.Equal(t, 200, serve(r, webhooktest.StripeRequest(t, stripeSecret, testNow, body)).Code)
 	select {
 	case n := <-got:
 		require.Equal(t, 4200, n)
@@ -390,9 +390,9 @@ func TestProviderModes(t *testing.T) {
 	})
 	live := []byte(`{"id":"evt_l","type":"a.b","livemode":true}`)
 	test := []byte(`{"id":"evt_t","type":"a.b","livemode":false}`)
-	require.Equal(t, 200, serve(r, webhooktest.StripeRequest(t, testNow, live, "whsec_live")).Code)
-	require.Equal(t, 200, serve(r, webhooktest.StripeRequest(t, testNow, test, "whsec_test")).Code)
-	w := serve(r, webhooktest.StripeRequest(t, testNow, []byte(`{"id":"evt_x","type":"a.b","livemode":true}`), "whsec_test"))
+	require.Equal(t, 200, serve(r, webhooktest.StripeRequest(t, "whsec_live", testNow, live)).Code)
+	require.Equal(t, 200, serve(r, webhooktest.StripeRequest(t, "whsec_test", testNow, test)).Code)
+	w := serve(r, webhooktest.StripeRequest(t, "whsec_test", testNow, []byte(`{"id":"evt_x","type":"a.b","livemode":true}`)))
 	require.Equal(t, http.StatusBadRequest, w.Code)
 	require.Equal(t, string(receiver.ReasonMode)+"\n", w.Body.String())
 	require.Equal(t, http.StatusBadRequest, serve(r.Source("github"), webhooktest.GitHubRequest(t, ghSecret, "push", "d", []byte(`{}`))).Code)

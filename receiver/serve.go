@@ -80,6 +80,10 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, s *source) {
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, string(reason)) // two writes, no concatenation to allocate
 		_, _ = io.WriteString(w, "\n")
+		if a.hint != "" {
+			_, _ = io.WriteString(w, a.hint)
+			_, _ = io.WriteString(w, "\n")
+		}
 	}
 	switch {
 	case reason == ReasonChallenge:
@@ -149,27 +153,24 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, s *source) an
 	if !s.legacy {
 		return r.serveProvider(req, s, body)
 	}
-	status, reason, ev := r.serveLegacy(req, s, body)
-	return answer{status: status, reason: reason, ev: ev}
+	return r.serveLegacy(req, s, body)
 }
 
 // serveLegacy verifies and decodes a request of the receiver's own source
 // with the Webhookkit provider, then claims and queues its event.
-func (r *Receiver) serveLegacy(req *http.Request, s *source, body []byte) (int, Reason, event.Event) {
-	var ev event.Event
-
+func (r *Receiver) serveLegacy(req *http.Request, s *source, body []byte) answer {
 	if err := r.verifier.Verify(req.Header, body); err != nil {
-		return verifyStatus(err), verifyReason(err), ev
+		return answer{status: verifyStatus(err), reason: verifyReason(err)}
 	}
 
 	ev, err := event.Decode(body)
 	if err != nil {
-		return http.StatusBadRequest, ReasonInvalidEvent, event.Event{}
+		return answer{status: http.StatusBadRequest, reason: ReasonInvalidEvent, hint: envelopeHint(body)}
 	}
 	if r.byMode != nil {
 		v := r.byMode[ev.APIMode]
 		if v == nil || (v != r.verifier && v.Verify(req.Header, body) != nil) {
-			return http.StatusBadRequest, ReasonMode, ev
+			return answer{status: http.StatusBadRequest, reason: ReasonMode, ev: ev}
 		}
 	}
 	key := ev.ID
@@ -177,7 +178,7 @@ func (r *Receiver) serveLegacy(req *http.Request, s *source, body []byte) (int, 
 		key = headerValue(req.Header, hdrID) // verified: present exactly once
 	}
 	status, reason := r.accept(req, s, ev, key, body, nil)
-	return status, reason, ev
+	return answer{status: status, reason: reason, ev: ev}
 }
 
 // readBody reads the whole body into the pooled buffer *bp, at most

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
@@ -73,19 +75,39 @@ type modeVerifier struct {
 func (s *source) ServeHTTP(w http.ResponseWriter, req *http.Request) { s.r.handle(w, req, s) }
 
 // Source returns the [http.Handler] of the source named name: one of
-// [Config].Sources, or the receiver's own (named after [Config].Provider,
-// "webhookkit" by default; the same as the Receiver itself). Mount each on
-// its own path. It returns nil when no source has that name (and
-// [http.Handle] panics on a nil handler, so a typo fails at start-up).
+// [Config].Sources (named by its Name, or else by its provider's name, such
+// as [NameGitHub]), or the receiver's own (named after [Config].Provider,
+// [NameWebhookkit] by default; the same as the Receiver itself). Mount each
+// on its own path:
+//
+//	mux.Handle("/webhooks/github", r.Source(receiver.NameGitHub))
+//
+// Source panics when no source has that name, with a message naming it
+// and the configured sources: like [regexp.MustCompile] given a constant,
+// a wrong name is a mistake in the program, found when it sets up its
+// routes rather than when the first webhook arrives. [Receiver.Sources]
+// lists the names.
 func (r *Receiver) Source(name string) http.Handler {
 	s := r.sources[name]
 	if s == nil {
-		return nil
+		panic(fmt.Sprintf("receiver: Source(%q): no such source; configured: %s", name, strings.Join(r.Sources(), ", ")))
 	}
 	if s == r.own {
 		return r
 	}
 	return s
+}
+
+// Sources returns the names of the receiver's sources, sorted: the
+// receiver's own (when [Config].Keys is set) and those of [Config].Sources,
+// the names [Receiver.Source] accepts. The slice is the caller's.
+func (r *Receiver) Sources() []string {
+	names := make([]string, 0, len(r.sources))
+	for n := range r.sources {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // maxSourceName is the longest source name.
@@ -177,6 +199,9 @@ type answer struct {
 	reason    Reason
 	ev        event.Event
 	challenge string // the body of a ReasonChallenge answer
+	// hint, when set, is a fixed second line of a refusal's body, naming
+	// the likely fix (see formatHint); never anything from the request.
+	hint string
 }
 
 // serveProvider verifies and parses a request of a source other than the
@@ -198,7 +223,7 @@ func (r *Receiver) serveProvider(req *http.Request, s *source, pooled []byte) an
 		if errors.Is(err, signature.ErrMissingHeader) || errors.Is(err, signature.ErrMalformedHeader) {
 			return answer{status: http.StatusBadRequest, reason: ReasonHeaders}
 		}
-		return answer{status: http.StatusBadRequest, reason: ReasonInvalidEvent}
+		return answer{status: http.StatusBadRequest, reason: ReasonInvalidEvent, hint: formatHint(s.provider, body)}
 	}
 	if msg.Challenge != "" {
 		return answer{status: http.StatusOK, reason: ReasonChallenge, challenge: msg.Challenge}

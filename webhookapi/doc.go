@@ -10,13 +10,38 @@
 //	POST /webhook-events
 //	{"webhook": "<webhook id>", "event": "ping"}
 //
+// # Body format: event-payload by default
+//
+// A webhook created here without "format" is POSTed {"id": "<event id>",
+// "event": "<type>", "payload": {...}}, the event-payload format, as this
+// API's shape has it ([Config].Format changes the default). Elsewhere in
+// webhookkit (sender.Endpoints.Create, the dashboard) the default is the
+// envelope, {"api_mode", "date", "id", "type", "data"}, and so is what a
+// receiver.Receiver with its default provider (receiver.Webhookkit) and
+// webhook listen read: the receiver answers an event-payload body 400 "invalid event", with a
+// second line naming the fix. Either receive these webhooks with the
+// provider for them,
+//
+//	r, err := receiver.New(h, &receiver.Config{
+//		Provider: receiver.EventPayload{},
+//		Keys:     []receiver.Key{{Text: secret}}, // the "secret" of the create response
+//	})
+//
+// (or, from the command line, webhook listen --provider event-payload), or
+// create the webhook with the envelope:
+//
+//	POST /webhooks
+//	{"url": "https://example.com/webhook", "events": "ping", "format": "envelope"}
+//
+// The format is chosen at creation and cannot be changed (see Webhooks).
+//
 // [New] returns an [http.Handler] serving, relative to where it is mounted
 // (mount it at the root of a path prefix with [http.StripPrefix]):
 //
 //	POST   /webhooks          create a webhook => 201, with its "secret" (shown this once)
-//	GET    /webhooks          list ({"data": [...], "next_cursor": ""}); ?organization= &account= &cursor= &limit=
+//	GET    /webhooks          list ({"data": [...], "next_cursor": ""}), by id; ?organization= &account= &cursor= &limit=
 //	GET    /webhooks/{id}     one webhook
-//	PATCH  /webhooks/{id}     change any of active, url, events, description
+//	PATCH  /webhooks/{id}     change any of active, url, events, description; sets updated_at
 //	DELETE /webhooks/{id}     delete it => 204
 //	POST   /webhook-events    {"webhook": id, "event": "ping"}: send a ping now => 201, the attempt
 //
@@ -44,10 +69,22 @@
 // PATCH {"active": true} enables it, {"active": false} disables it. Omitted
 // at creation, a webhook is active.
 //
+// "updated_at" is set by every PATCH that names a field, "active"
+// included, as "created_at" is at creation.
+//
+// GET /webhooks lists webhooks in one stable order, by "id" (the order in
+// which the sender's store lists endpoints; ids are random UUIDs, so it is
+// not the order of creation): the same on every call, and pages follow it,
+// "next_cursor" continuing after the page's last id, so a webhook is on
+// exactly one page however many are created meanwhile (those created
+// meanwhile appear on the page their id falls on).
+//
 // "format" is the body every delivery is POSTed with, chosen at creation
 // and fixed: "event-payload", {"id": "<event id>", "event": "<type>",
-// "payload": {...}} (the default here, Config.Format), or "envelope", the
-// standard envelope. Either is signed with the webhook's secret under the
+// "payload": {...}} (the default here, Config.Format; receive it with
+// receiver.EventPayload), or "envelope", webhookkit's envelope {"api_mode",
+// "date", "id", "type", "data"} (receive it with receiver.Webhookkit, a
+// receiver's default). See "Body format" above. Either is signed with the webhook's secret under the
 // same webhook-id, webhook-timestamp and webhook-signature headers. The
 // secret is a "whsec_" key generated at creation and returned in that
 // response only.

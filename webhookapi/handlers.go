@@ -18,8 +18,12 @@ type createInput struct {
 	Active       *bool   `json:"active"`
 	URL          string  `json:"url"`
 	Events       events  `json:"events"`
-	Format       *string `json:"format"`
-	Description  string  `json:"description"`
+	// Format is "event-payload" ({"id", "event", "payload"}; absent: the
+	// handler's Config.Format, event-payload unless set) or "envelope"
+	// (webhookkit's envelope, what a receiver with its default provider
+	// reads). See "Body format" in the package documentation.
+	Format      *string `json:"format"`
+	Description string  `json:"description"`
 }
 
 // patchInput is the body that changes a webhook; absent fields are kept.
@@ -89,6 +93,8 @@ func (h *handler) createFrom(w http.ResponseWriter, r *http.Request, b []byte) {
 	writeJSON(w, http.StatusCreated, out)
 }
 
+// list serves GET /webhooks: a page of webhooks in the store's order, by
+// id, which is stable across calls and pages (the cursor is the last id).
 func (h *handler) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	scope := scopeOf(r)
@@ -189,6 +195,10 @@ func (h *handler) patch(w http.ResponseWriter, r *http.Request, ep *store.Endpoi
 	if in.Events != nil {
 		upd.EventTypes, edit = *in.Events, true
 	}
+	// Enable and Disable keep updated_at (the store's SetDisabled does not
+	// set it): a PATCH of "active" alone writes the unchanged fields too,
+	// so that every PATCH naming a field sets updated_at.
+	edit = edit || in.Active != nil
 	ctx := r.Context()
 	eps := h.s.Endpoints()
 	if edit {

@@ -22,6 +22,7 @@ import (
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/memory"
 	"github.com/webhookkit/webhookkit/webhookapi"
+	"github.com/webhookkit/webhookkit/webhooktest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -99,6 +100,9 @@ type env struct {
 	rc  *hookServer
 	srv *httptest.Server
 	now time.Time
+	// storeClock is the store's clock, which stamps created_at and
+	// updated_at; it starts at now.
+	storeClock *webhooktest.Clock
 }
 
 func newEnv(t testing.TB, cfg *webhookapi.Config) *env {
@@ -107,7 +111,8 @@ func newEnv(t testing.TB, cfg *webhookapi.Config) *env {
 	to, err := url.Parse(rc.URL)
 	require.NoError(t, err)
 	now := time.Date(2026, 12, 5, 13, 0, 0, 0, time.UTC)
-	snd, err := sender.New(memory.New(nil), &sender.Config{
+	storeClock := webhooktest.NewClock(now) // the store stamps created_at and updated_at
+	snd, err := sender.New(memory.New(&memory.Config{Now: storeClock.Now}), &sender.Config{
 		AllowPrivateNetworks: true, // the receiver is on loopback
 		Transport:            redirect{to},
 		Now:                  func() time.Time { return now },
@@ -126,7 +131,7 @@ func newEnv(t testing.TB, cfg *webhookapi.Config) *env {
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, snd: snd, rc: rc, srv: srv, now: now}
+	return &env{t: t, snd: snd, rc: rc, srv: srv, now: now, storeClock: storeClock}
 }
 
 // response is an answer of the API.

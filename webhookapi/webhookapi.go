@@ -42,7 +42,11 @@ type Config struct {
 	Authorize access.AuthorizeFunc
 	// Format is the body format of webhooks created without "format". Zero:
 	// [store.BodyEventPayload], {"id", "event", "payload"}, this API's own
-	// shape; set [store.BodyEnvelope] for the standard envelope.
+	// shape, which a receiver reads with receiver.EventPayload (its
+	// default provider, receiver.Webhookkit, answers it 400); set
+	// [store.BodyEnvelope] for webhookkit's envelope, the default of
+	// sender.Endpoints.Create and of receivers. See "Body format" in the
+	// package documentation.
 	Format store.BodyFormat
 	// MaxBodyBytes bounds a request body; a larger one is answered 413.
 	// Zero: [DefaultMaxBodyBytes].

@@ -1,9 +1,15 @@
 package webhookapi_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -187,4 +193,147 @@ func TestEndToEnd(t *testing.T) {
 	a := r.json(t)
 	require.Equal(t, false, a["delivered"])
 	require.Equal(t, float64(500), a["status_code"])
+}
+
+// TestPatchSetsUpdatedAt: every PATCH that names a field sets updated_at
+// to the time of the change, "active" alone included (enabling and
+// disabling do not otherwise write the endpoint); created_at stays.
+func TestPatchSetsUpdatedAt(t *testing.T) {
+	e := newEnv(t, nil)
+	const org = "org_1"
+	id, _ := e.create(org, `{"url": "https://example.com/a", "events": "ping"}`)
+	created := e.now.Format(time.RFC3339)
+	for i, tc := range []struct {
+		name, body string
+		active     bool
+	}{
+		{"deactivate", `{"active": false}`, false},
+		{"activate", `{"active": true}`, true},
+		{"same active", `{"active": true}`, true},
+		{"description", `{"description": "orders"}`, true},
+		{"active and url", `{"active": false, "url": "https://example.com/b"}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e.t = t
+			e.storeClock.Advance(time.Minute)
+			want := e.now.Add(time.Duration(i+1) * time.Minute).Format(time.RFC3339)
+			r := e.do(http.MethodPatch, "/webhooks/"+id, org, tc.body)
+			require.Equal(t, http.StatusOK, r.status, r.body)
+			wh := r.json(t)
+			require.Equal(t, tc.active, wh["active"])
+			require.Equal(t, want, wh["updated_at"])
+			require.Equal(t, created, wh["created_at"])
+			r = e.do(http.MethodGet, "/webhooks/"+id, org, "")
+			require.Equal(t, want, r.json(t)["updated_at"], "as stored")
+		})
+	}
+	e.t = t
+	e.storeClock.Advance(time.Minute)
+	r := e.do(http.MethodPatch, "/webhooks/"+id, org, `{}`)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	require.Equal(t, e.now.Add(5*time.Minute).Format(time.RFC3339), r.json(t)["updated_at"], "an empty PATCH changes nothing")
+}
+
+// TestListOrder: GET /webhooks lists by id, the store's order, the same on
+// every call, and its pages follow that order: together they are the whole
+// list, each webhook once, also when webhooks are created between pages.
+func TestListOrder(t *testing.T) {
+	e := newEnv(t, nil)
+	const org = "org_1"
+	var ids []string
+	for i := range 7 {
+		e.storeClock.Advance(time.Second)
+		id, _ := e.create(org, `{"url": "https://example.com/`+strconv.Itoa(i)+`", "events": "ping"}`)
+		ids = append(ids, id)
+	}
+	list := func(query string) ([]string, string) {
+		t.Helper()
+		r := e.do(http.MethodGet, "/webhooks"+query, org, "")
+		require.Equal(t, http.StatusOK, r.status, r.body)
+		var page struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+			NextCursor string `json:"next_cursor"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(r.body), &page))
+		var got []string
+		for _, w := range page.Data {
+			got = append(got, w.ID)
+		}
+		return got, page.NextCursor
+	}
+
+	all, next := list("")
+	require.Empty(t, next)
+	require.ElementsMatch(t, ids, all)
+	require.True(t, slices.IsSorted(all), "by id: %v", all)
+	for range 3 {
+		again, _ := list("")
+		require.Equal(t, all, again, "the same order on every call")
+	}
+
+	var paged []string
+	cursor := ""
+	for page := 0; ; page++ {
+		got, next := list("?limit=3&cursor=" + url.QueryEscape(cursor))
+		paged = append(paged, got...)
+		if page == 0 {
+			id, _ := e.create(org, `{"url": "https://example.com/late", "events": "ping"}`)
+			all = append(all, id)
+			slices.Sort(all)
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	seen := map[string]bool{}
+	for _, id := range paged {
+		require.False(t, seen[id], "each webhook once: %v", paged)
+		seen[id] = true
+	}
+	require.True(t, slices.IsSorted(paged), "pages follow the order: %v", paged)
+	require.Subset(t, all, paged)
+	for _, id := range ids {
+		require.True(t, seen[id], "every webhook that existed throughout is listed")
+	}
+}
+
+// TestFormatsMeetReceivers: what the package doc promises about formats. A
+// webhook created without "format" is sent {id, event, payload}, which a
+// receiver reads with receiver.EventPayload and which one with the default
+// provider refuses 400 with a hint naming EventPayload; one created with
+// "format": "envelope" is read by the default provider.
+func TestFormatsMeetReceivers(t *testing.T) {
+	e := newEnv(t, nil)
+	const org = "org_1"
+	dflt, sec := e.create(org, `{"url": "https://example.com/default", "events": "ping"}`)
+	env, envSec := e.create(org, `{"url": "https://example.com/envelope", "events": "ping", "format": "envelope"}`)
+	for _, id := range []string{dflt, env} {
+		r := e.do(http.MethodPost, "/webhook-events", org, `{"webhook": "`+id+`"}`)
+		require.Equal(t, http.StatusCreated, r.status, r.body)
+	}
+	deliver := func(p receiver.Provider, key signature.Secret, got received) *httptest.ResponseRecorder {
+		t.Helper()
+		r, err := receiver.New(receiver.HandlerFunc(func(context.Context, event.Event) error { return nil }), &receiver.Config{
+			Provider: p, Keys: []receiver.Key{{Text: key.String()}},
+			Now: func() time.Time { return e.now }, Logger: slog.New(slog.DiscardHandler),
+		})
+		require.NoError(t, err)
+		require.NoError(t, r.Start(t.Context()))
+		defer r.Close()
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(got.Body))
+		req.Header = got.Header.Clone()
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		return w
+	}
+	sent := e.rc.requests("/default")[0]
+	w := deliver(nil, sec, sent)
+	require.Equal(t, http.StatusBadRequest, w.Code)
+	require.True(t, strings.HasPrefix(w.Body.String(), string(receiver.ReasonInvalidEvent)+"\n"), w.Body.String())
+	require.Contains(t, w.Body.String(), "receiver.EventPayload")
+	require.Equal(t, http.StatusOK, deliver(receiver.EventPayload{}, sec, sent).Code)
+	require.Equal(t, http.StatusOK, deliver(nil, envSec, e.rc.requests("/envelope")[0]).Code)
 }

@@ -11,7 +11,8 @@
 // does for the sender and the receiver. [Endpoint.Register] registers it
 // with a sender through the sender's endpoint owner (sender.Sender.Endpoints),
 // as an application registers a customer's URL, so the sender's rules
-// apply; [Endpoint.Events] and [Endpoint.WaitFor] return what it received;
+// apply (outside a test, give [Endpoint.Registration] to the owner's Create
+// yourself); [Endpoint.Events] and [Endpoint.WaitFor] return what it received;
 // [Endpoint.FailNext] makes it answer the next requests with an error status
 // before they reach the receiver, to exercise a sender's retries.
 //

@@ -83,9 +83,11 @@ func NewEndpoint(tb testing.TB, cfg *EndpointConfig) *Endpoint {
 }
 
 // NewServer starts an Endpoint outside a test (in an Example, say),
-// configured by cfg (nil: every default). The caller must call
-// [Endpoint.Close]. It returns an error for a malformed Secret or an
-// invalid receiver configuration (wrapping receiver.ErrInvalidConfig).
+// configured by cfg (nil: every default). Like httptest.NewServer it
+// takes no testing.TB: the caller must call [Endpoint.Close], and
+// registers it with a sender through [Endpoint.Registration]. It returns an
+// error for a malformed Secret or an invalid receiver configuration
+// (wrapping receiver.ErrInvalidConfig).
 func NewServer(cfg *EndpointConfig) (*Endpoint, error) {
 	return start(nil, cfg.settings())
 }
@@ -174,29 +176,53 @@ func (e *Endpoint) RunRetries(ctx context.Context) (int, error) {
 
 // Register registers the endpoint with the sender s through its endpoint
 // owner (sender.Sender.Endpoints), as an application registers a
-// customer's URL, and returns the stored endpoint (its ID set): its URL
-// and secret, [EndpointConfig].Tenant, the sender's mode, subscribed to
-// patterns (none: every type, "*"). The sender's rules apply: give it
+// customer's URL, and returns the stored endpoint (its ID set): the
+// [Endpoint.Registration] of patterns (none: every type, "*"), created with
+// s.Endpoints().Create on tb's context. The sender's rules apply: give it
 // private networks (as [NewSender] does), since the endpoint listens on
 // loopback, and patterns that select a type of its catalog, if it has one.
-// A refusal fails the test (tb.Fatalf). Each call registers one more
-// endpoint with the same URL and secret.
+// A refusal fails the test tb (tb.Fatalf), which may be a subtest of the
+// one that made the endpoint. Each call registers one more endpoint with
+// the same URL and secret.
+//
+// Outside a test, as with an endpoint from [NewServer], create
+// [Endpoint.Registration] with the sender yourself and handle the error.
 func (e *Endpoint) Register(tb testing.TB, s *sender.Sender, patterns ...string) *store.Endpoint {
 	tb.Helper()
+	ep := e.Registration(patterns...)
+	if _, err := s.Endpoints().Create(tb.Context(), ep); err != nil {
+		tb.Fatalf("webhooktest: register endpoint: %v", err)
+	}
+	return ep
+}
+
+// Registration returns, not yet stored, the endpoint [Endpoint.Register]
+// stores: the endpoint's URL and secret, [EndpointConfig].Tenant, the
+// description "webhooktest endpoint", subscribed to patterns (none: every
+// type, "*"). Register it with a sender's endpoint owner, which fills in
+// its ID, mode and dates and returns no secret (it has its own):
+//
+//	ep, err := webhooktest.NewServer(nil)
+//	...
+//	defer ep.Close()
+//	if _, err := s.Endpoints().Create(ctx, ep.Registration("order.*")); err != nil {
+//		...
+//	}
+//
+// Change a field first to register something else, such as the
+// event-payload Format, whose bodies the endpoint's receiver (webhookkit's
+// envelope only) answers 400. Each call returns a new value.
+func (e *Endpoint) Registration(patterns ...string) *store.Endpoint {
 	if len(patterns) == 0 {
 		patterns = []string{string(event.PatternAll)}
 	}
-	ep := &store.Endpoint{
+	return &store.Endpoint{
 		Tenant:      e.tenant,
 		URL:         e.URL(),
 		Description: "webhooktest endpoint",
 		EventTypes:  slices.Clone(patterns),
 		Secrets:     []store.SigningKey{{Key: e.secret}},
 	}
-	if _, err := s.Endpoints().Create(tb.Context(), ep); err != nil {
-		tb.Fatalf("webhooktest: register endpoint: %v", err)
-	}
-	return ep
 }
 
 // FailNext makes the endpoint answer its next n requests with status (and

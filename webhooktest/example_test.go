@@ -15,7 +15,6 @@ import (
 	"github.com/webhookkit/webhookkit/receiver"
 	"github.com/webhookkit/webhookkit/retry"
 	"github.com/webhookkit/webhookkit/sender"
-	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/memory"
 	"github.com/webhookkit/webhookkit/webhooktest"
 )
@@ -23,7 +22,8 @@ import (
 // A delivery that fails once, then succeeds on the retry, with no sleep: the
 // fake clock jumps to the retry. In a test, NewEndpoint(t, cfg),
 // NewSender(t, ...) and ep.Register(t, s, patterns...) replace the setup and
-// the Close calls.
+// the Close calls; outside a test, NewServer and Registration take their
+// place.
 func Example() {
 	ctx := context.Background()
 	clock := webhooktest.NewClock(time.Date(2024, 6, 13, 0, 0, 0, 0, time.UTC))
@@ -46,12 +46,8 @@ func Example() {
 	}
 	defer s.Close()
 	// Register the endpoint as an application registers a customer's URL:
-	// through the sender's endpoint owner, here with the endpoint's secret.
-	if _, err := s.Endpoints().Create(ctx, &store.Endpoint{
-		URL:        ep.URL(),
-		EventTypes: []string{"patient.*"},
-		Secrets:    []store.SigningKey{{Key: ep.Secret()}},
-	}); err != nil {
+	// through the sender's endpoint owner, with the endpoint's URL and secret.
+	if _, err := s.Endpoints().Create(ctx, ep.Registration("patient.*")); err != nil {
 		log.Fatal(err)
 	}
 
@@ -123,11 +119,7 @@ func ExampleEndpoint_RunRetries() {
 		log.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.Endpoints().Create(ctx, &store.Endpoint{
-		URL:        ep.URL(),
-		EventTypes: []string{"*"},
-		Secrets:    []store.SigningKey{{Key: ep.Secret()}},
-	}); err != nil {
+	if _, err := s.Endpoints().Create(ctx, ep.Registration()); err != nil {
 		log.Fatal(err)
 	}
 	ev, err := event.New(event.ModeTest, "ping", map[string]string{})

@@ -20,6 +20,9 @@ import (
 // POST "/", Content-Type application/json) signed as the senders of the
 // receiver's providers sign theirs, for calling the ServeHTTP of a
 // receiver or of one of its sources (receiver.Receiver.Source) directly.
+// Their arguments come in one order: the test, the secret, the ids and
+// names the provider puts in headers or the body, the time (for providers
+// that sign one), and the body (or payload) last.
 // A zero time means the current real time; a receiver with a fake clock
 // needs the clock's time. Each request's URL and Host are those of
 // httptest.NewRequest; to send one over the network, copy its Header and
@@ -49,9 +52,11 @@ func StandardRequest(tb testing.TB, secret, id string, t time.Time, body []byte)
 
 // EventPayloadRequest returns the body {"id": id, "event": typ, "payload":
 // payload} (without "payload" when payload is nil) signed with Standard
-// Webhooks under webhook-id id, for receiver.EventPayload. payload is
-// encoded with encoding/json; a value that does not encode fails the test.
-func EventPayloadRequest(tb testing.TB, secret, id, typ string, payload any, t time.Time) *http.Request {
+// Webhooks under webhook-id id at t, for receiver.EventPayload: the body a
+// webhookkit sender POSTs to an endpoint of the event-payload format.
+// payload is encoded with encoding/json; a value that does not encode, or a
+// malformed secret or id, fails the test.
+func EventPayloadRequest(tb testing.TB, secret, id, typ string, t time.Time, payload any) *http.Request {
 	tb.Helper()
 	m := map[string]any{"id": id, "event": typ}
 	if payload != nil {
@@ -78,18 +83,16 @@ func GitHubRequest(tb testing.TB, secret, event, delivery string, body []byte) *
 	return req
 }
 
-// StripeRequest returns body (a Stripe event) signed as Stripe signs it,
-// for receiver.Stripe: Stripe-Signature "t=<t>,v1=<hex HMAC-SHA256 of
-// t.body>" under each of secrets, the text of a "whsec_..." signing secret
-// being the HMAC key.
-func StripeRequest(tb testing.TB, t time.Time, body []byte, secrets ...string) *http.Request {
+// StripeRequest returns body (a Stripe event) signed at t as Stripe signs
+// it, for receiver.Stripe: Stripe-Signature "t=<t>,v1=<hex HMAC-SHA256 of
+// t.body>" under secret, the text of a "whsec_..." signing secret being the
+// HMAC key, and one more v1 signature under each of moreSecrets, as Stripe
+// signs during a secret roll.
+func StripeRequest(tb testing.TB, secret string, t time.Time, body []byte, moreSecrets ...string) *http.Request {
 	tb.Helper()
-	if len(secrets) == 0 {
-		tb.Fatalf("webhooktest: StripeRequest needs a secret")
-	}
 	ts := strconv.FormatInt(orNow(t).Unix(), 10)
 	h := "t=" + ts
-	for _, s := range secrets {
+	for _, s := range append([]string{secret}, moreSecrets...) {
 		h += ",v1=" + hex.EncodeToString(mac(s, []byte(ts+"."), body))
 	}
 	req := jsonRequest(body)

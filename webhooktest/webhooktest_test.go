@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -755,4 +756,48 @@ func TestNewSenderLogsWarningsOnly(t *testing.T) {
 	require.Contains(t, logged, "sender: delivery given up")
 	require.NotContains(t, logged, "level=INFO", "routine lines are dropped")
 	require.NotContains(t, logged, "sender: attempt")
+}
+
+// TestServerRegistration: an endpoint from NewServer, which has no test,
+// registers with a sender through Registration and the owner's Create,
+// and receives what is published; Registration can be changed first, here
+// to the event-payload format, which the endpoint's receiver answers 400
+// with the hint naming receiver.EventPayload.
+func TestServerRegistration(t *testing.T) {
+	ctx, clock := t.Context(), webhooktest.NewClock(time.Time{})
+	ep, err := webhooktest.NewServer(&webhooktest.EndpointConfig{
+		Clock: clock, Tenant: "acme",
+		Receiver: receiver.Config{Logger: slog.New(slog.DiscardHandler)},
+	})
+	require.NoError(t, err)
+	defer ep.Close()
+
+	reg := ep.Registration("order.*")
+	require.Equal(t, &store.Endpoint{
+		Tenant: "acme", URL: ep.URL(), Description: "webhooktest endpoint",
+		EventTypes: []string{"order.*"}, Secrets: []store.SigningKey{{Key: ep.Secret()}},
+	}, reg)
+	require.Equal(t, []string{"*"}, ep.Registration().EventTypes, "every type by default")
+	require.NotSame(t, reg, ep.Registration("order.*"), "a new value each call")
+
+	s := webhooktest.NewSender(t, memory.New(&memory.Config{Now: clock.Now}), clock, nil)
+	sec, err := s.Endpoints().Create(ctx, reg)
+	require.NoError(t, err)
+	require.Empty(t, sec.String(), "the endpoint's own secret, none generated")
+	require.NotEmpty(t, reg.ID)
+	_, err = s.Publish(ctx, webhooktest.NewEvent(t, "order.paid", nil), sender.ToTenant("acme"), nil)
+	require.NoError(t, err)
+	_, err = webhooktest.DeliverAll(ctx, s, clock)
+	require.NoError(t, err)
+	require.Len(t, ep.Events(), 1)
+
+	ping := ep.Registration("ping")
+	ping.Format = store.BodyEventPayload
+	_, err = s.Endpoints().Create(ctx, ping)
+	require.NoError(t, err)
+	a, err := s.Ping(ctx, ping.ID)
+	require.NotNil(t, a, "%v", err)
+	require.Equal(t, http.StatusBadRequest, a.StatusCode)
+	require.Contains(t, string(a.ResponseBody), "receiver.EventPayload")
+	require.Len(t, ep.Events(), 1, "the ping was refused")
 }

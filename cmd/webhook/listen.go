@@ -65,7 +65,7 @@ exits at once.`, `
 	$ webhook listen --provider github --secret "$GITHUB_WEBHOOK_SECRET" --path /github`)
 	var secrets listFlag
 	fs.Var(&secrets, "secret", "verifying `key`: whsec_... or whpk_..., or the provider's secret (repeatable; default $WEBHOOK_SECRET)")
-	providerName := fs.String("provider", receiver.Webhookkit{}.Name(), providerHelp)
+	providerName := fs.String("provider", receiver.NameWebhookkit, providerHelp)
 	addr := fs.String("addr", defaultListenAddr, "`HOST:PORT` to listen on (port 0: any free port)")
 	path := fs.String("path", "/", "URL `path` webhooks are POSTed to")
 	dsn := fs.String("store", "memory", dsnHelp)
@@ -92,7 +92,7 @@ exits at once.`, `
 			return err
 		}
 	}
-	if *mode != "" && prov.Name() != (receiver.Webhookkit{}).Name() && prov.Name() != (receiver.Stripe{}).Name() {
+	if *mode != "" && prov.Name() != receiver.NameWebhookkit && prov.Name() != receiver.NameStripe {
 		return usagef("--mode applies to the webhookkit and stripe providers only")
 	}
 	if !strings.HasPrefix(*path, "/") {
@@ -239,7 +239,7 @@ type printed struct {
 func (l *listener) print(ev event.Event) error {
 	var b []byte
 	var err error
-	if l.provider == (receiver.Webhookkit{}).Name() {
+	if l.provider == receiver.NameWebhookkit {
 		b, err = ev.MarshalJSON()
 	} else {
 		b, err = json.Marshal(printed{Provider: l.provider, Key: ev.ID, Type: ev.Type, Date: ev.Date, APIMode: ev.APIMode, Data: ev.Data})

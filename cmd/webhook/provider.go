@@ -7,7 +7,9 @@ import (
 	"github.com/webhookkit/webhookkit/receiver"
 )
 
-// providers are the --provider names of listen and verify.
+// providers are the providers --provider names, for listen and verify: the
+// one list of them in the command (their names are the receiver's Name*
+// constants).
 var providers = []receiver.Provider{
 	receiver.Webhookkit{},
 	receiver.StandardWebhooks{},
@@ -18,17 +20,24 @@ var providers = []receiver.Provider{
 	receiver.Slack{},
 }
 
-const providerHelp = "`NAME` of the sender's format: webhookkit, standard, event-payload, github, stripe, shopify or slack"
+// providerHelp is the usage of --provider, naming the providers.
+var providerHelp = "`NAME` of the sender's format: " + providerNames(" or ")
+
+// providerNames returns the names of providers, separated by commas and
+// last before the last.
+func providerNames(last string) string {
+	names := make([]string, len(providers))
+	for i, p := range providers {
+		names[i] = p.Name()
+	}
+	return strings.Join(names[:len(names)-1], ", ") + last + names[len(names)-1]
+}
 
 // providerNamed returns the provider called name.
 func providerNamed(name string) (receiver.Provider, error) {
 	i := slices.IndexFunc(providers, func(p receiver.Provider) bool { return p.Name() == name })
 	if i < 0 {
-		names := make([]string, len(providers))
-		for i, p := range providers {
-			names[i] = p.Name()
-		}
-		return nil, usagef("--provider %q: want one of %s", name, strings.Join(names, ", "))
+		return nil, usagef("--provider %q: want one of %s", name, providerNames(", "))
 	}
 	return providers[i], nil
 }

@@ -59,7 +59,7 @@ func TestListenProviders(t *testing.T) {
 			return webhooktest.GitHubRequest(t, s, "issues", "d-42", []byte(`{"action":"opened","issue":{"number":1}}`))
 		}, "d-42", "issues.opened", ""},
 		{"stripe", "whsec_stripe", func(s string) *http.Request {
-			return webhooktest.StripeRequest(t, time.Time{}, stripeBody, s)
+			return webhooktest.StripeRequest(t, s, time.Time{}, stripeBody)
 		}, "evt_1", "invoice.paid", "live"},
 		{"shopify", "shpss_x", func(s string) *http.Request {
 			return webhooktest.ShopifyRequest(t, s, "orders/paid", "w-42", []byte(`{"id":1}`))
@@ -71,7 +71,7 @@ func TestListenProviders(t *testing.T) {
 			return webhooktest.StandardRequest(t, s, "msg_42", time.Time{}, []byte(`{"type":"user.created"}`))
 		}, "msg_42", "user.created", ""},
 		{"event-payload", sec, func(s string) *http.Request {
-			return webhooktest.EventPayloadRequest(t, s, "whe_42", "medical-encounters.create", map[string]string{"id": "enc_1"}, time.Time{})
+			return webhooktest.EventPayloadRequest(t, s, "whe_42", "medical-encounters.create", time.Time{}, map[string]string{"id": "enc_1"})
 		}, "whe_42", "medical-encounters.create", ""},
 	} {
 		t.Run(tc.provider, func(t *testing.T) {
@@ -134,12 +134,12 @@ func TestVerifyProviders(t *testing.T) {
 	require.Contains(t, r.stderr, "invalid: signature: no matching signature")
 
 	body := []byte(`{"id":"evt_9","type":"charge.refunded","livemode":false}`)
-	req := webhooktest.StripeRequest(t, time.Time{}, body, "whsec_abc")
+	req := webhooktest.StripeRequest(t, "whsec_abc", time.Time{}, body)
 	headers := writeFile(t, "stripe.txt", "Stripe-Signature: "+req.Header.Get("Stripe-Signature")+"\n")
 	bodyFile := writeFile(t, "body.json", string(body))
 	r = cli(t, "", "verify", "--provider", "stripe", "--secret", "whsec_old", "--secret", "whsec_abc", "--headers", headers, bodyFile)
 	require.Equal(t, 0, r.code, r.stderr)
-	old := webhooktest.StripeRequest(t, time.Now().Add(-time.Hour), body, "whsec_abc")
+	old := webhooktest.StripeRequest(t, "whsec_abc", time.Now().Add(-time.Hour), body)
 	headers = writeFile(t, "old.txt", "Stripe-Signature: "+old.Header.Get("Stripe-Signature")+"\n")
 	r = cli(t, "", "verify", "--provider", "stripe", "--secret", "whsec_abc", "--headers", headers, bodyFile)
 	require.Equal(t, 1, r.code)

@@ -42,7 +42,7 @@ within --tolerance of now, both ways.`, `
 	valid`)
 	var secrets listFlag
 	fs.Var(&secrets, "secret", "verifying `key`: whsec_... or whpk_..., or the provider's secret (repeatable; default $WEBHOOK_SECRET)")
-	providerName := fs.String("provider", receiver.Webhookkit{}.Name(), providerHelp)
+	providerName := fs.String("provider", receiver.NameWebhookkit, providerHelp)
 	id := fs.String("id", "", "webhook-id header `value`")
 	ts := fs.String("timestamp", "", "webhook-timestamp header value, `UNIX` seconds")
 	sig := fs.String("signature", "", "webhook-signature header `value` (space-separated entries)")
@@ -74,7 +74,7 @@ within --tolerance of now, both ways.`, `
 	if err != nil {
 		return err
 	}
-	if prov.Name() != (receiver.Webhookkit{}).Name() {
+	if prov.Name() != receiver.NameWebhookkit {
 		return verifyProvider(e, prov, texts, *headers, direct, *id, *ts, *sig, *tolerance, fs.Arg(0))
 	}
 	sec, keys, err := parseVerifyingKeys(texts)

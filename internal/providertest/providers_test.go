@@ -104,7 +104,7 @@ func TestStripeSDK(t *testing.T) {
 
 	// The other way round: webhooktest signs as Stripe does, with both
 	// secrets of a roll.
-	req := webhooktest.StripeRequest(t, time.Time{}, body, rolled, secret)
+	req := webhooktest.StripeRequest(t, rolled, time.Time{}, body, secret)
 	require.NoError(t, webhook.ValidatePayload(body, req.Header.Get("Stripe-Signature"), secret))
 	require.NoError(t, webhook.ValidatePayload(body, req.Header.Get("Stripe-Signature"), rolled))
 }
@@ -148,7 +148,7 @@ func TestSvixSDK(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusUnauthorized, post(r.Source("standard"), http.Header{"Webhook-Id": {"msg_3"}, "Webhook-Timestamp": {ts}, "Webhook-Signature": {bad}}, body).Code)
 
-	req := webhooktest.EventPayloadRequest(t, sec.String(), "whe_2", "ping", nil, time.Time{})
+	req := webhooktest.EventPayloadRequest(t, sec.String(), "whe_2", "ping", time.Time{}, nil)
 	b, err := io.ReadAll(req.Body)
 	require.NoError(t, err)
 	require.NoError(t, wh.Verify(b, req.Header))

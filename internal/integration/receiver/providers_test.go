@@ -53,7 +53,7 @@ func TestProviderRedriveSQL(t *testing.T) {
 			ghHeader := gh.Header.Clone()
 			stBody := []byte(`{"id":"evt_same","type":"invoice.paid","livemode":true}`)
 			require.Equal(t, http.StatusOK, serveTo(a.Source("github"), gh))
-			require.Equal(t, http.StatusOK, serveTo(a.Source("stripe"), webhooktest.StripeRequest(t, clock(), stBody, "whsec_stripe")))
+			require.Equal(t, http.StatusOK, serveTo(a.Source("stripe"), webhooktest.StripeRequest(t, "whsec_stripe", clock(), stBody)))
 			<-started
 			<-started
 			require.NoError(t, a.Close())
@@ -129,7 +129,7 @@ func BenchmarkServeHTTPProviders(b *testing.B) {
 			return webhooktest.GitHubRequest(b, "gh-secret", "pull_request", "d-"+strconv.Itoa(i), []byte(`{"action":"opened","data":`+data+`}`))
 		},
 		"stripe": func(i int) *http.Request {
-			return webhooktest.StripeRequest(b, receivertest.Now(), []byte(`{"id":"evt_`+strconv.Itoa(i)+`","type":"invoice.paid","livemode":false,"data":{"object":`+data+`}}`), "whsec_stripe")
+			return webhooktest.StripeRequest(b, "whsec_stripe", receivertest.Now(), []byte(`{"id":"evt_`+strconv.Itoa(i)+`","type":"invoice.paid","livemode":false,"data":{"object":`+data+`}}`))
 		},
 	}
 	for _, name := range []string{"webhookkit", "standard", "github", "stripe"} {

@@ -1,0 +1,74 @@
+package receiver
+
+// The two body formats of webhookkit's senders (store.BodyEnvelope and
+// store.BodyEventPayload) are easily crossed: an endpoint created with one
+// while its receiver expects the other. A verified request whose body is
+// refused 400 ([ReasonInvalidEvent]) and has the shape of the other format
+// is answered with one of these hints as a second line of the body. They
+// are fixed text, part of the API like the reasons: never anything from
+// the request, and only ever sent for a request whose signature was
+// verified.
+const (
+	// hintEventPayload answers a body {"id", "event", "payload"} sent to a
+	// source with the Webhookkit provider.
+	hintEventPayload = `the body has the event-payload format {"id", "event", "payload"}, ` +
+		`not webhookkit's envelope: receive it with the provider receiver.EventPayload ` +
+		`(named "event-payload"; webhook listen --provider event-payload), ` +
+		`or create the endpoint with "format": "envelope"`
+
+	// hintEnvelope answers a webhookkit envelope sent to a source with the
+	// EventPayload provider.
+	hintEnvelope = `the body has webhookkit's envelope format {"api_mode", "date", "id", "type", "data"}, ` +
+		`not {"id", "event", "payload"}: receive it with the provider receiver.Webhookkit ` +
+		`(named "webhookkit", the default; webhook listen --provider webhookkit), ` +
+		`or create the endpoint with "format": "event-payload"`
+)
+
+// formatHint returns the hint for a body that p refused as an invalid
+// event, or "" when there is none.
+func formatHint(p Provider, body []byte) string {
+	switch p.(type) {
+	case Webhookkit:
+		return envelopeHint(body)
+	case EventPayload:
+		return eventPayloadHint(body)
+	}
+	return ""
+}
+
+// envelopeHint returns hintEventPayload when body, refused as an envelope,
+// has the shape of the event-payload format: a JSON object with a string
+// "event" and neither "type" nor "api_mode"; "" otherwise.
+func envelopeHint(body []byte) string {
+	if firstNonSpace(body) != '{' {
+		return ""
+	}
+	f, err := topFields(body)
+	if err != nil {
+		return ""
+	}
+	_, hasType := f["type"]
+	_, hasMode := f["api_mode"]
+	if _, ok := stringField(f, "event"); ok && !hasType && !hasMode {
+		return hintEventPayload
+	}
+	return ""
+}
+
+// eventPayloadHint returns hintEnvelope when body, refused by the
+// EventPayload provider, has the shape of webhookkit's envelope: a JSON
+// object with a string "type" and no "event"; "" otherwise.
+func eventPayloadHint(body []byte) string {
+	if firstNonSpace(body) != '{' {
+		return ""
+	}
+	f, err := topFields(body)
+	if err != nil {
+		return ""
+	}
+	_, hasEvent := f["event"]
+	if _, ok := stringField(f, "type"); ok && !hasEvent {
+		return hintEnvelope
+	}
+	return ""
+}

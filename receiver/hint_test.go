@@ -1,0 +1,117 @@
+package receiver_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/receiver"
+	"github.com/webhookkit/webhookkit/webhooktest"
+)
+
+// TestBodyFormatHint: a verified body of the other body format is refused
+// 400 (ReasonInvalidEvent, as before) with a second line naming the fix: an
+// {id, event, payload} body sent to a Webhookkit source names EventPayload,
+// an envelope sent to an EventPayload source names Webhookkit. Other
+// invalid bodies, and unverified requests, get no hint.
+func TestBodyFormatHint(t *testing.T) {
+	k, other := newKeyPair(t), newKeyPair(t)
+	var reasons []receiver.Reason
+	r := newReceiver(t, newRecorder(), receiver.Config{
+		Keys: []receiver.Key{{Text: k.Text}}, // the default provider, Webhookkit, served as ever
+		Sources: []receiver.Source{
+			{Name: "kit", Provider: receiver.Webhookkit{}, Keys: []receiver.Key{{Text: k.Text}}},
+			{Provider: receiver.EventPayload{}, Keys: []receiver.Key{{Text: k.Text}}},
+		},
+		Hooks: receiver.Hooks{OnResponse: func(_ context.Context, info receiver.ResponseInfo) {
+			reasons = append(reasons, info.Reason) // ServeHTTP is called on this goroutine
+		}},
+	})
+	envelope := eventBody(t, newEvent(t, event.ModeTest, "patient.created"))
+	const (
+		toEventPayload = `receive it with the provider receiver.EventPayload`
+		toWebhookkit   = `receive it with the provider receiver.Webhookkit`
+	)
+	epReq := func(secret string) *http.Request {
+		return webhooktest.EventPayloadRequest(t, secret, "whe_secret_id", "medical-encounters.create", testNow, map[string]string{"id": "enc_1"})
+	}
+	for _, tc := range []struct {
+		name     string
+		h        http.Handler
+		req      *http.Request
+		status   int
+		reason   receiver.Reason
+		wantHint string // "": the body is the reason alone
+	}{
+		{"event-payload to the default source", r, epReq(k.Text), 400, receiver.ReasonInvalidEvent, toEventPayload},
+		{"event-payload to a Webhookkit source", r.Source("kit"), epReq(k.Text), 400, receiver.ReasonInvalidEvent, toEventPayload},
+		{"event-payload without payload", r, webhooktest.EventPayloadRequest(t, k.Text, "whe_2", "ping", testNow, nil), 400, receiver.ReasonInvalidEvent, toEventPayload},
+		{"envelope to an EventPayload source", r.Source(receiver.NameEventPayload), webhooktest.StandardRequest(t, k.Text, "msg_1", testNow, envelope), 400, receiver.ReasonInvalidEvent, toWebhookkit},
+		{"unsigned event-payload", r, epReq(other.Text), 401, receiver.ReasonSignature, ""},
+		{"unsigned envelope to an EventPayload source", r.Source(receiver.NameEventPayload), webhooktest.StandardRequest(t, other.Text, "msg_1", testNow, envelope), 401, receiver.ReasonSignature, ""},
+		{"other invalid envelope", r, webhooktest.StandardRequest(t, k.Text, "msg_1", testNow, []byte(`{"id":"x"}`)), 400, receiver.ReasonInvalidEvent, ""},
+		{"event and type", r, webhooktest.StandardRequest(t, k.Text, "msg_1", testNow, []byte(`{"id":"x","event":"a.b","type":"a.b"}`)), 400, receiver.ReasonInvalidEvent, ""},
+		{"event not a string", r, webhooktest.StandardRequest(t, k.Text, "msg_1", testNow, []byte(`{"id":"x","event":1}`)), 400, receiver.ReasonInvalidEvent, ""},
+		{"not an object", r, webhooktest.StandardRequest(t, k.Text, "msg_1", testNow, []byte(`["event"]`)), 400, receiver.ReasonInvalidEvent, ""},
+		{"event-payload missing id", r.Source(receiver.NameEventPayload), webhooktest.StandardRequest(t, k.Text, "msg_1", testNow, []byte(`{"event":"a.b"}`)), 400, receiver.ReasonInvalidEvent, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reasons = nil
+			w := serve(tc.h, tc.req)
+			require.Equal(t, tc.status, w.Code, w.Body.String())
+			require.Equal(t, []receiver.Reason{tc.reason}, reasons, "the reason (a metrics label) is unchanged")
+			first, rest, _ := strings.Cut(w.Body.String(), "\n")
+			require.Equal(t, string(tc.reason), first, "the first line is the reason")
+			if tc.wantHint == "" {
+				require.Empty(t, rest, "no hint")
+				return
+			}
+			require.Contains(t, rest, tc.wantHint)
+			require.True(t, strings.HasSuffix(rest, "\n") && strings.Count(rest, "\n") == 1, "one more line: %q", rest)
+			require.NotContains(t, rest, "whe_", "nothing from the request")
+			require.NotContains(t, rest, "enc_1", "nothing from the request")
+		})
+	}
+	require.Zero(t, r.Stats().Accepted)
+}
+
+// TestSourceNames: Source finds each configured source by name (the
+// provider's name by default, the constants) and panics for a name no
+// source has, naming it and the configured ones; Sources lists them.
+func TestSourceNames(t *testing.T) {
+	k := newKeyPair(t)
+	r := newReceiver(t, newRecorder(), receiver.Config{
+		Keys:    []receiver.Key{{Text: k.Text}},
+		Sources: allSources(k, k),
+	})
+	want := []string{"acme", receiver.NameEventPayload, receiver.NameGitHub, receiver.NameShopify,
+		receiver.NameSlack, receiver.NameStandardWebhooks, receiver.NameStripe, receiver.NameWebhookkit}
+	require.Equal(t, want, r.Sources())
+	for _, name := range want {
+		require.NotNil(t, r.Source(name), name)
+	}
+	require.Same(t, r, r.Source(receiver.NameWebhookkit), "the receiver's own source is the Receiver")
+
+	for p, name := range map[receiver.Provider]string{
+		receiver.Webhookkit{}: "webhookkit", receiver.StandardWebhooks{}: "standard",
+		receiver.EventPayload{}: "event-payload", receiver.GitHub{}: "github", receiver.Stripe{}: "stripe",
+		receiver.Shopify{}: "shopify", receiver.Slack{}: "slack",
+	} {
+		require.Equal(t, name, p.Name(), "the names are API")
+	}
+
+	require.PanicsWithValue(t,
+		`receiver: Source("githb"): no such source; configured: acme, event-payload, github, shopify, slack, standard, stripe, webhookkit`,
+		func() { r.Source("githb") })
+	mux := http.NewServeMux()
+	require.PanicsWithValue(t,
+		`receiver: Source("stripe"): no such source; configured: github`,
+		func() {
+			only := newReceiver(t, newRecorder(), receiver.Config{Sources: []receiver.Source{{Provider: receiver.GitHub{}, Keys: []receiver.Key{{Text: ghSecret}}}}})
+			mux.Handle("/stripe", only.Source("stripe"))
+		}, "without Config.Keys, the default source is not there either")
+}
