@@ -305,7 +305,9 @@ func TestThemeRefusesInjection(t *testing.T) {
 		_, err := dashboard.New(&dashboard.Config{Authorize: authorize, Sender: snd, Theme: tc.theme})
 		require.ErrorIs(t, err, dashboard.ErrInvalidConfig, "%+v", tc.theme)
 		require.Contains(t, err.Error(), "Theme."+tc.field)
+		require.Equal(t, err, tc.theme.Validate(), "Validate says what New says")
 	}
+	require.NoError(t, dashboard.Theme{}.Validate())
 	for _, w := range []time.Duration{-time.Hour, dashboard.MaxChartWindow + time.Hour} {
 		_, err := dashboard.New(&dashboard.Config{Authorize: authorize, Sender: snd, ChartWindow: w})
 		require.True(t, errors.Is(err, dashboard.ErrInvalidConfig), "ChartWindow %v", w)
