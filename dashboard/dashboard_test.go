@@ -201,6 +201,8 @@ func TestCreateEndpointInvalid(t *testing.T) {
 		{"typo", url.Values{"url": {"https://example.com/h"}, "patterns": {"patient.ehi_export_sucess"}}, `Endpoint not added: event types[0]: &#34;patient.ehi_export_sucess&#34; selects no event type of the catalog`},
 		{"relative URL", url.Values{"url": {"/hook"}, "event_type": {fasten.TypeWebhookTest}}, "Endpoint not added: url: want an absolute http"},
 		{"ftp URL", url.Values{"url": {"ftp://example.com"}, "event_type": {fasten.TypeWebhookTest}}, "Endpoint not added: url: want an absolute http"},
+		{"unknown format", url.Values{"url": {"https://example.com/h"}, "event_type": {fasten.TypeWebhookTest}, "format": {"xml"}},
+			`Endpoint not added: format: &#34;xml&#34;: want &#34;envelope&#34; or &#34;event-payload&#34;.`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

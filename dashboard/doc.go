@@ -57,7 +57,11 @@
 // mode's endpoints are invisible too. A tenant is an organization: its scope
 // covers the organization's endpoints, organization-wide and narrowed to one
 // of its accounts alike, and each endpoint shows its account (or
-// "organization-wide") and its body format. [Scope] and [AuthorizeFunc] are
+// "organization-wide") and its body format. The add form (and the API)
+// sets both, through the sender's endpoint owner: an account of the
+// scope's tenant, and the envelope ([store.BodyEnvelope], the default) or
+// [store.BodyEventPayload]; they are fixed from then on, so the edit form
+// shows them disabled. [Scope] and [AuthorizeFunc] are
 // those of package access, so the same function can guard the webhookapi
 // management handler.
 //
@@ -79,7 +83,15 @@
 // whole userinfo of an endpoint URL, user name and password
 // (https://(redacted)@host/..., as [sender.RedactURL] writes it); saving
 // that redacted URL back unchanged keeps the stored credentials. Signature
-// headers are shown: they are not secrets.
+// headers are shown: they are not secrets. An endpoint's OAuth 2.0 client
+// credentials and TLS settings ([store.OAuth2], [store.ClientTLS]) are
+// shown as configured (token URL, client id, scopes and audience; whether
+// a client certificate is set, with its subject and expiry, and how many
+// certificates its CA bundle holds), while the client secret and the
+// private key are never rendered, not even as a masked value of their
+// length; the JSON API answers the client secret as
+// [sender.RedactedValue]. The dashboard does not edit them: that is the Go
+// API's (the sender's endpoint owner).
 //
 // Endpoints are created and edited by the sender's endpoint owner, which
 // applies the sender's URL policy ([sender.Endpoints.CheckURL]): unless the
@@ -157,19 +169,25 @@
 // # Charts
 //
 // The endpoints page charts every endpoint in scope, and an endpoint's page
-// that endpoint: attempts per hour over Config.ChartWindow (15 days by
-// default, the attempt log's retention), stacked by outcome (2xx, 4xx, 5xx,
-// network error), with the success rate (the share of 2xx), and latency per
-// hour as p50 and p95 lines. They are SVG drawn on the server, styled by
+// that endpoint: attempts over Config.ChartWindow (15 days by default, the
+// attempt log's retention), stacked by outcome (2xx, 4xx, 5xx, network
+// error), with the success rate (the share of 2xx), and latency as p50 and
+// p95 lines. A bar sums an hour, or, when the window holds more hours than
+// the chart has room for bars (90), the finest of 2, 3, 6 or 12 hours, a
+// day, 2 or 4 days, or a week that fits, aligned to midnight UTC: 6 hours
+// for the default window. The titles, the axis and each bar's tooltip say
+// what a bar sums; a bar the window cuts is drawn narrower. They are SVG drawn on the server, styled by
 // the embedded stylesheet and needing no script, so the
 // Content-Security-Policy stays as strict as the other pages'. Each chart
-// has a title and a description for screen readers, and each hour's bar a
-// title with its counts.
+// has a title and a description for screen readers, and each bar a title
+// with its hours and counts.
 //
 // The numbers come from the store's hourly aggregates ([store.AttemptStats],
 // found by type assertion; every webhookkit store has it), never from a
 // scan of the attempt log: a chart reads at most one row per endpoint and
-// hour of its window, whatever the traffic. Latencies are kept as a fixed
+// hour of its window, whatever the traffic (the store sums the endpoints,
+// so at most one row per hour reaches the dashboard, which sums them into
+// bars). The JSON API's stats stay hourly. Latencies are kept as a fixed
 // histogram per hour ([store.LatencyBounds]: 5 ms to one minute in a
 // 1-2.5-5 series up to 10 s, then 30 s and 60 s), from which p50 and p95
 // are estimated by interpolating inside the bucket that holds them

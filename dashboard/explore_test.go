@@ -63,11 +63,21 @@ func TestCharts(t *testing.T) {
 	require.Equal(t, "8", statText(t, r.body, "total"), "acme's attempts in the window")
 	require.Equal(t, "62.5%", statText(t, r.body, "rate"), "5 of 8 are 2xx")
 	require.Contains(t, r.body, "8 attempts, 5 2xx, 1 4xx, 1 5xx, 1 network error; success rate 62.5%.", "the chart's accessible description")
-	require.Equal(t, 3, strings.Count(r.body, `<g class="bar">`), "one bar per hour with attempts")
+	// 15 days are drawn in 6-hour bars (60), not 360 hourly slivers: one
+	// bar per 6 hours with attempts.
+	now := time.Now()
+	buckets := map[time.Time]bool{}
+	for _, ago := range []int{1, 2, 30} {
+		buckets[store.Hour(now.Add(-time.Duration(ago)*time.Hour)).Truncate(6*time.Hour)] = true
+	}
+	require.Equal(t, len(buckets), strings.Count(r.body, `<g class="bar">`), "one bar per 6 hours with attempts")
+	require.Contains(t, r.body, "Attempts per 6 hours by outcome")
+	require.Contains(t, r.body, ">attempts per 6 hours</text>", "the axis says what a bar sums")
+	require.Contains(t, r.body, "<figcaption>Latency per 6 hours:")
 	require.Equal(t, 1, strings.Count(r.body, `<rect class="c-5xx"`), "globex's 5xx are not acme's")
-	require.Regexp(t, `<title>[^<]*: 4 attempts, 3 2xx, 1 4xx; p50 [^<]*</title>`, r.body, "each bar has a title")
+	require.Regexp(t, `<title>[A-Z][a-z]{2} \d+ \d\d:00[^<]*: \d+ attempts, [^<]*1 4xx[^<]*; p50 [^<]*</title>`, r.body, "each bar has a title")
 	require.NotContains(t, r.body, "style=", "no inline styles: the CSP refuses them")
-	require.Equal(t, 6, strings.Count(r.body, `<circle class="dot`), "p50 and p95 for each hour")
+	require.Equal(t, 2*len(buckets), strings.Count(r.body, `<circle class="dot`), "p50 and p95 for each bar")
 
 	r = acme.get("endpoints/" + b.ID)
 	require.Equal(t, http.StatusOK, r.status)
@@ -305,7 +315,9 @@ func TestThemeRefusesInjection(t *testing.T) {
 		_, err := dashboard.New(&dashboard.Config{Authorize: authorize, Sender: snd, Theme: tc.theme})
 		require.ErrorIs(t, err, dashboard.ErrInvalidConfig, "%+v", tc.theme)
 		require.Contains(t, err.Error(), "Theme."+tc.field)
+		require.Equal(t, err, tc.theme.Validate(), "Validate says what New says")
 	}
+	require.NoError(t, dashboard.Theme{}.Validate())
 	for _, w := range []time.Duration{-time.Hour, dashboard.MaxChartWindow + time.Hour} {
 		_, err := dashboard.New(&dashboard.Config{Authorize: authorize, Sender: snd, ChartWindow: w})
 		require.True(t, errors.Is(err, dashboard.ErrInvalidConfig), "ChartWindow %v", w)

@@ -84,6 +84,7 @@ type pageData struct {
 	// types are typed in.
 	Endpoints  []endpointView
 	KnownTypes []typeOption
+	Formats    []formatOption // the create form's body formats
 	Form       endpointForm
 	NextURL    string
 	FirstURL   string
@@ -117,9 +118,22 @@ type pageData struct {
 
 type typeOption struct{ Type, Label string }
 
+// endpointForm is what the create and edit forms show: the fields as
+// typed, or as stored. Account and Format are set at creation only.
 type endpointForm struct {
 	URL, Description, Tenant, Patterns string
+	Account, Format                    string
 	Types                              []string
+}
+
+// formatOption is a choice of the create form's body format.
+type formatOption struct{ Format, Label string }
+
+// bodyFormats are the body formats the create form offers, the default
+// first.
+var bodyFormats = []formatOption{
+	{string(store.BodyEnvelope), "envelope: the standard event envelope (default)"},
+	{string(store.BodyEventPayload), `event-payload: {"id", "event", "payload"}`},
 }
 
 // logFilter is the delivery log's filter: a state, a type or pattern, and
@@ -331,7 +345,8 @@ func (h *handler) redirect(w http.ResponseWriter, r *http.Request, path, done st
 
 // pageEndpoints lists the scope's endpoints, one page at a time.
 func (h *handler) pageEndpoints(w http.ResponseWriter, r *http.Request) {
-	d := &pageData{Title: "Webhook endpoints", KnownTypes: h.subscriptionTypes(), Flash: flashOf(r.URL.Query())}
+	d := &pageData{Title: "Webhook endpoints", KnownTypes: h.subscriptionTypes(), Formats: bodyFormats, Flash: flashOf(r.URL.Query()),
+		Form: endpointForm{Format: string(store.BodyEnvelope)}}
 	if err := h.listEndpointsInto(w, r, d); err != nil {
 		h.listFailed(w, r, "endpoints", err)
 		return
@@ -379,20 +394,26 @@ func parseTypes(r *http.Request) (types []string, f endpointForm) {
 }
 
 // postCreate adds an endpoint through the sender's endpoint owner, which
-// checks it and generates its secret, and shows the secret once.
+// checks it and generates its secret, and shows the secret once. The
+// tenant is the scope's (an operator's scope types it in); the account, an
+// account of that tenant (empty: organization-wide), and the body format
+// (empty: the envelope) are fixed from now on.
 func (h *handler) postCreate(w http.ResponseWriter, r *http.Request) {
-	d := &pageData{Title: "Webhook endpoints", KnownTypes: h.subscriptionTypes()}
+	d := &pageData{Title: "Webhook endpoints", KnownTypes: h.subscriptionTypes(), Formats: bodyFormats}
 	types, f := parseTypes(r)
 	f.URL = strings.TrimSpace(r.PostFormValue("url"))
 	f.Description = r.PostFormValue("description")
 	f.Tenant = r.PostFormValue("tenant")
+	f.Account = strings.TrimSpace(r.PostFormValue("account"))
+	f.Format = r.PostFormValue("format")
 	d.Form = f
 	s := scopeOf(r)
 	tenant := s.Tenant
 	if s.All {
 		tenant = f.Tenant
 	}
-	ep := &store.Endpoint{Tenant: tenant, URL: f.URL, Description: f.Description, EventTypes: types}
+	ep := &store.Endpoint{Tenant: tenant, Account: f.Account, Format: store.BodyFormat(f.Format),
+		URL: f.URL, Description: f.Description, EventTypes: types}
 	secret, err := h.sender.Endpoints().Create(r.Context(), ep)
 	if _, msg, ok := invalidField(err); ok {
 		d.Error = "Endpoint not added: " + msg + "."
@@ -542,7 +563,8 @@ func (h *handler) latestAttempts(ctx context.Context, ep *store.Endpoint, ds []*
 }
 
 func editForm(ep *store.Endpoint, known []typeOption) endpointForm {
-	f := endpointForm{URL: shownURL(ep.URL), Description: ep.Description, Tenant: ep.Tenant}
+	f := endpointForm{URL: shownURL(ep.URL), Description: ep.Description, Tenant: ep.Tenant,
+		Account: ep.Account, Format: ep.Format.Name()}
 	var other []string
 	for _, t := range ep.EventTypes {
 		if slices.ContainsFunc(known, func(o typeOption) bool { return o.Type == t }) {
@@ -566,6 +588,7 @@ func (h *handler) postEdit(w http.ResponseWriter, r *http.Request) {
 	types, f := parseTypes(r)
 	f.URL = strings.TrimSpace(r.PostFormValue("url"))
 	f.Description = r.PostFormValue("description")
+	f.Account, f.Format = ep.Account, ep.Format.Name() // fixed at creation
 	upd := ep.Clone()
 	upd.URL, upd.Description, upd.EventTypes = submittedURL(ep.URL, f.URL), f.Description, types
 	err = h.sender.Endpoints().Update(r.Context(), upd)

@@ -44,6 +44,16 @@ type Theme struct {
 	Accent, Background, Surface, Text, Muted, Line, OK, Bad string
 }
 
+// Validate reports whether [New] accepts the theme: nil, or the error New
+// would return, wrapping [ErrInvalidConfig] and naming the field
+// ("Theme.Accent: ..."). It lets a caller check a theme taken from
+// settings or flags before building the rest of a [Config]. The zero Theme
+// is valid.
+func (t Theme) Validate() error {
+	_, err := t.check()
+	return err
+}
+
 // themeVars maps the CSS variables of style.css to the Theme's colours.
 func (t *Theme) vars() [][2]string {
 	return [][2]string{

@@ -2,7 +2,9 @@ package dashboard
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -59,11 +61,57 @@ type oauth2View struct {
 	Audience     string   `json:"audience,omitempty"`
 }
 
-// tlsView says which TLS settings an endpoint has; the private key is
-// never shown.
+// tlsView says which TLS settings an endpoint has, with the client
+// certificate's subject and expiry when it parses; the private key is never
+// shown, not even its length.
 type tlsView struct {
-	ClientCertificate bool `json:"client_certificate"`
-	CABundle          bool `json:"ca_bundle"`
+	ClientCertificate bool       `json:"client_certificate"`
+	CertSubject       string     `json:"client_certificate_subject,omitempty"`
+	CertNotAfter      *time.Time `json:"client_certificate_expires_at,omitempty"`
+	CABundle          bool       `json:"ca_bundle"`
+	CACertificates    int        `json:"ca_certificates,omitempty"` // PEM certificate blocks in the bundle
+	// CertExpired says the certificate has expired (pages only).
+	CertExpired bool `json:"-"`
+}
+
+// tlsViewOf describes t at now. Only certificates are parsed: the first
+// CERTIFICATE block of CertPEM (the leaf) for its subject and expiry, and
+// the blocks of CAPEM are counted. KeyPEM is never read.
+func tlsViewOf(t *store.ClientTLS, now time.Time) *tlsView {
+	v := &tlsView{ClientCertificate: t.CertPEM != "", CABundle: t.CAPEM != ""}
+	if leaf := firstCertificate(t.CertPEM); leaf != nil {
+		v.CertSubject = leaf.Subject.String()
+		v.CertNotAfter = timePtr(leaf.NotAfter)
+		v.CertExpired = now.After(leaf.NotAfter)
+	}
+	for rest := []byte(t.CAPEM); ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		if b.Type == "CERTIFICATE" {
+			v.CACertificates++
+		}
+	}
+	return v
+}
+
+// firstCertificate parses the first CERTIFICATE block of certPEM, or
+// returns nil.
+func firstCertificate(certPEM string) *x509.Certificate {
+	for rest := []byte(certPEM); ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			return nil
+		}
+		if b.Type == "CERTIFICATE" {
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return nil
+			}
+			return c
+		}
+	}
 }
 
 // secretView describes a secret without its key.
@@ -112,11 +160,11 @@ func (h *handler) endpointView(ep *store.Endpoint) endpointView {
 		v.Secrets = append(v.Secrets, secretView{CreatedAt: s.CreatedAt.UTC(), ExpiresAt: timePtr(s.ExpiresAt), Active: s.Active(now)})
 	}
 	if o := ep.OAuth2; o != nil {
-		v.OAuth2 = &oauth2View{TokenURL: o.TokenURL, ClientID: o.ClientID, ClientSecret: sender.RedactedValue,
+		v.OAuth2 = &oauth2View{TokenURL: shownURL(o.TokenURL), ClientID: o.ClientID, ClientSecret: sender.RedactedValue,
 			Scopes: slices.Clone(o.Scopes), Audience: o.Audience}
 	}
 	if t := ep.TLS; t != nil {
-		v.TLS = &tlsView{ClientCertificate: t.CertPEM != "", CABundle: t.CAPEM != ""}
+		v.TLS = tlsViewOf(t, now)
 	}
 	return v
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/webhookkit/webhookkit/dashboard"
@@ -26,7 +27,7 @@ const (
 )
 
 func runDashboard(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "dashboard", "[--store DSN] [--addr 127.0.0.1:8080] [--mode test|live] [--catalog FILE] [--read-only]", `
+	fs := newFlags(e, "dashboard", "[--store DSN] [--addr 127.0.0.1:8080] [--mode test|live] [--catalog FILE] [--read-only] [--theme-name NAME] [--theme-logo URL] [--theme-color KEY=COLOR ...]", `
 Serve the webhook dashboard (endpoints and their health, delivery logs with
 every attempt, retries, replays, pings and the simulator, plus its JSON API)
 over a store, for operators: every tenant is visible.
@@ -50,19 +51,37 @@ delivered while it runs, to private and loopback addresses too; a missing
 SQLite file or PostgreSQL schema is created. With --read-only the sender is
 never started and the dashboard only reads: the store must exist already,
 else it says so and exits 1, creating nothing. Stop it with SIGINT or
-SIGTERM.`, `
+SIGTERM.
+
+--theme-name, --theme-logo and --theme-color brand the pages: a name in
+place of "Webhooks", a logo (an https URL, or an absolute path on the
+dashboard's origin) and colours, served as CSS variables in theme.css.
+--theme-color KEY=COLOR is repeatable; KEY is one of accent (links,
+primary buttons), background, surface (header, cards, tables), text, muted,
+line (borders, grid lines), ok and bad (success and failure); COLOR is a CSS
+colour (#rgb, #rrggbb, #rrggbbaa, a name such as teal, or rgb()/hsl() with
+numbers). A bad value is a usage error.`, `
 	$ webhook dashboard --store sqlite:webhooks.db --catalog events.json
-	webhook dashboard: open http://127.0.0.1:8080/?token=...`)
+	webhook dashboard: open http://127.0.0.1:8080/?token=...
+	$ webhook dashboard --theme-name "Acme Hooks" --theme-color accent=#ff6600 --theme-color background=white`)
 	dsn := fs.String("store", "memory", dsnHelp)
 	addr := fs.String("addr", defaultDashboardAddr, "`HOST:PORT` to listen on (keep it on loopback)")
 	mode := fs.String("mode", string(event.ModeTest), "api_mode of the endpoints shown and managed: `test` or live")
 	catalogPath := fs.String("catalog", "", "event catalog `FILE` (JSON; - for stdin; default: the provider's catalog, event/fasten)")
 	readOnly := fs.Bool("read-only", false, "show only: the sender is not started, no actions")
+	themeName := fs.String("theme-name", "", "`NAME` shown in the header and page titles (default: Webhooks)")
+	themeLogo := fs.String("theme-logo", "", "logo `URL`: https, or an absolute path such as /logo.svg")
+	var colours listFlag
+	fs.Var(&colours, "theme-color", "page colour `KEY=COLOR`, KEY one of "+themeKeyList+" (repeatable)")
 	verbose := fs.Bool("v", false, "log debug details on stderr")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := maxArgs(fs, 0); err != nil {
+		return err
+	}
+	theme, err := themeOf(*themeName, *themeLogo, colours)
+	if err != nil {
 		return err
 	}
 	if !event.Mode(*mode).Valid() {
@@ -117,6 +136,7 @@ SIGTERM.`, `
 		Sender:    snd,
 		ReadOnly:  *readOnly,
 		Logger:    log,
+		Theme:     theme,
 	})
 	if err != nil {
 		_ = ln.Close()
@@ -141,6 +161,78 @@ SIGTERM.`, `
 		stop = snd.Shutdown
 	}
 	return serve(ctx, log, "webhook dashboard", "", srv, ln, stop)
+}
+
+// themeKey is a key of --theme-color and the colour of a dashboard.Theme
+// it sets.
+type themeKey struct {
+	key   string
+	field func(*dashboard.Theme) *string
+}
+
+// themeKeys are the keys of --theme-color, each setting one colour of a
+// dashboard.Theme.
+var themeKeys = []themeKey{
+	{"accent", func(t *dashboard.Theme) *string { return &t.Accent }},
+	{"background", func(t *dashboard.Theme) *string { return &t.Background }},
+	{"surface", func(t *dashboard.Theme) *string { return &t.Surface }},
+	{"text", func(t *dashboard.Theme) *string { return &t.Text }},
+	{"muted", func(t *dashboard.Theme) *string { return &t.Muted }},
+	{"line", func(t *dashboard.Theme) *string { return &t.Line }},
+	{"ok", func(t *dashboard.Theme) *string { return &t.OK }},
+	{"bad", func(t *dashboard.Theme) *string { return &t.Bad }},
+}
+
+// themeKeyList is the keys of --theme-color for the usage text.
+var themeKeyList = func() string {
+	var keys []string
+	for _, k := range themeKeys {
+		keys = append(keys, k.key)
+	}
+	return strings.Join(keys, ", ")
+}()
+
+// themeOf builds the dashboard's theme from the --theme-* flags and checks
+// it as dashboard.New would, so a bad value is a usage error naming its
+// flag, found before the store is opened.
+func themeOf(name, logo string, colours []string) (dashboard.Theme, error) {
+	var t dashboard.Theme
+	t.Name = name
+	if err := t.Validate(); err != nil {
+		return t, usagef("--theme-name: %s", themeReason(err, "Name"))
+	}
+	t.LogoURL = logo
+	if err := t.Validate(); err != nil {
+		return t, usagef("--theme-logo %q: %s", logo, themeReason(err, "LogoURL"))
+	}
+	for _, kv := range colours {
+		key, val, ok := strings.Cut(kv, "=")
+		key, val = strings.ToLower(strings.TrimSpace(key)), strings.TrimSpace(val)
+		i := slices.IndexFunc(themeKeys, func(k themeKey) bool { return k.key == key })
+		switch {
+		case !ok || val == "":
+			return t, usagef("--theme-color %q: want KEY=COLOR, such as accent=#ff6600", kv)
+		case i < 0:
+			return t, usagef("--theme-color %q: unknown key %q (want one of %s)", kv, key, themeKeyList)
+		}
+		one := dashboard.Theme{}
+		*themeKeys[i].field(&one) = val
+		if one.Validate() != nil {
+			return t, usagef("--theme-color %s=%s: not a CSS colour (want #rrggbb, a colour name such as teal, or rgb()/hsl() with numbers)", key, val)
+		}
+		*themeKeys[i].field(&t) = val
+	}
+	return t, nil
+}
+
+// themeReason is the reason of dashboard.Theme.Validate's error about the
+// field: the text after "Theme.<field>: ".
+func themeReason(err error, field string) string {
+	_, reason, ok := strings.Cut(err.Error(), "Theme."+field+": ")
+	if !ok {
+		return err.Error()
+	}
+	return reason
 }
 
 // newToken returns 32 random bytes, base64url without padding.

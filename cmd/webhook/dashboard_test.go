@@ -174,3 +174,48 @@ func TestDashboardUsage(t *testing.T) {
 		require.Equal(t, 2, r.code, "%v: %s", args, r.stderr)
 	}
 }
+
+// TestDashboardTheme checks that the --theme-* flags brand the dashboard:
+// the name and logo in the page, the colours in the served theme.css.
+func TestDashboardTheme(t *testing.T) {
+	t.Parallel()
+	d := startBackground(t, dashboardRe, "dashboard", "--addr", "127.0.0.1:0",
+		"--theme-name", "Acme Hooks", "--theme-logo", "https://cdn.acme.example/logo.svg",
+		"--theme-color", "accent=#ff6600", "--theme-color", "Background = rgb(250, 250, 250)",
+		"--theme-color", "ok=teal", "--theme-color", "accent=#f60") // the last accent wins
+	call := apiCaller(t, d.url)
+
+	code, page := call(http.MethodGet, "/", "")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, "<title>Webhook endpoints · Acme Hooks</title>")
+	require.Contains(t, page, `<img class="logo" src="https://cdn.acme.example/logo.svg" alt="">Acme Hooks`)
+	code, css := call(http.MethodGet, "/theme.css", "")
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, ":root { --accent:#f60; --bg:rgb(250, 250, 250); --ok:teal; }\n", css)
+	d.stop(t, os.Interrupt)
+}
+
+// TestDashboardThemeUsage: a bad --theme-* value is a usage error (exit 2)
+// that names the flag and says what it wants, before any store is opened.
+func TestDashboardThemeUsage(t *testing.T) {
+	t.Parallel()
+	db := t.TempDir() + "/never.db"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--theme-color", "accent=red; } body {"}, "--theme-color accent=red; } body {: not a CSS colour (want #rrggbb"},
+		{[]string{"--theme-color", "accent=#12345"}, "--theme-color accent=#12345: not a CSS colour"},
+		{[]string{"--theme-color", "border=#fff"}, `--theme-color "border=#fff": unknown key "border" (want one of accent, background, surface, text, muted, line, ok, bad)`},
+		{[]string{"--theme-color", "#fff"}, `--theme-color "#fff": want KEY=COLOR, such as accent=#ff6600`},
+		{[]string{"--theme-logo", "http://cdn.example/logo.png"}, `--theme-logo "http://cdn.example/logo.png": want an https URL`},
+		{[]string{"--theme-name", strings.Repeat("n", 101)}, "--theme-name: longer than 100 characters"},
+	} {
+		r := cli(t, "", append([]string{"dashboard", "--store", "sqlite:" + db, "--addr", "127.0.0.1:0"}, tc.args...)...)
+		require.Equal(t, 2, r.code, "%v: %s", tc.args, r.stderr)
+		require.Contains(t, r.stderr, "webhook dashboard: "+tc.want, tc.args)
+		require.Contains(t, r.stderr, "Run 'webhook dashboard -h' for usage.")
+	}
+	_, err := os.Stat(db)
+	require.ErrorIs(t, err, os.ErrNotExist, "no store was created")
+}

@@ -16,6 +16,7 @@
 //	                 [delivery flags as for send] | [--catalog FILE] --list
 //	webhook logs --store DSN [--endpoint ID] [--event ID] [--limit N] [--bodies]
 //	webhook dashboard [--store DSN] [--addr 127.0.0.1:8080] [--mode M] [--catalog FILE] [--read-only]
+//	                  [--theme-name NAME] [--theme-logo URL] [--theme-color KEY=COLOR]
 //
 // Every command prints its flags and an example with -h. Flags follow the
 // standard flag package: -flag and --flag are the same, and flags come before

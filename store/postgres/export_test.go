@@ -61,3 +61,10 @@ func SettleStatement(s *Store, b store.SettleBatch) (string, []any, error) {
 	args, err := settleArgs(b.Settlements, b.Rounds()[0])
 	return s.n.q(settleSQL), args, err
 }
+
+// StatsStatement returns the SQL and arguments AttemptStats runs for f,
+// for tests that EXPLAIN it.
+func StatsStatement(s *Store, f store.StatsFilter) (string, []any, error) {
+	sql, args, err := statsQuery(f)
+	return s.n.q(sql), args, err
+}

@@ -76,16 +76,11 @@ func (h *handle) queueAttempts(batch *pgx.Batch, reads *[]func(pgx.BatchResults)
 // mode, hour) for a tenant, and by the index on hour across tenants. A
 // filter without a window is an error wrapping [store.ErrInvalid].
 func (h *handle) AttemptStats(ctx context.Context, f store.StatsFilter) ([]store.HourStats, error) {
-	conds, err := hourstats.Filter(f, func(t time.Time) any { return t })
+	sql, args, err := statsQuery(f)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	var w where
-	for _, c := range conds {
-		w.add(c.SQL, c.Arg)
-	}
-	rows, err := h.db.Query(ctx, h.n.q(`SELECT `+hourstats.Select("::bigint")+
-		` FROM {{schema}}.attempt_hours`+w.String()+` GROUP BY hour ORDER BY hour`), w.args...)
+	rows, err := h.db.Query(ctx, h.n.q(sql), args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: attempt stats: %w", err)
 	}
@@ -99,6 +94,21 @@ func (h *handle) AttemptStats(ctx context.Context, f store.StatsFilter) ([]store
 		return nil, fmt.Errorf("postgres: attempt stats: %w", err)
 	}
 	return out, nil
+}
+
+// statsQuery returns AttemptStats's statement (with {{schema}}) and its
+// arguments for f, or an error wrapping [store.ErrInvalid].
+func statsQuery(f store.StatsFilter) (string, []any, error) {
+	conds, err := hourstats.Filter(f, func(t time.Time) any { return t })
+	if err != nil {
+		return "", nil, err
+	}
+	var w where
+	for _, c := range conds {
+		w.add(c.SQL, c.Arg)
+	}
+	return `SELECT ` + hourstats.Select("::bigint") + ` FROM {{schema}}.attempt_hours` + w.String() +
+		` GROUP BY hour ORDER BY hour`, w.args, nil
 }
 
 // pruneStatsSQL deletes the hourly aggregates of the hours that end at or

@@ -1,6 +1,10 @@
 package sqlite
 
-import "maps"
+import (
+	"maps"
+
+	"github.com/webhookkit/webhookkit/store"
+)
 
 // SetPruneBatch sets how many deliveries one PruneDeliveries transaction
 // deletes, so tests can cross batch boundaries with few rows.
@@ -17,3 +21,7 @@ func SchemaColumns() map[string]map[string]string {
 // KeyHeadSQL is Lease's ordering-key condition (one argument: now), for
 // the test of its plan.
 const KeyHeadSQL = keyHeadSQL
+
+// StatsStatement returns the SQL and arguments AttemptStats runs for f,
+// for tests that EXPLAIN it.
+func StatsStatement(f store.StatsFilter) (string, []any, error) { return statsQuery(f) }

@@ -67,20 +67,30 @@ func recordStats(ctx context.Context, q dbtx, atts []stagedAttempt) error {
 // index (tenant, mode, hour) for a tenant, and by the index on hour across
 // tenants. A filter without a window is [store.ErrInvalid].
 func (s *Store) AttemptStats(ctx context.Context, f store.StatsFilter) ([]store.HourStats, error) {
-	conds, err := hourstats.Filter(f, func(t time.Time) any { return nanos(t) })
+	query, args, err := statsQuery(f)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	out, err := queryAll(ctx, s.reader(), scanHourStats, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: attempt stats: %w", err)
+	}
+	return out, nil
+}
+
+// statsQuery returns AttemptStats's statement and its arguments for f, or
+// an error wrapping [store.ErrInvalid].
+func statsQuery(f store.StatsFilter) (string, []any, error) {
+	conds, err := hourstats.Filter(f, func(t time.Time) any { return nanos(t) })
+	if err != nil {
+		return "", nil, err
 	}
 	var w where
 	for _, c := range conds {
 		w.add(c.SQL, c.Arg)
 	}
-	out, err := queryAll(ctx, s.reader(), scanHourStats, `SELECT `+hourstats.Select("")+
-		` FROM webhookkit_attempt_hours`+w.String()+` GROUP BY hour ORDER BY hour`, w.args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: attempt stats: %w", err)
-	}
-	return out, nil
+	return `SELECT ` + hourstats.Select("") + ` FROM webhookkit_attempt_hours` + w.String() +
+		` GROUP BY hour ORDER BY hour`, w.args, nil
 }
 
 func scanHourStats(sc scanner) (store.HourStats, error) {

@@ -115,8 +115,12 @@ func TestBrowser(t *testing.T) {
 
 	// Add an endpoint pointing at the local receiver; its secret shows once.
 	load(t, ctx, http.StatusOK, chromedp.Navigate(e.Server.URL+e.Base))
+	format, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`#add select[name=format]`)))
+	require.NoError(t, err)
+	require.Equal(t, "envelope", format, "the envelope is the default body format")
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS(`#add input[name=url]`), hook),
+		chromedp.SendKeys(chromedp.CSS(`#add input[name=account]`), "acct_browser"),
 		chromedp.SendKeys(chromedp.CSS(`#add input[name=description]`), "Browser <b>test</b> endpoint"),
 		chromedp.Click(chromedp.CSS(`#add input[name=event_type][value="webhook.test"]`)),
 		chromedp.SendKeys(chromedp.CSS(`#add input[name=patterns]`), "patient.*"),
@@ -129,6 +133,9 @@ func TestBrowser(t *testing.T) {
 	require.Contains(t, page, "Endpoint added")
 	require.Contains(t, page, "Browser <b>test</b> endpoint", "the description is shown as text")
 	require.Contains(t, page, "webhook.test")
+	facts := text(t, ctx, "dl.facts")
+	require.Contains(t, facts, "acct_browser", "the endpoint is narrowed to the account typed")
+	require.Contains(t, facts, "envelope")
 	shot(t, ctx, dir, "1-endpoint-added")
 
 	// Simulate: pick a type, invalid JSON is refused, then send.

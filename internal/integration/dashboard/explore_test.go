@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,14 +33,20 @@ func screenshotDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-// seedAttempts logs a day of attempts for ep, a few an hour, with a burst
-// of 5xx and network errors three hours ago.
-func seedAttempts(t *testing.T, st store.Attempts, ep *store.Endpoint) int {
+// seedAttempts logs the chart window's 15 days of attempts for ep, a few
+// an hour, with a burst of 5xx and network errors three hours ago. It
+// returns how many fall in the window the dashboard draws now and the
+// 6-hour buckets (the default window's bars) they fall in.
+func seedAttempts(t *testing.T, st store.Attempts, ep *store.Endpoint) (int, map[time.Time]bool) {
 	t.Helper()
 	now := time.Now()
-	n := 0
-	for h := range 36 {
+	since := store.Hour(now).Add(time.Hour - dashboard.DefaultChartWindow)
+	n, buckets := 0, map[time.Time]bool{}
+	for h := range int(dashboard.DefaultChartWindow / time.Hour) {
 		statuses := []int{200, 200, 200, 204}
+		if h%24 >= 8 && h%24 < 18 {
+			statuses = append(statuses, 200, 201, 200) // busier hours
+		}
 		if h%7 == 0 {
 			statuses = append(statuses, 404)
 		}
@@ -47,18 +54,22 @@ func seedAttempts(t *testing.T, st store.Attempts, ep *store.Endpoint) int {
 			statuses = append(statuses, 500, 503, 0, 0)
 		}
 		for i, s := range statuses {
+			at := now.Add(-time.Duration(h)*time.Hour - time.Duration(i)*time.Minute)
 			err := st.AddAttempt(context.Background(), &store.Attempt{
 				DeliveryID: uuid.NewString(), EndpointID: ep.ID, Tenant: ep.Tenant, EventID: uuid.NewString(),
 				EventType: "webhook.test", Mode: event.ModeTest, Number: 1,
-				At:       now.Add(-time.Duration(h)*time.Hour - time.Duration(i)*time.Minute),
-				Duration: time.Duration(20+10*i+h) * time.Millisecond, URL: ep.URL, StatusCode: s,
+				At:       at,
+				Duration: time.Duration(20+10*i+h%48) * time.Millisecond, URL: ep.URL, StatusCode: s,
 				Success: s >= 200 && s < 300,
 			})
 			require.NoError(t, err)
-			n++
+			if !at.Before(since) {
+				n++
+				buckets[store.Hour(at).Truncate(6*time.Hour)] = true
+			}
 		}
 	}
-	return n
+	return n, buckets
 }
 
 func TestBrowserChartsSearchCatalog(t *testing.T) {
@@ -70,7 +81,7 @@ func TestBrowserChartsSearchCatalog(t *testing.T) {
 	ep := &store.Endpoint{Tenant: "acme", URL: e.Receiver.Server.URL + "/hook", Description: "charts", EventTypes: []string{"*"}}
 	_, err := e.Sender.Endpoints().Create(context.Background(), ep)
 	require.NoError(t, err)
-	seeded := seedAttempts(t, e.Store, ep)
+	seeded, buckets := seedAttempts(t, e.Store, ep)
 
 	// One event, delivered by the running sender: it is what we search.
 	evID := uuid.NewString()
@@ -87,7 +98,18 @@ func TestBrowserChartsSearchCatalog(t *testing.T) {
 	require.Contains(t, []string{itoa(seeded), itoa(seeded + 1)}, total, "the seeded attempts and the delivery (once its aggregate is written)")
 	bars, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("svg.chart-attempts g.bar").length`))
 	require.NoError(t, err)
-	require.Equal(t, 36, bars, "one bar per hour with attempts")
+	require.Equal(t, len(buckets), bars, "15 days in 6-hour bars, not 360 hourly slivers")
+	// A full bar is wide enough to see and to point at.
+	widths, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`Array.from(document.querySelectorAll("svg.chart-attempts g.bar rect")).map(r => r.getBoundingClientRect().width)`))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, slices.Max(widths), 4.0, "bars are at least 4 px wide")
+	unit, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("svg.chart-attempts text.unit").textContent`))
+	require.NoError(t, err)
+	require.Equal(t, "attempts per 6 hours", unit, "the axis says what a bar sums")
+	require.Contains(t, text(t, ctx, "figure.chart figcaption"), "Attempts per 6 hours")
+	tips, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("svg.chart-attempts g.bar > title")).map(t => t.textContent)`))
+	require.NoError(t, err)
+	require.Contains(t, strings.Join(tips, "\n"), "(6 hours): ", "a bar's tooltip says its hours")
 	box, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => { const r = document.querySelector("svg.chart-attempts").getBoundingClientRect(); return [r.width, r.height]; })()`))
 	require.NoError(t, err)
 	require.Greater(t, box[0], 400.0, "the chart is laid out across the page")
