@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -78,7 +77,7 @@ func (h *handle) queueAttempts(batch *pgx.Batch, reads *[]func(pgx.BatchResults)
 func (h *handle) AttemptStats(ctx context.Context, f store.StatsFilter) ([]store.HourStats, error) {
 	conds, err := hourstats.Filter(f, func(t time.Time) any { return t })
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+		return nil, errorf("postgres: %w", err)
 	}
 	var w where
 	for _, c := range conds {
@@ -87,7 +86,7 @@ func (h *handle) AttemptStats(ctx context.Context, f store.StatsFilter) ([]store
 	rows, err := h.db.Query(ctx, h.n.q(`SELECT `+hourstats.Select("::bigint")+
 		` FROM {{schema}}.attempt_hours`+w.String()+` GROUP BY hour ORDER BY hour`), w.args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: attempt stats: %w", err)
+		return nil, errorf("postgres: attempt stats: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.HourStats, error) {
 		var hs store.HourStats
@@ -96,7 +95,7 @@ func (h *handle) AttemptStats(ctx context.Context, f store.StatsFilter) ([]store
 		return hs, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: attempt stats: %w", err)
+		return nil, errorf("postgres: attempt stats: %w", err)
 	}
 	return out, nil
 }

@@ -87,7 +87,10 @@ type Config struct {
 // Store is a SQLite implementation of [store.SenderStore], [store.Inbox],
 // [store.InboxRecovery], [store.DeliveryPruner] and [store.Notifier] (within
 // the process, for a Store from [Open]) in one database file. Create it with
-// [Open] or [New], then call [Store.Migrate] once before use.
+// [Open] or [New], then call [Store.Migrate] once before use: until then
+// its methods return errors wrapping [store.ErrNotMigrated], and
+// [Store.CheckSchema], which a sender's and a receiver's Start call,
+// reports it before anything runs.
 //
 // A Store is safe for concurrent use by many goroutines. Write transactions
 // are serialized (see the package documentation); reads run in parallel.
@@ -130,6 +133,7 @@ var (
 	_ store.DeliveryPruner = (*Store)(nil)
 	_ store.InboxBatcher   = (*Store)(nil)
 	_ store.AttemptStats   = (*Store)(nil)
+	_ store.SchemaChecker  = (*Store)(nil)
 )
 
 // Open opens (creating it when missing) the SQLite database file at path and

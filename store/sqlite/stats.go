@@ -69,7 +69,7 @@ func recordStats(ctx context.Context, q dbtx, atts []stagedAttempt) error {
 func (s *Store) AttemptStats(ctx context.Context, f store.StatsFilter) ([]store.HourStats, error) {
 	conds, err := hourstats.Filter(f, func(t time.Time) any { return nanos(t) })
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, errorf("sqlite: %w", err)
 	}
 	var w where
 	for _, c := range conds {
@@ -78,7 +78,7 @@ func (s *Store) AttemptStats(ctx context.Context, f store.StatsFilter) ([]store.
 	out, err := queryAll(ctx, s.reader(), scanHourStats, `SELECT `+hourstats.Select("")+
 		` FROM webhookkit_attempt_hours`+w.String()+` GROUP BY hour ORDER BY hour`, w.args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: attempt stats: %w", err)
+		return nil, errorf("sqlite: attempt stats: %w", err)
 	}
 	return out, nil
 }
