@@ -64,6 +64,11 @@ type epArgs struct {
 // endpointArgs encodes the JSON columns of ep, its credentials sealed by
 // the store's policy.
 func (n *names) endpointArgs(ep *store.Endpoint) (a epArgs, err error) {
+	if n.policy.Keys == nil && !n.policy.Plaintext {
+		return a, fmt.Errorf("%w: set postgres.Config.Keys (a seal.Keyring: seal.NewKey makes a key, seal.ParseKeyring "+
+			"reads keys) to encrypt endpoint secrets at rest, or postgres.Config.PlaintextSecrets to keep them in plaintext",
+			seal.ErrNoPolicy)
+	}
 	if ep, err = n.policy.Seal(ep); err != nil {
 		return a, err
 	}

@@ -23,7 +23,7 @@ const reencryptBatch = 100
 // stops it with that error ([seal.ErrWrongKey], [seal.ErrUnknownKey]).
 func (s *Store) Reencrypt(ctx context.Context) (int, error) {
 	if s.n.policy.Keys == nil {
-		return 0, errorf("postgres: reencrypt: %w: Config.Keys is nil", seal.ErrNoPolicy)
+		return 0, errorf("postgres: reencrypt: %w: postgres.Config.Keys is nil: set it to the keyring to re-encrypt under", seal.ErrNoPolicy)
 	}
 	total, after := 0, ""
 	for {

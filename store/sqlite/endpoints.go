@@ -66,6 +66,11 @@ type endpointArgs struct {
 // store's policy.
 func (s *Store) encodeEndpoint(ep *store.Endpoint) (endpointArgs, error) {
 	var a endpointArgs
+	if s.policy.Keys == nil && !s.policy.Plaintext {
+		return a, fmt.Errorf("%w: set sqlite.Config.Keys (a seal.Keyring: seal.NewKey makes a key, seal.ParseKeyring "+
+			"reads keys) to encrypt endpoint secrets at rest, or sqlite.Config.PlaintextSecrets to keep them in plaintext",
+			seal.ErrNoPolicy)
+	}
 	ep, err := s.policy.Seal(ep)
 	if err != nil {
 		return a, err

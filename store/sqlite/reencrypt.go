@@ -20,7 +20,7 @@ const reencryptBatch = 100
 // ([seal.ErrWrongKey], [seal.ErrUnknownKey]).
 func (s *Store) Reencrypt(ctx context.Context) (int, error) {
 	if s.policy.Keys == nil {
-		return 0, errorf("sqlite: reencrypt: %w: Config.Keys is nil", seal.ErrNoPolicy)
+		return 0, errorf("sqlite: reencrypt: %w: sqlite.Config.Keys is nil: set it to the keyring to re-encrypt under", seal.ErrNoPolicy)
 	}
 	total, after := 0, ""
 	for {
