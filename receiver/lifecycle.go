@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/webhookkit/webhookkit/store"
 )
 
 // Lifecycle states.
@@ -30,11 +32,25 @@ const (
 // that carry ctx's values; they are cancelled when the receiver closes,
 // whatever ended it.
 //
+// When the inbox is a [store.SchemaChecker] (the SQL drivers), Start
+// first checks that its schema exists, within the store timeout, and
+// returns that check's error, starting nothing, when it fails: an error
+// wrapping [store.ErrNotMigrated] means the store's Migrate was never
+// called.
+//
 // It returns ctx's error if ctx is already done, [ErrStarted] if the
 // receiver is already started, and [ErrClosed] after Shutdown or Close.
 func (r *Receiver) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if c, ok := r.inbox.(store.SchemaChecker); ok && r.state.Load() == stateNew {
+		cctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		err := c.CheckSchema(cctx)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("receiver: start: %w", err)
+		}
 	}
 	r.mu.Lock()
 	switch r.state.Load() {

@@ -261,7 +261,19 @@ type Config struct {
 
 	// Logger receives the sender's logs, with the attributes event_id,
 	// endpoint_id, delivery_id and attempt; bodies and secrets are never
-	// logged. Nil: [slog.Default].
+	// logged. Nil: [slog.Default]. The levels are chosen so that a busy
+	// sender's log at INFO (slog's default) shows only what changes:
+	//
+	//   - DEBUG: each successful attempt ("sender: attempt"), a publish
+	//     that reached no endpoint, pruning, a refused private address.
+	//   - INFO: each failed attempt, an endpoint enabled
+	//     or recovered, a circuit breaker half-open or closed again.
+	//   - WARN: a delivery given up, an endpoint failing, disabled or its
+	//     breaker opened, a lost lease, a store write being retried.
+	//   - ERROR: the store failing (leasing, settling, pruning), a hook
+	//     that panicked.
+	//
+	// To follow every attempt, use a handler at DEBUG, or Hooks.OnAttempt.
 	Logger *slog.Logger
 
 	// Hooks observe deliveries and endpoint health.

@@ -122,6 +122,12 @@ type PublishOptions struct {
 // creates deliveries only for endpoints that have none yet; the same id with
 // a different type or data is [store.ErrConflict]. An audience naming no one
 // is [ErrNoAudience]; conflicting options [ErrInvalidOptions].
+//
+// Publish writes in a transaction of its own. Inside a transaction of
+// yours (the outbox pattern) use [Sender.PublishTx] instead: with
+// store/sqlite, whose write connection your transaction holds, Publish
+// would wait for your transaction to end, until ctx ends, and then fail
+// with ctx's error and a message naming PublishTx.
 func (s *Sender) Publish(ctx context.Context, ev event.Event, aud Audience, opts *PublishOptions) (int, error) {
 	n, err := s.publish(ctx, s.st, ev, aud, opts)
 	if n > 0 {
@@ -145,6 +151,11 @@ func (s *Sender) Catalog() *event.Catalog { return s.cfg.Catalog }
 // store's notification (every bundled store sends one: see
 // [store.Notifier]), not before: nothing is due until then. tx must be on
 // the sender's own store.
+//
+// While the transaction is open, publish only through it: with
+// store/sqlite the transaction holds the store's one write connection, so
+// a Publish (or any write through the store itself) made meanwhile waits
+// for it until its context ends.
 func (s *Sender) PublishTx(ctx context.Context, tx store.Tx, ev event.Event, aud Audience, opts *PublishOptions) (int, error) {
 	if tx == nil {
 		return 0, fmt.Errorf("sender: publish: nil transaction: %w", ErrInvalidOptions)

@@ -154,14 +154,24 @@ func (s *Sender) isClosed() bool {
 // still be called to wait for it). Values of ctx reach the hooks and the
 // store calls. It returns [ErrStarted] if already started and [ErrClosed]
 // after Shutdown or Close.
+//
+// When the store is a [store.SchemaChecker] (the SQL drivers), Start first
+// checks that its schema exists, and returns that check's error, starting
+// nothing, when it fails: an error wrapping [store.ErrNotMigrated] means
+// the store's Migrate was never called.
 func (s *Sender) Start(ctx context.Context) error {
+	if err := s.checkStart(); err != nil {
+		return err
+	}
+	if c, ok := s.st.(store.SchemaChecker); ok {
+		if err := c.CheckSchema(ctx); err != nil {
+			return fmt.Errorf("sender: start: %w", err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch {
-	case s.closed:
-		return ErrClosed
-	case s.started:
-		return ErrStarted
+	if err := s.startable(); err != nil {
+		return err
 	}
 	s.started = true
 	ctx, cancel := context.WithCancel(ctx)
@@ -175,6 +185,26 @@ func (s *Sender) Start(ctx context.Context) error {
 	if s.cfg.Retention > 0 {
 		s.wg.Add(1)
 		go s.pruner(ctx)
+	}
+	return nil
+}
+
+// checkStart returns what Start would return for the sender's state
+// before Start checks the store.
+func (s *Sender) checkStart() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.startable()
+}
+
+// startable returns [ErrClosed] or [ErrStarted] when the sender cannot
+// start; s.mu must be held.
+func (s *Sender) startable() error {
+	switch {
+	case s.closed:
+		return ErrClosed
+	case s.started:
+		return ErrStarted
 	}
 	return nil
 }

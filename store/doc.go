@@ -13,7 +13,9 @@
 // its next poll; store/postgres does this with LISTEN/NOTIFY) and
 // [InboxBatcher] (a receiver claims the events of concurrent requests, and
 // marks them handled, many in one statement: a group commit; the SQL
-// drivers have it). A store built by embedding one value per role hides
+// drivers have it) and [SchemaChecker] (a sender's or receiver's Start
+// checks that the schema exists, and fails with [ErrNotMigrated] when it
+// does not; the SQL drivers have it). A store built by embedding one value per role hides
 // them unless it forwards them.
 //
 // # Drivers
@@ -70,5 +72,6 @@
 // [Endpoint.Validate] (through [Endpoint.Prepare]) when it creates or
 // updates it, so a malformed URL or secret is refused there, not at each
 // delivery. The SQL drivers' Migrate returns [ErrSchemaMismatch] when a
-// table with one of their names belongs to something else.
+// table with one of their names belongs to something else, and their other
+// methods return [ErrNotMigrated] when Migrate was not called.
 package store

@@ -25,6 +25,15 @@ var (
 	// the other table. See [CheckColumns].
 	ErrSchemaMismatch = errors.New("store: schema mismatch")
 
+	// ErrNotMigrated is returned, wrapped, by a SQL store (store/sqlite,
+	// store/postgres) used before its Migrate method created its tables,
+	// or after they were dropped: by [SchemaChecker.CheckSchema], which a
+	// sender's and a receiver's Start call, and by any method whose
+	// statement meets a missing table. Call the store's Migrate once at
+	// startup (it is idempotent) before handing the store to a sender or
+	// receiver.
+	ErrNotMigrated = errors.New("store: not migrated: call the store's Migrate method before use")
+
 	// ErrInboxFull is returned, wrapped, by an [Inbox] whose size is
 	// capped when it cannot take a new claim without forgetting an entry
 	// still claimed (accepted, not yet handled): forgetting one would let

@@ -6,7 +6,7 @@
 //
 // Usage:
 //
-//	webhook secret [--asymmetric]
+//	webhook secret [--asymmetric | --store-key [--key-id ID]]
 //	webhook sign --secret S [--id ID] [--timestamp UNIX] [FILE]
 //	webhook verify --secret S [--provider NAME] (--id ID --timestamp UNIX --signature SIG | --headers FILE) [--tolerance D] [FILE]
 //	webhook listen --secret S [--provider NAME] [--addr HOST:PORT] [--path P] [--store DSN] [--forward-to URL] [--mode M]
@@ -66,6 +66,13 @@
 // a missing SQLite file, or a PostgreSQL schema that does not exist or holds
 // no store's tables, is an error (exit 1), and nothing is created. listen and
 // dashboard print the store they use, with the PostgreSQL schema.
+//
+// A SQL store keeps endpoint secrets in plaintext unless $WEBHOOK_STORE_KEYS
+// holds key-encryption keys, comma-separated "ID=base64" items, the sealing
+// key first (see package store/seal); "webhook secret --store-key" prints a
+// new one:
+//
+//	export WEBHOOK_STORE_KEYS=$(webhook secret --store-key)
 //
 // See README.md in this directory for a walk-through.
 package main

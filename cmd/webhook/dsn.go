@@ -149,7 +149,7 @@ func storeKeys() (*seal.Keyring, error) {
 	}
 	keys, err := seal.ParseKeyring(text)
 	if err != nil {
-		return nil, usagef("$%s: %v", storeKeysEnv, err)
+		return nil, usagef("$%s: %v ('webhook secret --store-key' prints a key)", storeKeysEnv, err)
 	}
 	return keys, nil
 }

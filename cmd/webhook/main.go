@@ -21,7 +21,7 @@ type command struct {
 // commands lists the subcommands in the order the usage shows them.
 func commands() []command {
 	return []command{
-		{"secret", "print a new signing secret (or an Ed25519 key pair)", runSecret},
+		{"secret", "print a new signing secret (or an Ed25519 key pair, or a store key)", runSecret},
 		{"sign", "sign a body and print the Standard Webhooks headers", runSign},
 		{"verify", "verify a signed body; exit 0 if valid, 1 if not", runVerify},
 		{"listen", "receive webhooks locally and print each event as a JSON line", runListen},

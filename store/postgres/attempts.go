@@ -48,11 +48,11 @@ func scanAttempt(row pgx.Row) (*store.Attempt, error) {
 // existing id is an error wrapping [store.ErrConflict].
 func (h *handle) AddAttempt(ctx context.Context, a *store.Attempt) error {
 	if a == nil {
-		return fmt.Errorf("postgres: add attempt: %w: nil attempt", store.ErrInvalid)
+		return errorf("postgres: add attempt: %w: nil attempt", store.ErrInvalid)
 	}
 	atts, ids, err := stageAttempts([]store.Settlement{{Attempt: a}})
 	if err != nil {
-		return fmt.Errorf("postgres: add attempt: %w", err)
+		return errorf("postgres: add attempt: %w", err)
 	}
 	// The attempt and its hourly aggregate, in one implicit transaction
 	// (or the caller's).
@@ -63,10 +63,10 @@ func (h *handle) AddAttempt(ctx context.Context, a *store.Attempt) error {
 	h.queueAttempts(&batch, &reads, atts)
 	err = h.sendBatch(ctx, &batch, reads)
 	if isUniqueViolation(err) {
-		return fmt.Errorf("postgres: add attempt %q: %w", ids[0], store.ErrConflict)
+		return errorf("postgres: add attempt %q: %w", ids[0], store.ErrConflict)
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: add attempt %q: %w", ids[0], err)
+		return errorf("postgres: add attempt %q: %w", ids[0], err)
 	}
 	a.ID = ids[0]
 	return nil
@@ -76,10 +76,10 @@ func (h *handle) AddAttempt(ctx context.Context, a *store.Attempt) error {
 func (h *handle) GetAttempt(ctx context.Context, id string) (*store.Attempt, error) {
 	a, err := scanAttempt(h.db.QueryRow(ctx, h.n.q(`SELECT `+attemptCols+` FROM {{schema}}.attempts WHERE id = $1`), id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: get attempt %q: %w", id, store.ErrNotFound)
+		return nil, errorf("postgres: get attempt %q: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: get attempt %q: %w", id, err)
+		return nil, errorf("postgres: get attempt %q: %w", id, err)
 	}
 	return a, nil
 }
@@ -110,7 +110,7 @@ func (h *handle) ListAttempts(ctx context.Context, f store.AttemptFilter) ([]*st
 	if f.Page.Cursor != "" {
 		t, id, err := decodeTimeCursor("at", f.Page.Cursor)
 		if err != nil {
-			return nil, "", fmt.Errorf("postgres: list attempts: %w", err)
+			return nil, "", errorf("postgres: list attempts: %w", err)
 		}
 		w.add("(at, id) < (?, ?)", t, id)
 	}
@@ -119,11 +119,11 @@ func (h *handle) ListAttempts(ctx context.Context, f store.AttemptFilter) ([]*st
 		` ORDER BY at DESC, id DESC LIMIT ` + w.arg(size+1)
 	rows, err := h.db.Query(ctx, h.n.q(sql), w.args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("postgres: list attempts: %w", err)
+		return nil, "", errorf("postgres: list attempts: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Attempt, error) { return scanAttempt(r) })
 	if err != nil {
-		return nil, "", fmt.Errorf("postgres: list attempts: %w", err)
+		return nil, "", errorf("postgres: list attempts: %w", err)
 	}
 	if len(out) > size {
 		out = out[:size]
@@ -145,7 +145,7 @@ func (h *handle) PruneAttempts(ctx context.Context, before time.Time) (int, erro
 	})
 	batch.Queue(h.n.q(pruneStatsSQL), store.Hour(before))
 	if err := h.db.SendBatch(ctx, &batch).Close(); err != nil {
-		return 0, fmt.Errorf("postgres: prune attempts: %w", err)
+		return 0, errorf("postgres: prune attempts: %w", err)
 	}
 	return int(n), nil
 }

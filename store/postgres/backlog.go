@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
@@ -15,7 +14,7 @@ import (
 // during its lease counts as leased.
 func (h *handle) Backlog(ctx context.Context, mode event.Mode, now time.Time) (store.Backlog, error) {
 	if mode != "" && !mode.Valid() {
-		return store.Backlog{}, fmt.Errorf("postgres: backlog: mode %q: %w", mode, store.ErrInvalid)
+		return store.Backlog{}, errorf("postgres: backlog: mode %q: %w", mode, store.ErrInvalid)
 	}
 	modes := []string{string(mode)}
 	if mode == "" {
@@ -42,7 +41,7 @@ func (h *handle) Backlog(ctx context.Context, mode event.Mode, now time.Time) (s
 		SELECT due, scheduled, leased, paused, leased_paused FROM due, paused`), modes, now).
 		Scan(&b.Due, &b.Scheduled, &b.Leased, &b.Paused, &leasedPaused)
 	if err != nil {
-		return store.Backlog{}, fmt.Errorf("postgres: backlog: %w", err)
+		return store.Backlog{}, errorf("postgres: backlog: %w", err)
 	}
 	b.Leased += leasedPaused
 	return b, nil

@@ -37,10 +37,10 @@ func (h *handle) GetDelivery(ctx context.Context, id string) (*store.Delivery, e
 		FROM {{schema}}.deliveries d JOIN {{schema}}.events e ON e.id = d.event_id
 		WHERE d.id = $1`), id).Scan(deliveryDest(d)...)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: get delivery %q: %w", id, store.ErrNotFound)
+		return nil, errorf("postgres: get delivery %q: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: get delivery %q: %w", id, err)
+		return nil, errorf("postgres: get delivery %q: %w", id, err)
 	}
 	return d, nil
 }
@@ -84,7 +84,7 @@ func (h *handle) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]
 	}
 	if f.EventType != "" {
 		if err := typeFilter(&w, "d.event_type", f.EventType); err != nil {
-			return nil, "", fmt.Errorf("postgres: list deliveries: %w", err)
+			return nil, "", errorf("postgres: list deliveries: %w", err)
 		}
 	}
 	switch f.State {
@@ -103,7 +103,7 @@ func (h *handle) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]
 	if f.Page.Cursor != "" {
 		t, id, err := decodeTimeCursor("dl", f.Page.Cursor)
 		if err != nil {
-			return nil, "", fmt.Errorf("postgres: list deliveries: %w", err)
+			return nil, "", errorf("postgres: list deliveries: %w", err)
 		}
 		w.add("(d.created_at, d.id) < (?, ?)", t, id)
 	}
@@ -112,14 +112,14 @@ func (h *handle) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]
 		w.String() + ` ORDER BY d.created_at DESC, d.id DESC LIMIT ` + w.arg(size+1)
 	rows, err := h.db.Query(ctx, h.n.q(sql), w.args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("postgres: list deliveries: %w", err)
+		return nil, "", errorf("postgres: list deliveries: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.Delivery, error) {
 		d := new(store.Delivery)
 		return d, r.Scan(deliveryDest(d)...)
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("postgres: list deliveries: %w", err)
+		return nil, "", errorf("postgres: list deliveries: %w", err)
 	}
 	if len(out) > size {
 		out = out[:size]
@@ -157,11 +157,11 @@ func (h *handle) Requeue(ctx context.Context, id string, at time.Time) error {
 		id, at, h.n.notifyArg()).Scan(&state, nil)
 	switch {
 	case err != nil:
-		return fmt.Errorf("postgres: requeue delivery %q: %w", id, err)
+		return errorf("postgres: requeue delivery %q: %w", id, err)
 	case state == "":
-		return fmt.Errorf("postgres: requeue delivery %q: %w", id, store.ErrNotFound)
+		return errorf("postgres: requeue delivery %q: %w", id, store.ErrNotFound)
 	case state != "requeued":
-		return fmt.Errorf("postgres: requeue delivery %q: %w: it is %s", id, store.ErrConflict, strings.TrimSuffix(state, "_paused"))
+		return errorf("postgres: requeue delivery %q: %w: it is %s", id, store.ErrConflict, strings.TrimSuffix(state, "_paused"))
 	}
 	return nil
 }
@@ -175,7 +175,7 @@ func (h *handle) RequeueFailed(ctx context.Context, endpointID string, since, at
 		WHERE endpoint_id = $1 AND state = 'failed' AND finished_at >= $3 RETURNING 1`, 4)),
 		endpointID, at, since, h.n.notifyArg()).Scan(&n, nil)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: requeue failed deliveries of endpoint %q: %w", endpointID, err)
+		return 0, errorf("postgres: requeue failed deliveries of endpoint %q: %w", endpointID, err)
 	}
 	return n, nil
 }

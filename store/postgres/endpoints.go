@@ -64,6 +64,11 @@ type epArgs struct {
 // endpointArgs encodes the JSON columns of ep, its credentials sealed by
 // the store's policy.
 func (n *names) endpointArgs(ep *store.Endpoint) (a epArgs, err error) {
+	if n.policy.Keys == nil && !n.policy.Plaintext {
+		return a, fmt.Errorf("%w: set postgres.Config.Keys (a seal.Keyring: seal.NewKey makes a key, seal.ParseKeyring "+
+			"reads keys) to encrypt endpoint secrets at rest, or postgres.Config.PlaintextSecrets to keep them in plaintext",
+			seal.ErrNoPolicy)
+	}
 	if ep, err = n.policy.Seal(ep); err != nil {
 		return a, err
 	}
@@ -131,10 +136,10 @@ func scanSealedEndpoint(row pgx.Row) (*store.Endpoint, error) {
 func (h *handle) oneEndpoint(ctx context.Context, op, id, sql string, args ...any) (*store.Endpoint, error) {
 	ep, err := h.n.scanEndpoint(h.db.QueryRow(ctx, h.n.q(sql), args...))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: %s %q: %w", op, id, store.ErrNotFound)
+		return nil, errorf("postgres: %s %q: %w", op, id, store.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %s %q: %w", op, id, err)
+		return nil, errorf("postgres: %s %q: %w", op, id, err)
 	}
 	return ep, nil
 }
@@ -149,7 +154,7 @@ func (h *handle) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	now := h.n.now().UTC().Truncate(time.Microsecond)
 	ep, err := in.Prepare(now)
 	if err != nil {
-		return fmt.Errorf("postgres: create endpoint: %w", err)
+		return errorf("postgres: create endpoint: %w", err)
 	}
 	id := ep.ID
 	if id == "" {
@@ -158,7 +163,7 @@ func (h *handle) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	ep.ID = id // credentials are sealed for their endpoint
 	a, err := h.n.endpointArgs(ep)
 	if err != nil {
-		return fmt.Errorf("postgres: create endpoint: %w", err)
+		return errorf("postgres: create endpoint: %w", err)
 	}
 	types := append([]string{}, ep.EventTypes...)
 	_, err = h.db.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.endpoints (`+endpointCols+`)
@@ -169,10 +174,10 @@ func (h *handle) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
 		ts(ep.Health.LastFailureAt), now, ep.Account, string(ep.Format), a.oauth2, a.tls,
 		string(ep.Health.Breaker), ts(ep.Health.BreakerSince))
 	if isUniqueViolation(err) {
-		return fmt.Errorf("postgres: create endpoint %q: %w", id, store.ErrConflict)
+		return errorf("postgres: create endpoint %q: %w", id, store.ErrConflict)
 	}
 	if err != nil {
-		return fmt.Errorf("postgres: create endpoint %q: %w", id, err)
+		return errorf("postgres: create endpoint %q: %w", id, err)
 	}
 	in.ID, in.CreatedAt, in.UpdatedAt, in.Secrets = id, now, now, ep.Secrets
 	return nil
@@ -193,11 +198,11 @@ func (h *handle) UpdateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	now := h.n.now().UTC().Truncate(time.Microsecond)
 	ep, err := in.Prepare(now)
 	if err != nil {
-		return fmt.Errorf("postgres: update endpoint: %w", err)
+		return errorf("postgres: update endpoint: %w", err)
 	}
 	a, err := h.n.endpointArgs(ep)
 	if err != nil {
-		return fmt.Errorf("postgres: update endpoint: %w", err)
+		return errorf("postgres: update endpoint: %w", err)
 	}
 	got, err := h.oneEndpoint(ctx, "update endpoint", ep.ID, `UPDATE {{schema}}.endpoints SET
 			mode = $2, url = $3, description = $4, event_types = $5, secrets = $6, headers = $7,
@@ -235,7 +240,7 @@ func (h *handle) DeleteEndpoint(ctx context.Context, id string) error {
 		return h.deleteOrphanEvents(ctx, tx, evs)
 	})
 	if err != nil {
-		return fmt.Errorf("postgres: delete endpoint %q: %w", id, err)
+		return errorf("postgres: delete endpoint %q: %w", id, err)
 	}
 	return nil
 }
@@ -260,7 +265,7 @@ func (h *handle) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*
 	if f.Page.Cursor != "" {
 		after, err := decodeIDCursor("ep", f.Page.Cursor)
 		if err != nil {
-			return nil, "", fmt.Errorf("postgres: list endpoints: %w", err)
+			return nil, "", errorf("postgres: list endpoints: %w", err)
 		}
 		w.add("id > ?", after)
 	}
@@ -269,19 +274,19 @@ func (h *handle) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*
 		` ORDER BY id LIMIT ` + w.arg(size+1)
 	rows, err := h.db.Query(ctx, h.n.q(sql), w.args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("postgres: list endpoints: %w", err)
+		return nil, "", errorf("postgres: list endpoints: %w", err)
 	}
 	defer rows.Close()
 	var out []*store.Endpoint
 	for rows.Next() {
 		ep, err := h.n.scanEndpoint(rows)
 		if err != nil {
-			return nil, "", fmt.Errorf("postgres: list endpoints: %w", err)
+			return nil, "", errorf("postgres: list endpoints: %w", err)
 		}
 		out = append(out, ep)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("postgres: list endpoints: %w", err)
+		return nil, "", errorf("postgres: list endpoints: %w", err)
 	}
 	if len(out) > size {
 		out = out[:size]
@@ -333,7 +338,7 @@ func (h *handle) SetDisabled(ctx context.Context, id string, disabled bool, reas
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: set disabled %q: %w", id, err)
+		return nil, errorf("postgres: set disabled %q: %w", id, err)
 	}
 	return ep, nil
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,7 +33,7 @@ func scanInbox(row pgx.Row) (*store.InboxEntry, error) {
 func (h *handle) Claim(ctx context.Context, c store.Claim) (bool, error) {
 	c, err := c.Normalize()
 	if err != nil {
-		return false, fmt.Errorf("postgres: %w", err)
+		return false, errorf("postgres: %w", err)
 	}
 	ttl, lease := c.TTL, c.Lease
 	body := c.Body
@@ -55,7 +54,7 @@ func (h *handle) Claim(ctx context.Context, c store.Claim) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("postgres: claim %q: %w", c.Key, err)
+		return false, errorf("postgres: claim %q: %w", c.Key, err)
 	}
 	return true, nil
 }
@@ -66,7 +65,7 @@ func (h *handle) Claim(ctx context.Context, c store.Claim) (bool, error) {
 // never lets a duplicate through.
 func (h *handle) ReleaseClaim(ctx context.Context, key string) error {
 	if _, err := h.db.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.inbox WHERE key = $1 AND state = 'claimed'`), key); err != nil {
-		return fmt.Errorf("postgres: release %q: %w", key, err)
+		return errorf("postgres: release %q: %w", key, err)
 	}
 	return nil
 }
@@ -76,10 +75,10 @@ func (h *handle) ReleaseClaim(ctx context.Context, key string) error {
 func (h *handle) inboxUpdate(ctx context.Context, op, key, sql string, args ...any) error {
 	tag, err := h.db.Exec(ctx, h.n.q(sql), append([]any{key}, args...)...)
 	if err != nil {
-		return fmt.Errorf("postgres: %s %q: %w", op, key, err)
+		return errorf("postgres: %s %q: %w", op, key, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: %s %q: %w", op, key, store.ErrNotFound)
+		return errorf("postgres: %s %q: %w", op, key, store.ErrNotFound)
 	}
 	return nil
 }
@@ -106,7 +105,7 @@ func (h *handle) MarkDead(ctx context.Context, key string, at time.Time, reason 
 func (h *handle) PruneInbox(ctx context.Context, now time.Time) (int, error) {
 	tag, err := h.db.Exec(ctx, h.n.q(`DELETE FROM {{schema}}.inbox WHERE state = 'handled' AND expires_at <= $1`), now)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: prune inbox: %w", err)
+		return 0, errorf("postgres: prune inbox: %w", err)
 	}
 	return int(tag.RowsAffected()), nil
 }
@@ -119,7 +118,7 @@ func (h *handle) PruneInbox(ctx context.Context, now time.Time) (int, error) {
 // [store.ErrInvalid].
 func (h *handle) LeaseClaimed(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.InboxEntry, error) {
 	if limit <= 0 || lease <= 0 {
-		return nil, fmt.Errorf("postgres: lease claimed: %w: limit and lease must be positive", store.ErrInvalid)
+		return nil, errorf("postgres: lease claimed: %w: limit and lease must be positive", store.ErrInvalid)
 	}
 	rows, err := h.db.Query(ctx, h.n.q(`UPDATE {{schema}}.inbox SET leased_until = $2, attempts = attempts + 1
 		WHERE key IN (
@@ -130,11 +129,11 @@ func (h *handle) LeaseClaimed(ctx context.Context, now time.Time, lease time.Dur
 		)
 		RETURNING `+inboxCols), pgx.QueryExecModeExec, now, now.Add(lease), limit) // a custom plan each time, as Lease
 	if err != nil {
-		return nil, fmt.Errorf("postgres: lease claimed: %w", err)
+		return nil, errorf("postgres: lease claimed: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.InboxEntry, error) { return scanInbox(r) })
 	if err != nil {
-		return nil, fmt.Errorf("postgres: lease claimed: %w", err)
+		return nil, errorf("postgres: lease claimed: %w", err)
 	}
 	return out, nil
 }
@@ -143,10 +142,10 @@ func (h *handle) LeaseClaimed(ctx context.Context, now time.Time, lease time.Dur
 func (h *handle) GetInboxEntry(ctx context.Context, key string) (*store.InboxEntry, error) {
 	e, err := scanInbox(h.db.QueryRow(ctx, h.n.q(`SELECT `+inboxCols+` FROM {{schema}}.inbox WHERE key = $1`), key))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("postgres: get inbox entry %q: %w", key, store.ErrNotFound)
+		return nil, errorf("postgres: get inbox entry %q: %w", key, store.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: get inbox entry %q: %w", key, err)
+		return nil, errorf("postgres: get inbox entry %q: %w", key, err)
 	}
 	return e, nil
 }
@@ -163,7 +162,7 @@ func (h *handle) ListInbox(ctx context.Context, state store.InboxState, p store.
 	if p.Cursor != "" {
 		t, key, err := decodeTimeCursor("in", p.Cursor)
 		if err != nil {
-			return nil, "", fmt.Errorf("postgres: list inbox: %w", err)
+			return nil, "", errorf("postgres: list inbox: %w", err)
 		}
 		w.add("(claimed_at, key) < (?, ?)", t, key)
 	}
@@ -172,11 +171,11 @@ func (h *handle) ListInbox(ctx context.Context, state store.InboxState, p store.
 		` ORDER BY claimed_at DESC, key DESC LIMIT ` + w.arg(size+1)
 	rows, err := h.db.Query(ctx, h.n.q(sql), w.args...)
 	if err != nil {
-		return nil, "", fmt.Errorf("postgres: list inbox: %w", err)
+		return nil, "", errorf("postgres: list inbox: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*store.InboxEntry, error) { return scanInbox(r) })
 	if err != nil {
-		return nil, "", fmt.Errorf("postgres: list inbox: %w", err)
+		return nil, "", errorf("postgres: list inbox: %w", err)
 	}
 	if len(out) > size {
 		out = out[:size]
@@ -203,11 +202,11 @@ func (h *handle) Replay(ctx context.Context, key string, at time.Time) error {
 		key, at).Scan(&state)
 	switch {
 	case err != nil:
-		return fmt.Errorf("postgres: replay %q: %w", key, err)
+		return errorf("postgres: replay %q: %w", key, err)
 	case state == "":
-		return fmt.Errorf("postgres: replay %q: %w", key, store.ErrNotFound)
+		return errorf("postgres: replay %q: %w", key, store.ErrNotFound)
 	case state != "replayed":
-		return fmt.Errorf("postgres: replay %q: %w: it is %s", key, store.ErrConflict, state)
+		return errorf("postgres: replay %q: %w: it is %s", key, store.ErrConflict, state)
 	}
 	return nil
 }
@@ -226,7 +225,7 @@ func (h *handle) Replay(ctx context.Context, key string, at time.Time) error {
 func (h *handle) ClaimBatch(ctx context.Context, cs []store.Claim) ([]bool, error) {
 	firsts, idx, err := store.DedupClaims(cs)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: claim batch: %w", err)
+		return nil, errorf("postgres: claim batch: %w", err)
 	}
 	won := make([]bool, len(cs))
 	switch len(firsts) {
@@ -235,7 +234,7 @@ func (h *handle) ClaimBatch(ctx context.Context, cs []store.Claim) ([]bool, erro
 	case 1: // Claim's statement is cheaper to plan
 		w, err := h.Claim(ctx, firsts[0])
 		if err != nil {
-			return nil, fmt.Errorf("postgres: claim batch: %w", err)
+			return nil, errorf("postgres: claim batch: %w", err)
 		}
 		won[idx[0]] = w
 		return won, nil
@@ -254,11 +253,11 @@ func (h *handle) ClaimBatch(ctx context.Context, cs []store.Claim) ([]bool, erro
 	}
 	rows, err := h.db.Query(ctx, h.n.q(claimBatchSQL), keys, bodies, now, exp, lse)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: claim batch: %w", err)
+		return nil, errorf("postgres: claim batch: %w", err)
 	}
 	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return nil, fmt.Errorf("postgres: claim batch: %w", err)
+		return nil, errorf("postgres: claim batch: %w", err)
 	}
 	ok := make(map[string]bool, len(got))
 	for _, k := range got {
@@ -307,7 +306,7 @@ func (h *handle) MarkHandledBatch(ctx context.Context, keys []string, at time.Ti
 		return err
 	})
 	if err := h.db.SendBatch(ctx, &batch).Close(); err != nil {
-		return fmt.Errorf("postgres: mark handled batch: %w", err)
+		return errorf("postgres: mark handled batch: %w", err)
 	}
 	return store.MissingKeys(keys, marked)
 }

@@ -55,7 +55,7 @@ func (e missingEndpointError) Error() string { return fmt.Sprintf("endpoint %q",
 func (h *handle) Enqueue(ctx context.Context, req store.EnqueueRequest) (int, error) {
 	ev, targets := req.Event, req.Targets
 	if ev.ID == "" || ev.Type == "" || !ev.APIMode.Valid() {
-		return 0, fmt.Errorf("postgres: enqueue: %w: event needs an id, a type and a valid mode", store.ErrInvalid)
+		return 0, errorf("postgres: enqueue: %w: event needs an id, a type and a valid mode", store.ErrInvalid)
 	}
 	if len(targets) == 0 {
 		return 0, nil
@@ -140,13 +140,13 @@ func (h *handle) Enqueue(ctx context.Context, req store.EnqueueRequest) (int, er
 	}
 	var me missingEndpointError
 	if errors.As(err, &me) {
-		return 0, fmt.Errorf("postgres: enqueue event %q: %w: %w", ev.ID, me, store.ErrNotFound)
+		return 0, errorf("postgres: enqueue event %q: %w: %w", ev.ID, me, store.ErrNotFound)
 	}
 	if errors.Is(err, errEventConflict) {
-		return 0, fmt.Errorf("postgres: enqueue event %q: %w: stored with a different type, mode or data", ev.ID, store.ErrConflict)
+		return 0, errorf("postgres: enqueue event %q: %w: stored with a different type, mode or data", ev.ID, store.ErrConflict)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("postgres: enqueue event %q: %w", ev.ID, err)
+		return 0, errorf("postgres: enqueue event %q: %w", ev.ID, err)
 	}
 	return int(created), nil
 }
@@ -179,10 +179,10 @@ var leaseModes = []event.Mode{event.ModeLive, event.ModeTest}
 // Mode.
 func (h *handle) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Delivery, error) {
 	if req.Limit <= 0 || req.Duration <= 0 {
-		return nil, fmt.Errorf("postgres: lease: %w: limit and duration must be positive", store.ErrInvalid)
+		return nil, errorf("postgres: lease: %w: limit and duration must be positive", store.ErrInvalid)
 	}
 	if req.Mode != "" && !req.Mode.Valid() {
-		return nil, fmt.Errorf("postgres: lease: %w: mode %q", store.ErrInvalid, req.Mode)
+		return nil, errorf("postgres: lease: %w: mode %q", store.ErrInvalid, req.Mode)
 	}
 	skip := req.SkipEndpoints
 	if skip == nil {
@@ -199,7 +199,7 @@ func (h *handle) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.De
 	args := append([]any{pgx.QueryExecModeExec}, leaseArgs(req, skip, modes)...)
 	rows, err := h.db.Query(ctx, h.n.q(leaseSQL(len(modes))), args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: lease: %w", err)
+		return nil, errorf("postgres: lease: %w", err)
 	}
 	defer rows.Close()
 	type leased struct {
@@ -211,12 +211,12 @@ func (h *handle) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.De
 		var l leased
 		l.d = new(store.Delivery)
 		if err := rows.Scan(append(deliveryDest(l.d), &l.d.LeaseToken, nullTime{&l.due})...); err != nil {
-			return nil, fmt.Errorf("postgres: lease: %w", err)
+			return nil, errorf("postgres: lease: %w", err)
 		}
 		got = append(got, l)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("postgres: lease: %w", err)
+		return nil, errorf("postgres: lease: %w", err)
 	}
 	// RETURNING has no order: restore oldest due first.
 	slices.SortFunc(got, func(a, b leased) int {

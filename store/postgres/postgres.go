@@ -93,7 +93,9 @@ var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 // close the pool when done.
 //
 // Call [Store.Migrate] before first use; the methods return errors wrapping
-// the database's "relation does not exist" error otherwise.
+// [store.ErrNotMigrated] (and the database's "relation does not exist")
+// otherwise, and [Store.CheckSchema], which a sender's and a receiver's
+// Start call, reports it before anything runs.
 type Store struct {
 	handle
 	pool   *pgxpool.Pool
@@ -110,6 +112,7 @@ var (
 	_ store.DeliveryPruner = (*Store)(nil)
 	_ store.InboxBatcher   = (*Store)(nil)
 	_ store.AttemptStats   = (*Store)(nil)
+	_ store.SchemaChecker  = (*Store)(nil)
 )
 
 // New returns a Store using pool and cfg (nil means defaults). It does not

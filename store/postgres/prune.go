@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,7 +32,7 @@ func (h *handle) PruneDeliveries(ctx context.Context, before time.Time) (int, er
 	total := 0
 	for {
 		if err := ctx.Err(); err != nil {
-			return total, fmt.Errorf("postgres: prune deliveries: %w", err)
+			return total, errorf("postgres: prune deliveries: %w", err)
 		}
 		var n int
 		err := h.inTx(ctx, func(tx pgx.Tx) error {
@@ -51,7 +50,7 @@ func (h *handle) PruneDeliveries(ctx context.Context, before time.Time) (int, er
 			return h.deleteOrphanEvents(ctx, tx, evs)
 		})
 		if err != nil {
-			return total, fmt.Errorf("postgres: prune deliveries: %w", err)
+			return total, errorf("postgres: prune deliveries: %w", err)
 		}
 		total += n
 		if n < batch {

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,7 +23,7 @@ const reencryptBatch = 100
 // stops it with that error ([seal.ErrWrongKey], [seal.ErrUnknownKey]).
 func (s *Store) Reencrypt(ctx context.Context) (int, error) {
 	if s.n.policy.Keys == nil {
-		return 0, fmt.Errorf("postgres: reencrypt: %w: Config.Keys is nil", seal.ErrNoPolicy)
+		return 0, errorf("postgres: reencrypt: %w: postgres.Config.Keys is nil: set it to the keyring to re-encrypt under", seal.ErrNoPolicy)
 	}
 	total, after := 0, ""
 	for {
@@ -36,7 +35,7 @@ func (s *Store) Reencrypt(ctx context.Context) (int, error) {
 			return err
 		})
 		if err != nil {
-			return total, fmt.Errorf("postgres: reencrypt: %w", err)
+			return total, errorf("postgres: reencrypt: %w", err)
 		}
 		total += n
 		if last == "" {

@@ -113,7 +113,11 @@ func TestSealedWrongKey(t *testing.T) {
 	_, err = none.GetEndpoint(ctx, ep.ID)
 	require.ErrorIs(t, err, seal.ErrUnknownKey)
 	fresh, _ := storetest.CredentialedEndpoint(t)
-	require.ErrorIs(t, none.CreateEndpoint(ctx, fresh), seal.ErrNoPolicy)
+	err = none.CreateEndpoint(ctx, fresh)
+	require.ErrorIs(t, err, seal.ErrNoPolicy)
+	require.Contains(t, err.Error(), "postgres.Config.Keys")
+	require.Contains(t, err.Error(), "postgres.Config.PlaintextSecrets")
+	require.Contains(t, err.Error(), "seal.NewKey")
 }
 
 // TestReencrypt rotates: endpoints written in plaintext and under an old

@@ -63,26 +63,26 @@ import (
 // commit itself, when, as for any commit, the outcome is unknown).
 func (h *handle) Settle(ctx context.Context, b store.SettleBatch) (store.SettleResult, error) {
 	if err := b.Check(); err != nil {
-		return store.SettleResult{}, fmt.Errorf("postgres: settle: %w", err)
+		return store.SettleResult{}, errorf("postgres: settle: %w", err)
 	}
 	if len(b.Settlements) == 0 && len(b.Health) == 0 {
 		return store.SettleResult{}, nil
 	}
 	atts, ids, err := stageAttempts(b.Settlements)
 	if err != nil {
-		return store.SettleResult{}, fmt.Errorf("postgres: settle: %w", err)
+		return store.SettleResult{}, errorf("postgres: settle: %w", err)
 	}
 
 	q, err := h.queueSettle(b, atts)
 	if err != nil {
-		return store.SettleResult{}, fmt.Errorf("postgres: settle: %w", err)
+		return store.SettleResult{}, errorf("postgres: settle: %w", err)
 	}
 	err = h.sendBatch(ctx, &q.batch, q.reads)
 	if isUniqueViolation(err) {
-		return store.SettleResult{}, fmt.Errorf("postgres: settle: an attempt id is stored already or given twice: %w", store.ErrConflict)
+		return store.SettleResult{}, errorf("postgres: settle: an attempt id is stored already or given twice: %w", store.ErrConflict)
 	}
 	if err != nil {
-		return store.SettleResult{}, fmt.Errorf("postgres: settle: %w", err)
+		return store.SettleResult{}, errorf("postgres: settle: %w", err)
 	}
 	setAttemptIDs(b.Settlements, ids)
 	return q.res, nil

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -78,11 +77,11 @@ func (h *handle) queueAttempts(batch *pgx.Batch, reads *[]func(pgx.BatchResults)
 func (h *handle) AttemptStats(ctx context.Context, f store.StatsFilter) ([]store.HourStats, error) {
 	sql, args, err := statsQuery(f)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
+		return nil, errorf("postgres: %w", err)
 	}
 	rows, err := h.db.Query(ctx, h.n.q(sql), args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: attempt stats: %w", err)
+		return nil, errorf("postgres: attempt stats: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.HourStats, error) {
 		var hs store.HourStats
@@ -91,7 +90,7 @@ func (h *handle) AttemptStats(ctx context.Context, f store.StatsFilter) ([]store
 		return hs, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: attempt stats: %w", err)
+		return nil, errorf("postgres: attempt stats: %w", err)
 	}
 	return out, nil
 }

@@ -38,3 +38,25 @@ func ExampleKeyring() {
 	// whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw <nil>
 	// wrong key: true
 }
+
+// NewKey makes a key-encryption key in the text form ParseKeyring reads,
+// the form of $WEBHOOK_STORE_KEYS (the CLI prints one with
+// "webhook secret --store-key"). Keep it in a secret manager; here it is
+// parsed at once.
+func ExampleNewKey() {
+	line, err := seal.NewKey("2026-01") // "2026-01=" + base64 of 32 random bytes
+	if err != nil {
+		log.Fatal(err)
+	}
+	ring, err := seal.ParseKeyring(line) // in production: os.Getenv("WEBHOOK_STORE_KEYS")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("sealing key:", ring.Primary())
+
+	_, err = seal.ParseKeyring("")
+	fmt.Println(err)
+	// Output:
+	// sealing key: 2026-01
+	// seal: invalid key: no keys: want id=base64[,id=base64...], such as 2026-01=<base64 of 32 random bytes> (seal.NewKey makes one)
+}

@@ -27,7 +27,8 @@ func contextOf(id, field string) string { return "webhookkit/endpoint/" + id + "
 func (p Policy) Seal(ep *store.Endpoint) (*store.Endpoint, error) {
 	if p.Keys == nil {
 		if !p.Plaintext {
-			return nil, fmt.Errorf("%w: give the store a seal.Keyring to encrypt endpoint secrets at rest, or allow plaintext secrets explicitly", ErrNoPolicy)
+			return nil, fmt.Errorf("%w: give the store a Keyring (its Config.Keys; NewKey makes a key, ParseKeyring reads keys) "+
+				"to encrypt endpoint secrets at rest, or allow plaintext secrets explicitly (its Config.PlaintextSecrets)", ErrNoPolicy)
 		}
 		return ep, nil
 	}

@@ -54,7 +54,10 @@ var (
 	// store without a Keyring reads a sealed value.
 	ErrUnknownKey = errors.New("seal: the key that sealed this value is not configured")
 	// ErrNoPolicy is returned, wrapped, when a store that neither seals
-	// nor was told to keep plaintext is asked to write a credential.
+	// nor was told to keep plaintext is asked to write a credential. The
+	// SQL drivers' wrapping error names their Config fields that fix it:
+	// Keys (a Keyring, from [ParseKeyring] of keys [NewKey] made) or
+	// PlaintextSecrets.
 	ErrNoPolicy = errors.New("seal: no key-encryption key configured and plaintext secrets not allowed")
 	// ErrInvalidKey is returned by [NewKeyring] for a key that is not
 	// KeySize bytes, an empty or repeated id, or no key at all.
@@ -214,23 +217,63 @@ func split(sealed string) (string, []byte, error) {
 // ParseKeyring parses keys written as text, for configuration from an
 // environment variable or a secret file: comma-separated "id=base64" pairs
 // (standard base64 of 32 bytes, padded or not), the sealing key first, as
-// in "2026-02=q83v...,2026-01=3q2+...". Spaces around the items are
-// ignored. Errors wrap [ErrInvalidKey] and never repeat key material.
+// in "2026-02=q83v...,2026-01=3q2+..."; [NewKey] writes one. Spaces around
+// the items are ignored.
+//
+// Errors wrap [ErrInvalidKey] and never repeat key material (an id is not
+// secret and may be named): empty text is "seal: invalid key: no keys:
+// want id=base64[,id=base64...]", and an item that is not of that form
+// says which item, counting from 1, and what the form is.
 func ParseKeyring(text string) (*Keyring, error) {
-	var keys []Key
-	for i, item := range strings.Split(text, ",") {
-		id, b64, ok := strings.Cut(strings.TrimSpace(item), "=")
-		if !ok {
-			return nil, fmt.Errorf("%w: item %d: want id=base64", ErrInvalidKey, i)
+	if strings.TrimSpace(text) == "" {
+		return nil, fmt.Errorf("%w: no keys: want id=base64[,id=base64...], such as %s (seal.NewKey makes one)",
+			ErrInvalidKey, exampleKey)
+	}
+	items := strings.Split(text, ",")
+	keys := make([]Key, 0, len(items))
+	for i, item := range items {
+		item = strings.TrimSpace(item)
+		id, b64, ok := strings.Cut(item, "=")
+		switch {
+		case item == "":
+			return nil, fmt.Errorf("%w: item %d of %d is empty: want id=base64[,id=base64...]", ErrInvalidKey, i+1, len(items))
+		case !ok || id == "":
+			return nil, fmt.Errorf("%w: item %d of %d: want id=base64, such as %s", ErrInvalidKey, i+1, len(items), exampleKey)
+		case !validID(id):
+			return nil, fmt.Errorf("%w: item %d of %d: an id is 1 to 64 letters, digits, '-', '_' or '.', as in %s",
+				ErrInvalidKey, i+1, len(items), exampleKey)
 		}
 		b, err := base64.StdEncoding.DecodeString(b64)
 		if err != nil {
 			b, err = base64.RawStdEncoding.DecodeString(b64)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: key %q: not standard base64", ErrInvalidKey, id)
+			return nil, fmt.Errorf("%w: key %q: not standard base64 (want %d random bytes in base64, as seal.NewKey writes)",
+				ErrInvalidKey, id, KeySize)
 		}
 		keys = append(keys, Key{ID: id, Secret: b})
 	}
 	return NewKeyring(keys...)
+}
+
+// exampleKey shows the form of a key in error messages.
+const exampleKey = "2026-01=<base64 of 32 random bytes>"
+
+// NewKey returns a new key-encryption key with the given id, 32 bytes
+// from crypto/rand, in the text form [ParseKeyring] reads: id + "=" +
+// standard base64, as in "2026-01=q83v...=". Put it first in the keyring's
+// text (an environment variable, a secret file) to seal with it; the id
+// is stored beside every value it seals, so give each key its own id (a
+// date, say). It returns an error wrapping [ErrInvalidKey] for an id that
+// is not 1 to 64 letters, digits, '-', '_' or '.', or the random
+// source's error. It is safe for concurrent use.
+func NewKey(id string) (string, error) {
+	if !validID(id) {
+		return "", fmt.Errorf("%w: id %q: an id is 1 to 64 letters, digits, '-', '_' or '.'", ErrInvalidKey, id)
+	}
+	b := make([]byte, KeySize)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("seal: new key: %w", err)
+	}
+	return id + "=" + base64.StdEncoding.EncodeToString(b), nil
 }

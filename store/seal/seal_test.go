@@ -135,3 +135,59 @@ func TestParseKeyring(t *testing.T) {
 		require.NotContains(t, err.Error(), a)
 	}
 }
+
+// TestParseKeyringErrors checks that ParseKeyring's errors say what is
+// wrong and what the form is, counting items from 1, without repeating
+// what could be key material.
+func TestParseKeyringErrors(t *testing.T) {
+	secret := "c2VjcmV0LWtleS1tYXRlcmlhbC1kby1ub3QtZWNobw" // base64 that must never show
+	for _, tc := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"empty", "", []string{"seal: invalid key: no keys: want id=base64[,id=base64...]", "seal.NewKey"}},
+		{"blank", "  ", []string{"no keys: want id=base64[,id=base64...]"}},
+		{"a bare secret", secret, []string{"item 1 of 1: want id=base64, such as 2026-01="}},
+		{"no id", "=" + secret, []string{"item 1 of 1: want id=base64"}},
+		{"trailing comma", "k1=" + secret + ",", []string{"item 2 of 2 is empty"}},
+		{"bad id", "k 1=" + secret, []string{"item 1 of 1: an id is 1 to 64 letters"}},
+		{"not base64", "k1=" + secret + "!!", []string{`key "k1": not standard base64`}},
+		{"short", "k1=" + secret, []string{`key "k1" is 31 bytes, want 32`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := seal.ParseKeyring(tc.text)
+			require.ErrorIs(t, err, seal.ErrInvalidKey)
+			for _, w := range tc.want {
+				require.Contains(t, err.Error(), w)
+			}
+			require.NotContains(t, err.Error(), secret)
+		})
+	}
+}
+
+// TestNewKey checks that NewKey's line parses back into a keyring whose
+// primary is its id, that two keys differ, and that a bad id is refused.
+func TestNewKey(t *testing.T) {
+	a, err := seal.NewKey("2026-01")
+	require.NoError(t, err)
+	b, err := seal.NewKey("2026-02")
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(a, "2026-01="), a)
+	_, sa, _ := strings.Cut(a, "=")
+	_, sb, _ := strings.Cut(b, "=")
+	require.NotEqual(t, sa, sb)
+
+	r, err := seal.ParseKeyring(b + "," + a)
+	require.NoError(t, err)
+	require.Equal(t, "2026-02", r.Primary())
+	sealed, err := r.Seal("whsec_x", "ctx")
+	require.NoError(t, err)
+	plain, err := r.Open(sealed, "ctx")
+	require.NoError(t, err)
+	require.Equal(t, "whsec_x", plain)
+
+	for _, bad := range []string{"", "a b", "a=b", strings.Repeat("x", 65)} {
+		_, err := seal.NewKey(bad)
+		require.ErrorIs(t, err, seal.ErrInvalidKey, bad)
+	}
+}

@@ -56,11 +56,11 @@ func headerJSON(h http.Header) (any, error) { return jsonOrNull(h) }
 func (s *Store) AddAttempt(ctx context.Context, a *store.Attempt) error {
 	atts, ids, err := stageAttempts([]store.Settlement{{Attempt: a}})
 	if err != nil {
-		return fmt.Errorf("sqlite: add attempt: %w", err)
+		return errorf("sqlite: add attempt: %w", err)
 	}
 	err = s.write(ctx, func(q dbtx) error { return insertAttempts(ctx, q, atts) })
 	if err != nil {
-		return fmt.Errorf("sqlite: add attempt %q: %w", ids[0], err)
+		return errorf("sqlite: add attempt %q: %w", ids[0], err)
 	}
 	a.ID = ids[0]
 	return nil
@@ -70,10 +70,10 @@ func (s *Store) AddAttempt(ctx context.Context, a *store.Attempt) error {
 func (s *Store) GetAttempt(ctx context.Context, id string) (*store.Attempt, error) {
 	a, err := scanAttempt(s.reader().QueryRowContext(ctx, `SELECT `+attemptCols+` FROM webhookkit_attempts WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: attempt %q: %w", id, store.ErrNotFound)
+		return nil, errorf("sqlite: attempt %q: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: get attempt: %w", err)
+		return nil, errorf("sqlite: get attempt: %w", err)
 	}
 	return a, nil
 }
@@ -112,7 +112,7 @@ func (s *Store) ListAttempts(ctx context.Context, f store.AttemptFilter) ([]*sto
 	out, err := queryAll(ctx, s.reader(), scanAttempt, `SELECT `+attemptCols+` FROM webhookkit_attempts`+w.String()+
 		` ORDER BY at DESC, id DESC LIMIT ?`, append(w.args, size+1)...)
 	if err != nil {
-		return nil, "", fmt.Errorf("sqlite: list attempts: %w", err)
+		return nil, "", errorf("sqlite: list attempts: %w", err)
 	}
 	out, next := cutPage(out, size, func(l *store.Attempt) string { return encodeTimeCursor(nanos(l.At), l.ID) })
 	return out, next, nil
@@ -134,7 +134,7 @@ func (s *Store) PruneAttempts(ctx context.Context, before time.Time) (int, error
 		return pruneStats(ctx, q, nanos(before))
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: prune attempts: %w", err)
+		return 0, errorf("sqlite: prune attempts: %w", err)
 	}
 	return int(n), nil
 }

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
@@ -14,7 +13,7 @@ import (
 // deliveries are never read.
 func (s *Store) Backlog(ctx context.Context, mode event.Mode, now time.Time) (store.Backlog, error) {
 	if mode != "" && !mode.Valid() {
-		return store.Backlog{}, fmt.Errorf("sqlite: backlog: mode %q: %w", mode, store.ErrInvalid)
+		return store.Backlog{}, errorf("sqlite: backlog: mode %q: %w", mode, store.ErrInvalid)
 	}
 	var b store.Backlog
 	err := s.reader().QueryRowContext(ctx, `SELECT
@@ -27,7 +26,7 @@ FROM webhookkit_deliveries INDEXED BY webhookkit_deliveries_due
 WHERE state IN ('pending', 'leased') AND (?1 = '' OR mode = ?1)`,
 		string(mode), nanos(now)).Scan(&b.Due, &b.Scheduled, &b.Leased, &b.Paused)
 	if err != nil {
-		return store.Backlog{}, fmt.Errorf("sqlite: backlog: %w", err)
+		return store.Backlog{}, errorf("sqlite: backlog: %w", err)
 	}
 	return b, nil
 }

@@ -81,6 +81,20 @@
 // works too, but its commit wakes no one: senders find its deliveries at
 // their next poll.
 //
+// While such a transaction is open it holds the store's one write
+// connection (SQLite has one writer per file). Everything written meanwhile
+// must go through it: a sender's Publish (instead of PublishTx), or any
+// write method called on the Store itself, waits for the transaction to
+// end, which in the same goroutine is never, and fails when its context
+// ends with an error that wraps the context's error and names PublishTx:
+//
+//	tx, err := st.DB().BeginTx(ctx, nil)
+//	...
+//	// Not snd.Publish(ctx, ev, aud, nil): it would wait for tx.
+//	_, err = snd.PublishTx(ctx, st.Tx(tx), ev, aud, nil)
+//	...
+//	err = tx.Commit()
+//
 // # Notifications
 //
 // A Store from [Open] is a [store.Notifier] within its process: a started

@@ -66,6 +66,11 @@ type endpointArgs struct {
 // store's policy.
 func (s *Store) encodeEndpoint(ep *store.Endpoint) (endpointArgs, error) {
 	var a endpointArgs
+	if s.policy.Keys == nil && !s.policy.Plaintext {
+		return a, fmt.Errorf("%w: set sqlite.Config.Keys (a seal.Keyring: seal.NewKey makes a key, seal.ParseKeyring "+
+			"reads keys) to encrypt endpoint secrets at rest, or sqlite.Config.PlaintextSecrets to keep them in plaintext",
+			seal.ErrNoPolicy)
+	}
 	ep, err := s.policy.Seal(ep)
 	if err != nil {
 		return a, err
@@ -179,7 +184,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	now := fromNanos(nanos(s.now()))
 	ep, err := in.Prepare(now)
 	if err != nil {
-		return fmt.Errorf("sqlite: create endpoint: %w", err)
+		return errorf("sqlite: create endpoint: %w", err)
 	}
 	id := ep.ID
 	if id == "" {
@@ -188,7 +193,7 @@ func (s *Store) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	ep.ID = id // credentials are sealed for their endpoint
 	a, err := s.encodeEndpoint(ep)
 	if err != nil {
-		return fmt.Errorf("sqlite: create endpoint: %w", err)
+		return errorf("sqlite: create endpoint: %w", err)
 	}
 	err = s.write(ctx, func(q dbtx) error {
 		res, err := q.ExecContext(ctx, `INSERT INTO webhookkit_endpoints (`+endpointCols+`)
@@ -212,7 +217,7 @@ ON CONFLICT (id) DO NOTHING`,
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: create endpoint: %w", err)
+		return errorf("sqlite: create endpoint: %w", err)
 	}
 	in.ID, in.CreatedAt, in.UpdatedAt, in.Secrets = id, now, now, ep.Secrets
 	return nil
@@ -223,10 +228,10 @@ func (s *Store) GetEndpoint(ctx context.Context, id string) (*store.Endpoint, er
 	ep, err := s.scanEndpoint(s.reader().QueryRowContext(ctx,
 		`SELECT `+endpointCols+` FROM webhookkit_endpoints WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: endpoint %q: %w", id, store.ErrNotFound)
+		return nil, errorf("sqlite: endpoint %q: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: get endpoint: %w", err)
+		return nil, errorf("sqlite: get endpoint: %w", err)
 	}
 	return ep, nil
 }
@@ -239,11 +244,11 @@ func (s *Store) UpdateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	at := fromNanos(nanos(s.now()))
 	ep, err := in.Prepare(at)
 	if err != nil {
-		return fmt.Errorf("sqlite: update endpoint: %w", err)
+		return errorf("sqlite: update endpoint: %w", err)
 	}
 	a, err := s.encodeEndpoint(ep)
 	if err != nil {
-		return fmt.Errorf("sqlite: update endpoint: %w", err)
+		return errorf("sqlite: update endpoint: %w", err)
 	}
 	now := nanos(at)
 	err = s.write(ctx, func(q dbtx) error {
@@ -260,7 +265,7 @@ WHERE id = ?`,
 		return mustAffect(res, fmt.Errorf("endpoint %q: %w", ep.ID, store.ErrNotFound))
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: update endpoint: %w", err)
+		return errorf("sqlite: update endpoint: %w", err)
 	}
 	in.UpdatedAt, in.Secrets = at, ep.Secrets
 	return nil
@@ -300,7 +305,7 @@ WHERE endpoint_id = ? AND state IN ('pending', 'paused') RETURNING event_id`, id
 		return deleteOrphanEvents(ctx, q, evs)
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: delete endpoint: %w", err)
+		return errorf("sqlite: delete endpoint: %w", err)
 	}
 	return nil
 }
@@ -337,7 +342,7 @@ func (s *Store) ListEndpoints(ctx context.Context, f store.EndpointFilter) ([]*s
 	eps, err := queryAll(ctx, s.reader(), s.scanEndpoint, `SELECT `+endpointCols+` FROM webhookkit_endpoints`+
 		w.String()+` ORDER BY id LIMIT ?`, append(w.args, size+1)...)
 	if err != nil {
-		return nil, "", fmt.Errorf("sqlite: list endpoints: %w", err)
+		return nil, "", errorf("sqlite: list endpoints: %w", err)
 	}
 	eps, next := cutPage(eps, size, func(l *store.Endpoint) string { return encodeIDCursor(l.ID) })
 	return eps, next, nil
@@ -383,10 +388,10 @@ WHERE endpoint_id = ?2 AND state = 'paused'`, t, id)
 		return err
 	})
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: set disabled: endpoint %q: %w", id, store.ErrNotFound)
+		return nil, errorf("sqlite: set disabled: endpoint %q: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: set disabled: %w", err)
+		return nil, errorf("sqlite: set disabled: %w", err)
 	}
 	return ep, nil
 }

@@ -42,7 +42,7 @@ func scanInbox(sc scanner) (*store.InboxEntry, error) {
 func (s *Store) Claim(ctx context.Context, c store.Claim) (bool, error) {
 	c, err := c.Normalize()
 	if err != nil {
-		return false, fmt.Errorf("sqlite: %w", err)
+		return false, errorf("sqlite: %w", err)
 	}
 	ttl, lease := c.TTL, c.Lease
 	body := c.Body
@@ -67,7 +67,7 @@ WHERE webhookkit_inbox.expires_at <= excluded.claimed_at`,
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("sqlite: claim: %w", err)
+		return false, errorf("sqlite: claim: %w", err)
 	}
 	return won, nil
 }
@@ -81,7 +81,7 @@ func (s *Store) ReleaseClaim(ctx context.Context, key string) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: release: %w", err)
+		return errorf("sqlite: release: %w", err)
 	}
 	return nil
 }
@@ -111,7 +111,7 @@ func (s *Store) inboxUpdate(ctx context.Context, op, key, set string, args ...an
 		return mustAffect(res, fmt.Errorf("inbox key %q: %w", key, store.ErrNotFound))
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", op, err)
+		return errorf("sqlite: %s: %w", op, err)
 	}
 	return nil
 }
@@ -130,7 +130,7 @@ func (s *Store) PruneInbox(ctx context.Context, now time.Time) (int, error) {
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: prune inbox: %w", err)
+		return 0, errorf("sqlite: prune inbox: %w", err)
 	}
 	return int(n), nil
 }
@@ -141,7 +141,7 @@ func (s *Store) PruneInbox(ctx context.Context, now time.Time) (int, error) {
 // limit or lease is [store.ErrInvalid].
 func (s *Store) LeaseClaimed(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*store.InboxEntry, error) {
 	if limit <= 0 || lease <= 0 {
-		return nil, fmt.Errorf("sqlite: lease claimed: %w: limit and lease must be positive", store.ErrInvalid)
+		return nil, errorf("sqlite: lease claimed: %w: limit and lease must be positive", store.ErrInvalid)
 	}
 	var out []*store.InboxEntry
 	err := s.write(ctx, func(q dbtx) error {
@@ -169,7 +169,7 @@ WHERE key IN (SELECT value FROM json_each(?)) RETURNING `+inboxCols, addDur(now,
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: lease claimed: %w", err)
+		return nil, errorf("sqlite: lease claimed: %w", err)
 	}
 	return out, nil
 }
@@ -178,10 +178,10 @@ WHERE key IN (SELECT value FROM json_each(?)) RETURNING `+inboxCols, addDur(now,
 func (s *Store) GetInboxEntry(ctx context.Context, key string) (*store.InboxEntry, error) {
 	e, err := scanInbox(s.reader().QueryRowContext(ctx, `SELECT `+inboxCols+` FROM webhookkit_inbox WHERE key = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: inbox key %q: %w", key, store.ErrNotFound)
+		return nil, errorf("sqlite: inbox key %q: %w", key, store.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: get inbox entry: %w", err)
+		return nil, errorf("sqlite: get inbox entry: %w", err)
 	}
 	return e, nil
 }
@@ -206,7 +206,7 @@ func (s *Store) ListInbox(ctx context.Context, state store.InboxState, p store.P
 	out, err := queryAll(ctx, s.reader(), scanInbox, `SELECT `+inboxCols+` FROM webhookkit_inbox`+w.String()+
 		` ORDER BY claimed_at DESC, key DESC LIMIT ?`, append(w.args, size+1)...)
 	if err != nil {
-		return nil, "", fmt.Errorf("sqlite: list inbox: %w", err)
+		return nil, "", errorf("sqlite: list inbox: %w", err)
 	}
 	out, next := cutPage(out, size, func(l *store.InboxEntry) string { return encodeTimeCursor(nanos(l.ClaimedAt), l.Key) })
 	return out, next, nil
@@ -235,7 +235,7 @@ WHERE key = ?`, nanos(at), key)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: replay: %w", err)
+		return errorf("sqlite: replay: %w", err)
 	}
 	return nil
 }
@@ -252,7 +252,7 @@ const claimRowsPerInsert = 256
 func (s *Store) ClaimBatch(ctx context.Context, cs []store.Claim) ([]bool, error) {
 	firsts, idx, err := store.DedupClaims(cs)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: claim batch: %w", err)
+		return nil, errorf("sqlite: claim batch: %w", err)
 	}
 	won := make([]bool, len(cs))
 	if len(firsts) == 0 {
@@ -293,7 +293,7 @@ RETURNING key`, args...)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: claim batch: %w", err)
+		return nil, errorf("sqlite: claim batch: %w", err)
 	}
 	return won, nil
 }
@@ -308,7 +308,7 @@ func (s *Store) MarkHandledBatch(ctx context.Context, keys []string, at time.Tim
 	}
 	keysJSON, err := json.Marshal(keys)
 	if err != nil {
-		return fmt.Errorf("sqlite: mark handled batch: %w", err)
+		return errorf("sqlite: mark handled batch: %w", err)
 	}
 	var marked []string
 	err = s.write(ctx, func(q dbtx) error {
@@ -318,7 +318,7 @@ WHERE key IN (SELECT value FROM json_each(?)) RETURNING key`, nanos(at), string(
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: mark handled batch: %w", err)
+		return errorf("sqlite: mark handled batch: %w", err)
 	}
 	return store.MissingKeys(keys, marked)
 }

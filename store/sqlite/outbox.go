@@ -70,10 +70,10 @@ func (t enqueueTarget) MarshalJSON() ([]byte, error) {
 func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (int, error) {
 	ev, targets := req.Event, req.Targets
 	if ev.ID == "" || !ev.APIMode.Valid() {
-		return 0, fmt.Errorf("sqlite: enqueue: %w: the event needs an id and a valid mode", store.ErrInvalid)
+		return 0, errorf("sqlite: enqueue: %w: the event needs an id and a valid mode", store.ErrInvalid)
 	}
 	if err := event.ValidType(ev.Type); err != nil {
-		return 0, fmt.Errorf("sqlite: enqueue: %w: %w", store.ErrInvalid, err)
+		return 0, errorf("sqlite: enqueue: %w: %w", store.ErrInvalid, err)
 	}
 	if len(targets) == 0 {
 		return 0, nil
@@ -84,7 +84,7 @@ func (s *Store) Enqueue(ctx context.Context, req store.EnqueueRequest) (int, err
 	}
 	tsJSON, err := json.Marshal(ts)
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: enqueue: %w", err)
+		return 0, errorf("sqlite: enqueue: %w", err)
 	}
 	data := []byte(ev.Data)
 	if data == nil {
@@ -148,7 +148,7 @@ ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: enqueue: %w", err)
+		return 0, errorf("sqlite: enqueue: %w", err)
 	}
 	return int(n), nil
 }
@@ -164,10 +164,10 @@ ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
 // [store.ErrInvalid].
 func (s *Store) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Delivery, error) {
 	if req.Limit <= 0 || req.Duration <= 0 {
-		return nil, fmt.Errorf("sqlite: lease: %w: Limit and Duration must be positive", store.ErrInvalid)
+		return nil, errorf("sqlite: lease: %w: Limit and Duration must be positive", store.ErrInvalid)
 	}
 	if req.Mode != "" && !req.Mode.Valid() {
-		return nil, fmt.Errorf("sqlite: lease: %w: mode %q", store.ErrInvalid, req.Mode)
+		return nil, errorf("sqlite: lease: %w: mode %q", store.ErrInvalid, req.Mode)
 	}
 	now := nanos(req.Now)
 	var w where
@@ -184,7 +184,7 @@ func (s *Store) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Del
 	if len(req.SkipEndpoints) > 0 {
 		skip, err := json.Marshal(req.SkipEndpoints)
 		if err != nil {
-			return nil, fmt.Errorf("sqlite: lease: %w", err)
+			return nil, errorf("sqlite: lease: %w", err)
 		}
 		w.add("endpoint_id NOT IN (SELECT value FROM json_each(?))", string(skip))
 	}
@@ -224,7 +224,7 @@ WHERE id IN (SELECT value FROM json_each(?4))`,
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: lease: %w", err)
+		return nil, errorf("sqlite: lease: %w", err)
 	}
 	return out, nil
 }
@@ -273,10 +273,10 @@ const pendingOrPaused = `state = CASE WHEN EXISTS (
 func (s *Store) GetDelivery(ctx context.Context, id string) (*store.Delivery, error) {
 	d, err := scanDelivery(s.reader().QueryRowContext(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE d.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlite: delivery %q: %w", id, store.ErrNotFound)
+		return nil, errorf("sqlite: delivery %q: %w", id, store.ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: get delivery: %w", err)
+		return nil, errorf("sqlite: get delivery: %w", err)
 	}
 	return d, nil
 }
@@ -310,7 +310,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]*
 		} else {
 			p, err := event.ParsePattern(f.EventType)
 			if err != nil {
-				return nil, "", fmt.Errorf("sqlite: list deliveries: %w: %w", store.ErrInvalid, err)
+				return nil, "", errorf("sqlite: list deliveries: %w: %w", store.ErrInvalid, err)
 			}
 			pattern = p
 			// Narrow by the literal prefix in SQL (LIKE is case-insensitive
@@ -346,7 +346,7 @@ func (s *Store) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]*
 		}
 		batch, last, more, err := s.listDeliveries(ctx, ww, size+1-len(out))
 		if err != nil {
-			return nil, "", fmt.Errorf("sqlite: list deliveries: %w", err)
+			return nil, "", errorf("sqlite: list deliveries: %w", err)
 		}
 		for _, d := range batch {
 			if pattern == "" || pattern.Match(d.Event.Type) {
@@ -414,7 +414,7 @@ func (s *Store) Requeue(ctx context.Context, id string, at time.Time) error {
 		return fmt.Errorf("delivery %q is %s: %w", id, state, store.ErrConflict)
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: requeue: %w", err)
+		return errorf("sqlite: requeue: %w", err)
 	}
 	return nil
 }
@@ -437,7 +437,7 @@ WHERE endpoint_id = ?2 AND state = 'failed' AND finished_at >= ?3`, nanos(at), e
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("sqlite: requeue failed: %w", err)
+		return 0, errorf("sqlite: requeue failed: %w", err)
 	}
 	return int(n), nil
 }

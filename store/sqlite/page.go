@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -20,7 +19,7 @@ func encodeIDCursor(id string) string {
 func decodeIDCursor(c string) (string, error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
 	if err != nil {
-		return "", fmt.Errorf("sqlite: cursor %q: %w", c, store.ErrInvalid)
+		return "", errorf("sqlite: cursor %q: %w", c, store.ErrInvalid)
 	}
 	return string(b), nil
 }
@@ -40,7 +39,7 @@ func decodeTimeCursor(c string) (int64, string, error) {
 			}
 		}
 	}
-	return 0, "", fmt.Errorf("sqlite: cursor %q: %w", c, store.ErrInvalid)
+	return 0, "", errorf("sqlite: cursor %q: %w", c, store.ErrInvalid)
 }
 
 // where accumulates the conditions and arguments of a filtered query.

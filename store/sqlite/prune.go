@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 )
 
@@ -29,7 +28,7 @@ func (s *Store) PruneDeliveries(ctx context.Context, before time.Time) (int, err
 	total := 0
 	for {
 		if err := ctx.Err(); err != nil {
-			return total, fmt.Errorf("sqlite: prune deliveries: %w", err)
+			return total, errorf("sqlite: prune deliveries: %w", err)
 		}
 		var n int
 		err := s.write(ctx, func(q dbtx) error {
@@ -45,7 +44,7 @@ RETURNING event_id`, nanos(before), batch)
 			return deleteOrphanEvents(ctx, q, evs)
 		})
 		if err != nil {
-			return total, fmt.Errorf("sqlite: prune deliveries: %w", err)
+			return total, errorf("sqlite: prune deliveries: %w", err)
 		}
 		total += n
 		if n < batch {

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/webhookkit/webhookkit/store/seal"
 )
@@ -21,14 +20,14 @@ const reencryptBatch = 100
 // ([seal.ErrWrongKey], [seal.ErrUnknownKey]).
 func (s *Store) Reencrypt(ctx context.Context) (int, error) {
 	if s.policy.Keys == nil {
-		return 0, fmt.Errorf("sqlite: reencrypt: %w: Config.Keys is nil", seal.ErrNoPolicy)
+		return 0, errorf("sqlite: reencrypt: %w: sqlite.Config.Keys is nil: set it to the keyring to re-encrypt under", seal.ErrNoPolicy)
 	}
 	total, after := 0, ""
 	for {
 		n, last, err := s.reencryptBatch(ctx, after)
 		total += n
 		if err != nil {
-			return total, fmt.Errorf("sqlite: reencrypt: %w", err)
+			return total, errorf("sqlite: reencrypt: %w", err)
 		}
 		if last == "" {
 			return total, nil

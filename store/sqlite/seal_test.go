@@ -102,6 +102,9 @@ func TestSealedWrongKey(t *testing.T) {
 	err = none.CreateEndpoint(ctx, fresh)
 	require.ErrorIs(t, err, seal.ErrNoPolicy)
 	require.Contains(t, err.Error(), "plaintext")
+	require.Contains(t, err.Error(), "sqlite.Config.Keys")
+	require.Contains(t, err.Error(), "sqlite.Config.PlaintextSecrets")
+	require.Contains(t, err.Error(), "seal.NewKey")
 }
 
 // TestReencrypt rotates: endpoints written in plaintext and under an old

@@ -29,7 +29,7 @@ const attemptRowsPerInsert = 256
 // twice; on any error nothing is written.
 func (s *Store) Settle(ctx context.Context, b store.SettleBatch) (store.SettleResult, error) {
 	if err := b.Check(); err != nil {
-		return store.SettleResult{}, fmt.Errorf("sqlite: settle: %w", err)
+		return store.SettleResult{}, errorf("sqlite: settle: %w", err)
 	}
 	var res store.SettleResult
 	if len(b.Settlements) == 0 && len(b.Health) == 0 {
@@ -37,7 +37,7 @@ func (s *Store) Settle(ctx context.Context, b store.SettleBatch) (store.SettleRe
 	}
 	atts, ids, err := stageAttempts(b.Settlements)
 	if err != nil {
-		return res, fmt.Errorf("sqlite: settle: %w", err)
+		return res, errorf("sqlite: settle: %w", err)
 	}
 	err = s.write(ctx, func(q dbtx) error {
 		res = store.SettleResult{}
@@ -57,7 +57,7 @@ func (s *Store) Settle(ctx context.Context, b store.SettleBatch) (store.SettleRe
 		return nil
 	})
 	if err != nil {
-		return store.SettleResult{}, fmt.Errorf("sqlite: settle: %w", err)
+		return store.SettleResult{}, errorf("sqlite: settle: %w", err)
 	}
 	setAttemptIDs(b.Settlements, ids)
 	return res, nil

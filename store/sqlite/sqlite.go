@@ -87,7 +87,10 @@ type Config struct {
 // Store is a SQLite implementation of [store.SenderStore], [store.Inbox],
 // [store.InboxRecovery], [store.DeliveryPruner] and [store.Notifier] (within
 // the process, for a Store from [Open]) in one database file. Create it with
-// [Open] or [New], then call [Store.Migrate] once before use.
+// [Open] or [New], then call [Store.Migrate] once before use: until then
+// its methods return errors wrapping [store.ErrNotMigrated], and
+// [Store.CheckSchema], which a sender's and a receiver's Start call,
+// reports it before anything runs.
 //
 // A Store is safe for concurrent use by many goroutines. Write transactions
 // are serialized (see the package documentation); reads run in parallel.
@@ -112,6 +115,12 @@ type Store struct {
 
 	// policy seals and opens endpoint credentials (Config.Keys).
 	policy seal.Policy
+
+	// wsem, of capacity 1, is held by the store's write in progress (see
+	// [Store.write]), so a write waiting for the write pool's connection
+	// while holding it knows that something other than the store holds
+	// the connection: a transaction begun on [Store.DB].
+	wsem chan struct{}
 }
 
 // dbtx is what every query is written against: *sql.DB, *sql.Conn and
@@ -130,6 +139,7 @@ var (
 	_ store.DeliveryPruner = (*Store)(nil)
 	_ store.InboxBatcher   = (*Store)(nil)
 	_ store.AttemptStats   = (*Store)(nil)
+	_ store.SchemaChecker  = (*Store)(nil)
 )
 
 // Open opens (creating it when missing) the SQLite database file at path and
@@ -215,7 +225,7 @@ func Open(path string, cfg *Config) (*Store, error) {
 		rdb.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
-	return &Store{db: db, rdb: rdb, own: true, now: c.Now, n: n, policy: c.policy()}, nil
+	return &Store{db: db, rdb: rdb, own: true, now: c.Now, n: n, policy: c.policy(), wsem: make(chan struct{}, 1)}, nil
 }
 
 // New returns a Store over a *sql.DB the caller opened with the "sqlite"
@@ -230,7 +240,7 @@ func Open(path string, cfg *Config) (*Store, error) {
 // the sender's Notify after the caller commits a PublishTx).
 func New(db *sql.DB, cfg *Config) *Store {
 	c := fillConfig(cfg)
-	return &Store{db: db, rdb: db, now: c.Now, n: &notifier{}, policy: c.policy()}
+	return &Store{db: db, rdb: db, now: c.Now, n: &notifier{}, policy: c.policy(), wsem: make(chan struct{}, 1)}
 }
 
 func fillConfig(cfg *Config) Config {
@@ -272,7 +282,10 @@ func cloneValues(v url.Values) url.Values {
 // connection, and must keep it (do not raise its limits): while a
 // transaction holds it, a write through the Store (not through the
 // transaction) waits for it to end, so never call the Store's own write
-// methods while holding such a transaction.
+// methods (or a sender's Publish, which calls Enqueue) while holding such
+// a transaction: write through [Store.Tx] (a sender's PublishTx) instead.
+// A write that does wait fails when its context ends, with an error that
+// wraps the context's error and names that cause.
 func (s *Store) DB() *sql.DB { return s.db }
 
 // Close closes the connection pools opened by [Open], waiting for queries in
@@ -426,13 +439,27 @@ func (s *Store) reader() dbtx {
 // write runs fn atomically: in a BEGIN IMMEDIATE transaction on one
 // connection of the write pool, or, on a view bound to a caller's
 // transaction, inside a savepoint of it. fn's error is returned as is.
+//
+// The store's writes take turns on s.wsem before asking the pool for its
+// connection. So when ctx ends while a write holds wsem and waits for the
+// connection, the connection is held by no write of the store's: with
+// [Open]'s pools (one write connection, reads elsewhere) that is the
+// caller's transaction on [Store.DB], and the error says so.
 func (s *Store) write(ctx context.Context, fn func(q dbtx) error) error {
 	if s.tx != nil {
 		return s.savepoint(ctx, fn)
 	}
+	select {
+	case s.wsem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the write lock: %w (held by another write of the store's, which may itself wait "+
+			"for a transaction begun on Store.DB: write inside such a transaction through Store.Tx, and publish with "+
+			"the sender's PublishTx, not Publish)", ctx.Err())
+	}
+	defer func() { <-s.wsem }()
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return err
+		return s.connError(ctx, err)
 	}
 	defer conn.Close()
 	// BEGIN IMMEDIATE takes the write lock now, so the transaction never has
@@ -450,6 +477,23 @@ func (s *Store) write(ctx context.Context, fn func(q dbtx) error) error {
 		return err
 	}
 	return nil
+}
+
+// connError explains err, from asking the write pool for a connection
+// while holding s.wsem: when ctx ended the wait, the likely cause (with
+// [Open], the certain one when the connection is in use) is a transaction
+// of the caller's on [Store.DB], holding the pool's one connection.
+func (s *Store) connError(ctx context.Context, err error) error {
+	if ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
+		return err
+	}
+	if s.own && s.rdb != s.db && s.db.Stats().InUse > 0 {
+		return fmt.Errorf("waiting for the write lock: %w (a transaction begun on Store.DB is open: "+
+			"write inside it through Store.Tx, and publish with the sender's PublishTx, not Publish)", err)
+	}
+	return fmt.Errorf("waiting for a connection of the write pool: %w (if a transaction begun on the pool "+
+		"is open and the pool has no other connection: write inside it through Store.Tx, and publish with the "+
+		"sender's PublishTx, not Publish)", err)
 }
 
 // rollback ends the connection's transaction; if that fails the connection

@@ -69,11 +69,11 @@ func recordStats(ctx context.Context, q dbtx, atts []stagedAttempt) error {
 func (s *Store) AttemptStats(ctx context.Context, f store.StatsFilter) ([]store.HourStats, error) {
 	query, args, err := statsQuery(f)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+		return nil, errorf("sqlite: %w", err)
 	}
 	out, err := queryAll(ctx, s.reader(), scanHourStats, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: attempt stats: %w", err)
+		return nil, errorf("sqlite: attempt stats: %w", err)
 	}
 	return out, nil
 }

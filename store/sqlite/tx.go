@@ -23,5 +23,5 @@ func (s *Store) Tx(tx *sql.Tx) store.Tx { return s.inTx(tx) }
 // inTx returns a view of s whose reads and writes all run in tx, writes
 // inside savepoints.
 func (s *Store) inTx(tx dbtx) *Store {
-	return &Store{db: s.db, rdb: s.rdb, now: s.now, tx: tx, n: s.n, policy: s.policy}
+	return &Store{db: s.db, rdb: s.rdb, now: s.now, tx: tx, n: s.n, policy: s.policy, wsem: s.wsem}
 }

@@ -1,0 +1,84 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/receiver"
+	"github.com/webhookkit/webhookkit/sender"
+	"github.com/webhookkit/webhookkit/store"
+	"github.com/webhookkit/webhookkit/store/postgres"
+)
+
+// TestNotMigrated checks that a store used before Migrate says so: its
+// methods' errors wrap store.ErrNotMigrated and name Migrate, and a
+// sender's and a receiver's Start fail at once with it instead of
+// starting and logging the failure of every poll. The schema is fresh
+// (created empty by the test helper), and also entirely absent.
+func TestNotMigrated(t *testing.T) {
+	ctx := context.Background()
+	pool := newPool(t)
+	for _, schema := range []string{randomSchema(t), "whk_absent_" + uuid.NewString()[:8]} {
+		t.Run(schema, func(t *testing.T) {
+			s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: quiet, PlaintextSecrets: true})
+			require.NoError(t, err)
+
+			err = s.CheckSchema(ctx)
+			require.ErrorIs(t, err, store.ErrNotMigrated)
+			require.Contains(t, err.Error(), "Migrate")
+
+			ep := &store.Endpoint{Tenant: "t", Mode: event.ModeTest, URL: "https://hooks.example.com/in", EventTypes: []string{"*"},
+				Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
+			ev := event.Event{APIMode: event.ModeTest, ID: uuid.NewString(), Type: "user.created", Data: []byte(`{}`)}
+			for name, call := range map[string]func() error{
+				"CreateEndpoint": func() error { return s.CreateEndpoint(ctx, ep) },
+				"GetEndpoint":    func() error { _, err := s.GetEndpoint(ctx, "ep_1"); return err },
+				"Enqueue": func() error {
+					_, err := s.Enqueue(ctx, store.EnqueueRequest{Event: ev, Now: time.Now(),
+						Targets: []store.Target{{EndpointID: "ep_1", Tenant: "t"}}})
+					return err
+				},
+				"Lease": func() error {
+					_, err := s.Lease(ctx, store.LeaseRequest{Now: time.Now(), Limit: 1, Duration: time.Minute})
+					return err
+				},
+				"Claim": func() error {
+					_, err := s.Claim(ctx, store.Claim{Key: "k", Now: time.Now()})
+					return err
+				},
+			} {
+				err := call()
+				require.ErrorIs(t, err, store.ErrNotMigrated, name)
+				require.Contains(t, err.Error(), "Migrate", name)
+			}
+
+			snd, err := sender.New(s, &sender.Config{Logger: quiet})
+			require.NoError(t, err)
+			require.ErrorIs(t, snd.Start(ctx), store.ErrNotMigrated)
+			require.NoError(t, snd.Close())
+
+			rcv, err := receiver.New(receiver.HandlerFunc(func(context.Context, event.Event) error { return nil }),
+				&receiver.Config{Keys: []receiver.Key{{Text: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}, Inbox: s, Logger: quiet})
+			require.NoError(t, err)
+			require.ErrorIs(t, rcv.Start(ctx), store.ErrNotMigrated)
+			require.NoError(t, rcv.Close())
+		})
+	}
+}
+
+// TestCheckSchemaMigrated checks that CheckSchema passes once Migrate ran,
+// and that a sender then starts.
+func TestCheckSchemaMigrated(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	require.NoError(t, s.CheckSchema(ctx))
+	snd, err := sender.New(s, &sender.Config{Logger: quiet})
+	require.NoError(t, err)
+	require.NoError(t, snd.Start(ctx))
+	require.NoError(t, snd.Close())
+}
