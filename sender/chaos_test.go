@@ -151,7 +151,12 @@ func TestChaos(t *testing.T) {
 		LeaseDuration:        5 * time.Second,
 		PollInterval:         5 * time.Millisecond,
 		Retry:                retry.Schedule{Delays: delays},
-		Logger:               discardLogger(),
+		// The breaker stays on (it must not lose or duplicate anything
+		// either), but probes at the test's time scale: on a loaded machine
+		// ten faults in a row open it, and the default probe interval (5 s,
+		// doubling) would outlast the test's patience.
+		Breaker: sender.BreakerConfig{ProbeInterval: 20 * time.Millisecond, MaxProbeInterval: 200 * time.Millisecond},
+		Logger:  discardLogger(),
 		Hooks: sender.Hooks{
 			OnDeliveryExhausted: func(context.Context, *store.Delivery, string) { exhausted.Add(1) },
 		},
