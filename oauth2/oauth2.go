@@ -3,7 +3,10 @@
 // endpoint's access token with golang.org/x/oauth2/clientcredentials (token
 // URL, client id and secret, scopes and audience from store.Endpoint.OAuth2),
 // caches it until shortly before it expires, and fetches a new one when it
-// is about to expire or the endpoint's settings change.
+// is about to expire or the endpoint's settings change. An endpoint no
+// attempt has asked for a token for a while (Config.IdleTTL: deleted,
+// disabled, or quiet) is dropped from the cache, so a long-running process
+// keeps no tokens of endpoints it no longer delivers to.
 //
 // Token requests go through the HTTP client the sender passes: the sender's
 // own, so the private-address guard, the proxy and the request timeout
@@ -35,25 +38,46 @@ import (
 // replaced, when Config.RefreshBefore is zero.
 const DefaultRefreshBefore = time.Minute
 
+// DefaultIdleTTL is how long a cached token stays unused before it is
+// dropped, when Config.IdleTTL is zero.
+const DefaultIdleTTL = time.Hour
+
 // Config configures a [Source]. The zero value (or nil) works.
 type Config struct {
 	// RefreshBefore is how long before its expiry a token is replaced by
 	// a new one (for a token that lives less than twice as long: half its
 	// life). Zero: [DefaultRefreshBefore].
 	RefreshBefore time.Duration
-	// Now is the clock that ages cached tokens. Nil: time.Now.
+	// IdleTTL is how long an endpoint's cached token is kept after the
+	// last call of Authorization for it: the token of an endpoint that
+	// was deleted or disabled, here or by another process, goes
+	// without anyone calling [Source.Forget]. Authorization itself sweeps
+	// the cache, at most once per IdleTTL: the first call at least IdleTTL
+	// after the previous sweep drops every token unused for IdleTTL. So
+	// while any endpoint is delivered to, the cache holds only endpoints
+	// used within the last two IdleTTLs. A dropped endpoint gets a new
+	// token at its next attempt. Zero: [DefaultIdleTTL]. Negative: tokens
+	// are kept until replaced or forgotten.
+	IdleTTL time.Duration
+	// Now is the clock that ages cached tokens and times how long they
+	// went unused. Nil: time.Now.
 	Now func() time.Time
 }
 
-// Source obtains and caches OAuth2 client-credentials tokens per endpoint.
-// Create one with [New]; it is safe for concurrent use, and concurrent
-// attempts to one endpoint share one token request.
+// Source obtains and caches OAuth2 client-credentials tokens per endpoint,
+// one per endpoint id: a token fetched with other settings than the
+// endpoint's current ones is replaced, not kept beside them, and one unused
+// for [Config].IdleTTL is dropped. Create one with [New]; it is safe for
+// concurrent use, and concurrent attempts to one endpoint share one token
+// request.
 type Source struct {
 	early time.Duration
+	idle  time.Duration // <= 0: never drop idle entries
 	now   func() time.Time
 
 	mu      sync.Mutex
 	entries map[string]*entry // by endpoint id
+	swept   time.Time         // when idle entries were last dropped
 }
 
 var _ sender.TokenSource = (*Source)(nil)
@@ -65,13 +89,17 @@ type entry struct {
 	settings [32]byte // hash of the settings the token was fetched with
 	header   string   // "" when there is no token
 	refresh  time.Time
+	used     time.Time // the last call of Authorization for it; Source.mu guards it
 }
 
 // New returns a Source configured by cfg (nil: defaults).
 func New(cfg *Config) *Source {
-	s := &Source{early: DefaultRefreshBefore, now: time.Now, entries: make(map[string]*entry)}
+	s := &Source{early: DefaultRefreshBefore, idle: DefaultIdleTTL, now: time.Now, entries: make(map[string]*entry)}
 	if cfg != nil && cfg.RefreshBefore > 0 {
 		s.early = cfg.RefreshBefore
+	}
+	if cfg != nil && cfg.IdleTTL != 0 {
+		s.idle = cfg.IdleTTL
 	}
 	if cfg != nil && cfg.Now != nil {
 		s.now = cfg.Now
@@ -82,7 +110,8 @@ func New(cfg *Config) *Source {
 // Authorization returns the Authorization header value for ep ("Bearer
 // <token>"): the cached token when it is not about to expire and ep's
 // OAuth2 settings are those it was fetched with, else a new one from ep's
-// token URL, requested through client within ctx. An endpoint without
+// token URL, requested through client within ctx. It also drops the
+// tokens of endpoints unused for [Config].IdleTTL. An endpoint without
 // OAuth2 settings gets "" and no error. Errors are x/oauth2's (a
 // *oauth2.RetrieveError for an answer that is not a token), whose text
 // never holds the client secret.
@@ -92,12 +121,15 @@ func (s *Source) Authorization(ctx context.Context, client *http.Client, ep *sto
 		return "", nil
 	}
 	sum := fingerprint(o)
+	now := s.now()
 	s.mu.Lock()
+	s.sweep(now)
 	e := s.entries[ep.ID]
 	if e == nil {
 		e = &entry{}
 		s.entries[ep.ID] = e
 	}
+	e.used = now
 	s.mu.Unlock()
 
 	e.mu.Lock()
@@ -123,12 +155,29 @@ func (s *Source) Authorization(ctx context.Context, client *http.Client, ep *sto
 	return e.header, nil
 }
 
-// Forget drops the cached token of an endpoint (deleted, say). Tokens of
-// changed settings are replaced without it.
+// Forget drops the cached token of an endpoint at once: one deleted, say,
+// when its token should not wait for [Config].IdleTTL to go. Tokens of
+// changed settings are replaced without it. An attempt already fetching a
+// token for the endpoint still gets it; the next fetches a new one.
 func (s *Source) Forget(endpointID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.entries, endpointID)
+}
+
+// sweep drops the entries unused since now minus the idle TTL, at most
+// once per idle TTL. s.mu must be held.
+func (s *Source) sweep(now time.Time) {
+	if s.idle <= 0 || now.Sub(s.swept) < s.idle {
+		return
+	}
+	s.swept = now
+	cutoff := now.Add(-s.idle)
+	for id, e := range s.entries {
+		if e.used.Before(cutoff) {
+			delete(s.entries, id)
+		}
+	}
 }
 
 // fingerprint is a hash of the settings a token depends on.

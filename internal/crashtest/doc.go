@@ -41,6 +41,18 @@
 //     completed at least once, never twice in one process, and a second time
 //     only when a crash fell between its side effect and its mark-handled
 //     record (the documented window, wider by the wait for the next batch).
+//   - TestReceiverCrashProviders (SQLite and PostgreSQL): a receiver child
+//     with a GitHub and a Stripe source (no source of its own) answers 200
+//     to requests of both, signed as those providers sign them
+//     (webhooktest.GitHubRequest, StripeRequest), completes a quarter of
+//     the callbacks and is SIGKILLed once those are recorded handled, the
+//     others accepted and waiting. The restarted child re-drives them from
+//     the inbox's request records. Every request is handled exactly once,
+//     and the handler sees the same event (id, type, mode, time, data) and
+//     the same receiver.Delivery (source, provider, key, body, the
+//     provider's and the sender's headers, Authorization dropped) in the
+//     life that re-drove it as in the one that accepted it; sending every
+//     request again hands none to the callback.
 //   - TestSenderCrashMidSettle (SQLite and PostgreSQL): the sender child is
 //     SIGKILLed twice inside the Settle of a batch whose requests the
 //     endpoint answered 200 (its store blocks there and tells the parent),

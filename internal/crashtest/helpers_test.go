@@ -32,7 +32,7 @@ const (
 	envDSN  = pgtest.EnvDSN
 	envFull = "WEBHOOKKIT_FULL"
 
-	envRole     = "WEBHOOKKIT_CRASHTEST_ROLE"     // "sender" or "receiver"
+	envRole     = "WEBHOOKKIT_CRASHTEST_ROLE"     // "sender", "receiver" or "providers"
 	envSQLite   = "WEBHOOKKIT_CRASHTEST_SQLITE"   // SQLite file, or
 	envPGSchema = "WEBHOOKKIT_CRASHTEST_PGSCHEMA" // PostgreSQL schema (DSN from envDSN)
 	envSecret   = "WEBHOOKKIT_CRASHTEST_SECRET"   // receiver: the signing secret
@@ -376,6 +376,8 @@ func TestHelperProcess(t *testing.T) {
 		err = runSender()
 	case "receiver":
 		err = runReceiver()
+	case "providers":
+		err = runProviders()
 	default:
 		err = fmt.Errorf("unknown role %q", role)
 	}

@@ -347,6 +347,16 @@ func inboxStates(tb testing.TB, st durable) map[string]store.InboxState {
 // unavailable) is retried, as a sender would; postAll returns how many were.
 func postAll(tb testing.TB, url string, signer *signature.Signer, evs []event.Event) int {
 	tb.Helper()
+	return postEach(tb, len(evs), func(client *http.Client, i int) (int, error) {
+		return post(client, url, signer, evs[i])
+	})
+}
+
+// postEach calls send for 0 to n-1 from a few goroutines and requires each
+// to answer 200. An answer of 503 is sent again, after a pause, as a
+// sender would retry it; postEach returns how many were.
+func postEach(tb testing.TB, n int, send func(client *http.Client, i int) (status int, err error)) int {
+	tb.Helper()
 	client := &http.Client{Timeout: 30 * time.Second}
 	defer client.CloseIdleConnections()
 	var (
@@ -367,11 +377,11 @@ func postAll(tb testing.TB, url string, signer *signature.Signer, evs []event.Ev
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(evs) {
+				if i >= n {
 					return
 				}
 				for {
-					status, err := post(client, url, signer, evs[i])
+					status, err := send(client, i)
 					if err != nil {
 						fail(err)
 						return
@@ -382,7 +392,7 @@ func postAll(tb testing.TB, url string, signer *signature.Signer, evs []event.Ev
 						continue
 					}
 					if status != http.StatusOK {
-						fail(fmt.Errorf("event %s: status %d", evs[i].ID, status))
+						fail(fmt.Errorf("request %d: status %d", i, status))
 						return
 					}
 					break

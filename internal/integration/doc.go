@@ -13,7 +13,9 @@
 //   - receiver: the receiver over the durable SQLite and PostgreSQL inboxes,
 //     and the HTTP benchmarks (a bare handler, the receiver on the memory,
 //     SQLite and PostgreSQL inboxes, and the handler alone).
-//   - sender: a PostgreSQL notification waking another sender instance.
+//   - sender: a PostgreSQL notification waking another sender instance, and
+//     PublishTx to an organization's account in the application's own
+//     SQLite or PostgreSQL transaction.
 //   - dashboard: the dashboard driven by headless Chromium (chromedp).
 //
 // The PostgreSQL tests read WEBHOOKKIT_TEST_POSTGRES_DSN (see

@@ -2,7 +2,8 @@ package sender_test
 
 // Helpers for the sender's tests over PostgreSQL, as in the sender
 // package's own notify_test.go (which this module cannot import); the
-// endpoint, sender and events come from webhooktest.
+// endpoint, sender and events come from webhooktest. The SQLite and
+// PostgreSQL outboxes of accounts_test.go are there.
 
 import (
 	"time"
