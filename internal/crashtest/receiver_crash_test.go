@@ -33,42 +33,14 @@ import (
 // or after (envBlock "after").
 func runReceiver() error {
 	ctx := context.Background()
-	sp, err := specFromEnv()
-	if err != nil {
-		return err
-	}
-	st, _, err := sp.open(ctx, 6)
-	if err != nil {
-		return err
-	}
-	run, err := strconv.Atoi(os.Getenv(envRun))
-	if err != nil {
-		return err
-	}
-	allow, err := strconv.ParseInt(os.Getenv(envAllow), 10, 64)
+	c, err := openReceiverChild(ctx)
 	if err != nil {
 		return err
 	}
 	block := os.Getenv(envBlock)
-	f, err := os.OpenFile(os.Getenv(envOut), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return err
-	}
-	var (
-		fmu     sync.Mutex
-		started atomic.Int64
-	)
-	sideEffect := func(id string) error {
-		fmu.Lock()
-		defer fmu.Unlock()
-		// One write(2) per line: a SIGKILL cannot tear it.
-		if _, err := f.WriteString(strconv.Itoa(run) + " " + id + "\n"); err != nil {
-			return err
-		}
-		return f.Sync()
-	}
+	sideEffect := func(id string) error { return c.writeLine([]byte(strconv.Itoa(c.run) + " " + id)) }
 	h := receiver.HandlerFunc(func(ctx context.Context, ev event.Event) error {
-		over := allow >= 0 && started.Add(1) > allow
+		over := c.over()
 		if over && block == "before" {
 			<-ctx.Done() // never, before the kill: CallbackTimeout is long
 			return ctx.Err()
@@ -85,7 +57,7 @@ func runReceiver() error {
 	secret := os.Getenv(envSecret)
 	r, err := receiver.New(h, &receiver.Config{
 		Keys:             []receiver.Key{{Text: secret}},
-		Inbox:            st,
+		Inbox:            c.st,
 		QueueSize:        events() + 64,
 		Workers:          receiverWorkers,
 		CallbackTimeout:  10 * time.Minute,
@@ -99,11 +71,67 @@ func runReceiver() error {
 	if err := r.Start(ctx); err != nil {
 		return err
 	}
+	return serveChild(r)
+}
+
+// receiverChild is what every receiver child opens from its environment:
+// the durable inbox, its life's number, how many callbacks may complete,
+// and the file of side effects.
+type receiverChild struct {
+	st      durable
+	run     int
+	allow   int64 // callbacks that complete; negative: all
+	started atomic.Int64
+
+	mu  sync.Mutex
+	out *os.File
+}
+
+// openReceiverChild opens what the environment names for a receiver child.
+func openReceiverChild(ctx context.Context) (*receiverChild, error) {
+	sp, err := specFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	st, _, err := sp.open(ctx, 6)
+	if err != nil {
+		return nil, err
+	}
+	c := &receiverChild{st: st}
+	if c.run, err = strconv.Atoi(os.Getenv(envRun)); err != nil {
+		return nil, err
+	}
+	if c.allow, err = strconv.ParseInt(os.Getenv(envAllow), 10, 64); err != nil {
+		return nil, err
+	}
+	if c.out, err = os.OpenFile(os.Getenv(envOut), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// over reports whether this callback is past the ones allowed to complete.
+func (c *receiverChild) over() bool { return c.allow >= 0 && c.started.Add(1) > c.allow }
+
+// writeLine appends line and a newline to the side-effect file and fsyncs
+// it, in one write(2), so that a SIGKILL cannot tear it.
+func (c *receiverChild) writeLine(line []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, err := c.out.Write(append(line, '\n')); err != nil {
+		return err
+	}
+	return c.out.Sync()
+}
+
+// serveChild serves h on a loopback port, prints "READY <addr>" for the
+// parent, and blocks until the process is killed.
+func serveChild(h http.Handler) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	if _, err := os.Stdout.WriteString("READY " + ln.Addr().String() + "\n"); err != nil {
 		return err

@@ -8,12 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,36 +74,16 @@ func sum(b []byte) string {
 // killed.
 func runProviders() error {
 	ctx := context.Background()
-	sp, err := specFromEnv()
+	c, err := openReceiverChild(ctx)
 	if err != nil {
 		return err
 	}
-	st, _, err := sp.open(ctx, 6)
-	if err != nil {
-		return err
-	}
-	run, err := strconv.Atoi(os.Getenv(envRun))
-	if err != nil {
-		return err
-	}
-	allow, err := strconv.ParseInt(os.Getenv(envAllow), 10, 64)
-	if err != nil {
-		return err
-	}
-	f, err := os.OpenFile(os.Getenv(envOut), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return err
-	}
-	var (
-		fmu     sync.Mutex
-		started atomic.Int64
-	)
 	h := receiver.HandlerFunc(func(ctx context.Context, ev event.Event) error {
-		if allow >= 0 && started.Add(1) > allow {
+		if c.over() {
 			<-ctx.Done() // never, before the kill: CallbackTimeout is long
 			return ctx.Err()
 		}
-		line := providerLine{Run: run, ID: ev.ID, Type: ev.Type, Mode: string(ev.APIMode), Date: ev.Date.Unix(), Data: sum(ev.Data)}
+		line := providerLine{Run: c.run, ID: ev.ID, Type: ev.Type, Mode: string(ev.APIMode), Date: ev.Date.Unix(), Data: sum(ev.Data)}
 		if d, ok := receiver.DeliveryFrom(ctx); ok {
 			line.Source, line.Provider, line.Key = d.Source, d.Provider, d.Key
 			line.Body, line.Received = sum(d.Body), d.Received.Unix()
@@ -121,20 +98,14 @@ func runProviders() error {
 		if err != nil {
 			return err
 		}
-		fmu.Lock()
-		defer fmu.Unlock()
-		// One write(2) per line: a SIGKILL cannot tear it.
-		if _, err := f.Write(append(b, '\n')); err != nil {
-			return err
-		}
-		return f.Sync()
+		return c.writeLine(b)
 	})
 	r, err := receiver.New(h, &receiver.Config{
 		Sources: []receiver.Source{
 			{Provider: receiver.GitHub{}, Keys: []receiver.Key{{Text: githubSecret}}},
 			{Provider: receiver.Stripe{}, Keys: []receiver.Key{{Text: stripeSecret}}},
 		},
-		Inbox:            st,
+		Inbox:            c.st,
 		QueueSize:        providerEvents() + 64,
 		Workers:          receiverWorkers,
 		CallbackTimeout:  10 * time.Minute,
@@ -151,16 +122,7 @@ func runProviders() error {
 	mux := http.NewServeMux()
 	mux.Handle("/github", r.Source(receiver.NameGitHub))
 	mux.Handle("/stripe", r.Source(receiver.NameStripe))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	if _, err := os.Stdout.WriteString("READY " + ln.Addr().String() + "\n"); err != nil {
-		return err
-	}
-	select {} // until SIGKILL, or until stdin closes
+	return serveChild(mux)
 }
 
 // providerEvents is how many requests the provider crash test sends, half
