@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -13,6 +12,7 @@ import (
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/postgres"
+	"github.com/webhookkit/webhookkit/store/storetest"
 )
 
 // TestNotMigrated checks that a store used before Migrate says so: its
@@ -25,37 +25,14 @@ func TestNotMigrated(t *testing.T) {
 	pool := newPool(t)
 	for _, schema := range []string{randomSchema(t), "whk_absent_" + uuid.NewString()[:8]} {
 		t.Run(schema, func(t *testing.T) {
-			s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: quiet, PlaintextSecrets: true})
-			require.NoError(t, err)
-
-			err = s.CheckSchema(ctx)
-			require.ErrorIs(t, err, store.ErrNotMigrated)
-			require.Contains(t, err.Error(), "Migrate")
-
-			ep := &store.Endpoint{Tenant: "t", Mode: event.ModeTest, URL: "https://hooks.example.com/in", EventTypes: []string{"*"},
-				Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
-			ev := event.Event{APIMode: event.ModeTest, ID: uuid.NewString(), Type: "user.created", Data: []byte(`{}`)}
-			for name, call := range map[string]func() error{
-				"CreateEndpoint": func() error { return s.CreateEndpoint(ctx, ep) },
-				"GetEndpoint":    func() error { _, err := s.GetEndpoint(ctx, "ep_1"); return err },
-				"Enqueue": func() error {
-					_, err := s.Enqueue(ctx, store.EnqueueRequest{Event: ev, Now: time.Now(),
-						Targets: []store.Target{{EndpointID: "ep_1", Tenant: "t"}}})
-					return err
-				},
-				"Lease": func() error {
-					_, err := s.Lease(ctx, store.LeaseRequest{Now: time.Now(), Limit: 1, Duration: time.Minute})
-					return err
-				},
-				"Claim": func() error {
-					_, err := s.Claim(ctx, store.Claim{Key: "k", Now: time.Now()})
-					return err
-				},
-			} {
-				err := call()
-				require.ErrorIs(t, err, store.ErrNotMigrated, name)
-				require.Contains(t, err.Error(), "Migrate", name)
+			open := func(tb testing.TB) *postgres.Store {
+				s, err := postgres.New(pool, &postgres.Config{Schema: schema, Logger: quiet, PlaintextSecrets: true})
+				require.NoError(tb, err)
+				return s
 			}
+			storetest.RunNotMigrated(t, func(tb testing.TB) storetest.UnmigratedStore { return open(tb) })
+
+			s := open(t)
 
 			snd, err := sender.New(s, &sender.Config{Logger: quiet})
 			require.NoError(t, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 	"github.com/webhookkit/webhookkit/store/sqlite"
+	"github.com/webhookkit/webhookkit/store/storetest"
 )
 
 // openUnmigrated opens a fresh SQLite file without calling Migrate.
@@ -29,38 +29,10 @@ func openUnmigrated(tb testing.TB) *sqlite.Store {
 // sender's and a receiver's Start fail at once with it instead of
 // starting and logging the failure of every poll.
 func TestNotMigrated(t *testing.T) {
+	storetest.RunNotMigrated(t, func(tb testing.TB) storetest.UnmigratedStore { return openUnmigrated(tb) })
+
 	ctx := context.Background()
 	s := openUnmigrated(t)
-
-	err := s.CheckSchema(ctx)
-	require.ErrorIs(t, err, store.ErrNotMigrated)
-	require.Contains(t, err.Error(), "Migrate")
-
-	ep := &store.Endpoint{Tenant: "t", Mode: event.ModeTest, URL: "https://hooks.example.com/in", EventTypes: []string{"*"},
-		Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
-	ev := newEvent("user.created", time.Now())
-	for name, call := range map[string]func() error{
-		"CreateEndpoint": func() error { return s.CreateEndpoint(ctx, ep) },
-		"GetEndpoint":    func() error { _, err := s.GetEndpoint(ctx, "ep_1"); return err },
-		"Enqueue": func() error {
-			_, err := s.Enqueue(ctx, store.EnqueueRequest{Event: ev, Now: time.Now(),
-				Targets: []store.Target{{EndpointID: "ep_1", Tenant: "t"}}})
-			return err
-		},
-		"Lease": func() error {
-			_, err := s.Lease(ctx, store.LeaseRequest{Now: time.Now(), Limit: 1, Duration: time.Minute})
-			return err
-		},
-		"Claim": func() error {
-			_, err := s.Claim(ctx, store.Claim{Key: "k", Now: time.Now()})
-			return err
-		},
-	} {
-		err := call()
-		require.ErrorIs(t, err, store.ErrNotMigrated, name)
-		require.Contains(t, err.Error(), "Migrate", name)
-	}
-
 	snd, err := sender.New(s, &sender.Config{Logger: quietLog})
 	require.NoError(t, err)
 	err = snd.Start(ctx)
