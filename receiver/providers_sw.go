@@ -86,18 +86,21 @@ func (StandardWebhooks) Parse(h http.Header, body []byte) (Message, error) {
 	}
 	m := Message{Key: id, Time: ts, Data: body}
 	if firstNonSpace(body) == '{' {
-		f, err := topFields(body)
-		if err != nil {
+		var f [2][]byte
+		if err := topFields(body, standardFields, f[:]); err != nil {
 			return Message{}, err
 		}
-		if t, ok := stringField(f, "type"); ok {
+		if t, ok := stringValue(f[0]); ok {
 			m.Type = t
-		} else if t, ok := stringField(f, "event"); ok {
+		} else if t, ok := stringValue(f[1]); ok {
 			m.Type = t
 		}
 	}
 	return m, nil
 }
+
+// standardFields are the members StandardWebhooks.Parse reads.
+var standardFields = []string{"type", "event"}
 
 // EventPayload is the [Provider] of senders that sign with Standard
 // Webhooks (as [StandardWebhooks], keys "whsec_..." or "whpk_...") a body
@@ -134,24 +137,27 @@ func (EventPayload) Parse(h http.Header, body []byte) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
-	f, err := topFields(body)
-	if err != nil {
+	var f [3][]byte
+	if err := topFields(body, eventPayloadFields, f[:]); err != nil {
 		return Message{}, err
 	}
-	id, ok := stringField(f, "id")
+	id, ok := stringValue(f[0])
 	if !ok {
 		return Message{}, errors.New(`receiver: body has no string "id"`)
 	}
-	typ, ok := stringField(f, "event")
+	typ, ok := stringValue(f[1])
 	if !ok {
 		return Message{}, errors.New(`receiver: body has no string "event"`)
 	}
-	data := f["payload"]
+	data := json.RawMessage(f[2])
 	if len(data) == 0 {
 		data = json.RawMessage(`{}`)
 	}
 	return Message{Key: id, Type: typ, Time: ts, Data: data}, nil
 }
+
+// eventPayloadFields are the members EventPayload.Parse reads.
+var eventPayloadFields = []string{"id", "event", "payload"}
 
 // swVerifier verifies Standard Webhooks signatures, reading Svix's headers
 // when the webhook-* ones are absent (svix).
@@ -189,17 +195,17 @@ const (
 	hdrSvixSignature = "Svix-Signature"
 )
 
+// svixVerifyNames are the headers of a Svix signature, in the order of
+// signature.Verifier.VerifyValues' arguments.
+var svixVerifyNames = [3]string{hdrSvixID, hdrSvixTimestamp, hdrSvixSignature}
+
 func (s *swVerifier) Verify(h http.Header, body []byte) error {
-	if !s.svix || hasHeader(h, signature.HeaderID) || !hasHeader(h, hdrSvixID) {
+	if !s.svix || hasHeader(h, hdrID) || !hasHeader(h, hdrSvixID) {
 		return s.v.Verify(h, body)
 	}
 	var vals [3]string
-	for i, name := range [3]string{hdrSvixID, hdrSvixTimestamp, hdrSvixSignature} {
-		v, err := oneHeader(h, name)
-		if err != nil {
-			return err
-		}
-		vals[i] = v
+	if err := oneHeaders(h, svixVerifyNames[:], vals[:]); err != nil {
+		return err
 	}
 	return s.v.VerifyValues(vals[0], vals[1], vals[2], body)
 }
@@ -207,21 +213,23 @@ func (s *swVerifier) Verify(h http.Header, body []byte) error {
 // swHeaders returns the webhook-id and webhook-timestamp (or Svix's) of a
 // verified request.
 func swHeaders(h http.Header) (string, time.Time, error) {
-	idName, tsName := signature.HeaderID, signature.HeaderTimestamp
-	if !hasHeader(h, idName) && hasHeader(h, hdrSvixID) {
-		idName, tsName = hdrSvixID, hdrSvixTimestamp
+	names := &swNames
+	if !hasHeader(h, hdrID) && hasHeader(h, hdrSvixID) {
+		names = &svixNames
 	}
-	id, err := oneHeader(h, idName)
-	if err != nil {
+	var vals [2]string
+	if err := oneHeaders(h, names[:], vals[:]); err != nil {
 		return "", time.Time{}, err
 	}
-	ts, err := oneHeader(h, tsName)
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	sec, ok := parseUnix(ts)
+	sec, ok := parseUnix(vals[1])
 	if !ok {
-		return "", time.Time{}, fmt.Errorf("%w: %s is not a decimal Unix time", signature.ErrMalformedHeader, tsName)
+		return "", time.Time{}, fmt.Errorf("%w: %s is not a decimal Unix time", signature.ErrMalformedHeader, names[1])
 	}
-	return id, time.Unix(sec, 0).UTC(), nil
+	return vals[0], time.Unix(sec, 0).UTC(), nil
 }
+
+// The id and timestamp headers of Standard Webhooks, and Svix's.
+var (
+	swNames   = [2]string{signature.HeaderID, signature.HeaderTimestamp}
+	svixNames = [2]string{hdrSvixID, hdrSvixTimestamp}
+)
