@@ -181,3 +181,24 @@ func hexHMACOf(t *testing.T, key, content string) []byte {
 	m.Write([]byte(content))
 	return m.Sum(nil)
 }
+
+// TestKeptHeader: keptHeader is h.Clone() without the credentials, under
+// any spelling.
+func TestKeptHeader(t *testing.T) {
+	h := http.Header{
+		"Content-Type": {"application/json"}, "X-Many": {"a", "b"}, "X-Nil": nil, "X-Empty": {},
+		"Authorization": {"Bearer x"}, "cookie": {"c=1"}, "PROXY-AUTHORIZATION": {"p"}, "Authorizations": {"kept"},
+	}
+	want := h.Clone()
+	for _, k := range []string{"Authorization", "cookie", "PROXY-AUTHORIZATION"} {
+		delete(want, k)
+	}
+	got := keptHeader(h)
+	require.Equal(t, want, got)
+	require.Nil(t, got["X-Nil"])
+	require.NotNil(t, got["X-Empty"])
+	got["X-Many"] = append(got["X-Many"], "c")
+	require.Equal(t, []string{"a", "b"}, h["X-Many"])
+	require.Equal(t, "application/json", got.Get("Content-Type"))
+	require.Nil(t, keptHeader(nil))
+}

@@ -296,17 +296,45 @@ func verifyReason(err error) Reason {
 // request, not of the webhook.
 var droppedHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization"}
 
-// keptHeader returns a copy of h without droppedHeaders.
+// keptHeader returns a copy of h without droppedHeaders (under any
+// spelling), as h.Clone() would hold it after deleting them: the values of
+// all headers share one slice, each capped, and a nil value stays nil.
 func keptHeader(h http.Header) http.Header {
-	c := h.Clone()
-	for _, k := range droppedHeaders {
-		for name := range c {
-			if len(name) == len(k) && equalFoldASCII(name, k) {
-				delete(c, name)
-			}
+	if h == nil {
+		return nil
+	}
+	nv, nk := 0, 0
+	for k, vs := range h {
+		if !droppedHeader(k) {
+			nv += len(vs)
+			nk++
+		}
+	}
+	sv := make([]string, nv)
+	c := make(http.Header, nk)
+	for k, vs := range h {
+		switch {
+		case droppedHeader(k):
+		case vs == nil:
+			c[k] = nil
+		default:
+			n := copy(sv, vs)
+			c[k] = sv[:n:n]
+			sv = sv[n:]
 		}
 	}
 	return c
+}
+
+// droppedHeader reports whether name is one of droppedHeaders, ignoring
+// ASCII case.
+func droppedHeader(name string) bool {
+	for _, k := range droppedHeaders {
+		if len(name) == len(k) && equalFoldASCII(name, k) {
+			return true
+		}
+	}
+	return false
 }
 
 func equalFoldASCII(a, b string) bool {
