@@ -149,6 +149,8 @@ func (EventPayload) Parse(h http.Header, body []byte) (Message, error) {
 	if !ok {
 		return Message{}, errors.New(`receiver: body has no string "event"`)
 	}
+	// The payload is a member of the body topFields checked as strict JSON,
+	// so strict JSON itself: the receiver does not check it again.
 	data := json.RawMessage(f[2])
 	if len(data) == 0 {
 		data = json.RawMessage(`{}`)

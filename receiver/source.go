@@ -232,6 +232,9 @@ func (r *Receiver) serveProvider(req *http.Request, s *source, pooled []byte) an
 	// Data that is the body, as most providers', was checked as strict
 	// JSON above (unless Parse broke its contract and modified the body).
 	strict := sameSlice(msg.Data, body) && bytes.Equal(body, pooled)
+	if _, ok := s.provider.(EventPayload); ok {
+		strict = true // its Data is a member of the body it checked as strict, or {}
+	}
 	ev, ok := s.event(msg, now, strict)
 	if !ok {
 		return answer{status: http.StatusBadRequest, reason: ReasonInvalidEvent}
