@@ -15,6 +15,82 @@ import (
 // errNotObject is the error of a body that is JSON but not an object.
 var errNotObject = errors.New("receiver: body is not a JSON object")
 
+// The providers of this package that read top-level members of the body
+// name them in a fixed list (an HMAC provider in its fields method) and
+// read the message from them in a parseFields method: Parse checks the
+// body and finds the members with parseBody, and the receiver (see
+// source.checkParse) does both in its single strict pass over the body.
+var (
+	standardFields     = []string{"type", "event"}
+	eventPayloadFields = []string{"id", "event", "payload"}
+	githubFields       = []string{"action"}
+	stripeFields       = []string{"id", "type", "livemode"}
+)
+
+// maxBodyFields is the most members a provider of this package reads.
+const maxBodyFields = 8
+
+// parseBody checks body as strict JSON and finds the members named names
+// (see event.CheckJSONFields): the start of Parse of the providers that
+// read members of the body.
+func parseBody(body []byte, names []string, vals [][]byte) (object bool, err error) {
+	object, err = event.CheckJSONFields(body, names, vals)
+	if err != nil {
+		return false, fmt.Errorf("receiver: body is not a JSON object: %w", err)
+	}
+	return object, nil
+}
+
+// checkParse checks body as strict JSON as event.CheckJSON does, whose
+// error jsonErr is, and then parses it with the source's provider: in one
+// pass over the body for the providers of this package that read it.
+func (s *source) checkParse(h http.Header, body []byte) (msg Message, jsonErr, err error) {
+	var hf [2]string
+	var names []string
+	switch p := s.provider.(type) {
+	case StandardWebhooks:
+		names = standardFields
+	case EventPayload:
+		names = eventPayloadFields
+	case GitHub:
+		names = githubFields
+	case Stripe:
+		names = stripeFields
+	case Slack:
+		names = slackFields[:]
+	case HMAC:
+		names = p.fields(&hf)
+	default:
+		if err := event.CheckJSON(body); err != nil {
+			return Message{}, err, nil
+		}
+		msg, err = s.provider.Parse(h, body)
+		return msg, nil, err
+	}
+	// The calls below are static, so that vals stays on the stack.
+	var vals [maxBodyFields][]byte
+	f := vals[:len(names)]
+	object, jsonErr := event.CheckJSONFields(body, names, f)
+	if jsonErr != nil {
+		return Message{}, jsonErr, nil
+	}
+	switch p := s.provider.(type) {
+	case StandardWebhooks:
+		msg, err = p.parseFields(h, body, object, f)
+	case EventPayload:
+		msg, err = p.parseFields(h, body, object, f)
+	case GitHub:
+		msg, err = p.parseFields(h, body, object, f)
+	case Stripe:
+		msg, err = p.parseFields(h, body, object, f)
+	case Slack:
+		msg, err = p.parseFields(h, body, object, f)
+	case HMAC:
+		msg, err = p.parseFields(h, body, object, f)
+	}
+	return msg, nil, err
+}
+
 // topFields checks b as strict JSON (event.CheckJSON) in one pass and sets
 // vals[i] to the raw value of its top-level member named names[i] (nil when
 // absent). It returns an error when b is not a strict JSON object: b is

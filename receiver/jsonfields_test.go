@@ -202,3 +202,49 @@ func TestKeptHeader(t *testing.T) {
 	require.Equal(t, "application/json", got.Get("Content-Type"))
 	require.Nil(t, keptHeader(nil))
 }
+
+// FuzzCheckParse: the receiver's single pass over a body (source.checkParse)
+// refuses exactly what event.CheckJSON refuses and otherwise parses as the
+// provider's Parse does, for every provider of this package.
+func FuzzCheckParse(f *testing.F) {
+	f.Add(uint8(0), []byte(`{"type":"a.b","event":"x"}`))
+	f.Add(uint8(1), []byte(`{"id":"m","event":"ping","payload":{"a":1}}`))
+	f.Add(uint8(2), []byte(`{"action":"opened"}`))
+	f.Add(uint8(3), []byte(`{"id":"evt_1","type":"a","livemode":true}`))
+	f.Add(uint8(4), []byte(`{"type":"event_callback","event_id":"E","event_time":1,"event":{"type":"m"}}`))
+	f.Add(uint8(4), []byte(`{"type":"url_verification","challenge":"c"}`))
+	f.Add(uint8(5), []byte(`{"uid":"u","kind":"k"}`))
+	f.Add(uint8(6), []byte(`{"id":1}`))
+	f.Add(uint8(7), []byte(`[1,{"a":"\u0041"}]`))
+	providers := []Provider{
+		StandardWebhooks{}, EventPayload{}, GitHub{}, Stripe{}, Slack{},
+		HMAC{ProviderName: "acme", Header: "X-Sig", KeyField: "uid", TypeField: "kind"},
+		Shopify{},
+		HMAC{ProviderName: "hdr", Header: "X-Sig", KeyHeader: "X-Id", TypeHeader: "X-Type"},
+	}
+	h := http.Header{
+		"Webhook-Id": {"msg_1"}, "Webhook-Timestamp": {"1750000000"},
+		"X-Github-Delivery": {"d-1"}, "X-Github-Event": {"push"},
+		"Stripe-Signature": {"t=1750000000,v1=00"},
+		"X-Shopify-Webhook-Id": {"w-1"}, "X-Shopify-Topic": {"orders/create"},
+		"X-Id": {"i-1"}, "X-Type": {"t"},
+	}
+	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
+		p := providers[int(which)%len(providers)]
+		s := &source{provider: p}
+		msg, jsonErr, err := s.checkParse(h, body)
+		if checkErr := event.CheckJSON(body); checkErr != nil {
+			require.Error(t, jsonErr)
+			require.Equal(t, checkErr.Error(), jsonErr.Error())
+			return
+		}
+		require.NoError(t, jsonErr)
+		want, wantErr := p.Parse(h, body)
+		require.Equal(t, want, msg)
+		if wantErr == nil {
+			require.NoError(t, err)
+		} else {
+			require.EqualError(t, err, wantErr.Error())
+		}
+	})
+}

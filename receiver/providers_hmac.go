@@ -52,17 +52,22 @@ func (GitHub) NewVerifier(keys []string, _ *signature.VerifyOptions) (Verifier, 
 
 // Parse reads the delivery id and event name from the headers and the
 // action from the body.
-func (GitHub) Parse(h http.Header, body []byte) (Message, error) {
+func (p GitHub) Parse(h http.Header, body []byte) (Message, error) {
+	var f [1][]byte
+	object, err := parseBody(body, githubFields, f[:])
+	if err != nil {
+		return Message{}, err
+	}
+	return p.parseFields(h, body, object, f[:])
+}
+
+func (GitHub) parseFields(h http.Header, body []byte, object bool, f [][]byte) (Message, error) {
 	var hv [2]string
 	if err := oneHeaders(h, githubHeaders[:], hv[:]); err != nil {
 		return Message{}, err
 	}
 	key, typ := hv[0], hv[1]
-	if firstNonSpace(body) == '{' {
-		var f [1][]byte
-		if err := topFields(body, githubFields, f[:]); err != nil {
-			return Message{}, err
-		}
+	if object {
 		if a, ok := stringValue(f[0]); ok && a != "" {
 			typ += "." + a
 		}
@@ -70,11 +75,8 @@ func (GitHub) Parse(h http.Header, body []byte) (Message, error) {
 	return Message{Key: key, Type: typ, Data: body}, nil
 }
 
-// The headers and members GitHub.Parse reads.
-var (
-	githubHeaders = [2]string{"X-Github-Delivery", "X-Github-Event"}
-	githubFields  = []string{"action"}
-)
+// The headers GitHub.Parse reads.
+var githubHeaders = [2]string{"X-Github-Delivery", "X-Github-Event"}
 
 // Shopify is the [Provider] of Shopify webhooks (JSON format). Keys are the
 // app's client secret. The signature is X-Shopify-Hmac-Sha256, the base64
@@ -140,10 +142,18 @@ func (Stripe) NewVerifier(keys []string, opts *signature.VerifyOptions) (Verifie
 }
 
 // Parse reads id, type and livemode from the body and t from the header.
-func (Stripe) Parse(h http.Header, body []byte) (Message, error) {
+func (p Stripe) Parse(h http.Header, body []byte) (Message, error) {
 	var f [3][]byte
-	if err := topFields(body, stripeFields, f[:]); err != nil {
+	object, err := parseBody(body, stripeFields, f[:])
+	if err != nil {
 		return Message{}, err
+	}
+	return p.parseFields(h, body, object, f[:])
+}
+
+func (Stripe) parseFields(h http.Header, body []byte, object bool, f [][]byte) (Message, error) {
+	if !object {
+		return Message{}, errNotObject
 	}
 	id, ok := stringValue(f[0])
 	if !ok {
@@ -161,9 +171,6 @@ func (Stripe) Parse(h http.Header, body []byte) (Message, error) {
 	}
 	return m, nil
 }
-
-// stripeFields are the members Stripe.Parse reads.
-var stripeFields = []string{"id", "type", "livemode"}
 
 const hdrStripe = "Stripe-Signature"
 
@@ -264,10 +271,18 @@ func (Slack) NewVerifier(keys []string, opts *signature.VerifyOptions) (Verifier
 }
 
 // Parse reads the outer type and, for an event, its id, inner type and time.
-func (Slack) Parse(_ http.Header, body []byte) (Message, error) {
+func (p Slack) Parse(h http.Header, body []byte) (Message, error) {
 	var f [nSlackFields][]byte
-	if err := topFields(body, slackFields, f[:]); err != nil {
+	object, err := parseBody(body, slackFields[:], f[:])
+	if err != nil {
 		return Message{}, err
+	}
+	return p.parseFields(h, body, object, f[:])
+}
+
+func (Slack) parseFields(_ http.Header, body []byte, object bool, f [][]byte) (Message, error) {
+	if !object {
+		return Message{}, errNotObject
 	}
 	outer, _ := stringValue(f[slackType])
 	switch outer {
@@ -318,7 +333,7 @@ const (
 )
 
 var (
-	slackFields = []string{
+	slackFields = [nSlackFields]string{
 		slackType: "type", slackChallenge: "challenge", slackEventID: "event_id", slackEvent: "event",
 		slackEventTime: "event_time", slackTeamID: "team_id", slackMinute: "minute_rate_limited",
 	}
@@ -418,13 +433,34 @@ func (p HMAC) NewVerifier(keys []string, opts *signature.VerifyOptions) (Verifie
 
 // Parse reads the key, the type and the time where the fields say.
 func (p HMAC) Parse(h http.Header, body []byte) (Message, error) {
+	var names [2]string
+	var f [2][]byte
+	object, err := parseBody(body, p.fields(&names), f[:])
+	if err != nil {
+		return Message{}, err
+	}
+	return p.parseFields(h, body, object, f[:])
+}
+
+// readsBody reports whether p reads members of the body.
+func (p HMAC) readsBody() bool {
+	return p.KeyHeader == "" || (p.TypeHeader == "" && p.TypeField != "")
+}
+
+// fields returns the members p reads, in names: KeyField and TypeField
+// when it reads the body, none otherwise.
+func (p HMAC) fields(names *[2]string) []string {
+	if !p.readsBody() {
+		return nil
+	}
+	*names = [2]string{p.KeyField, p.TypeField}
+	return names[:]
+}
+
+func (p HMAC) parseFields(h http.Header, body []byte, object bool, f [][]byte) (Message, error) {
 	m := Message{Data: body}
-	var f [2][]byte // the KeyField and TypeField members
-	if p.KeyHeader == "" || (p.TypeHeader == "" && p.TypeField != "") {
-		names := [2]string{p.KeyField, p.TypeField}
-		if err := topFields(body, names[:], f[:]); err != nil {
-			return Message{}, err
-		}
+	if p.readsBody() && !object {
+		return Message{}, errNotObject
 	}
 	if p.KeyHeader != "" {
 		k, err := oneHeader(h, p.KeyHeader)

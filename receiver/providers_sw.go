@@ -79,17 +79,22 @@ func (StandardWebhooks) NewVerifier(keys []string, opts *signature.VerifyOptions
 }
 
 // Parse reads the key and time from the headers and the type from the body.
-func (StandardWebhooks) Parse(h http.Header, body []byte) (Message, error) {
+func (p StandardWebhooks) Parse(h http.Header, body []byte) (Message, error) {
+	var f [2][]byte
+	object, err := parseBody(body, standardFields, f[:])
+	if err != nil {
+		return Message{}, err
+	}
+	return p.parseFields(h, body, object, f[:])
+}
+
+func (StandardWebhooks) parseFields(h http.Header, body []byte, object bool, f [][]byte) (Message, error) {
 	id, ts, err := swHeaders(h)
 	if err != nil {
 		return Message{}, err
 	}
 	m := Message{Key: id, Time: ts, Data: body}
-	if firstNonSpace(body) == '{' {
-		var f [2][]byte
-		if err := topFields(body, standardFields, f[:]); err != nil {
-			return Message{}, err
-		}
+	if object {
 		if t, ok := stringValue(f[0]); ok {
 			m.Type = t
 		} else if t, ok := stringValue(f[1]); ok {
@@ -98,9 +103,6 @@ func (StandardWebhooks) Parse(h http.Header, body []byte) (Message, error) {
 	}
 	return m, nil
 }
-
-// standardFields are the members StandardWebhooks.Parse reads.
-var standardFields = []string{"type", "event"}
 
 // EventPayload is the [Provider] of senders that sign with Standard
 // Webhooks (as [StandardWebhooks], keys "whsec_..." or "whpk_...") a body
@@ -132,14 +134,22 @@ func (EventPayload) NewVerifier(keys []string, opts *signature.VerifyOptions) (V
 }
 
 // Parse reads id, event and payload from the body.
-func (EventPayload) Parse(h http.Header, body []byte) (Message, error) {
+func (p EventPayload) Parse(h http.Header, body []byte) (Message, error) {
+	var f [3][]byte
+	object, err := parseBody(body, eventPayloadFields, f[:])
+	if err != nil {
+		return Message{}, err
+	}
+	return p.parseFields(h, body, object, f[:])
+}
+
+func (EventPayload) parseFields(h http.Header, _ []byte, object bool, f [][]byte) (Message, error) {
 	_, ts, err := swHeaders(h)
 	if err != nil {
 		return Message{}, err
 	}
-	var f [3][]byte
-	if err := topFields(body, eventPayloadFields, f[:]); err != nil {
-		return Message{}, err
+	if !object {
+		return Message{}, errNotObject
 	}
 	id, ok := stringValue(f[0])
 	if !ok {
@@ -149,17 +159,14 @@ func (EventPayload) Parse(h http.Header, body []byte) (Message, error) {
 	if !ok {
 		return Message{}, errors.New(`receiver: body has no string "event"`)
 	}
-	// The payload is a member of the body topFields checked as strict JSON,
-	// so strict JSON itself: the receiver does not check it again.
+	// The payload is a member of a body checked as strict JSON, so strict
+	// JSON itself: the receiver does not check it again.
 	data := json.RawMessage(f[2])
 	if len(data) == 0 {
 		data = json.RawMessage(`{}`)
 	}
 	return Message{Key: id, Type: typ, Time: ts, Data: data}, nil
 }
-
-// eventPayloadFields are the members EventPayload.Parse reads.
-var eventPayloadFields = []string{"id", "event", "payload"}
 
 // swVerifier verifies Standard Webhooks signatures, reading Svix's headers
 // when the webhook-* ones are absent (svix).

@@ -208,17 +208,18 @@ type answer struct {
 // legacy one, then claims and queues its event.
 //
 // pooled is the receiver's buffer, which the next request reuses: once
-// verified and strict, it is copied, and the provider parses the copy,
-// which the event's data and the delivery share beyond the request.
+// verified, it is copied, and the copy is checked as strict JSON and
+// parsed by the provider (see source.checkParse); the event's data and the
+// delivery share it beyond the request.
 func (r *Receiver) serveProvider(req *http.Request, s *source, pooled []byte) answer {
 	if err := s.verifier.Verify(req.Header, pooled); err != nil {
 		return answer{status: verifyStatus(err), reason: verifyReason(err)}
 	}
-	if err := event.CheckJSON(pooled); err != nil {
+	body := bytes.Clone(pooled)
+	msg, jsonErr, err := s.checkParse(req.Header, body)
+	if jsonErr != nil {
 		return answer{status: http.StatusBadRequest, reason: ReasonInvalidEvent}
 	}
-	body := bytes.Clone(pooled)
-	msg, err := s.provider.Parse(req.Header, body)
 	if err != nil {
 		if errors.Is(err, signature.ErrMissingHeader) || errors.Is(err, signature.ErrMalformedHeader) {
 			return answer{status: http.StatusBadRequest, reason: ReasonHeaders}
