@@ -225,7 +225,7 @@ func FuzzCheckParse(f *testing.F) {
 	h := http.Header{
 		"Webhook-Id": {"msg_1"}, "Webhook-Timestamp": {"1750000000"},
 		"X-Github-Delivery": {"d-1"}, "X-Github-Event": {"push"},
-		"Stripe-Signature": {"t=1750000000,v1=00"},
+		"Stripe-Signature":     {"t=1750000000,v1=00"},
 		"X-Shopify-Webhook-Id": {"w-1"}, "X-Shopify-Topic": {"orders/create"},
 		"X-Id": {"i-1"}, "X-Type": {"t"},
 	}
