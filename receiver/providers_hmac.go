@@ -61,6 +61,9 @@ func (p GitHub) Parse(h http.Header, body []byte) (Message, error) {
 	return p.parseFields(h, body, object, f[:])
 }
 
+// parseFields is Parse of a body checked as strict JSON: object says
+// whether it is an object, f holds the members named by githubFields (nil
+// when absent). See source.checkParse.
 func (GitHub) parseFields(h http.Header, body []byte, object bool, f [][]byte) (Message, error) {
 	var hv [2]string
 	if err := oneHeaders(h, githubHeaders[:], hv[:]); err != nil {
@@ -151,6 +154,9 @@ func (p Stripe) Parse(h http.Header, body []byte) (Message, error) {
 	return p.parseFields(h, body, object, f[:])
 }
 
+// parseFields is Parse of a body checked as strict JSON: object says
+// whether it is an object, f holds the members named by stripeFields (nil
+// when absent). See source.checkParse.
 func (Stripe) parseFields(h http.Header, body []byte, object bool, f [][]byte) (Message, error) {
 	if !object {
 		return Message{}, errNotObject
@@ -280,6 +286,9 @@ func (p Slack) Parse(h http.Header, body []byte) (Message, error) {
 	return p.parseFields(h, body, object, f[:])
 }
 
+// parseFields is Parse of a body checked as strict JSON: object says
+// whether it is an object, f holds the members named by slackFields (nil
+// when absent). See source.checkParse.
 func (Slack) parseFields(_ http.Header, body []byte, object bool, f [][]byte) (Message, error) {
 	if !object {
 		return Message{}, errNotObject
@@ -457,6 +466,9 @@ func (p HMAC) fields(names *[2]string) []string {
 	return names[:]
 }
 
+// parseFields is Parse of a body checked as strict JSON: object says
+// whether it is an object, f holds the members named by its fields (nil
+// when absent). See source.checkParse.
 func (p HMAC) parseFields(h http.Header, body []byte, object bool, f [][]byte) (Message, error) {
 	m := Message{Data: body}
 	if p.readsBody() && !object {

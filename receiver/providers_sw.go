@@ -88,6 +88,9 @@ func (p StandardWebhooks) Parse(h http.Header, body []byte) (Message, error) {
 	return p.parseFields(h, body, object, f[:])
 }
 
+// parseFields is Parse of a body checked as strict JSON: object says
+// whether it is an object, f holds the members named by standardFields (nil
+// when absent). See source.checkParse.
 func (StandardWebhooks) parseFields(h http.Header, body []byte, object bool, f [][]byte) (Message, error) {
 	id, ts, err := swHeaders(h)
 	if err != nil {
@@ -143,6 +146,9 @@ func (p EventPayload) Parse(h http.Header, body []byte) (Message, error) {
 	return p.parseFields(h, body, object, f[:])
 }
 
+// parseFields is Parse of a body checked as strict JSON: object says
+// whether it is an object, f holds the members named by eventPayloadFields (nil
+// when absent). See source.checkParse.
 func (EventPayload) parseFields(h http.Header, _ []byte, object bool, f [][]byte) (Message, error) {
 	_, ts, err := swHeaders(h)
 	if err != nil {
