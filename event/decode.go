@@ -20,6 +20,40 @@ func CheckJSON(b []byte) error {
 	return s.single(0)
 }
 
+// CheckJSONFields checks b as [CheckJSON] does, in the same single pass,
+// and finds top-level members of an object: when b is a JSON object, it
+// sets vals[i] to the bytes of the value of the member whose key is
+// names[i] (compared after unescaping, as [encoding/json] matches map
+// keys), a span of b without surrounding white space, or to nil when b has
+// no such member. It reports whether b is an object; it leaves vals alone
+// when b is some other value, and on error, which is CheckJSON's. It
+// panics if vals is shorter than names.
+//
+// It is for reading a few fields of a provider's webhook body without
+// decoding all of it. It allocates only where CheckJSON does and retains
+// neither argument; it is safe for concurrent use.
+func CheckJSONFields(b []byte, names []string, vals [][]byte) (object bool, err error) {
+	_ = vals[:len(names)]
+	s := scanner{data: b, field: -1}
+	s.skipWS()
+	if s.pos >= len(s.data) || s.data[s.pos] != '{' {
+		s.pos = 0
+		return false, s.single(0)
+	}
+	var found [8][]byte // vals until the end, so that vals is left alone on error
+	var got [][]byte
+	if len(names) <= len(found) {
+		got = found[:len(names)]
+	} else {
+		got = make([][]byte, len(names))
+	}
+	if err := s.members(names, got); err != nil {
+		return false, err
+	}
+	copy(vals, got)
+	return true, nil
+}
+
 // Decode parses one JSON envelope strictly and returns the validated event.
 //
 // The input must be exactly one JSON object (surrounding whitespace allowed)

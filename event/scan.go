@@ -228,6 +228,53 @@ func (s *scanner) envelope() (fields [nFields]span, err error) {
 	return fields, nil
 }
 
+// members scans a whole input that starts with an object at s.pos as
+// single(0) would and sets vals[i] to the span of the top-level member
+// named names[i], if any.
+func (s *scanner) members(names []string, vals [][]byte) error {
+	empty, err := s.open(1, '}')
+	if err != nil {
+		return err
+	}
+	keys := objKeys{base: s.nkeys}
+	for more := !empty; more; {
+		s.skipWS()
+		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+			return s.unexpected()
+		}
+		keyAt := s.pos
+		k, err := s.key()
+		if err != nil {
+			return err
+		}
+		if err := s.addKey(&keys, k, keyAt); err != nil {
+			return err
+		}
+		if err := s.colon(); err != nil {
+			return err
+		}
+		s.skipWS()
+		start := s.pos
+		if err := s.value(1); err != nil {
+			return err
+		}
+		kb := s.keyBytes(k)
+		for i, name := range names {
+			if string(kb) == name {
+				vals[i] = s.data[start:s.pos:s.pos]
+			}
+		}
+		if more, err = s.next('}'); err != nil {
+			return err
+		}
+	}
+	s.skipWS()
+	if s.pos != len(s.data) {
+		return s.syntaxErr("data after the value at offset %d", s.pos)
+	}
+	return nil
+}
+
 // single validates that the whole input is exactly one JSON value nested
 // within the given depth budget (the value itself is at depth+1 if it is a
 // container).

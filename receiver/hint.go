@@ -43,7 +43,7 @@ func envelopeHint(body []byte) string {
 	if firstNonSpace(body) != '{' {
 		return ""
 	}
-	f, err := topFields(body)
+	f, err := lenientFields(body)
 	if err != nil {
 		return ""
 	}
@@ -62,7 +62,7 @@ func eventPayloadHint(body []byte) string {
 	if firstNonSpace(body) != '{' {
 		return ""
 	}
-	f, err := topFields(body)
+	f, err := lenientFields(body)
 	if err != nil {
 		return ""
 	}

@@ -5,13 +5,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
 	"net/http"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
@@ -48,31 +47,39 @@ func (GitHub) Name() string { return NameGitHub }
 // NewVerifier returns a verifier of X-Hub-Signature-256 with any of the
 // secrets. opts is not used: GitHub signs no timestamp.
 func (GitHub) NewVerifier(keys []string, _ *signature.VerifyOptions) (Verifier, error) {
-	return newMACVerifier(keys, nil, bodyMAC("X-Hub-Signature-256", "sha256=", Hex))
+	return newMACVerifier(keys, nil, nil, bodyMAC("X-Hub-Signature-256", "sha256=", Hex))
 }
 
 // Parse reads the delivery id and event name from the headers and the
 // action from the body.
-func (GitHub) Parse(h http.Header, body []byte) (Message, error) {
-	key, err := oneHeader(h, "X-Github-Delivery")
+func (p GitHub) Parse(h http.Header, body []byte) (Message, error) {
+	var f [1][]byte
+	object, err := parseBody(body, githubFields, f[:])
 	if err != nil {
 		return Message{}, err
 	}
-	typ, err := oneHeader(h, "X-Github-Event")
-	if err != nil {
+	return p.parseFields(h, body, object, f[:])
+}
+
+// parseFields is Parse of a body checked as strict JSON: object says
+// whether it is an object, f holds the members named by githubFields (nil
+// when absent). See source.checkParse.
+func (GitHub) parseFields(h http.Header, body []byte, object bool, f [][]byte) (Message, error) {
+	var hv [2]string
+	if err := oneHeaders(h, githubHeaders[:], hv[:]); err != nil {
 		return Message{}, err
 	}
-	if firstNonSpace(body) == '{' {
-		f, err := topFields(body)
-		if err != nil {
-			return Message{}, err
-		}
-		if a, ok := stringField(f, "action"); ok && a != "" {
+	key, typ := hv[0], hv[1]
+	if object {
+		if a, ok := stringValue(f[0]); ok && a != "" {
 			typ += "." + a
 		}
 	}
 	return Message{Key: key, Type: typ, Data: body}, nil
 }
+
+// The headers GitHub.Parse reads.
+var githubHeaders = [2]string{"X-Github-Delivery", "X-Github-Event"}
 
 // Shopify is the [Provider] of Shopify webhooks (JSON format). Keys are the
 // app's client secret. The signature is X-Shopify-Hmac-Sha256, the base64
@@ -98,21 +105,20 @@ func (Shopify) Name() string { return NameShopify }
 // NewVerifier returns a verifier of X-Shopify-Hmac-Sha256 with any of the
 // secrets. opts is not used.
 func (Shopify) NewVerifier(keys []string, _ *signature.VerifyOptions) (Verifier, error) {
-	return newMACVerifier(keys, nil, bodyMAC("X-Shopify-Hmac-Sha256", "", Base64))
+	return newMACVerifier(keys, nil, nil, bodyMAC("X-Shopify-Hmac-Sha256", "", Base64))
 }
 
 // Parse reads the webhook id and the topic from the headers.
 func (Shopify) Parse(h http.Header, body []byte) (Message, error) {
-	key, err := oneHeader(h, "X-Shopify-Webhook-Id")
-	if err != nil {
+	var hv [2]string
+	if err := oneHeaders(h, shopifyHeaders[:], hv[:]); err != nil {
 		return Message{}, err
 	}
-	topic, err := oneHeader(h, "X-Shopify-Topic")
-	if err != nil {
-		return Message{}, err
-	}
-	return Message{Key: key, Type: strings.ReplaceAll(topic, "/", "."), Data: body}, nil
+	return Message{Key: hv[0], Type: strings.ReplaceAll(hv[1], "/", "."), Data: body}, nil
 }
+
+// The headers Shopify.Parse reads.
+var shopifyHeaders = [2]string{"X-Shopify-Webhook-Id", "X-Shopify-Topic"}
 
 // Stripe is the [Provider] of Stripe webhooks. Keys are the endpoint's
 // signing secret ("whsec_...", used as Stripe uses it: its text is the HMAC
@@ -135,26 +141,37 @@ func (Stripe) Name() string { return NameStripe }
 // NewVerifier returns a verifier of Stripe-Signature with any of the
 // secrets, within opts' tolerance.
 func (Stripe) NewVerifier(keys []string, opts *signature.VerifyOptions) (Verifier, error) {
-	return newMACVerifier(keys, opts, verifyStripe)
+	return newMACVerifier(keys, opts, nil, verifyStripe)
 }
 
 // Parse reads id, type and livemode from the body and t from the header.
-func (Stripe) Parse(h http.Header, body []byte) (Message, error) {
-	f, err := topFields(body)
+func (p Stripe) Parse(h http.Header, body []byte) (Message, error) {
+	var f [3][]byte
+	object, err := parseBody(body, stripeFields, f[:])
 	if err != nil {
 		return Message{}, err
 	}
-	id, ok := stringField(f, "id")
+	return p.parseFields(h, body, object, f[:])
+}
+
+// parseFields is Parse of a body checked as strict JSON: object says
+// whether it is an object, f holds the members named by stripeFields (nil
+// when absent). See source.checkParse.
+func (Stripe) parseFields(h http.Header, body []byte, object bool, f [][]byte) (Message, error) {
+	if !object {
+		return Message{}, errNotObject
+	}
+	id, ok := stringValue(f[0])
 	if !ok {
 		return Message{}, errors.New(`receiver: Stripe event has no string "id"`)
 	}
-	typ, _ := stringField(f, "type")
+	typ, _ := stringValue(f[1])
 	m := Message{Key: id, Type: typ, Data: body, Mode: event.ModeTest}
-	if string(f["livemode"]) == "true" {
+	if string(f[2]) == "true" {
 		m.Mode = event.ModeLive
 	}
 	if sig, err := oneHeader(h, hdrStripe); err == nil {
-		if ts, _, err := parseStripe(sig); err == nil {
+		if ts, _, err := parseStripe(sig, nil); err == nil {
 			m.Time = time.Unix(ts, 0).UTC()
 		}
 	}
@@ -168,26 +185,40 @@ func verifyStripe(v *macVerifier, h http.Header, body []byte) error {
 	if err != nil {
 		return err
 	}
-	ts, macs, err := parseStripe(sig)
+	var macs stripeMACs
+	ts, tss, err := parseStripe(sig, &macs)
 	if err != nil {
 		return err
 	}
 	if err := v.clock.check(ts); err != nil {
 		return err
 	}
-	tss := strconv.FormatInt(ts, 10)
-	if matchMAC(v.keys, macs, sha256.New, []byte(tss), []byte("."), body) {
+	var views [signature.MaxSignatures][]byte
+	for i := range macs.n {
+		views[i] = macs.b[i][:]
+	}
+	if matchMAC(v.keys, views[:macs.n], body, tss, ".") {
 		return nil
 	}
 	return signature.ErrNoMatch
 }
 
-// parseStripe reads the t and v1 entries of a Stripe-Signature header.
-// Entries of other schemes (v0) and v1 entries that are not hex of the
-// right length are skipped, as Stripe's libraries do.
-func parseStripe(sig string) (ts int64, macs [][]byte, err error) {
+// stripeMACs holds the v1 MACs of a Stripe-Signature header: b[:n].
+type stripeMACs struct {
+	n int
+	b [signature.MaxSignatures][sha256.Size]byte
+}
+
+// parseStripe reads the t and v1 entries of a Stripe-Signature header: the
+// time, its text (the entry's digits, which parseUnix accepts only in the
+// canonical form strconv.FormatInt writes) and, into macs unless it is
+// nil, the MACs. Entries of other schemes (v0) and v1 entries that are not
+// hex of the right length are skipped, as Stripe's libraries do.
+func parseStripe(sig string, macs *stripeMACs) (ts int64, tss string, err error) {
 	seenT := false
-	for part := range strings.SplitSeq(sig, ",") {
+	for rest := sig; rest != ""; {
+		var part string
+		part, rest, _ = strings.Cut(rest, ",")
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
 			continue
@@ -195,26 +226,27 @@ func parseStripe(sig string) (ts int64, macs [][]byte, err error) {
 		switch k {
 		case "t":
 			if seenT {
-				return 0, nil, fmt.Errorf("%w: %s has two timestamps", signature.ErrMalformedHeader, hdrStripe)
+				return 0, "", fmt.Errorf("%w: %s has two timestamps", signature.ErrMalformedHeader, hdrStripe)
 			}
 			seenT = true
 			var okT bool
 			if ts, okT = parseUnix(v); !okT {
-				return 0, nil, fmt.Errorf("%w: %s timestamp is not a decimal Unix time", signature.ErrMalformedHeader, hdrStripe)
+				return 0, "", fmt.Errorf("%w: %s timestamp is not a decimal Unix time", signature.ErrMalformedHeader, hdrStripe)
 			}
+			tss = v
 		case "v1":
-			if len(macs) >= signature.MaxSignatures {
+			if macs == nil || macs.n >= signature.MaxSignatures {
 				continue
 			}
-			if b, err := hex.DecodeString(v); err == nil && len(b) == sha256.Size {
-				macs = append(macs, b)
+			if decodeHex(macs.b[macs.n][:], v) {
+				macs.n++
 			}
 		}
 	}
 	if !seenT {
-		return 0, nil, fmt.Errorf("%w: %s has no timestamp", signature.ErrMalformedHeader, hdrStripe)
+		return 0, "", fmt.Errorf("%w: %s has no timestamp", signature.ErrMalformedHeader, hdrStripe)
 	}
-	return ts, macs, nil
+	return ts, tss, nil
 }
 
 // Slack is the [Provider] of the Slack Events API. Keys are the app's
@@ -241,43 +273,54 @@ func (Slack) Name() string { return NameSlack }
 // NewVerifier returns a verifier of X-Slack-Signature with any of the
 // secrets, within opts' tolerance.
 func (Slack) NewVerifier(keys []string, opts *signature.VerifyOptions) (Verifier, error) {
-	return newMACVerifier(keys, opts, verifySlack)
+	return newMACVerifier(keys, opts, nil, verifySlack)
 }
 
 // Parse reads the outer type and, for an event, its id, inner type and time.
-func (Slack) Parse(_ http.Header, body []byte) (Message, error) {
-	f, err := topFields(body)
+func (p Slack) Parse(h http.Header, body []byte) (Message, error) {
+	var f [nSlackFields][]byte
+	object, err := parseBody(body, slackFields[:], f[:])
 	if err != nil {
 		return Message{}, err
 	}
-	outer, _ := stringField(f, "type")
+	return p.parseFields(h, body, object, f[:])
+}
+
+// parseFields is Parse of a body checked as strict JSON: object says
+// whether it is an object, f holds the members named by slackFields (nil
+// when absent). See source.checkParse.
+func (Slack) parseFields(_ http.Header, body []byte, object bool, f [][]byte) (Message, error) {
+	if !object {
+		return Message{}, errNotObject
+	}
+	outer, _ := stringValue(f[slackType])
 	switch outer {
 	case "url_verification":
-		c, ok := stringField(f, "challenge")
+		c, ok := stringValue(f[slackChallenge])
 		if !ok || c == "" {
 			return Message{}, errors.New(`receiver: Slack url_verification has no "challenge"`)
 		}
 		return Message{Challenge: c}, nil
 	case "event_callback":
-		id, ok := stringField(f, "event_id")
+		id, ok := stringValue(f[slackEventID])
 		if !ok {
 			return Message{}, errors.New(`receiver: Slack event_callback has no "event_id"`)
 		}
 		m := Message{Key: id, Data: body}
-		if firstNonSpace(f["event"]) == '{' {
-			inner, err := topFields(f["event"])
-			if err != nil {
+		if firstNonSpace(f[slackEvent]) == '{' {
+			var inner [1][]byte
+			if err := topFields(f[slackEvent], slackInnerFields, inner[:]); err != nil {
 				return Message{}, err
 			}
-			m.Type, _ = stringField(inner, "type")
+			m.Type, _ = stringValue(inner[0])
 		}
-		if sec, ok := parseUnix(string(f["event_time"])); ok {
+		if sec, ok := parseUnix(string(f[slackEventTime])); ok {
 			m.Time = time.Unix(sec, 0).UTC()
 		}
 		return m, nil
 	case "app_rate_limited":
-		team, _ := stringField(f, "team_id")
-		minute := string(f["minute_rate_limited"])
+		team, _ := stringValue(f[slackTeamID])
+		minute := string(f[slackMinute])
 		if team == "" || minute == "" {
 			return Message{}, errors.New("receiver: Slack app_rate_limited without team_id or minute_rate_limited")
 		}
@@ -286,15 +329,35 @@ func (Slack) Parse(_ http.Header, body []byte) (Message, error) {
 	return Message{}, fmt.Errorf("receiver: Slack request of unknown type %.32q", outer)
 }
 
+// The members Slack.Parse reads, in slackFields, and of the inner event.
+const (
+	slackType = iota
+	slackChallenge
+	slackEventID
+	slackEvent
+	slackEventTime
+	slackTeamID
+	slackMinute
+	nSlackFields
+)
+
+var (
+	slackFields = [nSlackFields]string{
+		slackType: "type", slackChallenge: "challenge", slackEventID: "event_id", slackEvent: "event",
+		slackEventTime: "event_time", slackTeamID: "team_id", slackMinute: "minute_rate_limited",
+	}
+	slackInnerFields = []string{"type"}
+)
+
+// The headers of a Slack signature.
+var slackHeaders = [2]string{"X-Slack-Request-Timestamp", "X-Slack-Signature"}
+
 func verifySlack(v *macVerifier, h http.Header, body []byte) error {
-	ts, err := oneHeader(h, "X-Slack-Request-Timestamp")
-	if err != nil {
+	var hv [2]string
+	if err := oneHeaders(h, slackHeaders[:], hv[:]); err != nil {
 		return err
 	}
-	sig, err := oneHeader(h, "X-Slack-Signature")
-	if err != nil {
-		return err
-	}
+	ts, sig := hv[0], hv[1]
 	sec, ok := parseUnix(ts)
 	if !ok {
 		return fmt.Errorf("%w: X-Slack-Request-Timestamp is not a decimal Unix time", signature.ErrMalformedHeader)
@@ -302,11 +365,12 @@ func verifySlack(v *macVerifier, h http.Header, body []byte) error {
 	if err := v.clock.check(sec); err != nil {
 		return err
 	}
-	mac, err := decodeMAC(sig, "v0=", Hex, sha256.Size, "X-Slack-Signature")
+	var buf macBuf
+	mac, err := decodeMAC(&buf, sig, "v0=", Hex, sha256.Size, "X-Slack-Signature")
 	if err != nil {
 		return err
 	}
-	if matchMAC(v.keys, [][]byte{mac}, sha256.New, []byte("v0:"+ts+":"), body) {
+	if matchMAC(v.keys, [][]byte{mac}, body, "v0:", ts, ":") {
 		return nil
 	}
 	return signature.ErrNoMatch
@@ -373,18 +437,42 @@ func (p HMAC) NewVerifier(keys []string, opts *signature.VerifyOptions) (Verifie
 	if p.Encoding != Hex && p.Encoding != Base64 {
 		return nil, fmt.Errorf("HMAC.Encoding %d is neither Hex nor Base64", p.Encoding)
 	}
-	return newMACVerifier(keys, opts, p.verify)
+	return newMACVerifier(keys, opts, p.Hash, p.verify)
 }
 
 // Parse reads the key, the type and the time where the fields say.
 func (p HMAC) Parse(h http.Header, body []byte) (Message, error) {
+	var names [2]string
+	var f [2][]byte
+	object, err := parseBody(body, p.fields(&names), f[:])
+	if err != nil {
+		return Message{}, err
+	}
+	return p.parseFields(h, body, object, f[:])
+}
+
+// readsBody reports whether p reads members of the body.
+func (p HMAC) readsBody() bool {
+	return p.KeyHeader == "" || (p.TypeHeader == "" && p.TypeField != "")
+}
+
+// fields returns the members p reads, in names: KeyField and TypeField
+// when it reads the body, none otherwise.
+func (p HMAC) fields(names *[2]string) []string {
+	if !p.readsBody() {
+		return nil
+	}
+	*names = [2]string{p.KeyField, p.TypeField}
+	return names[:]
+}
+
+// parseFields is Parse of a body checked as strict JSON: object says
+// whether it is an object, f holds the members named by its fields (nil
+// when absent). See source.checkParse.
+func (p HMAC) parseFields(h http.Header, body []byte, object bool, f [][]byte) (Message, error) {
 	m := Message{Data: body}
-	var f map[string]json.RawMessage
-	if p.KeyHeader == "" || (p.TypeHeader == "" && p.TypeField != "") {
-		var err error
-		if f, err = topFields(body); err != nil {
-			return Message{}, err
-		}
+	if p.readsBody() && !object {
+		return Message{}, errNotObject
 	}
 	if p.KeyHeader != "" {
 		k, err := oneHeader(h, p.KeyHeader)
@@ -392,7 +480,7 @@ func (p HMAC) Parse(h http.Header, body []byte) (Message, error) {
 			return Message{}, err
 		}
 		m.Key = k
-	} else if k, ok := stringField(f, p.KeyField); ok {
+	} else if k, ok := stringValue(f[0]); ok {
 		m.Key = k
 	} else {
 		return Message{}, fmt.Errorf("receiver: body has no string %.64q", p.KeyField)
@@ -405,7 +493,7 @@ func (p HMAC) Parse(h http.Header, body []byte) (Message, error) {
 		}
 		m.Type = t
 	case p.TypeField != "":
-		m.Type, _ = stringField(f, p.TypeField)
+		m.Type, _ = stringValue(f[1])
 	}
 	if p.TimestampHeader != "" {
 		if ts, err := oneHeader(h, p.TimestampHeader); err == nil {
@@ -436,11 +524,8 @@ func (p HMAC) verify(v *macVerifier, h http.Header, body []byte) error {
 	if err != nil {
 		return err
 	}
-	newHash := p.Hash
-	if newHash == nil {
-		newHash = sha256.New
-	}
-	mac, err := decodeMAC(sig, p.Prefix, p.Encoding, newHash().Size(), p.Header)
+	var buf macBuf
+	mac, err := decodeMAC(&buf, sig, p.Prefix, p.Encoding, v.size, p.Header)
 	if err != nil {
 		return err
 	}
@@ -448,105 +533,193 @@ func (p HMAC) verify(v *macVerifier, h http.Header, body []byte) error {
 	if p.Content != nil {
 		content = p.Content(h, body)
 	}
-	if matchMAC(v.keys, [][]byte{mac}, newHash, content) {
+	if matchMAC(v.keys, [][]byte{mac}, content) {
 		return nil
 	}
 	return signature.ErrNoMatch
 }
 
 // macVerifier verifies requests signed with an HMAC under one of its keys,
-// as its check says.
+// as its check says. It is safe for concurrent use: each key keeps a pool
+// of HMACs keyed by it, so that a request allocates none.
 type macVerifier struct {
-	keys  [][]byte
+	keys  []*macKey
+	size  int // bytes of a MAC
 	clock clock
 	check func(v *macVerifier, h http.Header, body []byte) error
 }
 
-func newMACVerifier(keys []string, opts *signature.VerifyOptions, check func(*macVerifier, http.Header, []byte) error) (Verifier, error) {
-	ks, err := macKeys(keys)
-	if err != nil {
-		return nil, err
+// newMACVerifier returns a verifier of HMACs made with newHash (nil:
+// SHA-256) under any of keys.
+func newMACVerifier(keys []string, opts *signature.VerifyOptions, newHash func() hash.Hash, check func(*macVerifier, http.Header, []byte) error) (Verifier, error) {
+	if len(keys) == 0 {
+		return nil, signature.ErrNoKeys
 	}
-	return &macVerifier{keys: ks, clock: newClock(opts), check: check}, nil
+	if newHash == nil {
+		newHash = sha256.New
+	}
+	v := &macVerifier{keys: make([]*macKey, len(keys)), size: newHash().Size(), clock: newClock(opts), check: check}
+	for i, k := range keys {
+		if k == "" {
+			return nil, errors.New("empty secret")
+		}
+		v.keys[i] = newMACKey([]byte(k), newHash)
+	}
+	return v, nil
 }
 
 func (v *macVerifier) Verify(h http.Header, body []byte) error { return v.check(v, h, body) }
 
-// bodyMAC returns the check of a header holding the MAC of the body alone
-// (GitHub, Shopify).
+// bodyMAC returns the check of a header holding the SHA-256 HMAC of the
+// body alone (GitHub, Shopify).
 func bodyMAC(header, prefix string, enc Encoding) func(*macVerifier, http.Header, []byte) error {
 	return func(v *macVerifier, h http.Header, body []byte) error {
 		sig, err := oneHeader(h, header)
 		if err != nil {
 			return err
 		}
-		mac, err := decodeMAC(sig, prefix, enc, sha256.Size, header)
+		var buf macBuf
+		mac, err := decodeMAC(&buf, sig, prefix, enc, sha256.Size, header)
 		if err != nil {
 			return err
 		}
-		if matchMAC(v.keys, [][]byte{mac}, sha256.New, body) {
+		if matchMAC(v.keys, [][]byte{mac}, body) {
 			return nil
 		}
 		return signature.ErrNoMatch
 	}
 }
 
-// macKeys returns the bytes of the secrets, refusing an empty one.
-func macKeys(keys []string) ([][]byte, error) {
-	if len(keys) == 0 {
-		return nil, signature.ErrNoKeys
-	}
-	ks := make([][]byte, len(keys))
-	for i, k := range keys {
-		if k == "" {
-			return nil, errors.New("empty secret")
-		}
-		ks[i] = []byte(k)
-	}
-	return ks, nil
+// macKey is one secret: a pool of HMACs keyed by it.
+type macKey struct {
+	pool sync.Pool // of *macState
 }
 
+// macState is a pooled keyed hash with its scratch buffers.
+type macState struct {
+	h      hash.Hash
+	prefix []byte // the signed content before the body
+	sum    [64]byte
+}
+
+func newMACKey(key []byte, newHash func() hash.Hash) *macKey {
+	k := &macKey{}
+	k.pool.New = func() any { return &macState{h: hmac.New(newHash, key)} }
+	return k
+}
+
+// macBuf holds a decoded MAC: the longest that decodeMAC decodes without
+// allocating (the base64 of up to maxMACText bytes).
+type macBuf [maxMACText / 4 * 3]byte
+
+// maxMACText is the longest encoded MAC decodeMAC decodes without
+// allocating: the hex of 64 bytes (SHA-512).
+const maxMACText = 128
+
 // decodeMAC strips prefix from a signature header's value and decodes the
-// MAC, which must be size bytes; anything else is a malformed header.
-func decodeMAC(sig, prefix string, enc Encoding, size int, name string) ([]byte, error) {
+// MAC, which must be size bytes; anything else is a malformed header. The
+// MAC is decoded into buf when it fits.
+func decodeMAC(buf *macBuf, sig, prefix string, enc Encoding, size int, name string) ([]byte, error) {
 	rest, ok := strings.CutPrefix(sig, prefix)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s does not start with %q", signature.ErrMalformedHeader, name, prefix)
 	}
 	var mac []byte
 	var err error
-	if enc == Base64 {
-		mac, err = base64.StdEncoding.Strict().DecodeString(rest)
-	} else {
+	switch {
+	case enc == Hex && size <= len(buf):
+		// hex.DecodeString(rest) without the allocation.
+		if decodeHex(buf[:size], rest) {
+			mac = buf[:size]
+		}
+	case enc == Base64 && len(rest) <= maxMACText:
+		// strictBase64.DecodeString(rest) without the allocations.
+		var src [maxMACText]byte
+		n := copy(src[:], rest)
+		var m int
+		m, err = strictBase64.Decode(buf[:], src[:n])
+		mac = buf[:m]
+	case enc == Base64:
+		mac, err = strictBase64.DecodeString(rest)
+	default:
 		mac, err = hex.DecodeString(rest)
 	}
-	if err != nil || len(mac) != size {
+	if err != nil || mac == nil || len(mac) != size {
 		return nil, fmt.Errorf("%w: %s is not a MAC of %d bytes", signature.ErrMalformedHeader, name, size)
 	}
 	return mac, nil
 }
 
-// matchMAC reports whether any of macs is the HMAC of the concatenated
-// parts under any of keys, comparing in constant time.
-func matchMAC(keys, macs [][]byte, newHash func() hash.Hash, parts ...[]byte) bool {
+// strictBase64 decodes the standard, padded base64 of MACs, refusing
+// non-zero trailing bits (it still skips '\r' and '\n', as all of
+// encoding/base64's decoders do).
+var strictBase64 = base64.StdEncoding.Strict()
+
+// decodeHex decodes the hex text s, in either case, into dst, which must
+// be exactly half as long; it reports whether s is such hex.
+func decodeHex(dst []byte, s string) bool {
+	if len(s) != 2*len(dst) {
+		return false
+	}
+	for i := range dst {
+		hi, ok1 := fromHex(s[2*i])
+		lo, ok2 := fromHex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+func fromHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// matchMAC reports whether any of macs is the HMAC under any of keys of
+// the prefix strings followed by content, comparing with hmac.Equal (in
+// constant time). The bytes hashed are exactly the prefix and content
+// given.
+func matchMAC(keys []*macKey, macs [][]byte, content []byte, prefix ...string) bool {
 	if len(macs) == 0 {
 		return false
 	}
-	var sum [64]byte
 	for _, k := range keys {
-		m := hmac.New(newHash, k)
-		for _, p := range parts {
-			m.Write(p)
-		}
-		got := m.Sum(sum[:0])
-		for _, want := range macs {
-			if hmac.Equal(got, want) {
-				return true
+		st := k.pool.Get().(*macState)
+		st.h.Reset()
+		if len(prefix) > 0 {
+			st.prefix = st.prefix[:0]
+			for _, p := range prefix {
+				st.prefix = append(st.prefix, p...)
 			}
+			st.h.Write(st.prefix)
+		}
+		st.h.Write(content)
+		got := st.h.Sum(st.sum[:0])
+		ok := false
+		for _, want := range macs {
+			ok = ok || hmac.Equal(got, want)
+		}
+		if cap(st.prefix) <= maxPooledPrefix {
+			k.pool.Put(st)
+		}
+		if ok {
+			return true
 		}
 	}
 	return false
 }
+
+// maxPooledPrefix bounds the prefix buffer a pooled macState keeps.
+const maxPooledPrefix = 1 << 10
 
 // clock checks signed timestamps against a tolerance.
 type clock struct {

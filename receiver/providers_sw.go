@@ -79,20 +79,28 @@ func (StandardWebhooks) NewVerifier(keys []string, opts *signature.VerifyOptions
 }
 
 // Parse reads the key and time from the headers and the type from the body.
-func (StandardWebhooks) Parse(h http.Header, body []byte) (Message, error) {
+func (p StandardWebhooks) Parse(h http.Header, body []byte) (Message, error) {
+	var f [2][]byte
+	object, err := parseBody(body, standardFields, f[:])
+	if err != nil {
+		return Message{}, err
+	}
+	return p.parseFields(h, body, object, f[:])
+}
+
+// parseFields is Parse of a body checked as strict JSON: object says
+// whether it is an object, f holds the members named by standardFields (nil
+// when absent). See source.checkParse.
+func (StandardWebhooks) parseFields(h http.Header, body []byte, object bool, f [][]byte) (Message, error) {
 	id, ts, err := swHeaders(h)
 	if err != nil {
 		return Message{}, err
 	}
 	m := Message{Key: id, Time: ts, Data: body}
-	if firstNonSpace(body) == '{' {
-		f, err := topFields(body)
-		if err != nil {
-			return Message{}, err
-		}
-		if t, ok := stringField(f, "type"); ok {
+	if object {
+		if t, ok := stringValue(f[0]); ok {
 			m.Type = t
-		} else if t, ok := stringField(f, "event"); ok {
+		} else if t, ok := stringValue(f[1]); ok {
 			m.Type = t
 		}
 	}
@@ -129,24 +137,37 @@ func (EventPayload) NewVerifier(keys []string, opts *signature.VerifyOptions) (V
 }
 
 // Parse reads id, event and payload from the body.
-func (EventPayload) Parse(h http.Header, body []byte) (Message, error) {
+func (p EventPayload) Parse(h http.Header, body []byte) (Message, error) {
+	var f [3][]byte
+	object, err := parseBody(body, eventPayloadFields, f[:])
+	if err != nil {
+		return Message{}, err
+	}
+	return p.parseFields(h, body, object, f[:])
+}
+
+// parseFields is Parse of a body checked as strict JSON: object says
+// whether it is an object, f holds the members named by eventPayloadFields (nil
+// when absent). See source.checkParse.
+func (EventPayload) parseFields(h http.Header, _ []byte, object bool, f [][]byte) (Message, error) {
 	_, ts, err := swHeaders(h)
 	if err != nil {
 		return Message{}, err
 	}
-	f, err := topFields(body)
-	if err != nil {
-		return Message{}, err
+	if !object {
+		return Message{}, errNotObject
 	}
-	id, ok := stringField(f, "id")
+	id, ok := stringValue(f[0])
 	if !ok {
 		return Message{}, errors.New(`receiver: body has no string "id"`)
 	}
-	typ, ok := stringField(f, "event")
+	typ, ok := stringValue(f[1])
 	if !ok {
 		return Message{}, errors.New(`receiver: body has no string "event"`)
 	}
-	data := f["payload"]
+	// The payload is a member of a body checked as strict JSON, so strict
+	// JSON itself: the receiver does not check it again.
+	data := json.RawMessage(f[2])
 	if len(data) == 0 {
 		data = json.RawMessage(`{}`)
 	}
@@ -189,17 +210,17 @@ const (
 	hdrSvixSignature = "Svix-Signature"
 )
 
+// svixVerifyNames are the headers of a Svix signature, in the order of
+// signature.Verifier.VerifyValues' arguments.
+var svixVerifyNames = [3]string{hdrSvixID, hdrSvixTimestamp, hdrSvixSignature}
+
 func (s *swVerifier) Verify(h http.Header, body []byte) error {
-	if !s.svix || hasHeader(h, signature.HeaderID) || !hasHeader(h, hdrSvixID) {
+	if !s.svix || hasHeader(h, hdrID) || !hasHeader(h, hdrSvixID) {
 		return s.v.Verify(h, body)
 	}
 	var vals [3]string
-	for i, name := range [3]string{hdrSvixID, hdrSvixTimestamp, hdrSvixSignature} {
-		v, err := oneHeader(h, name)
-		if err != nil {
-			return err
-		}
-		vals[i] = v
+	if err := oneHeaders(h, svixVerifyNames[:], vals[:]); err != nil {
+		return err
 	}
 	return s.v.VerifyValues(vals[0], vals[1], vals[2], body)
 }
@@ -207,21 +228,23 @@ func (s *swVerifier) Verify(h http.Header, body []byte) error {
 // swHeaders returns the webhook-id and webhook-timestamp (or Svix's) of a
 // verified request.
 func swHeaders(h http.Header) (string, time.Time, error) {
-	idName, tsName := signature.HeaderID, signature.HeaderTimestamp
-	if !hasHeader(h, idName) && hasHeader(h, hdrSvixID) {
-		idName, tsName = hdrSvixID, hdrSvixTimestamp
+	names := &swNames
+	if !hasHeader(h, hdrID) && hasHeader(h, hdrSvixID) {
+		names = &svixNames
 	}
-	id, err := oneHeader(h, idName)
-	if err != nil {
+	var vals [2]string
+	if err := oneHeaders(h, names[:], vals[:]); err != nil {
 		return "", time.Time{}, err
 	}
-	ts, err := oneHeader(h, tsName)
-	if err != nil {
-		return "", time.Time{}, err
-	}
-	sec, ok := parseUnix(ts)
+	sec, ok := parseUnix(vals[1])
 	if !ok {
-		return "", time.Time{}, fmt.Errorf("%w: %s is not a decimal Unix time", signature.ErrMalformedHeader, tsName)
+		return "", time.Time{}, fmt.Errorf("%w: %s is not a decimal Unix time", signature.ErrMalformedHeader, names[1])
 	}
-	return id, time.Unix(sec, 0).UTC(), nil
+	return vals[0], time.Unix(sec, 0).UTC(), nil
 }
+
+// The id and timestamp headers of Standard Webhooks, and Svix's.
+var (
+	swNames   = [2]string{signature.HeaderID, signature.HeaderTimestamp}
+	svixNames = [2]string{hdrSvixID, hdrSvixTimestamp}
+)

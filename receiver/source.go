@@ -208,17 +208,18 @@ type answer struct {
 // legacy one, then claims and queues its event.
 //
 // pooled is the receiver's buffer, which the next request reuses: once
-// verified and strict, it is copied, and the provider parses the copy,
-// which the event's data and the delivery share beyond the request.
+// verified, it is copied, and the copy is checked as strict JSON and
+// parsed by the provider (see source.checkParse); the event's data and the
+// delivery share it beyond the request.
 func (r *Receiver) serveProvider(req *http.Request, s *source, pooled []byte) answer {
 	if err := s.verifier.Verify(req.Header, pooled); err != nil {
 		return answer{status: verifyStatus(err), reason: verifyReason(err)}
 	}
-	if err := event.CheckJSON(pooled); err != nil {
+	body := bytes.Clone(pooled)
+	msg, jsonErr, err := s.checkParse(req.Header, body)
+	if jsonErr != nil {
 		return answer{status: http.StatusBadRequest, reason: ReasonInvalidEvent}
 	}
-	body := bytes.Clone(pooled)
-	msg, err := s.provider.Parse(req.Header, body)
 	if err != nil {
 		if errors.Is(err, signature.ErrMissingHeader) || errors.Is(err, signature.ErrMalformedHeader) {
 			return answer{status: http.StatusBadRequest, reason: ReasonHeaders}
@@ -229,7 +230,13 @@ func (r *Receiver) serveProvider(req *http.Request, s *source, pooled []byte) an
 		return answer{status: http.StatusOK, reason: ReasonChallenge, challenge: msg.Challenge}
 	}
 	now := r.now()
-	ev, ok := s.event(msg, now)
+	// Data that is the body, as most providers', was checked as strict
+	// JSON above (unless Parse broke its contract and modified the body).
+	strict := sameSlice(msg.Data, body) && bytes.Equal(body, pooled)
+	if _, ok := s.provider.(EventPayload); ok {
+		strict = true // its Data is a member of the body it checked as strict, or {}
+	}
+	ev, ok := s.event(msg, now, strict)
 	if !ok {
 		return answer{status: http.StatusBadRequest, reason: ReasonInvalidEvent}
 	}
@@ -248,9 +255,10 @@ func (r *Receiver) serveProvider(req *http.Request, s *source, pooled []byte) an
 }
 
 // event makes the event handed to the handler from a provider's message;
-// false when the message has no valid key or data.
-func (s *source) event(msg Message, received time.Time) (event.Event, bool) {
-	if !validKey(msg.Key) || !json.Valid(msg.Data) {
+// false when the message has no valid key or data. strict says the data is
+// known to be strict JSON already, and needs no second check.
+func (s *source) event(msg Message, received time.Time, strict bool) (event.Event, bool) {
+	if !validKey(msg.Key) || (!strict && !json.Valid(msg.Data)) {
 		return event.Event{}, false
 	}
 	ev := event.Event{APIMode: msg.Mode, Date: msg.Time, ID: msg.Key, Type: msg.Type, Data: msg.Data}
@@ -262,6 +270,12 @@ func (s *source) event(msg Message, received time.Time) (event.Event, bool) {
 		ev.Type = ""
 	}
 	return ev, true
+}
+
+// sameSlice reports whether a and b are the same non-empty bytes in memory:
+// the same start and length.
+func sameSlice(a, b []byte) bool {
+	return len(a) > 0 && len(a) == len(b) && &a[0] == &b[0]
 }
 
 // verifyStatus and verifyReason map a Verifier's error to the answer.
@@ -286,17 +300,45 @@ func verifyReason(err error) Reason {
 // request, not of the webhook.
 var droppedHeaders = []string{"Authorization", "Cookie", "Proxy-Authorization"}
 
-// keptHeader returns a copy of h without droppedHeaders.
+// keptHeader returns a copy of h without droppedHeaders (under any
+// spelling), as h.Clone() would hold it after deleting them: the values of
+// all headers share one slice, each capped, and a nil value stays nil.
 func keptHeader(h http.Header) http.Header {
-	c := h.Clone()
-	for _, k := range droppedHeaders {
-		for name := range c {
-			if len(name) == len(k) && equalFoldASCII(name, k) {
-				delete(c, name)
-			}
+	if h == nil {
+		return nil
+	}
+	nv, nk := 0, 0
+	for k, vs := range h {
+		if !droppedHeader(k) {
+			nv += len(vs)
+			nk++
+		}
+	}
+	sv := make([]string, nv)
+	c := make(http.Header, nk)
+	for k, vs := range h {
+		switch {
+		case droppedHeader(k):
+		case vs == nil:
+			c[k] = nil
+		default:
+			n := copy(sv, vs)
+			c[k] = sv[:n:n]
+			sv = sv[n:]
 		}
 	}
 	return c
+}
+
+// droppedHeader reports whether name is one of droppedHeaders, ignoring
+// ASCII case.
+func droppedHeader(name string) bool {
+	for _, k := range droppedHeaders {
+		if len(name) == len(k) && equalFoldASCII(name, k) {
+			return true
+		}
+	}
+	return false
 }
 
 func equalFoldASCII(a, b string) bool {
@@ -380,7 +422,7 @@ func (r *Receiver) redrive(e *store.InboxEntry) (*job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("receiver: stored request of source %s does not parse: %w", s.name, err)
 	}
-	ev, ok := s.event(msg, meta.Received)
+	ev, ok := s.event(msg, meta.Received, false)
 	if !ok {
 		return nil, fmt.Errorf("receiver: stored request of source %s has no valid key or data", s.name)
 	}

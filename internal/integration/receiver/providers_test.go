@@ -108,7 +108,8 @@ func serveTo(h http.Handler, req *http.Request) int {
 // BenchmarkServeHTTPProviders measures the handler alone per provider,
 // every request a new event of about 300 bytes: "webhookkit" is the
 // receiver's own envelope (the baseline), the others a source of that
-// provider, which also checks the body is strict JSON, copies it with the
+// provider (every provider of the receiver package, "acme" being an HMAC
+// one), which also checks the body is strict JSON, copies it with the
 // headers for the handler, and parses it. Compare the ratios to the
 // baseline of the same run.
 func BenchmarkServeHTTPProviders(b *testing.B) {
@@ -131,8 +132,33 @@ func BenchmarkServeHTTPProviders(b *testing.B) {
 		"stripe": func(i int) *http.Request {
 			return webhooktest.StripeRequest(b, "whsec_stripe", receivertest.Now(), []byte(`{"id":"evt_`+strconv.Itoa(i)+`","type":"invoice.paid","livemode":false,"data":{"object":`+data+`}}`))
 		},
+		"event-payload": func(i int) *http.Request {
+			return webhooktest.EventPayloadRequest(b, k.Text, "msg_"+strconv.Itoa(i), "patient.ehi_export_success", receivertest.Now(), json.RawMessage(data))
+		},
+		"shopify": func(i int) *http.Request {
+			return webhooktest.ShopifyRequest(b, "shopify-secret", "orders/create", "w-"+strconv.Itoa(i), []byte(`{"id":`+strconv.Itoa(i)+`,"data":`+data+`}`))
+		},
+		"slack": func(i int) *http.Request {
+			ts := strconv.FormatInt(receivertest.Now().Unix(), 10)
+			return webhooktest.SlackRequest(b, "slack-secret", receivertest.Now(), []byte(`{"token":"x","team_id":"T1","type":"event_callback","event_id":"Ev`+strconv.Itoa(i)+`","event_time":`+ts+`,"event":{"type":"app_mention","data":`+data+`}}`))
+		},
+		"acme": func(i int) *http.Request {
+			body := []byte(`{"uid":"u-` + strconv.Itoa(i) + `","kind":"patient.ehi_export_success","data":` + data + `}`)
+			req := webhooktest.GitHubRequest(b, "acme-secret", "", "", body) // a hex HMAC of the body
+			sig := req.Header.Get("X-Hub-Signature-256")
+			req.Header = http.Header{"Content-Type": {"application/json"}}
+			req.Header.Set("X-Acme-Signature", sig)
+			req.Header.Set("X-Acme-Timestamp", strconv.FormatInt(receivertest.Now().Unix(), 10))
+			return req
+		},
 	}
-	for _, name := range []string{"webhookkit", "standard", "github", "stripe"} {
+	// acme is a generic HMAC provider: "sha256=" and the hex HMAC of the
+	// body, a signed timestamp header, key and type in the body.
+	acme := receiver.HMAC{
+		ProviderName: "acme", Header: "X-Acme-Signature", Prefix: "sha256=",
+		TimestampHeader: "X-Acme-Timestamp", KeyField: "uid", TypeField: "kind",
+	}
+	for _, name := range []string{"webhookkit", "standard", "event-payload", "github", "stripe", "shopify", "slack", "acme"} {
 		b.Run(name, func(b *testing.B) {
 			type prepared struct {
 				h    http.Header
@@ -155,6 +181,14 @@ func BenchmarkServeHTTPProviders(b *testing.B) {
 				cfg.Sources = []receiver.Source{{Provider: receiver.GitHub{}, Keys: []receiver.Key{{Text: "gh-secret"}}}}
 			case "stripe":
 				cfg.Sources = []receiver.Source{{Provider: receiver.Stripe{}, Keys: []receiver.Key{{Text: "whsec_stripe"}}}}
+			case "event-payload":
+				cfg.Sources = []receiver.Source{{Provider: receiver.EventPayload{}, Keys: []receiver.Key{{Text: k.Text}}}}
+			case "shopify":
+				cfg.Sources = []receiver.Source{{Provider: receiver.Shopify{}, Keys: []receiver.Key{{Text: "shopify-secret"}}}}
+			case "slack":
+				cfg.Sources = []receiver.Source{{Provider: receiver.Slack{}, Keys: []receiver.Key{{Text: "slack-secret"}}}}
+			case "acme":
+				cfg.Sources = []receiver.Source{{Provider: acme, Keys: []receiver.Key{{Text: "acme-secret"}}}}
 			}
 			r, err := receiver.New(receiver.HandlerFunc(func(context.Context, event.Event) error { return nil }), cfg)
 			require.NoError(b, err)
