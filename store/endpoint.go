@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/webhookkit/webhookkit/event"
 )
@@ -21,6 +23,8 @@ type Endpoint struct {
 	// Tenant is the owner: the organization. Events are published to a
 	// tenant's endpoints; the dashboard scopes by it. Empty is a valid
 	// tenant of its own, not a wildcard. It cannot change after creation.
+	// [Endpoint.Validate] accepts at most [MaxScopeName] bytes of UTF-8
+	// text without control characters.
 	Tenant string
 	// Account narrows the endpoint to one account of the organization
 	// (Tenant); empty means organization-wide. An event published for
@@ -28,7 +32,7 @@ type Endpoint struct {
 	// endpoints and that account's; an event published for the organization
 	// alone reaches its organization-wide endpoints only (see
 	// [EndpointFilter].Accounts). It cannot change after creation: stores
-	// keep it on update, as Tenant.
+	// keep it on update, as Tenant. The same rules as Tenant's apply.
 	Account string
 	// Format is the shape of the request body of every delivery: the
 	// standard envelope (zero value, or [BodyEnvelope]) or
@@ -213,6 +217,12 @@ func (e *Endpoint) Validate() error {
 	if !e.Mode.Valid() {
 		return &FieldError{Field: "mode", Reason: fmt.Sprintf("%q: want %q or %q", e.Mode, event.ModeTest, event.ModeLive)}
 	}
+	if reason := checkScopeName(e.Tenant); reason != "" {
+		return &FieldError{Field: "tenant", Reason: reason}
+	}
+	if reason := checkScopeName(e.Account); reason != "" {
+		return &FieldError{Field: "account", Reason: reason}
+	}
 	if err := CheckURL(e.URL); err != nil {
 		return err
 	}
@@ -244,6 +254,24 @@ func (e *Endpoint) Validate() error {
 		return &FieldError{Field: "limits", Reason: "the cap on requests in flight must not be negative"}
 	}
 	return e.validateCredentials()
+}
+
+// MaxScopeName is the longest [Endpoint].Tenant or Account, in bytes.
+const MaxScopeName = 200
+
+// checkScopeName returns why v is not a valid tenant or account name (too
+// long, not UTF-8, or holding a control character), or "". The reason
+// never repeats v.
+func checkScopeName(v string) string {
+	switch {
+	case len(v) > MaxScopeName:
+		return fmt.Sprintf("%d bytes: at most %d", len(v), MaxScopeName)
+	case !utf8.ValidString(v):
+		return "not valid UTF-8"
+	case strings.ContainsFunc(v, unicode.IsControl):
+		return "holds a control character"
+	}
+	return ""
 }
 
 // reasonOf is err's text without the name of the package that made it

@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +73,10 @@ func TestValidateFieldError(t *testing.T) {
 		cause error
 	}{
 		{"mode", func(ep *store.Endpoint) { ep.Mode = "prod" }, "mode", nil},
+		{"long tenant", func(ep *store.Endpoint) { ep.Tenant = strings.Repeat("t", store.MaxScopeName+1) }, "tenant", nil},
+		{"tenant not UTF-8", func(ep *store.Endpoint) { ep.Tenant = "org\xff" }, "tenant", nil},
+		{"account with newline", func(ep *store.Endpoint) { ep.Account = "acct\nINFO forged log line" }, "account", nil},
+		{"account with NUL", func(ep *store.Endpoint) { ep.Account = "acct\x00" }, "account", nil},
 		{"empty url", func(ep *store.Endpoint) { ep.URL = "" }, "url", nil},
 		{"scheme", func(ep *store.Endpoint) { ep.URL = "ftp://user:s3cr3t-pass@hooks.example.com/" }, "url", nil},
 		{"no patterns", func(ep *store.Endpoint) { ep.EventTypes = nil }, "event types", nil},
@@ -103,5 +108,16 @@ func TestValidateFieldError(t *testing.T) {
 			require.NotContains(t, err.Error(), "s3cr3t-pass")
 			require.NotContains(t, err.Error(), secret[len("whsec_"):])
 		})
+	}
+}
+
+// TestValidateScopeNames checks the tenant and account names Validate
+// accepts: any UTF-8 text up to MaxScopeName bytes without control
+// characters, empty included.
+func TestValidateScopeNames(t *testing.T) {
+	for _, name := range []string{"", "org_1", "Société Générale", "組織-42", strings.Repeat("é", store.MaxScopeName/2)} {
+		ep := &store.Endpoint{Tenant: name, Account: name, Mode: event.ModeTest, URL: "https://hooks.example.com/in",
+			EventTypes: []string{"*"}, Secrets: []store.SigningKey{{Key: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}}}
+		require.NoError(t, ep.Validate(), "%q", name)
 	}
 }
