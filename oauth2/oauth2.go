@@ -149,6 +149,9 @@ func (s *Source) Authorization(ctx context.Context, client *http.Client, ep *sto
 	}
 	e.settings, e.header, e.refresh = sum, tok.Type()+" "+tok.AccessToken, time.Time{}
 	if !tok.Expiry.IsZero() {
+		// x/oauth2 sets Expiry from expires_in on the real clock; the
+		// token's remaining life, measured on that clock, is then counted
+		// from when the fetch started on s.now's.
 		life := time.Until(tok.Expiry)
 		e.refresh = start.Add(life - min(s.early, life/2))
 	}
