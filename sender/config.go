@@ -152,8 +152,10 @@ type Config struct {
 	// [DefaultRetention]. Negative: never prune.
 	Retention time.Duration
 
-	// PruneInterval is how often a started sender prunes the attempt log.
-	// Zero: [DefaultPruneInterval].
+	// PruneInterval is how often a started sender prunes the attempt log
+	// and forgets what it keeps in memory about endpoints it has not
+	// delivered to since the last time (their limiter, breaker, signer and
+	// TLS client). Zero: [DefaultPruneInterval].
 	PruneInterval time.Duration
 
 	// DisableAfterFailures and DisableAfterDuration decide when an endpoint

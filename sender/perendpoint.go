@@ -46,6 +46,10 @@ type endpointState struct {
 
 	// tls is the client of an endpoint with TLS settings (credentials.go).
 	tls *endpointClient
+
+	// unused is set by each sweep and cleared by every use (state): a
+	// state still unused at the next sweep is dropped.
+	unused bool
 }
 
 // perEndpoint holds every endpoint's state, and the set of endpoints that
@@ -73,6 +77,7 @@ func (l *perEndpoint) state(id string) *endpointState {
 		es = &endpointState{}
 		l.eps[id] = es
 	}
+	es.unused = false
 	return es
 }
 
@@ -122,4 +127,34 @@ func (l *perEndpoint) forget(id string) {
 		delete(l.eps, id)
 		delete(l.skipped, id)
 	}
+}
+
+// sweep drops the state of endpoints no one has used since the previous
+// sweep (deleted by another instance or in the store, say, which forget
+// never hears of), so a long-running sender does not keep every endpoint
+// it ever saw. A state with requests in flight, a breaker that is not
+// closed or a place in the skip list stays: it is not idle. Dropping an
+// idle state loses nothing that matters: the next delivery to the
+// endpoint reloads it, builds its signer again and, after that long idle,
+// would start a ramp anyway. It returns how many states it dropped.
+func (l *perEndpoint) sweep() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for id, es := range l.eps {
+		_, skipped := l.skipped[id]
+		switch {
+		case es.inFlight > 0 || es.probing || es.brk.state != store.BreakerClosed || skipped:
+			es.unused = false
+		case !es.unused:
+			es.unused = true
+		default:
+			if es.tls != nil {
+				es.tls.t.CloseIdleConnections()
+			}
+			delete(l.eps, id)
+			n++
+		}
+	}
+	return n
 }

@@ -182,10 +182,8 @@ func (s *Sender) Start(ctx context.Context) error {
 		s.wg.Add(1)
 		go s.listen(ctx, n)
 	}
-	if s.cfg.Retention > 0 {
-		s.wg.Add(1)
-		go s.pruner(ctx)
-	}
+	s.wg.Add(1)
+	go s.pruner(ctx)
 	return nil
 }
 
