@@ -369,3 +369,22 @@ func TestSlowStartAfterEnableAndBacklog(t *testing.T) {
 	require.Greater(t, seen[len(seen)-1], seen[0], "widening with successes: %v", seen)
 	require.Equal(t, 61, srv.count())
 }
+
+// TestOrderingKeyNextGoesAtOnce checks that a started sender attempts a
+// key's next delivery as soon as the previous one settles, not at its next
+// poll: with an hour's PollInterval, five deliveries of one key still
+// arrive, in order, without waiting for a poll.
+func TestOrderingKeyNextGoesAtOnce(t *testing.T) {
+	st := newStore()
+	srv := newServer(t, nil)
+	ep, _ := addEndpoint(t, st, srv.URL, nil)
+	s := newSender(t, st, nil, func(c *sender.Config) { c.PollInterval = time.Hour })
+	require.NoError(t, s.Start(context.Background()))
+	for n := range 5 {
+		publishKeyed(t, s, nil, ep.ID, "order-1", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, s.WaitIdle(ctx), "each settled head must wake the dispatcher")
+	require.Equal(t, []string{`{"seq":0}`, `{"seq":1}`, `{"seq":2}`, `{"seq":3}`, `{"seq":4}`}, seqs(t, srv.requests()))
+}

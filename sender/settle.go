@@ -157,6 +157,12 @@ func (s *Sender) write(batch []*outcome) {
 	if err == nil && res.Endpoints != nil {
 		s.eps.afterHealth(ctx, h, res.Endpoints, seq)
 	}
+	if err == nil && headsDone(batch) {
+		// The next delivery of each finished head's key is due now: lease
+		// it at once rather than at the next poll, or a key's deliveries
+		// would go one per PollInterval.
+		s.signal()
+	}
 	for _, o := range batch {
 		o.res.free(s)
 		wg := o.wg
@@ -167,6 +173,17 @@ func (s *Sender) write(batch []*outcome) {
 			wg.Done()
 		}
 	}
+}
+
+// headsDone reports whether batch finished a delivery with an ordering
+// key (succeeded or given up), which lets the key's next delivery go.
+func headsDone(batch []*outcome) bool {
+	for _, o := range batch {
+		if o.d.OrderingKey != "" && (o.set.Outcome == store.OutcomeSucceeded || o.set.Outcome == store.OutcomeFailed) {
+			return true
+		}
+	}
+	return false
 }
 
 // errWrittenBefore: a batch tried again found its attempts stored already,
