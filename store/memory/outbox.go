@@ -380,6 +380,19 @@ func (s *Store) Backlog(_ context.Context, mode event.Mode, now time.Time) (stor
 			}
 		}
 	}
+	// Pending deliveries waiting for their key are in no group's heap.
+	for _, c := range s.chains {
+		for _, d := range c.ds {
+			if d.State != store.StatePending || d.grp != nil || mode != "" && d.Event.APIMode != mode {
+				continue
+			}
+			if d.NextAttemptAt.After(now) {
+				b.Scheduled++
+			} else {
+				b.Due++
+			}
+		}
+	}
 	for m, n := range s.pausedByMode {
 		if mode == "" || m == mode {
 			b.Paused += n

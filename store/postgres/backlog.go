@@ -9,7 +9,7 @@ import (
 )
 
 // Backlog counts the unfinished deliveries of mode (both when empty) as of
-// now, in one statement over the partial due and paused indexes: finished
+// now, in one statement over the partial due, waiting and paused indexes: finished
 // deliveries are never read. A leased delivery whose endpoint was disabled
 // during its lease counts as leased.
 func (h *handle) Backlog(ctx context.Context, mode event.Mode, now time.Time) (store.Backlog, error) {
@@ -30,7 +30,13 @@ func (h *handle) Backlog(ctx context.Context, mode event.Mode, now time.Time) (s
 				count(*) FILTER (WHERE state = 'pending' AND next_attempt_at > $2) AS scheduled,
 				count(*) FILTER (WHERE state = 'leased') AS leased
 			FROM {{schema}}.deliveries
-			WHERE state IN ('pending', 'leased') AND mode = ANY($1)
+			WHERE state IN ('pending', 'leased') AND NOT key_waiting AND mode = ANY($1)
+		), waiting AS (
+			SELECT
+				count(*) FILTER (WHERE next_attempt_at <= $2) AS due,
+				count(*) FILTER (WHERE next_attempt_at > $2) AS scheduled
+			FROM {{schema}}.deliveries
+			WHERE state = 'pending' AND key_waiting AND mode = ANY($1)
 		), paused AS (
 			SELECT
 				count(*) FILTER (WHERE state = 'paused') AS paused,
@@ -38,7 +44,8 @@ func (h *handle) Backlog(ctx context.Context, mode event.Mode, now time.Time) (s
 			FROM {{schema}}.deliveries
 			WHERE state IN ('paused', 'leased_paused') AND mode = ANY($1)
 		)
-		SELECT due, scheduled, leased, paused, leased_paused FROM due, paused`), modes, now).
+		SELECT due.due + waiting.due, due.scheduled + waiting.scheduled, leased, paused, leased_paused
+		FROM due, waiting, paused`), modes, now).
 		Scan(&b.Due, &b.Scheduled, &b.Leased, &b.Paused, &leasedPaused)
 	if err != nil {
 		return store.Backlog{}, errorf("postgres: backlog: %w", err)

@@ -131,12 +131,15 @@ func (h *handle) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]
 
 // requeueSet is the SET list of a replay: pending (paused when the endpoint
 // is disabled in this store), due at $2, attempts and first attempt reset,
-// the key no longer held (a keyed delivery keeps its key_seq: its place).
+// the key no longer held (a keyed delivery keeps its key_seq: its place,
+// and is requeued in the lease index, key_waiting false, even behind its
+// key's head: it may overtake the head, and Lease's head check keeps it in
+// its place either way).
 const requeueSet = `SET
 	state = CASE WHEN EXISTS (SELECT 1 FROM {{schema}}.endpoints e WHERE e.id = endpoint_id AND e.disabled)
 		THEN 'paused' ELSE 'pending' END,
 	next_attempt_at = $2, attempts = 0, first_attempt_at = NULL, finished_at = NULL, lease_token = NULL,
-	holds_key = false`
+	holds_key = false, key_waiting = false`
 
 // Requeue makes a failed or succeeded delivery pending again, due at at,
 // with Attempts and FirstAttemptAt reset and HoldsKey cleared (a replay;

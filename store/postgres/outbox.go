@@ -125,11 +125,12 @@ func (h *handle) Enqueue(ctx context.Context, req store.EnqueueRequest) (int, er
 		// listening senders when the transaction commits.
 		return tx.QueryRow(ctx, h.n.q(notifyCount(`INSERT INTO {{schema}}.deliveries
 				(id, event_id, endpoint_id, tenant, mode, event_type, state, next_attempt_at, created_at,
-				 ordering_key, key_seq)
+				 ordering_key, key_seq, key_waiting)
 			SELECT gen_random_uuid()::text, $1, t.endpoint_id, t.tenant, $2, $3,
 				CASE WHEN EXISTS (SELECT 1 FROM {{schema}}.endpoints e WHERE e.id = t.endpoint_id AND e.disabled)
 					THEN 'paused' ELSE 'pending' END,
-				$4, $5, $8, CASE WHEN $8 = '' THEN 0 ELSE nextval('{{schema}}.deliveries_key_seq') END
+				$4, $5, $8, CASE WHEN $8 = '' THEN 0 ELSE nextval('{{schema}}.deliveries_key_seq') END,
+				`+keyWaitingSQL+`
 			FROM unnest($6::text[], $7::text[]) AS t (endpoint_id, tenant)
 			ON CONFLICT (event_id, endpoint_id) DO NOTHING
 			RETURNING 1`, 9)),
@@ -150,6 +151,22 @@ func (h *handle) Enqueue(ctx context.Context, req store.EnqueueRequest) (int, er
 	}
 	return int(created), nil
 }
+
+// keyWaitingSQL is the key_waiting of a delivery Enqueue inserts for
+// t.endpoint_id with key $8: true when a delivery of the key blocks it.
+// It runs after Enqueue took the key's advisory lock, in a statement of its
+// own: under READ COMMITTED its snapshot is taken after the lock, so it sees
+// every Settle that finished a blocking delivery of the key and committed
+// before (and one that has not committed yet takes the lock, shared, before
+// it looks for the key's new head, so it waits for this transaction and
+// sees this delivery). Under a stricter isolation (a caller's transaction,
+// through Tx) the snapshot may be older than the lock, and the delivery is
+// inserted not waiting: the lease index then holds it, and Lease's head
+// check still keeps it in its place.
+const keyWaitingSQL = `($8 <> '' AND current_setting('transaction_isolation') = 'read committed'
+					AND EXISTS (SELECT 1 FROM {{schema}}.deliveries k
+						WHERE k.endpoint_id = t.endpoint_id AND k.ordering_key = $8
+							AND k.ordering_key <> '' AND (k.state IN ('pending', 'leased', 'leased_paused', 'paused') OR k.holds_key)))`
 
 // keyLockClass is the first key of the advisory locks Enqueue takes per
 // endpoint and ordering key (the second is a hash of the two); the
@@ -174,7 +191,10 @@ var leaseModes = []event.Mode{event.ModeLive, event.ModeTest}
 // are filtered out of the range, so their due ones are read (not taken) by
 // every lease that skips them. A delivery with an ordering key is taken
 // only while it is its key's head (see [store.Outbox]): a NOT EXISTS probe
-// of the key's range of deliveries_key_idx per due keyed row. It returns an error wrapping
+// of the key's range of deliveries_key_idx per due keyed row. The
+// deliveries queued behind their key's head are not in the lease index
+// (key_waiting), so a key's backlog is not read by the leases of others.
+// It returns an error wrapping
 // [store.ErrInvalid] for a non-positive Limit or Duration or an invalid
 // Mode.
 func (h *handle) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Delivery, error) {
@@ -262,7 +282,7 @@ func leaseSQL(n int) string {
 	for i := range n {
 		ctes = append(ctes, fmt.Sprintf(`due_%d AS (
 		SELECT id, next_attempt_at FROM {{schema}}.deliveries d
-		WHERE state IN ('pending', 'leased') AND mode = $%d AND next_attempt_at <= $1
+		WHERE state IN ('pending', 'leased') AND NOT key_waiting AND mode = $%d AND next_attempt_at <= $1
 			AND endpoint_id <> ALL($5::text[])
 			AND (d.ordering_key = '' OR NOT EXISTS (`+keyBlockerSQL+`))
 		ORDER BY next_attempt_at LIMIT $2

@@ -239,7 +239,7 @@ var (
 			"first_attempt_at": "timestamp with time zone", "next_attempt_at": "timestamp with time zone",
 			"last_attempt_at": "timestamp with time zone", "last_error": "text",
 			"finished_at": "timestamp with time zone", "lease_token": "text", "leased_by": "text",
-			"ordering_key": "text", "key_seq": "bigint", "holds_key": "boolean"},
+			"ordering_key": "text", "key_seq": "bigint", "holds_key": "boolean", "key_waiting": "boolean"},
 		"attempts": {"id": "text", "delivery_id": "text", "endpoint_id": "text", "tenant": "text", "event_id": "text",
 			"event_type": "text", "mode": "text", "number": "integer", "at": "timestamp with time zone",
 			"duration_ns": "bigint", "url": "text", "request_headers": "jsonb", "request_body": "bytea",

@@ -36,17 +36,33 @@ func (h *handle) PruneDeliveries(ctx context.Context, before time.Time) (int, er
 		}
 		var n int
 		err := h.inTx(ctx, func(tx pgx.Tx) error {
-			evs, err := deleteReturningEvents(ctx, tx, h.n.q(`DELETE FROM {{schema}}.deliveries WHERE id IN (
+			rows, err := tx.Query(ctx, h.n.q(`DELETE FROM {{schema}}.deliveries WHERE id IN (
 					SELECT id FROM {{schema}}.deliveries
 					WHERE state IN ('succeeded', 'failed') AND finished_at < $1
 					ORDER BY finished_at LIMIT $2
 					FOR UPDATE SKIP LOCKED
 				)
-				RETURNING event_id`), before, batch)
+				RETURNING event_id, CASE WHEN holds_key THEN endpoint_id END, CASE WHEN holds_key THEN ordering_key END`),
+				before, batch)
 			if err != nil {
 				return err
 			}
+			var evs, heldEps, heldKeys []string
+			var ev string
+			var ep, key *string
+			if _, err := pgx.ForEachRow(rows, []any{&ev, &ep, &key}, func() error {
+				evs = append(evs, ev)
+				if ep != nil && key != nil {
+					heldEps, heldKeys = append(heldEps, *ep), append(heldKeys, *key)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
 			n = len(evs)
+			if err := h.releaseKeys(ctx, tx, heldEps, heldKeys); err != nil {
+				return err
+			}
 			return h.deleteOrphanEvents(ctx, tx, evs)
 		})
 		if err != nil {
@@ -57,6 +73,27 @@ func (h *handle) PruneDeliveries(ctx context.Context, before time.Time) (int, er
 			return total, nil
 		}
 	}
+}
+
+// releaseKeys lets the next delivery of each key (eps[i], keys[i]) go into
+// the lease index after the failed deliveries that held those keys were
+// pruned: it takes the keys' advisory locks in shared mode, in a fixed
+// order, then clears key_waiting on each key's head, in a statement of its
+// own (see lockFinishedKeysSQL for why).
+func (h *handle) releaseKeys(ctx context.Context, tx pgx.Tx, eps, keys []string) error {
+	if len(eps) == 0 {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($3, k.h) FROM (
+			SELECT DISTINCT hashtext(t.ep || chr(31) || t.key) AS h FROM unnest($1::text[], $2::text[]) AS t (ep, key) ORDER BY 1
+		) AS k`, eps, keys, keyLockClass); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, h.n.q(`UPDATE {{schema}}.deliveries d SET key_waiting = false
+		FROM (SELECT DISTINCT ep AS endpoint_id, key AS ordering_key FROM unnest($1::text[], $2::text[]) AS t (ep, key)) AS s,
+			LATERAL (`+keyHeadOfSQL+`) AS head
+		WHERE d.id = head.id AND d.key_waiting`), eps, keys)
+	return err
 }
 
 // deleteReturningEvents runs a DELETE of deliveries returning their

@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS {{schema}}.events (
 -- (INSERT ... ON CONFLICT DO NOTHING) and serves lookups by event id.
 -- ordering_key ('' when unordered) and key_seq (the enqueue order within
 -- an endpoint's key) order keyed deliveries; holds_key marks a failed one
--- that still blocks its key.
+-- that still blocks its key; key_waiting marks one queued behind its key's
+-- head, which is kept out of the lease index (see deliveries_due_idx).
 CREATE TABLE IF NOT EXISTS {{schema}}.deliveries (
 	id               text PRIMARY KEY,
 	event_id         text NOT NULL REFERENCES {{schema}}.events (id),
@@ -100,6 +101,7 @@ CREATE TABLE IF NOT EXISTS {{schema}}.deliveries (
 	ordering_key     text NOT NULL DEFAULT '',
 	key_seq          bigint NOT NULL DEFAULT 0,
 	holds_key        boolean NOT NULL DEFAULT false,
+	key_waiting      boolean NOT NULL DEFAULT false,
 	UNIQUE (event_id, endpoint_id)
 );
 
@@ -108,9 +110,23 @@ CREATE TABLE IF NOT EXISTS {{schema}}.deliveries (
 -- mode then due time, so a Lease reads exactly the due rows it takes, oldest
 -- first, and stops: its cost does not grow with the number of deliveries
 -- that are not yet due, nor with finished or paused ones, which are not in
--- the index at all.
+-- the index at all, nor with the deliveries queued behind their key's head
+-- (key_waiting). Enqueue sets key_waiting on a keyed delivery when its key
+-- already has a blocking delivery; Settle and PruneDeliveries clear it on
+-- the key's new head when a blocking delivery stops blocking, after taking
+-- the key's advisory lock in shared mode (Enqueue takes it exclusive), so
+-- an Enqueue that saw the old head blocking commits before the head's new
+-- state is looked at, and is seen then. A requeued delivery is requeued
+-- with key_waiting false. Lease checks that a delivery is its key's head
+-- whatever the flag: the flag keeps the index small, the check keeps the
+-- order.
 CREATE INDEX IF NOT EXISTS deliveries_due_idx ON {{schema}}.deliveries (mode, next_attempt_at)
-	WHERE state IN ('pending', 'leased');
+	WHERE state IN ('pending', 'leased') AND NOT key_waiting;
+
+-- deliveries_waiting_idx: the deliveries queued behind their key's head,
+-- for Backlog.
+CREATE INDEX IF NOT EXISTS deliveries_waiting_idx ON {{schema}}.deliveries (mode, next_attempt_at)
+	WHERE state = 'pending' AND key_waiting;
 
 -- deliveries_key_idx: ordering keys. It holds only the deliveries that
 -- block a key (unfinished, or failed with holds_key), by endpoint, key and

@@ -34,7 +34,8 @@ import (
 //     block, which set_config does not. It is skipped on a view bound to a
 //     caller's transaction, where the setting would outlive Settle.
 //  2. The endpoints the batch reads or writes (those of its retried and
-//     released deliveries, and those of its health deltas) are locked FOR
+//     released deliveries, those of its health deltas, and those of the
+//     keyed deliveries it finishes) are locked FOR
 //     NO KEY UPDATE in id order. A concurrent SetDisabled then either
 //     commits first, and is seen, or waits for the batch and pauses the
 //     deliveries it made pending; and concurrent batches, which lock in the
@@ -42,7 +43,9 @@ import (
 //     SHARE lock does not conflict with it.)
 //  3. The deliveries are locked FOR UPDATE in id order, for the same
 //     reason (two batches share deliveries when a lease expired and moved
-//     on).
+//     on). Then the ordering keys of the deliveries it finishes
+//     (succeeded, or failed without HoldKey) are locked, in shared mode,
+//     with the advisory lock Enqueue takes exclusive (lockFinishedKeysSQL).
 //  4. The attempts are inserted with one INSERT ... SELECT FROM
 //     unnest(...), and added to the hourly aggregates (AttemptStats) with
 //     one INSERT ... ON CONFLICT DO UPDATE, rows sorted by endpoint and
@@ -53,7 +56,9 @@ import (
 //     the pipeline is simpler.
 //  5. The deliveries are settled with one UPDATE per round of
 //     [store.SettleBatch.Rounds] (one unless a delivery is settled twice),
-//     each checking its tokens and returning the ids it settled.
+//     each checking its tokens and returning the ids it settled; then the
+//     next delivery of each key finished joins the lease index
+//     (nextHeadsSQL: see deliveries_due_idx in schema.sql).
 //  6. The health deltas are applied with one UPDATE ... FROM unnest(...)
 //     that returns the endpoints.
 //
@@ -108,12 +113,17 @@ func (h *handle) queueSettle(b store.SettleBatch, atts *attemptArrays) (*settleQ
 		q.batch.Queue(`SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`)
 		q.reads = append(q.reads, exec)
 	}
-	if readEps := settleReadEps(b); len(readEps) > 0 || len(b.Health) > 0 {
-		q.batch.Queue(h.n.q(lockEndpointsSQL), readEps, healthIDs(b.Health))
+	finished := settleFinishedIDs(b)
+	if readEps := settleReadEps(b); len(readEps) > 0 || len(b.Health) > 0 || len(finished) > 0 {
+		q.batch.Queue(h.n.q(lockEndpointsSQL), readEps, healthIDs(b.Health), finished)
 		q.reads = append(q.reads, exec)
 	}
 	if len(b.Settlements) > 0 {
 		q.batch.Queue(h.n.q(lockDeliveriesSQL), settleIDs(b.Settlements))
+		q.reads = append(q.reads, exec)
+	}
+	if len(finished) > 0 {
+		q.batch.Queue(h.n.q(lockFinishedKeysSQL), finished, keyLockClass)
 		q.reads = append(q.reads, exec)
 	}
 	h.queueAttempts(&q.batch, &q.reads, atts) // and their hourly aggregates
@@ -141,6 +151,10 @@ func (h *handle) queueSettle(b store.SettleBatch, atts *attemptArrays) (*settleQ
 			}
 			return nil
 		})
+	}
+	if len(finished) > 0 {
+		q.batch.Queue(h.n.q(nextHeadsSQL), finished)
+		q.reads = append(q.reads, exec)
 	}
 	if len(b.Health) > 0 {
 		q.batch.Queue(h.n.q(healthSQL), healthArgs(b.Health)...)
@@ -182,11 +196,42 @@ func (h *handle) sendBatch(ctx context.Context, batch *pgx.Batch, reads []func(p
 	return nil
 }
 
-// lockEndpointsSQL locks, in id order, the endpoints of the deliveries $1
-// and the endpoints $2.
+// lockEndpointsSQL locks, in id order, the endpoints of the deliveries $1,
+// the endpoints $2 and the endpoints of the keyed deliveries among $3 (the
+// ones that may let their key's next delivery go: locking their endpoint
+// first orders the batch with a concurrent SetDisabled, which locks the
+// endpoint before the key's deliveries that nextHeadsSQL updates).
 const lockEndpointsSQL = `SELECT id FROM {{schema}}.endpoints
-	WHERE id = ANY(ARRAY(SELECT endpoint_id FROM {{schema}}.deliveries WHERE id = ANY($1::text[])) || $2::text[])
+	WHERE id = ANY(ARRAY(SELECT endpoint_id FROM {{schema}}.deliveries
+			WHERE id = ANY($1::text[]) OR (id = ANY($3::text[]) AND ordering_key <> '')) || $2::text[])
 	ORDER BY id FOR NO KEY UPDATE`
+
+// lockFinishedKeysSQL takes, in a fixed order, the advisory lock of each
+// (endpoint, ordering key) of the deliveries $1 in shared mode ($2 is
+// keyLockClass): it waits for the Enqueues of those keys that have not
+// committed (they hold it exclusive), so nextHeadsSQL, a later statement
+// with a later snapshot, sees what they inserted; and an Enqueue that comes
+// after waits for this batch, and sees its outcome (see keyWaitingSQL).
+const lockFinishedKeysSQL = `SELECT pg_advisory_xact_lock_shared($2, k.h) FROM (
+		SELECT DISTINCT hashtext(endpoint_id || chr(31) || ordering_key) AS h FROM {{schema}}.deliveries
+		WHERE id = ANY($1::text[]) AND ordering_key <> '' ORDER BY 1
+	) AS k`
+
+// nextHeadsSQL clears key_waiting on the head of each key of the
+// deliveries $1 (its first blocking delivery, one step into
+// deliveries_key_idx), which puts it in the lease index.
+const nextHeadsSQL = `UPDATE {{schema}}.deliveries d SET key_waiting = false
+	FROM (SELECT DISTINCT endpoint_id, ordering_key FROM {{schema}}.deliveries
+			WHERE id = ANY($1::text[]) AND ordering_key <> '') AS s,
+		LATERAL (` + keyHeadOfSQL + `) AS head
+	WHERE d.id = head.id AND d.key_waiting`
+
+// keyHeadOfSQL selects the id of the first blocking delivery of the key
+// s.endpoint_id, s.ordering_key.
+const keyHeadOfSQL = `SELECT k.id FROM {{schema}}.deliveries k
+			WHERE k.endpoint_id = s.endpoint_id AND k.ordering_key = s.ordering_key AND k.ordering_key <> ''
+				AND (k.state IN ('pending', 'leased', 'leased_paused', 'paused') OR k.holds_key)
+			ORDER BY k.key_seq LIMIT 1`
 
 // lockDeliveriesSQL locks the deliveries $1 in id order, so two batches
 // that share deliveries (which happens when a lease expired and moved on)
@@ -198,6 +243,20 @@ func settleIDs(ss []store.Settlement) []string {
 	ids := make([]string, len(ss))
 	for i := range ss {
 		ids[i] = ss[i].Ref.DeliveryID
+	}
+	return ids
+}
+
+// settleFinishedIDs returns the ids of the deliveries that the batch may
+// make stop blocking their ordering key: those it settles as succeeded, or
+// as failed without HoldKey.
+func settleFinishedIDs(b store.SettleBatch) []string {
+	var ids []string
+	for i := range b.Settlements {
+		st := &b.Settlements[i]
+		if st.Outcome == store.OutcomeSucceeded || st.Outcome == store.OutcomeFailed && !st.HoldKey {
+			ids = append(ids, st.Ref.DeliveryID)
+		}
 	}
 	return ids
 }

@@ -124,17 +124,22 @@ VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 		// A keyed delivery is numbered after every keyed delivery stored
 		// (one step down the key_seq index; SQLite's single writer keeps
 		// the numbers in commit order). One enqueue's deliveries share a
-		// number: each is for another endpoint.
+		// number: each is for another endpoint. One that has a blocking
+		// delivery of its key before it waits out of the due index
+		// (key_waiting) until the schema's triggers make it the head.
 		res, err = q.ExecContext(ctx, `INSERT INTO webhookkit_deliveries
     (id, event_id, endpoint_id, tenant, mode, event_type, state, attempts, created_at, next_attempt_at,
-     ordering_key, key_seq)
+     ordering_key, key_seq, key_waiting)
 SELECT t.value ->> 0, ?1, t.value ->> 1, t.value ->> 2, ?2, ?3,
     CASE WHEN EXISTS (SELECT 1 FROM webhookkit_endpoints AS ep
                       WHERE ep.id = t.value ->> 1 AND ep.disabled = 1)
          THEN 'paused' ELSE 'pending' END,
     0, ?4, ?6, ?7,
     CASE WHEN ?7 = '' THEN 0 ELSE 1 + COALESCE((SELECT MAX(k.key_seq) FROM webhookkit_deliveries AS k
-        WHERE k.ordering_key <> ''), 0) END
+        WHERE k.ordering_key <> ''), 0) END,
+    ?7 <> '' AND EXISTS (SELECT 1 FROM webhookkit_deliveries AS k
+        WHERE k.endpoint_id = t.value ->> 1 AND k.ordering_key = ?7
+            AND k.ordering_key <> '' AND (k.state IN ('pending', 'leased', 'paused') OR k.holds_key = 1))
 FROM json_each(?5) AS t WHERE true
 ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
 			ev.ID, string(ev.APIMode), ev.Type, nanos(req.Now), string(tsJSON), nanos(req.Due()), req.OrderingKey)
@@ -159,7 +164,9 @@ ON CONFLICT (event_id, endpoint_id) DO NOTHING`,
 // req.Now+req.Duration, Attempts+1, LastAttemptAt (and FirstAttemptAt when
 // unset) req.Now. The due rows are read through a partial index on the due
 // time, so the cost grows with what is leased (plus due rows skipped by
-// req.Mode and req.SkipEndpoints), not with the rows due later. A
+// req.Mode and req.SkipEndpoints, and heads of keys with a delivery
+// leased), not with the rows due later, nor with the deliveries queued
+// behind their key's head, which are not in the index. A
 // non-positive Limit or Duration, or a Mode neither empty nor valid, is
 // [store.ErrInvalid].
 func (s *Store) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Delivery, error) {
@@ -171,7 +178,7 @@ func (s *Store) Lease(ctx context.Context, req store.LeaseRequest) ([]*store.Del
 	}
 	now := nanos(req.Now)
 	var w where
-	w.add("state IN ('pending', 'leased')")
+	w.add("state IN ('pending', 'leased') AND key_waiting = 0") // the due index's condition
 	w.add("next_attempt_at <= ?", now)
 	// An ended lease of a disabled endpoint's delivery is not handed out
 	// again (its worker may still settle it). Pending rows never belong to a
@@ -380,10 +387,13 @@ func (s *Store) listDeliveries(ctx context.Context, w where, n int) (ds []*store
 }
 
 // requeueSet is the replay update shared by Requeue and RequeueFailed; ?1 is
-// the due time. A delivery of a disabled endpoint is requeued paused.
+// the due time. A delivery of a disabled endpoint is requeued paused. A
+// keyed one is requeued in the due index (key_waiting = 0) even when it is
+// not its key's head: it may overtake the head, and Lease's head check
+// keeps it in its place either way.
 const requeueSet = `UPDATE webhookkit_deliveries SET ` + pendingOrPaused + `,
     next_attempt_at = ?1, attempts = 0, first_attempt_at = NULL,
-    finished_at = NULL, lease_token = NULL, holds_key = 0`
+    finished_at = NULL, lease_token = NULL, holds_key = 0, key_waiting = 0`
 
 // Requeue makes a failed or succeeded delivery pending again (paused if its
 // endpoint is disabled), due at at, with Attempts and FirstAttemptAt reset;

@@ -89,6 +89,7 @@ CREATE TABLE IF NOT EXISTS webhookkit_deliveries (
     ordering_key     TEXT    NOT NULL DEFAULT '',  -- '' when unordered
     key_seq          INTEGER NOT NULL DEFAULT 0,   -- enqueue order within (endpoint_id, ordering_key)
     holds_key        INTEGER NOT NULL DEFAULT 0,   -- 1: failed, and still blocks its key
+    key_waiting      INTEGER NOT NULL DEFAULT 0,   -- 1: queued behind its key's head, out of the due index
     UNIQUE (event_id, endpoint_id)      -- idempotent enqueue
 );
 
@@ -96,10 +97,12 @@ CREATE TABLE IF NOT EXISTS webhookkit_deliveries (
 -- finished and paused deliveries cost nothing, and a lease walks it from the
 -- oldest due time and stops after LIMIT rows: its cost grows with what it
 -- leases, not with the backlog of rows due later. A leased row whose lease
--- ended (next_attempt_at <= now) is simply due again.
+-- ended (next_attempt_at <= now) is simply due again. A keyed delivery
+-- queued behind its key's head (key_waiting = 1) is not in it either, so a
+-- key's backlog costs the leases of other deliveries nothing.
 CREATE INDEX IF NOT EXISTS webhookkit_deliveries_due
     ON webhookkit_deliveries (next_attempt_at)
-    WHERE state IN ('pending', 'leased');
+    WHERE state IN ('pending', 'leased') AND key_waiting = 0;
 
 -- Ordering keys: the deliveries that block a key (unfinished, or failed
 -- holding it), by endpoint, key and enqueue order. Lease looks a due keyed
@@ -109,11 +112,48 @@ CREATE INDEX IF NOT EXISTS webhookkit_deliveries_due
 CREATE INDEX IF NOT EXISTS webhookkit_deliveries_key
     ON webhookkit_deliveries (endpoint_id, ordering_key, key_seq)
     WHERE ordering_key <> '' AND (state IN ('pending', 'leased', 'paused') OR holds_key = 1);
+-- key_waiting: Enqueue sets it on a keyed delivery when its key already has
+-- a blocking delivery (all of which come before it), and these triggers
+-- clear it on the key's new head whenever a blocking delivery stops
+-- blocking: it finishes without holding the key, or it is deleted (pruned,
+-- or its endpoint deleted). A requeued delivery, which may overtake the
+-- head, is requeued with key_waiting = 0. So a key's first blocking
+-- delivery never waits, and Lease, which checks that a delivery is its
+-- key's head anyway (the ordering does not depend on the flag), finds
+-- every head in the due index. SQLite runs one write transaction at a
+-- time, so a trigger and an Enqueue never miss each other.
+CREATE TRIGGER IF NOT EXISTS webhookkit_deliveries_key_finished
+    AFTER UPDATE OF state ON webhookkit_deliveries
+    WHEN NEW.ordering_key <> '' AND NEW.state IN ('succeeded', 'failed') AND NEW.holds_key = 0
+BEGIN
+    UPDATE webhookkit_deliveries SET key_waiting = 0
+    WHERE key_waiting = 1 AND id = (SELECT k.id FROM webhookkit_deliveries AS k
+        WHERE k.endpoint_id = NEW.endpoint_id AND k.ordering_key = NEW.ordering_key
+            AND k.ordering_key <> '' AND (k.state IN ('pending', 'leased', 'paused') OR k.holds_key = 1)
+        ORDER BY k.key_seq LIMIT 1);
+END;
+CREATE TRIGGER IF NOT EXISTS webhookkit_deliveries_key_deleted
+    AFTER DELETE ON webhookkit_deliveries
+    WHEN OLD.ordering_key <> '' AND (OLD.state IN ('pending', 'leased', 'paused') OR OLD.holds_key = 1)
+BEGIN
+    UPDATE webhookkit_deliveries SET key_waiting = 0
+    WHERE key_waiting = 1 AND id = (SELECT k.id FROM webhookkit_deliveries AS k
+        WHERE k.endpoint_id = OLD.endpoint_id AND k.ordering_key = OLD.ordering_key
+            AND k.ordering_key <> '' AND (k.state IN ('pending', 'leased', 'paused') OR k.holds_key = 1)
+        ORDER BY k.key_seq LIMIT 1);
+END;
+
 -- Enqueue numbers keyed deliveries one after the other (the highest number
 -- is one step down this index), so a requeued one keeps its place.
 CREATE INDEX IF NOT EXISTS webhookkit_deliveries_key_seq
     ON webhookkit_deliveries (key_seq)
     WHERE ordering_key <> '';
+
+-- Deliveries queued behind their key's head (out of the due index), for
+-- Backlog.
+CREATE INDEX IF NOT EXISTS webhookkit_deliveries_waiting
+    ON webhookkit_deliveries (next_attempt_at)
+    WHERE state = 'pending' AND key_waiting = 1;
 
 -- Deliveries waiting for their endpoint to be enabled, for Backlog.
 CREATE INDEX IF NOT EXISTS webhookkit_deliveries_paused

@@ -309,7 +309,7 @@ func queryPlan(tb testing.TB, s *sqlite.Store, query string, args ...any) string
 func TestLeaseUsesDueIndex(t *testing.T) {
 	s, _ := open(t)
 	joined := queryPlan(t, s, `SELECT id FROM webhookkit_deliveries
-WHERE state IN ('pending', 'leased') AND next_attempt_at <= ? AND mode = ?
+WHERE state IN ('pending', 'leased') AND key_waiting = 0 AND next_attempt_at <= ? AND mode = ?
 ORDER BY next_attempt_at LIMIT ?`, 0, "test", 10)
 	require.Contains(t, joined, "USING INDEX webhookkit_deliveries_due", joined)
 	require.NotContains(t, joined, "TEMP B-TREE", joined)
@@ -321,7 +321,7 @@ ORDER BY next_attempt_at LIMIT ?`, 0, "test", 10)
 func TestLeaseKeyCheckUsesKeyIndexes(t *testing.T) {
 	s, _ := open(t)
 	joined := queryPlan(t, s, `SELECT id FROM webhookkit_deliveries
-WHERE state IN ('pending', 'leased') AND next_attempt_at <= ? AND mode = ? AND `+sqlite.KeyHeadSQL+`
+WHERE state IN ('pending', 'leased') AND key_waiting = 0 AND next_attempt_at <= ? AND mode = ? AND `+sqlite.KeyHeadSQL+`
 ORDER BY next_attempt_at LIMIT ?`, 0, "test", 0, 10)
 	require.Contains(t, joined, "USING INDEX webhookkit_deliveries_due", joined)
 	require.Contains(t, joined, "SEARCH k USING INDEX webhookkit_deliveries_key (endpoint_id=? AND ordering_key=? AND key_seq<?)", joined)

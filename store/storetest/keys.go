@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -18,6 +19,10 @@ var keyCases = []testCase[*outboxFixture]{
 	{"KeyGiveUp", testKeyGiveUp},
 	{"KeyPaused", testKeyPaused},
 	{"KeyConcurrent", testKeyConcurrent},
+	{"KeyBacklog", testKeyBacklog},
+	{"KeyRequeueOvertakes", testKeyRequeueOvertakes},
+	{"KeyPrunedHolder", testKeyPrunedHolder},
+	{"KeyEnqueueWhileSettling", testKeyEnqueueWhileSettling},
 }
 
 // publishKeyed enqueues a new event with an ordering key for eps, due at
@@ -239,4 +244,157 @@ func testKeyConcurrent(f *outboxFixture) {
 	require.NoError(f, err)
 	require.Empty(f, left)
 	require.Len(f, got, keys*len(eps))
+}
+
+// testKeyBacklog queues deliveries behind a head that waits for its retry:
+// they are counted by Backlog, other deliveries are leased past them, and
+// once the head succeeds they go one at a time, in order, each as soon as
+// the previous one succeeds.
+func testKeyBacklog(f *outboxFixture) {
+	const queued = 30
+	a, b := f.endpoint(), f.endpoint()
+	head := f.publishKeyed("k", at(0), at(0), a)
+	got := f.lease(at(0), 10)
+	require.Equal(f, []string{head}, eventIDs(got))
+	f.settleOne(retried(got[0].Ref(), at(time.Hour), "503"))
+	var want []string
+	for i := range queued {
+		want = append(want, f.publishKeyed("k", at(time.Duration(i+1)*time.Millisecond), at(time.Second), a))
+	}
+	plain := f.publish("ping", at(2*time.Second), b)
+	bl, err := f.s.Backlog(f.ctx, event.ModeTest, at(time.Minute))
+	require.NoError(f, err)
+	require.Equal(f, store.Backlog{Due: queued + 1, Scheduled: 1}, bl, "the queued deliveries are due; the head is scheduled")
+	got = f.lease(at(time.Minute), 10)
+	require.Equal(f, []string{plain.ID}, eventIDs(got), "the queued backlog waits; other deliveries go past it")
+	f.settleOne(succeeded(got[0].Ref(), at(time.Minute)))
+
+	got = f.lease(at(time.Hour), 10)
+	require.Equal(f, []string{head}, eventIDs(got))
+	f.settleOne(succeeded(got[0].Ref(), at(time.Hour)))
+	for i, id := range want {
+		got := f.lease(at(time.Hour), 10)
+		require.Equal(f, []string{id}, eventIDs(got), "queued delivery %d, alone", i)
+		if i%2 == 0 {
+			f.settleOne(succeeded(got[0].Ref(), at(time.Hour)))
+		} else {
+			f.settleOne(failed(got[0].Ref(), at(time.Hour), "gave up"))
+		}
+	}
+	require.Empty(f, f.lease(at(2*time.Hour), 10))
+	bl, err = f.s.Backlog(f.ctx, event.ModeTest, at(2*time.Hour))
+	require.NoError(f, err)
+	require.Equal(f, store.Backlog{}, bl)
+}
+
+// testKeyRequeueOvertakes requeues a finished delivery of a key while a
+// later one is leased and more are queued: the requeued one goes next, in
+// its place, and then the queue.
+func testKeyRequeueOvertakes(f *outboxFixture) {
+	a := f.endpoint()
+	e1 := f.publishKeyed("k", at(0), at(0), a)
+	e2 := f.publishKeyed("k", at(time.Second), at(time.Second), a)
+	e3 := f.publishKeyed("k", at(2*time.Second), at(2*time.Second), a)
+	got := f.lease(at(time.Minute), 10)
+	require.Equal(f, []string{e1}, eventIDs(got))
+	f.settleOne(succeeded(got[0].Ref(), at(time.Minute)))
+	second := f.lease(at(time.Minute), 10)
+	require.Equal(f, []string{e2}, eventIDs(second))
+
+	require.NoError(f, f.s.Requeue(f.ctx, got[0].ID, at(time.Minute)))
+	require.Empty(f, f.lease(at(90*time.Second), 10), "the key is leased")
+	f.settleOne(succeeded(second[0].Ref(), at(90*time.Second)))
+	for _, want := range []string{e1, e3} {
+		got := f.lease(at(3*time.Minute), 10)
+		require.Equal(f, []string{want}, eventIDs(got))
+		f.settleOne(succeeded(got[0].Ref(), at(3*time.Minute)))
+	}
+	require.Empty(f, f.lease(at(time.Hour), 10))
+}
+
+// testKeyPrunedHolder prunes a failed delivery that holds its key: the
+// key's next delivery goes.
+func testKeyPrunedHolder(f *outboxFixture) {
+	p := f.pruner()
+	a := f.endpoint()
+	e1 := f.publishKeyed("k", at(0), at(0), a)
+	e2 := f.publishKeyed("k", at(time.Second), at(time.Second), a)
+	got := f.lease(at(time.Minute), 10)
+	require.Equal(f, []string{e1}, eventIDs(got))
+	hold := failed(got[0].Ref(), at(time.Minute), "gave up")
+	hold.HoldKey = true
+	f.settleOne(hold)
+	require.Empty(f, f.lease(at(time.Hour), 10), "a held key waits")
+	require.Equal(f, 1, f.prune(p, at(2*time.Minute)))
+	require.Equal(f, []string{e2}, eventIDs(f.lease(at(time.Hour), 10)), "pruning the holder lets the key go")
+}
+
+// testKeyEnqueueWhileSettling enqueues deliveries of one key while workers
+// lease and settle it, so enqueues race the settlement of the key's head:
+// every delivery is leased, in enqueue order, and none is left behind.
+func testKeyEnqueueWhileSettling(f *outboxFixture) {
+	const (
+		n       = 120
+		workers = 4
+	)
+	a := f.endpoint()
+	var (
+		mu       sync.Mutex
+		want     []string
+		got      []string
+		errs     []error
+		enqueued = make(chan struct{})
+		wg       sync.WaitGroup
+	)
+	wg.Go(func() {
+		defer close(enqueued)
+		for i := range n {
+			id := f.publishKeyed("k", at(time.Duration(i)*time.Millisecond), at(0), a)
+			mu.Lock()
+			want = append(want, id)
+			mu.Unlock()
+		}
+	})
+	for w := range workers {
+		wg.Go(func() {
+			done := false
+			for idle := 0; idle < 100; {
+				select {
+				case <-enqueued:
+					done = true
+				default:
+				}
+				ds, err := f.s.Lease(f.ctx, store.LeaseRequest{Now: at(time.Minute), Limit: 2, Duration: time.Hour, Worker: fmt.Sprint("w", w)})
+				if err == nil && len(ds) > 1 {
+					err = fmt.Errorf("leased %d deliveries of one key at once", len(ds))
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+				if len(ds) == 0 {
+					if done {
+						idle++
+					}
+					time.Sleep(time.Millisecond)
+					continue
+				}
+				idle = 0
+				mu.Lock()
+				got = append(got, ds[0].Event.ID)
+				mu.Unlock()
+				if _, err := settleOne(f.ctx, f.s, succeeded(ds[0].Ref(), at(time.Minute))); err != nil {
+					mu.Lock()
+					errs = append(errs, err)
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	require.Empty(f, errs)
+	require.Equal(f, want, got, "every delivery of the key, in enqueue order")
 }
