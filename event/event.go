@@ -63,8 +63,9 @@ type Event struct {
 // data becomes the event's Data: a [json.RawMessage] or []byte holding a
 // JSON object is copied unchanged (whitespace and key order kept); anything
 // else is encoded with [encoding/json.Marshal] and must produce an object
-// (a struct or a map, say). A nil data, or one that is not an object, fails
-// with [ErrInvalidData].
+// (a struct or a map, say). A nil data is the empty object {}, for events
+// that carry nothing (a ping, say); data that is not an object (a typed nil
+// map encodes as null) fails with [ErrInvalidData].
 //
 // New returns a [*FieldError] wrapping ErrInvalidMode, ErrInvalidType or
 // ErrInvalidData when an argument is invalid, or an error if the random
@@ -73,7 +74,7 @@ func New(mode Mode, typ string, data any) (Event, error) {
 	var raw []byte
 	switch d := data.(type) {
 	case nil:
-		return Event{}, fieldErr("data", ErrInvalidData, "missing")
+		raw = []byte("{}")
 	case json.RawMessage:
 		raw = append([]byte(nil), d...)
 	case []byte:

@@ -35,6 +35,7 @@ func TestNew(t *testing.T) {
 		{"struct marshalled", payload{TaskID: "t1", N: 3}, `{"task_id":"t1","n":3}`},
 		{"map marshalled", map[string]any{"b": 1, "a": "x"}, `{"a":"x","b":1}`},
 		{"empty object", struct{}{}, `{}`},
+		{"nil is the empty object", nil, `{}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,7 +92,7 @@ func TestNew(t *testing.T) {
 		{"empty mode", "", "ping", struct{}{}, event.ErrInvalidMode, "api_mode"},
 		{"bad type", event.ModeTest, "a b", struct{}{}, event.ErrInvalidType, "type"},
 		{"empty type", event.ModeTest, "", struct{}{}, event.ErrInvalidType, "type"},
-		{"nil data", event.ModeTest, "ping", nil, event.ErrInvalidData, "data"},
+		{"typed nil map", event.ModeTest, "ping", map[string]any(nil), event.ErrInvalidData, "data"},
 		{"array data", event.ModeTest, "ping", []int{1}, event.ErrInvalidData, "data"},
 		{"string data", event.ModeTest, "ping", `{"a":1}`, event.ErrInvalidData, "data"},
 		{"raw array", event.ModeTest, "ping", json.RawMessage(`[1]`), event.ErrInvalidData, "data"},
