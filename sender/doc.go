@@ -185,9 +185,10 @@
 // BreakerConfig.Failures consecutive failed attempts (10; or a failure rate
 // over a window), the endpoint's deliveries are no longer attempted. They
 // wait, due, with their attempt counts untouched (those already leased are
-// released), while one probe goes through after ProbeInterval (5 s), then
-// after twice as long after each failed probe, up to MaxProbeInterval
-// (5 min). A probe that does not fail closes the breaker. Its transitions
+// released; requests already in flight finish, so an endpoint may see up
+// to its MaxInFlight more failures), while one probe goes through after
+// ProbeInterval (5 s), then after twice as long after each failed probe,
+// up to MaxProbeInterval (5 min). A probe that does not fail closes the breaker. Its transitions
 // are recorded on the endpoint (store.Health.Breaker, shown by the
 // dashboard), reported to Hooks.OnBreakerChange and readable with
 // [Sender.Flow]. Failed probes still count towards disabling the endpoint
