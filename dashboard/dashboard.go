@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/webhookkit/webhookkit/access"
@@ -167,12 +168,15 @@ type handler struct {
 	catalog   *event.Catalog    // the sender's; nil: types are free text
 	readOnly  bool
 	base      string // with leading and trailing slash
-	csrfKey   []byte
-	warnAt    int
-	pageSize  int
-	overlap   time.Duration
-	log       *slog.Logger
-	now       func() time.Time
+	// outside logs, once, the first request for a path outside base: a
+	// handler mounted at another path or behind http.StripPrefix.
+	outside  sync.Once
+	csrfKey  []byte
+	warnAt   int
+	pageSize int
+	overlap  time.Duration
+	log      *slog.Logger
+	now      func() time.Time
 
 	chartWindow time.Duration
 	theme       Theme
@@ -315,7 +319,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, h.base, http.StatusMovedPermanently)
 			return
 		}
-		http.NotFound(w, r)
+		h.outside.Do(func() {
+			h.log.LogAttrs(r.Context(), slog.LevelWarn, "dashboard: a request for a path outside Config.BasePath: mount the handler at BasePath, without http.StripPrefix",
+				slog.String("path", r.URL.Path), slog.String("base_path", h.base))
+		})
+		http.Error(w, "404 page not found: this dashboard serves the paths under "+h.base, http.StatusNotFound)
 		return
 	}
 	scope, err := h.authorize(r)

@@ -1,8 +1,10 @@
 package dashboard_test
 
 import (
+	"bytes"
 	"context"
 	"html"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -75,8 +77,11 @@ func TestAuthorization(t *testing.T) {
 	}
 
 	// Mounted without a mux: the base path without its slash redirects, and
-	// paths outside it are not found.
-	h, err := dashboard.New(&dashboard.Config{Authorize: authorize, Sender: e.snd, BasePath: "webhooks"})
+	// paths outside it are not found, with an answer and one log line that
+	// name the base path (a handler behind http.StripPrefix sees them all).
+	var logs bytes.Buffer
+	h, err := dashboard.New(&dashboard.Config{Authorize: authorize, Sender: e.snd, BasePath: "webhooks",
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	require.NoError(t, err)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/webhooks", nil))
@@ -85,6 +90,11 @@ func TestAuthorization(t *testing.T) {
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/other/", nil))
 	require.Equal(t, http.StatusNotFound, rec.Code)
+	require.Contains(t, rec.Body.String(), "serves the paths under /webhooks/")
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/endpoints", nil))
+	require.Equal(t, http.StatusNotFound, rec.Code)
+	require.Equal(t, 1, strings.Count(logs.String(), "outside Config.BasePath"), logs.String())
 }
 
 func TestSecurityHeadersAndAssets(t *testing.T) {
