@@ -77,7 +77,10 @@
 //	the body has the event-payload format {"id", "event", "payload"}, not webhookkit's envelope: receive it with the provider receiver.EventPayload (named "event-payload"; webhook listen --provider event-payload), or create the endpoint with "format": "envelope"
 //
 // The status, the [Reason] (and so [Hooks].OnResponse and the metrics),
-// and what is accepted do not change.
+// and what is accepted do not change. Likewise, a request refused 400
+// ([ReasonHeaders]) for missing headers that carries another provider's
+// signature header (GitHub's X-Hub-Signature-256 sent to the envelope's
+// path, say) gets a second line naming the provider to serve it with.
 //
 // # Providers
 //

@@ -1,5 +1,12 @@
 package receiver
 
+import (
+	"errors"
+	"net/http"
+
+	"github.com/webhookkit/webhookkit/signature"
+)
+
 // The two body formats of webhookkit's senders (store.BodyEnvelope and
 // store.BodyEventPayload) are easily crossed: an endpoint created with one
 // while its receiver expects the other. A verified request whose body is
@@ -71,4 +78,42 @@ func eventPayloadHint(body []byte) string {
 		return hintEnvelope
 	}
 	return ""
+}
+
+// senderHints name the provider whose signature header a request carries,
+// for a request refused for its headers by a source of another provider.
+// Unlike the format hints they answer unverified requests (there is no
+// signature this source could check), so they are fixed text that says
+// only which header the request itself carries.
+var senderHints = []struct {
+	header, provider, hint string
+}{
+	{"X-Hub-Signature-256", NameGitHub, "the request carries GitHub's signature header: serve it with a source of the provider receiver.GitHub (r.Source(\"github\"); webhook listen --provider github)"},
+	{"Stripe-Signature", NameStripe, "the request carries Stripe's signature header: serve it with a source of the provider receiver.Stripe (r.Source(\"stripe\"); webhook listen --provider stripe)"},
+	{"X-Shopify-Hmac-Sha256", NameShopify, "the request carries Shopify's signature header: serve it with a source of the provider receiver.Shopify (r.Source(\"shopify\"); webhook listen --provider shopify)"},
+	{"X-Slack-Signature", NameSlack, "the request carries Slack's signature header: serve it with a source of the provider receiver.Slack (r.Source(\"slack\"); webhook listen --provider slack)"},
+	{"Webhook-Signature", NameWebhookkit, "the request carries Standard Webhooks headers: serve it with a source of the provider receiver.Webhookkit, receiver.StandardWebhooks or receiver.EventPayload, by its body"},
+}
+
+// senderHint returns the hint for a request that a source of provider
+// name refused for missing headers while it carries another provider's
+// signature header, or "".
+func senderHint(name string, h http.Header) string {
+	for _, s := range senderHints {
+		if s.provider == name || s.provider == NameWebhookkit && (name == NameStandardWebhooks || name == NameEventPayload) {
+			continue
+		}
+		if hasHeader(h, s.header) {
+			return s.hint
+		}
+	}
+	return ""
+}
+
+// headerHint returns senderHint's hint when err says a header is missing.
+func headerHint(err error, name string, h http.Header) string {
+	if !errors.Is(err, signature.ErrMissingHeader) {
+		return ""
+	}
+	return senderHint(name, h)
 }

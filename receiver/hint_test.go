@@ -3,6 +3,7 @@ package receiver_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -114,4 +115,44 @@ func TestSourceNames(t *testing.T) {
 			only := newReceiver(t, newRecorder(), receiver.Config{Sources: []receiver.Source{{Provider: receiver.GitHub{}, Keys: []receiver.Key{{Text: ghSecret}}}}})
 			mux.Handle("/stripe", only.Source("stripe"))
 		}, "without Config.Keys, the default source is not there either")
+}
+
+// TestSenderHint: a request refused for missing headers while it carries
+// another provider's signature header is answered with a second line that
+// names the provider to serve it with; the reason stays ReasonHeaders.
+func TestSenderHint(t *testing.T) {
+	k := newKeyPair(t)
+	r := newReceiver(t, newRecorder(), receiver.Config{
+		Keys:    []receiver.Key{{Text: k.Text}},
+		Sources: []receiver.Source{{Provider: receiver.GitHub{}, Keys: []receiver.Key{{Text: "gh-secret"}}}},
+	})
+	body := []byte(`{"action":"opened","number":7}`)
+	envelope := eventBody(t, newEvent(t, event.ModeTest, "patient.created"))
+	for _, tc := range []struct {
+		name     string
+		h        http.Handler
+		req      *http.Request
+		wantHint string
+	}{
+		{"GitHub to the default source", r, webhooktest.GitHubRequest(t, "gh-secret", "pull_request", "d-1", body), "receiver.GitHub"},
+		{"Stripe to the default source", r, webhooktest.StripeRequest(t, "whsec_stripe", testNow, []byte(`{"id":"evt_1","type":"invoice.paid"}`)), "receiver.Stripe"},
+		{"Shopify to the default source", r, webhooktest.ShopifyRequest(t, "shp", "orders/create", "w-1", body), "receiver.Shopify"},
+		{"Slack to the default source", r, webhooktest.SlackRequest(t, "slk", testNow, []byte(`{"type":"event_callback","event_id":"Ev1","event":{"type":"app_mention"}}`)), "receiver.Slack"},
+		{"Standard Webhooks to a GitHub source", r.Source(receiver.NameGitHub), webhooktest.StandardRequest(t, k.Text, "msg_1", testNow, envelope), "Standard Webhooks headers"},
+		{"no signature header at all", r, httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}")), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.req.Header.Set("Content-Type", "application/json")
+			w := serve(tc.h, tc.req)
+			require.Equal(t, http.StatusBadRequest, w.Code, w.Body.String())
+			first, rest, _ := strings.Cut(w.Body.String(), "\n")
+			require.Equal(t, string(receiver.ReasonHeaders), first)
+			if tc.wantHint == "" {
+				require.Empty(t, rest)
+				return
+			}
+			require.Contains(t, rest, tc.wantHint)
+			require.NotContains(t, rest, "d-1", "nothing from the request")
+		})
+	}
 }

@@ -160,7 +160,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, s *source) an
 // with the Webhookkit provider, then claims and queues its event.
 func (r *Receiver) serveLegacy(req *http.Request, s *source, body []byte) answer {
 	if err := r.verifier.Verify(req.Header, body); err != nil {
-		return answer{status: verifyStatus(err), reason: verifyReason(err)}
+		return answer{status: verifyStatus(err), reason: verifyReason(err), hint: headerHint(err, NameWebhookkit, req.Header)}
 	}
 
 	ev, err := event.Decode(body)

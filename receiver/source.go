@@ -213,7 +213,7 @@ type answer struct {
 // delivery share it beyond the request.
 func (r *Receiver) serveProvider(req *http.Request, s *source, pooled []byte) answer {
 	if err := s.verifier.Verify(req.Header, pooled); err != nil {
-		return answer{status: verifyStatus(err), reason: verifyReason(err)}
+		return answer{status: verifyStatus(err), reason: verifyReason(err), hint: headerHint(err, s.provider.Name(), req.Header)}
 	}
 	body := bytes.Clone(pooled)
 	msg, jsonErr, err := s.checkParse(req.Header, body)
