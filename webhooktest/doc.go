@@ -87,6 +87,12 @@
 //	w := httptest.NewRecorder()
 //	r.Source("github").ServeHTTP(w, req) // 200; the handler gets type "pull_request.opened"
 //
+// Their signing is also available without a test, on any http.Header (a
+// client request's, to send over the network): [SignGitHub], [SignStripe],
+// [SignShopify], [SignSlack] and [SignStandard], with [EventPayloadBody]
+// for the event-payload body. The webhook command signs with them (webhook
+// sign --provider github).
+//
 // # Concurrency
 //
 // Clock and Endpoint are safe for concurrent use. Callbacks run on the

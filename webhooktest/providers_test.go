@@ -2,6 +2,7 @@ package webhooktest_test
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/receiver"
+	"github.com/webhookkit/webhookkit/signature"
 	"github.com/webhookkit/webhookkit/webhooktest"
 )
 
@@ -69,4 +71,60 @@ func TestProviderRequests(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSignFunctions: the headers each Sign function sets on a plain header
+// map, with no test at hand, verify with the provider's own verifier under
+// the same secret and fail under another; SignStandard signs with every key
+// given, whsk_ keys too, and refuses a malformed key or id.
+func TestSignFunctions(t *testing.T) {
+	const whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	const other = "whsec_QHBZ0MZ1iJeXw7VdsM5TGWyPuYVrjd6K"
+	body := []byte(`{"id":"evt_1","type":"c.d"}`)
+	for _, tc := range []struct {
+		provider receiver.Provider
+		secret   string
+		sign     func(h http.Header, secret string)
+	}{
+		{receiver.StandardWebhooks{}, whsec, func(h http.Header, s string) {
+			require.NoError(t, webhooktest.SignStandard(h, s, "msg_1", time.Time{}, body))
+		}},
+		{receiver.GitHub{}, "gh", func(h http.Header, s string) { webhooktest.SignGitHub(h, s, "push", "d1", body) }},
+		{receiver.Stripe{}, whsec, func(h http.Header, s string) { webhooktest.SignStripe(h, s, time.Time{}, body) }},
+		{receiver.Shopify{}, "shop", func(h http.Header, s string) { webhooktest.SignShopify(h, s, "orders/create", "w1", body) }},
+		{receiver.Slack{}, "slack", func(h http.Header, s string) { webhooktest.SignSlack(h, s, time.Time{}, body) }},
+	} {
+		t.Run(tc.provider.Name(), func(t *testing.T) {
+			v, err := tc.provider.NewVerifier([]string{tc.secret}, nil)
+			require.NoError(t, err)
+			good := make(http.Header)
+			tc.sign(good, tc.secret)
+			require.NoError(t, v.Verify(good, body))
+			bad := make(http.Header)
+			tc.sign(bad, other)
+			require.Error(t, v.Verify(bad, body))
+		})
+	}
+
+	t.Run("standard keys", func(t *testing.T) {
+		priv, err := signature.GenerateKey()
+		require.NoError(t, err)
+		h := make(http.Header)
+		require.NoError(t, webhooktest.SignStandard(h, whsec, "msg_1", time.Time{}, body, priv.String()))
+		for _, key := range []string{whsec, priv.Public().String()} {
+			v, err := receiver.StandardWebhooks{}.NewVerifier([]string{key}, nil)
+			require.NoError(t, err)
+			require.NoError(t, v.Verify(h, body), "signed under each key")
+		}
+		require.Error(t, webhooktest.SignStandard(make(http.Header), "not-a-secret", "msg_1", time.Time{}, body))
+		require.Error(t, webhooktest.SignStandard(make(http.Header), whsec, "", time.Time{}, body))
+	})
+
+	t.Run("event-payload body", func(t *testing.T) {
+		b, err := webhooktest.EventPayloadBody("e1", "a.b", json.RawMessage(`{"n":1}`))
+		require.NoError(t, err)
+		require.JSONEq(t, `{"id":"e1","event":"a.b","payload":{"n":1}}`, string(b))
+		_, err = webhooktest.EventPayloadBody("e1", "a.b", func() {})
+		require.Error(t, err)
+	})
 }

@@ -45,6 +45,11 @@ each run and printed on stderr at start as part of the URL to open
 ("http://127.0.0.1:8080/?token=..."). The browser trades the token in the URL
 for an HttpOnly cookie; API clients send "Authorization: Bearer TOKEN".
 
+--mode (default test) says which endpoints it shows and manages, and the
+api_mode of the events it simulates: those of test mode, or of live mode.
+When the store holds endpoints of the other mode only, it says so at start
+("webhook dashboard: 3 live-mode endpoints are hidden: use --mode live").
+
 Unless --read-only, it runs the library's sender over the store (for the
 --mode endpoints), so retries, replays, pings and simulated events are
 delivered while it runs, to private and loopback addresses too; a missing
@@ -153,6 +158,14 @@ numbers). A bad value is a usage error.`, `
 			_ = ln.Close()
 			return err
 		}
+	}
+	hidden, err := hiddenModeNote(ctx, st.st, event.Mode(*mode))
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if hidden != "" {
+		fmt.Fprintf(e.stderr, "webhook dashboard: %s\n", hidden)
 	}
 	where, note := browseAddr(ln.Addr())
 	fmt.Fprintf(e.stderr, "webhook dashboard: open http://%s/?token=%s (store: %s; mode: %s%s)\n", where, token, st.where, *mode, note)

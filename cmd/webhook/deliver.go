@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
@@ -37,6 +39,15 @@ type deliveryFlags struct {
 	maxBackoff  *time.Duration
 	timeout     *time.Duration
 	verbose     *bool
+
+	// as, when set, is the provider send signs as (other than the
+	// Standard Webhooks ones the sender speaks): endpoint then leaves the
+	// endpoint's secret to the sender (it signs nothing that is sent) and
+	// deliver re-signs each request with as's body and secrets.
+	as *providerSend
+	// format is the endpoint's body format: the envelope, or the
+	// event-payload body for send --provider event-payload.
+	format store.BodyFormat
 }
 
 func addDeliveryFlags(fs *flag.FlagSet) *deliveryFlags {
@@ -62,12 +73,15 @@ func (d *deliveryFlags) endpoint(e *env, mode event.Mode) (*store.Endpoint, erro
 	if u, err := url.Parse(*d.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, usagef("--url must be an absolute http or https URL")
 	}
-	texts, err := secretsOrEnv(e, d.secrets)
-	if err != nil {
-		return nil, err
-	}
-	if _, _, err := parseSigningKeys(texts); err != nil {
-		return nil, err
+	var texts []string
+	if d.as == nil {
+		var err error
+		if texts, err = secretsOrEnv(e, d.secrets); err != nil {
+			return nil, err
+		}
+		if _, _, err := parseSigningKeys(texts); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case *d.maxAttempts < 1:
@@ -84,6 +98,7 @@ func (d *deliveryFlags) endpoint(e *env, mode event.Mode) (*store.Endpoint, erro
 		URL:         *d.url,
 		Description: "webhook CLI",
 		EventTypes:  []string{string(event.PatternAll)},
+		Format:      d.format,
 	}
 	for _, t := range texts {
 		ep.Secrets = append(ep.Secrets, store.SigningKey{Key: t})
@@ -120,6 +135,16 @@ func (d *deliveryFlags) policy() retry.Policy {
 	}
 }
 
+// refused reports whether status says the receiver refused the request's
+// signature or credentials: 401 or 403. deliver does not retry them: the
+// receiver would refuse every retry alike (a wrong --secret).
+func refused(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusForbidden
+}
+
+// refusedHint is the message send and simulate end with after a 401 or 403.
+const refusedHint = "the receiver refused the signature: check --secret (not retried)"
+
 // attemptLine is the JSON line printed per attempt.
 type attemptLine struct {
 	Attempt    int    `json:"attempt"`
@@ -144,16 +169,24 @@ func deliver(ctx context.Context, e *env, name string, d *deliveryFlags, ep *sto
 		lvl = slog.LevelDebug
 	}
 	out := &jsonLines{w: e.stdout}
+	var lastStatus atomic.Int64 // of the last attempt, for the end message
+	var wrap func(http.RoundTripper) http.RoundTripper
+	if d.as != nil {
+		wrap = d.as.wrap
+	}
 	snd, err := sender.New(st, &sender.Config{
 		Mode:                 ep.Mode,
 		Workers:              1,
 		RequestTimeout:       *d.timeout,
 		Retry:                d.policy(),
+		Classifier:           retry.Classifier{PermanentStatus: refused},
 		DisableAfterFailures: -1,
 		AllowPrivateNetworks: true, // the CLI delivers where its user points
+		WrapTransport:        wrap,
 		Logger:               slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: lvl})),
 		Hooks: sender.Hooks{
 			OnAttempt: func(_ context.Context, a *store.Attempt) {
+				lastStatus.Store(int64(a.StatusCode))
 				// A write error is kept by out and ends the loop below.
 				_ = out.write(attemptLine{
 					Attempt: a.Number, Status: a.StatusCode, Error: a.Error, DurationMS: a.Duration.Milliseconds(),
@@ -181,7 +214,11 @@ func deliver(ctx context.Context, e *env, name string, d *deliveryFlags, ep *sto
 		}
 		return err
 	}
-	fmt.Fprintf(e.stderr, "webhook %s: delivering event %s (%s, %s mode) to %s\n", name, ev.ID, ev.Type, ev.APIMode, ep.URL)
+	what := fmt.Sprintf("event %s (%s, %s mode)", ev.ID, ev.Type, ev.APIMode)
+	if d.as != nil {
+		what = d.as.describe
+	}
+	fmt.Fprintf(e.stderr, "webhook %s: delivering %s to %s\n", name, what, ep.URL)
 
 	for {
 		if _, err := snd.ProcessDue(ctx); err != nil {
@@ -203,6 +240,9 @@ func deliver(ctx context.Context, e *env, name string, d *deliveryFlags, ep *sto
 			fmt.Fprintf(e.stderr, "webhook %s: delivered after %d attempt(s)\n", name, dl.Attempts)
 			return nil
 		case store.StateFailed:
+			if refused(int(lastStatus.Load())) {
+				return &exitError{code: exitFailure, msg: dl.LastError + ": " + refusedHint}
+			}
 			return &exitError{code: exitFailure, msg: dl.LastError}
 		case store.StatePending:
 			wait = max(time.Until(dl.NextAttemptAt), time.Millisecond)

@@ -7,10 +7,10 @@
 // Usage:
 //
 //	webhook secret [--asymmetric | --store-key [--key-id ID]]
-//	webhook sign --secret S [--id ID] [--timestamp UNIX] [FILE]
+//	webhook sign --secret S [--provider NAME] [--id ID] [--type T] [--timestamp UNIX] [FILE]
 //	webhook verify --secret S [--provider NAME] (--id ID --timestamp UNIX --signature SIG | --headers FILE) [--tolerance D] [FILE]
 //	webhook listen --secret S [--provider NAME] [--addr HOST:PORT] [--path P] [--store DSN] [--forward-to URL] [--mode M]
-//	webhook send --url URL --secret S --type T [--data JSON | --data @FILE] [--id ID] [--mode test|live]
+//	webhook send --url URL --secret S --type T [--provider NAME] [--data JSON | --data @FILE] [--id ID] [--mode test|live]
 //	             [--max-attempts N] [--min-backoff D] [--max-backoff D] [--timeout D] [--header H]
 //	webhook simulate [--catalog FILE] --url URL --secret S --type T [--data JSON | --data @FILE]
 //	                 [delivery flags as for send] | [--catalog FILE] --list
@@ -23,6 +23,15 @@
 // the positional FILE argument. Where --secret is required, $WEBHOOK_SECRET
 // is used when it is absent (keeping the secret out of shell history).
 //
+// # Providers
+//
+// --provider NAME names whose webhooks a command speaks: webhookkit (the
+// default), standard, event-payload, github, stripe, shopify or slack, the
+// receiver's providers (receiver.NameGitHub and the others). listen and
+// verify receive and check them; sign and send produce them, signing as
+// the provider's sender does (with package webhooktest's Sign functions),
+// to test one's own receiver of them.
+//
 // # Output and exit codes
 //
 // Output meant for programs goes to stdout, one compact JSON object per line:
@@ -31,12 +40,14 @@
 // per attempt ({"attempt":1,"status":200,"error":"","duration_ms":3}), logs
 // one object per recorded attempt, simulate --list one per event type of the
 // catalog;
-// sign prints three "name: value" header lines and verify "valid". Logs,
+// sign prints "name: value" header lines (the three Standard Webhooks
+// headers, or the provider's) and verify "valid". Logs,
 // progress and errors go to stderr.
 //
 // The exit code is 0 on success (or a valid signature), 1 for an invalid
 // signature, a delivery given up or any other failure, and 2 for a usage
-// error (bad flags or arguments).
+// error (bad flags or arguments). send and simulate give up at once on 401
+// and 403, which say the receiver refused the signature: check --secret.
 //
 // # Event catalogs
 //

@@ -22,7 +22,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"secret", "print a new signing secret (or an Ed25519 key pair, or a store key)", runSecret},
-		{"sign", "sign a body and print the Standard Webhooks headers", runSign},
+		{"sign", "sign a body and print its signature headers (Standard Webhooks or a --provider's)", runSign},
 		{"verify", "verify a signed body; exit 0 if valid, 1 if not", runVerify},
 		{"listen", "receive webhooks locally and print each event as a JSON line", runListen},
 		{"send", "deliver one event with retries, one JSON line per attempt", runSend},

@@ -34,8 +34,11 @@ within --tolerance of now, both ways.`, `
 	$ webhook sign --secret "$S" body.json | webhook verify --secret "$S" --headers - body.json
 	valid
 
-	$ webhook verify --secret "$S" --id msg_1 --timestamp 1614265330 \
-		--signature v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= --tolerance 87600h body.json
+	$ printf '{"test": 2432232314}' > vector.json    # the Standard Webhooks test vector, signed in 2021
+	$ webhook verify --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw --id msg_p5jXN8AQM9LWM0D4loKWxJek \
+		--timestamp 1614265330 --signature v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE= \
+		--tolerance 876000h vector.json
+	valid
 
 	$ printf 'X-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17\n' > h.txt
 	$ printf 'Hello, World!' | webhook verify --provider github --secret "It's a Secret to Everybody" --headers h.txt
