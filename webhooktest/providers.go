@@ -2,20 +2,14 @@ package webhooktest
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/webhookkit/webhookkit/signature"
+	"github.com/webhookkit/webhookkit/internal/provsign"
 )
 
 // The functions below build server-side requests (by httptest.NewRequest,
@@ -120,27 +114,9 @@ func SlackRequest(tb testing.TB, secret string, t time.Time, body []byte) *http.
 // returns an error, and sets nothing, when a key or id is malformed
 // (signature.ParseSigningKey, signature.ValidateID).
 func SignStandard(h http.Header, secret, id string, t time.Time, body []byte, moreSecrets ...string) error {
-	var secrets []signature.Secret
-	var keys []signature.PrivateKey
-	for _, text := range append([]string{secret}, moreSecrets...) {
-		sec, key, err := signature.ParseSigningKey(text)
-		if err != nil {
-			return fmt.Errorf("webhooktest: %w", err)
-		}
-		if strings.HasPrefix(text, signature.PrivateKeyPrefix) {
-			keys = append(keys, key)
-		} else {
-			secrets = append(secrets, sec)
-		}
+	if err := provsign.Standard(h, secret, id, t, body, moreSecrets...); err != nil {
+		return fmt.Errorf("webhooktest: %w", errors.Unwrap(err))
 	}
-	if err := signature.ValidateID(id); err != nil {
-		return fmt.Errorf("webhooktest: %w", err)
-	}
-	signer, err := signature.NewSigner(secrets, keys...)
-	if err != nil {
-		return fmt.Errorf("webhooktest: %w", err)
-	}
-	signer.SignHeader(h, id, orNow(t), body)
 	return nil
 }
 
@@ -151,13 +127,9 @@ func SignStandard(h http.Header, secret, id string, t time.Time, body []byte, mo
 // payload is encoded with encoding/json, and a json.RawMessage is kept as
 // it is; a value that does not encode is an error.
 func EventPayloadBody(id, typ string, payload any) ([]byte, error) {
-	m := map[string]any{"id": id, "event": typ}
-	if payload != nil {
-		m["payload"] = payload
-	}
-	body, err := json.Marshal(m)
+	body, err := provsign.EventPayloadBody(id, typ, payload)
 	if err != nil {
-		return nil, fmt.Errorf("webhooktest: %w", err)
+		return nil, fmt.Errorf("webhooktest: %w", errors.Unwrap(err))
 	}
 	return body, nil
 }
@@ -167,9 +139,7 @@ func EventPayloadBody(id, typ string, payload any) ([]byte, error) {
 // of body under secret, X-GitHub-Event event (such as "pull_request" or
 // "ping") and X-GitHub-Delivery delivery.
 func SignGitHub(h http.Header, secret, event, delivery string, body []byte) {
-	h.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac(secret, body)))
-	h.Set("X-GitHub-Event", event)
-	h.Set("X-GitHub-Delivery", delivery)
+	provsign.GitHub(h, secret, event, delivery, body)
 }
 
 // SignStripe sets the header with which Stripe signs an event at t on h,
@@ -178,12 +148,7 @@ func SignGitHub(h http.Header, secret, event, delivery string, body []byte) {
 // HMAC key, and one more v1 signature under each of moreSecrets, as Stripe
 // signs during a secret roll.
 func SignStripe(h http.Header, secret string, t time.Time, body []byte, moreSecrets ...string) {
-	ts := strconv.FormatInt(orNow(t).Unix(), 10)
-	v := "t=" + ts
-	for _, s := range append([]string{secret}, moreSecrets...) {
-		v += ",v1=" + hex.EncodeToString(mac(s, []byte(ts+"."), body))
-	}
-	h.Set("Stripe-Signature", v)
+	provsign.Stripe(h, secret, t, body, moreSecrets...)
 }
 
 // SignShopify sets the headers with which Shopify signs a webhook on h,
@@ -191,9 +156,7 @@ func SignStripe(h http.Header, secret string, t time.Time, body []byte, moreSecr
 // body under secret, X-Shopify-Topic topic (such as "orders/create") and
 // X-Shopify-Webhook-Id id.
 func SignShopify(h http.Header, secret, topic, id string, body []byte) {
-	h.Set("X-Shopify-Hmac-Sha256", base64.StdEncoding.EncodeToString(mac(secret, body)))
-	h.Set("X-Shopify-Topic", topic)
-	h.Set("X-Shopify-Webhook-Id", id)
+	provsign.Shopify(h, secret, topic, id, body)
 }
 
 // SignSlack sets the headers with which Slack signs an Events API request
@@ -201,28 +164,11 @@ func SignShopify(h http.Header, secret, topic, id string, body []byte) {
 // X-Slack-Signature "v0=" and the hex HMAC-SHA256 of "v0:<t>:<body>"
 // under secret.
 func SignSlack(h http.Header, secret string, t time.Time, body []byte) {
-	ts := strconv.FormatInt(orNow(t).Unix(), 10)
-	h.Set("X-Slack-Request-Timestamp", ts)
-	h.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac(secret, []byte("v0:"+ts+":"), body)))
+	provsign.Slack(h, secret, t, body)
 }
 
 func jsonRequest(body []byte) *http.Request {
 	req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	return req
-}
-
-func mac(secret string, parts ...[]byte) []byte {
-	m := hmac.New(sha256.New, []byte(secret))
-	for _, p := range parts {
-		m.Write(p)
-	}
-	return m.Sum(nil)
-}
-
-func orNow(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Now()
-	}
-	return t
 }

@@ -29,8 +29,8 @@
 // default), standard, event-payload, github, stripe, shopify or slack, the
 // receiver's providers (receiver.NameGitHub and the others). listen and
 // verify receive and check them; sign and send produce them, signing as
-// the provider's sender does (with package webhooktest's Sign functions),
-// to test one's own receiver of them.
+// the provider's sender does (as package webhooktest's Sign functions
+// do), to test one's own receiver of them.
 //
 // # Output and exit codes
 //

@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
 	"github.com/webhookkit/webhookkit/event"
+	"github.com/webhookkit/webhookkit/internal/provsign"
 	"github.com/webhookkit/webhookkit/receiver"
 	"github.com/webhookkit/webhookkit/signature"
-	"github.com/webhookkit/webhookkit/webhooktest"
 )
 
 // signing is what sign and send sign a body with, as a provider's sender
@@ -31,20 +32,21 @@ type signing struct {
 }
 
 // sign sets on h the headers with which s.prov's sender signs body at t,
-// with the signing of package webhooktest.
+// with the signing behind package webhooktest's Sign functions
+// (internal/provsign, which keeps package testing out of the binary).
 func (s *signing) sign(h http.Header, t time.Time, body []byte) error {
 	first, more := s.secrets[0], s.secrets[1:]
 	switch s.prov.(type) {
 	case receiver.GitHub:
-		webhooktest.SignGitHub(h, first, s.typ, s.id, body)
+		provsign.GitHub(h, first, s.typ, s.id, body)
 	case receiver.Stripe:
-		webhooktest.SignStripe(h, first, t, body, more...)
+		provsign.Stripe(h, first, t, body, more...)
 	case receiver.Shopify:
-		webhooktest.SignShopify(h, first, s.typ, s.id, body)
+		provsign.Shopify(h, first, s.typ, s.id, body)
 	case receiver.Slack:
-		webhooktest.SignSlack(h, first, t, body)
+		provsign.Slack(h, first, t, body)
 	default: // the Standard Webhooks providers
-		return webhooktest.SignStandard(h, first, s.id, t, body, more...)
+		return provsign.Standard(h, first, s.id, t, body, more...)
 	}
 	return nil
 }
