@@ -247,10 +247,15 @@
 // # Waiting for quiet
 //
 // [Sender.Backlog] counts the unfinished deliveries of the sender's mode by
-// the sender's clock: due, scheduled for later, leased and paused.
-// [Sender.WaitIdle] waits until nothing is due or leased and none of this
-// sender's attempts is in flight (hooks included): everything due has been
-// delivered or given up, while retries scheduled for later wait. Tests
+// the sender's clock: due, scheduled for later, leased, paused and waiting
+// for their ordering key, and of the due ones those this sender holds back
+// ([Backlog].Held: an open circuit breaker, a Retry-After pause).
+// [Sender.WaitIdle] waits until nothing is due (but held) or leased and none
+// of this sender's attempts is in flight (hooks included): everything due
+// has been delivered or given up, while retries scheduled for later, the
+// deliveries behind them on their key, and those held back wait.
+// [Sender.NextAttempt] tells when the sender may next attempt something,
+// which webhooktest.DeliverAll advances a fake clock to. Tests
 // publish, wait and assert; a process can drain what is due before
 // [Sender.Shutdown], which leaves queued deliveries in the store (with
 // store/memory, they vanish with the process).

@@ -270,3 +270,41 @@ func (l *perEndpoint) flow(id string) Flow {
 	}
 	return f
 }
+
+// hold is how a sender holds an endpoint back at an instant (see holds).
+type hold struct {
+	// until is when the endpoint lets requests go again; zero when that
+	// waits for a request in flight to end (a probe, or its in-flight cap).
+	until time.Time
+	// paused: its breaker is open or probing, or a Retry-After pauses it:
+	// its due deliveries count as held ([Backlog].Held), not due.
+	paused bool
+}
+
+// holds returns the endpoints that may start no request at now, and how
+// each is held.
+func (l *perEndpoint) holds(now time.Time) map[string]hold {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var hs map[string]hold
+	for id, es := range l.eps {
+		if !l.held(es, now) {
+			continue
+		}
+		var h hold
+		brk := !l.cfg.Breaker.Disabled && es.brk.blocked(now)
+		h.paused = brk || es.ramp.pauseUntil.After(now)
+		atCap := es.maxInFlight > 0 && es.inFlight >= es.maxInFlight
+		if !atCap && (!brk || es.brk.state == store.BreakerOpen) {
+			if brk {
+				h.until = es.brk.probeAt
+			}
+			h.until = later(h.until, later(es.blockedUntil, es.ramp.pauseUntil))
+		}
+		if hs == nil {
+			hs = make(map[string]hold)
+		}
+		hs[id] = h
+	}
+	return hs
+}

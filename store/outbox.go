@@ -70,19 +70,26 @@ func (r EnqueueRequest) Due() time.Time {
 // Backlog counts an outbox's unfinished deliveries of one mode at one
 // instant, by where they are.
 type Backlog struct {
-	// Due: pending and due (NextAttemptAt at or before the instant).
+	// Due: pending and due (NextAttemptAt at or before the instant), not
+	// waiting for their ordering key (see Waiting).
 	Due int
-	// Scheduled: pending and due later (a retry, or a scheduled publish).
+	// Scheduled: pending and due later (a retry, or a scheduled publish),
+	// not waiting for their ordering key.
 	Scheduled int
 	// Leased: held by a worker (a leased delivery whose lease ended counts
 	// here too until it is leased again).
 	Leased int
 	// Paused: waiting for their endpoint to be enabled.
 	Paused int
+	// Waiting: pending and queued behind an earlier delivery of their
+	// ordering key ([Delivery].KeyWaiting), whatever their own due time:
+	// Lease hands them out only once that one is settled. They count
+	// neither in Due nor in Scheduled.
+	Waiting int
 }
 
 // Pending returns how many deliveries are not finished: all of them.
-func (b Backlog) Pending() int { return b.Due + b.Scheduled + b.Leased + b.Paused }
+func (b Backlog) Pending() int { return b.Due + b.Scheduled + b.Leased + b.Paused + b.Waiting }
 
 // Delivery is one event for one endpoint.
 type Delivery struct {
@@ -124,6 +131,13 @@ type Delivery struct {
 	// key (settled with [Settlement].HoldKey) until it is requeued or
 	// pruned.
 	HoldsKey bool
+	// KeyWaiting reports a pending delivery queued behind an earlier
+	// delivery of its ordering key (leased, pending or holding the key):
+	// Lease hands it out only once that one is settled, whatever its own
+	// NextAttemptAt. Set by the store on the deliveries it returns;
+	// ignored on input. A delivery overtaken by a replayed one (Requeue
+	// puts it first) may read false while it waits.
+	KeyWaiting bool
 }
 
 // Clone returns a deep copy.

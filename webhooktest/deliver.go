@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 )
@@ -41,20 +40,21 @@ var ErrStalled = errors.New("webhooktest: deliveries are due but none was attemp
 
 // DeliverAll delivers everything s has to deliver, synchronously and without
 // sleeping: it calls s.ProcessDue until no attempt is made, then advances c
-// to the earliest time a delivery of s's mode is due again (a retry, or a
-// lease that ran out) and repeats, until no delivery is pending or leased.
-// It returns the number of attempts made.
+// to the next time s may attempt a delivery of its mode
+// (sender.Sender.NextAttempt: a retry, a lease that ran out, the retry of
+// the head an ordering key's deliveries wait behind, an open circuit
+// breaker's next probe, the end of a Retry-After pause) and repeats, until
+// nothing is left to attempt. It returns the number of attempts made.
 //
-// s must read c (sender.Config.Now = c.Now, as [NewSender] does). The next
-// due time is read from the pending and leased deliveries in s's store
-// (sender.Sender.Store). Paused deliveries (of disabled endpoints) are left
-// waiting. The clock only moves forward, to due times; a retry policy's
-// jitter is harmless. With a sender on the real clock, use
-// sender.Sender.WaitIdle instead.
+// s must read c (sender.Config.Now = c.Now, as [NewSender] does). Paused
+// deliveries (of disabled endpoints), and those waiting behind a failed
+// delivery that holds their key (sender.KeyHold), are left waiting. The
+// clock only moves forward; a retry policy's jitter is harmless. With a
+// sender on the real clock, use sender.Sender.WaitIdle instead.
 //
 // Errors: those of s.ProcessDue (ctx's error when it is cancelled) and of
-// the store's ListDeliveries, wrapped; ErrStalled, wrapped, when deliveries
-// are due and none was attempted, or after MaxRounds rounds.
+// s.NextAttempt, wrapped; ErrStalled, wrapped, when a delivery may be
+// attempted and none was, or after MaxRounds rounds.
 func DeliverAll(ctx context.Context, s *sender.Sender, c *Clock) (int, error) {
 	total := 0
 	for range MaxRounds {
@@ -66,9 +66,9 @@ func DeliverAll(ctx context.Context, s *sender.Sender, c *Clock) (int, error) {
 		if n > 0 {
 			continue
 		}
-		next, ok, err := nextDue(ctx, s.Store(), s.Mode())
+		next, ok, err := s.NextAttempt(ctx)
 		if err != nil {
-			return total, err
+			return total, fmt.Errorf("webhooktest: deliver: %w", err)
 		}
 		if !ok {
 			return total, nil
@@ -81,37 +81,6 @@ func DeliverAll(ctx context.Context, s *sender.Sender, c *Clock) (int, error) {
 		c.Set(next)
 	}
 	return total, fmt.Errorf("%w: still delivering after %d rounds", ErrStalled, MaxRounds)
-}
-
-// nextDue returns the earliest NextAttemptAt of the pending and leased
-// deliveries of mode.
-func nextDue(ctx context.Context, st store.Deliveries, mode event.Mode) (time.Time, bool, error) {
-	var (
-		next  time.Time
-		found bool
-	)
-	for _, state := range []store.DeliveryState{store.StatePending, store.StateLeased} {
-		f := store.DeliveryFilter{AllTenants: true, State: state, Page: store.Page{Limit: store.MaxPageSize}}
-		for {
-			ds, cursor, err := st.ListDeliveries(ctx, f)
-			if err != nil {
-				return time.Time{}, false, fmt.Errorf("webhooktest: list deliveries: %w", err)
-			}
-			for _, d := range ds {
-				if d.Event.APIMode != mode {
-					continue
-				}
-				if !found || d.NextAttemptAt.Before(next) {
-					next, found = d.NextAttemptAt, true
-				}
-			}
-			if cursor == "" {
-				break
-			}
-			f.Page.Cursor = cursor
-		}
-	}
-	return next, found, nil
 }
 
 // NewSender returns a sender for tests on st, reading the clock c, for use with

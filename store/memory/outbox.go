@@ -40,7 +40,17 @@ func (d *delivery) key() key { return keyOf(d.CreatedAt, d.ID) }
 
 // out returns a copy of the delivery's fields, to be finished by
 // [finishCopies] once the store's lock is let go.
-func (d *delivery) out() store.Delivery { return d.Delivery }
+func (d *delivery) out() store.Delivery {
+	o := d.Delivery
+	o.KeyWaiting = d.keyWaiting()
+	return o
+}
+
+// keyWaiting reports a pending delivery that waits for its ordering key:
+// only a key's head that may go is scheduled (keys.go).
+func (d *delivery) keyWaiting() bool {
+	return d.State == store.StatePending && d.grp == nil && d.OrderingKey != ""
+}
 
 // finishCopies turns values copied under the lock into the deep copies a
 // caller gets: the event data, shared and immutable in the store, is copied
@@ -383,13 +393,8 @@ func (s *Store) Backlog(_ context.Context, mode event.Mode, now time.Time) (stor
 	// Pending deliveries waiting for their key are in no group's heap.
 	for _, c := range s.chains {
 		for _, d := range c.ds {
-			if d.State != store.StatePending || d.grp != nil || mode != "" && d.Event.APIMode != mode {
-				continue
-			}
-			if d.NextAttemptAt.After(now) {
-				b.Scheduled++
-			} else {
-				b.Due++
+			if d.keyWaiting() && (mode == "" || d.Event.APIMode == mode) {
+				b.Waiting++
 			}
 		}
 	}

@@ -32,9 +32,7 @@ func (h *handle) Backlog(ctx context.Context, mode event.Mode, now time.Time) (s
 			FROM {{schema}}.deliveries
 			WHERE state IN ('pending', 'leased') AND NOT key_waiting AND mode = ANY($1)
 		), waiting AS (
-			SELECT
-				count(*) FILTER (WHERE next_attempt_at <= $2) AS due,
-				count(*) FILTER (WHERE next_attempt_at > $2) AS scheduled
+			SELECT count(*) AS n
 			FROM {{schema}}.deliveries
 			WHERE state = 'pending' AND key_waiting AND mode = ANY($1)
 		), paused AS (
@@ -44,9 +42,9 @@ func (h *handle) Backlog(ctx context.Context, mode event.Mode, now time.Time) (s
 			FROM {{schema}}.deliveries
 			WHERE state IN ('paused', 'leased_paused') AND mode = ANY($1)
 		)
-		SELECT due.due + waiting.due, due.scheduled + waiting.scheduled, leased, paused, leased_paused
+		SELECT due.due, due.scheduled, leased, paused, leased_paused, waiting.n
 		FROM due, waiting, paused`), modes, now).
-		Scan(&b.Due, &b.Scheduled, &b.Leased, &b.Paused, &leasedPaused)
+		Scan(&b.Due, &b.Scheduled, &b.Leased, &b.Paused, &leasedPaused, &b.Waiting)
 	if err != nil {
 		return store.Backlog{}, errorf("postgres: backlog: %w", err)
 	}

@@ -19,14 +19,15 @@ import (
 const deliveryColsD = `d.id, d.endpoint_id, d.tenant,
 	CASE d.state WHEN 'leased_paused' THEN 'leased' ELSE d.state END, d.attempts, d.created_at, d.first_attempt_at,
 	d.next_attempt_at, d.last_attempt_at, d.last_error, d.finished_at, d.leased_by,
-	e.id, e.type, e.mode, e.data, d.ordering_key, d.holds_key`
+	e.id, e.type, e.mode, e.data, d.ordering_key, d.holds_key,
+	d.state = 'pending' AND d.key_waiting`
 
 // deliveryDest returns the scan destinations of deliveryColsD into d.
 func deliveryDest(d *store.Delivery) []any {
 	return []any{&d.ID, &d.EndpointID, &d.Tenant, (*string)(&d.State), &d.Attempts, nullTime{&d.CreatedAt},
 		nullTime{&d.FirstAttemptAt}, nullTime{&d.NextAttemptAt}, nullTime{&d.LastAttemptAt}, &d.LastError,
 		nullTime{&d.FinishedAt}, &d.LeasedBy,
-		&d.Event.ID, &d.Event.Type, (*string)(&d.Event.APIMode), (*[]byte)(&d.Event.Data), &d.OrderingKey, &d.HoldsKey}
+		&d.Event.ID, &d.Event.Type, (*string)(&d.Event.APIMode), (*[]byte)(&d.Event.Data), &d.OrderingKey, &d.HoldsKey, &d.KeyWaiting}
 }
 
 // GetDelivery returns the delivery with its event, or an error wrapping

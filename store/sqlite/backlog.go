@@ -25,17 +25,16 @@ func (s *Store) Backlog(ctx context.Context, mode event.Mode, now time.Time) (st
     FROM webhookkit_deliveries INDEXED BY webhookkit_deliveries_due
     WHERE state IN ('pending', 'leased') AND key_waiting = 0 AND (?1 = '' OR mode = ?1)
 ), waiting AS (
-    SELECT
-        coalesce(sum(next_attempt_at <= ?2), 0) AS due,
-        coalesce(sum(next_attempt_at > ?2), 0) AS scheduled
+    SELECT count(*) AS n
     FROM webhookkit_deliveries INDEXED BY webhookkit_deliveries_waiting
     WHERE state = 'pending' AND key_waiting = 1 AND (?1 = '' OR mode = ?1)
 )
-SELECT due.due + waiting.due, due.scheduled + waiting.scheduled, due.leased,
+SELECT due.due, due.scheduled, due.leased,
     (SELECT count(*) FROM webhookkit_deliveries INDEXED BY webhookkit_deliveries_paused
-     WHERE state = 'paused' AND (?1 = '' OR mode = ?1))
+     WHERE state = 'paused' AND (?1 = '' OR mode = ?1)),
+    waiting.n
 FROM due, waiting`,
-		string(mode), nanos(now)).Scan(&b.Due, &b.Scheduled, &b.Leased, &b.Paused)
+		string(mode), nanos(now)).Scan(&b.Due, &b.Scheduled, &b.Leased, &b.Paused, &b.Waiting)
 	if err != nil {
 		return store.Backlog{}, errorf("sqlite: backlog: %w", err)
 	}

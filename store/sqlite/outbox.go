@@ -19,7 +19,8 @@ import (
 // attempt being dated when it is made.
 const deliveryCols = `d.id, d.endpoint_id, d.tenant, e.id, e.type, e.mode, e.data,
 	d.state, d.attempts, d.created_at, d.first_attempt_at, d.next_attempt_at, d.last_attempt_at,
-	d.last_error, d.finished_at, d.leased_by, d.ordering_key, d.holds_key`
+	d.last_error, d.finished_at, d.leased_by, d.ordering_key, d.holds_key,
+	d.state = 'pending' AND d.key_waiting = 1`
 
 const deliveryFrom = ` FROM webhookkit_deliveries AS d JOIN webhookkit_events AS e ON e.id = d.event_id`
 
@@ -33,7 +34,7 @@ func scanDelivery(sc scanner) (*store.Delivery, error) {
 	)
 	err := sc.Scan(&d.ID, &d.EndpointID, &d.Tenant, &d.Event.ID, &d.Event.Type, &mode, &data,
 		&state, &d.Attempts, &createdAt, &firstAt, &nextAt, &lastAt, &d.LastError, &finishedAt, &d.LeasedBy,
-		&d.OrderingKey, &d.HoldsKey)
+		&d.OrderingKey, &d.HoldsKey, &d.KeyWaiting)
 	if err != nil {
 		return nil, err
 	}

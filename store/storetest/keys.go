@@ -264,7 +264,13 @@ func testKeyBacklog(f *outboxFixture) {
 	plain := f.publish("ping", at(2*time.Second), b)
 	bl, err := f.s.Backlog(f.ctx, event.ModeTest, at(time.Minute))
 	require.NoError(f, err)
-	require.Equal(f, store.Backlog{Due: queued + 1, Scheduled: 1}, bl, "the queued deliveries are due; the head is scheduled")
+	require.Equal(f, store.Backlog{Due: 1, Scheduled: 1, Waiting: queued}, bl,
+		"the queued deliveries wait for their key, whatever their due time; the head is scheduled; the other delivery is due")
+	require.Equal(f, queued+2, bl.Pending())
+	require.False(f, f.deliveryOf(head, a.ID).KeyWaiting, "the head does not wait for its key")
+	require.True(f, f.deliveryOf(want[0], a.ID).KeyWaiting, "a queued delivery waits for its key")
+	require.True(f, f.deliveryOf(want[queued-1], a.ID).KeyWaiting)
+	require.False(f, f.deliveryOf(plain.ID, b.ID).KeyWaiting, "an unkeyed delivery never waits for a key")
 	got = f.lease(at(time.Minute), 10)
 	require.Equal(f, []string{plain.ID}, eventIDs(got), "the queued backlog waits; other deliveries go past it")
 	f.settleOne(succeeded(got[0].Ref(), at(time.Minute)))
@@ -275,6 +281,7 @@ func testKeyBacklog(f *outboxFixture) {
 	for i, id := range want {
 		got := f.lease(at(time.Hour), 10)
 		require.Equal(f, []string{id}, eventIDs(got), "queued delivery %d, alone", i)
+		require.False(f, got[0].KeyWaiting, "a leased delivery does not wait")
 		if i%2 == 0 {
 			f.settleOne(succeeded(got[0].Ref(), at(time.Hour)))
 		} else {
