@@ -158,13 +158,25 @@ func (s *Sender) isClosed() bool {
 // When the store is a [store.SchemaChecker] (the SQL drivers), Start first
 // checks that its schema exists, and returns that check's error, starting
 // nothing, when it fails: an error wrapping [store.ErrNotMigrated] means
-// the store's Migrate was never called.
+// the store's Migrate was never called. When the store is also a
+// [store.KeyChecker] (the SQL drivers, which seal endpoint credentials),
+// Start then checks that the keys the store was given open the
+// credentials it holds, and returns that check's error likewise: one
+// wrapping seal.ErrUnknownKey names the key ids the store's Config.Keys
+// lacks, one wrapping seal.ErrWrongKey an id given another key. Without
+// these checks every delivery would fail in the background while Start
+// and WaitIdle succeeded.
 func (s *Sender) Start(ctx context.Context) error {
 	if err := s.checkStart(); err != nil {
 		return err
 	}
 	if c, ok := s.st.(store.SchemaChecker); ok {
 		if err := c.CheckSchema(ctx); err != nil {
+			return fmt.Errorf("sender: start: %w", err)
+		}
+	}
+	if c, ok := s.st.(store.KeyChecker); ok {
+		if err := c.CheckKeys(ctx); err != nil {
 			return fmt.Errorf("sender: start: %w", err)
 		}
 	}

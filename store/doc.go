@@ -15,8 +15,11 @@
 // marks them handled, many in one statement: a group commit; the SQL
 // drivers have it) and [SchemaChecker] (a sender's or receiver's Start
 // checks that the schema exists, and fails with [ErrNotMigrated] when it
-// does not; the SQL drivers have it). A store built by embedding one value per role hides
-// them unless it forwards them.
+// does not; the SQL drivers have it) and [KeyChecker] (a sender's Start
+// checks that the keys the store was given open the endpoint credentials
+// it holds, and fails naming the missing key ids when they do not; the
+// SQL drivers have it). A store built by embedding one value per role
+// hides them unless it forwards them.
 //
 // # Drivers
 //

@@ -19,3 +19,25 @@ type SchemaChecker interface {
 	// reads.
 	CheckSchema(ctx context.Context) error
 }
+
+// KeyChecker is implemented by stores that encrypt endpoint credentials at
+// rest under keys the application gives them (the SQL drivers, with their
+// Config.Keys): a cheap probe that the keys can open the credentials the
+// store holds, so a sender's Start fails at once with a clear error
+// instead of every delivery failing in the background. It is an optional
+// capability, found by type assertion, separate from [SchemaChecker]: a
+// store used only as a receiver's inbox needs no endpoint keys, and
+// receiver.Start does not call it. Implementations must be safe for
+// concurrent use.
+type KeyChecker interface {
+	// CheckKeys returns nil when the store's keys can open the endpoint
+	// credentials it holds (or it holds none sealed). Otherwise it returns
+	// an error naming the key ids at fault, never key material, and what
+	// to configure: in the SQL drivers, a *seal.KeysError wrapping
+	// seal.ErrUnknownKey for ids the keys lack (or sealed values and no
+	// keys) and seal.ErrWrongKey for an id given another key. It returns
+	// the database's error when it cannot tell, and the schema's
+	// ([ErrNotMigrated]) when there is none. It only reads, and its cost
+	// does not grow with the number of endpoints.
+	CheckKeys(ctx context.Context) error
+}

@@ -114,6 +114,9 @@ numbers). A bad value is a usage error.`, `
 		return err
 	}
 	defer st.close()
+	if err := st.checkKeys(ctx); err != nil {
+		return err
+	}
 
 	token, err := newToken()
 	if err != nil {

@@ -135,6 +135,29 @@ func openStore(ctx context.Context, dsn string, mode openMode) (*openedStore, er
 	return nil, usagef("unknown store %q: want memory, sqlite:PATH or postgres://...", redactDSN(dsn))
 }
 
+// checkKeys fails when the store holds endpoint credentials that
+// $WEBHOOK_STORE_KEYS cannot open: sealed under key ids it does not hold
+// (or sealed, and it is unset), or under an id it gives another key. It is
+// for the commands that read endpoints (dashboard), not for those that use
+// the store as an inbox or read only the attempt log (listen, logs).
+func (o *openedStore) checkKeys(ctx context.Context) error {
+	c, ok := o.st.(store.KeyChecker)
+	if !ok {
+		return nil
+	}
+	err := c.CheckKeys(ctx)
+	var ke *seal.KeysError
+	if errors.As(err, &ke) {
+		e := *ke
+		e.Setting = "$" + storeKeysEnv
+		return fmt.Errorf("%w (set it to the keys that sealed them, as id=base64[,id=base64...], the sealing key first)", &e)
+	}
+	if err != nil {
+		return fmt.Errorf("checking the keys of %s: %w", o.where, err)
+	}
+	return nil
+}
+
 // storeKeysEnv names the environment variable holding the key-encryption
 // keys of a SQL store, in seal.ParseKeyring's form ("id=base64,...").
 const storeKeysEnv = "WEBHOOK_STORE_KEYS"

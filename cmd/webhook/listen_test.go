@@ -63,10 +63,17 @@ func startListen(t *testing.T, args ...string) *bgListen {
 // (SIGINT) at cleanup if the test did not stop it.
 func startBackground(t *testing.T, re *regexp.Regexp, args ...string) *bgListen {
 	t.Helper()
+	return startBackgroundEnv(t, nil, re, args...)
+}
+
+// startBackgroundEnv is startBackground with env ("NAME=value") added to
+// the binary's environment.
+func startBackgroundEnv(t *testing.T, env []string, re *regexp.Regexp, args ...string) *bgListen {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = childEnv()
+	cmd.Env = append(childEnv(), env...)
 	l := &bgListen{cmd: cmd, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	cmd.Stdout = l.stdout
 	pr, pw := io.Pipe()

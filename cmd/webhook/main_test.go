@@ -59,10 +59,16 @@ type result struct {
 // cli runs the binary with args and stdin to completion (at most 30 s).
 func cli(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
+	return cliEnv(t, nil, stdin, args...)
+}
+
+// cliEnv is cli with env ("NAME=value") added to the binary's environment.
+func cliEnv(t *testing.T, env []string, stdin string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = childEnv()
+	cmd.Env = append(childEnv(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut

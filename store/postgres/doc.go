@@ -16,6 +16,11 @@
 //	...
 //	if err := s.Migrate(ctx); err != nil { ... }
 //
+// [Store.CheckKeys], which a sender's Start calls, fails with a
+// [*seal.KeysError] when Config.Keys cannot open the credentials the
+// schema holds (a key id missing, or given another key), instead of the
+// sender starting and every delivery failing.
+//
 // # Schema
 //
 // [Store.Migrate] creates, in one schema ([Config.Schema]), the tables

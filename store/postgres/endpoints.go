@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -59,6 +60,7 @@ func decodeSecrets(b []byte) ([]store.SigningKey, error) {
 type epArgs struct {
 	secrets, headers, metadata []byte
 	oauth2, tls                []byte // nil: NULL
+	sealKeys                   string // the seal_keys column: seal.KeyIDs, space-separated
 }
 
 // endpointArgs encodes the JSON columns of ep, its credentials sealed by
@@ -72,6 +74,7 @@ func (n *names) endpointArgs(ep *store.Endpoint) (a epArgs, err error) {
 	if ep, err = n.policy.Seal(ep); err != nil {
 		return a, err
 	}
+	a.sealKeys = strings.Join(seal.KeyIDs(ep), " ")
 	if a.oauth2, a.tls, err = seal.EncodeCredentials(ep); err != nil {
 		return a, err
 	}
@@ -166,13 +169,13 @@ func (h *handle) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
 		return errorf("postgres: create endpoint: %w", err)
 	}
 	types := append([]string{}, ep.EventTypes...)
-	_, err = h.db.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.endpoints (`+endpointCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21, $22, $23, $24, $25, $26)`),
+	_, err = h.db.Exec(ctx, h.n.q(`INSERT INTO {{schema}}.endpoints (`+endpointCols+`, seal_keys)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20, $21, $22, $23, $24, $25, $26, $27)`),
 		id, ep.Tenant, string(ep.Mode), ep.URL, ep.Description, types, a.secrets, a.headers,
 		ep.RateLimit, ep.Burst, ep.MaxInFlight, a.metadata, ep.Disabled, ep.DisabledReason, ts(ep.DisabledAt),
 		ep.Health.ConsecutiveFailures, ts(ep.Health.FailingSince), ts(ep.Health.LastSuccessAt),
 		ts(ep.Health.LastFailureAt), now, ep.Account, string(ep.Format), a.oauth2, a.tls,
-		string(ep.Health.Breaker), ts(ep.Health.BreakerSince))
+		string(ep.Health.Breaker), ts(ep.Health.BreakerSince), a.sealKeys)
 	if isUniqueViolation(err) {
 		return errorf("postgres: create endpoint %q: %w", id, store.ErrConflict)
 	}
@@ -207,10 +210,10 @@ func (h *handle) UpdateEndpoint(ctx context.Context, in *store.Endpoint) error {
 	got, err := h.oneEndpoint(ctx, "update endpoint", ep.ID, `UPDATE {{schema}}.endpoints SET
 			mode = $2, url = $3, description = $4, event_types = $5, secrets = $6, headers = $7,
 			rate_limit = $8, burst = $9, max_in_flight = $10, metadata = $11, updated_at = $12,
-			oauth2 = $13, client_tls = $14
+			oauth2 = $13, client_tls = $14, seal_keys = $15
 		WHERE id = $1 RETURNING `+endpointCols,
 		ep.ID, string(ep.Mode), ep.URL, ep.Description, append([]string{}, ep.EventTypes...), a.secrets, a.headers,
-		ep.RateLimit, ep.Burst, ep.MaxInFlight, a.metadata, now, a.oauth2, a.tls)
+		ep.RateLimit, ep.Burst, ep.MaxInFlight, a.metadata, now, a.oauth2, a.tls, a.sealKeys)
 	if err != nil {
 		return err
 	}

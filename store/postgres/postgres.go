@@ -113,6 +113,7 @@ var (
 	_ store.InboxBatcher   = (*Store)(nil)
 	_ store.AttemptStats   = (*Store)(nil)
 	_ store.SchemaChecker  = (*Store)(nil)
+	_ store.KeyChecker     = (*Store)(nil)
 )
 
 // New returns a Store using pool and cfg (nil means defaults). It does not
@@ -231,7 +232,8 @@ var (
 			"failing_since": "timestamp with time zone", "last_success_at": "timestamp with time zone",
 			"last_failure_at": "timestamp with time zone", "created_at": "timestamp with time zone",
 			"updated_at": "timestamp with time zone", "account": "text", "format": "text",
-			"oauth2": "jsonb", "client_tls": "jsonb", "breaker_state": "text", "breaker_since": "timestamp with time zone"},
+			"oauth2": "jsonb", "client_tls": "jsonb", "breaker_state": "text", "breaker_since": "timestamp with time zone",
+			"seal_keys": "text"},
 		"events": {"id": "text", "type": "text", "mode": "text", "data": "bytea", "date": "timestamp with time zone",
 			"created_at": "timestamp with time zone"},
 		"deliveries": {"id": "text", "event_id": "text", "endpoint_id": "text", "tenant": "text", "mode": "text",

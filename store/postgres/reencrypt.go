@@ -70,8 +70,8 @@ func (s *Store) reencryptBatch(ctx context.Context, tx pgx.Tx, after string) (n 
 		if err != nil {
 			return n, last, err
 		}
-		if _, err := tx.Exec(ctx, s.n.q(`UPDATE {{schema}}.endpoints SET secrets = $2, oauth2 = $3, client_tls = $4
-			WHERE id = $1`), ep.ID, a.secrets, a.oauth2, a.tls); err != nil {
+		if _, err := tx.Exec(ctx, s.n.q(`UPDATE {{schema}}.endpoints SET secrets = $2, oauth2 = $3, client_tls = $4, seal_keys = $5
+			WHERE id = $1`), ep.ID, a.secrets, a.oauth2, a.tls, a.sealKeys); err != nil {
 			return n, last, err
 		}
 		n++

@@ -45,7 +45,11 @@ CREATE TABLE IF NOT EXISTS {{schema}}.endpoints (
 	oauth2               jsonb, -- {token_url, client_id, client_secret, scopes, audience}
 	client_tls           jsonb, -- {cert, key, ca} PEM
 	breaker_state        text NOT NULL DEFAULT '',
-	breaker_since        timestamptz
+	breaker_since        timestamptz,
+	-- The ids of the keys that sealed this row's credentials, sorted and
+	-- space-separated ('' for none): kept on every write so a store's key
+	-- check (CheckKeys) reads the few ids in use from an index, not every row.
+	seal_keys            text NOT NULL DEFAULT ''
 );
 
 -- endpoints_tenant_idx: a tenant's endpoints in id order, for the fan-out of
@@ -54,6 +58,9 @@ CREATE INDEX IF NOT EXISTS endpoints_tenant_idx ON {{schema}}.endpoints (tenant,
 -- endpoints_account_idx: the fan-out of an event published for an
 -- organization (account '') or for one account of it (account IN ('', $n)).
 CREATE INDEX IF NOT EXISTS endpoints_account_idx ON {{schema}}.endpoints (tenant, account, id);
+-- endpoints_seal_keys_idx: the key ids in use, for CheckKeys: a skip over
+-- their distinct values.
+CREATE INDEX IF NOT EXISTS endpoints_seal_keys_idx ON {{schema}}.endpoints (seal_keys);
 
 -- events: each published event once, keyed by its id, so an event fanned out
 -- to many endpoints stores its data once. Enqueue compares type, mode and

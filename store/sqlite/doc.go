@@ -24,6 +24,10 @@
 // [Store.Reencrypt]); PlaintextSecrets keeps them in plaintext instead. With
 // neither, the store reads but refuses to write endpoints
 // ([seal.ErrNoPolicy]): plaintext only by explicit choice.
+// [Store.CheckKeys], which a sender's Start calls, fails with a
+// [*seal.KeysError] when Config.Keys cannot open the credentials the file
+// holds (a key id missing, or given another key), instead of the sender
+// starting and every delivery failing.
 //
 // [Open] never changes the schema; [Store.Migrate] does, explicitly and
 // idempotently, in one transaction (the SQL is [Schema], from the embedded

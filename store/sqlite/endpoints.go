@@ -58,6 +58,7 @@ func jsonOrNull[M ~map[K]V, K comparable, V any](m M) (any, error) {
 
 type endpointArgs struct {
 	eventTypes, secrets string
+	sealKeys            string // the seal_keys column: seal.KeyIDs, space-separated
 	headers, metadata   any
 	oauth2, tls         any // TEXT or NULL
 }
@@ -75,6 +76,7 @@ func (s *Store) encodeEndpoint(ep *store.Endpoint) (endpointArgs, error) {
 	if err != nil {
 		return a, err
 	}
+	a.sealKeys = strings.Join(seal.KeyIDs(ep), " ")
 	o, t, err := seal.EncodeCredentials(ep)
 	if err != nil {
 		return a, err
@@ -196,8 +198,8 @@ func (s *Store) CreateEndpoint(ctx context.Context, in *store.Endpoint) error {
 		return errorf("sqlite: create endpoint: %w", err)
 	}
 	err = s.write(ctx, func(q dbtx) error {
-		res, err := q.ExecContext(ctx, `INSERT INTO webhookkit_endpoints (`+endpointCols+`)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		res, err := q.ExecContext(ctx, `INSERT INTO webhookkit_endpoints (`+endpointCols+`, seal_keys)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO NOTHING`,
 			id, ep.Tenant, string(ep.Mode), ep.URL, ep.Description, a.eventTypes, a.secrets, a.headers,
 			ep.RateLimit, ep.Burst, ep.MaxInFlight, a.metadata,
@@ -205,7 +207,7 @@ ON CONFLICT (id) DO NOTHING`,
 			ep.Health.ConsecutiveFailures, nullNanos(ep.Health.FailingSince),
 			nullNanos(ep.Health.LastSuccessAt), nullNanos(ep.Health.LastFailureAt),
 			nanos(now), nanos(now), ep.Account, string(ep.Format), a.oauth2, a.tls,
-			string(ep.Health.Breaker), nullNanos(ep.Health.BreakerSince))
+			string(ep.Health.Breaker), nullNanos(ep.Health.BreakerSince), a.sealKeys)
 		if err != nil {
 			return err
 		}
@@ -255,10 +257,10 @@ func (s *Store) UpdateEndpoint(ctx context.Context, in *store.Endpoint) error {
 		res, err := q.ExecContext(ctx, `UPDATE webhookkit_endpoints SET
     mode = ?, url = ?, description = ?, event_types = ?, secrets = ?, headers = ?,
     rate_limit = ?, burst = ?, max_in_flight = ?, metadata = ?, updated_at = ?,
-    oauth2 = ?, client_tls = ?
+    oauth2 = ?, client_tls = ?, seal_keys = ?
 WHERE id = ?`,
 			string(ep.Mode), ep.URL, ep.Description, a.eventTypes, a.secrets, a.headers,
-			ep.RateLimit, ep.Burst, ep.MaxInFlight, a.metadata, now, a.oauth2, a.tls, ep.ID)
+			ep.RateLimit, ep.Burst, ep.MaxInFlight, a.metadata, now, a.oauth2, a.tls, a.sealKeys, ep.ID)
 		if err != nil {
 			return err
 		}

@@ -25,3 +25,7 @@ const KeyHeadSQL = keyHeadSQL
 // StatsStatement returns the SQL and arguments AttemptStats runs for f,
 // for tests that EXPLAIN it.
 func StatsStatement(f store.StatsFilter) (string, []any, error) { return statsQuery(f) }
+
+// KeysInUseSQL is CheckKeys's statement for the key ids in use, for the
+// test of its plan.
+const KeysInUseSQL = keysInUseSQL

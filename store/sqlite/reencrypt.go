@@ -59,8 +59,8 @@ WHERE id > ? ORDER BY id LIMIT ?`, after, reencryptBatch)
 			if err != nil {
 				return err
 			}
-			if _, err := q.ExecContext(ctx, `UPDATE webhookkit_endpoints SET secrets = ?, oauth2 = ?, client_tls = ?
-WHERE id = ?`, a.secrets, a.oauth2, a.tls, ep.ID); err != nil {
+			if _, err := q.ExecContext(ctx, `UPDATE webhookkit_endpoints SET secrets = ?, oauth2 = ?, client_tls = ?, seal_keys = ?
+WHERE id = ?`, a.secrets, a.oauth2, a.tls, a.sealKeys, ep.ID); err != nil {
 				return err
 			}
 			n++

@@ -44,7 +44,11 @@ CREATE TABLE IF NOT EXISTS webhookkit_endpoints (
     oauth2               TEXT,                        -- {token_url, client_id, client_secret, scopes, audience}
     client_tls           TEXT,                        -- {cert, key, ca} PEM
     breaker_state        TEXT    NOT NULL DEFAULT '', -- store.BreakerState; '' is closed
-    breaker_since        INTEGER                      -- when the breaker took that state
+    breaker_since        INTEGER,                     -- when the breaker took that state
+    -- The ids of the keys that sealed this row's credentials, sorted and
+    -- space-separated ('' for none): kept on every write so a store's key
+    -- check (CheckKeys) reads the few ids in use from an index, not every row.
+    seal_keys            TEXT    NOT NULL DEFAULT ''
 );
 
 -- Listing one tenant's endpoints in id order (publish fan-out, dashboard).
@@ -54,6 +58,9 @@ CREATE INDEX IF NOT EXISTS webhookkit_endpoints_tenant
 -- for one account of it (account IN ('', ?)).
 CREATE INDEX IF NOT EXISTS webhookkit_endpoints_account
     ON webhookkit_endpoints (tenant, account, id);
+-- The key ids in use, for CheckKeys: a skip over their distinct values.
+CREATE INDEX IF NOT EXISTS webhookkit_endpoints_seal_keys
+    ON webhookkit_endpoints (seal_keys);
 
 -- Events: each published event once, whatever its number of deliveries.
 -- data is the event's "data" JSON exactly as published.

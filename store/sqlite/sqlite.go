@@ -140,6 +140,7 @@ var (
 	_ store.InboxBatcher   = (*Store)(nil)
 	_ store.AttemptStats   = (*Store)(nil)
 	_ store.SchemaChecker  = (*Store)(nil)
+	_ store.KeyChecker     = (*Store)(nil)
 )
 
 // Open opens (creating it when missing) the SQLite database file at path and
@@ -371,7 +372,7 @@ var (
 			"disabled_at": "INTEGER", "consecutive_failures": "INTEGER", "failing_since": "INTEGER",
 			"last_success_at": "INTEGER", "last_failure_at": "INTEGER", "created_at": "INTEGER", "updated_at": "INTEGER",
 			"account": "TEXT", "format": "TEXT", "oauth2": "TEXT", "client_tls": "TEXT",
-			"breaker_state": "TEXT", "breaker_since": "INTEGER"},
+			"breaker_state": "TEXT", "breaker_since": "INTEGER", "seal_keys": "TEXT"},
 		"webhookkit_events": {"id": "TEXT", "type": "TEXT", "mode": "TEXT", "date": "INTEGER", "data": "BLOB"},
 		"webhookkit_deliveries": {"id": "TEXT", "event_id": "TEXT", "endpoint_id": "TEXT", "tenant": "TEXT",
 			"mode": "TEXT", "event_type": "TEXT", "state": "TEXT", "attempts": "INTEGER", "created_at": "INTEGER",
