@@ -55,16 +55,9 @@ func runReceiver() error {
 		return nil
 	})
 	secret := os.Getenv(envSecret)
-	r, err := receiver.New(h, &receiver.Config{
-		Keys:             []receiver.Key{{Text: secret}},
-		Inbox:            c.st,
-		QueueSize:        events() + 64,
-		Workers:          receiverWorkers,
-		CallbackTimeout:  10 * time.Minute,
-		Lease:            inboxLease,
-		RecoveryInterval: recoveryInterval,
-		Logger:           childLogger(),
-	})
+	cfg := c.config(events())
+	cfg.Keys = []receiver.Key{{Text: secret}}
+	r, err := receiver.New(h, cfg)
 	if err != nil {
 		return err
 	}
@@ -108,6 +101,20 @@ func openReceiverChild(ctx context.Context) (*receiverChild, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// config is the receiver configuration every child shares, on the child's
+// inbox, with room in the queue for n events.
+func (c *receiverChild) config(n int) *receiver.Config {
+	return &receiver.Config{
+		Inbox:            c.st,
+		QueueSize:        n + 64,
+		Workers:          receiverWorkers,
+		CallbackTimeout:  10 * time.Minute, // never, before the kill
+		Lease:            inboxLease,
+		RecoveryInterval: recoveryInterval,
+		Logger:           childLogger(),
+	}
 }
 
 // over reports whether this callback is past the ones allowed to complete.

@@ -100,19 +100,12 @@ func runProviders() error {
 		}
 		return c.writeLine(b)
 	})
-	r, err := receiver.New(h, &receiver.Config{
-		Sources: []receiver.Source{
-			{Provider: receiver.GitHub{}, Keys: []receiver.Key{{Text: githubSecret}}},
-			{Provider: receiver.Stripe{}, Keys: []receiver.Key{{Text: stripeSecret}}},
-		},
-		Inbox:            c.st,
-		QueueSize:        providerEvents() + 64,
-		Workers:          receiverWorkers,
-		CallbackTimeout:  10 * time.Minute,
-		Lease:            inboxLease,
-		RecoveryInterval: recoveryInterval,
-		Logger:           childLogger(),
-	})
+	cfg := c.config(providerEvents())
+	cfg.Sources = []receiver.Source{
+		{Provider: receiver.GitHub{}, Keys: []receiver.Key{{Text: githubSecret}}},
+		{Provider: receiver.Stripe{}, Keys: []receiver.Key{{Text: stripeSecret}}},
+	}
+	r, err := receiver.New(h, cfg)
 	if err != nil {
 		return err
 	}
