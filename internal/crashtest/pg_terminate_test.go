@@ -177,13 +177,15 @@ func TestPostgresTerminate(t *testing.T) {
 	snd, err := sender.New(sst, scfg)
 	require.NoError(t, err)
 
-	kill := startTerminator(t, sp.dsn, app)
+	// Start checks the schema and the sealing keys and fails on the first
+	// error, as it should: the terminations begin once it has returned.
 	require.NoError(t, snd.Start(ctx))
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(ctx, deadline())
 		defer cancel()
 		_ = snd.Shutdown(sctx)
 	})
+	kill := startTerminator(t, sp.dsn, app)
 
 	// Sessions are ended until every callback has run, or terminateRounds
 	// times.
