@@ -68,3 +68,7 @@ func StatsStatement(s *Store, f store.StatsFilter) (string, []any, error) {
 	sql, args, err := statsQuery(f)
 	return s.n.q(sql), args, err
 }
+
+// KeysInUseStatement returns the SQL CheckKeys runs to list the key-id sets
+// in use, for tests that EXPLAIN it.
+func KeysInUseStatement(s *Store) string { return s.n.q(keysInUseSQL) }

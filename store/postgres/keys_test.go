@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -129,4 +130,31 @@ FROM `+pgx.Identifier{schema, "endpoints"}.Sanitize()+` e, jsonb_array_elements(
 			require.Len(b, ids, 2)
 		}
 	})
+}
+
+// TestCheckKeysPlan checks that CheckKeys reads the key-id sets in use by
+// seeking through the seal_keys index, never scanning the endpoints table.
+// (The read of one endpoint per set is left to the planner: with LIMIT 1
+// and a set most rows share, a scan that stops at the first row is the
+// cheaper plan.)
+func TestCheckKeysPlan(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	pool := newPool(t)
+	schema := randomSchema(t)
+	open := func(tb testing.TB, keys *seal.Keyring) storetest.KeyCheckStore {
+		tb.Helper()
+		return storeIn(tb, pool, schema, postgres.Config{Keys: keys, PlaintextSecrets: keys == nil})
+	}
+	storetest.FillSealed(t, open, 2_000)
+	_, err := pool.Exec(ctx, `ANALYZE `+pgx.Identifier{schema, "endpoints"}.Sanitize())
+	require.NoError(t, err)
+	s := open(t, nil).(*postgres.Store)
+	rows, err := pool.Query(ctx, "EXPLAIN (COSTS OFF) "+postgres.KeysInUseStatement(s))
+	require.NoError(t, err)
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	plan := strings.Join(lines, "\n")
+	require.Contains(t, plan, "Index Only Scan using endpoints_seal_keys_idx", plan)
+	require.NotContains(t, plan, "Seq Scan", plan)
 }
