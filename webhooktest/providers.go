@@ -21,7 +21,9 @@ import (
 // that sign one), and the body (or payload) last.
 // A zero time means the current real time; a receiver with a fake clock
 // needs the clock's time. Each request's URL and Host are those of
-// httptest.NewRequest; to send one over the network, copy its Header and
+// httptest.NewRequest; to route one through an http.ServeMux that mounts
+// each source on a path of its own, set its URL.Path (say, to "/github")
+// first; to send one over the network, copy its Header and
 // body into a client request, or sign a client request's header with the
 // Sign functions further below, which need no test.
 
