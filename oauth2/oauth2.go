@@ -21,6 +21,7 @@ package oauth2
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -82,12 +83,14 @@ type Source struct {
 
 var _ sender.TokenSource = (*Source)(nil)
 
-// entry is one endpoint's token. mu is held while a token is fetched, so
-// the others wait for it instead of fetching their own.
+// entry is one endpoint's token. Its fields but used are guarded by busy,
+// a lock that a waiter can give up on when its context ends: it is held
+// while a token is fetched, so the others wait for it instead of fetching
+// their own.
 type entry struct {
-	mu       sync.Mutex
-	settings [32]byte // hash of the settings the token was fetched with
-	header   string   // "" when there is no token
+	busy     chan struct{} // holds one value while locked
+	settings [32]byte      // hash of the settings the token was fetched with
+	header   string        // "" when there is no token
 	refresh  time.Time
 	used     time.Time // the last call of Authorization for it; Source.mu guards it
 }
@@ -112,7 +115,9 @@ func New(cfg *Config) *Source {
 // OAuth2 settings are those it was fetched with, else a new one from ep's
 // token URL, requested through client within ctx. It also drops the
 // tokens of endpoints unused for [Config].IdleTTL. An endpoint without
-// OAuth2 settings gets "" and no error. Errors are x/oauth2's (a
+// OAuth2 settings gets "" and no error. Concurrent calls for one endpoint
+// share one token request; a call waiting for another's returns an error
+// wrapping ctx.Err() when ctx ends first. Other errors are x/oauth2's (a
 // *oauth2.RetrieveError for an answer that is not a token), whose text
 // never holds the client secret.
 func (s *Source) Authorization(ctx context.Context, client *http.Client, ep *store.Endpoint) (string, error) {
@@ -126,14 +131,16 @@ func (s *Source) Authorization(ctx context.Context, client *http.Client, ep *sto
 	s.sweep(now)
 	e := s.entries[ep.ID]
 	if e == nil {
-		e = &entry{}
+		e = &entry{busy: make(chan struct{}, 1)}
 		s.entries[ep.ID] = e
 	}
 	e.used = now
 	s.mu.Unlock()
 
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	if err := e.lock(ctx); err != nil {
+		return "", err
+	}
+	defer e.unlock()
 	if e.header != "" && e.settings == sum && (e.refresh.IsZero() || s.now().Before(e.refresh)) {
 		return e.header, nil
 	}
@@ -157,6 +164,25 @@ func (s *Source) Authorization(ctx context.Context, client *http.Client, ep *sto
 	}
 	return e.header, nil
 }
+
+// lock locks e, unless ctx ends first: then it returns ctx's error, so
+// that an attempt waiting for another's token request ends with its own
+// context rather than with the other request.
+func (e *entry) lock(ctx context.Context) error {
+	select {
+	case e.busy <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case e.busy <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("oauth2: waiting for another attempt's token request: %w", ctx.Err())
+	}
+}
+
+func (e *entry) unlock() { <-e.busy }
 
 // Forget drops the cached token of an endpoint at once: one deleted, say,
 // when its token should not wait for [Config].IdleTTL to go. Tokens of

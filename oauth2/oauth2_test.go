@@ -218,3 +218,55 @@ func TestSenderGuardsTokenEndpoint(t *testing.T) {
 	require.Zero(t, ts.requests())
 	require.Empty(t, auth)
 }
+
+// TestWaitHonoursContext: an attempt waiting for another attempt's token
+// request to the same endpoint gives up when its own context ends, instead
+// of waiting as long as the other request takes; the request itself goes
+// on and its token is cached.
+func TestWaitHonoursContext(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(arrived) })
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"tok","token_type":"bearer","expires_in":3600}`))
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	src := oauth2.New(nil)
+	ep := &store.Endpoint{ID: "ep1", OAuth2: &store.OAuth2{TokenURL: srv.URL + "/token", ClientID: "c1", ClientSecret: "s1"}}
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := src.Authorization(context.Background(), srv.Client(), ep)
+		first <- err
+	}()
+	<-arrived
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	waited := make(chan error, 1)
+	go func() {
+		_, err := src.Authorization(ctx, srv.Client(), ep)
+		waited <- err
+	}()
+	select {
+	case err := <-waited:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Authorization waited for another attempt's token request past its own context")
+	}
+
+	close(release)
+	require.NoError(t, <-first)
+	h, err := src.Authorization(context.Background(), srv.Client(), ep)
+	require.NoError(t, err)
+	require.Equal(t, "Bearer tok", h)
+}
