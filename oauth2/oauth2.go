@@ -91,8 +91,9 @@ type entry struct {
 	busy     chan struct{} // holds one value while locked
 	settings [32]byte      // hash of the settings the token was fetched with
 	header   string        // "" when there is no token
-	refresh  time.Time
-	used     time.Time // the last call of Authorization for it; Source.mu guards it
+	refresh  time.Time     // when to replace it; zero: never
+	expiry   time.Time     // when it expires; zero: never
+	used     time.Time     // the last call of Authorization for it; Source.mu guards it
 }
 
 // New returns a Source configured by cfg (nil: defaults).
@@ -113,7 +114,8 @@ func New(cfg *Config) *Source {
 // Authorization returns the Authorization header value for ep ("Bearer
 // <token>"): the cached token when it is not about to expire and ep's
 // OAuth2 settings are those it was fetched with, else a new one from ep's
-// token URL, requested through client within ctx. It also drops the
+// token URL, requested through client within ctx (when that request fails
+// before the cached token has expired, the cached token). It also drops the
 // tokens of endpoints unused for [Config].IdleTTL. An endpoint without
 // OAuth2 settings gets "" and no error. Concurrent calls for one endpoint
 // share one token request; a call waiting for another's returns an error
@@ -144,7 +146,6 @@ func (s *Source) Authorization(ctx context.Context, client *http.Client, ep *sto
 	if e.header != "" && e.settings == sum && (e.refresh.IsZero() || s.now().Before(e.refresh)) {
 		return e.header, nil
 	}
-	e.header = ""
 	start := s.now()
 	cc := clientcredentials.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenURL: o.TokenURL, Scopes: o.Scopes}
 	if o.Audience != "" {
@@ -152,15 +153,22 @@ func (s *Source) Authorization(ctx context.Context, client *http.Client, ep *sto
 	}
 	tok, err := cc.Token(context.WithValue(ctx, xoauth2.HTTPClient, client))
 	if err != nil {
+		// A token replaced early is still good until it expires: a
+		// failed request to replace it fails no attempt before then.
+		if e.header != "" && e.settings == sum && ctx.Err() == nil && s.now().Before(e.expiry) {
+			return e.header, nil
+		}
+		e.header = ""
 		return "", err
 	}
-	e.settings, e.header, e.refresh = sum, tok.Type()+" "+tok.AccessToken, time.Time{}
+	e.settings, e.header, e.refresh, e.expiry = sum, tok.Type()+" "+tok.AccessToken, time.Time{}, time.Time{}
 	if !tok.Expiry.IsZero() {
 		// x/oauth2 sets Expiry from expires_in on the real clock; the
 		// token's remaining life, measured on that clock, is then counted
 		// from when the fetch started on s.now's.
 		life := time.Until(tok.Expiry)
 		e.refresh = start.Add(life - min(s.early, life/2))
+		e.expiry = start.Add(life)
 	}
 	return e.header, nil
 }

@@ -270,3 +270,37 @@ func TestWaitHonoursContext(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "Bearer tok", h)
 }
+
+// TestRefreshFailureKeepsValidToken: a token request made to replace a
+// token shortly before it expires that fails leaves the attempt with the
+// cached token, which is still valid; once the token has expired the
+// failure is the attempt's, and changed settings never get the old token.
+func TestRefreshFailureKeepsValidToken(t *testing.T) {
+	ctx := context.Background()
+	ts := newTokenServer(t, 3600)
+	clk := &clock{t: time.Now()}
+	src := oauth2.New(&oauth2.Config{Now: clk.Now, RefreshBefore: time.Minute})
+	ep := endpointFor(ts)
+	require.Equal(t, "Bearer tok-1", authorize(t, src, ts, ep))
+
+	ts.setFail(true)
+	clk.Add(59*time.Minute + 30*time.Second) // due for refresh, not expired
+	h, err := src.Authorization(ctx, ts.Client(), ep)
+	require.NoError(t, err, "the cached token is valid for another 30 s")
+	require.Equal(t, "Bearer tok-1", h)
+	require.Greater(t, ts.requests(), 1, "a new token was asked for")
+
+	changed := endpointFor(ts)
+	changed.OAuth2.Scopes = []string{"hooks:write"}
+	_, err = src.Authorization(ctx, ts.Client(), changed)
+	require.Error(t, err, "a token of other settings is not used")
+
+	clk.Add(time.Minute) // expired
+	_, err = src.Authorization(ctx, ts.Client(), ep)
+	require.Error(t, err)
+
+	ts.setFail(false)
+	h, err = src.Authorization(ctx, ts.Client(), ep)
+	require.NoError(t, err)
+	require.NotEqual(t, "Bearer tok-1", h)
+}
