@@ -21,10 +21,10 @@ package oauth2
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -217,7 +217,17 @@ func (s *Source) sweep(now time.Time) {
 	}
 }
 
-// fingerprint is a hash of the settings a token depends on.
+// fingerprint is a hash of the settings a token depends on: each text
+// length-prefixed, so that no two settings hash the same texts whatever
+// bytes they hold.
 func fingerprint(o *store.OAuth2) [32]byte {
-	return sha256.Sum256([]byte(strings.Join(append([]string{o.TokenURL, o.ClientID, o.ClientSecret, o.Audience}, o.Scopes...), "\x00")))
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	for _, s := range append([]string{o.TokenURL, o.ClientID, o.ClientSecret, o.Audience}, o.Scopes...) {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
 }
