@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -119,9 +120,10 @@ func New(cfg *Config) *Source {
 // tokens of endpoints unused for [Config].IdleTTL. An endpoint without
 // OAuth2 settings gets "" and no error. Concurrent calls for one endpoint
 // share one token request; a call waiting for another's returns an error
-// wrapping ctx.Err() when ctx ends first. Other errors are x/oauth2's (a
-// *oauth2.RetrieveError for an answer that is not a token), whose text
-// never holds the client secret.
+// wrapping ctx.Err() when ctx ends first. Other errors wrap x/oauth2's (a
+// *oauth2.RetrieveError for an answer that is not a token, whose Body is
+// the answer as received); their text holds the client secret neither as
+// given nor form-encoded, even when the answer repeats the request.
 func (s *Source) Authorization(ctx context.Context, client *http.Client, ep *store.Endpoint) (string, error) {
 	o := ep.OAuth2
 	if o == nil {
@@ -159,7 +161,7 @@ func (s *Source) Authorization(ctx context.Context, client *http.Client, ep *sto
 			return e.header, nil
 		}
 		e.header = ""
-		return "", err
+		return "", redact(err, o.ClientSecret)
 	}
 	e.settings, e.header, e.refresh, e.expiry = sum, tok.Type()+" "+tok.AccessToken, time.Time{}, time.Time{}
 	if !tok.Expiry.IsZero() {
@@ -172,6 +174,31 @@ func (s *Source) Authorization(ctx context.Context, client *http.Client, ep *sto
 	}
 	return e.header, nil
 }
+
+// redact returns err with secret, as given or form-encoded, replaced in
+// its text by "[redacted]": x/oauth2's errors repeat the token endpoint's
+// answer, which may repeat the request. It unwraps to err.
+func redact(err error, secret string) error {
+	if secret == "" {
+		return err
+	}
+	text := err.Error()
+	red := strings.ReplaceAll(text, secret, "[redacted]")
+	red = strings.ReplaceAll(red, url.QueryEscape(secret), "[redacted]")
+	if red == text {
+		return err
+	}
+	return &redactedError{err: err, text: red}
+}
+
+// redactedError is an error whose text is redacted.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // lock locks e, unless ctx ends first: then it returns ctx's error, so
 // that an attempt waiting for another's token request ends with its own

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	xoauth2 "golang.org/x/oauth2"
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/oauth2"
@@ -303,4 +305,26 @@ func TestRefreshFailureKeepsValidToken(t *testing.T) {
 	h, err = src.Authorization(ctx, ts.Client(), ep)
 	require.NoError(t, err)
 	require.NotEqual(t, "Bearer tok-1", h)
+}
+
+// TestErrorRedactsSecret: a token endpoint whose error answer repeats the
+// request (as some do) does not put the client secret, as sent or
+// form-encoded, in the error's text; the error still unwraps to x/oauth2's.
+func TestErrorRedactsSecret(t *testing.T) {
+	const secret = "s3cr3t/+&=value"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.NoError(t, r.ParseForm())
+		id, sec, _ := r.BasicAuth()
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprintf(w, "bad request %s:%s %s", id, sec, r.PostForm.Encode())
+	}))
+	t.Cleanup(srv.Close)
+	ep := &store.Endpoint{ID: "ep1", OAuth2: &store.OAuth2{TokenURL: srv.URL + "/token", ClientID: "c1", ClientSecret: secret}}
+	_, err := oauth2.New(nil).Authorization(context.Background(), srv.Client(), ep)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), secret)
+	require.NotContains(t, err.Error(), url.QueryEscape(secret))
+	require.Contains(t, err.Error(), "c1", "the rest of the answer is kept")
+	var re *xoauth2.RetrieveError
+	require.ErrorAs(t, err, &re)
 }
