@@ -175,3 +175,17 @@ func TestConcurrentSweep(t *testing.T) {
 	authorize(t, src, ts, endpointFor(ts))
 	require.Equal(t, 1, src.Len(), "everything but ep1 unused for three minutes")
 }
+
+// TestSettingsFingerprintUnambiguous: settings that differ only in how
+// their texts are split (a scope holding a NUL byte, the old separator)
+// are different settings, with a token each.
+func TestSettingsFingerprintUnambiguous(t *testing.T) {
+	ts := newTokenServer(t, 3600)
+	src := oauth2.New(nil)
+	one := endpointFor(ts)
+	one.OAuth2.Scopes = []string{"hooks:write\x00hooks:read"}
+	two := endpointFor(ts)
+	two.OAuth2.Scopes = []string{"hooks:write", "hooks:read"}
+	require.Equal(t, "Bearer tok-1", authorize(t, src, ts, one))
+	require.Equal(t, "Bearer tok-2", authorize(t, src, ts, two), "other scopes, another token")
+}

@@ -21,6 +21,8 @@ package oauth2
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -82,14 +84,17 @@ type Source struct {
 
 var _ sender.TokenSource = (*Source)(nil)
 
-// entry is one endpoint's token. mu is held while a token is fetched, so
-// the others wait for it instead of fetching their own.
+// entry is one endpoint's token. Its fields but used are guarded by busy,
+// a lock that a waiter can give up on when its context ends: it is held
+// while a token is fetched, so the others wait for it instead of fetching
+// their own.
 type entry struct {
-	mu       sync.Mutex
-	settings [32]byte // hash of the settings the token was fetched with
-	header   string   // "" when there is no token
-	refresh  time.Time
-	used     time.Time // the last call of Authorization for it; Source.mu guards it
+	busy     chan struct{} // holds one value while locked
+	settings [32]byte      // hash of the settings the token was fetched with
+	header   string        // "" when there is no token
+	refresh  time.Time     // when to replace it; zero: never
+	expiry   time.Time     // when it expires; zero: never
+	used     time.Time     // the last call of Authorization for it; Source.mu guards it
 }
 
 // New returns a Source configured by cfg (nil: defaults).
@@ -110,11 +115,15 @@ func New(cfg *Config) *Source {
 // Authorization returns the Authorization header value for ep ("Bearer
 // <token>"): the cached token when it is not about to expire and ep's
 // OAuth2 settings are those it was fetched with, else a new one from ep's
-// token URL, requested through client within ctx. It also drops the
+// token URL, requested through client within ctx (when that request fails
+// before the cached token has expired, the cached token). It also drops the
 // tokens of endpoints unused for [Config].IdleTTL. An endpoint without
-// OAuth2 settings gets "" and no error. Errors are x/oauth2's (a
-// *oauth2.RetrieveError for an answer that is not a token), whose text
-// never holds the client secret.
+// OAuth2 settings gets "" and no error. Concurrent calls for one endpoint
+// share one token request; a call waiting for another's returns an error
+// wrapping ctx.Err() when ctx ends first. Other errors wrap x/oauth2's (a
+// *oauth2.RetrieveError for an answer that is not a token, whose Body is
+// the answer as received); their text holds the client secret neither as
+// given nor form-encoded, even when the answer repeats the request.
 func (s *Source) Authorization(ctx context.Context, client *http.Client, ep *store.Endpoint) (string, error) {
 	o := ep.OAuth2
 	if o == nil {
@@ -126,18 +135,19 @@ func (s *Source) Authorization(ctx context.Context, client *http.Client, ep *sto
 	s.sweep(now)
 	e := s.entries[ep.ID]
 	if e == nil {
-		e = &entry{}
+		e = &entry{busy: make(chan struct{}, 1)}
 		s.entries[ep.ID] = e
 	}
 	e.used = now
 	s.mu.Unlock()
 
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	if err := e.lock(ctx); err != nil {
+		return "", err
+	}
+	defer e.unlock()
 	if e.header != "" && e.settings == sum && (e.refresh.IsZero() || s.now().Before(e.refresh)) {
 		return e.header, nil
 	}
-	e.header = ""
 	start := s.now()
 	cc := clientcredentials.Config{ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenURL: o.TokenURL, Scopes: o.Scopes}
 	if o.Audience != "" {
@@ -145,18 +155,69 @@ func (s *Source) Authorization(ctx context.Context, client *http.Client, ep *sto
 	}
 	tok, err := cc.Token(context.WithValue(ctx, xoauth2.HTTPClient, client))
 	if err != nil {
-		return "", err
+		// A token replaced early is still good until it expires: a
+		// failed request to replace it fails no attempt before then.
+		if e.header != "" && e.settings == sum && ctx.Err() == nil && s.now().Before(e.expiry) {
+			return e.header, nil
+		}
+		e.header = ""
+		return "", redact(err, o.ClientSecret)
 	}
-	e.settings, e.header, e.refresh = sum, tok.Type()+" "+tok.AccessToken, time.Time{}
+	e.settings, e.header, e.refresh, e.expiry = sum, tok.Type()+" "+tok.AccessToken, time.Time{}, time.Time{}
 	if !tok.Expiry.IsZero() {
 		// x/oauth2 sets Expiry from expires_in on the real clock; the
 		// token's remaining life, measured on that clock, is then counted
 		// from when the fetch started on s.now's.
 		life := time.Until(tok.Expiry)
 		e.refresh = start.Add(life - min(s.early, life/2))
+		e.expiry = start.Add(life)
 	}
 	return e.header, nil
 }
+
+// redact returns err with secret, as given or form-encoded, replaced in
+// its text by "[redacted]": x/oauth2's errors repeat the token endpoint's
+// answer, which may repeat the request. It unwraps to err.
+func redact(err error, secret string) error {
+	if secret == "" {
+		return err
+	}
+	text := err.Error()
+	red := strings.ReplaceAll(text, secret, "[redacted]")
+	red = strings.ReplaceAll(red, url.QueryEscape(secret), "[redacted]")
+	if red == text {
+		return err
+	}
+	return &redactedError{err: err, text: red}
+}
+
+// redactedError is an error whose text is redacted.
+type redactedError struct {
+	err  error
+	text string
+}
+
+func (e *redactedError) Error() string { return e.text }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// lock locks e, unless ctx ends first: then it returns ctx's error, so
+// that an attempt waiting for another's token request ends with its own
+// context rather than with the other request.
+func (e *entry) lock(ctx context.Context) error {
+	select {
+	case e.busy <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case e.busy <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("oauth2: waiting for another attempt's token request: %w", ctx.Err())
+	}
+}
+
+func (e *entry) unlock() { <-e.busy }
 
 // Forget drops the cached token of an endpoint at once: one deleted, say,
 // when its token should not wait for [Config].IdleTTL to go. Tokens of
@@ -183,7 +244,17 @@ func (s *Source) sweep(now time.Time) {
 	}
 }
 
-// fingerprint is a hash of the settings a token depends on.
+// fingerprint is a hash of the settings a token depends on: each text
+// length-prefixed, so that no two settings hash the same texts whatever
+// bytes they hold.
 func fingerprint(o *store.OAuth2) [32]byte {
-	return sha256.Sum256([]byte(strings.Join(append([]string{o.TokenURL, o.ClientID, o.ClientSecret, o.Audience}, o.Scopes...), "\x00")))
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	for _, s := range append([]string{o.TokenURL, o.ClientID, o.ClientSecret, o.Audience}, o.Scopes...) {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.Write([]byte(s))
+	}
+	var sum [32]byte
+	h.Sum(sum[:0])
+	return sum
 }

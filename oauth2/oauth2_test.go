@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	xoauth2 "golang.org/x/oauth2"
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/oauth2"
@@ -217,4 +219,112 @@ func TestSenderGuardsTokenEndpoint(t *testing.T) {
 	require.Contains(t, a.Error, sender.ErrPrivateAddress.Error())
 	require.Zero(t, ts.requests())
 	require.Empty(t, auth)
+}
+
+// TestWaitHonoursContext: an attempt waiting for another attempt's token
+// request to the same endpoint gives up when its own context ends, instead
+// of waiting as long as the other request takes; the request itself goes
+// on and its token is cached.
+func TestWaitHonoursContext(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		once.Do(func() { close(arrived) })
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"access_token":"tok","token_type":"bearer","expires_in":3600}`))
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	src := oauth2.New(nil)
+	ep := &store.Endpoint{ID: "ep1", OAuth2: &store.OAuth2{TokenURL: srv.URL + "/token", ClientID: "c1", ClientSecret: "s1"}}
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := src.Authorization(context.Background(), srv.Client(), ep)
+		first <- err
+	}()
+	<-arrived
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	waited := make(chan error, 1)
+	go func() {
+		_, err := src.Authorization(ctx, srv.Client(), ep)
+		waited <- err
+	}()
+	select {
+	case err := <-waited:
+		require.ErrorIs(t, err, context.DeadlineExceeded)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Authorization waited for another attempt's token request past its own context")
+	}
+
+	close(release)
+	require.NoError(t, <-first)
+	h, err := src.Authorization(context.Background(), srv.Client(), ep)
+	require.NoError(t, err)
+	require.Equal(t, "Bearer tok", h)
+}
+
+// TestRefreshFailureKeepsValidToken: a token request made to replace a
+// token shortly before it expires that fails leaves the attempt with the
+// cached token, which is still valid; once the token has expired the
+// failure is the attempt's, and changed settings never get the old token.
+func TestRefreshFailureKeepsValidToken(t *testing.T) {
+	ctx := context.Background()
+	ts := newTokenServer(t, 3600)
+	clk := &clock{t: time.Now()}
+	src := oauth2.New(&oauth2.Config{Now: clk.Now, RefreshBefore: time.Minute})
+	ep := endpointFor(ts)
+	require.Equal(t, "Bearer tok-1", authorize(t, src, ts, ep))
+
+	ts.setFail(true)
+	clk.Add(59*time.Minute + 30*time.Second) // due for refresh, not expired
+	h, err := src.Authorization(ctx, ts.Client(), ep)
+	require.NoError(t, err, "the cached token is valid for another 30 s")
+	require.Equal(t, "Bearer tok-1", h)
+	require.Greater(t, ts.requests(), 1, "a new token was asked for")
+
+	changed := endpointFor(ts)
+	changed.OAuth2.Scopes = []string{"hooks:write"}
+	_, err = src.Authorization(ctx, ts.Client(), changed)
+	require.Error(t, err, "a token of other settings is not used")
+
+	clk.Add(time.Minute) // expired
+	_, err = src.Authorization(ctx, ts.Client(), ep)
+	require.Error(t, err)
+
+	ts.setFail(false)
+	h, err = src.Authorization(ctx, ts.Client(), ep)
+	require.NoError(t, err)
+	require.NotEqual(t, "Bearer tok-1", h)
+}
+
+// TestErrorRedactsSecret: a token endpoint whose error answer repeats the
+// request (as some do) does not put the client secret, as sent or
+// form-encoded, in the error's text; the error still unwraps to x/oauth2's.
+func TestErrorRedactsSecret(t *testing.T) {
+	const secret = "s3cr3t/+&=value"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.NoError(t, r.ParseForm())
+		id, sec, _ := r.BasicAuth()
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprintf(w, "bad request %s:%s %s", id, sec, r.PostForm.Encode())
+	}))
+	t.Cleanup(srv.Close)
+	ep := &store.Endpoint{ID: "ep1", OAuth2: &store.OAuth2{TokenURL: srv.URL + "/token", ClientID: "c1", ClientSecret: secret}}
+	_, err := oauth2.New(nil).Authorization(context.Background(), srv.Client(), ep)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), secret)
+	require.NotContains(t, err.Error(), url.QueryEscape(secret))
+	require.Contains(t, err.Error(), "c1", "the rest of the answer is kept")
+	var re *xoauth2.RetrieveError
+	require.ErrorAs(t, err, &re)
 }

@@ -138,7 +138,9 @@ type Config struct {
 
 	// DedupWindow is how long an accepted event id is remembered; a request
 	// with the same id within the window is answered 200 and not handled
-	// again. Zero: [DefaultDedupWindow].
+	// again. It must be longer than twice the longest Tolerance (this
+	// one's or a Source's), for which a signed request verifies, or New
+	// fails with [ErrInvalidConfig]. Zero: [DefaultDedupWindow].
 	DedupWindow time.Duration
 
 	// DedupByHeader de-duplicates on the signed webhook-id header instead of
@@ -292,6 +294,9 @@ func (c *Config) settings() (*settings, error) {
 	if err := s.buildSources(); err != nil {
 		return nil, err
 	}
+	if err := s.checkDedupWindow(); err != nil {
+		return nil, err
+	}
 	secs := s.RetryAfter / time.Second
 	if s.RetryAfter%time.Second != 0 {
 		secs++
@@ -348,6 +353,24 @@ func (s *settings) buildSources() error {
 			return fmt.Errorf("%w: %s: source name %q is taken", ErrInvalidConfig, field, b.name)
 		}
 		s.sources[b.name] = b
+	}
+	return nil
+}
+
+// checkDedupWindow refuses a DedupWindow that does not outlast the
+// signatures it guards: a request signed at t verifies from t-Tolerance to
+// t+Tolerance, so a claim made at its first arrival must last longer than
+// twice the longest tolerance of any source, or a copy sent once the
+// inbox forgot the key would be accepted again.
+func (s *settings) checkDedupWindow() error {
+	tol := s.Tolerance
+	for _, src := range s.Sources {
+		tol = max(tol, src.Tolerance)
+	}
+	if s.DedupWindow <= 2*tol {
+		return fmt.Errorf("%w: Config.DedupWindow %v must be longer than twice the longest Tolerance (%v): "+
+			"a signed request verifies for that long, and a copy of it would be accepted again once its key is forgotten",
+			ErrInvalidConfig, s.DedupWindow, tol)
 	}
 	return nil
 }

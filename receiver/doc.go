@@ -135,7 +135,8 @@
 //	                  X-Slack-Request-Timestamp in tolerance; key event_id,
 //	                  type the inner event's type; url_verification answered
 //	HMAC              header, encoding, prefix, signed content, key and type
-//	                  as configured, with an optional timestamp header
+//	                  as configured, with an optional timestamp header that
+//	                  Content must sign
 //
 // After the signature, the body of every provider but Webhookkit (which
 // [event.Decode] reads as strictly) must be strict JSON, or the request is

@@ -21,8 +21,9 @@ var (
 
 	// ErrInvalidConfig is returned by [New], wrapped with the name of the
 	// field, for a configuration it cannot use: no key (with [ErrNoKeys]), a
-	// malformed key, a negative size or duration, a key mode other than
-	// test or live, a nil Handler. It is also
+	// malformed key, a negative size or duration, a DedupWindow not longer
+	// than twice the longest Tolerance, a key mode other than test or
+	// live, a nil Handler. It is also
 	// returned, wrapped, by [Receiver.RunRetries] on a receiver without
 	// [Config].ManualRetries.
 	ErrInvalidConfig = errors.New("receiver: invalid config")

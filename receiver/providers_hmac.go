@@ -408,10 +408,14 @@ type HMAC struct {
 	Hash func() hash.Hash
 	// TimestampHeader, if set, names a header holding the signing time in
 	// decimal Unix seconds, which must be within the tolerance; it is also
-	// the event's time. Empty: no timestamp is checked (only the
-	// de-duplication window protects against replay, see [GitHub]).
+	// the event's time. It requires Content, which must return the
+	// timestamp among the signed content: a timestamp that is not signed
+	// could be replaced on a copy of a request, and would stop no replay.
+	// Empty: no timestamp is checked (only the de-duplication window
+	// protects against replay, see [GitHub]).
 	TimestampHeader string
-	// Content returns the signed content of a request. Nil: the body.
+	// Content returns the signed content of a request. Nil: the body
+	// (which TimestampHeader does not allow).
 	Content func(h http.Header, body []byte) []byte
 	// KeyHeader names the header holding the idempotency key; KeyField,
 	// if KeyHeader is empty, the body's top-level string field holding it.
@@ -426,10 +430,15 @@ type HMAC struct {
 func (p HMAC) Name() string { return p.ProviderName }
 
 // NewVerifier returns a verifier of Header with any of the secrets. It
-// fails when Header, or both KeyHeader and KeyField, are empty.
+// fails when Header, or both KeyHeader and KeyField, are empty, and when
+// TimestampHeader is set without Content.
 func (p HMAC) NewVerifier(keys []string, opts *signature.VerifyOptions) (Verifier, error) {
 	if p.Header == "" {
 		return nil, errors.New("HMAC.Header is empty")
+	}
+	if p.TimestampHeader != "" && p.Content == nil {
+		return nil, errors.New("HMAC.TimestampHeader is set but HMAC.Content is nil: the body alone would be signed, " +
+			"not the timestamp; set Content to return the signed content, timestamp included")
 	}
 	if p.KeyHeader == "" && p.KeyField == "" {
 		return nil, errors.New("HMAC.KeyHeader and HMAC.KeyField are both empty")

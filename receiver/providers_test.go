@@ -416,6 +416,10 @@ func TestSourceConfig(t *testing.T) {
 		{"bad name", receiver.Config{Sources: []receiver.Source{{Name: "Git.Hub", Provider: receiver.GitHub{}, Keys: []receiver.Key{{Text: "a"}}}}}, "source name"},
 		{"taken name", receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Sources: []receiver.Source{{Name: "webhookkit", Provider: receiver.GitHub{}, Keys: []receiver.Key{{Text: "a"}}}}}, "is taken"},
 		{"hmac without header", receiver.Config{Sources: []receiver.Source{{Provider: receiver.HMAC{ProviderName: "x", KeyHeader: "X-Id"}, Keys: []receiver.Key{{Text: "a"}}}}}, "HMAC.Header"},
+		// The body alone is signed: a request captured once could be sent
+		// again forever with a fresh timestamp, which the tolerance would
+		// accept.
+		{"hmac timestamp not signed", receiver.Config{Sources: []receiver.Source{{Provider: receiver.HMAC{ProviderName: "x", Header: "X-Sig", KeyHeader: "X-Id", TimestampHeader: "X-Ts"}, Keys: []receiver.Key{{Text: "a"}}}}}, "HMAC.TimestampHeader"},
 		{"provider without keys", receiver.Config{Provider: receiver.GitHub{}, Sources: []receiver.Source{{Provider: receiver.Slack{}, Keys: []receiver.Key{{Text: "a"}}}}}, "Config.Provider"},
 		{"negative tolerance", receiver.Config{Sources: []receiver.Source{{Provider: receiver.Slack{}, Keys: []receiver.Key{{Text: "a"}}, Tolerance: -1}}}, "Tolerance"},
 	} {

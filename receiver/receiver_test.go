@@ -694,6 +694,12 @@ func TestNewValidation(t *testing.T) {
 		{"negative tolerance", h, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Tolerance: -1}, receiver.ErrInvalidConfig, "Config.Tolerance"},
 		{"negative lease", h, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, Lease: -1}, receiver.ErrInvalidConfig, "Config.Lease"},
 		{"nil handler", nil, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}}, receiver.ErrInvalidConfig, "Handler"},
+		// A request signed at t is accepted from t-Tolerance to
+		// t+Tolerance: a window no longer than that forgets its id while
+		// a copy would still verify.
+		{"dedup window within tolerance", h, &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, DedupWindow: 2 * receiver.DefaultTolerance}, receiver.ErrInvalidConfig, "Config.DedupWindow"},
+		{"dedup window within a source's tolerance", h, &receiver.Config{DedupWindow: 2 * time.Hour,
+			Sources: []receiver.Source{{Provider: receiver.Slack{}, Keys: []receiver.Key{{Text: "a"}}, Tolerance: time.Hour}}}, receiver.ErrInvalidConfig, "Config.DedupWindow"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -706,6 +712,15 @@ func TestNewValidation(t *testing.T) {
 			require.NotContains(t, err.Error(), "hunter2", "the key text is not echoed")
 		})
 	}
+}
+
+// TestDedupWindowOutlastsSignatures: a DedupWindow longer than twice
+// every tolerance is accepted.
+func TestDedupWindowOutlastsSignatures(t *testing.T) {
+	k := newKeyPair(t)
+	_, err := receiver.New(newRecorder(), &receiver.Config{Keys: []receiver.Key{{Text: k.Text}}, DedupWindow: 2*receiver.DefaultTolerance + time.Second,
+		Sources: []receiver.Source{{Provider: receiver.Slack{}, Keys: []receiver.Key{{Text: "a"}}, Tolerance: time.Minute}}})
+	require.NoError(t, err)
 }
 
 func TestModes(t *testing.T) {
