@@ -94,7 +94,9 @@ type Config struct {
 	// deliveries. A sender is idle after a lease that found fewer due
 	// deliveries than it asked for; Publish, a store notification (see
 	// [store.Notifier]) or a delivery released for later wakes it before
-	// the interval ends. Zero: [DefaultPollInterval].
+	// the interval ends, and a retry this sender scheduled sooner than the
+	// interval is made when it falls due, not at the next poll. Zero:
+	// [DefaultPollInterval].
 	PollInterval time.Duration
 
 	// SettleBatchSize caps the outcomes of attempts written together in

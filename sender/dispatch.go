@@ -51,6 +51,7 @@ func (s *Sender) loop(ctx context.Context) {
 			return
 		}
 		ran := 0
+		gen, leasedAt := s.soon.begin(), s.now()
 		leased, next, err := s.round(ctx, sctx, n, nil, false, written, func(d *store.Delivery, _ *store.Endpoint, leaseEnd time.Time) {
 			ran++
 			jobs <- job{d, leaseEnd}
@@ -62,18 +63,40 @@ func (s *Sender) loop(ctx context.Context) {
 		if busy {
 			continue // more may be due: lease again at once
 		}
+		if !s.sleep(ctx, timer, next, gen, leasedAt) {
+			return
+		}
+	}
+}
+
+// sleep waits, after round gen, which leased at leasedAt, found nothing more
+// due, for the next round: at most Config.PollInterval, until next (when
+// an endpoint's limit lets its deliveries go) or the earliest retry this
+// sender scheduled, whichever comes first, or until something wakes it.
+// A retry scheduled meanwhile for earlier shortens the wait. It returns
+// false when the sender stops.
+func (s *Sender) sleep(ctx context.Context, timer *time.Timer, next time.Time, gen uint64, leasedAt time.Time) bool {
+	for {
+		now := s.now()
 		wait := s.cfg.PollInterval
 		if !next.IsZero() {
-			wait = min(wait, max(next.Sub(s.now()), time.Millisecond))
+			wait = min(wait, max(next.Sub(now), time.Millisecond))
+		}
+		if t := s.soon.next(gen, leasedAt); !t.IsZero() {
+			wait = min(wait, max(t.Sub(now), time.Millisecond))
 		}
 		timer.Reset(wait)
 		select {
 		case <-s.wake:
+			return true
 		case <-timer.C:
+			return true
+		case <-s.soon.kick:
+			// A retry falls due earlier than planned: wait again.
 		case <-s.stop:
-			return
+			return false
 		case <-ctx.Done():
-			return
+			return false
 		}
 	}
 }

@@ -65,8 +65,9 @@
 // Any number of senders, in any number of processes, may work one durable
 // store: leasing hands each delivery to one of them at a time. A started
 // sender that has nothing to do looks for due deliveries every
-// Config.PollInterval (a second by default), and at once when this sender
-// publishes, replays or enables something itself. Deliveries written
+// Config.PollInterval (a second by default), at once when this sender
+// publishes, replays or enables something itself, and when a retry it
+// scheduled sooner than that falls due. Deliveries written
 // elsewhere (by another instance, or by [Sender.PublishTx] in a transaction
 // that commits later) wake it at once when the store says so: when the store
 // implements [store.Notifier], [Sender.Start] subscribes for the sender's

@@ -33,6 +33,7 @@ type Sender struct {
 	ids      *idSource // attempt ids
 
 	wake chan struct{} // capacity 1: "look for due deliveries now"
+	soon *soonQueue    // retries due before the next poll
 
 	hard       context.Context // cancelled by Close, or when Shutdown's ctx ends
 	cancelHard context.CancelFunc
@@ -69,6 +70,7 @@ func New(st store.SenderStore, cfg *Config) (*Sender, error) {
 		log:    set.Logger,
 		ids:    newIDSource(),
 		wake:   make(chan struct{}, 1),
+		soon:   newSoonQueue(4 * set.Workers),
 		stop:   make(chan struct{}),
 	}
 	s.settling.room.L = &s.settling.mu

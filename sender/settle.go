@@ -157,6 +157,9 @@ func (s *Sender) write(batch []*outcome) {
 	if err == nil && res.Endpoints != nil {
 		s.eps.afterHealth(ctx, h, res.Endpoints, seq)
 	}
+	if err == nil {
+		s.noteRetries(batch)
+	}
 	if err == nil && headsDone(batch) {
 		// The next delivery of each finished head's key is due now: lease
 		// it at once rather than at the next poll, or a key's deliveries
@@ -171,6 +174,17 @@ func (s *Sender) write(batch []*outcome) {
 		s.idle.end()
 		if wg != nil {
 			wg.Done()
+		}
+	}
+}
+
+// noteRetries tells the loop when the retries of a written batch fall
+// due, for those due before its next poll could find them.
+func (s *Sender) noteRetries(batch []*outcome) {
+	horizon := s.now().Add(s.cfg.PollInterval)
+	for _, o := range batch {
+		if o.set.Outcome == store.OutcomeRetry && o.set.Next.Before(horizon) {
+			s.soon.add(o.set.Next)
 		}
 	}
 }

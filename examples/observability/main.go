@@ -101,7 +101,6 @@ func run(addr string, serve bool) error {
 		// Demo settings: quick retries, and the receiver is on loopback.
 		// Production leaves both at their defaults.
 		Retry:                retry.Schedule{Delays: []time.Duration{100 * time.Millisecond}},
-		PollInterval:         20 * time.Millisecond,
 		AllowPrivateNetworks: true,
 		Logger:               logger,
 	})

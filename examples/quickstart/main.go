@@ -221,8 +221,6 @@ func run(ctx context.Context, start time.Time) error {
 		// 5 s, 5 min, 30 min, 2 h, ... about 3 days, with jitter). Short
 		// delays make the demo finish in a second.
 		Retry: retry.Schedule{Delays: []time.Duration{100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}},
-		// A retry comes due between polls; poll often so it starts on time.
-		PollInterval: 20 * time.Millisecond,
 		// PRODUCTION: leave this false. The sender refuses loopback and
 		// private addresses by default, so a customer cannot point a webhook
 		// at your internal services (SSRF); the demo's receiver is on
