@@ -44,6 +44,7 @@ func (s *Sender) authorize(ctx context.Context, ep *store.Endpoint, h http.Heade
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
+		hideResolver(err)
 		text := err.Error()
 		if o.ClientSecret != "" {
 			text = strings.ReplaceAll(text, o.ClientSecret, RedactedValue)

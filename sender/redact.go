@@ -2,6 +2,7 @@ package sender
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -62,9 +63,14 @@ func userinfo(rawURL string) (start, end int) {
 // redactError redacts rawURL's userinfo in err and returns err's text: a
 // *url.Error in err's chain (net/http and net/url build them with the user
 // name in the URL) is made to name shown instead, and any other copy of the
-// raw userinfo in the text is redacted too. Call it before wrapping err:
-// fmt.Errorf's wrappers keep the text they were made with.
+// raw userinfo in the text is redacted too. A *net.DNSError in the chain
+// loses the address of the resolver it asked ("lookup host on
+// 10.0.0.53:53: no such host" becomes "lookup host: no such host"): the
+// endpoint's owner reads the attempt log, and the sender's network is not
+// theirs to map. Call it before wrapping err: fmt.Errorf's wrappers keep
+// the text they were made with.
 func redactError(err error, rawURL, shown string) string {
+	hideResolver(err)
 	start, end := userinfo(rawURL)
 	if start == end {
 		return err.Error()
@@ -74,6 +80,16 @@ func redactError(err error, rawURL, shown string) string {
 		ue.URL = shown
 	}
 	return strings.ReplaceAll(err.Error(), rawURL[start:end]+"@", RedactedValue+"@")
+}
+
+// hideResolver removes the resolver's address from a *net.DNSError in
+// err's chain, so that err's text, shown to an endpoint's owner, does not
+// reveal the sender's network.
+func hideResolver(err error) {
+	var de *net.DNSError
+	if errors.As(err, &de) {
+		de.Server = ""
+	}
 }
 
 // redact returns a copy of h in which the values of the named headers are

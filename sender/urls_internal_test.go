@@ -3,7 +3,9 @@ package sender
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -39,4 +41,22 @@ func TestRedactErrorParseFailure(t *testing.T) {
 		require.NotContains(t, text, "t0k3n")
 	}
 	require.Contains(t, res.err.Error(), `parse "http://(redacted)@hooks.example:bad-port/x"`)
+}
+
+// TestRedactErrorResolver checks that an attempt's error names the host
+// that did not resolve but not the sender's resolver, and keeps the URL's
+// credentials out as before.
+func TestRedactErrorResolver(t *testing.T) {
+	raw := "https://user:pw@hooks.example.invalid/in"
+	err := &url.Error{Op: "Post", URL: raw, Err: &net.OpError{Op: "dial", Net: "tcp",
+		Err: &net.DNSError{Name: "hooks.example.invalid", Server: "10.255.255.53:53", Err: "no such host", IsNotFound: true}}}
+	text := redactError(err, raw, "https://"+RedactedValue+"@hooks.example.invalid/in")
+	require.Contains(t, text, "lookup hooks.example.invalid: no such host")
+	require.NotContains(t, text, "10.255.255.53")
+	require.NotContains(t, text, "pw")
+	// Without credentials in the URL, too.
+	err.URL = "https://hooks.example.invalid/in"
+	text = redactError(err, err.URL, err.URL)
+	require.Contains(t, text, "lookup hooks.example.invalid: no such host")
+	require.NotContains(t, text, "10.255.255.53")
 }
