@@ -21,7 +21,7 @@
 // anything from the request, a secret or an expected signature), except
 // an accepted event's, which is empty, and a verified body of the other
 // body format's shape, refused with a fixed second line naming the fix
-// (see Body formats):
+// (see Body formats), and the few other refusals with a hint below:
 //
 //	check                                                   status
 //	Receiver.ServeHTTP without Config.Keys (no own source)  404
@@ -80,7 +80,12 @@
 // and what is accepted do not change. Likewise, a request refused 400
 // ([ReasonHeaders]) for missing headers that carries another provider's
 // signature header (GitHub's X-Hub-Signature-256 sent to the envelope's
-// path, say) gets a second line naming the provider to serve it with.
+// path, say) gets a second line naming the provider to serve it with, and a
+// form-encoded request refused 415 ([ReasonMediaType]) by a GitHub source
+// gets one saying to set the webhook's "Content type" to application/json
+// (GitHub's settings offer both), by a Slack source one saying that
+// interactive payloads and slash commands, which Slack form-encodes, are
+// not Events API requests.
 //
 // # Providers
 //

@@ -3,6 +3,7 @@ package receiver
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/webhookkit/webhookkit/signature"
 )
@@ -116,4 +117,37 @@ func headerHint(err error, name string, h http.Header) string {
 		return ""
 	}
 	return senderHint(name, h)
+}
+
+// Form-encoded bodies from providers that can send them: GitHub does when
+// a webhook's "Content type" is set to application/x-www-form-urlencoded
+// (its settings page offers both), and Slack sends its interactive
+// components and slash commands so, which are not Events API requests.
+// They are answered 415 ([ReasonMediaType]) with one of these hints as a
+// second line: fixed text, like the others.
+const (
+	hintGitHubForm = `GitHub sent the payload form-encoded: set the webhook's "Content type" ` +
+		`to application/json in its settings`
+	hintSlackForm = `Slack sends interactive components and slash commands form-encoded; ` +
+		`a receiver.Slack source receives the Events API, whose requests are JSON`
+)
+
+// mediaHint returns the hint for a request that a source of provider name
+// refused for its media type, or "".
+func mediaHint(name string, h http.Header) string {
+	v := h[hdrContentType]
+	if len(v) != 1 {
+		return ""
+	}
+	mt, _, _ := strings.Cut(v[0], ";")
+	if !strings.EqualFold(strings.TrimSpace(mt), "application/x-www-form-urlencoded") {
+		return ""
+	}
+	switch name {
+	case NameGitHub:
+		return hintGitHubForm
+	case NameSlack:
+		return hintSlackForm
+	}
+	return ""
 }

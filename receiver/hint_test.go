@@ -156,3 +156,48 @@ func TestSenderHint(t *testing.T) {
 		})
 	}
 }
+
+// TestFormEncodedHint: a form-encoded request to a GitHub source (GitHub
+// sends one when a webhook's Content type is set so) or a Slack source
+// (Slack's interactive payloads) is refused 415 with a second line naming
+// the fix; other sources, and other media types, get the reason alone.
+func TestFormEncodedHint(t *testing.T) {
+	k := newKeyPair(t)
+	r := newReceiver(t, newRecorder(), receiver.Config{
+		Keys: []receiver.Key{{Text: k.Text}},
+		Sources: []receiver.Source{
+			{Provider: receiver.GitHub{}, Keys: []receiver.Key{{Text: "gh-secret"}}},
+			{Provider: receiver.Slack{}, Keys: []receiver.Key{{Text: "slack-secret"}}},
+		},
+	})
+	form := func(ct string) *http.Request {
+		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("payload=%7B%22action%22%3A%22opened%22%7D"))
+		req.Header.Set("Content-Type", ct)
+		return req
+	}
+	for _, tc := range []struct {
+		name string
+		h    http.Handler
+		req  *http.Request
+		hint string // "": the reason alone
+	}{
+		{"GitHub, form", r.Source(receiver.NameGitHub), form("application/x-www-form-urlencoded"), `set the webhook's "Content type" to application/json`},
+		{"GitHub, form with charset", r.Source(receiver.NameGitHub), form("Application/X-WWW-Form-Urlencoded; charset=utf-8"), `set the webhook's "Content type" to application/json`},
+		{"Slack, form", r.Source(receiver.NameSlack), form("application/x-www-form-urlencoded"), "receives the Events API"},
+		{"default source, form", r, form("application/x-www-form-urlencoded"), ""},
+		{"GitHub, text", r.Source(receiver.NameGitHub), form("text/plain"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			tc.h.ServeHTTP(w, tc.req)
+			require.Equal(t, http.StatusUnsupportedMediaType, w.Code)
+			first, second, _ := strings.Cut(w.Body.String(), "\n")
+			require.Equal(t, string(receiver.ReasonMediaType), first)
+			if tc.hint == "" {
+				require.Empty(t, second)
+				return
+			}
+			require.Contains(t, second, tc.hint)
+		})
+	}
+}

@@ -126,7 +126,7 @@ func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, s *source) an
 		return answer{status: http.StatusMethodNotAllowed, reason: ReasonMethod}
 	}
 	if !isJSON(req.Header[hdrContentType]) || !isIdentity(req.Header[hdrContentEncoding]) {
-		return answer{status: http.StatusUnsupportedMediaType, reason: ReasonMediaType}
+		return answer{status: http.StatusUnsupportedMediaType, reason: ReasonMediaType, hint: mediaHint(s.pname, req.Header)}
 	}
 	if req.ContentLength > r.cfg.MaxBodyBytes {
 		return answer{status: http.StatusRequestEntityTooLarge, reason: ReasonTooLarge}
