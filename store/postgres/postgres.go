@@ -41,7 +41,10 @@ var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this d
 //go:embed schema.sql
 var schemaSQL string
 
-// Config configures a [Store]. The zero value (or a nil *Config) works.
+// Config configures a [Store]. The zero value (or a nil *Config) uses the
+// defaults, and refuses to write endpoint credentials until Keys or
+// PlaintextSecrets says how to store them (see PlaintextSecrets): an inbox
+// needs neither.
 type Config struct {
 	// Schema is the PostgreSQL schema holding the store's tables; empty
 	// means [DefaultSchema]. It must be a plain identifier: a letter or

@@ -51,7 +51,9 @@ var schemaSQL string
 func Schema() string { return schemaSQL }
 
 // Config configures a [Store]. The zero value (or a nil *Config) uses the
-// defaults. Fields marked "Open only" are ignored by [New], whose caller
+// defaults, and refuses to write endpoint credentials until Keys or
+// PlaintextSecrets says how to store them (see PlaintextSecrets): an inbox
+// needs neither. Fields marked "Open only" are ignored by [New], whose caller
 // configures its own *sql.DB.
 type Config struct {
 	// Synchronous is the synchronous pragma: "NORMAL" (the default, see
