@@ -82,7 +82,10 @@ type Source struct {
 	swept   time.Time         // when idle entries were last dropped
 }
 
-var _ sender.TokenSource = (*Source)(nil)
+var (
+	_ sender.TokenSource    = (*Source)(nil)
+	_ sender.TokenForgetter = (*Source)(nil) // the sender forgets a token an endpoint refused with 401
+)
 
 // entry is one endpoint's token. Its fields but used are guarded by busy,
 // a lock that a waiter can give up on when its context ends: it is held
@@ -220,7 +223,9 @@ func (e *entry) lock(ctx context.Context) error {
 func (e *entry) unlock() { <-e.busy }
 
 // Forget drops the cached token of an endpoint at once: one deleted, say,
-// when its token should not wait for [Config].IdleTTL to go. Tokens of
+// when its token should not wait for [Config].IdleTTL to go, or, as the
+// sender does (see sender.TokenForgetter), one whose endpoint answered 401
+// Unauthorized, so that the next attempt presents a new token. Tokens of
 // changed settings are replaced without it. An attempt already fetching a
 // token for the endpoint still gets it; the next fetches a new one.
 func (s *Source) Forget(endpointID string) {

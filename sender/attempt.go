@@ -90,6 +90,9 @@ func (s *Sender) attempt(ctx context.Context, ep *store.Endpoint, ev *event.Even
 	}
 	s.readResponse(&res, resp, ep.URL)
 	a.Duration = time.Since(start)
+	if resp.StatusCode == http.StatusUnauthorized && ep.OAuth2 != nil {
+		s.forgetToken(ep.ID)
+	}
 	return res
 }
 

@@ -29,6 +29,36 @@ type TokenSource interface {
 	Authorization(ctx context.Context, client *http.Client, ep *store.Endpoint) (string, error)
 }
 
+// TokenForgetter is implemented by a [TokenSource] that can drop an
+// endpoint's cached token. When an endpoint with OAuth2 settings answers
+// 401 Unauthorized, the sender calls Forget, so that the retry asks for a
+// new token rather than presenting the refused one until it expires (a
+// token revoked early, or signed with a key the endpoint has rotated).
+// The oauth2 module's Source implements it.
+type TokenForgetter interface {
+	Forget(endpointID string)
+}
+
+// forgetToken drops the cached token of an endpoint that refused it, when
+// the token source can.
+func (s *Sender) forgetToken(endpointID string) {
+	if f, ok := s.cfg.OAuth2.(TokenForgetter); ok {
+		f.Forget(endpointID)
+	}
+}
+
+// tokenError is the error of an attempt whose token could not be had: its
+// text is the token source's, redacted, after [ErrOAuth2Token]'s, and it
+// unwraps to both, so errors.As still finds the token source's own error
+// types.
+type tokenError struct {
+	text string
+	err  error
+}
+
+func (e *tokenError) Error() string   { return ErrOAuth2Token.Error() + ": " + e.text }
+func (e *tokenError) Unwrap() []error { return []error{ErrOAuth2Token, e.err} }
+
 // authorize sets the Authorization header of a request to ep from its
 // OAuth2 token, when it has OAuth2 settings, and reports whether it did.
 func (s *Sender) authorize(ctx context.Context, ep *store.Endpoint, h http.Header) (bool, error) {
@@ -49,7 +79,7 @@ func (s *Sender) authorize(ctx context.Context, ep *store.Endpoint, h http.Heade
 		if o.ClientSecret != "" {
 			text = strings.ReplaceAll(text, o.ClientSecret, RedactedValue)
 		}
-		return false, fmt.Errorf("%w: %s", ErrOAuth2Token, text)
+		return false, &tokenError{text: text, err: err}
 	}
 	h["Authorization"] = []string{v}
 	return true, nil

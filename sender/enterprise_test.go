@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -268,12 +269,31 @@ func TestProxy(t *testing.T) {
 }
 
 // tokenSource is a sender.TokenSource that counts its calls and fails
-// with err when set.
+// with err when set, and a sender.TokenForgetter that records the
+// endpoints whose token it was told to forget.
 type tokenSource struct {
-	mu    sync.Mutex
-	calls int
-	err   error
+	mu     sync.Mutex
+	calls  int
+	err    error
+	forgot []string
 }
+
+func (s *tokenSource) Forget(endpointID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forgot = append(s.forgot, endpointID)
+}
+
+func (s *tokenSource) forgotten() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.forgot)
+}
+
+// tokenRefused is a token source's own error type.
+type tokenRefused struct{ status int }
+
+func (e *tokenRefused) Error() string { return fmt.Sprintf("token endpoint answered %d", e.status) }
 
 func (s *tokenSource) Authorization(_ context.Context, client *http.Client, ep *store.Endpoint) (string, error) {
 	s.mu.Lock()
@@ -328,6 +348,15 @@ func TestOAuth2(t *testing.T) {
 	require.Contains(t, a.Error, "Config.OAuth2")
 	require.Equal(t, 1, srv.count())
 
+	// The token source's own error stays reachable through the sender's.
+	ts.err = &tokenRefused{status: 400}
+	_, err = snd.Ping(ctx, ep.ID)
+	require.ErrorIs(t, err, sender.ErrOAuth2Token)
+	var tr *tokenRefused
+	require.ErrorAs(t, err, &tr)
+	require.Equal(t, 400, tr.status)
+	ts.err = nil
+
 	// The token URL is held to the URL policy.
 	guarded := guardedSender(t, st, true, func(c *sender.Config) { c.OAuth2 = ts })
 	_, err = guarded.Endpoints().Create(ctx, &store.Endpoint{Mode: "test", URL: "https://hooks.example.com/", EventTypes: []string{"*"},
@@ -379,4 +408,37 @@ func TestKMSKey(t *testing.T) {
 	require.ErrorIs(t, err, sender.ErrNoKMS)
 	_, err = bare.Ping(ctx, ep.ID)
 	require.ErrorIs(t, err, sender.ErrNoKMS)
+}
+
+// TestOAuth2ForgetOn401: an endpoint with OAuth2 settings that answers 401
+// makes the sender drop its cached token (TokenForgetter), so the next
+// attempt asks for a new one; other answers, and endpoints without OAuth2,
+// do not.
+func TestOAuth2ForgetOn401(t *testing.T) {
+	ctx := context.Background()
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		if n == 1 || n == 3 {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})
+	st := newStore()
+	ts := &tokenSource{}
+	snd := newSender(t, st, nil, func(c *sender.Config) { c.OAuth2 = ts })
+	ep := &store.Endpoint{Mode: "test", URL: srv.URL, EventTypes: []string{"*"},
+		OAuth2: &store.OAuth2{TokenURL: "https://auth.example.com/token", ClientID: "c1", ClientSecret: "s3cret"}}
+	_, err := snd.Endpoints().Create(ctx, ep)
+	require.NoError(t, err)
+	plain, _ := addEndpoint(t, st, srv.URL, nil)
+
+	a, _ := snd.Ping(ctx, ep.ID) // 401 (Ping's error says so)
+	require.Equal(t, 401, a.StatusCode)
+	require.Equal(t, []string{ep.ID}, ts.forgotten())
+	a, _ = snd.Ping(ctx, ep.ID) // 503: the token is kept
+	require.Equal(t, 503, a.StatusCode)
+	require.Equal(t, []string{ep.ID}, ts.forgotten())
+	a, _ = snd.Ping(ctx, plain.ID) // 401 from an endpoint without OAuth2
+	require.Equal(t, 401, a.StatusCode)
+	require.Equal(t, []string{ep.ID}, ts.forgotten())
 }
