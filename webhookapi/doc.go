@@ -43,7 +43,25 @@
 //	GET    /webhooks/{id}     one webhook
 //	PATCH  /webhooks/{id}     change any of active, url, events, description; sets updated_at
 //	DELETE /webhooks/{id}     delete it => 204
+//	POST   /webhooks/{id}/rotate-secret
+//	                          a new signing secret => 201, the webhook with its new "secret" (shown this once)
 //	POST   /webhook-events    {"webhook": id, "event": "ping"}: send a ping now => 201, the attempt
+//
+// # Secrets
+//
+// A webhook's signing secret ("whsec_...") is shown twice only: in the
+// answer to its creation and in the answer to a rotation. A customer who
+// lost it, or wants it replaced, rotates it:
+//
+//	POST /webhooks/{id}/rotate-secret
+//	{"overlap_seconds": 3600}
+//
+// Every request is then signed with the new secret and, for the overlap,
+// with the old ones too (one signature each in webhook-signature), so the
+// receiver can switch to the new secret at its pace. The body is optional:
+// without overlap_seconds the overlap is [sender.DefaultRotationOverlap]
+// (24 hours); 0 stops the old secrets at once (a leaked secret); at most
+// [MaxRotationOverlap] (30 days).
 //
 // # Webhooks
 //

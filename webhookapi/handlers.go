@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/sender"
@@ -36,6 +37,18 @@ type patchInput struct {
 	Format       *string `json:"format"`
 	Description  *string `json:"description"`
 }
+
+// rotateInput is the body of POST /webhooks/{id}/rotate-secret.
+type rotateInput struct {
+	// OverlapSeconds is how long the old secrets keep signing beside the
+	// new one: absent, sender.DefaultRotationOverlap (24 hours); 0, they
+	// stop at once; at most MaxRotationOverlap.
+	OverlapSeconds *int64 `json:"overlap_seconds"`
+}
+
+// MaxRotationOverlap is the longest overlap_seconds POST
+// /webhooks/{id}/rotate-secret accepts: 30 days.
+const MaxRotationOverlap = 30 * 24 * time.Hour
 
 // pingInput is the body of POST /webhook-events.
 type pingInput struct {
@@ -276,4 +289,44 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	}
 	// A ping the webhook failed is still a ping made: its attempt says how.
 	writeJSON(w, http.StatusCreated, attemptOf(a))
+}
+
+// rotate serves POST /webhooks/{id}/rotate-secret: a new signing secret,
+// shown this once, with the old ones signing beside it for the overlap.
+func (h *handler) rotate(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
+	b, ok := readBody(w, r)
+	if !ok {
+		return
+	}
+	var in rotateInput
+	if len(b) > 0 && !decode(w, b, &in) {
+		return
+	}
+	overlap := time.Duration(0) // the sender's default
+	if in.OverlapSeconds != nil {
+		n := *in.OverlapSeconds
+		if n < 0 || n > int64(MaxRotationOverlap/time.Second) {
+			writeError(w, http.StatusBadRequest, "invalid",
+				"overlap_seconds: want a number of seconds from 0 to "+strconv.FormatInt(int64(MaxRotationOverlap/time.Second), 10), "overlap_seconds")
+			return
+		}
+		overlap = time.Duration(n) * time.Second
+		if n == 0 {
+			overlap = -1 // the old secrets stop at once
+		}
+	}
+	eps := h.s.Endpoints()
+	secret, err := eps.RotateSecret(r.Context(), ep.ID, overlap)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	cur, err := eps.Get(r.Context(), ep.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	out := webhookOf(cur)
+	out.Secret = secret.String()
+	writeJSON(w, http.StatusCreated, out)
 }

@@ -102,9 +102,11 @@ func New(s *sender.Sender, cfg *Config) (http.Handler, error) {
 	m.HandleFunc("GET /webhooks/{id}", h.webhook(h.get))
 	m.HandleFunc("PATCH /webhooks/{id}", h.withBody(h.webhook(h.patch)))
 	m.HandleFunc("DELETE /webhooks/{id}", h.webhook(h.delete))
+	m.HandleFunc("POST /webhooks/{id}/rotate-secret", h.optionalBody(h.webhook(h.rotate)))
 	m.HandleFunc("POST /webhook-events", h.withBody(h.events))
 	m.HandleFunc("/webhooks", methodNotAllowed("GET, HEAD, POST"))
 	m.HandleFunc("/webhooks/{id}", methodNotAllowed("DELETE, GET, HEAD, PATCH"))
+	m.HandleFunc("/webhooks/{id}/rotate-secret", methodNotAllowed("POST"))
 	m.HandleFunc("/webhook-events", methodNotAllowed("POST"))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such path", "")

@@ -337,3 +337,73 @@ func TestFormatsMeetReceivers(t *testing.T) {
 	require.Equal(t, http.StatusOK, deliver(receiver.EventPayload{}, sec, sent).Code)
 	require.Equal(t, http.StatusOK, deliver(nil, envSec, e.rc.requests("/envelope")[0]).Code)
 }
+
+// TestRotateSecret: POST /webhooks/{id}/rotate-secret answers the webhook
+// with a new secret, shown this once; requests are then signed with the
+// new secret and, for the overlap, the old one; overlap_seconds 0 stops
+// the old ones at once. Webhooks outside the scope are unknown, and bad
+// bodies are refused.
+func TestRotateSecret(t *testing.T) {
+	e := newEnv(t, nil)
+	const org = "org_1"
+	id, old := e.create(org, `{"url": "https://example.com/rotate", "events": "ping"}`)
+	ping := func() received {
+		t.Helper()
+		r := e.do(http.MethodPost, "/webhook-events", org, `{"webhook": "`+id+`", "event": "ping"}`)
+		require.Equal(t, http.StatusCreated, r.status, r.body)
+		got := e.rc.requests("/rotate")
+		return got[len(got)-1]
+	}
+	rotate := func(body string) signature.Secret {
+		t.Helper()
+		r := e.do(http.MethodPost, "/webhooks/"+id+"/rotate-secret", org, body)
+		require.Equal(t, http.StatusCreated, r.status, r.body)
+		m := r.json(t)
+		require.Equal(t, id, m["id"])
+		sec, err := signature.ParseSecret(m["secret"].(string))
+		require.NoError(t, err)
+		return sec
+	}
+
+	first := rotate(`{"overlap_seconds": 3600}`)
+	require.NotEqual(t, old.String(), first.String())
+	g := ping()
+	require.NoError(t, e.verify(g, first), "signed with the new secret")
+	require.NoError(t, e.verify(g, old), "and, during the overlap, the old one")
+	r := e.do(http.MethodGet, "/webhooks/"+id, org, "")
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	require.NotContains(t, r.json(t), "secret", "shown once")
+
+	second := rotate("") // no body: the default overlap
+	g = ping()
+	for _, s := range []signature.Secret{second, first, old} {
+		require.NoError(t, e.verify(g, s))
+	}
+
+	third := rotate(`{"overlap_seconds": 0}`) // the old ones stop at once
+	g = ping()
+	require.NoError(t, e.verify(g, third))
+	for _, s := range []signature.Secret{second, first, old} {
+		require.Error(t, e.verify(g, s), "an old secret no longer signs")
+	}
+
+	for _, tc := range []struct {
+		name, token, path, body string
+		status                  int
+	}{
+		{"another organization's webhook", "org_2", "/webhooks/" + id + "/rotate-secret", `{}`, http.StatusNotFound},
+		{"unknown webhook", org, "/webhooks/nope/rotate-secret", `{}`, http.StatusNotFound},
+		{"negative overlap", org, "/webhooks/" + id + "/rotate-secret", `{"overlap_seconds": -1}`, http.StatusBadRequest},
+		{"overlap too long", org, "/webhooks/" + id + "/rotate-secret", `{"overlap_seconds": 2592001}`, http.StatusBadRequest},
+		{"unknown field", org, "/webhooks/" + id + "/rotate-secret", `{"overlap": 5}`, http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(http.MethodPost, tc.path, tc.token, tc.body)
+			require.Equal(t, tc.status, r.status, r.body)
+		})
+	}
+	r = e.do(http.MethodGet, "/webhooks/"+id+"/rotate-secret", org, "")
+	require.Equal(t, http.StatusMethodNotAllowed, r.status, r.body)
+	require.Equal(t, "POST", r.header.Get("Allow"))
+	require.NoError(t, e.verify(ping(), third), "the refused requests changed nothing")
+}

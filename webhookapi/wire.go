@@ -20,7 +20,7 @@ import (
 )
 
 // webhookJSON is a webhook as the API shows it: never a secret, except
-// Secret in the answer to its creation.
+// Secret in the answer to its creation and to a rotation of its secret.
 type webhookJSON struct {
 	ID             string    `json:"id"`
 	Organization   string    `json:"organization"`
@@ -168,6 +168,20 @@ func (h *handler) logFailure(r *http.Request, level slog.Level, err error) {
 // withBody wraps a handler of a request with a JSON body: the Content-Type
 // must be application/json (which no HTML form can send across origins
 // without a preflight) and the body is capped at Config.MaxBodyBytes.
+// optionalBody is withBody for a request that may have no body at all (no
+// Content-Type, Content-Length 0), which next then reads as empty.
+func (h *handler) optionalBody(next http.HandlerFunc) http.HandlerFunc {
+	withBody := h.withBody(next)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+			r.Body = http.NoBody
+			next(w, r)
+			return
+		}
+		withBody(w, r)
+	}
+}
+
 func (h *handler) withBody(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
