@@ -9,7 +9,8 @@
 // wrapper (sender.Config.WrapTransport). This example, in its own Go module
 // so that the library does not depend on them, shows the wiring:
 //
-//   - metrics.go: sender attempts, durations, give-ups and endpoint health;
+//   - metrics.go: sender attempts, durations, give-ups, endpoint health and
+//     circuit breakers (transitions, and a gauge of those open);
 //     receiver requests by status and reason, callback attempts by result,
 //     queue sizes (webhookkit_* metrics, served at /metrics);
 //   - tracing.go: a client span per delivery attempt that propagates W3C

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -22,6 +23,11 @@ type senderMetrics struct {
 	duration  *prometheus.HistogramVec
 	exhausted *prometheus.CounterVec
 	health    *prometheus.CounterVec
+	breakers  *prometheus.CounterVec
+	open      prometheus.Gauge
+
+	mu     sync.Mutex
+	opened map[string]bool // endpoints whose breaker this sender has open
 }
 
 func newSenderMetrics(reg prometheus.Registerer) *senderMetrics {
@@ -43,9 +49,32 @@ func newSenderMetrics(reg prometheus.Registerer) *senderMetrics {
 			Name: "webhookkit_sender_endpoint_health_events_total",
 			Help: "Endpoint health changes: warning (half-way to disabling), disabled, recovered.",
 		}, []string{"event"}),
+		breakers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "webhookkit_sender_breaker_transitions_total",
+			Help: "Circuit breaker changes in this sender, by the state entered (open, closed).",
+		}, []string{"state"}),
+		open: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "webhookkit_sender_breakers_open",
+			Help: "Endpoints whose circuit breaker is open in this sender: their deliveries wait, with their retry schedules frozen.",
+		}),
+		opened: make(map[string]bool),
 	}
-	reg.MustRegister(m.attempts, m.duration, m.exhausted, m.health)
+	reg.MustRegister(m.attempts, m.duration, m.exhausted, m.health, m.breakers, m.open)
 	return m
+}
+
+// onBreakerChange counts the transition and keeps the gauge of open
+// breakers: a set per endpoint, so that a repeated state cannot skew it.
+func (m *senderMetrics) onBreakerChange(_ context.Context, ep *store.Endpoint, state store.BreakerState) {
+	m.breakers.WithLabelValues(state.String()).Inc()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if state == store.BreakerOpen {
+		m.opened[ep.ID] = true
+	} else {
+		delete(m.opened, ep.ID)
+	}
+	m.open.Set(float64(len(m.opened)))
 }
 
 func (m *senderMetrics) onAttempt(_ context.Context, a *store.Attempt) {
@@ -74,6 +103,7 @@ func (m *senderMetrics) hooks() sender.Hooks {
 		OnEndpointWarning:   m.healthEvent("warning"),
 		OnEndpointDisabled:  m.healthEvent("disabled"),
 		OnEndpointRecovered: m.healthEvent("recovered"),
+		OnBreakerChange:     m.onBreakerChange,
 	}
 }
 
