@@ -362,7 +362,7 @@ func (h *handler) apiReplay(w http.ResponseWriter, r *http.Request, ep *store.En
 		h.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"requeued": n})
+	writeJSON(w, http.StatusOK, h.noted(map[string]int{"requeued": n}))
 }
 
 func (h *handler) apiSimulate(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
@@ -392,7 +392,7 @@ func (h *handler) apiSimulate(w http.ResponseWriter, r *http.Request, ep *store.
 		h.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, ev)
+	writeJSON(w, http.StatusAccepted, h.noted(ev))
 }
 
 func (h *handler) apiListDeliveries(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
@@ -500,5 +500,25 @@ func (h *handler) apiRetry(w http.ResponseWriter, r *http.Request, ep *store.End
 		h.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, deliveryViewOf(d))
+	writeJSON(w, http.StatusAccepted, h.noted(deliveryViewOf(d)))
+}
+
+// noted returns v, the answer to an action that queued a delivery, with a
+// first field "note" holding [queuedNote] when the dashboard does not
+// deliver (Config.DeliveredElsewhere); v itself otherwise. v must encode
+// as a JSON object.
+func (h *handler) noted(v any) any {
+	if !h.elsewhere {
+		return v
+	}
+	b, err := json.Marshal(v)
+	if err != nil || len(b) < 2 || b[0] != '{' {
+		return v
+	}
+	note, _ := json.Marshal(queuedNote)
+	out := append([]byte(`{"note":`), note...)
+	if len(b) > 2 {
+		out = append(out, ',')
+	}
+	return json.RawMessage(append(out, b[1:]...))
 }

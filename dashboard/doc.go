@@ -160,6 +160,18 @@
 // Authenticate API clients in Authorize (a bearer token, say) rather than
 // with ambient cookies where possible.
 //
+// # Delivering elsewhere
+//
+// A retry, a replay or a simulated event only queues a delivery in the
+// store; the Sender's workers make it. When the dashboard's Sender is not
+// started, because the application's own senders share the store and
+// deliver (the command-line tool's dashboard over a durable store),
+// set Config.DeliveredElsewhere: the pages' messages then add that this
+// dashboard does not deliver, and the API's answers to retry, replay and
+// simulate carry a first field "note" saying so:
+//
+//	{"note":"This dashboard does not deliver: the application's senders that share the store will.","requeued":2}
+//
 // # Read-only mode
 //
 // With Config.ReadOnly the dashboard only shows: lists and logs work, the
