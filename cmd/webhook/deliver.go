@@ -218,7 +218,7 @@ func deliver(ctx context.Context, e *env, name string, d *deliveryFlags, ep *sto
 	if d.as != nil {
 		what = d.as.describe
 	}
-	fmt.Fprintf(e.stderr, "webhook %s: delivering %s to %s\n", name, what, ep.URL)
+	fmt.Fprintf(e.stderr, "webhook %s: delivering %s to %s\n", name, what, sender.RedactURL(ep.URL))
 
 	for {
 		if _, err := snd.ProcessDue(ctx); err != nil {

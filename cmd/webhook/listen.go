@@ -15,6 +15,7 @@ import (
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/receiver"
+	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -172,7 +173,7 @@ exits at once.`, `
 	where, note := browseAddr(ln.Addr())
 	fmt.Fprintf(e.stderr, "webhook listen: listening on http://%s%s (store: %s%s)\n", where, *path, st.where, note)
 	if l.fwd != nil {
-		fmt.Fprintf(e.stderr, "webhook listen: forwarding accepted events to %s\n", *forwardTo)
+		fmt.Fprintf(e.stderr, "webhook listen: forwarding accepted events to %s\n", sender.RedactURL(*forwardTo))
 	}
 	return serve(ctx, log, "webhook listen", "; draining accepted events", srv, ln, rcv.Shutdown)
 }
