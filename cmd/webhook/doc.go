@@ -82,7 +82,7 @@
 // A SQL store keeps endpoint secrets in plaintext unless $WEBHOOK_STORE_KEYS
 // holds key-encryption keys, comma-separated "ID=base64" items, the sealing
 // key first (see package store/seal); "webhook secret --store-key" prints a
-// new one:
+// new one, its id the date and a random suffix unless --key-id gives one:
 //
 //	export WEBHOOK_STORE_KEYS=$(webhook secret --store-key)
 //

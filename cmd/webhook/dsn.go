@@ -171,6 +171,10 @@ func storeKeys() (*seal.Keyring, error) {
 		return nil, nil
 	}
 	keys, err := seal.ParseKeyring(text)
+	if err != nil && strings.HasSuffix(err.Error(), " repeated") {
+		// Two keys under one id: the second is no rotation but a clash.
+		return nil, usagef("$%s: %v (each key needs an id of its own: 'webhook secret --store-key --key-id ID' prints a key with the id you give)", storeKeysEnv, err)
+	}
 	if err != nil {
 		return nil, usagef("$%s: %v ('webhook secret --store-key' prints a key)", storeKeysEnv, err)
 	}
