@@ -65,8 +65,10 @@ durable store the private-address guard stays on (pings and deliveries to
 loopback, private and link-local addresses are refused, and so are such
 endpoint URLs) unless --allow-private-networks is given.
 
-Unless --read-only, a missing SQLite file or PostgreSQL schema is created.
-With --read-only nothing is sent and the dashboard only reads: the store
+Unless --read-only, a missing SQLite file or PostgreSQL schema is created,
+and endpoint secrets are sealed under $`+storeKeysEnv+` ('webhook secret
+--store-key'); with it unset they are stored in plaintext, and a warning
+at start says so. With --read-only nothing is sent and the dashboard only reads: the store
 must exist already, else it says so and exits 1, creating nothing. Stop it
 with SIGINT or SIGTERM.
 
@@ -133,6 +135,9 @@ numbers). A bad value is a usage error.`, `
 	defer st.close()
 	if err := st.checkKeys(ctx); err != nil {
 		return err
+	}
+	if w := st.plaintextWarning(); w != "" && !*readOnly {
+		fmt.Fprintf(e.stderr, "webhook dashboard: %s\n", w)
 	}
 
 	token, err := newToken()
