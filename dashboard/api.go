@@ -377,6 +377,11 @@ func (h *handler) apiSimulate(w http.ResponseWriter, r *http.Request, ep *store.
 	if !decode(w, r, &in) {
 		return
 	}
+	if len(in.Data) == 0 || string(in.Data) == "null" {
+		// As the simulator page and "webhook simulate" do: the sample the
+		// catalog declares for the type ({} without one).
+		in.Data = h.sampleData(in.Type)
+	}
 	ev, err := h.sender.Simulate(r.Context(), ep.ID, in.Type, in.Data)
 	switch {
 	case errors.Is(err, sender.ErrLiveMode):

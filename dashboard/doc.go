@@ -124,7 +124,7 @@
 //	POST   api/endpoints/{id}/enable, /disable        {"reason"?}
 //	POST   api/endpoints/{id}/ping                    => {"ok","error","attempt"}
 //	POST   api/endpoints/{id}/replay                  {"since":"RFC 3339"} => {"requeued":n}
-//	POST   api/endpoints/{id}/simulate                {"type","data"} => 202, the event (409 in live mode)
+//	POST   api/endpoints/{id}/simulate                {"type","data"?} => 202, the event (409 in live mode); without data, the catalog's sample
 //	GET    api/endpoints/{id}/deliveries              ?state=&type=&cursor=&limit=
 //	GET    api/endpoints/{id}/deliveries/{did}
 //	GET    api/endpoints/{id}/deliveries/{did}/attempts

@@ -810,11 +810,17 @@ func pingFailure(a *store.Attempt, err error) string {
 // samplePayload returns the pretty-printed sample the catalog declares for
 // typ, or {} (no catalog, no sample, or a type it does not list).
 func (h *handler) samplePayload(typ string) string {
+	return prettyJSON(string(h.sampleData(typ)))
+}
+
+// sampleData returns the sample the catalog declares for typ, or {} (no
+// catalog, no sample, or a type it does not list).
+func (h *handler) sampleData(typ string) json.RawMessage {
 	info, ok := h.catalog.Lookup(typ)
 	if !ok || len(info.Sample) == 0 {
-		return "{}"
+		return json.RawMessage(`{}`)
 	}
-	return prettyJSON(string(info.Sample))
+	return info.Sample
 }
 
 // Refusals the dashboard explains in its own words (no error carries them
