@@ -63,12 +63,21 @@ func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
 	jsonapi.WriteError(w, status, code, msg, "")
 }
 
-// apiFail answers an error as [classify] sorts it: an invalid field is 422
-// with "Field: Reason" and the field's name; not found (or out of scope)
-// 404; a conflict 409; everything else a generic message, logged.
+// apiFail answers an error as [classify] sorts it: an invalid field is 400
+// with code "invalid", "Field: Reason" and the field's name, another
+// invalid argument 400 "bad_request", as package webhookapi answers them
+// (the pages answer both 422); not found (or out of scope) 404; a conflict
+// 409; everything else a generic message, logged.
 func (h *handler) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	p := h.classify(r, err)
-	jsonapi.WriteError(w, p.status, codeFor(p.status), p.message, apiField(p.field))
+	status, code := p.status, codeFor(p.status)
+	if status == http.StatusUnprocessableEntity {
+		status, code = http.StatusBadRequest, codeFor(http.StatusBadRequest)
+		if p.field != "" {
+			code = "invalid"
+		}
+	}
+	jsonapi.WriteError(w, status, code, p.message, apiField(p.field))
 }
 
 // api wraps a state-changing API handler: the body must be JSON (which no
@@ -354,7 +363,7 @@ func (h *handler) apiReplay(w http.ResponseWriter, r *http.Request, ep *store.En
 		return
 	}
 	if in.Since.IsZero() {
-		writeJSONError(w, http.StatusUnprocessableEntity, "invalid", `"since" (an RFC 3339 time) is required`)
+		jsonapi.WriteError(w, http.StatusBadRequest, "invalid", `since: required (an RFC 3339 time)`, "since")
 		return
 	}
 	n, err := h.sender.ReplayFailed(r.Context(), ep.ID, in.Since)

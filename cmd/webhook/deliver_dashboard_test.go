@@ -50,7 +50,7 @@ func TestDashboardDurableStoreDoesNotDeliver(t *testing.T) {
 	require.Contains(t, body, `"ok":false`, "the guard refuses loopback")
 	require.Contains(t, body, "non-public address", body)
 	code, body = call(http.MethodPost, "/api/endpoints", `{"url":"http://127.0.0.1:9/hook","event_types":["*"]}`)
-	require.Equal(t, http.StatusUnprocessableEntity, code, "endpoint URLs are checked under the guard too: %s", body)
+	require.Equal(t, http.StatusBadRequest, code, "endpoint URLs are checked under the guard too: %s", body)
 	code, body = call(http.MethodPost, "/api/endpoints/"+ep.ID+"/replay", `{"since":"2000-01-01T00:00:00Z"}`)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, body, `"note":"This dashboard does not deliver`)
