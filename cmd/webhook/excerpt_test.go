@@ -1,7 +1,9 @@
 package main
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +46,18 @@ func TestRefusalExplained(t *testing.T) {
 	require.LessOrEqual(t, len(lines[0].Body), maxBodyExcerpt)
 	require.Eventually(t, func() bool { return strings.Contains(l.stderr.String(), "reason=\"invalid event\"") }, 10*time.Second, 10*time.Millisecond)
 	require.Contains(t, l.stderr.String(), `reason="invalid event" hint="the body has the event-payload format {\"id\", \"event\", \"payload\"}, not webhookkit's envelope: receive it with the provider receiver.EventPayload`)
+
+	// simulate prints it as send does, whoever answered.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		_, _ = io.WriteString(w, "\r\n{\"error\": \"amount\tmissing\"}\r\nsee https://docs.example/errors\r\nthird line\n")
+	}))
+	defer srv.Close()
+	r = cli(t, "", "simulate", "--url", srv.URL, "--secret", vecSecret, "--type", "ping", "--max-attempts", "1")
+	require.Equal(t, 1, r.code, r.stderr)
+	lines = attempts(t, r.stdout)
+	require.Len(t, lines, 1)
+	require.Equal(t, `{"error": "amount missing"} | see https://docs.example/errors`, lines[0].Body)
 
 	// A delivered attempt has no body field.
 	r = cli(t, "", "send", "--url", l.url, "--secret", vecSecret, "--type", "ping")
