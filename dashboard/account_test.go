@@ -33,9 +33,9 @@ func TestAccountAndFormat(t *testing.T) {
 	require.Equal(t, "envelope", wide["format"], "the default format by name")
 
 	r, _ = c.api(http.MethodPatch, "endpoints/"+id, map[string]any{"account": "acct_2"})
-	require.Equal(t, http.StatusUnprocessableEntity, r.status, r.body)
+	require.Equal(t, http.StatusBadRequest, r.status, r.body)
 	r, _ = c.api(http.MethodPatch, "endpoints/"+id, map[string]any{"format": "envelope"})
-	require.Equal(t, http.StatusUnprocessableEntity, r.status, r.body)
+	require.Equal(t, http.StatusBadRequest, r.status, r.body)
 
 	page := c.get("endpoints/" + id)
 	require.Equal(t, http.StatusOK, page.status)

@@ -63,12 +63,21 @@ func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
 	jsonapi.WriteError(w, status, code, msg, "")
 }
 
-// apiFail answers an error as [classify] sorts it: an invalid field is 422
-// with "Field: Reason" and the field's name; not found (or out of scope)
-// 404; a conflict 409; everything else a generic message, logged.
+// apiFail answers an error as [classify] sorts it: an invalid field is 400
+// with code "invalid", "Field: Reason" and the field's name, another
+// invalid argument 400 "bad_request", as package webhookapi answers them
+// (the pages answer both 422); not found (or out of scope) 404; a conflict
+// 409; everything else a generic message, logged.
 func (h *handler) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 	p := h.classify(r, err)
-	jsonapi.WriteError(w, p.status, codeFor(p.status), p.message, apiField(p.field))
+	status, code := p.status, codeFor(p.status)
+	if status == http.StatusUnprocessableEntity {
+		status, code = http.StatusBadRequest, codeFor(http.StatusBadRequest)
+		if p.field != "" {
+			code = "invalid"
+		}
+	}
+	jsonapi.WriteError(w, status, code, p.message, apiField(p.field))
 }
 
 // api wraps a state-changing API handler: the body must be JSON (which no
@@ -354,7 +363,7 @@ func (h *handler) apiReplay(w http.ResponseWriter, r *http.Request, ep *store.En
 		return
 	}
 	if in.Since.IsZero() {
-		writeJSONError(w, http.StatusUnprocessableEntity, "invalid", `"since" (an RFC 3339 time) is required`)
+		jsonapi.WriteError(w, http.StatusBadRequest, "invalid", `since: required (an RFC 3339 time)`, "since")
 		return
 	}
 	n, err := h.sender.ReplayFailed(r.Context(), ep.ID, in.Since)
@@ -362,7 +371,7 @@ func (h *handler) apiReplay(w http.ResponseWriter, r *http.Request, ep *store.En
 		h.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"requeued": n})
+	writeJSON(w, http.StatusOK, h.noted(map[string]int{"requeued": n}))
 }
 
 func (h *handler) apiSimulate(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
@@ -376,6 +385,11 @@ func (h *handler) apiSimulate(w http.ResponseWriter, r *http.Request, ep *store.
 	}
 	if !decode(w, r, &in) {
 		return
+	}
+	if len(in.Data) == 0 || string(in.Data) == "null" {
+		// As the simulator page and "webhook simulate" do: the sample the
+		// catalog declares for the type ({} without one).
+		in.Data = h.sampleData(in.Type)
 	}
 	ev, err := h.sender.Simulate(r.Context(), ep.ID, in.Type, in.Data)
 	switch {
@@ -392,7 +406,7 @@ func (h *handler) apiSimulate(w http.ResponseWriter, r *http.Request, ep *store.
 		h.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, ev)
+	writeJSON(w, http.StatusAccepted, h.noted(ev))
 }
 
 func (h *handler) apiListDeliveries(w http.ResponseWriter, r *http.Request, ep *store.Endpoint) {
@@ -500,5 +514,25 @@ func (h *handler) apiRetry(w http.ResponseWriter, r *http.Request, ep *store.End
 		h.apiFail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, deliveryViewOf(d))
+	writeJSON(w, http.StatusAccepted, h.noted(deliveryViewOf(d)))
+}
+
+// noted returns v, the answer to an action that queued a delivery, with a
+// first field "note" holding [queuedNote] when the dashboard does not
+// deliver (Config.DeliveredElsewhere); v itself otherwise. v must encode
+// as a JSON object.
+func (h *handler) noted(v any) any {
+	if !h.elsewhere {
+		return v
+	}
+	b, err := json.Marshal(v)
+	if err != nil || len(b) < 2 || b[0] != '{' {
+		return v
+	}
+	note, _ := json.Marshal(queuedNote)
+	out := append([]byte(`{"note":`), note...)
+	if len(b) > 2 {
+		out = append(out, ',')
+	}
+	return json.RawMessage(append(out, b[1:]...))
 }

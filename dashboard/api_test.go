@@ -33,9 +33,9 @@ func TestAPI(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, secret, stored.Secrets[0].Key)
 
-	// Invalid input is 422, unknown fields 400.
+	// Invalid input is 400 with code "invalid" (as in webhookapi), unknown fields 400 too.
 	r, body := c.api(http.MethodPost, "endpoints", map[string]any{"url": "https://example.com/", "event_types": []string{}})
-	require.Equal(t, http.StatusUnprocessableEntity, r.status, r.body)
+	require.Equal(t, http.StatusBadRequest, r.status, r.body)
 	require.Equal(t, "invalid", body["error"].(map[string]any)["code"])
 	r, _ = c.api(http.MethodPost, "endpoints", map[string]any{"url": "https://example.com/", "event_types": []string{"*"}, "secrets": "x"})
 	require.Equal(t, http.StatusBadRequest, r.status)
@@ -56,10 +56,10 @@ func TestAPI(t *testing.T) {
 	require.Equal(t, "changed", got["description"])
 	require.Equal(t, []any{"*"}, got["event_types"])
 	r, _ = c.api(http.MethodPatch, "endpoints/"+id, map[string]any{"tenant": "globex"})
-	require.Equal(t, http.StatusUnprocessableEntity, r.status)
+	require.Equal(t, http.StatusBadRequest, r.status)
 	for _, bad := range []map[string]any{{"event_types": []string{"no spaces!"}}, {"event_types": []string{}}, {"url": "ftp://x"}} {
 		r, _ = c.api(http.MethodPatch, "endpoints/"+id, bad)
-		require.Equal(t, http.StatusUnprocessableEntity, r.status, "%v", bad)
+		require.Equal(t, http.StatusBadRequest, r.status, "%v", bad)
 	}
 	stored, err = e.st.GetEndpoint(ctx, id)
 	require.NoError(t, err)
@@ -78,7 +78,7 @@ func TestAPI(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, r.status, r.body)
 	evID := ev["id"].(string)
 	r, _ = c.api(http.MethodPost, "endpoints/"+id+"/simulate", map[string]any{"type": "bad type", "data": map[string]any{}})
-	require.Equal(t, http.StatusUnprocessableEntity, r.status)
+	require.Equal(t, http.StatusBadRequest, r.status)
 	_, err = e.snd.ProcessDue(ctx)
 	require.NoError(t, err)
 	r, ds := c.api(http.MethodGet, "endpoints/"+id+"/deliveries?state=succeeded", nil)
@@ -118,8 +118,9 @@ func TestAPI(t *testing.T) {
 	r, rep := c.api(http.MethodPost, "endpoints/"+id+"/replay", map[string]any{"since": time.Now().Add(-time.Hour).Format(time.RFC3339)})
 	require.Equal(t, http.StatusOK, r.status, r.body)
 	require.Equal(t, float64(1), rep["requeued"])
-	r, _ = c.api(http.MethodPost, "endpoints/"+id+"/replay", nil)
-	require.Equal(t, http.StatusUnprocessableEntity, r.status)
+	r, body = c.api(http.MethodPost, "endpoints/"+id+"/replay", nil)
+	require.Equal(t, http.StatusBadRequest, r.status)
+	require.Equal(t, map[string]any{"code": "invalid", "message": "since: required (an RFC 3339 time)", "field": "since"}, body["error"])
 
 	// Rotate with an explicit overlap.
 	r, rot := c.api(http.MethodPost, "endpoints/"+id+"/rotate", map[string]any{"overlap_seconds": 3600})

@@ -12,7 +12,7 @@ import (
 )
 
 // TestPrivateURLRefusedAtCreation checks that, with a sender that refuses
-// private networks, the dashboard refuses at once (422, with the reason) to
+// private networks, the dashboard refuses at once (400 in the API, 422 on the pages, with the reason) to
 // create an endpoint whose URL is a non-public IP literal or localhost, or
 // to change an endpoint's URL to one, on the pages and in the API, and
 // stores nothing. A public host name is accepted without being resolved.
@@ -39,7 +39,7 @@ func TestPrivateURLRefusedAtCreation(t *testing.T) {
 	}
 	for _, u := range private {
 		r, body := c.api(http.MethodPost, "endpoints", map[string]any{"url": u, "event_types": []string{"*"}})
-		require.Equal(t, http.StatusUnprocessableEntity, r.status, u+": "+r.body)
+		require.Equal(t, http.StatusBadRequest, r.status, u+": "+r.body)
 		er := body["error"].(map[string]any)
 		require.Equal(t, "invalid", er["code"], u)
 		require.Contains(t, er["message"], "is not a public host", u)
@@ -61,7 +61,7 @@ func TestPrivateURLRefusedAtCreation(t *testing.T) {
 
 	// Changing its URL to a private one is refused the same way.
 	r, body := c.api(http.MethodPatch, "endpoints/"+id, map[string]any{"url": "http://127.0.0.1/hook"})
-	require.Equal(t, http.StatusUnprocessableEntity, r.status, r.body)
+	require.Equal(t, http.StatusBadRequest, r.status, r.body)
 	require.Contains(t, body["error"].(map[string]any)["message"], "is not a public host")
 	r = c.post("endpoints/"+id+"/edit", url.Values{"url": {"http://localhost:9/x"}, "patterns": {"*"}})
 	require.Equal(t, http.StatusUnprocessableEntity, r.status, r.body)

@@ -105,6 +105,18 @@ type Config struct {
 	// tool's "dashboard --read-only" gives it an unstarted one).
 	ReadOnly bool
 
+	// DeliveredElsewhere says that the Sender is not started in this
+	// process: what the dashboard queues (a retry, a replay, a simulated
+	// event) waits in the store for the application's senders that share
+	// it. The pages' messages and the API's answers to those actions then
+	// say so (a "note" field in the JSON, see the package doc), so an
+	// operator does not wait for a delivery this process will never make.
+	// A ping, sent synchronously by the Sender itself, is unaffected. The
+	// command-line tool's "dashboard" over a durable store sets it unless
+	// given --deliver. Zero: the Sender is started and delivers what the
+	// dashboard queues.
+	DeliveredElsewhere bool
+
 	// BasePath is the path prefix the handler is mounted at, such as
 	// "/webhooks/"; every link the pages contain, and every redirect the
 	// handler answers, starts with it. A missing leading or trailing slash
@@ -167,6 +179,8 @@ type handler struct {
 	mode      event.Mode        // the sender's
 	catalog   *event.Catalog    // the sender's; nil: types are free text
 	readOnly  bool
+	// elsewhere is Config.DeliveredElsewhere.
+	elsewhere bool
 	base      string // with leading and trailing slash
 	// outside logs, once, the first request for a path outside base: a
 	// handler mounted at another path or behind http.StripPrefix.
@@ -210,6 +224,7 @@ func New(cfg *Config) (http.Handler, error) {
 		mode:      cfg.Sender.Mode(),
 		catalog:   cfg.Sender.Catalog(),
 		readOnly:  cfg.ReadOnly,
+		elsewhere: cfg.DeliveredElsewhere,
 		base:      cfg.BasePath,
 		warnAt:    cfg.WarnAt,
 		pageSize:  cfg.PageSize,

@@ -96,7 +96,7 @@
 // Endpoints are created and edited by the sender's endpoint owner, which
 // applies the sender's URL policy ([sender.Endpoints.CheckURL]): unless the
 // sender allows private networks, a URL whose host is a loopback, private
-// or other non-public IP address, or localhost, is refused at once (422 in
+// or other non-public IP address, or localhost, is refused at once (400 in
 // the API, the form's error on the page) rather than failing every delivery
 // later.
 //
@@ -124,7 +124,7 @@
 //	POST   api/endpoints/{id}/enable, /disable        {"reason"?}
 //	POST   api/endpoints/{id}/ping                    => {"ok","error","attempt"}
 //	POST   api/endpoints/{id}/replay                  {"since":"RFC 3339"} => {"requeued":n}
-//	POST   api/endpoints/{id}/simulate                {"type","data"} => 202, the event (409 in live mode)
+//	POST   api/endpoints/{id}/simulate                {"type","data"?} => 202, the event (409 in live mode); without data, the catalog's sample
 //	GET    api/endpoints/{id}/deliveries              ?state=&type=&cursor=&limit=
 //	GET    api/endpoints/{id}/deliveries/{did}
 //	GET    api/endpoints/{id}/deliveries/{did}/attempts
@@ -135,13 +135,14 @@
 //	GET    api/stats                                  the chart numbers of every endpoint in scope
 //	GET    api/events/{event_id}/deliveries           ?cursor=&limit=, the event's deliveries in scope
 //
-// Errors are {"error":{"code","message"}} with the HTTP status: 401/403 from
-// Authorize, 400 for a malformed request (JSON, filters, a page cursor),
-// 404 for anything unknown or outside the scope, 409 for a state conflict,
-// 415 for a missing JSON content type, 422 for invalid input, 501 when the
-// dashboard is read-only (code "read_only"; code "not_implemented" for the
-// stats routes over a store without [store.AttemptStats]), 503 when the
-// sender is stopped. An invalid field
+// Errors are {"error":{"code","message"}} with the HTTP status, as in
+// package webhookapi: 401/403 from Authorize, 400 for a malformed request
+// (JSON, filters, a page cursor; code "bad_request") and for invalid input
+// (code "invalid", with the field), 404 for anything unknown or outside the
+// scope, 409 for a state conflict, 415 for a missing JSON content type, 501
+// when the dashboard is read-only (code "read_only"; code "not_implemented"
+// for the stats routes over a store without [store.AttemptStats]), 503 when
+// the sender is stopped. An invalid field
 // (a *[store.FieldError] from the sender's endpoint owner, or an
 // *[event.FieldError] for a simulated event) is answered with its field
 // and "Field: Reason" as the message:
@@ -159,6 +160,18 @@
 // grants; a cross-site Origin or Sec-Fetch-Site is refused as for forms.
 // Authenticate API clients in Authorize (a bearer token, say) rather than
 // with ambient cookies where possible.
+//
+// # Delivering elsewhere
+//
+// A retry, a replay or a simulated event only queues a delivery in the
+// store; the Sender's workers make it. When the dashboard's Sender is not
+// started, because the application's own senders share the store and
+// deliver (the command-line tool's dashboard over a durable store),
+// set Config.DeliveredElsewhere: the pages' messages then add that this
+// dashboard does not deliver, and the API's answers to retry, replay and
+// simulate carry a first field "note" saying so:
+//
+//	{"note":"This dashboard does not deliver: the application's senders that share the store will.","requeued":2}
 //
 // # Read-only mode
 //

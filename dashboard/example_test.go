@@ -77,7 +77,7 @@ func ExampleNew() {
 	// Output:
 	// 401 {"error":{"code":"unauthorized","message":"Unauthorized"}}
 	// 200 {"data":[],"next_cursor":""}
-	// 422 {"error":{"code":"invalid","message":"event types[0]: \"order.payed\" selects no event type of the catalog (it lists invoice.finalized, order.paid, ping)","field":"event_types[0]"}}
+	// 400 {"error":{"code":"invalid","message":"event types[0]: \"order.payed\" selects no event type of the catalog (it lists invoice.finalized, order.paid, ping)","field":"event_types[0]"}}
 	// dashboard: Config.Authorize is required
 }
 

@@ -24,7 +24,7 @@ func requireCleanMessage(t *testing.T, msg string) {
 }
 
 // TestInvalidEndpointMessages checks that an endpoint the sender's owner
-// refuses is answered 422 by the API, and the form shown again, with the
+// refuses is answered 400 by the API, and the form shown again (422), with the
 // field and its reason ("Field: Reason") and not the error's prefixes.
 func TestInvalidEndpointMessages(t *testing.T) {
 	e := newEnv(t, envOptions{})
@@ -40,7 +40,7 @@ func TestInvalidEndpointMessages(t *testing.T) {
 			{map[string]any{"url": e.rc.Server.URL + "/hook"}, `event types: at least one pattern is required ("*" for all)`},
 		} {
 			r, body := c.api(http.MethodPost, "endpoints", tc.in)
-			require.Equal(t, http.StatusUnprocessableEntity, r.status, r.body)
+			require.Equal(t, http.StatusBadRequest, r.status, r.body)
 			apiErr := body["error"].(map[string]any)
 			require.Equal(t, "invalid", apiErr["code"])
 			require.Equal(t, tc.want, apiErr["message"])
@@ -93,7 +93,7 @@ func TestLegacyEndpointSecret(t *testing.T) {
 	require.NotContains(t, r.body, "legacyvalue")
 
 	r, body := c.api(http.MethodPatch, "endpoints/"+ep.ID, map[string]any{"description": "edited"})
-	require.Equal(t, http.StatusUnprocessableEntity, r.status, r.body)
+	require.Equal(t, http.StatusBadRequest, r.status, r.body)
 	apiMsg := body["error"].(map[string]any)["message"].(string)
 	require.True(t, strings.HasPrefix(apiMsg, "secrets[0]:"), apiMsg)
 	requireCleanMessage(t, apiMsg)

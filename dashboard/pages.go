@@ -329,11 +329,31 @@ var flashes = map[string]string{
 	"simulated": "Simulated event sent. It appears in the delivery log below (refresh if it is still pending).",
 }
 
-func flashOf(q url.Values) string {
+// flashOf returns the message a redirect asked for, with [queuedNote]
+// after those of actions that queue a delivery when the dashboard does not
+// deliver (Config.DeliveredElsewhere).
+func (h *handler) flashOf(q url.Values) string {
 	if n, err := strconv.Atoi(q.Get("replayed")); err == nil && n >= 0 {
-		return fmt.Sprintf("%d failed deliveries queued again.", n)
+		return h.queued(fmt.Sprintf("%d failed deliveries queued again.", n))
 	}
-	return flashes[q.Get("done")]
+	done := q.Get("done")
+	if done == "retried" || done == "simulated" {
+		return h.queued(flashes[done])
+	}
+	return flashes[done]
+}
+
+// queuedNote says, after an action that queued a delivery, that this
+// dashboard does not deliver it (Config.DeliveredElsewhere).
+const queuedNote = "This dashboard does not deliver: the application's senders that share the store will."
+
+// queued returns msg followed by [queuedNote] when the dashboard does not
+// deliver, msg otherwise.
+func (h *handler) queued(msg string) string {
+	if !h.elsewhere {
+		return msg
+	}
+	return msg + " " + queuedNote
 }
 
 func (h *handler) redirect(w http.ResponseWriter, r *http.Request, path, done string) {
@@ -345,7 +365,7 @@ func (h *handler) redirect(w http.ResponseWriter, r *http.Request, path, done st
 
 // pageEndpoints lists the scope's endpoints, one page at a time.
 func (h *handler) pageEndpoints(w http.ResponseWriter, r *http.Request) {
-	d := &pageData{Title: "Webhook endpoints", KnownTypes: h.subscriptionTypes(), Formats: bodyFormats, Flash: flashOf(r.URL.Query()),
+	d := &pageData{Title: "Webhook endpoints", KnownTypes: h.subscriptionTypes(), Formats: bodyFormats, Flash: h.flashOf(r.URL.Query()),
 		Form: endpointForm{Format: string(store.BodyEnvelope)}}
 	if err := h.listEndpointsInto(w, r, d); err != nil {
 		h.listFailed(w, r, "endpoints", err)
@@ -441,7 +461,7 @@ func (h *handler) pageEndpoint(w http.ResponseWriter, r *http.Request) {
 		h.loadFailed(w, r, "endpoint", err)
 		return
 	}
-	h.showEndpoint(w, r, ep, http.StatusOK, func(d *pageData) { d.Flash = flashOf(r.URL.Query()) })
+	h.showEndpoint(w, r, ep, http.StatusOK, func(d *pageData) { d.Flash = h.flashOf(r.URL.Query()) })
 }
 
 // showEndpoint renders the endpoint page with its delivery log, filtered by
@@ -737,7 +757,7 @@ func (h *handler) pageDelivery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev, dv := h.endpointView(ep), deliveryViewOf(dl)
-	d := &pageData{Title: dl.Event.Type + " " + dl.Event.ID, Endpoint: &ev, Delivery: &dv, Flash: flashOf(q)}
+	d := &pageData{Title: dl.Event.Type + " " + dl.Event.ID, Endpoint: &ev, Delivery: &dv, Flash: h.flashOf(q)}
 	for _, a := range as {
 		if a.DeliveryID == dl.ID {
 			d.Attempts = append(d.Attempts, attemptViewOf(a))
@@ -790,11 +810,17 @@ func pingFailure(a *store.Attempt, err error) string {
 // samplePayload returns the pretty-printed sample the catalog declares for
 // typ, or {} (no catalog, no sample, or a type it does not list).
 func (h *handler) samplePayload(typ string) string {
+	return prettyJSON(string(h.sampleData(typ)))
+}
+
+// sampleData returns the sample the catalog declares for typ, or {} (no
+// catalog, no sample, or a type it does not list).
+func (h *handler) sampleData(typ string) json.RawMessage {
 	info, ok := h.catalog.Lookup(typ)
 	if !ok || len(info.Sample) == 0 {
-		return "{}"
+		return json.RawMessage(`{}`)
 	}
-	return prettyJSON(string(info.Sample))
+	return info.Sample
 }
 
 // Refusals the dashboard explains in its own words (no error carries them

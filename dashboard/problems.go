@@ -44,7 +44,8 @@ func invalidField(err error) (field, message string, ok bool) {
 	return "", "", false
 }
 
-// classify sorts an error for an answer. An invalid field is 422 with its
+// classify sorts an error for an answer (the API turns its 422 into 400,
+// see apiFail). An invalid field is 422 with its
 // "Field: Reason"; not found (or outside the scope) 404; a conflict with the
 // current state 409. Everything else gets a generic message and is logged:
 // another invalid argument (a page cursor the store refuses, say) 422, a

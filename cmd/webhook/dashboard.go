@@ -27,7 +27,7 @@ const (
 )
 
 func runDashboard(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "dashboard", "[--store DSN] [--addr 127.0.0.1:8080] [--mode test|live] [--catalog FILE] [--read-only] [--theme-name NAME] [--theme-logo URL] [--theme-color KEY=COLOR ...]", `
+	fs := newFlags(e, "dashboard", "[--store DSN] [--addr 127.0.0.1:8080] [--mode test|live] [--catalog FILE] [--read-only | --deliver] [--allow-private-networks] [--theme-name NAME] [--theme-logo URL] [--theme-color KEY=COLOR ...]", `
 Serve the webhook dashboard (endpoints and their health, delivery logs with
 every attempt, retries, replays, pings and the simulator, plus its JSON API)
 over a store, for operators: every tenant is visible.
@@ -50,13 +50,27 @@ api_mode of the events it simulates: those of test mode, or of live mode.
 When the store holds endpoints of the other mode only, it says so at start
 ("webhook dashboard: 3 live-mode endpoints are hidden: use --mode live").
 
-Unless --read-only, it runs the library's sender over the store (for the
---mode endpoints), so retries, replays, pings and simulated events are
-delivered while it runs, to private and loopback addresses too; a missing
-SQLite file or PostgreSQL schema is created. With --read-only the sender is
-never started and the dashboard only reads: the store must exist already,
-else it says so and exits 1, creating nothing. Stop it with SIGINT or
-SIGTERM.
+What it delivers depends on the store. With --store memory (the default,
+a local playground) it runs the library's sender, so retries, replays and
+simulated events are delivered while it runs, to private and loopback
+addresses too. With a durable store (sqlite:FILE, postgres://...), which
+an application may share, it delivers nothing by default: retries,
+replays and simulated events are queued in the store for the
+application's own senders, with its settings (OAuth2, proxy, signers,
+retry policy), and the pages and API answers say so. --deliver makes it a
+delivery worker over the store's --mode endpoints, with the CLI's
+settings; use it only for a store no application delivers from. Pings
+are sent by the dashboard itself, synchronously, in every case. Over a
+durable store the private-address guard stays on (pings and deliveries to
+loopback, private and link-local addresses are refused, and so are such
+endpoint URLs) unless --allow-private-networks is given.
+
+Unless --read-only, a missing SQLite file or PostgreSQL schema is created,
+and endpoint secrets are sealed under $`+storeKeysEnv+` ('webhook secret
+--store-key'); with it unset they are stored in plaintext, and a warning
+at start says so. With --read-only nothing is sent and the dashboard only reads: the store
+must exist already, else it says so and exits 1, creating nothing. Stop it
+with SIGINT or SIGTERM.
 
 --theme-name, --theme-logo and --theme-color brand the pages: a name in
 place of "Webhooks", a logo (an https URL, or an absolute path on the
@@ -74,6 +88,8 @@ numbers). A bad value is a usage error.`, `
 	mode := fs.String("mode", string(event.ModeTest), "api_mode of the endpoints shown and managed: `test` or live")
 	catalogPath := fs.String("catalog", "", "event catalog `FILE` (JSON; - for stdin; default: the provider's catalog, event/fasten)")
 	readOnly := fs.Bool("read-only", false, "show only: the sender is not started, no actions")
+	deliver := fs.Bool("deliver", false, "with a durable store: deliver what is queued, as a sender worker with the CLI's settings (default: leave it to the application's senders)")
+	allowPrivate := fs.Bool("allow-private-networks", false, "with a durable store: let pings and deliveries reach loopback and private addresses (always allowed with --store memory)")
 	themeName := fs.String("theme-name", "", "`NAME` shown in the header and page titles (default: Webhooks)")
 	themeLogo := fs.String("theme-logo", "", "logo `URL`: https, or an absolute path such as /logo.svg")
 	var colours listFlag
@@ -91,6 +107,9 @@ numbers). A bad value is a usage error.`, `
 	}
 	if !event.Mode(*mode).Valid() {
 		return usagef("--mode must be test or live")
+	}
+	if *readOnly && *deliver {
+		return usagef("--read-only and --deliver exclude each other")
 	}
 	host, _, err := net.SplitHostPort(*addr)
 	if err != nil {
@@ -117,17 +136,27 @@ numbers). A bad value is a usage error.`, `
 	if err := st.checkKeys(ctx); err != nil {
 		return err
 	}
+	if w := st.plaintextWarning(); w != "" && !*readOnly {
+		fmt.Fprintf(e.stderr, "webhook dashboard: %s\n", w)
+	}
 
 	token, err := newToken()
 	if err != nil {
 		return err
 	}
-	// The dashboard works through a sender; a read-only one is never
-	// started, and the dashboard refuses every action.
+	// The dashboard works through a sender. A store of this process alone
+	// (memory) is a local playground: its sender delivers, loopback too.
+	// A durable store may be an application's outbox: its sender is not
+	// started unless --deliver, since it would deliver the application's
+	// queue without the application's settings, and it keeps the guard
+	// unless --allow-private-networks. A read-only one is never started,
+	// and the dashboard refuses every action.
+	durable := st.durable()
+	delivers := !*readOnly && (!durable || *deliver)
 	snd, err := sender.New(st.st, &sender.Config{
 		Mode:                 event.Mode(*mode),
 		Catalog:              cat,
-		AllowPrivateNetworks: true, // a local tool delivers where its user points
+		AllowPrivateNetworks: !durable || *allowPrivate,
 		Logger:               log,
 	})
 	if err != nil {
@@ -145,6 +174,8 @@ numbers). A bad value is a usage error.`, `
 		ReadOnly:  *readOnly,
 		Logger:    log,
 		Theme:     theme,
+
+		DeliveredElsewhere: !delivers,
 	})
 	if err != nil {
 		_ = ln.Close()
@@ -156,7 +187,7 @@ numbers). A bad value is a usage error.`, `
 		ReadTimeout:       listenReadTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	if !*readOnly {
+	if delivers {
 		if err := snd.Start(context.WithoutCancel(ctx)); err != nil {
 			_ = ln.Close()
 			return err
@@ -170,10 +201,13 @@ numbers). A bad value is a usage error.`, `
 	if hidden != "" {
 		fmt.Fprintf(e.stderr, "webhook dashboard: %s\n", hidden)
 	}
+	if durable && !*readOnly && !*deliver {
+		fmt.Fprintf(e.stderr, "webhook dashboard: not delivering: retries, replays and simulated events wait in %s for the application's senders (--deliver makes this process deliver them)\n", st.where)
+	}
 	where, note := browseAddr(ln.Addr())
 	fmt.Fprintf(e.stderr, "webhook dashboard: open http://%s/?token=%s (store: %s; mode: %s%s)\n", where, token, st.where, *mode, note)
 	var stop func(context.Context) error
-	if !*readOnly {
+	if delivers {
 		stop = snd.Shutdown
 	}
 	return serve(ctx, log, "webhook dashboard", "", srv, ln, stop)

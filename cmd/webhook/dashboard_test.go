@@ -110,7 +110,7 @@ func TestDashboardCatalog(t *testing.T) {
 	require.NotContains(t, page, "patient.", "the provider's catalog is replaced")
 
 	code, body := call(http.MethodPost, "/api/endpoints", `{"url":"http://127.0.0.1:9/hook","event_types":["order.payed"]}`)
-	require.Equal(t, http.StatusUnprocessableEntity, code, body)
+	require.Equal(t, http.StatusBadRequest, code, body)
 	require.Contains(t, body, `"field":"event_types[0]"`)
 	require.Contains(t, body, `selects no event type of the catalog`)
 	code, body = call(http.MethodPost, "/api/endpoints", `{"url":"http://127.0.0.1:9/hook","event_types":["order.*"]}`)

@@ -151,6 +151,10 @@ type attemptLine struct {
 	Status     int    `json:"status"`
 	Error      string `json:"error"`
 	DurationMS int64  `json:"duration_ms"`
+	// Body is, for an attempt answered with a status other than 2xx, the
+	// start of the response body (see bodyExcerpt), where a receiver
+	// explains a refusal; absent when empty.
+	Body string `json:"body,omitempty"`
 }
 
 // enqueueFunc puts the event to deliver on the sender's queue for the
@@ -188,9 +192,13 @@ func deliver(ctx context.Context, e *env, name string, d *deliveryFlags, ep *sto
 			OnAttempt: func(_ context.Context, a *store.Attempt) {
 				lastStatus.Store(int64(a.StatusCode))
 				// A write error is kept by out and ends the loop below.
-				_ = out.write(attemptLine{
+				line := attemptLine{
 					Attempt: a.Number, Status: a.StatusCode, Error: a.Error, DurationMS: a.Duration.Milliseconds(),
-				})
+				}
+				if a.StatusCode != 0 && !a.Success {
+					line.Body = bodyExcerpt(a.ResponseBody, maxBodyExcerpt)
+				}
+				_ = out.write(line)
 			},
 		},
 	})
@@ -218,7 +226,7 @@ func deliver(ctx context.Context, e *env, name string, d *deliveryFlags, ep *sto
 	if d.as != nil {
 		what = d.as.describe
 	}
-	fmt.Fprintf(e.stderr, "webhook %s: delivering %s to %s\n", name, what, ep.URL)
+	fmt.Fprintf(e.stderr, "webhook %s: delivering %s to %s\n", name, what, sender.RedactURL(ep.URL))
 
 	for {
 		if _, err := snd.ProcessDue(ctx); err != nil {

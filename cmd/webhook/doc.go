@@ -37,7 +37,8 @@
 // Output meant for programs goes to stdout, one compact JSON object per line:
 // listen prints each received event's envelope (with --provider other than
 // webhookkit, its provider, key, type, date and data), send and simulate one object
-// per attempt ({"attempt":1,"status":200,"error":"","duration_ms":3}), logs
+// per attempt ({"attempt":1,"status":200,"error":"","duration_ms":3}, plus
+// "body", the start of the answer, for a status other than 2xx), logs
 // one object per recorded attempt, simulate --list one per event type of the
 // catalog;
 // sign prints "name: value" header lines (the three Standard Webhooks
@@ -81,7 +82,7 @@
 // A SQL store keeps endpoint secrets in plaintext unless $WEBHOOK_STORE_KEYS
 // holds key-encryption keys, comma-separated "ID=base64" items, the sealing
 // key first (see package store/seal); "webhook secret --store-key" prints a
-// new one:
+// new one, its id the date and a random suffix unless --key-id gives one:
 //
 //	export WEBHOOK_STORE_KEYS=$(webhook secret --store-key)
 //

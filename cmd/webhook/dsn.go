@@ -41,6 +41,10 @@ type openedStore struct {
 	where string // for messages: "memory", "sqlite PATH" or `postgres, schema "NAME"`
 	st    driver
 	close func()
+	// plaintext says that endpoint credentials written to the store are
+	// kept in plaintext: a SQL store opened to write while
+	// $WEBHOOK_STORE_KEYS is unset.
+	plaintext bool
 }
 
 // durable reports whether the store outlives the process.
@@ -93,7 +97,7 @@ func openStore(ctx context.Context, dsn string, mode openMode) (*openedStore, er
 			_ = s.Close()
 			return nil, fmt.Errorf("migrating %s: %w", path, err)
 		}
-		return &openedStore{kind: "sqlite", where: "sqlite " + path, st: s, close: func() { _ = s.Close() }}, nil
+		return &openedStore{kind: "sqlite", where: "sqlite " + path, st: s, close: func() { _ = s.Close() }, plaintext: keys == nil}, nil
 
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		u, err := url.Parse(dsn)
@@ -130,7 +134,7 @@ func openStore(ctx context.Context, dsn string, mode openMode) (*openedStore, er
 			pool.Close()
 			return nil, err
 		}
-		return &openedStore{kind: "postgres", where: where, st: s, close: pool.Close}, nil
+		return &openedStore{kind: "postgres", where: where, st: s, close: pool.Close, plaintext: keys == nil && mode == migrate}, nil
 	}
 	return nil, usagef("unknown store %q: want memory, sqlite:PATH or postgres://...", redactDSN(dsn))
 }
@@ -171,10 +175,24 @@ func storeKeys() (*seal.Keyring, error) {
 		return nil, nil
 	}
 	keys, err := seal.ParseKeyring(text)
+	if err != nil && strings.HasSuffix(err.Error(), " repeated") {
+		// Two keys under one id: the second is no rotation but a clash.
+		return nil, usagef("$%s: %v (each key needs an id of its own: 'webhook secret --store-key --key-id ID' prints a key with the id you give)", storeKeysEnv, err)
+	}
 	if err != nil {
 		return nil, usagef("$%s: %v ('webhook secret --store-key' prints a key)", storeKeysEnv, err)
 	}
 	return keys, nil
+}
+
+// plaintextWarning is the line a command that writes endpoints prints on
+// stderr when the store keeps their credentials in plaintext (see
+// openedStore.plaintext), or "".
+func (o *openedStore) plaintextWarning() string {
+	if !o.plaintext {
+		return ""
+	}
+	return fmt.Sprintf("warning: $%s is unset, so endpoint secrets and credentials are stored in plaintext in %s; to seal them, set it first: export %s=$(webhook secret --store-key)", storeKeysEnv, o.where, storeKeysEnv)
 }
 
 // openSQLiteReadOnly opens the store in the SQLite file at path without

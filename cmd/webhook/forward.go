@@ -3,15 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/receiver"
+	"github.com/webhookkit/webhookkit/sender"
 )
 
 // forwardTimeout bounds one forwarded request, like the sender's request
@@ -35,6 +38,7 @@ type originalRequest struct {
 // receiver's callback, which retries it with its policy.
 type forwarder struct {
 	url    string
+	shown  string // url with its credentials redacted, for logs and errors
 	client *http.Client
 	log    *slog.Logger
 
@@ -42,9 +46,10 @@ type forwarder struct {
 	pending map[string]*originalRequest // by event id, from acceptance until forwarded or given up
 }
 
-func newForwarder(url string, log *slog.Logger) *forwarder {
+func newForwarder(target string, log *slog.Logger) *forwarder {
 	return &forwarder{
-		url: url,
+		url:   target,
+		shown: sender.RedactURL(target),
 		client: &http.Client{
 			Timeout: forwardTimeout,
 			// A redirect is a failed forward, as it is a failed delivery.
@@ -104,14 +109,18 @@ func (f *forwarder) forward(ctx context.Context, ev event.Event, kept *originalR
 	start := time.Now()
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return fmt.Errorf("forwarding to %s: %w", f.url, err)
+		// A *url.Error repeats the URL with its user name.
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("forwarding to %s: %w", f.shown, err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
-	f.log.Info("webhook listen: forwarded", "event_id", ev.ID, "url", f.url,
+	f.log.Info("webhook listen: forwarded", "event_id", ev.ID, "url", f.shown,
 		"status", resp.StatusCode, "duration", time.Since(start).Round(time.Millisecond))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("forwarding to %s: answered %s", f.url, resp.Status)
+		return fmt.Errorf("forwarding to %s: answered %s", f.shown, resp.Status)
 	}
 	return nil
 }

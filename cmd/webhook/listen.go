@@ -15,6 +15,7 @@ import (
 
 	"github.com/webhookkit/webhookkit/event"
 	"github.com/webhookkit/webhookkit/receiver"
+	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -36,7 +37,8 @@ duplicate, which is not printed again). Each accepted event is printed on
 stdout as one compact JSON line: with the default provider, webhookkit, its
 envelope as received; with another, {"provider", "key", "type", "date",
 "api_mode" (when the provider has modes), "data"}. Requests and everything
-else are logged on stderr.
+else are logged on stderr; a refused request with its status, its reason
+and, when the answer explains what to fix, its hint.
 
 --provider says whose webhooks these are: webhookkit (the default: the
 library's own envelope), standard (any Standard Webhooks sender, such as the
@@ -149,7 +151,7 @@ exits at once.`, `
 	if pattern == "/" {
 		pattern = "/{$}"
 	}
-	mux.Handle(pattern, rcv)
+	mux.Handle(pattern, captureBodies(rcv))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		log.Warn("webhook listen: no webhook route here", "method", r.Method, "path", r.URL.Path, "route", *path)
 		http.NotFound(w, r)
@@ -172,7 +174,7 @@ exits at once.`, `
 	where, note := browseAddr(ln.Addr())
 	fmt.Fprintf(e.stderr, "webhook listen: listening on http://%s%s (store: %s%s)\n", where, *path, st.where, note)
 	if l.fwd != nil {
-		fmt.Fprintf(e.stderr, "webhook listen: forwarding accepted events to %s\n", *forwardTo)
+		fmt.Fprintf(e.stderr, "webhook listen: forwarding accepted events to %s\n", sender.RedactURL(*forwardTo))
 	}
 	return serve(ctx, log, "webhook listen", "; draining accepted events", srv, ln, rcv.Shutdown)
 }
@@ -263,6 +265,11 @@ func (l *listener) logResponse(ctx context.Context, ri receiver.ResponseInfo) {
 	attrs := []slog.Attr{slog.Int("status", ri.Status), slog.String("reason", string(ri.Reason))}
 	if ri.EventID != "" {
 		attrs = append(attrs, slog.String("event_id", ri.EventID), slog.String("event_type", ri.EventType))
+	}
+	if ri.Status >= 400 {
+		if hint := answerHint(ctx); hint != "" {
+			attrs = append(attrs, slog.String("hint", hint))
+		}
 	}
 	l.log.LogAttrs(ctx, lvl, "webhook listen: request", attrs...)
 }

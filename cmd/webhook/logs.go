@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/webhookkit/webhookkit/sender"
 	"github.com/webhookkit/webhookkit/store"
 )
 
@@ -87,7 +88,7 @@ so and exits 1, creating nothing.`, `
 			l := logLine{
 				ID: a.ID, At: a.At.UTC().Format(time.RFC3339Nano), EndpointID: a.EndpointID, Tenant: a.Tenant,
 				DeliveryID: a.DeliveryID, EventID: a.EventID, EventType: a.EventType, Mode: string(a.Mode),
-				Attempt: a.Number, URL: a.URL, Status: a.StatusCode, Error: a.Error, Success: a.Success,
+				Attempt: a.Number, URL: sender.RedactURL(a.URL), Status: a.StatusCode, Error: a.Error, Success: a.Success,
 				DurationMS: a.Duration.Milliseconds(), Format: a.Format.Name(),
 			}
 			if *bodies {

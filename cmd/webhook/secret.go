@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -25,8 +27,10 @@ With --store-key, print a new key-encryption key for a SQL store instead,
 $`+storeKeysEnv+`: with it set, --store sqlite:PATH and postgres://...
 encrypt endpoint secrets at rest (without it this tool keeps them in
 plaintext). The id, stored beside every value the key seals, is --key-id,
-by default today's date (UTC). To rotate, put the new key first and keep the
-old ones after it, comma-separated.`, `
+by default today's date (UTC) and 6 random hex digits, such as
+2026-12-06.3fa9c1, so that keys made the same day have ids of their own.
+To rotate, put the new key first and keep the old ones after it,
+comma-separated.`, `
 	$ webhook secret
 	whsec_6Ub3rPN0xAbQ0a0iN5Y4Ge8IkXx3bEQk9yqvvUPNxEM=
 
@@ -37,7 +41,7 @@ old ones after it, comma-separated.`, `
 	$ webhook dashboard --store sqlite:webhooks.db`)
 	asym := fs.Bool("asymmetric", false, "print an Ed25519 key pair (whsk_ then whpk_) instead of a whsec_ secret")
 	storeKey := fs.Bool("store-key", false, "print a key-encryption key (ID=base64) for $"+storeKeysEnv+" instead of a whsec_ secret")
-	keyID := fs.String("key-id", "", "with --store-key, the key's id (default: today's date, UTC, as 2006-01-02)")
+	keyID := fs.String("key-id", "", "with --store-key, the key's id (default: today's date, UTC, and a random suffix, as 2006-01-02.3fa9c1)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -52,7 +56,10 @@ old ones after it, comma-separated.`, `
 	case *storeKey:
 		id := *keyID
 		if id == "" {
-			id = time.Now().UTC().Format(time.DateOnly)
+			var err error
+			if id, err = defaultKeyID(time.Now()); err != nil {
+				return err
+			}
 		}
 		line, err := seal.NewKey(id)
 		if errors.Is(err, seal.ErrInvalidKey) {
@@ -79,4 +86,16 @@ old ones after it, comma-separated.`, `
 	}
 	_, err = fmt.Fprintln(e.stdout, s.String())
 	return err
+}
+
+// defaultKeyID is the id of a key-encryption key made at now without
+// --key-id: the UTC date and 6 random hex digits (2006-01-02.3fa9c1), so
+// that two keys made the same day do not share an id, which
+// seal.ParseKeyring refuses.
+func defaultKeyID(now time.Time) (string, error) {
+	b := make([]byte, 3)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return now.UTC().Format(time.DateOnly) + "." + hex.EncodeToString(b), nil
 }

@@ -25,10 +25,16 @@ func TestSecretStoreKey(t *testing.T) {
 
 	d := cli(t, "", "secret", "--store-key")
 	require.Equal(t, 0, d.code, d.stderr)
-	require.Regexp(t, `^\d{4}-\d{2}-\d{2}=[A-Za-z0-9+/]{43}=\n$`, d.stdout)
+	require.Regexp(t, `^\d{4}-\d{2}-\d{2}\.[0-9a-f]{6}=[A-Za-z0-9+/]{43}=\n$`, d.stdout)
 	_, a, _ := strings.Cut(r.stdout, "=")
 	_, b, _ := strings.Cut(d.stdout, "=")
 	require.NotEqual(t, a, b, "two keys must differ")
+
+	// Two keys made the same day make a keyring: their ids differ.
+	d2 := cli(t, "", "secret", "--store-key")
+	require.Equal(t, 0, d2.code, d2.stderr)
+	_, err = seal.ParseKeyring(strings.TrimSpace(d2.stdout) + "," + strings.TrimSpace(d.stdout))
+	require.NoError(t, err, "default ids of the same day must not collide")
 
 	for _, tc := range []struct {
 		args []string
@@ -43,4 +49,16 @@ func TestSecretStoreKey(t *testing.T) {
 		require.Contains(t, u.stderr, tc.want, tc.args)
 		require.Empty(t, u.stdout, tc.args)
 	}
+}
+
+// TestStoreKeysRepeatedID checks that a keyring with one id twice (two
+// keys made with the same --key-id) is refused with a message pointing to
+// --key-id, not to the command that made the clash.
+func TestStoreKeysRepeatedID(t *testing.T) {
+	t.Parallel()
+	_, a := storeKey("2026-12-06", 1)
+	_, b := storeKey("2026-12-06", 2)
+	r := cliEnv(t, []string{storeKeysEnv + "=" + a + "," + b}, "", "dashboard", "--addr", "127.0.0.1:0", "--store", "sqlite:"+t.TempDir()+"/x.db")
+	require.Equal(t, exitUsage, r.code, r.stderr)
+	require.Contains(t, r.stderr, `id "2026-12-06" repeated (each key needs an id of its own: 'webhook secret --store-key --key-id ID' prints a key with the id you give)`)
 }

@@ -26,8 +26,12 @@ a 429 or 503 Retry-After can only lengthen the wait. Each attempt prints one
 JSON line on stdout:
 
 	{"attempt":1,"status":503,"error":"503 Service Unavailable","duration_ms":4}
+	{"attempt":1,"status":400,"error":"400 Bad Request","duration_ms":2,"body":"invalid event | the body has ..."}
 
-(status 0 when no response arrived). Exit 0 once delivered (any 2xx), 1 when
+(status 0 when no response arrived). "body", present when an answer other
+than 2xx had one, is where a receiver explains itself: its first two
+non-empty lines, joined by " | ", control characters removed, at most 200
+bytes. Exit 0 once delivered (any 2xx), 1 when
 it gives up: after --max-attempts attempts, or at once on 410 Gone, and on
 401 Unauthorized or 403 Forbidden, which say the receiver refused the
 signature (check --secret) and would refuse every retry alike.

@@ -62,7 +62,8 @@ func attempts(t *testing.T, stdout string) []attemptLine {
 	for _, line := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
 		var m map[string]json.RawMessage
 		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
-		require.Len(t, m, 4, "keys attempt, status, error, duration_ms: %s", line)
+		_, body := m["body"]
+		require.Len(t, m, 4+btoi(body), "keys attempt, status, error, duration_ms and, for a failure's answer, body: %s", line)
 		var a attemptLine
 		require.NoError(t, json.Unmarshal([]byte(line), &a))
 		out = append(out, a)
@@ -236,4 +237,11 @@ func TestSendUsage(t *testing.T) {
 			require.Contains(t, r.stderr, tc.want)
 		})
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

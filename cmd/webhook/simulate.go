@@ -50,7 +50,7 @@ Deliver a sample event of type T in test mode, as a provider's webhook
 simulator does: the data is the sample the event catalog declares for T
 ({} when it declares none), the envelope gets a fresh id, and it is
 delivered like 'webhook send' does, printing one JSON line per attempt on
-stdout.
+stdout (with "body", the start of a refusal's answer; see 'webhook send -h').
 
 The catalog is read from --catalog FILE, a JSON file declaring your event
 types:

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -123,5 +124,35 @@ func TestDashboardStoreKeysPostgres(t *testing.T) {
 		require.Equal(t, 1, r.code, r.stderr)
 		require.Contains(t, r.stderr,
 			`webhook dashboard: the store holds values sealed under key id "k1", which $WEBHOOK_STORE_KEYS does not hold`)
+	}
+}
+
+// TestDashboardPlaintextWarning checks that the dashboard warns once at
+// start, naming $WEBHOOK_STORE_KEYS, when it will store endpoint secrets in
+// plaintext in a durable store, and only then.
+func TestDashboardPlaintextWarning(t *testing.T) {
+	t.Parallel()
+	const warning = "webhook dashboard: warning: $WEBHOOK_STORE_KEYS is unset, so endpoint secrets and credentials are stored in plaintext in sqlite "
+	path := filepath.Join(t.TempDir(), "plain.db")
+	_, keyText := storeKey("k1", 1)
+	for _, c := range []struct {
+		name string
+		keys string
+		args []string
+		warn bool
+	}{
+		{"sqlite, keys unset", "", []string{"--store", "sqlite:" + path}, true},
+		{"read-only", "", []string{"--store", "sqlite:" + path, "--read-only"}, false},
+		{"memory", "", nil, false},
+		{"sqlite, keys set", keyText, []string{"--store", "sqlite:" + path}, false},
+	} {
+		d := startBackgroundEnv(t, []string{storeKeysEnv + "=" + c.keys}, dashboardRe,
+			append([]string{"dashboard", "--addr", "127.0.0.1:0"}, c.args...)...)
+		d.stop(t, os.Interrupt)
+		if c.warn {
+			require.Equal(t, 1, strings.Count(d.stderr.String(), warning+path+"; to seal them, set it first: export WEBHOOK_STORE_KEYS=$(webhook secret --store-key)\n"), "%s:\n%s", c.name, d.stderr.String())
+		} else {
+			require.NotContains(t, d.stderr.String(), "plaintext", c.name)
+		}
 	}
 }

@@ -102,6 +102,8 @@ type Options struct {
 	WarnAt   int
 	PageSize int
 	ReadOnly bool
+	// DeliveredElsewhere is the dashboard's Config.DeliveredElsewhere.
+	DeliveredElsewhere bool
 	// Start starts the sender (browser tests); otherwise a test runs it
 	// with ProcessDue.
 	Start bool
@@ -167,10 +169,12 @@ func NewEnv(tb testing.TB, o Options) *Env {
 		Sender:    snd,
 		ReadOnly:  o.ReadOnly,
 		BasePath:  base,
-		WarnAt:    o.WarnAt,
-		PageSize:  o.PageSize,
-		Theme:     o.Theme,
-		Logger:    quiet,
+
+		DeliveredElsewhere: o.DeliveredElsewhere,
+		WarnAt:             o.WarnAt,
+		PageSize:           o.PageSize,
+		Theme:              o.Theme,
+		Logger:             quiet,
 	})
 	require.NoError(tb, err)
 	mux := http.NewServeMux()
