@@ -241,8 +241,9 @@ func runRamp(b *testing.B, kind string, backlog int) {
 		case <-tick.C:
 		case <-deadline:
 			b.Log(table.String())
-			b.Fatalf("the backlog did not drain in %v: %d of %d delivered; the endpoint saw at most %d in flight",
-				limit, served.Load(), backlog, peak.Load())
+			left, err := st.Sender.Backlog(ctx, "", time.Now())
+			b.Fatalf("the backlog did not drain in %v: %d of %d delivered; the endpoint saw at most %d in flight; left in the store: %+v (%v)",
+				limit, served.Load(), backlog, peak.Load(), left, err)
 		}
 		if p := peak.Load(); p > capacity {
 			b.Log(table.String())
