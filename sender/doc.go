@@ -196,6 +196,16 @@
 // after Config.DisableAfterFailures and DisableAfterDuration. The breaker is
 // per Sender, as the limits are.
 //
+// A failed attempt, a probe included, schedules its delivery's retry by
+// Config.Retry (5 s, 5 min, 30 min, ... by default), so a long outage
+// pushes the deliveries it failed far ahead. When the breaker closes, the
+// endpoint's pending deliveries that wait for the retry of an attempt that
+// failed in the run that opened it (since its last success) are made due at
+// once, when the store is a [store.RetryAdvancer] (the memory, SQLite and
+// PostgreSQL stores are): they do not wait behind an endpoint that is up
+// again. They keep their attempt counts. BreakerConfig.KeepRetrySchedule
+// turns this off.
+//
 // When a breaker closes, an endpoint is enabled again, or a backlog falls due
 // on an endpoint this sender left idle, a slow start (Config.SlowStart, on
 // by default) ramps the endpoint's requests in flight, and its rate limit in

@@ -90,6 +90,17 @@ type BreakerConfig struct {
 	// Zero: [DefaultBreakerProbeInterval] and
 	// [DefaultBreakerMaxProbeInterval].
 	ProbeInterval, MaxProbeInterval time.Duration
+	// KeepRetrySchedule leaves the deliveries that failed while the
+	// endpoint was down at the steps of the retry policy they were given.
+	// By default (false), when the breaker closes, the endpoint's pending
+	// deliveries waiting for the retry of an attempt that failed in the
+	// run that opened the breaker (from the first failure since the last
+	// success, probes included) are made due at once, when the store is a
+	// [store.RetryAdvancer]: their attempts failed because the endpoint was
+	// down, and they should not wait minutes or hours behind an endpoint
+	// that is up again. They keep their attempt count, so the retry policy
+	// goes on from the step it reached if they fail again.
+	KeepRetrySchedule bool
 }
 
 // SlowStartConfig configures the ramp that brings an endpoint back to its
@@ -186,6 +197,9 @@ type feedback struct {
 	success, failure bool
 	// throttle: 429, 503 or a timeout, which slow the ramp down.
 	throttle bool
+	// leased is when the attempt's delivery was leased (its
+	// LastAttemptAt); zero when not known.
+	leased time.Time
 	// retryAfter: the Retry-After of a 429 or 503; zero when none.
 	retryAfter time.Duration
 }
@@ -227,6 +241,10 @@ type breaker struct {
 	// open: the wait before the next probe and when it may go.
 	interval time.Duration
 	probeAt  time.Time
+	// from is the earliest lease time of the failed attempts since the
+	// last success (the run that opened the breaker, its probes, and the
+	// requests that started before it opened); zero when none.
+	from time.Time
 }
 
 // allow reports whether a request may start at now. When the breaker is
@@ -256,6 +274,9 @@ func (b *breaker) blocked(now time.Time) bool {
 // breaker's probe) and reports whether the breaker changed state, opening
 // or closing (a failed probe leaves it open).
 func (b *breaker) record(cfg *BreakerConfig, now time.Time, fb feedback, probe bool) bool {
+	if fb.failure && !fb.leased.IsZero() && (b.from.IsZero() || fb.leased.Before(b.from)) {
+		b.from = fb.leased
+	}
 	switch {
 	case probe && b.state == store.BreakerHalfOpen:
 		if fb.failure {
@@ -281,13 +302,13 @@ func (b *breaker) record(cfg *BreakerConfig, now time.Time, fb feedback, probe b
 		b.fails++
 		b.winFails++
 	case fb.success:
-		b.fails = 0
+		b.fails, b.from = 0, time.Time{}
 	}
 	rate := cfg.FailureRate > 0 && b.winN >= cfg.MinAttempts && float64(b.winFails) >= cfg.FailureRate*float64(b.winN)
 	if b.fails < cfg.Failures && !rate {
 		return false
 	}
-	*b = breaker{state: store.BreakerOpen, since: now, interval: cfg.ProbeInterval, probeAt: now.Add(cfg.ProbeInterval)}
+	*b = breaker{state: store.BreakerOpen, since: now, interval: cfg.ProbeInterval, probeAt: now.Add(cfg.ProbeInterval), from: b.from}
 	return true
 }
 

@@ -209,3 +209,41 @@ func newFakeClock() *fakeClock {
 func (c *fakeClock) Now() time.Time { return c.t }
 
 func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// TestBreakerFailedFrom: the breaker remembers the earliest lease time of
+// the failed attempts since the last success, the requests that started
+// before it opened and its probes included, through opening and until it
+// closes; perEndpoint.feedback hands it over with the close.
+func TestBreakerFailedFrom(t *testing.T) {
+	cfg := breakerConfig(t, func(c *BreakerConfig) { c.Failures, c.ProbeInterval = 2, time.Second })
+	clock := newFakeClock()
+	leased := func(fb feedback, d time.Duration) feedback { fb.leased = clock.Now().Add(-d); return fb }
+	var b breaker
+	b.record(cfg, clock.Now(), leased(fbFail, time.Second), false)
+	b.record(cfg, clock.Now(), fbOK, false)
+	require.True(t, b.from.IsZero(), "a success ends the run")
+
+	clock.Advance(time.Minute)
+	first := clock.Now().Add(-time.Second)
+	b.record(cfg, clock.Now(), leased(fbFail, time.Second), false)
+	require.True(t, b.record(cfg, clock.Now(), leased(fbFail, 0), false), "opens")
+	require.Equal(t, first, b.from, "kept through the opening")
+	b.record(cfg, clock.Now(), leased(fbFail, 5*time.Second), false) // started before it opened
+	straggler := clock.Now().Add(-5 * time.Second)
+	require.Equal(t, straggler, b.from, "a request that started before it opened, leased earlier")
+	clock.Advance(time.Second)
+	ok, probe, _ := b.allow(clock.Now())
+	require.True(t, ok && probe)
+	b.record(cfg, clock.Now(), leased(fbFail, 0), true)
+	require.Equal(t, straggler, b.from, "a failed probe, leased later")
+
+	l := newPerEndpoint(&settings{Config: Config{Breaker: *cfg}}, func() {})
+	es := l.state("ep")
+	es.brk, es.probing = b, true
+	es.brk.state = store.BreakerHalfOpen
+	ch, changed := l.feedback("ep", clock.Now(), fbOK)
+	require.True(t, changed)
+	require.Equal(t, store.BreakerClosed, ch.state)
+	require.Equal(t, straggler, ch.failedFrom, "handed over with the close")
+	require.True(t, es.brk.from.IsZero(), "a closed breaker starts afresh")
+}

@@ -388,3 +388,71 @@ func TestOrderingKeyNextGoesAtOnce(t *testing.T) {
 	require.NoError(t, s.WaitIdle(ctx), "each settled head must wake the dispatcher")
 	require.Equal(t, []string{`{"seq":0}`, `{"seq":1}`, `{"seq":2}`, `{"seq":3}`, `{"seq":4}`}, seqs(t, srv.requests()))
 }
+
+// TestBreakerCloseMakesRetriesDue: the deliveries whose attempts failed
+// while the endpoint was down (those that opened the breaker, and the
+// failed probes) are due again when a probe closes the breaker, rather
+// than at the later steps of their retry schedule (here 5 min after their
+// second failure); with KeepRetrySchedule they keep it.
+func TestBreakerCloseMakesRetriesDue(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprintf("KeepRetrySchedule=%v", keep), func(t *testing.T) {
+			clk := newClock()
+			var up atomic.Bool
+			srv := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				if !up.Load() {
+					w.WriteHeader(http.StatusBadGateway)
+				}
+			})
+			st := newStore()
+			ep, _ := addEndpoint(t, st, srv.URL, nil)
+			other, _ := addEndpoint(t, st, srv.URL, nil)
+			s := newSender(t, st, clk, func(c *sender.Config) {
+				c.Retry, c.Workers = retry.Schedule{}, 1 // 5 s, 5 min, 30 min, ... without jitter
+				c.Breaker = sender.BreakerConfig{Failures: 3, ProbeInterval: 10 * time.Second, MaxProbeInterval: time.Minute,
+					KeepRetrySchedule: keep}
+				c.SlowStart.Disabled = true
+			})
+			var evs []event.Event
+			for i := range 5 {
+				evs = append(evs, publishKeyed(t, s, clk, ep.ID, "", i))
+			}
+			// A failure of another endpoint, whose breaker stays closed.
+			elsewhere := publishKeyed(t, s, clk, other.ID, "", 9)
+
+			processDue(t, s)
+			require.Equal(t, 4, srv.count(), "three failures open the breaker; the other endpoint's fails once")
+			for _, step := range []time.Duration{10 * time.Second, 20 * time.Second, 40 * time.Second, time.Minute} {
+				clk.Advance(step)
+				processDue(t, s)
+			}
+			require.Equal(t, store.BreakerOpen, s.Flow(ep.ID).Breaker)
+			var waiting []string
+			for _, ev := range evs {
+				if d := delivery(t, st, ev.ID); d.Attempts == 2 {
+					require.True(t, d.NextAttemptAt.After(clk.Now().Add(3*time.Minute)), "a failed probe pushed its delivery 5 min on")
+					waiting = append(waiting, ev.ID)
+				}
+			}
+			require.Len(t, waiting, 2, "the last two probes took deliveries that had failed once")
+
+			up.Store(true)
+			clk.Advance(time.Minute)
+			processDue(t, s) // the probe closes the breaker
+			processDue(t, s)
+			require.Equal(t, store.BreakerClosed, s.Flow(ep.ID).Breaker)
+			for _, ev := range evs {
+				d := delivery(t, st, ev.ID)
+				if keep && slices.Contains(waiting, ev.ID) {
+					require.Equal(t, store.StatePending, d.State, "KeepRetrySchedule: it waits for its retry")
+					require.True(t, d.NextAttemptAt.After(clk.Now()))
+					continue
+				}
+				require.Equal(t, store.StateSucceeded, d.State, "delivered once the breaker closed")
+			}
+			d := delivery(t, st, elsewhere.ID)
+			require.Equal(t, store.StatePending, d.State, "another endpoint's retry keeps its schedule")
+			require.Equal(t, 2, d.Attempts)
+		})
+	}
+}

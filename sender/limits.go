@@ -147,6 +147,10 @@ func (l *perEndpoint) held(es *endpointState, now time.Time) bool {
 type breakerChange struct {
 	state store.BreakerState
 	since time.Time
+	// failedFrom, when the breaker closed, is the earliest lease time of
+	// the attempts that failed in the run that opened it (zero: none
+	// known): their retries may go at once.
+	failedFrom time.Time
 }
 
 // feedback folds the feedback of an attempt to the endpoint that ended at
@@ -165,8 +169,12 @@ func (l *perEndpoint) feedback(id string, now time.Time, fb feedback) (breakerCh
 	var ch breakerChange
 	changed := false
 	if !l.cfg.Breaker.Disabled {
+		from := es.brk.from
 		changed = es.brk.record(&l.cfg.Breaker, now, fb, probe)
-		ch = breakerChange{es.brk.state, es.brk.since}
+		ch = breakerChange{state: es.brk.state, since: es.brk.since}
+		if changed && es.brk.state == store.BreakerClosed {
+			ch.failedFrom = from
+		}
 	}
 	switch {
 	case l.cfg.SlowStart.Disabled:

@@ -329,8 +329,12 @@ func (s *Sender) deliver(ctx, sctx context.Context, d *store.Delivery, ep *store
 	s.logAttempt(sctx, a)
 	o.res, o.set.Attempt, o.set.At = res, a, now
 	o.ep, o.success = ep, res.class == retry.ClassSuccess
-	if ch, changed := s.per.feedback(ep.ID, now, feedbackOf(&res, now)); changed {
+	fb := feedbackOf(&res, now)
+	fb.leased = d.LastAttemptAt
+	var retryFrom time.Time // the breaker closed: retries of failures since then may go
+	if ch, changed := s.per.feedback(ep.ID, now, fb); changed {
 		o.brk = &ch
+		retryFrom = ch.failedFrom
 	}
 	s.per.done(ep.ID, now)
 
@@ -361,7 +365,32 @@ func (s *Sender) deliver(ctx, sctx context.Context, d *store.Delivery, ep *store
 		}
 	}
 	s.hand(o)
+	if !retryFrom.IsZero() {
+		s.advanceRetries(sctx, ep.ID, retryFrom, now)
+	}
 	return true
+}
+
+// advanceRetries makes due at now the endpoint's pending deliveries that
+// wait for the retry of an attempt leased at or after since, when its
+// breaker has just closed (see BreakerConfig.KeepRetrySchedule) and the
+// store is a [store.RetryAdvancer], and wakes the dispatcher for them. A
+// failure is logged: the deliveries then keep their schedule.
+func (s *Sender) advanceRetries(ctx context.Context, endpointID string, since, now time.Time) {
+	ra, ok := s.st.(store.RetryAdvancer)
+	if !ok || s.cfg.Breaker.KeepRetrySchedule {
+		return
+	}
+	n, err := ra.AdvanceRetries(ctx, endpointID, since, now)
+	switch {
+	case err != nil:
+		s.log.LogAttrs(ctx, slog.LevelError, "sender: making the retries of a recovered endpoint due failed; they keep their schedule",
+			slog.String("endpoint_id", endpointID), slog.Any("error", err))
+	case n > 0:
+		s.log.LogAttrs(ctx, slog.LevelInfo, "sender: endpoint circuit breaker closed; the deliveries that failed while it was down are due now",
+			slog.String("endpoint_id", endpointID), slog.Int("deliveries", n))
+		s.signal()
+	}
 }
 
 // giveUp makes o fail the delivery at now, for reason; under KeyHold, a

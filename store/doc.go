@@ -8,7 +8,10 @@
 //
 // Besides the roles, a store may offer capabilities that callers find by
 // type assertion: [DeliveryPruner] (the sender prunes finished deliveries
-// and their events after the retention period), [Notifier] (the sender
+// and their events after the retention period), [RetryAdvancer] (when a
+// sender's circuit breaker for an endpoint closes, the deliveries that
+// failed while the endpoint was down are due again at once; every driver
+// has it), [Notifier] (the sender
 // wakes at once when another process makes deliveries due, instead of at
 // its next poll; store/postgres does this with LISTEN/NOTIFY) and
 // [InboxBatcher] (a receiver claims the events of concurrent requests, and

@@ -270,6 +270,28 @@ type Deliveries interface {
 	Backlog(ctx context.Context, mode event.Mode, now time.Time) (Backlog, error)
 }
 
+// RetryAdvancer is implemented by outboxes that can bring an endpoint's
+// retries forward. A sender does so when its circuit breaker for the
+// endpoint closes: the deliveries whose attempts failed while the endpoint
+// was down (the failures that opened the breaker, and its probes) are due
+// again at once, rather than at the later steps of their retry schedule,
+// behind an endpoint that is up. It is an optional capability, found with a
+// type assertion on the store; without it, those deliveries keep their
+// schedule. Implementations must be safe for concurrent use with every
+// other method.
+type RetryAdvancer interface {
+	// AdvanceRetries makes due at at every pending delivery of the endpoint
+	// that waits for a retry of an attempt leased at or after since:
+	// Attempts above zero, LastAttemptAt at or after since, and
+	// NextAttemptAt after at. It changes nothing else (Attempts, LastError,
+	// the place in its ordering key's order are kept) and returns how many
+	// deliveries it changed. Leased, paused and finished deliveries, and
+	// those never attempted (a key's waiting deliveries, requeued ones),
+	// are left alone. Its cost grows with the endpoint's deliveries that
+	// are due later, not with its history.
+	AdvanceRetries(ctx context.Context, endpointID string, since, at time.Time) (int, error)
+}
+
 // DeliveryPruner is implemented by outboxes that can forget finished
 // deliveries, so a durable store does not grow forever. It is an optional
 // capability: find it with a type assertion on the store, as the sender's

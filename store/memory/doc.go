@@ -1,7 +1,8 @@
 // Package memory is webhookkit's default store: endpoints, the outbox, the
 // delivery and attempt logs, and the receiver's inbox, all in process
 // memory. It passes the conformance suite in store/storetest, including the
-// optional [store.InboxRecovery] and [store.DeliveryPruner]. It does not
+// optional [store.InboxRecovery], [store.DeliveryPruner] and
+// [store.RetryAdvancer]. It does not
 // offer [store.InboxBatcher]: a claim here is a map insert under a lock,
 // which batching would only delay, so a receiver claims each event at once.
 //

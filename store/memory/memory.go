@@ -165,6 +165,7 @@ var (
 	_ store.Inbox          = (*Store)(nil)
 	_ store.InboxRecovery  = (*Store)(nil)
 	_ store.DeliveryPruner = (*Store)(nil)
+	_ store.RetryAdvancer  = (*Store)(nil)
 	_ store.AttemptStats   = (*Store)(nil)
 )
 

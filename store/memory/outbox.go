@@ -754,6 +754,34 @@ func (s *Store) RequeueFailed(_ context.Context, endpointID string, since, at ti
 	return n, nil
 }
 
+// AdvanceRetries implements [store.RetryAdvancer]; it scans the
+// endpoint's scheduled deliveries (pending, not waiting for their key, or
+// leased) under the store's lock. It never fails.
+func (s *Store) AdvanceRetries(_ context.Context, endpointID string, since, at time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var due []*delivery
+	for _, m := range []event.Mode{event.ModeLive, event.ModeTest} {
+		g := s.groups[groupKey{endpointID, m}]
+		if g == nil {
+			continue
+		}
+		for _, d := range g.h.items {
+			if d.State == store.StatePending && d.Attempts > 0 && !d.LastAttemptAt.Before(since) && d.NextAttemptAt.After(at) {
+				due = append(due, d)
+			}
+		}
+	}
+	for _, d := range due {
+		d.NextAttemptAt = at
+		s.schedule(d) // fixes its place in its group's heap
+	}
+	if len(due) > 0 {
+		s.notify()
+	}
+	return len(due), nil
+}
+
 // PruneDeliveries implements [store.DeliveryPruner]: it forgets the
 // succeeded and failed deliveries that finished before before, and the ids
 // of events left without deliveries, and returns how many deliveries it

@@ -183,3 +183,33 @@ func (h *handle) RequeueFailed(ctx context.Context, endpointID string, since, at
 	}
 	return n, nil
 }
+
+// AdvanceRetries makes due at at the endpoint's pending deliveries that
+// wait for a retry of an attempt leased at or after since (see
+// [store.RetryAdvancer]), in one statement whose conditions include those
+// of deliveries_due_idx, so that it can read the index's range of
+// deliveries due after at rather than all of the endpoint's, and returns
+// how many; it notifies
+// [Store.NotifyChannel] when that is not zero.
+func (h *handle) AdvanceRetries(ctx context.Context, endpointID string, since, at time.Time) (int, error) {
+	var n int
+	err := h.db.QueryRow(ctx, h.n.q(notifyCount(`UPDATE {{schema}}.deliveries SET next_attempt_at = $2
+		WHERE state = 'pending' AND NOT key_waiting AND mode = ANY($5::text[]) AND next_attempt_at > $2
+			AND endpoint_id = $1 AND attempts > 0 AND last_attempt_at >= $3
+		RETURNING 1`, 4)),
+		endpointID, at, since, h.n.notifyArg(), leaseModeNames()).Scan(&n, nil)
+	if err != nil {
+		return 0, errorf("postgres: advance the retries of endpoint %q: %w", endpointID, err)
+	}
+	return n, nil
+}
+
+// leaseModeNames returns the modes of leaseModes as text, for a statement
+// that reads every mode's range of deliveries_due_idx.
+func leaseModeNames() []string {
+	names := make([]string, len(leaseModes))
+	for i, m := range leaseModes {
+		names[i] = string(m)
+	}
+	return names
+}

@@ -2,7 +2,8 @@
 // many sender and receiver instances working one outbox and one inbox. A
 // [Store] implements [store.SenderStore] (endpoints, outbox, deliveries,
 // attempt log), [store.Inbox], [store.InboxRecovery],
-// [store.DeliveryPruner], [store.Notifier] and [store.InboxBatcher]. It uses
+// [store.DeliveryPruner], [store.RetryAdvancer], [store.Notifier] and
+// [store.InboxBatcher]. It uses
 // github.com/jackc/pgx/v5 through a *pgxpool.Pool that the caller owns.
 //
 //	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))

@@ -89,7 +89,8 @@ type Config struct {
 var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
 
 // Store is a PostgreSQL-backed [store.SenderStore], [store.Inbox],
-// [store.InboxRecovery], [store.DeliveryPruner] and [store.Notifier]. Its
+// [store.InboxRecovery], [store.DeliveryPruner], [store.RetryAdvancer] and
+// [store.Notifier]. Its
 // methods run one statement or one transaction each. Any number of Store values, in any number of
 // processes, may share one schema: leasing and claiming are atomic in the
 // database. A Store is safe for concurrent use. It does not own the pool:
@@ -113,6 +114,7 @@ var (
 	_ store.Inbox          = (*Store)(nil)
 	_ store.InboxRecovery  = (*Store)(nil)
 	_ store.DeliveryPruner = (*Store)(nil)
+	_ store.RetryAdvancer  = (*Store)(nil)
 	_ store.InboxBatcher   = (*Store)(nil)
 	_ store.AttemptStats   = (*Store)(nil)
 	_ store.SchemaChecker  = (*Store)(nil)

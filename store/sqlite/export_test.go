@@ -29,3 +29,6 @@ func StatsStatement(f store.StatsFilter) (string, []any, error) { return statsQu
 // KeysInUseSQL is CheckKeys's statement for the key ids in use, for the
 // test of its plan.
 const KeysInUseSQL = keysInUseSQL
+
+// AdvanceRetriesSQL is AdvanceRetries' statement, for its plan test.
+const AdvanceRetriesSQL = advanceRetriesSQL

@@ -452,3 +452,36 @@ WHERE endpoint_id = ?2 AND state = 'failed' AND finished_at >= ?3`, nanos(at), e
 	}
 	return int(n), nil
 }
+
+// advanceRetriesSQL is AdvanceRetries' statement: ?1 the new due time, ?2
+// the endpoint, ?3 since.
+const advanceRetriesSQL = `UPDATE webhookkit_deliveries SET next_attempt_at = ?1
+WHERE state IN ('pending', 'leased') AND key_waiting = 0 AND next_attempt_at > ?1
+    AND state = 'pending' AND +endpoint_id = ?2 AND attempts > 0 AND last_attempt_at >= ?3`
+
+// AdvanceRetries makes due at at the endpoint's pending deliveries that
+// wait for a retry of an attempt leased at or after since (see
+// [store.RetryAdvancer]), in one statement that reads the due index's range
+// of deliveries due after at, and returns how many.
+func (s *Store) AdvanceRetries(ctx context.Context, endpointID string, since, at time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, func(q dbtx) error {
+		// The first line is the due index's condition, so the index serves;
+		// the unary + keeps SQLite off the endpoint index, which would read
+		// all the endpoint's pending deliveries, due or not.
+		res, err := q.ExecContext(ctx, advanceRetriesSQL,
+			nanos(at), endpointID, nanos(since))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		if n > 0 {
+			s.wakeOnCommit()
+		}
+		return err
+	})
+	if err != nil {
+		return 0, errorf("sqlite: advance retries: %w", err)
+	}
+	return int(n), nil
+}

@@ -101,3 +101,13 @@ func TestAttemptStatsPlan(t *testing.T) {
 		require.Len(t, got, tc.rows, "%s: one row per hour of the window", tc.name)
 	}
 }
+
+// TestAdvanceRetriesPlan checks that AdvanceRetries' statement reads the
+// due index's range of deliveries due later, not the endpoint's index
+// (every pending delivery of the endpoint, the due backlog included).
+func TestAdvanceRetriesPlan(t *testing.T) {
+	s, _ := open(t)
+	plan := queryPlan(t, s, sqlite.AdvanceRetriesSQL, 1, "ep", 0)
+	t.Log(plan)
+	require.Contains(t, plan, "USING INDEX webhookkit_deliveries_due (next_attempt_at>?)")
+}

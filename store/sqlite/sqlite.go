@@ -87,7 +87,8 @@ type Config struct {
 }
 
 // Store is a SQLite implementation of [store.SenderStore], [store.Inbox],
-// [store.InboxRecovery], [store.DeliveryPruner] and [store.Notifier] (within
+// [store.InboxRecovery], [store.DeliveryPruner], [store.RetryAdvancer] and
+// [store.Notifier] (within
 // the process, for a Store from [Open]) in one database file. Create it with
 // [Open] or [New], then call [Store.Migrate] once before use: until then
 // its methods return errors wrapping [store.ErrNotMigrated], and
@@ -139,6 +140,7 @@ var (
 	_ store.Inbox          = (*Store)(nil)
 	_ store.InboxRecovery  = (*Store)(nil)
 	_ store.DeliveryPruner = (*Store)(nil)
+	_ store.RetryAdvancer  = (*Store)(nil)
 	_ store.InboxBatcher   = (*Store)(nil)
 	_ store.AttemptStats   = (*Store)(nil)
 	_ store.SchemaChecker  = (*Store)(nil)

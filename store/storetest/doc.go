@@ -16,7 +16,7 @@
 //
 // A driver with transaction views ([store.Tx]) runs [RunTx] too. Cases for
 // optional capabilities ([store.InboxRecovery], [store.DeliveryPruner],
-// [store.Notifier]) run when the value under test has them and are skipped,
+// [store.RetryAdvancer], [store.Notifier]) run when the value under test has them and are skipped,
 // with a message, when it does not.
 //
 // # RunEndpoints
@@ -69,6 +69,11 @@
 //     or requeued ones), returns how many, keeps an event while a delivery
 //     refers to it and forgets it after, so enqueueing its id again creates
 //     fresh deliveries.
+//   - For stores implementing [store.RetryAdvancer]: advancing an
+//     endpoint's retries makes due exactly its pending deliveries attempted
+//     since the given time and due after the new time, keeping their
+//     attempt counts and errors; leased, paused, finished, never attempted
+//     and other endpoints' deliveries are left alone.
 //
 // # RunAttempts
 //
@@ -109,7 +114,7 @@
 // [Run] runs [RunEndpoints], [RunHealth], [RunOutbox], [RunAttempts] and
 // [RunInbox] on a [Store], which has every role; the subtests are named
 // after the roles (Endpoints/..., EndpointHealth/..., Outbox/...,
-// Deliveries/..., DeliveryPruner/..., Attempts/..., Inbox/...,
+// Deliveries/..., DeliveryPruner/..., RetryAdvancer/..., Attempts/..., Inbox/...,
 // InboxRecovery/...), so `go test -run` picks a role or a case.
 //
 // # Benchmarks

@@ -14,8 +14,8 @@ import (
 )
 
 // Store is what [Run] tests: the sender's roles and the inbox in one value.
-// The optional [store.InboxRecovery] and [store.DeliveryPruner] are tested
-// when the store implements them.
+// The optional [store.InboxRecovery], [store.DeliveryPruner] and
+// [store.RetryAdvancer] are tested when the store implements them.
 type Store interface {
 	store.SenderStore
 	store.Inbox
@@ -38,7 +38,8 @@ type HealthStore interface {
 // together). The cases create endpoints to enqueue for (Enqueue refuses
 // endpoints the store does not hold), disable and enable them (disabling
 // pauses their deliveries) and read deliveries back.
-// [store.DeliveryPruner] is tested when the store implements it.
+// [store.DeliveryPruner] and [store.RetryAdvancer] are tested when the
+// store implements them.
 type OutboxStore interface {
 	store.Endpoints
 	store.EndpointHealth
@@ -101,6 +102,7 @@ func RunOutbox(t *testing.T, newStore Factory[OutboxStore]) {
 	runCases(t, "OrderingKeys", keyCases, fx)
 	runCases(t, "Deliveries", deliveryCases, fx)
 	runCases(t, "DeliveryPruner", prunerCases, fx)
+	runCases(t, "RetryAdvancer", advanceCases, fx)
 	runCases(t, "Settle", settleCases, fx)
 	runCases(t, "AttemptStats", statsCases, fx)
 }
