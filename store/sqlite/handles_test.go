@@ -24,9 +24,14 @@ func TestThreeHandlesOneFile(t *testing.T) {
 	}
 	ctx := context.Background()
 	first, path := open(t)
-	handles := []*sqlite.Store{first}
-	for range 2 {
-		s, err := sqlite.Open(path, &sqlite.Config{Now: func() time.Time { return base }, Keys: testKeys(t)})
+	handles := []*sqlite.Store{}
+	for range 3 {
+		// SQLite's busy handler polls with sleeps, so under this much
+		// contention (every idle lease below takes the write lock, with
+		// -race on two loaded cores) a writer may wait longer than the
+		// default 5 s for its turn: the test is about correctness across
+		// handles, not about how long a lock wait may last.
+		s, err := sqlite.Open(path, &sqlite.Config{Now: func() time.Time { return base }, Keys: testKeys(t), BusyTimeout: time.Minute})
 		require.NoError(t, err)
 		t.Cleanup(func() { require.NoError(t, s.Close()) })
 		require.NoError(t, s.Migrate(ctx))
