@@ -163,8 +163,10 @@ func TestSenderHint(t *testing.T) {
 // the fix; other sources, and other media types, get the reason alone.
 func TestFormEncodedHint(t *testing.T) {
 	k := newKeyPair(t)
+	var hint string // ResponseInfo.Hint of the last answer
 	r := newReceiver(t, newRecorder(), receiver.Config{
-		Keys: []receiver.Key{{Text: k.Text}},
+		Keys:  []receiver.Key{{Text: k.Text}},
+		Hooks: receiver.Hooks{OnResponse: func(_ context.Context, info receiver.ResponseInfo) { hint = info.Hint }},
 		Sources: []receiver.Source{
 			{Provider: receiver.GitHub{}, Keys: []receiver.Key{{Text: "gh-secret"}}},
 			{Provider: receiver.Slack{}, Keys: []receiver.Key{{Text: "slack-secret"}}},
@@ -193,6 +195,7 @@ func TestFormEncodedHint(t *testing.T) {
 			require.Equal(t, http.StatusUnsupportedMediaType, w.Code)
 			first, second, _ := strings.Cut(w.Body.String(), "\n")
 			require.Equal(t, string(receiver.ReasonMediaType), first)
+			require.Equal(t, strings.TrimSuffix(second, "\n"), hint, "the hook sees the hint the body has")
 			if tc.hint == "" {
 				require.Empty(t, second)
 				return

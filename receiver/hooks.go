@@ -82,6 +82,12 @@ type ResponseInfo struct {
 	// EventID and EventType are set once the request was verified and its
 	// envelope decoded; empty otherwise (never taken from unverified input).
 	EventID, EventType string
+	// Hint is the second line of a refusal's body that says what to fix
+	// (a body of the other format, another provider's headers, a
+	// form-encoded body; see the package documentation), without its
+	// newline; empty for the other answers. It is fixed text, never taken
+	// from the request.
+	Hint string
 	// Duration is the time spent in ServeHTTP.
 	Duration time.Duration
 }

@@ -107,7 +107,7 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request, s *source) {
 	if h := r.cfg.Hooks.OnResponse; h != nil {
 		info := ResponseInfo{
 			Status: status, Reason: reason, EventID: ev.ID, EventType: ev.Type,
-			Duration: time.Since(start),
+			Hint: a.hint, Duration: time.Since(start),
 		}
 		if s != nil {
 			info.Source = s.name

@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"net/http"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -49,53 +47,4 @@ func printable(b []byte) string {
 		}
 		return r
 	}, strings.ToValidUTF8(string(b), "\uFFFD")))
-}
-
-// maxHintCapture bounds what listen keeps of an answer's body to log its
-// hint.
-const maxHintCapture = 1 << 10
-
-// bodyCapture keeps the start of the body a handler writes, for
-// logResponse: the receiver calls its OnResponse hook after writing the
-// answer, with the request's context, which carries the capture.
-type bodyCapture struct {
-	http.ResponseWriter
-	buf []byte
-}
-
-func (c *bodyCapture) Write(p []byte) (int, error) {
-	if room := maxHintCapture - len(c.buf); room > 0 {
-		c.buf = append(c.buf, p[:min(room, len(p))]...)
-	}
-	return c.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach the connection's writer.
-func (c *bodyCapture) Unwrap() http.ResponseWriter { return c.ResponseWriter }
-
-type captureKey struct{}
-
-// captureBodies passes each request to next with a bodyCapture that
-// answerHint finds in the request's context.
-func captureBodies(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &bodyCapture{ResponseWriter: w}
-		next.ServeHTTP(c, r.WithContext(context.WithValue(r.Context(), captureKey{}, c)))
-	})
-}
-
-// answerHint returns the hint of the answer written for the request of
-// ctx: the receiver's refusals are the reason on a first line and, for
-// some, a second line saying what to fix. It returns "" without one.
-func answerHint(ctx context.Context) string {
-	c, ok := ctx.Value(captureKey{}).(*bodyCapture)
-	if !ok {
-		return ""
-	}
-	_, rest, ok := bytes.Cut(c.buf, []byte("\n"))
-	if !ok {
-		return ""
-	}
-	line, _, _ := bytes.Cut(rest, []byte("\n"))
-	return printable(line)
 }

@@ -151,7 +151,7 @@ exits at once.`, `
 	if pattern == "/" {
 		pattern = "/{$}"
 	}
-	mux.Handle(pattern, captureBodies(rcv))
+	mux.Handle(pattern, rcv)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		log.Warn("webhook listen: no webhook route here", "method", r.Method, "path", r.URL.Path, "route", *path)
 		http.NotFound(w, r)
@@ -266,10 +266,8 @@ func (l *listener) logResponse(ctx context.Context, ri receiver.ResponseInfo) {
 	if ri.EventID != "" {
 		attrs = append(attrs, slog.String("event_id", ri.EventID), slog.String("event_type", ri.EventType))
 	}
-	if ri.Status >= 400 {
-		if hint := answerHint(ctx); hint != "" {
-			attrs = append(attrs, slog.String("hint", hint))
-		}
+	if ri.Hint != "" {
+		attrs = append(attrs, slog.String("hint", ri.Hint))
 	}
 	l.log.LogAttrs(ctx, lvl, "webhook listen: request", attrs...)
 }
